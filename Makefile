@@ -1,0 +1,104 @@
+# The tracker's jobs. `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR := tracker/static/vendor
+VENDOR_STAMP := $(VENDOR)/.stamp
+CATALOGUES := tracker/translations
+MO_FILES := $(CATALOGUES)/es/LC_MESSAGES/messages.mo $(CATALOGUES)/en/LC_MESSAGES/messages.mo
+PO_SOURCES := $(wildcard $(CATALOGUES)/src/*.po)
+# Debian packages the product needs at run or test time: WeasyPrint's fast font
+# subsetting, the browser for page tests, QR decoding and PDF rasterising.
+SYSTEM_PACKAGES := libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 chromium zbar-tools poppler-utils
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+PYTEST_ARGS ?=
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# pytest exits 5 when it collected nothing: say so and fail, never pass silently.
+NO_TESTS_IS_FAILURE = { rc=$$?; [ $$rc = 5 ] && echo "!! pytest collected no tests"; exit $$rc; }
+
+.PHONY: help run serve test test-sqlite test-postgres test-fast lint format bench install sysdeps vendor translations init demo clean
+
+help: ## show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+run: install init ## install everything, create the SQLite database, load the demo, serve on :5000
+	@$(BIN)/tracker demo --if-empty
+	@$(BIN)/tracker serve
+
+install: sysdeps $(STAMP) $(VENDOR_STAMP) $(MO_FILES) ## venv, Python packages, vendored assets, catalogues
+
+sysdeps: ## install the Debian packages that are missing (says which)
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
+	    || { echo "Could not install:$$missing (install them by hand)"; exit 1; }; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -d $(VENV) || { echo "Creating the virtual environment in $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the tracker and its dependencies into $(VENV)"
+	@$(BIN)/pip install -q -U pip
+	@$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+$(VENDOR_STAMP): package.json package-lock.json
+	@echo "Vendoring front-end assets from npm into $(VENDOR)"
+	@npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/pico $(VENDOR)/htmx $(VENDOR)/html5-qrcode $(VENDOR)/swagger-ui $(VENDOR)/fonts
+	@cp node_modules/@picocss/pico/css/pico.jade.min.css node_modules/@picocss/pico/LICENSE.md $(VENDOR)/pico/
+	@cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE $(VENDOR)/htmx/
+	@cp node_modules/html5-qrcode/html5-qrcode.min.js node_modules/html5-qrcode/LICENSE $(VENDOR)/html5-qrcode/
+	@cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
+	@cp node_modules/@fontsource/noto-sans/files/noto-sans-latin-{400,700}-normal.woff node_modules/@fontsource/noto-sans/LICENSE $(VENDOR)/fonts/
+	@touch $@
+
+vendor: $(VENDOR_STAMP) ## copy front-end assets from npm into the package
+
+$(MO_FILES): $(PO_SOURCES) $(STAMP)
+	@$(BIN)/python -m tracker.i18n compile
+
+translations: $(MO_FILES) ## compile the Spanish and English catalogues
+
+init: install ## create or upgrade the database
+	@$(BIN)/tracker init
+
+demo: init ## load the demo into an empty database
+	@$(BIN)/tracker demo --if-empty
+
+test: install ## the whole suite, on SQLite and on PostgreSQL
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: install
+	@echo "== tests on SQLite =="
+	@TRACKER_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE)
+
+test-postgres: install
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('host=127.0.0.1 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== tests on PostgreSQL =="; \
+	  TRACKER_TEST_DB=postgres $(PYTEST) -m "not browser and not sqlite_only" $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE); \
+	else \
+	  echo "!! PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL half of the suite did NOT run"; \
+	  if [ -n "$$CI" ]; then exit 1; fi; \
+	fi
+
+lint: install ## ruff check, ruff format --check, mypy on the domain
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+format: install ## apply ruff's formatting and fixes
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+bench: install ## benchmarks, printed as ratios against floors measured in the same run
+	@$(BIN)/python -m bench
+
+clean: ## remove the venv, vendored assets, compiled catalogues and the local database
+	rm -rf $(VENV) $(VENDOR) node_modules instance $(MO_FILES)

@@ -1,0 +1,45 @@
+"""The green-commodity supply-chain tracker: create_app builds the Flask application."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with optional overrides (tests pass them)."""
+    from . import api, auth, cli, db, errors, guard, i18n, public, security, web
+    from . import config as settings
+    from .extensions import csrf, limiter
+    from .services import audit
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_path=os.environ.get("TRACKER_INSTANCE_PATH") or str(ROOT / "instance"),
+    )
+    app.config.update(settings.load(app.instance_path, config))
+    app.testing = app.config["ENV_NAME"] == "testing"
+    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.config["DATA_DIR"], exist_ok=True)
+
+    audit.install()
+    db.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    csrf.init_app(app)  # before the guard: a forged form is refused before any lookup
+    guard.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+    web.init_app(app)
+    public.init_app(app)
+    api.init_app(app)
+    errors.init_app(app)  # after the API, so its handlers (not flask-smorest's) answer errors
+    cli.init_app(app)
+    return app

@@ -1,0 +1,74 @@
+"""Who is asking: the session login (web) or a bearer token (API), as a Principal."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_login import UserMixin, current_user
+
+from .db import get_session
+from .extensions import login_manager
+from .models import User
+from .services import audit
+from .services.access import Principal
+from .services.users import user_for_token
+
+
+class LoginUser(UserMixin):
+    """Flask-Login's view of a user; its id is the rotating session token."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    def get_id(self) -> str:
+        return self.user.session_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.active
+
+
+@login_manager.user_loader
+def _load_user(session_token: str) -> LoginUser | None:
+    from sqlmodel import select
+
+    user = get_session().exec(select(User).where(User.session_token == session_token)).first()
+    return LoginUser(user) if user is not None and user.active else None
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def current_principal() -> Principal:
+    """The request's principal, computed once: a bearer token wins over the session cookie."""
+    if "principal" in g:
+        return g.principal
+    session = get_session()
+    token = bearer_token()
+    if token is not None:
+        user = user_for_token(session, token)
+    elif request.blueprint == "api" or request.path.startswith("/api/"):
+        # The API accepts bearer tokens only: a browser's cookie must not authorise it
+        # (it carries no CSRF token there).
+        user = None
+    else:
+        login = current_user if current_user and current_user.is_authenticated else None
+        user = login.user if login is not None else None
+    principal = Principal.for_user(session, user)
+    g.principal = principal
+    g.principal_user = user
+    if user is not None:
+        audit.set_actor(session, user.id, user.email)
+    return principal
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    login_manager.login_message_category = "info"
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")

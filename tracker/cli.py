@@ -1,0 +1,353 @@
+"""The `tracker` command (also `flask --app tracker ...`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import ROOT
+
+
+def alembic_config(database_url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config(toml_file=str(ROOT / "pyproject.toml"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Create or upgrade the schema with Alembic (idempotent)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def _session() -> Any:
+    from . import db
+    from .services import audit
+
+    session = db.get_session()
+    audit.set_actor(session, None, "cli")
+    return session
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database (Alembic); safe to run again."""
+    url = current_app.config["DATABASE_URL"]
+    upgrade_database(url)
+    click.echo(f"Database ready: {_redact(url)}")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.command("create-cooperative")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--country", default="PE", show_default=True)
+@click.option("--currency", default="PEN", show_default=True)
+@with_appcontext
+def create_cooperative_command(code: str, name: str, country: str, currency: str) -> None:
+    """Add a cooperative (tenant)."""
+    from . import db
+    from .services import cooperatives
+
+    with db.writing():
+        coop = _run(
+            lambda: cooperatives.create_cooperative(
+                _session(), code=code, name=name, country=country, currency=currency
+            )
+        )
+        db.commit()
+    click.echo(f"Cooperative {coop.code} created.")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["clerk", "manager", "auditor", "admin"]))
+@click.option("--cooperative", "code", help="the cooperative's code (not for admins)")
+@click.option("--name", default="")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@with_appcontext
+def create_user_command(
+    email: str, role: str, code: str | None, name: str, password_stdin: bool
+) -> None:
+    """Add a user; prompts for the password (or reads it with --password-stdin)."""
+    from sqlmodel import select
+
+    from . import db
+    from .models import CollectionCentre, Cooperative
+    from .services import users
+
+    if role != "admin" and not code:
+        raise click.UsageError("--cooperative is required for this role")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with db.writing():
+        session = _session()
+        coop = None
+        if code:
+            coop = session.exec(select(Cooperative).where(Cooperative.code == code.upper())).first()
+            if coop is None:
+                raise click.ClickException(f"no cooperative with code {code}")
+
+        def create() -> Any:
+            user = users.create_user(
+                session, email=email, password=password, name=name, is_admin=role == "admin"
+            )
+            if coop is not None and role != "admin":
+                centre = session.exec(
+                    select(CollectionCentre)
+                    .where(CollectionCentre.cooperative_id == coop.id)
+                    .order_by(CollectionCentre.code)
+                ).first()
+                users.set_membership(
+                    session,
+                    user=user,
+                    cooperative=coop,
+                    role=role,
+                    collection_centre_id=centre.id
+                    if centre is not None and role == "clerk"
+                    else None,
+                )
+            return user
+
+        user = _run(create)
+        db.commit()
+    click.echo(f"User {user.email} created ({role}{' of ' + coop.code if coop else ''}).")
+
+
+def _run(action: Any) -> Any:
+    """Run a service call; a domain error becomes a clear message and exit status 1."""
+    from .services.errors import DomainError
+
+    try:
+        return action()
+    except DomainError as error:
+        raise click.ClickException(error.text()) from None
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="do nothing (and succeed) when data exists")
+@click.option("--families", default=5000, show_default=True, help="how many families")
+@click.option("--seed", default=2026, show_default=True)
+@with_appcontext
+def demo_command(if_empty: bool, families: int, seed: int) -> None:
+    """Fill an empty database with a realistic demo and print the logins."""
+    from sqlmodel import select
+
+    from . import db
+    from .models import Cooperative
+    from .services import demo
+
+    session = _session()
+    if session.exec(select(Cooperative)).first() is not None:
+        if if_empty:
+            click.echo("The database already has data; the demo was not loaded again.")
+            click.echo(demo.logins_text())
+            return
+        raise click.ClickException("the database is not empty; the demo fills an empty one")
+    with db.writing():
+        summary = demo.build(session, families=families, seed=seed, progress=click.echo)
+        db.commit()
+    click.echo(summary)
+    click.echo(demo.logins_text())
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve the app with gunicorn on http://HOST:PORT."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self) -> Flask:
+            from . import create_app
+
+            return create_app()
+
+    click.echo(f"Serving on http://{host}:{port}  (Ctrl-C to stop)")
+    _Server().run()
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify_command() -> None:
+    """Check the audit log's hash chains; exit 1 if any is broken."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from .models import AuditEntry
+    from .services import audit
+
+    session = _session()
+    total = session.exec(select(func.count()).select_from(AuditEntry)).one()
+    breaks = list(audit.verify(session))
+    for item in breaks[:50]:
+        click.echo(f"BROKEN chain {item.chain} at entry {item.seq}: {item.problem}", err=True)
+    if breaks:
+        click.echo(f"The audit log is broken in {len(breaks)} place(s).", err=True)
+        sys.exit(1)
+    click.echo(f"Audit log intact: {total} entries verified.")
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Take a consistent copy of the database while the app keeps serving."""
+    from .services import backup
+
+    try:
+        backup.backup(current_app.config["DATABASE_URL"], file)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backup written to {file} ({file.stat().st_size:,} bytes).")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_appcontext
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the database with a backup (stop the server first)."""
+    from . import db
+    from .services import backup
+
+    if not yes:
+        click.confirm(f"Replace every record in the database with {file}?", abort=True)
+    db.engine_for(current_app).dispose()
+    try:
+        backup.restore(current_app.config["DATABASE_URL"], file)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Database restored from {file}.")
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import CSV files: all rows or none, every bad row printed."""
+
+
+@import_group.command("deliveries")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cooperative", "code", required=True, help="the cooperative's code")
+@click.option("--centre", default=None, help="collection centre code (default: the first)")
+@click.option("--skip-duplicates", is_flag=True, help="skip (and list) likely duplicates")
+@with_appcontext
+def import_deliveries_command(
+    file: Path, code: str, centre: str | None, skip_duplicates: bool
+) -> None:
+    """Import deliveries from FILE.csv (UTF-8 or Excel, Spanish or English columns)."""
+    from sqlmodel import select
+
+    from . import db
+    from .models import CollectionCentre, Cooperative
+    from .services import deliveries, imports
+    from .services.errors import DomainError
+
+    session = _session()
+    coop = session.exec(select(Cooperative).where(Cooperative.code == code.upper())).first()
+    if coop is None:
+        raise click.ClickException(f"no cooperative with code {code}")
+    with db.writing():
+        try:
+            table = imports.read_table(file.read_bytes(), "deliveries")
+            place = (
+                deliveries.choose_centre(session, coop, code=centre)
+                if centre
+                else session.exec(
+                    select(CollectionCentre)
+                    .where(CollectionCentre.cooperative_id == coop.id)
+                    .order_by(CollectionCentre.code)
+                ).first()
+            )
+            with click.progressbar(length=2 * len(table.rows), label="Importing") as bar:
+                result = imports.import_delivery_table(
+                    session,
+                    coop,
+                    table,
+                    centre=place,
+                    clerk_id=None,
+                    original_name=file.name,
+                    skip_duplicates=skip_duplicates,
+                    progress=bar.update,
+                )
+        except imports.ImportFailed as failure:
+            for row in failure.rows:
+                click.echo(f"line {row.line}, {row.field}: {row.message}", err=True)
+            raise click.ClickException(failure.text()) from None
+        except DomainError as error:
+            raise click.ClickException(error.text()) from None
+        db.commit()
+    for row in result.duplicates:
+        click.echo(f"skipped line {row.line}: {row.message}")
+    click.echo(f"Imported {result.imported} deliveries into {coop.code}.")
+
+
+COMMANDS = [
+    import_group,
+    init_command,
+    create_cooperative_command,
+    create_user_command,
+    demo_command,
+    serve_command,
+    audit_group,
+    backup_command,
+    restore_command,
+]
+
+
+def init_app(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """Entry point of the `tracker` console script (development settings by default)."""
+    os.environ.setdefault("TRACKER_ENV", "development")
+    Path(ROOT / "instance").mkdir(exist_ok=True)
+    group = FlaskGroup(
+        create_app=_create_app,
+        add_default_commands=False,
+        add_version_option=False,
+        load_dotenv=False,
+    )
+    group.add_command(serve_command)
+    group(prog_name="tracker")

@@ -1,0 +1,74 @@
+"""Settings from the environment, checked once when the app is built."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class ConfigError(RuntimeError):
+    """The environment describes an app that must not start."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment, then apply test overrides."""
+    env = _env("TRACKER_ENV", "production")
+    data_dir = Path(_env("TRACKER_DATA_DIR", os.path.join(instance_path, "data")))  # type: ignore[arg-type]
+    config: dict[str, Any] = {
+        "ENV_NAME": env,
+        "SECRET_KEY": _env("SECRET_KEY", DEV_SECRET if env != "production" else None),
+        "DATABASE_URL": _env(
+            "DATABASE_URL", "sqlite:///" + os.path.join(instance_path, "tracker.db")
+        ),
+        "PUBLIC_URL": (_env("TRACKER_PUBLIC_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
+        "DATA_DIR": str(data_dir),
+        "SQL_ECHO": _env("TRACKER_SQL_ECHO") == "1",
+        # Flask and its extensions
+        "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+        "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
+        "WTF_CSRF_TIME_LIMIT": 12 * 3600,
+        "BABEL_DEFAULT_LOCALE": "es",
+        "BABEL_DEFAULT_TIMEZONE": "America/Lima",
+        "LANGUAGES": ["es", "en"],
+        "RATELIMIT_STORAGE_URI": _env("TRACKER_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": _env("TRACKER_LOGIN_RATE_LIMIT", "10 per minute"),
+        "PUBLIC_RATE_LIMIT": _env("TRACKER_PUBLIC_RATE_LIMIT", "300 per minute"),
+        "API_TITLE": "Tracker API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "API_TOKEN_DAYS": 90,
+    }
+    config.update(overrides or {})
+    check(config)
+    return config
+
+
+def check(config: dict[str, Any]) -> None:
+    """Refuse settings that would be unsafe or unusable."""
+    if config["ENV_NAME"] not in {"production", "development", "testing"}:
+        raise ConfigError(
+            f"TRACKER_ENV must be production, development or testing, not {config['ENV_NAME']!r}"
+        )
+    if not config.get("SECRET_KEY"):
+        raise ConfigError("SECRET_KEY must be set in production")
+    if config["ENV_NAME"] == "production" and config["SECRET_KEY"] == DEV_SECRET:
+        raise ConfigError("SECRET_KEY is the development value; set a real secret in production")
+    if not str(config["PUBLIC_URL"]).startswith(("http://", "https://")):
+        raise ConfigError("TRACKER_PUBLIC_URL must start with http:// or https://")

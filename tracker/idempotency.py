@@ -1,0 +1,113 @@
+"""One record per Idempotency-Key: a retried or double-tapped write gets the first answer.
+
+The key is reserved in the same transaction as the write it protects, so a concurrent
+retry waits on the unique index until the first commits, then replays its answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Response, g, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from .auth import current_principal
+from .db import get_session
+from .models import IdempotencyRecord
+from .services.errors import ValidationFailed
+
+HEADER = "Idempotency-Key"
+FORM_FIELD = "idempotency_key"
+MAX_KEY = 100
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _request_hash() -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(request.path.encode())
+    if request.mimetype in FORM_TYPES:
+        for name, value in sorted(request.form.items(multi=True)):
+            if name not in ("csrf_token", FORM_FIELD):
+                digest.update(f"{name}={value}\n".encode())
+    else:
+        digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    if record.location and not record.response_body:
+        response = Response(status=303)
+        response.headers["Location"] = record.location
+    else:
+        response = Response(
+            record.response_body, status=record.status_code, mimetype="application/json"
+        )
+        if record.location:
+            response.headers["Location"] = record.location
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _key() -> str | None:
+    key = request.headers.get(HEADER)
+    if key is None and request.mimetype in FORM_TYPES:
+        key = request.form.get(FORM_FIELD)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY:
+        raise ValidationFailed({HEADER: [_("Send a key of 1 to %(n)s characters.", n=MAX_KEY)]})
+    return key
+
+
+def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Make a write view answer a repeated key with the first answer, storing one record."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        key = _key()
+        user = current_principal().user
+        if key is None or user is None:
+            return view(*args, **kwargs)
+        session = get_session()
+        fingerprint = _request_hash()
+        record = IdempotencyRecord(user_id=user.id, key=key, request_hash=fingerprint)
+        try:
+            with session.begin_nested():
+                session.add(record)
+        except IntegrityError:
+            session.rollback()
+            existing = session.exec(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key
+                )
+            ).first()
+            if existing is None:  # pragma: no cover - the winner rolled back; treat as new
+                return view(*args, **kwargs)
+            if existing.request_hash != fingerprint:
+                raise ValidationFailed(
+                    {HEADER: [_("This key was already used for a different request.")]}
+                ) from None
+            g.db_rollback_only = True
+            return _replay(existing)
+        response = view(*args, **kwargs)
+        from flask import make_response
+
+        response = make_response(response)
+        if response.status_code < 400:
+            record.status_code = response.status_code
+            record.location = (response.headers.get("Location") or "")[:300]
+            if response.mimetype == "application/json":
+                record.response_body = response.get_data(as_text=True)
+            session.flush()
+        return response
+
+    return wrapped

@@ -1,0 +1,76 @@
+"""SQLModel tables, one module per aggregate. Importing this package registers them all."""
+
+from .audit import AuditEntry, AuditHead
+from .base import metadata, utcnow
+from .certificate import (
+    Certificate,
+    CertificateDocument,
+    CertificateKind,
+    CertificateStatusChange,
+    CoverageEntry,
+    SiteCoverage,
+    StoredFile,
+)
+from .cooperative import (
+    ApiToken,
+    CollectionCentre,
+    Community,
+    Cooperative,
+    Membership,
+    ProcessingSite,
+    Product,
+    User,
+)
+from .delivery import Delivery, DeliveryClaim, DeliveryFlag, ImportBatch
+from .family import Family, Plot, PlotFlag
+from .idempotency import IdempotencyRecord
+from .ledger import MassBalanceDebit
+from .lot import Lot, LotInput, LotOperation
+from .payment import Payment, PaymentAllocation, PremiumRule
+from .shipment import Shipment, ShipmentLot
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "AuditHead",
+    "Certificate",
+    "CertificateDocument",
+    "CertificateKind",
+    "CertificateStatusChange",
+    "CollectionCentre",
+    "Community",
+    "Cooperative",
+    "CoverageEntry",
+    "Delivery",
+    "DeliveryClaim",
+    "DeliveryFlag",
+    "Family",
+    "IdempotencyRecord",
+    "ImportBatch",
+    "Lot",
+    "LotInput",
+    "LotOperation",
+    "MassBalanceDebit",
+    "Membership",
+    "Payment",
+    "PaymentAllocation",
+    "Plot",
+    "PlotFlag",
+    "PremiumRule",
+    "ProcessingSite",
+    "Product",
+    "Shipment",
+    "ShipmentLot",
+    "SiteCoverage",
+    "StoredFile",
+    "User",
+    "metadata",
+    "utcnow",
+]
+
+# Foreign keys are checked at commit, not per statement: the unit of work inserts rows
+# of unrelated mappers in no guaranteed order, and a user action is one transaction anyway.
+for _table in metadata.tables.values():
+    for _fk in _table.foreign_key_constraints:
+        _fk.deferrable = True
+        _fk.initially = "DEFERRED"

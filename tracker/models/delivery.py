@@ -1,0 +1,98 @@
+"""Deliveries weighed at a collection centre, and what the claims engine derives from them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .base import TenantModel, VoidableModel
+from .enums import Crop, DeliveryFlagKind, Form, check_in
+
+
+class ImportBatch(TenantModel, table=True):
+    """One CSV file imported as one all-or-nothing action."""
+
+    __tablename__ = "import_batch"
+
+    kind: str = Field(max_length=20)
+    original_name: str = Field(default="", max_length=255)
+    sha256: str = Field(max_length=64)
+    rows: int
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+
+
+class Delivery(VoidableModel, table=True):
+    """One weighing. Never deleted: a correction voids it and records a new one."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("centre_id", "receipt_seq"),
+        CheckConstraint(check_in("crop", Crop), name="crop"),
+        CheckConstraint(check_in("form", Form), name="form"),
+        CheckConstraint("gross_g > 0", name="gross_positive"),
+        CheckConstraint("tare_g >= 0", name="tare_nonnegative"),
+        CheckConstraint("net_g = gross_g - tare_g AND net_g > 0", name="net"),
+        CheckConstraint("lotted_g >= 0 AND lotted_g <= net_g", name="lotted"),
+        CheckConstraint(
+            "moisture_dpct IS NULL OR moisture_dpct BETWEEN 0 AND 1000", name="moisture"
+        ),
+        CheckConstraint("price_per_kg_minor >= 0 AND premium_per_kg_minor >= 0", name="price"),
+        CheckConstraint("amount_minor >= 0 AND premium_minor >= 0", name="amount"),
+        Index("ix_delivery_cooperative_id_delivered_on", "cooperative_id", "delivered_on"),
+        Index("ix_delivery_family_id_delivered_on", "family_id", "delivered_on"),
+    )
+
+    centre_id: uuid.UUID = Field(foreign_key="collection_centre.id")
+    family_id: uuid.UUID = Field(foreign_key="family.id")
+    plot_id: uuid.UUID = Field(foreign_key="plot.id", index=True)
+    crop: str = Field(max_length=10)
+    form: str = Field(max_length=20)
+    delivered_on: date
+    gross_g: int
+    tare_g: int = 0
+    net_g: int
+    # Grams of this delivery already gathered into lots (never more than net_g).
+    lotted_g: int = 0
+    # Moisture in tenths of a percent (11.5 % is 115).
+    moisture_dpct: int | None = None
+    grade: str = Field(default="", max_length=20)
+    price_per_kg_minor: int = 0
+    premium_per_kg_minor: int = 0
+    # What the family was paid for this delivery, fixed at the scale.
+    amount_minor: int = 0
+    premium_minor: int = 0
+    receipt_seq: int
+    receipt_number: str = Field(max_length=30)
+    paper_receipt: str | None = Field(default=None, max_length=30)
+    clerk_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    # The delivery this one corrects (the original is voided in the same action).
+    replaces_id: uuid.UUID | None = Field(default=None, foreign_key="delivery.id")
+    import_id: uuid.UUID | None = Field(default=None, foreign_key="import_batch.id")
+
+
+class DeliveryClaim(SQLModel, table=True):
+    """A claim a delivery carries under one certificate: derived by the engine, never typed."""
+
+    __tablename__ = "delivery_claim"
+    __table_args__ = (Index("ix_delivery_claim_certificate", "certificate_id"),)
+
+    delivery_id: uuid.UUID = Field(foreign_key="delivery.id", primary_key=True)
+    certificate_id: uuid.UUID = Field(foreign_key="certificate.id", primary_key=True)
+    cooperative_id: uuid.UUID = Field(foreign_key="cooperative.id", index=True)
+    claim_type: str = Field(max_length=40)
+
+
+class DeliveryFlag(SQLModel, table=True):
+    """A delivery the manager must look at (over the volume cap, plot in the protected area)."""
+
+    __tablename__ = "delivery_flag"
+    __table_args__ = (CheckConstraint(check_in("kind", DeliveryFlagKind), name="kind"),)
+
+    delivery_id: uuid.UUID = Field(foreign_key="delivery.id", primary_key=True)
+    kind: str = Field(max_length=20, primary_key=True)
+    # For over_cap: the claim type whose cap was exceeded ("" otherwise).
+    claim_type: str = Field(default="", max_length=40, primary_key=True)
+    cooperative_id: uuid.UUID = Field(foreign_key="cooperative.id", index=True)
