@@ -1,0 +1,1 @@
+"""marshmallow schemas: input and output, per audience (member, public)."""

@@ -1,0 +1,121 @@
+"""Fields shared by the schemas: kilograms, money as decimal strings, string ids."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields
+
+
+class Kilograms(fields.Field):
+    """Kilograms at the edge, integer grams inside: 41.3 <-> 41300."""
+
+    def __init__(
+        self,
+        *,
+        minimum: float = 0,
+        maximum: float = 1_000_000,
+        allow_zero: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+        self.allow_zero = allow_zero
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> float | None:
+        return None if value is None else value / 1000
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        grams = parse_grams(value)
+        if (
+            grams < self.minimum * 1000
+            or grams > self.maximum * 1000
+            or (grams == 0 and not self.allow_zero)
+        ):
+            raise ValidationError(
+                str(_l("Must be between %(lo)s and %(hi)s kg.", lo=self.minimum, hi=self.maximum))
+            )
+        return grams
+
+
+def parse_decimal(value: Any) -> Decimal:
+    """A number from JSON, a form or a Spanish spreadsheet (decimal comma)."""
+    if isinstance(value, bool):
+        raise ValidationError(str(_l("Not a number.")))
+    if isinstance(value, int | float | Decimal):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if "," in text and "." in text:
+            # 1.234,5 (Spanish thousands) or 1,234.5 (English thousands)
+            text = (
+                text.replace(".", "").replace(",", ".")
+                if text.rfind(",") > text.rfind(".")
+                else text.replace(",", "")
+            )
+        else:
+            text = text.replace(",", ".")
+    else:
+        raise ValidationError(str(_l("Not a number.")))
+    if len(text) > 30:
+        raise ValidationError(str(_l("Not a number.")))
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(str(_l("Not a number."))) from None
+    if not number.is_finite():
+        raise ValidationError(str(_l("Not a number.")))
+    if number.adjusted() > 15:  # beyond any weight or price; grams would overflow Decimal
+        raise ValidationError(str(_l("The number is too large.")))
+    return number
+
+
+def parse_grams(value: Any) -> int:
+    """Kilograms (any accepted number format) to whole grams."""
+    return int((parse_decimal(value) * 1000).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+class Money(fields.Field):
+    """Money as a decimal string at the edge ("8.72"), integer minor units inside (872)."""
+
+    def __init__(
+        self, *, maximum: Decimal = Decimal("1000000"), places: int = 2, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.maximum = maximum
+        self.places = places
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return f"{Decimal(value) / (10**self.places):.{self.places}f}"
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        number = parse_decimal(value)
+        if number < 0 or number > self.maximum:
+            raise ValidationError(str(_l("Must be between 0 and %(hi)s.", hi=self.maximum)))
+        return int((number * (10**self.places)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+class Id(fields.UUID):
+    """Ids are strings at the edge."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        ordered = True
+
+
+class ErrorSchema(Schema):
+    code = fields.Integer()
+    status = fields.String()
+    message = fields.String()
+    errors = fields.Dict()

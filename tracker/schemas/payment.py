@@ -1,0 +1,119 @@
+"""Payments, balances and premium rules as the API takes and gives them.
+
+Money is a decimal string at the edge ("540.00") and integer minor units inside.
+"""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from ..models.enums import Crop, PaymentKind, PaymentMethod
+from .common import Id, Kilograms, Money, StrictSchema
+from .lot import InputSchema, length, one_of, text
+
+
+class SeasonFilterSchema(InputSchema):
+    """`?season=YYYY`; checked by the service (a clear message for a bad one)."""
+
+    season = fields.String(load_default=None)
+
+
+class AllocationInSchema(InputSchema):
+    delivery_id = Id(required=True)
+    amount = Money(required=True)
+
+
+class PaymentCreateSchema(InputSchema):
+    """A payment; `allocations` left out settles the oldest deliveries first, [] settles none."""
+
+    kind = fields.String(required=True, validate=one_of(PaymentKind))
+    method = fields.String(required=True, validate=one_of(PaymentMethod))
+    paid_on = fields.Date(required=True)
+    amount = Money(required=True)
+    season = fields.Integer(load_default=None, allow_none=True)
+    reference = fields.String(load_default="", validate=text(100))
+    note = fields.String(load_default="", validate=text(500))
+    allocations = fields.List(
+        fields.Nested(AllocationInSchema),
+        load_default=None,
+        allow_none=True,
+        validate=length(0, 1000),
+    )
+
+
+class AllocationSchema(StrictSchema):
+    delivery_id = Id()
+    receipt_number = fields.String()
+    delivered_on = fields.Date()
+    net_kg = Kilograms(attribute="net_g")
+    amount = Money(attribute="amount_minor")
+
+
+class PaymentSchema(StrictSchema):
+    id = Id()
+    receipt = fields.String()
+    family_id = Id()
+    kind = fields.String()
+    method = fields.String()
+    paid_on = fields.Date()
+    season = fields.Integer()
+    amount = Money(attribute="amount_minor")
+    allocated = Money(attribute="allocated_minor")
+    reference = fields.String()
+    note = fields.String()
+    allocations = fields.List(fields.Nested(AllocationSchema))
+    voided = fields.Boolean()
+    void_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class PaidByKindSchema(StrictSchema):
+    advance = Money(dump_default=0)
+    final = Money(dump_default=0)
+    premium = Money(dump_default=0)
+
+
+class BalanceSchema(StrictSchema):
+    """A family's season: earned (deliveries + premiums), paid, and the balance still owed."""
+
+    family_id = Id()
+    season = fields.Integer()
+    deliveries = fields.Integer()
+    delivered_kg = Kilograms(attribute="delivered_g")
+    value = Money(attribute="value_minor")
+    scale_premiums = Money(attribute="scale_premium_minor")
+    rule_premiums = Money(attribute="rule_premium_minor")
+    earned = Money(attribute="earned_minor")
+    paid_by_kind = fields.Nested(PaidByKindSchema)
+    paid = Money(attribute="paid_minor")
+    balance = Money(attribute="balance_minor")
+
+
+class PremiumRuleCreateSchema(InputSchema):
+    name = fields.String(required=True, validate=text(120))
+    season = fields.Integer(required=True)
+    per_kg = Money(required=True, maximum=1000)
+    claim_type = fields.String(load_default=None, allow_none=True, validate=text(40))
+    woman_led_only = fields.Boolean(load_default=False)
+    crop = fields.String(load_default=None, allow_none=True, validate=one_of(Crop))
+
+
+class PremiumRuleSchema(StrictSchema):
+    id = Id()
+    name = fields.String()
+    season = fields.Integer()
+    claim_type = fields.String(allow_none=True)
+    woman_led_only = fields.Boolean()
+    crop = fields.String(allow_none=True)
+    per_kg = Money(attribute="per_kg_minor")
+    created_at = fields.DateTime()
+
+
+__all__ = [
+    "BalanceSchema",
+    "PaymentCreateSchema",
+    "PaymentSchema",
+    "PremiumRuleCreateSchema",
+    "PremiumRuleSchema",
+    "SeasonFilterSchema",
+]

@@ -1,0 +1,205 @@
+"""The season report as the API gives it: kilograms as numbers, money as decimal strings.
+
+These schemas read the service's dataclasses (services/reports.py) directly, so the JSON,
+the dashboard and the PDF are three views of one computation.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from .common import Id, Kilograms, Money
+
+
+class SeasonQuerySchema(Schema):
+    """`?season=YYYY` (the current season when left out); checked by the service."""
+
+    season = fields.String(load_default=None)
+
+
+class VolumeSchema(Schema):
+    deliveries = fields.Integer()
+    families = fields.Integer()
+    net_kg = Kilograms(attribute="net_g")
+    value = Money(attribute="value_minor")
+
+
+class CommunityVolumeSchema(VolumeSchema):
+    community_id = fields.String(attribute="key")
+    name = fields.String(attribute="label")
+
+
+class FormVolumeSchema(VolumeSchema):
+    crop = fields.Function(lambda v: v.key.split("/")[0])
+    form = fields.String(attribute="label")
+    price_per_kg = Money(attribute="price_per_kg_minor", allow_none=True)
+    quintales = fields.Function(
+        lambda v: None if v.quintales is None else round(v.quintales, 3), allow_none=True
+    )
+    price_per_quintal = Money(attribute="price_per_quintal_minor", allow_none=True)
+
+
+class ClaimVolumeSchema(VolumeSchema):
+    claim = fields.String(attribute="key")
+
+
+class WeekSchema(Schema):
+    week_start = fields.Date(attribute="start")
+    deliveries = fields.Integer()
+    net_kg = Kilograms(attribute="net_g")
+
+
+class RuleSchema(Schema):
+    rule_id = Id()
+    name = fields.String()
+    claim_type = fields.String(allow_none=True)
+    woman_led_only = fields.Boolean()
+    crop = fields.String(allow_none=True)
+    per_kg = Money(attribute="per_kg_minor")
+    claimed_kg = Kilograms(attribute="grams")
+    amount = Money(attribute="amount_minor")
+    families = fields.Integer()
+
+
+class PaymentsPaidSchema(Schema):
+    advance = Money()
+    final = Money()
+    premium = Money()
+
+
+class PricesSchema(Schema):
+    net_kg = Kilograms(attribute="net_g")
+    value = Money(attribute="value_minor")
+    price_per_kg = Money(attribute="price_per_kg_minor", allow_none=True)
+    scale_premiums = Money(attribute="scale_premium_minor")
+    scale_premium_per_kg = Money(attribute="scale_premium_per_kg_minor", allow_none=True)
+    rule_premiums = fields.List(fields.Nested(RuleSchema), attribute="rules")
+    premiums = Money(attribute="premiums_minor")
+    earned = Money(attribute="earned_minor")
+    paid_by_kind = fields.Nested(PaymentsPaidSchema)
+    paid = Money(attribute="paid_minor")
+    payments = fields.Integer()
+    families_paid = fields.Integer()
+    outstanding = Money(attribute="outstanding_minor")
+    median_family_earned = Money(attribute="median_family_earned_minor", allow_none=True)
+    median_family_price_per_kg = Money(
+        attribute="median_family_price_per_kg_minor", allow_none=True
+    )
+    median_family_paid = Money(attribute="median_family_paid_minor", allow_none=True)
+
+
+class WomenSchema(Schema):
+    members = fields.Integer()
+    woman_led_members = fields.Integer()
+    member_share = fields.Function(
+        lambda w: None if w.member_share is None else round(w.member_share, 4), allow_none=True
+    )
+    delivering_families = fields.Integer(attribute="delivering")
+    woman_led_delivering_families = fields.Integer(attribute="woman_led_delivering")
+    net_kg = Kilograms(attribute="net_g")
+    woman_led_net_kg = Kilograms(attribute="woman_led_net_g")
+    volume_share = fields.Function(
+        lambda w: None if w.volume_share is None else round(w.volume_share, 4), allow_none=True
+    )
+
+
+class StatusChangeSchema(Schema):
+    status = fields.String()
+    effective_from = fields.Date(data_key="from")
+    reason = fields.String()
+
+
+class CertificateLineSchema(Schema):
+    id = Id()
+    type = fields.String()
+    standard = fields.String()
+    body = fields.String()
+    number = fields.String()
+    crops = fields.Function(lambda c: [x for x in c.crops.split(",") if x])
+    basis = fields.String()
+    valid_from = fields.Date()
+    valid_until = fields.Date()
+    status = fields.String()
+    status_changes = fields.List(fields.Nested(StatusChangeSchema), attribute="changes")
+    certified_families = fields.Integer()
+    in_conversion_families = fields.Integer()
+    excluded_families = fields.Integer()
+    claimed_kg = Kilograms(attribute="claimed_g")
+    claimed_deliveries = fields.Integer()
+
+
+class LedgerSchema(Schema):
+    certificate_id = Id()
+    certificate_number = fields.String(attribute="label")
+    credit_kg = Kilograms(attribute="credit_g")
+    debit_kg = Kilograms(attribute="debit_g")
+    debits = fields.Integer()
+    balance_kg = Kilograms(attribute="balance_g")
+
+
+class OverCapSchema(Schema):
+    family_id = Id()
+    member_code = fields.String()
+    head_name = fields.String()
+    community = fields.String()
+    claim_type = fields.String()
+    deliveries = fields.Integer()
+    flagged_kg = Kilograms(attribute="flagged_g")
+    delivered_kg = Kilograms(attribute="delivered_g")
+    cap_kg = Kilograms(attribute="cap_g")
+
+
+class ProtectedPlotSchema(Schema):
+    plot_id = Id()
+    plot_name = fields.String()
+    family_id = Id()
+    member_code = fields.String()
+    head_name = fields.String()
+    community = fields.String()
+    flagged_since = fields.Date(allow_none=True)
+    deliveries = fields.Integer()
+    net_kg = Kilograms(attribute="net_g")
+
+
+class YieldFlagSchema(Schema):
+    operation_id = Id()
+    occurred_on = fields.Date()
+    process = fields.String()
+    lot_code = fields.String()
+    crop = fields.String()
+    from_form = fields.String()
+    to_form = fields.String()
+    input_kg = Kilograms(attribute="input_g")
+    output_kg = Kilograms(attribute="output_g")
+    yield_pct = fields.Function(lambda y: y.yield_permille / 10)
+    band_pct = fields.Function(
+        lambda y: None if y.band is None else [y.band[0] / 10, y.band[1] / 10], allow_none=True
+    )
+    confirmed = fields.Boolean()
+
+
+class FlagsSchema(Schema):
+    over_cap = fields.List(fields.Nested(OverCapSchema))
+    protected_area = fields.List(fields.Nested(ProtectedPlotSchema), attribute="protected_plots")
+    yields = fields.List(fields.Nested(YieldFlagSchema))
+
+
+class SeasonReportSchema(Schema):
+    cooperative = fields.String(attribute="code")
+    name = fields.String()
+    currency = fields.String()
+    season = fields.Integer()
+    season_start = fields.Date(attribute="start")
+    season_end = fields.Date(attribute="end")
+    as_of = fields.Date()
+    totals = fields.Nested(VolumeSchema)
+    by_community = fields.List(fields.Nested(CommunityVolumeSchema))
+    by_form = fields.List(fields.Nested(FormVolumeSchema))
+    by_claim = fields.List(fields.Nested(ClaimVolumeSchema))
+    unclaimed = fields.Nested(VolumeSchema)
+    by_week = fields.List(fields.Nested(WeekSchema))
+    prices = fields.Nested(PricesSchema)
+    women = fields.Nested(WomenSchema)
+    certificates = fields.List(fields.Nested(CertificateLineSchema))
+    ledger = fields.List(fields.Nested(LedgerSchema))
+    flags = fields.Nested(FlagsSchema)

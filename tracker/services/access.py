@@ -1,0 +1,139 @@
+"""Who may see or change what: the one place tenant isolation and roles are decided.
+
+Every view and API endpoint goes through `Principal.require` (for a cooperative) or
+`load` (for a record by id). A record of a cooperative the user is not a member of is
+answered exactly like a record that does not exist, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from ..models import Cooperative, Membership, User
+from ..models.enums import Role
+from .errors import Forbidden, NotFound
+
+T = TypeVar("T")
+
+
+class Permission(StrEnum):
+    READ = "read"  # see the cooperative's records
+    INTAKE = "intake"  # families, plots, deliveries: the clerk's work
+    MANAGE = "manage"  # certificates, lots, shipments, payments, settings
+    AUDIT = "audit"  # the audit trail
+    PRIVATE = "private"  # national ID and phone of families
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    Role.CLERK: frozenset({Permission.READ, Permission.INTAKE, Permission.PRIVATE}),
+    Role.MANAGER: frozenset(
+        {
+            Permission.READ,
+            Permission.INTAKE,
+            Permission.MANAGE,
+            Permission.AUDIT,
+            Permission.PRIVATE,
+        }
+    ),
+    Role.AUDITOR: frozenset({Permission.READ, Permission.AUDIT}),
+}
+ALL_PERMISSIONS = frozenset(Permission)
+
+
+@dataclass
+class Principal:
+    """The user behind a request, with their role in each cooperative."""
+
+    user: User | None
+    roles: dict[uuid.UUID, str] = field(default_factory=dict)
+    centres: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
+
+    @classmethod
+    def for_user(cls, session: Session, user: User | None) -> Principal:
+        if user is None:
+            return cls(None)
+        rows = session.exec(select(Membership).where(Membership.user_id == user.id)).all()
+        return cls(
+            user,
+            {m.cooperative_id: m.role for m in rows},
+            {m.cooperative_id: m.collection_centre_id for m in rows},
+        )
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user and self.user.is_admin and self.user.active)
+
+    @property
+    def label(self) -> str:
+        return self.user.email if self.user else ""
+
+    def role_in(self, cooperative_id: uuid.UUID) -> str | None:
+        if self.is_admin:
+            return Role.ADMIN
+        return self.roles.get(cooperative_id)
+
+    def permissions_in(self, cooperative_id: uuid.UUID) -> frozenset[Permission]:
+        if self.is_admin:
+            return ALL_PERMISSIONS
+        role = self.roles.get(cooperative_id)
+        return ROLE_PERMISSIONS.get(role, frozenset()) if role else frozenset()
+
+    def can(self, permission: Permission, cooperative_id: uuid.UUID) -> bool:
+        return permission in self.permissions_in(cooperative_id)
+
+    def check(self, permission: Permission, cooperative_id: uuid.UUID) -> None:
+        """Raise NotFound if the cooperative is invisible, Forbidden if the role may not."""
+        perms = self.permissions_in(cooperative_id)
+        if Permission.READ not in perms:
+            raise NotFound(_l("Not found."))
+        if permission not in perms:
+            raise Forbidden(_l("Your role does not allow this."))
+
+    def cooperative_ids(self) -> list[uuid.UUID] | None:
+        """The cooperatives visible to this user; None means all (admin)."""
+        return None if self.is_admin else list(self.roles)
+
+
+def cooperative_by_code(
+    session: Session, principal: Principal, code: str, permission: Permission = Permission.READ
+) -> Cooperative:
+    """The cooperative with this code, if the principal may act on it."""
+    coop = session.exec(select(Cooperative).where(Cooperative.code == code)).first()
+    if coop is None:
+        raise NotFound(_l("Not found."))
+    principal.check(permission, coop.id)
+    return coop
+
+
+def load(
+    session: Session,
+    model: type[T],
+    record_id: Any,
+    principal: Principal,
+    permission: Permission = Permission.READ,
+) -> T:
+    """Fetch a tenant-owned record by id, as the principal is allowed to see it."""
+    try:
+        key = record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound(_l("Not found.")) from None
+    record = session.get(model, key)
+    if record is None:
+        raise NotFound(_l("Not found."))
+    principal.check(permission, record.cooperative_id)  # type: ignore[attr-defined]
+    return record
+
+
+def visible_cooperatives(session: Session, principal: Principal) -> list[Cooperative]:
+    """The cooperatives the principal is a member of (all of them for an admin)."""
+    query = select(Cooperative).order_by(Cooperative.name)
+    ids = principal.cooperative_ids()
+    if ids is not None:
+        query = query.where(Cooperative.id.in_(ids))  # type: ignore[attr-defined]
+    return list(session.exec(query).all())

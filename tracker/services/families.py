@@ -1,0 +1,287 @@
+"""Member families: create, edit, find in a keystroke, and what they delivered this season.
+
+national_id and phone are private: services return them, the web and API layers show
+them only to roles with Permission.PRIVATE.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import Session, select
+
+from ..models import Community, Cooperative, Delivery, Family, utcnow
+from .cooperatives import season_bounds
+from .errors import ValidationFailed
+from .text import fold
+
+MEMBER_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,29}$")
+NATIONAL_ID_RE = re.compile(r"^[0-9A-Z-]{6,20}$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{5,29}$")
+FIELDS = (
+    "member_code",
+    "head_name",
+    "woman_led",
+    "community_id",
+    "national_id",
+    "phone",
+    "public_name_consent",
+    "active",
+)
+PRIVATE_FIELDS = ("national_id", "phone")
+# Accented letters folded in SQL the same way `fold` does in Python (SQLite's lower()
+# only knows ASCII, so capitals are listed too).
+_ACCENTS = {
+    "á": "a",
+    "é": "e",
+    "í": "i",
+    "ó": "o",
+    "ú": "u",
+    "ü": "u",
+    "ñ": "n",
+    "Á": "a",
+    "É": "e",
+    "Í": "i",
+    "Ó": "o",
+    "Ú": "u",
+    "Ü": "u",
+    "Ñ": "n",
+}
+
+
+def normalise_code(code: Any) -> str:
+    return str(code or "").strip().upper()
+
+
+def _check(
+    session: Session, coop: Cooperative, values: Mapping[str, Any], family: Family | None
+) -> dict[str, Any]:
+    """Normalise and check a family's fields; raise with every problem at once."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {k: values[k] for k in FIELDS if k in values}
+    if "member_code" in clean:
+        code = normalise_code(clean["member_code"])
+        clean["member_code"] = code
+        if not MEMBER_CODE_RE.match(code):
+            errors["member_code"] = [
+                str(_l("Use up to 30 letters, digits, dashes, dots or slashes, e.g. CAZ-1042."))
+            ]
+        else:
+            query = select(Family.id).where(
+                Family.cooperative_id == coop.id, Family.member_code == code
+            )
+            if family is not None:
+                query = query.where(Family.id != family.id)
+            if session.exec(query).first() is not None:
+                errors["member_code"] = [str(_l("Another family already has this member code."))]
+    if "head_name" in clean:
+        clean["head_name"] = " ".join(str(clean["head_name"] or "").split())
+        if not clean["head_name"] or len(clean["head_name"]) > 200:
+            errors["head_name"] = [str(_l("Give the name of the head of household."))]
+    if "community_id" in clean:
+        community = session.get(Community, clean["community_id"])
+        if community is None or community.cooperative_id != coop.id:
+            errors["community_id"] = [str(_l("Choose one of the cooperative's communities."))]
+    for name, pattern, message in (
+        (
+            "national_id",
+            NATIONAL_ID_RE,
+            _l("Use 6 to 20 digits or capital letters (DNI: 8 digits)."),
+        ),
+        ("phone", PHONE_RE, _l("Use 6 to 30 digits, with an optional + in front.")),
+    ):
+        if name in clean:
+            text = str(clean[name] or "").strip().upper()
+            clean[name] = text or None
+            if text and not pattern.match(text):
+                errors[name] = [str(message)]
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def create(session: Session, coop: Cooperative, values: Mapping[str, Any]) -> Family:
+    """Add a member family."""
+    missing = {
+        name: [str(_l("This field is required."))]
+        for name in ("member_code", "head_name", "community_id")
+        if values.get(name) in (None, "")
+    }
+    if missing:
+        raise ValidationFailed(missing)
+    clean = _check(session, coop, values, None)
+    family = Family(cooperative_id=coop.id, **clean)
+    session.add(family)
+    session.flush()
+    return family
+
+
+def update(session: Session, family: Family, values: Mapping[str, Any]) -> Family:
+    """Change a family's fields (only those given)."""
+    coop = session.get(Cooperative, family.cooperative_id)
+    assert coop is not None
+    clean = _check(session, coop, values, family)
+    for name, value in clean.items():
+        setattr(family, name, value)
+    if session.is_modified(family):
+        family.updated_at = utcnow()
+    session.add(family)
+    session.flush()
+    return family
+
+
+def by_member_code(session: Session, coop: Cooperative, code: Any) -> Family | None:
+    code = normalise_code(code)
+    if not code:
+        return None
+    return session.exec(
+        select(Family).where(Family.cooperative_id == coop.id, Family.member_code == code)
+    ).first()
+
+
+def folded(column: Any) -> ColumnElement[str]:
+    """SQL for `fold(column)`: lower case, accents removed; the same on SQLite and PostgreSQL."""
+    expression = func.lower(column)
+    for accented, plain in _ACCENTS.items():
+        expression = func.replace(expression, accented, plain)
+    return expression
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_query(
+    session: Session,
+    coop: Cooperative,
+    q: str | None = None,
+    *,
+    community_id: uuid.UUID | None = None,
+    active_only: bool = False,
+) -> Any:
+    """Families matching every word of q in member code, name or community, code order.
+
+    Ordered by member code, so the database walks the (cooperative, member code) index
+    and stops at the page's end; the few communities are matched here, not per row.
+    """
+    query = select(Family).where(Family.cooperative_id == coop.id)
+    if community_id is not None:
+        query = query.where(Family.community_id == community_id)
+    if active_only:
+        query = query.where(Family.active.is_(True))  # type: ignore[attr-defined]
+    words = fold(q or "").split()[:5]
+    names = {c.id: fold(c.name) for c in communities(session, coop)} if words else {}
+    for word in words:
+        pattern = _like(word)
+        clauses = [
+            func.lower(Family.member_code).like(f"{pattern}%", escape="\\"),
+            folded(Family.head_name).like(f"%{pattern}%", escape="\\"),
+        ]
+        places = [cid for cid, name in names.items() if name.startswith(word)]
+        if places:
+            clauses.append(Family.community_id.in_(places))  # type: ignore[attr-defined]
+        query = query.where(or_(*clauses))
+    return query.order_by(Family.member_code)
+
+
+def search(
+    session: Session, coop: Cooperative, q: str | None, *, limit: int = 12, active_only: bool = True
+) -> list[Family]:
+    """The typeahead: at most `limit` families for what was typed so far; an exact member
+    code (a scanned card) comes first."""
+    found = list(
+        session.exec(search_query(session, coop, q, active_only=active_only).limit(limit)).all()
+    )
+    exact = by_member_code(session, coop, q)
+    if exact is not None and (exact.active or not active_only):
+        found = [exact, *(f for f in found if f.id != exact.id)][:limit]
+    return found
+
+
+def communities(session: Session, coop: Cooperative) -> list[Community]:
+    return list(
+        session.exec(
+            select(Community).where(Community.cooperative_id == coop.id).order_by(Community.name)
+        ).all()
+    )
+
+
+@dataclass
+class FormTotal:
+    form: str
+    deliveries: int
+    net_g: int
+    amount_minor: int
+    premium_minor: int
+
+
+@dataclass
+class SeasonTotals:
+    """What a family delivered and was paid in one season (voided deliveries left out)."""
+
+    season: int
+    by_form: list[FormTotal] = field(default_factory=list)
+
+    @property
+    def deliveries(self) -> int:
+        return sum(t.deliveries for t in self.by_form)
+
+    @property
+    def net_g(self) -> int:
+        return sum(t.net_g for t in self.by_form)
+
+    @property
+    def amount_minor(self) -> int:
+        return sum(t.amount_minor for t in self.by_form)
+
+    @property
+    def premium_minor(self) -> int:
+        return sum(t.premium_minor for t in self.by_form)
+
+
+def season_totals(session: Session, family: Family, season: int) -> SeasonTotals:
+    coop = session.get(Cooperative, family.cooperative_id)
+    assert coop is not None
+    start, end = season_bounds(coop, season)
+    rows = session.exec(
+        select(  # type: ignore[call-overload]
+            Delivery.form,
+            func.count(),
+            func.sum(Delivery.net_g),
+            func.sum(Delivery.amount_minor),
+            func.sum(Delivery.premium_minor),
+        )
+        .where(
+            Delivery.family_id == family.id,
+            Delivery.voided_at.is_(None),  # type: ignore[union-attr]
+            Delivery.delivered_on >= start,
+            Delivery.delivered_on <= end,
+        )
+        .group_by(Delivery.form)
+        .order_by(Delivery.form)
+    ).all()
+    return SeasonTotals(
+        season,
+        [
+            FormTotal(form, int(n), int(g or 0), int(a or 0), int(p or 0))
+            for form, n, g, a, p in rows
+        ],
+    )
+
+
+def history(session: Session, family: Family, limit: int = 500) -> list[Delivery]:
+    """The family's deliveries, newest first, voided ones included."""
+    return list(
+        session.exec(
+            select(Delivery)
+            .where(Delivery.family_id == family.id)
+            .order_by(Delivery.delivered_on.desc(), Delivery.receipt_number.desc())  # type: ignore[attr-defined]
+            .limit(limit)
+        ).all()
+    )

@@ -1,0 +1,1114 @@
+"""CSV in and out: families, plots and deliveries, as clerks keep them in spreadsheets.
+
+Reading accepts UTF-8 (with or without a BOM) and what a Spanish Excel writes: `;`
+separators, decimal commas, dd/mm/yyyy dates, CRLF, trailing blank lines, Windows-1252
+text, and column names and values in Spanish or English (../shared/samples/README.md).
+Each cell goes through the same marshmallow fields as the form and the API, so the
+messages match. An import is all or nothing: every bad row is listed with its line and
+field, and nothing is stored. Likely duplicates (same family, date, weight and receipt,
+in the file or already recorded) are reported, never silently doubled.
+
+Writing neutralises spreadsheet formulas: a text cell starting with = + - @ (or a tab or
+carriage return) gets a leading apostrophe, which the importer removes again.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import hashlib
+import io
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+from sqlmodel import Session, select
+
+from ..models import (
+    CollectionCentre,
+    Community,
+    Cooperative,
+    Delivery,
+    Family,
+    ImportBatch,
+    Plot,
+)
+from . import audit, cooperatives, deliveries, families, plots
+from .errors import ValidationFailed
+from .text import CONTROL, fold, key
+
+MAX_ROWS = 1_000_000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# Canonical column (API.md's field name) -> the names accepted for it, Spanish first.
+DELIVERY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "member_code": ("codigo_socio", "codigo_de_socio", "codigo", "socio"),
+    "plot": ("parcela", "plot_name", "nombre_parcela"),
+    "crop": ("cultivo",),
+    "form": ("forma", "forma_producto", "producto"),
+    "delivered_on": ("fecha", "fecha_entrega", "fecha_de_entrega", "date"),
+    "gross_kg": ("peso_bruto_kg", "peso_bruto", "bruto_kg", "bruto"),
+    "tare_kg": ("tara_kg", "tara"),
+    "moisture_pct": ("humedad_pct", "humedad", "humedad_porcentaje"),
+    "grade": ("calidad", "grado"),
+    "price_per_kg": ("precio_kg", "precio_por_kg", "precio"),
+    "premium_per_kg": ("prima_kg", "prima_por_kg", "prima"),
+    "price_per_quintal": ("precio_quintal", "precio_qq", "precio_por_quintal"),
+    "paper_receipt": ("recibo", "numero_recibo", "recibo_papel", "receipt"),
+}
+FAMILY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "member_code": ("codigo_socio", "codigo_de_socio", "codigo", "socio"),
+    "head_name": ("jefe_de_familia", "jefe_familia", "nombre", "nombre_completo"),
+    "woman_led": ("liderado_por_mujer", "liderada_por_mujer", "mujer"),
+    "community": ("comunidad", "caserio", "community_name"),
+    "national_id": ("dni", "documento", "documento_identidad"),
+    "phone": ("telefono", "celular", "movil"),
+    "public_name_consent": ("consiente_nombre_publico", "consentimiento_nombre_publico"),
+}
+PLOT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "member_code": ("codigo_socio", "codigo_de_socio", "codigo", "socio"),
+    "name": ("parcela", "plot", "nombre_parcela", "nombre"),
+    "crop": ("cultivo",),
+    "area_ha": ("area_ha", "area", "hectareas", "superficie_ha"),
+    "altitude_m": ("altitud_m", "altitud", "altura_m", "msnm"),
+    "expected_yield_kg_ha": ("rendimiento_kg_ha", "rendimiento", "rendimiento_esperado_kg_ha"),
+    "latitude": ("latitud", "lat"),
+    "longitude": ("longitud", "lon", "lng"),
+    "geometry": ("geometria", "geojson"),
+}
+REQUIRED = {
+    "deliveries": ("member_code", "crop", "form", "delivered_on", "gross_kg"),
+    "families": ("member_code", "head_name", "community"),
+    "plots": ("member_code", "name", "crop", "area_ha"),
+}
+COLUMNS = {"deliveries": DELIVERY_COLUMNS, "families": FAMILY_COLUMNS, "plots": PLOT_COLUMNS}
+# Spanish names written by exports and templates (samples/README.md's names).
+SPANISH_HEADERS = {
+    kind: {name: aliases[0] for name, aliases in columns.items()}
+    for kind, columns in COLUMNS.items()
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row: API.md's {"line", "field", "message"}."""
+
+    line: int
+    field: str
+    message: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
+class ImportFailed(ValidationFailed):
+    """The file was refused as a whole; `rows` lists every problem found."""
+
+    def __init__(self, rows: list[RowError]) -> None:
+        super().__init__({}, message="import failed")
+        self.rows = sorted(rows, key=lambda r: (r.line, r.field))
+
+    def errors(self) -> list[dict[str, object]]:  # type: ignore[override]
+        return [r.as_json() for r in self.rows]
+
+    def text(self) -> str:
+        lines = len({r.line for r in self.rows})
+        return str(
+            _l(
+                "%(n)s row(s) have errors; nothing was imported.",
+                n=f"{lines:,}",
+            )
+        )
+
+
+@dataclass
+class Table:
+    """A parsed CSV: canonical column names, and (line number, cells) per data row."""
+
+    kind: str
+    columns: list[str]
+    rows: list[tuple[int, list[str]]]
+    sha256: str
+    delimiter: str
+
+    def index(self, name: str) -> int | None:
+        return self.columns.index(name) if name in self.columns else None
+
+
+@dataclass
+class ImportResult:
+    imported: int
+    batch_id: uuid.UUID | None = None
+    duplicates: list[RowError] = field(default_factory=list)
+    created_communities: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        body: dict[str, object] = {"imported": self.imported}
+        if self.duplicates:
+            body["skipped_duplicates"] = [d.as_json() for d in self.duplicates]
+        if self.created_communities:
+            body["created_communities"] = self.created_communities
+        return body
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """Text from UTF-8 (BOM or not), UTF-16 with a BOM, or Windows-1252 (old Excel)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (";", ",", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def read_table(data: bytes | str, kind: str) -> Table:
+    """Parse a CSV of `kind` (families, plots, deliveries); header problems raise at once."""
+    text = data if isinstance(data, str) else decode(data)
+    digest = hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
+    text = text.lstrip("\ufeff")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = _delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[tuple[int, list[str]]] = []
+    last = 0
+    try:
+        for cells in reader:
+            start, last = last + 1, reader.line_num
+            if not (cells and cells[0].strip()) and not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header, header_line = cells, start
+                continue
+            rows.append((start, cells))
+            if len(rows) > MAX_ROWS:
+                raise ImportFailed(
+                    [
+                        RowError(
+                            start,
+                            "",
+                            str(_l("At most %(n)s rows in one file.", n=f"{MAX_ROWS:,}")),
+                        )
+                    ]
+                )
+    except csv.Error as error:
+        raise ImportFailed(
+            [RowError(reader.line_num, "", str(_l("The file is not valid CSV: %(e)s", e=error)))]
+        ) from None
+    if header is None:
+        raise ImportFailed([RowError(1, "", str(_l("The file is empty.")))])
+    columns = _columns(header, header_line, COLUMNS[kind], REQUIRED[kind])
+    return Table(kind, columns, rows, digest, delimiter)
+
+
+def _columns(
+    header: list[str], line: int, known: dict[str, tuple[str, ...]], required: Iterable[str]
+) -> list[str]:
+    lookup: dict[str, str] = {key(name): name for name in known}
+    for name, aliases in known.items():
+        lookup.update({key(alias): name for alias in aliases})
+    errors: list[RowError] = []
+    columns: list[str] = []
+    for cell in header:
+        found = lookup.get(key(cell))
+        if found is None:
+            errors.append(RowError(line, cell.strip(), str(_l("Unknown column."))))
+        elif found in columns:
+            errors.append(RowError(line, cell.strip(), str(_l("This column appears twice."))))
+        columns.append(found or "")
+    for name in required:
+        if name not in columns:
+            errors.append(RowError(line, name, str(_l("This column is missing."))))
+    if errors:
+        raise ImportFailed(errors)
+    return columns
+
+
+def _cell(cells: list[str], index: int | None) -> str:
+    if index is None or index >= len(cells):
+        return ""
+    return clean(cells[index])
+
+
+_REQUIRED_MESSAGE = _l("This field is required.")
+
+
+def clean(text: str) -> str:
+    """A cell as typed: surrounding spaces off, and the apostrophe our exports put in
+    front of formula-like text taken off again."""
+    text = text.strip()
+    if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@"):
+        return text[1:]
+    return text
+
+
+class Converter:
+    """A schema field applied to a column's cells, remembering each distinct cell's result.
+
+    Spreadsheets repeat values (dates, prices, grades, tares), so most cells are a dict
+    hit; the result is exactly what the field gives for that text.
+    """
+
+    def __init__(self, schema_field: Any, required: bool = False) -> None:
+        self.field = schema_field
+        self.required = required
+        self.cache: dict[str, tuple[Any, str | None]] = {}
+
+    def __call__(self, cell: str) -> tuple[Any, str | None]:
+        found = self.cache.get(cell)
+        if found is None:
+            found = self._convert(clean(cell))
+            if len(self.cache) < 50_000:
+                self.cache[cell] = found
+        return found
+
+    def _convert(self, text: str) -> tuple[Any, str | None]:
+        if text == "":
+            if self.required:
+                return None, str(_REQUIRED_MESSAGE)
+            default = self.field.load_default
+            return (default() if callable(default) else default), None
+        try:
+            return self.field.deserialize(text), None
+        except ValidationError as error:
+            messages = error.messages
+            if isinstance(messages, dict):
+                messages = [m for ms in messages.values() for m in ms]
+            if not isinstance(messages, list):
+                messages = [messages]
+            return None, " ".join(str(m) for m in messages)
+
+
+# -- deliveries ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FamilyRow:
+    id: uuid.UUID
+    cooperative_id: uuid.UUID
+    active: bool
+
+
+@dataclass(frozen=True)
+class _PlotRow:
+    id: uuid.UUID
+    crop: str
+    name: str
+
+
+# The delivery schema's fields the CSV columns go through (by attribute once loaded).
+_DELIVERY_FIELDS = (
+    ("crop", "crop"),
+    ("form", "form"),
+    ("delivered_on", "delivered_on"),
+    ("gross_kg", "gross_g"),
+    ("tare_kg", "tare_g"),
+    ("moisture_pct", "moisture_dpct"),
+    ("grade", "grade"),
+    ("price_per_kg", "price_per_kg_minor"),
+    ("premium_per_kg", "premium_per_kg_minor"),
+    ("price_per_quintal", "price_per_quintal"),
+    ("paper_receipt", "paper_receipt"),
+)
+
+
+def import_deliveries(
+    session: Session,
+    coop: Cooperative,
+    data: bytes | str,
+    *,
+    centre: CollectionCentre,
+    clerk_id: uuid.UUID | None,
+    original_name: str = "",
+    skip_duplicates: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import a deliveries CSV as one action: all rows or none."""
+    with _collector_paused():
+        return import_delivery_table(
+            session,
+            coop,
+            read_table(data, "deliveries"),
+            centre=centre,
+            clerk_id=clerk_id,
+            original_name=original_name,
+            skip_duplicates=skip_duplicates,
+            progress=progress,
+        )
+
+
+def import_delivery_table(
+    session: Session,
+    coop: Cooperative,
+    table: Table,
+    *,
+    centre: CollectionCentre,
+    clerk_id: uuid.UUID | None,
+    original_name: str = "",
+    skip_duplicates: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Validate every row (collecting every problem), then store them in bulk.
+
+    `progress` is called with the number of rows just handled, twice per row in all
+    (once checked, once stored), for a progress bar.
+    """
+    with _collector_paused():
+        return _import_delivery_table(
+            session,
+            coop,
+            table,
+            centre=centre,
+            clerk_id=clerk_id,
+            original_name=original_name,
+            skip_duplicates=skip_duplicates,
+            progress=progress,
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a big file is handled: it would scan the
+    hundreds of thousands of young objects a file makes, a third of the work, to free
+    none of them (they are all alive until the import ends)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _import_delivery_table(
+    session: Session,
+    coop: Cooperative,
+    table: Table,
+    *,
+    centre: CollectionCentre,
+    clerk_id: uuid.UUID | None,
+    original_name: str,
+    skip_duplicates: bool,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
+    from ..schemas.delivery import DeliverySchema
+
+    if centre.cooperative_id != coop.id:
+        raise ValidationFailed({"centre": [str(_l("Unknown collection centre."))]})
+    schema = DeliverySchema()
+    width = len(table.columns)
+    present: list[tuple[str, int, Converter, str]] = []
+    constants: dict[str, Any] = {}
+    for column, attribute in _DELIVERY_FIELDS:
+        convert = Converter(schema.fields[column], column in REQUIRED["deliveries"])
+        index = table.index(column)
+        if index is None:
+            constants[attribute] = convert("")[0]
+        else:
+            present.append((attribute, index, convert, column))
+    member_index = table.index("member_code")
+    plot_index = table.index("plot")
+    families_by_cell = _FamilyCells(*_lookups(session, coop))
+    today = deliveries.today()
+    errors: list[RowError] = []
+    good: list[tuple[int, deliveries.DeliveryData, uuid.UUID]] = []
+    check = deliveries.check_against
+    for count, (line, cells) in enumerate(table.rows, 1):
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        values = dict(constants)
+        problems: dict[str, str] = {}
+        for attribute, index, convert, column in present:
+            value, message = convert(cells[index])
+            if message is not None:
+                problems[column] = message
+            values[attribute] = value
+        family, family_plots, message = families_by_cell.family(
+            cells[member_index] if member_index is not None else ""
+        )
+        if message is not None:
+            problems["member_code"] = message
+        plot_id = None
+        if plot_index is not None and family is not None and cells[plot_index].strip():
+            plot_id, message = families_by_cell.plot(family, cells[plot_index])
+            if message is not None:
+                problems["plot"] = message
+        if problems:
+            errors.extend(RowError(line, f, m) for f, m in problems.items())
+            continue
+        data = deliveries.DeliveryData(
+            family_id=family.id,
+            plot_id=plot_id,
+            crop=values["crop"],
+            form=values["form"],
+            delivered_on=values["delivered_on"],
+            gross_g=values["gross_g"],
+            tare_g=values["tare_g"] or 0,
+            moisture_dpct=values["moisture_dpct"],
+            grade=values["grade"] or "",
+            price_per_kg_minor=values["price_per_kg_minor"] or 0,
+            premium_per_kg_minor=values["premium_per_kg_minor"] or 0,
+            paper_receipt=values["paper_receipt"],
+        )
+        if values["price_per_quintal"] is not None:
+            try:
+                deliveries.price_per_quintal(data, values["price_per_quintal"])
+            except ValidationFailed as error:
+                errors.extend(
+                    RowError(line, "price_per_quintal", " ".join(m))
+                    for m in error.errors().values()
+                )
+                continue
+        rule_errors, plot = check(coop, data, family, family_plots, today=today)
+        if rule_errors:
+            errors.extend(
+                RowError(line, _csv_field(f), " ".join(m)) for f, m in rule_errors.items()
+            )
+            continue
+        good.append((line, data, plot.id))
+        if progress is not None and count % 5000 == 0:
+            progress(5000)
+    if progress is not None:
+        progress(len(table.rows) % 5000)
+    duplicates = _duplicates(session, coop, good)
+    if duplicates and not skip_duplicates:
+        errors.extend(duplicates)
+    if errors:
+        raise ImportFailed(errors)
+    skipped = {d.line for d in duplicates}
+    rows = [(data, plot_id) for line, data, plot_id in good if line not in skipped]
+    batch = ImportBatch(
+        cooperative_id=coop.id,
+        kind="deliveries",
+        original_name=(original_name or "")[:255],
+        sha256=table.sha256,
+        rows=len(rows),
+        created_by_id=clerk_id,
+    )
+    session.add(batch)
+    session.flush()
+    ids: list[uuid.UUID] = []
+    for start in range(0, len(rows), 20_000):
+        chunk = rows[start : start + 20_000]
+        ids += deliveries.record_many(
+            session,
+            coop=coop,
+            centre=centre,
+            clerk_id=clerk_id,
+            rows=chunk,
+            import_id=batch.id,
+            refresh=False,
+        )
+        if progress is not None:
+            progress(len(chunk))
+    # Claims and volume caps of every family in the file, once for the whole file.
+    deliveries.after_change(session, coop, {data.family_id for data, _plot in rows})
+    _audit_import(session, coop, batch, table, rows, ids, centre)
+    return ImportResult(len(ids), batch.id, duplicates if skip_duplicates else [])
+
+
+class _FamilyCells:
+    """Member codes and plot names as written in the file, to the records, remembered."""
+
+    def __init__(
+        self, by_code: dict[str, _FamilyRow], plots_by_family: dict[uuid.UUID, list[_PlotRow]]
+    ) -> None:
+        self.by_code = by_code
+        self.plots_by_family = plots_by_family
+        self.families: dict[str, tuple[Any, list[_PlotRow], str | None]] = {}
+        self.plots: dict[tuple[uuid.UUID, str], tuple[uuid.UUID | None, str | None]] = {}
+
+    def family(self, cell: str) -> tuple[Any, list[_PlotRow], str | None]:
+        found = self.families.get(cell)
+        if found is None:
+            code = families.normalise_code(clean(cell))
+            family = self.by_code.get(code)
+            if not code:
+                found = (None, [], str(_REQUIRED_MESSAGE))
+            elif family is None:
+                found = (None, [], str(_l("No family has this member code.")))
+            else:
+                found = (family, self.plots_by_family.get(family.id, []), None)
+            self.families[cell] = found
+        return found
+
+    def plot(self, family: _FamilyRow, cell: str) -> tuple[uuid.UUID | None, str | None]:
+        key_ = (family.id, cell)
+        found = self.plots.get(key_)
+        if found is None:
+            name = clean(cell)
+            wanted = fold(name)
+            plot_id = next(
+                (p.id for p in self.plots_by_family.get(family.id, []) if fold(p.name) == wanted),
+                None,
+            )
+            message = None
+            if plot_id is None:
+                code = next(c for c, f in self.by_code.items() if f.id == family.id)
+                message = str(
+                    _l("Family %(code)s has no plot called “%(name)s”.", code=code, name=name)
+                )
+            found = (plot_id, message)
+            self.plots[key_] = found
+        return found
+
+
+def _csv_field(name: str) -> str:
+    """The CSV's column for a rule's field (the file has member_code and plot, not ids)."""
+    return {"family_id": "member_code", "plot_id": "plot"}.get(name, name)
+
+
+def _lookups(
+    session: Session, coop: Cooperative
+) -> tuple[dict[str, _FamilyRow], dict[uuid.UUID, list[_PlotRow]]]:
+    """Every family and plot of the cooperative, once, for row checks without queries."""
+    family_by_code = {
+        code: _FamilyRow(fid, coop.id, bool(active))
+        for fid, code, active in session.exec(
+            select(Family.id, Family.member_code, Family.active).where(
+                Family.cooperative_id == coop.id
+            )
+        ).all()
+    }
+    plots_by_family: dict[uuid.UUID, list[_PlotRow]] = {}
+    for pid, fid, crop, name in session.exec(
+        select(Plot.id, Plot.family_id, Plot.crop, Plot.name).where(Plot.cooperative_id == coop.id)
+    ).all():
+        plots_by_family.setdefault(fid, []).append(_PlotRow(pid, crop, name))
+    return family_by_code, plots_by_family
+
+
+def _duplicates(
+    session: Session, coop: Cooperative, good: list[tuple[int, deliveries.DeliveryData, uuid.UUID]]
+) -> list[RowError]:
+    """Rows that repeat another row, or a delivery already recorded (not voided)."""
+    if not good:
+        return []
+    found: list[RowError] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for line, data, _plot in good:
+        signature = (data.family_id, data.delivered_on, data.net_g, data.paper_receipt or "")
+        first = seen.get(signature)
+        if first is not None:
+            found.append(
+                RowError(
+                    line,
+                    "row",
+                    str(
+                        _l(
+                            "Looks like a duplicate of line %(line)s (same family, date, weight and receipt).",
+                            line=first,
+                        )
+                    ),
+                )
+            )
+        else:
+            seen[signature] = line
+    days = [data.delivered_on for _line, data, _plot in good]
+    existing = session.exec(
+        select(  # type: ignore[call-overload]
+            Delivery.family_id,
+            Delivery.delivered_on,
+            Delivery.net_g,
+            Delivery.paper_receipt,
+            Delivery.receipt_number,
+        ).where(
+            Delivery.cooperative_id == coop.id,
+            Delivery.voided_at.is_(None),  # type: ignore[union-attr]
+            Delivery.delivered_on >= min(days),
+            Delivery.delivered_on <= max(days),
+        )
+    )
+    recorded: dict[tuple[Any, ...], str] = {}
+    for family_id, day, net_g, paper, receipt in existing:
+        recorded.setdefault((family_id, day, net_g, paper or ""), receipt)
+    if recorded:
+        for line, data, _plot in good:
+            receipt = recorded.get(
+                (data.family_id, data.delivered_on, data.net_g, data.paper_receipt or "")
+            )
+            if receipt is not None:
+                found.append(
+                    RowError(
+                        line,
+                        "row",
+                        str(
+                            _l(
+                                "Looks like delivery %(receipt)s, already recorded (same family, date, weight and receipt).",
+                                receipt=receipt,
+                            )
+                        ),
+                    )
+                )
+    return found
+
+
+def _audit_import(
+    session: Session,
+    coop: Cooperative,
+    batch: ImportBatch,
+    table: Table,
+    rows: list[tuple[deliveries.DeliveryData, uuid.UUID]],
+    ids: list[uuid.UUID],
+    centre: CollectionCentre,
+) -> None:
+    """One audit entry for the whole file, with a digest of every stored row."""
+    digest = hashlib.sha256()
+    for delivery_id, (data, plot_id) in zip(ids, rows, strict=True):
+        digest.update(
+            f"{delivery_id}|{data.family_id}|{plot_id}|{data.crop}|{data.form}|{data.delivered_on}|"
+            f"{data.gross_g}|{data.tare_g}|{data.moisture_dpct}|{data.grade}|"
+            f"{data.price_per_kg_minor}|{data.premium_per_kg_minor}|{data.paper_receipt}\n".encode()
+        )
+    audit.record(
+        session,
+        cooperative_id=coop.id,
+        action="import",
+        entity="delivery",
+        entity_id=str(batch.id),
+        after={
+            "rows": len(ids),
+            "file_sha256": table.sha256,
+            "rows_sha256": digest.hexdigest(),
+            "centre": centre.code,
+            "original_name": batch.original_name,
+        },
+    )
+
+
+# -- families and plots ----------------------------------------------------------------
+
+
+def import_families(
+    session: Session,
+    coop: Cooperative,
+    data: bytes | str,
+    *,
+    user_id: uuid.UUID | None = None,
+    original_name: str = "",
+) -> ImportResult:
+    """Import member families; unknown communities are created (matched without accents)."""
+    from ..schemas.family import FamilySchema
+
+    table = read_table(data, "families")
+    schema = FamilySchema(exclude=("community_id", "active"))
+    known = {fold(c.name): c for c in families.communities(session, coop)}
+    created: list[str] = []
+    errors: list[RowError] = []
+    with session.begin_nested() as savepoint:
+        for line, cells in table.rows:
+            raw = {
+                name: _cell(cells, i)
+                for i, name in enumerate(table.columns)
+                if name and _cell(cells, i) != ""
+            }
+            community_name = " ".join(raw.pop("community", "").split())
+            row_errors: dict[str, str] = {}
+            if CONTROL.search(community_name):
+                row_errors["community"] = str(_l("Remove the control characters from this text."))
+            try:
+                values = schema.load(raw)
+            except ValidationError as error:
+                row_errors.update(_flat(error.messages))
+                values = {}
+            community = known.get(fold(community_name)) if community_name else None
+            if not community_name:
+                row_errors["community"] = str(_REQUIRED_MESSAGE)
+            elif community is None and not row_errors:
+                try:
+                    community = cooperatives.add_community(session, coop, name=community_name)
+                except ValidationFailed as error:
+                    row_errors["community"] = " ".join(
+                        m for ms in error.errors().values() for m in ms
+                    )
+                else:
+                    known[fold(community_name)] = community
+                    created.append(community.name)
+            if row_errors:
+                errors.extend(RowError(line, f, m) for f, m in row_errors.items())
+                continue
+            assert community is not None
+            try:
+                families.create(session, coop, {**values, "community_id": community.id})
+            except ValidationFailed as error:
+                errors.extend(
+                    RowError(line, _family_field(f), " ".join(m)) for f, m in error.errors().items()
+                )
+        if errors:
+            savepoint.rollback()
+    if errors:
+        raise ImportFailed(errors)
+    _audit_small_import(session, coop, "families", table, original_name, user_id)
+    return ImportResult(len(table.rows), created_communities=created)
+
+
+def _family_field(name: str) -> str:
+    return "community" if name == "community_id" else name
+
+
+def import_plots(
+    session: Session,
+    coop: Cooperative,
+    data: bytes | str,
+    *,
+    user_id: uuid.UUID | None = None,
+    original_name: str = "",
+) -> ImportResult:
+    """Import plots of existing families (by member code), points or GeoJSON polygons."""
+    from ..schemas.plot import PlotSchema
+
+    table = read_table(data, "plots")
+    schema = PlotSchema()
+    family_by_code = {
+        f.member_code: f
+        for f in session.exec(select(Family).where(Family.cooperative_id == coop.id)).all()
+    }
+    area = plots.protected_area(coop)
+    errors: list[RowError] = []
+    with session.begin_nested() as savepoint:
+        for line, cells in table.rows:
+            raw = {
+                name: _cell(cells, i)
+                for i, name in enumerate(table.columns)
+                if name and _cell(cells, i) != ""
+            }
+            code = families.normalise_code(raw.pop("member_code", ""))
+            family = family_by_code.get(code)
+            row_errors: dict[str, str] = {}
+            if family is None:
+                row_errors["member_code"] = str(
+                    _REQUIRED_MESSAGE if not code else _l("No family has this member code.")
+                )
+            try:
+                values = schema.load(raw)
+            except ValidationError as error:
+                row_errors.update(_flat(error.messages))
+                values = {}
+            if row_errors:
+                errors.extend(RowError(line, f, m) for f, m in row_errors.items())
+                continue
+            assert family is not None
+            try:
+                plots.create(session, family, values, user_id=user_id, area=area)
+            except ValidationFailed as error:
+                errors.extend(RowError(line, f, " ".join(m)) for f, m in error.errors().items())
+        if errors:
+            savepoint.rollback()
+    if errors:
+        raise ImportFailed(errors)
+    _audit_small_import(session, coop, "plots", table, original_name, user_id)
+    return ImportResult(len(table.rows))
+
+
+def _flat(messages: Any) -> dict[str, str]:
+    if not isinstance(messages, dict):
+        return {"": " ".join(str(m) for m in messages)}
+    return {
+        name: " ".join(str(m) for m in (msgs if isinstance(msgs, list) else [msgs]))
+        for name, msgs in messages.items()
+    }
+
+
+def _audit_small_import(
+    session: Session,
+    coop: Cooperative,
+    kind: str,
+    table: Table,
+    original_name: str,
+    user_id: uuid.UUID | None,
+) -> None:
+    """Families and plots go through the ORM (each row audited); the batch is noted too."""
+    session.add(
+        ImportBatch(
+            cooperative_id=coop.id,
+            kind=kind,
+            original_name=(original_name or "")[:255],
+            sha256=table.sha256,
+            rows=len(table.rows),
+            created_by_id=user_id,
+        )
+    )
+    session.flush()
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def safe_cell(value: Any) -> str:
+    """A text cell that no spreadsheet will run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+@dataclass
+class Dialect:
+    """How to write: a program's CSV (commas, points, ISO) or a Spanish Excel's."""
+
+    excel: bool = False
+    spanish: bool = False
+
+    @property
+    def delimiter(self) -> str:
+        return ";" if self.excel else ","
+
+    def number(self, value: Any) -> str:
+        if value is None:
+            return ""
+        text = str(value)
+        return text.replace(".", ",") if self.excel else text
+
+    def day(self, value: date | None) -> str:
+        if value is None:
+            return ""
+        return value.strftime("%d/%m/%Y") if self.excel else value.isoformat()
+
+    def yes(self, value: bool) -> str:
+        if self.spanish:
+            return "sí" if value else "no"
+        return "yes" if value else "no"
+
+    def header(self, kind: str, names: list[str]) -> list[str]:
+        if not self.spanish:
+            return names
+        return [SPANISH_HEADERS[kind].get(n, n) for n in names]
+
+
+SPANISH_CROPS = {"coffee": "café", "cacao": "cacao"}
+SPANISH_FORMS = {
+    "cherry": "cereza",
+    "wet_parchment": "pergamino húmedo",
+    "dry_parchment": "pergamino seco",
+    "green": "verde",
+    "roasted": "tostado",
+    "wet_beans": "cacao en baba",
+    "dry_beans": "grano seco",
+}
+
+
+class _Writer:
+    """CSV text in chunks, for a streamed download."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(
+            self.buffer,
+            delimiter=dialect.delimiter,
+            lineterminator="\r\n" if dialect.excel else "\n",
+        )
+
+    def row(self, cells: list[str]) -> None:
+        self.writer.writerow(cells)
+
+    def take(self) -> str:
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
+
+
+def _kg(grams: int | None) -> Decimal | None:
+    return None if grams is None else Decimal(grams) / 1000
+
+
+def _money(minor: int | None) -> str:
+    return "" if minor is None else f"{Decimal(minor) / 100:.2f}"
+
+
+DELIVERY_EXPORT = [
+    "receipt_number",
+    "member_code",
+    "plot",
+    "crop",
+    "form",
+    "delivered_on",
+    "gross_kg",
+    "tare_kg",
+    "net_kg",
+    "moisture_pct",
+    "grade",
+    "price_per_kg",
+    "premium_per_kg",
+    "amount",
+    "premium_amount",
+    "paper_receipt",
+    "centre",
+    "voided",
+    "void_reason",
+]
+SPANISH_HEADERS["deliveries"].update(
+    {
+        "receipt_number": "numero_recibo_sistema",
+        "net_kg": "peso_neto_kg",
+        "amount": "importe",
+        "premium_amount": "importe_prima",
+        "centre": "centro_acopio",
+        "voided": "anulada",
+        "void_reason": "motivo_anulacion",
+    }
+)
+
+
+def export_deliveries(
+    session: Session,
+    coop: Cooperative,
+    dialect: Dialect,
+    *,
+    day_from: date | None = None,
+    day_to: date | None = None,
+    centre_id: uuid.UUID | None = None,
+) -> Iterator[str]:
+    """The cooperative's deliveries as CSV, importable again (voided ones marked)."""
+    out = _Writer(dialect)
+    if dialect.excel:
+        yield "\ufeff"
+    out.row(dialect.header("deliveries", DELIVERY_EXPORT))
+    query = (
+        select(Delivery, Family.member_code, Plot.name, CollectionCentre.code)
+        .join(Family, Family.id == Delivery.family_id)  # type: ignore[arg-type]
+        .join(Plot, Plot.id == Delivery.plot_id)  # type: ignore[arg-type]
+        .join(CollectionCentre, CollectionCentre.id == Delivery.centre_id)  # type: ignore[arg-type]
+        .where(Delivery.cooperative_id == coop.id)
+        .order_by(Delivery.delivered_on, Delivery.receipt_number)  # type: ignore[arg-type]
+    )
+    if day_from is not None:
+        query = query.where(Delivery.delivered_on >= day_from)
+    if day_to is not None:
+        query = query.where(Delivery.delivered_on <= day_to)
+    if centre_id is not None:
+        query = query.where(Delivery.centre_id == centre_id)
+    crops = SPANISH_CROPS if dialect.spanish else {}
+    forms = SPANISH_FORMS if dialect.spanish else {}
+    for n, (d, member_code, plot_name, centre_code) in enumerate(
+        session.exec(query.execution_options(yield_per=2000)), 1
+    ):
+        out.row(
+            [
+                safe_cell(d.receipt_number),
+                safe_cell(member_code),
+                safe_cell(plot_name),
+                crops.get(d.crop, d.crop),
+                forms.get(d.form, d.form),
+                dialect.day(d.delivered_on),
+                dialect.number(_kg(d.gross_g)),
+                dialect.number(_kg(d.tare_g)),
+                dialect.number(_kg(d.net_g)),
+                dialect.number(None if d.moisture_dpct is None else Decimal(d.moisture_dpct) / 10),
+                safe_cell(d.grade),
+                dialect.number(_money(d.price_per_kg_minor)),
+                dialect.number(_money(d.premium_per_kg_minor)),
+                dialect.number(_money(d.amount_minor)),
+                dialect.number(_money(d.premium_minor)),
+                safe_cell(d.paper_receipt),
+                safe_cell(centre_code),
+                dialect.yes(d.voided_at is not None),
+                safe_cell(d.void_reason),
+            ]
+        )
+        if n % 2000 == 0:
+            yield out.take()
+    yield out.take()
+
+
+FAMILY_EXPORT = list(FAMILY_COLUMNS)
+
+
+def export_families(
+    session: Session, coop: Cooperative, dialect: Dialect, *, include_private: bool
+) -> Iterator[str]:
+    """Member families as CSV; national ID and phone only for the cooperative's staff."""
+    names = [n for n in FAMILY_EXPORT if include_private or n not in families.PRIVATE_FIELDS]
+    out = _Writer(dialect)
+    if dialect.excel:
+        yield "\ufeff"
+    out.row(dialect.header("families", [*names, "active"]))
+    query = (
+        select(Family, Community.name)
+        .join(Community, Community.id == Family.community_id)  # type: ignore[arg-type]
+        .where(Family.cooperative_id == coop.id)
+        .order_by(Family.member_code)
+    )
+    for n, (family, community) in enumerate(session.exec(query), 1):
+        cells = {
+            "member_code": safe_cell(family.member_code),
+            "head_name": safe_cell(family.head_name),
+            "woman_led": dialect.yes(family.woman_led),
+            "community": safe_cell(community),
+            "national_id": safe_cell(family.national_id),
+            "phone": safe_cell(family.phone),
+            "public_name_consent": dialect.yes(family.public_name_consent),
+        }
+        out.row([cells[name] for name in names] + [dialect.yes(family.active)])
+        if n % 2000 == 0:
+            yield out.take()
+    yield out.take()
+
+
+SPANISH_HEADERS["families"]["active"] = "activo"
+PLOT_EXPORT = list(PLOT_COLUMNS)
+
+
+def export_plots(session: Session, coop: Cooperative, dialect: Dialect) -> Iterator[str]:
+    """Plots as CSV: points as latitude/longitude, polygons as GeoJSON text."""
+    import json
+
+    out = _Writer(dialect)
+    if dialect.excel:
+        yield "\ufeff"
+    out.row(dialect.header("plots", PLOT_EXPORT))
+    query = (
+        select(Plot, Family.member_code)
+        .join(Family, Family.id == Plot.family_id)  # type: ignore[arg-type]
+        .where(Plot.cooperative_id == coop.id)
+        .order_by(Family.member_code, Plot.name)
+    )
+    crops = SPANISH_CROPS if dialect.spanish else {}
+    for n, (plot, member_code) in enumerate(session.exec(query), 1):
+        geometry = json.loads(plot.geometry_geojson) if plot.geometry_geojson else None
+        point = geometry if geometry and geometry.get("type") == "Point" else None
+        out.row(
+            [
+                safe_cell(member_code),
+                safe_cell(plot.name),
+                crops.get(plot.crop, plot.crop),
+                dialect.number(Decimal(plot.area_m2) / 10_000),
+                "" if plot.altitude_m is None else str(plot.altitude_m),
+                str(plot.expected_yield_kg_ha),
+                dialect.number(point["coordinates"][1]) if point else "",
+                dialect.number(point["coordinates"][0]) if point else "",
+                json.dumps(geometry, separators=(",", ":")) if geometry and not point else "",
+            ]
+        )
+        if n % 2000 == 0:
+            yield out.take()
+    yield out.take()
+
+
+def template(kind: str, dialect: Dialect) -> str:
+    """An empty file with the columns of `kind`, to fill in a spreadsheet."""
+    names = {
+        "deliveries": [n for n in DELIVERY_COLUMNS if n != "price_per_quintal"],
+        "families": FAMILY_EXPORT,
+        "plots": PLOT_EXPORT,
+    }[kind]
+    out = _Writer(dialect)
+    out.row(dialect.header(kind, names))
+    return ("\ufeff" if dialect.excel else "") + out.take()

@@ -1,0 +1,289 @@
+"""The mass-balance ledger of a certificate (rule 2): certified kilograms in, claimed out.
+
+Credit is every delivery that carries a claim under the certificate (rules 1, 4, 5, 6),
+counted in kilograms of the crop's reference form so that cherry, parchment and green
+coffee add up. Debit is every live allocation (`MassBalanceDebit`): a manager gives a lot
+the "mass balance" claim by spending the lot's own delivery kilograms, in the same form.
+
+The ledger never goes below zero when an allocation is made: the certificate's row is
+locked first, so two managers spending the same credit queue and the second sees the
+first's debit (PostgreSQL: SELECT ... FOR UPDATE; SQLite: writes start with BEGIN
+IMMEDIATE). Credit can still shrink later (a certificate suspended from a past date, a
+delivery found over the cap): allocations are then covered in the order they were made,
+and those the ledger no longer covers lose the claim, so claims out never exceed kg in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from ..models import Certificate, Delivery, DeliveryClaim, Lot, MassBalanceDebit, utcnow
+from ..models.enums import Basis, LotStatus
+from .cooperatives import bump_public_version
+from .errors import Conflict, ValidationFailed
+
+if TYPE_CHECKING:
+    from .claims import LotContext, MassBalanceOption
+
+
+def peru_date(moment: datetime) -> date:
+    return (moment - timedelta(hours=5)).date()
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A live debit, and whether the ledger's credit still covers it."""
+
+    id: uuid.UUID
+    lot_id: uuid.UUID
+    grams: int
+    created_at: datetime
+    covered: bool
+
+    @property
+    def created_on(self) -> date:
+        return peru_date(self.created_at)
+
+
+@dataclass
+class Ledger:
+    certificate_id: uuid.UUID
+    credit_g: int
+    allocations: list[Allocation] = field(default_factory=list)
+
+    @property
+    def debit_g(self) -> int:
+        return sum(a.grams for a in self.allocations)
+
+    @property
+    def balance_g(self) -> int:
+        return self.credit_g - self.debit_g
+
+    @property
+    def covered_g(self) -> int:
+        return sum(a.grams for a in self.allocations if a.covered)
+
+
+def credits(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Certified grams in, per certificate, in the crop's reference form."""
+    from .claims import reference_g
+
+    ids = sorted(set(cert_ids), key=str)
+    found: dict[uuid.UUID, int] = defaultdict(int)
+    if not ids:
+        return found
+    for cert_id, form, grams in session.execute(
+        select(col(DeliveryClaim.certificate_id), col(Delivery.form), func.sum(col(Delivery.net_g)))
+        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
+        .where(
+            col(DeliveryClaim.certificate_id).in_(ids),
+            col(Delivery.voided_at).is_(None),
+        )
+        .group_by(col(DeliveryClaim.certificate_id), col(Delivery.form))
+    ):
+        found[cert_id] += reference_g(form, int(grams))
+    return found
+
+
+def ledgers(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Ledger]:
+    """Each certificate's ledger, its allocations covered first come, first served."""
+    ids = sorted(set(cert_ids), key=str)
+    if not ids:
+        return {}
+    credit = credits(session, ids)
+    result = {cert_id: Ledger(cert_id, credit.get(cert_id, 0)) for cert_id in ids}
+    spent: dict[uuid.UUID, int] = defaultdict(int)
+    rows = session.execute(
+        select(
+            col(MassBalanceDebit.id),
+            col(MassBalanceDebit.certificate_id),
+            col(MassBalanceDebit.lot_id),
+            col(MassBalanceDebit.grams),
+            col(MassBalanceDebit.created_at),
+        )
+        .where(
+            col(MassBalanceDebit.certificate_id).in_(ids),
+            col(MassBalanceDebit.voided_at).is_(None),
+        )
+        .order_by(col(MassBalanceDebit.created_at), col(MassBalanceDebit.id))
+    )
+    short: set[uuid.UUID] = set()
+    for debit_id, cert_id, lot_id, grams, created in rows:
+        ledger = result[cert_id]
+        covered = cert_id not in short and spent[cert_id] + grams <= ledger.credit_g
+        if covered:
+            spent[cert_id] += grams
+        else:
+            short.add(cert_id)
+        ledger.allocations.append(Allocation(debit_id, lot_id, grams, created, covered))
+    return result
+
+
+def ledger(session: Session, cert: Certificate) -> Ledger:
+    return ledgers(session, [cert.id])[cert.id]
+
+
+def _lock(session: Session, cert: Certificate) -> None:
+    """Hold the certificate's row until the action ends: allocations from it queue."""
+    session.execute(
+        select(col(Certificate.id)).where(col(Certificate.id) == cert.id).with_for_update()
+    ).one()
+
+
+def allocate(
+    session: Session,
+    *,
+    lot: Lot,
+    certificate: Certificate,
+    user_id: uuid.UUID | None,
+    today: date | None = None,
+) -> MassBalanceDebit:
+    """Give a lot the mass-balance claim of a certificate, spending the lot's delivery
+    kilograms (reference form) from the certificate's ledger."""
+    from .claims import LotContext, covers_families
+
+    if certificate.cooperative_id != lot.cooperative_id:
+        raise ValidationFailed({"certificate_id": [str(_l("Unknown certificate."))]})
+    if certificate.basis != Basis.MASS_BALANCE or not covers_families(
+        session, certificate.cooperative_id, certificate.type
+    ):
+        raise ValidationFailed(
+            {"certificate_id": [str(_l("This certificate does not work by mass balance."))]}
+        )
+    _lock(session, certificate)
+    session.refresh(lot)
+    if lot.voided_at is not None or lot.status in (LotStatus.VOIDED, LotStatus.CONSUMED):
+        raise Conflict(
+            _l("Lot %(code)s was used or voided: allocate to the lot it went into.", code=lot.code)
+        )
+    context = LotContext(session, lot.cooperative_id, [lot])
+    cert = context.certs[certificate.id]
+    day = today or peru_date(utcnow())
+    if not cert.in_scope(lot.crop, lot.form):
+        raise ValidationFailed(
+            {"certificate_id": [str(_l("The certificate does not cover this lot's product."))]}
+        )
+    if not cert.active_on(day):
+        raise Conflict(
+            _l("Certificate %(number)s is not active today.", number=certificate.number),
+            field="certificate_id",
+        )
+    if context.allocated.get(lot.id, {}).get(certificate.id) is not None:
+        raise Conflict(
+            _l(
+                "Lot %(code)s already has an allocation under certificate %(number)s.",
+                code=lot.code,
+                number=certificate.number,
+            ),
+            field="certificate_id",
+        )
+    if any(c.type == certificate.type for c in context.claims(lot)):
+        raise Conflict(
+            _l("Lot %(code)s already carries this claim.", code=lot.code), field="certificate_id"
+        )
+    need = context.reference_need(lot.id)
+    balance = context.ledgers[certificate.id].balance_g
+    if need <= 0:
+        raise ValidationFailed({"lot_id": [str(_l("The lot has no deliveries to account for."))]})
+    if need > balance:
+        from .claims import kg_text
+
+        raise Conflict(
+            _l(
+                "The ledger of certificate %(number)s holds %(balance)s kg; this lot needs "
+                "%(kg)s kg.",
+                number=certificate.number,
+                balance=kg_text(max(balance, 0)),
+                kg=kg_text(need),
+            ),
+            field="certificate_id",
+        )
+    debit = MassBalanceDebit(
+        cooperative_id=lot.cooperative_id,
+        certificate_id=certificate.id,
+        lot_id=lot.id,
+        grams=need,
+        created_by_id=user_id,
+    )
+    session.add(debit)
+    bump_public_version(session, lot.cooperative_id)
+    session.flush()
+    return debit
+
+
+def void_allocation(
+    session: Session,
+    *,
+    lot: Lot,
+    certificate: Certificate,
+    reason: str,
+    user_id: uuid.UUID | None,
+) -> MassBalanceDebit:
+    """Take a mass-balance claim back: the credit returns to the ledger."""
+    from .certificates import printable_error, unprintable
+
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise ValidationFailed({"reason": [str(_l("Say why, in at most 500 characters."))]})
+    if unprintable(reason):
+        raise ValidationFailed({"reason": [printable_error()]})
+    _lock(session, certificate)
+    debit = session.scalars(
+        select(MassBalanceDebit).where(
+            col(MassBalanceDebit.lot_id) == lot.id,
+            col(MassBalanceDebit.certificate_id) == certificate.id,
+            col(MassBalanceDebit.voided_at).is_(None),
+        )
+    ).first()
+    if debit is None:
+        raise Conflict(
+            _l(
+                "Lot %(code)s has no allocation under certificate %(number)s.",
+                code=lot.code,
+                number=certificate.number,
+            ),
+            field="certificate_id",
+        )
+    debit.voided_at = utcnow()
+    debit.voided_by_id = user_id
+    debit.void_reason = reason
+    session.add(debit)
+    bump_public_version(session, lot.cooperative_id)
+    session.flush()
+    return debit
+
+
+def options_for(session: Session, context: LotContext, lot: Lot) -> list[MassBalanceOption]:
+    """The mass-balance certificates that could back this lot, with their balances."""
+    from .claims import MassBalanceOption, reference_label
+
+    options: list[MassBalanceOption] = []
+    if lot.voided_at is not None or not context.ledgers:
+        return options
+    need = context.reference_need(lot.id)
+    for cert_id, book in sorted(context.ledgers.items(), key=lambda item: str(item[0])):
+        cert = context.certs[cert_id]
+        if not cert.in_scope(lot.crop, lot.form):
+            continue
+        allocation = context.allocated.get(lot.id, {}).get(cert_id)
+        options.append(
+            MassBalanceOption(
+                certificate_id=cert_id,
+                type=cert.type,
+                balance_g=book.balance_g,
+                needs_g=need,
+                allocated=allocation is not None,
+                covered=bool(allocation and allocation.covered),
+                reference_form=reference_label(lot.crop),
+            )
+        )
+    return options

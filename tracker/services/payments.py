@@ -1,0 +1,704 @@
+"""Payments to families, the premiums they earn, and what the cooperative still owes them.
+
+A family earns, per season, the value of its deliveries fixed at the scale (amount and
+premium per kg), plus the season's premium rules applied to the deliveries that carry the
+rule's claim (e.g. the Fairtrade premium per kg) or come from woman-led families. It is
+paid with advances, final payments and premium payments. A payment may be allocated to
+deliveries (what it settles); what is not allocated stays as credit on the family's
+balance (an advance paid before the harvest, say). Nothing is deleted: a mistaken payment
+is voided with a reason and stops counting.
+
+Every figure is computed with GROUP BY queries, so the season report can ask for 5,000
+families at once; a rule's premium is rounded per delivery, like the scale's own premium.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, and_, cast, exists, func, literal
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from ..models import (
+    CertificateKind,
+    Cooperative,
+    Delivery,
+    DeliveryClaim,
+    Family,
+    Payment,
+    PaymentAllocation,
+    PremiumRule,
+    utcnow,
+)
+from ..models.enums import FAMILY_COVERAGE_TYPES, Crop, PaymentKind, PaymentMethod
+from .cooperatives import season_bounds, season_of
+from .errors import Conflict, ValidationFailed
+
+MAX_AMOUNT_MINOR = 100_000_000  # one million in the cooperative's currency
+MAX_RATE_MINOR = 100_000  # a premium of at most 1,000 per kg
+MAX_ALLOCATIONS = 1_000
+EARLIEST = date(2000, 1, 1)
+_CHUNK = 900
+
+KIND_LABELS = {
+    PaymentKind.ADVANCE: _l("advance"),
+    PaymentKind.FINAL: _l("final payment"),
+    PaymentKind.PREMIUM: _l("premium"),
+}
+METHOD_LABELS = {
+    PaymentMethod.CASH: _l("cash"),
+    PaymentMethod.BANK_TRANSFER: _l("bank transfer"),
+    PaymentMethod.MOBILE: _l("mobile money"),
+    PaymentMethod.CHEQUE: _l("cheque"),
+}
+
+
+def today() -> date:
+    """Peru's date (UTC-5), so an evening payment is not dated tomorrow."""
+    return (utcnow() - timedelta(hours=5)).date()
+
+
+def amount_for(grams: int, per_kg_minor: int) -> int:
+    """Money for a weight at a per-kg rate, rounded half up (as at the scale)."""
+    return (grams * per_kg_minor + 500) // 1000
+
+
+def receipt_code(payment: Payment) -> str:
+    """A short reference printed on the receipt (the id's first 8 hex digits)."""
+    return f"P-{payment.id.hex[:8].upper()}"
+
+
+# -- seasons ---------------------------------------------------------------------------
+
+
+def check_season(coop: Cooperative, season: object, field_name: str = "season") -> int:
+    """A season number the cooperative can have: 2000 up to next season."""
+    try:
+        value = int(str(season).strip())
+    except (TypeError, ValueError):
+        value = -1
+    latest = season_of(coop, today()) + 1
+    if not 2000 <= value <= latest:
+        raise ValidationFailed(
+            {field_name: [str(_l("Choose a season from 2000 to %(last)s.", last=latest))]}
+        )
+    return value
+
+
+def _season_filter(coop: Cooperative, season: int):
+    start, end = season_bounds(coop, season)
+    return and_(
+        col(Delivery.cooperative_id) == coop.id,
+        col(Delivery.voided_at).is_(None),
+        col(Delivery.delivered_on) >= start,
+        col(Delivery.delivered_on) <= end,
+    )
+
+
+def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+# -- premium rules -----------------------------------------------------------------------
+
+
+def claim_types(session: Session, coop: Cooperative) -> list[str]:
+    """Claims a delivery can carry: the family-coverage certificate types, built in or added."""
+    extra = session.exec(
+        select(col(CertificateKind.code)).where(
+            col(CertificateKind.cooperative_id) == coop.id,
+            col(CertificateKind.covers) == "families",
+        )
+    ).all()
+    return sorted({str(t) for t in FAMILY_COVERAGE_TYPES} | set(extra))
+
+
+def rules_for(session: Session, coop: Cooperative, season: int) -> list[PremiumRule]:
+    return list(
+        session.exec(
+            select(PremiumRule)
+            .where(col(PremiumRule.cooperative_id) == coop.id, col(PremiumRule.season) == season)
+            .order_by(col(PremiumRule.created_at), col(PremiumRule.name))
+        ).all()
+    )
+
+
+def add_premium_rule(
+    session: Session,
+    *,
+    coop: Cooperative,
+    name: str,
+    season: object,
+    per_kg_minor: int,
+    claim_type: str | None = None,
+    woman_led_only: bool = False,
+    crop: str | None = None,
+    user_id: uuid.UUID | None = None,
+) -> PremiumRule:
+    """A premium per kg for the season, on claimed deliveries and/or woman-led families."""
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    claim_type = (claim_type or "").strip() or None
+    crop = (crop or "").strip() or None
+    if not name or len(name) > 120:
+        errors["name"] = [str(_l("Give a name of at most 120 characters."))]
+    try:
+        season_n = check_season(coop, season)
+    except ValidationFailed as error:
+        errors.update(error.errors())
+        season_n = 0
+    if not 0 < int(per_kg_minor) <= MAX_RATE_MINOR:
+        errors["per_kg"] = [
+            str(_l("The premium per kg must be more than 0 and at most %(max)s.", max=1000))
+        ]
+    if claim_type is not None and claim_type not in claim_types(session, coop):
+        errors["claim_type"] = [
+            str(
+                _l(
+                    "Premiums follow the claims of deliveries: organic, fair trade or another family certificate."
+                )
+            )
+        ]
+    if crop is not None and crop not in set(Crop):
+        errors["crop"] = [str(_l("Choose coffee or cacao."))]
+    if claim_type is None and not woman_led_only:
+        errors["claim_type"] = [
+            str(_l("Choose the claim the premium is paid on, or woman-led families, or both."))
+        ]
+    if errors:
+        raise ValidationFailed(errors)
+    duplicate = session.exec(
+        select(col(PremiumRule.id)).where(
+            col(PremiumRule.cooperative_id) == coop.id,
+            col(PremiumRule.season) == season_n,
+            col(PremiumRule.woman_led_only) == bool(woman_led_only),
+            col(PremiumRule.claim_type) == claim_type
+            if claim_type
+            else col(PremiumRule.claim_type).is_(None),
+            col(PremiumRule.crop) == crop if crop else col(PremiumRule.crop).is_(None),
+        )
+    ).first()
+    if duplicate is not None:
+        raise Conflict(
+            _l("The season already has a premium for this claim, crop and families."),
+            field="claim_type",
+        )
+    rule = PremiumRule(
+        cooperative_id=coop.id,
+        name=name,
+        season=season_n,
+        claim_type=claim_type,
+        woman_led_only=bool(woman_led_only),
+        crop=crop,
+        per_kg_minor=int(per_kg_minor),
+        created_by_id=user_id,
+    )
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def _rule_filter(rule: PremiumRule):
+    """Conditions a delivery meets to earn the rule's premium (besides the season)."""
+    conditions = []
+    if rule.crop:
+        conditions.append(col(Delivery.crop) == rule.crop)
+    if rule.claim_type:
+        conditions.append(
+            exists().where(
+                col(DeliveryClaim.delivery_id) == col(Delivery.id),
+                col(DeliveryClaim.claim_type) == rule.claim_type,
+            )
+        )
+    if rule.woman_led_only:
+        conditions.append(
+            exists().where(
+                col(Family.id) == col(Delivery.family_id), col(Family.woman_led).is_(True)
+            )
+        )
+    return and_(*conditions) if conditions else literal(True)
+
+
+def _rule_amount(rule: PremiumRule):
+    """SQL: the rule's premium on one delivery, rounded half up (integer division)."""
+    return (
+        cast(col(Delivery.net_g), BigInteger) * literal(rule.per_kg_minor, BigInteger) + 500
+    ) // 1000
+
+
+@dataclass
+class RulePremium:
+    """What one premium rule comes to: in total and for each family."""
+
+    rule: PremiumRule
+    grams: int = 0
+    amount_minor: int = 0
+    deliveries: int = 0
+    by_family: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def families(self) -> int:
+        return len(self.by_family)
+
+
+def rule_premiums(
+    session: Session,
+    coop: Cooperative,
+    season: int,
+    family_ids: Sequence[uuid.UUID] | None = None,
+) -> list[RulePremium]:
+    """Each rule of the season applied to the deliveries it covers, grouped by family."""
+    found = []
+    for rule in rules_for(session, coop, season):
+        result = RulePremium(rule)
+        base = (
+            select(
+                col(Delivery.family_id),
+                func.count(),
+                func.sum(col(Delivery.net_g)),
+                func.sum(_rule_amount(rule)),
+            )
+            .where(_season_filter(coop, season), _rule_filter(rule))
+            .group_by(col(Delivery.family_id))
+        )
+        for query in _by_families(base, family_ids):
+            for family_id, count, grams, amount in session.execute(query):
+                result.by_family[family_id] = (int(grams), int(amount))
+                result.deliveries += int(count)
+                result.grams += int(grams)
+                result.amount_minor += int(amount)
+        found.append(result)
+    return found
+
+
+def _by_families(query, family_ids: Sequence[uuid.UUID] | None):
+    if family_ids is None:
+        yield query
+        return
+    for chunk in _chunks(list(family_ids)):
+        yield query.where(col(Delivery.family_id).in_(chunk))
+
+
+def delivery_rule_premiums(
+    session: Session, coop: Cooperative, season: int, delivery_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The rules' premium on each of these deliveries."""
+    found: dict[uuid.UUID, int] = {}
+    for rule in rules_for(session, coop, season):
+        for chunk in _chunks(list(delivery_ids)):
+            query = select(col(Delivery.id), _rule_amount(rule)).where(
+                _season_filter(coop, season),
+                _rule_filter(rule),
+                col(Delivery.id).in_(chunk),
+            )
+            for delivery_id, amount in session.execute(query):
+                found[delivery_id] = found.get(delivery_id, 0) + int(amount)
+    return found
+
+
+# -- balances ----------------------------------------------------------------------------
+
+
+@dataclass
+class Balance:
+    """A family's season: what it earned, what it was paid, what is still owed."""
+
+    family_id: uuid.UUID
+    season: int
+    deliveries: int = 0
+    delivered_g: int = 0
+    value_minor: int = 0
+    scale_premium_minor: int = 0
+    rule_premium_minor: int = 0
+    paid_by_kind: dict[str, int] = field(default_factory=dict)
+    payments: int = 0
+
+    @property
+    def premiums_minor(self) -> int:
+        return self.scale_premium_minor + self.rule_premium_minor
+
+    @property
+    def earned_minor(self) -> int:
+        return self.value_minor + self.premiums_minor
+
+    @property
+    def paid_minor(self) -> int:
+        return sum(self.paid_by_kind.values())
+
+    @property
+    def balance_minor(self) -> int:
+        """Positive: the cooperative owes the family; negative: paid ahead (an advance)."""
+        return self.earned_minor - self.paid_minor
+
+    @property
+    def price_per_kg_minor(self) -> int | None:
+        if not self.delivered_g:
+            return None
+        return (self.value_minor * 1000 + self.delivered_g // 2) // self.delivered_g
+
+
+def family_balances(
+    session: Session,
+    coop: Cooperative,
+    season: int,
+    family_ids: Sequence[uuid.UUID] | None = None,
+    rules: list[RulePremium] | None = None,
+) -> dict[uuid.UUID, Balance]:
+    """Balances of every family that delivered or was paid in the season (or of these)."""
+    balances: dict[uuid.UUID, Balance] = {}
+
+    def get(family_id: uuid.UUID) -> Balance:
+        if family_id not in balances:
+            balances[family_id] = Balance(family_id, season)
+        return balances[family_id]
+
+    if family_ids is not None:
+        for family_id in family_ids:
+            get(family_id)
+    delivered = (
+        sa_select(
+            col(Delivery.family_id),
+            func.count(),
+            func.sum(col(Delivery.net_g)),
+            func.sum(col(Delivery.amount_minor)),
+            func.sum(col(Delivery.premium_minor)),
+        )
+        .where(_season_filter(coop, season))
+        .group_by(col(Delivery.family_id))
+    )
+    for query in _by_families(delivered, family_ids):
+        for family_id, count, grams, value, premium in session.execute(query):
+            row = get(family_id)
+            row.deliveries, row.delivered_g = int(count), int(grams)
+            row.value_minor, row.scale_premium_minor = int(value), int(premium)
+    for result in rules if rules is not None else rule_premiums(session, coop, season, family_ids):
+        for family_id, (_grams, amount) in result.by_family.items():
+            if family_ids is None or family_id in balances:
+                get(family_id).rule_premium_minor += amount
+    paid = (
+        select(
+            col(Payment.family_id),
+            col(Payment.kind),
+            func.count(),
+            func.sum(col(Payment.amount_minor)),
+        )
+        .where(
+            col(Payment.cooperative_id) == coop.id,
+            col(Payment.season) == season,
+            col(Payment.voided_at).is_(None),
+        )
+        .group_by(col(Payment.family_id), col(Payment.kind))
+    )
+    for chunk_query in _payments_by_families(paid, family_ids):
+        for family_id, kind, count, amount in session.execute(chunk_query):
+            row = get(family_id)
+            row.paid_by_kind[kind] = row.paid_by_kind.get(kind, 0) + int(amount)
+            row.payments += int(count)
+    return balances
+
+
+def _payments_by_families(query, family_ids: Sequence[uuid.UUID] | None):
+    if family_ids is None:
+        yield query
+        return
+    for chunk in _chunks(list(family_ids)):
+        yield query.where(col(Payment.family_id).in_(chunk))
+
+
+def balance(session: Session, family: Family, season: int) -> Balance:
+    coop = session.get(Cooperative, family.cooperative_id)
+    assert coop is not None
+    return family_balances(session, coop, season, [family.id])[family.id]
+
+
+@dataclass
+class DeliveryLine:
+    """One delivery of the family's season, with what it earned and what settles it."""
+
+    delivery: Delivery
+    rule_premium_minor: int
+    allocated_minor: int
+
+    @property
+    def earned_minor(self) -> int:
+        return self.delivery.amount_minor + self.delivery.premium_minor + self.rule_premium_minor
+
+    @property
+    def outstanding_minor(self) -> int:
+        return max(0, self.earned_minor - self.allocated_minor)
+
+
+def delivery_lines(session: Session, family: Family, season: int) -> list[DeliveryLine]:
+    """The family's deliveries in the season, oldest first, with their outstanding amounts."""
+    coop = session.get(Cooperative, family.cooperative_id)
+    assert coop is not None
+    found = list(
+        session.exec(
+            select(Delivery)
+            .where(_season_filter(coop, season), col(Delivery.family_id) == family.id)
+            .order_by(col(Delivery.delivered_on), col(Delivery.receipt_number))
+        ).all()
+    )
+    ids = [d.id for d in found]
+    premiums = delivery_rule_premiums(session, coop, season, ids)
+    allocated: dict[uuid.UUID, int] = {}
+    for chunk in _chunks(ids):
+        for delivery_id, amount in session.execute(
+            sa_select(
+                col(PaymentAllocation.delivery_id), func.sum(col(PaymentAllocation.amount_minor))
+            )
+            .join(Payment, col(Payment.id) == col(PaymentAllocation.payment_id))
+            .where(
+                col(PaymentAllocation.delivery_id).in_(chunk),
+                col(Payment.voided_at).is_(None),
+            )
+            .group_by(col(PaymentAllocation.delivery_id))
+        ):
+            allocated[delivery_id] = int(amount)
+    return [DeliveryLine(d, premiums.get(d.id, 0), allocated.get(d.id, 0)) for d in found]
+
+
+# -- recording and voiding -------------------------------------------------------------------
+
+
+@dataclass
+class AllocationData:
+    delivery_id: uuid.UUID
+    amount_minor: int
+
+
+@dataclass
+class PaymentData:
+    """What a manager enters; allocations None means: settle the oldest deliveries first."""
+
+    kind: str
+    method: str
+    paid_on: date
+    amount_minor: int
+    season: int | None = None
+    reference: str = ""
+    note: str = ""
+    allocations: list[AllocationData] | None = None
+
+
+def _check(coop: Cooperative, data: PaymentData) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if data.kind not in set(PaymentKind):
+        errors["kind"] = [str(_l("Choose an advance, a final payment or a premium."))]
+    if data.method not in set(PaymentMethod):
+        errors["method"] = [str(_l("Choose cash, bank transfer, mobile money or cheque."))]
+    if not 0 < data.amount_minor <= MAX_AMOUNT_MINOR:
+        errors["amount"] = [
+            str(_l("The amount must be more than 0 and at most %(max)s.", max="1000000"))
+        ]
+    if data.paid_on > today():
+        errors["paid_on"] = [str(_l("The date cannot be in the future."))]
+    elif data.paid_on < EARLIEST:
+        errors["paid_on"] = [str(_l("The date is too far in the past."))]
+    if len(data.reference or "") > 100:
+        errors["reference"] = [str(_l("At most %(n)s characters.", n=100))]
+    if len(data.note or "") > 500:
+        errors["note"] = [str(_l("At most %(n)s characters.", n=500))]
+    if data.season is not None:
+        try:
+            check_season(coop, data.season)
+        except ValidationFailed as error:
+            errors.update(error.errors())
+    if data.allocations is not None and len(data.allocations) > MAX_ALLOCATIONS:
+        errors["allocations"] = [
+            str(_l("At most %(n)s deliveries per payment.", n=MAX_ALLOCATIONS))
+        ]
+    return errors
+
+
+def _allocate(lines: list[DeliveryLine], data: PaymentData) -> list[tuple[DeliveryLine, int]]:
+    """The allocations to store: the given ones checked, or the oldest outstanding first."""
+    by_id = {line.delivery.id: line for line in lines}
+    if data.allocations is None:
+        left, chosen = data.amount_minor, []
+        for line in lines:
+            if left <= 0:
+                break
+            take = min(left, line.outstanding_minor)
+            if take > 0:
+                chosen.append((line, take))
+                left -= take
+        return chosen
+    problems: list[str] = []
+    chosen, seen = [], set()
+    for item in data.allocations:
+        found = by_id.get(item.delivery_id)
+        if found is None:
+            problems.append(
+                str(
+                    _l(
+                        "Delivery %(id)s is not one of the family's deliveries of this season.",
+                        id=str(item.delivery_id),
+                    )
+                )
+            )
+            continue
+        line = found
+        receipt = line.delivery.receipt_number
+        if item.delivery_id in seen:
+            problems.append(str(_l("Delivery %(receipt)s is listed twice.", receipt=receipt)))
+            continue
+        seen.add(item.delivery_id)
+        if item.amount_minor <= 0:
+            problems.append(
+                str(_l("The amount for delivery %(receipt)s must be more than 0.", receipt=receipt))
+            )
+        elif item.amount_minor > line.outstanding_minor:
+            problems.append(
+                str(
+                    _l(
+                        "Delivery %(receipt)s has %(left)s left to pay; you allocated %(amount)s.",
+                        receipt=receipt,
+                        left=_decimal(line.outstanding_minor),
+                        amount=_decimal(item.amount_minor),
+                    )
+                )
+            )
+        else:
+            chosen.append((line, item.amount_minor))
+    if not problems and sum(a for _line, a in chosen) > data.amount_minor:
+        problems.append(str(_l("The allocations add up to more than the payment.")))
+    if problems:
+        raise ValidationFailed({"allocations": problems})
+    return chosen
+
+
+def _decimal(minor: int) -> str:
+    return f"{minor / 100:.2f}"
+
+
+def record_payment(
+    session: Session, *, family: Family, data: PaymentData, user_id: uuid.UUID | None
+) -> Payment:
+    """Store a payment and what it settles; one action, all or nothing."""
+    coop = session.get(Cooperative, family.cooperative_id)
+    assert coop is not None
+    errors = _check(coop, data)
+    if errors:
+        raise ValidationFailed(errors)
+    # Payments of one family queue here, so two cannot both settle the same delivery.
+    session.exec(select(col(Family.id)).where(col(Family.id) == family.id).with_for_update()).one()
+    season = data.season if data.season is not None else season_of(coop, data.paid_on)
+    lines = delivery_lines(session, family, season)
+    allocations = _allocate(lines, data)
+    payment = Payment(
+        cooperative_id=coop.id,
+        family_id=family.id,
+        kind=data.kind,
+        method=data.method,
+        paid_on=data.paid_on,
+        season=season,
+        amount_minor=data.amount_minor,
+        reference=(data.reference or "").strip(),
+        note=(data.note or "").strip(),
+        created_by_id=user_id,
+    )
+    session.add(payment)
+    session.flush()
+    for line, amount in allocations:
+        session.add(
+            PaymentAllocation(
+                cooperative_id=coop.id,
+                payment_id=payment.id,
+                delivery_id=line.delivery.id,
+                amount_minor=amount,
+            )
+        )
+    session.flush()
+    return payment
+
+
+def void_payment(
+    session: Session, *, payment: Payment, reason: str, user_id: uuid.UUID | None
+) -> Payment:
+    """Void a payment recorded by mistake: it stays on file and stops counting."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": [str(_l("Say why the payment is voided."))]})
+    if len(reason) > 500:
+        raise ValidationFailed({"reason": [str(_l("At most %(n)s characters.", n=500))]})
+    locked = session.exec(
+        select(Payment).where(col(Payment.id) == payment.id).with_for_update()
+    ).one()
+    session.refresh(locked)
+    if locked.voided_at is not None:
+        raise Conflict(_l("This payment is already voided."))
+    locked.voided_at = utcnow()
+    locked.voided_by_id = user_id
+    locked.void_reason = reason
+    session.add(locked)
+    session.flush()
+    return locked
+
+
+def allocations_of(session: Session, payment: Payment) -> list[tuple[PaymentAllocation, Delivery]]:
+    rows = session.execute(
+        sa_select(PaymentAllocation, Delivery)
+        .join(Delivery, col(Delivery.id) == col(PaymentAllocation.delivery_id))
+        .where(col(PaymentAllocation.payment_id) == payment.id)
+        .order_by(col(Delivery.delivered_on), col(Delivery.receipt_number))
+    ).all()
+    return [(a, d) for a, d in rows]
+
+
+def payments_of(session: Session, family: Family, season: int | None = None) -> list[Payment]:
+    query = select(Payment).where(col(Payment.family_id) == family.id)
+    if season is not None:
+        query = query.where(col(Payment.season) == season)
+    return list(
+        session.exec(
+            query.order_by(col(Payment.paid_on).desc(), col(Payment.created_at).desc())
+        ).all()
+    )
+
+
+def seasons_of(session: Session, coop: Cooperative) -> list[int]:
+    """Seasons with deliveries or payments, newest first (always including the current one)."""
+    found = {season_of(coop, today())}
+    first, last = session.execute(
+        sa_select(func.min(col(Delivery.delivered_on)), func.max(col(Delivery.delivered_on))).where(
+            col(Delivery.cooperative_id) == coop.id
+        )
+    ).one()
+    if first is not None:
+        found.update(range(season_of(coop, first), season_of(coop, last) + 1))
+    found.update(
+        session.exec(
+            select(col(Payment.season)).where(col(Payment.cooperative_id) == coop.id).distinct()
+        ).all()
+    )
+    return sorted(found, reverse=True)
+
+
+__all__ = [
+    "AllocationData",
+    "Balance",
+    "DeliveryLine",
+    "PaymentData",
+    "RulePremium",
+    "add_premium_rule",
+    "allocations_of",
+    "balance",
+    "check_season",
+    "claim_types",
+    "delivery_lines",
+    "family_balances",
+    "payments_of",
+    "receipt_code",
+    "record_payment",
+    "rule_premiums",
+    "rules_for",
+    "seasons_of",
+    "void_payment",
+]

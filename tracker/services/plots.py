@@ -1,0 +1,381 @@
+"""Plots and the flags that take claims away: protected area (rule 5) and area mismatch.
+
+A plot's geolocation is validated by services/geo.py (EUDR rules). A plot that reaches
+inside the cooperative's protected area is flagged; the flag stands until a manager
+resolves it with a reason (a clerk moving the point does not clear it). An area-mismatch
+flag clears itself when the declared area or the polygon is corrected. The claims
+engine reads open protected-area flags, so every change here ends in
+`deliveries.after_change` for the families concerned.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from ..models import Cooperative, Delivery, Family, Plot, PlotFlag, utcnow
+from ..models.enums import Crop, PlotFlagKind
+from . import audit, geo
+from .cooperatives import bump_public_version
+from .errors import NotFound, ValidationFailed
+
+FIELDS = ("name", "crop", "area_m2", "altitude_m", "expected_yield_kg_ha", "geometry")
+MAX_AREA_M2 = 10_000 * 10_000  # 10,000 ha: far beyond any smallholder's plot
+
+
+def _check(
+    session: Session,
+    coop: Cooperative,
+    family: Family,
+    values: Mapping[str, Any],
+    plot: Plot | None,
+) -> tuple[dict[str, Any], geo.PlotGeometry | None, bool]:
+    """Normalise and check a plot's fields; returns (columns, parsed geometry, geometry given)."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {k: values[k] for k in FIELDS if k in values and k != "geometry"}
+    if "name" in clean:
+        clean["name"] = " ".join(str(clean["name"] or "").split())
+        if not clean["name"] or len(clean["name"]) > 100:
+            errors["name"] = [str(_l("Give the plot a name of at most 100 characters."))]
+        else:
+            query = select(Plot.id).where(Plot.family_id == family.id, Plot.name == clean["name"])
+            if plot is not None:
+                query = query.where(Plot.id != plot.id)
+            if session.exec(query).first() is not None:
+                errors["name"] = [str(_l("The family already has a plot with this name."))]
+    if "crop" in clean:
+        if clean["crop"] not in set(Crop):
+            errors["crop"] = [str(_l("Choose coffee or cacao."))]
+        elif plot is not None and clean["crop"] != plot.crop and _has_deliveries(session, plot):
+            errors["crop"] = [str(_l("The plot has deliveries: its crop cannot change."))]
+    if "area_m2" in clean and not 0 < (clean["area_m2"] or 0) <= MAX_AREA_M2:
+        errors["area_ha"] = [str(_l("The area must be more than 0 ha."))]
+    if clean.get("altitude_m") is not None and not -100 <= clean["altitude_m"] <= 7000:
+        errors["altitude_m"] = [str(_l("Altitude must be between -100 and 7,000 m."))]
+    if "expected_yield_kg_ha" in clean:
+        clean["expected_yield_kg_ha"] = clean["expected_yield_kg_ha"] or 0
+        if not 0 <= clean["expected_yield_kg_ha"] <= 20_000:
+            errors["expected_yield_kg_ha"] = [
+                str(_l("Expected yield must be between 0 and 20,000 kg/ha."))
+            ]
+    parsed: geo.PlotGeometry | None = None
+    given = "geometry" in values
+    if given and values["geometry"] not in (None, "", {}):
+        try:
+            parsed = geo.parse_geometry(values["geometry"], coop.country)
+        except ValidationFailed as error:
+            errors.update(error.errors())
+    elif plot is not None and not given:
+        parsed = stored_geometry(plot)
+    area_m2 = clean.get("area_m2", plot.area_m2 if plot is not None else None)
+    if area_m2 and "geometry" not in errors and "area_ha" not in errors:
+        try:
+            geo.check_area_rule(parsed, area_m2)
+        except ValidationFailed as error:
+            errors.update(error.errors())
+    if errors:
+        raise ValidationFailed(errors)
+    return clean, parsed, given
+
+
+def _has_deliveries(session: Session, plot: Plot) -> bool:
+    return (
+        session.exec(select(Delivery.id).where(Delivery.plot_id == plot.id).limit(1)).first()
+        is not None
+    )
+
+
+def stored_geometry(plot: Plot) -> geo.PlotGeometry | None:
+    """The plot's stored geometry as validated data (it was checked when saved)."""
+    if not plot.geometry_geojson:
+        return None
+    shape_ = shapely.geometry.shape(json.loads(plot.geometry_geojson))
+    kind = "polygon" if shape_.geom_type == "Polygon" else "point"
+    return geo.PlotGeometry(
+        plot.geometry_geojson,
+        kind,
+        plot.geodesic_area_m2,
+        plot.centroid_lon or 0.0,
+        plot.centroid_lat or 0.0,
+        shape_,
+    )
+
+
+def _apply_geometry(plot: Plot, parsed: geo.PlotGeometry | None) -> None:
+    plot.geometry_geojson = parsed.geojson if parsed else None
+    plot.geodesic_area_m2 = parsed.geodesic_area_m2 if parsed else None
+    plot.centroid_lon = parsed.centroid_lon if parsed else None
+    plot.centroid_lat = parsed.centroid_lat if parsed else None
+
+
+def create(
+    session: Session,
+    family: Family,
+    values: Mapping[str, Any],
+    *,
+    user_id: uuid.UUID | None = None,
+    area: Any = None,
+) -> Plot:
+    """Add a plot to a family, and flag it if it needs a manager's eye.
+
+    `area` is the protected area already loaded (an import passes it once for all rows).
+    """
+    missing = {
+        name: [str(_l("This field is required."))]
+        for name in ("name", "crop")
+        if values.get(name) in (None, "")
+    }
+    if values.get("area_m2") in (None, ""):
+        missing["area_ha"] = [str(_l("This field is required."))]
+    if missing:
+        raise ValidationFailed(missing)
+    coop = _coop(session, family.cooperative_id)
+    clean, parsed, _given = _check(session, coop, family, values, None)
+    plot = Plot(cooperative_id=coop.id, family_id=family.id, **clean)
+    _apply_geometry(plot, parsed)
+    session.add(plot)
+    session.flush()
+    check_flags(session, coop, [plot], user_id=user_id, area=area)
+    return plot
+
+
+def update(
+    session: Session, plot: Plot, values: Mapping[str, Any], *, user_id: uuid.UUID | None = None
+) -> Plot:
+    """Change a plot's fields (only those given); flags are checked again."""
+    coop = _coop(session, plot.cooperative_id)
+    family = session.get(Family, plot.family_id)
+    assert family is not None
+    clean, parsed, given = _check(session, coop, family, values, plot)
+    # Area and yield set the family's volume cap (rule 4): its claims may change.
+    cap_changed = any(
+        name in clean and clean[name] != getattr(plot, name)
+        for name in ("area_m2", "expected_yield_kg_ha")
+    )
+    for name, value in clean.items():
+        setattr(plot, name, value)
+    if given:
+        _apply_geometry(plot, parsed)
+    if session.is_modified(plot):
+        plot.updated_at = utcnow()
+    session.add(plot)
+    session.flush()
+    check_flags(session, coop, [plot], user_id=user_id)
+    if cap_changed:
+        _claims_changed(session, coop, {plot.family_id})
+    return plot
+
+
+def _coop(session: Session, cooperative_id: uuid.UUID) -> Cooperative:
+    coop = session.get(Cooperative, cooperative_id)
+    assert coop is not None
+    return coop
+
+
+def open_flags(session: Session, plot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[PlotFlag]]:
+    """Unresolved flags of these plots."""
+    ids = list(plot_ids)
+    found: dict[uuid.UUID, list[PlotFlag]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        for flag in session.exec(
+            select(PlotFlag).where(
+                PlotFlag.plot_id.in_(ids[start : start + 500]),  # type: ignore[attr-defined]
+                PlotFlag.resolved_at.is_(None),  # type: ignore[union-attr]
+            )
+        ).all():
+            found[flag.plot_id].append(flag)
+    return found
+
+
+def protected_area(coop: Cooperative) -> Any:
+    return geo.load_shape(coop.protected_area_geojson)
+
+
+def check_flags(
+    session: Session,
+    coop: Cooperative,
+    plots: list[Plot],
+    *,
+    user_id: uuid.UUID | None = None,
+    area: Any = None,
+    clear_outside: bool = False,
+) -> tuple[int, int]:
+    """Raise or clear the flags of these plots; returns (flags raised, flags cleared).
+
+    Protected-area flags are cleared only with `clear_outside` (a manager loading a new
+    boundary); area-mismatch flags clear as soon as the data agrees.
+    """
+    if area is None:
+        area = protected_area(coop)
+    if area is not None:
+        shapely.prepare(area)
+    flags = open_flags(session, [p.id for p in plots])
+    raised = cleared = 0
+    changed_families: set[uuid.UUID] = set()
+    now = utcnow()
+    for plot in plots:
+        parsed = stored_geometry(plot)
+        current = {f.kind: f for f in flags[plot.id]}
+        inside = bool(parsed is not None and area is not None and geo.overlaps(parsed.shape, area))
+        mismatch = geo.area_mismatch(parsed, plot.area_m2)
+        wanted = {
+            PlotFlagKind.PROTECTED_AREA: (inside, _inside_detail(parsed, area) if inside else ""),
+            PlotFlagKind.AREA_MISMATCH: (
+                mismatch,
+                f"declared_m2={plot.area_m2};measured_m2={parsed.geodesic_area_m2}"
+                if mismatch and parsed is not None
+                else "",
+            ),
+        }
+        for kind, (needed, detail) in wanted.items():
+            flag = current.get(kind)
+            if needed and flag is None:
+                session.add(
+                    PlotFlag(cooperative_id=coop.id, plot_id=plot.id, kind=kind, detail=detail)
+                )
+                raised += 1
+                if kind == PlotFlagKind.PROTECTED_AREA:
+                    changed_families.add(plot.family_id)
+            elif not needed and flag is not None:
+                if kind == PlotFlagKind.PROTECTED_AREA and not clear_outside:
+                    continue
+                flag.resolved_at = now
+                flag.resolved_by_id = user_id
+                flag.resolution = (
+                    "Outside the protected area's new boundary."
+                    if kind == PlotFlagKind.PROTECTED_AREA
+                    else "Declared area and measured area now agree."
+                )
+                session.add(flag)
+                cleared += 1
+                if kind == PlotFlagKind.PROTECTED_AREA:
+                    changed_families.add(plot.family_id)
+    session.flush()
+    if changed_families:
+        _claims_changed(session, coop, changed_families)
+    return raised, cleared
+
+
+def _inside_detail(parsed: geo.PlotGeometry | None, area: Any) -> str:
+    if parsed is None or parsed.kind != "polygon":
+        return "point inside"
+    overlap = parsed.shape.intersection(area)
+    return f"overlap_m2={geo.geodesic_area_m2(overlap)}"
+
+
+def _claims_changed(session: Session, coop: Cooperative, family_ids: set[uuid.UUID]) -> None:
+    from .deliveries import after_change
+
+    after_change(session, coop, family_ids)
+    bump_public_version(session, coop.id)
+
+
+@dataclass
+class AreaCheck:
+    """What loading a protected-area boundary did."""
+
+    plots: int
+    flagged: int
+    cleared: int
+
+
+def set_protected_area(
+    session: Session, coop: Cooperative, geojson: Any, *, user_id: uuid.UUID | None = None
+) -> AreaCheck:
+    """Load the cooperative's protected-area boundary and check every plot against it."""
+    area = geo.parse_area(geojson)
+    coop.protected_area_geojson = json.dumps(shapely.geometry.mapping(area))
+    session.add(coop)
+    session.flush()
+    return recheck(session, coop, user_id=user_id, area=area)
+
+
+def recheck(
+    session: Session, coop: Cooperative, *, user_id: uuid.UUID | None = None, area: Any = None
+) -> AreaCheck:
+    """Check every plot of the cooperative against its protected area (the demo, a new boundary)."""
+    area = area if area is not None else protected_area(coop)
+    plots = list(session.exec(select(Plot).where(Plot.cooperative_id == coop.id)).all())
+    if area is None:
+        return AreaCheck(len(plots), 0, 0)
+    # Only plots touching the area, or flagged before, can have a flag to raise or clear.
+    shapely.prepare(area)
+    ids = [p.id for p in plots]
+    flagged_ids = {pid for pid, flags in open_flags(session, ids).items() if flags}
+    candidates = [p for p in plots if p.id in flagged_ids or _near(area, p)]
+    raised, cleared = check_flags(
+        session, coop, candidates, user_id=user_id, area=area, clear_outside=True
+    )
+    audit.record(
+        session,
+        cooperative_id=coop.id,
+        action="protected_area_check",
+        entity="plot",
+        after={"plots": len(plots), "flagged": raised, "cleared": cleared},
+    )
+    return AreaCheck(len(plots), raised, cleared)
+
+
+def _near(area: Any, plot: Plot) -> bool:
+    parsed = stored_geometry(plot)
+    return parsed is not None and bool(area.intersects(parsed.shape))
+
+
+def resolve_flag(
+    session: Session, plot: Plot, *, kind: str, reason: str, user_id: uuid.UUID | None
+) -> PlotFlag:
+    """A manager resolves a plot's open flag with a reason (e.g. the GPS point was wrong)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": [str(_l("Say why the flag is resolved."))]})
+    if len(reason) > 500:
+        raise ValidationFailed({"reason": [str(_l("At most 500 characters."))]})
+    flag = open_flags(session, [plot.id])[plot.id]
+    found = next((f for f in flag if f.kind == kind), None)
+    if found is None:
+        raise NotFound(_l("This plot has no open flag of this kind."))
+    found.resolved_at = utcnow()
+    found.resolved_by_id = user_id
+    found.resolution = reason
+    session.add(found)
+    session.flush()
+    if kind == PlotFlagKind.PROTECTED_AREA:
+        _claims_changed(session, _coop(session, plot.cooperative_id), {plot.family_id})
+    return found
+
+
+def flag_history(session: Session, plot: Plot) -> list[PlotFlag]:
+    return list(
+        session.exec(
+            select(PlotFlag).where(PlotFlag.plot_id == plot.id).order_by(PlotFlag.created_at.desc())  # type: ignore[attr-defined]
+        ).all()
+    )
+
+
+def for_family(session: Session, family: Family) -> list[Plot]:
+    return list(
+        session.exec(select(Plot).where(Plot.family_id == family.id).order_by(Plot.name)).all()
+    )
+
+
+def flagged_plots(
+    session: Session, coop: Cooperative, kind: str | None = None
+) -> list[tuple[PlotFlag, Plot, Family]]:
+    """Open flags of the cooperative with their plot and family, for the manager."""
+    query = (
+        select(PlotFlag, Plot, Family)
+        .join(Plot, Plot.id == PlotFlag.plot_id)  # type: ignore[arg-type]
+        .join(Family, Family.id == Plot.family_id)  # type: ignore[arg-type]
+        .where(PlotFlag.cooperative_id == coop.id, PlotFlag.resolved_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Family.member_code, Plot.name)
+    )
+    if kind:
+        query = query.where(PlotFlag.kind == kind)
+    return [tuple(row) for row in session.exec(query).all()]  # type: ignore[misc]

@@ -1,0 +1,659 @@
+"""A lot's PUBLIC facts: the one whitelist behind the QR page, its JSON and the sheet.
+
+Everything a buyer may see about a lot is computed here and nothing else: the page, the
+JSON (through schemas/public.py), the provenance sheet and the labels all read a
+`Provenance`. Private columns (national ID, phone, an unconsented name, the price paid
+to one family, member codes, receipt numbers, internal ids of families and deliveries)
+are never read into it, so no template can leak them by mistake.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
+
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.prepared import prep
+from sqlalchemy import bindparam
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ..models import (
+    Certificate,
+    CertificateDocument,
+    CertificateKind,
+    Community,
+    Cooperative,
+    Delivery,
+    Family,
+    Lot,
+    LotOperation,
+    Plot,
+    PlotFlag,
+    ProcessingSite,
+    Product,
+    Shipment,
+)
+from ..models.enums import OperationKind, PlotFlagKind
+from . import certificates as certificates_service
+from . import claims as claims_service
+from . import genealogy, geo, lots
+from .errors import ValidationFailed
+
+# EUDR (Regulation (EU) 2023/1115): no deforestation after this date.
+CUTOFF = date(2020, 12, 31)
+# The average price is shown only when it cannot be one family's price.
+MIN_FAMILIES_FOR_PRICE = 3
+_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """A certificate as the public sees it (its public page lists the same)."""
+
+    id: uuid.UUID
+    type: str
+    standard: str
+    body: str
+    body_code: str
+    number: str
+    valid_from: date
+    valid_until: date
+    status: str  # today's: active, suspended, withdrawn, expired, not_yet_valid
+    has_document: bool
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    type: str
+    basis: str
+    certificates: tuple[CertificateFacts, ...]
+    # "families" (organic, fair trade: certified producers) or "sites" (kosher: where the
+    # lot was processed), so the page words the basis right.
+    covers: str = "families"
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    district: str
+    province: str
+    region: str
+
+
+@dataclass(frozen=True)
+class MapPlot:
+    """A contributing plot for the map: its shape and whether it is flagged, nothing else."""
+
+    geometry: dict[str, Any]
+    flagged: bool
+    area_ha: float
+    altitude_m: int | None
+
+
+@dataclass
+class Origin:
+    communities: list[Place]
+    regions: list[str]
+    altitude_min: int | None
+    altitude_max: int | None
+    families: int
+    woman_led: int
+    consented_names: list[str]
+    plots: int
+    area_ha: float
+
+    @property
+    def woman_led_pct(self) -> int:
+        return round(100 * self.woman_led / self.families) if self.families else 0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage of the lot's making: operations of one kind on the way to this lot."""
+
+    kind: str
+    process: str | None
+    form: str
+    lots: int
+    first_on: date
+    last_on: date
+    weight_g: int
+    sites: tuple[str, ...]
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShipmentFacts:
+    shipped_on: date
+    country: str
+
+
+@dataclass
+class Journey:
+    first_delivery: date | None
+    last_delivery: date | None
+    deliveries: int
+    steps: list[Step]
+    shipments: list[ShipmentFacts]
+
+
+@dataclass(frozen=True)
+class PriceFacts:
+    """Average paid to families per kg of what they delivered, weighted by kg in the lot."""
+
+    form: str
+    currency: str
+    price_per_kg: Decimal
+    premium_per_kg: Decimal
+    kg: Decimal
+
+
+@dataclass(frozen=True)
+class Deforestation:
+    cutoff: date
+    plots: int
+    flagged: int
+    without_location: int
+
+    @property
+    def status(self) -> str:
+        """free, flagged (a plot lies in the protected area) or incomplete (plots unmapped)."""
+        if self.flagged:
+            return "flagged"
+        if self.without_location or not self.plots:
+            return "incomplete"
+        return "free"
+
+
+@dataclass
+class Provenance:
+    """Every public fact of one lot, as of `today`."""
+
+    token: str
+    code: str
+    crop: str
+    form: str
+    weight_g: int
+    gtin: str | None
+    season: int
+    product_name: str
+    cooperative: str
+    country: str
+    today: date
+    origin: Origin
+    plots: list[MapPlot]
+    claims: list[ClaimFacts]
+    kind_names: dict[str, tuple[str, str]]
+    journey: Journey
+    prices: list[PriceFacts]
+    price_hidden: bool
+    deforestation: Deforestation
+    uri: str
+    protected_area: dict[str, Any] | None = field(default=None, repr=False)
+    min_families_for_price: int = MIN_FAMILIES_FOR_PRICE
+
+    @property
+    def weight_kg(self) -> Decimal:
+        return Decimal(self.weight_g) / 1000
+
+
+def _token_query():
+    return (
+        select(Lot.id, Lot.cooperative_id, Cooperative.public_version)
+        .join(Cooperative, Cooperative.id == Lot.cooperative_id)  # type: ignore[arg-type]
+        .where(Lot.public_token == bindparam("token"), Lot.voided_at.is_(None))  # type: ignore[union-attr]
+    )
+
+
+class TokenLookup:
+    """(lot id, cooperative id, public version) of the live lot with a public token, by
+    exact match on its unique index: the one query a cached public page costs.
+
+    The statement is compiled once for the engine's dialect and run on a pooled DBAPI
+    connection (no ORM session, no explicit transaction): about 30 us on SQLite where a
+    session costs a millisecond. `statements` counts the queries it ran."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        compiled = _token_query().compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positiontup)
+        self.statements = 0
+
+    def __call__(self, token: str) -> tuple[uuid.UUID, uuid.UUID, int] | None:
+        params: Any = (token,) if self.positional else {"token": token}
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self.sql, params)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool, which rolls back what it began
+        self.statements += 1
+        if row is None:
+            return None
+        return _uuid(row[0]), _uuid(row[1]), int(row[2])
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    """A UUID as the driver returns it (psycopg: UUID; SQLite: 32 hex characters)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def find_by_gtin(
+    session: Session, gtin: str, code: str
+) -> tuple[uuid.UUID, uuid.UUID, int, str] | None:
+    """(lot id, cooperative id, public version, token) of the live lot with this GTIN-14
+    and lot code (the oldest, should two cooperatives share a GTIN by mistake)."""
+    row = session.execute(
+        select(Lot.id, Lot.cooperative_id, Cooperative.public_version, Lot.public_token)
+        .join(Cooperative, Cooperative.id == Lot.cooperative_id)  # type: ignore[arg-type]
+        .where(Lot.gtin == gtin, Lot.code == code, Lot.voided_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Lot.created_at)  # type: ignore[arg-type]
+        .limit(1)
+    ).first()
+    return (row[0], row[1], row[2], row[3]) if row else None
+
+
+def qr_uri(base: str, lot: Lot) -> str:
+    """What the lot's QR code carries: its GS1 Digital Link, or its page without a GTIN."""
+    return lots.digital_link(base, lot) or lots.public_url(base, lot)
+
+
+def certificate_facts(
+    session: Session, certificates: Sequence[Certificate], day: date
+) -> dict[uuid.UUID, CertificateFacts]:
+    """The public view of some certificates, with today's status and whether a PDF exists."""
+    statuses = certificates_service.states(session, certificates, day)
+    ids = [c.id for c in certificates]
+    with_document = (
+        set(
+            session.scalars(
+                select(CertificateDocument.certificate_id).where(
+                    CertificateDocument.certificate_id.in_(ids)  # type: ignore[attr-defined]
+                )
+            )
+        )
+        if ids
+        else set()
+    )
+    return {
+        c.id: CertificateFacts(
+            id=c.id,
+            type=c.type,
+            standard=c.standard,
+            body=c.body,
+            body_code=c.body_code,
+            number=c.number,
+            valid_from=c.valid_from,
+            valid_until=c.valid_until,
+            status=statuses[c.id],
+            has_document=c.id in with_document,
+        )
+        for c in certificates
+    }
+
+
+def kind_names(session: Session, cooperative_id: uuid.UUID) -> dict[str, tuple[str, str]]:
+    """Names (Spanish, English) of the certificate types a manager added."""
+    return {
+        code: (es, en)
+        for code, es, en in session.execute(
+            select(CertificateKind.code, CertificateKind.name_es, CertificateKind.name_en).where(
+                CertificateKind.cooperative_id == cooperative_id
+            )
+        )
+    }
+
+
+def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _rows(
+    session: Session,
+    columns: Sequence[Any],
+    key: Any,
+    ids: Iterable[uuid.UUID],
+    *,
+    join: tuple[Any, Any] | None = None,
+) -> list:
+    """SELECT columns WHERE key IN ids, in chunks under every database's parameter limit."""
+    ordered = sorted(set(ids))
+    found: list = []
+    for chunk in _chunks(ordered):
+        query = select(*columns)
+        if join is not None:
+            query = query.join(*join)
+        found.extend(session.execute(query.where(key.in_(chunk))).all())
+    return found
+
+
+def _plots(
+    session: Session, area: BaseGeometry | None, plot_ids: set[uuid.UUID]
+) -> tuple[list[MapPlot], list[tuple], Deforestation]:
+    """The map's plots, their rows, and the deforestation statement (rule 5).
+
+    A plot counts as flagged while an unresolved protected-area flag stands on it; a plot
+    that was never checked is tested against the protected area's boundary here.
+    """
+    rows = _rows(
+        session,
+        [Plot.id, Plot.geometry_geojson, Plot.altitude_m, Plot.area_m2],
+        Plot.id,
+        plot_ids,
+    )
+    flags: dict[uuid.UUID, bool] = {}
+    for chunk in _chunks(sorted(plot_ids)):
+        for plot_id, resolved_at in session.execute(
+            select(PlotFlag.plot_id, PlotFlag.resolved_at).where(
+                PlotFlag.plot_id.in_(chunk),  # type: ignore[attr-defined]
+                PlotFlag.kind == PlotFlagKind.PROTECTED_AREA,
+            )
+        ):
+            flags[plot_id] = flags.get(plot_id, False) or resolved_at is None
+    prepared = prep(area) if area is not None else None
+    plots: list[MapPlot] = []
+    flagged = without = 0
+    for plot_id, geojson, altitude, area_m2 in sorted(rows, key=lambda r: str(r[0])):
+        geometry = json.loads(geojson) if geojson else None
+        if plot_id in flags:
+            is_flagged = flags[plot_id]
+        elif geometry is not None and prepared is not None and area is not None:
+            is_flagged = _near(geometry, area.bounds) and _inside(shape(geometry), area, prepared)
+        else:
+            is_flagged = False
+        flagged += is_flagged
+        if geometry is None:
+            without += 1
+            continue
+        plots.append(MapPlot(geometry, bool(is_flagged), round(area_m2 / 10_000, 2), altitude))
+    statement = Deforestation(CUTOFF, len(rows), flagged, without)
+    return plots, rows, statement
+
+
+def _near(geometry: dict[str, Any], bounds: tuple[float, ...]) -> bool:
+    """Whether a plot's bounding box meets the area's: most plots are tested by this alone."""
+    west, south, east, north = bounds
+    coords = geometry.get("coordinates") or []
+    points = [coords] if geometry.get("type") == "Point" else [p for ring in coords for p in ring]
+    lons = [float(p[0]) for p in points]
+    lats = [float(p[1]) for p in points]
+    return (
+        bool(lons)
+        and min(lons) <= east
+        and max(lons) >= west
+        and min(lats) <= north
+        and max(lats) >= south
+    )
+
+
+def _inside(plot: BaseGeometry, area: BaseGeometry, prepared: Any) -> bool:
+    return bool(prepared.intersects(plot)) and geo.overlaps(plot, area)
+
+
+def _steps(session: Session, lot: Lot) -> tuple[list[Step], list[ShipmentFacts]]:
+    """The operations on the way to this lot, grouped by stage, and where it was shipped."""
+    # The lot and its ancestors (one recursive query), each with the operation that made it
+    # and where: plain rows, no ORM objects (a big lot has hundreds of ancestors).
+    made_rows = _rows(
+        session,
+        [
+            Lot.id,
+            Lot.code,
+            Lot.form,
+            Lot.weight_g,
+            Lot.site_id,
+            LotOperation.kind,
+            LotOperation.process,
+            LotOperation.occurred_on,
+            LotOperation.site_id,
+            LotOperation.voided_at,
+        ],
+        Lot.id,
+        genealogy.ancestors(session, lot.id),
+        join=(LotOperation, LotOperation.id == Lot.operation_id),
+    )
+    site_ids = {row[8] or row[4] for row in made_rows} - {None}
+    sites = dict(
+        _rows(session, [ProcessingSite.id, ProcessingSite.name], ProcessingSite.id, site_ids)
+    )
+    groups: dict[tuple, dict[str, Any]] = {}
+    for lot_id, code, form, weight_g, lot_site, kind, process, on, op_site, voided in made_rows:
+        if voided is not None:
+            continue
+        key = (kind, process, form, lot_id == lot.id)
+        group = groups.setdefault(
+            key,
+            {"lots": 0, "first": on, "last": on, "g": 0, "sites": set(), "codes": []},
+        )
+        group["lots"] += 1
+        group["first"] = min(group["first"], on)
+        group["last"] = max(group["last"], on)
+        group["g"] += weight_g
+        site = op_site or lot_site
+        if site in sites:
+            group["sites"].add(sites[site])
+        group["codes"].append(code)
+    order = {OperationKind.CREATE: 0, OperationKind.SPLIT: 1, OperationKind.MERGE: 1}
+    steps = [
+        Step(
+            kind=kind,
+            process=process,
+            form=form,
+            lots=g["lots"],
+            first_on=g["first"],
+            last_on=g["last"],
+            weight_g=g["g"],
+            sites=tuple(sorted(g["sites"])),
+            codes=tuple(sorted(g["codes"])),
+        )
+        for (kind, process, form, _focus), g in sorted(
+            groups.items(),
+            key=lambda item: (
+                item[0][3],
+                item[1]["last"],
+                order.get(item[0][0], 2),
+                item[1]["first"],
+            ),
+        )
+    ]
+    # Where the lot went: its own shipments and those of the lots made from it.
+    shipped = genealogy.forward(session, lot_id=lot.id).shipment_ids
+    shipments = sorted(
+        {
+            ShipmentFacts(on, country)
+            for on, country in _rows(
+                session, [Shipment.shipped_on, Shipment.buyer_country], Shipment.id, shipped
+            )
+        },
+        key=lambda s: (s.shipped_on, s.country),
+    )
+    return steps, shipments
+
+
+def _money(minor_total: Decimal, grams: int) -> Decimal:
+    """Minor units x grams summed, over grams: a per-kg price in major units, 2 decimals."""
+    return (minor_total / grams / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class _Part(NamedTuple):
+    """A delivery in the lot, with the grams of it the lot holds (as weighed)."""
+
+    delivery_id: uuid.UUID
+    family_id: uuid.UUID
+    plot_id: uuid.UUID
+    delivered_on: date
+    form: str
+    price: int
+    premium: int
+    grams: int
+
+
+def _parts(session: Session, lot: Lot) -> list[_Part]:
+    """The lot's deliveries through its whole genealogy (one recursive query), with what
+    the page needs of each (one query per 900 deliveries)."""
+    grams = genealogy.backward(session, [lot.id])[lot.id]
+    rows = _rows(
+        session,
+        [
+            Delivery.id,
+            Delivery.family_id,
+            Delivery.plot_id,
+            Delivery.delivered_on,
+            Delivery.form,
+            Delivery.price_per_kg_minor,
+            Delivery.premium_per_kg_minor,
+        ],
+        Delivery.id,
+        grams,
+    )
+    return [
+        _Part(d, family, plot, on, form, price, premium, grams[d])
+        for d, family, plot, on, form, price, premium in rows
+        if grams.get(d, 0) > 0
+    ]
+
+
+def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = None) -> Provenance:
+    """Compute the public facts of a lot (a handful of queries, whatever its size).
+
+    `public_url` is the host printed in QR codes (TRACKER_PUBLIC_URL).
+    """
+    day = today or lots.today()
+    coop = session.get(Cooperative, lot.cooperative_id)
+    assert coop is not None
+    parts = _parts(session, lot)
+    # Only the public columns of families: never national_id, phone or member_code.
+    family_rows = _rows(
+        session,
+        [
+            Family.id,
+            Family.head_name,
+            Family.woman_led,
+            Family.public_name_consent,
+            Family.community_id,
+        ],
+        Family.id,
+        {p.family_id for p in parts},
+    )
+    community_rows = _rows(
+        session,
+        [Community.name, Community.district, Community.province, Community.region],
+        Community.id,
+        {row[4] for row in family_rows},
+    )
+    area = protected_shape(coop)
+    plots, plot_rows, deforestation = _plots(session, area, {p.plot_id for p in parts})
+    altitudes = [row[2] for row in plot_rows if row[2] is not None]
+    places = sorted({Place(*row) for row in community_rows}, key=lambda p: (p.region, p.name))
+    origin = Origin(
+        communities=places,
+        regions=sorted({p.region for p in places if p.region}),
+        altitude_min=min(altitudes) if altitudes else None,
+        altitude_max=max(altitudes) if altitudes else None,
+        families=len(family_rows),
+        woman_led=sum(1 for row in family_rows if row[2]),
+        consented_names=sorted(row[1] for row in family_rows if row[3]),
+        plots=len(plot_rows),
+        area_ha=round(sum(row[3] for row in plot_rows) / 10_000, 1),
+    )
+    # Prices, weighted by the kilograms of each delivery in this lot, per delivered form.
+    by_form: dict[str, list[int]] = {}
+    for part in parts:
+        totals = by_form.setdefault(part.form, [0, 0, 0])
+        totals[0] += part.grams
+        totals[1] += part.price * part.grams
+        totals[2] += part.premium * part.grams
+    prices = [
+        PriceFacts(
+            form=form,
+            currency=coop.currency,
+            price_per_kg=_money(Decimal(price), grams),
+            premium_per_kg=_money(Decimal(premium), grams),
+            kg=(Decimal(grams) / 1000).quantize(Decimal("0.1")),
+        )
+        for form, (grams, price, premium) in sorted(by_form.items(), key=lambda i: -i[1][0])
+        if grams > 0
+    ]
+    price_hidden = len(family_rows) < MIN_FAMILIES_FOR_PRICE
+    steps, shipments = _steps(session, lot)
+    days = [p.delivered_on for p in parts]
+    journey = Journey(
+        first_delivery=min(days) if days else None,
+        last_delivery=max(days) if days else None,
+        deliveries=len(parts),
+        steps=steps,
+        shipments=shipments,
+    )
+    product = session.execute(
+        select(Product.name).where(
+            Product.cooperative_id == coop.id, Product.crop == lot.crop, Product.form == lot.form
+        )
+    ).scalar_one_or_none()
+    return Provenance(
+        token=lot.public_token,
+        code=lot.code,
+        crop=lot.crop,
+        form=lot.form,
+        weight_g=lot.weight_g,
+        gtin=lot.gtin if lot.gtin and lots.gs1.is_valid_gtin(lot.gtin) else None,
+        season=lot.season,
+        product_name=product or "",
+        cooperative=coop.name,
+        country=coop.country,
+        today=day,
+        origin=origin,
+        plots=plots,
+        claims=_claims(session, lot, day),
+        kind_names=kind_names(session, coop.id),
+        journey=journey,
+        prices=[] if price_hidden else prices,
+        price_hidden=price_hidden,
+        deforestation=deforestation,
+        uri=qr_uri(public_url, lot),
+        protected_area=dict(mapping(area)) if area is not None and plots else None,
+    )
+
+
+def _claims(session: Session, lot: Lot, day: date) -> list[ClaimFacts]:
+    """The lot's claims from the claims engine, each with its certificates' public facts."""
+    found = lots.claims_for(session, [lot]).get(lot.id, [])
+    ids = sorted({c for claim in found for c in claim.certificate_ids})
+    certificates = [
+        c
+        for c in (session.get(Certificate, i) for i in ids)
+        if c is not None and c.cooperative_id == lot.cooperative_id
+    ]
+    by_id = certificate_facts(session, certificates, day)
+    family_types = claims_service.family_types(session, lot.cooperative_id) if found else set()
+    return [
+        ClaimFacts(
+            type=claim.type,
+            basis=claim.basis,
+            certificates=tuple(by_id[c] for c in claim.certificate_ids if c in by_id),
+            covers="families" if claim.type in family_types else "sites",
+        )
+        for claim in sorted(found, key=lambda c: c.type)
+    ]
+
+
+def protected_shape(coop: Cooperative) -> BaseGeometry | None:
+    """The cooperative's protected area (rule 5), or None when none (or no valid one) is loaded."""
+    if not coop.protected_area_geojson:
+        return None
+    try:
+        return geo.parse_area(coop.protected_area_geojson)
+    except ValidationFailed:
+        return None

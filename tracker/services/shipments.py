@@ -1,0 +1,190 @@
+"""Shipments: lots sold to a buyer. A shipped lot's kilograms are gone for good, unless
+the shipment is voided (a mistake), which opens its lots again."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from ..models import Cooperative, Lot, LotOperation, Shipment, ShipmentLot, utcnow
+from ..models.enums import LotStatus
+from . import audit
+from .cooperatives import bump_public_version
+from .errors import Conflict, ValidationFailed
+from .lots import EARLIEST, STATUS_LABELS, spend_lot, today
+
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+MAX_LOTS = 500
+
+
+def _text(value: str | None, limit: int) -> str:
+    return (value or "").strip()[: limit + 1]
+
+
+def create_shipment(
+    session: Session,
+    *,
+    coop: Cooperative,
+    buyer_name: str,
+    buyer_country: str,
+    shipped_on: date | None,
+    lot_ids: Sequence[uuid.UUID],
+    contract: str | None = "",
+    container: str | None = "",
+    user_id: uuid.UUID | None = None,
+) -> Shipment:
+    """Sell the whole of some open lots to one buyer; the lots become shipped."""
+    errors: dict[str, list[str]] = {}
+    buyer_name = _text(buyer_name, 200)
+    buyer_country = _text(buyer_country, 2).upper()
+    contract = _text(contract, 100)
+    container = _text(container, 40).upper()
+    if not buyer_name or len(buyer_name) > 200:
+        errors["buyer_name"] = [str(_l("Give the buyer's name (at most 200 characters)."))]
+    if not COUNTRY_RE.match(buyer_country):
+        errors["buyer_country"] = [str(_l("Use a two-letter ISO country code, e.g. DE."))]
+    if len(contract) > 100:
+        errors["contract"] = [str(_l("At most 100 characters."))]
+    if len(container) > 40:
+        errors["container"] = [str(_l("At most 40 characters."))]
+    day = shipped_on or today()
+    if day > today():
+        errors["shipped_on"] = [str(_l("The date cannot be in the future."))]
+    elif day < EARLIEST:
+        errors["shipped_on"] = [str(_l("The date is too far in the past."))]
+    ids = sorted(set(lot_ids))
+    if not ids:
+        errors["lot_ids"] = [str(_l("Choose at least one lot."))]
+    elif len(ids) != len(lot_ids):
+        errors["lot_ids"] = [str(_l("A lot is listed twice."))]
+    elif len(ids) > MAX_LOTS:
+        errors["lot_ids"] = [str(_l("At most %(n)s lots in one shipment.", n=MAX_LOTS))]
+    if errors:
+        raise ValidationFailed(errors)
+    lots: list[Lot] = []
+    for lot_id in ids:
+        lot = session.get(Lot, lot_id)
+        if lot is None or lot.cooperative_id != coop.id:
+            raise ValidationFailed({"lot_ids": [str(_l("Unknown lot %(id)s.", id=str(lot_id)))]})
+        if lot.status != LotStatus.OPEN or lot.available_g <= 0:
+            raise Conflict(
+                _l(
+                    "Lot %(code)s is %(status)s: it cannot be shipped.",
+                    code=lot.code,
+                    status=STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
+                ),
+                field="lot_ids",
+            )
+        lots.append(lot)
+    made_on = max(
+        session.exec(
+            select(col(LotOperation.occurred_on)).where(
+                col(LotOperation.id).in_([lot.operation_id for lot in lots])
+            )
+        ).all()
+    )
+    if day < made_on:
+        raise ValidationFailed(
+            {
+                "shipped_on": [
+                    str(
+                        _l(
+                            "The date cannot be before its lots were made (%(day)s).",
+                            day=made_on.isoformat(),
+                        )
+                    )
+                ]
+            }
+        )
+    amounts = {lot.id: lot.available_g for lot in lots}
+    for lot in lots:
+        spend_lot(session, lot, amounts[lot.id], status=LotStatus.SHIPPED)
+    shipment = Shipment(
+        cooperative_id=coop.id,
+        buyer_name=buyer_name,
+        buyer_country=buyer_country,
+        contract=contract,
+        shipped_on=day,
+        container=container,
+        created_by_id=user_id,
+    )
+    session.add(shipment)
+    session.flush()
+    for lot in lots:
+        session.add(
+            ShipmentLot(
+                cooperative_id=coop.id,
+                shipment_id=shipment.id,
+                lot_id=lot.id,
+                grams=amounts[lot.id],
+            )
+        )
+    bump_public_version(session, coop.id)
+    session.flush()
+    return shipment
+
+
+def void_shipment(
+    session: Session, *, shipment: Shipment, reason: str, user_id: uuid.UUID | None
+) -> Shipment:
+    """Void a shipment recorded by mistake: its lots are open again with their kilograms."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": [str(_l("Say why the shipment is voided."))]})
+    if len(reason) > 500:
+        raise ValidationFailed({"reason": [str(_l("At most 500 characters."))]})
+    if shipment.voided_at is not None:
+        raise Conflict(_l("This shipment is already voided."))
+    links = session.exec(
+        select(ShipmentLot)
+        .where(ShipmentLot.shipment_id == shipment.id)
+        .order_by(ShipmentLot.lot_id)  # type: ignore[arg-type]
+    ).all()
+    for link in links:
+        result = session.execute(
+            update(Lot)
+            .where(
+                Lot.id == link.lot_id,  # type: ignore[arg-type]
+                Lot.status == LotStatus.SHIPPED,  # type: ignore[arg-type]
+                col(Lot.available_g) + link.grams <= col(Lot.weight_g),
+            )
+            .values(available_g=col(Lot.available_g) + link.grams, status=LotStatus.OPEN)
+            .execution_options(synchronize_session="fetch")
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(_l("A lot of this shipment changed meanwhile. Reload and try again."))
+    shipment.voided_at = utcnow()
+    shipment.voided_by_id = user_id
+    shipment.void_reason = reason
+    session.add(shipment)
+    bump_public_version(session, shipment.cooperative_id)
+    session.flush()
+    audit.record(
+        session,
+        cooperative_id=shipment.cooperative_id,
+        action="void_effects",
+        entity="shipment",
+        entity_id=str(shipment.id),
+        after={"reopened": {str(link.lot_id): link.grams for link in links}},
+    )
+    return shipment
+
+
+def shipment_lots(session: Session, shipment: Shipment) -> list[tuple[Lot, int]]:
+    """The shipment's lots with the grams shipped of each, by lot code."""
+    rows = session.execute(
+        select(Lot, ShipmentLot.grams)
+        .join(ShipmentLot, ShipmentLot.lot_id == Lot.id)  # type: ignore[arg-type]
+        .where(ShipmentLot.shipment_id == shipment.id)
+        .order_by(Lot.code)
+    ).all()
+    return [(lot, int(grams)) for lot, grams in rows]
+
+
+__all__ = ["create_shipment", "shipment_lots", "void_shipment"]

@@ -1,0 +1,163 @@
+"""Users, memberships, logins and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from ..models import ApiToken, Cooperative, Membership, User, utcnow
+from ..models.enums import Role
+from .errors import Conflict, NotFound, ValidationFailed
+from .passwords import DUMMY_HASH, MIN_LENGTH, hash_password, needs_rehash, verify_password
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_LENGTH:
+        raise ValidationFailed({"password": [_l("Use at least %(n)s characters.", n=MIN_LENGTH)]})
+    if len(password) > 1000:
+        raise ValidationFailed({"password": [_l("Too long.")]})
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    name: str = "",
+    is_admin: bool = False,
+    locale: str | None = None,
+) -> User:
+    """Add a user with an argon2 password hash; emails are unique, case-insensitively."""
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email):
+        raise ValidationFailed({"email": [_l("Not a valid email address.")]})
+    check_password_strength(password)
+    if session.exec(select(User).where(User.email == email)).first():
+        raise Conflict(_l("A user with this email already exists."), field="email")
+    user = User(
+        email=email,
+        name=name.strip()[:200],
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+        locale=locale,
+        session_token=secrets.token_hex(16),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_membership(
+    session: Session,
+    *,
+    user: User,
+    cooperative: Cooperative,
+    role: str,
+    collection_centre_id: uuid.UUID | None = None,
+) -> Membership:
+    """Give the user a role in the cooperative (replacing any previous role there)."""
+    if role not in (Role.CLERK, Role.MANAGER, Role.AUDITOR):
+        raise ValidationFailed({"role": [_l("Choose clerk, manager or auditor.")]})
+    membership = session.exec(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.cooperative_id == cooperative.id
+        )
+    ).first()
+    if membership is None:
+        membership = Membership(user_id=user.id, cooperative_id=cooperative.id, role=role)
+        session.add(membership)
+    membership.role = role
+    membership.collection_centre_id = collection_centre_id
+    session.flush()
+    return membership
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (in constant-ish time)."""
+    user = session.exec(select(User).where(User.email == normalise_email(email))).first()
+    if user is None or not user.active:
+        verify_password(DUMMY_HASH, password or "")
+        return None
+    if not verify_password(user.password_hash, password or ""):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Change a password; every other session and every API token of the user ends."""
+    if not verify_password(user.password_hash, current or ""):
+        raise ValidationFailed({"current_password": [_l("The current password is wrong.")]})
+    set_password(session, user, new)
+
+
+def set_password(session: Session, user: User, new: str) -> None:
+    check_password_strength(new)
+    user.password_hash = hash_password(new)
+    user.session_token = secrets.token_hex(16)
+    for token in session.exec(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).all():
+        token.revoked_at = utcnow()
+    session.flush()
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, *, days: int = 90, name: str = "") -> str:
+    """A new bearer token; only its SHA-256 is kept, so it is shown once."""
+    raw = "trk_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_digest(raw),
+            name=name[:100],
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
+    session.flush()
+    return raw
+
+
+def user_for_token(session: Session, raw: str) -> User | None:
+    """The active user behind an unexpired, unrevoked bearer token."""
+    if not raw or len(raw) > 200:
+        return None
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(raw))).first()
+    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+        return None
+    user = session.get(User, token.user_id)
+    return user if user is not None and user.active else None
+
+
+def revoke_token(
+    session: Session, user: User, raw: str | None = None, token_id: uuid.UUID | None = None
+) -> None:
+    """Revoke one of the user's tokens, given the token itself or its id."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id)
+    query = (
+        query.where(ApiToken.token_hash == _digest(raw))
+        if raw
+        else query.where(ApiToken.id == token_id)
+    )
+    token = session.exec(query).first()
+    if token is None:
+        raise NotFound(_l("Not found."))
+    token.revoked_at = token.revoked_at or utcnow()
+    session.flush()
