@@ -1,0 +1,430 @@
+"""Certificates: create and edit, status from a date, the PDF document, coverage (families
+by hand, by community or by CSV; processing sites for kosher), the mass-balance ledger."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_babel import gettext as _
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from sqlalchemy import and_, exists, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import select
+
+from .. import guard
+from ..db import get_session
+from ..idempotency import idempotent
+from ..models import Certificate, CoverageEntry, Family, Lot
+from ..schemas.certificate import (
+    CertificateInSchema,
+    CertificateKindInSchema,
+    CertificateKindSchema,
+    CertificatePatchSchema,
+    CertificateSchema,
+    CoverageEntrySchema,
+    CoverageInSchema,
+    CoverageQuerySchema,
+    CoverageResultSchema,
+    MassBalanceLedgerSchema,
+    SiteCoverageInSchema,
+    SiteCoverageSchema,
+    StatusAnswerSchema,
+    StatusChangeInSchema,
+    StatusChangeOutSchema,
+    StatusQuerySchema,
+)
+from ..services import certificates, coverage, massbalance
+from ..services.access import Permission
+from ..services.claims import REFERENCE_FORM, split_list
+from ..services.errors import NotFound, ValidationFailed
+from ._common import QueryPage, caller
+
+blp = Blueprint(
+    "api_certificates",
+    __name__,
+    url_prefix="/api/v1",
+    description="Certificates, their status, document, coverage and mass-balance ledger",
+)
+
+
+def _user_id() -> uuid.UUID | None:
+    user = caller().user
+    return user.id if user else None
+
+
+def present(cert: Certificate) -> dict[str, Any]:
+    """A certificate as API.md shows it, with today's status and its current document."""
+    session = get_session()
+    today = certificates.today()
+    standing = certificates.status_on(session, cert, today)
+    document = certificates.current_document(session, cert)
+    base = current_app.config["PUBLIC_URL"]
+    return {
+        "id": cert.id,
+        "type": cert.type,
+        "standard": cert.standard,
+        "body": cert.body,
+        "body_code": cert.body_code,
+        "number": cert.number,
+        "crops": split_list(cert.crops),
+        "forms": split_list(cert.forms),
+        "valid_from": cert.valid_from,
+        "valid_until": cert.valid_until,
+        "basis": cert.basis,
+        "status": standing.status,
+        "state": certificates.state_on(session, cert, today),
+        "covers": "families" if certificates.covers_families(session, cert) else "sites",
+        "status_history": certificates.history(session, cert),
+        "document": None
+        if document is None
+        else {
+            "file_id": document[1].id,
+            "sha256": document[1].sha256,
+            "size_bytes": document[1].size_bytes,
+            "original_name": document[1].original_name,
+            "uploaded_at": document[0].created_at,
+            "url": f"{request.host_url.rstrip('/')}/api/v1/certificates/{cert.id}/document",
+        },
+        "public_url": f"{base}/cert/{cert.id}",
+        "updated_at": cert.updated_at,
+    }
+
+
+@blp.route("/cooperatives/<code>/certificates")
+class Certificates(MethodView):
+    @blp.response(200, CertificateSchema(many=True))
+    def get(self, code: str) -> list[dict[str, Any]]:
+        """The cooperative's certificates, with today's status."""
+        coop = guard.record("code")
+        return [present(c) for c in certificates.listing(get_session(), coop)]
+
+    @idempotent
+    @blp.arguments(CertificateInSchema)
+    @blp.response(201, CertificateSchema)
+    def post(self, data: dict[str, Any], code: str) -> dict[str, Any]:
+        """Add a certificate (managers)."""
+        coop = guard.record("code", Permission.MANAGE)
+        return present(certificates.create(get_session(), coop, data))
+
+
+@blp.route("/cooperatives/<code>/certificate-types")
+class CertificateTypes(MethodView):
+    @blp.response(200, CertificateKindSchema(many=True))
+    def get(self, code: str) -> list[Any]:
+        """Built-in types (organic, fairtrade, kosher) and those the managers added."""
+        return certificates.types(get_session(), guard.record("code"))
+
+    @idempotent
+    @blp.arguments(CertificateKindInSchema)
+    @blp.response(201, CertificateKindSchema)
+    def post(self, data: dict[str, Any], code: str) -> Any:
+        """Add a type, e.g. `rainforest_alliance`, covering families or processing sites."""
+        coop = guard.record("code", Permission.MANAGE)
+        kind = certificates.add_kind(get_session(), coop, **data)
+        return next(t for t in certificates.types(get_session(), coop) if t.code == kind.code)
+
+
+@blp.route("/certificates/<certificate_id>")
+class CertificateItem(MethodView):
+    @blp.response(200, CertificateSchema)
+    def get(self, certificate_id: str) -> dict[str, Any]:
+        return present(guard.record("certificate_id"))
+
+    @idempotent
+    @blp.arguments(CertificatePatchSchema)
+    @blp.response(200, CertificateSchema)
+    def patch(self, data: dict[str, Any], certificate_id: str) -> dict[str, Any]:
+        """Change some fields; claims are recomputed."""
+        cert = guard.record("certificate_id", Permission.MANAGE)
+        return present(certificates.update(get_session(), cert, data))
+
+
+@blp.route("/certificates/<certificate_id>/status")
+class CertificateStatus(MethodView):
+    @blp.arguments(StatusQuerySchema, location="query")
+    @blp.response(200, StatusAnswerSchema)
+    def get(self, query: dict[str, Any], certificate_id: str) -> dict[str, Any]:
+        """The status on any date (`?on=YYYY-MM-DD`, default today) and the history."""
+        cert = guard.record("certificate_id")
+        session = get_session()
+        day = query.get("on") or certificates.today()
+        standing = certificates.status_on(session, cert, day)
+        return {
+            "on": day,
+            "status": standing.status,
+            "state": certificates.state_on(session, cert, day),
+            "since": standing.since,
+            "reason": standing.reason,
+            "history": certificates.history(session, cert),
+        }
+
+    @idempotent
+    @blp.arguments(StatusChangeInSchema)
+    @blp.response(201, StatusChangeOutSchema)
+    def post(self, data: dict[str, Any], certificate_id: str) -> Any:
+        """Suspend, withdraw or reinstate (`active`) from a date; claims follow from it."""
+        cert = guard.record("certificate_id", Permission.MANAGE)
+        return certificates.change_status(
+            get_session(),
+            cert,
+            status=data["status"],
+            effective_from=data["from"],
+            reason=data["reason"],
+            user_id=_user_id(),
+        )
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    response = Response(data, mimetype=certificates.PDF_MEDIA_TYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@blp.route("/certificates/<certificate_id>/document")
+class CertificateDocument(MethodView):
+    @blp.response(200, content_type="application/pdf")
+    def get(self, certificate_id: str) -> Response:
+        """The current document, as the PDF it is (an attachment)."""
+        cert = guard.record("certificate_id")
+        current = certificates.current_document(get_session(), cert)
+        if current is None:
+            raise NotFound(_("This certificate has no document yet."))
+        data = certificates.read_file(current_app.config["DATA_DIR"], current[1])
+        return _pdf(data, certificates.download_name(cert))
+
+    @idempotent
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"document": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        }
+    )
+    @blp.response(200, CertificateSchema)
+    def put(self, certificate_id: str) -> dict[str, Any]:
+        """Upload the certificate's PDF (the body, or a `document` form field). It is checked
+        by its content, size-capped, and stored once by its SHA-256."""
+        cert = guard.record("certificate_id", Permission.MANAGE)
+        if request.mimetype == "multipart/form-data":
+            upload = request.files.get("document")
+            if upload is None:
+                raise ValidationFailed({"document": [_("Choose a PDF file.")]})
+            data, name = upload.read(), upload.filename or ""
+        else:
+            data, name = request.get_data(cache=False), ""
+        certificates.attach_document(
+            get_session(),
+            cert,
+            data,
+            original_name=name,
+            user_id=_user_id(),
+            data_dir=current_app.config["DATA_DIR"],
+            max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        )
+        return present(cert)
+
+
+def _parse(schema: Any, payload: Any) -> dict[str, Any]:
+    try:
+        return schema.load(payload if isinstance(payload, dict) else {})
+    except ValidationError as error:
+        messages = (
+            error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        )
+        raise ValidationFailed(messages) from None  # type: ignore[arg-type]
+
+
+class CoveragePage(QueryPage):
+    @property
+    def items(self) -> list[Any]:
+        rows = super().items
+        return [
+            {
+                "family_id": entry.family_id,
+                "member_code": code,
+                "status": entry.status,
+                "since": entry.since,
+                "created_at": entry.created_at,
+            }
+            for entry, code in rows
+        ]
+
+
+@blp.route("/certificates/<certificate_id>/coverage")
+class Coverage(MethodView):
+    @blp.arguments(CoverageQuerySchema, location="query")
+    @blp.response(200, CoverageEntrySchema(many=True))
+    @blp.paginate(CoveragePage)
+    def get(self, query: dict[str, Any], certificate_id: str) -> Any:
+        """Every coverage entry (the dated history), or with `?on=` each family's status on
+        that date."""
+        cert = guard.record("certificate_id")
+        statement = (
+            select(CoverageEntry, Family.member_code)
+            .join(Family, Family.id == CoverageEntry.family_id)  # type: ignore[arg-type]
+            .where(CoverageEntry.certificate_id == cert.id)
+        )
+        if query.get("family_id"):
+            statement = statement.where(CoverageEntry.family_id == query["family_id"])
+        if query.get("on"):
+            # The entry in force on that day: from that day or before, and no later one.
+            later = aliased(CoverageEntry)
+            statement = statement.where(
+                CoverageEntry.since <= query["on"],
+                ~exists().where(
+                    later.certificate_id == CoverageEntry.certificate_id,
+                    later.family_id == CoverageEntry.family_id,
+                    later.since <= query["on"],
+                    or_(
+                        later.since > CoverageEntry.since,
+                        and_(
+                            later.since == CoverageEntry.since,
+                            later.created_at > CoverageEntry.created_at,
+                        ),
+                    ),
+                ),
+            )
+        return statement.order_by(Family.member_code, CoverageEntry.since, CoverageEntry.created_at)  # type: ignore[arg-type]
+
+    @idempotent
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {
+                "application/json": {"schema": CoverageInSchema},
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "member_code,status,since\nCAZ-1042,certified,2026-01-15\n",
+                },
+            },
+        }
+    )
+    @blp.response(201, CoverageResultSchema)
+    def post(self, certificate_id: str) -> dict[str, Any]:
+        """Put families on the list from a date: one (`family_id` or `member_code`), a whole
+        community (`community_id`), or a CSV body (`member_code,status,since`; Spanish
+        names and values too). A CSV is all or nothing: 422 lists every bad row."""
+        cert = guard.record("certificate_id", Permission.MANAGE)
+        session = get_session()
+        if request.mimetype in ("text/csv", "text/plain", "application/csv"):
+            added = coverage.import_coverage(
+                session, cert, request.get_data(cache=False), user_id=_user_id()
+            )
+            return {"added": added}
+        data = _parse(CoverageInSchema(), request.get_json(silent=True))
+        if data.get("community_id"):
+            added = coverage.cover_community(
+                session,
+                cert,
+                community_id=data["community_id"],
+                status=data["status"],
+                since=data["since"],
+                user_id=_user_id(),
+            )
+            return {"added": added}
+        family_id = data.get("family_id")
+        if data.get("member_code"):
+            if certificates.unprintable(data["member_code"]):
+                raise ValidationFailed({"member_code": [_("Unknown member code.")]})
+            found = session.scalars(
+                select(Family.id).where(
+                    Family.cooperative_id == cert.cooperative_id,
+                    Family.member_code == data["member_code"].strip().upper(),
+                )
+            ).first()
+            if found is None:
+                raise ValidationFailed({"member_code": [_("Unknown member code.")]})
+            family_id = found
+        added = coverage.add_coverage(
+            session,
+            cert,
+            family_id=family_id,
+            status=data["status"],
+            since=data["since"],
+            user_id=_user_id(),
+        )
+        return {"added": added}
+
+
+@blp.route("/certificates/<certificate_id>/sites")
+class Sites(MethodView):
+    @blp.response(200, SiteCoverageSchema(many=True))
+    def get(self, certificate_id: str) -> list[dict[str, Any]]:
+        """The processing sites a kosher (site) certificate covers."""
+        cert = guard.record("certificate_id")
+        return [
+            {
+                "site_id": site.id,
+                "site_code": site.code,
+                "site_name": site.name,
+                "since": cover.since,
+                "until": cover.until,
+            }
+            for cover, site in coverage.sites(get_session(), cert)
+        ]
+
+    @idempotent
+    @blp.arguments(SiteCoverageInSchema)
+    @blp.response(201, SiteCoverageSchema)
+    def post(self, data: dict[str, Any], certificate_id: str) -> dict[str, Any]:
+        """List a processing site from a date (again: change its dates; `until` ends it)."""
+        cert = guard.record("certificate_id", Permission.MANAGE)
+        cover = coverage.set_site(get_session(), cert, user_id=_user_id(), **data)
+        site = next(s for c, s in coverage.sites(get_session(), cert) if c.id == cover.id)
+        return {
+            "site_id": site.id,
+            "site_code": site.code,
+            "site_name": site.name,
+            "since": cover.since,
+            "until": cover.until,
+        }
+
+
+@blp.route("/certificates/<certificate_id>/ledger")
+class Ledger(MethodView):
+    @blp.response(200, MassBalanceLedgerSchema)
+    def get(self, certificate_id: str) -> dict[str, Any]:
+        """The mass-balance ledger: certified kg in, allocated kg out (in the crop's
+        reference form), and which allocations the credit still covers."""
+        cert = guard.record("certificate_id")
+        session = get_session()
+        book = massbalance.ledger(session, cert)
+        codes = dict(
+            session.execute(
+                select(Lot.id, Lot.code).where(
+                    Lot.id.in_([a.lot_id for a in book.allocations])  # type: ignore[attr-defined]
+                )
+            ).all()
+        )
+        crops = split_list(cert.crops)
+        return {
+            "certificate_id": cert.id,
+            "reference_form": str(REFERENCE_FORM.get(crops[0], "")) if crops else "",
+            "credit_g": book.credit_g,
+            "debit_g": book.debit_g,
+            "balance_g": book.balance_g,
+            "allocations": [
+                {
+                    "id": a.id,
+                    "lot_id": a.lot_id,
+                    "lot_code": codes.get(a.lot_id, ""),
+                    "grams": a.grams,
+                    "created_at": a.created_at,
+                    "covered": a.covered,
+                }
+                for a in book.allocations
+            ],
+        }

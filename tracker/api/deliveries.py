@@ -1,0 +1,148 @@
+"""Deliveries: record, list, read, void (and correct), and import from CSV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, Schema, fields
+
+from .. import guard
+from ..db import get_session
+from ..idempotency import idempotent
+from ..models import Cooperative
+from ..schemas.delivery import DeliveryListSchema, DeliverySchema, DeliveryVoidSchema
+from ..services import deliveries, imports
+from ..services.access import Permission
+from ._common import caller
+from ._intake import DeliveryPage, csv_body, delivery_views
+
+blp = Blueprint("api_deliveries", __name__, url_prefix="/api/v1", description="Deliveries")
+
+
+class DeliveryListArgs(DeliveryListSchema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class DeliveryVoidResultSchema(Schema):
+    voided = fields.Nested(DeliverySchema)
+    corrected = fields.Nested(DeliverySchema, allow_none=True)
+
+
+class DeliveryImportArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    centre = fields.String(load_default=None)
+    skip_duplicates = fields.Boolean(load_default=False)
+
+
+def _centre(coop: Any, code: str | None) -> Any:
+    principal = caller()
+    return deliveries.choose_centre(
+        get_session(), coop, code=code, default_id=principal.centres.get(coop.id)
+    )
+
+
+@blp.route("/cooperatives/<code>/deliveries")
+class Deliveries(MethodView):
+    @blp.arguments(DeliveryListArgs, location="query")
+    @blp.response(200, DeliverySchema(many=True))
+    @blp.paginate(DeliveryPage)
+    def get(self, args: dict[str, Any], code: str) -> Any:
+        """Deliveries, newest first; filter by family_id, centre, from, to."""
+        coop = guard.record("code")
+        centre_id = None
+        if args.get("centre"):
+            centre_id = deliveries.choose_centre(get_session(), coop, code=args["centre"]).id
+        return deliveries.list_query(
+            coop,
+            centre_id=centre_id,
+            family_id=args.get("family_id"),
+            day_from=args.get("delivered_from"),
+            day_to=args.get("delivered_to"),
+        )
+
+    @idempotent
+    @blp.arguments(DeliverySchema)
+    @blp.response(201, DeliverySchema)
+    def post(self, data: dict[str, Any], code: str) -> Any:
+        """Record a delivery with the centre's next receipt number."""
+        coop = guard.record("code", Permission.INTAKE)
+        session = get_session()
+        centre = _centre(coop, data.get("centre"))
+        delivery = deliveries.record(
+            session,
+            coop=coop,
+            centre=centre,
+            clerk_id=caller().user.id,
+            data=deliveries.to_data(session, coop, data),
+        )
+        return delivery_views([delivery])[0]
+
+
+@blp.route("/deliveries/<delivery_id>")
+class DeliveryItem(MethodView):
+    @blp.response(200, DeliverySchema)
+    def get(self, delivery_id: str) -> Any:
+        return delivery_views([guard.record("delivery_id")])[0]
+
+
+@blp.route("/deliveries/<delivery_id>/void")
+class DeliveryVoid(MethodView):
+    @idempotent
+    @blp.arguments(DeliveryVoidSchema)
+    @blp.response(200, DeliveryVoidResultSchema)
+    def post(self, data: dict[str, Any], delivery_id: str) -> Any:
+        """Void with a reason; with `corrected`, record the corrected delivery in the same step."""
+        delivery = guard.record("delivery_id", Permission.INTAKE)
+        session = get_session()
+        user_id = caller().user.id
+        values = data.get("corrected")
+        if values is None:
+            deliveries.void(session, delivery=delivery, reason=data["reason"], user_id=user_id)
+            return {"voided": delivery_views([delivery])[0], "corrected": None}
+        coop = session.get(Cooperative, delivery.cooperative_id)
+        # The correction is weighed at the original's centre unless another is named.
+        centre = deliveries.choose_centre(
+            session,
+            coop,
+            code=values.get("centre"),
+            centre_id=None if values.get("centre") else delivery.centre_id,
+        )
+        corrected = deliveries.correct(
+            session,
+            delivery=delivery,
+            reason=data["reason"],
+            data=deliveries.to_data(session, coop, values),
+            centre=centre,
+            clerk_id=user_id,
+        )
+        voided, new = delivery_views([delivery, corrected])
+        return {"voided": voided, "corrected": new}
+
+
+@blp.route("/cooperatives/<code>/deliveries/import")
+class DeliveryImport(MethodView):
+    @idempotent
+    @blp.arguments(DeliveryImportArgs, location="query")
+    @blp.response(201)
+    def post(self, args: dict[str, Any], code: str) -> Any:
+        """Import deliveries from CSV (a raw text/csv body or a multipart `file`); all or
+        nothing. Answers {"imported": N}, or 422 {"errors": [{"line", "field", "message"}]}.
+        Likely duplicates are errors unless ?skip_duplicates=true (then listed, not stored)."""
+        coop = guard.record("code", Permission.INTAKE)
+        data, name = csv_body()
+        result = imports.import_deliveries(
+            get_session(),
+            coop,
+            data,
+            centre=_centre(coop, args.get("centre") or request.form.get("centre")),
+            clerk_id=caller().user.id,
+            original_name=name,
+            skip_duplicates=args.get("skip_duplicates", False),
+        )
+        return result.as_json()

@@ -1,0 +1,103 @@
+"""The EUDR due-diligence package of a shipment, for the manager to hand to the EU operator.
+
+`GET /shipments/{id}/eudr` is the package's index: how many GeoJSON files it needs (one
+commodity each, at most 1,000 producers and 25 MB per file) and their URLs.
+`GET /shipments/{id}/eudr.geojson?part=N` is file N; without `part` it is the file when
+there is one, and otherwise `300 Multiple Choices` with the index (never a silent first
+part). Every file carries `X-EUDR-Parts` (the number of files) and `X-EUDR-Part`.
+`GET /shipments/{id}/eudr.pdf` is the summary. All three refuse with 422, naming every
+plot to fix, when a plot is in the protected area, has no geolocation, or is over 4 ha
+without a polygon.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, json, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from .. import guard
+from ..db import get_session
+from ..documents import eudr
+from ..schemas.lot import InputSchema
+from ..services.access import Permission
+
+blp = Blueprint(
+    "api_eudr",
+    __name__,
+    url_prefix="/api/v1",
+    description="EUDR due-diligence package of a shipment (managers)",
+)
+
+
+class PartQuerySchema(InputSchema):
+    part = fields.Integer(load_default=None, allow_none=True)
+
+
+def _package(shipment_id: str) -> eudr.Package:
+    shipment = guard.record("shipment_id", Permission.MANAGE)
+    return eudr.build(get_session(), shipment)
+
+
+def _index(package: eudr.Package) -> dict[str, Any]:
+    return eudr.index(
+        package,
+        lambda n: url_for(
+            "api_eudr.EudrGeojson", shipment_id=package.shipment.id, part=n, _external=False
+        ),
+    )
+
+
+@blp.route("/shipments/<shipment_id>/eudr")
+class EudrIndex(MethodView):
+    @blp.response(200)
+    def get(self, shipment_id: str) -> Response:
+        """The package's files: commodity, HS code, producers, plots and size of each."""
+        package = _package(shipment_id)
+        response = Response(json.dumps(_index(package)), mimetype="application/json")
+        response.headers["X-EUDR-Parts"] = str(len(package.parts))
+        return response
+
+
+@blp.route("/shipments/<shipment_id>/eudr.geojson")
+class EudrGeojson(MethodView):
+    @blp.arguments(PartQuerySchema, location="query")
+    @blp.response(200, content_type=eudr.MEDIA_TYPE)
+    def get(self, query: dict[str, Any], shipment_id: str) -> Response:
+        """Geolocation of the plots behind the shipment, as the EU information system reads it."""
+        package = _package(shipment_id)
+        count = len(package.parts)
+        if query.get("part") is None and count > 1:
+            response = Response(
+                json.dumps(_index(package)), status=300, mimetype="application/json"
+            )
+            response.headers["X-EUDR-Parts"] = str(count)
+            return response
+        part = package.part(query.get("part") or 1)
+        response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{eudr.filename(package, part)}"'
+        )
+        response.headers["X-EUDR-Parts"] = str(count)
+        response.headers["X-EUDR-Part"] = str(part.number)
+        response.headers["Link"] = (
+            f'<{url_for("api_eudr.EudrIndex", shipment_id=package.shipment.id)}>; rel="index"'
+        )
+        return response
+
+
+@blp.route("/shipments/<shipment_id>/eudr.pdf")
+class EudrSummary(MethodView):
+    @blp.response(200, content_type="application/pdf")
+    def get(self, shipment_id: str) -> Response:
+        """The PDF/A summary: lots, plots and areas, the deforestation-free statement
+        (cut-off 31 December 2020), the certificates."""
+        package = _package(shipment_id)
+        response = Response(eudr.summary_pdf(get_session(), package), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{eudr.summary_filename(package)}"'
+        )
+        return response

@@ -1,0 +1,91 @@
+"""What a lot prints: its QR code (SVG, PNG), sack labels and provenance sheet (PDF)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_babel import get_locale
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from .. import guard
+from ..db import get_session
+from ..documents import qr
+from ..models import Lot
+from ..public import sheets
+from ..services import provenance
+
+blp = Blueprint(
+    "api_lot_outputs",
+    __name__,
+    url_prefix="/api/v1",
+    description="A lot's QR code, sack labels and provenance sheet",
+)
+
+
+class LabelsQuery(Schema):
+    count = fields.Integer(
+        load_default=sheets.LABELS_PER_PAGE,
+        validate=validate.Range(1, sheets.MAX_LABELS),
+        metadata={"description": "How many labels (8 per A4 sheet)"},
+    )
+
+
+def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+def _name(lot: Lot) -> str:
+    return sheets.safe_name(lot.code)
+
+
+@blp.route("/lots/<lot_id>/qr.svg")
+class LotQrSvg(MethodView):
+    @blp.response(200, content_type="image/svg+xml")
+    def get(self, lot_id: str) -> Response:
+        """The lot's QR code as SVG: its GS1 Digital Link URI, or its page without a GTIN."""
+        lot = guard.record("lot_id")
+        uri = provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
+        return _download(qr.svg(uri), "image/svg+xml", f"qr-{_name(lot)}.svg")
+
+
+@blp.route("/lots/<lot_id>/qr.png")
+class LotQrPng(MethodView):
+    @blp.response(200, content_type="image/png")
+    def get(self, lot_id: str) -> Response:
+        """The lot's QR code as PNG (the same URI as the SVG)."""
+        lot = guard.record("lot_id")
+        uri = provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
+        return _download(qr.png(uri), "image/png", f"qr-{_name(lot)}.png")
+
+
+@blp.route("/lots/<lot_id>/labels.pdf")
+class LotLabels(MethodView):
+    @blp.arguments(LabelsQuery, location="query")
+    @blp.response(200, content_type="application/pdf")
+    def get(self, args: dict[str, Any], lot_id: str) -> Response:
+        """Sack labels on A4 (2 x 4 per sheet, A7 each): QR, lot code, crop, form, weight."""
+        lot = guard.record("lot_id")
+        return _download(
+            sheets.labels_for(get_session(), lot, locale=str(get_locale()), count=args["count"]),
+            "application/pdf",
+            f"labels-{_name(lot)}.pdf",
+        )
+
+
+@blp.route("/lots/<lot_id>/provenance.pdf")
+class LotProvenance(MethodView):
+    @blp.response(200, content_type="application/pdf")
+    def get(self, lot_id: str) -> Response:
+        """The lot's provenance sheet (A4, PDF/A-3b), the same as its public page links."""
+        lot = guard.record("lot_id")
+        return _download(
+            sheets.sheet_for(get_session(), lot, locale=str(get_locale())),
+            "application/pdf",
+            f"provenance-{_name(lot)}.pdf",
+        )

@@ -1,0 +1,308 @@
+"""Lots: gather deliveries, merge, split, process, void; trace both ways; EPCIS export."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+from marshmallow import fields
+from sqlmodel import select
+
+from .. import guard
+from ..db import get_session
+from ..documents import epcis
+from ..idempotency import idempotent
+from ..models import Lot, LotOperation, Product, Shipment
+from ..models.enums import Crop, Form
+from ..schemas.lot import (
+    InputSchema,
+    LotCreateSchema,
+    LotMergeSchema,
+    LotProcessSchema,
+    LotQuerySchema,
+    LotSchema,
+    LotSplitSchema,
+    OperationSchema,
+    TraceForwardSchema,
+    TraceSchema,
+    VoidSchema,
+    one_of,
+    text,
+)
+from ..services import access, genealogy, lots
+from ..services.access import Permission
+from ..services.errors import NotFound, ValidationFailed
+from ._common import QueryPage, caller
+
+blp = Blueprint("api_lots", __name__, url_prefix="/api/v1", description="Lots and their genealogy")
+
+
+def present(lots_: Sequence[Lot]) -> list[dict[str, Any]]:
+    """Lots as API.md shows them: with claims, public URL and the date they were made."""
+    session = get_session()
+    base = current_app.config["PUBLIC_URL"]
+    claims = lots.claims_for(session, lots_)
+    ops = lots.operations_of(session, lots_)
+    shown = []
+    for lot in lots_:
+        row = lot.model_dump()
+        row.update(
+            public_url=lots.public_url(base, lot),
+            digital_link=lots.digital_link(base, lot),
+            claims=[c.as_json() for c in claims.get(lot.id, [])],
+            occurred_on=ops[lot.operation_id].occurred_on,
+        )
+        shown.append(row)
+    return shown
+
+
+class LotPage(QueryPage):
+    """A page of lots, each with its claims."""
+
+    @property
+    def items(self) -> list[Any]:
+        return present(super().items)
+
+
+def _user_id() -> uuid.UUID | None:
+    user = caller().user
+    return user.id if user else None
+
+
+@blp.route("/cooperatives/<code>/lots")
+class CooperativeLots(MethodView):
+    @blp.arguments(LotQuerySchema, location="query")
+    @blp.response(200, LotSchema(many=True))
+    @blp.paginate(LotPage)
+    def get(self, query: dict[str, Any], code: str) -> Any:
+        """The cooperative's lots, newest first (filter by status, crop, form, season, code)."""
+        coop = guard.record("code")
+        statement = select(Lot).where(Lot.cooperative_id == coop.id)
+        for name in ("status", "crop", "form", "season"):
+            if query.get(name) is not None:
+                statement = statement.where(getattr(Lot, name) == query[name])
+        if query.get("q"):
+            statement = statement.where(Lot.code.contains(query["q"].strip().upper()))  # type: ignore[attr-defined]
+        return statement.order_by(Lot.created_at.desc(), Lot.code.desc())  # type: ignore[attr-defined]
+
+    @idempotent
+    @blp.arguments(LotCreateSchema)
+    @blp.response(201, LotSchema)
+    def post(self, data: dict[str, Any], code: str) -> dict[str, Any]:
+        """Gather deliveries of one crop and form into a lot (`kg` left out: all that is left)."""
+        coop = guard.record("code", Permission.MANAGE)
+        lot = lots.create_lot(
+            get_session(),
+            coop=coop,
+            crop=data["crop"],
+            form=data["form"],
+            picks=[lots.Pick(p["delivery_id"], p.get("kg")) for p in data["deliveries"]],
+            user_id=_user_id(),
+            occurred_on=data.get("occurred_on"),
+            gtin=data.get("gtin"),
+            site_id=data.get("site_id"),
+            note=data.get("note"),
+        )
+        return present([lot])[0]
+
+
+@blp.route("/lots/merge")
+class Merge(MethodView):
+    @idempotent
+    @blp.arguments(LotMergeSchema)
+    @blp.response(201, LotSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Merge the whole of two or more lots of one crop and form into one."""
+        session = get_session()
+        try:
+            first = access.load(session, Lot, data["lot_ids"][0], caller(), Permission.MANAGE)
+        except NotFound:
+            raise ValidationFailed(
+                {"lot_ids": [str(_l("Unknown lot %(id)s.", id=str(data["lot_ids"][0])))]}
+            ) from None
+        coop = access.cooperative_by_code(
+            session, caller(), _coop_code(first.cooperative_id), Permission.MANAGE
+        )
+        merged = lots.merge_lots(
+            session,
+            coop=coop,
+            lot_ids=data["lot_ids"],
+            user_id=_user_id(),
+            occurred_on=data.get("occurred_on"),
+            site_id=data.get("site_id"),
+            note=data.get("note"),
+        )
+        return present([merged])[0]
+
+
+def _coop_code(cooperative_id: uuid.UUID) -> str:
+    from ..models import Cooperative
+
+    coop = get_session().get(Cooperative, cooperative_id)
+    assert coop is not None
+    return coop.code
+
+
+@blp.route("/lots/<lot_id>")
+class LotItem(MethodView):
+    @blp.response(200, LotSchema)
+    def get(self, lot_id: str) -> dict[str, Any]:
+        """One lot with its claims."""
+        return present([guard.record("lot_id")])[0]
+
+
+@blp.route("/lots/<lot_id>/split")
+class Split(MethodView):
+    @idempotent
+    @blp.arguments(LotSplitSchema)
+    @blp.response(201, LotSchema(many=True))
+    def post(self, data: dict[str, Any], lot_id: str) -> list[dict[str, Any]]:
+        """Split a lot into parts that add up exactly to what it holds."""
+        lot = guard.record("lot_id", Permission.MANAGE)
+        parts = lots.split_lot(
+            get_session(),
+            lot=lot,
+            parts_g=data["parts_kg"],
+            user_id=_user_id(),
+            occurred_on=data.get("occurred_on"),
+            note=data.get("note"),
+        )
+        return present(parts)
+
+
+@blp.route("/lots/<lot_id>/process")
+class ProcessLot(MethodView):
+    @idempotent
+    @blp.arguments(LotProcessSchema)
+    @blp.response(201, LotSchema)
+    def post(self, data: dict[str, Any], lot_id: str) -> dict[str, Any]:
+        """Process a whole lot into a new form; a yield outside the usual band needs
+        `confirm_yield: true`."""
+        lot = guard.record("lot_id", Permission.MANAGE)
+        made = lots.process_lot(
+            get_session(),
+            lot=lot,
+            process=data["process"],
+            output_form=data["output_form"],
+            output_g=data["output_kg"],
+            confirm_yield=data["confirm_yield"],
+            site_id=data.get("site_id"),
+            user_id=_user_id(),
+            occurred_on=data.get("occurred_on"),
+            note=data.get("note"),
+        )
+        return present([made])[0]
+
+
+@blp.route("/lots/<lot_id>/trace")
+class Trace(MethodView):
+    @blp.response(200, TraceSchema)
+    def get(self, lot_id: str) -> dict[str, Any]:
+        """Backward to the deliveries (kg as weighed), forward to lots and shipments."""
+        lot = guard.record("lot_id")
+        session = get_session()
+        return {
+            "backward": {"deliveries": genealogy.contributions(session, lot.id)},
+            "forward": _forward(genealogy.forward(session, lot_id=lot.id)),
+        }
+
+
+def _forward(found: genealogy.Forward) -> dict[str, Any]:
+    session = get_session()
+    lots_ = [session.get(Lot, i) for i in found.lot_ids]
+    shipments = [session.get(Shipment, i) for i in found.shipment_ids]
+    return {
+        "lots": sorted(lots_, key=lambda lot: lot.code),  # type: ignore[union-attr]
+        "shipments": sorted(shipments, key=lambda s: (s.shipped_on, str(s.id))),  # type: ignore[union-attr]
+    }
+
+
+@blp.route("/deliveries/<delivery_id>/trace")
+class DeliveryTrace(MethodView):
+    @blp.response(200, TraceForwardSchema)
+    def get(self, delivery_id: str) -> dict[str, Any]:
+        """Forward from a delivery: the lots it went into, at any depth, and their shipments."""
+        delivery = guard.record("delivery_id")
+        return _forward(genealogy.forward(get_session(), delivery_id=delivery.id))
+
+
+@blp.route("/lots/<lot_id>/epcis.jsonld")
+class LotEpcis(MethodView):
+    @blp.response(200, content_type=epcis.MEDIA_TYPE)
+    def get(self, lot_id: str) -> Response:
+        """The lot's EPCIS 2.0 events (JSON-LD): deliveries, operations, shipments."""
+        lot = guard.record("lot_id")
+        document = epcis.lot_document(get_session(), lot, current_app.config["PUBLIC_URL"])
+        return _jsonld(document, f"{lot.code}.epcis.jsonld")
+
+
+def _jsonld(document: dict[str, Any], filename: str) -> Response:
+    response = Response(
+        json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
+    )
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@blp.route("/operations/<operation_id>")
+class OperationItem(MethodView):
+    @blp.response(200, OperationSchema)
+    def get(self, operation_id: str) -> dict[str, Any]:
+        """One lot operation (create, merge, split or process) with its masses."""
+        return _operation(guard.record("operation_id"))
+
+
+def _operation(op: LotOperation) -> dict[str, Any]:
+    row = op.model_dump()
+    row["voided"] = op.voided_at is not None
+    return row
+
+
+@blp.route("/operations/<operation_id>/void")
+class VoidOperation(MethodView):
+    @idempotent
+    @blp.arguments(VoidSchema)
+    @blp.response(200, OperationSchema)
+    def post(self, data: dict[str, Any], operation_id: str) -> dict[str, Any]:
+        """Void a mistaken operation with a reason: its inputs are available again."""
+        op = guard.record("operation_id", Permission.MANAGE)
+        voided = lots.void_operation(
+            get_session(), operation=op, reason=data["reason"], user_id=_user_id()
+        )
+        return _operation(voided)
+
+
+class ProductSchema(InputSchema):
+    crop = fields.String(required=True, validate=one_of(Crop))
+    form = fields.String(required=True, validate=one_of(Form))
+    name = fields.String(required=True, validate=text(120))
+    gtin = fields.String(load_default=None, allow_none=True, validate=text(14))
+
+
+@blp.route("/cooperatives/<code>/products")
+class Products(MethodView):
+    @blp.response(200, ProductSchema(many=True))
+    def get(self, code: str) -> list[Product]:
+        """The cooperative's product forms and their GTINs."""
+        coop = guard.record("code")
+        return list(
+            get_session().exec(
+                select(Product)
+                .where(Product.cooperative_id == coop.id)
+                .order_by(Product.crop, Product.form)
+            )
+        )
+
+    @idempotent
+    @blp.arguments(ProductSchema)
+    @blp.response(200, ProductSchema)
+    def post(self, data: dict[str, Any], code: str) -> Product:
+        """Name a product form and set its GTIN (check digit validated); null removes it."""
+        coop = guard.record("code", Permission.MANAGE)
+        return lots.set_product(get_session(), coop=coop, **data)

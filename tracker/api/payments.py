@@ -1,0 +1,203 @@
+"""Payments to families (advances, final payments, premiums), balances and premium rules."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlmodel import select
+
+from .. import guard
+from ..db import get_session
+from ..documents import receipts
+from ..idempotency import idempotent
+from ..models import Family, Payment
+from ..schemas.lot import VoidSchema
+from ..schemas.payment import (
+    BalanceSchema,
+    PaymentCreateSchema,
+    PaymentSchema,
+    PremiumRuleCreateSchema,
+    PremiumRuleSchema,
+    SeasonFilterSchema,
+)
+from ..services import payments
+from ..services.access import Permission
+from ..services.cooperatives import season_of
+from ._common import QueryPage, caller
+
+blp = Blueprint(
+    "api_payments",
+    __name__,
+    url_prefix="/api/v1",
+    description="Payments to families, their balances, and the season's premium rules",
+)
+
+
+def present(payment: Payment) -> dict[str, Any]:
+    """A payment with its receipt code and the deliveries it settles."""
+    rows = payments.allocations_of(get_session(), payment)
+    shown = payment.model_dump()
+    shown.update(
+        receipt=payments.receipt_code(payment),
+        allocations=[
+            {
+                "delivery_id": d.id,
+                "receipt_number": d.receipt_number,
+                "delivered_on": d.delivered_on,
+                "net_g": d.net_g,
+                "amount_minor": a.amount_minor,
+            }
+            for a, d in rows
+        ],
+        allocated_minor=sum(a.amount_minor for a, _d in rows),
+        voided=payment.voided_at is not None,
+    )
+    return shown
+
+
+class PaymentPage(QueryPage):
+    @property
+    def items(self) -> list[Any]:
+        return [present(p) for p in super().items]
+
+
+def _user_id() -> uuid.UUID | None:
+    user = caller().user
+    return user.id if user else None
+
+
+def _season(coop_or_family: Any, value: str | None) -> int:
+    from ..models import Cooperative
+
+    session = get_session()
+    coop = (
+        coop_or_family
+        if isinstance(coop_or_family, Cooperative)
+        else session.get(Cooperative, coop_or_family.cooperative_id)
+    )
+    if value in (None, ""):
+        return season_of(coop, payments.today())
+    return payments.check_season(coop, value)
+
+
+@blp.route("/families/<family_id>/payments")
+class FamilyPayments(MethodView):
+    @blp.arguments(SeasonFilterSchema, location="query")
+    @blp.response(200, PaymentSchema(many=True))
+    @blp.paginate(PaymentPage)
+    def get(self, query: dict[str, Any], family_id: str) -> Any:
+        """The family's payments, newest first (`?season=` for one season; voided ones too)."""
+        family = guard.record("family_id")
+        statement = select(Payment).where(Payment.family_id == family.id)
+        if query.get("season") not in (None, ""):
+            statement = statement.where(Payment.season == _season(family, query["season"]))
+        return statement.order_by(Payment.paid_on.desc(), Payment.created_at.desc())  # type: ignore[attr-defined]
+
+    @idempotent
+    @blp.arguments(PaymentCreateSchema)
+    @blp.response(201, PaymentSchema)
+    def post(self, data: dict[str, Any], family_id: str) -> dict[str, Any]:
+        """Record a payment. `allocations` [{delivery_id, amount}] says which deliveries it
+        settles; left out, it settles the oldest outstanding deliveries of the season first
+        (the rest stays as credit); `[]` allocates nothing. `season` defaults to the season
+        of `paid_on`."""
+        family = guard.record("family_id", Permission.MANAGE)
+        allocations = data["allocations"]
+        payment = payments.record_payment(
+            get_session(),
+            family=family,
+            data=payments.PaymentData(
+                kind=data["kind"],
+                method=data["method"],
+                paid_on=data["paid_on"],
+                amount_minor=data["amount"],
+                season=data["season"],
+                reference=data["reference"],
+                note=data["note"],
+                allocations=None
+                if allocations is None
+                else [payments.AllocationData(a["delivery_id"], a["amount"]) for a in allocations],
+            ),
+            user_id=_user_id(),
+        )
+        return present(payment)
+
+
+@blp.route("/families/<family_id>/balance")
+class FamilyBalance(MethodView):
+    @blp.arguments(SeasonFilterSchema, location="query")
+    @blp.response(200, BalanceSchema)
+    def get(self, query: dict[str, Any], family_id: str) -> payments.Balance:
+        """What the family earned in the season (deliveries and premiums), was paid, and is owed."""
+        family: Family = guard.record("family_id")
+        return payments.balance(get_session(), family, _season(family, query.get("season")))
+
+
+@blp.route("/payments/<payment_id>")
+class PaymentItem(MethodView):
+    @blp.response(200, PaymentSchema)
+    def get(self, payment_id: str) -> dict[str, Any]:
+        """One payment with the deliveries it settles."""
+        return present(guard.record("payment_id"))
+
+
+@blp.route("/payments/<payment_id>/void")
+class VoidPayment(MethodView):
+    @idempotent
+    @blp.arguments(VoidSchema)
+    @blp.response(200, PaymentSchema)
+    def post(self, data: dict[str, Any], payment_id: str) -> dict[str, Any]:
+        """Void a payment recorded by mistake (with a reason); it stays on file."""
+        payment = guard.record("payment_id", Permission.MANAGE)
+        payments.void_payment(
+            get_session(), payment=payment, reason=data["reason"], user_id=_user_id()
+        )
+        return present(payment)
+
+
+@blp.route("/payments/<payment_id>/receipt.pdf")
+class PaymentReceipt(MethodView):
+    @blp.response(200, content_type="application/pdf")
+    def get(self, payment_id: str) -> Response:
+        """The printable receipt (A5, PDF/A)."""
+        payment = guard.record("payment_id")
+        response = Response(
+            receipts.receipt_pdf(get_session(), payment), mimetype="application/pdf"
+        )
+        response.headers["Content-Disposition"] = (
+            f'inline; filename="{receipts.receipt_filename(payment)}"'
+        )
+        return response
+
+
+@blp.route("/cooperatives/<code>/premium-rules")
+class PremiumRules(MethodView):
+    @blp.arguments(SeasonFilterSchema, location="query")
+    @blp.response(200, PremiumRuleSchema(many=True))
+    def get(self, query: dict[str, Any], code: str) -> list[Any]:
+        """The season's premiums per kg (`?season=`, the current one by default)."""
+        coop = guard.record("code")
+        return payments.rules_for(get_session(), coop, _season(coop, query.get("season")))
+
+    @idempotent
+    @blp.arguments(PremiumRuleCreateSchema)
+    @blp.response(201, PremiumRuleSchema)
+    def post(self, data: dict[str, Any], code: str) -> Any:
+        """Add a premium per kg for a season: on the kilos that carry `claim_type` (e.g.
+        fairtrade), from woman-led families (`woman_led_only`), or both; optionally one crop."""
+        coop = guard.record("code", Permission.MANAGE)
+        return payments.add_premium_rule(
+            get_session(),
+            coop=coop,
+            name=data["name"],
+            season=data["season"],
+            per_kg_minor=data["per_kg"],
+            claim_type=data["claim_type"],
+            woman_led_only=data["woman_led_only"],
+            crop=data["crop"],
+            user_id=_user_id(),
+        )

@@ -1,0 +1,121 @@
+"""Shipments: lots sold to a buyer; their EPCIS 2.0 events."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlmodel import select
+
+from .. import guard
+from ..db import get_session
+from ..documents import epcis
+from ..idempotency import idempotent
+from ..models import Shipment
+from ..schemas.lot import VoidSchema
+from ..schemas.shipment import ShipmentCreateSchema, ShipmentSchema
+from ..services import lots, shipments
+from ..services.access import Permission
+from ._common import QueryPage, caller
+from .lots import _jsonld
+
+blp = Blueprint(
+    "api_shipments", __name__, url_prefix="/api/v1", description="Shipments of lots to buyers"
+)
+
+
+def present(shipment: Shipment) -> dict[str, Any]:
+    """A shipment with its lots, their kilos and claims."""
+    session = get_session()
+    shipped = shipments.shipment_lots(session, shipment)
+    claims = lots.claims_for(session, [lot for lot, _g in shipped])
+    row = shipment.model_dump()
+    row.update(
+        lot_ids=[lot.id for lot, _g in shipped],
+        lots=[
+            {
+                "id": lot.id,
+                "code": lot.code,
+                "crop": lot.crop,
+                "form": lot.form,
+                "grams": grams,
+                "gtin": lot.gtin,
+                "claims": [c.as_json() for c in claims.get(lot.id, [])],
+            }
+            for lot, grams in shipped
+        ],
+        weight_g=sum(g for _lot, g in shipped),
+        voided=shipment.voided_at is not None,
+    )
+    return row
+
+
+class ShipmentPage(QueryPage):
+    @property
+    def items(self) -> list[Any]:
+        return [present(s) for s in super().items]
+
+
+def _user_id() -> uuid.UUID | None:
+    user = caller().user
+    return user.id if user else None
+
+
+@blp.route("/cooperatives/<code>/shipments")
+class CooperativeShipments(MethodView):
+    @blp.response(200, ShipmentSchema(many=True))
+    @blp.paginate(ShipmentPage)
+    def get(self, code: str) -> Any:
+        """The cooperative's shipments, newest first."""
+        coop = guard.record("code")
+        return (
+            select(Shipment)
+            .where(Shipment.cooperative_id == coop.id)
+            .order_by(Shipment.shipped_on.desc(), Shipment.created_at.desc())  # type: ignore[attr-defined]
+        )
+
+    @idempotent
+    @blp.arguments(ShipmentCreateSchema)
+    @blp.response(201, ShipmentSchema)
+    def post(self, data: dict[str, Any], code: str) -> dict[str, Any]:
+        """Ship the whole of some open lots to a buyer."""
+        coop = guard.record("code", Permission.MANAGE)
+        shipment = shipments.create_shipment(get_session(), coop=coop, user_id=_user_id(), **data)
+        return present(shipment)
+
+
+@blp.route("/shipments/<shipment_id>")
+class ShipmentItem(MethodView):
+    @blp.response(200, ShipmentSchema)
+    def get(self, shipment_id: str) -> dict[str, Any]:
+        """One shipment with its lots, kilos and claims."""
+        return present(guard.record("shipment_id"))
+
+
+@blp.route("/shipments/<shipment_id>/void")
+class VoidShipment(MethodView):
+    @idempotent
+    @blp.arguments(VoidSchema)
+    @blp.response(200, ShipmentSchema)
+    def post(self, data: dict[str, Any], shipment_id: str) -> dict[str, Any]:
+        """Void a shipment recorded by mistake: its lots are open again."""
+        shipment = guard.record("shipment_id", Permission.MANAGE)
+        shipments.void_shipment(
+            get_session(), shipment=shipment, reason=data["reason"], user_id=_user_id()
+        )
+        return present(shipment)
+
+
+@blp.route("/shipments/<shipment_id>/epcis.jsonld")
+class ShipmentEpcis(MethodView):
+    @blp.response(200, content_type=epcis.MEDIA_TYPE)
+    def get(self, shipment_id: str) -> Response:
+        """The shipment's EPCIS 2.0 events (JSON-LD), with the history of every lot in it."""
+        shipment = guard.record("shipment_id")
+        document = epcis.shipment_document(
+            get_session(), shipment, current_app.config["PUBLIC_URL"]
+        )
+        return _jsonld(document, f"shipment-{shipment.shipped_on}.epcis.jsonld")

@@ -1,0 +1,1 @@
+"""Documents the tracker produces: QR codes, PDFs (WeasyPrint), exports (EPCIS, EUDR, CSV)."""

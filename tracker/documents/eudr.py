@@ -1,0 +1,520 @@
+"""The EUDR due-diligence package of a shipment: geolocation GeoJSON and a PDF summary.
+
+Regulation (EU) 2023/1115: the operator who first places the coffee or cocoa on the EU
+market files the due diligence statement; the cooperative supplies the geolocation of
+every plot behind the shipment, as the EU information system reads it
+(../shared/standards/README.md):
+
+- a GeoJSON FeatureCollection in WGS 84, positions [longitude, latitude], at most 6
+  decimals (truncated, as the information system does);
+- one Feature per plot: Point (a plot up to 4 ha) or Polygon (required over 4 ha), no
+  holes, no self-intersection, rings closed;
+- properties ProducerName (the family head: EUDR names the producer), ProducerCountry
+  (ISO alpha-2), ProductionPlace, Area (hectares, a JSON number; 0.0001 to 4 for points).
+  Nothing else: never a national ID or a phone;
+- at most 1,000 producers per commodity and 25 MB per file: larger shipments are split
+  into parts (one commodity per part), numbered from 1.
+
+The package is refused, naming every plot to fix, when a plot lies in the protected area
+(an unresolved flag, a delivery flagged there, or its geometry inside the boundary), has
+no geolocation, is over 4 ha without a polygon, or has a geometry the system would reject.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from shapely.geometry import Point, Polygon
+from shapely.geometry.polygon import orient
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..models import (
+    Certificate,
+    Community,
+    Cooperative,
+    CoverageEntry,
+    Delivery,
+    DeliveryFlag,
+    Family,
+    Lot,
+    Plot,
+    PlotFlag,
+    Shipment,
+    ShipmentLot,
+)
+from ..models.enums import DeliveryFlagKind, PlotFlagKind
+from ..services import genealogy
+from ..services.errors import Conflict, ValidationFailed
+from ..services.geo import COUNTRY_BOXES, POINT_MAX_M2, overlaps, parse_area, truncate6
+
+MEDIA_TYPE = "application/geo+json"
+MAX_PRODUCERS = 1_000  # per commodity in one statement
+MAX_BYTES = 25_000_000  # 25 MB of geolocation per statement
+CUT_OFF = date(2020, 12, 31)
+HS_CODES = {"coffee": "0901", "cacao": "1801"}
+COMMODITIES = {"coffee": _l("coffee"), "cacao": _l("cocoa")}
+_CHUNK = 900
+
+
+class PackageRefused(ValidationFailed):
+    """Some plots must be fixed before the EU information system would accept the file."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__({"plots": problems})
+        self.problems = problems
+
+    def text(self) -> str:
+        return str(
+            _l(
+                "The EUDR geolocation cannot be made: %(n)s plot(s) must be fixed first.",
+                n=len(self.problems),
+            )
+        )
+
+
+@dataclass
+class PlotRow:
+    """A plot behind the shipment, its producer and the kilos (as weighed) it gave."""
+
+    plot: Plot
+    family: Family
+    community: Community
+    grams: int
+    deliveries: int
+
+    @property
+    def crop(self) -> str:
+        return self.plot.crop
+
+    @property
+    def area_ha(self) -> float:
+        return round(self.plot.area_m2 / 10_000, 4)
+
+    @property
+    def geometry_kind(self) -> str:
+        """ "polygon" or "point", as stored."""
+        return "polygon" if '"Polygon"' in (self.plot.geometry_geojson or "") else "point"
+
+    @property
+    def place(self) -> str:
+        c = self.community
+        parts = [self.plot.name, c.name, c.district, c.province, c.region]
+        return ", ".join(p for p in parts if p)
+
+
+@dataclass
+class Part:
+    """One GeoJSON file of the package."""
+
+    number: int
+    crop: str
+    features: list[bytes] = field(default_factory=list)
+    producers: set[uuid.UUID] = field(default_factory=set)
+    size: int = len(b'{"type":"FeatureCollection","features":[]}')
+
+    @property
+    def hs_code(self) -> str:
+        return HS_CODES.get(self.crop, "")
+
+    @property
+    def plots(self) -> int:
+        return len(self.features)
+
+    def body(self) -> bytes:
+        return b'{"type":"FeatureCollection","features":[' + b",".join(self.features) + b"]}"
+
+
+@dataclass
+class Package:
+    shipment: Shipment
+    coop: Cooperative
+    rows: list[PlotRow]
+    parts: list[Part]
+    lots: list[tuple[Lot, int]]
+
+    @property
+    def producers(self) -> int:
+        return len({r.family.id for r in self.rows})
+
+    @property
+    def area_m2(self) -> int:
+        return sum(r.plot.area_m2 for r in self.rows)
+
+    @property
+    def area_ha(self) -> float:
+        return round(self.area_m2 / 10_000, 4)
+
+    def part(self, number: int) -> Part:
+        if not 1 <= number <= len(self.parts):
+            raise ValidationFailed(
+                {"part": [str(_l("Choose a part from 1 to %(n)s.", n=len(self.parts)))]}
+            )
+        return self.parts[number - 1]
+
+
+def _chunks(ids: list[uuid.UUID]) -> Any:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def shipment_lots(session: Session, shipment: Shipment) -> list[tuple[Lot, int]]:
+    rows = session.execute(
+        select(Lot, ShipmentLot.grams)
+        .join(ShipmentLot, ShipmentLot.lot_id == Lot.id)  # type: ignore[arg-type]
+        .where(ShipmentLot.shipment_id == shipment.id)
+        .order_by(Lot.code)
+    ).all()
+    return [(lot, int(grams)) for lot, grams in rows]
+
+
+def plot_rows(
+    session: Session, lots: list[tuple[Lot, int]]
+) -> tuple[list[PlotRow], list[uuid.UUID]]:
+    """The plots behind these lots (through the genealogy), with kilos and deliveries each."""
+    grams_by_delivery: dict[uuid.UUID, int] = defaultdict(int)
+    for parts in genealogy.backward(session, [lot.id for lot, _g in lots]).values():
+        for delivery_id, grams in parts.items():
+            grams_by_delivery[delivery_id] += grams
+    delivery_ids = sorted(grams_by_delivery)
+    per_plot: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
+    for chunk in _chunks(delivery_ids):
+        for delivery_id, plot_id in session.execute(
+            select(Delivery.id, Delivery.plot_id).where(Delivery.id.in_(chunk))  # type: ignore[attr-defined]
+        ):
+            per_plot[plot_id][0] += grams_by_delivery[delivery_id]
+            per_plot[plot_id][1] += 1
+    rows: list[PlotRow] = []
+    for chunk in _chunks(sorted(per_plot)):
+        for plot, family, community in session.execute(
+            select(Plot, Family, Community)
+            .join(Family, Family.id == Plot.family_id)  # type: ignore[arg-type]
+            .join(Community, Community.id == Family.community_id)  # type: ignore[arg-type]
+            .where(Plot.id.in_(chunk))  # type: ignore[attr-defined]
+        ):
+            grams, count = per_plot[plot.id]
+            rows.append(PlotRow(plot, family, community, grams, count))
+    rows.sort(key=lambda r: (r.crop, r.family.member_code, r.plot.name))
+    return rows, delivery_ids
+
+
+def _protected(
+    session: Session, coop: Cooperative, rows: list[PlotRow], delivery_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Plots in the protected area: flagged and unresolved, a delivery flagged there, or
+    inside the boundary (unless a manager resolved the flag after checking on the ground)."""
+    ids = [r.plot.id for r in rows]
+    flagged, resolved = set(), set()
+    for chunk in _chunks(ids):
+        for plot_id, resolved_at in session.execute(
+            select(PlotFlag.plot_id, PlotFlag.resolved_at).where(
+                PlotFlag.plot_id.in_(chunk),  # type: ignore[attr-defined]
+                PlotFlag.kind == PlotFlagKind.PROTECTED_AREA,
+            )
+        ):
+            (resolved if resolved_at is not None else flagged).add(plot_id)
+    for chunk in _chunks(delivery_ids):
+        flagged.update(
+            session.exec(
+                select(Delivery.plot_id)
+                .join(DeliveryFlag, DeliveryFlag.delivery_id == Delivery.id)  # type: ignore[arg-type]
+                .where(
+                    Delivery.id.in_(chunk),  # type: ignore[attr-defined]
+                    DeliveryFlag.kind == DeliveryFlagKind.PROTECTED_AREA,
+                )
+                .distinct()
+            ).all()
+        )
+    if coop.protected_area_geojson:
+        area = parse_area(coop.protected_area_geojson)
+        for row in rows:
+            geometry = _shape(row.plot.geometry_geojson)
+            if geometry is not None and row.plot.id not in resolved and overlaps(geometry, area):
+                flagged.add(row.plot.id)
+    return flagged
+
+
+def _shape(geojson: str | None) -> Any:
+    if not geojson:
+        return None
+    try:
+        value = json.loads(geojson)
+        if value.get("type") == "Point":
+            return Point(value["coordinates"][:2])
+        if value.get("type") == "Polygon":
+            return Polygon(value["coordinates"][0], value["coordinates"][1:])
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+    return None
+
+
+def _position(value: Any, box: tuple[float, float, float, float] | None) -> list[float]:
+    lon, lat = float(value[0]), float(value[1])
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValueError("range")
+    if box is not None:
+        west, south, east, north = box
+        if not (west <= lon <= east and south <= lat <= north):
+            raise ValueError("country")
+    return [truncate6(lon), truncate6(lat)]
+
+
+def geometry_for(plot: Plot, country: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The plot's EUDR geometry, or why it cannot be given (a translated reason)."""
+    if not plot.geometry_geojson:
+        return None, str(_l("no geolocation"))
+    box = COUNTRY_BOXES.get(country)
+    try:
+        value = json.loads(plot.geometry_geojson)
+        kind = value.get("type")
+        coords = value.get("coordinates")
+        if kind == "Point":
+            if plot.area_m2 > POINT_MAX_M2:
+                return None, str(
+                    _l(
+                        "%(ha)s ha mapped as a point: a plot over 4 ha needs a polygon",
+                        ha=f"{plot.area_m2 / 10_000:g}",
+                    )
+                )
+            return {"type": "Point", "coordinates": _position(coords, box)}, None
+        if kind != "Polygon":
+            return None, str(_l("its geometry is neither a point nor a polygon"))
+        if len(coords) != 1:
+            return None, str(_l("its polygon has holes"))
+        ring = [_position(p, box) for p in coords[0]]
+        if len(ring) < 4 or ring[0] != ring[-1]:
+            return None, str(_l("its polygon ring is not closed"))
+        polygon = orient(Polygon(ring), sign=1.0)  # RFC 7946: exterior ring counter-clockwise
+        if not polygon.is_valid or polygon.area == 0:
+            return None, str(_l("its polygon crosses itself"))
+        ring = [[truncate6(x), truncate6(y)] for x, y in polygon.exterior.coords]
+        if not Polygon(ring).is_valid:
+            return None, str(_l("its polygon crosses itself"))
+        return {"type": "Polygon", "coordinates": [ring]}, None
+    except ValueError as error:
+        if str(error) == "country":
+            return None, str(
+                _l("its coordinates are outside %(country)s (or lat/lon swapped)", country=country)
+            )
+        return None, str(_l("its coordinates are not valid"))
+    except (TypeError, KeyError, IndexError, AttributeError):
+        return None, str(_l("its coordinates are not valid"))
+
+
+def feature(row: PlotRow, geometry: dict[str, Any], country: str) -> dict[str, Any]:
+    """One Feature with exactly the properties the EU information system reads."""
+    return {
+        "type": "Feature",
+        "geometry": geometry,
+        "properties": {
+            "ProducerName": row.family.head_name,
+            "ProducerCountry": country,
+            "ProductionPlace": row.place,
+            "Area": row.area_ha,
+        },
+    }
+
+
+def split(
+    encoded: list[tuple[PlotRow, bytes]],
+    max_producers: int | None = None,
+    max_bytes: int | None = None,
+) -> list[Part]:
+    """Parts of one commodity each, at most max_producers producers and max_bytes bytes; a
+    producer's plots stay together in one part."""
+    max_producers = max_producers or MAX_PRODUCERS
+    max_bytes = max_bytes or MAX_BYTES
+    groups: dict[tuple[str, uuid.UUID], list[bytes]] = {}
+    for row, body in encoded:
+        groups.setdefault((row.crop, row.family.id), []).append(body)
+    parts: list[Part] = []
+    current: Part | None = None
+    for (crop, family_id), bodies in groups.items():
+        extra = sum(len(b) for b in bodies) + len(bodies)  # the commas
+        if (
+            current is None
+            or current.crop != crop
+            or len(current.producers) >= max_producers
+            or current.size + extra > max_bytes
+        ):
+            current = Part(number=len(parts) + 1, crop=crop)
+            parts.append(current)
+        current.features.extend(bodies)
+        current.producers.add(family_id)
+        current.size += extra
+    return parts
+
+
+def build(session: Session, shipment: Shipment) -> Package:
+    """The checked and split package; raises PackageRefused naming every plot to fix."""
+    if shipment.voided_at is not None:
+        raise Conflict(_l("This shipment is voided: it has no EUDR package."))
+    coop = session.get(Cooperative, shipment.cooperative_id)
+    assert coop is not None
+    lots = shipment_lots(session, shipment)
+    rows, delivery_ids = plot_rows(session, lots)
+    protected = _protected(session, coop, rows, delivery_ids)
+    problems: list[str] = []
+    encoded: list[tuple[PlotRow, bytes]] = []
+    for row in rows:
+        reasons = []
+        if row.plot.id in protected:
+            reasons.append(str(_l("inside the protected area")))
+        geometry, reason = geometry_for(row.plot, coop.country)
+        if reason:
+            reasons.append(reason)
+        if reasons:
+            problems.append(
+                str(
+                    _l(
+                        "%(member)s %(producer)s, %(plot)s (plot %(id)s): %(reasons)s",
+                        member=row.family.member_code,
+                        producer=row.family.head_name,
+                        plot=row.plot.name,
+                        id=str(row.plot.id),
+                        reasons="; ".join(reasons),
+                    )
+                )
+            )
+            continue
+        assert geometry is not None
+        body = json.dumps(
+            feature(row, geometry, coop.country), ensure_ascii=False, separators=(",", ":")
+        ).encode()
+        encoded.append((row, body))
+    if problems:
+        raise PackageRefused(problems)
+    return Package(shipment, coop, rows, split(encoded), lots)
+
+
+def certificates(session: Session, package: Package) -> list[tuple[Certificate, int]]:
+    """Certificates that certified some of the shipment's producers on the shipping day,
+    with how many of them."""
+    family_ids = sorted({r.family.id for r in package.rows})
+    on = package.shipment.shipped_on
+    ranked = (
+        select(
+            CoverageEntry.certificate_id,
+            CoverageEntry.family_id,
+            CoverageEntry.status,
+            func.row_number()
+            .over(
+                partition_by=(CoverageEntry.certificate_id, CoverageEntry.family_id),
+                order_by=(CoverageEntry.since.desc(), CoverageEntry.created_at.desc()),  # type: ignore[attr-defined]
+            )
+            .label("rn"),
+        )
+        .where(CoverageEntry.cooperative_id == package.coop.id, CoverageEntry.since <= on)
+        .subquery("ranked")
+    )
+    counts: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for chunk in _chunks(family_ids):
+        for cert_id, family_id in session.execute(
+            select(ranked.c.certificate_id, ranked.c.family_id).where(
+                ranked.c.rn == 1,
+                ranked.c.status == "certified",
+                ranked.c.family_id.in_(chunk),
+            )
+        ):
+            counts[cert_id].add(family_id)
+    if not counts:
+        return []
+    found = session.exec(
+        select(Certificate)
+        .where(
+            Certificate.id.in_(list(counts)),  # type: ignore[attr-defined]
+            Certificate.valid_from <= on,
+            Certificate.valid_until >= on,
+        )
+        .order_by(Certificate.type, Certificate.number)
+    ).all()
+    return [(cert, len(counts[cert.id])) for cert in found]
+
+
+def filename(package: Package, part: Part) -> str:
+    base = f"eudr-{package.coop.code}-{package.shipment.shipped_on.isoformat()}"
+    if package.shipment.container:
+        base += f"-{package.shipment.container}"
+    if len(package.parts) > 1:
+        return f"{base}-part-{part.number}-of-{len(package.parts)}.geojson"
+    return f"{base}.geojson"
+
+
+def index(package: Package, part_url: Any) -> dict[str, Any]:
+    """The package at a glance: how many files, and what each holds."""
+    return {
+        "shipment_id": str(package.shipment.id),
+        "cooperative": package.coop.code,
+        "shipped_on": package.shipment.shipped_on.isoformat(),
+        "producer_country": package.coop.country,
+        "producers": package.producers,
+        "plots": len(package.rows),
+        "area_ha": package.area_ha,
+        "deforestation_cut_off": CUT_OFF.isoformat(),
+        "parts": len(package.parts),
+        "files": [
+            {
+                "part": part.number,
+                "commodity": part.crop,
+                "hs_code": part.hs_code,
+                "producers": len(part.producers),
+                "plots": part.plots,
+                "bytes": len(part.body()),
+                "filename": filename(package, part),
+                "url": part_url(part.number),
+            }
+            for part in package.parts
+        ],
+    }
+
+
+def summary_pdf(session: Session, package: Package) -> bytes:
+    """The one-page-and-annex PDF/A summary: plots, areas, the statement, the certificates."""
+    from flask_babel import get_locale
+
+    from . import pdf
+    from .season_report import CLAIM_LABELS, FORM_LABELS, Fmt, label
+
+    return pdf.render(
+        "pdf/eudr_summary.html",
+        package=package,
+        coop=package.coop,
+        shipment=package.shipment,
+        certificates=certificates(session, package),
+        commodities={crop: str(COMMODITIES.get(crop, crop)) for crop in HS_CODES},
+        hs_codes=HS_CODES,
+        cut_off=CUT_OFF,
+        fmt=Fmt(str(get_locale() or "es"), package.coop.currency),
+        claim_labels=CLAIM_LABELS,
+        form_labels=FORM_LABELS,
+        label=label,
+    )
+
+
+def summary_filename(package: Package) -> str:
+    return f"eudr-{package.coop.code}-{package.shipment.shipped_on.isoformat()}.pdf"
+
+
+__all__ = [
+    "CUT_OFF",
+    "MAX_BYTES",
+    "MAX_PRODUCERS",
+    "MEDIA_TYPE",
+    "Package",
+    "PackageRefused",
+    "Part",
+    "build",
+    "certificates",
+    "feature",
+    "filename",
+    "geometry_for",
+    "index",
+    "split",
+    "summary_pdf",
+]

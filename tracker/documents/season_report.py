@@ -1,0 +1,240 @@
+"""The season report as people read it: numbers formatted, labels translated, two charts.
+
+`context(report)` is what the dashboard panel, the report page and the PDF template all
+render from, so the three show the same figures; `pdf(report)` prints the A4 PDF/A.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from ..services.reports import QUINTAL_G, SeasonReport
+from . import charts, pdf
+
+CURRENCY_SYMBOLS = {"PEN": "S/", "USD": "US$", "EUR": "€"}
+
+CLAIM_LABELS = {
+    "organic": _l("organic"),
+    "fairtrade": _l("fair trade"),
+    "kosher": _l("kosher"),
+    "none": _l("no claim"),
+}
+FORM_LABELS = {
+    "cherry": _l("cherry"),
+    "wet_parchment": _l("wet parchment"),
+    "dry_parchment": _l("dry parchment"),
+    "green": _l("green coffee"),
+    "roasted": _l("roasted coffee"),
+    "wet_beans": _l("wet beans"),
+    "dry_beans": _l("dry beans"),
+}
+CROP_LABELS = {"coffee": _l("coffee"), "cacao": _l("cacao")}
+CERTIFICATE_STATUS_LABELS = {
+    "active": _l("Active"),
+    "suspended": _l("Suspended"),
+    "withdrawn": _l("Withdrawn"),
+    "expired": _l("Expired"),
+    "not_yet_valid": _l("Not yet valid"),
+}
+BASIS_LABELS = {"segregated": _l("segregated"), "mass_balance": _l("mass balance")}
+PROCESS_LABELS = {
+    "drying": _l("drying"),
+    "fermentation": _l("fermentation"),
+    "hulling": _l("hulling"),
+    "sorting": _l("sorting"),
+    "roasting": _l("roasting"),
+}
+PAYMENT_KIND_LABELS = {
+    "advance": _l("advances"),
+    "final": _l("final payments"),
+    "premium": _l("premium payments"),
+}
+
+
+def label(table: dict[str, Any], key: str | None) -> str:
+    """A translated label, or the key itself for a value added later (a new claim type)."""
+    if key is None:
+        return ""
+    return str(table.get(key, key))
+
+
+@dataclass
+class Fmt:
+    """Number, money and date formatting in the page's locale (Spanish first)."""
+
+    locale: str = "es"
+    currency: str = "PEN"
+
+    def int(self, value: int | None) -> str:
+        return "–" if value is None else format_decimal(value, "#,##0", locale=self.locale)
+
+    def kg(self, grams: int | None, places: int = 0) -> str:
+        """Kilograms from grams; places=3 shows every gram."""
+        if grams is None:
+            return "–"
+        pattern = "#,##0" + ("." + "0" * places if places else "")
+        value = Decimal(grams) / 1000
+        return format_decimal(value, pattern, locale=self.locale)
+
+    def kg3(self, grams: int | None) -> str:
+        return self.kg(grams, 3)
+
+    def qq(self, grams: int | None, form: str) -> str:
+        """Quintales (46 kg green, 55.2 kg dry parchment) where coffee people count them."""
+        size = QUINTAL_G.get(form)
+        if grams is None or size is None:
+            return ""
+        return format_decimal(Decimal(grams) / size, "#,##0.0", locale=self.locale)
+
+    def ha(self, area_m2: int | None) -> str:
+        """Hectares from square metres: two decimals, up to four for a very small plot."""
+        if area_m2 is None:
+            return "–"
+        return format_decimal(Decimal(area_m2) / 10_000, "#,##0.00##", locale=self.locale)
+
+    def money(self, minor: int | None) -> str:
+        if minor is None:
+            return "–"
+        symbol = CURRENCY_SYMBOLS.get(self.currency, self.currency)
+        amount = format_decimal(Decimal(minor) / 100, "#,##0.00", locale=self.locale)
+        return f"{symbol}\u00a0{amount}"
+
+    def pct(self, fraction: float | None) -> str:
+        if fraction is None:
+            return "–"
+        return format_percent(fraction, "#,##0.0\u00a0%", locale=self.locale)
+
+    def date(self, day: date | None, style: str = "medium") -> str:
+        return "" if day is None else format_date(day, style, locale=self.locale)
+
+    def permille(self, value: int) -> str:
+        return format_decimal(Decimal(value) / 10, "#,##0.0", locale=self.locale) + "\u00a0%"
+
+
+def _locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "es")
+
+
+def weekly_chart(report: SeasonReport, fmt: Fmt, chart_id: str = "chart-weeks") -> Markup:
+    """Kilograms received per week of the season."""
+    bars = [
+        charts.Bar(
+            charts.short_date(w.start, fmt.locale),
+            w.net_g / 1000,
+            _(
+                "Week of %(day)s: %(kg)s kg in %(n)s deliveries",
+                day=fmt.date(w.start),
+                kg=fmt.kg(w.net_g),
+                n=fmt.int(w.deliveries),
+            ),
+        )
+        for w in report.by_week
+    ]
+    if report.by_week:
+        peak = max(report.by_week, key=lambda w: w.net_g)
+        desc = _(
+            "%(weeks)s weeks from %(first)s to %(last)s, %(kg)s kg in all; the busiest week "
+            "began on %(peak_day)s with %(peak_kg)s kg.",
+            weeks=len(report.by_week),
+            first=fmt.date(report.by_week[0].start),
+            last=fmt.date(report.by_week[-1].start),
+            kg=fmt.kg(report.totals.net_g),
+            peak_day=fmt.date(peak.start),
+            peak_kg=fmt.kg(peak.net_g),
+        )
+    else:
+        desc = _("No delivery in this season.")
+    return charts.columns(
+        bars,
+        chart_id=chart_id,
+        title=_("Kilograms received per week, season %(season)s", season=report.season),
+        desc=desc,
+        unit=_("kg"),
+        empty_text=_("No delivery in this season."),
+        locale=fmt.locale,
+    )
+
+
+def community_chart(
+    report: SeasonReport, fmt: Fmt, chart_id: str = "chart-communities", limit: int = 20
+) -> Markup:
+    """Kilograms received from each community (the largest first)."""
+    shown = report.by_community[:limit]
+    items = [
+        charts.Bar(
+            c.label,
+            c.net_g / 1000,
+            _(
+                "%(community)s: %(kg)s kg from %(n)s families",
+                community=c.label,
+                kg=fmt.kg(c.net_g),
+                n=fmt.int(c.families),
+            ),
+        )
+        for c in shown
+    ]
+    desc = (
+        _(
+            "%(n)s communities; the most from %(top)s with %(kg)s kg.",
+            n=len(report.by_community),
+            top=shown[0].label,
+            kg=fmt.kg(shown[0].net_g),
+        )
+        if shown
+        else _("No delivery in this season.")
+    )
+    if len(report.by_community) > limit:
+        desc += " " + _("The chart shows the %(n)s largest.", n=limit)
+    return charts.bars(
+        items,
+        chart_id=chart_id,
+        title=_("Kilograms received by community, season %(season)s", season=report.season),
+        desc=desc,
+        empty_text=_("No delivery in this season."),
+        value_text=lambda kg: fmt.kg(round(kg * 1000)) + " kg",
+    )
+
+
+def context(report: SeasonReport, *, chart_prefix: str = "chart") -> dict[str, Any]:
+    """What every view of the season report renders from."""
+    fmt = Fmt(_locale(), report.currency)
+    return {
+        "report": report,
+        "fmt": fmt,
+        "labels": {
+            "claim": CLAIM_LABELS,
+            "form": FORM_LABELS,
+            "crop": CROP_LABELS,
+            "status": CERTIFICATE_STATUS_LABELS,
+            "basis": BASIS_LABELS,
+            "process": PROCESS_LABELS,
+            "payment": PAYMENT_KIND_LABELS,
+        },
+        "label": label,
+        "weekly_chart": weekly_chart(report, fmt, f"{chart_prefix}-weeks"),
+        "community_chart": community_chart(report, fmt, f"{chart_prefix}-communities"),
+        "expiry_warning_days": 90,
+    }
+
+
+def pdf_bytes(report: SeasonReport, coop: Any) -> bytes:
+    """The A4 season report as PDF/A-3b."""
+    return pdf.render("pdf/season_report.html", coop=coop, **context(report, chart_prefix="pdf"))
+
+
+def filename(report: SeasonReport) -> str:
+    return f"{report.code}-season-{report.season}.pdf"
+
+
+__all__ = ["Fmt", "community_chart", "context", "filename", "label", "pdf_bytes", "weekly_chart"]

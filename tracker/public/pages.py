@@ -1,0 +1,346 @@
+"""The buyer's pages, no login: the lot page behind the QR code, its JSON and sheet, the
+GS1 Digital Link resolver and the public certificate pages.
+
+A hit costs one small query: the token (exact match, unique index) gives the lot id and
+its cooperative's public version, which with today's date and the language is the key
+of an in-process cache of rendered pages and of the ETag (a 304 when it matches).
+Anything unknown answers the same plain 404, whatever was wrong with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from werkzeug.datastructures import LanguageAccept, MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from ..db import engine_for, get_session
+from ..extensions import limiter
+from ..i18n import LOCALES
+from ..models import Certificate, Cooperative, Lot
+from ..schemas.public import ProvenanceSchema
+from ..services import certificates, gs1, lots, provenance
+from ..services.errors import NotFound
+from . import present, sheets
+from .cache import PageCache
+
+bp = Blueprint("public", __name__)
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_AGE = 300  # seconds a browser may reuse a page before asking again (with its ETag)
+# Changes whenever the public templates or this code change, so deploys refresh ETags.
+_ROOT = Path(__file__).resolve().parent
+_BUILD = hashlib.sha256(
+    b"".join(
+        p.read_bytes()
+        for p in sorted(
+            [
+                *_ROOT.glob("*.py"),
+                *(_ROOT.parent.parent / "templates" / "public").glob("*.html"),
+                *(_ROOT.parent.parent / "templates" / "pdf").glob("*.html"),
+                _ROOT.parent / "static" / "css" / "public.css",
+            ]
+        )
+        if p.is_file()
+    )
+).hexdigest()[:12]
+
+
+def _pages() -> PageCache:
+    """This app's cache of rendered public pages: (ETag, body) by key."""
+    cache = current_app.extensions.get("tracker.public_pages")
+    if cache is None:
+        cache = current_app.extensions["tracker.public_pages"] = PageCache(maxsize=1024)
+    return cache
+
+
+def _public_limit() -> str:
+    return current_app.config["PUBLIC_RATE_LIMIT"]
+
+
+limiter.limit(_public_limit)(bp)
+
+
+# -- language, format, cache headers ----------------------------------------------------
+
+
+def public_locale() -> str:
+    """?lang= (the page's switch), else the browser's Accept-Language, else Spanish."""
+    chosen = request.args.get("lang", "")
+    if chosen in LOCALES:
+        return chosen
+    return _language_for(request.headers.get("Accept-Language", ""))
+
+
+def wants_json() -> bool:
+    """Accept prefers application/json to text/html (the same facts as JSON)."""
+    return _json_for(request.headers.get("Accept", ""))
+
+
+# Browsers send a handful of distinct headers: each is parsed once per worker.
+@lru_cache(maxsize=512)
+def _language_for(header: str) -> str:
+    if not header:
+        return "es"
+    accept = parse_accept_header(header[:500], LanguageAccept)
+    return accept.best_match(LOCALES, default="es") or "es"
+
+
+@lru_cache(maxsize=512)
+def _json_for(header: str) -> bool:
+    if not header:
+        return False
+    accept = parse_accept_header(header[:500], MIMEAccept)
+    best = accept.best_match(["text/html", "application/json"])
+    return best == "application/json" and accept[best] > accept["text/html"]
+
+
+def _etag(*parts: Any) -> str:
+    return hashlib.sha256("|".join(map(str, (_BUILD, *parts))).encode()).hexdigest()[:32]
+
+
+def _cached(response: Response, etag: str, *, vary: str = "Accept, Accept-Language") -> Response:
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    response.headers["Vary"] = vary
+    return response
+
+
+def _not_modified(etag: str) -> bool:
+    return "If-None-Match" in request.headers and etag in request.if_none_match
+
+
+def not_found() -> Response:
+    """The one 404 of the public pages: says nothing of what exists."""
+    if wants_json():
+        body = json.dumps({"code": 404, "status": "Not Found", "message": "Not found."})
+        response = Response(body, status=404, mimetype="application/json")
+    else:
+        locale = public_locale()
+        html = _pages().get(("404", locale))
+        if html is None:
+            with force_locale(locale):
+                html = render_template("public/not_found.html", locale=locale).encode()
+            _pages().put(("404", locale), html)
+        response = Response(html, status=404, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def bad_request(message: str) -> Response:
+    if wants_json():
+        body = json.dumps({"code": 400, "status": "Bad Request", "message": message})
+        return Response(body, status=400, mimetype="application/json")
+    locale = public_locale()
+    with force_locale(locale):
+        html = render_template("public/not_found.html", locale=locale, status=400, message=message)
+    return Response(html, status=400, mimetype="text/html")
+
+
+# -- the lot page -----------------------------------------------------------------------
+
+
+def _render_page(lot_id: uuid.UUID, locale: str, kind: str) -> bytes:
+    session = get_session()
+    lot = session.get(Lot, lot_id)
+    assert lot is not None
+    facts = provenance.facts(session, lot, public_url=current_app.config["PUBLIC_URL"])
+    if kind == "json":
+        return json.dumps(ProvenanceSchema().dump(facts), ensure_ascii=False).encode()
+    with force_locale(locale):
+        return render_template(
+            "public/lot.html",
+            facts=facts,
+            locale=locale,
+            map_svg=present.plot_map(facts),
+            **present.helpers(facts.country),
+        ).encode()
+
+
+def serve_lot(found: tuple[uuid.UUID, uuid.UUID, int] | None) -> Response:
+    """The lot page (HTML or JSON) for a looked-up lot, from the cache when it can."""
+    if found is None:
+        return not_found()
+    lot_id, _coop_id, version = found
+    kind = "json" if wants_json() else "html"
+    locale = public_locale() if kind == "html" else "-"
+    key = (lot_id, version, lots.today(), locale, kind)
+    entry = _pages().get(key)
+    etag = entry[0] if entry is not None else _etag(*key)
+    if _not_modified(etag):
+        return _cached(Response(status=304), etag)
+    if entry is None:
+        entry = (etag, _render_page(lot_id, locale, kind))
+        _pages().put(key, entry)
+    body = entry[1]
+    mimetype = "application/json" if kind == "json" else "text/html"
+    return _cached(Response(body, mimetype=mimetype), etag)
+
+
+def token_lookup() -> provenance.TokenLookup:
+    """This app's compiled token query (see provenance.TokenLookup)."""
+    found = current_app.extensions.get("tracker.token_lookup")
+    if found is None:
+        found = provenance.TokenLookup(engine_for(current_app))
+        current_app.extensions["tracker.token_lookup"] = found
+    return found
+
+
+def _lookup(token: str) -> tuple[uuid.UUID, uuid.UUID, int] | None:
+    if not TOKEN_RE.match(token):
+        return None
+    return token_lookup()(token)
+
+
+@bp.route("/l/<token>")
+def lot_page(token: str) -> Response:
+    """The lot's provenance page: what the QR code opens."""
+    return serve_lot(_lookup(token))
+
+
+@bp.route("/l/<token>/provenance.pdf")
+def provenance_sheet(token: str) -> Response:
+    """The lot's provenance sheet (PDF/A), rendered once per state of the lot."""
+    found = _lookup(token)
+    if found is None:
+        return not_found()
+    return sheet_response(*found, locale=public_locale())
+
+
+def sheet_response(
+    lot_id: uuid.UUID, _coop_id: uuid.UUID, version: int, *, locale: str
+) -> Response:
+    """The provenance sheet as a download, with cache headers. Once rendered, a request
+    reads the file the disk cache holds: no ORM, no rendering."""
+    today = lots.today()
+    key = ("sheet", lot_id, version, today, locale)
+    entry = _pages().get(key)
+    etag = entry[0] if entry is not None else _etag(*key)
+    if _not_modified(etag):
+        return _cached(Response(status=304), etag, vary="Accept-Language")
+    document = None
+    if entry is not None:
+        try:
+            document = sheets.sheet_path(lot_id, version, locale, today).read_bytes()
+        except FileNotFoundError:
+            entry = None
+    if entry is None or document is None:
+        session = get_session()
+        lot = session.get(Lot, lot_id)
+        assert lot is not None
+        document = sheets.provenance_pdf(session, lot, version=version, locale=locale, today=today)
+        entry = (etag, f"provenance-{sheets.safe_name(lot.code)}.pdf")
+        _pages().put(key, entry)
+    response = Response(document, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{entry[1]}"'
+    return _cached(response, etag, vary="Accept-Language")
+
+
+@bp.route("/l/<path:anything>")
+@bp.route("/01/<path:anything>")
+@bp.route("/cert/<path:anything>")
+def nothing_here(anything: str) -> Response:
+    """Any other path under the public prefixes: the same plain 404."""
+    return not_found()
+
+
+# -- the GS1 Digital Link resolver ------------------------------------------------------
+
+
+@bp.route("/01/<gtin>/10/<path:lot_code>")
+def resolve(gtin: str, lot_code: str) -> Response:
+    """`/01/{GTIN}/10/{lot}`: check the GTIN and serve the lot's page (same as /l/{token})."""
+    if len(gtin) > 14 or not gs1.is_valid_gtin(gtin):
+        return bad_request(
+            _("Not a valid GTIN: 8, 12, 13 or 14 digits with a correct check digit.")
+        )
+    code = lot_code
+    if not gs1.is_valid_lot(code) and "/21/" in code:
+        code = code.rsplit("/21/", 1)[0]  # a serial number after the lot
+    if not gs1.is_valid_lot(code):
+        return not_found()
+    found = provenance.find_by_gtin(get_session(), gs1.normalize_gtin(gtin), code)
+    if found is None:
+        return not_found()
+    return serve_lot(found[:3])
+
+
+# -- certificates -----------------------------------------------------------------------
+
+
+def _certificate(certificate_id: str) -> Certificate | None:
+    try:
+        key = uuid.UUID(certificate_id)
+    except ValueError:
+        return None
+    return get_session().get(Certificate, key)
+
+
+@bp.route("/cert/<certificate_id>")
+def certificate(certificate_id: str) -> Response:
+    """A certificate's public page: type, standard, body, number, validity, status today."""
+    if len(certificate_id) > 40 or (cert := _certificate(certificate_id)) is None:
+        return not_found()
+    session = get_session()
+    coop = session.get(Cooperative, cert.cooperative_id)
+    assert coop is not None
+    locale = public_locale()
+    today = lots.today()
+    etag = _etag("cert", cert.id, coop.public_version, cert.updated_at, today, locale)
+    if _not_modified(etag):
+        return _cached(Response(status=304), etag)
+    facts = provenance.certificate_facts(session, [cert], today)[cert.id]
+    names = provenance.kind_names(session, coop.id)
+    if wants_json():
+        from ..schemas.public import CertificatePublicSchema
+
+        body = CertificatePublicSchema().dump(facts) | {
+            "holder": coop.name,
+            "status_on": today.isoformat(),
+        }
+        return _cached(
+            Response(json.dumps(body, ensure_ascii=False), mimetype="application/json"), etag
+        )
+    with force_locale(locale):
+        html = render_template(
+            "public/certificate.html",
+            cert=facts,
+            holder=coop.name,
+            today=today,
+            names=names,
+            locale=locale,
+            **present.helpers(coop.country),
+        )
+    return _cached(Response(html, mimetype="text/html"), etag)
+
+
+@bp.route("/cert/<certificate_id>/document.pdf")
+def certificate_document(certificate_id: str) -> Response:
+    """The certificate's current document (its newest upload), as the PDF it is."""
+    if len(certificate_id) > 40 or (cert := _certificate(certificate_id)) is None:
+        return not_found()
+    current = certificates.current_document(get_session(), cert)
+    if current is None or current[1].media_type != certificates.PDF_MEDIA_TYPE:
+        return not_found()
+    stored = current[1]
+    if _not_modified(stored.sha256):
+        return _cached(Response(status=304), stored.sha256, vary="Accept")
+    try:
+        data = certificates.read_file(current_app.config["DATA_DIR"], stored)
+    except NotFound:
+        return not_found()
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="{certificates.download_name(cert)}"'
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return _cached(response, stored.sha256, vary="Accept")

@@ -1,0 +1,215 @@
+"""How the public facts read, in Spanish or English: labels, numbers and the map.
+
+Shared by the QR page, the certificate page, the provenance sheet and the sack labels,
+so a claim or a weight is worded the same everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale, UnknownLocaleError, numbers
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from ..documents import maps, qr
+from ..services import lots
+from ..services.deliveries import QUINTAL_G
+from ..services.provenance import CertificateFacts, Provenance, Step
+
+BASIS_LABELS = {
+    "segregated": _l("segregated: every kilo comes from certified producers"),
+    "mass_balance": _l("mass balance: certified volume bought equals volume sold as certified"),
+}
+SITE_BASIS = _l("processed at a site the certificate covers")
+STATUS_LABELS = {
+    "active": _l("valid today"),
+    "suspended": _l("suspended by the certifier"),
+    "withdrawn": _l("withdrawn by the certifier"),
+    "expired": _l("no longer valid (expired)"),
+    "not_yet_valid": _l("not valid yet"),
+}
+STATUS_CLASS = {"active": "", "not_yet_valid": "warn"}
+# Forms whose label already names the crop ("green coffee", "roasted coffee").
+SELF_NAMED_FORMS = frozenset({"green", "roasted"})
+CURRENCY_TERRITORY = {"PEN": "PE", "USD": "US", "EUR": "ES", "COP": "CO", "BOB": "BO"}
+
+
+def basis_text(claim: Any) -> str:
+    """How a claim holds: certified producers (segregated, mass balance) or, for kosher
+    and other site certificates, the site the lot was processed at."""
+    if getattr(claim, "covers", "families") == "sites":
+        return str(SITE_BASIS)
+    return str(BASIS_LABELS.get(claim.basis, claim.basis))
+
+
+def claim_label(kind: str, names: dict[str, tuple[str, str]] | None = None) -> str:
+    """A certificate type's name: built-in, or as the cooperative named its own type."""
+    if kind in lots.CLAIM_LABELS:
+        return str(lots.CLAIM_LABELS[kind]).capitalize()
+    if names and kind in names:
+        es, en = names[kind]
+        return es if str(get_locale()) == "es" else en
+    return kind.replace("_", " ").capitalize()
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+def status_class(status: str) -> str:
+    return STATUS_CLASS.get(status, "bad")
+
+
+def crop_label(crop: str) -> str:
+    return str(lots.CROP_LABELS.get(crop, crop))  # type: ignore[call-overload]
+
+
+def form_label(form: str) -> str:
+    return str(lots.FORM_LABELS.get(form, form))  # type: ignore[call-overload]
+
+
+def number_locale(country: str | None = None) -> str:
+    """The locale numbers are written in: Spanish as spoken where the cooperative is
+    (es_PE writes 4,256.2 and S/ 9.71), English as is."""
+    locale = str(get_locale())
+    if locale == "es" and country:
+        candidate = f"es_{country.upper()}"
+        try:
+            Locale.parse(candidate)
+        except (ValueError, UnknownLocaleError):
+            return locale
+        return candidate
+    return locale
+
+
+def kg(grams: int | Decimal | float, country: str | None = None) -> str:
+    """Grams as kilograms for people: 1 decimal at most, grouped digits."""
+    value = Decimal(grams) / 1000 if isinstance(grams, int) else Decimal(str(grams))
+    return numbers.format_decimal(value, format="#,##0.#", locale=number_locale(country))
+
+
+def quintals(grams: int, form: str, country: str | None = None) -> str | None:
+    """The same weight in quintales, for the forms Peru prices that way."""
+    per = QUINTAL_G.get(form)
+    if not per:
+        return None
+    return numbers.format_decimal(
+        Decimal(grams) / per, format="#,##0.0", locale=number_locale(country)
+    )
+
+
+def money(amount: Decimal, currency: str, country: str | None = None) -> str:
+    """Money as people of the place write it: S/ 9.71 in Peruvian Spanish."""
+    territory = country or CURRENCY_TERRITORY.get(currency)
+    locale = number_locale(territory)
+    if locale == "en":  # PEN 9.71 rather than PEN9.71
+        return numbers.format_currency(amount, currency, format="¤\xa0#,##0.00", locale=locale)
+    return numbers.format_currency(amount, currency, locale=locale)
+
+
+def country_name(code: str) -> str:
+    """A country's name in the reader's language (ISO 3166 code to "Alemania")."""
+    try:
+        return Locale.parse(str(get_locale())).territories.get(code.upper(), code)
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def product_label(crop: str, form: str) -> str:
+    """ "Green coffee", "Coffee, dry parchment", "Cacao, dry beans"."""
+    if form in SELF_NAMED_FORMS:
+        return form_label(form).capitalize()
+    return _("%(crop)s, %(form)s", crop=crop_label(crop).capitalize(), form=form_label(form))
+
+
+def day(value: date | None) -> str:
+    return format_date(value, "medium") if value else ""
+
+
+def period(first: date | None, last: date | None) -> str:
+    if not first:
+        return ""
+    if not last or last == first:
+        return day(first)
+    return _("%(first)s to %(last)s", first=day(first), last=day(last))
+
+
+def step_text(step: Step) -> str:
+    """One stage of the journey as a sentence fragment."""
+    form = form_label(step.form)
+    if step.kind == "create":
+        return _("Gathered from the families' deliveries as %(form)s", form=form)
+    if step.kind == "merge":
+        return _("Lots of %(form)s merged", form=form)
+    if step.kind == "split":
+        return _("Lot of %(form)s split", form=form)
+    process = str(lots.PROCESS_LABELS.get(step.process or "", step.process or ""))  # type: ignore[call-overload]
+    return _("%(process)s, giving %(form)s", process=process.capitalize(), form=form)
+
+
+def title(facts: Provenance) -> str:
+    """The lot's headline: the cooperative's product name, or crop and form."""
+    if facts.product_name:
+        return facts.product_name
+    return _(
+        "%(crop)s, %(form)s", crop=crop_label(facts.crop).capitalize(), form=form_label(facts.form)
+    )
+
+
+def plot_map(facts: Provenance, *, width: int = 420, height: int = 300) -> Markup:
+    """The plots of the lot as an SVG map (no tiles, no script)."""
+    shapes = [maps.Shape(p.geometry, p.flagged) for p in facts.plots]
+    labels = maps.Labels(
+        title=_("Map of the %(n)s plots this lot comes from", n=facts.origin.plots),
+        plot=_("Plot of this lot"),
+        flagged=_("Plot inside the protected area"),
+        protected_area=_("Protected area (boundary)"),
+        north="N",
+    )
+    return maps.plots_svg(
+        shapes,
+        labels,
+        protected_area=facts.protected_area,
+        width=width,
+        height=height,
+        dot_radius=5.0 if width < 500 else 4.0,
+    )
+
+
+def qr_svg(facts: Provenance) -> Markup:
+    return Markup(qr.svg(facts.uri, title=_("QR code of lot %(code)s", code=facts.code)))  # noqa: S704 - qrcode's own SVG
+
+
+def certificate_rows(facts: Provenance) -> list[tuple[str, CertificateFacts]]:
+    """(claim label, certificate) pairs, for tables."""
+    return [
+        (claim_label(claim.type, facts.kind_names), cert)
+        for claim in facts.claims
+        for cert in claim.certificates
+    ]
+
+
+def helpers(country: str | None = None) -> dict[str, Any]:
+    """What the public templates and the PDFs call; numbers as written in `country`."""
+    return {
+        "claim_label": claim_label,
+        "basis_text": basis_text,
+        "status_label": status_label,
+        "status_class": status_class,
+        "crop_label": crop_label,
+        "form_label": form_label,
+        "kg": lambda grams: kg(grams, country),
+        "quintals": lambda grams, form: quintals(grams, form, country),
+        "money": lambda amount, currency: money(amount, currency, country),
+        "day": day,
+        "period": period,
+        "step_text": step_text,
+        "title_of": title,
+        "product_label": product_label,
+        "country_name": country_name,
+    }

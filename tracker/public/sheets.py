@@ -1,0 +1,167 @@
+"""The printed side of a lot: the provenance sheet (PDF/A, cached on disk) and sack labels.
+
+A sheet is rendered once per (lot, cooperative public version, locale, issue date) and
+kept under DATA_DIR/cache/provenance/; any change to a public fact bumps the version,
+so the next request renders a new sheet and the old files of the lot are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import threading
+import uuid
+from datetime import date
+from pathlib import Path
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlmodel import Session, select
+
+from ..documents import pdf, qr
+from ..models import Cooperative, Lot, Product
+from ..services import lots, provenance
+from . import present
+
+LABELS_PER_PAGE = 8
+MAX_LABELS = 400
+# How many sheets this process rendered (tests check that a repeat request renders none).
+STATS = {"sheets": 0, "labels": 0}
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock(key: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def cache_dir() -> Path:
+    return Path(current_app.config["DATA_DIR"]) / "cache" / "provenance"
+
+
+def sheet_path(lot_id: uuid.UUID, version: int, locale: str, issued: date) -> Path:
+    return cache_dir() / f"{lot_id}-{version}-{locale}-{issued.isoformat()}.pdf"
+
+
+def sheet_html(facts: provenance.Provenance, locale: str) -> str:
+    """The sheet's HTML (what WeasyPrint renders), in the given language."""
+    with force_locale(locale):
+        return render_template(
+            "pdf/provenance.html",
+            facts=facts,
+            coop={"name": facts.cooperative},
+            locale=locale,
+            map_svg=present.plot_map(facts, width=640, height=270),
+            qr_uri=qr.svg_data_uri(facts.uri),
+            **present.helpers(facts.country),
+        )
+
+
+def provenance_pdf(
+    session: Session, lot: Lot, *, version: int, locale: str, today: date | None = None
+) -> bytes:
+    """The lot's provenance sheet: from the disk cache, or rendered once and stored."""
+    issued = today or lots.today()
+    path = sheet_path(lot.id, version, locale, issued)
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_bytes()
+    with _lock(path.name):
+        with contextlib.suppress(FileNotFoundError):
+            return path.read_bytes()
+        facts = provenance.facts(
+            session, lot, public_url=current_app.config["PUBLIC_URL"], today=issued
+        )
+        document = pdf.render_html(sheet_html(facts, locale))
+        STATS["sheets"] += 1
+        _store(path, document)
+        _forget_older(lot.id, keep=path)
+    return document
+
+
+def _store(path: Path, data: bytes) -> None:
+    """Write atomically: a reader sees the whole file or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def _forget_older(lot_id: uuid.UUID, keep: Path) -> None:
+    """Remove the lot's sheets of other versions or days (other locales of this one stay)."""
+    prefix = f"{lot_id}-"
+    version, _locale, issued = keep.stem[len(prefix) :].split("-", 2)
+    for other in keep.parent.glob(f"{prefix}*.pdf"):
+        parts = other.stem[len(prefix) :].split("-", 2)
+        if len(parts) != 3 or parts[0] != version or parts[2] != issued:
+            with contextlib.suppress(FileNotFoundError):
+                other.unlink()
+
+
+def safe_name(code: str) -> str:
+    """A lot code as it may appear in a download's file name."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", code)
+
+
+def sheet_for(session: Session, lot: Lot, *, locale: str) -> bytes:
+    """The lot's sheet at its cooperative's current public version."""
+    coop = session.get(Cooperative, lot.cooperative_id)
+    assert coop is not None
+    return provenance_pdf(session, lot, version=coop.public_version, locale=locale)
+
+
+def labels_for(session: Session, lot: Lot, *, locale: str, count: int = LABELS_PER_PAGE) -> bytes:
+    """Sack labels of a lot, named with the cooperative's product name when it has one."""
+    coop = session.get(Cooperative, lot.cooperative_id)
+    assert coop is not None
+    product = session.exec(
+        select(Product.name).where(
+            Product.cooperative_id == lot.cooperative_id,
+            Product.crop == lot.crop,
+            Product.form == lot.form,
+        )
+    ).first()
+    return labels_pdf(
+        lot,
+        locale=locale,
+        count=count,
+        cooperative=coop.name,
+        product=product or "",
+        country=coop.country,
+    )
+
+
+def labels_pdf(
+    lot: Lot,
+    *,
+    locale: str,
+    count: int = LABELS_PER_PAGE,
+    cooperative: str,
+    product: str,
+    country: str | None = None,
+) -> bytes:
+    """An A4 sheet (or several) of sack labels: QR, lot code, crop, form, weight, cooperative."""
+    count = max(1, min(int(count), MAX_LABELS))
+    uri = provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
+    with force_locale(locale):
+        html = render_template(
+            "pdf/labels.html",
+            lot=lot,
+            uri=uri,
+            qr_uri=qr.svg_data_uri(uri),
+            count=count,
+            coop={"name": cooperative},
+            product=product,
+            locale=locale,
+            **present.helpers(country),
+        )
+    STATS["labels"] += 1
+    return pdf.render_html(html, pdfa=False)

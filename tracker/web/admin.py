@@ -1,0 +1,156 @@
+"""Administration of the instance: cooperatives, users and their roles (admins only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlmodel import select
+
+from ..db import get_session
+from ..models import CollectionCentre, Cooperative, Membership, User
+from ..services import cooperatives, users
+from ..services.errors import DomainError
+from .context import ROLE_LABELS as _ALL_ROLES
+from .context import login_required_for, principal
+
+bp = login_required_for(Blueprint("admin", __name__, url_prefix="/admin"))
+
+
+ROLE_LABELS = {k: v for k, v in _ALL_ROLES.items() if k != "admin"}
+
+
+@bp.before_request
+def _admins_only() -> None:
+    if not principal().is_admin:
+        abort(404)
+
+
+@bp.route("/")
+def index() -> Any:
+    db = get_session()
+    coops = db.exec(select(Cooperative).order_by(Cooperative.code)).all()
+    people = db.exec(select(User).order_by(User.email)).all()
+    memberships = db.exec(select(Membership)).all()
+    by_user: dict[uuid.UUID, list[Membership]] = {}
+    for m in memberships:
+        by_user.setdefault(m.user_id, []).append(m)
+    coop_by_id = {c.id: c for c in coops}
+    return render_template(
+        "admin/index.html",
+        cooperatives=coops,
+        users=people,
+        memberships=by_user,
+        coop_by_id=coop_by_id,
+        role_labels=ROLE_LABELS,
+    )
+
+
+@bp.route("/cooperatives", methods=["POST"])
+def create_cooperative() -> Any:
+    db = get_session()
+    form = request.form
+    try:
+        coop = cooperatives.create_cooperative(
+            db,
+            code=form.get("code", ""),
+            name=form.get("name", ""),
+            country=form.get("country", "PE").strip().upper(),
+            currency=form.get("currency", "PEN").strip().upper(),
+        )
+    except DomainError as error:
+        flash(error.text(), "error")
+        return redirect(url_for("admin.index")), 303
+    flash(_("Cooperative %(code)s created.", code=coop.code), "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.route("/users", methods=["POST"])
+def create_user() -> Any:
+    db = get_session()
+    form = request.form
+    try:
+        user = users.create_user(
+            db,
+            email=form.get("email", ""),
+            password=form.get("password", ""),
+            name=form.get("name", ""),
+            is_admin=form.get("is_admin") == "on",
+        )
+        _apply_membership(user, form)
+    except DomainError as error:
+        db.rollback()
+        flash(error.text(), "error")
+        return redirect(url_for("admin.index"))
+    flash(_("User %(email)s created.", email=user.email), "success")
+    return redirect(url_for("admin.index"))
+
+
+def _apply_membership(user: User, form: Any) -> None:
+    code = (form.get("cooperative") or "").strip()
+    role = (form.get("role") or "").strip()
+    if not code:
+        return
+    db = get_session()
+    coop = db.exec(select(Cooperative).where(Cooperative.code == code)).first()
+    if coop is None:
+        from ..services.errors import ValidationFailed
+
+        raise ValidationFailed({"cooperative": [_l("Unknown cooperative.")]})
+    centre = db.exec(
+        select(CollectionCentre)
+        .where(CollectionCentre.cooperative_id == coop.id)
+        .order_by(CollectionCentre.code)
+    ).first()
+    users.set_membership(
+        db,
+        user=user,
+        cooperative=coop,
+        role=role,
+        collection_centre_id=centre.id if centre and role == "clerk" else None,
+    )
+
+
+@bp.route("/users/<user_id>/membership", methods=["POST"])
+def set_membership(user_id: str) -> Any:
+    db = get_session()
+    try:
+        user = db.get(User, uuid.UUID(user_id))
+    except ValueError:
+        user = None
+    if user is None:
+        abort(404)
+    try:
+        _apply_membership(user, request.form)
+    except DomainError as error:
+        flash(error.text(), "error")
+        return redirect(url_for("admin.index"))
+    flash(_("Role saved."), "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.route("/users/<user_id>/active", methods=["POST"])
+def toggle_active(user_id: str) -> Any:
+    db = get_session()
+    try:
+        user = db.get(User, uuid.UUID(user_id))
+    except ValueError:
+        user = None
+    if user is None:
+        abort(404)
+    if principal().user and user.id == principal().user.id:
+        flash(_("You cannot deactivate yourself."), "error")
+        return redirect(url_for("admin.index"))
+    user.active = not user.active
+    flash(
+        _(
+            "User %(email)s is now %(state)s.",
+            email=user.email,
+            state=_("active") if user.active else _("inactive"),
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.index"))

@@ -1,0 +1,126 @@
+"""Log in and out, change language and password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from ..auth import LoginUser
+from ..db import get_session
+from ..extensions import limiter
+from ..i18n import LOCALES
+from ..services import audit, users
+from ..services.errors import ValidationFailed
+from .context import principal, safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=1000)]
+    )
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1000)])
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> Any:
+    """The login form; a failed attempt says nothing about which part was wrong."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        db = get_session()
+        user = users.authenticate(db, form.email.data or "", form.password.data or "")
+        if user is not None:
+            lang = session.get("lang")
+            session.clear()  # a fresh session: nothing from before the login survives
+            if lang:
+                session["lang"] = lang
+            login_user(LoginUser(user))
+            audit.set_actor(db, user.id, user.email)
+            audit.record(
+                db,
+                cooperative_id=None,
+                action="login",
+                entity="user_account",
+                entity_id=str(user.id),
+            )
+            return redirect(safe_next(request.args.get("next"), url_for("dashboard.home")))
+        audit.record(
+            db,
+            cooperative_id=None,
+            action="login_failed",
+            entity="user_account",
+            after={"email": (form.email.data or "")[:254]},
+        )
+        g.db_keep_on_error = True
+        flash(_("Wrong email or password."), "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str) -> Any:
+    """Switch the interface language; remembered in the session."""
+    if code in LOCALES:
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next"), url_for("dashboard.home")))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password() -> Any:
+    p = principal()
+    if p.user is None:
+        return redirect(url_for("auth.login", next=request.path))
+    form = PasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        user = db.merge(p.user)
+        try:
+            users.change_password(
+                db, user, form.current_password.data or "", form.new_password.data or ""
+            )
+        except ValidationFailed as error:
+            for field, messages in error.errors().items():
+                getattr(form, field, form.new_password).errors = list(messages)
+            return render_template("auth/password.html", form=form), 422
+        login_user(LoginUser(user))
+        flash(_("Password changed. Your other sessions and API tokens were ended."), "success")
+        return redirect(url_for("dashboard.home"))
+    return render_template("auth/password.html", form=form)

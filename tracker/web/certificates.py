@@ -1,0 +1,527 @@
+"""Certificates for managers (and, read-only, clerks and auditors): the list with alerts,
+create and edit, status from a date, the PDF document, types, approved producers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlmodel import select
+
+from .. import guard
+from ..db import get_session
+from ..documents import pdf
+from ..idempotency import idempotent
+from ..models import (
+    Certificate,
+    Community,
+    Cooperative,
+    Delivery,
+    DeliveryFlag,
+    Family,
+    Lot,
+    Plot,
+    ProcessingSite,
+)
+from ..models.enums import FORMS_BY_CROP, Basis, CertificateStatus, Crop
+from ..services import certificates, claims, coverage, massbalance
+from ..services.access import Permission
+from ..services.errors import DomainError, ValidationFailed
+from . import dashboard, nav
+from .context import login_required_for, principal, use_cooperative
+
+bp = login_required_for(Blueprint("certificates", __name__))
+
+nav.add("certificates.index", _l("Certificates"), Permission.READ, order=30)
+
+STATE_BADGES = {
+    "active": "",
+    "suspended": "bad",
+    "withdrawn": "bad",
+    "expired": "warn",
+    "not_yet_valid": "warn",
+}
+
+
+def coop_of(record: Any) -> Cooperative:
+    """The record's cooperative, shown in the menu."""
+    coop = get_session().get(Cooperative, record.cooperative_id)
+    assert coop is not None
+    g.coop = coop
+    return coop
+
+
+def user_id() -> uuid.UUID | None:
+    user = principal().user
+    return user.id if user else None
+
+
+def parse_day(value: str | None, default: date | None = None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip()) if value else default
+    except ValueError:
+        return default
+
+
+@bp.app_context_processor
+def _certificate_helpers() -> dict[str, Any]:
+    """Labels the certificate and claims templates share."""
+    return {
+        "state_labels": certificates.STATE_LABELS,
+        "state_badges": STATE_BADGES,
+        "coverage_labels": claims.COVERAGE_LABELS,
+        "basis_labels": claims.BASIS_LABELS,
+        "status_labels_cert": claims.STATUS_LABELS,
+        "scope_label": certificates.scope_label,
+    }
+
+
+def _form_options(coop: Cooperative) -> dict[str, Any]:
+    from ..services.lots import CROP_LABELS, FORM_LABELS
+
+    return {
+        "kinds": certificates.types(get_session(), coop),
+        "crop_options": [(str(c), CROP_LABELS[c]) for c in Crop],
+        "form_options": [
+            (str(c), [(str(f), FORM_LABELS[f]) for f in FORMS_BY_CROP[c]]) for c in Crop
+        ],
+        "basis_options": [(str(b), claims.BASIS_LABELS[b]) for b in Basis],
+    }
+
+
+# -- the list ---------------------------------------------------------------------------
+
+
+@bp.route("/c/<code>/certificates")
+def index(code: str) -> Any:
+    coop = use_cooperative(code)
+    session = get_session()
+    today = certificates.today()
+    found = certificates.listing(session, coop)
+    counts = {}
+    for cert in found:
+        if certificates.covers_families(session, cert):
+            counts[cert.id] = coverage.coverage_counts(session, cert, today).get("certified", 0)
+        else:
+            counts[cert.id] = len(coverage.sites(session, cert))
+    documents = {c.id: certificates.current_document(session, c) for c in found}
+    return render_template(
+        "certificates/index.html",
+        certificates=found,
+        states=certificates.states(session, found, today),
+        counts=counts,
+        documents=documents,
+        labels=claims.type_labels(session, coop.id),
+        alerts=coverage.alerts(session, coop, today),
+        today=today,
+        kinds=certificates.types(session, coop),
+        kind_errors={},
+        kind_values={},
+    )
+
+
+@bp.route("/c/<code>/certificate-types", methods=["POST"])
+@idempotent
+def add_kind(code: str) -> Any:
+    coop = use_cooperative(code, Permission.MANAGE)
+    form = request.form
+    try:
+        kind = certificates.add_kind(
+            get_session(),
+            coop,
+            code=form.get("code", ""),
+            name_es=form.get("name_es", ""),
+            name_en=form.get("name_en", ""),
+            covers=form.get("covers", "families"),
+        )
+    except ValidationFailed as error:
+        session = get_session()
+        today = certificates.today()
+        found = certificates.listing(session, coop)
+        html = render_template(
+            "certificates/index.html",
+            certificates=found,
+            states=certificates.states(session, found, today),
+            counts={},
+            documents={},
+            labels=claims.type_labels(session, coop.id),
+            alerts=coverage.alerts(session, coop, today),
+            today=today,
+            kinds=certificates.types(session, coop),
+            kind_errors=error.errors(),
+            kind_values=form,
+        )
+        return html, 422
+    flash(_("Certificate type %(code)s added.", code=kind.code), "success")
+    return redirect(url_for("certificates.index", code=coop.code), code=303)
+
+
+# -- create and edit --------------------------------------------------------------------
+
+
+def _values(form: Any) -> dict[str, Any]:
+    return {
+        "type": form.get("type", ""),
+        "standard": form.get("standard", ""),
+        "body": form.get("body", ""),
+        "body_code": form.get("body_code", ""),
+        "number": form.get("number", ""),
+        "crops": form.getlist("crops"),
+        "forms": form.getlist("forms"),
+        "valid_from": form.get("valid_from", ""),
+        "valid_until": form.get("valid_until", ""),
+        "basis": form.get("basis", Basis.SEGREGATED),
+    }
+
+
+def _form(coop: Cooperative, cert: Certificate | None, values: dict, errors: dict) -> str:
+    return render_template(
+        "certificates/form.html",
+        cert=cert,
+        values=values,
+        errors=errors,
+        **_form_options(coop),
+    )
+
+
+@bp.route("/c/<code>/certificates/new", methods=["GET", "POST"])
+@idempotent
+def new(code: str) -> Any:
+    coop = use_cooperative(code, Permission.MANAGE)
+    if request.method == "GET":
+        values = {"type": request.args.get("type", "organic"), "crops": [], "forms": []}
+        return _form(coop, None, values, {})
+    values = _values(request.form)
+    try:
+        cert = certificates.create(get_session(), coop, values)
+    except ValidationFailed as error:
+        return _form(coop, None, values, error.errors()), 422
+    flash(_("Certificate %(number)s added.", number=cert.number), "success")
+    return redirect(url_for("certificates.show", certificate_id=cert.id), code=303)
+
+
+@bp.route("/certificates/<certificate_id>/edit", methods=["GET", "POST"])
+@idempotent
+def edit(certificate_id: str) -> Any:
+    cert = guard.record("certificate_id", Permission.MANAGE)
+    coop = coop_of(cert)
+    if request.method == "GET":
+        values = {
+            name: getattr(cert, name)
+            for name in ("type", "standard", "body", "body_code", "number", "basis")
+        }
+        values |= {
+            "crops": claims.split_list(cert.crops),
+            "forms": claims.split_list(cert.forms),
+            "valid_from": cert.valid_from.isoformat(),
+            "valid_until": cert.valid_until.isoformat(),
+        }
+        return _form(coop, cert, values, {})
+    values = _values(request.form) | {"type": cert.type}
+    try:
+        certificates.update(get_session(), cert, values)
+    except ValidationFailed as error:
+        get_session().rollback()
+        return _form(coop, cert, values, error.errors()), 422
+    flash(
+        _("Certificate %(number)s saved; its claims were recomputed.", number=cert.number),
+        "success",
+    )
+    return redirect(url_for("certificates.show", certificate_id=cert.id), code=303)
+
+
+# -- one certificate --------------------------------------------------------------------
+
+
+def show_page(
+    cert: Certificate,
+    *,
+    errors: dict | None = None,
+    form: Any = None,
+    status: int = 200,
+    csv_errors: list | None = None,
+) -> tuple[str, int]:
+    """The certificate's page; forms that fail re-render it with their errors."""
+    session = get_session()
+    coop = coop_of(cert)
+    today = certificates.today()
+    on = parse_day(request.args.get("on"), today) or today
+    family_cert = certificates.covers_families(session, cert)
+    ledger = None
+    allocations: list[tuple[Any, str]] = []
+    if cert.basis == Basis.MASS_BALANCE and family_cert:
+        ledger = massbalance.ledger(session, cert)
+        ids = [a.lot_id for a in ledger.allocations]
+        codes = (
+            dict(session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(ids))).all())  # type: ignore[attr-defined]
+            if ids
+            else {}
+        )
+        allocations = [(a, codes.get(a.lot_id, "")) for a in ledger.allocations]
+    crops = claims.split_list(cert.crops)
+    html = render_template(
+        "certificates/show.html",
+        cert=cert,
+        labels=claims.type_labels(session, coop.id),
+        state=certificates.state_on(session, cert, today),
+        today=today,
+        on=on,
+        standing=certificates.status_on(session, cert, on),
+        state_on=certificates.state_on(session, cert, on),
+        history=certificates.history(session, cert),
+        documents=certificates.documents(session, cert),
+        family_cert=family_cert,
+        counts=coverage.coverage_counts(session, cert, today) if family_cert else {},
+        sites=coverage.sites(session, cert) if not family_cert else [],
+        site_options=[
+            (str(s.id), f"{s.code} · {s.name}")
+            for s in session.scalars(
+                select(ProcessingSite)
+                .where(ProcessingSite.cooperative_id == coop.id)
+                .order_by(ProcessingSite.code)  # type: ignore[arg-type]
+            )
+        ],
+        communities=[
+            (str(c.id), c.name)
+            for c in session.scalars(
+                select(Community)
+                .where(Community.cooperative_id == coop.id)
+                .order_by(Community.name)  # type: ignore[arg-type]
+            )
+        ],
+        ledger=ledger,
+        allocations=allocations,
+        reference_form=claims.reference_label(crops[0]) if crops else "",
+        products=certificates.scope_label(cert),
+        status_options=[(str(s), claims.STATUS_LABELS[s]) for s in CertificateStatus],
+        coverage_options=[(k, v) for k, v in claims.COVERAGE_LABELS.items()],
+        errors=errors or {},
+        form=form or {},
+        max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024),
+        csv_errors=csv_errors or [],
+    )
+    return html, status
+
+
+@bp.route("/certificates/<certificate_id>")
+def show(certificate_id: str) -> Any:
+    return show_page(guard.record("certificate_id"))
+
+
+@bp.route("/certificates/<certificate_id>/status", methods=["POST"])
+@idempotent
+def change_status(certificate_id: str) -> Any:
+    cert = guard.record("certificate_id", Permission.MANAGE)
+    form = request.form
+    try:
+        change = certificates.change_status(
+            get_session(),
+            cert,
+            status=form.get("status", ""),
+            effective_from=form.get("from", ""),
+            reason=form.get("reason", ""),
+            user_id=user_id(),
+        )
+    except DomainError as error:
+        get_session().rollback()
+        return show_page(cert, errors=error.errors(), form=form, status=error.status)
+    flash(
+        _(
+            "Status %(status)s from %(day)s recorded; claims were recomputed.",
+            status=claims.STATUS_LABELS.get(change.status, change.status),
+            day=change.effective_from.isoformat(),
+        ),
+        "success",
+    )
+    return redirect(url_for("certificates.show", certificate_id=cert.id), code=303)
+
+
+# -- the document -----------------------------------------------------------------------
+
+
+def _pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:
+    response = Response(data, mimetype=certificates.PDF_MEDIA_TYPE)
+    disposition = "inline" if inline else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.route("/certificates/<certificate_id>/document", methods=["GET", "POST"])
+@idempotent
+def document(certificate_id: str) -> Any:
+    if request.method == "GET":
+        cert = guard.record("certificate_id")
+        current = certificates.current_document(get_session(), cert)
+        if current is None:
+            from ..services.errors import NotFound
+
+            raise NotFound(_("This certificate has no document yet."))
+        data = certificates.read_file(current_app.config["DATA_DIR"], current[1])
+        return _pdf_response(data, certificates.download_name(cert))
+    cert = guard.record("certificate_id", Permission.MANAGE)
+    upload = request.files.get("document")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed({"document": [_("Choose a PDF file.")]})
+        certificates.attach_document(
+            get_session(),
+            cert,
+            upload.read(),
+            original_name=upload.filename,
+            user_id=user_id(),
+            data_dir=current_app.config["DATA_DIR"],
+            max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        )
+    except ValidationFailed as error:
+        get_session().rollback()
+        return show_page(cert, errors=error.errors(), status=422)
+    flash(_("Document uploaded."), "success")
+    return redirect(url_for("certificates.show", certificate_id=cert.id), code=303)
+
+
+@bp.route("/certificates/<certificate_id>/files/<file_id>")
+def file(certificate_id: str, file_id: str) -> Response:
+    """A past version of the certificate's document."""
+    cert = guard.record("certificate_id")
+    stored = guard.record("file_id")
+    found = certificates.document_of(get_session(), cert, stored.id)
+    data = certificates.read_file(current_app.config["DATA_DIR"], found)
+    name = certificates.download_name(cert).replace(".pdf", f"-{found.sha256[:8]}.pdf")
+    return _pdf_response(data, name)
+
+
+# -- approved producers -----------------------------------------------------------------
+
+
+def _approved(cert: Certificate) -> tuple[date, list[coverage.CoverageRow]]:
+    day = parse_day(request.args.get("on"), certificates.today()) or certificates.today()
+    return day, coverage.approved_producers(get_session(), cert, day)
+
+
+@bp.route("/certificates/<certificate_id>/approved-producers.pdf")
+def approved_pdf(certificate_id: str) -> Response:
+    cert = guard.record("certificate_id")
+    coop = coop_of(cert)
+    day, rows = _approved(cert)
+    session = get_session()
+    document = pdf.render(
+        "pdf/approved_producers.html",
+        cert=cert,
+        coop=coop,
+        rows=rows,
+        on=day,
+        label=claims.type_labels(session, coop.id).get(cert.type, cert.type),
+        state=certificates.state_on(session, cert, day),
+        total_ha=sum(r.area_m2 for r in rows) / 10_000,
+        certified=sum(1 for r in rows if r.status == "certified"),
+        woman_led=sum(1 for r in rows if r.family.woman_led),
+        locale=str(get_locale() or "es"),
+    )
+    name = certificates.download_name(cert).replace(".pdf", f"-producers-{day.isoformat()}.pdf")
+    return _pdf_response(document, name, inline=True)
+
+
+@bp.route("/certificates/<certificate_id>/approved-producers.csv")
+def approved_csv(certificate_id: str) -> Response:
+    cert = guard.record("certificate_id")
+    day, rows = _approved(cert)
+    spanish = str(get_locale() or "es").startswith("es")
+    text = coverage.approved_producers_csv(rows, spanish=spanish)
+    response = Response("\ufeff" + text, mimetype="text/csv")
+    name = certificates.download_name(cert).replace(".pdf", f"-producers-{day.isoformat()}.csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+# -- alerts: lapsed coverage and flagged deliveries -------------------------------------
+
+
+@bp.route("/c/<code>/coverage-lapsed")
+def lapsed(code: str) -> Any:
+    coop = use_cooperative(code)
+    session = get_session()
+    today = certificates.today()
+    return render_template(
+        "certificates/lapsed.html",
+        lapses=coverage.lapsed(session, coop, today),
+        labels=claims.type_labels(session, coop.id),
+        today=today,
+    )
+
+
+@bp.route("/c/<code>/claim-flags")
+def flags(code: str) -> Any:
+    """Deliveries the claims engine flagged: over a family's volume cap, or from a plot in
+    the protected area. Their claims are off until the cause is fixed."""
+    coop = use_cooperative(code)
+    session = get_session()
+    rows = session.execute(
+        select(DeliveryFlag, Delivery, Family.member_code, Family.head_name, Plot.name)
+        .join(Delivery, Delivery.id == DeliveryFlag.delivery_id)  # type: ignore[arg-type]
+        .join(Family, Family.id == Delivery.family_id)  # type: ignore[arg-type]
+        .join(Plot, Plot.id == Delivery.plot_id)  # type: ignore[arg-type]
+        .where(DeliveryFlag.cooperative_id == coop.id)
+        .order_by(DeliveryFlag.kind, Family.member_code, Delivery.delivered_on)  # type: ignore[arg-type]
+        .limit(2000)
+    ).all()
+    over: dict[tuple[str, str], dict[str, Any]] = {}
+    protected = []
+    for flag, delivery, member, name, plot in rows:
+        if flag.kind == "over_cap":
+            key = (member, flag.claim_type)
+            entry = over.setdefault(
+                key,
+                {
+                    "member": member,
+                    "name": name,
+                    "family_id": delivery.family_id,
+                    "type": flag.claim_type,
+                    "deliveries": 0,
+                    "grams": 0,
+                    "first": delivery,
+                },
+            )
+            entry["deliveries"] += 1
+            entry["grams"] += delivery.net_g
+        else:
+            protected.append((delivery, member, name, plot))
+    return render_template(
+        "certificates/flags.html",
+        over=list(over.values()),
+        protected=protected,
+        labels=claims.type_labels(session, coop.id),
+    )
+
+
+# -- the dashboard panel ----------------------------------------------------------------
+
+
+def _panel(coop: Cooperative) -> dict[str, Any]:
+    session = get_session()
+    today = certificates.today()
+    return {
+        "coop": coop,
+        "alerts": coverage.alerts(session, coop, today),
+        "labels": claims.type_labels(session, coop.id),
+        "today": today,
+    }
+
+
+dashboard.add_panel("certificates/_panel.html", _panel, permission=Permission.READ, order=20)

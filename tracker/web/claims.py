@@ -1,0 +1,125 @@
+"""Why a lot or a delivery carries each claim or not, and mass-balance allocation.
+
+The lot page (lots engineer) includes `claims/_report.html` with the report of
+`services.claims.explain_lot`; these pages show the same report on its own, and the
+allocation forms in that partial post here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.routing import BuildError
+
+from .. import guard
+from ..db import get_session
+from ..idempotency import idempotent
+from ..models import Certificate
+from ..services import claims, massbalance
+from ..services.access import Permission
+from ..services.errors import DomainError, ValidationFailed
+from .certificates import coop_of, user_id
+from .context import login_required_for, principal, safe_next
+
+bp = login_required_for(Blueprint("claims", __name__))
+
+
+def lot_page(lot_id: Any) -> str:
+    """The lot's own page when the lots area has one, else this area's report page."""
+    try:
+        return url_for("lots.show", lot_id=lot_id)
+    except BuildError:
+        return url_for("claims.lot", lot_id=lot_id)
+
+
+@bp.route("/lots/<lot_id>/claims")
+def lot(lot_id: str) -> Any:
+    record = guard.record("lot_id")
+    coop_of(record)
+    return render_template(
+        "claims/report.html",
+        report=claims.explain_lot(get_session(), record),
+        subject=record.code,
+        back=lot_page(record.id),
+    )
+
+
+@bp.route("/deliveries/<delivery_id>/claims")
+def delivery(delivery_id: str) -> Any:
+    record = guard.record("delivery_id")
+    coop_of(record)
+    return render_template(
+        "claims/report.html",
+        report=claims.explain_delivery(get_session(), record),
+        subject=record.receipt_number,
+        back=None,
+    )
+
+
+def _certificate(lot: Any) -> Certificate:
+    try:
+        key = uuid.UUID(request.form.get("certificate_id", ""))
+    except ValueError:
+        key = None
+    cert = get_session().get(Certificate, key) if key else None
+    if cert is None or cert.cooperative_id != lot.cooperative_id:
+        raise ValidationFailed({"certificate_id": [_("Unknown certificate.")]})
+    principal().check(Permission.MANAGE, cert.cooperative_id)
+    return cert
+
+
+def _done(lot: Any) -> Any:
+    target = safe_next(request.form.get("next"), lot_page(lot.id))
+    return redirect(target, code=303)
+
+
+@bp.route("/lots/<lot_id>/mass-balance", methods=["POST"])
+@idempotent
+def allocate(lot_id: str) -> Any:
+    """Spend mass-balance credit on the lot (a manager's decision, never automatic)."""
+    lot = guard.record("lot_id", Permission.MANAGE)
+    coop_of(lot)
+    try:
+        cert = _certificate(lot)
+        debit = massbalance.allocate(get_session(), lot=lot, certificate=cert, user_id=user_id())
+    except DomainError as error:
+        get_session().rollback()
+        flash(error.text(), "error")
+        return _done(lot)
+    flash(
+        _(
+            "Lot %(code)s now carries the mass-balance claim of certificate %(number)s "
+            "(%(kg)s kg spent from its ledger).",
+            code=lot.code,
+            number=cert.number,
+            kg=claims.kg_text(debit.grams),
+        ),
+        "success",
+    )
+    return _done(lot)
+
+
+@bp.route("/lots/<lot_id>/mass-balance/void", methods=["POST"])
+@idempotent
+def void_allocation(lot_id: str) -> Any:
+    """Take the mass-balance claim back; the credit returns to the ledger."""
+    lot = guard.record("lot_id", Permission.MANAGE)
+    coop_of(lot)
+    try:
+        cert = _certificate(lot)
+        massbalance.void_allocation(
+            get_session(),
+            lot=lot,
+            certificate=cert,
+            reason=request.form.get("reason", ""),
+            user_id=user_id(),
+        )
+    except DomainError as error:
+        get_session().rollback()
+        flash(error.text(), "error")
+        return _done(lot)
+    flash(_("The mass-balance claim was taken back; its credit returned."), "success")
+    return _done(lot)

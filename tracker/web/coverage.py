@@ -1,0 +1,188 @@
+"""Whom a certificate covers: the ICS list (by hand, by community, by CSV) and, for kosher
+certificates, the processing sites. Entries are history; the list on any date is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, or_
+from sqlmodel import select
+
+from .. import guard
+from ..db import get_session
+from ..idempotency import idempotent
+from ..models import Family
+from ..services import certificates, claims, coverage
+from ..services.access import Permission
+from ..services.errors import DomainError, ValidationFailed
+from .certificates import coop_of, parse_day, show_page, user_id
+from .context import login_required_for
+
+bp = login_required_for(Blueprint("coverage", __name__))
+
+PAGE_SIZE = 100
+
+
+@bp.route("/certificates/<certificate_id>/coverage", methods=["GET"])
+def listing(certificate_id: str) -> Any:
+    """The families on the certificate's list on a date, filtered and a page at a time."""
+    cert = guard.record("certificate_id")
+    coop_of(cert)
+    session = get_session()
+    today = certificates.today()
+    on = parse_day(request.args.get("on"), today) or today
+    status = request.args.get("status", "")
+    query = (request.args.get("q") or "").strip()[:60]
+    statement = coverage.coverage_query(
+        cert,
+        on,
+        statuses=[status] if status in claims.COVERAGE_LABELS else None,
+        search=query,
+    )
+    total = session.execute(
+        select(func.count()).select_from(statement.order_by(None).subquery())
+    ).scalar_one()
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    page = min(page, pages)
+    rows = coverage.coverage_rows(
+        session, cert, statement.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    )
+    return render_template(
+        "certificates/coverage.html",
+        cert=cert,
+        labels=claims.type_labels(session, cert.cooperative_id),
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        on=on,
+        status=status,
+        q=query,
+        counts=coverage.coverage_counts(session, cert, on),
+    )
+
+
+def _family_by_code(cert: Any, code: str) -> Any:
+    code = (code or "").strip().upper()
+    if not code or certificates.unprintable(code):
+        return None
+    return (
+        get_session()
+        .scalars(
+            select(Family.id).where(
+                Family.cooperative_id == cert.cooperative_id,
+                or_(Family.member_code == code, func.upper(Family.member_code) == code),
+            )
+        )
+        .first()
+    )
+
+
+@bp.route("/certificates/<certificate_id>/coverage", methods=["POST"])
+@idempotent
+def add(certificate_id: str) -> Any:
+    """One family, by member code, with a status from a date."""
+    cert = guard.record("certificate_id", Permission.MANAGE)
+    form = request.form
+    try:
+        family_id = _family_by_code(cert, form.get("member_code", ""))
+        if family_id is None:
+            raise ValidationFailed({"member_code": [_("Unknown member code.")]})
+        coverage.add_coverage(
+            get_session(),
+            cert,
+            family_id=family_id,
+            status=form.get("status", ""),
+            since=form.get("since", ""),
+            user_id=user_id(),
+        )
+    except DomainError as error:
+        get_session().rollback()
+        return show_page(cert, errors=_prefixed("hand", error), form=form, status=error.status)
+    flash(_("Coverage recorded; the family's claims were recomputed."), "success")
+    return redirect(
+        url_for("certificates.show", certificate_id=cert.id) + "#coverage-section", code=303
+    )
+
+
+@bp.route("/certificates/<certificate_id>/coverage/community", methods=["POST"])
+@idempotent
+def add_community(certificate_id: str) -> Any:
+    """Every active family of a community, with a status from a date."""
+    cert = guard.record("certificate_id", Permission.MANAGE)
+    form = request.form
+    try:
+        added = coverage.cover_community(
+            get_session(),
+            cert,
+            community_id=form.get("community_id", ""),
+            status=form.get("status", ""),
+            since=form.get("since", ""),
+            user_id=user_id(),
+        )
+    except DomainError as error:
+        get_session().rollback()
+        return show_page(cert, errors=_prefixed("community", error), form=form, status=error.status)
+    flash(_("%(n)s families recorded; their claims were recomputed.", n=added), "success")
+    return redirect(
+        url_for("certificates.show", certificate_id=cert.id) + "#coverage-section", code=303
+    )
+
+
+@bp.route("/certificates/<certificate_id>/coverage/import", methods=["POST"])
+@idempotent
+def import_csv(certificate_id: str) -> Any:
+    """The ICS list from a spreadsheet: all or nothing, every bad row named."""
+    cert = guard.record("certificate_id", Permission.MANAGE)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed({"csv_file": [_("Choose a CSV file.")]})
+        added = coverage.import_coverage(get_session(), cert, upload.read(), user_id=user_id())
+    except coverage.CoverageImportFailed as error:
+        get_session().rollback()
+        return show_page(
+            cert, errors={"csv_file": [error.text()]}, csv_errors=error.rows, status=422
+        )
+    except DomainError as error:
+        get_session().rollback()
+        return show_page(cert, errors=error.errors(), status=error.status)
+    flash(_("%(n)s coverage entries imported; claims were recomputed.", n=added), "success")
+    return redirect(
+        url_for("certificates.show", certificate_id=cert.id) + "#coverage-section", code=303
+    )
+
+
+@bp.route("/certificates/<certificate_id>/sites", methods=["POST"])
+@idempotent
+def set_site(certificate_id: str) -> Any:
+    """List a processing site under a kosher certificate, or change its dates."""
+    cert = guard.record("certificate_id", Permission.MANAGE)
+    form = request.form
+    try:
+        coverage.set_site(
+            get_session(),
+            cert,
+            site_id=form.get("site_id", ""),
+            since=form.get("since", ""),
+            until=form.get("until") or None,
+            user_id=user_id(),
+        )
+    except DomainError as error:
+        get_session().rollback()
+        return show_page(cert, errors=_prefixed("site", error), form=form, status=error.status)
+    flash(_("Processing site saved."), "success")
+    return redirect(
+        url_for("certificates.show", certificate_id=cert.id) + "#sites-section", code=303
+    )
+
+
+def _prefixed(form_name: str, error: DomainError) -> dict[str, Any]:
+    """Errors keyed by the form's field ids (several forms share a page)."""
+    return {f"{form_name}_{field}": messages for field, messages in error.errors().items()}

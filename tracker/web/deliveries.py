@@ -1,0 +1,473 @@
+"""The clerk's scale: record a delivery, print its receipt, void or correct it; the list.
+
+The form is built for a phone at the scale: find the family by typing or by scanning its
+member card, and everything else is proposed (the family's only plot, its crop and usual
+product form, today's price at the centre, today's date). The common case is: choose the
+family, type the gross and the tare weight, press Save; the receipt opens to print.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import EXCLUDE, ValidationError
+from sqlalchemy import func
+from sqlmodel import select
+
+from .. import guard
+from ..db import get_session
+from ..idempotency import idempotent
+from ..models import CollectionCentre, Community, Cooperative, Delivery, Family, Plot, User
+from ..models.enums import FORMS_BY_CROP, Crop
+from ..schemas.delivery import DeliverySchema
+from ..schemas.intake import LocalDate, form_values
+from ..services import access, claims, deliveries, families, plots
+from ..services.access import Permission
+from ..services.errors import DomainError, ValidationFailed
+from ..services.lots import CROP_LABELS, FORM_LABELS
+from . import dashboard, nav
+from ._intake import can, errors_of, new_key, paginate, show_cooperative, user_id
+from .context import login_required_for, principal
+
+bp = login_required_for(Blueprint("deliveries", __name__))
+
+nav.add("deliveries.new", _l("New delivery"), Permission.INTAKE, order=5)
+nav.add("deliveries.index", _l("Deliveries"), Permission.READ, order=10)
+
+PAPERS = ("80mm", "a6")
+
+
+# -- the form ----------------------------------------------------------------------------
+
+
+def _centre_for(coop: Cooperative, requested: str | None = None) -> CollectionCentre | None:
+    """The clerk's own centre; a manager's choice (remembered for the session)."""
+    db = get_session()
+    own = principal().centres.get(coop.id)
+    if own is not None:
+        centre = db.get(CollectionCentre, own)
+        if centre is not None:
+            return centre
+    remembered = requested or session.get(f"centre:{coop.id}")
+    try:
+        centre = deliveries.choose_centre(db, coop, code=remembered)
+    except ValidationFailed:
+        try:
+            centre = deliveries.choose_centre(db, coop)
+        except ValidationFailed:
+            return None
+    return centre
+
+
+NUMBERS = frozenset({"gross_kg", "tare_kg", "moisture_pct", "price_per_kg", "premium_per_kg"})
+
+
+def _typed(name: str, value: object) -> str:
+    """A stored value as the clerk would type it back (decimal comma in Spanish)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if name in NUMBERS and str(get_locale() or "es").startswith("es"):
+        return text.replace(".", ",")
+    return text
+
+
+def _money_text(minor: int | None) -> str:
+    """A proposed price as the clerk would type it (decimal comma in Spanish)."""
+    if minor is None:
+        return ""
+    text = f"{Decimal(minor) / 100:.2f}"
+    return text.replace(".", ",") if str(get_locale() or "es").startswith("es") else text
+
+
+def _family_of(coop: Cooperative, family_id: Any = None, member_code: Any = None) -> Family | None:
+    """A family of this cooperative the user may see, by id or member code; None otherwise."""
+    db = get_session()
+    if family_id:
+        try:
+            found = access.load(db, Family, family_id, principal())
+        except DomainError:
+            return None
+        return found if found.cooperative_id == coop.id else None
+    if member_code:
+        return families.by_member_code(db, coop, member_code)
+    return None
+
+
+def _fields_context(
+    coop: Cooperative,
+    family: Family | None,
+    values: dict[str, Any],
+    errors: dict[str, Any],
+    centre: CollectionCentre | None,
+) -> dict[str, Any]:
+    db = get_session()
+    family_plots = plots.for_family(db, family) if family is not None else []
+    flags = plots.open_flags(db, [p.id for p in family_plots])
+    community = db.get(Community, family.community_id) if family is not None else None
+    return {
+        "family": family,
+        "community": community,
+        "family_plots": family_plots,
+        "protected": [
+            p for p in family_plots if any(f.kind == "protected_area" for f in flags[p.id])
+        ],
+        "values": values,
+        "errors": errors,
+        "crops": list(CROP_LABELS.items()),
+        "forms": [(crop, form, FORM_LABELS[form]) for crop in Crop for form in FORMS_BY_CROP[crop]],
+        "crop_labels": CROP_LABELS,
+        "centre": centre,
+        "centres": deliveries.centres(db, coop) if principal().centres.get(coop.id) is None else [],
+        "today": deliveries.today(),
+    }
+
+
+def _defaults(coop: Cooperative, family: Family, centre: CollectionCentre | None) -> dict[str, Any]:
+    found = deliveries.defaults(get_session(), coop, family, centre)
+    return {
+        "family_id": str(family.id),
+        "plot_id": str(found.plot_id) if found.plot_id else "",
+        "crop": found.crop or "",
+        "form": found.form or "",
+        "price_per_kg": _money_text(found.price_per_kg_minor),
+        "premium_per_kg": _money_text(found.premium_per_kg_minor),
+        "delivered_on": deliveries.today().isoformat(),
+    }
+
+
+def _render_form(
+    coop: Cooperative,
+    family: Family | None,
+    values: dict[str, Any],
+    errors: dict[str, Any],
+    status: int = 200,
+) -> Any:
+    centre = _centre_for(coop, values.get("centre"))
+    context = _fields_context(coop, family, values, errors, centre)
+    context["idempotency_key"] = request.form.get("idempotency_key") or new_key()
+    context["q"] = values.get("q", family.member_code if family else "")
+    return render_template("deliveries/new.html", **context), status
+
+
+@bp.route("/c/<code>/deliveries/new")
+def new(code: str) -> Any:
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    family = _family_of(coop, request.args.get("family_id"), request.args.get("member_code"))
+    centre = _centre_for(coop)
+    values = (
+        _defaults(coop, family, centre)
+        if family is not None
+        else {"delivered_on": deliveries.today().isoformat()}
+    )
+    return _render_form(coop, family, values, {})
+
+
+@bp.route("/c/<code>/deliveries/family")
+def family(code: str) -> Any:
+    """htmx: the form's lower part once a family is chosen (or its code scanned)."""
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    found = _family_of(coop, request.args.get("family_id"), request.args.get("member_code"))
+    centre = _centre_for(coop)
+    if found is None:
+        context = _fields_context(
+            coop, None, {"delivered_on": deliveries.today().isoformat()}, {}, centre
+        )
+        if request.args.get("member_code"):
+            context["notice"] = _("No family has this member code.")
+        return render_template("deliveries/_fields.html", **context)
+    context = _fields_context(coop, found, _defaults(coop, found, centre), {}, centre)
+    return render_template("deliveries/_fields.html", **context)
+
+
+@bp.route("/c/<code>/deliveries/new", methods=["POST"])
+@idempotent
+def create(code: str) -> Any:
+    """Record the delivery and open its receipt to print."""
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    db = get_session()
+    raw = form_values(request.form)
+    family = _family_of(coop, raw.get("family_id"), raw.get("member_code"))
+    try:
+        values = DeliverySchema(unknown=EXCLUDE).load(raw)
+        centre = _centre_for(coop, values.get("centre"))
+        if centre is None:
+            raise ValidationFailed({"centre": [_("Choose a collection centre.")]})
+        data = deliveries.to_data(db, coop, values)
+        delivery = deliveries.record(db, coop=coop, centre=centre, clerk_id=user_id(), data=data)
+    except (ValidationError, ValidationFailed) as error:
+        return _render_form(coop, family, request.form.to_dict(), errors_of(error), 422)
+    if principal().centres.get(coop.id) is None:
+        session[f"centre:{coop.id}"] = centre.code
+    flash(_("Delivery %(receipt)s recorded.", receipt=delivery.receipt_number), "success")
+    return redirect(url_for("deliveries.receipt", delivery_id=delivery.id, fresh=1), 303)
+
+
+# -- one delivery -------------------------------------------------------------------------
+
+
+def _delivery_context(delivery: Delivery) -> dict[str, Any]:
+    db = get_session()
+    coop = show_cooperative(delivery)
+    family_ = db.get(Family, delivery.family_id)
+    assert family_ is not None
+    carried = claims.delivery_claims(db, [delivery.id]).get(delivery.id, [])
+    replaced_by = db.exec(select(Delivery).where(Delivery.replaces_id == delivery.id)).first()
+    return {
+        "delivery": delivery,
+        "family": family_,
+        "community": db.get(Community, family_.community_id),
+        "plot": db.get(Plot, delivery.plot_id),
+        "centre": db.get(CollectionCentre, delivery.centre_id),
+        "clerk": db.get(User, delivery.clerk_id) if delivery.clerk_id else None,
+        "voided_by": db.get(User, delivery.voided_by_id) if delivery.voided_by_id else None,
+        "replaces": db.get(Delivery, delivery.replaces_id) if delivery.replaces_id else None,
+        "replaced_by": replaced_by,
+        "claims": carried,
+        "certificates": _certificates(carried),
+        "claim_labels": claims.type_labels(db, coop.id),
+        "flags": _flags(delivery),
+        "crop_labels": CROP_LABELS,
+        "form_labels": FORM_LABELS,
+        "quintal_g": deliveries.QUINTAL_G.get(delivery.form),
+        "can_intake": can(Permission.INTAKE, coop),
+    }
+
+
+def _certificates(carried: list[Any]) -> dict[Any, Any]:
+    from ..models import Certificate
+
+    ids = {cid for claim in carried for cid in claim.certificate_ids}
+    if not ids:
+        return {}
+    found = get_session().exec(select(Certificate).where(Certificate.id.in_(ids))).all()  # type: ignore[attr-defined]
+    return {c.id: c for c in found}
+
+
+def _flags(delivery: Delivery) -> list[str]:
+    found = claims.delivery_flags(get_session(), [delivery.id])[delivery.id]
+    return sorted({kind for kind, _type in found})
+
+
+@bp.route("/deliveries/<delivery_id>")
+def show(delivery_id: str) -> Any:
+    delivery = guard.record("delivery_id")
+    return render_template("deliveries/show.html", **_delivery_context(delivery))
+
+
+@bp.route("/deliveries/<delivery_id>/receipt")
+def receipt(delivery_id: str) -> Any:
+    """The receipt to print: 80 mm thermal paper (default) or A6."""
+    delivery = guard.record("delivery_id")
+    paper = request.args.get("paper", "80mm")
+    if paper not in PAPERS:
+        paper = "80mm"
+    context = _delivery_context(delivery)
+    return render_template(
+        "deliveries/receipt.html", paper=paper, fresh=request.args.get("fresh") == "1", **context
+    )
+
+
+@bp.route("/deliveries/<delivery_id>/void")
+def void_form(delivery_id: str) -> Any:
+    delivery = guard.record("delivery_id", Permission.INTAKE)
+    return _render_void(delivery, {}, {})
+
+
+def _render_void(
+    delivery: Delivery, values: dict[str, Any], errors: dict[str, Any], status: int = 200
+) -> Any:
+    context = _delivery_context(delivery)
+    coop = show_cooperative(delivery)
+    db = get_session()
+    if not values:
+        values = DeliverySchema(
+            only=(
+                "family_id",
+                "plot_id",
+                "crop",
+                "form",
+                "delivered_on",
+                "gross_kg",
+                "tare_kg",
+                "moisture_pct",
+                "grade",
+                "price_per_kg",
+                "premium_per_kg",
+                "paper_receipt",
+            )
+        ).dump(delivery)
+        values = {k: _typed(k, v) for k, v in values.items()}
+    centre = db.get(CollectionCentre, delivery.centre_id)
+    fields = _fields_context(coop, context["family"], values, errors, centre)
+    fields["centres"] = []
+    context.update(
+        fields=fields,
+        values=values,
+        errors=errors,
+        idempotency_key=request.form.get("idempotency_key") or new_key(),
+        correcting=request.form.get("correct") == "on",
+    )
+    return render_template("deliveries/void.html", **context), status
+
+
+@bp.route("/deliveries/<delivery_id>/void", methods=["POST"])
+@idempotent
+def void(delivery_id: str) -> Any:
+    """Void a delivery with a reason; optionally record the corrected one in the same step."""
+    delivery = guard.record("delivery_id", Permission.INTAKE)
+    coop = show_cooperative(delivery)
+    db = get_session()
+    reason = request.form.get("reason", "")
+    try:
+        if request.form.get("correct") == "on":
+            raw = form_values(request.form)
+            raw.pop("reason", None)
+            raw.pop("correct", None)
+            raw["family_id"] = str(delivery.family_id)
+            values = DeliverySchema(unknown=EXCLUDE).load(raw)
+            centre = db.get(CollectionCentre, delivery.centre_id)
+            assert centre is not None
+            corrected = deliveries.correct(
+                db,
+                delivery=delivery,
+                reason=reason,
+                data=deliveries.to_data(db, coop, values),
+                centre=centre,
+                clerk_id=user_id(),
+            )
+        else:
+            deliveries.void(db, delivery=delivery, reason=reason, user_id=user_id())
+            corrected = None
+    except (ValidationError, ValidationFailed) as error:
+        db.rollback()
+        return _render_void(delivery, request.form.to_dict(), errors_of(error), 422)
+    if corrected is not None:
+        flash(
+            _(
+                "Delivery %(old)s voided; the corrected delivery is %(new)s.",
+                old=delivery.receipt_number,
+                new=corrected.receipt_number,
+            ),
+            "success",
+        )
+        return redirect(url_for("deliveries.receipt", delivery_id=corrected.id, fresh=1), 303)
+    flash(_("Delivery %(receipt)s voided.", receipt=delivery.receipt_number), "success")
+    return redirect(url_for("families.show", family_id=delivery.family_id), 303)
+
+
+# -- the list -----------------------------------------------------------------------------
+
+
+def _day(name: str) -> date | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return LocalDate().deserialize(text)
+    except ValidationError:
+        return None
+
+
+@bp.route("/c/<code>/deliveries")
+def index(code: str) -> Any:
+    """Deliveries of a day (today by default) at a centre (the clerk's own by default)."""
+    coop = show_cooperative(guard.record("code"))
+    db = get_session()
+    day_from = _day("from")
+    day_to = _day("to")
+    if "from" not in request.args and "to" not in request.args:
+        day_from = day_to = deliveries.today()
+    centre_code = request.args.get("centre")
+    centre_id = None
+    own = principal().centres.get(coop.id)
+    if centre_code:
+        try:
+            centre_id = deliveries.choose_centre(db, coop, code=centre_code).id
+        except ValidationFailed:
+            centre_id = None
+    elif centre_code is None and own is not None:
+        centre_id = own
+    query = deliveries.list_query(coop, centre_id=centre_id, day_from=day_from, day_to=day_to)
+    pager = paginate(query)
+    totals = db.exec(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Delivery.net_g), 0),
+            func.coalesce(func.sum(Delivery.amount_minor + Delivery.premium_minor), 0),
+        ).where(*_where(coop, centre_id, day_from, day_to))
+    ).one()
+    ids = [d.id for d in pager.items]
+    family_rows = (
+        {
+            f.id: f
+            for f in db.exec(
+                select(Family).where(Family.id.in_({d.family_id for d in pager.items}))
+            ).all()  # type: ignore[attr-defined]
+        }
+        if ids
+        else {}
+    )
+    centre_list = deliveries.centres(db, coop)
+    return render_template(
+        "deliveries/index.html",
+        pager=pager,
+        families=family_rows,
+        claims=claims.delivery_claims(db, ids) if ids else {},
+        claim_labels=claims.type_labels(db, coop.id),
+        totals=totals,
+        day_from=day_from,
+        day_to=day_to,
+        centre_id=centre_id,
+        centres=centre_list,
+        centre_codes={c.id: c.code for c in centre_list},
+        form_labels=FORM_LABELS,
+        can_intake=can(Permission.INTAKE, coop),
+    )
+
+
+def _where(
+    coop: Cooperative, centre_id: uuid.UUID | None, day_from: date | None, day_to: date | None
+) -> list[Any]:
+    """The list's filter, for its totals (voided deliveries left out)."""
+    clauses: list[Any] = [Delivery.cooperative_id == coop.id, Delivery.voided_at.is_(None)]  # type: ignore[union-attr]
+    if centre_id is not None:
+        clauses.append(Delivery.centre_id == centre_id)
+    if day_from is not None:
+        clauses.append(Delivery.delivered_on >= day_from)
+    if day_to is not None:
+        clauses.append(Delivery.delivered_on <= day_to)
+    return clauses
+
+
+# -- the dashboard panel --------------------------------------------------------------------
+
+
+def _panel(coop: Cooperative) -> dict[str, Any]:
+    """Today at the collection centre, and the plots waiting for a manager."""
+    db = get_session()
+    own = principal().centres.get(coop.id)
+    today = deliveries.today()
+    count, net_g = db.exec(
+        select(func.count(), func.coalesce(func.sum(Delivery.net_g), 0)).where(
+            *_where(coop, own, today, today)
+        )
+    ).one()
+    flagged = len(plots.flagged_plots(db, coop, "protected_area"))
+    return {
+        "today_count": count,
+        "today_kg": net_g / 1000,
+        "centre": db.get(CollectionCentre, own) if own else None,
+        "flagged": flagged,
+        "can_intake": principal().can(Permission.INTAKE, coop.id),
+    }
+
+
+dashboard.add_panel("deliveries/_panel.html", _panel, permission=Permission.READ, order=10)

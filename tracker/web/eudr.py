@@ -1,0 +1,75 @@
+"""The EUDR package of a shipment for managers: what is missing, or the files to download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, render_template, request, url_for
+
+from .. import guard
+from ..db import get_session
+from ..documents import eudr
+from ..documents.season_report import Fmt
+from ..models import Cooperative
+from ..services.access import Permission
+from .context import login_required_for
+
+bp = login_required_for(Blueprint("eudr", __name__))
+
+
+def _shipment() -> Any:
+    shipment = guard.record("shipment_id", Permission.MANAGE)
+    g.coop = get_session().get(Cooperative, shipment.cooperative_id)
+    return shipment
+
+
+@bp.route("/shipments/<shipment_id>/eudr")
+def package(shipment_id: str) -> Any:
+    """The package's files and summary, or the plots to fix first."""
+    from flask_babel import get_locale
+
+    shipment = _shipment()
+    try:
+        built = eudr.build(get_session(), shipment)
+    except eudr.PackageRefused as refused:
+        return (
+            render_template(
+                "eudr/package.html", shipment=shipment, package=None, problems=refused.problems
+            ),
+            422,
+        )
+    return render_template(
+        "eudr/package.html",
+        shipment=shipment,
+        package=built,
+        problems=[],
+        index=eudr.index(built, lambda n: url_for("eudr.geojson", shipment_id=shipment.id, part=n)),
+        fmt=Fmt(str(get_locale() or "es"), built.coop.currency),
+    )
+
+
+@bp.route("/shipments/<shipment_id>/eudr.geojson")
+def geojson(shipment_id: str) -> Response:
+    shipment = _shipment()
+    built = eudr.build(get_session(), shipment)
+    try:
+        number = int(request.args.get("part", "1"))
+    except ValueError:
+        number = 0
+    part = built.part(number)
+    response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{eudr.filename(built, part)}"'
+    response.headers["X-EUDR-Parts"] = str(len(built.parts))
+    response.headers["X-EUDR-Part"] = str(part.number)
+    return response
+
+
+@bp.route("/shipments/<shipment_id>/eudr.pdf")
+def summary(shipment_id: str) -> Response:
+    shipment = _shipment()
+    built = eudr.build(get_session(), shipment)
+    response = Response(eudr.summary_pdf(get_session(), built), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{eudr.summary_filename(built)}"'
+    )
+    return response

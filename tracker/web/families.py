@@ -1,0 +1,276 @@
+"""Member families for clerks and managers: find, add, edit, the family's page, cards."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import EXCLUDE, ValidationError
+from sqlmodel import select
+
+from .. import guard
+from ..db import get_session
+from ..documents import maps, pdf, qr
+from ..idempotency import idempotent
+from ..models import Community, Family
+from ..schemas.family import FamilySchema
+from ..schemas.intake import form_values
+from ..services import claims, deliveries, families, plots
+from ..services.access import Permission
+from ..services.cooperatives import season_of
+from ..services.errors import ValidationFailed
+from ..services.lots import CROP_LABELS, FORM_LABELS
+from . import nav
+from ._intake import can, errors_of, new_key, paginate, show_cooperative
+from .context import login_required_for
+
+bp = login_required_for(Blueprint("families", __name__))
+
+nav.add("families.index", _l("Families"), Permission.READ, order=15)
+
+
+@bp.route("/c/<code>/families")
+def index(code: str) -> Any:
+    """All families, searched by member code, name or community as one types."""
+    coop = show_cooperative(guard.record("code"))
+    q = request.args.get("q", "")[:100]
+    community_id = _community_filter(coop)
+    pager = paginate(families.search_query(get_session(), coop, q, community_id=community_id))
+    communities = families.communities(get_session(), coop)
+    context = {
+        "pager": pager,
+        "q": q,
+        "community_id": community_id,
+        "communities": communities,
+        "community_names": {c.id: c.name for c in communities},
+        "can_intake": can(Permission.INTAKE, coop),
+    }
+    if request.headers.get("HX-Request"):
+        return render_template("families/_rows.html", **context)
+    return render_template("families/index.html", **context)
+
+
+def _community_filter(coop: Any) -> Any:
+    value = request.args.get("community_id") or None
+    if not value:
+        return None
+    try:
+        community = get_session().get(Community, uuid.UUID(value))
+    except ValueError:
+        return None
+    return community.id if community is not None and community.cooperative_id == coop.id else None
+
+
+def _community_names(coop: Any) -> dict[Any, str]:
+    return {c.id: c.name for c in families.communities(get_session(), coop)}
+
+
+def _form(
+    coop: Any,
+    family: Family | None,
+    values: dict[str, Any],
+    errors: dict[str, Any],
+    status: int = 200,
+) -> Any:
+    return (
+        render_template(
+            "families/form.html",
+            family=family,
+            values=values,
+            errors=errors,
+            community_options=[(c.id, c.name) for c in families.communities(get_session(), coop)],
+            idempotency_key=request.form.get("idempotency_key") or new_key(),
+            show_private=can(Permission.PRIVATE, coop),
+        ),
+        status,
+    )
+
+
+@bp.route("/c/<code>/families/new")
+def new(code: str) -> Any:
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    return _form(coop, None, {"community_id": request.args.get("community_id", "")}, {})
+
+
+@bp.route("/c/<code>/families/new", methods=["POST"])
+@idempotent
+def create(code: str) -> Any:
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    try:
+        values = FamilySchema(unknown=EXCLUDE).load(form_values(request.form))
+        family = families.create(get_session(), coop, values)
+    except (ValidationError, ValidationFailed) as error:
+        return _form(coop, None, request.form.to_dict(), errors_of(error), 422)
+    flash(_("Family %(code)s added.", code=family.member_code), "success")
+    return redirect(url_for("families.show", family_id=family.id), 303)
+
+
+@bp.route("/families/<family_id>")
+def show(family_id: str) -> Any:
+    """The family: its plots and flags, its deliveries and its season's totals."""
+    family = guard.record("family_id")
+    coop = show_cooperative(family)
+    session = get_session()
+    season = season_of(coop, deliveries.today())
+    asked = request.args.get("season", "")
+    if asked.isdigit() and 2000 <= int(asked) <= season + 1:
+        season = int(asked)
+    plot_list = plots.for_family(session, family)
+    flags = plots.open_flags(session, [p.id for p in plot_list])
+    history = families.history(session, family)
+    carried = claims.delivery_claims(session, [d.id for d in history])
+    community = session.get(Community, family.community_id)
+    return render_template(
+        "families/show.html",
+        family=family,
+        community=community,
+        plots=plot_list,
+        flags=flags,
+        map_svg=family_map(coop, plot_list, flags),
+        history=history,
+        receipts={d.id: d.receipt_number for d in history},
+        claims=carried,
+        delivery_flags=claims.delivery_flags(session, [d.id for d in history]),
+        claim_labels=claims.type_labels(session, coop.id),
+        totals=families.season_totals(session, family, season),
+        season=season,
+        seasons=_seasons(coop, history, season),
+        show_private=can(Permission.PRIVATE, coop),
+        can_intake=can(Permission.INTAKE, coop),
+        can_manage=can(Permission.MANAGE, coop),
+        crop_labels=CROP_LABELS,
+        form_labels=FORM_LABELS,
+    )
+
+
+def _seasons(coop: Any, history: list[Any], current: int) -> list[int]:
+    found = {season_of(coop, d.delivered_on) for d in history}
+    found.add(season_of(coop, deliveries.today()))
+    found.add(current)
+    return sorted(found, reverse=True)
+
+
+def family_map(coop: Any, plot_list: list[Any], flags: dict[Any, list[Any]]) -> Any:
+    """The family's plots as a small SVG map, with the protected area when it is near."""
+    shapes = [
+        maps.Shape(
+            json.loads(p.geometry_geojson),
+            flagged=any(f.kind == "protected_area" for f in flags[p.id]),
+        )
+        for p in plot_list
+        if p.geometry_geojson
+    ]
+    if not shapes:
+        return ""
+    area = json.loads(coop.protected_area_geojson) if coop.protected_area_geojson else None
+    labels = maps.Labels(
+        title=_("Map of the family's plots"),
+        plot=_("Plot"),
+        flagged=_("Plot in the protected area"),
+        protected_area=_("Protected area"),
+        north=_("N"),
+    )
+    return maps.plots_svg(shapes, labels, protected_area=area, width=480, height=300)
+
+
+@bp.route("/families/<family_id>/edit")
+def edit(family_id: str) -> Any:
+    family = guard.record("family_id", Permission.INTAKE)
+    coop = show_cooperative(family)
+    values = FamilySchema().dump(family)
+    return _form(coop, family, values, {})
+
+
+@bp.route("/families/<family_id>/edit", methods=["POST"])
+@idempotent
+def update(family_id: str) -> Any:
+    family = guard.record("family_id", Permission.INTAKE)
+    coop = show_cooperative(family)
+    try:
+        values = FamilySchema(unknown=EXCLUDE).load(form_values(request.form))
+        if not can(Permission.PRIVATE, coop):
+            for name in families.PRIVATE_FIELDS:
+                values.pop(name, None)
+        families.update(get_session(), family, values)
+    except (ValidationError, ValidationFailed) as error:
+        return _form(coop, family, request.form.to_dict(), errors_of(error), 422)
+    flash(_("Family %(code)s saved.", code=family.member_code), "success")
+    return redirect(url_for("families.show", family_id=family.id), 303)
+
+
+@bp.route("/c/<code>/families/search")
+def search(code: str) -> Any:
+    """The typeahead of the delivery form: a few families per keystroke."""
+    coop = guard.record("code")
+    # The delivery form's finder is named member_code, so it also works without JavaScript.
+    q = (request.args.get("q") or request.args.get("member_code") or "")[:100]
+    found = families.search(get_session(), coop, q, limit=8) if q.strip() else []
+    return render_template(
+        "families/_choices.html",
+        found=found,
+        q=q,
+        community_names=_community_names(coop),
+        coop=coop,
+    )
+
+
+# -- member cards ------------------------------------------------------------------------
+
+
+def _cards(coop: Any, family_list: list[Family], single: bool) -> Response:
+    names = {c.id: c.name for c in families.communities(get_session(), coop)}
+    cards = [
+        {
+            "family": f,
+            "community": names.get(f.community_id, ""),
+            "qr": qr.svg_data_uri(f.member_code),
+        }
+        for f in family_list
+    ]
+    document = pdf.render(
+        "pdf/member_cards.html", coop=coop, cards=cards, single=single, locale=str(get_locale())
+    )
+    response = Response(document, mimetype="application/pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/families/<family_id>/card.pdf")
+def card(family_id: str) -> Any:
+    """The family's member card (credit-card size) with a QR code of its member code."""
+    family = guard.record("family_id")
+    coop = show_cooperative(family)
+    response = _cards(coop, [family], single=True)
+    response.headers["Content-Disposition"] = f'inline; filename="{family.member_code}.pdf"'
+    return response
+
+
+@bp.route("/c/<code>/communities/<community_id>/cards.pdf")
+def community_cards(code: str, community_id: str) -> Any:
+    """An A4 sheet of member cards (ten a page) for every active family of a community."""
+    coop = show_cooperative(guard.record("code"))
+    community = guard.record("community_id")
+    if community.cooperative_id != coop.id:
+        from ..services.errors import NotFound
+
+        raise NotFound(_l("Not found."))
+    family_list = list(
+        get_session()
+        .exec(
+            select(Family)
+            .where(Family.community_id == community.id, Family.active.is_(True))  # type: ignore[attr-defined]
+            .order_by(Family.member_code)
+        )
+        .all()
+    )
+    if not family_list:
+        flash(_("No active family in this community."), "info")
+        return redirect(url_for("families.index", code=coop.code, community_id=community.id))
+    response = _cards(coop, family_list, single=False)
+    response.headers["Content-Disposition"] = f'inline; filename="socios-{coop.code}.pdf"'
+    return response

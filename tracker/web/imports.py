@@ -1,0 +1,205 @@
+"""CSV in and out for clerks: import families, plots and deliveries (all or nothing),
+download the templates, export what is recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import guard
+from ..db import get_session
+from ..idempotency import idempotent
+from ..services import deliveries, imports
+from ..services.access import Permission
+from ..services.errors import ValidationFailed
+from ._intake import can, csv_download, dialect, new_key, show_cooperative, user_id
+from .context import login_required_for, principal
+from .deliveries import _day
+
+bp = login_required_for(Blueprint("imports", __name__))
+
+MAX_UPLOAD = 30 * 1024 * 1024
+KINDS = {
+    "families": (_l("Import families"), "families.index"),
+    "plots": (_l("Import plots"), "families.index"),
+    "deliveries": (_l("Import deliveries"), "deliveries.index"),
+}
+SHOWN_ERRORS = 500
+
+
+def _page(
+    coop: Any,
+    kind: str,
+    errors: list[dict[str, Any]] | None = None,
+    message: str = "",
+    status: int = 200,
+) -> Any:
+    title, back = KINDS[kind]
+    return (
+        render_template(
+            "deliveries/import.html",
+            kind=kind,
+            title=title,
+            back=back,
+            errors=(errors or [])[:SHOWN_ERRORS],
+            more=max(0, len(errors or []) - SHOWN_ERRORS),
+            bad_lines=len({e["line"] for e in errors or []}),
+            message=message,
+            centres=deliveries.centres(get_session(), coop) if kind == "deliveries" else [],
+            own_centre=principal().centres.get(coop.id),
+            spanish_headers=imports.SPANISH_HEADERS[kind],
+            columns=list(imports.COLUMNS[kind]),
+            required=imports.REQUIRED[kind],
+            idempotency_key=request.form.get("idempotency_key") or new_key(),
+        ),
+        status,
+    )
+
+
+def _import(kind: str, action: Any) -> Any:
+    """Run `action(coop, data, file name)` on the uploaded file; every problem is listed on
+    the page and nothing is stored."""
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        problem = _("Choose a CSV file.")
+    else:
+        data = upload.read(MAX_UPLOAD + 1)
+        problem = _("The file is too large.") if len(data) > MAX_UPLOAD else ""
+    if problem:
+        return _page(coop, kind, [{"line": 0, "field": "file", "message": problem}], status=422)
+    try:
+        result = action(coop, data, upload.filename)  # type: ignore[union-attr]
+    except imports.ImportFailed as failure:
+        return _page(coop, kind, failure.errors(), status=422)
+    except ValidationFailed as error:
+        rows = [{"line": 0, "field": f, "message": " ".join(m)} for f, m in error.errors().items()]
+        return _page(coop, kind, rows, status=422)
+    text = _("%(n)s rows imported.", n=f"{result.imported:,}")
+    if result.duplicates:
+        text += " " + _("%(n)s likely duplicates were skipped.", n=len(result.duplicates))
+    if result.created_communities:
+        text += " " + _("New communities: %(names)s.", names=", ".join(result.created_communities))
+    flash(text, "success")
+    return redirect(url_for(KINDS[kind][1], code=coop.code), 303)
+
+
+@bp.route("/c/<code>/families/import")
+def families(code: str) -> Any:
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    return _page(coop, "families")
+
+
+@bp.route("/c/<code>/families/import", methods=["POST"])
+@idempotent
+def families_upload(code: str) -> Any:
+    return _import(
+        "families",
+        lambda coop, data, name: imports.import_families(
+            get_session(), coop, data, user_id=user_id(), original_name=name
+        ),
+    )
+
+
+@bp.route("/c/<code>/plots/import")
+def plots(code: str) -> Any:
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    return _page(coop, "plots")
+
+
+@bp.route("/c/<code>/plots/import", methods=["POST"])
+@idempotent
+def plots_upload(code: str) -> Any:
+    return _import(
+        "plots",
+        lambda coop, data, name: imports.import_plots(
+            get_session(), coop, data, user_id=user_id(), original_name=name
+        ),
+    )
+
+
+@bp.route("/c/<code>/deliveries/import", endpoint="deliveries")
+def deliveries_page(code: str) -> Any:
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    return _page(coop, "deliveries")
+
+
+@bp.route("/c/<code>/deliveries/import", methods=["POST"])
+@idempotent
+def deliveries_upload(code: str) -> Any:
+    def run(coop: Any, data: bytes, name: str) -> Any:
+        session = get_session()
+        centre = deliveries.choose_centre(
+            session,
+            coop,
+            code=request.form.get("centre") or None,
+            default_id=principal().centres.get(coop.id),
+        )
+        return imports.import_deliveries(
+            session,
+            coop,
+            data,
+            centre=centre,
+            clerk_id=user_id(),
+            original_name=name,
+            skip_duplicates=request.form.get("skip_duplicates") == "on",
+        )
+
+    return _import("deliveries", run)
+
+
+def _template(kind: str) -> Response:
+    """An empty CSV with the right columns (Spanish names in Spanish)."""
+    coop = guard.record("code")
+    text = imports.template(kind, dialect())
+    return csv_download(lambda: [text], f"{kind}-{coop.code}-template.csv")
+
+
+@bp.route("/c/<code>/families/template.csv")
+def families_template(code: str) -> Response:
+    return _template("families")
+
+
+@bp.route("/c/<code>/plots/template.csv")
+def plots_template(code: str) -> Response:
+    return _template("plots")
+
+
+@bp.route("/c/<code>/deliveries/template.csv")
+def deliveries_template(code: str) -> Response:
+    return _template("deliveries")
+
+
+@bp.route("/c/<code>/families/export.csv")
+def export_families(code: str) -> Response:
+    coop = guard.record("code")
+    private = can(Permission.PRIVATE, coop)
+    how = dialect()
+    return csv_download(
+        lambda: imports.export_families(get_session(), coop, how, include_private=private),
+        f"families-{coop.code}.csv",
+    )
+
+
+@bp.route("/c/<code>/plots/export.csv")
+def export_plots(code: str) -> Response:
+    coop = guard.record("code")
+    how = dialect()
+    return csv_download(
+        lambda: imports.export_plots(get_session(), coop, how), f"plots-{coop.code}.csv"
+    )
+
+
+@bp.route("/c/<code>/deliveries/export.csv")
+def export_deliveries(code: str) -> Response:
+    coop = guard.record("code")
+    how, day_from, day_to = dialect(), _day("from"), _day("to")
+    return csv_download(
+        lambda: imports.export_deliveries(
+            get_session(), coop, how, day_from=day_from, day_to=day_to
+        ),
+        f"deliveries-{coop.code}.csv",
+    )

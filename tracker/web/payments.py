@@ -1,0 +1,338 @@
+"""Payments for managers: the season's premiums, each family's balance, recording a payment
+against its deliveries, voiding one, and the printable receipt. Clerks and auditors read."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+from sqlalchemy import or_
+from sqlmodel import select
+
+from .. import guard
+from ..db import get_session
+from ..documents import receipts
+from ..documents.season_report import CLAIM_LABELS, CROP_LABELS, Fmt, label
+from ..idempotency import idempotent
+from ..models import Community, Cooperative, Family, Payment
+from ..models.enums import Crop, PaymentKind, PaymentMethod
+from ..schemas.common import parse_decimal
+from ..services import payments
+from ..services.access import Permission
+from ..services.cooperatives import season_of
+from ..services.errors import ValidationFailed
+from . import nav
+from .context import login_required_for, principal
+
+bp = login_required_for(Blueprint("payments", __name__))
+
+nav.add("payments.index", _l("Payments"), Permission.READ, order=65)
+
+SHOWN = 50
+
+
+def _fmt(coop: Cooperative) -> Fmt:
+    from flask_babel import get_locale
+
+    return Fmt(str(get_locale() or "es"), coop.currency)
+
+
+def _coop_of(record: Any) -> Cooperative:
+    coop = get_session().get(Cooperative, record.cooperative_id)
+    assert coop is not None
+    g.coop = coop
+    return coop
+
+
+def _user_id() -> uuid.UUID | None:
+    user = principal().user
+    return user.id if user else None
+
+
+def _season(coop: Cooperative, value: str | None) -> int:
+    if value in (None, ""):
+        return season_of(coop, payments.today())
+    return payments.check_season(coop, value)
+
+
+def _minor(value: str | None, field: str) -> int:
+    try:
+        number = parse_decimal(value or "")
+    except ValidationError:
+        raise ValidationFailed({field: [_("Not a number.")]}) from None
+    return int((number * 100).to_integral_value())
+
+
+# -- the cooperative's payments ------------------------------------------------------------
+
+
+@bp.route("/c/<code>/payments")
+def index(code: str) -> Any:
+    """The season's premium rules, families with what is owed to them, recent payments."""
+    coop = guard.record("code")
+    g.coop = coop
+    season = _season(coop, request.args.get("season"))
+    return _render_index(coop, season, request.args.get("q", "").strip(), {}, {}, 200)
+
+
+def _render_index(
+    coop: Cooperative,
+    season: int,
+    q: str,
+    errors: dict[str, list[str]],
+    values: dict[str, Any],
+    status: int,
+) -> Any:
+    session = get_session()
+    if q:
+        pattern = f"%{q[:60]}%"
+        families = list(
+            session.exec(
+                select(Family)
+                .where(
+                    Family.cooperative_id == coop.id,
+                    or_(Family.member_code.ilike(pattern), Family.head_name.ilike(pattern)),  # type: ignore[attr-defined]
+                )
+                .order_by(Family.member_code)
+                .limit(SHOWN)
+            ).all()
+        )
+        balances = payments.family_balances(session, coop, season, [f.id for f in families])
+    else:
+        balances = payments.family_balances(session, coop, season)
+        owed = sorted(balances.values(), key=lambda b: -b.balance_minor)[:SHOWN]
+        by_id = {
+            f.id: f
+            for f in session.exec(
+                select(Family).where(Family.id.in_([b.family_id for b in owed]))  # type: ignore[attr-defined]
+            )
+        }
+        families = [by_id[b.family_id] for b in owed if b.family_id in by_id]
+    recent = session.exec(
+        select(Payment, Family)
+        .join(Family, Family.id == Payment.family_id)  # type: ignore[arg-type]
+        .where(Payment.cooperative_id == coop.id, Payment.season == season)
+        .order_by(Payment.created_at.desc())  # type: ignore[attr-defined]
+        .limit(20)
+    ).all()
+    html = render_template(
+        "payments/index.html",
+        coop=coop,
+        season=season,
+        seasons=payments.seasons_of(session, coop),
+        q=q,
+        families=families,
+        balances=balances,
+        recent=recent,
+        rules=payments.rules_for(session, coop, season),
+        claim_types=payments.claim_types(session, coop),
+        claim_labels=CLAIM_LABELS,
+        crop_labels=CROP_LABELS,
+        crops=list(Crop),
+        label=label,
+        kind_labels=payments.KIND_LABELS,
+        fmt=_fmt(coop),
+        errors=errors,
+        values=values,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    return html, status
+
+
+@bp.route("/c/<code>/payments/premium-rules", methods=["POST"])
+@idempotent
+def add_rule(code: str) -> Any:
+    coop = guard.record("code", Permission.MANAGE)
+    g.coop = coop
+    form = request.form
+    try:
+        rule = payments.add_premium_rule(
+            get_session(),
+            coop=coop,
+            name=form.get("name", ""),
+            season=form.get("season", ""),
+            per_kg_minor=_minor(form.get("per_kg"), "per_kg"),
+            claim_type=form.get("claim_type") or None,
+            woman_led_only=form.get("woman_led_only") == "on",
+            crop=form.get("crop") or None,
+            user_id=_user_id(),
+        )
+    except ValidationFailed as error:
+        season = _safe_season(coop, form.get("season"))
+        return _render_index(coop, season, "", error.errors(), dict(form), 422)
+    flash(
+        _("Premium “%(name)s” added for season %(season)s.", name=rule.name, season=rule.season),
+        "success",
+    )
+    return redirect(url_for("payments.index", code=coop.code, season=rule.season), 303)
+
+
+def _safe_season(coop: Cooperative, value: str | None) -> int:
+    try:
+        return _season(coop, value)
+    except ValidationFailed:
+        return season_of(coop, payments.today())
+
+
+# -- one family ---------------------------------------------------------------------------------
+
+
+@bp.route("/families/<family_id>/payments", methods=["GET"])
+def family(family_id: str) -> Any:
+    family_ = guard.record("family_id")
+    coop = _coop_of(family_)
+    return _render_family(coop, family_, _season(coop, request.args.get("season")), {}, {}, 200)
+
+
+def _render_family(
+    coop: Cooperative,
+    family_: Family,
+    season: int,
+    errors: dict[str, list[str]],
+    values: dict[str, Any],
+    status: int,
+) -> Any:
+    session = get_session()
+    html = render_template(
+        "payments/family.html",
+        coop=coop,
+        family=family_,
+        community=session.get(Community, family_.community_id),
+        season=season,
+        seasons=payments.seasons_of(session, coop),
+        balance=payments.balance(session, family_, season),
+        lines=payments.delivery_lines(session, family_, season),
+        history=payments.payments_of(session, family_, season),
+        kinds=[(k.value, payments.KIND_LABELS[k]) for k in PaymentKind],
+        methods=[(m.value, payments.METHOD_LABELS[m]) for m in PaymentMethod],
+        kind_labels=payments.KIND_LABELS,
+        method_labels=payments.METHOD_LABELS,
+        fmt=_fmt(coop),
+        errors=errors,
+        values=values,
+        today=payments.today(),
+        idempotency_key=uuid.uuid4().hex,
+    )
+    return html, status
+
+
+def _parse_day(value: str) -> date:
+    """A date as the browser's date field sends it, or as people type it (dd/mm/yyyy)."""
+    value = value.strip()
+    if "/" in value:
+        day, month, year = value.split("/")
+        return date(int(year), int(month), int(day))
+    return date.fromisoformat(value)
+
+
+def _form_payment(season: int) -> payments.PaymentData:
+    """The payment form as the service's input; field problems raise ValidationFailed."""
+    form = request.form
+    errors: dict[str, list[str]] = {}
+    try:
+        paid_on = _parse_day(form.get("paid_on", ""))
+    except ValueError:
+        errors["paid_on"] = [_("Give the date as dd/mm/yyyy.")]
+        paid_on = payments.today()
+    amount = 0
+    try:
+        amount = _minor(form.get("amount"), "amount")
+    except ValidationFailed as error:
+        errors.update(error.errors())
+    allocations: list[payments.AllocationData] | None = None
+    mode = form.get("allocation", "auto")
+    if mode == "none":
+        allocations = []
+    elif mode == "manual":
+        allocations = []
+        for key, value in form.items():
+            if key.startswith("alloc-") and value.strip():
+                try:
+                    delivery_id = uuid.UUID(key.removeprefix("alloc-"))
+                    allocations.append(
+                        payments.AllocationData(delivery_id, _minor(value, "allocations"))
+                    )
+                except (ValueError, ValidationFailed):
+                    errors["allocations"] = [_("Give each amount as a number, e.g. 120,50.")]
+        if not allocations and "allocations" not in errors:
+            errors["allocations"] = [_("Give the amount for at least one delivery.")]
+    if errors:
+        raise ValidationFailed(errors)
+    return payments.PaymentData(
+        kind=form.get("kind", ""),
+        method=form.get("method", ""),
+        paid_on=paid_on,
+        amount_minor=amount,
+        season=season,
+        reference=form.get("reference", ""),
+        note=form.get("note", ""),
+        allocations=allocations,
+    )
+
+
+@bp.route("/families/<family_id>/payments", methods=["POST"])
+@idempotent
+def record(family_id: str) -> Any:
+    family_ = guard.record("family_id", Permission.MANAGE)
+    coop = _coop_of(family_)
+    season = _safe_season(coop, request.form.get("season"))
+    try:
+        chosen = payments.check_season(coop, request.form.get("season", ""))
+        payment = payments.record_payment(
+            get_session(),
+            family=family_,
+            data=_form_payment(chosen),
+            user_id=_user_id(),
+        )
+    except ValidationFailed as error:
+        return _render_family(coop, family_, season, error.errors(), dict(request.form), 422)
+    flash(_("Payment %(receipt)s recorded.", receipt=payments.receipt_code(payment)), "success")
+    return redirect(url_for("payments.show", payment_id=payment.id), 303)
+
+
+# -- one payment --------------------------------------------------------------------------------
+
+
+@bp.route("/payments/<payment_id>")
+def show(payment_id: str) -> Any:
+    payment = guard.record("payment_id")
+    coop = _coop_of(payment)
+    context = receipts.receipt_context(get_session(), payment)
+    context["fmt"] = _fmt(coop)
+    return render_template("payments/show.html", errors={}, **context)
+
+
+@bp.route("/payments/<payment_id>/void", methods=["POST"])
+@idempotent
+def void(payment_id: str) -> Any:
+    payment = guard.record("payment_id", Permission.MANAGE)
+    coop = _coop_of(payment)
+    try:
+        payments.void_payment(
+            get_session(),
+            payment=payment,
+            reason=request.form.get("reason", ""),
+            user_id=_user_id(),
+        )
+    except ValidationFailed as error:
+        context = receipts.receipt_context(get_session(), payment)
+        context["fmt"] = _fmt(coop)
+        return render_template("payments/show.html", errors=error.errors(), **context), 422
+    flash(_("Payment %(receipt)s voided.", receipt=payments.receipt_code(payment)), "success")
+    return redirect(url_for("payments.show", payment_id=payment.id), 303)
+
+
+@bp.route("/payments/<payment_id>/receipt.pdf")
+def receipt(payment_id: str) -> Response:
+    payment = guard.record("payment_id")
+    _coop_of(payment)
+    response = Response(receipts.receipt_pdf(get_session(), payment), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="{receipts.receipt_filename(payment)}"'
+    )
+    return response

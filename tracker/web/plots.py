@@ -1,0 +1,252 @@
+"""Plots for clerks (add, edit, map) and the protected area and its flags for managers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import EXCLUDE, ValidationError
+
+from .. import guard
+from ..db import get_session
+from ..idempotency import idempotent
+from ..models import Family, Plot
+from ..schemas.intake import form_values
+from ..schemas.plot import PlotSchema
+from ..services import plots
+from ..services.access import Permission
+from ..services.errors import ValidationFailed
+from ..services.lots import CROP_LABELS
+from . import nav
+from ._intake import can, errors_of, new_key, show_cooperative, user_id
+from .context import login_required_for, safe_next
+from .families import family_map
+
+bp = login_required_for(Blueprint("plots", __name__))
+
+nav.add("plots.protected_area", _l("Protected area"), Permission.READ, order=70)
+
+MAX_GEOJSON_BYTES = 2_000_000
+FLAG_LABELS = {
+    "protected_area": _l("Inside the protected area"),
+    "area_mismatch": _l("Declared area far from the mapped area"),
+}
+
+
+def _values_from_form() -> dict[str, Any]:
+    """The form as the plot schema reads it: a point, or a pasted or uploaded polygon."""
+    values = form_values(request.form)
+    upload = request.files.get("geometry_file")
+    if upload is not None and upload.filename:
+        text = upload.read(MAX_GEOJSON_BYTES + 1)
+        if len(text) > MAX_GEOJSON_BYTES:
+            raise ValidationFailed({"geometry": [str(_l("The geometry is too large."))]})
+        values["geometry"] = text.decode("utf-8", errors="replace")
+    if values.pop("location", "point") == "point":
+        values.pop("geometry", None)
+    else:
+        values.pop("latitude", None)
+        values.pop("longitude", None)
+    return values
+
+
+def _form(
+    family: Family,
+    plot: Plot | None,
+    values: dict[str, Any],
+    errors: dict[str, Any],
+    status: int = 200,
+) -> Any:
+    return (
+        render_template(
+            "plots/form.html",
+            family=family,
+            plot=plot,
+            values=values,
+            errors=errors,
+            crops=list(CROP_LABELS.items()),
+            idempotency_key=request.form.get("idempotency_key") or new_key(),
+        ),
+        status,
+    )
+
+
+@bp.route("/families/<family_id>/plots/new")
+def new(family_id: str) -> Any:
+    family = guard.record("family_id", Permission.INTAKE)
+    show_cooperative(family)
+    return _form(family, None, {"location": "point"}, {})
+
+
+@bp.route("/families/<family_id>/plots/new", methods=["POST"])
+@idempotent
+def create(family_id: str) -> Any:
+    family = guard.record("family_id", Permission.INTAKE)
+    show_cooperative(family)
+    try:
+        values = PlotSchema(unknown=EXCLUDE).load(_values_from_form())
+        plot = plots.create(get_session(), family, values, user_id=user_id())
+    except (ValidationError, ValidationFailed) as error:
+        return _form(family, None, request.form.to_dict(), errors_of(error), 422)
+    _say_flags(plot)
+    flash(_("Plot %(name)s added.", name=plot.name), "success")
+    return redirect(url_for("plots.show", plot_id=plot.id), 303)
+
+
+def _say_flags(plot: Plot) -> None:
+    for flag in plots.open_flags(get_session(), [plot.id])[plot.id]:
+        flash(str(FLAG_LABELS.get(flag.kind, flag.kind)), "warning")
+
+
+@bp.route("/plots/<plot_id>")
+def show(plot_id: str) -> Any:
+    plot = guard.record("plot_id")
+    coop = show_cooperative(plot)
+    session = get_session()
+    family = session.get(Family, plot.family_id)
+    flags = plots.open_flags(session, [plot.id])
+    return render_template(
+        "plots/show.html",
+        plot=plot,
+        family=family,
+        open_flags=flags[plot.id],
+        history=plots.flag_history(session, plot),
+        map_svg=family_map(coop, [plot], flags),
+        geometry=json.loads(plot.geometry_geojson) if plot.geometry_geojson else None,
+        crop_labels=CROP_LABELS,
+        flag_labels=FLAG_LABELS,
+        can_intake=can(Permission.INTAKE, coop),
+        can_manage=can(Permission.MANAGE, coop),
+        idempotency_key=new_key(),
+    )
+
+
+def _plot_values(plot: Plot) -> dict[str, Any]:
+    values = PlotSchema().dump(plot)
+    geometry = values.pop("geometry", None)
+    if geometry and geometry.get("type") == "Point":
+        values.update(
+            location="point",
+            longitude=geometry["coordinates"][0],
+            latitude=geometry["coordinates"][1],
+        )
+    elif geometry:
+        values.update(location="polygon", geometry=json.dumps(geometry))
+    else:
+        values["location"] = "point"
+    return values
+
+
+@bp.route("/plots/<plot_id>/edit")
+def edit(plot_id: str) -> Any:
+    plot = guard.record("plot_id", Permission.INTAKE)
+    show_cooperative(plot)
+    family = get_session().get(Family, plot.family_id)
+    assert family is not None
+    return _form(family, plot, _plot_values(plot), {})
+
+
+@bp.route("/plots/<plot_id>/edit", methods=["POST"])
+@idempotent
+def update(plot_id: str) -> Any:
+    plot = guard.record("plot_id", Permission.INTAKE)
+    show_cooperative(plot)
+    family = get_session().get(Family, plot.family_id)
+    assert family is not None
+    try:
+        values = PlotSchema(unknown=EXCLUDE).load(_values_from_form())
+        plots.update(get_session(), plot, values, user_id=user_id())
+    except (ValidationError, ValidationFailed) as error:
+        return _form(family, plot, request.form.to_dict(), errors_of(error), 422)
+    _say_flags(plot)
+    flash(_("Plot %(name)s saved.", name=plot.name), "success")
+    return redirect(url_for("plots.show", plot_id=plot.id), 303)
+
+
+@bp.route("/plots/<plot_id>/resolve", methods=["POST"])
+@idempotent
+def resolve(plot_id: str) -> Any:
+    """A manager clears a plot's flag, saying why (kept in the flag and the audit log)."""
+    plot = guard.record("plot_id", Permission.MANAGE)
+    show_cooperative(plot)
+    back = safe_next(request.form.get("next"), url_for("plots.show", plot_id=plot.id))
+    try:
+        plots.resolve_flag(
+            get_session(),
+            plot,
+            kind=request.form.get("kind", ""),
+            reason=request.form.get("reason", ""),
+            user_id=user_id(),
+        )
+    except ValidationFailed as error:
+        flash(" ".join(m for ms in error.errors().values() for m in ms), "error")
+        return redirect(back, 303)
+    flash(_("Flag resolved."), "success")
+    return redirect(back, 303)
+
+
+@bp.route("/c/<code>/protected-area")
+def protected_area(code: str) -> Any:
+    """The protected area's boundary and every plot flagged by it (rule 5)."""
+    coop = show_cooperative(guard.record("code"))
+    return _area_page(coop, {})
+
+
+def _area_page(coop: Any, errors: dict[str, Any], status: int = 200) -> Any:
+    session = get_session()
+    flagged = plots.flagged_plots(session, coop)
+    area = plots.protected_area(coop)
+    return (
+        render_template(
+            "plots/protected_area.html",
+            flagged=flagged,
+            area_ha=None if area is None else _area_ha(area),
+            errors=errors,
+            flag_labels=FLAG_LABELS,
+            can_manage=can(Permission.MANAGE, coop),
+            idempotency_key=request.form.get("idempotency_key") or new_key(),
+        ),
+        status,
+    )
+
+
+def _area_ha(area: Any) -> float:
+    from ..services.geo import geodesic_area_m2
+
+    return geodesic_area_m2(area) / 10_000
+
+
+@bp.route("/c/<code>/protected-area", methods=["POST"])
+@idempotent
+def load_protected_area(code: str) -> Any:
+    """A manager loads the boundary (GeoJSON file or pasted text); every plot is checked."""
+    coop = show_cooperative(guard.record("code", Permission.MANAGE))
+    upload = request.files.get("boundary_file")
+    text = request.form.get("boundary", "")
+    if upload is not None and upload.filename:
+        text = upload.read(30_000_001).decode("utf-8", errors="replace")
+    if not text.strip():
+        return _area_page(
+            coop, {"boundary": [_("Choose a GeoJSON file or paste the boundary.")]}, 422
+        )
+    if len(text) > 30_000_000:
+        return _area_page(coop, {"boundary": [_("The file is too large.")]}, 422)
+    try:
+        check = plots.set_protected_area(get_session(), coop, text, user_id=user_id())
+    except ValidationFailed as error:
+        return _area_page(
+            coop, {"boundary": [m for ms in error.errors().values() for m in ms]}, 422
+        )
+    flash(
+        _(
+            "Boundary loaded: %(plots)s plots checked, %(flagged)s newly flagged, %(cleared)s cleared.",
+            plots=check.plots,
+            flagged=check.flagged,
+            cleared=check.cleared,
+        ),
+        "success",
+    )
+    return redirect(url_for("plots.protected_area", code=coop.code), 303)
