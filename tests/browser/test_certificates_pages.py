@@ -1,0 +1,134 @@
+"""Certificates and claims in a real browser, on a 360 px phone and a desktop, in Spanish."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests import factories as f
+from tests.browser.conftest import login, screenshot
+
+pytestmark = pytest.mark.browser
+
+PDF = (
+    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
+    b"xref\n0 3\n0000000000 65535 f \ntrailer <</Size 3 /Root 1 0 R>>\nstartxref\n9\n%%EOF\n"
+)
+
+
+@pytest.fixture
+def app_config(app_config):
+    app_config["WTF_CSRF_ENABLED"] = True  # the real forms, with their CSRF tokens
+    return app_config
+
+
+@pytest.fixture
+def season(db, world):
+    coop = world.a
+    eu = f.make_certificate(
+        db,
+        coop,
+        number="CU-PE-2026-0871",
+        valid_from=date(2026, 1, 15),
+        valid_until=date(2027, 1, 14),
+    )
+    nop = f.make_certificate(
+        db, coop, number="NOP-8821-2026", standard="USDA NOP", body="Control Union Certifications"
+    )
+    fair = f.make_certificate(
+        db,
+        coop,
+        type="fairtrade",
+        basis="mass_balance",
+        number="FLO-3456-2024",
+        standard="Fairtrade SPO",
+        body="FLOCERT",
+    )
+    kosher = f.make_certificate(
+        db, coop, type="kosher", forms="green,roasted", number="OU-K-55120", standard="Kosher"
+    )
+    f.cover_site(db, kosher, f.make_site(db, coop))
+    village = f.make_community(db, coop, "Alto Sisa")
+    inside, outside = [], []
+    for n in range(4):
+        family = f.make_family(db, coop, community=village)
+        plot = f.make_plot(db, family)
+        if n < 3:
+            for cert in (eu, nop, fair):
+                f.cover(db, cert, family)
+        (inside if n < 3 else outside).append(
+            f.make_delivery(db, coop, family, plot, kg=150 + n, on=date(2026, 6, 2 + n))
+        )
+    f.set_status(db, nop, "suspended", date(2026, 7, 15), reason="Acción correctiva pendiente")
+    organic = f.make_lot(db, coop, inside[:2])
+    mixed = f.make_lot(db, coop, [inside[2], *outside])
+    db.commit()
+    return {"eu": eu, "nop": nop, "fair": fair, "organic": organic, "mixed": mixed}
+
+
+def _fits(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 362
+
+
+def test_manager_keeps_certificates_on_a_phone(live_server, phone, world, season, tmp_path):
+    login(phone, live_server, "manager.a@example.org")
+    phone.goto(f"{live_server}/c/COOPA/certificates")
+    assert phone.get_by_role("heading", name="Certificados", exact=True).is_visible()
+    assert phone.get_by_text("suspendido desde").first.is_visible()
+    _fits(phone)
+    screenshot(phone, "certificates-list-phone-es")
+    phone.get_by_role("link", name="NOP-8821-2026", exact=True).click()
+    assert phone.get_by_role("heading", name="orgánico · NOP-8821-2026 suspendido").is_visible()
+    _fits(phone)
+    screenshot(phone, "certificate-nop-phone-es")
+    phone.get_by_label("Estado en una fecha").fill("2026-07-14")
+    phone.get_by_role("button", name="Mostrar").click()
+    assert "activo" in phone.get_by_role("status").inner_text()
+    # Upload the certificate's PDF: checked by its content, its hash shown.
+    pdf = tmp_path / "certificado.pdf"
+    pdf.write_bytes(PDF)
+    phone.get_by_label("Subir una nueva versión").set_input_files(str(pdf))
+    phone.get_by_role("button", name="Subir", exact=True).click()
+    assert phone.get_by_text("Documento subido.").is_visible()
+    assert phone.get_by_text("SHA-256").is_visible()
+    screenshot(phone, "certificate-document-phone-es")
+
+
+def test_manager_suspends_and_reads_why_a_lot_lost_its_claim(live_server, desktop, world, season):
+    login(desktop, live_server, "manager.a@example.org")
+    desktop.goto(f"{live_server}/certificates/{season['eu'].id}")
+    desktop.get_by_text("Suspender, retirar o reactivar desde una fecha").click()
+    desktop.get_by_label("Desde (este día incluido)").fill("2026-06-03")
+    desktop.get_by_label("Motivo").fill("No conformidad mayor en la inspección")
+    desktop.get_by_role("button", name="Registrar el estado").click()
+    assert desktop.get_by_text("las declaraciones se recalcularon").is_visible()
+    screenshot(desktop, "certificate-eu-suspended-desktop-es")
+    desktop.goto(f"{live_server}/lots/{season['mixed'].id}/claims")
+    assert desktop.get_by_role("heading", name="Por qué no es orgánico").is_visible()
+    screenshot(desktop, "lot-mixed-why-not-desktop-es")
+    desktop.goto(f"{live_server}/lots/{season['organic'].id}/claims")
+    assert desktop.get_by_text("orgánico", exact=True).first.is_visible()
+    # Fair trade works by mass balance here: the manager spends credit on the lot.
+    desktop.get_by_role("button", name="Asignar 301 kg de crédito a este lote").click()
+    assert desktop.get_by_text("ahora lleva la declaración por balance de masas").is_visible()
+    assert desktop.get_by_text("comercio justo", exact=True).first.is_visible()
+    screenshot(desktop, "lot-organic-mass-balance-desktop-es")
+    desktop.goto(f"{live_server}/c/COOPA/")
+    assert desktop.get_by_role("heading", name="Certificados y declaraciones").is_visible()
+    screenshot(desktop, "dashboard-certificates-panel-desktop-es")
+
+
+def test_clerk_reads_a_lot_report_on_a_phone_in_english(live_server, phone, world, season):
+    login(phone, live_server, "clerk.a@example.org")
+    phone.goto(f"{live_server}/lots/{season['mixed'].id}/claims")
+    phone.get_by_role("link", name="English").click()
+    assert phone.get_by_role("heading", name="Why it is not organic").is_visible()
+    assert phone.get_by_role("button", name="Allocate").count() == 0, "clerks do not allocate"
+    _fits(phone)
+    screenshot(phone, "lot-mixed-why-not-phone-en")
+    phone.goto(f"{live_server}/certificates/{season['nop'].id}")
+    assert phone.get_by_text("Suspend, withdraw or reinstate").count() == 0
+    _fits(phone)
+    screenshot(phone, "certificate-nop-clerk-phone-en")

@@ -1,0 +1,269 @@
+"""EPCIS 2.0 export: every document validates against GS1's JSON schema (draft-07, with a
+format checker), speaks the CBV and KGM, conserves mass and leaks nothing of a family."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft7Validator
+
+from tests.factories import (
+    make_certificate,
+    make_delivery,
+    make_family,
+    make_lot,
+    make_plot,
+    make_shipment,
+    make_site,
+)
+from tracker.models import Product
+from tracker.services import claims, lots
+
+STANDARDS = Path("/work/shared/standards/epcis")
+CBV = "https://ref.gs1.org/cbv/"
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads((STANDARDS / "EPCIS-JSON-Schema.json").read_text())
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+
+
+def _errors(validator, document):
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in STANDARDS.glob("examples-*.jsonld")))
+def test_the_official_examples_validate(validator, example):
+    assert _errors(validator, json.loads((STANDARDS / example).read_text())) == []
+
+
+def test_the_validator_really_checks_formats_and_cbv(validator):
+    """A wrong date-time, a URI without scheme or an old-style bizStep URN must fail."""
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": "2026-06-02T10:00:00-05:00",
+        "eventTimeZoneOffset": "-05:00",
+        "action": "ADD",
+        "bizStep": f"{CBV}BizStep-commissioning",
+        "quantityList": [
+            {
+                "epcClass": "https://id.gs1.org/01/07750000000014/10/CAF-1",
+                "quantity": 1.5,
+                "uom": "KGM",
+            }
+        ],
+    }
+    document = {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-11-23T10:00:00+00:00",
+        "epcisBody": {"eventList": [event]},
+    }
+    assert _errors(validator, document) == []
+    for key, value in (
+        ("eventTime", "2 June 2026"),
+        ("bizStep", "urn:epcglobal:cbv:bizstep:commissioning"),
+        ("quantityList", [{"epcClass": "CAF-1", "quantity": 1.5, "uom": "KGM"}]),
+        ("quantityList", [{"epcClass": "https://x.org/a", "quantity": 1, "uom": "kg"}]),
+    ):
+        broken = json.loads(json.dumps(document))
+        broken["epcisBody"]["eventList"][0][key] = value
+        assert _errors(validator, broken), key
+
+
+@pytest.fixture
+def season(db, world):
+    """Two families (one with a phone and national ID to leak), a merge, drying... shipped."""
+    coop = world.a
+    db.add(
+        Product(
+            cooperative_id=coop.id, crop="coffee", form="green", name="Verde", gtin="07750000000014"
+        )
+    )
+    rosa = make_family(
+        db, coop, head_name="Rosa Panduro Sangama", national_id="40112233", phone="987654321"
+    )
+    juan = make_family(
+        db, coop, head_name="Juan Tapullima Ríos", national_id="41223344", phone="912345678"
+    )
+    plots = [make_plot(db, rosa), make_plot(db, juan)]
+    wet = [
+        make_delivery(db, coop, rosa, plots[0], kg=180, form="wet_parchment", on=date(2026, 6, 1)),
+        make_delivery(db, coop, juan, plots[1], kg=120, form="wet_parchment", on=date(2026, 6, 2)),
+    ]
+    dry = make_delivery(db, coop, juan, plots[1], kg=100, on=date(2026, 6, 3))
+    yard, mill = make_site(db, coop, kind="drying_yard"), make_site(db, coop, kind="dry_mill")
+    wet_lot = make_lot(db, coop, wet)
+    dried = lots.process_lot(
+        db,
+        lot=wet_lot,
+        process="drying",
+        output_form="dry_parchment",
+        output_g=165_000,
+        site_id=yard.id,
+        occurred_on=date(2026, 6, 10),
+    )
+    bought = make_lot(db, coop, [dry], occurred_on=date(2026, 6, 10))
+    merged = lots.merge_lots(
+        db, coop=coop, lot_ids=[dried.id, bought.id], occurred_on=date(2026, 6, 12)
+    )
+    half, rest = lots.split_lot(
+        db, lot=merged, parts_g=[132_500, 132_500], occurred_on=date(2026, 6, 13)
+    )
+    green = lots.process_lot(
+        db,
+        lot=half,
+        process="hulling",
+        output_form="green",
+        output_g=106_000,
+        site_id=mill.id,
+        occurred_on=date(2026, 6, 20),
+    )
+    shipment = make_shipment(db, coop, [green], shipped_on=date(2026, 7, 1))
+    db.commit()
+    return locals()
+
+
+def _get(client, headers, url):
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/ld+json"
+    return response.get_json(), response.get_data(as_text=True)
+
+
+def test_lot_and_shipment_documents_validate_and_tell_the_story(
+    client, api_token, season, validator
+):
+    headers = api_token("auditor.a@example.org")
+    green, shipment = season["green"], season["shipment"]
+    for url in (
+        f"/api/v1/lots/{green.id}/epcis.jsonld",
+        f"/api/v1/shipments/{shipment.id}/epcis.jsonld",
+        f"/api/v1/lots/{season['rest'].id}/epcis.jsonld",
+        f"/api/v1/lots/{season['wet_lot'].id}/epcis.jsonld",
+    ):
+        document, text = _get(client, headers, url)
+        assert _errors(validator, document) == [], url
+        assert document["type"] == "EPCISDocument" and document["schemaVersion"] == "2.0"
+        for private in (
+            "Rosa Panduro",
+            "Juan Tapullima",
+            "40112233",
+            "987654321",
+            "41223344",
+            str(season["rosa"].id),
+            str(season["juan"].id),
+            "member_code",
+        ):
+            assert private not in text, (private, url)
+        for event in document["epcisBody"]["eventList"]:
+            assert event["eventTimeZoneOffset"] == "-05:00"
+            assert event["eventTime"].endswith("-05:00")
+            assert event["bizStep"].startswith(f"{CBV}BizStep-")
+            for key in ("quantityList", "inputQuantityList", "outputQuantityList"):
+                assert all(q["uom"] == "KGM" for q in event.get(key, []))
+
+    document, _text = _get(client, headers, f"/api/v1/lots/{green.id}/epcis.jsonld")
+    events = document["epcisBody"]["eventList"]
+    commissioning = [e for e in events if e["type"] == "ObjectEvent" and e["action"] == "ADD"]
+    transformations = [e for e in events if e["type"] == "TransformationEvent"]
+    shipping = [e for e in events if e.get("bizStep") == f"{CBV}BizStep-shipping"]
+    assert len(commissioning) == 3  # every delivery behind the green coffee
+    assert all(e["bizStep"] == f"{CBV}BizStep-commissioning" for e in commissioning)
+    assert sorted(q["quantity"] for e in commissioning for q in e["quantityList"]) == [
+        100,
+        120,
+        180,
+    ]
+    # gathered, dried, gathered (same day, later), merged, split, hulled
+    assert [e["ilmd"]["tracker:operation"] for e in transformations] == [
+        "create",
+        "process",
+        "create",
+        "merge",
+        "split",
+        "process",
+    ]
+    assert [e["eventTime"][:10] for e in events] == sorted(e["eventTime"][:10] for e in events)
+    hulled = transformations[-1]
+    assert hulled["outputQuantityList"] == [
+        {
+            "epcClass": f"https://id.gs1.org/01/07750000000014/10/{green.code}",
+            "quantity": 106.0,
+            "uom": "KGM",
+        }
+    ]
+    assert hulled["ilmd"]["tracker:process"] == "hulling"
+    assert hulled["bizLocation"]["id"].endswith(f"/site/{season['mill'].code}")
+    split = transformations[-2]
+    assert len(split["outputQuantityList"]) == 2  # the part not shipped is an output too
+    for event in transformations:  # mass: inputs = outputs + recorded loss, to the gram
+        given = sum(q["quantity"] for q in event["inputQuantityList"])
+        made = sum(q["quantity"] for q in event["outputQuantityList"])
+        assert round(given - made - event["ilmd"]["tracker:lossKg"], 3) == 0
+    (shipped,) = shipping
+    assert shipped["action"] == "OBSERVE" and shipped["disposition"] == f"{CBV}Disp-in_transit"
+    assert shipped["quantityList"][0]["quantity"] == 106.0
+    assert shipped["tracker:buyerCountry"] == "DE" and shipped["tracker:container"] == "MSKU1234565"
+
+
+def test_certification_info_links_the_certificates_behind_the_claims(
+    client, api_token, season, validator, db, world, monkeypatch
+):
+    """The certificates come from the claims engine; their public pages are linked."""
+    organic = make_certificate(db, world.a)
+    fairtrade = make_certificate(db, world.a, type="fairtrade")
+    db.commit()
+    green = season["green"]
+
+    def lot_claims(session, lots_):
+        return {
+            lot.id: [
+                claims.Claim("organic", "segregated", (organic.id,)),
+                claims.Claim("fairtrade", "segregated", (fairtrade.id,)),
+            ]
+            for lot in lots_
+            if lot.form == "green"
+        }
+
+    monkeypatch.setattr(claims, "lot_claims", lot_claims)
+    headers = api_token("manager.a@example.org")
+    document, _text = _get(
+        client, headers, f"/api/v1/shipments/{season['shipment'].id}/epcis.jsonld"
+    )
+    assert _errors(validator, document) == []
+    events = document["epcisBody"]["eventList"]
+    expected = sorted(f"https://trace.example.org/cert/{c.id}" for c in (organic, fairtrade))
+    hulled = [e for e in events if e.get("ilmd", {}).get("tracker:process") == "hulling"]
+    assert sorted(hulled[0]["certificationInfo"]) == expected
+    assert sorted(events[-1]["certificationInfo"]) == expected
+    lot = client.get(f"/api/v1/lots/{green.id}", headers=headers).get_json()
+    assert {c["type"] for c in lot["claims"]} == {"organic", "fairtrade"}
+
+
+def test_a_lot_without_gtin_is_named_under_the_public_host(client, api_token, db, world, validator):
+    lot = make_lot(db, world.a, kg=12.345)
+    db.commit()
+    document, _text = _get(
+        client, api_token("clerk.a@example.org"), f"/api/v1/lots/{lot.id}/epcis.jsonld"
+    )
+    assert _errors(validator, document) == []
+    gathered = document["epcisBody"]["eventList"][-1]
+    assert gathered["outputQuantityList"] == [
+        {
+            "epcClass": f"https://trace.example.org/id/COOPA/lot/{lot.code}",
+            "quantity": 12.345,
+            "uom": "KGM",
+        }
+    ]
+
+
+def test_another_cooperatives_export_is_not_found(client, api_token, db, world):
+    lot = make_lot(db, world.b, crop="cacao")
+    db.commit()
+    headers = api_token("manager.a@example.org")
+    assert client.get(f"/api/v1/lots/{lot.id}/epcis.jsonld", headers=headers).status_code == 404

@@ -1,0 +1,426 @@
+"""The EUDR package of a shipment: the GeoJSON checked against every rule the EU information
+system applies (with shapely), the refusals naming the plots, the split, and the PDF."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pikepdf
+import pytest
+import time_machine
+from shapely.geometry import shape
+from sqlalchemy import insert
+
+from tests import factories as f
+from tracker.documents import eudr
+from tracker.models import Family, Plot, PlotFlag, utcnow
+from tracker.services import deliveries
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+PERU = (-81.5, -18.5, -68.5, 0.1)  # west, south, east, north
+# A 5.2 ha plot near Juanjuí, drawn clockwise, with 7 decimals (an old import): the file
+# must give it counter-clockwise with at most 6.
+BIG_RING = [
+    [-76.4500001, -7.5500001],
+    [-76.4500001, -7.5479999],
+    [-76.4476999, -7.5479999],
+    [-76.4476999, -7.5500001],
+    [-76.4500001, -7.5500001],
+]
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def _shipment(db, coop, plots_by_family, form="dry_parchment"):
+    """One delivery from each plot, gathered in one lot, shipped to Hamburg."""
+    made = []
+    for family, plots in plots_by_family:
+        for plot in plots:
+            made.append(
+                f.make_delivery(db, coop, family, plot, kg=60, on=date(2026, 6, 2), form=form)
+            )
+    lot = f.make_lot(db, coop, made, occurred_on=date(2026, 6, 10))
+    return f.make_shipment(db, coop, [lot], shipped_on=date(2026, 7, 1))
+
+
+@pytest.fixture
+def shipped(db, world, frozen):
+    a = world.a
+    community = f.make_community(db, a, "Pólvora")
+    rosa = f.make_family(
+        db,
+        a,
+        community=community,
+        head_name="Rosa Quispe Huamán",
+        national_id="41234567",
+        phone="987654321",
+    )
+    juan = f.make_family(db, a, community=community, head_name="Juan Tapia Ríos")
+    ana = f.make_family(db, a, community=community, head_name="Ana Salas")
+    small = f.make_plot(db, rosa, area_ha=1.5, name="La Quebrada")
+    big = f.make_plot(db, juan, area_ha=5.2, name="El Alto")
+    big.geometry_geojson = json.dumps({"type": "Polygon", "coordinates": [BIG_RING]})
+    ana1 = f.make_plot(db, ana, area_ha=0.8, lon=-76.401234, lat=-7.501234, name="Parcela 1")
+    ana2 = f.make_plot(db, ana, area_ha=0.0004, lon=-76.40, lat=-7.50, name="Vivero")
+    organic = f.make_certificate(db, a, type="organic", number="CU-PE-2026-0871")
+    f.cover(db, organic, rosa)
+    f.cover(db, organic, juan)
+    shipment = _shipment(db, a, [(rosa, [small]), (juan, [big]), (ana, [ana1, ana2])])
+    db.commit()
+    return {
+        "shipment": shipment,
+        "rosa": rosa,
+        "juan": juan,
+        "ana": ana,
+        "small": small,
+        "big": big,
+    }
+
+
+def _decimals(value: Decimal) -> int:
+    return max(0, -value.as_tuple().exponent)
+
+
+def check_eudr_file(body: bytes, country_box=PERU) -> dict:
+    """Every rule of ../shared/standards/README.md (EUDR), as the information system applies it."""
+    text = body.decode("utf-8")
+    document = json.loads(text, parse_float=Decimal)
+    assert document["type"] == "FeatureCollection"
+    assert set(document) == {"type", "features"}  # WGS 84 is GeoJSON's only CRS: no "crs"
+    assert document["features"]
+    for feature in document["features"]:
+        assert feature["type"] == "Feature"
+        geometry = feature["geometry"]
+        assert geometry["type"] in {"Point", "MultiPoint", "Polygon", "MultiPolygon"}
+        props = feature["properties"]
+        assert set(props) == {"ProducerName", "ProducerCountry", "ProductionPlace", "Area"}
+        assert props["ProducerCountry"] == "PE"
+        assert props["ProducerName"] and props["ProductionPlace"]
+        area = props["Area"]
+        assert isinstance(area, Decimal | int) and not isinstance(area, bool)  # a number
+        positions = []
+        if geometry["type"] == "Point":
+            positions = [geometry["coordinates"]]
+            assert Decimal("0.0001") <= area <= 4, "points are for plots of 0.0001 to 4 ha"
+        elif geometry["type"] == "Polygon":
+            assert len(geometry["coordinates"]) == 1, "no holes"
+            ring = geometry["coordinates"][0]
+            assert ring[0] == ring[-1] and len(ring) >= 4, "ring closed"
+            positions = ring
+        for lon, lat in (p[:2] for p in positions):
+            assert _decimals(lon) <= 6 and _decimals(lat) <= 6
+            west, south, east, north = country_box
+            assert west <= lon <= east and south <= lat <= north, "[lon, lat] inside Peru"
+        if area > 4:
+            assert geometry["type"] in {"Polygon", "MultiPolygon"}, "over 4 ha: a polygon"
+        geom = shape(json.loads(json.dumps(geometry, default=float)))
+        assert geom.is_valid, "no self-intersection"
+        if geometry["type"] == "Polygon":
+            assert not geom.interiors
+            assert geom.exterior.is_ccw, "RFC 7946: exterior ring counter-clockwise"
+    return document
+
+
+def test_the_geojson_follows_every_eudr_rule(shipped, client, api_token):
+    headers = api_token("manager.a@example.org")
+    url = f"/api/v1/shipments/{shipped['shipment'].id}/eudr.geojson"
+    answer = client.get(url, headers=headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.mimetype == "application/geo+json"
+    assert answer.headers["X-EUDR-Parts"] == "1" and answer.headers["X-EUDR-Part"] == "1"
+    assert "attachment" in answer.headers["Content-Disposition"]
+    document = check_eudr_file(answer.data)
+    by_place = {x["properties"]["ProductionPlace"].split(",")[0]: x for x in document["features"]}
+    assert set(by_place) == {"La Quebrada", "El Alto", "Parcela 1", "Vivero"}
+    big = by_place["El Alto"]
+    assert big["geometry"]["type"] == "Polygon"
+    assert big["properties"]["Area"] == Decimal("5.2")
+    assert big["geometry"]["coordinates"][0][1] == [Decimal("-76.447699"), Decimal("-7.55")]
+    assert by_place["La Quebrada"]["geometry"] == {
+        "type": "Point",
+        "coordinates": [Decimal("-76.45"), Decimal("-7.55")],
+    }
+    assert by_place["La Quebrada"]["properties"]["ProducerName"] == "Rosa Quispe Huamán"
+    assert by_place["Vivero"]["properties"]["Area"] == Decimal("0.0004")
+    assert by_place["Parcela 1"]["properties"]["ProductionPlace"] == (
+        "Parcela 1, Pólvora, Pólvora, Tocache, San Martín"
+    )
+    text = answer.get_data(as_text=True)
+    assert "41234567" not in text and "987654321" not in text  # never national ID or phone
+    index = client.get(
+        f"/api/v1/shipments/{shipped['shipment'].id}/eudr", headers=headers
+    ).get_json()
+    assert (index["parts"], index["producers"], index["plots"]) == (1, 3, 4)
+    assert index["files"][0]["hs_code"] == "0901"
+    assert index["deforestation_cut_off"] == "2020-12-31"
+
+
+def _refused(client, headers, shipment_id):
+    answer = client.get(f"/api/v1/shipments/{shipment_id}/eudr.geojson", headers=headers)
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    body = answer.get_json()
+    pdf = client.get(f"/api/v1/shipments/{shipment_id}/eudr.pdf", headers=headers)
+    assert pdf.status_code == 422
+    return body
+
+
+def test_a_plot_flagged_in_the_protected_area_is_refused(shipped, db, client, api_token):
+    db.add(
+        PlotFlag(
+            cooperative_id=shipped["small"].cooperative_id,
+            plot_id=shipped["small"].id,
+            kind="protected_area",
+        )
+    )
+    db.commit()
+    headers = {**api_token("manager.a@example.org"), "Accept-Language": "es"}
+    body = _refused(client, headers, shipped["shipment"].id)
+    assert body["message"].startswith("No se puede")
+    [problem] = body["errors"]["plots"]
+    assert "La Quebrada" in problem and str(shipped["small"].id) in problem
+    assert "dentro del área protegida" in problem
+
+
+def test_a_plot_inside_the_boundary_is_refused_unless_a_manager_resolved_it(
+    shipped, db, world, client, api_token
+):
+    coop = db.get(type(world.a), world.a.id)
+    coop.protected_area_geojson = json.dumps(
+        {
+            "type": "Polygon",
+            "coordinates": [
+                [[-76.5, -7.6], [-76.4, -7.6], [-76.4, -7.52], [-76.5, -7.52], [-76.5, -7.6]]
+            ],
+        }
+    )
+    db.add(coop)
+    db.commit()
+    headers = api_token("manager.a@example.org")
+    body = _refused(client, headers, shipped["shipment"].id)
+    # Rosa's point and Juan's polygon lie inside; Ana's plots (-7.50) do not.
+    assert len(body["errors"]["plots"]) == 2
+    for plot in (shipped["small"], shipped["big"]):
+        db.add(
+            PlotFlag(
+                cooperative_id=plot.cooperative_id,
+                plot_id=plot.id,
+                kind="protected_area",
+                resolved_at=utcnow(),
+                resolution="GPS re-taken on site: outside the park",
+            )
+        )
+    db.commit()
+    assert (
+        client.get(
+            f"/api/v1/shipments/{shipped['shipment'].id}/eudr.geojson", headers=headers
+        ).status_code
+        == 200
+    )
+
+
+def test_missing_geolocation_and_big_points_are_refused_naming_each_plot(
+    shipped, db, client, api_token
+):
+    ana_plot = db.get(Plot, shipped["small"].id)
+    ana_plot.geometry_geojson = None
+    big = db.get(Plot, shipped["big"].id)
+    big.geometry_geojson = json.dumps({"type": "Point", "coordinates": [-76.45, -7.55]})
+    db.add_all([ana_plot, big])
+    db.commit()
+    body = _refused(client, api_token("manager.a@example.org"), shipped["shipment"].id)
+    problems = " | ".join(body["errors"]["plots"])
+    assert len(body["errors"]["plots"]) == 2
+    assert "La Quebrada" in problems and "El Alto" in problems
+    assert "4 ha" in problems
+
+
+def test_only_managers_get_the_package(shipped, client, api_token, db):
+    url = f"/api/v1/shipments/{shipped['shipment'].id}/eudr.geojson"
+    assert client.get(url, headers=api_token("auditor.a@example.org")).status_code == 403
+    assert client.get(url, headers=api_token("clerk.a@example.org")).status_code == 403
+    assert client.get(url, headers=api_token("manager.b@example.org")).status_code == 404
+    unknown = f"/api/v1/shipments/{uuid.uuid4()}/eudr.geojson"
+    assert client.get(unknown, headers=api_token("manager.a@example.org")).status_code == 404
+    from tracker.services import shipments
+
+    shipments.void_shipment(db, shipment=shipped["shipment"], reason="error", user_id=None)
+    db.commit()
+    assert client.get(url, headers=api_token("manager.a@example.org")).status_code == 409
+
+
+def test_past_25_mb_the_package_splits_keeping_each_producer_whole(
+    shipped, client, api_token, monkeypatch
+):
+    one = client.get(
+        f"/api/v1/shipments/{shipped['shipment'].id}/eudr.geojson",
+        headers=api_token("manager.a@example.org"),
+    )
+    limit = len(one.data) // 2 + 10
+    monkeypatch.setattr(eudr, "MAX_BYTES", limit)
+    headers = api_token("manager.a@example.org")
+    base = f"/api/v1/shipments/{shipped['shipment'].id}"
+    index = client.get(f"{base}/eudr.geojson", headers=headers)
+    assert index.status_code == 300  # several files: never a silent first part
+    parts = index.get_json()["parts"]
+    assert parts >= 2 and index.headers["X-EUDR-Parts"] == str(parts)
+    producers = []
+    for n in range(1, parts + 1):
+        answer = client.get(f"{base}/eudr.geojson?part={n}", headers=headers)
+        assert answer.status_code == 200 and len(answer.data) <= limit
+        assert answer.headers["X-EUDR-Part"] == str(n)
+        names = {x["properties"]["ProducerName"] for x in check_eudr_file(answer.data)["features"]}
+        producers.append(names)
+    assert sum(len(p) for p in producers) == 3  # no producer in two files
+    assert client.get(f"{base}/eudr.geojson?part={parts + 1}", headers=headers).status_code == 422
+    assert client.get(f"{base}/eudr.geojson?part=x", headers=headers).status_code == 422
+
+
+def test_past_1000_producers_the_package_splits(db, world, client, api_token, frozen):
+    """1,001 producers of one commodity: two files, 1,000 producers and 1."""
+    a = world.a
+    community = f.make_community(db, a, "Pólvora")
+    now = utcnow()
+    families, plots = [], []
+    for n in range(1001):
+        family_id, plot_id = uuid.uuid4(), uuid.uuid4()
+        families.append(
+            {
+                "id": family_id,
+                "created_at": now,
+                "updated_at": now,
+                "cooperative_id": a.id,
+                "member_code": f"M-{n:04d}",
+                "head_name": f"Productor {n:04d}",
+                "woman_led": False,
+                "community_id": community.id,
+                "public_name_consent": False,
+                "active": True,
+            }
+        )
+        lon, lat = -76.3 - n * 0.0001, -7.4
+        plots.append(
+            {
+                "id": plot_id,
+                "created_at": now,
+                "updated_at": now,
+                "cooperative_id": a.id,
+                "family_id": family_id,
+                "name": "Parcela 1",
+                "crop": "coffee",
+                "area_m2": 10_000,
+                "expected_yield_kg_ha": 800,
+                "geometry_geojson": json.dumps(
+                    {"type": "Point", "coordinates": [round(lon, 6), lat]}
+                ),
+                "centroid_lon": lon,
+                "centroid_lat": lat,
+            }
+        )
+    db.execute(insert(Family), families)
+    db.execute(insert(Plot), plots)
+    rows = [
+        (
+            deliveries.DeliveryData(
+                family_id=fam["id"],
+                plot_id=plot["id"],
+                crop="coffee",
+                form="dry_parchment",
+                delivered_on=date(2026, 6, 2),
+                gross_g=30_000,
+            ),
+            plot["id"],
+        )
+        for fam, plot in zip(families, plots, strict=True)
+    ]
+    ids = deliveries.record_many(db, coop=a, centre=f.centre_of(db, a), clerk_id=None, rows=rows)
+    from tracker.services import lots
+
+    lot = lots.create_lot(
+        db,
+        coop=a,
+        crop="coffee",
+        form="dry_parchment",
+        picks=[lots.Pick(i) for i in ids],
+        occurred_on=date(2026, 6, 3),
+    )
+    shipment = f.make_shipment(db, a, [lot], shipped_on=date(2026, 7, 1))
+    db.commit()
+    headers = api_token("manager.a@example.org")
+    base = f"/api/v1/shipments/{shipment.id}"
+    index = client.get(f"{base}/eudr", headers=headers).get_json()
+    assert index["parts"] == 2 and index["producers"] == 1001
+    assert [(x["producers"], x["plots"]) for x in index["files"]] == [(1000, 1000), (1, 1)]
+    first = client.get(f"{base}/eudr.geojson?part=1", headers=headers)
+    second = client.get(index["files"][1]["url"], headers=headers)
+    names = [
+        {x["properties"]["ProducerName"] for x in check_eudr_file(r.data)["features"]}
+        for r in (first, second)
+    ]
+    assert len(names[0]) == 1000 and len(names[1]) == 1 and not names[0] & names[1]
+    assert first.headers["X-EUDR-Parts"] == "2"
+    assert "part-1-of-2" in first.headers["Content-Disposition"]
+
+
+def test_one_file_per_commodity(db, world, client, api_token, frozen):
+    a = world.a
+    coffee_family = f.make_family(db, a)
+    cacao_family = f.make_family(db, a)
+    coffee = f.make_plot(db, coffee_family)
+    cacao = f.make_plot(db, cacao_family, crop="cacao")
+    coffee_lot = f.make_lot(
+        db, a, [f.make_delivery(db, a, coffee_family, coffee, on=date(2026, 6, 2))]
+    )
+    cacao_lot = f.make_lot(
+        db, a, [f.make_delivery(db, a, cacao_family, cacao, on=date(2026, 6, 2), form="wet_beans")]
+    )
+    shipment = f.make_shipment(db, a, [coffee_lot, cacao_lot], shipped_on=date(2026, 7, 1))
+    db.commit()
+    index = client.get(
+        f"/api/v1/shipments/{shipment.id}/eudr", headers=api_token("manager.a@example.org")
+    ).get_json()
+    assert sorted((x["commodity"], x["hs_code"]) for x in index["files"]) == [
+        ("cacao", "1801"),
+        ("coffee", "0901"),
+    ]
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing: make sysdeps")
+def test_the_pdf_summary(shipped, client, api_token, auth):
+    headers = {**api_token("manager.a@example.org"), "Accept-Language": "es"}
+    answer = client.get(f"/api/v1/shipments/{shipped['shipment'].id}/eudr.pdf", headers=headers)
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    from tests.functional.test_reports_season import keep
+
+    keep(answer.data, "eudr-summary.pdf")
+    document = pikepdf.open(io.BytesIO(answer.data))
+    with document.open_metadata() as meta:
+        assert (meta.get("pdfaid:part"), meta.get("pdfaid:conformance")) == ("3", "B")
+    assert "/OutputIntents" in document.Root
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=answer.data, capture_output=True, check=True
+    ).stdout.decode()
+    assert "31 de diciembre de 2020" in text
+    for word in ("Juan Tapia", "El Alto", "5,20", "0,0004", "PE-2026-0871", "Hanseatic", "0901", "Polygon"):
+        assert word in text, word
+    assert "41234567" not in text
+    assert "Point" in text and "-76.450000" in text
+    # The shipment page links the package for managers; the web routes give the same files.
+    auth.login("manager.a@example.org")
+    page = client.get(f"/shipments/{shipped['shipment'].id}/eudr")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"/shipments/{shipped['shipment'].id}/eudr.geojson?part=1" in html
+    web = client.get(f"/shipments/{shipped['shipment'].id}/eudr.geojson?part=1")
+    assert web.status_code == 200 and check_eudr_file(web.data)
+    shown = client.get(f"/shipments/{shipped['shipment'].id}").get_data(as_text=True)
+    assert f"/shipments/{shipped['shipment'].id}/eudr" in shown

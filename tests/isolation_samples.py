@@ -1,0 +1,107 @@
+"""Records of cooperative B for the route walk: one builder per URL parameter name.
+
+When you add a route with a new parameter name, add a builder here (and the name to
+tracker.guard.PARAMETERS if it names a tenant-owned record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session
+
+from tests import factories as f
+
+Builder = Callable[[Session, Any, dict[str, Any]], Any]
+
+
+def _family(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    if "family" not in cache:
+        cache["family"] = f.make_family(db, world.b)
+    return cache["family"]
+
+
+def _plot(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    if "plot" not in cache:
+        cache["plot"] = f.make_plot(db, _family(db, world, cache), crop="cacao")
+    return cache["plot"]
+
+
+def _delivery(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    if "delivery" not in cache:
+        cache["delivery"] = f.make_delivery(
+            db, world.b, _family(db, world, cache), _plot(db, world, cache), form="wet_beans"
+        )
+    return cache["delivery"]
+
+
+def _certificate(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    if "certificate" not in cache:
+        cache["certificate"] = f.make_certificate(db, world.b, crops="cacao")
+    return cache["certificate"]
+
+
+def _community(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    return f.make_community(db, world.b)
+
+
+def _site(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    return f.make_site(db, world.b, kind="fermentation_shed")
+
+
+def _lot(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    if "lot" not in cache:
+        cache["lot"] = f.make_lot(db, world.b, [_delivery(db, world, cache)])
+    return cache["lot"]
+
+
+def _shipment(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    if "shipment" not in cache:
+        lot = f.make_lot(db, world.b, crop="cacao")
+        cache["shipment"] = f.make_shipment(db, world.b, [lot])
+    return cache["shipment"]
+
+
+def _payment(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    if "payment" not in cache:
+        _delivery(db, world, cache)
+        cache["payment"] = f.make_payment(db, _family(db, world, cache), amount_minor=5_000)
+    return cache["payment"]
+
+
+def _file(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    """A certificate document of cooperative B (a stored file's row is enough here)."""
+    from tracker.models import CertificateDocument, StoredFile
+
+    if "file" not in cache:
+        stored = StoredFile(
+            cooperative_id=world.b.id, sha256="b" * 64, media_type="application/pdf", size_bytes=9
+        )
+        db.add(stored)
+        db.flush()
+        cert = _certificate(db, world, cache)
+        db.add(
+            CertificateDocument(
+                cooperative_id=world.b.id, certificate_id=cert.id, file_id=stored.id
+            )
+        )
+        db.flush()
+        cache["file"] = stored
+    return cache["file"]
+
+
+SAMPLES: dict[str, Callable[[Session, Any, dict[str, Any]], str]] = {
+    "code": lambda db, world, cache: world.b.code,
+    "family_id": lambda db, world, cache: str(_family(db, world, cache).id),
+    "plot_id": lambda db, world, cache: str(_plot(db, world, cache).id),
+    "delivery_id": lambda db, world, cache: str(_delivery(db, world, cache).id),
+    "certificate_id": lambda db, world, cache: str(_certificate(db, world, cache).id),
+    "community_id": lambda db, world, cache: str(_community(db, world, cache).id),
+    "site_id": lambda db, world, cache: str(_site(db, world, cache).id),
+    "lot_id": lambda db, world, cache: str(_lot(db, world, cache).id),
+    "operation_id": lambda db, world, cache: str(_lot(db, world, cache).operation_id),
+    "shipment_id": lambda db, world, cache: str(_shipment(db, world, cache).id),
+    "payment_id": lambda db, world, cache: str(_payment(db, world, cache).id),
+    "file_id": lambda db, world, cache: str(_file(db, world, cache).id),
+}

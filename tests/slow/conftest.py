@@ -1,0 +1,121 @@
+"""A real gunicorn serving the test database, for load, concurrency and fault tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A gunicorn process on the test database; `log` collects its stderr."""
+
+    def __init__(
+        self, database_url: str, data_dir: Path, workers: int = 4, threads: int = 2
+    ) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir / f"gunicorn-{self.port}.log"
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url,
+            TRACKER_ENV="production",
+            SECRET_KEY="test-secret-for-a-real-server",
+            TRACKER_DATA_DIR=str(data_dir),
+            TRACKER_PUBLIC_URL="https://trace.example.org",
+            TRACKER_PROXIES="0",
+            TRACKER_ARGON2_PROFILE="cheapest",
+            TRACKER_LOGIN_RATE_LIMIT="100000 per minute",
+            TRACKER_PUBLIC_RATE_LIMIT="100000 per minute",
+        )
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "120",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait()
+
+    def _wait(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("gunicorn exited:\n" + self.log())
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start:\n" + self.log())
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Kill gunicorn and all its workers at once (SIGKILL: no cleanup, like a power cut)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+        self._log.close()
+
+
+@pytest.fixture
+def serve(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """Start gunicorn servers on this test's database (call after committing test data)."""
+    servers: list[Server] = []
+
+    def start(workers: int = 4, threads: int = 2) -> Server:
+        server = Server(database_url, tmp_path / "data", workers, threads)
+        servers.append(server)
+        return server
+
+    (tmp_path / "data").mkdir(exist_ok=True)
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def token_for(base: str, email: str, password: str = "correct horse battery") -> dict[str, str]:
+    import requests
+
+    response = requests.post(
+        f"{base}/api/v1/auth/token", json={"email": email, "password": password}, timeout=30
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
