@@ -53,9 +53,15 @@ def init_app(app: Flask) -> None:
     )
 
 
+SPANISH_PLURALS = "nplurals=2; plural=(n != 1);"
+
+
 def merged_catalogue() -> Catalog:
     """All area catalogues as one Spanish catalogue; a msgid translated twice differently fails."""
     merged = Catalog(locale="es", domain="messages")
+    # Our msgstrs have two plural forms; newer CLDR data gives Spanish three ("many" for
+    # millions), which would leave every plural untranslated. Say which rule we wrote for.
+    merged.mime_headers = [("Plural-Forms", SPANISH_PLURALS)]
     seen: dict[object, tuple[str, object]] = {}
     for po in sorted(SOURCES.glob("*.po")):
         with po.open("rb") as handle:

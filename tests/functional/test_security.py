@@ -37,12 +37,14 @@ def test_forms_refuse_posts_without_csrf_token(csrf_app_config, world, app):
     assert response.status_code == 400
 
 
-def test_login_is_rate_limited(app_config, world):
-    from tracker import create_app
-
+@pytest.fixture
+def rate_limited_app_config(app_config):
     app_config["RATELIMIT_ENABLED"] = True
     app_config["LOGIN_RATE_LIMIT"] = "3 per minute"
-    client = create_app(app_config).test_client()
+    return app_config
+
+
+def test_login_is_rate_limited(rate_limited_app_config, world, client):
     codes = [
         client.post("/login", data={"email": "clerk.a@example.org", "password": "x"}).status_code
         for _ in range(5)

@@ -12,3 +12,22 @@ def test_every_message_has_a_spanish_translation():
 
 def test_catalogues_merge_without_conflicts():
     assert len(i18n.merged_catalogue()) > 0
+
+
+def test_plurals_are_translated_with_the_rule_the_translations_were_written_for(tmp_path):
+    import gettext
+
+    from babel.messages.mofile import write_mo
+
+    catalogue = i18n.merged_catalogue()
+    path = tmp_path / "messages.mo"
+    with path.open("wb") as handle:
+        write_mo(handle, catalogue)
+    with path.open("rb") as handle:
+        spanish = gettext.GNUTranslations(handle)
+    one, many = "%(num)s delivery", "%(num)s deliveries"
+    assert spanish.ngettext(one, many, 1) == "%(num)s entrega"
+    assert spanish.ngettext(one, many, 2) == "%(num)s entregas"
+    assert spanish.ngettext(one, many, 1_000_000) == "%(num)s entregas"
+    plurals = [m for m in catalogue if isinstance(m.id, tuple)]
+    assert plurals and all(len(m.string) == 2 and all(m.string) for m in plurals)
