@@ -177,7 +177,7 @@ def serve_command(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn on http://HOST:PORT."""
     from gunicorn.app.base import BaseApplication
 
-    class _Server(BaseApplication):  # type: ignore[misc]
+    class _Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
@@ -185,6 +185,10 @@ def serve_command(host: str, port: int, workers: int) -> None:
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn 27's control socket defaults to one path per user: two servers
+                # on a machine would fight over it, and we don't use it.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Flask:
             from . import create_app

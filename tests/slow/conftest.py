@@ -15,8 +15,19 @@ from typing import Any
 
 import pytest
 
+
+def _gunicorn_settings() -> set[str]:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return {setting.name for setting in KNOWN_SETTINGS}
+
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# gunicorn 27 opens a control socket at one path per user; parallel servers would share it.
+NO_CONTROL_SOCKET = (
+    ["--no-control-socket"] if "control_socket_disable" in _gunicorn_settings() else []
+)
 
 
 def _free_port() -> int:
@@ -58,6 +69,7 @@ class Server:
                 f"127.0.0.1:{self.port}",
                 "--timeout",
                 "120",
+                *NO_CONTROL_SOCKET,
                 "wsgi:app",
             ],
             cwd=ROOT,
@@ -68,7 +80,7 @@ class Server:
         )
         self._wait()
 
-    def _wait(self, timeout: float = 30) -> None:
+    def _wait(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

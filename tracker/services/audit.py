@@ -179,7 +179,7 @@ def _changes(obj: SQLModel) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _cooperative_of(obj: SQLModel) -> uuid.UUID | None:
-    table = obj.__tablename__  # type: ignore[attr-defined]
+    table = obj.__tablename__
     if table == "cooperative":
         return obj.id  # type: ignore[attr-defined]
     return getattr(obj, "cooperative_id", None)
@@ -206,15 +206,15 @@ def _before_flush(session: OrmSession, _context: Any, _instances: Any) -> None:
         table = getattr(obj, "__tablename__", None)
         if table and table not in UNAUDITED:
             pending.append((obj, "delete", snapshot(obj), None))
-    for obj, action, before, after in pending:
+    for obj, action, old, new in pending:
         record(
             session,  # type: ignore[arg-type]
             cooperative_id=_cooperative_of(obj),
             action=action,
-            entity=obj.__tablename__,  # type: ignore[attr-defined]
+            entity=str(obj.__tablename__),
             entity_id=str(getattr(obj, "id", "")),
-            before=before,
-            after=after,
+            before=old,
+            after=new,
         )
 
 

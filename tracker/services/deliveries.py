@@ -387,7 +387,7 @@ def _insert(
     compiled = table.insert().compile(dialect=dialect, column_keys=names)
     chosen = [(i, p) for i, name in enumerate(columns) if (p := processor(name)) is not None]
     if compiled.positional:
-        pick = itemgetter(*(names.index(name) for name in compiled.positiontup))  # type: ignore[union-attr]
+        pick = itemgetter(*(names.index(name) for name in compiled.positiontup))
     with _large_page_cache(connection):
         for start in range(0, len(rows), 10_000):
             params: list[Any] = []

@@ -43,7 +43,7 @@ def use_cooperative(code: str, permission: Permission = Permission.READ) -> Coop
 
 def use_record(model: type, record_id: Any, permission: Permission = Permission.READ) -> Any:
     """A record by id, checked against the user's cooperatives; its cooperative goes in the menu."""
-    record = access.load(get_session(), model, record_id, principal(), permission)
+    record: Any = access.load(get_session(), model, record_id, principal(), permission)
     g.coop = get_session().get(Cooperative, record.cooperative_id)
     return record
 
@@ -63,10 +63,10 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def permission_required(permission: Permission):  # type: ignore[no-untyped-def]
+def permission_required(permission: Permission):
     """Decorate a view taking `code`: load and check the cooperative first."""
 
-    def decorator(view):  # type: ignore[no-untyped-def]
+    def decorator(view):
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             use_cooperative(kwargs["code"], permission)

@@ -8,6 +8,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 from shapely.geometry import Point, Polygon, mapping
 from sqlalchemy import insert
@@ -161,7 +162,7 @@ def build_people(session: Session, demo: Demo) -> None:
                     crop="coffee",
                     form="green",
                     name="Café verde de especialidad",
-                    gtin="07750000000015",
+                    gtin="07750000000014",
                 )
             )
             session.add(
@@ -170,7 +171,7 @@ def build_people(session: Session, demo: Demo) -> None:
                     crop="coffee",
                     form="roasted",
                     name="Café tostado Cordillera Azul",
-                    gtin="07750000000022",
+                    gtin="07750000000021",
                 )
             )
         else:
@@ -180,7 +181,7 @@ def build_people(session: Session, demo: Demo) -> None:
                     crop="cacao",
                     form="dry_beans",
                     name="Cacao en grano fermentado y seco",
-                    gtin="07750000000039",
+                    gtin="07750000000038",
                 )
             )
     session.flush()
@@ -564,7 +565,7 @@ def build_certificates(session: Session, demo: Demo) -> None:
             after={"created": len(rows)},
         )
     # The over-cap family is certified under every family certificate, so the cap bites.
-    over = demo.special["over_cap_family_id"]
+    over = cast(uuid.UUID, demo.special["over_cap_family_id"])
     coop = demo.coops["CAZ"]
     for key in ("organic_eu", "organic_nop", "fairtrade"):
         cert = demo.certificates["CAZ"][key]

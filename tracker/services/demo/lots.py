@@ -26,22 +26,11 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from ...models import CoverageEntry, Delivery, Lot, LotOperation, Product
-from .. import gs1, lots, shipments
+from ...models import CoverageEntry, Delivery, Lot, LotOperation
+from .. import lots, shipments
 from .base import Demo
 
 NOP_SUSPENDED = date(2026, 7, 15)
-
-
-def _fix_product_gtins(session: Session, demo: Demo) -> None:
-    """The products were seeded with GTINs whose check digit is wrong: set the right one."""
-    for coop in demo.coops.values():
-        for product in session.exec(select(Product).where(Product.cooperative_id == coop.id)):
-            if product.gtin and not gs1.is_valid_gtin(product.gtin):
-                body = product.gtin.zfill(14)[:13]
-                product.gtin = body + str(gs1.check_digit(body))
-                session.add(product)
-    session.flush()
 
 
 def _certified(session: Session, certificate_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -132,7 +121,6 @@ def _made_on(session: Session, *made: Lot) -> date:
 
 def build_lots(session: Session, demo: Demo) -> None:
     """The season's lots and shipments for both cooperatives."""
-    _fix_product_gtins(session, demo)
     _coffee(session, demo)
     _cacao(session, demo)
     for code, coop in demo.coops.items():

@@ -29,7 +29,7 @@ FORMS = {
 PREMIUM = {"coffee": 40, "cacao": 30}
 
 
-def build_deliveries(session, demo: Demo) -> None:  # type: ignore[no-untyped-def]
+def build_deliveries(session, demo: Demo) -> None:
     """Each family delivers its plots' harvest in a few weighings across the season."""
     rng = demo.rng
     for code, coop in demo.coops.items():
