@@ -16,7 +16,9 @@ PO_SOURCES := $(wildcard $(CATALOGUES)/src/*.po)
 SYSTEM_PACKAGES := libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 chromium zbar-tools poppler-utils
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# Two workers: the machines have two cores, and the suite must stay under ten minutes.
+TEST_JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_JOBS)
 # pytest exits 5 when it collected nothing: say so and fail, never pass silently.
 NO_TESTS_IS_FAILURE = { rc=$$?; [ $$rc = 5 ] && echo "!! pytest collected no tests"; exit $$rc; }
 

@@ -28,6 +28,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.testing = app.config["ENV_NAME"] == "testing"
     os.makedirs(app.instance_path, exist_ok=True)
     os.makedirs(app.config["DATA_DIR"], exist_ok=True)
+    if app.config["PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        proxies = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     audit.install()
     db.init_app(app)

@@ -31,15 +31,16 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "PUBLIC_URL": (_env("TRACKER_PUBLIC_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "DATA_DIR": str(data_dir),
         "SQL_ECHO": _env("TRACKER_SQL_ECHO") == "1",
+        # Reverse proxies in front whose X-Forwarded-For/Proto are believed (0: none, so a
+        # client can't pick its own address for the rate limits).
+        "PROXIES": _env("TRACKER_PROXIES", "0"),
         # Flask and its extensions
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env == "production",
-        "REMEMBER_COOKIE_SECURE": env == "production",
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,
         "BABEL_DEFAULT_LOCALE": "es",
         "BABEL_DEFAULT_TIMEZONE": "America/Lima",
@@ -56,6 +57,12 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "API_TOKEN_DAYS": 90,
     }
     config.update(overrides or {})
+    # Decided by the environment the app finally runs in (overrides included): in
+    # production cookies travel over HTTPS only.
+    production = config["ENV_NAME"] == "production"
+    config.setdefault("SESSION_COOKIE_SECURE", production)
+    config.setdefault("REMEMBER_COOKIE_SECURE", production)
+    config.setdefault("PREFERRED_URL_SCHEME", "https" if production else "http")
     check(config)
     return config
 
@@ -70,5 +77,11 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError("SECRET_KEY must be set in production")
     if config["ENV_NAME"] == "production" and config["SECRET_KEY"] == DEV_SECRET:
         raise ConfigError("SECRET_KEY is the development value; set a real secret in production")
+    try:
+        config["PROXIES"] = int(config["PROXIES"])
+        if not 0 <= config["PROXIES"] <= 5:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError("TRACKER_PROXIES must be a number of proxies from 0 to 5") from None
     if not str(config["PUBLIC_URL"]).startswith(("http://", "https://")):
         raise ConfigError("TRACKER_PUBLIC_URL must start with http:// or https://")
