@@ -155,14 +155,14 @@ def demo_command(if_empty: bool, families: int, seed: int) -> None:
     from .models import Cooperative
     from .services import demo
 
-    session = _session()
-    if session.exec(select(Cooperative)).first() is not None:
-        if if_empty:
-            click.echo("The database already has data; the demo was not loaded again.")
-            click.echo(demo.logins_text())
-            return
-        raise click.ClickException("the database is not empty; the demo fills an empty one")
-    with db.writing():
+    with db.writing():  # the check and the load in one write transaction (see import)
+        session = _session()
+        if session.exec(select(Cooperative)).first() is not None:
+            if if_empty:
+                click.echo("The database already has data; the demo was not loaded again.")
+                click.echo(demo.logins_text())
+                return
+            raise click.ClickException("the database is not empty; the demo fills an empty one")
         summary = demo.build(session, families=families, seed=seed, progress=click.echo)
         db.commit()
     click.echo(summary)
@@ -280,11 +280,14 @@ def import_deliveries_command(
     from .services import deliveries, imports
     from .services.errors import DomainError
 
-    session = _session()
-    coop = session.exec(select(Cooperative).where(Cooperative.code == code.upper())).first()
-    if coop is None:
-        raise click.ClickException(f"no cooperative with code {code}")
+    # One write transaction from the first read (BEGIN IMMEDIATE on SQLite), as for an
+    # upload through the app: a read transaction upgraded to a write later fails with
+    # "database is locked" as soon as the server has committed anything meanwhile.
     with db.writing():
+        session = _session()
+        coop = session.exec(select(Cooperative).where(Cooperative.code == code.upper())).first()
+        if coop is None:
+            raise click.ClickException(f"no cooperative with code {code}")
         try:
             table = imports.read_table(file.read_bytes(), "deliveries")
             place = (

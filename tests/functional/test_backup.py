@@ -1,9 +1,15 @@
 """tracker backup / tracker restore round-trip every table, on SQLite and PostgreSQL."""
 
+import sqlite3
+import threading
+import time
+
+import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from tests.factories import make_community, make_family
 from tracker.models import metadata
+from tracker.services import backup
 
 
 def _dump(database_url):
@@ -18,7 +24,9 @@ def _dump(database_url):
     return data
 
 
-def test_backup_then_restore_brings_back_every_table(app, db, world, runner, tmp_path, database_url):
+def test_backup_then_restore_brings_back_every_table(
+    app, db, world, runner, tmp_path, database_url
+):
     family = make_family(db, world.a, head_name="Rosa Quispe Tananta")
     db.commit()
     before = _dump(database_url)
@@ -46,3 +54,81 @@ def test_restore_refuses_a_file_that_is_not_a_backup(runner, tmp_path, database_
     result = runner.invoke(args=["restore", str(bogus), "--yes"])
     assert result.exit_code == 1
     assert "not" in result.output.lower()
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_backup_finishes_while_another_connection_keeps_committing(tmp_path):
+    """Copying a few pages per step restarts from the first page whenever another
+    connection commits between two steps, so under steady writes it never finished.
+    The backup is one step: one read snapshot, which WAL lets writers run beside."""
+    live = tmp_path / "live.db"
+    conn = sqlite3.connect(live, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO t (v) VALUES (zeroblob(3000))", [()] * 8000)  # ~6,000 pages
+    conn.execute("COMMIT")
+    conn.close()
+    stop = threading.Event()
+    commits = []
+
+    def writer():
+        other = sqlite3.connect(live, isolation_level=None, timeout=30)
+        deadline = time.monotonic() + 20
+        while not stop.is_set() and time.monotonic() < deadline:
+            other.execute("INSERT INTO t (v) VALUES (x'00')")
+            commits.append(1)
+            time.sleep(0.002)
+        other.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while len(commits) < 10:
+            time.sleep(0.01)
+        first = 8000 + len(commits)
+        backup.backup(f"sqlite:///{live}", tmp_path / "copy.db")
+        last = 8000 + len(commits)
+        assert thread.is_alive(), "the backup only finished once the writes stopped"
+    finally:
+        stop.set()
+        thread.join()
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert copy.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert first <= copy.execute("SELECT count(*) FROM t").fetchone()[0] <= last
+    finally:
+        copy.close()
+
+
+def test_backup_of_a_missing_sqlite_file_fails_instead_of_copying_nothing(tmp_path):
+    missing = tmp_path / "nowhere.db"
+    with pytest.raises(backup.BackupError, match="no SQLite database"):
+        backup.backup(f"sqlite:///{missing}", tmp_path / "copy.db")
+    assert not missing.exists()
+    assert not (tmp_path / "copy.db").exists()
+
+
+def test_pg_tools_get_every_part_of_the_url():
+    """pg_dump and pg_restore connect as the app does: a socket directory or sslmode in the
+    URL's query, and a database name with a space or a quote, all reach libpq."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    dsn, env = backup._libpq(
+        "postgresql+psycopg://tracker:s3cr%27t@/trace%20db?host=/run/postgresql&sslmode=require"
+    )
+    assert conninfo_to_dict(dsn) == {
+        "dbname": "trace db",
+        "host": "/run/postgresql",
+        "sslmode": "require",
+        "user": "tracker",
+    }
+    assert env["PGPASSWORD"] == "s3cr't"
+    dsn, _env = backup._libpq("postgresql+psycopg://postgres@127.0.0.1:5432/it's")
+    assert conninfo_to_dict(dsn) == {
+        "dbname": "it's",
+        "host": "127.0.0.1",
+        "port": "5432",
+        "user": "postgres",
+    }

@@ -27,20 +27,28 @@ def _sqlite_path(database_url: str) -> Path:
     return Path(url.database)
 
 
+def _conninfo_value(value: object) -> str:
+    """A libpq connection-string value, quoted (spaces, quotes and backslashes survive)."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _libpq(database_url: str) -> tuple[str, dict[str, str]]:
     """A libpq connection string for pg_dump/pg_restore, password passed in the environment."""
     url = make_url(database_url)
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)
-    parts = [f"dbname={url.database}"]
+    params: dict[str, object] = {"dbname": url.database}
+    # Query parameters are libpq's too (?host=/run/postgresql for a socket, ?sslmode=...).
+    for name, value in url.query.items():
+        params[name] = value[-1] if isinstance(value, tuple) else value
     if url.host:
-        parts.append(f"host={url.host}")
+        params["host"] = url.host
     if url.port:
-        parts.append(f"port={url.port}")
+        params["port"] = url.port
     if url.username:
-        parts.append(f"user={url.username}")
-    return " ".join(parts), env
+        params["user"] = url.username
+    return " ".join(f"{k}={_conninfo_value(v)}" for k, v in params.items() if v), env
 
 
 def _tool(name: str) -> str:
@@ -57,11 +65,18 @@ def backup(database_url: str, target: Path) -> None:
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     if make_url(database_url).get_backend_name() == "sqlite":
-        source = sqlite3.connect(_sqlite_path(database_url), timeout=30)
+        path = _sqlite_path(database_url)
+        if not path.is_file():  # connecting would create an empty database and back it up
+            raise BackupError(f"no SQLite database at {path}")
+        source = sqlite3.connect(path, timeout=30)
         destination = sqlite3.connect(partial)
         try:
             with destination:
-                source.backup(destination, pages=1024)
+                # All pages in one step, so in one read transaction: a consistent snapshot
+                # that, in WAL mode, never blocks the app's writers. Copying in several
+                # steps restarts from the first page whenever another connection commits
+                # between two steps, so under steady writes it would never finish.
+                source.backup(destination, pages=-1)
             destination.execute("PRAGMA journal_mode=DELETE")
         finally:
             destination.close()
