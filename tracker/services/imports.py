@@ -496,6 +496,12 @@ def _import_delivery_table(
         raise ImportFailed(errors)
     skipped = {d.line for d in duplicates}
     rows = [(data, plot_id) for line, data, plot_id in good if line not in skipped]
+    # Locks in the order saving one delivery takes them: the centre's receipt counter,
+    # then the audit chain (the batch's audit entry, at its flush). The other way round,
+    # a clerk saving a delivery at this centre meanwhile deadlocks with the import.
+    session.exec(
+        select(CollectionCentre.id).where(CollectionCentre.id == centre.id).with_for_update()
+    ).one()
     batch = ImportBatch(
         cooperative_id=coop.id,
         kind="deliveries",
