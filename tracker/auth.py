@@ -14,7 +14,8 @@ from .services.users import user_for_token
 
 
 class LoginUser(UserMixin):
-    """Flask-Login's view of a user; its id is the rotating session token."""
+    """Flask-Login's view of a user; its id is the rotating session token, so a session
+    cookie stops working when the user logs out or changes password."""
 
     def __init__(self, user: User) -> None:
         self.user = user
@@ -67,6 +68,10 @@ def current_principal() -> Principal:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # "basic", not "strong": strong ends a session whenever the client's address changes,
+    # which a clerk's phone on a flaky mobile connection does all day. Fixation and replay
+    # are handled instead by the login clearing the session and by the session token
+    # (LoginUser.get_id), which logout and password changes rotate server-side.
     login_manager.session_protection = "basic"
     login_manager.login_message_category = "info"
     from flask_babel import lazy_gettext

@@ -4,6 +4,10 @@ A URL parameter listed in PARAMETERS is resolved (with the READ permission) for 
 current user before any view code, form or API-schema parsing runs: a record of another
 cooperative, or one that does not exist, answers 404 the same way. Views then check the
 stronger permission they need (INTAKE, MANAGE...) on the same record via `record(name)`.
+A write (POST, PUT, PATCH, DELETE) is also checked here for the role it needs, so a role
+that may not act gets 403 whatever it sent, before a body is parsed: the clerk's intake
+work is listed in INTAKE_WRITES, the instance's in ADMIN_WRITES, every other write needs
+MANAGE. tests/functional/test_access_matrix.py classifies every route by role.
 New routes name their ids with these parameter names; tests/functional/test_isolation.py
 walks every route with another cooperative's ids.
 """
@@ -30,7 +34,8 @@ from .models import (
     StoredFile,
 )
 from .services import access
-from .services.access import Permission
+from .services.access import Permission, Principal
+from .services.errors import Forbidden
 
 PARAMETERS: dict[str, type] = {
     "family_id": Family,
@@ -47,6 +52,32 @@ PARAMETERS: dict[str, type] = {
 }
 # Blueprints that are public (no login) or guard themselves (administration).
 UNGUARDED = {"static", "public", "auth", "admin", "api_auth", "api-docs", "apidocs", "health"}
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Writes a clerk may make: families, plots and deliveries. Any other write needs MANAGE.
+INTAKE_WRITES = frozenset(
+    {
+        "families.create",
+        "families.update",
+        "plots.create",
+        "plots.update",
+        "deliveries.create",
+        "deliveries.void",
+        "imports.families_upload",
+        "imports.plots_upload",
+        "imports.deliveries_upload",
+        "api_families.Families",
+        "api_families.FamilyImport",
+        "api_families.FamilyItem",
+        "api_plots.FamilyPlots",
+        "api_plots.PlotImport",
+        "api_plots.PlotItem",
+        "api_deliveries.Deliveries",
+        "api_deliveries.DeliveryImport",
+        "api_deliveries.DeliveryVoid",
+    }
+)
+# Writes about the instance itself, for admins only.
+ADMIN_WRITES = frozenset({"api_cooperatives.Cooperatives"})
 
 
 def register(name: str, model: type) -> None:
@@ -78,6 +109,26 @@ def _guard() -> None:
         elif name in PARAMETERS:
             guarded[name] = access.load(session, PARAMETERS[name], value, principal)
     g.guarded = guarded
+    if request.method in WRITES:
+        _check_write(principal, guarded)
+
+
+def _check_write(principal: Principal, guarded: dict[str, Any]) -> None:
+    """Refuse (403) a write the user's role may not make, before its body is read."""
+    endpoint = request.endpoint or ""
+    if endpoint in ADMIN_WRITES:
+        if not principal.is_admin:
+            raise Forbidden(access.ROLE_REFUSED)
+        return
+    needed = Permission.INTAKE if endpoint in INTAKE_WRITES else Permission.MANAGE
+    named = {
+        found.id if name == "code" else found.cooperative_id for name, found in guarded.items()
+    }
+    for cooperative_id in named:
+        principal.check(needed, cooperative_id)
+    # With the records in the body (a merge of lots), the role must allow it somewhere.
+    if not (named or principal.is_admin or any(principal.can(needed, c) for c in principal.roles)):
+        raise Forbidden(access.ROLE_REFUSED)
 
 
 def init_app(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint, false
 from sqlmodel import Field
 
 from .base import IdModel, TenantModel
@@ -45,9 +45,13 @@ class User(IdModel, table=True):
     is_admin: bool = Field(default=False)
     active: bool = Field(default=True)
     locale: str | None = Field(default=None, max_length=5)
-    # Rotated on password change: logs out every other session of the user.
+    # Names the user in login sessions; rotated on logout and password change, which
+    # ends every session (tracker.services.users.end_sessions).
     session_token: str = Field(max_length=64)
     last_login_at: datetime | None = None
+    # Set with a temporary password given by an administrator: until the user chooses
+    # their own, pages lead to the password form and the API issues no token.
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Membership(TenantModel, table=True):

@@ -44,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({Permission.READ, Permission.AUDIT}),
 }
 ALL_PERMISSIONS = frozenset(Permission)
+ROLE_REFUSED = _l("Your role does not allow this.")
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Principal:
         if Permission.READ not in perms:
             raise NotFound(_l("Not found."))
         if permission not in perms:
-            raise Forbidden(_l("Your role does not allow this."))
+            raise Forbidden(ROLE_REFUSED)
 
     def cooperative_ids(self) -> list[uuid.UUID] | None:
         """The cooperatives visible to this user; None means all (admin)."""

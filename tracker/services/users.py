@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from ..models import ApiToken, Cooperative, Membership, User, utcnow
 from ..models.enums import Role
-from .errors import Conflict, NotFound, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .passwords import DUMMY_HASH, MIN_LENGTH, hash_password, needs_rehash, verify_password
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
@@ -105,10 +105,19 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     set_password(session, user, new)
 
 
-def set_password(session: Session, user: User, new: str) -> None:
+def end_sessions(user: User) -> None:
+    """Invalidate every login session of the user: a session cookie names the user by
+    this token, so a cookie issued before (even one copied elsewhere) is refused."""
+    user.session_token = secrets.token_hex(16)
+
+
+def set_password(session: Session, user: User, new: str, *, temporary: bool = False) -> None:
+    """A new password; every session and every API token of the user ends. A temporary
+    one (an administrator's reset) must be changed at the next login."""
     check_password_strength(new)
     user.password_hash = hash_password(new)
-    user.session_token = secrets.token_hex(16)
+    user.must_change_password = temporary
+    end_sessions(user)
     for token in session.exec(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     ).all():
@@ -121,7 +130,10 @@ def _digest(raw: str) -> str:
 
 
 def issue_token(session: Session, user: User, *, days: int = 90, name: str = "") -> str:
-    """A new bearer token; only its SHA-256 is kept, so it is shown once."""
+    """A new bearer token; only its SHA-256 is kept, so it is shown once. Refused for a
+    temporary password: whoever set it must not be able to act as the user."""
+    if user.must_change_password:
+        raise Forbidden(_l("Change your temporary password (log in on the web) first."))
     raw = "trk_" + secrets.token_urlsafe(32)
     session.add(
         ApiToken(

@@ -132,6 +132,32 @@ def set_membership(user_id: str) -> Any:
     return redirect(url_for("admin.index"))
 
 
+@bp.route("/users/<user_id>/password", methods=["POST"])
+def reset_password(user_id: str) -> Any:
+    """Give a user who lost their password a temporary one: their sessions and API tokens
+    end, and they must choose their own password when they next log in."""
+    db = get_session()
+    try:
+        user = db.get(User, uuid.UUID(user_id))
+    except ValueError:
+        user = None
+    if user is None:
+        abort(404)
+    try:
+        users.set_password(db, user, request.form.get("password", ""), temporary=True)
+    except DomainError as error:
+        flash(error.text(), "error")
+        return redirect(url_for("admin.index"))
+    flash(
+        _(
+            "Temporary password set for %(email)s: they choose their own at the next login.",
+            email=user.email,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.index"))
+
+
 @bp.route("/users/<user_id>/active", methods=["POST"])
 def toggle_active(user_id: str) -> Any:
     db = get_session()

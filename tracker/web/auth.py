@@ -71,6 +71,9 @@ def login() -> Any:
                 entity="user_account",
                 entity_id=str(user.id),
             )
+            if user.must_change_password:
+                flash(_("Choose your own password to continue."), "info")
+                return redirect(url_for("auth.change_password"))
             return redirect(safe_next(request.args.get("next"), url_for("dashboard.home")))
         audit.record(
             db,
@@ -87,12 +90,38 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    """End the session for good: the user's session token changes, so a copy of the
+    cookie taken before (another tab, a stolen cookie) no longer logs anyone in. This
+    ends the user's sessions on other devices too."""
+    user = principal().user
+    if user is not None:
+        users.end_sessions(get_session().merge(user))
     logout_user()
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
     return redirect(url_for("auth.login"))
+
+
+# What a user with a temporary password may still open: the password form, logging out,
+# the language switch, public pages; the API issues them no token.
+_OPEN_WITH_TEMPORARY_PASSWORD = {"auth", "public", "health", "api_auth"}
+
+
+@bp.before_app_request
+def _temporary_password_first() -> Any:
+    """Lead a user who logged in with a temporary password to the password form."""
+    if (
+        request.endpoint in (None, "static")
+        or request.blueprint in _OPEN_WITH_TEMPORARY_PASSWORD
+        or request.path.startswith("/api/")
+    ):
+        return None
+    user = principal().user
+    if user is not None and user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 @bp.route("/lang/<code>")

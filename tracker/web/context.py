@@ -54,8 +54,11 @@ def can(permission: str) -> bool:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only redirect to a path on this site."""
+    """Only redirect to a path on this site. Browsers read a backslash as a slash and drop
+    tabs and newlines, so `/\\evil.example` would leave the site: refused too."""
     if not target:
+        return default
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
