@@ -29,7 +29,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -184,32 +184,38 @@ def wal_frames(wal: Path) -> tuple[int, int]:
 
 class SqliteWatch:
     """Sees a writer inside its transaction: the write lock is taken (BEGIN IMMEDIATE
-    fails at once) and uncommitted pages have spilled into the emptied -wal file."""
+    fails at once) and uncommitted pages have spilled into the emptied -wal file.
+
+    The probe connection never stays open, so after the kill the first to open the
+    database again (the snapshot, then the app) finds the crashed writer's -wal and
+    -shm files and recovers from them, as after a power cut.
+    """
 
     def __init__(self, database_url: str) -> None:
         self.path = Path(make_url(database_url).database or "")
         self.wal = self.path.with_name(self.path.name + "-wal")
-        self.probe = sqlite3.connect(self.path, timeout=0, isolation_level=None)
-        busy, _log, _done = self.probe.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        with closing(sqlite3.connect(self.path, timeout=30)) as conn:
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         assert busy == 0 and (not self.wal.exists() or self.wal.stat().st_size == 0)
 
     def inside(self) -> bool:
         if not self.wal.exists() or self.wal.stat().st_size < SPILLED:
             return False
-        try:
-            self.probe.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            assert "locked" in str(error)
-            return True
-        self.probe.execute("ROLLBACK")
+        with closing(sqlite3.connect(self.path, timeout=0, isolation_level=None)) as probe:
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                assert "locked" in str(error)
+                return True
+            probe.execute("ROLLBACK")
         return False
 
     def after_kill(self) -> str:
         """Prove the killed transaction had written and had not committed."""
         frames, commits = wal_frames(self.wal)
-        self.probe.close()  # the last connection: SQLite recovers and checkpoints now
         assert frames > 0, "the -wal file holds no frame of the killed transaction"
         assert commits == 0, "the killed transaction had committed: the kill came too late"
+        assert self.path.with_name(self.path.name + "-shm").exists()
         return f"{frames} uncommitted WAL frames"
 
 
