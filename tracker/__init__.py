@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with optional overrides (tests pass them)."""
-    from . import api, auth, cli, db, errors, guard, i18n, public, security, web
+    from . import api, auth, cli, db, errors, guard, i18n, public, security, uploads, web
     from . import config as settings
     from .extensions import csrf, limiter
     from .services import audit
@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
+    uploads.init_app(app)  # before CSRF reads the form: too large or compressed is refused first
     csrf.init_app(app)  # before the guard: a forged form is refused before any lookup
     guard.init_app(app)
     limiter.init_app(app)

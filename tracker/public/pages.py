@@ -339,8 +339,10 @@ def certificate_document(certificate_id: str) -> Response:
     except NotFound:
         return not_found()
     response = Response(data, mimetype="application/pdf")
+    # An attachment, as the staff's download: the file is whatever the cooperative
+    # uploaded (checked to be a PDF, scripts and all), never rendered in our pages.
     response.headers["Content-Disposition"] = (
-        f'inline; filename="{certificates.download_name(cert)}"'
+        f'attachment; filename="{certificates.download_name(cert)}"'
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return _cached(response, stored.sha256, vary="Accept")

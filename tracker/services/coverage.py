@@ -25,6 +25,7 @@ from sqlalchemy import and_, exists, func, insert, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from ..documents import csvsafe
 from ..models import (
     Certificate,
     Community,
@@ -299,7 +300,7 @@ COVERAGE_COLUMNS = {
 
 def _decode(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -326,6 +327,8 @@ def import_coverage(
     """The ICS list from a CSV (member_code, status, since; Spanish names and values too).
     All or nothing: every bad row is listed and nothing is stored."""
     _require_family_certificate(session, cert)
+    if problem := csvsafe.not_text(data):
+        raise CoverageImportFailed([RowError(0, "file", problem)])
     text = _decode(data).lstrip("\ufeff")
     first = next((line for line in text.splitlines() if line.strip()), "")
     counts = {d: first.count(d) for d in (";", ",", "\t")}
@@ -677,12 +680,12 @@ def approved_producers_csv(rows: list[CoverageRow], *, spanish: bool) -> str:
     for row in rows:
         writer.writerow(
             [
-                _safe(row.family.member_code),
-                _safe(row.family.head_name),
+                csvsafe.cell(row.family.member_code),
+                csvsafe.cell(row.family.head_name),
                 ("sí" if row.family.woman_led else "no")
                 if spanish
                 else ("yes" if row.family.woman_led else "no"),
-                _safe(row.community),
+                csvsafe.cell(row.community),
                 words.get(row.status, row.status) if spanish else row.status,
                 row.since.isoformat(),
                 row.plots,
@@ -690,11 +693,6 @@ def approved_producers_csv(rows: list[CoverageRow], *, spanish: bool) -> str:
             ]
         )
     return out.getvalue()
-
-
-def _safe(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 # -- alerts -----------------------------------------------------------------------------

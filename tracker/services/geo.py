@@ -78,7 +78,7 @@ def parse_geometry(value: Any, country: str | None = "PE") -> PlotGeometry:
             raise _fail(_l("The geometry is too large."))
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: [[[[... nested past Python's limit
             raise _fail(_l("This is not valid GeoJSON.")) from None
     if isinstance(value, dict) and value.get("type") == "FeatureCollection":
         features = value.get("features")
@@ -157,7 +157,7 @@ def parse_area(value: Any) -> BaseGeometry:
     if isinstance(value, str | bytes):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: [[[[... nested past Python's limit
             raise _fail(_l("This is not valid GeoJSON.")) from None
     if not isinstance(value, dict):
         raise _fail(_l("This is not valid GeoJSON."))
@@ -179,6 +179,9 @@ def parse_area(value: Any) -> BaseGeometry:
         raise _fail(_l("This is not valid GeoJSON.")) from None
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise _fail(_l("A protected area must be a Polygon or MultiPolygon."))
+    west, south, east, north = geom.bounds
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise _fail(_l("Longitude must be within ±180 and latitude within ±90."))
     if not geom.is_valid:
         raise _fail(_l("The boundary is not a valid polygon."))
     return geom

@@ -31,6 +31,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlmodel import Session, select
 
+from ..documents import csvsafe
+from ..documents.csvsafe import cell as safe_cell  # the export's formula guard
 from ..models import (
     CollectionCentre,
     Community,
@@ -45,7 +47,6 @@ from .errors import ValidationFailed
 from .text import CONTROL, fold, key
 
 MAX_ROWS = 1_000_000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # Canonical column (API.md's field name) -> the names accepted for it, Spanish first.
 DELIVERY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -164,7 +165,7 @@ class ImportResult:
 def decode(data: bytes) -> str:
     """Text from UTF-8 (BOM or not), UTF-16 with a BOM, or Windows-1252 (old Excel)."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="replace")  # a cut-off last byte is not a 500
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -181,6 +182,8 @@ def _delimiter(first_line: str) -> str:
 
 def read_table(data: bytes | str, kind: str) -> Table:
     """Parse a CSV of `kind` (families, plots, deliveries); header problems raise at once."""
+    if isinstance(data, bytes) and (problem := csvsafe.not_text(data)):
+        raise ImportFailed([RowError(0, "file", problem)])
     text = data if isinstance(data, str) else decode(data)
     digest = hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
     text = text.lstrip("\ufeff")
@@ -255,10 +258,7 @@ _REQUIRED_MESSAGE = _l("This field is required.")
 def clean(text: str) -> str:
     """A cell as typed: surrounding spaces off, and the apostrophe our exports put in
     front of formula-like text taken off again."""
-    text = text.strip()
-    if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@"):
-        return text[1:]
-    return text
+    return csvsafe.unquote(text.strip())
 
 
 class Converter:
@@ -857,12 +857,6 @@ def _audit_small_import(
 
 
 # -- writing ---------------------------------------------------------------------------
-
-
-def safe_cell(value: Any) -> str:
-    """A text cell that no spreadsheet will run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @dataclass

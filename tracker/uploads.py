@@ -1,0 +1,111 @@
+"""Request bodies at the door: too large, compressed, or cut short.
+
+What each upload must contain is checked where it is read (a certificate's PDF in
+services/certificates.py, CSV files in documents/csvsafe.py, GeoJSON in services/geo.py);
+this module answers what no view can, before a view runs:
+
+- a body larger than MAX_CONTENT_LENGTH gets a 413 in the reader's language that names
+  the upload field and the limit, without reading the body;
+- a body sent with a Content-Encoding (gzip, deflate, br...) is refused with a 415: the
+  tracker never inflates what it is sent, so a few kilobytes cannot become gigabytes;
+- a JSON body nested past Python's recursion limit gets a 400 instead of a server error;
+- a multipart upload cut off half-way (a chunked body over the limit) leaves no open
+  temporary file behind.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from flask import Flask, Request, Response, current_app, request
+from flask_babel import gettext as _
+
+# The upload field of each view that takes a file, to name it when the body is refused.
+UPLOAD_FIELDS = {
+    "certificates.document": "document",
+    "api_certificates.CertificateDocument": "document",
+    "coverage.import_csv": "file",
+    "api_certificates.Coverage": "file",
+    "imports.families_upload": "file",
+    "imports.plots_upload": "file",
+    "imports.deliveries_upload": "file",
+    "api_families.FamilyImport": "file",
+    "api_plots.PlotImport": "file",
+    "api_deliveries.DeliveryImport": "file",
+    "plots.create": "geometry_file",
+    "plots.update": "geometry_file",
+    "plots.load_protected_area": "boundary_file",
+    "api_plots.ProtectedArea": "geometry",
+}
+
+
+class UploadRequest(Request):
+    """A request that closes every temporary file its form parser opened, also when the
+    parse stopped half-way (werkzeug only closes the files of a finished parse)."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        stream = super()._get_file_stream(
+            total_content_length, content_type, filename, content_length
+        )
+        self.__dict__.setdefault("_upload_streams", []).append(stream)
+        return stream
+
+    def close(self) -> None:
+        super().close()
+        for stream in self.__dict__.pop("_upload_streams", []):
+            stream.close()
+
+
+def _field() -> str:
+    return UPLOAD_FIELDS.get(request.endpoint or "", "_schema")
+
+
+def _refuse() -> Response | None:
+    from .errors import error_response
+
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    encoding = (request.headers.get("Content-Encoding") or "identity").strip().lower()
+    if encoding != "identity":
+        message = _("Compressed uploads are not accepted: send the file as it is.")
+        return error_response(415, message, {_field(): [message]})
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length and request.content_length > limit:
+        megabytes = f"{limit / 1024 / 1024:g}"
+        message = _("The file is larger than %(mb)s MB.", mb=megabytes)
+        return error_response(413, message, {_field(): [message]})
+    if request.is_json and _too_deep(request.get_data(cache=True)):
+        message = _("The JSON is nested too deeply.")
+        return error_response(400, message, {_field(): [message]})
+    return None
+
+
+def _too_deep(body: bytes) -> bool:
+    """JSON nested past Python's recursion limit ([[[[...): every JSON parser on the way
+    (Flask's, webargs', ours) would raise RecursionError, a server error. Only a body
+    with many brackets is parsed here to find out."""
+    if body.count(b"[") + body.count(b"{") < 256:
+        return False
+    try:
+        json.loads(body)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False  # not JSON at all: the view's parser says so
+    return False
+
+
+def init_app(app: Flask) -> None:
+    """Install before any other before-request function reads the body (CSRF does)."""
+    app.request_class = UploadRequest
+    app.before_request(_refuse)
+
+
+__all__ = ["UPLOAD_FIELDS", "UploadRequest", "init_app"]
