@@ -13,7 +13,13 @@ commit:
   checks with pg_xact_status that this transaction id was aborted.
 
 Then every table is compared with the snapshot taken before, and the app must work:
-a new server answers, writes succeed, the interrupted action succeeds when run again.
+a new server answers, writes succeed, the interrupted action succeeds when run again
+(the import, while clerks save deliveries through the server: on PostgreSQL that also
+needs the import to take its locks in the clerks' order, tested on its own below).
+
+The backup test posts deliveries through the server all along `tracker backup`, then
+restores the file into a fresh database: every table, foreign keys, the audit chains,
+and a delivery count between those before and after the backup, with gapless receipts.
 """
 
 from __future__ import annotations
@@ -463,6 +469,53 @@ def test_import_killed_inside_its_transaction_changes_nothing(
     receipts_are_gapless(database_url)
     verify = runner.invoke(args=["audit", "verify"])
     assert verify.exit_code == 0, verify.output
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLite has one writer at a time")
+def test_import_queues_behind_a_clerk_instead_of_deadlocking(
+    db, world, database_url, tmp_path, runner
+):
+    """Saving a delivery locks the centre's receipt counter, then the audit chain. An
+    import that arrives meanwhile must wait for the centre before it takes the chain,
+    or the two deadlock (it used to flush its batch's audit entry first)."""
+    import psycopg
+
+    people = members(db, world.a, 5)
+    db.close()
+    csv_file = tmp_path / "few.csv"
+    csv_file.write_bytes(deliveries_csv(people, 50, "Q"))
+    libpq = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(libpq) as clerk, psycopg.connect(libpq, autocommit=True) as look:
+        # The clerk's save, halfway: the centre is locked, the chain not yet.
+        clerk.execute(
+            "UPDATE collection_centre SET last_receipt_seq = last_receipt_seq"
+            " WHERE cooperative_id = %s",
+            (world.a.id,),
+        )
+        outcome: list[Any] = []
+        importing = threading.Thread(
+            target=lambda: outcome.append(
+                runner.invoke(
+                    args=["import", "deliveries", str(csv_file), "--cooperative", world.a.code]
+                )
+            )
+        )
+        importing.start()
+        deadline = time.monotonic() + 60
+        while not look.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            (make_url(database_url).database,),
+        ).fetchone():
+            assert importing.is_alive() and time.monotonic() < deadline, outcome
+            time.sleep(0.02)
+        # The import waits; the clerk goes on to the chain (deadlock_timeout is 1 s).
+        clerk.execute(
+            "SELECT seq FROM audit_head WHERE chain = %s FOR UPDATE", (world.a.id.hex,)
+        ).fetchone()
+        clerk.commit()
+        importing.join(timeout=60)
+    assert outcome and outcome[0].exit_code == 0, outcome and outcome[0].output
+    assert count(database_url, "SELECT count(*) FROM delivery") == 50
 
 
 def test_lot_request_killed_inside_its_transaction_changes_nothing(
