@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
-from flask import abort
+from flask import abort, request
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Page
 
 from ..auth import current_principal
@@ -12,6 +14,7 @@ from ..db import get_session
 from ..models import Cooperative
 from ..services import access
 from ..services.access import Permission, Principal
+from ..services.errors import ValidationFailed
 
 
 def caller() -> Principal:
@@ -30,10 +33,17 @@ def record(model: type, record_id: Any, permission: Permission = Permission.READ
     return access.load(get_session(), model, record_id, caller(), permission)
 
 
+def require_json_object() -> None:
+    """Refuse a PATCH whose body is not a JSON object: webargs reads a missing (or
+    non-JSON) body as {}, and the answer would be 200 having changed nothing."""
+    if not isinstance(request.get_json(silent=True), dict):
+        raise ValidationFailed({"_schema": [str(_l("Send the changes as a JSON object."))]})
+
+
 class QueryPage(Page):
     """Paginate a SQLAlchemy select: count and slice in the database."""
 
-    @property
+    @cached_property
     def item_count(self) -> int:
         from sqlalchemy import func, select
 
@@ -46,7 +56,9 @@ class QueryPage(Page):
 
     @property
     def items(self) -> list[Any]:
-        query = self.collection.offset(self.page_params.first_item).limit(
-            self.page_params.page_size
-        )
+        first = self.page_params.first_item
+        if first >= self.item_count:
+            # Past the last page: nothing to fetch, and a huge ?page= would overflow OFFSET.
+            return []
+        query = self.collection.offset(first).limit(self.page_params.page_size)
         return list(get_session().exec(query).all())

@@ -41,7 +41,7 @@ from ..services import certificates, coverage, massbalance
 from ..services.access import Permission
 from ..services.claims import REFERENCE_FORM, split_list
 from ..services.errors import NotFound, ValidationFailed
-from ._common import QueryPage, caller
+from ._common import QueryPage, caller, require_json_object
 
 blp = Blueprint(
     "api_certificates",
@@ -139,6 +139,7 @@ class CertificateItem(MethodView):
     @blp.response(200, CertificateSchema)
     def patch(self, data: dict[str, Any], certificate_id: str) -> dict[str, Any]:
         """Change some fields; claims are recomputed."""
+        require_json_object()
         cert = guard.record("certificate_id", Permission.MANAGE)
         return present(certificates.update(get_session(), cert, data))
 

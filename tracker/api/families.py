@@ -14,7 +14,7 @@ from ..idempotency import idempotent
 from ..schemas.family import FamilyPatchSchema, FamilySchema, FamilySearchSchema
 from ..services import families, imports
 from ..services.access import Permission
-from ._common import caller
+from ._common import caller, require_json_object
 from ._intake import FamilyPage, csv_body, family_view
 
 blp = Blueprint("api_families", __name__, url_prefix="/api/v1", description="Member families")
@@ -57,6 +57,7 @@ class FamilyItem(MethodView):
     @blp.response(200, FamilySchema)
     def patch(self, data: dict[str, Any], family_id: str) -> Any:
         """Change some of a family's fields."""
+        require_json_object()
         family = guard.record("family_id", Permission.INTAKE)
         return family_view(families.update(get_session(), family, data))
 

@@ -19,7 +19,7 @@ from ..schemas.plot import PlotPatchSchema, PlotSchema, ResolveFlagSchema
 from ..services import imports, plots
 from ..services.access import Permission
 from ..services.errors import NotFound, ValidationFailed
-from ._common import caller
+from ._common import caller, require_json_object
 from ._intake import PlotPage, csv_body, plot_views
 
 blp = Blueprint("api_plots", __name__, url_prefix="/api/v1", description="Plots and flags")
@@ -57,6 +57,7 @@ class PlotItem(MethodView):
     @blp.arguments(PlotPatchSchema(partial=True))
     @blp.response(200, PlotSchema)
     def patch(self, data: dict[str, Any], plot_id: str) -> Any:
+        require_json_object()
         plot = guard.record("plot_id", Permission.INTAKE)
         return plot_views([plots.update(get_session(), plot, data, user_id=_user_id())])[0]
 

@@ -114,8 +114,29 @@ class StrictSchema(Schema):
         ordered = True
 
 
+ROW_PROBLEM = {
+    "type": "object",
+    "properties": {
+        "line": {"type": "integer"},
+        "field": {"type": "string"},
+        "message": {"type": "string"},
+    },
+}
+
+
 class ErrorSchema(Schema):
-    code = fields.Integer()
-    status = fields.String()
-    message = fields.String()
-    errors = fields.Dict()
+    """Every error answer (tracker.errors); documentation only, nothing is dumped with it."""
+
+    code = fields.Integer(metadata={"description": "The HTTP status code"})
+    status = fields.String(metadata={"description": "The HTTP status name"})
+    message = fields.String(metadata={"description": "What went wrong, for people"})
+    errors = fields.Raw(
+        metadata={
+            "description": "The field (or `_schema`) and its messages; for a CSV import, "
+            "every bad row's line, field and message",
+            "oneOf": [
+                {"type": "object", "additionalProperties": {}},
+                {"type": "array", "items": ROW_PROBLEM},
+            ],
+        }
+    )

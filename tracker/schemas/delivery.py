@@ -63,8 +63,8 @@ class DeliverySchema(IntakeSchema):
     claims = fields.List(fields.Dict(), dump_only=True)
     flags = fields.List(fields.String(), dump_only=True)
     voided = fields.Boolean(dump_only=True)
-    void_reason = fields.String(dump_only=True)
-    replaces_id = Id(dump_only=True)
+    void_reason = fields.String(dump_only=True, allow_none=True)
+    replaces_id = Id(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
 
