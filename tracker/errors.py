@@ -95,7 +95,12 @@ def _http_error(error: HTTPException) -> Response:
         message = _("Too many requests. Wait a moment and try again.")
     elif status == 413:
         message = _("The upload is too large.")
-    return error_response(status, str(message or _(TITLES.get(status, N_("Error")))), errors)
+    response = error_response(status, str(message or _(TITLES.get(status, N_("Error")))), errors)
+    # The exception's own headers belong to the answer: Allow on a 405, Retry-After on 429.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _csrf_error(error: CSRFError) -> Response:

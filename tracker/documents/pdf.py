@@ -8,44 +8,60 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from flask import render_template
-from weasyprint import HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 STATIC = (Path(__file__).resolve().parent.parent / "static").resolve()
 BASE_URL = STATIC.as_uri() + "/"
 log = logging.getLogger(__name__)
 
 
-class AssetFetcher(URLFetcher):
-    """Serve `data:` URLs and the package's own static files; refuse everything else."""
+@cache
+def _asset_fetcher_class() -> type:
+    # WeasyPrint takes about a second to import (Pango through cffi): only documents pay it,
+    # not every command, worker and page of the app.
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self) -> None:
-        super().__init__(timeout=1, allowed_protocols={"data", "file"}, allow_redirects=False)
-        self.refused: list[str] = []
+    class AssetFetcher(URLFetcher):
+        """Serve `data:` URLs and the package's own static files; refuse everything else."""
 
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        if url.startswith("data:"):
-            return super().fetch(url, headers)
-        if url.startswith("file:"):
-            path = Path(url2pathname(urlsplit(url).path)).resolve()
-            if path.is_relative_to(STATIC) and path.is_file():
-                media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": media_type})
-        self.refused.append(url)
-        log.warning("PDF rendering refused to fetch %s", url[:200])
-        raise ValueError(f"refused: {url[:200]}")
+        def __init__(self) -> None:
+            super().__init__(timeout=1, allowed_protocols={"data", "file"}, allow_redirects=False)
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith("file:"):
+                path = Path(url2pathname(urlsplit(url).path)).resolve()
+                if path.is_relative_to(STATIC) and path.is_file():
+                    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": media_type})
+            self.refused.append(url)
+            log.warning("PDF rendering refused to fetch %s", url[:200])
+            raise ValueError(f"refused: {url[:200]}")
+
+    return AssetFetcher
 
 
-def render_html(html: str, *, pdfa: bool = True, fetcher: AssetFetcher | None = None) -> bytes:
-    """HTML (already rendered) to PDF bytes; PDF/A-3b unless told otherwise."""
-    fetcher = fetcher or AssetFetcher()
+def __getattr__(name: str) -> Any:
+    if name == "AssetFetcher":
+        return _asset_fetcher_class()
+    raise AttributeError(name)
+
+
+def render_html(html: str, *, pdfa: bool = True, fetcher: Any = None) -> bytes:
+    """HTML (already rendered) to PDF bytes; PDF/A-3b unless told otherwise; `fetcher` is
+    an AssetFetcher (the default one refuses all but our assets and data: URLs)."""
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    fetcher = fetcher or _asset_fetcher_class()()
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
     options: dict[str, Any] = {"font_config": FontConfiguration()}
     if pdfa:
