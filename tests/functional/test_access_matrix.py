@@ -94,6 +94,7 @@ ACCESS: dict[str, str] = {
     "api_plots.ProtectedArea": "GET read, PUT manage",
     "reports.season": AUDIT,
     "reports.season_pdf": AUDIT,
+    "audit.trail": AUDIT,
     "api_reports.SeasonFigures": AUDIT,
     "api_reports.SeasonPdf": AUDIT,
     # -- families and plots: the clerk's work -----------------------------------------

@@ -232,10 +232,12 @@ class Break:
     problem: str
 
 
-def verify(session: Session, batch: int = 5000) -> Iterator[Break]:
-    """Recompute every chain; yield each place where it does not hold."""
+def verify(session: Session, batch: int = 5000, *, only: str | None = None) -> Iterator[Break]:
+    """Recompute every chain (or `only` that one); yield each place where it does not hold."""
     heads = {h.chain: h for h in session.exec(select(AuditHead)).all()}
     chains = set(heads) | set(session.exec(select(AuditEntry.chain).distinct()).all())
+    if only is not None:
+        chains &= {only}
     for chain in sorted(chains):
         prev_hash, expected_seq, last_seq = GENESIS, 1, 0
         offset_seq = 0
@@ -261,3 +263,65 @@ def verify(session: Session, batch: int = 5000) -> Iterator[Break]:
         head = heads.get(chain)
         if head is not None and (head.seq != last_seq or head.hash != prev_hash):
             yield Break(chain, head.seq, "entries after the last one are missing")
+
+
+# What an auditor may not read in the trail: the families' private fields (SPEC: national
+# ID and phone only for the cooperative's clerks and managers).
+PRIVATE_FIELDS = frozenset({"national_id", "phone"})
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class TrailPage:
+    entries: list[AuditEntry]
+    older: int | None  # the `before` of the next page, None on the last one
+
+
+def trail(
+    session: Session,
+    cooperative_id: uuid.UUID,
+    *,
+    before: int | None = None,
+    entity: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> TrailPage:
+    """A cooperative's audit entries, newest first, `limit` at a time below seq `before`."""
+    query = select(AuditEntry).where(AuditEntry.chain == chain_for(cooperative_id))
+    if before is not None:
+        query = query.where(AuditEntry.seq < before)
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    rows = list(
+        session.exec(query.order_by(AuditEntry.seq.desc()).limit(limit + 1))  # type: ignore[attr-defined]
+    )
+    older = rows[limit - 1].seq if len(rows) > limit else None
+    return TrailPage(rows[:limit], older)
+
+
+def entities(session: Session, cooperative_id: uuid.UUID) -> list[str]:
+    """The kinds of record a cooperative's trail mentions, for the filter."""
+    query = (
+        select(AuditEntry.entity)
+        .where(AuditEntry.chain == chain_for(cooperative_id))
+        .distinct()
+        .order_by(AuditEntry.entity)
+    )
+    return list(session.exec(query))
+
+
+def changes(entry: AuditEntry, *, private: bool) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) of an entry; private fields hidden unless `private`."""
+    before = json.loads(entry.before) if entry.before else {}
+    after = json.loads(entry.after) if entry.after else {}
+    if not isinstance(before, dict):
+        before = {"": before}
+    if not isinstance(after, dict):
+        after = {"": after}
+    rows = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if name in PRIVATE_FIELDS and not private:
+            old = "•••" if old not in (None, "") else old
+            new = "•••" if new not in (None, "") else new
+        rows.append((name, old, new))
+    return rows
