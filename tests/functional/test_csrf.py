@@ -18,8 +18,12 @@ def app_config(app_config):
 
 def _login(client, email):
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(r'name="csrf_token" value="([^"]+)"', page)
-    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)})
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
     assert response.status_code == 302
 
 
@@ -35,7 +39,11 @@ def test_every_web_post_without_a_token_is_refused(app, world, db):
             args = {}
             for name in rule.arguments:
                 if name not in values:
-                    values[name] = SAMPLES[name](db, world, cache) if name in SAMPLES else "00000000-0000-0000-0000-000000000000"
+                    values[name] = (
+                        SAMPLES[name](db, world, cache)
+                        if name in SAMPLES
+                        else "00000000-0000-0000-0000-000000000000"
+                    )
                 args[name] = values[name]
             db.commit()
             with app.test_request_context():
@@ -43,6 +51,8 @@ def test_every_web_post_without_a_token_is_refused(app, world, db):
 
                 url = url_for(rule.endpoint, **args)
             response = client.open(url, method=method, data={"x": "1"})
-            assert response.status_code == 400, f"{method} {rule.rule} answered {response.status_code} without a CSRF token"
+            assert response.status_code == 400, (
+                f"{method} {rule.rule} answered {response.status_code} without a CSRF token"
+            )
             checked += 1
     assert checked >= 5

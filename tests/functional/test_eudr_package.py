@@ -410,7 +410,16 @@ def test_the_pdf_summary(shipped, client, api_token, auth):
         ["pdftotext", "-layout", "-", "-"], input=answer.data, capture_output=True, check=True
     ).stdout.decode()
     assert "31 de diciembre de 2020" in text
-    for word in ("Juan Tapia", "El Alto", "5,20", "0,0004", "PE-2026-0871", "Hanseatic", "0901", "Polygon"):
+    for word in (
+        "Juan Tapia",
+        "El Alto",
+        "5,20",
+        "0,0004",
+        "PE-2026-0871",
+        "Hanseatic",
+        "0901",
+        "Polygon",
+    ):
         assert word in text, word
     assert "41234567" not in text
     assert "Point" in text and "-76.450000" in text
