@@ -121,60 +121,6 @@ def _unstorable_value(error: DataError) -> Response:
     return error_response(422, _("A value is out of range or not valid. Nothing was saved."))
 
 
-def _unstorable_text(value: object) -> bool:
-    """Text no database column can hold: NUL characters (PostgreSQL refuses them) or
-    lone surrogates from JSON escapes (not encodable as UTF-8)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-    return False
-
-
-def _first_unstorable(value: object, path: str) -> str | None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if _unstorable_text(key):
-                return path or "_schema"
-            found = _first_unstorable(item, f"{path}.{key}" if path else str(key))
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _first_unstorable(item, f"{path}.{index}" if path else str(index))
-            if found:
-                return found
-    elif _unstorable_text(value):
-        return path or "_schema"
-    return None
-
-
-def _refuse_unstorable_text() -> Response | None:
-    """Refuse, naming the field, any parameter, form field or JSON string carrying NUL or
-    unencodable characters, before a view can try to store it."""
-    sources: list[tuple[str, object]] = [(k, v) for k, v in request.args.items(multi=True)]
-    if request.method in {"POST", "PUT", "PATCH"}:
-        if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
-            sources += list(request.form.items(multi=True))
-            sources += [(k, f.filename or "") for k, f in request.files.items(multi=True)]
-        elif request.is_json:
-            body = request.get_json(silent=True)
-            if body is not None:
-                sources.append(("", body))
-    for name, value in sources:
-        if _unstorable_text(name):
-            field: str | None = "_schema"
-        else:
-            field = _first_unstorable(value, name)
-        if field:
-            message = _("Text may not contain NUL or invalid characters.")
-            return error_response(422, message, {field: [message]})
-    return None
-
-
 def _unexpected(error: Exception) -> Response:
     log.exception("unexpected error", exc_info=error)
     return error_response(500, _("Something went wrong on our side. Nothing was saved."))
@@ -186,6 +132,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_busy)
     app.register_error_handler(DataError, _unstorable_value)
-    app.before_request(_refuse_unstorable_text)
     if not app.debug and not app.testing:
         app.register_error_handler(Exception, _unexpected)

@@ -9,6 +9,8 @@ this module answers what no view can, before a view runs:
 - a body sent with a Content-Encoding (gzip, deflate, br...) is refused with a 415: the
   tracker never inflates what it is sent, so a few kilobytes cannot become gigabytes;
 - a JSON body nested past Python's recursion limit gets a 400 instead of a server error;
+- text no database column can hold (NUL, lone surrogates) in a query parameter, form
+  field or JSON string gets a 422 naming the field (PostgreSQL would refuse it);
 - a multipart upload cut off half-way (a chunked body over the limit) leaves no open
   temporary file behind.
 """
@@ -71,7 +73,7 @@ def _refuse() -> Response | None:
     from .errors import error_response
 
     if request.method not in ("POST", "PUT", "PATCH"):
-        return None
+        return _refuse_unstorable_text()
     encoding = (request.headers.get("Content-Encoding") or "identity").strip().lower()
     if encoding != "identity":
         message = _("Compressed uploads are not accepted: send the file as it is.")
@@ -84,6 +86,62 @@ def _refuse() -> Response | None:
     if request.is_json and _too_deep(request.get_data(cache=True)):
         message = _("The JSON is nested too deeply.")
         return error_response(400, message, {_field(): [message]})
+    return _refuse_unstorable_text()
+
+
+def _unstorable_text(value: object) -> bool:
+    """Text no database column can hold: NUL characters (PostgreSQL refuses them) or
+    lone surrogates from JSON escapes (not encodable as UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
+def _first_unstorable(value: object, path: str) -> str | None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _unstorable_text(key):
+                return path or "_schema"
+            found = _first_unstorable(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _first_unstorable(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    elif _unstorable_text(value):
+        return path or "_schema"
+    return None
+
+
+def _refuse_unstorable_text() -> Response | None:
+    """Refuse, naming the field, any parameter, form field or JSON string carrying NUL or
+    unencodable characters, before a view can try to store it."""
+    sources: list[tuple[str, object]] = [(k, v) for k, v in request.args.items(multi=True)]
+    if request.method in {"POST", "PUT", "PATCH"}:
+        if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+            sources += list(request.form.items(multi=True))
+            sources += [(k, f.filename or "") for k, f in request.files.items(multi=True)]
+        elif request.is_json:
+            body = request.get_json(silent=True)
+            if body is not None:
+                sources.append(("", body))
+    from .errors import error_response
+
+    for name, value in sources:
+        if _unstorable_text(name):
+            field: str | None = "_schema"
+        else:
+            field = _first_unstorable(value, name)
+        if field:
+            message = _("Text may not contain NUL or invalid characters.")
+            return error_response(422, message, {field: [message]})
     return None
 
 
