@@ -56,7 +56,8 @@ def create(client, headers, **changes):
 def test_a_manager_creates_lists_and_reads_a_certificate(client, manager, api_token):
     body = create(client, manager)
     assert body["crops"] == ["coffee"] and body["forms"] == []
-    assert body["status"] == "active" and body["state"] == "active"
+    assert body["status"] == "active" and body["status_since"] == "2026-01-15"
+    assert "state" not in body  # one status: the pages show the same value (CHANGELOG)
     assert body["basis"] == "segregated" and body["covers"] == "families"
     assert body["public_url"] == f"https://trace.example.org/cert/{body['id']}"
     assert body["document"] is None

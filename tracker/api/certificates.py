@@ -59,8 +59,7 @@ def _user_id() -> uuid.UUID | None:
 def present(cert: Certificate) -> dict[str, Any]:
     """A certificate as API.md shows it, with today's status and its current document."""
     session = get_session()
-    today = certificates.today()
-    standing = certificates.status_on(session, cert, today)
+    standing = certificates.standing_on(session, cert, certificates.today())
     document = certificates.current_document(session, cert)
     base = current_app.config["PUBLIC_URL"]
     return {
@@ -76,7 +75,7 @@ def present(cert: Certificate) -> dict[str, Any]:
         "valid_until": cert.valid_until,
         "basis": cert.basis,
         "status": standing.status,
-        "state": certificates.state_on(session, cert, today),
+        "status_since": standing.since,
         "covers": "families" if certificates.covers_families(session, cert) else "sites",
         "status_history": certificates.history(session, cert),
         "document": None
@@ -153,13 +152,14 @@ class CertificateStatus(MethodView):
         cert = guard.record("certificate_id")
         session = get_session()
         day = query.get("on") or certificates.today()
-        standing = certificates.status_on(session, cert, day)
+        standing = certificates.standing_on(session, cert, day)
+        change = certificates.status_on(session, cert, day)
         return {
             "on": day,
             "status": standing.status,
-            "state": certificates.state_on(session, cert, day),
             "since": standing.since,
-            "reason": standing.reason,
+            # The certifier's reason, when its decision is what the status says.
+            "reason": change.reason if change.status == standing.status else "",
             "history": certificates.history(session, cert),
         }
 

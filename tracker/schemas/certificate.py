@@ -75,8 +75,13 @@ class CertificateSchema(StrictSchema):
     valid_from = fields.Date()
     valid_until = fields.Date()
     basis = fields.String()
-    status = fields.String()
-    state = fields.String()
+    status = fields.String(
+        metadata={
+            "description": "Today's: active, suspended, withdrawn, expired (after valid_until) "
+            "or not_yet_valid (before valid_from); the pages show the same value."
+        }
+    )
+    status_since = fields.Date(allow_none=True, metadata={"description": "Since when."})
     covers = fields.String()
     status_history = fields.List(fields.Nested(StatusChangeOutSchema))
     document = fields.Nested(DocumentInfoSchema, allow_none=True)
@@ -100,9 +105,10 @@ class StatusQuerySchema(InputSchema):
 
 
 class StatusAnswerSchema(StrictSchema):
+    """The status on a day, in the vocabulary of a certificate's `status`."""
+
     on = fields.Date()
     status = fields.String()
-    state = fields.String()
     since = fields.Date(allow_none=True)
     reason = fields.String()
     history = fields.List(fields.Nested(StatusChangeOutSchema))

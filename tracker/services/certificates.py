@@ -378,37 +378,77 @@ def status_on(session: Session, cert: Certificate, day: date) -> StatusOn:
     )
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A certificate's status on a day in the one vocabulary the pages, the API, the public
+    JSON and the documents all use, and the day it took that status."""
+
+    status: str  # active, suspended, withdrawn, expired, not_yet_valid
+    since: date | None  # None while not yet valid
+
+
+def standing_of(
+    *,
+    valid_from: date,
+    valid_until: date,
+    changes: Iterable[tuple[date, str]],
+    day: date,
+) -> Standing:
+    """The one rule for a certificate's status on a day: a suspension or withdrawal in force
+    says so (the certifier's word outlives the end date); otherwise the validity decides.
+    `changes` are (effective_from, status) in the order they were recorded."""
+    current: tuple[date, str] | None = None
+    for effective, status in sorted(changes, key=lambda change: change[0]):
+        if effective <= day:
+            current = (effective, status)
+    if current is not None and current[1] != CertificateStatus.ACTIVE:
+        return Standing(current[1], current[0])
+    if day > valid_until:
+        return Standing("expired", valid_until + timedelta(days=1))
+    if day < valid_from:
+        return Standing("not_yet_valid", None)
+    return Standing("active", max(valid_from, current[0]) if current else valid_from)
+
+
+def standing_of_view(view: claims.CertView, day: date) -> Standing:
+    """standing_of for a certificate as the claims engine loaded it."""
+    return standing_of(
+        valid_from=view.valid_from,
+        valid_until=view.valid_until,
+        changes=[(change[0], change[2]) for change in view.changes],
+        day=day,
+    )
+
+
+def standing_on(session: Session, cert: Certificate, day: date) -> Standing:
+    """standing_of for one certificate, from its dated history."""
+    return standing_of(
+        valid_from=cert.valid_from,
+        valid_until=cert.valid_until,
+        changes=[(change.effective_from, change.status) for change in history(session, cert)],
+        day=day,
+    )
+
+
 def state_on(session: Session, cert: Certificate, day: date) -> str:
     """active, suspended, withdrawn, expired or not_yet_valid on a day."""
-    standing = status_on(session, cert, day)
-    if standing.status != CertificateStatus.ACTIVE:
-        return standing.status
-    if day > cert.valid_until:
-        return "expired"
-    if day < cert.valid_from:
-        return "not_yet_valid"
-    return "active"
+    return standing_on(session, cert, day).status
 
 
-def states(session: Session, certs: Iterable[Certificate], day: date) -> dict[uuid.UUID, str]:
-    """state_on for many certificates in one query."""
+def standings(
+    session: Session, certs: Iterable[Certificate], day: date
+) -> dict[uuid.UUID, Standing]:
+    """standing_on for many certificates in one query."""
     certs = list(certs)
     if not certs:
         return {}
     views = claims.load_certificates(session, certs[0].cooperative_id)
-    found = {}
-    for cert in certs:
-        view = views[cert.id]
-        status = view.status_on(day)
-        if status != CertificateStatus.ACTIVE:
-            found[cert.id] = status
-        elif day > cert.valid_until:
-            found[cert.id] = "expired"
-        elif day < cert.valid_from:
-            found[cert.id] = "not_yet_valid"
-        else:
-            found[cert.id] = "active"
-    return found
+    return {cert.id: standing_of_view(views[cert.id], day) for cert in certs}
+
+
+def states(session: Session, certs: Iterable[Certificate], day: date) -> dict[uuid.UUID, str]:
+    """state_on for many certificates in one query."""
+    return {cert_id: found.status for cert_id, found in standings(session, certs, day).items()}
 
 
 def change_status(

@@ -41,7 +41,6 @@ from ..models import (
 )
 from ..models.enums import (
     Basis,
-    CertificateStatus,
     DeliveryFlagKind,
     OperationKind,
     PaymentKind,
@@ -578,16 +577,15 @@ def _women(session: Session, coop: Cooperative, where) -> Women:
 
 
 def certificate_status(cert: Certificate, changes: list[StatusChange], on: date) -> str:
-    """A certificate's status on a day: its validity, then its latest dated change."""
-    if on > cert.valid_until:
-        return "expired"
-    if on < cert.valid_from:
-        return "not_yet_valid"
-    current = str(CertificateStatus.ACTIVE)
-    for change in sorted(changes, key=lambda c: c.effective_from):
-        if change.effective_from <= on:
-            current = change.status
-    return current
+    """A certificate's status on a day, by the one rule the pages and the API use."""
+    from .certificates import standing_of
+
+    return standing_of(
+        valid_from=cert.valid_from,
+        valid_until=cert.valid_until,
+        changes=[(change.effective_from, change.status) for change in changes],
+        day=on,
+    ).status
 
 
 def _certificates(
