@@ -42,8 +42,15 @@ def test_each_claim_shows_its_certificates(client, public):
         "valid_from": "2026-01-01",
         "valid_until": "2026-12-31",
         "status": "active",
+        "status_since": "2026-01-01",
         "url": f"https://trace.example.org/cert/{organic.id}",
         "document_url": None,
+        "held_on_dates": True,
+        "dates": {"rests_on": "harvest", "from": "2026-06-02", "to": "2026-06-05"},
+        "qualification": {
+            "es": "válido en las fechas de cosecha; vigente hoy",
+            "en": "valid on the harvest dates; valid today",
+        },
     }
     html = client.get(f"/l/{public.lot.public_token}", headers={"Accept-Language": "en"}).get_data(
         as_text=True
@@ -77,7 +84,9 @@ def test_a_suspension_shows_at_once_on_the_page(client, db, public):
         headers={"If-None-Match": before.headers["ETag"], "Accept-Language": "en"},
     )
     assert after.status_code == 200
-    assert "suspended by the certifier" in after.get_data(as_text=True)
+    assert "Valid on the harvest dates; suspended since Nov 20, 2026" in after.get_data(
+        as_text=True
+    )
     claim = {c["type"]: c for c in lot_json(client, public.lot.public_token)["claims"]}
     # Deliveries of June keep the claim (rule 6 works from the suspension date on); the
     # certificate's status today says it is suspended.

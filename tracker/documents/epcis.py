@@ -31,7 +31,8 @@ from ..models import (
     ShipmentLot,
     utcnow,
 )
-from ..services import genealogy, gs1
+from ..services import certificates as certificates_service
+from ..services import claim_text, genealogy, gs1
 from ..services.lots import claims_for
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -152,6 +153,9 @@ def _document(
         missing = [link.lot_id for link in links if link.lot_id not in lots]
         lots.update(_fetch(session, Lot, missing))
     claims = claims_for(session, list(lots.values()))
+    qualified = claim_text.lot_qualifications(
+        session, list(lots.values()), claims, today=certificates_service.today()
+    )
     # Ordered by day, then deliveries before operations before shipments, then by the
     # moment each was recorded (to the microsecond: two operations of one day keep their order).
     events: list[tuple[str, int, str, dict[str, Any]]] = []
@@ -186,6 +190,7 @@ def _document(
             )
         )
     events.sort(key=lambda item: (item[0], item[1], item[2], item[3]["eventID"]))
+    _qualify([event for _d, _o, _t, event in events], names, lots, qualified)
     return {
         "@context": [CONTEXT, {"tracker": f"{names.base}/ns/epcis/"}],
         "type": "EPCISDocument",
@@ -228,6 +233,51 @@ def _certification(
         key=str,
     )
     return [names.certificate(c) for c in ids]
+
+
+def _qualify(
+    events: list[dict[str, Any]],
+    names: _Names,
+    lots: dict[uuid.UUID, Lot],
+    qualified: dict[uuid.UUID, dict[uuid.UUID, claim_text.Qualification]],
+) -> None:
+    """Beside certificationInfo, what was true when (`tracker:certificates`): for each lot
+    of the event and each certificate behind its claims, whether it was in force on the
+    dates the claim rests on, its status today and since when, and the sentence the public
+    page shows (language-tagged)."""
+    by_class = {names.lot(lot): lot.id for lot in lots.values()}
+    for event in events:
+        if "certificationInfo" not in event:
+            continue
+        entries = []
+        for key in ("outputQuantityList", "quantityList"):
+            for quantity in event.get(key, []):
+                found = qualified.get(by_class.get(quantity["epcClass"]), {})  # type: ignore[arg-type]
+                for cert_id, q in sorted(found.items(), key=lambda item: str(item[0])):
+                    entries.append(_qualification(names, quantity["epcClass"], cert_id, q))
+        if entries:
+            event["tracker:certificates"] = entries
+
+
+def _qualification(
+    names: _Names, epc_class: str, cert_id: uuid.UUID, q: claim_text.Qualification
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "tracker:lot": epc_class,
+        "tracker:certificate": names.certificate(cert_id),
+        "tracker:claimRestsOn": q.rests_on,
+        "tracker:heldOnDates": q.held,
+        "tracker:status": q.status,
+        "tracker:qualification": [
+            {"@value": text, "@language": locale} for locale, text in q.texts().items()
+        ],
+    }
+    if q.first_on and q.last_on:
+        entry["tracker:datesFrom"] = q.first_on.isoformat()
+        entry["tracker:datesTo"] = q.last_on.isoformat()
+    if q.since:
+        entry["tracker:statusSince"] = q.since.isoformat()
+    return entry
 
 
 def _transformation(

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..documents import maps, qr
-from ..services import lots
+from ..services import claim_text, lots
 from ..services.deliveries import QUINTAL_G
 from ..services.provenance import CertificateFacts, Provenance, Step
 
@@ -63,6 +63,28 @@ def status_label(status: str) -> str:
 
 def status_class(status: str) -> str:
     return STATUS_CLASS.get(status, "bad")
+
+
+def qualification(cert: CertificateFacts) -> str:
+    """What was true when, as a sentence starting with a capital: "Valid on the harvest
+    dates; suspended since Jul 15, 2026" (services/claim_text.py writes it)."""
+    if cert.qualification is None:
+        return status_label(cert.status).capitalize()
+    text = cert.qualification.text()
+    return text[:1].upper() + text[1:]
+
+
+def since_text(cert: CertificateFacts) -> str:
+    """ "Suspended since 15 jul 2026": today's status with its date, capitalised."""
+    text = claim_text.standing_text(cert.status, cert.since)
+    return text[:1].upper() + text[1:]
+
+
+def qualification_class(cert: CertificateFacts) -> str:
+    """The badge's colour: in force, held then but lapsed since (amber), or not held (red)."""
+    if cert.qualification is None:
+        return status_class(cert.status)
+    return cert.qualification.tone
 
 
 def crop_label(crop: str) -> str:
@@ -201,6 +223,9 @@ def helpers(country: str | None = None) -> dict[str, Any]:
         "basis_text": basis_text,
         "status_label": status_label,
         "status_class": status_class,
+        "qualification": qualification,
+        "qualification_class": qualification_class,
+        "since_text": since_text,
         "crop_label": crop_label,
         "form_label": form_label,
         "kg": lambda grams: kg(grams, country),

@@ -49,18 +49,37 @@ class CertificatePublicSchema(Schema):
     number = fields.String()
     valid_from = fields.Date()
     valid_until = fields.Date()
-    status = fields.String()
+    status = fields.String(
+        metadata={"description": "today's: active, suspended, withdrawn, expired, not_yet_valid"}
+    )
+    status_since = fields.Date(attribute="since", allow_none=True)
     url = fields.Function(lambda c: public_link(certificate_path(c.id)))
     document_url = fields.Function(
         lambda c: public_link(certificate_path(c.id) + "/document.pdf") if c.has_document else None
     )
 
 
+def _qualified(name: str) -> Any:
+    """A fact of the certificate's qualification behind this claim (services/claim_text)."""
+    return fields.Function(
+        lambda c: c.qualification.as_json()[name] if c.qualification is not None else None
+    )
+
+
+class ClaimCertificatePublicSchema(CertificatePublicSchema):
+    """A certificate behind a claim: in force on the dates the claim rests on (harvest or
+    processing), and today; the sentence in Spanish and English."""
+
+    held_on_dates = _qualified("held_on_dates")
+    dates = _qualified("dates")
+    qualification = _qualified("qualification")
+
+
 class ClaimPublicSchema(Schema):
     type = fields.String()
     basis = fields.String()
     covers = fields.String(metadata={"description": "families (producers) or sites (kosher)"})
-    certificates = fields.List(fields.Nested(CertificatePublicSchema))
+    certificates = fields.List(fields.Nested(ClaimCertificatePublicSchema))
 
 
 class OriginSchema(Schema):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
@@ -42,8 +42,8 @@ from ..models import (
 )
 from ..models.enums import OperationKind, PlotFlagKind
 from . import certificates as certificates_service
+from . import claim_text, genealogy, geo, lots
 from . import claims as claims_service
-from . import genealogy, geo, lots
 from .errors import ValidationFailed
 
 # EUDR (Regulation (EU) 2023/1115): no deforestation after this date.
@@ -67,6 +67,9 @@ class CertificateFacts:
     valid_until: date
     status: str  # today's: active, suspended, withdrawn, expired, not_yet_valid
     has_document: bool
+    since: date | None = None  # since when it has today's status
+    # Behind a claim: in force on the dates the claim rests on, and today (claim_text).
+    qualification: claim_text.Qualification | None = None
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ def certificate_facts(
     session: Session, certificates: Sequence[Certificate], day: date
 ) -> dict[uuid.UUID, CertificateFacts]:
     """The public view of some certificates, with today's status and whether a PDF exists."""
-    statuses = certificates_service.states(session, certificates, day)
+    statuses = certificates_service.standings(session, certificates, day)
     ids = [c.id for c in certificates]
     with_document = (
         set(
@@ -297,8 +300,9 @@ def certificate_facts(
             number=c.number,
             valid_from=c.valid_from,
             valid_until=c.valid_until,
-            status=statuses[c.id],
+            status=statuses[c.id].status,
             has_document=c.id in with_document,
+            since=statuses[c.id].since,
         )
         for c in certificates
     }
@@ -616,7 +620,7 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
         today=day,
         origin=origin,
         plots=plots,
-        claims=_claims(session, lot, day),
+        claims=_claims(session, lot, day, harvest={lot.id: days}),
         kind_names=kind_names(session, coop.id),
         journey=journey,
         prices=[] if price_hidden else prices,
@@ -627,9 +631,15 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
     )
 
 
-def _claims(session: Session, lot: Lot, day: date) -> list[ClaimFacts]:
-    """The lot's claims from the claims engine, each with its certificates' public facts."""
+def _claims(
+    session: Session, lot: Lot, day: date, *, harvest: dict[uuid.UUID, list[date]]
+) -> list[ClaimFacts]:
+    """The lot's claims from the claims engine, each with its certificates' public facts
+    and what was true when (in force on the harvest or processing dates, and today)."""
     found = lots.claims_for(session, [lot]).get(lot.id, [])
+    qualified = claim_text.lot_qualifications(
+        session, [lot], {lot.id: found}, today=day, harvest=harvest
+    )[lot.id]
     ids = sorted({c for claim in found for c in claim.certificate_ids})
     certificates = [
         c
@@ -642,7 +652,11 @@ def _claims(session: Session, lot: Lot, day: date) -> list[ClaimFacts]:
         ClaimFacts(
             type=claim.type,
             basis=claim.basis,
-            certificates=tuple(by_id[c] for c in claim.certificate_ids if c in by_id),
+            certificates=tuple(
+                replace(by_id[c], qualification=qualified.get(c))
+                for c in claim.certificate_ids
+                if c in by_id
+            ),
             covers="families" if claim.type in family_types else "sites",
         )
         for claim in sorted(found, key=lambda c: c.type)

@@ -27,7 +27,8 @@ from ..documents import epcis
 from ..idempotency import idempotent
 from ..models import Certificate, Cooperative, Lot, Shipment, ShipmentLot
 from ..models.enums import LotStatus
-from ..services import lots, shipments
+from ..services import certificates as certificates_service
+from ..services import claim_text, lots, shipments
 from ..services.access import Permission
 from ..services.errors import Conflict, ValidationFailed
 from . import nav
@@ -141,6 +142,9 @@ def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status
         if cert_ids
         else {}
     )
+    qualified = claim_text.lot_qualifications(
+        session, [lot for lot, _g in shipped], claims, today=certificates_service.today()
+    )
     return (
         render_template(
             "shipments/show.html",
@@ -148,6 +152,7 @@ def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status
             shipped=shipped,
             claims=claims,
             certificates=certificates,
+            qualified=qualified,
             total_g=sum(g for _lot, g in shipped),
             labels=lots.FORM_LABELS,
             can_manage=principal().can(Permission.MANAGE, coop.id),

@@ -1,0 +1,281 @@
+"""What was true when: a claim's certificate on the dates the claim rests on, and today.
+
+A lot's claim rests on dates: the harvest (delivery) dates for claims on certified
+producers (segregated or mass balance), the processing dates for claims on a covered
+site (kosher). A certificate suspended, withdrawn or expired since then still backed the
+claim on those dates, and a buyer must read both facts: "valid on the harvest dates;
+suspended since 15 Jul 2026". `qualify` computes the facts and `Qualification.text`
+writes the sentence, once for the public page, the sheet, the public JSON, the EPCIS
+export and the shipment documents. Today's status comes from `certificates.standing_of`,
+the one rule the API and the staff pages use too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from babel.dates import format_date
+from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from ..models import Delivery, Lot, SiteCoverage
+from ..models.enums import OperationKind
+from . import certificates, claims, genealogy
+
+HARVEST = "harvest"  # the delivery dates of the lot's coffee or cacao
+PROCESSING = "processing"  # the days it was processed at a site the certificate covers
+LOCALES = ("es", "en")
+_CHUNK = 900
+
+THEN: dict[tuple[str, bool], Any] = {
+    (HARVEST, True): _l("valid on the harvest dates"),
+    (HARVEST, False): _l("not valid on every harvest date"),
+    (PROCESSING, True): _l("valid on the processing dates"),
+    (PROCESSING, False): _l("not valid on every processing date"),
+}
+NOW: dict[str, Any] = {
+    "active": _l("valid today"),
+    "suspended": _l("suspended since %(day)s"),
+    "withdrawn": _l("withdrawn since %(day)s"),
+    "expired": _l("expired since %(day)s"),
+    "not_yet_valid": _l("not valid yet"),
+}
+
+
+@dataclass(frozen=True)
+class Qualification:
+    """One certificate behind one claim: was it in force on the dates the claim rests on,
+    and what is it today (and since when)."""
+
+    certificate_id: uuid.UUID
+    rests_on: str  # HARVEST or PROCESSING
+    dates: tuple[date, ...]  # the distinct days, in order
+    held: bool  # in force (valid, not suspended or withdrawn) on every one of them
+    status: str  # today's: active, suspended, withdrawn, expired, not_yet_valid
+    since: date | None
+    today: date
+
+    @property
+    def first_on(self) -> date | None:
+        return self.dates[0] if self.dates else None
+
+    @property
+    def last_on(self) -> date | None:
+        return self.dates[-1] if self.dates else None
+
+    @property
+    def lapsed(self) -> bool:
+        """Not in force today: what a reader must be told beside a ✓."""
+        return self.status != "active"
+
+    @property
+    def tone(self) -> str:
+        """For a badge: "" (in force), "warn" (held then, lapsed since), "bad" (never held)."""
+        if not self.held:
+            return "bad"
+        return "warn" if self.lapsed else ""
+
+    def text(self, locale: str | None = None) -> str:
+        """The sentence, e.g. "válido en las fechas de cosecha; suspendido desde el 15 jul
+        2026", in `locale` (default: the request's), dates written out by Babel."""
+        locale = locale or str(get_locale() or "es")
+        now = standing_text(self.status, self.since, locale)
+        if not self.dates:
+            return now
+        with force_locale(locale):
+            then = str(THEN[(self.rests_on, self.held)])
+            return str(_l("%(then)s; %(now)s", then=then, now=now))
+
+    def texts(self) -> dict[str, str]:
+        """The sentence in every language the public pages speak."""
+        return {locale: self.text(locale) for locale in LOCALES}
+
+    def as_json(self) -> dict[str, Any]:
+        """The structured facts and the sentences, for the public JSON."""
+        return {
+            "status": self.status,
+            "status_since": self.since.isoformat() if self.since else None,
+            "held_on_dates": self.held,
+            "dates": {
+                "rests_on": self.rests_on,
+                "from": self.first_on.isoformat() if self.first_on else None,
+                "to": self.last_on.isoformat() if self.last_on else None,
+            },
+            "qualification": self.texts(),
+        }
+
+
+def standing_text(status: str, since: date | None, locale: str | None = None) -> str:
+    """Today's status and since when: "suspended since 15 jul 2026" (Babel's date)."""
+    locale = locale or str(get_locale() or "es")
+    with force_locale(locale):
+        day = format_date(since, "medium", locale=locale) if since else ""
+        return str(NOW.get(status, status)) % {"day": day}
+
+
+def qualify(
+    view: claims.CertView, *, rests_on: str, dates: Iterable[date], today: date
+) -> Qualification:
+    """The one place the facts are computed: in force on each date, and today's standing."""
+    days = tuple(sorted(set(dates)))
+    standing = certificates.standing_of_view(view, today)
+    return Qualification(
+        certificate_id=view.id,
+        rests_on=rests_on,
+        dates=days,
+        held=all(view.active_on(day) for day in days),
+        status=standing.status,
+        since=standing.since,
+        today=today,
+    )
+
+
+def combine(found: Iterable[Qualification]) -> Qualification:
+    """One certificate over several lots (a shipment): every date, held on all of them."""
+    items = list(found)
+    first = items[0]
+    days = tuple(sorted({day for item in items for day in item.dates}))
+    return Qualification(
+        certificate_id=first.certificate_id,
+        rests_on=first.rests_on,
+        dates=days,
+        held=all(item.held for item in items),
+        status=first.status,
+        since=first.since,
+        today=first.today,
+    )
+
+
+def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def harvest_dates(session: Session, lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, set[date]]:
+    """The delivery dates behind each lot, through its whole ancestry."""
+    backward = genealogy.backward(session, lot_ids)
+    everyone = sorted({d for parts in backward.values() for d in parts})
+    day_of: dict[uuid.UUID, date] = {}
+    for chunk in _chunks(everyone):
+        day_of.update(
+            session.execute(
+                select(col(Delivery.id), col(Delivery.delivered_on)).where(
+                    col(Delivery.id).in_(chunk)
+                )
+            ).all()
+        )
+    return {lot: {day_of[d] for d in parts if d in day_of} for lot, parts in backward.items()}
+
+
+def processing_dates(
+    session: Session, lot_ids: Sequence[uuid.UUID], cert_ids: Iterable[uuid.UUID]
+) -> dict[tuple[uuid.UUID, uuid.UUID], set[date]]:
+    """(lot, certificate) -> the days the lot or a lot it was made of was processed at a
+    site the certificate covers."""
+    cert_ids = sorted(set(cert_ids), key=str)
+    if not cert_ids or not lot_ids:
+        return {}
+    sites: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for cert_id, site_id in session.execute(
+        select(col(SiteCoverage.certificate_id), col(SiteCoverage.site_id)).where(
+            col(SiteCoverage.certificate_id).in_(cert_ids)
+        )
+    ):
+        sites[cert_id].add(site_id)
+    nodes = claims.ancestry(session, lot_ids)
+    found: dict[tuple[uuid.UUID, uuid.UUID], set[date]] = defaultdict(set)
+    for lot_id in lot_ids:
+        stack, seen = [lot_id], set()
+        while stack:
+            node = nodes.get(stack.pop())
+            if node is None or node.id in seen:
+                continue
+            seen.add(node.id)
+            stack.extend(node.sources)
+            if node.kind != OperationKind.PROCESS or node.voided:
+                continue
+            for cert_id in cert_ids:
+                if node.site_id in sites[cert_id]:
+                    found[(lot_id, cert_id)].add(node.occurred_on)
+    return found
+
+
+def lot_qualifications(
+    session: Session,
+    lots: Sequence[Lot],
+    found: Mapping[uuid.UUID, Sequence[claims.Claim]],
+    *,
+    today: date,
+    harvest: Mapping[uuid.UUID, Iterable[date]] | None = None,
+) -> dict[uuid.UUID, dict[uuid.UUID, Qualification]]:
+    """For each lot, each certificate behind its claims (`found`, from the claims engine)
+    qualified. `harvest` gives the lots' delivery dates when the caller has them."""
+    claimed = [lot for lot in lots if found.get(lot.id)]
+    if not claimed:
+        return {lot.id: {} for lot in lots}
+    cooperative_id = claimed[0].cooperative_id
+    views = claims.load_certificates(session, cooperative_id)
+    family = claims.family_types(session, cooperative_id)
+    ids = [lot.id for lot in claimed]
+    if harvest is None:
+        harvest = harvest_dates(session, ids)
+    site_certs = {
+        c
+        for lot in claimed
+        for claim in found[lot.id]
+        if claim.type not in family
+        for c in claim.certificate_ids
+    }
+    processed = processing_dates(session, ids, site_certs) if site_certs else {}
+    result: dict[uuid.UUID, dict[uuid.UUID, Qualification]] = {lot.id: {} for lot in lots}
+    for lot in claimed:
+        for claim in found[lot.id]:
+            for cert_id in claim.certificate_ids:
+                view = views.get(cert_id)
+                if view is None:
+                    continue
+                if claim.type in family:
+                    rests_on, dates = HARVEST, harvest.get(lot.id, ())
+                else:
+                    rests_on, dates = PROCESSING, processed.get((lot.id, cert_id), set())
+                result[lot.id][cert_id] = qualify(view, rests_on=rests_on, dates=dates, today=today)
+    return result
+
+
+def certificate_qualifications(
+    session: Session,
+    cooperative_id: uuid.UUID,
+    cert_ids: Iterable[uuid.UUID],
+    *,
+    dates: Iterable[date],
+    today: date,
+) -> dict[uuid.UUID, Qualification]:
+    """Certificates qualified over the harvest dates of a whole shipment (its summary)."""
+    views = claims.load_certificates(session, cooperative_id)
+    days = tuple(dates)
+    return {
+        cert_id: qualify(views[cert_id], rests_on=HARVEST, dates=days, today=today)
+        for cert_id in cert_ids
+        if cert_id in views
+    }
+
+
+__all__ = [
+    "HARVEST",
+    "PROCESSING",
+    "Qualification",
+    "certificate_qualifications",
+    "combine",
+    "harvest_dates",
+    "lot_qualifications",
+    "processing_dates",
+    "qualify",
+    "standing_text",
+]
