@@ -229,6 +229,8 @@ ACCESS: dict[str, str] = {
     "api_eudr.EudrIndex": MANAGE,
     "api_eudr.EudrGeojson": MANAGE,
     "api_eudr.EudrSummary": MANAGE,
+    "eudr.lot_geojson": MANAGE,
+    "api_eudr.LotEudrGeojson": MANAGE,
     # -- payments and premiums ---------------------------------------------------------
     "payments.index": READ,
     "payments.family": READ,

@@ -1,4 +1,5 @@
-"""The EUDR due-diligence package of a shipment, for the manager to hand to the EU operator.
+"""The EUDR due-diligence package of a shipment (or of one lot, for an importer who asks
+before buying), for the manager to hand to the EU operator.
 
 `GET /shipments/{id}/eudr` is the package's index: how many GeoJSON files it needs (one
 commodity each, at most 1,000 producers and 25 MB per file) and their URLs.
@@ -8,10 +9,15 @@ part). Every file carries `X-EUDR-Parts` (the number of files) and `X-EUDR-Part`
 `GET /shipments/{id}/eudr.pdf` is the summary. All three refuse with 422, naming every
 plot to fix, when a plot is in the protected area, has no geolocation, or is over 4 ha
 without a polygon.
+
+`GET /lots/{id}/eudr.geojson` gives a lot's file(s) by the same rules: the plots of the
+lot's whole ancestry, `?part=N`, `300` with the index when there are several, and 422
+naming every plot to fix.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, json, url_for
@@ -29,7 +35,7 @@ blp = Blueprint(
     "api_eudr",
     __name__,
     url_prefix="/api/v1",
-    description="EUDR due-diligence package of a shipment (managers)",
+    description="EUDR due-diligence package of a shipment or a lot (managers)",
 )
 
 
@@ -46,7 +52,7 @@ def _index(package: eudr.Package) -> dict[str, Any]:
     return eudr.index(
         package,
         lambda n: url_for(
-            "api_eudr.EudrGeojson", shipment_id=package.shipment.id, part=n, _external=False
+            "api_eudr.EudrGeojson", shipment_id=package.for_shipment.id, part=n, _external=False
         ),
     )
 
@@ -69,24 +75,51 @@ class EudrGeojson(MethodView):
     def get(self, query: dict[str, Any], shipment_id: str) -> Response:
         """Geolocation of the plots behind the shipment, as the EU information system reads it."""
         package = _package(shipment_id)
-        count = len(package.parts)
-        if query.get("part") is None and count > 1:
-            response = Response(
-                json.dumps(_index(package)), status=300, mimetype="application/json"
+        response = _geojson(package, query.get("part"), lambda: _index(package))
+        if response.status_code == 200:
+            response.headers["Link"] = (
+                f'<{url_for("api_eudr.EudrIndex", shipment_id=shipment_id)}>; rel="index"'
             )
-            response.headers["X-EUDR-Parts"] = str(count)
-            return response
-        part = package.part(query.get("part") or 1)
-        response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{eudr.filename(package, part)}"'
-        )
-        response.headers["X-EUDR-Parts"] = str(count)
-        response.headers["X-EUDR-Part"] = str(part.number)
-        response.headers["Link"] = (
-            f'<{url_for("api_eudr.EudrIndex", shipment_id=package.shipment.id)}>; rel="index"'
-        )
         return response
+
+
+def _geojson(
+    package: eudr.Package, number: int | None, index: Callable[[], dict[str, Any]]
+) -> Response:
+    """Part `number` of the package, or with several parts and none chosen, 300 and the index."""
+    count = len(package.parts)
+    if number is None and count > 1:
+        response = Response(json.dumps(index()), status=300, mimetype="application/json")
+        response.headers["X-EUDR-Parts"] = str(count)
+        return response
+    part = package.part(number or 1)
+    response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{eudr.filename(package, part)}"'
+    )
+    response.headers["X-EUDR-Parts"] = str(count)
+    response.headers["X-EUDR-Part"] = str(part.number)
+    return response
+
+
+@blp.route("/lots/<lot_id>/eudr.geojson")
+class LotEudrGeojson(MethodView):
+    @blp.arguments(PartQuerySchema, location="query")
+    @blp.response(200, content_type=eudr.MEDIA_TYPE)
+    def get(self, query: dict[str, Any], lot_id: str) -> Response:
+        """Geolocation of the plots of the lot's whole ancestry, by the shipment's rules:
+        points up to 4 ha, polygons above, refused (422) when a plot is in the protected
+        area or cannot be given."""
+        lot = guard.record("lot_id", Permission.MANAGE)
+        package = eudr.build_lot(get_session(), lot)
+        return _geojson(
+            package,
+            query.get("part"),
+            lambda: eudr.index(
+                package,
+                lambda n: url_for("api_eudr.LotEudrGeojson", lot_id=lot.id, part=n),
+            ),
+        )
 
 
 @blp.route("/shipments/<shipment_id>/eudr.pdf")

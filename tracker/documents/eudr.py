@@ -1,4 +1,5 @@
-"""The EUDR due-diligence package of a shipment: geolocation GeoJSON and a PDF summary.
+"""The EUDR due-diligence package of a shipment or of one lot: geolocation GeoJSON and a
+PDF summary (shipments).
 
 Regulation (EU) 2023/1115: the operator who first places the coffee or cocoa on the EU
 market files the due diligence statement; the cooperative supplies the geolocation of
@@ -18,11 +19,15 @@ every plot behind the shipment, as the EU information system reads it
 The package is refused, naming every plot to fix, when a plot lies in the protected area
 (an unresolved flag, a delivery flagged there, or its geometry inside the boundary), has
 no geolocation, is over 4 ha without a polygon, or has a geometry the system would reject.
+
+A shipment's package (`build`) and a lot's (`build_lot`, for an importer who asks before
+buying) go through one path: the plots of the lots' whole ancestry, checked, then split.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -50,7 +55,8 @@ from ..models import (
     ShipmentLot,
 )
 from ..models.enums import DeliveryFlagKind, PlotFlagKind
-from ..services import genealogy
+from ..services import certificates as certificates_service
+from ..services import claim_text, genealogy
 from ..services.errors import Conflict, ValidationFailed
 from ..services.geo import COUNTRY_BOXES, POINT_MAX_M2, overlaps, parse_area, truncate6
 
@@ -133,11 +139,18 @@ class Part:
 
 @dataclass
 class Package:
-    shipment: Shipment
+    shipment: Shipment | None  # None for a lot's package
     coop: Cooperative
     rows: list[PlotRow]
     parts: list[Part]
     lots: list[tuple[Lot, int]]
+    delivery_ids: list[uuid.UUID] = field(default_factory=list)
+    lot: Lot | None = None  # the lot, for a lot's package
+
+    @property
+    def for_shipment(self) -> Shipment:
+        assert self.shipment is not None
+        return self.shipment
 
     @property
     def producers(self) -> int:
@@ -358,6 +371,25 @@ def build(session: Session, shipment: Shipment) -> Package:
     coop = session.get(Cooperative, shipment.cooperative_id)
     assert coop is not None
     lots = shipment_lots(session, shipment)
+    rows, parts, delivery_ids = _checked(session, coop, lots)
+    return Package(shipment, coop, rows, parts, lots, delivery_ids)
+
+
+def build_lot(session: Session, lot: Lot) -> Package:
+    """A lot's package, by the shipment's rules: the plots of its whole ancestry."""
+    if lot.voided_at is not None:
+        raise Conflict(_l("This lot is voided: it has no EUDR geolocation."))
+    coop = session.get(Cooperative, lot.cooperative_id)
+    assert coop is not None
+    lots = [(lot, lot.weight_g)]
+    rows, parts, delivery_ids = _checked(session, coop, lots)
+    return Package(None, coop, rows, parts, lots, delivery_ids, lot=lot)
+
+
+def _checked(
+    session: Session, coop: Cooperative, lots: list[tuple[Lot, int]]
+) -> tuple[list[PlotRow], list[Part], list[uuid.UUID]]:
+    """The plots behind the lots as GeoJSON parts; PackageRefused names every plot to fix."""
     rows, delivery_ids = plot_rows(session, lots)
     protected = _protected(session, coop, rows, delivery_ids)
     problems: list[str] = []
@@ -390,14 +422,14 @@ def build(session: Session, shipment: Shipment) -> Package:
         encoded.append((row, body))
     if problems:
         raise PackageRefused(problems)
-    return Package(shipment, coop, rows, split(encoded), lots)
+    return rows, split(encoded), delivery_ids
 
 
 def certificates(session: Session, package: Package) -> list[tuple[Certificate, int]]:
     """Certificates that certified some of the shipment's producers on the shipping day,
     with how many of them."""
     family_ids = sorted({r.family.id for r in package.rows})
-    on = package.shipment.shipped_on
+    on = package.for_shipment.shipped_on
     ranked = (
         select(
             CoverageEntry.certificate_id,
@@ -437,10 +469,26 @@ def certificates(session: Session, package: Package) -> list[tuple[Certificate, 
     return [(cert, len(counts[cert.id])) for cert in found]
 
 
+def harvest_days(session: Session, package: Package) -> set[date]:
+    """The days the coffee or cacao behind the package was delivered."""
+    days: set[date] = set()
+    for chunk in _chunks(package.delivery_ids):
+        days.update(
+            session.exec(
+                select(Delivery.delivered_on).where(Delivery.id.in_(chunk)).distinct()  # type: ignore[attr-defined]
+            ).all()
+        )
+    return days
+
+
 def filename(package: Package, part: Part) -> str:
-    base = f"eudr-{package.coop.code}-{package.shipment.shipped_on.isoformat()}"
-    if package.shipment.container:
-        base += f"-{package.shipment.container}"
+    if package.lot is not None:
+        base = f"eudr-{package.coop.code}-lot-{package.lot.code}"
+    else:
+        base = f"eudr-{package.coop.code}-{package.for_shipment.shipped_on.isoformat()}"
+        if package.for_shipment.container:
+            base += f"-{package.for_shipment.container}"
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base)
     if len(package.parts) > 1:
         return f"{base}-part-{part.number}-of-{len(package.parts)}.geojson"
     return f"{base}.geojson"
@@ -448,10 +496,16 @@ def filename(package: Package, part: Part) -> str:
 
 def index(package: Package, part_url: Any) -> dict[str, Any]:
     """The package at a glance: how many files, and what each holds."""
-    return {
-        "shipment_id": str(package.shipment.id),
+    subject: dict[str, Any] = (
+        {"lot_id": str(package.lot.id), "lot_code": package.lot.code}
+        if package.lot is not None
+        else {
+            "shipment_id": str(package.for_shipment.id),
+            "shipped_on": package.for_shipment.shipped_on.isoformat(),
+        }
+    )
+    return subject | {
         "cooperative": package.coop.code,
-        "shipped_on": package.shipment.shipped_on.isoformat(),
         "producer_country": package.coop.country,
         "producers": package.producers,
         "plots": len(package.rows),
@@ -481,12 +535,20 @@ def summary_pdf(session: Session, package: Package) -> bytes:
     from . import pdf
     from .season_report import CLAIM_LABELS, FORM_LABELS, Fmt, label
 
+    listed = certificates(session, package)
     return pdf.render(
         "pdf/eudr_summary.html",
         package=package,
         coop=package.coop,
         shipment=package.shipment,
-        certificates=certificates(session, package),
+        certificates=listed,
+        qualified=claim_text.certificate_qualifications(
+            session,
+            package.coop.id,
+            [cert.id for cert, _n in listed],
+            dates=harvest_days(session, package),
+            today=certificates_service.today(),
+        ),
         commodities={crop: str(COMMODITIES.get(crop, crop)) for crop in HS_CODES},
         hs_codes=HS_CODES,
         cut_off=CUT_OFF,
@@ -498,7 +560,7 @@ def summary_pdf(session: Session, package: Package) -> bytes:
 
 
 def summary_filename(package: Package) -> str:
-    return f"eudr-{package.coop.code}-{package.shipment.shipped_on.isoformat()}.pdf"
+    return f"eudr-{package.coop.code}-{package.for_shipment.shipped_on.isoformat()}.pdf"
 
 
 __all__ = [
@@ -510,6 +572,7 @@ __all__ = [
     "PackageRefused",
     "Part",
     "build",
+    "build_lot",
     "certificates",
     "feature",
     "filename",

@@ -1,4 +1,5 @@
-"""The EUDR package of a shipment for managers: what is missing, or the files to download."""
+"""The EUDR package of a shipment, or of one lot, for managers: what is missing, or the
+files to download."""
 
 from __future__ import annotations
 
@@ -72,4 +73,40 @@ def summary(shipment_id: str) -> Response:
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{eudr.summary_filename(built)}"'
     )
+    return response
+
+
+@bp.route("/lots/<lot_id>/eudr.geojson")
+def lot_geojson(lot_id: str) -> Any:
+    """The lot's geolocation file (the lot page's download); the plots to fix instead when
+    refused, or the list of files when the lot needs several."""
+    from flask_babel import get_locale
+
+    lot = guard.record("lot_id", Permission.MANAGE)
+    g.coop = get_session().get(Cooperative, lot.cooperative_id)
+    try:
+        built = eudr.build_lot(get_session(), lot)
+    except eudr.PackageRefused as refused:
+        return (
+            render_template("eudr/package.html", lot=lot, package=None, problems=refused.problems),
+            422,
+        )
+    if "part" not in request.args and len(built.parts) > 1:
+        return render_template(
+            "eudr/package.html",
+            lot=lot,
+            package=built,
+            problems=[],
+            index=eudr.index(built, lambda n: url_for("eudr.lot_geojson", lot_id=lot.id, part=n)),
+            fmt=Fmt(str(get_locale() or "es"), built.coop.currency),
+        )
+    try:
+        number = int(request.args.get("part", "1"))
+    except ValueError:
+        number = 0
+    part = built.part(number)
+    response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{eudr.filename(built, part)}"'
+    response.headers["X-EUDR-Parts"] = str(len(built.parts))
+    response.headers["X-EUDR-Part"] = str(part.number)
     return response
