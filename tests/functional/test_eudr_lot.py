@@ -130,7 +130,7 @@ def test_only_the_lots_managers_get_it(processed, db, client, api_token):
     assert voided.status_code == 409
 
 
-def test_a_big_lot_is_split_like_a_shipment(processed, client, api_token, monkeypatch):
+def test_a_big_lot_is_split_like_a_shipment(processed, client, api_token, auth, monkeypatch):
     headers = api_token("manager.a@example.org")
     one = client.get(url(processed["green"]), headers=headers)
     monkeypatch.setattr(eudr, "MAX_BYTES", len(one.data) // 2 + 10)
@@ -145,6 +145,14 @@ def test_a_big_lot_is_split_like_a_shipment(processed, client, api_token, monkey
         names |= {x["properties"]["ProducerName"] for x in check_eudr_file(answer.data)["features"]}
     assert len(names) == 3
     assert client.get(url(processed["green"], parts + 1), headers=headers).status_code == 422
+    # On the web, the lot page's download lists the files instead.
+    auth.login("manager.a@example.org")
+    listing = client.get(f"/lots/{processed['green'].id}/eudr.geojson")
+    assert listing.status_code == 200 and listing.mimetype == "text/html"
+    for n in range(1, parts + 1):
+        assert f"/lots/{processed['green'].id}/eudr.geojson?part={n}" in listing.text
+    second = client.get(f"/lots/{processed['green'].id}/eudr.geojson?part=2")
+    assert second.status_code == 200 and check_eudr_file(second.data)
 
 
 def test_the_lot_page_downloads_it(processed, db, client, auth):

@@ -262,6 +262,7 @@ def _qualify(
 def _qualification(
     names: _Names, epc_class: str, cert_id: uuid.UUID, q: claim_text.Qualification
 ) -> dict[str, Any]:
+    """One entry of `tracker:certificates`, in the tracker's namespace (JSON-LD)."""
     entry: dict[str, Any] = {
         "tracker:lot": epc_class,
         "tracker:certificate": names.certificate(cert_id),

@@ -137,22 +137,6 @@ def qualify(
     )
 
 
-def combine(found: Iterable[Qualification]) -> Qualification:
-    """One certificate over several lots (a shipment): every date, held on all of them."""
-    items = list(found)
-    first = items[0]
-    days = tuple(sorted({day for item in items for day in item.dates}))
-    return Qualification(
-        certificate_id=first.certificate_id,
-        rests_on=first.rests_on,
-        dates=days,
-        held=all(item.held for item in items),
-        status=first.status,
-        since=first.since,
-        today=first.today,
-    )
-
-
 def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
     for start in range(0, len(ids), _CHUNK):
         yield ids[start : start + _CHUNK]
@@ -272,7 +256,6 @@ __all__ = [
     "PROCESSING",
     "Qualification",
     "certificate_qualifications",
-    "combine",
     "harvest_dates",
     "lot_qualifications",
     "processing_dates",
