@@ -45,6 +45,8 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "BABEL_DEFAULT_LOCALE": "es",
         "BABEL_DEFAULT_TIMEZONE": "America/Lima",
         "LANGUAGES": ["es", "en"],
+        # Explicit: flask-limiter's Limiter is one object for every app built in a process.
+        "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": _env("TRACKER_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("TRACKER_LOGIN_RATE_LIMIT", "10 per minute"),

@@ -87,7 +87,7 @@ def present(cert: Certificate) -> dict[str, Any]:
             "size_bytes": document[1].size_bytes,
             "original_name": document[1].original_name,
             "uploaded_at": document[0].created_at,
-            "url": f"{request.host_url.rstrip('/')}/api/v1/certificates/{cert.id}/document",
+            "url": f"{base}/api/v1/certificates/{cert.id}/document",
         },
         "public_url": f"{base}/cert/{cert.id}",
         "updated_at": cert.updated_at,
