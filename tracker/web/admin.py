@@ -170,7 +170,7 @@ def toggle_active(user_id: str) -> Any:
     if principal().user and user.id == principal().user.id:
         flash(_("You cannot deactivate yourself."), "error")
         return redirect(url_for("admin.index"))
-    user.active = not user.active
+    users.set_active(db, user, active=not user.active)
     flash(
         _(
             "User %(email)s is now %(state)s.",
