@@ -607,7 +607,7 @@ def pdf_document(text: str = "Certificado CU-PE-2026-0871", **catalog: Any) -> b
 
     document = pikepdf.new()
     document.add_blank_page(page_size=(200, 200))
-    document.Root.Info = pikepdf.Dictionary(Title=pikepdf.String(text))
+    document.docinfo["/Title"] = text
     for key, value in catalog.items():
         document.Root[f"/{key}"] = value
     out = io.BytesIO()

@@ -84,6 +84,8 @@ def present(cert: Certificate) -> dict[str, Any]:
         else {
             "file_id": document[1].id,
             "sha256": document[1].sha256,
+            "original_sha256": document[1].original_sha256,
+            "removed": [c for c in document[1].removed.split(",") if c],
             "size_bytes": document[1].size_bytes,
             "original_name": document[1].original_name,
             "uploaded_at": document[0].created_at,
@@ -196,7 +198,7 @@ class CertificateDocument(MethodView):
         current = certificates.current_document(get_session(), cert)
         if current is None:
             raise NotFound(_("This certificate has no document yet."))
-        data = certificates.read_file(current_app.config["DATA_DIR"], current[1])
+        data = certificates.read_document(current_app.config["DATA_DIR"], current[1])
         return _pdf(data, certificates.download_name(cert))
 
     @idempotent
