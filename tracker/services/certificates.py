@@ -541,7 +541,7 @@ def _scripted(value: Any, depth: int = 0) -> bool:
         return False
     if "/JS" in value or str(value.get("/S", "")) == "/JavaScript":
         return True
-    return any(_scripted(value[key], depth + 1) for key in value if key != "/Parent")
+    return any(_scripted(value[key], depth + 1) for key in value.keys() if key != "/Parent")  # noqa: SIM118 - pikepdf types keys by .keys()
 
 
 def _strip(node: Any, removed: set[str], depth: int = 0) -> None:
