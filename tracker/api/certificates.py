@@ -218,8 +218,10 @@ class CertificateDocument(MethodView):
     )
     @blp.response(200, CertificateSchema)
     def put(self, certificate_id: str) -> dict[str, Any]:
-        """Upload the certificate's PDF (the body, or a `document` form field). It is checked
-        by its content, size-capped, and stored once by its SHA-256."""
+        """Upload the certificate's PDF (the body, or a `document` form field). It must open
+        as a PDF; JavaScript, automatic and external actions and embedded files are taken
+        out (`document.removed`), and the copy stored once by its SHA-256 is the sanitised
+        one (`document.original_sha256` is the upload's)."""
         cert = guard.record("certificate_id", Permission.MANAGE)
         if request.mimetype == "multipart/form-data":
             upload = request.files.get("document")
