@@ -70,15 +70,22 @@ def wsgi_app(monkeypatch, database_url, tmp_path):
     monkeypatch.setenv("TRACKER_PUBLIC_URL", "https://trace.example.org")
     monkeypatch.setenv("TRACKER_LOGIN_RATE_LIMIT", "3 per minute")
 
+    built = []
+
     def build(**env):
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         sys.modules.pop("wsgi", None)
         module = importlib.import_module("wsgi")
+        built.append(module.app)
         return module.app
 
     yield build
     sys.modules.pop("wsgi", None)
+    from tracker.db import engine_for
+
+    for app in built:  # close its connections now, not when they are garbage-collected
+        engine_for(app).dispose()
 
 
 def _proxy_layers(app):
