@@ -12,8 +12,9 @@ CATALOGUES := tracker/translations
 MO_FILES := $(CATALOGUES)/es/LC_MESSAGES/messages.mo $(CATALOGUES)/en/LC_MESSAGES/messages.mo
 PO_SOURCES := $(wildcard $(CATALOGUES)/src/*.po)
 # Debian packages the product needs at run or test time: WeasyPrint's fast font
-# subsetting, the browser for page tests, QR decoding and PDF rasterising.
-SYSTEM_PACKAGES := libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 chromium zbar-tools poppler-utils
+# subsetting, the browser for page tests, QR decoding and PDF rasterising, Redis for the
+# shared rate-limit storage tests.
+SYSTEM_PACKAGES := libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 chromium zbar-tools poppler-utils redis-server
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 # Two workers: the machines have two cores, and the suite must stay under ten minutes.

@@ -1,13 +1,7 @@
-"""The WSGI entry point for gunicorn: `gunicorn wsgi:app` (production settings by default)."""
+"""The WSGI entry point for gunicorn: `gunicorn wsgi:app` (production settings by default).
 
-import os
-
-from werkzeug.middleware.proxy_fix import ProxyFix
+Proxy trust (TRACKER_PROXIES) is applied by create_app, in one place; nothing here."""
 
 from tracker import create_app
 
 app = create_app()
-# Behind a reverse proxy, trust its X-Forwarded-* headers (set TRACKER_PROXIES=0 if none).
-_proxies = int(os.environ.get("TRACKER_PROXIES", "1"))
-if _proxies:
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=_proxies, x_proto=_proxies, x_host=_proxies)  # type: ignore[method-assign]

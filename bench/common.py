@@ -114,6 +114,8 @@ class Bench:
             TRACKER_PUBLIC_URL="https://trace.example.org",
             TRACKER_PUBLIC_RATE_LIMIT="1000000 per minute",
             TRACKER_PROXIES="0",
+            # Benchmarks measure throughput, not limits: each worker counts on its own.
+            TRACKER_RATELIMIT_STORAGE="memory://",
         )
         env.update(extra)
         return env

@@ -596,3 +596,20 @@ def make_sample_members(session: Session, coop: Cooperative) -> list[Family]:
                 },
             )
     return found
+
+
+def pdf_document(text: str = "Certificado CU-PE-2026-0871", **catalog: Any) -> bytes:
+    """A small, valid one-page PDF made with pikepdf; `catalog` adds entries to its
+    catalog (an /OpenAction, /Names...), given as pikepdf objects."""
+    import io
+
+    import pikepdf
+
+    document = pikepdf.new()
+    document.add_blank_page(page_size=(200, 200))
+    document.docinfo["/Title"] = text
+    for key, value in catalog.items():
+        document.Root[f"/{key}"] = value
+    out = io.BytesIO()
+    document.save(out, deterministic_id=True)
+    return out.getvalue()

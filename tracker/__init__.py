@@ -31,8 +31,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
+        # The client's address and scheme come from the declared proxies; the host never
+        # does (X-Forwarded-Host is ignored): absolute URLs use TRACKER_PUBLIC_URL only.
         proxies = app.config["PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)  # type: ignore[method-assign]
 
     audit.install()
     db.init_app(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from flask_login import UserMixin, current_user
 
 from .db import get_session
@@ -65,7 +65,19 @@ def current_principal() -> Principal:
     return principal
 
 
+def _challenge(response: Response) -> Response:
+    """Every API 401 names the scheme to use (RFC 9110, RFC 6750): a Bearer token, and
+    says when the token sent was not valid."""
+    if response.status_code == 401 and request.path.startswith("/api/"):
+        challenge = 'Bearer realm="tracker"'
+        if bearer_token() is not None:
+            challenge += ', error="invalid_token"'
+        response.headers.setdefault("WWW-Authenticate", challenge)
+    return response
+
+
 def init_app(app: Flask) -> None:
+    app.after_request(_challenge)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     # "basic", not "strong": strong ends a session whenever the client's address changes,

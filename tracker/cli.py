@@ -177,6 +177,22 @@ def serve_command(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn on http://HOST:PORT."""
     from gunicorn.app.base import BaseApplication
 
+    from .config import ConfigError, check_workers
+
+    try:
+        warning = check_workers(workers)
+    except ConfigError:
+        # Rate limits kept in memory hold only within one process: serve from one worker
+        # (its threads still answer requests side by side) rather than loosen them.
+        click.echo(
+            f"Rate limits are kept in this process (TRACKER_RATELIMIT_STORAGE unset): serving "
+            f"with 1 worker instead of {workers} so they hold. Set "
+            "TRACKER_RATELIMIT_STORAGE=redis://... to use more."
+        )
+        workers, warning = 1, None
+    if warning:
+        click.echo(warning, err=True)
+
     class _Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")

@@ -45,7 +45,12 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "BABEL_DEFAULT_LOCALE": "es",
         "BABEL_DEFAULT_TIMEZONE": "America/Lima",
         "LANGUAGES": ["es", "en"],
+        # Explicit: flask-limiter's Limiter is one object for every app built in a process.
+        "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": _env("TRACKER_RATELIMIT_STORAGE", "memory://"),
+        # A shared storage (Redis) that goes down loosens the limits to each worker's
+        # memory, logged, instead of failing every request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("TRACKER_LOGIN_RATE_LIMIT", "10 per minute"),
         "PUBLIC_RATE_LIMIT": _env("TRACKER_PUBLIC_RATE_LIMIT", "300 per minute"),
@@ -85,3 +90,26 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError("TRACKER_PROXIES must be a number of proxies from 0 to 5") from None
     if not str(config["PUBLIC_URL"]).startswith(("http://", "https://")):
         raise ConfigError("TRACKER_PUBLIC_URL must start with http:// or https://")
+
+
+def check_workers(workers: int, environ: Any = None) -> str | None:
+    """Refuse several workers that would each keep their own rate-limit counters.
+
+    Unset TRACKER_RATELIMIT_STORAGE with more than one worker raises ConfigError (the
+    configured limits would silently be N times looser); `memory://` chosen explicitly is
+    allowed with a warning, returned for the caller to log."""
+    environ = os.environ if environ is None else environ
+    storage = (environ.get("TRACKER_RATELIMIT_STORAGE") or "").strip()
+    if workers <= 1 or (storage and not storage.startswith("memory://")):
+        return None
+    if not storage:
+        raise ConfigError(
+            f"gunicorn would run {workers} workers, each counting the login and public-page "
+            "rate limits on its own (TRACKER_RATELIMIT_STORAGE is unset: memory://). Set "
+            "TRACKER_RATELIMIT_STORAGE=redis://127.0.0.1:6379/0 so the workers share one "
+            "counter, or run --workers 1."
+        )
+    return (
+        f"WARNING: TRACKER_RATELIMIT_STORAGE=memory:// with {workers} workers: each worker "
+        f"counts on its own, so every rate limit is {workers} times looser than configured."
+    )

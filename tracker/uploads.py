@@ -65,6 +65,13 @@ class UploadRequest(Request):
             stream.close()
 
 
+def _own_limits() -> dict[str, int]:
+    """Uploads with a tighter byte limit than MAX_CONTENT_LENGTH, by endpoint."""
+    from .services.geo import AREA_MAX_BYTES
+
+    return {"plots.load_protected_area": AREA_MAX_BYTES, "api_plots.ProtectedArea": AREA_MAX_BYTES}
+
+
 def _field() -> str:
     return UPLOAD_FIELDS.get(request.endpoint or "", "_schema")
 
@@ -78,7 +85,9 @@ def _refuse() -> Response | None:
     if encoding != "identity":
         message = _("Compressed uploads are not accepted: send the file as it is.")
         return error_response(415, message, {_field(): [message]})
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    limit = _own_limits().get(request.endpoint or "") or current_app.config.get(
+        "MAX_CONTENT_LENGTH"
+    )
     if limit and request.content_length and request.content_length > limit:
         megabytes = f"{limit / 1024 / 1024:g}"
         message = _("The file is larger than %(mb)s MB.", mb=megabytes)

@@ -11,11 +11,7 @@ from tests.browser.conftest import login, screenshot
 
 pytestmark = pytest.mark.browser
 
-PDF = (
-    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
-    b"xref\n0 3\n0000000000 65535 f \ntrailer <</Size 3 /Root 1 0 R>>\nstartxref\n9\n%%EOF\n"
-)
+PDF = f.pdf_document()  # a real one-page PDF: uploads are opened by pikepdf
 
 
 @pytest.fixture

@@ -351,7 +351,7 @@ def records(app, db, world, monkeypatch) -> dict[str, str]:
     document = certificates.attach_document(
         db,
         public.certificates[0],
-        b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\nstartxref\n0\n%%EOF\n",
+        f.pdf_document(),
         original_name="organic.pdf",
         data_dir=app.config["DATA_DIR"],
         max_bytes=app.config["MAX_UPLOAD_BYTES"],

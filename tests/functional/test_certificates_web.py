@@ -14,11 +14,7 @@ from sqlmodel import select
 from tests import factories as f
 from tracker.models import Certificate, CertificateStatusChange, CoverageEntry
 
-PDF = (
-    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
-    b"xref\n0 3\n0000000000 65535 f \ntrailer <</Size 3 /Root 1 0 R>>\nstartxref\n9\n%%EOF\n"
-)
+PDF = f.pdf_document()  # a real one-page PDF: uploads are opened by pikepdf
 
 
 @pytest.fixture(autouse=True)

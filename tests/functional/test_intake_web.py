@@ -70,7 +70,10 @@ def test_the_clerk_records_a_delivery_and_gets_the_receipt(clerk, world, db):
     assert "C01-000001" in page and "Rosa Quispe Tananta" in page and "Parcela 1" in page
     assert "41,1" in page  # net kg, Spanish number format
     assert "orgánico" in page.lower() and cert.number in page
-    assert "@page" in page and "80mm" in page
+    assert "/static/css/receipt-80mm.css" in page  # its @page size (no inline styles)
+    stylesheet = clerk.get("/static/css/receipt-80mm.css")
+    assert "size: 80mm" in stylesheet.get_data(as_text=True)
+    stylesheet.close()
     assert "A6" in clerk.get(response.headers["Location"].replace("fresh=1", "paper=a6")).get_data(
         as_text=True
     )

@@ -51,3 +51,17 @@ def test_login_is_rate_limited(rate_limited_app_config, world, client):
     ]
     assert codes[:3] == [401, 401, 401]
     assert codes[3] == 429
+
+
+def test_api_401s_say_to_use_a_bearer_token(client, world):
+    """RFC 9110: a 401 names its scheme; RFC 6750: a refused token says so."""
+    anonymous = client.get("/api/v1/cooperatives")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"] == 'Bearer realm="tracker"'
+    forged = client.get("/api/v1/cooperatives", headers={"Authorization": "Bearer trk_forged"})
+    assert forged.status_code == 401
+    assert forged.headers["WWW-Authenticate"] == 'Bearer realm="tracker", error="invalid_token"'
+    wrong = client.post(
+        "/api/v1/auth/token", json={"email": "clerk.a@example.org", "password": "wrong one"}
+    )
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Bearer")

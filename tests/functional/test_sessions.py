@@ -235,3 +235,33 @@ def test_development_cookies_work_over_plain_http(app, world, client):
     response = _login(client, "clerk.a@example.org")
     header = _set_cookies(response)[COOKIE].lower()
     assert "httponly" in header and "samesite=lax" in header and "secure" not in header
+
+
+# -- deactivation ends access for good (issue 12.7) ---------------------------------------
+
+
+def test_deactivation_ends_sessions_and_tokens_even_after_reactivation(
+    app, world, client, api_token
+):
+    clerk = "clerk.a@example.org"
+    device = app.test_client()
+    _login(device, clerk)
+    copied = device.get_cookie(COOKIE).value
+    headers = api_token(clerk)
+    assert client.get("/api/v1/cooperatives", headers=headers).status_code == 200
+    admin = app.test_client()
+    _login(admin, "admin@example.org")
+    toggle = f"/admin/users/{world.user('clerk_a').id}/active"
+    assert admin.post(toggle).status_code == 302  # deactivated
+    assert _to_login(device.get(DASHBOARD))
+    assert client.get("/api/v1/cooperatives", headers=headers).status_code == 401
+    assert admin.post(toggle).status_code == 302  # active again
+    # Nothing issued before the deactivation works again: not the cookie, not the token.
+    assert _to_login(device.get(DASHBOARD))
+    assert _to_login(_replay(app, copied))
+    assert client.get("/api/v1/cooperatives", headers=headers).status_code == 401
+    # The clerk logs in again with their password and asks for a new token.
+    fresh = app.test_client()
+    assert _login(fresh, clerk).status_code == 302
+    assert fresh.get(DASHBOARD).status_code == 200
+    assert client.get("/api/v1/cooperatives", headers=api_token(clerk)).status_code == 200

@@ -40,7 +40,13 @@ class Server:
     """A gunicorn process on the test database; `log` collects its stderr."""
 
     def __init__(
-        self, database_url: str, data_dir: Path, workers: int = 4, threads: int = 2
+        self,
+        database_url: str,
+        data_dir: Path,
+        workers: int = 4,
+        threads: int = 2,
+        wait: bool = True,
+        **extra_env: str,
     ) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -56,7 +62,11 @@ class Server:
             TRACKER_ARGON2_PROFILE="cheapest",
             TRACKER_LOGIN_RATE_LIMIT="100000 per minute",
             TRACKER_PUBLIC_RATE_LIMIT="100000 per minute",
+            # These servers test other things than rate limits: each worker may count
+            # on its own (said explicitly; unset, gunicorn.conf.py refuses to start).
+            TRACKER_RATELIMIT_STORAGE="memory://",
         )
+        env.update(extra_env)
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [
@@ -78,7 +88,8 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait()
+        if wait:
+            self._wait()
 
     def _wait(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -112,8 +123,8 @@ def serve(database_url: str, tmp_path: Path) -> Iterator[Any]:
     """Start gunicorn servers on this test's database (call after committing test data)."""
     servers: list[Server] = []
 
-    def start(workers: int = 4, threads: int = 2) -> Server:
-        server = Server(database_url, tmp_path / "data", workers, threads)
+    def start(workers: int = 4, threads: int = 2, wait: bool = True, **env: str) -> Server:
+        server = Server(database_url, tmp_path / "data", workers, threads, wait, **env)
         servers.append(server)
         return server
 

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from marshmallow import fields
 
+from .. import throttle
 from ..db import get_session
-from ..extensions import limiter
+from ..errors import error_response
 from ..schemas.common import StrictSchema
 from ..services import users
 from ._common import caller
@@ -29,21 +30,23 @@ class TokenOut(StrictSchema):
     expires_in_days = fields.Integer()
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @blp.route("/token")
 class Token(MethodView):
     @blp.doc(security=[])
     @blp.arguments(Credentials)
     @blp.response(201, TokenOut)
     @blp.alt_response(401, description="Wrong email or password")
-    @limiter.limit(_login_limit)
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+    @blp.alt_response(429, description="Too many attempts from this address or on this account")
+    @throttle.login_limit
+    def post(self, data: dict[str, Any]) -> Any:
         """Get a bearer token for the API."""
         session = get_session()
-        user = users.authenticate(session, data["email"], data["password"])
+        try:
+            user = throttle.authenticate(session, data["email"], data["password"])
+        except throttle.LoginThrottled as wait:
+            response = error_response(429, wait.message())
+            response.headers["Retry-After"] = str(wait.retry_after)
+            return response
         if user is None:
             abort(401, message=_("Wrong email or password."))
         days = current_app.config["API_TOKEN_DAYS"]

@@ -83,10 +83,12 @@ def present(cert: Certificate) -> dict[str, Any]:
         else {
             "file_id": document[1].id,
             "sha256": document[1].sha256,
+            "original_sha256": document[1].original_sha256,
+            "removed": [c for c in document[1].removed.split(",") if c],
             "size_bytes": document[1].size_bytes,
             "original_name": document[1].original_name,
             "uploaded_at": document[0].created_at,
-            "url": f"{request.host_url.rstrip('/')}/api/v1/certificates/{cert.id}/document",
+            "url": f"{base}/api/v1/certificates/{cert.id}/document",
         },
         "public_url": f"{base}/cert/{cert.id}",
         "updated_at": cert.updated_at,
@@ -196,7 +198,7 @@ class CertificateDocument(MethodView):
         current = certificates.current_document(get_session(), cert)
         if current is None:
             raise NotFound(_("This certificate has no document yet."))
-        data = certificates.read_file(current_app.config["DATA_DIR"], current[1])
+        data = certificates.read_document(current_app.config["DATA_DIR"], current[1])
         return _pdf(data, certificates.download_name(cert))
 
     @idempotent
@@ -216,8 +218,10 @@ class CertificateDocument(MethodView):
     )
     @blp.response(200, CertificateSchema)
     def put(self, certificate_id: str) -> dict[str, Any]:
-        """Upload the certificate's PDF (the body, or a `document` form field). It is checked
-        by its content, size-capped, and stored once by its SHA-256."""
+        """Upload the certificate's PDF (the body, or a `document` form field). It must open
+        as a PDF; JavaScript, automatic and external actions and embedded files are taken
+        out (`document.removed`), and the copy stored once by its SHA-256 is the sanitised
+        one (`document.original_sha256` is the upload's)."""
         cert = guard.record("certificate_id", Permission.MANAGE)
         if request.mimetype == "multipart/form-data":
             upload = request.files.get("document")

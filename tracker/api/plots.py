@@ -16,7 +16,7 @@ from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Plot
 from ..schemas.plot import PlotPatchSchema, PlotSchema, ResolveFlagSchema
-from ..services import imports, plots
+from ..services import geo, imports, plots
 from ..services.access import Permission
 from ..services.errors import NotFound, ValidationFailed
 from ._common import caller, require_json_object
@@ -92,11 +92,23 @@ class ProtectedArea(MethodView):
         """Load the boundary (Polygon, MultiPolygon, Feature or FeatureCollection) and
         check every plot: {"plots", "flagged", "cleared"}."""
         coop = guard.record("code", Permission.MANAGE)
+        geo.check_area_size(request.content_length or 0)  # before the JSON is parsed
         body = request.get_json(silent=True)
         if body is None:
             raise ValidationFailed({"geometry": [str(_l("Send the boundary as GeoJSON."))]})
         check = plots.set_protected_area(get_session(), coop, body, user_id=_user_id())
-        return {"plots": check.plots, "flagged": check.flagged, "cleared": check.cleared}
+        answer: dict[str, Any] = {
+            "plots": check.plots,
+            "flagged": check.flagged,
+            "cleared": check.cleared,
+        }
+        if check.tolerance_m is not None:
+            answer["simplified"] = {
+                "points_before": check.positions_before,
+                "points_kept": check.positions_kept,
+                "tolerance_m": check.tolerance_m,
+            }
+        return answer
 
 
 @blp.route("/cooperatives/<code>/plots/import")

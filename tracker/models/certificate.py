@@ -81,6 +81,11 @@ class StoredFile(TenantModel, table=True):
     size_bytes: int
     original_name: str = Field(default="", max_length=255)
     uploaded_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    # The SHA-256 of the file as it was uploaded, kept for the audit: a PDF with scripts
+    # is stored sanitised (sha256 is then the clean copy's). Empty before sanitising.
+    original_sha256: str | None = Field(default=None, max_length=64)
+    # What sanitising took out, as codes (services.certificates.REMOVED_LABELS).
+    removed: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
 
 
 class CertificateDocument(TenantModel, table=True):

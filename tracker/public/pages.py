@@ -335,12 +335,12 @@ def certificate_document(certificate_id: str) -> Response:
     if _not_modified(stored.sha256):
         return _cached(Response(status=304), stored.sha256, vary="Accept")
     try:
-        data = certificates.read_file(current_app.config["DATA_DIR"], stored)
+        data = certificates.read_document(current_app.config["DATA_DIR"], stored)
     except NotFound:
         return not_found()
     response = Response(data, mimetype="application/pdf")
-    # An attachment, as the staff's download: the file is whatever the cooperative
-    # uploaded (checked to be a PDF, scripts and all), never rendered in our pages.
+    # An attachment, as the staff's download: the cooperative's PDF as stored (opened by
+    # pikepdf, scripts and actions taken out), never rendered in our pages.
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{certificates.download_name(cert)}"'
     )

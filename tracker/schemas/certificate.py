@@ -48,6 +48,9 @@ class CertificatePatchSchema(InputSchema):
 class DocumentInfoSchema(StrictSchema):
     file_id = Id()
     sha256 = fields.String()
+    # The upload's own digest (the audit's); sha256 is the stored, sanitised copy's.
+    original_sha256 = fields.String(allow_none=True)
+    removed = fields.List(fields.String())
     size_bytes = fields.Integer()
     original_name = fields.String()
     uploaded_at = fields.DateTime()

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from pyproj import Geod
 from shapely.geometry import Point, Polygon, mapping, shape
@@ -27,6 +30,15 @@ POINT_MAX_M2 = 40_000  # 4 ha: above this EUDR wants a polygon
 COUNTRY_BOXES = {"PE": (-81.5, -18.5, -68.5, 0.1)}
 MISMATCH_RATIO = 1.5  # geodesic area vs declared area, either way
 MAX_VERTICES = 5000
+# A protected area's boundary (a park's outline can be long and detailed): bounded like a
+# plot, by its size and its positions; a boundary with more than AREA_STORED_VERTICES
+# positions is simplified (within AREA_TOLERANCES_M metres, the first that fits) before
+# it is stored, so every plot check and public page works on a light geometry.
+AREA_MAX_BYTES = 10 * 1024 * 1024
+AREA_MAX_VERTICES = 250_000
+AREA_STORED_VERTICES = 20_000
+AREA_TOLERANCES_M = (0.5, 1.0, 2.0, 5.0, 10.0)
+METRES_PER_DEGREE = 111_320  # along a meridian; a degree of longitude is never longer
 
 
 @dataclass
@@ -152,15 +164,53 @@ def area_mismatch(geometry: PlotGeometry | None, area_m2: int) -> bool:
     return ratio > MISMATCH_RATIO or ratio < 1 / MISMATCH_RATIO
 
 
+def check_area_size(size: int) -> None:
+    """Refuse a boundary file or body over AREA_MAX_BYTES before reading it."""
+    if size > AREA_MAX_BYTES:
+        raise _fail(
+            _l(
+                "The boundary is larger than %(mb)s MB: simplify it in your GIS first.",
+                mb=AREA_MAX_BYTES // (1024 * 1024),
+            )
+        )
+
+
+def _positions(value: Any, depth: int = 0) -> int:
+    """How many positions a GeoJSON value holds, counted before any geometry is built."""
+    if isinstance(value, dict):
+        if value.get("type") == "FeatureCollection":
+            return sum(_positions(f, depth) for f in value.get("features") or [])
+        if value.get("type") == "Feature":
+            return _positions(value.get("geometry"), depth)
+        return _positions(value.get("coordinates"), depth)
+    if isinstance(value, list) and depth < 4:
+        if value and not isinstance(value[0], list):
+            return 1
+        return sum(_positions(item, depth + 1) for item in value)
+    return 0
+
+
 def parse_area(value: Any) -> BaseGeometry:
-    """A protected area's boundary: a Polygon, MultiPolygon, Feature or FeatureCollection."""
+    """A protected area's boundary: a Polygon, MultiPolygon, Feature or FeatureCollection,
+    of at most AREA_MAX_BYTES and AREA_MAX_VERTICES positions."""
     if isinstance(value, str | bytes):
+        check_area_size(len(value))
         try:
             value = json.loads(value)
         except (ValueError, RecursionError):  # RecursionError: [[[[... nested past Python's limit
             raise _fail(_l("This is not valid GeoJSON.")) from None
     if not isinstance(value, dict):
         raise _fail(_l("This is not valid GeoJSON."))
+    positions = _positions(value)
+    if positions > AREA_MAX_VERTICES:
+        raise _fail(
+            _l(
+                "The boundary has %(n)s points; at most %(max)s are accepted: simplify it "
+                "in your GIS first.",
+                n=format_decimal(positions, format="#,##0"),
+                max=format_decimal(AREA_MAX_VERTICES, format="#,##0"),
+            )
+        )
     try:
         if value.get("type") == "FeatureCollection":
             from shapely.ops import unary_union
@@ -185,6 +235,65 @@ def parse_area(value: Any) -> BaseGeometry:
     if not geom.is_valid:
         raise _fail(_l("The boundary is not a valid polygon."))
     return geom
+
+
+@dataclass(frozen=True)
+class Simplified:
+    """A boundary ready to store, and how it was simplified (None: kept as given)."""
+
+    shape: BaseGeometry
+    positions_before: int
+    tolerance_m: float | None
+
+
+def simplify_area(area: BaseGeometry) -> Simplified:
+    """Keep a detailed boundary light: above AREA_STORED_VERTICES positions, simplify it
+    (Douglas-Peucker keeping its topology valid) with the smallest tolerance in
+    AREA_TOLERANCES_M that brings it under, so no point moves by more than that."""
+    import shapely
+
+    before = int(shapely.get_num_coordinates(area))
+    if before <= AREA_STORED_VERTICES:
+        return Simplified(area, before, None)
+    for metres in AREA_TOLERANCES_M:
+        simpler = area.simplify(metres / METRES_PER_DEGREE, preserve_topology=True)
+        if (
+            simpler.is_valid
+            and not simpler.is_empty
+            and shapely.get_num_coordinates(simpler) <= AREA_STORED_VERTICES
+        ):
+            return Simplified(simpler, before, metres)
+    raise _fail(
+        _l(
+            "The boundary is too detailed: even simplified within %(m)s m it keeps more than "
+            "%(max)s points. Simplify it in your GIS first.",
+            m=format_decimal(AREA_TOLERANCES_M[-1]),
+            max=format_decimal(AREA_STORED_VERTICES, format="#,##0"),
+        )
+    )
+
+
+_prepared = threading.local()
+
+
+def area_shape(geojson: str) -> BaseGeometry:
+    """The stored boundary as a prepared geometry, built once per boundary and thread
+    (GEOS prepared geometries may not be shared between threads); the text itself is
+    the key, so a new boundary is a new entry."""
+    import shapely
+
+    cache: OrderedDict[str, BaseGeometry] = getattr(_prepared, "cache", None) or OrderedDict()
+    _prepared.cache = cache
+    found = cache.get(geojson)
+    if found is None:
+        found = shape(json.loads(geojson))
+        shapely.prepare(found)
+        cache[geojson] = found
+        while len(cache) > 8:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(geojson)
+    return found
 
 
 def overlaps(plot: BaseGeometry, area: BaseGeometry) -> bool:

@@ -195,7 +195,8 @@ def open_flags(session: Session, plot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
 
 
 def protected_area(coop: Cooperative) -> Any:
-    return geo.load_shape(coop.protected_area_geojson)
+    """The cooperative's boundary, prepared for overlap checks (cached per boundary)."""
+    return geo.area_shape(coop.protected_area_geojson) if coop.protected_area_geojson else None
 
 
 def check_flags(
@@ -284,17 +285,27 @@ class AreaCheck:
     plots: int
     flagged: int
     cleared: int
+    # Set when the boundary was simplified before it was stored.
+    positions_before: int | None = None
+    positions_kept: int | None = None
+    tolerance_m: float | None = None
 
 
 def set_protected_area(
     session: Session, coop: Cooperative, geojson: Any, *, user_id: uuid.UUID | None = None
 ) -> AreaCheck:
-    """Load the cooperative's protected-area boundary and check every plot against it."""
-    area = geo.parse_area(geojson)
-    coop.protected_area_geojson = json.dumps(shapely.geometry.mapping(area))
+    """Load the cooperative's protected-area boundary (bounded, and simplified when very
+    detailed: services/geo.py) and check every plot against it."""
+    simplified = geo.simplify_area(geo.parse_area(geojson))
+    coop.protected_area_geojson = json.dumps(shapely.geometry.mapping(simplified.shape))
     session.add(coop)
     session.flush()
-    return recheck(session, coop, user_id=user_id, area=area)
+    check = recheck(session, coop, user_id=user_id)
+    if simplified.tolerance_m is not None:
+        check.positions_before = simplified.positions_before
+        check.positions_kept = int(shapely.get_num_coordinates(simplified.shape))
+        check.tolerance_m = simplified.tolerance_m
+    return check
 
 
 def recheck(

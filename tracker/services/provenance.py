@@ -17,6 +17,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
+from shapely.errors import GEOSException
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.prepared import prep
@@ -44,7 +45,6 @@ from ..models.enums import OperationKind, PlotFlagKind
 from . import certificates as certificates_service
 from . import claim_text, genealogy, geo, lots
 from . import claims as claims_service
-from .errors import ValidationFailed
 
 # EUDR (Regulation (EU) 2023/1115): no deforestation after this date.
 CUTOFF = date(2020, 12, 31)
@@ -667,7 +667,7 @@ def protected_shape(coop: Cooperative) -> BaseGeometry | None:
     """The cooperative's protected area (rule 5), or None when none (or no valid one) is loaded."""
     if not coop.protected_area_geojson:
         return None
-    try:
-        return geo.parse_area(coop.protected_area_geojson)
-    except ValidationFailed:
+    try:  # checked when it was loaded; built and prepared once per boundary and thread
+        return geo.area_shape(coop.protected_area_geojson)
+    except (ValueError, TypeError, AttributeError, GEOSException):
         return None

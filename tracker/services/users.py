@@ -14,20 +14,13 @@ from sqlmodel import Session, select
 from ..models import ApiToken, Cooperative, Membership, User, utcnow
 from ..models.enums import Role
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
-from .passwords import DUMMY_HASH, MIN_LENGTH, hash_password, needs_rehash, verify_password
+from .passwords import DUMMY_HASH, check_strength, hash_password, needs_rehash, verify_password
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 
 
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
-
-
-def check_password_strength(password: str) -> None:
-    if len(password or "") < MIN_LENGTH:
-        raise ValidationFailed({"password": [_l("Use at least %(n)s characters.", n=MIN_LENGTH)]})
-    if len(password) > 1000:
-        raise ValidationFailed({"password": [_l("Too long.")]})
 
 
 def create_user(
@@ -43,7 +36,7 @@ def create_user(
     email = normalise_email(email)
     if not EMAIL_RE.match(email):
         raise ValidationFailed({"email": [_l("Not a valid email address.")]})
-    check_password_strength(password)
+    check_strength(password, email=email, name=name)
     if session.exec(select(User).where(User.email == email)).first():
         raise Conflict(_l("A user with this email already exists."), field="email")
     user = User(
@@ -111,17 +104,34 @@ def end_sessions(user: User) -> None:
     user.session_token = secrets.token_hex(16)
 
 
-def set_password(session: Session, user: User, new: str, *, temporary: bool = False) -> None:
-    """A new password; every session and every API token of the user ends. A temporary
-    one (an administrator's reset) must be changed at the next login."""
-    check_password_strength(new)
-    user.password_hash = hash_password(new)
-    user.must_change_password = temporary
+def end_access(session: Session, user: User) -> None:
+    """End everything that lets the user in without the password: every login session
+    (the session token rotates) and every API token (revoked for good). A password change
+    or reset and a deactivation call this, so nothing issued before works again."""
     end_sessions(user)
     for token in session.exec(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     ).all():
         token.revoked_at = utcnow()
+    session.flush()
+
+
+def set_password(session: Session, user: User, new: str, *, temporary: bool = False) -> None:
+    """A new password; every session and every API token of the user ends. A temporary
+    one (an administrator's reset) must be changed at the next login."""
+    check_strength(new, email=user.email, name=user.name)
+    user.password_hash = hash_password(new)
+    user.must_change_password = temporary
+    end_access(session, user)
+
+
+def set_active(session: Session, user: User, *, active: bool) -> None:
+    """Deactivate or reactivate a user. Deactivation ends their sessions and API tokens
+    for good: after a reactivation they log in again and ask for a new token."""
+    if not active and user.active:
+        end_access(session, user)
+    user.active = active
+    session.add(user)
     session.flush()
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 
+from .. import throttle
 from ..db import get_session
 from ..models import CollectionCentre, Cooperative, Membership, User
 from ..services import cooperatives, users
@@ -145,6 +146,7 @@ def reset_password(user_id: str) -> Any:
         abort(404)
     try:
         users.set_password(db, user, request.form.get("password", ""), temporary=True)
+        throttle.clear(user.email)  # the owner may log in at once with the new password
     except DomainError as error:
         flash(error.text(), "error")
         return redirect(url_for("admin.index"))
@@ -170,7 +172,7 @@ def toggle_active(user_id: str) -> Any:
     if principal().user and user.id == principal().user.id:
         flash(_("You cannot deactivate yourself."), "error")
         return redirect(url_for("admin.index"))
-    user.active = not user.active
+    users.set_active(db, user, active=not user.active)
     flash(
         _(
             "User %(email)s is now %(state)s.",

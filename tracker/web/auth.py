@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -22,9 +22,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from .. import throttle
 from ..auth import LoginUser
 from ..db import get_session
-from ..extensions import limiter
 from ..i18n import LOCALES
 from ..services import audit, users
 from ..services.errors import ValidationFailed
@@ -45,18 +45,20 @@ class PasswordForm(FlaskForm):
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1000)])
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@throttle.login_limit
 def login() -> Any:
     """The login form; a failed attempt says nothing about which part was wrong."""
     form = LoginForm()
     if form.validate_on_submit():
         db = get_session()
-        user = users.authenticate(db, form.email.data or "", form.password.data or "")
+        try:
+            user = throttle.authenticate(db, form.email.data or "", form.password.data or "")
+        except throttle.LoginThrottled as wait:
+            flash(wait.message(), "error")
+            response = make_response(render_template("auth/login.html", form=form), 429)
+            response.headers["Retry-After"] = str(wait.retry_after)
+            return response
         if user is not None:
             lang = session.get("lang")
             session.clear()  # a fresh session: nothing from before the login survives

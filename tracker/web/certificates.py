@@ -37,6 +37,7 @@ from ..models import (
     Lot,
     Plot,
     ProcessingSite,
+    StoredFile,
 )
 from ..models.enums import FORMS_BY_CROP, Basis, CertificateStatus, Crop
 from ..services import certificates, claims, coverage, massbalance
@@ -285,6 +286,7 @@ def show_page(
         state_on=certificates.state_on(session, cert, on),
         history=certificates.history(session, cert),
         documents=certificates.documents(session, cert),
+        removed_labels=certificates.removed_labels,
         family_cert=family_cert,
         counts=coverage.coverage_counts(session, cert, today) if family_cert else {},
         sites=coverage.sites(session, cert) if not family_cert else [],
@@ -373,14 +375,14 @@ def document(certificate_id: str) -> Any:
             from ..services.errors import NotFound
 
             raise NotFound(_("This certificate has no document yet."))
-        data = certificates.read_file(current_app.config["DATA_DIR"], current[1])
+        data = certificates.read_document(current_app.config["DATA_DIR"], current[1])
         return _pdf_response(data, certificates.download_name(cert))
     cert = guard.record("certificate_id", Permission.MANAGE)
     upload = request.files.get("document")
     try:
         if upload is None or not upload.filename:
             raise ValidationFailed({"document": [_("Choose a PDF file.")]})
-        certificates.attach_document(
+        document = certificates.attach_document(
             get_session(),
             cert,
             upload.read(),
@@ -392,7 +394,18 @@ def document(certificate_id: str) -> Any:
     except ValidationFailed as error:
         get_session().rollback()
         return show_page(cert, errors=error.errors(), status=422)
-    flash(_("Document uploaded."), "success")
+    stored = get_session().get(StoredFile, document.file_id)
+    removed = certificates.removed_labels(stored) if stored is not None else []
+    if removed:
+        flash(
+            _(
+                "Document uploaded. Taken out of the PDF for safety: %(parts)s.",
+                parts=", ".join(removed),
+            ),
+            "warning",
+        )
+    else:
+        flash(_("Document uploaded."), "success")
     return redirect(url_for("certificates.show", certificate_id=cert.id), code=303)
 
 
@@ -402,7 +415,7 @@ def file(certificate_id: str, file_id: str) -> Response:
     cert = guard.record("certificate_id")
     stored = guard.record("file_id")
     found = certificates.document_of(get_session(), cert, stored.id)
-    data = certificates.read_file(current_app.config["DATA_DIR"], found)
+    data = certificates.read_document(current_app.config["DATA_DIR"], found)
     name = certificates.download_name(cert).replace(".pdf", f"-{found.sha256[:8]}.pdf")
     return _pdf_response(data, name)
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, ValidationError
@@ -19,6 +20,7 @@ from ..schemas.plot import PlotSchema
 from ..services import plots
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
+from ..services.geo import AREA_MAX_BYTES
 from ..services.lots import CROP_LABELS
 from . import nav
 from ._intake import can, errors_of, new_key, show_cooperative, user_id
@@ -225,15 +227,13 @@ def load_protected_area(code: str) -> Any:
     """A manager loads the boundary (GeoJSON file or pasted text); every plot is checked."""
     coop = show_cooperative(guard.record("code", Permission.MANAGE))
     upload = request.files.get("boundary_file")
-    text = request.form.get("boundary", "")
+    text: str | bytes = request.form.get("boundary", "")
     if upload is not None and upload.filename:
-        text = upload.read(30_000_001).decode("utf-8", errors="replace")
+        text = upload.read(AREA_MAX_BYTES + 1)
     if not text.strip():
         return _area_page(
             coop, {"boundary": [_("Choose a GeoJSON file or paste the boundary.")]}, 422
         )
-    if len(text) > 30_000_000:
-        return _area_page(coop, {"boundary": [_("The file is too large.")]}, 422)
     try:
         check = plots.set_protected_area(get_session(), coop, text, user_id=user_id())
     except ValidationFailed as error:
@@ -249,4 +249,15 @@ def load_protected_area(code: str) -> Any:
         ),
         "success",
     )
+    if check.tolerance_m is not None:
+        flash(
+            _(
+                "The boundary was simplified from %(before)s to %(kept)s points; no point "
+                "moved more than %(m)s m.",
+                before=format_decimal(check.positions_before),
+                kept=format_decimal(check.positions_kept),
+                m=format_decimal(check.tolerance_m),
+            ),
+            "info",
+        )
     return redirect(url_for("plots.protected_area", code=coop.code), 303)
