@@ -327,8 +327,10 @@ def import_deliveries_command(
                     progress=bar.update,
                 )
         except imports.ImportFailed as failure:
-            for row in failure.rows:
+            for row in failure.rows[: imports.SHOWN_ERRORS]:
                 click.echo(f"line {row.line}, {row.field}: {row.message}", err=True)
+            if failure.hidden:
+                click.echo(f"... and {failure.hidden:,} more problems.", err=True)
             raise click.ClickException(failure.text()) from None
         except DomainError as error:
             raise click.ClickException(error.text()) from None

@@ -46,8 +46,11 @@ def wants_json() -> bool:
     )
 
 
-def error_response(status: int, message: str, errors: dict | None = None) -> Response:
-    """The flask-smorest shape for JSON; an error page otherwise."""
+def error_response(
+    status: int, message: str, errors: dict | list | None = None, details: dict | None = None
+) -> Response:
+    """The flask-smorest shape for JSON (with `details` as more members); an error page
+    otherwise."""
     from werkzeug.http import HTTP_STATUS_CODES
 
     if wants_json():
@@ -58,6 +61,7 @@ def error_response(status: int, message: str, errors: dict | None = None) -> Res
         }
         if errors:
             body["errors"] = errors
+        body.update(details or {})
         response = jsonify(body)
         response.status_code = status
         return response
@@ -72,7 +76,7 @@ def error_response(status: int, message: str, errors: dict | None = None) -> Res
 
 
 def _domain_error(error: DomainError) -> Response:
-    return error_response(error.status, error.text(), error.errors())
+    return error_response(error.status, error.text(), error.errors(), error.details())
 
 
 def _http_error(error: HTTPException) -> Response:

@@ -8,7 +8,8 @@ this module answers what no view can, before a view runs:
   the upload field and the limit, without reading the body;
 - a body sent with a Content-Encoding (gzip, deflate, br...) is refused with a 415: the
   tracker never inflates what it is sent, so a few kilobytes cannot become gigabytes;
-- a JSON body nested past Python's recursion limit gets a 400 instead of a server error;
+- a JSON body nested past Python's recursion limit, or with an integer longer than Python
+  converts (4,300 digits), gets a 400 instead of a server error;
 - text no database column can hold (NUL, lone surrogates) in a query parameter, form
   field or JSON string gets a 422 naming the field (PostgreSQL would refuse it);
 - a multipart upload cut off half-way (a chunked body over the limit) leaves no open
@@ -18,6 +19,8 @@ this module answers what no view can, before a view runs:
 from __future__ import annotations
 
 import json
+import re
+import sys
 from typing import IO
 
 from flask import Flask, Request, Response, current_app, request
@@ -95,6 +98,9 @@ def _refuse() -> Response | None:
     if request.is_json and _too_deep(request.get_data(cache=True)):
         message = _("The JSON is nested too deeply.")
         return error_response(400, message, {_field(): [message]})
+    if request.is_json and _number_too_long(request.get_data(cache=True)):
+        message = _("A number in the JSON has too many digits.")
+        return error_response(400, message, {_field(): [message]})
     return _refuse_unstorable_text()
 
 
@@ -166,6 +172,27 @@ def _too_deep(body: bytes) -> bool:
         return True
     except ValueError:
         return False  # not JSON at all: the view's parser says so
+    return False
+
+
+# A run of digits longer than Python turns into an int; the lookbehind starts a match
+# only where a run starts, so the search is linear even in a body of digits.
+_MAX_DIGITS = sys.get_int_max_str_digits()  # 0 when the interpreter has no limit
+_LONG_DIGITS = re.compile(rb"(?<![0-9])[0-9]{%d}" % (_MAX_DIGITS + 1)) if _MAX_DIGITS else None
+
+
+def _number_too_long(body: bytes) -> bool:
+    """A JSON integer of more digits than Python converts (sys.get_int_max_str_digits):
+    every JSON parser on the way would raise ValueError, a server error. Only a body with
+    such a run of digits (in a number or a string) is parsed here to find out."""
+    if _LONG_DIGITS is None or not _LONG_DIGITS.search(body):
+        return False
+    try:
+        json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return False  # not JSON: the view's parser says so
+    except ValueError:
+        return True
     return False
 
 

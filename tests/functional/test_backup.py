@@ -56,6 +56,50 @@ def test_restore_refuses_a_file_that_is_not_a_backup(runner, tmp_path, database_
     assert "not" in result.output.lower()
 
 
+def test_restore_refuses_a_truncated_backup_in_one_line_and_changes_nothing(
+    app, db, world, runner, tmp_path, database_url
+):
+    """A backup cut short (a full disk, a copy stopped half-way) used to end in a Python
+    traceback on SQLite ("database disk image is malformed"): now one clear line, exit
+    status 1, and the database as it was, on SQLite and PostgreSQL."""
+    for n in range(40):
+        make_family(db, world.a, head_name=f"Familia {n}")
+    db.commit()
+    target = tmp_path / "backup.bin"
+    assert runner.invoke(args=["backup", str(target)]).exit_code == 0
+    make_community(db, world.a, name="Después de la copia")  # so a restore would show
+    db.commit()
+    db.close()
+    before = _dump(database_url)
+    data = target.read_bytes()
+    for keep in (len(data) // 2, len(data) - 512, 4096):
+        cut = tmp_path / f"cut-{keep}.bin"
+        cut.write_bytes(data[:keep])
+        result = runner.invoke(args=["restore", str(cut), "--yes"])
+        assert result.exit_code == 1, (keep, result.output)
+        assert isinstance(result.exception, SystemExit), (keep, result.exception)
+        assert result.output.count("\n") == 1, result.output
+        assert f"{cut} is not a complete backup (" in result.output, result.output
+        assert result.output.endswith("The database was not changed.\n")
+        assert _dump(database_url) == before, keep
+    if database_url.startswith("sqlite"):
+        # Whole but damaged (pages overwritten), or another program's SQLite file.
+        damaged = tmp_path / "damaged.bin"
+        damaged.write_bytes(data[:4096] + b"\xff" * 16384 + data[4096 + 16384 :])
+        other = tmp_path / "other.db"
+        with sqlite3.connect(other) as conn:
+            conn.execute("CREATE TABLE notes (text TEXT)")
+        conn.close()
+        for path, message in (
+            (damaged, "is not a complete backup ("),
+            (other, "is not a backup of the tracker's database"),
+        ):
+            result = runner.invoke(args=["restore", str(path), "--yes"])
+            assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+            assert message in result.output and result.output.count("\n") == 1
+            assert _dump(database_url) == before
+
+
 @pytest.mark.sqlite_only
 def test_sqlite_backup_finishes_while_another_connection_keeps_committing(tmp_path):
     """Copying a few pages per step restarts from the first page whenever another

@@ -5,10 +5,13 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+import flask_smorest
+import marshmallow as ma
 from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Page
 
+from .. import paging
 from ..auth import current_principal
 from ..db import get_session
 from ..models import Cooperative
@@ -62,3 +65,37 @@ class QueryPage(Page):
             return []
         query = self.collection.offset(first).limit(self.page_params.page_size)
         return list(get_session().exec(query).all())
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with the tracker's page bounds (tracker/paging.py) on
+    every paginated list: ?page= above MAX_PAGE or ?page_size= above MAX_PAGE_SIZE is a
+    422, and the OpenAPI document gives both maxima."""
+
+    def paginate(
+        self,
+        pager: Any = None,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        max_page_size: int | None = None,
+    ) -> Any:
+        decorator = super().paginate(
+            pager,
+            page=page,
+            page_size=page_size,
+            max_page_size=min(max_page_size or paging.MAX_PAGE_SIZE, paging.MAX_PAGE_SIZE),
+        )
+
+        def bounded(view: Any) -> Any:
+            wrapped = decorator(view)
+            # flask-smorest makes one parameters schema class per list, parsed and
+            # documented alike; its page number has no maximum, so one is set here.
+            schema = wrapped._apidoc["pagination"]["parameters"]["schema"]
+            schema._declared_fields["page"] = ma.fields.Integer(
+                load_default=page or 1,
+                validate=ma.validate.Range(min=1, max=paging.MAX_PAGE),
+            )
+            return wrapped
+
+        return bounded

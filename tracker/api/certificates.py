@@ -9,7 +9,6 @@ from typing import Any
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_babel import gettext as _
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import and_, exists, or_
 from sqlalchemy.orm import aliased
@@ -41,7 +40,7 @@ from ..services import certificates, coverage, massbalance
 from ..services.access import Permission
 from ..services.claims import REFERENCE_FORM, split_list
 from ..services.errors import NotFound, ValidationFailed
-from ._common import QueryPage, caller, require_json_object
+from ._common import Blueprint, QueryPage, caller, require_json_object
 
 blp = Blueprint(
     "api_certificates",

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields
 
 from .. import guard
@@ -16,7 +15,7 @@ from ..models import Cooperative
 from ..schemas.delivery import DeliveryListSchema, DeliverySchema, DeliveryVoidSchema
 from ..services import deliveries, imports
 from ..services.access import Permission
-from ._common import caller
+from ._common import Blueprint, caller
 from ._intake import DeliveryPage, csv_body, delivery_views
 
 blp = Blueprint("api_deliveries", __name__, url_prefix="/api/v1", description="Deliveries")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import EXCLUDE
 
 from .. import guard
@@ -14,7 +13,7 @@ from ..idempotency import idempotent
 from ..schemas.family import FamilyPatchSchema, FamilySchema, FamilySearchSchema
 from ..services import families, imports
 from ..services.access import Permission
-from ._common import caller, require_json_object
+from ._common import Blueprint, caller, require_json_object
 from ._intake import FamilyPage, csv_body, family_view
 
 blp = Blueprint("api_families", __name__, url_prefix="/api/v1", description="Member families")

@@ -10,7 +10,6 @@ from typing import Any
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlmodel import select
 
@@ -38,7 +37,7 @@ from ..schemas.lot import (
 from ..services import access, genealogy, lots
 from ..services.access import Permission
 from ..services.errors import NotFound, ValidationFailed
-from ._common import QueryPage, caller
+from ._common import Blueprint, QueryPage, caller
 
 blp = Blueprint("api_lots", __name__, url_prefix="/api/v1", description="Lots and their genealogy")
 

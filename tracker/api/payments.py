@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlmodel import select
 
 from .. import guard
@@ -27,7 +26,7 @@ from ..schemas.payment import (
 from ..services import payments
 from ..services.access import Permission
 from ..services.cooperatives import season_of
-from ._common import QueryPage, caller
+from ._common import Blueprint, QueryPage, caller
 
 blp = Blueprint(
     "api_payments",

@@ -8,7 +8,6 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 from sqlmodel import select
 
 from .. import guard
@@ -19,7 +18,7 @@ from ..schemas.plot import PlotPatchSchema, PlotSchema, ResolveFlagSchema
 from ..services import geo, imports, plots
 from ..services.access import Permission
 from ..services.errors import NotFound, ValidationFailed
-from ._common import caller, require_json_object
+from ._common import Blueprint, caller, require_json_object
 from ._intake import PlotPage, csv_body, plot_views
 
 blp = Blueprint("api_plots", __name__, url_prefix="/api/v1", description="Plots and flags")

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlmodel import select
 
 from .. import guard
@@ -19,7 +18,7 @@ from ..schemas.lot import VoidSchema
 from ..schemas.shipment import ShipmentCreateSchema, ShipmentSchema
 from ..services import lots, shipments
 from ..services.access import Permission
-from ._common import QueryPage, caller
+from ._common import Blueprint, QueryPage, caller
 from .lots import _jsonld
 
 blp = Blueprint(

@@ -13,15 +13,25 @@ from .enums import Crop, DeliveryFlagKind, Form, check_in
 
 
 class ImportBatch(TenantModel, table=True):
-    """One CSV file imported as one all-or-nothing action."""
+    """One CSV file imported as one all-or-nothing action.
+
+    The file's digest is the batch's natural key: a cooperative imports a given file of
+    a kind once (services/imports.py refuses it again, naming the first import).
+    """
 
     __tablename__ = "import_batch"
+    __table_args__ = (
+        Index("uq_import_batch_file", "cooperative_id", "kind", "sha256", "repeat_no", unique=True),
+    )
 
     kind: str = Field(max_length=20)
     original_name: str = Field(default="", max_length=255)
     sha256: str = Field(max_length=64)
     rows: int
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    # 0 for every import. Files imported again before the digest became the key were
+    # numbered 1, 2, ... by migration e5a1c0d3b7f2, so they stay as recorded.
+    repeat_no: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Delivery(VoidableModel, table=True):

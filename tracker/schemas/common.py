@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -41,8 +41,9 @@ class Kilograms(fields.Field):
         return grams
 
 
-def parse_decimal(value: Any) -> Decimal:
-    """A number from JSON, a form or a Spanish spreadsheet (decimal comma)."""
+def parse_decimal(value: Any, *, places: int | None = None) -> Decimal:
+    """A number from JSON, a form or a Spanish spreadsheet (decimal comma); with `places`,
+    one with more decimals than are stored is refused rather than silently rounded."""
     if isinstance(value, bool):
         raise ValidationError(str(_l("Not a number.")))
     if isinstance(value, int | float | Decimal):
@@ -70,12 +71,20 @@ def parse_decimal(value: Any) -> Decimal:
         raise ValidationError(str(_l("Not a number.")))
     if number.adjusted() > 15:  # beyond any weight or price; grams would overflow Decimal
         raise ValidationError(str(_l("The number is too large.")))
+    if places is not None and number != number.quantize(Decimal(1).scaleb(-places)):
+        raise ValidationError(
+            str(
+                _l("Give at most 1 decimal.")
+                if places == 1
+                else _l("Give at most %(n)s decimals.", n=places)
+            )
+        )
     return number
 
 
 def parse_grams(value: Any) -> int:
-    """Kilograms (any accepted number format) to whole grams."""
-    return int((parse_decimal(value) * 1000).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    """Kilograms (any accepted number format) to whole grams: at most 3 decimals."""
+    return int(parse_decimal(value, places=3) * 1000)
 
 
 class Money(fields.Field):
@@ -94,10 +103,10 @@ class Money(fields.Field):
         return f"{Decimal(value) / (10**self.places):.{self.places}f}"
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
-        number = parse_decimal(value)
+        number = parse_decimal(value, places=self.places)
         if number < 0 or number > self.maximum:
             raise ValidationError(str(_l("Must be between 0 and %(hi)s.", hi=self.maximum)))
-        return int((number * (10**self.places)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+        return int(number * (10**self.places))
 
 
 class Id(fields.UUID):
@@ -133,10 +142,16 @@ class ErrorSchema(Schema):
     errors = fields.Raw(
         metadata={
             "description": "The field (or `_schema`) and its messages; for a CSV import, "
-            "every bad row's line, field and message",
+            "the first 100 problems' line, field and message (error_count gives them all)",
             "oneOf": [
                 {"type": "object", "additionalProperties": {}},
                 {"type": "array", "items": ROW_PROBLEM},
             ],
+        }
+    )
+    error_count = fields.Integer(
+        metadata={
+            "description": "For a CSV import: how many problems the file has in all "
+            "(`errors` lists the first 100 of them, by line)"
         }
     )

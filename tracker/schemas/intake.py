@@ -104,12 +104,14 @@ class YesNo(fields.Boolean):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-DATE_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")
-ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$")
+# A date and nothing else: "2026-11-22Tgarbage" or "2026-11-22 10:00" is not a day.
+DATE_RE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})", re.ASCII)
+ISO_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
 
 
 class LocalDate(fields.Date):
-    """A date as ISO 8601 (the API, date inputs) or day first, as written in Peru."""
+    """A date as ISO 8601 (the API, date inputs) or day first, as written in Peru; the
+    one date field of the forms, the API and CSV cells. Text after the date is refused."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> date:
         if isinstance(value, date):
@@ -117,11 +119,11 @@ class LocalDate(fields.Date):
         if not isinstance(value, str):
             raise self.make_error("invalid")
         text = value.strip()
-        match = ISO_RE.match(text)
+        match = ISO_RE.fullmatch(text)
         if match:
             year, month, day = (int(g) for g in match.groups())
         else:
-            match = DATE_RE.match(text)
+            match = DATE_RE.fullmatch(text)
             if not match:
                 raise self.make_error("invalid")
             day, month, year = (int(g) for g in match.groups())
@@ -208,14 +210,12 @@ class Decimal1(fields.Field):
         return None if value is None else value / 10
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
-        from decimal import ROUND_HALF_UP, Decimal
-
         from .common import parse_decimal
 
-        number = parse_decimal(value)
+        number = parse_decimal(value, places=1)
         if not self.minimum <= number <= self.maximum:
             raise ValidationError(str(self.message))
-        return int((number * 10).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+        return int(number * 10)
 
 
 class WholeNumber(fields.Integer):

@@ -131,6 +131,16 @@ def record(
     return entry
 
 
+def lock_chain(session: Session, cooperative_id: uuid.UUID | None) -> None:
+    """Take the cooperative's chain head now rather than at the next flush.
+
+    Every write of the cooperative appends to its chain before it commits, so a check
+    read after this (was this file imported already?) stays true until this transaction
+    ends: another action of the cooperative waits here, then sees what this one did.
+    """
+    _head(session, chain_for(cooperative_id))
+
+
 def _head(session: Session, chain: str) -> AuditHead:
     """The chain's head, locked for the rest of the transaction (cached until it ends)."""
     heads: dict[str, AuditHead] = session.info.setdefault("audit_heads", {})

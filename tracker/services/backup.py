@@ -103,14 +103,22 @@ def restore(database_url: str, source: Path) -> None:
         raise BackupError(f"no backup file at {source}")
     if make_url(database_url).get_backend_name() == "sqlite":
         with open(source, "rb") as handle:
-            if handle.read(16) != b"SQLite format 3\x00":
-                raise BackupError(f"{source} is not a SQLite backup")
+            header = handle.read(100)
+        if header[:16] != b"SQLite format 3\x00":
+            raise BackupError(f"{source} is not a SQLite backup")
+        _check_sqlite_size(header, source)
         backup_db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        live = sqlite3.connect(_sqlite_path(database_url), timeout=30)
         try:
-            backup_db.backup(live)
+            _check_sqlite_backup(backup_db, source)
+            live = sqlite3.connect(_sqlite_path(database_url), timeout=30)
+            try:
+                # One step: a failure half-way rolls the live database back untouched.
+                backup_db.backup(live)
+            finally:
+                live.close()
+        except sqlite3.DatabaseError as error:
+            raise BackupError(_incomplete(source, str(error))) from None
         finally:
-            live.close()
             backup_db.close()
         return
     dsn, env = _libpq(database_url)
@@ -132,4 +140,49 @@ def restore(database_url: str, source: Path) -> None:
         check=False,
     )
     if result.returncode != 0:
-        raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+        # --single-transaction: whatever failed, nothing of the backup was kept.
+        errors = [line for line in result.stderr.splitlines() if "error:" in line]
+        detail = " ".join((errors or [result.stderr.strip()])[0].split())
+        if any(sign in detail for sign in _DAMAGED_ARCHIVE):
+            raise BackupError(_incomplete(source, detail))
+        raise BackupError(f"pg_restore failed ({detail}). The database was not changed.")
+
+
+# What pg_restore says of an archive cut short or damaged (not of a refused connection).
+_DAMAGED_ARCHIVE = ("end of file", "could not read", "corrupt", "magic string", "unexpected")
+
+
+def _check_sqlite_size(header: bytes, source: Path) -> None:
+    """Refuse a file shorter than its header says (https://sqlite.org/fileformat.html:
+    the page size at offset 16, the page count at 28, valid when the change counter at
+    24 equals the number at 92): SQLite would read the missing pages as empty."""
+    if len(header) < 100:
+        raise BackupError(_incomplete(source, f"{len(header)} bytes"))
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if header[24:28] == header[92:96] and pages:
+        expected = pages * page_size
+        actual = source.stat().st_size
+        if actual < expected:
+            raise BackupError(_incomplete(source, f"{actual:,} of {expected:,} bytes"))
+
+
+def _check_sqlite_backup(backup_db: sqlite3.Connection, source: Path) -> None:
+    """Refuse a SQLite file that is cut short or damaged, or is not the tracker's, before
+    the live database is touched (a truncated copy reads as "malformed" half-way)."""
+    problems = [row[0] for row in backup_db.execute("PRAGMA quick_check")]
+    if problems != ["ok"]:
+        raise BackupError(_incomplete(source, problems[0]))
+    tables = {row[0] for row in backup_db.execute("SELECT name FROM sqlite_master")}
+    if "alembic_version" not in tables:
+        raise BackupError(f"{source} is not a backup of the tracker's database")
+
+
+def _incomplete(source: Path, detail: str) -> str:
+    """One line: the file is refused, why, and that nothing changed."""
+    detail = " ".join(detail.split())
+    return (
+        f"{source} is not a complete backup ({detail}): it was cut short or damaged. "
+        "The database was not changed."
+    )

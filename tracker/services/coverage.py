@@ -51,6 +51,7 @@ from .certificates import (
 from .claims import CertView, split_list
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
+from .imports import ImportFailed, RowError
 
 MAX_CSV_ROWS = 100_000
 
@@ -260,27 +261,9 @@ def cover_community(
     return _insert_entries(session, cert, rows, user_id=user_id, how="community")
 
 
-@dataclass(frozen=True)
-class RowError:
-    """One problem in one CSV row: {"line", "field", "message"}, as the delivery import."""
-
-    line: int
-    field: str
-    message: str
-
-    def as_json(self) -> dict[str, object]:
-        return {"line": self.line, "field": self.field, "message": self.message}
-
-
-class CoverageImportFailed(ValidationFailed):
-    """The coverage CSV was refused as a whole; `rows` lists every problem."""
-
-    def __init__(self, rows: list[RowError]) -> None:
-        super().__init__({}, message="import failed")
-        self.rows = sorted(rows, key=lambda r: (r.line, r.field))
-
-    def errors(self) -> list[dict[str, object]]:  # type: ignore[override]
-        return [r.as_json() for r in self.rows]
+class CoverageImportFailed(ImportFailed):
+    """The coverage CSV was refused as a whole; `rows` lists every problem (an answer
+    shows the first ones and their count, as for a deliveries import)."""
 
     def text(self) -> str:
         return str(

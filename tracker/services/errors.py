@@ -25,6 +25,10 @@ class DomainError(Exception):
         """The flask-smorest error shape: {field: [messages]}."""
         return {self.field or "_schema": [self.text()]}
 
+    def details(self) -> dict[str, Any]:
+        """More members of the JSON error body, beside code, status, message and errors."""
+        return {}
+
 
 class NotFound(DomainError):
     """The record does not exist, or belongs to a cooperative the user cannot see."""

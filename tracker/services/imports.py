@@ -27,6 +27,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import format_datetime, format_decimal
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlmodel import Session, select
@@ -41,12 +42,14 @@ from ..models import (
     Family,
     ImportBatch,
     Plot,
+    User,
 )
 from . import audit, cooperatives, deliveries, families, plots
-from .errors import ValidationFailed
+from .errors import Conflict, ValidationFailed
 from .text import CONTROL, fold, key
 
 MAX_ROWS = 1_000_000
+SHOWN_ERRORS = 100  # problems listed in a refusal (their total is given too)
 
 # Canonical column (API.md's field name) -> the names accepted for it, Spanish first.
 DELIVERY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -110,23 +113,62 @@ class RowError:
 
 
 class ImportFailed(ValidationFailed):
-    """The file was refused as a whole; `rows` lists every problem found."""
+    """The file was refused as a whole; `rows` lists every problem found.
+
+    An answer shows the first SHOWN_ERRORS of them and their total (`error_count`): a
+    file of 200,000 bad rows is fixed from its first mistakes, not from a 20 MB list.
+    """
 
     def __init__(self, rows: list[RowError]) -> None:
         super().__init__({}, message="import failed")
         self.rows = sorted(rows, key=lambda r: (r.line, r.field))
 
     def errors(self) -> list[dict[str, object]]:  # type: ignore[override]
-        return [r.as_json() for r in self.rows]
+        return [r.as_json() for r in self.rows[:SHOWN_ERRORS]]
+
+    def details(self) -> dict[str, Any]:
+        return {"error_count": len(self.rows)}
+
+    @property
+    def bad_lines(self) -> int:
+        """How many rows of the file have at least one problem."""
+        return len({r.line for r in self.rows})
+
+    @property
+    def hidden(self) -> int:
+        """How many problems are left out of `errors()`."""
+        return max(0, len(self.rows) - SHOWN_ERRORS)
 
     def text(self) -> str:
-        lines = len({r.line for r in self.rows})
         return str(
             _l(
                 "%(n)s row(s) have errors; nothing was imported.",
-                n=f"{lines:,}",
+                n=f"{self.bad_lines:,}",
             )
         )
+
+
+class AlreadyImported(Conflict):
+    """The cooperative imported this very file (the same bytes) before: refused, naming
+    that import, so a file started twice, or again after a crash, is never doubled."""
+
+    def __init__(self, earlier: ImportBatch, who: str | None) -> None:
+        super().__init__(
+            _l(
+                "This file was already imported on %(when)s by %(who)s (%(rows)s rows). "
+                "Nothing was imported."
+            ),
+            field="file",
+        )
+        self.earlier = earlier
+        self.who = who
+
+    def text(self) -> str:
+        return str(self.message) % {
+            "when": format_datetime(self.earlier.created_at, "short"),
+            "who": self.who or str(_l("the tracker command")),
+            "rows": format_decimal(self.earlier.rows),
+        }
 
 
 @dataclass
@@ -298,6 +340,39 @@ class Converter:
             return None, " ".join(str(m) for m in messages)
 
 
+# -- one file, one import ----------------------------------------------------------------
+
+
+def refuse_repeat(session: Session, coop: Cooperative, kind: str, sha256: str) -> None:
+    """Raise AlreadyImported if the cooperative imported this file of `kind` before.
+
+    Only conclusive under the cooperative's audit chain lock (`audit.lock_chain`): an
+    import of the same file may be committing meanwhile. Without it, a quick early answer.
+    """
+    earlier = session.exec(
+        select(ImportBatch)
+        .where(
+            ImportBatch.cooperative_id == coop.id,
+            ImportBatch.kind == kind,
+            ImportBatch.sha256 == sha256,
+        )
+        .order_by(ImportBatch.created_at)  # type: ignore[arg-type]
+    ).first()
+    if earlier is None:
+        return
+    user = session.get(User, earlier.created_by_id) if earlier.created_by_id else None
+    raise AlreadyImported(earlier, (user.name or user.email) if user is not None else None)
+
+
+def _lock_for_import(session: Session, coop: Cooperative, kind: str, table: Table) -> None:
+    """Take the cooperative's audit chain (which every write of the cooperative takes
+    before it commits), then check the file is new: two imports of one file started
+    together, or a re-run while the first is still committing, get one import and one
+    refusal, whatever the timing."""
+    audit.lock_chain(session, coop.id)
+    refuse_repeat(session, coop, kind, table.sha256)
+
+
 # -- deliveries ------------------------------------------------------------------------
 
 
@@ -414,6 +489,7 @@ def _import_delivery_table(
 
     if centre.cooperative_id != coop.id:
         raise ValidationFailed({"centre": [str(_l("Unknown collection centre."))]})
+    refuse_repeat(session, coop, "deliveries", table.sha256)  # early; again under the locks
     schema = DeliverySchema()
     width = len(table.columns)
     present: list[tuple[str, int, Converter, str]] = []
@@ -489,6 +565,14 @@ def _import_delivery_table(
             progress(5000)
     if progress is not None:
         progress(len(table.rows) % 5000)
+    # Locks in the order saving one delivery takes them: the centre's receipt counter,
+    # then the audit chain. The other way round, a clerk saving a delivery at this
+    # centre meanwhile deadlocks with the import. Under them, the file and its rows are
+    # checked against everything recorded, an import that just committed included.
+    session.exec(
+        select(CollectionCentre.id).where(CollectionCentre.id == centre.id).with_for_update()
+    ).one()
+    _lock_for_import(session, coop, "deliveries", table)
     duplicates = _duplicates(session, coop, good)
     if duplicates and not skip_duplicates:
         errors.extend(duplicates)
@@ -496,12 +580,6 @@ def _import_delivery_table(
         raise ImportFailed(errors)
     skipped = {d.line for d in duplicates}
     rows = [(data, plot_id) for line, data, plot_id in good if line not in skipped]
-    # Locks in the order saving one delivery takes them: the centre's receipt counter,
-    # then the audit chain (the batch's audit entry, at its flush). The other way round,
-    # a clerk saving a delivery at this centre meanwhile deadlocks with the import.
-    session.exec(
-        select(CollectionCentre.id).where(CollectionCentre.id == centre.id).with_for_update()
-    ).one()
     batch = ImportBatch(
         cooperative_id=coop.id,
         kind="deliveries",
@@ -716,6 +794,7 @@ def import_families(
     from ..schemas.family import FamilySchema
 
     table = read_table(data, "families")
+    _lock_for_import(session, coop, "families", table)
     schema = FamilySchema(exclude=("community_id", "active"))
     known = {fold(c.name): c for c in families.communities(session, coop)}
     created: list[str] = []
@@ -783,6 +862,7 @@ def import_plots(
     from ..schemas.plot import PlotSchema
 
     table = read_table(data, "plots")
+    _lock_for_import(session, coop, "plots", table)
     schema = PlotSchema()
     family_by_code = {
         f.member_code: f

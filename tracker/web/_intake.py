@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from .. import paging
 from ..db import get_session
 from ..models import Cooperative
 from ..services.access import Permission
@@ -73,10 +74,7 @@ class Pager:
 
 
 def paginate(query: Any, size: int = PAGE_SIZE) -> Pager:
-    try:
-        page = max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        page = 1
+    page = paging.page_number(request.args.get("page"))
     session = get_session()
     total = session.execute(
         select(func.count()).select_from(query.order_by(None).subquery())

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_
 from sqlmodel import select
 
-from .. import guard
+from .. import guard, paging
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Family
@@ -44,10 +44,7 @@ def listing(certificate_id: str) -> Any:
     total = session.execute(
         select(func.count()).select_from(statement.order_by(None).subquery())
     ).scalar_one()
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = paging.page_number(request.args.get("page"))
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(page, pages)
     rows = coverage.coverage_rows(

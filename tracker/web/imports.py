@@ -27,7 +27,6 @@ KINDS = {
     "plots": (_l("Import plots"), "families.index"),
     "deliveries": (_l("Import deliveries"), "deliveries.index"),
 }
-SHOWN_ERRORS = 500
 
 
 def _page(
@@ -36,7 +35,10 @@ def _page(
     errors: list[dict[str, Any]] | None = None,
     message: str = "",
     status: int = 200,
+    more: int = 0,
+    bad_lines: int | None = None,
 ) -> Any:
+    """The import form; after a refusal, its message or the (first) problems by row."""
     title, back = KINDS[kind]
     return (
         render_template(
@@ -44,9 +46,9 @@ def _page(
             kind=kind,
             title=title,
             back=back,
-            errors=(errors or [])[:SHOWN_ERRORS],
-            more=max(0, len(errors or []) - SHOWN_ERRORS),
-            bad_lines=len({e["line"] for e in errors or []}),
+            errors=errors or [],
+            more=more,
+            bad_lines=len({e["line"] for e in errors or []}) if bad_lines is None else bad_lines,
             message=message,
             centres=deliveries.centres(get_session(), coop) if kind == "deliveries" else [],
             own_centre=principal().centres.get(coop.id),
@@ -74,7 +76,16 @@ def _import(kind: str, action: Any) -> Any:
     try:
         result = action(coop, data, upload.filename)  # type: ignore[union-attr]
     except imports.ImportFailed as failure:
-        return _page(coop, kind, failure.errors(), status=422)
+        return _page(
+            coop,
+            kind,
+            failure.errors(),
+            status=422,
+            more=failure.hidden,
+            bad_lines=failure.bad_lines,
+        )
+    except imports.AlreadyImported as refusal:
+        return _page(coop, kind, message=refusal.text(), status=refusal.status)
     except ValidationFailed as error:
         rows = [{"line": 0, "field": f, "message": " ".join(m)} for f, m in error.errors().items()]
         return _page(coop, kind, rows, status=422)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date
-from decimal import InvalidOperation
 from typing import Any
 
 from flask import (
@@ -26,7 +25,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func
 from sqlmodel import select
 
-from .. import guard
+from .. import guard, paging
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
@@ -98,8 +97,8 @@ def _grams(value: str | None, field: str, errors: dict[str, list[str]]) -> int |
         return None
     try:
         grams = parse_grams(value)
-    except (ValidationError, InvalidOperation):
-        errors[field] = [_("Not a number.")]
+    except ValidationError as error:  # not a number, or more decimals than grams
+        errors[field] = [str(m) for m in error.messages]
         return None
     if not 0 <= grams <= lots.MAX_LOT_G:
         errors[field] = [_("A lot can hold at most %(kg)s kg.", kg=_kg(lots.MAX_LOT_G))]
@@ -143,7 +142,7 @@ def index(code: str) -> Any:
     status = request.args.get("status", "open")
     form = request.args.get("form", "")
     q = request.args.get("q", "").strip().upper()[:20]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = paging.page_number(request.args.get("page"))
     query = select(Lot).where(Lot.cooperative_id == coop.id)
     if status in set(LotStatus):
         query = query.where(Lot.status == status)
@@ -152,6 +151,7 @@ def index(code: str) -> Any:
     if q:
         query = query.where(Lot.code.contains(q))  # type: ignore[attr-defined]
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    page = min(page, max(1, -(-total // PAGE_SIZE)))  # past the end: the last page
     rows = list(
         session.exec(
             query.order_by(Lot.created_at.desc(), Lot.code.desc())  # type: ignore[attr-defined]

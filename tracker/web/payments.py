@@ -62,10 +62,10 @@ def _season(coop: Cooperative, value: str | None) -> int:
 
 def _minor(value: str | None, field: str) -> int:
     try:
-        number = parse_decimal(value or "")
-    except ValidationError:
-        raise ValidationFailed({field: [_("Not a number.")]}) from None
-    return int((number * 100).to_integral_value())
+        number = parse_decimal(value or "", places=2)
+    except ValidationError as error:
+        raise ValidationFailed({field: [str(m) for m in error.messages]}) from None
+    return int(number * 100)
 
 
 # -- the cooperative's payments ------------------------------------------------------------
