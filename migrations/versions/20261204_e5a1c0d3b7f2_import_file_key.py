@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e5a1c0d3b7f2"
-down_revision: str | None = "3ad77c6a6c25"
+down_revision = "e6a1c0d9f2b7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
