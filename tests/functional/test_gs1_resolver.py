@@ -277,7 +277,8 @@ def test_the_page_reached_by_the_resolver_never_shows_the_token(client, public):
         html = response.get_data(as_text=True)
         assert response.status_code == 200 and public.lot.code in html
         assert token not in html
-        assert f'href="{HOST}{_dl(public.lot.code)}/provenance.pdf?lang={language}"' in html
+        assert f'href="{_dl(public.lot.code)}/provenance.pdf?lang={language}"' in html
+        assert f'href="{_dl(public.lot.code)}/events.jsonld"' in html
         assert f'{_dl(public.lot.code)}?lang={"en" if language == "es" else "es"}"' in html
         assert token not in response.headers.get("Link", "")
     data = client.get(_dl(public.lot.code), headers={"Accept": "application/json"})

@@ -203,6 +203,8 @@ def _render_page(lot_id: uuid.UUID, locale: str, kind: str, via: Via) -> bytes:
             facts=facts,
             locale=locale,
             self_path=urlsplit(facts.links.page).path,
+            sheet_path=urlsplit(facts.links.sheet).path,
+            events_path=urlsplit(facts.links.events).path,
             map_svg=present.plot_map(facts),
             **present.helpers(facts.country),
         ).encode()
