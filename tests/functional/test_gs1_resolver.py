@@ -395,6 +395,9 @@ def test_the_default_answer_is_the_page_with_a_link_to_the_linkset(client, publi
     code = public.lot.code
     response = client.get(_dl(code))
     assert response.status_code == 200 and response.mimetype == "text/html"
+    assert client.get(_dl(code), headers={"Accept": "*/*"}).mimetype == "text/html"
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    assert client.get(_dl(code), headers={"Accept": browser}).mimetype == "text/html"
     assert response.headers["Link"] == (
         f'<{HOST}{_dl(code)}?linkType=all>; rel="linkset"; type="{LINKSET}"'
     )

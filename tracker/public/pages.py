@@ -394,10 +394,10 @@ def _lot_links(
 
 
 def _wants_linkset() -> bool:
+    """Accept names application/linkset+json itself (not by */*) and prefers it."""
     accept = parse_accept_header(request.headers.get("Accept", "")[:500], MIMEAccept)
-    return accept[digital_link.LINKSET] > 0 and accept[digital_link.LINKSET] >= max(
-        accept["text/html"], accept["application/json"]
-    )
+    named = max((q for value, q in accept if value == digital_link.LINKSET), default=0)
+    return named > 0 and named >= max(accept["text/html"], accept["application/json"])
 
 
 @bp.route("/01/<gtin>/10/<path:lot_code>")
