@@ -172,7 +172,7 @@ def description_file(base: str) -> dict[str, object]:
         "supportedLinkType": [{"namespace": VOC, "prefix": "gs1:"}],
         "linkTypeDefaultCanBeLinkset": False,
         "supportsSemanticInterpretation": False,
-        "validatesAIcombinations": True,
+        "validatesAIcombinations": False,
         "supportsLanguageVariants": True,
     }
 

@@ -169,10 +169,10 @@ def bad_request(message: str) -> Response:
 
 
 # How a lot page was reached: by its token ("l"), or by its Digital Link (GTIN-14, code).
-Via = str | tuple[str, str]
+Reached = str | tuple[str, str]
 
 
-def _links(via: Via, facts: provenance.Provenance) -> provenance.PublicLinks:
+def _links(via: Reached, facts: provenance.Provenance) -> provenance.PublicLinks:
     if isinstance(via, tuple):
         return provenance.PublicLinks.by_digital_link(_anchor(*via))
     assert facts.links is not None
@@ -184,7 +184,7 @@ def _anchor(gtin: str, code: str) -> str:
     return gs1.digital_link(gtin, code, host=current_app.config["PUBLIC_URL"])
 
 
-def _facts(lot_id: uuid.UUID, via: Via) -> provenance.Provenance:
+def _facts(lot_id: uuid.UUID, via: Reached) -> provenance.Provenance:
     session = get_session()
     lot = session.get(Lot, lot_id)
     assert lot is not None
@@ -192,7 +192,7 @@ def _facts(lot_id: uuid.UUID, via: Via) -> provenance.Provenance:
     return dataclasses.replace(facts, links=_links(via, facts))
 
 
-def _render_page(lot_id: uuid.UUID, locale: str, kind: str, via: Via) -> bytes:
+def _render_page(lot_id: uuid.UUID, locale: str, kind: str, via: Reached) -> bytes:
     facts = _facts(lot_id, via)
     if kind == "json":
         return json.dumps(ProvenanceSchema().dump(facts), ensure_ascii=False).encode()
@@ -210,7 +210,7 @@ def _render_page(lot_id: uuid.UUID, locale: str, kind: str, via: Via) -> bytes:
         ).encode()
 
 
-def serve_lot(found: tuple[uuid.UUID, uuid.UUID, int] | None, *, via: Via = "l") -> Response:
+def serve_lot(found: tuple[uuid.UUID, uuid.UUID, int] | None, *, via: Reached = "l") -> Response:
     """The lot page (HTML or JSON) for a looked-up lot, from the cache when it can."""
     if found is None:
         return not_found()
