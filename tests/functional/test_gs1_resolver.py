@@ -434,3 +434,29 @@ def test_the_traceability_link_is_a_public_epcis_document(client, public, world)
     made = events[-1]["outputQuantityList"][0]
     assert made["epcClass"] == f"{HOST}{_dl(public.lot.code)}"
     assert date.fromisoformat(events[-1]["eventTime"][:10]) == date(2026, 7, 1)
+
+
+def test_a_cached_resolved_page_costs_one_small_query(app, client, public):
+    from sqlalchemy import event
+
+    from tracker.db import engine_for
+    from tracker.public import pages
+
+    link = _dl(public.lot.code)
+    client.get(link)  # renders and caches
+    with app.app_context():
+        lookup = pages.published_lookup()
+    engine = engine_for(app)
+    orm: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        orm.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    before = lookup.statements
+    try:
+        response = client.get(link)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 200 and public.lot.code in response.get_data(as_text=True)
+    assert orm == [] and lookup.statements == before + 1  # no ORM session, one query

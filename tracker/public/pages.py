@@ -351,10 +351,19 @@ def _published(
     if not gs1.is_valid_lot(code):
         return not_found()
     gtin14 = gs1.normalize_gtin(gtin)
-    found = publication.find_published(get_session(), gtin14, code)
+    found = published_lookup()(gtin14, code)
     if found is None:
         return not_found()
     return found, gtin14, code
+
+
+def published_lookup() -> publication.PublishedLookup:
+    """This app's compiled resolver query (see publication.PublishedLookup)."""
+    found = current_app.extensions.get("tracker.published_lookup")
+    if found is None:
+        found = publication.PublishedLookup(engine_for(current_app))
+        current_app.extensions["tracker.published_lookup"] = found
+    return found
 
 
 def _resolver(response: Response, anchor: str) -> Response:
