@@ -5,6 +5,8 @@
 - The sheet's cold render (public facts, template, WeasyPrint to PDF/A-3b with fonts
   embedded) against plain WeasyPrint rendering the very same HTML: aim at 1.3x or less.
 - The cached sheet served by the same server, against the same floor.
+- The GS1 resolver: the largest published green lot's page at its Digital Link and its
+  linkset (`?linkType=all`), against the same floor.
 
 The lot is the demo's largest green-coffee lot with a GTIN (thousands of kilos from many
 families, several levels of genealogy), so the numbers are for a realistic page.
@@ -38,6 +40,18 @@ def _showcase(db: Path) -> tuple[str, str]:
     if row is None:
         raise RuntimeError("the demo has no green lot with a GTIN")
     return row[0], row[1]
+
+
+def _published(db: Path) -> str:
+    """The Digital Link path of the demo's largest published green lot."""
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT gtin, code FROM lot WHERE gtin IS NOT NULL AND voided_at IS NULL "
+            "AND published_at IS NOT NULL AND form = 'green' ORDER BY weight_g DESC LIMIT 1"
+        ).fetchone()
+    if row is None:
+        raise RuntimeError("the demo has no published green lot with a GTIN")
+    return f"/01/{row[0]}/10/{row[1]}"
 
 
 def _get(url: str) -> bytes:
@@ -113,13 +127,22 @@ def _cold_sheet(bench: Bench, db: Path, lot_id: str) -> dict[str, float]:
 def run(bench: Bench) -> None:
     db = bench.copy_db(bench.demo_db(), "public.db")
     lot_id, token = _showcase(db)
+    link = _published(db)
     with bench.server(f"sqlite:///{db}") as base:
         page = f"{base}/l/{token}"
         sheet = f"{page}/provenance.pdf"
-        _get(page)
-        _get(sheet)  # rendered once here; every later request is the cached file
+        resolved, linkset = f"{base}{link}", f"{base}{link}?linkType=all"
+        for url in (page, sheet, resolved, linkset):
+            _get(url)  # rendered once here; later requests are served from the caches
         # Rounds alternate the floor and the measures so a busy machine weighs on both.
-        rates: dict[str, list[float]] = {"hello": [], "html": [], "json": [], "sheet": []}
+        rates: dict[str, list[float]] = {
+            "hello": [],
+            "html": [],
+            "json": [],
+            "sheet": [],
+            "resolved": [],
+            "linkset": [],
+        }
         for _round in range(ROUNDS):
             rates["hello"].append(bench.hello_rps(base, SECONDS))
             rates["html"].append(bench.requests_per_second(page, SECONDS))
@@ -127,7 +150,9 @@ def run(bench: Bench) -> None:
                 bench.requests_per_second(page, SECONDS, headers={"Accept": "application/json"})
             )
             rates["sheet"].append(bench.requests_per_second(sheet, SECONDS))
-        hello, html, json, cached = (statistics.median(rates[k]) for k in rates)
+            rates["resolved"].append(bench.requests_per_second(resolved, SECONDS))
+            rates["linkset"].append(bench.requests_per_second(linkset, SECONDS))
+        hello, html, json, cached, by_link, links = (statistics.median(rates[k]) for k in rates)
         floor = ("hello", hello)
         bench.report("hello-world route /healthz, gunicorn 2 workers (median)", hello, "req/s")
         bench.report(
@@ -143,6 +168,14 @@ def run(bench: Bench) -> None:
         bench.report(
             "cached provenance sheet /l/{token}/provenance.pdf", cached, "req/s", floor=floor
         )
+        bench.report(
+            "GS1 resolver /01/{gtin}/10/{lot}, largest published green lot",
+            by_link,
+            "req/s",
+            floor=floor,
+            aim=">= 0.5",
+        )
+        bench.report("its linkset, ?linkType=all", links, "req/s", floor=floor, aim=">= 0.5")
     cold = _cold_sheet(bench, db, lot_id)
     name = f"provenance sheet cold render (facts + template + PDF/A-3b, {cold['size'] // 1024} KB)"
     bench.report(

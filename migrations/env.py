@@ -46,11 +46,13 @@ def run_online() -> None:
             context.run_migrations()
         return
     engine = make_engine(_url())
-    with engine.connect() as conn:
-        _configure(conn)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            _configure(conn)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:  # a migration that refuses to run leaves no connection behind
+        engine.dispose()
 
 
 if context.is_offline_mode():

@@ -323,12 +323,14 @@ def make_public_lot(
     gtin: str | None = GREEN_GTIN,
     polygon: bool = True,
     certified: bool = True,
+    published: bool = True,
 ) -> PublicLot:
     """Families of two communities deliver dry parchment (distinct prices each), gathered
     into a lot, hulled into green coffee at a dry mill; every other family is unnamed.
     With `certified`, every family is certified under an EU organic and a Fairtrade
-    certificate, so the lot carries both claims."""
-    from tracker.services import lots
+    certificate, so the lot carries both claims. With `published` (its labels printed),
+    its GS1 Digital Link opens it."""
+    from tracker.services import lots, publication
 
     certificates = []
     if certified:
@@ -405,6 +407,8 @@ def make_public_lot(
         site_id=site.id,
         occurred_on=date(2026, 7, 1),
     )
+    if published:
+        publication.publish(session, lot=green, via=publication.Via.LABELS)
     return PublicLot(green, made_families, picked, plots, parchment, certificates)
 
 

@@ -54,6 +54,8 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("TRACKER_LOGIN_RATE_LIMIT", "10 per minute"),
         "PUBLIC_RATE_LIMIT": _env("TRACKER_PUBLIC_RATE_LIMIT", "300 per minute"),
+        # Public pages that answer 404 (a guessed token or lot code), per client.
+        "PUBLIC_MISS_RATE_LIMIT": _env("TRACKER_PUBLIC_MISS_RATE_LIMIT", "30 per minute"),
         "API_TITLE": "Tracker API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

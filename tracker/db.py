@@ -101,10 +101,21 @@ def _close_session(_exc: BaseException | None) -> None:
         session.close()
 
 
+def writes_on_get(view: Any) -> Any:
+    """Mark a GET view that may write (printing a lot's labels publishes the lot), so its
+    SQLite transaction starts as a writer too."""
+    view.tracker_writes = True
+    return view
+
+
 def _mark_write() -> None:
     from flask import request
 
-    if request.method in WRITE_METHODS:
+    view = current_app.view_functions.get(request.endpoint or "")
+    marked = getattr(view, "tracker_writes", False) or getattr(
+        getattr(view, "view_class", None), "tracker_writes", False
+    )
+    if request.method in WRITE_METHODS or marked:
         g.db_write_token = _writing.set(True)
 
 

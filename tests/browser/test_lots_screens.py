@@ -14,7 +14,6 @@ from tests.factories import (
     make_shipment,
     make_site,
 )
-from tracker.models import Product
 from tracker.services import lots
 
 pytestmark = pytest.mark.browser
@@ -30,14 +29,8 @@ def app_config(app_config):
 def season(db, world):
     """Three families deliver; two lots merged, hulled at the mill, split, one part shipped."""
     coop = world.a
-    db.add(
-        Product(
-            cooperative_id=coop.id,
-            crop="coffee",
-            form="green",
-            name="Café verde",
-            gtin="07750000000014",
-        )
+    lots.set_product(
+        db, coop=coop, crop="coffee", form="green", name="Café verde", gtin="07750000000014"
     )
     names = ("Rosa Panduro Sangama", "Juan Tapullima Ríos", "Elsa Cachique Amasifuén")
     made = []
@@ -149,3 +142,26 @@ def test_manager_gathers_a_lot_on_a_phone(live_server, phone, world, db):
     phone.goto(f"{live_server}/c/COOPA/lots")
     assert _fits(phone)
     screenshot(phone, "lots-list-phone-es")
+
+
+def test_manager_publishes_a_lot_and_its_digital_link_opens(live_server, phone, desktop, season):
+    """The stock lot (green coffee, a GTIN, never labelled): its Digital Link is the plain
+    404 until the manager publishes it from its page."""
+    stock = season["stock"]
+    link = f"{live_server}/01/07750000000014/10/{stock.code}"
+    assert desktop.request.get(link).status == 404
+    login(phone, live_server, "manager.a@example.org")
+    phone.goto(f"{live_server}/lots/{stock.id}")
+    assert phone.get_by_text("Aún no es público").is_visible()
+    assert _fits(phone)
+    screenshot(phone, "lots-unpublished-phone-es")
+    phone.get_by_role("button", name="Publicar: que el GS1 Digital Link lo abra").click()
+    phone.wait_for_load_state("networkidle")
+    assert phone.get_by_text(f"El lote {stock.code} es público").is_visible()
+    assert phone.get_by_text("Público desde").is_visible()
+    assert _fits(phone)
+    screenshot(phone, "lots-published-phone-es")
+    desktop.goto(link)
+    assert desktop.locator("h1").inner_text() == "Café verde"
+    assert stock.public_token not in desktop.content()
+    screenshot(desktop, "public-lot-by-digital-link-desktop-es")

@@ -56,6 +56,11 @@ def test_a_shopper_scans_the_qr_on_a_phone(live_server, phone, public):
     sheet = phone.get_by_role("link", name="Download the provenance sheet (PDF)")
     response = phone.request.get(live_server + sheet.get_attribute("href"))
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    events = phone.get_by_role("link", name="The lot's events for traceability systems")
+    response = phone.request.get(live_server + events.get_attribute("href"))
+    assert response.status == 200 and response.headers["content-type"] == "application/ld+json"
+    # Reached by its Digital Link, the page never shows the lot's token.
+    assert public.lot.public_token not in phone.content()
     assert problems == []
 
 

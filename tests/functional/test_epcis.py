@@ -2,13 +2,15 @@
 format checker), speaks the CBV and KGM, conserves mass and leaks nothing of a family."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft7Validator
+from sqlmodel import select
 
 from tests.factories import (
+    centre_of,
     make_certificate,
     make_delivery,
     make_family,
@@ -17,7 +19,7 @@ from tests.factories import (
     make_shipment,
     make_site,
 )
-from tracker.models import Product
+from tracker.models import Delivery
 from tracker.services import claims, lots
 
 STANDARDS = Path("/work/shared/standards/epcis")
@@ -79,10 +81,8 @@ def test_the_validator_really_checks_formats_and_cbv(validator):
 def season(db, world):
     """Two families (one with a phone and national ID to leak), a merge, drying... shipped."""
     coop = world.a
-    db.add(
-        Product(
-            cooperative_id=coop.id, crop="coffee", form="green", name="Verde", gtin="07750000000014"
-        )
+    lots.set_product(
+        db, coop=coop, crop="coffee", form="green", name="Verde", gtin="07750000000014"
     )
     rosa = make_family(
         db, coop, head_name="Rosa Panduro Sangama", national_id="40112233", phone="987654321"
@@ -126,6 +126,16 @@ def season(db, world):
     shipment = make_shipment(db, coop, [green], shipped_on=date(2026, 7, 1))
     db.commit()
     return locals()
+
+
+def _named(document, uri):
+    """The name the document's master data gives an identifier."""
+    for vocabulary in document["epcisHeader"]["epcisMasterData"]["vocabularyList"]:
+        for element in vocabulary["vocabularyElementList"]:
+            if element["id"] == uri:
+                names = [a["attribute"] for a in element["attributes"] if a["id"].endswith("#name")]
+                return names[0] if names else None
+    raise AssertionError(f"{uri} is not in the master data")
 
 
 def _get(client, headers, url):
@@ -190,15 +200,16 @@ def test_lot_and_shipment_documents_validate_and_tell_the_story(
     ]
     assert [e["eventTime"][:10] for e in events] == sorted(e["eventTime"][:10] for e in events)
     hulled = transformations[-1]
+    # Shipped, so published: named by the Digital Link its QR code carries.
     assert hulled["outputQuantityList"] == [
         {
-            "epcClass": f"https://id.gs1.org/01/07750000000014/10/{green.code}",
+            "epcClass": f"https://trace.example.org/01/07750000000014/10/{green.code}",
             "quantity": 106.0,
             "uom": "KGM",
         }
     ]
     assert hulled["ilmd"]["tracker:process"] == "hulling"
-    assert hulled["bizLocation"]["id"].endswith(f"/site/{season['mill'].code}")
+    assert _named(document, hulled["bizLocation"]["id"]) == season["mill"].name
     split = transformations[-2]
     assert len(split["outputQuantityList"]) == 2  # the part not shipped is an output too
     for event in transformations:  # mass: inputs = outputs + recorded loss, to the gram
@@ -245,21 +256,18 @@ def test_certification_info_links_the_certificates_behind_the_claims(
     assert {c["type"] for c in lot["claims"]} == {"organic", "fairtrade"}
 
 
-def test_a_lot_without_gtin_is_named_under_the_public_host(client, api_token, db, world, validator):
+def test_a_lot_without_gtin_is_named_by_a_stable_urn(client, api_token, db, world, validator):
     lot = make_lot(db, world.a, kg=12.345)
     db.commit()
-    document, _text = _get(
-        client, api_token("clerk.a@example.org"), f"/api/v1/lots/{lot.id}/epcis.jsonld"
-    )
+    url = f"/api/v1/lots/{lot.id}/epcis.jsonld"
+    document, text = _get(client, api_token("clerk.a@example.org"), url)
     assert _errors(validator, document) == []
     gathered = document["epcisBody"]["eventList"][-1]
-    assert gathered["outputQuantityList"] == [
-        {
-            "epcClass": f"https://trace.example.org/id/COOPA/lot/{lot.code}",
-            "quantity": 12.345,
-            "uom": "KGM",
-        }
-    ]
+    [output] = gathered["outputQuantityList"]
+    assert output["epcClass"].startswith("urn:uuid:") and str(lot.id) not in text
+    assert output["quantity"] == 12.345 and output["uom"] == "KGM"
+    again, _text = _get(client, api_token("clerk.a@example.org"), url)
+    assert again["epcisBody"] == document["epcisBody"]  # the same names every time
 
 
 def test_another_cooperatives_export_is_not_found(client, api_token, db, world):
@@ -267,3 +275,161 @@ def test_another_cooperatives_export_is_not_found(client, api_token, db, world):
     db.commit()
     headers = api_token("manager.a@example.org")
     assert client.get(f"/api/v1/lots/{lot.id}/epcis.jsonld", headers=headers).status_code == 404
+
+
+# -- issue 11.7: parties, the time of weighing, identifiers that resolve ------------------
+
+
+def _events(document):
+    return document["epcisBody"]["eventList"]
+
+
+def test_shipping_goes_from_the_cooperative_to_the_buyer(
+    client, api_token, season, validator, world
+):
+    headers = api_token("manager.a@example.org")
+    for url in (
+        f"/api/v1/shipments/{season['shipment'].id}/epcis.jsonld",
+        f"/api/v1/lots/{season['green'].id}/epcis.jsonld",
+    ):
+        document, _text = _get(client, headers, url)
+        assert _errors(validator, document) == []
+        [shipping] = [e for e in _events(document) if e["bizStep"] == f"{CBV}BizStep-shipping"]
+        [source] = shipping["sourceList"]
+        [destination] = shipping["destinationList"]
+        assert source["type"] == destination["type"] == f"{CBV}SDT-owning_party"
+        assert _named(document, source["source"]) == world.a.name
+        assert _named(document, destination["destination"]) == "Hanseatic Coffee Importers GmbH"
+        assert source["source"].startswith("urn:uuid:")
+        assert destination["destination"].startswith("urn:uuid:")
+
+
+def _csv(member_code: str, day: str, kg: str) -> str:
+    return f"member_code,crop,form,delivered_on,gross_kg\n{member_code},coffee,dry_parchment,{day},{kg}\n"
+
+
+def test_deliveries_happen_when_weighed_and_imported_rows_at_noon(
+    client, api_token, db, world, validator, time_machine
+):
+    """At the scale: the moment of weighing. Imported (the issue's 00:49:19 import of an
+    earlier day), entered on a later day: the date at 12:00 -05:00 (docs/standards.md).
+    A correction keeps the moment of the delivery it corrects."""
+    from tracker.services import deliveries, imports
+
+    coop = world.a
+    family = make_family(db, coop)
+    plot = make_plot(db, family)
+    time_machine.move_to(datetime(2026, 6, 2, 15, 4, 5, tzinfo=UTC))  # 10:04:05 in Peru
+    weighed = make_delivery(db, coop, family, plot, kg=60, on=date(2026, 6, 2))
+    time_machine.move_to(datetime(2026, 6, 3, 13, 30, tzinfo=UTC))
+    corrected = deliveries.correct(
+        db,
+        delivery=weighed,
+        reason="Tara mal anotada",
+        data=deliveries.DeliveryData(
+            family_id=family.id,
+            plot_id=plot.id,
+            crop="coffee",
+            form="dry_parchment",
+            delivered_on=date(2026, 6, 2),
+            gross_g=61_000,
+            tare_g=500,
+            price_per_kg_minor=900,
+        ),
+        centre=centre_of(db, coop),
+        clerk_id=None,
+    )
+    late = make_delivery(db, coop, family, plot, kg=70, on=date(2026, 6, 1))
+    time_machine.move_to(datetime(2026, 6, 10, 5, 49, 19, tzinfo=UTC))  # 00:49:19 in Peru
+    imports.import_deliveries(
+        db,
+        coop,
+        _csv(family.member_code, "04/06/2026", "80"),
+        centre=centre_of(db, coop),
+        clerk_id=None,
+    )
+    imported = db.exec(
+        select(Delivery).where(Delivery.cooperative_id == coop.id, Delivery.import_id.is_not(None))
+    ).one()
+    lot = make_lot(db, coop, [corrected, late, imported])
+    db.commit()
+    document, _text = _get(
+        client, api_token("clerk.a@example.org"), f"/api/v1/lots/{lot.id}/epcis.jsonld"
+    )
+    assert _errors(validator, document) == []
+    times = {
+        e["quantityList"][0]["quantity"]: e["eventTime"]
+        for e in _events(document)
+        if e.get("action") == "ADD"
+    }
+    assert times == {
+        60.5: "2026-06-02T10:04:05-05:00",  # the correction: when the sack was weighed
+        70.0: "2026-06-01T12:00:00-05:00",  # entered two days later: its date at noon
+        80.0: "2026-06-04T12:00:00-05:00",  # imported: its date at noon, not 00:49:19
+    }
+
+
+def _uris(value):
+    """Every string of a document that is an identifier (a URL or a URN)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _uris(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _uris(item)
+    elif isinstance(value, str) and (value.startswith(("http://", "https://", "urn:"))):
+        yield value
+
+
+def test_every_identifier_resolves_or_is_a_urn(client, api_token, season, db, world, validator):
+    """Opened without a login, each of our URLs answers (the public page, a certificate,
+    the vocabulary); anything else is a URN, or a term of GS1's own vocabularies."""
+    from urllib.parse import urlsplit
+
+    cert = make_certificate(db, world.a)
+    db.commit()
+    documents = [
+        _get(client, api_token("auditor.a@example.org"), url)[0]
+        for url in (
+            f"/api/v1/shipments/{season['shipment'].id}/epcis.jsonld",
+            f"/api/v1/lots/{season['green'].id}/epcis.jsonld",
+            f"/api/v1/lots/{season['rest'].id}/epcis.jsonld",
+        )
+    ]
+    documents.append(client.get(f"/l/{season['green'].public_token}/events.jsonld").get_json())
+    found = {uri for document in documents for uri in _uris(document)}
+    found.add(f"https://trace.example.org/cert/{cert.id}")
+    ours = {u for u in found if u.startswith("https://trace.example.org/")}
+    gs1 = {u for u in found if u.startswith("https://ref.gs1.org/")}
+    urns = {u for u in found if u.startswith("urn:")}
+    assert found == ours | gs1 | urns, found - ours - gs1 - urns
+    anonymous = client.application.test_client()
+    for uri in sorted(ours):
+        parts = urlsplit(uri)
+        response = anonymous.get(parts.path + (f"?{parts.query}" if parts.query else ""))
+        assert response.status_code == 200, (uri, response.status_code)
+    # The lot is named as its QR code names it; the unpublished lots by URNs.
+    green = f"https://trace.example.org/01/07750000000014/10/{season['green'].code}"
+    assert green in ours
+    assert not any("/id/" in u for u in found)
+    assert str(season["wet_lot"].id) not in str(documents)
+
+
+def test_an_unpublished_lot_with_a_gtin_is_its_epc_class_urn(client, api_token, db, world):
+    from tracker.services import lots
+
+    lots.set_product(
+        db,
+        coop=world.a,
+        crop="coffee",
+        form="dry_parchment",
+        name="Pergamino",
+        gtin="07750000000021",
+    )
+    lot = make_lot(db, world.a, kg=40)
+    db.commit()
+    document, _text = _get(
+        client, api_token("clerk.a@example.org"), f"/api/v1/lots/{lot.id}/epcis.jsonld"
+    )
+    [output] = _events(document)[-1]["outputQuantityList"]
+    assert output["epcClass"] == f"urn:epc:class:lgtin:7750000.000002.{lot.code}"

@@ -105,3 +105,18 @@ def test_the_demo_has_a_season_of_lots_and_its_showcase(built, db, app):
             document = epcis.shipment_document(db, shipment, "https://trace.example.org")
             assert not list(validator.iter_errors(document))
     assert any("lot operations" in note for note in built.notes)
+
+
+def test_shipped_and_labelled_demo_lots_are_published(built, db, client):
+    """Only the demo's shipped lots and its labelled roasted coffee and cacao stock open by
+    their GS1 Digital Link; the intermediate and open lots of the same GTINs do not."""
+    published = db.exec(select(Lot).where(Lot.published_at.is_not(None))).all()
+    shipped = db.exec(select(Lot).where(Lot.status == "shipped")).all()
+    labelled = {built.special["lot_roasted_id"], built.special["lot_cacao_stock_id"]}
+    assert {lot.id for lot in published} == {lot.id for lot in shipped} | labelled
+    with_gtin = db.exec(select(Lot).where(Lot.gtin.is_not(None), Lot.status != "voided")).all()
+    db.commit()  # (the requests below must not wait on this session's transaction)
+    assert len(with_gtin) > len(published)
+    for lot in with_gtin:
+        status = client.get(f"/01/{lot.gtin}/10/{lot.code}").status_code
+        assert status == (200 if lot.published_at else 404), (lot.code, lot.status)

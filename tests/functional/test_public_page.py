@@ -122,15 +122,28 @@ def test_the_same_facts_as_json(client, public):
 def test_the_gs1_resolver_serves_the_lot_page(client, public):
     code = public.lot.code
     direct = page(client, public.lot.public_token, Accept="application/json").get_json()
+    link = f"https://trace.example.org/01/07750000000014/10/{code}"
     for path in (
         f"/01/07750000000014/10/{code}",
         f"/01/7750000000014/10/{code}",  # GTIN-13 padded to 14
         f"/01/07750000000014/10/{code}/21/SACK-7",  # a serial after the lot
         f"/01/07750000000014/10/{code}?17=271231",
+        f"/01/07750000000014/10/{code}/",  # a trailing slash
     ):
         response = client.get(path, headers={"Accept": "application/json"})
         assert response.status_code == 200, path
-        assert response.get_json() == direct
+        data = response.get_json()
+        # The same facts; its links are under the Digital Link, not the token.
+        assert {**data, "lot": {}} == {**direct, "lot": {}}
+        assert data["lot"] | {"page_url": 0, "sheet_url": 0, "events_url": 0} == direct["lot"] | {
+            "page_url": 0,
+            "sheet_url": 0,
+            "events_url": 0,
+        }
+        assert data["lot"]["page_url"] == link
+        assert data["lot"]["sheet_url"] == f"{link}/provenance.pdf"
+        assert data["lot"]["events_url"] == f"{link}/events.jsonld"
+        assert public.lot.public_token not in response.get_data(as_text=True)
     html = client.get(f"/01/07750000000014/10/{code}").get_data(as_text=True)
     assert code in html and "Café verde Pólvora" in html
 

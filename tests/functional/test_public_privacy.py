@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import factories as f
-from tracker.services import lots
+from tracker.services import lots, publication
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("pdftotext"), reason="poppler-utils missing: run make sysdeps"
@@ -64,6 +64,7 @@ def private_world(db, world):
     )
     f.make_shipment(db, world.a, [other], buyer_name="Comprador Reservado GmbH", contract="K-777")
     b_lot = f.make_lot(db, world.b, crop="cacao", kg=55)
+    publication.publish(db, lot=mine, via=publication.Via.LABELS)
     db.commit()
     secrets += [
         sibling.code,
@@ -110,6 +111,13 @@ def test_no_private_field_and_no_other_lot_on_any_public_output(
             as_text=True
         ),
         "resolver": client.get(f"/01/07750000000014/10/{lot.code}").get_data(as_text=True),
+        "linkset": client.get(f"/01/07750000000014/10/{lot.code}?linkType=all").get_data(
+            as_text=True
+        ),
+        "events": client.get(f"/l/{token}/events.jsonld").get_data(as_text=True),
+        "resolver events": client.get(f"/01/07750000000014/10/{lot.code}/events.jsonld").get_data(
+            as_text=True
+        ),
         "sheet es": pdf_text(
             client.get(f"/l/{token}/provenance.pdf?lang=es").data, tmp_path, "sheet-es"
         ),
@@ -125,9 +133,14 @@ def test_no_private_field_and_no_other_lot_on_any_public_output(
         ),
     }
     # The page really is about this lot, with the names that may be shown...
-    for name in ("page es", "page en", "json", "sheet es", "sheet en"):
+    for name in ("page es", "page en", "json", "sheet es", "sheet en", "resolver"):
         assert lot.code in outputs[name], name
         assert "Consentida Nombre0" in outputs[name], name
+    for name in ("linkset", "events", "resolver events"):
+        assert lot.code in outputs[name], name
+    # Reached by its Digital Link, nothing shows the token either.
+    for name in ("resolver", "linkset", "resolver events"):
+        assert token not in outputs[name], name
     json_text = outputs["json"]
     data = json.loads(json_text)
     assert data["origin"]["family_names"] == ["Consentida Nombre0", "Consentida Nombre2"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_babel import get_locale
 from flask_smorest import Blueprint
@@ -15,7 +15,7 @@ from ..db import get_session
 from ..documents import qr
 from ..models import Lot
 from ..public import sheets
-from ..services import provenance
+from ..services import publication
 
 blp = Blueprint(
     "api_lot_outputs",
@@ -46,30 +46,38 @@ def _name(lot: Lot) -> str:
 
 @blp.route("/lots/<lot_id>/qr.svg")
 class LotQrSvg(MethodView):
+    tracker_writes = True  # printing publishes the lot (db.writes_on_get)
+
     @blp.response(200, content_type="image/svg+xml")
     def get(self, lot_id: str) -> Response:
-        """The lot's QR code as SVG: its GS1 Digital Link URI, or its page without a GTIN."""
+        """The lot's QR code as SVG: its GS1 Digital Link URI, or its page without a GTIN.
+        Downloading it (for printing) publishes the lot."""
         lot = guard.record("lot_id")
-        uri = provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
+        uri = sheets.printed_uri(get_session(), lot, via=publication.Via.QR_CODE)
         return _download(qr.svg(uri), "image/svg+xml", f"qr-{_name(lot)}.svg")
 
 
 @blp.route("/lots/<lot_id>/qr.png")
 class LotQrPng(MethodView):
+    tracker_writes = True  # printing publishes the lot (db.writes_on_get)
+
     @blp.response(200, content_type="image/png")
     def get(self, lot_id: str) -> Response:
         """The lot's QR code as PNG (the same URI as the SVG)."""
         lot = guard.record("lot_id")
-        uri = provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
+        uri = sheets.printed_uri(get_session(), lot, via=publication.Via.QR_CODE)
         return _download(qr.png(uri), "image/png", f"qr-{_name(lot)}.png")
 
 
 @blp.route("/lots/<lot_id>/labels.pdf")
 class LotLabels(MethodView):
+    tracker_writes = True  # printing publishes the lot (db.writes_on_get)
+
     @blp.arguments(LabelsQuery, location="query")
     @blp.response(200, content_type="application/pdf")
     def get(self, args: dict[str, Any], lot_id: str) -> Response:
-        """Sack labels on A4 (2 x 4 per sheet, A7 each): QR, lot code, crop, form, weight."""
+        """Sack labels on A4 (2 x 4 per sheet, A7 each): QR, lot code, crop, form, weight.
+        Printing them publishes the lot: its GS1 Digital Link opens its page from then on."""
         lot = guard.record("lot_id")
         return _download(
             sheets.labels_for(get_session(), lot, locale=str(get_locale()), count=args["count"]),

@@ -34,9 +34,9 @@ from ..schemas.lot import (
     one_of,
     text,
 )
-from ..services import access, genealogy, lots
+from ..services import access, genealogy, lots, publication
 from ..services.access import Permission
-from ..services.errors import NotFound, ValidationFailed
+from ..services.errors import Conflict, NotFound, ValidationFailed
 from ._common import Blueprint, QueryPage, caller
 
 blp = Blueprint("api_lots", __name__, url_prefix="/api/v1", description="Lots and their genealogy")
@@ -154,6 +154,19 @@ class LotItem(MethodView):
     def get(self, lot_id: str) -> dict[str, Any]:
         """One lot with its claims."""
         return present([guard.record("lot_id")])[0]
+
+
+@blp.route("/lots/<lot_id>/publish")
+class LotPublish(MethodView):
+    @blp.response(200, LotSchema)
+    def post(self, lot_id: str) -> dict[str, Any]:
+        """Make the lot public: its GS1 Digital Link opens its page from now on (audited).
+        Printing its labels or shipping it does the same; publishing twice changes nothing."""
+        lot = guard.record("lot_id", Permission.MANAGE)
+        if lot.voided_at is not None:
+            raise Conflict(_l("A voided lot cannot be published."))
+        publication.publish(get_session(), lot=lot, via=publication.Via.MANAGER)
+        return present([lot])[0]
 
 
 @blp.route("/lots/<lot_id>/split")

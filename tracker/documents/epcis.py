@@ -1,12 +1,28 @@
 """EPCIS 2.0 JSON-LD: the events behind a lot or a shipment, for a buyer's systems.
 
 Deliveries are commissioning ObjectEvents (action ADD), lot operations (gathering,
-merge, split, processing) TransformationEvents, shipments shipping ObjectEvents.
-Quantities are in KGM; bizStep and disposition are CBV URIs; lots are classes named by
-their GS1 Digital Link (`https://id.gs1.org/01/{GTIN}/10/{lot}`) or, without a GTIN, a URI
-under the cooperative's public host. certificationInfo lists the public pages of the
-certificates behind the claims. Nothing about a family is exported: no name, national
-ID or phone, not even its id; a delivery is named by its receipt number and its plot.
+merge, split, processing) TransformationEvents, shipments shipping ObjectEvents with the
+cooperative as source and the buyer as destination (owning parties). Quantities are in
+KGM; bizStep and disposition are CBV URIs. certificationInfo lists the public pages of
+the certificates behind the claims.
+
+Every identifier either resolves or is a URN (docs/standards.md): a published lot with a
+GTIN is named by its GS1 Digital Link on the public host (what its QR code carries; the
+resolver opens it), an unpublished one by its EPC class URN (`urn:epc:class:lgtin:...`,
+the same GTIN and lot); everything else (lots without a GTIN, deliveries, centres,
+sites, plots, parties, events) by a `urn:uuid:` derived from the cooperative and the
+record, stable from one export to the next and revealing no internal id. The header's
+master data names the parties and places. The `tracker:` terms are described at
+`{host}/ns/epcis`.
+
+eventTime is when it happened: a delivery's weighing (when it was recorded at the scale
+on its day), an operation or shipment when recorded on its day; an imported row, or one
+entered on a later day, has only a date and gets 12:00 Peru time (-05:00) on that date.
+
+Nothing about a family is exported: no name, national ID or phone, not even its id. The
+`public` audience (the document a published lot links as gs1:traceability) also leaves
+out receipt numbers, plots, the buyer's name, contract and container, and names lots
+outside the lot's own history (a split's other part) by an opaque URN, without a code.
 See ../shared/standards/README.md; tests validate every document against GS1's schema.
 """
 
@@ -14,9 +30,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any, Literal
 
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from ..models import (
@@ -40,36 +58,70 @@ CBV = "https://ref.gs1.org/cbv/"
 PERU = timezone(timedelta(hours=-5))
 OFFSET = "-05:00"
 MEDIA_TYPE = "application/ld+json"
+# The time of day given to an event known only by its date (docs/standards.md).
+DATE_ONLY_AT = time(12, 0)
+VOCABULARY_PATH = "/ns/epcis"
+PARTY = "urn:epcglobal:epcis:vtype:Party"
+LOCATION = "urn:epcglobal:epcis:vtype:Location"
+MDA = "urn:epcglobal:cbv:mda#"
 _CHUNK = 900
+
+Audience = Literal["member", "public"]
 
 
 class _Names:
-    """URIs for the cooperative's things, under its public host."""
+    """Identifiers for the cooperative's things: resolvable URLs or stable URNs."""
 
     def __init__(self, base: str, coop: Cooperative) -> None:
         self.base = base.rstrip("/")
-        self.root = f"{self.base}/id/{gs1.encode_ai(coop.code)}"
+        self.coop = coop
+        # Lots named only by an opaque URN (in a public document: those outside the
+        # history asked for, like a split's other part, whose code is not public).
+        self.opaque: set[uuid.UUID] = set()
+
+    def urn(self, kind: str, key: object) -> str:
+        """A stable name for a record that has no public page: never its internal id."""
+        return f"urn:uuid:{uuid.uuid5(self.coop.id, f'{kind}/{key}')}"
 
     def lot(self, lot: Lot) -> str:
+        if lot.id in self.opaque:
+            return self.urn("lot", lot.id)
         if lot.gtin and gs1.is_valid_gtin(lot.gtin) and gs1.is_valid_lot(lot.code):
-            return gs1.digital_link(lot.gtin, lot.code)
-        return f"{self.root}/lot/{gs1.encode_ai(lot.code)}"
+            if lot.published_at is not None:
+                return gs1.digital_link(lot.gtin, lot.code, host=self.base)
+            urn = gs1.epc_class_urn(lot.gtin, lot.code)
+            if urn is not None:
+                return urn
+        return self.urn("lot", lot.id)
 
     def delivery(self, delivery: Delivery) -> str:
-        return f"{self.root}/delivery/{gs1.encode_ai(delivery.receipt_number)}"
+        return self.urn("delivery", delivery.id)
 
     def thing(self, kind: str, key: str) -> str:
-        return f"{self.root}/{kind}/{gs1.encode_ai(key)}"
+        return self.urn(kind, key)
+
+    def party(self) -> str:
+        return self.urn("party", "cooperative")
+
+    def buyer(self, shipment: Shipment) -> str:
+        name = " ".join(shipment.buyer_name.casefold().split())
+        return self.urn("buyer", f"{shipment.buyer_country}/{name}")
+
+    def event(self, kind: str, record_id: uuid.UUID) -> str:
+        return self.urn(f"event/{kind}", record_id)
 
     def certificate(self, certificate_id: uuid.UUID) -> str:
         return f"{self.base}/cert/{certificate_id}"
 
 
-def _at(day: date, stamp: datetime) -> str:
-    """The event's date with the time of day it was recorded, in Peru's offset."""
-    moment = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-    clock = moment.astimezone(PERU).time().replace(microsecond=0)
-    return datetime.combine(day, clock, PERU).isoformat()
+def _moment(day: date, stamp: datetime | None) -> str:
+    """When it happened: the recorded moment if it was recorded on its own day (Peru
+    time), else the day at DATE_ONLY_AT, -05:00."""
+    if stamp is not None:
+        moment = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(PERU)
+        if moment.date() == day:
+            return moment.replace(microsecond=0).isoformat()
+    return datetime.combine(day, DATE_ONLY_AT, PERU).isoformat()
 
 
 def _kg(grams: int) -> float:
@@ -94,7 +146,27 @@ def _fetch(session: Session, model: type, ids: Iterable[uuid.UUID]) -> dict[uuid
     return found
 
 
-def lot_document(session: Session, lot: Lot, base: str) -> dict[str, Any]:
+def _weighed(
+    session: Session, deliveries: dict[uuid.UUID, Delivery]
+) -> dict[uuid.UUID, datetime | None]:
+    """When each delivery was weighed, as far as the records know: a correction keeps the
+    moment of the delivery it replaces; an imported row has only its date (None)."""
+    first: dict[uuid.UUID, Delivery] = {i: d for i, d in deliveries.items()}
+    known: dict[uuid.UUID, Delivery] = dict(deliveries)
+    while pending := {d.replaces_id for d in first.values() if d.replaces_id} - set(known):
+        known.update(_fetch(session, Delivery, pending))
+    for key, delivery in first.items():
+        seen = {key}
+        while delivery.replaces_id in known and delivery.replaces_id not in seen:
+            seen.add(delivery.replaces_id)
+            delivery = known[delivery.replaces_id]
+        first[key] = delivery
+    return {i: (None if d.import_id is not None else d.created_at) for i, d in first.items()}
+
+
+def lot_document(
+    session: Session, lot: Lot, base: str, *, audience: Audience = "member"
+) -> dict[str, Any]:
     """The lot's history up to now: where its kilos came from and where it was shipped."""
     shipments = [
         shipment
@@ -104,7 +176,7 @@ def lot_document(session: Session, lot: Lot, base: str) -> dict[str, Any]:
             .where(ShipmentLot.lot_id == lot.id, Shipment.voided_at.is_(None))  # type: ignore[union-attr]
         )
     ]
-    return _document(session, lot.cooperative_id, [lot.id], shipments, base)
+    return _document(session, lot.cooperative_id, [lot.id], shipments, base, audience=audience)
 
 
 def shipment_document(session: Session, shipment: Shipment, base: str) -> dict[str, Any]:
@@ -112,7 +184,7 @@ def shipment_document(session: Session, shipment: Shipment, base: str) -> dict[s
     lot_ids = list(
         session.exec(select(ShipmentLot.lot_id).where(ShipmentLot.shipment_id == shipment.id))
     )
-    return _document(session, shipment.cooperative_id, lot_ids, [shipment], base)
+    return _document(session, shipment.cooperative_id, lot_ids, [shipment], base, audience="member")
 
 
 def _document(
@@ -121,16 +193,21 @@ def _document(
     lot_ids: Sequence[uuid.UUID],
     shipments: Sequence[Shipment],
     base: str,
+    *,
+    audience: Audience,
 ) -> dict[str, Any]:
     coop = session.get(Cooperative, cooperative_id)
     assert coop is not None
     names = _Names(base, coop)
+    public = audience == "public"
     lots: dict[uuid.UUID, Lot] = {}
     operations: dict[uuid.UUID, LotOperation] = {}
+    history: set[uuid.UUID] = set()  # the lots asked for and their ancestors
     for lot_id in lot_ids:
         graph = genealogy.graph(session, lot_id, forward_too=False)
         lots.update(graph.lots)
         operations.update(graph.operations)
+        history |= graph.up | {lot_id}
     op_ids = sorted(operations)
     edges: list[LotInput] = []
     for chunk in _chunks(op_ids):
@@ -141,6 +218,7 @@ def _document(
     deliveries = _fetch(
         session, Delivery, (e.source_delivery_id for e in edges if e.source_delivery_id)
     )
+    weighed = _weighed(session, deliveries)
     centres = _fetch(session, CollectionCentre, (d.centre_id for d in deliveries.values()))
     sites = _fetch(
         session, ProcessingSite, (op.site_id for op in operations.values() if op.site_id)
@@ -152,6 +230,10 @@ def _document(
     for links in shipped.values():
         missing = [link.lot_id for link in links if link.lot_id not in lots]
         lots.update(_fetch(session, Lot, missing))
+    if public:
+        names.opaque = set(lots) - history
+    else:
+        history |= {link.lot_id for links in shipped.values() for link in links}
     claims = claims_for(session, list(lots.values()))
     qualified = claim_text.lot_qualifications(
         session, list(lots.values()), claims, today=certificates_service.today()
@@ -165,7 +247,7 @@ def _document(
                 delivery.delivered_on.isoformat(),
                 0,
                 delivery.created_at.isoformat(),
-                _commissioning(names, delivery, centres),
+                _commissioning(names, delivery, weighed[delivery.id], centres, public=public),
             )
         )
     by_op: dict[uuid.UUID, list[LotInput]] = {}
@@ -177,7 +259,15 @@ def _document(
     for op_id in op_ids:
         op = operations[op_id]
         event = _transformation(
-            names, op, by_op.get(op_id, []), outputs.get(op_id, []), lots, deliveries, sites, claims
+            names,
+            op,
+            by_op.get(op_id, []),
+            outputs.get(op_id, []),
+            lots,
+            deliveries,
+            sites,
+            claims,
+            named=history,
         )
         events.append((op.occurred_on.isoformat(), 1, op.created_at.isoformat(), event))
     for shipment in shipments:
@@ -186,40 +276,94 @@ def _document(
                 shipment.shipped_on.isoformat(),
                 2,
                 shipment.created_at.isoformat(),
-                _shipping(names, coop, shipment, shipped[shipment.id], lots, claims),
+                _shipping(names, coop, shipment, shipped[shipment.id], lots, claims, public=public),
             )
         )
     events.sort(key=lambda item: (item[0], item[1], item[2], item[3]["eventID"]))
     _qualify([event for _d, _o, _t, event in events], names, lots, qualified)
     return {
-        "@context": [CONTEXT, {"tracker": f"{names.base}/ns/epcis/"}],
+        "@context": [CONTEXT, {"tracker": f"{names.base}{VOCABULARY_PATH}#"}],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": utcnow().isoformat(timespec="seconds"),
+        "epcisHeader": {
+            "epcisMasterData": {
+                "vocabularyList": _master_data(
+                    names, coop, centres.values(), sites.values(), shipments, public=public
+                )
+            }
+        },
         "epcisBody": {"eventList": [event for _d, _o, _t, event in events]},
     }
 
 
+def _element(uri: str, **attributes: str) -> dict[str, Any]:
+    return {
+        "id": uri,
+        "attributes": [
+            {"id": f"{MDA}{key}", "attribute": value} for key, value in attributes.items()
+        ],
+    }
+
+
+def _master_data(
+    names: _Names,
+    coop: Cooperative,
+    centres: Iterable[CollectionCentre],
+    sites: Iterable[ProcessingSite],
+    shipments: Sequence[Shipment],
+    *,
+    public: bool,
+) -> list[dict[str, Any]]:
+    """Who and where the URNs of the events are: the cooperative and the buyers (parties),
+    the collection centres and processing sites (locations). The public document names no
+    buyer."""
+    parties = [_element(names.party(), name=coop.name, countryCode=coop.country)]
+    buyers = {names.buyer(s): s for s in shipments}
+    for uri, shipment in sorted(buyers.items()):
+        if public:
+            parties.append(_element(uri, countryCode=shipment.buyer_country))
+        else:
+            parties.append(
+                _element(uri, name=shipment.buyer_name, countryCode=shipment.buyer_country)
+            )
+    places = [
+        _element(names.thing("centre", c.code), name=c.name)
+        for c in sorted(centres, key=lambda c: c.code)
+    ] + [
+        _element(names.thing("site", s.code), name=s.name)
+        for s in sorted(sites, key=lambda s: s.code)
+    ]
+    vocabularies = [{"type": PARTY, "vocabularyElementList": parties}]
+    if places:
+        vocabularies.append({"type": LOCATION, "vocabularyElementList": places})
+    return vocabularies
+
+
 def _commissioning(
-    names: _Names, delivery: Delivery, centres: dict[uuid.UUID, CollectionCentre]
+    names: _Names,
+    delivery: Delivery,
+    weighed_at: datetime | None,
+    centres: dict[uuid.UUID, CollectionCentre],
+    *,
+    public: bool,
 ) -> dict[str, Any]:
     centre = centres[delivery.centre_id]
+    ilmd: dict[str, Any] = {"tracker:crop": delivery.crop, "tracker:form": delivery.form}
+    if not public:
+        ilmd["tracker:receiptNumber"] = delivery.receipt_number
+        ilmd["tracker:plot"] = names.thing("plot", str(delivery.plot_id))
     return {
         "type": "ObjectEvent",
-        "eventID": f"urn:uuid:{delivery.id}",
-        "eventTime": _at(delivery.delivered_on, delivery.created_at),
+        "eventID": names.event("delivery", delivery.id),
+        "eventTime": _moment(delivery.delivered_on, weighed_at),
         "eventTimeZoneOffset": OFFSET,
         "action": "ADD",
         "bizStep": f"{CBV}BizStep-commissioning",
         "disposition": f"{CBV}Disp-active",
         "readPoint": {"id": names.thing("centre", centre.code)},
         "quantityList": [_quantity(names.delivery(delivery), delivery.net_g)],
-        "ilmd": {
-            "tracker:crop": delivery.crop,
-            "tracker:form": delivery.form,
-            "tracker:receiptNumber": delivery.receipt_number,
-            "tracker:plot": names.thing("plot", str(delivery.plot_id)),
-        },
+        "ilmd": ilmd,
     }
 
 
@@ -290,7 +434,11 @@ def _transformation(
     deliveries: dict[uuid.UUID, Delivery],
     sites: dict[uuid.UUID, ProcessingSite],
     claims: dict[uuid.UUID, list],  # type: ignore[type-arg]
+    *,
+    named: set[uuid.UUID],
 ) -> dict[str, Any]:
+    """An operation; its output lots' codes are given for the lots in `named` only (the
+    history asked for: a split's other part stays a URN with its kilograms)."""
     inputs: dict[str, int] = {}
     for edge in sorted(edges, key=lambda e: str(e.source_delivery_id or e.source_lot_id)):
         if edge.source_delivery_id is not None:
@@ -301,10 +449,10 @@ def _transformation(
     made = sorted(made, key=lambda lot: lot.code)
     event: dict[str, Any] = {
         "type": "TransformationEvent",
-        "eventID": f"urn:uuid:{op.id}",
-        "eventTime": _at(op.occurred_on, op.created_at),
+        "eventID": names.event("operation", op.id),
+        "eventTime": _moment(op.occurred_on, op.created_at),
         "eventTimeZoneOffset": OFFSET,
-        "transformationID": f"urn:uuid:{op.id}",
+        "transformationID": names.urn("transformation", op.id),
         "inputQuantityList": [_quantity(k, g) for k, g in inputs.items()],
         "outputQuantityList": [_quantity(names.lot(lot), lot.weight_g) for lot in made],
         "bizStep": f"{CBV}BizStep-commissioning",
@@ -315,6 +463,7 @@ def _transformation(
             "tracker:lots": [
                 {"tracker:code": lot.code, "tracker:form": lot.form, "tracker:crop": lot.crop}
                 for lot in made
+                if lot.id in named
             ],
         },
     }
@@ -335,31 +484,83 @@ def _shipping(
     links: list[ShipmentLot],
     lots: dict[uuid.UUID, Lot],
     claims: dict[uuid.UUID, list],  # type: ignore[type-arg]
+    *,
+    public: bool,
 ) -> dict[str, Any]:
+    """The lots leave the cooperative (source, owning party) for the buyer (destination)."""
     shipped = sorted(((lots[link.lot_id], link.grams) for link in links), key=lambda x: x[0].code)
+    owning = f"{CBV}SDT-owning_party"
     event: dict[str, Any] = {
         "type": "ObjectEvent",
-        "eventID": f"urn:uuid:{shipment.id}",
-        "eventTime": _at(shipment.shipped_on, shipment.created_at),
+        "eventID": names.event("shipment", shipment.id),
+        "eventTime": _moment(shipment.shipped_on, shipment.created_at),
         "eventTimeZoneOffset": OFFSET,
         "action": "OBSERVE",
         "bizStep": f"{CBV}BizStep-shipping",
         "disposition": f"{CBV}Disp-in_transit",
         "quantityList": [_quantity(names.lot(lot), grams) for lot, grams in shipped],
-        "sourceList": [{"type": f"{CBV}SDT-owning_party", "source": names.root}],
-        "tracker:buyerName": shipment.buyer_name,
+        "sourceList": [{"type": owning, "source": names.party()}],
+        "destinationList": [{"type": owning, "destination": names.buyer(shipment)}],
         "tracker:buyerCountry": shipment.buyer_country,
     }
-    if shipment.contract:
-        event["bizTransactionList"] = [
-            {"type": f"{CBV}BTT-po", "bizTransaction": names.thing("contract", shipment.contract)}
-        ]
-    if shipment.container:
-        event["tracker:container"] = shipment.container
+    if not public:
+        event["tracker:buyerName"] = shipment.buyer_name
+        if shipment.contract:
+            event["bizTransactionList"] = [
+                {
+                    "type": f"{CBV}BTT-po",
+                    "bizTransaction": names.thing("contract", shipment.contract),
+                }
+            ]
+        if shipment.container:
+            event["tracker:container"] = shipment.container
     certificates = _certification(names, [lot for lot, _g in shipped], claims)
     if certificates:
         event["certificationInfo"] = certificates
     return event
 
 
-__all__ = ["MEDIA_TYPE", "lot_document", "shipment_document"]
+# The `tracker:` extension terms of the exports, described at {host}/ns/epcis.
+TERMS = {
+    "crop": _l("The crop: coffee or cacao."),
+    "form": _l("The product form (cherry, dry parchment, green coffee, wet or dry beans...)."),
+    "receiptNumber": _l("The number of the delivery's receipt at the collection centre."),
+    "plot": _l("The plot the delivery was harvested on."),
+    "operation": _l("What was done: create (gathered from deliveries), merge, split or process."),
+    "process": _l("The process: drying, fermentation, hulling, sorting or roasting."),
+    "lossKg": _l("Kilograms lost in the operation (water, husk, sorting)."),
+    "lots": _l("The lots the operation made, with their code, crop and form."),
+    "code": _l("The lot's code at the cooperative."),
+    "buyerName": _l("The buyer's name."),
+    "buyerCountry": _l("The buyer's country (ISO 3166-1 alpha-2)."),
+    "container": _l("The shipping container's number."),
+}
+
+
+def vocabulary(base: str, locales: Sequence[str]) -> dict[str, Any]:
+    """A small JSON-LD description of the `tracker:` terms, in every language."""
+    root = f"{base.rstrip('/')}{VOCABULARY_PATH}"
+    comments: dict[str, list[dict[str, str]]] = {term: [] for term in TERMS}
+    for locale in locales:
+        with force_locale(locale):
+            for term, text in TERMS.items():
+                comments[term].append({"@language": locale, "@value": str(text)})
+    return {
+        "@context": {
+            "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+            "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+            "tracker": f"{root}#",
+        },
+        "@graph": [
+            {
+                "@id": f"tracker:{term}",
+                "@type": "rdf:Property",
+                "rdfs:isDefinedBy": {"@id": root},
+                "rdfs:comment": comments[term],
+            }
+            for term in TERMS
+        ],
+    }
+
+
+__all__ = ["MEDIA_TYPE", "VOCABULARY_PATH", "lot_document", "shipment_document", "vocabulary"]

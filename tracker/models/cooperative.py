@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint, false
+from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field
 
 from .base import IdModel, TenantModel
@@ -128,6 +128,8 @@ class Product(TenantModel, table=True):
     __table_args__ = (
         UniqueConstraint("cooperative_id", "crop", "form"),
         UniqueConstraint("cooperative_id", "gtin"),
+        # A GTIN names one product of one cooperative (see GtinOwner).
+        Index("ix_product_gtin", "gtin", unique=True),
         CheckConstraint(check_in("crop", Crop), name="crop"),
         CheckConstraint(check_in("form", Form), name="form"),
     )
@@ -136,3 +138,15 @@ class Product(TenantModel, table=True):
     form: str = Field(max_length=20)
     name: str = Field(max_length=120)
     gtin: str | None = Field(default=None, max_length=14)
+
+
+class GtinOwner(TenantModel, table=True):
+    """The one cooperative a GTIN belongs to, from the first time it used it.
+
+    Kept when the product's GTIN changes later: lots and printed labels still carry it.
+    The resolver `/01/{gtin}/10/{lot}` only opens lots of this cooperative.
+    """
+
+    __tablename__ = "gtin_owner"
+
+    gtin: str = Field(max_length=14, unique=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field
@@ -61,6 +61,10 @@ class Lot(VoidableModel, table=True):
     operation_id: uuid.UUID = Field(foreign_key="lot_operation.id", index=True)
     site_id: uuid.UUID | None = Field(default=None, foreign_key="processing_site.id")
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    # When the cooperative made the lot public: its sack labels were first printed, it
+    # was shipped, or a manager published it. Only then does its GS1 Digital Link
+    # (`/01/{gtin}/10/{code}`, guessable) open it; its token link works either way.
+    published_at: datetime | None = Field(default=None)
 
 
 class LotInput(TenantModel, table=True):

@@ -1,14 +1,20 @@
-"""The buyer's pages, no login: the lot page behind the QR code, its JSON and sheet, the
-GS1 Digital Link resolver and the public certificate pages.
+"""The buyer's pages, no login: the lot page behind the QR code, its JSON, sheet and EPCIS
+events, the GS1 Digital Link resolver and the public certificate pages.
 
 A hit costs one small query: the token (exact match, unique index) gives the lot id and
 its cooperative's public version, which with today's date and the language is the key
 of an in-process cache of rendered pages and of the ETag (a 304 when it matches).
-Anything unknown answers the same plain 404, whatever was wrong with it.
+Anything unknown answers the same plain 404, whatever was wrong with it, and misses
+count against a stricter per-client limit than hits.
+
+The resolver `/01/{gtin}/10/{lot}` opens only a published lot of the GTIN's owner
+(services/publication.py); reached that way, the page, its sheet and its events live
+under the Digital Link and never show the lot's token (public/digital_link.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -16,6 +22,7 @@ import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import force_locale
@@ -24,13 +31,14 @@ from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from ..db import engine_for, get_session
+from ..documents import epcis
 from ..extensions import limiter
 from ..i18n import LOCALES
 from ..models import Certificate, Cooperative, Lot
 from ..schemas.public import ProvenanceSchema
-from ..services import certificates, gs1, lots, provenance
+from ..services import certificates, gs1, lots, provenance, publication
 from ..services.errors import NotFound
-from . import present, sheets
+from . import digital_link, present, sheets
 from .cache import PageCache
 
 bp = Blueprint("public", __name__)
@@ -67,7 +75,18 @@ def _public_limit() -> str:
     return current_app.config["PUBLIC_RATE_LIMIT"]
 
 
+def _miss_limit() -> str:
+    return current_app.config["PUBLIC_MISS_RATE_LIMIT"]
+
+
+def _missed(response: Response) -> bool:
+    return response.status_code == 404
+
+
 limiter.limit(_public_limit)(bp)
+# Guessing lot codes or tokens: every 404 of any public page counts against one budget
+# per client, stricter than the one for pages found.
+limiter.shared_limit(_miss_limit, scope="public-misses", deduct_when=_missed)(bp)
 
 
 # -- language, format, cache headers ----------------------------------------------------
@@ -149,37 +168,62 @@ def bad_request(message: str) -> Response:
 # -- the lot page -----------------------------------------------------------------------
 
 
-def _render_page(lot_id: uuid.UUID, locale: str, kind: str) -> bytes:
+# How a lot page was reached: by its token ("l"), or by its Digital Link (GTIN-14, code).
+Reached = str | tuple[str, str]
+
+
+def _links(via: Reached, facts: provenance.Provenance) -> provenance.PublicLinks:
+    if isinstance(via, tuple):
+        return provenance.PublicLinks.by_digital_link(_anchor(*via))
+    assert facts.links is not None
+    return facts.links
+
+
+def _anchor(gtin: str, code: str) -> str:
+    """The lot's Digital Link on the public host: the linkset's anchor and its page."""
+    return gs1.digital_link(gtin, code, host=current_app.config["PUBLIC_URL"])
+
+
+def _facts(lot_id: uuid.UUID, via: Reached) -> provenance.Provenance:
     session = get_session()
     lot = session.get(Lot, lot_id)
     assert lot is not None
     facts = provenance.facts(session, lot, public_url=current_app.config["PUBLIC_URL"])
+    return dataclasses.replace(facts, links=_links(via, facts))
+
+
+def _render_page(lot_id: uuid.UUID, locale: str, kind: str, via: Reached) -> bytes:
+    facts = _facts(lot_id, via)
     if kind == "json":
         return json.dumps(ProvenanceSchema().dump(facts), ensure_ascii=False).encode()
+    assert facts.links is not None
     with force_locale(locale):
         return render_template(
             "public/lot.html",
             facts=facts,
             locale=locale,
+            self_path=urlsplit(facts.links.page).path,
+            sheet_path=urlsplit(facts.links.sheet).path,
+            events_path=urlsplit(facts.links.events).path,
             map_svg=present.plot_map(facts),
             **present.helpers(facts.country),
         ).encode()
 
 
-def serve_lot(found: tuple[uuid.UUID, uuid.UUID, int] | None) -> Response:
+def serve_lot(found: tuple[uuid.UUID, uuid.UUID, int] | None, *, via: Reached = "l") -> Response:
     """The lot page (HTML or JSON) for a looked-up lot, from the cache when it can."""
     if found is None:
         return not_found()
     lot_id, _coop_id, version = found
     kind = "json" if wants_json() else "html"
     locale = public_locale() if kind == "html" else "-"
-    key = (lot_id, version, lots.today(), locale, kind)
+    key = (lot_id, version, lots.today(), locale, kind, via)
     entry = _pages().get(key)
     etag = entry[0] if entry is not None else _etag(*key)
     if _not_modified(etag):
         return _cached(Response(status=304), etag)
     if entry is None:
-        entry = (etag, _render_page(lot_id, locale, kind))
+        entry = (etag, _render_page(lot_id, locale, kind, via))
         _pages().put(key, entry)
     body = entry[1]
     mimetype = "application/json" if kind == "json" else "text/html"
@@ -214,6 +258,42 @@ def provenance_sheet(token: str) -> Response:
     if found is None:
         return not_found()
     return sheet_response(*found, locale=public_locale())
+
+
+@bp.route("/l/<token>/events.jsonld")
+def lot_events(token: str) -> Response:
+    """The lot's public EPCIS 2.0 document (its gs1:traceability link)."""
+    found = _lookup(token)
+    if found is None:
+        return not_found()
+    return events_response(*found)
+
+
+def events_response(lot_id: uuid.UUID, _coop_id: uuid.UUID, version: int) -> Response:
+    """The lot's history as EPCIS 2.0 JSON-LD, for anyone: no family, no receipt, no
+    buyer's name, no token (documents/epcis.py, audience "public")."""
+    key = ("events", lot_id, version, lots.today())
+    entry = _pages().get(key)
+    etag = entry[0] if entry is not None else _etag(*key)
+    if _not_modified(etag):
+        return _open(_cached(Response(status=304), etag, vary="Accept"))
+    if entry is None:
+        session = get_session()
+        lot = session.get(Lot, lot_id)
+        assert lot is not None
+        document = epcis.lot_document(
+            session, lot, current_app.config["PUBLIC_URL"], audience="public"
+        )
+        entry = (etag, json.dumps(document, ensure_ascii=False).encode())
+        _pages().put(key, entry)
+    response = Response(entry[1], mimetype=epcis.MEDIA_TYPE)
+    return _open(_cached(response, etag, vary="Accept"))
+
+
+def _open(response: Response) -> Response:
+    """Readable by any site's scripts (CORS): public facts, no credentials."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def sheet_response(
@@ -256,22 +336,157 @@ def nothing_here(anything: str) -> Response:
 # -- the GS1 Digital Link resolver ------------------------------------------------------
 
 
-@bp.route("/01/<gtin>/10/<path:lot_code>")
-def resolve(gtin: str, lot_code: str) -> Response:
-    """`/01/{GTIN}/10/{lot}`: check the GTIN and serve the lot's page (same as /l/{token})."""
+def _published(
+    gtin: str, lot_code: str
+) -> Response | tuple[tuple[uuid.UUID, uuid.UUID, int], str, str]:
+    """The published lot a Digital Link names ((id, cooperative, version), GTIN-14, code),
+    or the answer for anything else: 400 for a malformed GTIN, the plain 404 otherwise."""
     if len(gtin) > 14 or not gs1.is_valid_gtin(gtin):
         return bad_request(
             _("Not a valid GTIN: 8, 12, 13 or 14 digits with a correct check digit.")
         )
-    code = lot_code
+    code = lot_code[:-1] if lot_code.endswith("/") else lot_code  # a trailing slash
     if not gs1.is_valid_lot(code) and "/21/" in code:
         code = code.rsplit("/21/", 1)[0]  # a serial number after the lot
     if not gs1.is_valid_lot(code):
         return not_found()
-    found = provenance.find_by_gtin(get_session(), gs1.normalize_gtin(gtin), code)
+    gtin14 = gs1.normalize_gtin(gtin)
+    found = published_lookup()(gtin14, code)
     if found is None:
         return not_found()
-    return serve_lot(found[:3])
+    return found, gtin14, code
+
+
+def published_lookup() -> publication.PublishedLookup:
+    """This app's compiled resolver query (see publication.PublishedLookup)."""
+    found = current_app.extensions.get("tracker.published_lookup")
+    if found is None:
+        found = publication.PublishedLookup(engine_for(current_app))
+        current_app.extensions["tracker.published_lookup"] = found
+    return found
+
+
+def _resolver(response: Response, anchor: str) -> Response:
+    """Headers of every resolver answer: where the linkset is, CORS, what it varies on."""
+    response.headers["Link"] = digital_link.linkset_header(anchor)
+    response.headers["Vary"] = "Accept, Accept-Language"
+    return _open(response)
+
+
+def _lot_links(
+    found: tuple[uuid.UUID, uuid.UUID, int], gtin: str, code: str, locale: str
+) -> tuple[str, str, list[digital_link.Link]]:
+    """(anchor, description, links) of a published lot, cached like its page."""
+    lot_id, _coop_id, version = found
+    key = ("links", lot_id, version, lots.today(), locale, gtin, code)
+    entry = _pages().get(key)
+    if entry is None:
+        anchor = _anchor(gtin, code)
+        facts = _facts(lot_id, (gtin, code))
+        assert facts.links is not None
+        base = current_app.config["PUBLIC_URL"]
+        with force_locale(locale):
+            title = present.title(facts)
+            entry = (
+                anchor,
+                _("%(title)s, lot %(code)s", title=title, code=code),
+                digital_link.links(
+                    facts,
+                    anchor=anchor,
+                    sheet=facts.links.sheet,
+                    events=facts.links.events,
+                    base=base,
+                ),
+            )
+        _pages().put(key, entry)
+    return entry
+
+
+def _wants_linkset() -> bool:
+    """Accept names application/linkset+json itself (not by */*) and prefers it."""
+    accept = parse_accept_header(request.headers.get("Accept", "")[:500], MIMEAccept)
+    named = max((q for value, q in accept if value == digital_link.LINKSET), default=0)
+    return named > 0 and named >= max(accept["text/html"], accept["application/json"])
+
+
+@bp.route("/01/<gtin>/10/<path:lot_code>")
+def resolve(gtin: str, lot_code: str) -> Response:
+    """`/01/{GTIN}/10/{lot}`: the published lot's page (its default link and gs1:pip),
+    its linkset (`?linkType=all` or `Accept: application/linkset+json`), or a redirect to
+    the link a `?linkType=` asks for (an unknown one: the default link)."""
+    answer = _published(gtin, lot_code)
+    if isinstance(answer, Response):
+        return answer
+    found, gtin14, code = answer
+    anchor = _anchor(gtin14, code)
+    wanted = digital_link.requested(request.args.get("linkType"))
+    if wanted == digital_link.ALL or (wanted is None and _wants_linkset()):
+        return _resolver(_linkset_response(found, gtin14, code), anchor)
+    if wanted is not None:
+        locale = public_locale()
+        found_links = _lot_links(found, gtin14, code, locale)[2]
+        link = digital_link.choose(
+            found_links,
+            wanted or digital_link.DEFAULT,
+            request.headers.get("Accept", ""),
+            locale,
+        )
+        response = Response(status=307)
+        response.headers["Location"] = digital_link.target(
+            link, list(request.args.items(multi=True))
+        )
+        response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+        return _resolver(response, anchor)
+    return _resolver(serve_lot(found, via=(gtin14, code)), anchor)
+
+
+def _linkset_response(found: tuple[uuid.UUID, uuid.UUID, int], gtin: str, code: str) -> Response:
+    """The lot's RFC 9264 linkset, as application/linkset+json (or plain JSON if asked)."""
+    locale = public_locale()
+    anchor, description, found_links = _lot_links(found, gtin, code, locale)
+    body = json.dumps(digital_link.linkset(anchor, description, found_links), ensure_ascii=False)
+    accept = parse_accept_header(request.headers.get("Accept", "")[:500], MIMEAccept)
+    plain = accept.best_match([digital_link.LINKSET, "application/json"]) == "application/json"
+    response = Response(body, mimetype="application/json" if plain else digital_link.LINKSET)
+    response.headers["Content-Language"] = locale
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    return response
+
+
+@bp.route("/01/<gtin>/10/<path:lot_code>/provenance.pdf")
+def resolved_sheet(gtin: str, lot_code: str) -> Response:
+    """A published lot's provenance sheet, at an address without its token."""
+    answer = _published(gtin, lot_code)
+    if isinstance(answer, Response):
+        return answer
+    return _open(sheet_response(*answer[0], locale=public_locale()))
+
+
+@bp.route("/01/<gtin>/10/<path:lot_code>/events.jsonld")
+def resolved_events(gtin: str, lot_code: str) -> Response:
+    """A published lot's public EPCIS document (gs1:traceability), without its token."""
+    answer = _published(gtin, lot_code)
+    if isinstance(answer, Response):
+        return answer
+    return events_response(*answer[0])
+
+
+@bp.route("/.well-known/gs1resolver")
+def resolver_description() -> Response:
+    """The resolver description file every GS1-Conformant resolver publishes."""
+    body = json.dumps(digital_link.description_file(current_app.config["PUBLIC_URL"]))
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return _open(response)
+
+
+@bp.route(epcis.VOCABULARY_PATH)
+def epcis_vocabulary() -> Response:
+    """What the `tracker:` terms of the EPCIS exports mean (their namespace resolves here)."""
+    document = epcis.vocabulary(current_app.config["PUBLIC_URL"], LOCALES)
+    response = Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return _open(response)
 
 
 # -- certificates -----------------------------------------------------------------------

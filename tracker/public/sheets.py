@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from ..documents import pdf, qr
 from ..models import Cooperative, Lot, Product
-from ..services import lots, provenance
+from ..services import lots, provenance, publication
 from . import present
 
 LABELS_PER_PAGE = 8
@@ -118,8 +118,17 @@ def sheet_for(session: Session, lot: Lot, *, locale: str) -> bytes:
     return provenance_pdf(session, lot, version=coop.public_version, locale=locale)
 
 
+def printed_uri(session: Session, lot: Lot, *, via: publication.Via) -> str:
+    """The URI of a QR code about to be printed (labels, artwork): printing publishes the
+    lot, so the GS1 Digital Link on the sack opens it."""
+    publication.publish(session, lot=lot, via=via)
+    return provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
+
+
 def labels_for(session: Session, lot: Lot, *, locale: str, count: int = LABELS_PER_PAGE) -> bytes:
-    """Sack labels of a lot, named with the cooperative's product name when it has one."""
+    """Sack labels of a lot, named with the cooperative's product name when it has one.
+    Printing them publishes the lot."""
+    uri = printed_uri(session, lot, via=publication.Via.LABELS)
     coop = session.get(Cooperative, lot.cooperative_id)
     assert coop is not None
     product = session.exec(
@@ -136,6 +145,7 @@ def labels_for(session: Session, lot: Lot, *, locale: str, count: int = LABELS_P
         cooperative=coop.name,
         product=product or "",
         country=coop.country,
+        uri=uri,
     )
 
 
@@ -147,10 +157,10 @@ def labels_pdf(
     cooperative: str,
     product: str,
     country: str | None = None,
+    uri: str,
 ) -> bytes:
     """An A4 sheet (or several) of sack labels: QR, lot code, crop, form, weight, cooperative."""
     count = max(1, min(int(count), MAX_LABELS))
-    uri = provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
     with force_locale(locale):
         html = render_template(
             "pdf/labels.html",

@@ -150,6 +150,11 @@ class LotSchema(StrictSchema):
     operation_id = Id(dump_only=True)
     site_id = Id(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+    published_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Since when its GS1 Digital Link opens it (null: not yet)"},
+    )
 
 
 class LotBriefSchema(StrictSchema):

@@ -17,14 +17,6 @@ def public_link(path: str) -> str:
     return current_app.config["PUBLIC_URL"].rstrip("/") + path
 
 
-def lot_page_path(token: str) -> str:
-    return f"/l/{token}"
-
-
-def sheet_path(token: str) -> str:
-    return f"/l/{token}/provenance.pdf"
-
-
 def certificate_path(certificate_id: Any) -> str:
     return f"/cert/{certificate_id}"
 
@@ -165,7 +157,7 @@ def _plots_geojson(facts: Any) -> dict[str, Any]:
 
 
 class ProvenanceSchema(Schema):
-    """What `/l/{token}` answers with `Accept: application/json`."""
+    """What `/l/{token}` (and the lot's Digital Link) answer with `Accept: application/json`."""
 
     lot = fields.Function(
         lambda f: {
@@ -177,8 +169,9 @@ class ProvenanceSchema(Schema):
             "gtin": f.gtin,
             "season": f.season,
             "uri": f.uri,
-            "page_url": public_link(lot_page_path(f.token)),
-            "sheet_url": public_link(sheet_path(f.token)),
+            "page_url": f.links.page,
+            "sheet_url": f.links.sheet,
+            "events_url": f.links.events,
         }
     )
     cooperative = fields.Function(lambda f: {"name": f.cooperative, "country": f.country})

@@ -68,6 +68,27 @@ def digital_link(gtin: str, lot: str, host: str = ID_GS1) -> str:
     return f"{host.rstrip('/')}/01/{normalize_gtin(gtin)}/10/{encode_ai(lot)}"
 
 
+# GS1 Tag Data Standard: in an EPC URI these characters of a lot stay as they are; the
+# rest of character set 82 (" % & / < > ?) is percent-encoded.
+_EPC_SAFE = "-._!'()*+,:;="
+
+
+def epc_class_urn(gtin: str, lot: str) -> str | None:
+    """`urn:epc:class:lgtin:{company prefix}.{indicator + item reference}.{lot}`, the EPC
+    URN of a lot of a trade item (the same identity as its Digital Link), or None when
+    the GS1 company prefix length of the GTIN is not known."""
+    from biip.gtin import Gtin
+
+    normal = normalize_gtin(gtin)
+    if not is_valid_lot(lot):
+        raise ValueError("lot code outside GS1 character set 82")
+    prefix = Gtin.parse(normal).company_prefix
+    if prefix is None:
+        return None
+    item = normal[0] + normal[1 + len(prefix.value) : 13]
+    return f"urn:epc:class:lgtin:{prefix.value}.{item}.{quote(lot, safe=_EPC_SAFE)}"
+
+
 class InvalidDigitalLink(ValueError):
     """A URI that is not `.../01/{GTIN}/10/{lot}[/21/{serial}]` with a valid GTIN and lot."""
 
@@ -116,6 +137,7 @@ __all__ = [
     "check_digit",
     "digital_link",
     "encode_ai",
+    "epc_class_urn",
     "is_valid_gtin",
     "is_valid_lot",
     "normalize_gtin",

@@ -39,7 +39,7 @@ from ..models import (
     utcnow,
 )
 from ..models.enums import FORMS_BY_CROP, Crop, Form, LotStatus, OperationKind, Process
-from . import audit, gs1
+from . import audit, gs1, publication
 from .cooperatives import bump_public_version, season_of
 from .errors import Conflict, NotFound, ValidationFailed
 
@@ -503,6 +503,8 @@ def create_lot(
     if errors:
         raise ValidationFailed(errors)
     explicit_gtin = _gtin(gtin)
+    if explicit_gtin:
+        publication.claim_gtin(session, coop=coop, gtin=explicit_gtin)
     note = _clean_note(note)
     site = _site(session, coop, site_id)
     ids = sorted(p.delivery_id for p in picks)
@@ -965,6 +967,7 @@ def set_product(
             raise ValidationFailed(
                 {"gtin": [str(_l("Another product of the cooperative has this GTIN."))]}
             )
+        publication.claim_gtin(session, coop=coop, gtin=normal)
     product = session.exec(
         select(Product).where(
             Product.cooperative_id == coop.id, Product.crop == crop, Product.form == form

@@ -175,6 +175,25 @@ class Deforestation:
         return "free"
 
 
+@dataclass(frozen=True)
+class PublicLinks:
+    """Where the lot's page, sheet and EPCIS events are: under its token, or, when reached
+    through the GS1 resolver, under its Digital Link (so the page never shows the token)."""
+
+    page: str
+    sheet: str
+    events: str
+
+    @classmethod
+    def by_token(cls, base: str, token: str) -> PublicLinks:
+        page = f"{base.rstrip('/')}/l/{token}"
+        return cls(page, f"{page}/provenance.pdf", f"{page}/events.jsonld")
+
+    @classmethod
+    def by_digital_link(cls, uri: str) -> PublicLinks:
+        return cls(uri, f"{uri}/provenance.pdf", f"{uri}/events.jsonld")
+
+
 @dataclass
 class Provenance:
     """Every public fact of one lot, as of `today`."""
@@ -201,6 +220,7 @@ class Provenance:
     uri: str
     protected_area: dict[str, Any] | None = field(default=None, repr=False)
     min_families_for_price: int = MIN_FAMILIES_FOR_PRICE
+    links: PublicLinks | None = None
 
     @property
     def weight_kg(self) -> Decimal:
@@ -253,24 +273,11 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def find_by_gtin(
-    session: Session, gtin: str, code: str
-) -> tuple[uuid.UUID, uuid.UUID, int, str] | None:
-    """(lot id, cooperative id, public version, token) of the live lot with this GTIN-14
-    and lot code (the oldest, should two cooperatives share a GTIN by mistake)."""
-    row = session.execute(
-        select(Lot.id, Lot.cooperative_id, Cooperative.public_version, Lot.public_token)
-        .join(Cooperative, Cooperative.id == Lot.cooperative_id)  # type: ignore[arg-type]
-        .where(Lot.gtin == gtin, Lot.code == code, Lot.voided_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Lot.created_at)  # type: ignore[arg-type]
-        .limit(1)
-    ).first()
-    return (row[0], row[1], row[2], row[3]) if row else None
-
-
 def qr_uri(base: str, lot: Lot) -> str:
-    """What the lot's QR code carries: its GS1 Digital Link, or its page without a GTIN."""
-    return lots.digital_link(base, lot) or lots.public_url(base, lot)
+    """What the lot's QR code carries: its GS1 Digital Link once the lot is published (the
+    resolver opens only published lots), else its token page, which always opens."""
+    link = lots.digital_link(base, lot) if lot.published_at is not None else None
+    return link or lots.public_url(base, lot)
 
 
 def certificate_facts(
@@ -628,6 +635,7 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
         deforestation=deforestation,
         uri=qr_uri(public_url, lot),
         protected_area=dict(mapping(area)) if area is not None and plots else None,
+        links=PublicLinks.by_token(public_url, lot.public_token),
     )
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from ..models import Cooperative, Lot, LotOperation, Shipment, ShipmentLot, utcnow
 from ..models.enums import LotStatus
-from . import audit
+from . import audit, publication
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
 from .lots import EARLIEST, STATUS_LABELS, spend_lot, today
@@ -125,6 +125,8 @@ def create_shipment(
                 grams=amounts[lot.id],
             )
         )
+        # Shipped with its labels: from now on its GS1 Digital Link opens it.
+        publication.publish(session, lot=lot, via=publication.Via.SHIPPED)
     bump_public_version(session, coop.id)
     session.flush()
     return shipment

@@ -6,14 +6,14 @@ The lot page (web/lots.py, templates/lots/) links here; the same documents as th
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from flask_babel import get_locale
 
 from .. import guard
-from ..db import get_session
+from ..db import get_session, writes_on_get
 from ..documents import qr
 from ..public import sheets
-from ..services import provenance
+from ..services import publication
 from .context import login_required_for
 
 bp = login_required_for(Blueprint("lot_outputs", __name__))
@@ -30,26 +30,29 @@ def _download(
 
 
 @bp.route("/lots/<lot_id>/qr.svg")
+@writes_on_get
 def qr_svg(lot_id: str) -> Response:
     """The lot's QR code as SVG, for artwork."""
     lot = guard.record("lot_id")
-    uri = provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
+    uri = sheets.printed_uri(get_session(), lot, via=publication.Via.QR_CODE)
     name = sheets.safe_name(lot.code)
     return _download(qr.svg(uri), "image/svg+xml", f"qr-{name}.svg", attachment=True)
 
 
 @bp.route("/lots/<lot_id>/qr.png")
+@writes_on_get
 def qr_png(lot_id: str) -> Response:
     """The lot's QR code as PNG."""
     lot = guard.record("lot_id")
-    uri = provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
+    uri = sheets.printed_uri(get_session(), lot, via=publication.Via.QR_CODE)
     name = sheets.safe_name(lot.code)
     return _download(qr.png(uri), "image/png", f"qr-{name}.png", attachment=True)
 
 
 @bp.route("/lots/<lot_id>/labels.pdf")
+@writes_on_get
 def labels(lot_id: str) -> Response:
-    """Sack labels on A4; ?count= labels (8 per sheet)."""
+    """Sack labels on A4; ?count= labels (8 per sheet). Printing them publishes the lot."""
     lot = guard.record("lot_id")
     count = request.args.get("count", default=sheets.LABELS_PER_PAGE, type=int)
     count = max(1, min(count or sheets.LABELS_PER_PAGE, sheets.MAX_LABELS))

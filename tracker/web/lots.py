@@ -47,7 +47,7 @@ from ..models import (
 from ..models.enums import FORMS_BY_CROP, Crop, LotStatus, Process
 from ..schemas.common import parse_grams
 from ..services import claims as claims_engine
-from ..services import genealogy, lots
+from ..services import genealogy, lots, publication
 from ..services.access import Permission
 from ..services.deliveries import QUINTAL_G
 from ..services.errors import Conflict, DomainError, ValidationFailed
@@ -536,6 +536,21 @@ def split(lot_id: str) -> Any:
             codes=", ".join(m.code for m in made),
         ),
         "success",
+    )
+    return redirect(url_for("lots.show", lot_id=lot.id), code=303)
+
+
+@bp.route("/lots/<lot_id>/publish", methods=["POST"])
+def publish(lot_id: str) -> Any:
+    """The manager makes the lot public: its GS1 Digital Link opens it (audited)."""
+    lot = guard.record("lot_id", Permission.MANAGE)
+    if lot.voided_at is not None:
+        return _conflict(
+            Conflict(_l("A voided lot cannot be published.")), url_for("lots.show", lot_id=lot.id)
+        )
+    publication.publish(get_session(), lot=lot, via=publication.Via.MANAGER)
+    flash(
+        _("Lot %(code)s is public: its GS1 Digital Link opens its page.", code=lot.code), "success"
     )
     return redirect(url_for("lots.show", lot_id=lot.id), code=303)
 

@@ -29,7 +29,7 @@ from ...models import (
     User,
     utcnow,
 )
-from .. import audit, cooperatives, users
+from .. import audit, cooperatives, publication, users
 from ..geo import geodesic_area_m2, truncate6
 from . import data
 
@@ -156,34 +156,17 @@ def build_people(session: Session, demo: Demo) -> None:
             )
             demo.users[f"{role}.{spec.code}"] = user
         if spec.crop == "coffee":
-            session.add(
-                Product(
-                    cooperative_id=coop.id,
-                    crop="coffee",
-                    form="green",
-                    name="Café verde de especialidad",
-                    gtin="07750000000014",
-                )
-            )
-            session.add(
-                Product(
-                    cooperative_id=coop.id,
-                    crop="coffee",
-                    form="roasted",
-                    name="Café tostado Cordillera Azul",
-                    gtin="07750000000021",
-                )
-            )
+            products = [
+                ("coffee", "green", "Café verde de especialidad", "07750000000014"),
+                ("coffee", "roasted", "Café tostado Cordillera Azul", "07750000000021"),
+            ]
         else:
-            session.add(
-                Product(
-                    cooperative_id=coop.id,
-                    crop="cacao",
-                    form="dry_beans",
-                    name="Cacao en grano fermentado y seco",
-                    gtin="07750000000038",
-                )
-            )
+            products = [
+                ("cacao", "dry_beans", "Cacao en grano fermentado y seco", "07750000000038")
+            ]
+        for crop, form, name, gtin in products:
+            session.add(Product(cooperative_id=coop.id, crop=crop, form=form, name=name, gtin=gtin))
+            publication.claim_gtin(session, coop=coop, gtin=gtin)
     session.flush()
 
 

@@ -13,6 +13,9 @@ It also builds the cases the claims engine is shown with, their ids in `demo.spe
   from the organic lot;
 - `lot_cacao_dried_id`: cacao fermented and dried at the fermentation shed (CHU S01);
 - `shipment_hamburg_id`, `shipment_us_id`, `shipment_cacao_id`, `operation_voided_id`.
+
+Shipped lots are published by their shipment; the roasted coffee and the sorted cacao
+stock have their labels printed (published): only these open by their GS1 Digital Link.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ...models import CoverageEntry, Delivery, Lot, LotOperation
-from .. import lots, shipments
+from .. import lots, publication, shipments
 from .base import Demo
 
 NOP_SUSPENDED = date(2026, 7, 15)
@@ -328,6 +331,8 @@ def _coffee(session: Session, demo: Demo) -> None:
     demo.special["shipment_hamburg_id"] = hamburg.id
     demo.special["shipment_us_id"] = us.id
     demo.special["lot_roasted_id"] = roasted.id
+    # The roasted coffee is bagged and labelled for sale: its QR code opens its page.
+    publication.publish(session, lot=roasted, via=publication.Via.LABELS)
 
 
 def _cacao(session: Session, demo: Demo) -> None:
@@ -395,6 +400,8 @@ def _cacao(session: Session, demo: Demo) -> None:
         occurred_on=_day(_made_on(session, stock), after=1),
     )
     demo.special["lot_cacao_stock_id"] = sorted_stock.id
+    # The sorted stock waits in labelled sacks at the warehouse.
+    publication.publish(session, lot=sorted_stock, via=publication.Via.LABELS)
     shipment = shipments.create_shipment(
         session,
         coop=coop,
