@@ -15,7 +15,7 @@ from tests import factories as f
 from tracker.cli import alembic_config
 from tracker.services import lots
 
-BEFORE = "3ad77c6a6c25"
+BEFORE = "e5a1c0d3b7f2"  # the revision before the GTIN owners
 GTIN = f.GREEN_GTIN
 
 
