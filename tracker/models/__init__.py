@@ -11,6 +11,7 @@ from .certificate import (
     SiteCoverage,
     StoredFile,
 )
+from .conversion import ConversionFactor
 from .cooperative import (
     ApiToken,
     CollectionCentre,
@@ -26,7 +27,7 @@ from .family import Family, Plot, PlotFlag
 from .idempotency import IdempotencyRecord
 from .ledger import MassBalanceDebit
 from .lot import Lot, LotInput, LotOperation
-from .payment import Payment, PaymentAllocation, PremiumRule
+from .payment import FixedPremium, Payment, PaymentAllocation, PremiumRule
 from .shipment import Shipment, ShipmentLot
 
 __all__ = [
@@ -39,12 +40,14 @@ __all__ = [
     "CertificateStatusChange",
     "CollectionCentre",
     "Community",
+    "ConversionFactor",
     "Cooperative",
     "CoverageEntry",
     "Delivery",
     "DeliveryClaim",
     "DeliveryFlag",
     "Family",
+    "FixedPremium",
     "IdempotencyRecord",
     "ImportBatch",
     "Lot",

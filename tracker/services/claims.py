@@ -119,7 +119,7 @@ class MassBalanceOption:
     needs_g: int
     allocated: bool
     covered: bool
-    reference_form: str
+    reference_form: str  # the ledger's unit as a person reads it (conversions.ledger_unit)
 
 
 @dataclass
@@ -1041,10 +1041,14 @@ class LotContext:
         return sorted(found, key=lambda c: (c.type, c.basis))
 
     def reference_need(self, lot_id: uuid.UUID) -> int:
-        """The lot's deliveries in grams of the reference form: what a mass-balance claim
-        on it spends from the ledger."""
+        """The lot's deliveries in grams of the ledger unit (services/conversions.py): what
+        a mass-balance claim on it spends from the ledger."""
+        from . import conversions
+
         parts = self.backward.get(lot_id) or {}
-        need = sum(reference_g(self.delivery_forms.get(d, ""), grams) for d, grams in parts.items())
+        factors = conversions.load(self.session, self.cooperative_id)
+        forms = self.delivery_forms
+        need = sum(factors.to_ledger(forms.get(d, ""), grams) for d, grams in parts.items())
         # A lot of a few grams split off a large one rounds to nothing per delivery; it
         # still holds something, and a claim on it still costs at least a gram.
         return max(need, 1) if parts else 0
