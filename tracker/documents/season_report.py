@@ -118,10 +118,11 @@ class Fmt:
     def date(self, day: date | None, style: str = "medium") -> str:
         return "" if day is None else format_date(day, style, locale=self.locale)
 
-    def factor(self, value: Fraction) -> str:
-        """A conversion factor: up to four decimals (0,16; 0,5556; 1,1905)."""
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-        return format_decimal(exact, "#,##0.0###", locale=self.locale)
+    def factor(self, value: Fraction, *, exact: bool = False) -> str:
+        """A conversion factor: up to four decimals (0,16; 0,5556; 1,1905), or all six a
+        stored factor has (0,555556) where it is edited."""
+        number = Decimal(value.numerator) / Decimal(value.denominator)
+        return format_decimal(number, "#,##0.0#####" if exact else "#,##0.0###", locale=self.locale)
 
     def amount(self, value: Decimal, places: int = 3) -> str:
         """A quantity of units (kg, lb, tonnes), with `places` decimals."""

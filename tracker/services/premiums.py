@@ -16,7 +16,9 @@ written down (`FixedPremium`) and from then on the delivery keeps it, whatever l
 happens to the factors, the rule or the claim. Voiding every payment that settled the
 delivery unfixes it. A rule added after the payment still applies to the delivery (the
 cooperative owes it) until the next payment fixes it too. Rules are never edited: a
-mistaken one is voided with a reason (what it had fixed stays paid) and a new one added.
+mistaken one is voided with a reason (what it had fixed stays paid) and a new one added;
+the new one does not pay again a delivery whose premium the voided one had fixed (same
+claim, families and crop: it is the same premium, corrected).
 """
 
 from __future__ import annotations
@@ -365,10 +367,23 @@ def _amount(rule: PremiumRule, equivalent):
     return scaled // literal(2 * p, BigInteger)
 
 
-def _live_fix(rule_id: uuid.UUID):
+def _same_premium(rule: PremiumRule, others: list[PremiumRule]) -> list[uuid.UUID]:
+    """The rule and the voided rules it replaces: same season, claim, families and crop."""
+    return [
+        other.id
+        for other in others
+        if other.season == rule.season
+        and other.claim_type == rule.claim_type
+        and other.woman_led_only == rule.woman_led_only
+        and other.crop == rule.crop
+    ]
+
+
+def _live_fix(rule_ids: list[uuid.UUID]):
+    """SQL: the delivery's premium is fixed under one of these rules."""
     return exists().where(
         col(FixedPremium.delivery_id) == col(Delivery.id),
-        col(FixedPremium.rule_id) == rule_id,
+        col(FixedPremium.rule_id).in_(rule_ids),
         col(FixedPremium.voided_at).is_(None),
     )
 
@@ -412,11 +427,12 @@ def rule_premiums(
 
     A delivery whose premium a payment fixed counts with the fixed amount (FixedPremium);
     the others with today's rules, claims and conversion factors. A voided rule counts only
-    what it had fixed.
+    what it had fixed, and the rule that replaces it does not pay those deliveries again.
     """
     factors = conversions.load(session, coop.id)
     found = []
-    for rule in rules_for(session, coop, season, voided=True):
+    every = rules_for(session, coop, season, voided=True)
+    for rule in every:
         result = RulePremium(rule)
         if rule.voided_at is None:
             equivalent = _equivalent(rule, factors)
@@ -429,7 +445,9 @@ def rule_premiums(
                     func.sum(_amount(rule, equivalent)),
                 )
                 .where(
-                    payments.season_filter(coop, season), _rule_filter(rule), ~_live_fix(rule.id)
+                    payments.season_filter(coop, season),
+                    _rule_filter(rule),
+                    ~_live_fix(_same_premium(rule, every)),
                 )
                 .group_by(col(Delivery.family_id))
             )
@@ -465,16 +483,17 @@ def _computed(
     session: Session, coop: Cooperative, season: int, delivery_ids: Sequence[uuid.UUID]
 ) -> list[tuple[uuid.UUID, uuid.UUID, int, int]]:
     """(delivery, rule, equivalent grams, amount) the rules in force give deliveries whose
-    premium under the rule is not fixed."""
+    premium under the rule (or a voided one it replaces) is not fixed."""
     factors = conversions.load(session, coop.id)
     found = []
-    for rule in rules_for(session, coop, season):
+    every = rules_for(session, coop, season, voided=True)
+    for rule in (r for r in every if r.voided_at is None):
         equivalent = _equivalent(rule, factors)
         for chunk in payments.chunks(list(delivery_ids)):
             query = select(col(Delivery.id), equivalent, _amount(rule, equivalent)).where(
                 payments.season_filter(coop, season),
                 _rule_filter(rule),
-                ~_live_fix(rule.id),
+                ~_live_fix(_same_premium(rule, every)),
                 col(Delivery.id).in_(chunk),
             )
             for delivery_id, grams, amount in session.execute(query):

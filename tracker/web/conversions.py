@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from .. import guard
 from ..db import get_session
@@ -66,16 +67,26 @@ def save(code: str) -> Any:
         return _render(coop, errors, dict(request.form), 422)
     if changed:
         flash(
-            _(
-                "%(n)s conversion factors changed. Ledgers and the premiums of deliveries not "
+            ngettext(
+                "%(num)s conversion factor changed: ledgers and the premiums of deliveries not "
+                "yet paid follow it.",
+                "%(num)s conversion factors changed: ledgers and the premiums of deliveries not "
                 "yet paid follow them.",
-                n=len(changed),
+                len(changed),
             ),
             "success",
         )
     else:
         flash(_("Nothing changed."), "info")
     return redirect(url_for("conversions.factors", code=coop.code), 303)
+
+
+def _grouped(items: list[tuple[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """[(crop, [item, ...]), ...] in the order the crops first appear."""
+    found: dict[str, list[Any]] = {}
+    for crop, item in items:
+        found.setdefault(crop, []).append(item)
+    return list(found.items())
 
 
 def _render(
@@ -86,9 +97,11 @@ def _render(
     html = render_template(
         "conversions/factors.html",
         coop=coop,
-        rows=conversions.rows(session, coop),
+        by_crop=_grouped([(row.crop, row) for row in conversions.rows(session, coop)]),
         factors=current,
-        per_kg=conversions.per_kg_table(current),
+        per_kg_by_crop=_grouped(
+            [(crop, (form, ratio)) for crop, form, ratio in conversions.per_kg_table(current)]
+        ),
         defaults=conversions.defaults(),
         ledger_unit=conversions.ledger_unit,
         fixed=premiums.fixed_count(session, coop),

@@ -22,7 +22,7 @@ from ..idempotency import idempotent
 from ..models import Community, Cooperative, Family, Payment
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
-from ..services import conversions, payments, premiums
+from ..services import payments, premiums
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
@@ -134,13 +134,11 @@ def _render_index(
         unit_label=premiums.unit_label,
         units=_unit_options(),
         forms_by_crop=[(str(c), [str(f) for f in FORMS_BY_CROP[c]]) for c in Crop],
-        factors=conversions.load(session, coop.id),
         claim_types=payments.claim_types(session, coop),
         claim_labels=CLAIM_LABELS,
         crop_labels=CROP_LABELS,
         form_labels=FORM_LABELS,
         form_names=lambda forms: ", ".join(label(FORM_LABELS, f) for f in forms),
-        ledger_forms=conversions.LEDGER_FORM,
         void_errors=any(k.startswith("void-") for k in errors),
         crops=list(Crop),
         label=label,
