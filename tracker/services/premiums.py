@@ -30,8 +30,9 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, and_, case, cast, exists, func, insert, literal
+from sqlalchemy import BigInteger, and_, case, cast, exists, func, insert, literal, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from ..models import (
@@ -417,6 +418,47 @@ class RulePremium:
         self.amount_minor += amount
 
 
+def _premium_query(
+    coop: Cooperative,
+    season: int,
+    rule: PremiumRule,
+    every: list[PremiumRule],
+    factors: conversions.Factors,
+):
+    """SQL, per family: the rule's deliveries, their net and equivalent grams, the premium
+    (fixed where a payment fixed it, computed today otherwise) and the part fixed. One scan
+    of the season's deliveries; a voided rule only counts what it had fixed."""
+    fixed = aliased(FixedPremium)
+    equivalent = _equivalent(rule, factors)
+    held = col(fixed.id).is_not(None)
+    counted = (
+        held
+        if rule.voided_at is not None
+        else or_(held, and_(_rule_filter(rule), ~_live_fix(_same_premium(rule, every))))
+    )
+    return (
+        sa_select(
+            col(Delivery.family_id),
+            func.count(),
+            func.sum(col(Delivery.net_g)),
+            func.sum(func.coalesce(col(fixed.equivalent_g), equivalent)),
+            func.sum(func.coalesce(col(fixed.amount_minor), _amount(rule, equivalent))),
+            func.sum(func.coalesce(col(fixed.amount_minor), 0)),
+        )
+        .select_from(Delivery)
+        .outerjoin(
+            fixed,
+            and_(
+                col(fixed.delivery_id) == col(Delivery.id),
+                col(fixed.rule_id) == rule.id,
+                col(fixed.voided_at).is_(None),
+            ),
+        )
+        .where(payments.season_filter(coop, season), counted)
+        .group_by(col(Delivery.family_id))
+    )
+
+
 def rule_premiums(
     session: Session,
     coop: Cooperative,
@@ -434,46 +476,12 @@ def rule_premiums(
     every = rules_for(session, coop, season, voided=True)
     for rule in every:
         result = RulePremium(rule)
-        if rule.voided_at is None:
-            equivalent = _equivalent(rule, factors)
-            base = (
-                sa_select(
-                    col(Delivery.family_id),
-                    func.count(),
-                    func.sum(col(Delivery.net_g)),
-                    func.sum(equivalent),
-                    func.sum(_amount(rule, equivalent)),
-                )
-                .where(
-                    payments.season_filter(coop, season),
-                    _rule_filter(rule),
-                    ~_live_fix(_same_premium(rule, every)),
-                )
-                .group_by(col(Delivery.family_id))
-            )
-            for query in payments.by_families(base, family_ids):
-                for family_id, count, net, grams, amount in session.execute(query):
-                    result.add(family_id, int(count), int(net), int(grams), int(amount))
-        fixed = (
-            sa_select(
-                col(Delivery.family_id),
-                func.count(),
-                func.sum(col(Delivery.net_g)),
-                func.sum(col(FixedPremium.equivalent_g)),
-                func.sum(col(FixedPremium.amount_minor)),
-            )
-            .join(Delivery, col(Delivery.id) == col(FixedPremium.delivery_id))
-            .where(
-                payments.season_filter(coop, season),
-                col(FixedPremium.rule_id) == rule.id,
-                col(FixedPremium.voided_at).is_(None),
-            )
-            .group_by(col(Delivery.family_id))
-        )
-        for query in payments.by_families(fixed, family_ids):
-            for family_id, count, net, grams, amount in session.execute(query):
+        for query in payments.by_families(
+            _premium_query(coop, season, rule, every, factors), family_ids
+        ):
+            for family_id, count, net, grams, amount, fixed in session.execute(query):
                 result.add(family_id, int(count), int(net), int(grams), int(amount))
-                result.fixed_minor += int(amount)
+                result.fixed_minor += int(fixed)
         if rule.voided_at is None or result.deliveries:
             found.append(result)
     return found
