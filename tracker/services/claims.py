@@ -59,8 +59,9 @@ DETAILED = 5  # deliveries explained one by one when a lot lacks a claim
 # Kilograms of the crop's reference form (coffee: dry parchment; cacao: dry beans) in a
 # kilogram of each form, per mille, from SPEC.md's typical yields: about 5 kg cherry per
 # kg of dry parchment, 0.8 kg green per kg of parchment, roasted 0.84 of green, wet cacao
-# beans 0.35-0.40 of their dried weight. Expected yields and mass-balance ledgers are kept
-# in the reference form, so kilograms of different forms can be added up.
+# beans 0.35-0.40 of their dried weight. Expected yields (volume caps) are kept in the
+# reference form, so kilograms of different forms can be added up. Mass-balance ledgers and
+# premiums count with the cooperative's own factors instead (services/conversions.py).
 REFERENCE_PER_MILLE: dict[str, int] = {
     Form.CHERRY: 200,
     Form.WET_PARCHMENT: 556,
