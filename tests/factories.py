@@ -416,15 +416,20 @@ def make_public_lot(
 
 
 def make_premium_rule(session: Session, coop: Cooperative, **kw: Any) -> Any:
-    """A season premium per kg (by default the Fairtrade premium, S/ 1.65 per kg)."""
-    from tracker.services import payments
+    """A season premium (by default S/ 1.65 per kg as weighed, on fair-trade kilos);
+    `per_kg_minor` is shorthand for `rate_minor` with unit "kg_delivered"."""
+    from tracker.services import premiums
 
-    return payments.add_premium_rule(
+    if "per_kg_minor" in kw:
+        kw["rate_minor"] = kw.pop("per_kg_minor")
+        kw.setdefault("unit", "kg_delivered")
+    return premiums.add_premium_rule(
         session,
         coop=coop,
         name=kw.pop("name", "Prima Fairtrade"),
         season=kw.pop("season", 2026),
-        per_kg_minor=kw.pop("per_kg_minor", 165),
+        rate_minor=kw.pop("rate_minor", 165),
+        unit=kw.pop("unit", "kg_delivered"),
         claim_type=kw.pop("claim_type", "fairtrade"),
         **kw,
     )

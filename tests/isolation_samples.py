@@ -91,6 +91,15 @@ def _file(db: Session, world: Any, cache: dict[str, Any]) -> Any:
     return cache["file"]
 
 
+def _rule(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    """A season premium rule of cooperative B (per tonne of dry cacao beans)."""
+    if "rule" not in cache:
+        cache["rule"] = f.make_premium_rule(
+            db, world.b, crop="cacao", unit="t_dry_beans", rate_minor=90_000
+        )
+    return cache["rule"]
+
+
 SAMPLES: dict[str, Callable[[Session, Any, dict[str, Any]], str]] = {
     "code": lambda db, world, cache: world.b.code,
     "family_id": lambda db, world, cache: str(_family(db, world, cache).id),
@@ -104,4 +113,5 @@ SAMPLES: dict[str, Callable[[Session, Any, dict[str, Any]], str]] = {
     "shipment_id": lambda db, world, cache: str(_shipment(db, world, cache).id),
     "payment_id": lambda db, world, cache: str(_payment(db, world, cache).id),
     "file_id": lambda db, world, cache: str(_file(db, world, cache).id),
+    "rule_id": lambda db, world, cache: str(_rule(db, world, cache).id),
 }

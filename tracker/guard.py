@@ -29,6 +29,7 @@ from .models import (
     LotOperation,
     Payment,
     Plot,
+    PremiumRule,
     ProcessingSite,
     Shipment,
     StoredFile,
@@ -49,6 +50,7 @@ PARAMETERS: dict[str, type] = {
     "payment_id": Payment,
     "site_id": ProcessingSite,
     "file_id": StoredFile,
+    "rule_id": PremiumRule,
 }
 # Blueprints that are public (no login) or guard themselves (administration).
 UNGUARDED = {"static", "public", "auth", "admin", "api_auth", "api-docs", "apidocs", "health"}

@@ -107,7 +107,8 @@ def test_manager_suspends_and_reads_why_a_lot_lost_its_claim(live_server, deskto
     desktop.goto(f"{live_server}/lots/{season['organic'].id}/claims")
     assert desktop.get_by_text("orgánico", exact=True).first.is_visible()
     # Fair trade works by mass balance here: the manager spends credit on the lot.
-    desktop.get_by_role("button", name="Asignar 301 kg de crédito a este lote").click()
+    # 301 kg of dry parchment: 240.8 kg of green-coffee equivalent in the ledger.
+    desktop.get_by_role("button", name="Asignar 240,8 kg de crédito a este lote").click()
     assert desktop.get_by_text("ahora lleva la declaración por balance de masas").is_visible()
     assert desktop.get_by_text("comercio justo", exact=True).first.is_visible()
     screenshot(desktop, "lot-organic-mass-balance-desktop-es")

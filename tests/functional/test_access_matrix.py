@@ -246,12 +246,16 @@ ACCESS: dict[str, str] = {
     "payments.add_rule": MANAGE,
     "payments.record": MANAGE,
     "payments.void": MANAGE,
+    "payments.void_rule": MANAGE,
+    "conversions.factors": AUDIT,
+    "conversions.save": MANAGE,
     "api_payments.PremiumRules": "GET read, POST manage",
     "api_payments.FamilyPayments": "GET read, POST manage",
     "api_payments.FamilyBalance": READ,
     "api_payments.PaymentItem": READ,
     "api_payments.PaymentReceipt": READ,
     "api_payments.VoidPayment": MANAGE,
+    "api_payments.VoidPremiumRule": MANAGE,
 }
 
 # Requests that end the caller's session or token go last in each role's walk.

@@ -379,9 +379,12 @@ def test_mass_balance_over_the_api(client, manager, db, world, api_token):
     short = client.post(f"/api/v1/lots/{big.id}/mass-balance", json=payload, headers=manager)
     assert short.status_code == 409
     ledger = client.get(f"/api/v1/certificates/{body['id']}/ledger", headers=clerk).get_json()
-    assert ledger["credit_kg"] == 100 and ledger["balance_kg"] == 20
+    # Coffee ledgers count green-coffee equivalent: 100 kg of dry parchment in (80 kg of
+    # green), the lot's 80 kg out (64 kg of green).
+    assert ledger["credit_kg"] == 80 and ledger["balance_kg"] == 16
     assert ledger["allocations"][0]["lot_code"] == lot.code
-    assert ledger["reference_form"] == "dry_parchment"
+    assert ledger["reference_form"] == "green"
+    assert ledger["unit"] == "kg equivalentes de café verde"
     foreign = f.make_certificate(db, world.b, type="fairtrade", basis="mass_balance", crops="cacao")
     db.commit()
     stranger = client.post(url, json={"certificate_id": str(foreign.id)}, headers=manager)

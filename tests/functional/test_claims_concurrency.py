@@ -73,13 +73,17 @@ def test_two_managers_spend_the_same_credit_and_exactly_one_succeeds(app, db, wo
         db.commit()
         outcomes = _race(app, [first.id, second.id], cert.id)
     assert sorted(o[0] for o in outcomes) == ["lost", "won"], outcomes
-    assert all(o[1] == 500_000 for o in outcomes), "both saw enough credit for their lot"
+    # In green-coffee equivalent: 500 kg of dry parchment in (400 kg), 300 kg a lot (240 kg).
+    assert all(o[1] == 400_000 for o in outcomes), "both saw enough credit for their lot"
     (loss,) = [o[2] for o in outcomes if o[0] == "lost"]
-    assert loss == f"The ledger of certificate {cert.number} holds 200 kg; this lot needs 300 kg."
+    assert loss == (
+        f"The ledger of certificate {cert.number} holds 160 kg of green-coffee equivalent; "
+        "this lot needs 240."
+    )
     db.expire_all()
     debits = db.exec(select(MassBalanceDebit)).all()
-    assert len(debits) == 1 and debits[0].grams == 300_000
+    assert len(debits) == 1 and debits[0].grams == 240_000
     book = massbalance.ledger(db, db.get(Certificate, cert.id))
-    assert book.balance_g == 200_000 >= 0
+    assert book.balance_g == 160_000 >= 0
     found = claims.lot_claims(db, [db.get(Lot, first.id), db.get(Lot, second.id)])
     assert sorted(len(c) for c in found.values()) == [0, 1]

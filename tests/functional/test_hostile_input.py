@@ -299,7 +299,9 @@ def _hostile_cooperative(app: Any, client: Any, auth: Any, db: Any, world: Any) 
             data={
                 "season": str(today.year),
                 "name": EVIL,
-                "per_kg": "0,50",
+                "rate": "0,50",
+                "unit": "kg_delivered",
+                "note": EVIL,
                 "claim_type": "organic",
             },
         )

@@ -135,9 +135,9 @@ def test_premiums_follow_the_claims_and_woman_led_families(farm, client, manager
     )
     assert twice.status_code == 409
     listed = client.get(rules + "?season=2026", headers=manager).get_json()
-    assert [(r["name"], r["per_kg"]) for r in listed] == [
-        ("Prima Fairtrade", "1.65"),
-        ("Prima mujer", "0.20"),
+    assert [(r["name"], r["rate"], r["unit"]) for r in listed] == [
+        ("Prima Fairtrade", "1.65", "kg_delivered"),
+        ("Prima mujer", "0.20", "kg_delivered"),
     ]
     balance = client.get(
         f"/api/v1/families/{farm['family'].id}/balance", headers=manager

@@ -118,7 +118,7 @@ def test_premium_rules_from_the_payments_page(world, client, auth, db):
     page = client.get("/c/COOPA/payments")
     assert page.status_code == 200 and "Agregar una prima" in page.get_data(as_text=True)
     bad = client.post(
-        "/c/COOPA/payments/premium-rules", data={"season": "2026", "name": "", "per_kg": "abc"}
+        "/c/COOPA/payments/premium-rules", data={"season": "2026", "name": "", "rate": "abc"}
     )
     assert bad.status_code == 422
     assert _count(db, PremiumRule) == 0
@@ -127,14 +127,16 @@ def test_premium_rules_from_the_payments_page(world, client, auth, db):
         data={
             "season": "2026",
             "name": "Prima Fairtrade",
-            "per_kg": "1,65",
+            "rate": "0,75",
+            "unit": "lb_green",
             "claim_type": "fairtrade",
             "crop": "coffee",
         },
     )
     assert ok.status_code == 303
     listed = client.get("/c/COOPA/payments?season=2026").get_data(as_text=True)
-    assert "Prima Fairtrade" in listed and "S/\u00a01,65" in listed
+    assert "Prima Fairtrade" in listed and "S/\u00a00,75" in listed
+    assert "por lb de café verde" in listed
 
 
 def test_clerks_read_but_do_not_pay(farm, client, auth, db):

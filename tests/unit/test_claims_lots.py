@@ -227,26 +227,28 @@ def test_mass_balance_claims_spend_the_ledger_and_never_overdraw_it(db, world, f
     full = lot_of(db, coop, certified)
     assert held(db, full) == {}, "a mass-balance certificate gives no segregated claim"
     report = claims.explain_lot(db, full)
-    assert "mass balance" in report.missing[0].text and "500" in report.missing[0].text
+    # The ledger counts green-coffee equivalent: 500 kg of dry parchment are 400 kg of green.
+    assert "mass balance" in report.missing[0].text and "400" in report.missing[0].text
+    assert "green-coffee equivalent" in report.missing[0].text
     [option] = report.mass_balance
-    assert (option.balance_g, option.needs_g, option.allocated) == (500_000, 500_000, False)
+    assert (option.balance_g, option.needs_g, option.allocated) == (400_000, 400_000, False)
     big = lot_of(db, coop, [others[0], weigh(db, coop, kg=200)])  # 600 kg
     small = lot_of(db, coop, [others[1]])  # 200 kg
     with pytest.raises(Conflict) as error:
         massbalance.allocate(db, lot=big, certificate=fairtrade, user_id=None)
-    assert "500" in error.value.text() and "600" in error.value.text()
+    assert "400" in error.value.text() and "480" in error.value.text()
     debit = massbalance.allocate(db, lot=small, certificate=fairtrade, user_id=None)
-    assert debit.grams == 200_000
+    assert debit.grams == 160_000
     assert held(db, small) == {"fairtrade": ("mass_balance", {fairtrade.id})}
     with pytest.raises(Conflict):
         massbalance.allocate(db, lot=small, certificate=fairtrade, user_id=None)
     book = massbalance.ledger(db, fairtrade)
-    assert (book.credit_g, book.debit_g, book.balance_g) == (500_000, 200_000, 300_000)
+    assert (book.credit_g, book.debit_g, book.balance_g) == (400_000, 160_000, 240_000)
     massbalance.void_allocation(
         db, lot=small, certificate=fairtrade, reason="vendido como convencional", user_id=None
     )
     assert held(db, small) == {}
-    assert massbalance.ledger(db, fairtrade).balance_g == 500_000
+    assert massbalance.ledger(db, fairtrade).balance_g == 400_000
 
 
 def test_mass_balance_follows_splits_and_processing_but_not_mixed_merges(db, world, fairtrade):
@@ -277,7 +279,7 @@ def test_credit_lost_later_uncovers_the_latest_allocations_first(db, world, fair
         massbalance.allocate(db, lot=second, certificate=fairtrade, user_id=None)
     f.set_status(db, fairtrade, "suspended", date(2026, 7, 1))
     book = massbalance.ledger(db, fairtrade)
-    assert book.credit_g == 300_000 and early.net_g == 300_000
+    assert book.credit_g == 240_000 and early.net_g == 300_000  # green-coffee equivalent
     assert [a.covered for a in book.allocations] == [True, False]
     assert "fairtrade" in held(db, first)
     assert held(db, second) == {}
@@ -301,8 +303,8 @@ def test_allocation_refuses_what_it_cannot_back(db, world, fairtrade, organic):
 
 def test_the_ledger_counts_every_form_in_the_reference_form(db, world, fairtrade):
     coop = world.a
-    weigh(db, coop, [fairtrade], kg=1000, form="cherry")  # 200 kg of dry parchment
-    lot = lot_of(db, coop, [weigh(db, coop, kg=160, form="green")])  # 200 kg as well
-    assert massbalance.ledger(db, fairtrade).credit_g == 200_000
+    weigh(db, coop, [fairtrade], kg=1000, form="cherry")  # 160 kg of green-coffee equivalent
+    lot = lot_of(db, coop, [weigh(db, coop, kg=160, form="green")])  # 160 kg as well
+    assert massbalance.ledger(db, fairtrade).credit_g == 160_000
     massbalance.allocate(db, lot=lot, certificate=fairtrade, user_id=None)
     assert massbalance.ledger(db, fairtrade).balance_g == 0

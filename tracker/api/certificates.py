@@ -36,9 +36,9 @@ from ..schemas.certificate import (
     StatusChangeOutSchema,
     StatusQuerySchema,
 )
-from ..services import certificates, coverage, massbalance
+from ..services import certificates, conversions, coverage, massbalance
 from ..services.access import Permission
-from ..services.claims import REFERENCE_FORM, split_list
+from ..services.claims import split_list
 from ..services.errors import NotFound, ValidationFailed
 from ._common import Blueprint, QueryPage, caller, require_json_object
 
@@ -401,8 +401,9 @@ class Sites(MethodView):
 class Ledger(MethodView):
     @blp.response(200, MassBalanceLedgerSchema)
     def get(self, certificate_id: str) -> dict[str, Any]:
-        """The mass-balance ledger: certified kg in, allocated kg out (in the crop's
-        reference form), and which allocations the credit still covers."""
+        """The mass-balance ledger: certified kg in, allocated kg out (in `unit`, the crop's
+        ledger unit: kg of green-coffee or dry-bean equivalent), and which allocations the
+        credit still covers. The season report's ledger is this same computation."""
         cert = guard.record("certificate_id")
         session = get_session()
         book = massbalance.ledger(session, cert)
@@ -413,10 +414,11 @@ class Ledger(MethodView):
                 )
             ).all()
         )
-        crops = split_list(cert.crops)
+        crop = next(iter(split_list(cert.crops)), "")
         return {
             "certificate_id": cert.id,
-            "reference_form": str(REFERENCE_FORM.get(crops[0], "")) if crops else "",
+            "reference_form": conversions.ledger_form(crop),
+            "unit": conversions.ledger_unit(crop),
             "credit_g": book.credit_g,
             "debit_g": book.debit_g,
             "balance_g": book.balance_g,

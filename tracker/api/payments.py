@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
+from flask_babel import gettext as _
 from sqlmodel import select
 
 from .. import guard
@@ -23,9 +24,10 @@ from ..schemas.payment import (
     PremiumRuleSchema,
     SeasonFilterSchema,
 )
-from ..services import payments
+from ..services import payments, premiums
 from ..services.access import Permission
 from ..services.cooperatives import season_of
+from ..services.errors import ValidationFailed
 from ._common import Blueprint, QueryPage, caller
 
 blp = Blueprint(
@@ -178,25 +180,60 @@ class PremiumRules(MethodView):
     @blp.arguments(SeasonFilterSchema, location="query")
     @blp.response(200, PremiumRuleSchema(many=True))
     def get(self, query: dict[str, Any], code: str) -> list[Any]:
-        """The season's premiums per kg (`?season=`, the current one by default)."""
+        """The season's premium rules (`?season=`, the current one by default), voided ones
+        too (`voided`), each with its crop, claim, `forms`, `unit` and `rate` per unit."""
         coop = guard.record("code")
-        return payments.rules_for(get_session(), coop, _season(coop, query.get("season")))
+        season = _season(coop, query.get("season"))
+        return premiums.rules_for(get_session(), coop, season, voided=True)
 
     @idempotent
     @blp.arguments(PremiumRuleCreateSchema)
     @blp.response(201, PremiumRuleSchema)
     def post(self, data: dict[str, Any], code: str) -> Any:
-        """Add a premium per kg for a season: on the kilos that carry `claim_type` (e.g.
-        fairtrade), from woman-led families (`woman_led_only`), or both; optionally one crop."""
+        """Add a premium for a season: `rate` in the cooperative's currency per `unit`
+        (`lb_green`: per pound of green coffee; `t_dry_beans`: per tonne of dry cacao
+        beans; `kg_green`, `kg_dry_parchment`...; `kg_delivered`: per kg as weighed), on
+        the deliveries of `forms` (every form of `crop` when left out) that carry
+        `claim_type` (e.g. fairtrade), come from woman-led families (`woman_led_only`), or
+        both. Each delivery earns it on its equivalent in the unit's form, through the
+        cooperative's conversion factors. `per_kg` alone is a rate per kg as weighed."""
         coop = guard.record("code", Permission.MANAGE)
-        return payments.add_premium_rule(
-            get_session(),
-            coop=coop,
-            name=data["name"],
-            season=data["season"],
-            per_kg_minor=data["per_kg"],
-            claim_type=data["claim_type"],
-            woman_led_only=data["woman_led_only"],
-            crop=data["crop"],
-            user_id=_user_id(),
+        rate, unit, field = data["rate"], data["unit"], "rate"
+        if rate is None and data["per_kg"] is not None:
+            rate, unit, field = data["per_kg"], unit or premiums.DELIVERED, "per_kg"
+        if rate is None:
+            raise ValidationFailed({"rate": [_("Give the premium per unit, e.g. 0.75.")]})
+        try:
+            return premiums.add_premium_rule(
+                get_session(),
+                coop=coop,
+                name=data["name"],
+                season=data["season"],
+                rate_minor=rate,
+                unit=unit or "",
+                forms=data["forms"],
+                claim_type=data["claim_type"],
+                woman_led_only=data["woman_led_only"],
+                crop=data["crop"],
+                note=data["note"],
+                user_id=_user_id(),
+            )
+        except ValidationFailed as error:
+            found = error.errors()
+            if field != "rate" and "rate" in found:  # name the field the caller sent
+                found[field] = found.pop("rate")
+            raise ValidationFailed(found) from None
+
+
+@blp.route("/premium-rules/<rule_id>/void")
+class VoidPremiumRule(MethodView):
+    @idempotent
+    @blp.arguments(VoidSchema)
+    @blp.response(200, PremiumRuleSchema)
+    def post(self, data: dict[str, Any], rule_id: str) -> Any:
+        """Void a premium rule (with a reason): deliveries not yet paid stop earning it;
+        premiums payments already fixed stay."""
+        rule = guard.record("rule_id", Permission.MANAGE)
+        return premiums.void_premium_rule(
+            get_session(), rule=rule, reason=data["reason"], user_id=_user_id()
         )

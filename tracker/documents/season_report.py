@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from babel.dates import format_date
@@ -17,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from ..services import conversions, premiums
 from ..services.reports import QUINTAL_G, SeasonReport
 from . import charts, pdf
 
@@ -115,6 +117,33 @@ class Fmt:
 
     def date(self, day: date | None, style: str = "medium") -> str:
         return "" if day is None else format_date(day, style, locale=self.locale)
+
+    def factor(self, value: Fraction, *, exact: bool = False) -> str:
+        """A conversion factor: up to four decimals (0,16; 0,5556; 1,1905), or all six a
+        stored factor has (0,555556) where it is edited."""
+        number = Decimal(value.numerator) / Decimal(value.denominator)
+        return format_decimal(number, "#,##0.0#####" if exact else "#,##0.0###", locale=self.locale)
+
+    def amount(self, value: Decimal, places: int = 3) -> str:
+        """A quantity of units (kg, lb, tonnes), with `places` decimals."""
+        return format_decimal(value, "#,##0." + "0" * places, locale=self.locale)
+
+    def per_unit(self, unit: str) -> str:
+        """What a premium rate is per: "per lb of green coffee"."""
+        return premiums.unit_label(unit)
+
+    def rule_basis(self, rule: Any) -> str:
+        """What a season premium was paid on: the kilos delivered and their equivalent."""
+        if rule.unit_form is None:
+            return _("%(kg)s kg as weighed", kg=self.kg3(rule.delivered_g))
+        measure = premiums.MEASURE_LABELS[premiums.split_unit(rule.unit)[0]]
+        return _(
+            "%(kg)s kg delivered, %(quantity)s %(measure)s of %(form)s",
+            kg=self.kg3(rule.delivered_g),
+            quantity=self.amount(rule.quantity),
+            measure=measure,
+            form=FORM_LABELS.get(rule.unit_form, rule.unit_form),
+        )
 
     def permille(self, value: int) -> str:
         return format_decimal(Decimal(value) / 10, "#,##0.0", locale=self.locale) + "\u00a0%"
@@ -220,6 +249,7 @@ def context(report: SeasonReport, *, chart_prefix: str = "chart") -> dict[str, A
             "basis": BASIS_LABELS,
             "process": PROCESS_LABELS,
             "payment": PAYMENT_KIND_LABELS,
+            "ledger_unit": conversions.LEDGER_UNIT_LABELS,
         },
         "label": label,
         "weekly_chart": weekly_chart(report, fmt, f"{chart_prefix}-weeks"),

@@ -11,6 +11,7 @@ from .certificate import (
     SiteCoverage,
     StoredFile,
 )
+from .conversion import ConversionFactor
 from .cooperative import (
     ApiToken,
     CollectionCentre,
@@ -27,7 +28,7 @@ from .family import Family, Plot, PlotFlag
 from .idempotency import IdempotencyRecord
 from .ledger import MassBalanceDebit
 from .lot import Lot, LotInput, LotOperation
-from .payment import Payment, PaymentAllocation, PremiumRule
+from .payment import FixedPremium, Payment, PaymentAllocation, PremiumRule
 from .shipment import Shipment, ShipmentLot
 
 __all__ = [
@@ -40,12 +41,14 @@ __all__ = [
     "CertificateStatusChange",
     "CollectionCentre",
     "Community",
+    "ConversionFactor",
     "Cooperative",
     "CoverageEntry",
     "Delivery",
     "DeliveryClaim",
     "DeliveryFlag",
     "Family",
+    "FixedPremium",
     "GtinOwner",
     "IdempotencyRecord",
     "ImportBatch",

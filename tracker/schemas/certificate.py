@@ -191,8 +191,12 @@ class MassBalanceAllocationSchema(StrictSchema):
 
 
 class MassBalanceLedgerSchema(StrictSchema):
+    """Kilograms in `unit` ("kg of dry-bean equivalent"): `reference_form` converted with
+    the cooperative's conversion factors."""
+
     certificate_id = Id()
     reference_form = fields.String()
+    unit = fields.String()
     credit_kg = Kilograms(attribute="credit_g")
     debit_kg = Kilograms(attribute="debit_g")
     balance_kg = Kilograms(attribute="balance_g")

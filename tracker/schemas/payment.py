@@ -5,9 +5,12 @@ Money is a decimal string at the edge ("540.00") and integer minor units inside.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from marshmallow import fields
 
-from ..models.enums import Crop, PaymentKind, PaymentMethod
+from ..models.enums import Crop, Form, PaymentKind, PaymentMethod
+from ..services import premiums
 from .common import Id, Kilograms, Money, StrictSchema
 from .lot import InputSchema, length, one_of, text
 
@@ -90,12 +93,25 @@ class BalanceSchema(StrictSchema):
 
 
 class PremiumRuleCreateSchema(InputSchema):
+    """A premium rule: `rate` in the cooperative's currency per `unit` ("lb_green",
+    "t_dry_beans", "kg_green", "kg_delivered"...) on deliveries of `forms` (all forms of
+    the crop when left out). `per_kg` is the older shorthand for a rate per kg as weighed."""
+
     name = fields.String(required=True, validate=text(120))
     season = fields.Integer(required=True)
-    per_kg = Money(required=True, maximum=1000)
+    rate = Money(load_default=None, allow_none=True, maximum=Decimal(1_000_000))
+    unit = fields.String(load_default=None, allow_none=True, validate=text(20))
+    forms = fields.List(
+        fields.String(validate=one_of(Form)),
+        load_default=None,
+        allow_none=True,
+        validate=length(0, 10),
+    )
+    per_kg = Money(load_default=None, allow_none=True, maximum=1000)
     claim_type = fields.String(load_default=None, allow_none=True, validate=text(40))
     woman_led_only = fields.Boolean(load_default=False)
     crop = fields.String(load_default=None, allow_none=True, validate=one_of(Crop))
+    note = fields.String(load_default="", validate=text(500))
 
 
 class PremiumRuleSchema(StrictSchema):
@@ -105,7 +121,13 @@ class PremiumRuleSchema(StrictSchema):
     claim_type = fields.String(allow_none=True)
     woman_led_only = fields.Boolean()
     crop = fields.String(allow_none=True)
-    per_kg = Money(attribute="per_kg_minor")
+    forms = fields.Function(lambda rule: premiums.rule_forms(rule))
+    unit = fields.String()
+    unit_label = fields.Function(lambda rule: premiums.unit_label(rule.unit))
+    rate = Money(attribute="rate_minor")
+    note = fields.String()
+    voided = fields.Function(lambda rule: rule.voided_at is not None)
+    void_reason = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from ..services import conversions
 from .common import Id, Kilograms, Money
 
 
@@ -55,9 +56,15 @@ class RuleSchema(Schema):
     claim_type = fields.String(allow_none=True)
     woman_led_only = fields.Boolean()
     crop = fields.String(allow_none=True)
-    per_kg = Money(attribute="per_kg_minor")
-    claimed_kg = Kilograms(attribute="grams")
+    forms = fields.List(fields.String())
+    unit = fields.String()
+    rate = Money(attribute="rate_minor")
+    note = fields.String()
+    voided = fields.Boolean()
+    delivered_kg = Kilograms(attribute="delivered_g")
+    equivalent_kg = Kilograms(attribute="grams")
     amount = Money(attribute="amount_minor")
+    fixed = Money(attribute="fixed_minor")
     families = fields.Integer()
 
 
@@ -129,8 +136,12 @@ class CertificateLineSchema(Schema):
 
 
 class LedgerSchema(Schema):
+    """A certificate's mass-balance ledger, in kg of its crop's ledger unit (`unit`)."""
+
     certificate_id = Id()
     certificate_number = fields.String(attribute="label")
+    reference_form = fields.String(attribute="ledger_form")
+    unit = fields.Function(lambda line: conversions.ledger_unit(line.crop))
     credit_kg = Kilograms(attribute="credit_g")
     debit_kg = Kilograms(attribute="debit_g")
     debits = fields.Integer()

@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 
 from ..models import Certificate, Cooperative, Delivery, Family, Lot, ProcessingSite
 from ..models.enums import Basis, CertificateStatus, OperationKind
+from . import conversions
 from .claims import (
     COVERAGE_LABELS,
     DETAILED,
@@ -404,13 +405,13 @@ def _explain_mass_balance(
     balance = ledger.balance_g if ledger is not None else 0
     text = _l(
         "Certificate %(number)s works by mass balance: the lot carries the %(claim)s claim "
-        "only when a manager allocates ledger credit to it (the ledger holds %(balance)s kg; "
-        "this lot needs %(kg)s kg of %(reference)s).",
+        "only when a manager allocates ledger credit to it (the ledger holds %(balance)s and "
+        "this lot needs %(kg)s %(unit)s).",
         number=cert.number,
         claim=label,
         balance=kg_text(max(balance, 0)),
         kg=kg_text(context.reference_need(lot.id)),
-        reference=reference_label(lot.crop),
+        unit=conversions.ledger_unit(lot.crop),
     )
     return [Reason(cert.type, str(text), lot_id=lot.id, certificate_id=cert.id)]
 

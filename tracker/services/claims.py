@@ -59,8 +59,9 @@ DETAILED = 5  # deliveries explained one by one when a lot lacks a claim
 # Kilograms of the crop's reference form (coffee: dry parchment; cacao: dry beans) in a
 # kilogram of each form, per mille, from SPEC.md's typical yields: about 5 kg cherry per
 # kg of dry parchment, 0.8 kg green per kg of parchment, roasted 0.84 of green, wet cacao
-# beans 0.35-0.40 of their dried weight. Expected yields and mass-balance ledgers are kept
-# in the reference form, so kilograms of different forms can be added up.
+# beans 0.35-0.40 of their dried weight. Expected yields (volume caps) are kept in the
+# reference form, so kilograms of different forms can be added up. Mass-balance ledgers and
+# premiums count with the cooperative's own factors instead (services/conversions.py).
 REFERENCE_PER_MILLE: dict[str, int] = {
     Form.CHERRY: 200,
     Form.WET_PARCHMENT: 556,
@@ -119,7 +120,7 @@ class MassBalanceOption:
     needs_g: int
     allocated: bool
     covered: bool
-    reference_form: str
+    reference_form: str  # the ledger's unit as a person reads it (conversions.ledger_unit)
 
 
 @dataclass
@@ -1041,10 +1042,14 @@ class LotContext:
         return sorted(found, key=lambda c: (c.type, c.basis))
 
     def reference_need(self, lot_id: uuid.UUID) -> int:
-        """The lot's deliveries in grams of the reference form: what a mass-balance claim
-        on it spends from the ledger."""
+        """The lot's deliveries in grams of the ledger unit (services/conversions.py): what
+        a mass-balance claim on it spends from the ledger."""
+        from . import conversions
+
         parts = self.backward.get(lot_id) or {}
-        need = sum(reference_g(self.delivery_forms.get(d, ""), grams) for d, grams in parts.items())
+        factors = conversions.load(self.session, self.cooperative_id)
+        forms = self.delivery_forms
+        need = sum(factors.to_ledger(forms.get(d, ""), grams) for d, grams in parts.items())
         # A lot of a few grams split off a large one rounds to nothing per delivery; it
         # still holds something, and a claim on it still costs at least a gram.
         return max(need, 1) if parts else 0

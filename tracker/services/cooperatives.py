@@ -26,7 +26,8 @@ def create_cooperative(
     currency: str = "PEN",
     season_start_month: int = 4,
 ) -> Cooperative:
-    """Add a tenant with its audit chain and a first collection centre."""
+    """Add a tenant with its audit chain, a first collection centre and SPEC.md's
+    conversion factors."""
     code = (code or "").strip().upper()
     errors: dict[str, list[str]] = {}
     if not CODE_RE.match(code):
@@ -53,6 +54,9 @@ def create_cooperative(
     session.add(coop)
     session.flush()
     add_collection_centre(session, coop, code="C01", name="Centro de acopio principal")
+    from . import conversions
+
+    conversions.seed(session, coop)
     return coop
 
 

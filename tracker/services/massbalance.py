@@ -1,9 +1,18 @@
 """The mass-balance ledger of a certificate (rule 2): certified kilograms in, claimed out.
 
 Credit is every delivery that carries a claim under the certificate (rules 1, 4, 5, 6),
-counted in kilograms of the crop's reference form so that cherry, parchment and green
-coffee add up. Debit is every live allocation (`MassBalanceDebit`): a manager gives a lot
-the "mass balance" claim by spending the lot's own delivery kilograms, in the same form.
+counted in the crop's ledger unit, the one certifiers count in: kilograms of green-coffee
+equivalent for coffee, of dry-bean equivalent for cacao (services/conversions.py), through
+the cooperative's own conversion factors, so that cherry, parchment and green coffee add
+up. Debit is every live allocation (`MassBalanceDebit`): a manager gives a lot the "mass
+balance" claim by spending the lot's own delivery kilograms, in the same unit, fixed when
+the allocation is made.
+
+`ledgers` is the one computation of a balance: the certificate pages and API, the lot
+page's mass-balance options, the season report (page, PDF, JSON) and the dashboard all
+read it. A ledger covers the certificate's whole validity (its claims can only come from
+deliveries in it), and is computed when read: a change of conversion factors moves the
+credit at once, and the allocations it no longer covers lose their claim (below).
 
 The ledger never goes below zero when an allocation is made: the certificate's row is
 locked first, so two managers spending the same credit queue and the second sees the
@@ -28,6 +37,7 @@ from sqlmodel import Session, col
 
 from ..models import Certificate, Delivery, DeliveryClaim, Lot, MassBalanceDebit, utcnow
 from ..models.enums import Basis, LotStatus
+from . import conversions
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
 
@@ -56,6 +66,8 @@ class Allocation:
 
 @dataclass
 class Ledger:
+    """A certificate's ledger, in grams of its crop's ledger unit (conversions.ledger_unit)."""
+
     certificate_id: uuid.UUID
     credit_g: int
     allocations: list[Allocation] = field(default_factory=list)
@@ -74,23 +86,31 @@ class Ledger:
 
 
 def credits(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Certified grams in, per certificate, in the crop's reference form."""
-    from .claims import reference_g
-
+    """Certified grams in, per certificate, in the crop's ledger unit."""
     ids = sorted(set(cert_ids), key=str)
     found: dict[uuid.UUID, int] = defaultdict(int)
     if not ids:
         return found
-    for cert_id, form, grams in session.execute(
-        select(col(DeliveryClaim.certificate_id), col(Delivery.form), func.sum(col(Delivery.net_g)))
+    factors: dict[uuid.UUID, conversions.Factors] = {}
+    for coop_id, cert_id, form, grams in session.execute(
+        select(
+            col(DeliveryClaim.cooperative_id),
+            col(DeliveryClaim.certificate_id),
+            col(Delivery.form),
+            func.sum(col(Delivery.net_g)),
+        )
         .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
         .where(
             col(DeliveryClaim.certificate_id).in_(ids),
             col(Delivery.voided_at).is_(None),
         )
-        .group_by(col(DeliveryClaim.certificate_id), col(Delivery.form))
+        .group_by(
+            col(DeliveryClaim.cooperative_id), col(DeliveryClaim.certificate_id), col(Delivery.form)
+        )
     ):
-        found[cert_id] += reference_g(form, int(grams))
+        if coop_id not in factors:
+            factors[coop_id] = conversions.load(session, coop_id)
+        found[cert_id] += factors[coop_id].to_ledger(form, int(grams))
     return found
 
 
@@ -148,7 +168,7 @@ def allocate(
     today: date | None = None,
 ) -> MassBalanceDebit:
     """Give a lot the mass-balance claim of a certificate, spending the lot's delivery
-    kilograms (reference form) from the certificate's ledger."""
+    kilograms (in the ledger unit) from the certificate's ledger."""
     from .claims import LotContext, covers_families
 
     if certificate.cooperative_id != lot.cooperative_id:
@@ -199,9 +219,10 @@ def allocate(
 
         raise Conflict(
             _l(
-                "The ledger of certificate %(number)s holds %(balance)s kg; this lot needs "
-                "%(kg)s kg.",
+                "The ledger of certificate %(number)s holds %(balance)s %(unit)s; this lot "
+                "needs %(kg)s.",
                 number=certificate.number,
+                unit=conversions.ledger_unit(lot.crop),
                 balance=kg_text(max(balance, 0)),
                 kg=kg_text(need),
             ),
@@ -264,7 +285,7 @@ def void_allocation(
 
 def options_for(session: Session, context: LotContext, lot: Lot) -> list[MassBalanceOption]:
     """The mass-balance certificates that could back this lot, with their balances."""
-    from .claims import MassBalanceOption, reference_label
+    from .claims import MassBalanceOption
 
     options: list[MassBalanceOption] = []
     if lot.voided_at is not None or not context.ledgers:
@@ -283,7 +304,7 @@ def options_for(session: Session, context: LotContext, lot: Lot) -> list[MassBal
                 needs_g=need,
                 allocated=allocation is not None,
                 covered=bool(allocation and allocation.covered),
-                reference_form=reference_label(lot.crop),
+                reference_form=conversions.ledger_unit(lot.crop),
             )
         )
     return options

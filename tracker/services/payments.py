@@ -1,15 +1,17 @@
 """Payments to families, the premiums they earn, and what the cooperative still owes them.
 
 A family earns, per season, the value of its deliveries fixed at the scale (amount and
-premium per kg), plus the season's premium rules applied to the deliveries that carry the
-rule's claim (e.g. the Fairtrade premium per kg) or come from woman-led families. It is
-paid with advances, final payments and premium payments. A payment may be allocated to
-deliveries (what it settles); what is not allocated stays as credit on the family's
-balance (an advance paid before the harvest, say). Nothing is deleted: a mistaken payment
-is voided with a reason and stops counting.
+premium per kg), plus the season's premium rules (services/premiums.py: per unit of a
+product form, on the deliveries that carry the rule's claim or come from woman-led
+families). It is paid with advances, final payments and premium payments. A payment may
+be allocated to deliveries (what it settles, which also fixes their rule premiums); what
+is not allocated stays as credit on the family's balance (an advance paid before the
+harvest, say). Nothing is deleted: a mistaken payment is voided with a reason and stops
+counting.
 
 Every figure is computed with GROUP BY queries, so the season report can ask for 5,000
-families at once; a rule's premium is rounded per delivery, like the scale's own premium.
+families at once. Family balances, the payments pages and the season report all read
+premiums.rule_premiums / delivery_rule_premiums, so they agree to the céntimo.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, and_, cast, exists, func, literal
+from sqlalchemy import and_, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -28,14 +30,13 @@ from ..models import (
     CertificateKind,
     Cooperative,
     Delivery,
-    DeliveryClaim,
     Family,
     Payment,
     PaymentAllocation,
-    PremiumRule,
     utcnow,
 )
-from ..models.enums import FAMILY_COVERAGE_TYPES, Crop, PaymentKind, PaymentMethod
+from ..models.enums import FAMILY_COVERAGE_TYPES, PaymentKind, PaymentMethod
+from . import premiums
 from .cooperatives import season_bounds, season_of
 from .errors import Conflict, ValidationFailed
 
@@ -90,7 +91,7 @@ def check_season(coop: Cooperative, season: object, field_name: str = "season") 
     return value
 
 
-def _season_filter(coop: Cooperative, season: int):
+def season_filter(coop: Cooperative, season: int):
     start, end = season_bounds(coop, season)
     return and_(
         col(Delivery.cooperative_id) == coop.id,
@@ -100,12 +101,12 @@ def _season_filter(coop: Cooperative, season: int):
     )
 
 
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
+def chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
     for start in range(0, len(ids), _CHUNK):
         yield ids[start : start + _CHUNK]
 
 
-# -- premium rules -----------------------------------------------------------------------
+# -- the claims premiums follow -----------------------------------------------------------
 
 
 def claim_types(session: Session, coop: Cooperative) -> list[str]:
@@ -119,187 +120,12 @@ def claim_types(session: Session, coop: Cooperative) -> list[str]:
     return sorted({str(t) for t in FAMILY_COVERAGE_TYPES} | set(extra))
 
 
-def rules_for(session: Session, coop: Cooperative, season: int) -> list[PremiumRule]:
-    return list(
-        session.exec(
-            select(PremiumRule)
-            .where(col(PremiumRule.cooperative_id) == coop.id, col(PremiumRule.season) == season)
-            .order_by(col(PremiumRule.created_at), col(PremiumRule.name))
-        ).all()
-    )
-
-
-def add_premium_rule(
-    session: Session,
-    *,
-    coop: Cooperative,
-    name: str,
-    season: object,
-    per_kg_minor: int,
-    claim_type: str | None = None,
-    woman_led_only: bool = False,
-    crop: str | None = None,
-    user_id: uuid.UUID | None = None,
-) -> PremiumRule:
-    """A premium per kg for the season, on claimed deliveries and/or woman-led families."""
-    errors: dict[str, list[str]] = {}
-    name = (name or "").strip()
-    claim_type = (claim_type or "").strip() or None
-    crop = (crop or "").strip() or None
-    if not name or len(name) > 120:
-        errors["name"] = [str(_l("Give a name of at most 120 characters."))]
-    try:
-        season_n = check_season(coop, season)
-    except ValidationFailed as error:
-        errors.update(error.errors())
-        season_n = 0
-    if not 0 < int(per_kg_minor) <= MAX_RATE_MINOR:
-        errors["per_kg"] = [
-            str(_l("The premium per kg must be more than 0 and at most %(max)s.", max=1000))
-        ]
-    if claim_type is not None and claim_type not in claim_types(session, coop):
-        errors["claim_type"] = [
-            str(
-                _l(
-                    "Premiums follow the claims of deliveries: organic, fair trade or another family certificate."
-                )
-            )
-        ]
-    if crop is not None and crop not in set(Crop):
-        errors["crop"] = [str(_l("Choose coffee or cacao."))]
-    if claim_type is None and not woman_led_only:
-        errors["claim_type"] = [
-            str(_l("Choose the claim the premium is paid on, or woman-led families, or both."))
-        ]
-    if errors:
-        raise ValidationFailed(errors)
-    duplicate = session.exec(
-        select(col(PremiumRule.id)).where(
-            col(PremiumRule.cooperative_id) == coop.id,
-            col(PremiumRule.season) == season_n,
-            col(PremiumRule.woman_led_only) == bool(woman_led_only),
-            col(PremiumRule.claim_type) == claim_type
-            if claim_type
-            else col(PremiumRule.claim_type).is_(None),
-            col(PremiumRule.crop) == crop if crop else col(PremiumRule.crop).is_(None),
-        )
-    ).first()
-    if duplicate is not None:
-        raise Conflict(
-            _l("The season already has a premium for this claim, crop and families."),
-            field="claim_type",
-        )
-    rule = PremiumRule(
-        cooperative_id=coop.id,
-        name=name,
-        season=season_n,
-        claim_type=claim_type,
-        woman_led_only=bool(woman_led_only),
-        crop=crop,
-        per_kg_minor=int(per_kg_minor),
-        created_by_id=user_id,
-    )
-    session.add(rule)
-    session.flush()
-    return rule
-
-
-def _rule_filter(rule: PremiumRule):
-    """Conditions a delivery meets to earn the rule's premium (besides the season)."""
-    conditions = []
-    if rule.crop:
-        conditions.append(col(Delivery.crop) == rule.crop)
-    if rule.claim_type:
-        conditions.append(
-            exists().where(
-                col(DeliveryClaim.delivery_id) == col(Delivery.id),
-                col(DeliveryClaim.claim_type) == rule.claim_type,
-            )
-        )
-    if rule.woman_led_only:
-        conditions.append(
-            exists().where(
-                col(Family.id) == col(Delivery.family_id), col(Family.woman_led).is_(True)
-            )
-        )
-    return and_(*conditions) if conditions else literal(True)
-
-
-def _rule_amount(rule: PremiumRule):
-    """SQL: the rule's premium on one delivery, rounded half up (integer division)."""
-    return (
-        cast(col(Delivery.net_g), BigInteger) * literal(rule.per_kg_minor, BigInteger) + 500
-    ) // 1000
-
-
-@dataclass
-class RulePremium:
-    """What one premium rule comes to: in total and for each family."""
-
-    rule: PremiumRule
-    grams: int = 0
-    amount_minor: int = 0
-    deliveries: int = 0
-    by_family: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
-
-    @property
-    def families(self) -> int:
-        return len(self.by_family)
-
-
-def rule_premiums(
-    session: Session,
-    coop: Cooperative,
-    season: int,
-    family_ids: Sequence[uuid.UUID] | None = None,
-) -> list[RulePremium]:
-    """Each rule of the season applied to the deliveries it covers, grouped by family."""
-    found = []
-    for rule in rules_for(session, coop, season):
-        result = RulePremium(rule)
-        base = (
-            select(
-                col(Delivery.family_id),
-                func.count(),
-                func.sum(col(Delivery.net_g)),
-                func.sum(_rule_amount(rule)),
-            )
-            .where(_season_filter(coop, season), _rule_filter(rule))
-            .group_by(col(Delivery.family_id))
-        )
-        for query in _by_families(base, family_ids):
-            for family_id, count, grams, amount in session.execute(query):
-                result.by_family[family_id] = (int(grams), int(amount))
-                result.deliveries += int(count)
-                result.grams += int(grams)
-                result.amount_minor += int(amount)
-        found.append(result)
-    return found
-
-
-def _by_families(query, family_ids: Sequence[uuid.UUID] | None):
+def by_families(query, family_ids: Sequence[uuid.UUID] | None):
     if family_ids is None:
         yield query
         return
-    for chunk in _chunks(list(family_ids)):
+    for chunk in chunks(list(family_ids)):
         yield query.where(col(Delivery.family_id).in_(chunk))
-
-
-def delivery_rule_premiums(
-    session: Session, coop: Cooperative, season: int, delivery_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, int]:
-    """The rules' premium on each of these deliveries."""
-    found: dict[uuid.UUID, int] = {}
-    for rule in rules_for(session, coop, season):
-        for chunk in _chunks(list(delivery_ids)):
-            query = select(col(Delivery.id), _rule_amount(rule)).where(
-                _season_filter(coop, season),
-                _rule_filter(rule),
-                col(Delivery.id).in_(chunk),
-            )
-            for delivery_id, amount in session.execute(query):
-                found[delivery_id] = found.get(delivery_id, 0) + int(amount)
-    return found
 
 
 # -- balances ----------------------------------------------------------------------------
@@ -348,7 +174,7 @@ def family_balances(
     coop: Cooperative,
     season: int,
     family_ids: Sequence[uuid.UUID] | None = None,
-    rules: list[RulePremium] | None = None,
+    rules: list[premiums.RulePremium] | None = None,
 ) -> dict[uuid.UUID, Balance]:
     """Balances of every family that delivered or was paid in the season (or of these)."""
     balances: dict[uuid.UUID, Balance] = {}
@@ -369,15 +195,17 @@ def family_balances(
             func.sum(col(Delivery.amount_minor)),
             func.sum(col(Delivery.premium_minor)),
         )
-        .where(_season_filter(coop, season))
+        .where(season_filter(coop, season))
         .group_by(col(Delivery.family_id))
     )
-    for query in _by_families(delivered, family_ids):
+    for query in by_families(delivered, family_ids):
         for family_id, count, grams, value, premium in session.execute(query):
             row = get(family_id)
             row.deliveries, row.delivered_g = int(count), int(grams)
             row.value_minor, row.scale_premium_minor = int(value), int(premium)
-    for result in rules if rules is not None else rule_premiums(session, coop, season, family_ids):
+    for result in (
+        rules if rules is not None else premiums.rule_premiums(session, coop, season, family_ids)
+    ):
         for family_id, (_grams, amount) in result.by_family.items():
             if family_ids is None or family_id in balances:
                 get(family_id).rule_premium_minor += amount
@@ -395,7 +223,7 @@ def family_balances(
         )
         .group_by(col(Payment.family_id), col(Payment.kind))
     )
-    for chunk_query in _payments_by_families(paid, family_ids):
+    for chunk_query in _paymentsby_families(paid, family_ids):
         for family_id, kind, count, amount in session.execute(chunk_query):
             row = get(family_id)
             row.paid_by_kind[kind] = row.paid_by_kind.get(kind, 0) + int(amount)
@@ -403,11 +231,11 @@ def family_balances(
     return balances
 
 
-def _payments_by_families(query, family_ids: Sequence[uuid.UUID] | None):
+def _paymentsby_families(query, family_ids: Sequence[uuid.UUID] | None):
     if family_ids is None:
         yield query
         return
-    for chunk in _chunks(list(family_ids)):
+    for chunk in chunks(list(family_ids)):
         yield query.where(col(Payment.family_id).in_(chunk))
 
 
@@ -441,14 +269,14 @@ def delivery_lines(session: Session, family: Family, season: int) -> list[Delive
     found = list(
         session.exec(
             select(Delivery)
-            .where(_season_filter(coop, season), col(Delivery.family_id) == family.id)
+            .where(season_filter(coop, season), col(Delivery.family_id) == family.id)
             .order_by(col(Delivery.delivered_on), col(Delivery.receipt_number))
         ).all()
     )
     ids = [d.id for d in found]
-    premiums = delivery_rule_premiums(session, coop, season, ids)
+    rule_premium = premiums.delivery_rule_premiums(session, coop, season, ids)
     allocated: dict[uuid.UUID, int] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for delivery_id, amount in session.execute(
             sa_select(
                 col(PaymentAllocation.delivery_id), func.sum(col(PaymentAllocation.amount_minor))
@@ -461,7 +289,7 @@ def delivery_lines(session: Session, family: Family, season: int) -> list[Delive
             .group_by(col(PaymentAllocation.delivery_id))
         ):
             allocated[delivery_id] = int(amount)
-    return [DeliveryLine(d, premiums.get(d.id, 0), allocated.get(d.id, 0)) for d in found]
+    return [DeliveryLine(d, rule_premium.get(d.id, 0), allocated.get(d.id, 0)) for d in found]
 
 
 # -- recording and voiding -------------------------------------------------------------------
@@ -560,8 +388,8 @@ def _allocate(lines: list[DeliveryLine], data: PaymentData) -> list[tuple[Delive
                     _l(
                         "Delivery %(receipt)s has %(left)s left to pay; you allocated %(amount)s.",
                         receipt=receipt,
-                        left=_decimal(line.outstanding_minor),
-                        amount=_decimal(item.amount_minor),
+                        left=decimal_text(line.outstanding_minor),
+                        amount=decimal_text(item.amount_minor),
                     )
                 )
             )
@@ -574,7 +402,7 @@ def _allocate(lines: list[DeliveryLine], data: PaymentData) -> list[tuple[Delive
     return chosen
 
 
-def _decimal(minor: int) -> str:
+def decimal_text(minor: int) -> str:
     return f"{minor / 100:.2f}"
 
 
@@ -616,6 +444,12 @@ def record_payment(
             )
         )
     session.flush()
+    premiums.fix_premiums(
+        session,
+        coop=coop,
+        season=season,
+        delivery_ids=[line.delivery.id for line, _a in allocations],
+    )
     return payment
 
 
@@ -639,6 +473,7 @@ def void_payment(
     locked.void_reason = reason
     session.add(locked)
     session.flush()
+    premiums.unfix(session, locked, user_id)
     return locked
 
 
@@ -686,8 +521,6 @@ __all__ = [
     "Balance",
     "DeliveryLine",
     "PaymentData",
-    "RulePremium",
-    "add_premium_rule",
     "allocations_of",
     "balance",
     "check_season",
@@ -697,8 +530,6 @@ __all__ = [
     "payments_of",
     "receipt_code",
     "record_payment",
-    "rule_premiums",
-    "rules_for",
     "seasons_of",
     "void_payment",
 ]

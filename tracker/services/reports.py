@@ -14,6 +14,7 @@ import uuid
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import BigInteger, and_, case, cast, distinct, exists, func
 from sqlalchemy import select as sa_select
@@ -34,7 +35,6 @@ from ..models import (
     Lot,
     LotInput,
     LotOperation,
-    MassBalanceDebit,
     Payment,
     Plot,
     PlotFlag,
@@ -46,7 +46,7 @@ from ..models.enums import (
     PaymentKind,
     PlotFlagKind,
 )
-from . import audit, payments
+from . import audit, conversions, massbalance, payments, premiums
 from .cooperatives import season_bounds
 from .lots import yield_band
 
@@ -92,15 +92,30 @@ class Week:
 
 @dataclass
 class RuleLine:
+    """What one premium rule came to: on which kilos, in which unit, for how many families."""
+
     rule_id: uuid.UUID
     name: str
     claim_type: str | None
     woman_led_only: bool
     crop: str | None
-    per_kg_minor: int
-    grams: int
+    forms: list[str]
+    unit: str
+    unit_form: str | None
+    rate_minor: int
+    note: str
+    voided: bool
+    delivered_g: int  # the deliveries' net weight
+    grams: int  # their equivalent in the unit's form
     amount_minor: int
+    fixed_minor: int  # of which fixed by payments
     families: int
+
+    @property
+    def quantity(self) -> Decimal:
+        """How many units (kg, lb, tonnes of the unit's form) the premium was paid on."""
+        size = premiums.MEASURE_G[premiums.split_unit(self.unit)[0]]
+        return Decimal(self.grams) * size.denominator / size.numerator
 
 
 @dataclass
@@ -197,13 +212,17 @@ class CertificateLine:
 
 @dataclass
 class LedgerLine:
-    """Mass balance of one certificate in the season: certified kilos in, claimed kilos out."""
+    """The mass-balance ledger of one certificate (massbalance.ledgers): certified kilos
+    in, claimed kilos out, in grams of the crop's ledger unit (`ledger_form`)."""
 
     certificate_id: uuid.UUID
     label: str
+    crop: str
+    ledger_form: str
     credit_g: int
     debit_g: int
     debits: int
+    uncovered: int
 
     @property
     def balance_g(self) -> int:
@@ -265,6 +284,7 @@ class SeasonReport:
     start: date
     end: date
     as_of: date
+    made_on: date
     totals: Volume
     by_community: list[Volume]
     by_form: list[Volume]
@@ -320,7 +340,7 @@ def season_report(
         col(Delivery.delivered_on) >= start,
         col(Delivery.delivered_on) <= end,
     )
-    rules = payments.rule_premiums(session, coop, season)
+    rules = premiums.rule_premiums(session, coop, season)
     balances = payments.family_balances(session, coop, season, rules=rules)
     totals, prices = _totals_and_prices(session, coop, season, where, balances, rules)
     certificates = _certificates(session, coop, start, end, as_of, where)
@@ -333,6 +353,7 @@ def season_report(
         start=start,
         end=end,
         as_of=as_of,
+        made_on=today,
         totals=totals,
         by_community=_by_community(session, where),
         by_form=_by_form(session, where),
@@ -342,7 +363,7 @@ def season_report(
         prices=prices,
         women=_women(session, coop, where),
         certificates=certificates,
-        ledger=_ledger(session, coop.id, season, certificates),
+        ledger=_ledger(session, certificates),
         over_cap=_over_cap(session, coop, where, balances),
         protected_plots=_protected(session, coop, where),
         yields=_yields(session, coop, start, end),
@@ -399,7 +420,7 @@ def _totals_and_prices(
     season: int,
     where,
     balances: dict[uuid.UUID, payments.Balance],
-    rules: list[payments.RulePremium],
+    rules: list[premiums.RulePremium],
 ) -> tuple[Volume, Prices]:
     count, families, grams, value, premium = session.execute(
         sa_select(
@@ -419,9 +440,16 @@ def _totals_and_prices(
             claim_type=r.rule.claim_type,
             woman_led_only=r.rule.woman_led_only,
             crop=r.rule.crop,
-            per_kg_minor=r.rule.per_kg_minor,
-            grams=r.grams,
+            forms=premiums.rule_forms(r.rule),
+            unit=r.rule.unit,
+            unit_form=premiums.split_unit(r.rule.unit)[1],
+            rate_minor=r.rule.rate_minor,
+            note=r.rule.note,
+            voided=r.rule.voided_at is not None,
+            delivered_g=r.delivered_g,
+            grams=r.equivalent_g,
             amount_minor=r.amount_minor,
+            fixed_minor=r.fixed_minor,
             families=r.families,
         )
         for r in rules
@@ -678,40 +706,30 @@ def _certificates(
     return lines
 
 
-def _ledger(
-    session: Session, coop_id: uuid.UUID, season: int, certificates: list[CertificateLine]
-) -> list[LedgerLine]:
-    """Per mass-balance certificate: credit from its certified deliveries, debits by lots."""
+def _ledger(session: Session, certificates: list[CertificateLine]) -> list[LedgerLine]:
+    """The ledger of each mass-balance certificate of the season, as massbalance.ledgers
+    computes it for every other view (API, certificate and lot pages)."""
     mass_balance = [c for c in certificates if c.basis == Basis.MASS_BALANCE]
     if not mass_balance:
         return []
-    debits: dict[uuid.UUID, tuple[int, int]] = {}
-    for cert_id, count, grams in session.execute(
-        sa_select(
-            col(MassBalanceDebit.certificate_id),
-            func.count(),
-            func.sum(col(MassBalanceDebit.grams)),
+    books = massbalance.ledgers(session, [c.id for c in mass_balance])
+    lines = []
+    for cert in mass_balance:
+        book = books[cert.id]
+        crop = next((c for c in cert.crops.split(",") if c.strip()), "").strip()
+        lines.append(
+            LedgerLine(
+                certificate_id=cert.id,
+                label=cert.number,
+                crop=crop,
+                ledger_form=conversions.ledger_form(crop),
+                credit_g=book.credit_g,
+                debit_g=book.debit_g,
+                debits=len(book.allocations),
+                uncovered=sum(1 for a in book.allocations if not a.covered),
+            )
         )
-        .join(Lot, col(Lot.id) == col(MassBalanceDebit.lot_id))
-        .where(
-            col(MassBalanceDebit.cooperative_id) == coop_id,
-            col(MassBalanceDebit.voided_at).is_(None),
-            col(MassBalanceDebit.certificate_id).in_([c.id for c in mass_balance]),
-            col(Lot.season) == season,
-        )
-        .group_by(col(MassBalanceDebit.certificate_id))
-    ):
-        debits[cert_id] = (int(count), int(grams))
-    return [
-        LedgerLine(
-            certificate_id=c.id,
-            label=f"{c.number}",
-            credit_g=c.claimed_g,
-            debit_g=debits.get(c.id, (0, 0))[1],
-            debits=debits.get(c.id, (0, 0))[0],
-        )
-        for c in mass_balance
-    ]
+    return lines
 
 
 def _over_cap(

@@ -40,7 +40,7 @@ from ..models import (
     StoredFile,
 )
 from ..models.enums import FORMS_BY_CROP, Basis, CertificateStatus, Crop
-from ..services import certificates, claims, coverage, massbalance
+from ..services import certificates, claims, conversions, coverage, massbalance
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from . import dashboard, nav
@@ -308,7 +308,7 @@ def show_page(
         ],
         ledger=ledger,
         allocations=allocations,
-        reference_form=claims.reference_label(crops[0]) if crops else "",
+        ledger_unit=conversions.ledger_unit(crops[0] if crops else None),
         products=certificates.scope_label(cert),
         status_options=[(str(s), claims.STATUS_LABELS[s]) for s in CertificateStatus],
         coverage_options=[(k, v) for k, v in claims.COVERAGE_LABELS.items()],

@@ -18,7 +18,7 @@ from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Certificate
-from ..services import claims, massbalance
+from ..services import claims, conversions, massbalance
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from .certificates import coop_of, user_id
@@ -92,10 +92,11 @@ def allocate(lot_id: str) -> Any:
     flash(
         _(
             "Lot %(code)s now carries the mass-balance claim of certificate %(number)s "
-            "(%(kg)s kg spent from its ledger).",
+            "(%(kg)s %(unit)s spent from its ledger).",
             code=lot.code,
             number=cert.number,
             kg=claims.kg_text(debit.grams),
+            unit=conversions.ledger_unit(lot.crop),
         ),
         "success",
     )

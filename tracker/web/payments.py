@@ -17,12 +17,12 @@ from sqlmodel import select
 from .. import guard
 from ..db import get_session
 from ..documents import receipts
-from ..documents.season_report import CLAIM_LABELS, CROP_LABELS, Fmt, label
+from ..documents.season_report import CLAIM_LABELS, CROP_LABELS, FORM_LABELS, Fmt, label
 from ..idempotency import idempotent
 from ..models import Community, Cooperative, Family, Payment
-from ..models.enums import Crop, PaymentKind, PaymentMethod
+from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
-from ..services import payments
+from ..services import payments, premiums
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
@@ -129,10 +129,17 @@ def _render_index(
         families=families,
         balances=balances,
         recent=recent,
-        rules=payments.rules_for(session, coop, season),
+        rules=premiums.rules_for(session, coop, season, voided=True),
+        rule_forms=premiums.rule_forms,
+        unit_label=premiums.unit_label,
+        units=_unit_options(),
+        forms_by_crop=[(str(c), [str(f) for f in FORMS_BY_CROP[c]]) for c in Crop],
         claim_types=payments.claim_types(session, coop),
         claim_labels=CLAIM_LABELS,
         crop_labels=CROP_LABELS,
+        form_labels=FORM_LABELS,
+        form_names=lambda forms: ", ".join(label(FORM_LABELS, f) for f in forms),
+        void_errors=any(k.startswith("void-") for k in errors),
         crops=list(Crop),
         label=label,
         kind_labels=payments.KIND_LABELS,
@@ -144,6 +151,14 @@ def _render_index(
     return html, status
 
 
+def _unit_options() -> list[tuple[str, str]]:
+    """The units a rule is usually paid per, coffee's then cacao's, as people read them."""
+    seen: list[str] = []
+    for crop in Crop:
+        seen.extend(u for u in premiums.USUAL_UNITS[crop] if u not in seen)
+    return [(unit, premiums.unit_label(unit)) for unit in seen]
+
+
 @bp.route("/c/<code>/payments/premium-rules", methods=["POST"])
 @idempotent
 def add_rule(code: str) -> Any:
@@ -151,24 +166,46 @@ def add_rule(code: str) -> Any:
     g.coop = coop
     form = request.form
     try:
-        rule = payments.add_premium_rule(
+        rule = premiums.add_premium_rule(
             get_session(),
             coop=coop,
             name=form.get("name", ""),
             season=form.get("season", ""),
-            per_kg_minor=_minor(form.get("per_kg"), "per_kg"),
+            rate_minor=_minor(form.get("rate"), "rate"),
+            unit=form.get("unit", ""),
+            forms=form.getlist("forms"),
             claim_type=form.get("claim_type") or None,
             woman_led_only=form.get("woman_led_only") == "on",
             crop=form.get("crop") or None,
+            note=form.get("note", ""),
             user_id=_user_id(),
         )
     except ValidationFailed as error:
         season = _safe_season(coop, form.get("season"))
-        return _render_index(coop, season, "", error.errors(), dict(form), 422)
+        values: dict[str, Any] = dict(form)
+        values["forms"] = form.getlist("forms")
+        return _render_index(coop, season, "", error.errors(), values, 422)
     flash(
         _("Premium “%(name)s” added for season %(season)s.", name=rule.name, season=rule.season),
         "success",
     )
+    return redirect(url_for("payments.index", code=coop.code, season=rule.season), 303)
+
+
+@bp.route("/premium-rules/<rule_id>/void", methods=["POST"])
+@idempotent
+def void_rule(rule_id: str) -> Any:
+    """Void a premium rule with a reason: unpaid deliveries stop earning it."""
+    rule = guard.record("rule_id", Permission.MANAGE)
+    coop = _coop_of(rule)
+    try:
+        premiums.void_premium_rule(
+            get_session(), rule=rule, reason=request.form.get("reason", ""), user_id=_user_id()
+        )
+    except ValidationFailed as error:
+        errors = {f"void-{rule.id}": error.errors().get("reason", [])}
+        return _render_index(coop, rule.season, "", errors, {}, 422)
+    flash(_("Premium “%(name)s” voided.", name=rule.name), "success")
     return redirect(url_for("payments.index", code=coop.code, season=rule.season), 303)
 
 

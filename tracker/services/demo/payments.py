@@ -4,7 +4,7 @@ Runs after the deliveries (and the claims derived from them): about half the fam
 an advance early in the harvest, most got a final payment settling their deliveries
 (oldest first), and fair-trade and woman-led families got their season premiums, which
 the premium rules compute from the deliveries that carry the claim. One payment was
-recorded twice and voided, as happens.
+recorded twice and voided, as happens. The rules follow Fairtrade's published premiums.
 """
 
 from __future__ import annotations
@@ -16,22 +16,61 @@ from sqlalchemy import insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from ...models import Delivery, Payment, PaymentAllocation, PremiumRule, utcnow
-from .. import audit
+from ...models import Delivery, Payment, PaymentAllocation, utcnow
+from .. import audit, premiums
 from ..cooperatives import season_bounds
-from ..payments import rule_premiums, today
+from ..payments import today
 from .base import Demo
 
 SEASON = 2026
-# (name, claim type, woman-led only, crop, premium per kg in céntimos)
+# The exchange rate the demo's cooperatives used to set their premiums in soles.
+PEN_PER_USD = "3,75"
+# (name, claim type, woman-led only, crop, unit, rate in céntimos per unit, note). Fairtrade's
+# figures (../shared/standards/README.md): coffee premium US$ 0.20 per lb of green coffee,
+# cocoa premium US$ 240 per tonne of dry beans; converted at S/ 3.75 per US$. Each applies
+# to every form delivered, on its green or dry-bean equivalent.
 RULES = {
     "CAZ": [
-        ("Prima Fairtrade (US$ 0,20/lb)", "fairtrade", False, "coffee", 165),
-        ("Prima café de mujeres", None, True, "coffee", 20),
+        (
+            "Prima Fairtrade (US$ 0,20/lb de café verde)",
+            "fairtrade",
+            False,
+            "coffee",
+            "lb_green",
+            75,
+            f"Fairtrade: US$ 0,20 por libra de café verde, a S/ {PEN_PER_USD} por US$ = "
+            "S/ 0,75 por libra de café verde (equivalente de cada entrega).",
+        ),
+        (
+            "Prima café de mujeres",
+            None,
+            True,
+            "coffee",
+            "kg_green",
+            20,
+            "Acuerdo de asamblea: S/ 0,20 por kg de café verde equivalente.",
+        ),
     ],
     "CHU": [
-        ("Prima Fairtrade cacao (US$ 240/t)", "fairtrade", False, "cacao", 90),
-        ("Prima mujeres cacaoteras", None, True, "cacao", 10),
+        (
+            "Prima Fairtrade cacao (US$ 240/t de grano seco)",
+            "fairtrade",
+            False,
+            "cacao",
+            "t_dry_beans",
+            90_000,
+            f"Fairtrade: US$ 240 por tonelada de cacao en grano seco, a S/ {PEN_PER_USD} por "
+            "US$ = S/ 900 por tonelada de grano seco (equivalente de cada entrega).",
+        ),
+        (
+            "Prima mujeres cacaoteras",
+            None,
+            True,
+            "cacao",
+            "kg_dry_beans",
+            10,
+            "Acuerdo de asamblea: S/ 0,10 por kg de grano seco equivalente.",
+        ),
     ],
 }
 ADVANCE_DAY = {"CAZ": date(2026, 4, 20), "CHU": date(2026, 1, 20)}
@@ -74,20 +113,20 @@ def build_payments(session: Session, demo: Demo) -> None:
     last_day = today()
     for code, coop in demo.coops.items():
         manager = demo.users[f"manager.{code}"]
-        for name, claim, woman_only, crop, rate in RULES[code]:
-            session.add(
-                PremiumRule(
-                    cooperative_id=coop.id,
-                    name=name,
-                    season=SEASON,
-                    claim_type=claim,
-                    woman_led_only=woman_only,
-                    crop=crop,
-                    per_kg_minor=rate,
-                    created_by_id=manager.id,
-                )
+        for name, claim, woman_only, crop, unit, rate, note in RULES[code]:
+            premiums.add_premium_rule(
+                session,
+                coop=coop,
+                name=name,
+                season=SEASON,
+                rate_minor=rate,
+                unit=unit,
+                claim_type=claim,
+                woman_led_only=woman_only,
+                crop=crop,
+                note=note,
+                user_id=manager.id,
             )
-        session.flush()
         start, end = season_bounds(coop, SEASON)
         by_family: dict[uuid.UUID, list[tuple[uuid.UUID, date, int]]] = {}
         for delivery_id, family_id, day, amount, premium in session.execute(
@@ -109,10 +148,10 @@ def build_payments(session: Session, demo: Demo) -> None:
             )
         ):
             by_family.setdefault(family_id, []).append((delivery_id, day, amount + premium))
-        premiums: dict[uuid.UUID, int] = {}
-        for result in rule_premiums(session, coop, SEASON):
+        owed: dict[uuid.UUID, int] = {}
+        for result in premiums.rule_premiums(session, coop, SEASON):
             for family_id, (_grams, amount) in result.by_family.items():
-                premiums[family_id] = premiums.get(family_id, 0) + amount
+                owed[family_id] = owed.get(family_id, 0) + amount
         rows: list[dict] = []
         allocations: list[dict] = []
         for family_id in sorted(by_family):
@@ -157,7 +196,7 @@ def build_payments(session: Session, demo: Demo) -> None:
                         }
                     )
                     left -= take
-            if premiums.get(family_id) and rng.random() < 0.6 and PREMIUM_DAY[code] <= last_day:
+            if owed.get(family_id) and rng.random() < 0.6 and PREMIUM_DAY[code] <= last_day:
                 rows.append(
                     _payment(
                         coop.id,
@@ -165,7 +204,7 @@ def build_payments(session: Session, demo: Demo) -> None:
                         "premium",
                         "cash",
                         PREMIUM_DAY[code],
-                        premiums[family_id],
+                        owed[family_id],
                         manager.id,
                         note="Asamblea de entrega de primas",
                     )
@@ -183,6 +222,14 @@ def build_payments(session: Session, demo: Demo) -> None:
             session.execute(insert(Payment), rows[at : at + 5000])
         for at in range(0, len(allocations), 5000):
             session.execute(insert(PaymentAllocation), allocations[at : at + 5000])
+        # What a payment settles has its premiums fixed, as record_payment does.
+        premiums.fix_premiums(
+            session,
+            coop=coop,
+            season=SEASON,
+            delivery_ids=sorted({a["delivery_id"] for a in allocations}, key=str),
+            bulk=True,
+        )
         audit.record(
             session,
             cooperative_id=coop.id,
