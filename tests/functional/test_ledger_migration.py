@@ -13,7 +13,7 @@ from tests import factories as f
 from tracker.cli import alembic_config
 from tracker.services import massbalance
 
-BEFORE = "3ad77c6a6c25"
+BEFORE = "a1b7c3d9e2f4"  # the revision before the conversion factors
 
 
 def _rows(url: str, sql: str) -> list[tuple]:
