@@ -183,11 +183,12 @@ def build_payments(session: Session, demo: Demo) -> None:
             session.execute(insert(Payment), rows[at : at + 5000])
         for at in range(0, len(allocations), 5000):
             session.execute(insert(PaymentAllocation), allocations[at : at + 5000])
-        audit.record(
-            session,
-            cooperative_id=coop.id,
-            action="demo",
-            entity="payment",
-            after={"created": len(rows), "allocations": len(allocations)},
-        )
+        for model, inserted in ((Payment, rows), (PaymentAllocation, allocations)):
+            audit.record_rows(
+                session,
+                model=model,
+                cooperative_id=coop.id,
+                rows=inserted,
+                summary={"demo": True},
+            )
         demo.notes.append(f"{code}: {len(rows)} payments")
