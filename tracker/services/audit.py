@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, event, insert, inspect
+from sqlalchemy import Table, TypeDecorator, event, inspect
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, select
@@ -226,7 +226,12 @@ def record_rows(
     at = columns.index("id")
     kept = [i for i, name in enumerate(columns) if i != at]
     names = [columns[i] for i in kept]
-    secret = [(n, i) for n, i in enumerate(kept) if columns[i] in SECRET]
+    # Values JSON cannot write as they are (UUIDs, dates, secrets), converted per column.
+    convert = [
+        (n, function)
+        for n, i in enumerate(kept)
+        if (function := _to_json(columns[i], table.c.get(columns[i]))) is not None
+    ]
     dumps = json.JSONEncoder(
         separators=(",", ":"), ensure_ascii=False, default=_plain, check_circular=False
     ).encode
@@ -234,8 +239,8 @@ def record_rows(
     leaves = []
     for row in tuples:
         values = list(pick(row))
-        for n, i in secret:
-            values[n] = fingerprint(row[i])
+        for n, function in convert:
+            values[n] = function(values[n])
         leaves.append((str(row[at]), dumps(values)))
     leaves.sort()
     entry = record(
@@ -252,19 +257,54 @@ def record_rows(
             "sha256": rows_digest(leaves),
         },
     )
-    values = [
-        {
-            "entity": table.name,
-            "entity_id": key,
-            "chain": entry.chain,
-            "seq": entry.seq,
-            "data": data,
-        }
-        for key, data in leaves
-    ]
-    for start in range(0, len(values), 10_000):
-        session.execute(insert(AuditRow), values[start : start + 10_000])
+    _insert_rows(session, str(table.name), entry, leaves)
     return entry
+
+
+def _to_json(name: str, column: Any) -> Any:
+    """What turns a column's Python values into JSON values (None: they already are)."""
+    if name in SECRET:
+        return fingerprint
+    if column is None:
+        return _plain
+    sql_type = column.type
+    if isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
+    try:
+        kind = sql_type.python_type
+    except NotImplementedError:  # pragma: no cover - every column type we use has one
+        return _plain
+    if kind is uuid.UUID:
+        return _uuid_text
+    return None if kind in (int, str, bool, float) else _plain
+
+
+def _uuid_text(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _insert_rows(
+    session: Session, entity: str, entry: AuditEntry, leaves: list[tuple[str, str]]
+) -> None:
+    """The batch's rows into audit_row through the driver's executemany (plain text and
+    integers: nothing to convert, and no parameter dictionary per row)."""
+    connection = session.connection()
+    table = AuditRow.__table__  # type: ignore[attr-defined]
+    names = ["entity", "entity_id", "chain", "seq", "data"]
+    compiled = table.insert().compile(dialect=connection.dialect, column_keys=names)
+    order = list(compiled.positiontup) if compiled.positional else None
+    for start in range(0, len(leaves), 10_000):
+        params: list[Any] = []
+        for key, data in leaves[start : start + 10_000]:
+            row = {
+                "entity": entity,
+                "entity_id": key,
+                "chain": entry.chain,
+                "seq": entry.seq,
+                "data": data,
+            }
+            params.append(tuple(row[n] for n in order) if order else row)
+        connection.exec_driver_sql(compiled.string, params)
 
 
 def rows_digest(leaves: Iterable[tuple[str, str]]) -> str:
