@@ -45,3 +45,13 @@ def test_secrets_are_logged_as_fingerprints_only():
     assert print_.startswith("sha256:") and "argon2" not in print_
     assert audit.logged("password_hash", "secret") == audit.fingerprint("secret")
     assert audit.logged("head_name", "Rosa") == "Rosa"
+
+
+def test_the_checkpoint_key_comes_from_the_environment_not_the_database(monkeypatch):
+    from tracker import config
+
+    settings = {"ENV_NAME": "testing", "SECRET_KEY": "s3cret"}
+    derived = audit_proof.key_from(config.load("/tmp", dict(settings)))
+    assert derived != b"s3cret" and len(derived) == 32
+    monkeypatch.setenv("TRACKER_AUDIT_KEY", "kept in the vault")
+    assert audit_proof.key_from(config.load("/tmp", dict(settings))) == b"kept in the vault"
