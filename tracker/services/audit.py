@@ -41,7 +41,7 @@ UNAUDITED: dict[str, str] = {
     "delivery_claim": "derived: recomputed by the claims engine from audited records",
     "delivery_flag": "derived: recomputed by the claims engine from audited records",
     "idempotency_record": "replayed answers to retried requests, not records",
-    "api_token": "API sessions: issued at a logged login, only their hash stored",
+    "api_token": "API sessions a user opens for themselves (only their hash is stored)",
 }
 # Columns that change as a side effect and would only add noise to every entry.
 NOISE = frozenset({"public_version", "updated_at", "last_login_at", "session_token"})

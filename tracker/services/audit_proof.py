@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, TypeDecorator, func, select, type_coerce
+from sqlalchemy import Table, TypeDecorator, select, type_coerce
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
@@ -52,6 +52,8 @@ HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
 ROW: Table = AuditRow.__table__  # type: ignore[attr-defined]
 COOP: Table = Cooperative.__table__  # type: ignore[attr-defined]
 BATCH = 5000
+# Records adopted by one `baseline` entry (the rows are read and logged that many at a time).
+ADOPT_BATCH = 20_000
 # Problems listed one by one in a report (all are counted).
 LISTED = 500
 FORMAT = "tracker audit checkpoint 1"
@@ -112,9 +114,6 @@ class Report:
         if len(self.problems) < LISTED:
             self.problems.append(problem)
 
-    def of(self, kind: str) -> list[Problem]:
-        return [p for p in self.problems if p.kind == kind]
-
 
 # -- checkpoints -----------------------------------------------------------------------
 
@@ -163,6 +162,7 @@ def key_from(config: Mapping[str, Any]) -> bytes:
 
 
 def _sign(key: bytes, body: str) -> str:
+    """HMAC-SHA256 of a checkpoint's text: only a holder of the key can make one."""
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
@@ -249,12 +249,14 @@ def _as_logged(column: Any, raw: bool) -> Callable[[Any], Any] | None:
 
 
 def _hyphenated(value: str | None) -> str | None:
+    """SQLite's 32 hex digits as the log writes a UUID."""
     if value is None:
         return None
     return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
 
 
 def _stored_utc(value: str | None) -> str | None:
+    """SQLite's stored UTC time ("2026-06-02 10:00:00.000000") as an ISO time in UTC."""
     return None if value is None else f"{value[:10]}T{value[11:]}+00:00"
 
 
@@ -272,10 +274,6 @@ def _utc(value: dt.datetime | None) -> str | None:
 
 def _iso(value: dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _equivalent(name: str, expected: Any, actual: Any) -> bool:
@@ -308,6 +306,7 @@ class _Batch:
 
 
 def _scope_chains(session: Session, chain: str | None) -> list[str]:
+    """The chains a check covers: every chain there is or should be (one per cooperative)."""
     if chain is not None:
         return [chain]
     found = set(session.scalars(select(HEAD.c.chain)))
@@ -399,12 +398,14 @@ def _check_chains(
 
 
 def _batch_of(entity: str, after: str | None) -> _Batch:
-    data = json.loads(after or "{}")
+    """A bulk entry's columns, shared values and digest, to check its rows against."""
+    data = _loads(after, dict)
+    columns, same, rows = data.get("columns"), data.get("same"), data.get("rows")
     return _Batch(
         entity,
-        list(data.get("columns") or []),
-        dict(data.get("same") or {}),
-        int(data.get("rows") or 0),
+        [str(c) for c in columns] if isinstance(columns, list) else [],
+        same if isinstance(same, dict) else {},
+        rows if isinstance(rows, int) else -1,
         str(data.get("sha256") or ""),
     )
 
@@ -412,6 +413,7 @@ def _batch_of(entity: str, after: str | None) -> _Batch:
 def _close_chain(
     report: Report, chain: str, head: tuple[int, str, int] | None, last: int, last_hash: str
 ) -> None:
+    """The chain's head must name its last entry (else entries at its end were removed)."""
     if head is None:
         report.add(Problem("chain", "the chain's head is missing", chain, last))
     elif head[0] != last or head[1] != last_hash:
@@ -419,6 +421,7 @@ def _close_chain(
 
 
 def _compare_head(report: Report, head: Head, last: int | None, found: str | None) -> None:
+    """A checkpointed chain must still reach its checkpointed entry, unchanged."""
     then = head.entries
     if last is None:
         report.add(
@@ -620,17 +623,26 @@ def _replay(
             found.seen += 1
             found.digest.update(f"{entity_id}\t{payload}\n".encode())
             state = dict(found.same)
-            state.update(zip(found.columns, json.loads(payload or "[]"), strict=False))
+            state.update(zip(found.columns, _loads(payload, list), strict=False))
             state["id"] = entity_id
         elif kind == "create":
-            state = json.loads(payload or "{}")
+            state = _loads(payload, dict)
         elif kind == "delete":
             state = _DELETED
         else:  # update, void
             if state is None or state is _DELETED:
                 state = {_UNBORN: True}
-            state.update(json.loads(payload or "{}"))
+            state.update(_loads(payload, dict))
     return state
+
+
+def _loads(text: str | None, kind: type) -> Any:
+    """Logged JSON, or an empty one if it was mangled (its entry's hash says so already)."""
+    try:
+        value = json.loads(text or "null")
+    except ValueError:
+        return kind()
+    return value if isinstance(value, kind) else kind()
 
 
 def _compare(
@@ -682,6 +694,7 @@ def _compare(
 
 
 def _report(report: Report, collect: Collector | None, table: Table, problem: Problem) -> None:
+    """A record's problem to the report, or to `baseline`'s collector."""
     if collect is not None:
         collect(table, problem.entity_id, problem.code)
     else:
@@ -707,16 +720,18 @@ def baseline(session: Session, *, batch: int = BATCH) -> dict[str, int]:
         total = 0
         for name, ids in sorted(pending.items()):
             table = metadata.tables[name]
-            rows = _full_rows(session, table, sorted(ids, key=str))
-            audit.record_rows(
-                session,
-                model=table,
-                cooperative_id=cooperative_id,
-                rows=rows,
-                action="baseline",
-                summary={"reason": "stored before the log proved records", "upto": head.legacy_seq},
-            )
-            total += len(rows)
+            ordered = sorted(ids, key=str)
+            for start in range(0, len(ordered), ADOPT_BATCH):
+                rows = _full_rows(session, table, ordered[start : start + ADOPT_BATCH])
+                audit.record_rows(
+                    session,
+                    model=table,
+                    cooperative_id=cooperative_id,
+                    rows=rows,
+                    action="baseline",
+                    summary={"reason": "stored before the log proved records"},
+                )
+                total += len(rows)
         head.legacy_seq = 0
         session.add(head)
         adopted[chain] = total
@@ -738,16 +753,10 @@ def _to_adopt(session: Session, chain: str, batch: int) -> dict[str, set[Any]]:
 
 
 def _full_rows(session: Session, table: Table, ids: list[Any]) -> list[dict[str, Any]]:
+    """The records with these ids, every column, as the ORM would read them."""
     rows: list[dict[str, Any]] = []
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
         query = select(table).where(table.c.id.in_(chunk)).order_by(table.c.id)
         rows.extend(dict(r._mapping) for r in session.execute(query))
     return rows
-
-
-def entry_count(session: Session, chain: str | None = None) -> int:
-    query = select(func.count()).select_from(AuditEntry)
-    if chain is not None:
-        query = query.where(ENTRY.c.chain == chain)
-    return int(session.execute(query).scalar_one())
