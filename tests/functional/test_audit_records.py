@@ -382,3 +382,17 @@ def test_voided_payments_and_corrected_deliveries_verify(runner, db, world, stoc
     payments.void_payment(db, payment=stock["payment"], reason="Duplicado", user_id=None)
     db.commit()
     assert _verify(runner).exit_code == 0
+
+
+def test_log_text_mangled_into_nonsense_is_reported_not_a_crash(runner, db, world, stock):
+    chain = audit.chain_for(world.a.id)
+    _sql(db, "UPDATE audit_row SET data = 'not json' WHERE chain = :c", c=chain)
+    _sql(
+        db,
+        "UPDATE audit_entry SET after = '[1' WHERE chain = :c AND action = 'create_rows'",
+        c=chain,
+    )
+    result = _verify(runner)
+    assert result.exit_code == 1, result.output
+    assert "content does not match its hash" in result.output
+    assert "its rows do not match its digest" in result.output
