@@ -396,3 +396,55 @@ def test_log_text_mangled_into_nonsense_is_reported_not_a_crash(runner, db, worl
     assert result.exit_code == 1, result.output
     assert "content does not match its hash" in result.output
     assert "its rows do not match its digest" in result.output
+
+
+def test_what_is_written_while_verify_runs_is_seen_whole_or_not_at_all(
+    runner, db, app, world, stock, monkeypatch
+):
+    """A clerk's import committed between the check of the chains and that of the
+    records: verify reads one snapshot, so it sees neither the entry nor the rows (on
+    PostgreSQL each statement would otherwise see newer data than the last)."""
+    from sqlmodel import Session
+
+    from tracker import db as tracker_db
+    from tracker.db import engine_for
+    from tracker.models import Cooperative
+    from tracker.services import audit_proof, deliveries
+
+    original = audit_proof._check_records
+
+    def meanwhile(*args, **kwargs):
+        with tracker_db.writing(), Session(engine_for(app), expire_on_commit=False) as other:
+            audit.set_actor(other, None, "a clerk, meanwhile")
+            coop = other.get(Cooperative, world.a.id)
+            family = f.make_family(other, coop)
+            plot = f.make_plot(other, family, name="Parcela 1")
+            data = deliveries.DeliveryData(
+                family_id=family.id,
+                plot_id=plot.id,
+                crop="coffee",
+                form="dry_parchment",
+                delivered_on=date(2026, 6, 4),
+                gross_g=50_500,
+                tare_g=500,
+            )
+            deliveries.record_many(
+                other,
+                coop=coop,
+                centre=f.centre_of(other, coop),
+                clerk_id=None,
+                rows=[(data, plot.id)],
+            )
+            other.commit()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(audit_proof, "_check_records", meanwhile)
+    reading = tracker_db._writing.set(False)  # the command reads, as it does in production
+    try:
+        result = _verify(runner)
+    finally:
+        tracker_db._writing.reset(reading)
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    result = _verify(runner)
+    assert result.exit_code == 0, result.output

@@ -34,11 +34,12 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, TypeDecorator, select, type_coerce
+from sqlalchemy import Connection, Engine, Table, TypeDecorator, select, type_coerce
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
@@ -333,13 +334,30 @@ def check(
         if chain not in wanted:
             report.add(Problem("checkpoint", "the checkpoint is not of this chain", chain))
         wanted = {c: h for c, h in wanted.items() if c == chain}
-    chains = _scope_chains(session, chain)
-    report.chains = len(chains)
-    bulk, last, at_checkpoint = _check_chains(session, report, chain, wanted, batch)
-    _check_records(session, report, chain, bulk, batch)
+    with _snapshot(session) as reading:
+        report.chains = len(_scope_chains(reading, chain))
+        bulk, last, at_checkpoint = _check_chains(reading, report, chain, wanted, batch)
+        _check_records(reading, report, chain, bulk, batch)
     for name, head in wanted.items():
         _compare_head(report, head, last.get(name), at_checkpoint.get(name))
     return report
+
+
+@contextmanager
+def _snapshot(session: Session) -> Iterator[Session]:
+    """One snapshot for the whole check, so records and entries written meanwhile are
+    seen together or not at all. SQLite's read transaction already is one; PostgreSQL's
+    default (READ COMMITTED) gives each statement its own, so the check reads through a
+    REPEATABLE READ connection of its own."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield session
+        return
+    engine: Engine = bind.engine if isinstance(bind, Connection) else bind
+    with engine.connect() as connection:
+        isolated = connection.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind=isolated) as reading:
+            yield reading
 
 
 def _check_chains(
