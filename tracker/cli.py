@@ -43,8 +43,14 @@ def _session() -> Any:
 @with_appcontext
 def init_command() -> None:
     """Create or upgrade the database (Alembic); safe to run again."""
+    from . import db
+
     url = current_app.config["DATABASE_URL"]
     upgrade_database(url)
+    # An upgrade from a release whose log did not prove records: adopt them now, once.
+    with db.writing():
+        _baseline(_session())
+        db.commit()
     click.echo(f"Database ready: {_redact(url)}")
 
 
@@ -221,24 +227,105 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--against",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="a checkpoint kept earlier (`tracker audit checkpoint`): fail if any chain in it "
+    "is now shorter, empty, missing or different",
+)
+@click.option("--cooperative", "code", help="only this cooperative's chain and records")
 @with_appcontext
-def audit_verify_command() -> None:
-    """Check the audit log's hash chains; exit 1 if any is broken."""
-    from sqlalchemy import func
-    from sqlmodel import select
-
-    from .models import AuditEntry
-    from .services import audit
+def audit_verify_command(checkpoint_file: Path | None, code: str | None) -> None:
+    """Check the hash chains and that every record holds what the log last says of it;
+    exit 1 if anything does not hold."""
+    from .services import audit_proof
 
     session = _session()
-    total = session.exec(select(func.count()).select_from(AuditEntry)).one()
-    breaks = list(audit.verify(session))
-    for item in breaks[:50]:
-        click.echo(f"BROKEN chain {item.chain} at entry {item.seq}: {item.problem}", err=True)
-    if breaks:
-        click.echo(f"The audit log is broken in {len(breaks)} place(s).", err=True)
+    against = None
+    if checkpoint_file is not None:
+        text = checkpoint_file.read_text(encoding="utf-8", errors="replace")
+        try:
+            against = audit_proof.parse(text, audit_proof.key_from(current_app.config))
+        except audit_proof.CheckpointInvalid as error:
+            click.echo(f"{checkpoint_file}: {error.text()}", err=True)
+            sys.exit(1)
+    report = audit_proof.check(session, chain=_chain_of(session, code), against=against)
+    for problem in report.problems[:50]:
+        click.echo(problem.line(), err=True)
+    if not report.ok:
+        for (kind, code_), count in sorted(report.counts.items()):
+            click.echo(f"  {count:>8,}  {kind}: {code_}", err=True)
+        click.echo(
+            f"The audit log or the records do not hold in {report.total:,} place(s).", err=True
+        )
+        if report.legacy:
+            click.echo(
+                "Chains written before the log proved records (an upgraded database): "
+                "run `tracker audit baseline` once to adopt their records as they are.",
+                err=True,
+            )
         sys.exit(1)
-    click.echo(f"Audit log intact: {total} entries verified.")
+    click.echo(
+        f"Audit log intact: {report.entries:,} entries in {report.chains} chain(s) verified; "
+        f"{report.records:,} records hold what the log last says of them."
+    )
+    if against is not None:
+        click.echo(
+            f"Nothing logged up to the checkpoint of {against.made:%Y-%m-%d %H:%M} UTC "
+            f"is missing or changed ({len(against.heads)} chain(s))."
+        )
+
+
+@audit_group.command("checkpoint")
+@click.option("--cooperative", "code", help="only this cooperative's chain")
+@with_appcontext
+def audit_checkpoint_command(code: str | None) -> None:
+    """Print the chains' heads, signed with the audit key: keep the text outside the
+    database, and later `tracker audit verify --against FILE`."""
+    from .services import audit_proof
+
+    session = _session()
+    found = audit_proof.checkpoint(session, chain=_chain_of(session, code))
+    click.echo(found.text(audit_proof.key_from(current_app.config)), nl=False)
+
+
+@audit_group.command("baseline")
+@with_appcontext
+def audit_baseline_command() -> None:
+    """Adopt into the log, as they are now, the records of a database upgraded from a
+    release whose log did not prove records (each chain once; `tracker init` does it)."""
+    from . import db
+
+    with db.writing():
+        adopted = _baseline(_session())
+        db.commit()
+    if not adopted:
+        click.echo("No chain was written before the log proved records: nothing to adopt.")
+
+
+def _baseline(session: Any) -> dict[str, int]:
+    from .services import audit_proof
+
+    adopted = audit_proof.baseline(session)
+    for chain, count in adopted.items():
+        click.echo(f"Chain {chain}: {count:,} records adopted into the audit log as they are.")
+    return adopted
+
+
+def _chain_of(session: Any, code: str | None) -> str | None:
+    """The chain of the cooperative with this code (None: every chain)."""
+    if code is None:
+        return None
+    from sqlmodel import select
+
+    from .models import Cooperative
+    from .services import audit
+
+    coop = session.exec(select(Cooperative).where(Cooperative.code == code.upper())).first()
+    if coop is None:
+        raise click.ClickException(f"no cooperative with code {code}")
+    return audit.chain_for(coop.id)
 
 
 @click.command("backup")

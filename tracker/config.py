@@ -25,6 +25,8 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
     config: dict[str, Any] = {
         "ENV_NAME": env,
         "SECRET_KEY": _env("SECRET_KEY", DEV_SECRET if env != "production" else None),
+        # Signs audit checkpoints (None: a key derived from SECRET_KEY); never in the database.
+        "AUDIT_KEY": _env("TRACKER_AUDIT_KEY"),
         "DATABASE_URL": _env(
             "DATABASE_URL", "sqlite:///" + os.path.join(instance_path, "tracker.db")
         ),

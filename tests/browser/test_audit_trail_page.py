@@ -33,3 +33,43 @@ def test_an_auditor_reads_the_trail_on_a_phone_and_a_desktop(
         assert scroll <= width + 1, f"{name}: the page scrolls sideways ({scroll}px)"
         page.close()
     print(tmp_path)
+
+
+def test_an_auditor_verifies_the_records_and_keeps_a_checkpoint(browser, live_server, db, world):
+    """The page at 390 and 1280 px: a record edited behind the app's back is named (its
+    private value hidden), the checkpoint can be copied, and pasted back it proves that
+    nothing logged since was removed."""
+    from sqlalchemy import update
+
+    from tests.browser.conftest import login, screenshot
+    from tracker.models import Delivery, Family
+
+    family = f.make_family(db, world.a, head_name="Rosa Panduro", national_id="40001234")
+    plot = f.make_plot(db, family)
+    delivery = f.make_delivery(db, world.a, family, plot, kg=61.5, price=910)
+    db.commit()
+    for name, width, height in (("phone", 390, 844), ("desktop", 1280, 900)):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="es-PE")
+        page = context.new_page()
+        login(page, live_server, "auditor.a@example.org")
+        page.goto(f"{live_server}/c/{world.a.code}/audit")
+        page.get_by_text("Punto de control: demuestre").click()
+        kept = page.locator("#checkpoint-now").input_value()
+        assert kept.startswith("tracker audit checkpoint 1")
+        if name == "phone":
+            db.exec(
+                update(Delivery).where(Delivery.id == delivery.id).values(price_per_kg_minor=990)
+            )
+            db.exec(update(Family).where(Family.id == family.id).values(national_id="49999999"))
+            db.commit()
+        page.locator("#against").fill(kept)
+        page.get_by_role("button", name="Verificar con este punto de control").click()
+        alert = page.get_by_role("alert")
+        assert "La verificación falló: 2 problemas." in alert.inner_text()
+        assert "price_per_kg_minor es 990, el registro de auditoría dice 910." in alert.inner_text()
+        assert "national_id es •••" in alert.inner_text()
+        assert "49999999" not in page.content() and "40001234" not in page.content()
+        screenshot(page, f"audit-verify-{name}")
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width + 1, f"{name}: the page scrolls sideways ({scroll}px)"
+        context.close()

@@ -100,6 +100,7 @@ ACCESS: dict[str, str] = {
     "reports.season": AUDIT,
     "reports.season_pdf": AUDIT,
     "audit.trail": AUDIT,
+    "audit.checkpoint": AUDIT,
     "api_reports.SeasonFigures": AUDIT,
     "api_reports.SeasonPdf": AUDIT,
     # -- families and plots: the clerk's work -----------------------------------------

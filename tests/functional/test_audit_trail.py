@@ -1,15 +1,18 @@
 """The audit trail page: managers and the certifier's auditor read a cooperative's
 changes, newest first; the auditor never sees the families' private fields; tampering
-shows when the chain is verified."""
+with the chain or the records shows when they are verified (the same check as `tracker
+audit verify`), and a checkpoint kept from an earlier visit proves nothing was removed."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+import html
+
+from sqlalchemy import delete, update
 from sqlmodel import select
 
 from tests import factories as f
-from tracker.models import AuditEntry
-from tracker.services import audit
+from tracker.models import AuditEntry, AuditHead, Family
+from tracker.services import audit, audit_proof
 
 
 def _family(db, world):
@@ -74,7 +77,7 @@ def test_verifying_the_chain_shows_tampering(client, auth, db, world):
     _family(db, world)
     auth.login("auditor.a@example.org")
     text = client.get(f"/c/{world.a.code}/audit?verify=1").get_data(as_text=True)
-    assert "La cadena está intacta" in text
+    assert "La cadena está intacta y los registros coinciden" in text
     chain = audit.chain_for(world.a.id)
     db.exec(
         update(AuditEntry)
@@ -83,4 +86,80 @@ def test_verifying_the_chain_shows_tampering(client, auth, db, world):
     )
     db.commit()
     text = client.get(f"/c/{world.a.code}/audit?verify=1").get_data(as_text=True)
-    assert "La cadena está rota" in text and "Entrada 2" in text
+    assert "La verificación falló: 1 problema." in text
+    assert "La entrada 2 fue cambiada: su contenido no coincide con su hash." in text
+
+
+def test_the_page_reports_a_record_edited_behind_the_apps_back(client, auth, db, world):
+    """The auditor sees which record and field, but never a private value."""
+    family = _family(db, world)
+    db.exec(update(Family).where(Family.id == family.id).values(national_id="49999999"))
+    db.exec(update(Family).where(Family.id == family.id).values(woman_led=True))
+    db.commit()
+    auth.login("auditor.a@example.org")
+    text = client.get(f"/c/{world.a.code}/audit?verify=1").get_data(as_text=True)
+    assert "La verificación falló: 2 problemas." in text
+    short = str(family.id)[:8]
+    assert f"family {short}: woman_led es True, el registro de auditoría dice False." in text
+    assert f"family {short}: national_id es •••, el registro de auditoría dice •••." in text
+    assert "49999999" not in text and "40001234" not in text
+    auth.logout()
+    auth.login("manager.a@example.org")
+    text = client.get(f"/c/{world.a.code}/audit?verify=1").get_data(as_text=True)
+    assert "national_id es 49999999, el registro de auditoría dice 40001234." in text
+
+
+def test_a_checkpoint_to_keep_and_to_verify_against(app, client, auth, db, world):
+    _family(db, world)
+    auth.login("auditor.a@example.org")
+    page = client.get(f"/c/{world.a.code}/audit").get_data(as_text=True)
+    assert "Punto de control actual" in page
+    download = client.get(f"/c/{world.a.code}/audit/checkpoint")
+    assert download.status_code == 200 and download.mimetype == "text/plain"
+    assert "attachment" in download.headers["Content-Disposition"]
+    kept = download.get_data(as_text=True)
+    assert kept.startswith("tracker audit checkpoint 1\n") and "\nsignature " in kept
+    assert kept.count("\nchain ") == 1 and audit.chain_for(world.a.id) in kept
+    assert html.escape(kept.strip()) in page
+    text = client.get(
+        f"/c/{world.a.code}/audit", query_string={"verify": "1", "against": kept}
+    ).get_data(as_text=True)
+    assert "No falta ni cambió nada de lo registrado hasta el punto de control" in text
+    # The chain's last entry removed, its head wound back one step.
+    chain = audit.chain_for(world.a.id)
+    last = db.exec(
+        select(AuditEntry).where(AuditEntry.chain == chain).order_by(AuditEntry.seq.desc())
+    ).first()
+    previous = db.exec(
+        select(AuditEntry).where(AuditEntry.chain == chain, AuditEntry.seq == last.seq - 1)
+    ).one()
+    db.exec(delete(AuditEntry).where(AuditEntry.id == last.id))
+    db.exec(
+        update(AuditHead)
+        .where(AuditHead.chain == chain)
+        .values(seq=previous.seq, hash=previous.hash)
+    )
+    db.commit()
+    text = client.get(
+        f"/c/{world.a.code}/audit", query_string={"verify": "1", "against": kept}
+    ).get_data(as_text=True)
+    assert (
+        f"La cadena tiene {previous.seq} entradas; en el punto de control tenía {last.seq}." in text
+    )
+    # Another cooperative's checkpoint says so; a text edited by hand is refused.
+    theirs = audit_proof.checkpoint(db, chain=audit.chain_for(world.b.id))
+    db.commit()
+    text = client.get(
+        f"/c/{world.a.code}/audit",
+        query_string={"verify": "1", "against": theirs.text(audit_proof.key_from(app.config))},
+    ).get_data(as_text=True)
+    assert "Este punto de control no es de la cadena de esta cooperativa." in text
+    other = client.get(
+        f"/c/{world.a.code}/audit",
+        query_string={"verify": "1", "against": kept.replace(" entries ", " entries 1")},
+    ).get_data(as_text=True)
+    assert "La firma del punto de control no coincide" in other and 'aria-invalid="true"' in other
+    junk = client.get(
+        f"/c/{world.a.code}/audit", query_string={"verify": "1", "against": "hola"}
+    ).get_data(as_text=True)
+    assert "Esto no es un punto de control de auditoría." in junk

@@ -1,5 +1,6 @@
 """Upgrading from the previous release: a database made by release 0.1's migration and
-filled with its demo (tests/data/release-0.1.json.gz) upgrades to head with its data."""
+filled with its demo (tests/data/release-0.1.json.gz) upgrades to head with its data,
+and `tracker init` adopts its records into the audit log so they are proven from then on."""
 
 from __future__ import annotations
 
@@ -74,5 +75,19 @@ def test_release_0_1_database_upgrades_to_head_with_its_data(database_url, runne
             assert count >= len(rows), f"{name}: {count} rows after the upgrade, {len(rows)} before"
     engine.dispose()
     command.check(config)
+    # Release 0.1 logged imports and the demo as one summary entry each: its records are
+    # not in the log until adopted, which `tracker init` does once after the upgrade.
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "tracker audit baseline" in result.output
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0 and "records adopted into the audit log" in result.output
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
+    # From then on the records are proven: an edit behind the app's back shows.
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE delivery SET amount_minor = amount_minor + 1")
+    engine.dispose()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "(amount_minor: the log says" in result.output
+    assert "nothing to adopt" in runner.invoke(args=["audit", "baseline"]).output

@@ -1,6 +1,6 @@
 """SQLModel tables, one module per aggregate. Importing this package registers them all."""
 
-from .audit import AuditEntry, AuditHead
+from .audit import AuditEntry, AuditHead, AuditRow
 from .base import metadata, utcnow
 from .certificate import (
     Certificate,
@@ -35,6 +35,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuditHead",
+    "AuditRow",
     "Certificate",
     "CertificateDocument",
     "CertificateKind",

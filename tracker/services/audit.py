@@ -1,10 +1,13 @@
 """The append-only, hash-chained audit log.
 
 Every ORM insert or update of an audited table appends an entry automatically at
-flush time (who, when, what, before and after), so no service can forget to. Bulk
-writes that bypass the ORM (CSV imports) call `record` once with a digest of the rows.
-Each entry's hash covers its content and the previous entry's hash; `verify` recomputes
-the chain, so a row edited or removed behind the app's back shows.
+flush time (who, when, what, before and after), so no service can forget to. Writes
+that bypass the ORM go through this module too: bulk Core inserts call `record_rows`
+(one entry for the batch; each row's values in `audit_row`, the entry carrying their
+SHA-256), and Core updates of audited tables use `update` (one entry per row changed).
+Each entry's hash covers its content and the previous entry's hash. `audit_proof`
+recomputes the chains and proves that every record still holds what the log last
+says of it, so an entry or a record edited or removed behind the app's back shows.
 """
 
 from __future__ import annotations
@@ -14,38 +17,60 @@ import decimal
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import Table, TypeDecorator, event, inspect
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, select
 
-from ..models import AuditEntry, AuditHead, utcnow
+from ..models import AuditEntry, AuditHead, AuditRow, utcnow
 
 SYSTEM_CHAIN = "system"
 GENESIS = "0" * 64
-# Derived or bookkeeping tables: recomputed from audited data, so not logged themselves.
-UNAUDITED = frozenset(
-    {
-        "audit_entry",
-        "audit_head",
-        "delivery_claim",
-        "delivery_flag",
-        "idempotency_record",
-        "api_token",
-    }
-)
+# Tables the log does not follow, each with the reason. Every other table is audited:
+# its rows are logged and `audit verify` proves them, so a new table is covered unless
+# it is named here (tests/unit/test_audit_registry.py keeps this list honest).
+UNAUDITED: dict[str, str] = {
+    "audit_entry": "the log itself (hash-chained)",
+    "audit_head": "the log's chain heads (checked against the chains and checkpoints)",
+    "audit_row": "the log's bulk rows (checked against their entries' digests)",
+    "delivery_claim": "derived: recomputed by the claims engine from audited records",
+    "delivery_flag": "derived: recomputed by the claims engine from audited records",
+    "idempotency_record": "replayed answers to retried requests, not records",
+    "api_token": "API sessions a user opens for themselves (only their hash is stored)",
+}
 # Columns that change as a side effect and would only add noise to every entry.
 NOISE = frozenset({"public_version", "updated_at", "last_login_at", "session_token"})
-SECRET = frozenset({"password_hash", "token_hash"})
+# Columns of audited tables the log does not follow, so `audit verify` does not compare
+# them: "table.column" (or "*.column" for every table), each with the reason.
+NOT_FOLLOWED: dict[str, str] = {
+    "*.updated_at": "a stamp moved by every change; each entry's own time is the record",
+    "cooperative.public_version": "the public pages' cache key, bumped by Core updates",
+    "user_account.last_login_at": "moved at each login, which is logged as its own entry",
+    "user_account.session_token": "a secret rotated at each logout and password change",
+    "delivery.lotted_g": "derived: the grams of the delivery's live lot inputs (audited)",
+    "collection_centre.last_receipt_seq": "the receipt counter; each delivery's receipt_seq "
+    "is audited",
+}
+# Logged only as a fingerprint (the SHA-256 of the value), never as the value.
+SECRET = frozenset({"password_hash", "token_hash", "session_token"})
+# Entries that say what a record holds: a full snapshot (create), some of its columns
+# (update, void) or that it is gone (delete); and entries whose rows are in audit_row.
+RECORD_ACTIONS = ("create", "update", "void", "delete")
+BULK_ACTIONS = ("create_rows", "baseline")
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, dt.datetime):
+        # In UTC, as the database gives it back, so a logged value compares as stored.
+        return (value.astimezone(dt.UTC) if value.utcoffset() is not None else value).isoformat()
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return str(value)
@@ -59,21 +84,56 @@ def canonical(data: Any) -> str:
     )
 
 
+# The columns an entry's hash covers, in the order `hash_of` takes them.
+HASHED = (
+    "chain",
+    "seq",
+    "cooperative_id",
+    "at",
+    "actor_id",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "before",
+    "after",
+    "prev_hash",
+)
+
+
 def entry_hash(entry: AuditEntry) -> str:
     """SHA-256 over the entry's content and the previous hash."""
+    return hash_of(*(getattr(entry, name) for name in HASHED))
+
+
+def hash_of(
+    chain: str,
+    seq: int,
+    cooperative_id: uuid.UUID | None,
+    at: dt.datetime,
+    actor_id: uuid.UUID | None,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: str | None,
+    after: str | None,
+    prev_hash: str,
+) -> str:
+    """An entry's hash from its columns (as a row read without the ORM gives them)."""
     payload = {
-        "chain": entry.chain,
-        "seq": entry.seq,
-        "cooperative_id": _plain(entry.cooperative_id),
-        "at": entry.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "actor_id": _plain(entry.actor_id),
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity": entry.entity,
-        "entity_id": entry.entity_id,
-        "before": entry.before,
-        "after": entry.after,
-        "prev_hash": entry.prev_hash,
+        "chain": chain,
+        "seq": seq,
+        "cooperative_id": str(cooperative_id) if cooperative_id is not None else None,
+        "at": at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor_id": str(actor_id) if actor_id is not None else None,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "before": before,
+        "after": after,
+        "prev_hash": prev_hash,
     }
     return hashlib.sha256(canonical(payload).encode()).hexdigest()
 
@@ -141,6 +201,177 @@ def lock_chain(session: Session, cooperative_id: uuid.UUID | None) -> None:
     _head(session, chain_for(cooperative_id))
 
 
+def record_rows(
+    session: Session,
+    *,
+    model: type[SQLModel] | Table,
+    cooperative_id: uuid.UUID | None,
+    rows: Sequence[Sequence[Any]] | Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    same: Mapping[str, Any] | None = None,
+    action: str = "create_rows",
+    entity_id: str = "",
+    summary: Mapping[str, Any] | None = None,
+) -> AuditEntry | None:
+    """Log records inserted in bulk (Core, not the ORM) exactly as they were inserted.
+
+    `rows` are dictionaries, or tuples in the order of `columns`; `same` holds the values
+    every row shares. One entry goes into the chain, naming the columns, the shared
+    values and the SHA-256 over the rows in id order; each row's values go into
+    audit_row, so `audit verify` proves every record, not only the batch.
+    """
+    if not rows:
+        return None
+    table: Table = model if isinstance(model, Table) else model.__table__  # type: ignore[attr-defined]
+    tuples: Sequence[Sequence[Any]]
+    if columns is None:
+        columns = list(rows[0])
+        tuples = [tuple(row[c] for c in columns) for row in rows]  # type: ignore[call-overload]
+    else:
+        tuples = rows  # type: ignore[assignment]
+    shared = {name: logged(name, value) for name, value in (same or {}).items()}
+    for column in table.columns:
+        if column.name not in shared and column.name not in columns:
+            shared[column.name] = logged(column.name, _default_of(column))
+    at = columns.index("id")
+    kept = [i for i, name in enumerate(columns) if i != at]
+    names = [columns[i] for i in kept]
+    # Values JSON cannot write as they are (UUIDs, dates, secrets), converted per column.
+    convert = [
+        (n, function)
+        for n, i in enumerate(kept)
+        if (function := _to_json(columns[i], table.c.get(columns[i]))) is not None
+    ]
+    dumps = json.JSONEncoder(
+        separators=(",", ":"), ensure_ascii=False, default=_plain, check_circular=False
+    ).encode
+    pick = itemgetter(*kept) if len(kept) > 1 else (lambda row: (row[kept[0]],))
+    leaves = []
+    for row in tuples:
+        values = list(pick(row))
+        for n, function in convert:
+            values[n] = function(values[n])
+        leaves.append((str(row[at]), dumps(values)))
+    leaves.sort()
+    entry = record(
+        session,
+        cooperative_id=cooperative_id,
+        action=action,
+        entity=table.name,
+        entity_id=entity_id,
+        after={
+            **(summary or {}),
+            "rows": len(leaves),
+            "columns": names,
+            "same": shared,
+            "sha256": rows_digest(leaves),
+        },
+    )
+    _insert_rows(session, str(table.name), entry, leaves)
+    return entry
+
+
+def _to_json(name: str, column: Any) -> Any:
+    """What turns a column's Python values into JSON values (None: they already are)."""
+    if name in SECRET:
+        return fingerprint
+    if column is None:
+        return _plain
+    sql_type = column.type
+    if isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
+    try:
+        kind = sql_type.python_type
+    except NotImplementedError:  # pragma: no cover - every column type we use has one
+        return _plain
+    if kind is uuid.UUID:
+        return _uuid_text
+    return None if kind in (int, str, bool, float) else _plain
+
+
+def _uuid_text(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _insert_rows(
+    session: Session, entity: str, entry: AuditEntry, leaves: list[tuple[str, str]]
+) -> None:
+    """The batch's rows into audit_row through the driver's executemany (plain text and
+    integers: nothing to convert, and no parameter dictionary per row)."""
+    connection = session.connection()
+    table = AuditRow.__table__  # type: ignore[attr-defined]
+    names = ["entity", "entity_id", "chain", "seq", "data"]
+    compiled = table.insert().compile(dialect=connection.dialect, column_keys=names)
+    order = list(compiled.positiontup) if compiled.positional else None
+    for start in range(0, len(leaves), 10_000):
+        params: list[Any] = []
+        for key, data in leaves[start : start + 10_000]:
+            row = {
+                "entity": entity,
+                "entity_id": key,
+                "chain": entry.chain,
+                "seq": entry.seq,
+                "data": data,
+            }
+            params.append(tuple(row[n] for n in order) if order else row)
+        connection.exec_driver_sql(compiled.string, params)
+
+
+def rows_digest(leaves: Iterable[tuple[str, str]]) -> str:
+    """SHA-256 over a batch's rows (id and values), taken in id order."""
+    digest = hashlib.sha256()
+    for key, data in leaves:
+        digest.update(f"{key}\t{data}\n".encode())
+    return digest.hexdigest()
+
+
+def _default_of(column: Any) -> Any:
+    """What the database stores in a column a bulk insert left out (its plain default)."""
+    default = column.default
+    if default is not None and getattr(default, "is_scalar", False):
+        return default.arg
+    if default is not None or column.server_default is not None:
+        raise ValueError(f"record_rows: give {column.table.name}.{column.name} explicitly")
+    return None
+
+
+def update(
+    session: Session,
+    model: type[SQLModel],
+    *conditions: Any,
+    values: Mapping[str, Any],
+) -> list[Any]:
+    """A Core UPDATE of an audited table (a conditional one: `conditions`), logged.
+
+    Returns the rows it changed (id and the new values, as stored); each gets an entry
+    with its new values, so the log keeps following the record.
+    """
+    table = model.__table__  # type: ignore[attr-defined]
+    names = list(values)
+    owner = table.c.id if table.name == "cooperative" else table.c.get("cooperative_id")
+    returned = [table.c.id, *([owner] if owner is not None else []), *(table.c[n] for n in names)]
+    statement = (
+        sql_update(model)
+        .where(*conditions)
+        .values(**values)
+        .returning(*returned)
+        .execution_options(synchronize_session="fetch")
+    )
+    changed = list(session.execute(statement).all())
+    for row in changed:
+        found = row._mapping
+        after = {name: logged(name, found[name]) for name in names}
+        record(
+            session,
+            cooperative_id=found[owner.name] if owner is not None else None,
+            action="void" if after.get("voided_at") else "update",
+            entity=table.name,
+            entity_id=str(row.id),
+            after=after,
+        )
+    return changed
+
+
 def _head(session: Session, chain: str) -> AuditHead:
     """The chain's head, locked for the rest of the transaction (cached until it ends)."""
     heads: dict[str, AuditHead] = session.info.setdefault("audit_heads", {})
@@ -162,10 +393,22 @@ def _forget_heads(session: OrmSession, transaction: Any) -> None:
         session.info.pop("audit_heads", None)
 
 
+def fingerprint(value: Any) -> str | None:
+    """What the log keeps of a secret: enough to notice it changed, nothing to reuse."""
+    if value is None:
+        return None
+    return "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()
+
+
+def logged(name: str, value: Any) -> Any:
+    """A column's value as the log writes it (secrets as fingerprints)."""
+    return fingerprint(value) if name in SECRET else _plain(value)
+
+
 def snapshot(obj: SQLModel) -> dict[str, Any]:
-    """The record's columns as plain JSON values, secrets left out."""
+    """The record's columns as plain JSON values, secrets as fingerprints."""
     mapper = inspect(obj).mapper
-    return {c.key: _plain(getattr(obj, c.key)) for c in mapper.column_attrs if c.key not in SECRET}
+    return {c.key: logged(c.key, getattr(obj, c.key)) for c in mapper.column_attrs}
 
 
 def _changes(obj: SQLModel) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -181,10 +424,8 @@ def _changes(obj: SQLModel) -> tuple[dict[str, Any], dict[str, Any]]:
             new = history.added[0] if history.added else None
             if old == new:
                 continue
-            shown_old = "***" if attr.key in SECRET else _plain(old)
-            shown_new = "***" if attr.key in SECRET else _plain(new)
-            before[attr.key] = shown_old
-            after[attr.key] = shown_new
+            before[attr.key] = logged(attr.key, old)
+            after[attr.key] = logged(attr.key, new)
     return before, after
 
 
@@ -233,46 +474,6 @@ def install() -> None:
     if not event.contains(OrmSession, "before_flush", _before_flush):
         event.listen(OrmSession, "before_flush", _before_flush)
         event.listen(OrmSession, "after_transaction_end", _forget_heads)
-
-
-@dataclass
-class Break:
-    chain: str
-    seq: int
-    problem: str
-
-
-def verify(session: Session, batch: int = 5000, *, only: str | None = None) -> Iterator[Break]:
-    """Recompute every chain (or `only` that one); yield each place where it does not hold."""
-    heads = {h.chain: h for h in session.exec(select(AuditHead)).all()}
-    chains = set(heads) | set(session.exec(select(AuditEntry.chain).distinct()).all())
-    if only is not None:
-        chains &= {only}
-    for chain in sorted(chains):
-        prev_hash, expected_seq, last_seq = GENESIS, 1, 0
-        offset_seq = 0
-        while True:
-            rows = session.exec(
-                select(AuditEntry)
-                .where(AuditEntry.chain == chain, AuditEntry.seq > offset_seq)
-                .order_by(AuditEntry.seq)  # type: ignore[arg-type]
-                .limit(batch)
-            ).all()
-            if not rows:
-                break
-            for entry in rows:
-                if entry.seq != expected_seq:
-                    yield Break(chain, expected_seq, "missing entry")
-                if entry.prev_hash != prev_hash:
-                    yield Break(chain, entry.seq, "does not follow the previous entry")
-                if entry_hash(entry) != entry.hash:
-                    yield Break(chain, entry.seq, "content does not match its hash")
-                prev_hash, expected_seq, last_seq = entry.hash, entry.seq + 1, entry.seq
-            offset_seq = rows[-1].seq
-            session.expunge_all()
-        head = heads.get(chain)
-        if head is not None and (head.seq != last_seq or head.hash != prev_hash):
-            yield Break(chain, head.seq, "entries after the last one are missing")
 
 
 # What an auditor may not read in the trail: the families' private fields (SPEC: national
@@ -327,6 +528,11 @@ def changes(entry: AuditEntry, *, private: bool) -> list[tuple[str, Any, Any]]:
         before = {"": before}
     if not isinstance(after, dict):
         after = {"": after}
+    if entry.action in BULK_ACTIONS:
+        # The rows themselves are in audit_row; show the batch, and what its rows share.
+        shared = after.pop("same", None) or {}
+        after.pop("columns", None)
+        after.update({name: value for name, value in shared.items() if value is not None})
     rows = []
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)

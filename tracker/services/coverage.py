@@ -10,7 +10,6 @@ recompute what depends on it.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 import uuid
@@ -163,19 +162,13 @@ def _insert_entries(
     ]
     for start in range(0, len(values), 5000):
         session.execute(insert(CoverageEntry), values[start : start + 5000])
-    listing = sorted((str(f), s, d.isoformat()) for f, s, d in rows)
-    audit.record(
+    audit.record_rows(
         session,
+        model=CoverageEntry,
         cooperative_id=cert.cooperative_id,
-        action="coverage",
-        entity="certificate",
+        rows=values,
         entity_id=str(cert.id),
-        after={
-            "how": how,
-            "entries": len(rows),
-            "sha256": hashlib.sha256(audit.canonical(listing).encode()).hexdigest(),
-            "listing": listing if len(listing) <= 50 else None,
-        },
+        summary={"how": how, "certificate": cert.number},
     )
     coop = session.get(Cooperative, cert.cooperative_id)
     assert coop is not None

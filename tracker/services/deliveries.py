@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from ..models import CollectionCentre, Cooperative, Delivery, Family, Plot, utcnow
 from ..models.enums import FORMS_BY_CROP
+from . import audit
 from .errors import Conflict, NotFound, ValidationFailed
 from .lots import CROP_LABELS
 
@@ -271,10 +272,10 @@ def record_many(
 ) -> list[uuid.UUID]:
     """Store already-validated deliveries (data, plot id) in bulk, with consecutive receipts.
 
-    The caller has run `check` (or an equivalent batch check) on every row and records
-    one audit entry for the whole batch. Rows go in as plain Core inserts (no ORM unit
-    of work); `refresh=False` leaves `after_change` to the caller, who may store a large
-    file in several calls and recompute the claims once at the end.
+    The caller has run `check` (or an equivalent batch check) on every row. Rows go in
+    as plain Core inserts (no ORM unit of work), logged by `audit.record_rows` (one entry,
+    every row's values); `refresh=False` leaves `after_change` to the caller, who may
+    store a large file in several calls and recompute the claims once at the end.
     """
     if not rows:
         return []
@@ -316,6 +317,15 @@ def record_many(
         "import_id": import_id,
     }
     _insert(session, _BULK_COLUMNS, values, same)
+    audit.record_rows(
+        session,
+        model=Delivery,
+        cooperative_id=coop.id,
+        rows=values,
+        columns=_BULK_COLUMNS,
+        same=same,
+        summary={"centre": code},
+    )
     if refresh:
         after_change(session, coop, {data.family_id for data, _plot in rows})
     return ids

@@ -15,7 +15,6 @@ back, provided nobody has used its outputs yet.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -274,20 +273,18 @@ def spend_lot(session: Session, lot: Lot, grams: int, *, status: str = LotStatus
 
     One UPDATE whose WHERE re-checks availability: the database decides who was first.
     """
-    result = session.execute(
-        update(Lot)
-        .where(
-            Lot.id == lot.id,  # type: ignore[arg-type]
-            Lot.status == LotStatus.OPEN,  # type: ignore[arg-type]
-            col(Lot.available_g) >= grams,
-        )
-        .values(
-            available_g=col(Lot.available_g) - grams,
-            status=case((col(Lot.available_g) - grams == 0, status), else_=col(Lot.status)),
-        )
-        .execution_options(synchronize_session="fetch")
+    changed = audit.update(
+        session,
+        Lot,
+        Lot.id == lot.id,
+        Lot.status == LotStatus.OPEN,
+        col(Lot.available_g) >= grams,
+        values={
+            "available_g": col(Lot.available_g) - grams,
+            "status": case((col(Lot.available_g) - grams == 0, status), else_=col(Lot.status)),
+        },
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if len(changed) != 1:
         raise Conflict(
             _l(
                 "Lot %(code)s no longer has %(kg)s kg available: another manager used it "
@@ -301,17 +298,15 @@ def spend_lot(session: Session, lot: Lot, grams: int, *, status: str = LotStatus
 
 def restore_lot(session: Session, lot_id: uuid.UUID, grams: int, *, was: Sequence[str]) -> None:
     """Give grams back to a lot that was used (or shipped): it is open again."""
-    result = session.execute(
-        update(Lot)
-        .where(
-            Lot.id == lot_id,  # type: ignore[arg-type]
-            Lot.status.in_(list(was)),  # type: ignore[attr-defined]
-            col(Lot.available_g) + grams <= col(Lot.weight_g),
-        )
-        .values(available_g=Lot.available_g + grams, status=LotStatus.OPEN)
-        .execution_options(synchronize_session="fetch")
+    changed = audit.update(
+        session,
+        Lot,
+        Lot.id == lot_id,
+        col(Lot.status).in_(list(was)),
+        col(Lot.available_g) + grams <= col(Lot.weight_g),
+        values={"available_g": col(Lot.available_g) + grams, "status": LotStatus.OPEN},
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if len(changed) != 1:
         raise Conflict(_l("A lot of this operation changed meanwhile. Reload and try again."))
 
 
@@ -419,7 +414,7 @@ def _edges(
 ) -> None:
     """Store the genealogy edges (lot, source lot, source delivery, grams) in one INSERT.
 
-    Bulk Core insert, so the audit log gets one entry with their count and digest.
+    Bulk Core insert, logged by `audit.record_rows` (one entry, every edge's values).
     """
     now = utcnow()
     values = [
@@ -437,24 +432,13 @@ def _edges(
     ]
     for start in range(0, len(values), 5000):
         session.execute(insert(LotInput), values[start : start + 5000])
-    listing = sorted(
-        (str(lot), str(src_lot or src_delivery), grams)
-        for lot, src_lot, src_delivery, grams in rows
-    )
-    digest = hashlib.sha256(audit.canonical(listing).encode()).hexdigest()
-    audit.record(
+    audit.record_rows(
         session,
+        model=LotInput,
         cooperative_id=coop.id,
-        action="inputs",
-        entity="lot_operation",
+        rows=values,
         entity_id=str(operation.id),
-        after={
-            "kind": operation.kind,
-            "edges": len(rows),
-            "grams": sum(r[3] for r in rows),
-            "sha256": digest,
-            "listing": listing if len(listing) <= 50 else None,
-        },
+        summary={"kind": operation.kind, "grams": sum(r[3] for r in rows)},
     )
 
 
@@ -871,23 +855,21 @@ def void_operation(
     ).all()
     now = utcnow()
     for lot in outputs:
-        result = session.execute(
-            update(Lot)
-            .where(
-                Lot.id == lot.id,  # type: ignore[arg-type]
-                Lot.status == LotStatus.OPEN,  # type: ignore[arg-type]
-                col(Lot.available_g) == col(Lot.weight_g),
-            )
-            .values(
-                status=LotStatus.VOIDED,
-                available_g=0,
-                voided_at=now,
-                voided_by_id=user_id,
-                void_reason=reason,
-            )
-            .execution_options(synchronize_session="fetch")
+        changed = audit.update(
+            session,
+            Lot,
+            Lot.id == lot.id,
+            Lot.status == LotStatus.OPEN,
+            col(Lot.available_g) == col(Lot.weight_g),
+            values={
+                "status": LotStatus.VOIDED,
+                "available_g": 0,
+                "voided_at": now,
+                "voided_by_id": user_id,
+                "void_reason": reason,
+            },
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if len(changed) != 1:
             raise Conflict(
                 _l(
                     "Lot %(code)s made by this operation was already used or shipped: "

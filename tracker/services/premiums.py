@@ -553,7 +553,7 @@ def fix_premiums(
 
     From now on each keeps that amount under each rule, whatever happens to the rules,
     claims or conversion factors. Returns how many premiums were fixed. `bulk` writes
-    them with one statement and one audit entry (the demo), otherwise each is audited.
+    them with one statement, logged row by row in one audit entry (the demo), otherwise each is audited.
     """
     rows = [r for r in _computed(session, coop, season, delivery_ids) if r[3] > 0]
     if not rows:
@@ -576,12 +576,13 @@ def fix_premiums(
             session.execute(insert(FixedPremium), values[at : at + 5000])
         from . import audit
 
-        audit.record(
+        audit.record_rows(
             session,
+            model=FixedPremium,
             cooperative_id=coop.id,
+            rows=values,
             action="fix",
-            entity="fixed_premium",
-            after={"fixed": len(values), "amount_minor": sum(r[3] for r in rows)},
+            summary={"amount_minor": sum(r[3] for r in rows)},
         )
     else:
         for delivery_id, rule_id, grams, amount in rows:

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ..models import Cooperative, Lot, LotOperation, Shipment, ShipmentLot, utcnow
@@ -149,17 +148,15 @@ def void_shipment(
         .order_by(ShipmentLot.lot_id)  # type: ignore[arg-type]
     ).all()
     for link in links:
-        result = session.execute(
-            update(Lot)
-            .where(
-                Lot.id == link.lot_id,  # type: ignore[arg-type]
-                Lot.status == LotStatus.SHIPPED,  # type: ignore[arg-type]
-                col(Lot.available_g) + link.grams <= col(Lot.weight_g),
-            )
-            .values(available_g=col(Lot.available_g) + link.grams, status=LotStatus.OPEN)
-            .execution_options(synchronize_session="fetch")
+        changed = audit.update(
+            session,
+            Lot,
+            Lot.id == link.lot_id,
+            Lot.status == LotStatus.SHIPPED,
+            col(Lot.available_g) + link.grams <= col(Lot.weight_g),
+            values={"available_g": col(Lot.available_g) + link.grams, "status": LotStatus.OPEN},
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if len(changed) != 1:
             raise Conflict(_l("A lot of this shipment changed meanwhile. Reload and try again."))
     shipment.voided_at = utcnow()
     shipment.voided_by_id = user_id

@@ -1,14 +1,17 @@
-"""The audit trail of a cooperative, for its managers and the certifier's auditor."""
+"""The audit trail of a cooperative, for its managers and the certifier's auditor: the
+entries, the verification of the chain and of the records (the same check as `tracker
+audit verify`), and the checkpoint to keep and compare against later."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from ..db import get_session
-from ..services import audit
+from ..models import utcnow
+from ..services import audit, audit_proof
 from ..services.access import Permission
 from . import nav
 from .context import can, login_required_for, use_cooperative
@@ -31,15 +34,48 @@ ACTIONS = {
     "inputs": _l("lot inputs"),
     "void_effects": _l("void effects"),
     "protected_area_check": _l("protected area check"),
+    "create_rows": _l("created in bulk"),
+    "baseline": _l("adopted as found"),
 }
 
-# audit.verify's problems, as people read them.
+# audit_proof's problems, as people read them.
 PROBLEMS = {
-    "missing entry": _l("an entry is missing"),
-    "does not follow the previous entry": _l("it does not follow the previous entry"),
-    "content does not match its hash": _l("its content does not match its hash"),
-    "entries after the last one are missing": _l("entries after it are missing"),
+    "missing entry": _l("Entry %(seq)s is missing."),
+    "does not follow the previous entry": _l("Entry %(seq)s does not follow the entry before it."),
+    "content does not match its hash": _l(
+        "Entry %(seq)s was changed: its content does not match its hash."
+    ),
+    "entries after the last one are missing": _l(
+        "The chain should end at entry %(seq)s: entries at its end are missing."
+    ),
+    "the chain's head is missing": _l("The chain's head (its last entry) is missing."),
+    "its rows do not match its digest": _l(
+        "Entry %(seq)s: the records it lists no longer match its digest."
+    ),
+    "a bulk row without its entry": _l(
+        "A record is listed under entry %(seq)s, which lists no records."
+    ),
+    "not in the log": _l(
+        "%(kind)s %(id)s is not in the log: it was added behind the application's back."
+    ),
+    "differs": _l("%(kind)s %(id)s: %(field)s is %(actual)s, the log says %(expected)s."),
+    "deleted behind the log's back": _l(
+        "%(kind)s %(id)s was deleted behind the application's back."
+    ),
+    "present although the log deleted it": _l(
+        "%(kind)s %(id)s is there although the log says it was deleted."
+    ),
+    "its creation is not in the log": _l("%(kind)s %(id)s: its creation is not in the log."),
+    "the chain is missing or empty": _l(
+        "The chain is missing or empty; at the checkpoint it had %(then)s entries."
+    ),
+    "the chain is shorter": _l("The chain has %(now)s entries; at the checkpoint it had %(then)s."),
+    "the chain differs": _l("Entry %(then)s is not the one checkpointed: the chain was rewritten."),
+    "the checkpoint is not of this chain": _l(
+        "This checkpoint is not of this cooperative's chain."
+    ),
 }
+LISTED = 20
 
 
 def _before() -> int | None:
@@ -51,23 +87,75 @@ def _before() -> int | None:
     return int(value)
 
 
+def _shown(value: Any, *, private: bool, field: str) -> str:
+    """A value in a problem as people read it (private fields hidden, long ones cut)."""
+    if field in audit.PRIVATE_FIELDS and not private:
+        return "•••"
+    text = "—" if value is None else str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def describe(problem: audit_proof.Problem, *, private: bool) -> str:
+    """One problem in a sentence."""
+    message = PROBLEMS.get(problem.code)
+    if message is None:
+        return problem.code
+    return str(message) % {
+        "seq": problem.seq,
+        "kind": problem.entity,
+        "id": problem.entity_id[:8],
+        "field": problem.field,
+        "expected": _shown(problem.expected, private=private, field=problem.field),
+        "actual": _shown(problem.actual, private=private, field=problem.field),
+        "now": problem.seq,
+        "then": problem.expected,
+    }
+
+
 @bp.route("/c/<code>/audit")
 def trail(code: str) -> Any:
     coop = use_cooperative(code, Permission.AUDIT)
     session = get_session()
     entity = request.args.get("entity", "")[:40]
     page = audit.trail(session, coop.id, before=_before(), entity=entity or None)
-    breaks = None
+    chain = audit.chain_for(coop.id)
+    key = audit_proof.key_from(current_app.config)
+    against_text = request.args.get("against", "")[:4000]
+    report, errors = None, {}
     if request.args.get("verify") == "1":
-        breaks = list(audit.verify(session, only=audit.chain_for(coop.id)))
+        against = None
+        try:
+            if against_text.strip():
+                against = audit_proof.parse(against_text, key)
+        except audit_proof.CheckpointInvalid as error:
+            errors = error.errors()
+        else:
+            report = audit_proof.check(session, chain=chain, against=against)
     private = can(Permission.PRIVATE.value)
     return render_template(
         "audit/trail.html",
         page=page,
         entity=entity,
         entities=audit.entities(session, coop.id),
-        breaks=breaks,
-        problems=PROBLEMS,
+        report=report,
+        problems=[describe(p, private=private) for p in (report.problems if report else [])],
+        listed=LISTED,
+        errors=errors,
+        against=against_text,
+        checkpoint=audit_proof.checkpoint(session, chain=chain).text(key),
         actions=ACTIONS,
         changes={e.id: audit.changes(e, private=private) for e in page.entries},
     )
+
+
+@bp.route("/c/<code>/audit/checkpoint")
+def checkpoint(code: str) -> Any:
+    """The cooperative's checkpoint as a text file, to keep outside the application."""
+    coop = use_cooperative(code, Permission.AUDIT)
+    key = audit_proof.key_from(current_app.config)
+    text = audit_proof.checkpoint(get_session(), chain=audit.chain_for(coop.id)).text(key)
+    response = Response(text, mimetype="text/plain")
+    name = f"audit-checkpoint-{coop.code}-{utcnow():%Y%m%d-%H%M}.txt"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -242,20 +242,10 @@ def build_families(session: Session, demo: Demo, total: int) -> None:
         session.execute(insert(Family), demo.families[spec.code])
         session.execute(insert(Plot), demo.plots[spec.code])
         coop = demo.coops[spec.code]
-        audit.record(
-            session,
-            cooperative_id=coop.id,
-            action="demo",
-            entity="family",
-            after={"created": len(demo.families[spec.code])},
-        )
-        audit.record(
-            session,
-            cooperative_id=coop.id,
-            action="demo",
-            entity="plot",
-            after={"created": len(demo.plots[spec.code])},
-        )
+        for model, rows in ((Family, demo.families[spec.code]), (Plot, demo.plots[spec.code])):
+            audit.record_rows(
+                session, model=model, cooperative_id=coop.id, rows=rows, summary={"demo": True}
+            )
 
 
 def _plot(
@@ -540,12 +530,8 @@ def build_certificates(session: Session, demo: Demo) -> None:
                     }
                 )
         session.execute(insert(CoverageEntry), rows)
-        audit.record(
-            session,
-            cooperative_id=coop.id,
-            action="demo",
-            entity="coverage_entry",
-            after={"created": len(rows)},
+        audit.record_rows(
+            session, model=CoverageEntry, cooperative_id=coop.id, rows=rows, summary={"demo": True}
         )
     # The over-cap family is certified under every family certificate, so the cap bites.
     over = cast(uuid.UUID, demo.special["over_cap_family_id"])

@@ -230,11 +230,12 @@ def build_payments(session: Session, demo: Demo) -> None:
             delivery_ids=sorted({a["delivery_id"] for a in allocations}, key=str),
             bulk=True,
         )
-        audit.record(
-            session,
-            cooperative_id=coop.id,
-            action="demo",
-            entity="payment",
-            after={"created": len(rows), "allocations": len(allocations)},
-        )
+        for model, inserted in ((Payment, rows), (PaymentAllocation, allocations)):
+            audit.record_rows(
+                session,
+                model=model,
+                cooperative_id=coop.id,
+                rows=inserted,
+                summary={"demo": True},
+            )
         demo.notes.append(f"{code}: {len(rows)} payments")

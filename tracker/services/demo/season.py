@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from .. import audit
 from ..deliveries import DeliveryData, record_many
 from .base import Demo
 
@@ -80,11 +79,4 @@ def build_deliveries(session, demo: Demo) -> None:
             rows = sorted(per_centre[centre.id], key=lambda r: r[0].delivered_on)
             record_many(session, coop=coop, centre=centre, clerk_id=clerk.id, rows=rows)
             total += len(rows)
-        audit.record(
-            session,
-            cooperative_id=coop.id,
-            action="demo",
-            entity="delivery",
-            after={"created": total},
-        )
         demo.notes.append(f"{code}: {total} deliveries")

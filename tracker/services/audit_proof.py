@@ -1,0 +1,780 @@
+"""Proving the log and the records: `tracker audit verify`, the auditors' page, checkpoints.
+
+One function, `check`, answers for the command line and the page alike, in three parts:
+
+1. The chains. Every entry's hash is recomputed and must follow the entry before it;
+   the chain's head must be its last entry.
+2. The records. Every audited table is read in id order beside the log's entries for
+   its records (also in id order: the index on entity, entity_id, seq) and the rows of
+   bulk inserts (`audit_row`), so memory stays flat however large the tables. A record
+   must hold what its last entry says, column by column (the columns in
+   `audit.NOT_FOLLOWED` excepted, each for a stated reason); a record the log never
+   mentions, one the log has but the table lost, and one the log deleted but the table
+   still has, are all reported. Each bulk batch's rows must still give the SHA-256 its
+   entry carries.
+3. A checkpoint, when given: chain heads (entries and last hash) written out earlier,
+   signed with a key that is not in the database (TRACKER_AUDIT_KEY, or one derived
+   from SECRET_KEY). A chain that is now shorter, emptied, missing or different from the
+   checkpointed one fails, which the database alone cannot hide.
+
+The database alone cannot prove entries were not appended by someone who can write to
+it (the hashes are not keyed); what it proves is that nothing already checkpointed was
+removed or changed, and that every record matches its entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import heapq
+import hmac
+import itertools
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Connection, Engine, Table, TypeDecorator, select, type_coerce
+from sqlalchemy.types import NullType
+from sqlmodel import Session
+
+from ..models import AuditEntry, AuditHead, AuditRow, Cooperative, metadata, utcnow
+from . import audit
+from .errors import ValidationFailed
+
+# The log's tables as Core tables (the walk reads plain rows, never ORM objects).
+ENTRY: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
+ROW: Table = AuditRow.__table__  # type: ignore[attr-defined]
+COOP: Table = Cooperative.__table__  # type: ignore[attr-defined]
+BATCH = 5000
+# Records adopted by one `baseline` entry (the rows are read and logged that many at a time).
+ADOPT_BATCH = 20_000
+# Problems listed one by one in a report (all are counted).
+LISTED = 500
+FORMAT = "tracker audit checkpoint 1"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing that does not hold: in a chain, a record, or against a checkpoint."""
+
+    kind: str  # "chain", "record" or "checkpoint"
+    code: str  # what is wrong, in English (the page translates it)
+    chain: str = ""
+    seq: int | None = None
+    entity: str = ""
+    entity_id: str = ""
+    field: str = ""
+    expected: Any = None
+    actual: Any = None
+
+    def line(self) -> str:
+        """The problem as the command line prints it."""
+        where = f"chain {self.chain}" + (f" entry {self.seq}" if self.seq is not None else "")
+        if self.kind == "record":
+            text = f"RECORD {self.entity} {self.entity_id}: {self.code}"
+            if self.field:
+                text += f" ({self.field}: the log says {self.expected!r}, it holds {self.actual!r})"
+            return text
+        if self.kind == "checkpoint":
+            return f"CHECKPOINT {where}: {self.code}"
+        return f"BROKEN {where}: {self.code}"
+
+
+@dataclass
+class Report:
+    """What `check` found: the problems (the first LISTED of them) and every count."""
+
+    problems: list[Problem] = field(default_factory=list)
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    entries: int = 0
+    chains: int = 0
+    records: int = 0
+    # Chains written before the log proved records, not yet adopted (`baseline`).
+    legacy: list[str] = field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+    # Bulk rows found under entries that list none (reported once per entry).
+    orphans: set[tuple[str, int]] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.counts
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def add(self, problem: Problem) -> None:
+        self.counts[(problem.kind, problem.code)] += 1
+        if len(self.problems) < LISTED:
+            self.problems.append(problem)
+
+
+# -- checkpoints -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    """A chain as checkpointed: how many entries it had and the last one's hash."""
+
+    chain: str
+    entries: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    made: dt.datetime
+    heads: tuple[Head, ...]
+
+    def text(self, key: bytes) -> str:
+        """The checkpoint as a small signed text to keep (a file, a note, a printout)."""
+        body = "\n".join(
+            [FORMAT, f"made {self.made.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"]
+            + [f"chain {h.chain} entries {h.entries} head {h.hash}" for h in self.heads]
+        )
+        return f"{body}\nsignature {_sign(key, body)}\n"
+
+
+class CheckpointInvalid(ValidationFailed):
+    """The text given is not a checkpoint this instance signed."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__({"against": [str(message)]}, message=str(message))
+        self.said = str(message)
+
+    def text(self) -> str:
+        return self.said
+
+
+def key_from(config: Mapping[str, Any]) -> bytes:
+    """The checkpoint key: TRACKER_AUDIT_KEY, or one derived from SECRET_KEY (never stored)."""
+    own = config.get("AUDIT_KEY")
+    if own:
+        return str(own).encode()
+    secret = str(config["SECRET_KEY"]).encode()
+    return hmac.new(secret, b"tracker audit checkpoint", hashlib.sha256).digest()
+
+
+def _sign(key: bytes, body: str) -> str:
+    """HMAC-SHA256 of a checkpoint's text: only a holder of the key can make one."""
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint(session: Session, *, chain: str | None = None) -> Checkpoint:
+    """The chains' heads now (or one chain's), to write out and keep."""
+    query = select(HEAD.c.chain, HEAD.c.seq, HEAD.c.hash).order_by(HEAD.c.chain)
+    if chain is not None:
+        query = query.where(HEAD.c.chain == chain)
+    heads = tuple(Head(c, s, h) for c, s, h in session.execute(query) if s > 0)
+    return Checkpoint(utcnow(), heads)
+
+
+_LINE = re.compile(r"^chain (\S{1,40}) entries (\d{1,12}) head ([0-9a-f]{64})$")
+
+
+def parse(text: str, key: bytes) -> Checkpoint:
+    """A checkpoint from its text; refused unless this instance's key signed it."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    if len(lines) < 3 or lines[0] != FORMAT or not lines[-1].startswith("signature "):
+        raise CheckpointInvalid(_l("This is not an audit checkpoint."))
+    body = "\n".join(lines[:-1])
+    signature = lines[-1].removeprefix("signature ").strip()
+    if not hmac.compare_digest(signature, _sign(key, body)):
+        raise CheckpointInvalid(
+            _l(
+                "The checkpoint's signature does not match: it was changed, or made with "
+                "another key (TRACKER_AUDIT_KEY or SECRET_KEY)."
+            )
+        )
+    try:
+        made = dt.datetime.strptime(lines[1], "made %Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise CheckpointInvalid(_l("This is not an audit checkpoint.")) from None
+    heads = []
+    for line in lines[2:-1]:
+        found = _LINE.match(line)
+        if found is None:
+            raise CheckpointInvalid(_l("This is not an audit checkpoint."))
+        heads.append(Head(found[1], int(found[2]), found[3]))
+    return Checkpoint(made, tuple(heads))
+
+
+# -- what is audited -------------------------------------------------------------------
+
+
+def audited_tables() -> list[Table]:
+    """Every table the log follows (all but audit.UNAUDITED), parents first."""
+    return [t for t in metadata.sorted_tables if t.name not in audit.UNAUDITED]
+
+
+def followed(table: Table) -> list[Any]:
+    """The table's columns the log follows (all but audit.NOT_FOLLOWED's)."""
+    return [
+        c
+        for c in table.columns
+        if f"{table.name}.{c.name}" not in audit.NOT_FOLLOWED
+        and f"*.{c.name}" not in audit.NOT_FOLLOWED
+    ]
+
+
+def _as_logged(column: Any, raw: bool) -> Callable[[Any], Any] | None:
+    """What turns a value read from the column into the form the log writes it in (None:
+    nothing to do). `raw`: SQLite's stored values, read without SQLAlchemy's processing
+    (UUIDs as 32 hex digits, UTC times as text): the walk reads every row, and
+    building UUID and datetime objects only to print them again costs most of it."""
+    if column.name in audit.SECRET:
+        return audit.fingerprint
+    sql_type = column.type
+    if isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
+    try:
+        kind = sql_type.python_type
+    except NotImplementedError:  # pragma: no cover - every column type we use has one
+        return audit._plain
+    if kind is uuid.UUID:
+        return _hyphenated if raw else _text
+    if kind is dt.datetime:
+        return _stored_utc if raw else _utc
+    if kind is dt.date and not raw:
+        return _iso
+    if kind is bool and raw:
+        return _boolean
+    return None
+
+
+def _hyphenated(value: str | None) -> str | None:
+    """SQLite's 32 hex digits as the log writes a UUID."""
+    if value is None:
+        return None
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+
+def _stored_utc(value: str | None) -> str | None:
+    """SQLite's stored UTC time ("2026-06-02 10:00:00.000000") as an ISO time in UTC."""
+    return None if value is None else f"{value[:10]}T{value[11:]}+00:00"
+
+
+def _boolean(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _utc(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _equivalent(name: str, expected: Any, actual: Any) -> bool:
+    """Values that differ in form only: an old entry's masked secret, one instant in two
+    time zones."""
+    if name in audit.SECRET and expected == "***":
+        return True  # logged before secrets had fingerprints: nothing to compare
+    if isinstance(expected, str) and isinstance(actual, str) and "T" in expected:
+        try:
+            return dt.datetime.fromisoformat(expected) == dt.datetime.fromisoformat(actual)
+        except ValueError:
+            return False
+    return False
+
+
+# -- the check -------------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    """A bulk entry: its columns and shared values, and its rows' digest as found."""
+
+    entity: str
+    columns: list[str]
+    same: dict[str, Any]
+    rows: int
+    sha256: str
+    seen: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)
+
+
+def _scope_chains(session: Session, chain: str | None) -> list[str]:
+    """The chains a check covers: every chain there is or should be (one per cooperative)."""
+    if chain is not None:
+        return [chain]
+    found = set(session.scalars(select(HEAD.c.chain)))
+    found |= set(session.scalars(select(ENTRY.c.chain).distinct()))
+    found |= {audit.chain_for(c) for c in session.scalars(select(COOP.c.id))}
+    return sorted(found)
+
+
+def check(
+    session: Session,
+    *,
+    chain: str | None = None,
+    against: Checkpoint | None = None,
+    batch: int = BATCH,
+) -> Report:
+    """Verify the chains, then the records, then (if given) the checkpoint.
+
+    `chain` limits everything to one chain and its records (a cooperative's page);
+    None checks them all.
+    """
+    report = Report(checkpoint=against)
+    wanted = {h.chain: h for h in (against.heads if against else ())}
+    if chain is not None and against is not None:
+        if chain not in wanted:
+            report.add(Problem("checkpoint", "the checkpoint is not of this chain", chain))
+        wanted = {c: h for c, h in wanted.items() if c == chain}
+    with _snapshot(session) as reading:
+        report.chains = len(_scope_chains(reading, chain))
+        bulk, last, at_checkpoint = _check_chains(reading, report, chain, wanted, batch)
+        _check_records(reading, report, chain, bulk, batch)
+    for name, head in wanted.items():
+        _compare_head(report, head, last.get(name), at_checkpoint.get(name))
+    return report
+
+
+@contextmanager
+def _snapshot(session: Session) -> Iterator[Session]:
+    """One snapshot for the whole check, so records and entries written meanwhile are
+    seen together or not at all. SQLite's read transaction already is one; PostgreSQL's
+    default (READ COMMITTED) gives each statement its own, so the check reads through a
+    REPEATABLE READ connection of its own."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield session
+        return
+    engine: Engine = bind.engine if isinstance(bind, Connection) else bind
+    with engine.connect() as connection:
+        isolated = connection.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind=isolated) as reading:
+            yield reading
+
+
+def _check_chains(
+    session: Session,
+    report: Report,
+    chain: str | None,
+    wanted: Mapping[str, Head],
+    batch: int,
+) -> tuple[dict[tuple[str, int], _Batch], dict[str, int], dict[str, str]]:
+    """Recompute every entry's hash in chain order; note the bulk entries and the hashes
+    a checkpoint asks about."""
+    heads = {
+        c: (s, h, legacy)
+        for c, s, h, legacy in session.execute(
+            select(HEAD.c.chain, HEAD.c.seq, HEAD.c.hash, HEAD.c.legacy_seq)
+        )
+    }
+    columns = [ENTRY.c[name] for name in audit.HASHED]
+    query = select(*columns, ENTRY.c.hash).order_by(ENTRY.c.chain, ENTRY.c.seq)
+    if chain is not None:
+        query = query.where(ENTRY.c.chain == chain)
+    bulk: dict[tuple[str, int], _Batch] = {}
+    last: dict[str, int] = {}
+    at_checkpoint: dict[str, str] = {}
+    current, prev_hash, expected = None, audit.GENESIS, 1
+    hash_of = audit.hash_of
+    for row in session.execute(query.execution_options(yield_per=batch)):
+        name, seq = row[0], row[1]
+        if name != current:
+            if current is not None:
+                _close_chain(report, current, heads.get(current), expected - 1, prev_hash)
+            current, prev_hash, expected = name, audit.GENESIS, 1
+        report.entries += 1
+        if seq != expected:
+            report.add(Problem("chain", "missing entry", name, expected))
+        if row[11] != prev_hash:
+            report.add(Problem("chain", "does not follow the previous entry", name, seq))
+        if hash_of(*row[:12]) != row[12]:
+            report.add(Problem("chain", "content does not match its hash", name, seq))
+        if row[6] in audit.BULK_ACTIONS:
+            bulk[(name, seq)] = _batch_of(row[7], row[10])
+        head = wanted.get(name)
+        if head is not None and seq == head.entries:
+            at_checkpoint[name] = row[12]
+        prev_hash, expected = row[12], seq + 1
+        last[name] = seq
+    if current is not None:
+        _close_chain(report, current, heads.get(current), expected - 1, prev_hash)
+    for name, (seq, _hash, _legacy) in heads.items():
+        if name not in last and seq > 0 and (chain is None or name == chain):
+            report.add(Problem("chain", "entries after the last one are missing", name, seq))
+    report.legacy = sorted(
+        c for c, (_s, _h, legacy) in heads.items() if legacy and (chain is None or c == chain)
+    )
+    return bulk, last, at_checkpoint
+
+
+def _batch_of(entity: str, after: str | None) -> _Batch:
+    """A bulk entry's columns, shared values and digest, to check its rows against."""
+    data = _loads(after, dict)
+    columns, same, rows = data.get("columns"), data.get("same"), data.get("rows")
+    return _Batch(
+        entity,
+        [str(c) for c in columns] if isinstance(columns, list) else [],
+        same if isinstance(same, dict) else {},
+        rows if isinstance(rows, int) else -1,
+        str(data.get("sha256") or ""),
+    )
+
+
+def _close_chain(
+    report: Report, chain: str, head: tuple[int, str, int] | None, last: int, last_hash: str
+) -> None:
+    """The chain's head must name its last entry (else entries at its end were removed)."""
+    if head is None:
+        report.add(Problem("chain", "the chain's head is missing", chain, last))
+    elif head[0] != last or head[1] != last_hash:
+        report.add(Problem("chain", "entries after the last one are missing", chain, head[0]))
+
+
+def _compare_head(report: Report, head: Head, last: int | None, found: str | None) -> None:
+    """A checkpointed chain must still reach its checkpointed entry, unchanged."""
+    then = head.entries
+    if last is None:
+        report.add(
+            Problem("checkpoint", "the chain is missing or empty", head.chain, None, expected=then)
+        )
+    elif last < then:
+        report.add(Problem("checkpoint", "the chain is shorter", head.chain, last, expected=then))
+    elif found != head.hash:
+        report.add(Problem("checkpoint", "the chain differs", head.chain, then, expected=then))
+
+
+# -- records ---------------------------------------------------------------------------
+
+
+Event = tuple[str, int, str, str | None, str]  # entity_id, seq, kind, payload, chain
+
+# A record's problems (table, record id, problem), for `baseline` to adopt what it may.
+Collector = Callable[[Table, str, str], None]
+
+
+def _check_records(
+    session: Session,
+    report: Report,
+    chain: str | None,
+    bulk: dict[tuple[str, int], _Batch],
+    batch: int,
+    collect: Collector | None = None,
+) -> None:
+    """Walk every audited table beside its records' entries; then the bulk digests."""
+    tables = audited_tables()
+    names = {t.name for t in tables}
+    for table in tables:
+        _walk(session, report, table, chain, bulk, batch, collect)
+    for entity in sorted({b.entity for b in bulk.values()} - names):
+        # Rows of a table no longer audited: only their digests are checked.
+        for entity_id, group in itertools.groupby(
+            _row_events(session, entity, chain, batch), key=lambda e: e[0]
+        ):
+            _replay(report, entity, entity_id, group, bulk)
+    for (name, seq), found in sorted(bulk.items()):
+        if found.seen != found.rows or found.digest.hexdigest() != found.sha256:
+            report.add(Problem("chain", "its rows do not match its digest", name, seq))
+
+
+def _owner_filter(table: Table, chain: str | None) -> Any:
+    """The WHERE that keeps one chain's records (None: every record), or False."""
+    if chain is None:
+        return None
+    if chain == audit.SYSTEM_CHAIN:
+        return None if "cooperative_id" not in table.c and table.name != "cooperative" else False
+    try:
+        coop = uuid.UUID(hex=chain)
+    except ValueError:
+        return False
+    if table.name == "cooperative":
+        return table.c.id == coop
+    if "cooperative_id" in table.c:
+        return table.c.cooperative_id == coop
+    return False
+
+
+def _ordered(session: Session, column: Any) -> Any:
+    """Entity ids in byte order, which is the order of the ids themselves on both
+    databases (PostgreSQL's own collation might differ)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column.collate("C")
+    return column
+
+
+def _entry_events(session: Session, entity: str, chain: str | None, batch: int) -> Iterator[Event]:
+    query = (
+        select(
+            ENTRY.c.entity_id,
+            ENTRY.c.seq,
+            ENTRY.c.action,
+            ENTRY.c.after,
+            ENTRY.c.chain,
+        )
+        .where(
+            ENTRY.c.entity == entity,
+            ENTRY.c.action.in_(audit.RECORD_ACTIONS),
+        )
+        .order_by(_ordered(session, ENTRY.c.entity_id), ENTRY.c.seq)
+    )
+    if chain is not None:
+        query = query.where(ENTRY.c.chain == chain)
+    for row in session.execute(query.execution_options(yield_per=batch)):
+        yield row[0], row[1], row[2], row[3], row[4]
+
+
+def _row_events(session: Session, entity: str, chain: str | None, batch: int) -> Iterator[Event]:
+    query = (
+        select(ROW.c.entity_id, ROW.c.seq, ROW.c.data, ROW.c.chain)
+        .where(ROW.c.entity == entity)
+        .order_by(_ordered(session, ROW.c.entity_id), ROW.c.chain, ROW.c.seq)
+    )
+    if chain is not None:
+        query = query.where(ROW.c.chain == chain)
+    for row in session.execute(query.execution_options(yield_per=batch)):
+        yield row[0], row[1], "row", row[2], row[3]
+
+
+def _walk(
+    session: Session,
+    report: Report,
+    table: Table,
+    chain: str | None,
+    bulk: dict[tuple[str, int], _Batch],
+    batch: int,
+    collect: Collector | None,
+) -> None:
+    """One table, merged with its entries and bulk rows by id, record by record."""
+    where = _owner_filter(table, chain)
+    if where is False:
+        return
+    columns = followed(table)
+    names = [c.name for c in columns]
+    raw = session.get_bind().dialect.name == "sqlite"
+    convert = [(i, f) for i, c in enumerate(columns) if (f := _as_logged(c, raw)) is not None]
+    query = select(*(type_coerce(c, NullType()).label(c.name) if raw else c for c in columns))
+    query = query.order_by(table.c.id)
+    if where is not None:
+        query = query.where(where)
+    id_at = names.index("id")
+
+    def records() -> Iterator[list[Any]]:
+        for row in session.execute(query.execution_options(yield_per=batch)):
+            values = list(row)
+            for i, function in convert:
+                values[i] = function(values[i])
+            yield values
+
+    events = heapq.merge(
+        _entry_events(session, table.name, chain, batch),
+        _row_events(session, table.name, chain, batch),
+        key=lambda e: (e[0], e[1]),
+    )
+    groups = itertools.groupby(events, key=lambda e: e[0])
+    found = records()
+    record = next(found, None)
+    group = next(groups, None)
+    previous = ""
+    while record is not None or group is not None:
+        key = str(record[id_at]) if record is not None else None
+        if group is None or (key is not None and key < group[0]):
+            report.records += 1
+            _report(
+                report,
+                collect,
+                table,
+                Problem("record", "not in the log", "", None, table.name, str(key)),
+            )
+            record = next(found, None)
+            continue
+        entity_id, events_of = group
+        if entity_id < previous:
+            raise RuntimeError(f"audit entries of {table.name} are not in id order")
+        previous = entity_id
+        state = _replay(report, table.name, entity_id, events_of, bulk)
+        if record is None or key is None or entity_id < key:
+            if state is not None and state is not _DELETED:
+                gone = Problem(
+                    "record", "deleted behind the log's back", "", None, table.name, entity_id
+                )
+                report.add(gone)
+            group = next(groups, None)
+            continue
+        report.records += 1
+        _compare(report, collect, table, names, record, key, state)
+        record = next(found, None)
+        group = next(groups, None)
+
+
+_DELETED: dict[str, Any] = {}
+_UNBORN = "__unborn__"
+_ABSENT = object()
+
+
+def _replay(
+    report: Report,
+    entity: str,
+    entity_id: str,
+    events: Iterable[Event],
+    bulk: dict[tuple[str, int], _Batch],
+) -> dict[str, Any] | None:
+    """What the log last says of one record: None if nothing, _DELETED if deleted."""
+    state: dict[str, Any] | None = None
+    for _key, seq, kind, payload, chain in events:
+        if kind == "row":
+            found = bulk.get((chain, seq))
+            if found is None or found.entity != entity:
+                if (chain, seq) in report.orphans:
+                    continue
+                report.orphans.add((chain, seq))
+                report.add(
+                    Problem("chain", "a bulk row without its entry", chain, seq, entity, entity_id)
+                )
+                continue
+            found.seen += 1
+            found.digest.update(f"{entity_id}\t{payload}\n".encode())
+            state = dict(found.same)
+            state.update(zip(found.columns, _loads(payload, list), strict=False))
+            state["id"] = entity_id
+        elif kind == "create":
+            state = _loads(payload, dict)
+        elif kind == "delete":
+            state = _DELETED
+        else:  # update, void
+            if state is None or state is _DELETED:
+                state = {_UNBORN: True}
+            state.update(_loads(payload, dict))
+    return state
+
+
+def _loads(text: str | None, kind: type) -> Any:
+    """Logged JSON, or an empty one if it was mangled (its entry's hash says so already)."""
+    try:
+        value = json.loads(text or "null")
+    except ValueError:
+        return kind()
+    return value if isinstance(value, kind) else kind()
+
+
+def _compare(
+    report: Report,
+    collect: Collector | None,
+    table: Table,
+    names: list[str],
+    record: list[Any],
+    key: str,
+    state: dict[str, Any] | None,
+) -> None:
+    """The record beside what the log last says of it, column by column."""
+    if state is None:
+        problem = Problem("record", "not in the log", entity=table.name, entity_id=key)
+        _report(report, collect, table, problem)
+        return
+    if state is _DELETED:
+        report.add(
+            Problem(
+                "record", "present although the log deleted it", entity=table.name, entity_id=key
+            )
+        )
+        return
+    if _UNBORN in state:
+        problem = Problem(
+            "record", "its creation is not in the log", entity=table.name, entity_id=key
+        )
+        _report(report, collect, table, problem)
+    if [state.get(name, _ABSENT) for name in names] == record:
+        return
+    incomplete = False
+    for name, actual in zip(names, record, strict=True):
+        expected = state.get(name, _ABSENT)
+        if expected is _ABSENT:
+            incomplete = True  # the log never said (a column added later): not compared
+        elif expected != actual and not _equivalent(name, expected, actual):
+            problem = Problem(
+                "record",
+                "differs",
+                entity=table.name,
+                entity_id=key,
+                field=name,
+                expected=expected,
+                actual=actual,
+            )
+            _report(report, collect, table, problem)
+    if incomplete and collect is not None:
+        collect(table, key, "incomplete")
+
+
+def _report(report: Report, collect: Collector | None, table: Table, problem: Problem) -> None:
+    """A record's problem to the report, or to `baseline`'s collector."""
+    if collect is not None:
+        collect(table, problem.entity_id, problem.code)
+    else:
+        report.add(problem)
+
+
+# -- adopting records written before the log proved them -------------------------------
+
+
+def baseline(session: Session, *, batch: int = BATCH) -> dict[str, int]:
+    """Adopt, as they are now, the records of chains written before the log proved
+    records (a database upgraded from release 0.1): each chain with such records gets
+    one `baseline` entry per table listing them. Only chains marked legacy by the
+    upgrade, once each; returns the records adopted per chain."""
+    legacy = session.scalars(
+        select(AuditHead).where(HEAD.c.legacy_seq > 0).order_by(HEAD.c.chain)
+    ).all()
+    adopted: dict[str, int] = {}
+    for head in legacy:
+        chain = head.chain
+        pending = _to_adopt(session, chain, batch)
+        cooperative_id = None if chain == audit.SYSTEM_CHAIN else uuid.UUID(hex=chain)
+        total = 0
+        for name, ids in sorted(pending.items()):
+            table = metadata.tables[name]
+            ordered = sorted(ids, key=str)
+            for start in range(0, len(ordered), ADOPT_BATCH):
+                rows = _full_rows(session, table, ordered[start : start + ADOPT_BATCH])
+                audit.record_rows(
+                    session,
+                    model=table,
+                    cooperative_id=cooperative_id,
+                    rows=rows,
+                    action="baseline",
+                    summary={"reason": "stored before the log proved records"},
+                )
+                total += len(rows)
+        head.legacy_seq = 0
+        session.add(head)
+        adopted[chain] = total
+    session.flush()
+    return adopted
+
+
+def _to_adopt(session: Session, chain: str, batch: int) -> dict[str, set[Any]]:
+    """Ids per table of the chain's records the log does not fully describe."""
+    pending: dict[str, set[Any]] = {}
+
+    def note(table: Table, key: str, _code: str) -> None:
+        pending.setdefault(table.name, set()).add(uuid.UUID(key))
+
+    scratch = Report()
+    bulk, _last, _found = _check_chains(session, scratch, chain, {}, batch)
+    _check_records(session, scratch, chain, bulk, batch, collect=note)
+    return pending
+
+
+def _full_rows(session: Session, table: Table, ids: list[Any]) -> list[dict[str, Any]]:
+    """The records with these ids, every column, as the ORM would read them."""
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        query = select(table).where(table.c.id.in_(chunk)).order_by(table.c.id)
+        rows.extend(dict(r._mapping) for r in session.execute(query))
+    return rows
