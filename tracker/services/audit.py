@@ -59,8 +59,8 @@ NOT_FOLLOWED: dict[str, str] = {
 # Logged only as a fingerprint (the SHA-256 of the value), never as the value.
 SECRET = frozenset({"password_hash", "token_hash", "session_token"})
 # Entries that say what a record holds: a full snapshot (create), some of its columns
-# (update, void) or that it is gone (delete); and entries whose rows are in audit_row.
-RECORD_ACTIONS = ("create", "update", "void", "delete")
+# (update, void, publish) or that it is gone (delete); and entries whose rows are in audit_row.
+RECORD_ACTIONS = ("create", "update", "void", "delete", "publish")
 BULK_ACTIONS = ("create_rows", "baseline")
 
 

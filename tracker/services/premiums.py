@@ -581,8 +581,7 @@ def fix_premiums(
             model=FixedPremium,
             cooperative_id=coop.id,
             rows=values,
-            action="fix",
-            summary={"amount_minor": sum(r[3] for r in rows)},
+            summary={"fixed": True, "amount_minor": sum(r[3] for r in rows)},
         )
     else:
         for delivery_id, rule_id, grams, amount in rows:
