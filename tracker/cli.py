@@ -251,7 +251,7 @@ def audit_verify_command(checkpoint_file: Path | None, code: str | None) -> None
             click.echo(f"{checkpoint_file}: {error.text()}", err=True)
             sys.exit(1)
     report = audit_proof.check(session, chain=_chain_of(session, code), against=against)
-    for problem in report.problems[:50]:
+    for problem in report.first(50):
         click.echo(problem.line(), err=True)
     if not report.ok:
         for (kind, code_), count in sorted(report.counts.items()):

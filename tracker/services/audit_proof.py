@@ -110,9 +110,15 @@ class Report:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def first(self, count: int) -> list[Problem]:
+        """The first problems to show: a missing or rewritten chain before any record."""
+        order = {"checkpoint": 0, "chain": 1, "record": 2}
+        return sorted(self.problems, key=lambda p: order.get(p.kind, 3))[:count]
+
     def add(self, problem: Problem) -> None:
         self.counts[(problem.kind, problem.code)] += 1
-        if len(self.problems) < LISTED:
+        # A chain or checkpoint problem is always kept: records can't push it out of view.
+        if len(self.problems) < LISTED or problem.kind != "record":
             self.problems.append(problem)
 
 

@@ -138,7 +138,7 @@ def trail(code: str) -> Any:
         entity=entity,
         entities=audit.entities(session, coop.id),
         report=report,
-        problems=[describe(p, private=private) for p in (report.problems if report else [])],
+        problems=[describe(p, private=private) for p in (report.first(LISTED) if report else [])],
         listed=LISTED,
         errors=errors,
         against=against_text,
