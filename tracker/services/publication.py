@@ -59,15 +59,16 @@ def claim_gtin(session: Session, *, coop: Cooperative, gtin: str) -> None:
             dialect.insert(GtinOwner)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["gtin"])
+            .returning(GtinOwner.id)  # rowcount says nothing here on psycopg
         )
-        if inserted.rowcount == 1:  # type: ignore[attr-defined]
+        if inserted.first() is not None:
             audit.record(
                 session,
                 cooperative_id=coop.id,
                 action="create",
                 entity="gtin_owner",
                 entity_id=str(values["id"]),
-                after={"gtin": gtin},
+                after={name: audit.logged(name, value) for name, value in values.items()},
             )
     if owner_of(session, gtin) != coop.id:
         raise ValidationFailed(
