@@ -24,12 +24,14 @@ from .models import (
     Certificate,
     Community,
     Delivery,
+    Device,
     Family,
     Lot,
     LotOperation,
     Payment,
     Plot,
     ProcessingSite,
+    ReceiptBlock,
     Shipment,
     StoredFile,
 )
@@ -49,9 +51,21 @@ PARAMETERS: dict[str, type] = {
     "payment_id": Payment,
     "site_id": ProcessingSite,
     "file_id": StoredFile,
+    "device_id": Device,
+    "block_id": ReceiptBlock,
 }
 # Blueprints that are public (no login) or guard themselves (administration).
-UNGUARDED = {"static", "public", "auth", "admin", "api_auth", "api-docs", "apidocs", "health"}
+UNGUARDED = {
+    "static",
+    "public",
+    "auth",
+    "admin",
+    "api_auth",
+    "api-docs",
+    "apidocs",
+    "health",
+    "pwa",
+}
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Writes a clerk may make: families, plots and deliveries. Any other write needs MANAGE.
 INTAKE_WRITES = frozenset(
@@ -74,6 +88,13 @@ INTAKE_WRITES = frozenset(
         "api_deliveries.Deliveries",
         "api_deliveries.DeliveryImport",
         "api_deliveries.DeliveryVoid",
+        # the collection centre offline: enrol a device, and the device's own intake
+        "offline.enrol",
+        "api_devices.Devices",
+        "api_device.Blocks",
+        "api_device.ReturnBlock",
+        "api_device.VoidNumber",
+        "api_device.SyncDelivery",
     }
 )
 # Writes about the instance itself, for admins only.

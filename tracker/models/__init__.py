@@ -26,6 +26,7 @@ from .family import Family, Plot, PlotFlag
 from .idempotency import IdempotencyRecord
 from .ledger import MassBalanceDebit
 from .lot import Lot, LotInput, LotOperation
+from .offline import DayPrice, Device, ReceiptBlock, UnusedKind, UnusedReceipt
 from .payment import Payment, PaymentAllocation, PremiumRule
 from .shipment import Shipment, ShipmentLot
 
@@ -41,9 +42,11 @@ __all__ = [
     "Community",
     "Cooperative",
     "CoverageEntry",
+    "DayPrice",
     "Delivery",
     "DeliveryClaim",
     "DeliveryFlag",
+    "Device",
     "Family",
     "IdempotencyRecord",
     "ImportBatch",
@@ -59,10 +62,13 @@ __all__ = [
     "PremiumRule",
     "ProcessingSite",
     "Product",
+    "ReceiptBlock",
     "Shipment",
     "ShipmentLot",
     "SiteCoverage",
     "StoredFile",
+    "UnusedKind",
+    "UnusedReceipt",
     "User",
     "metadata",
     "utcnow",
