@@ -46,6 +46,14 @@ blp = Blueprint(
 )
 
 
+@blp.before_request
+def _devices_only() -> None:
+    """A person's token is refused here (403) before any body is read."""
+    principal = caller()
+    if principal.device is None:
+        raise Forbidden(_l("This needs an enrolled device's token."))
+
+
 def this_device() -> Device:
     """The calling device (a person's token is refused: 403), noted as seen."""
     device = caller().device

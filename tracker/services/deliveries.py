@@ -532,9 +532,9 @@ def to_data(session: Session, coop: Cooperative, values: dict[str, object]) -> D
     code = values.get("member_code")
     errors: dict[str, list[str]] = {}
     if family_id is None and code:
-        from .families import by_member_code
+        from .families import by_code_or_number
 
-        family = by_member_code(session, coop, code)
+        family = by_code_or_number(session, coop, code)
         if family is None:
             errors["member_code"] = [str(_l("No family has this member code."))]
         else:

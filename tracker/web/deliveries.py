@@ -97,7 +97,7 @@ def _family_of(coop: Cooperative, family_id: Any = None, member_code: Any = None
             return None
         return found if found.cooperative_id == coop.id else None
     if member_code:
-        return families.by_member_code(db, coop, member_code)
+        return families.by_code_or_number(db, coop, member_code)
     return None
 
 
