@@ -206,8 +206,10 @@ def void_block(block_id: str) -> Any:
 def offline_text() -> dict[str, str]:
     """The scripts' messages (placeholders like %(n)s are filled in by the scripts)."""
     return {
-        "count": _("%(n)s waiting"),
-        "count_refused": _("%(n)s waiting · %(refused)s refused"),
+        "count_one": _("1 delivery waiting"),
+        "count": _("%(n)s deliveries waiting"),
+        "refused_one": _("1 refused"),
+        "refused": _("%(n)s refused"),
         "sending": _("Sending deliveries: %(done)s of %(total)s…"),
         "offline_waiting": _(
             "No connection: %(n)s deliveries wait on this device and are sent when it is back."

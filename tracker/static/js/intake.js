@@ -423,7 +423,9 @@
     let first = null;
     errors.forEach(({ field, message }) => {
       messages.push(message);
-      const input = form.querySelector("[name=" + (FIELD_OF[field] || field) + "]:not([type=hidden])") || (field === "plot_id" ? document.getElementById("plot-slot") : null);
+      const name = FIELD_OF[field] || field;
+      const input = (/^[a-z_]+$/.test(name) && form.querySelector("[name=" + name + "]:not([type=hidden])")) ||
+        (field === "plot_id" ? document.getElementById("plot-slot") : null);
       if (!input) return;
       const id = (input.id || field) + "-error";
       if (!document.getElementById(id)) {

@@ -593,9 +593,10 @@
       const coop = (state.device && state.device.coop) || (all[0] && all[0].coop);
       if (waiting + refused > 0 && coop) {
         link.href = "/c/" + encodeURIComponent(coop) + "/outbox";
-        link.textContent = refused
-          ? t("count_refused", { n: waiting + refused, refused })
-          : t("count", { n: waiting });
+        const parts = [];
+        if (waiting) parts.push(t(waiting === 1 ? "count_one" : "count", { n: waiting }));
+        if (refused) parts.push(t(refused === 1 ? "refused_one" : "refused", { n: refused }));
+        link.textContent = parts.join(" · ");
         link.classList.toggle("bad", refused > 0);
         link.hidden = false;
       } else {
@@ -611,8 +612,7 @@
       } else if (state.device && state.device.needs_login && waiting) {
         message = t("needs_login");
       }
-      status.textContent = message;
-      status.hidden = !message;
+      if (status.textContent !== message) status.textContent = message;
     }
   }
 
