@@ -71,7 +71,7 @@ def launch(playwright, tmp_path) -> Iterator[Callable[[], Any]]:
     for context in opened:
         try:
             context.close()
-        except Exception:  # noqa: BLE001 - already closed by the test
+        except Exception:
             pass
 
 
