@@ -4,6 +4,7 @@ network off are stored exactly once, under the receipt numbers printed on their 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -69,10 +70,8 @@ def launch(playwright, tmp_path) -> Iterator[Callable[[], Any]]:
 
     yield open_browser
     for context in opened:
-        try:
+        with contextlib.suppress(Exception):  # already closed by the test
             context.close()
-        except Exception:
-            pass
 
 
 @pytest.fixture

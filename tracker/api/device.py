@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -55,11 +56,12 @@ def _devices_only() -> None:
 
 
 def this_device() -> Device:
-    """The calling device (a person's token is refused: 403), noted as seen."""
+    """The calling device (a person's token is refused: 403); a write notes it as seen."""
     device = caller().device
     if device is None:
         raise Forbidden(_l("This needs an enrolled device's token."))
-    devices.seen(get_session(), device)
+    if request.method != "GET":
+        devices.seen(get_session(), device)
     return device  # type: ignore[no-any-return]
 
 
@@ -86,7 +88,8 @@ class Roster(MethodView):
         """The families, plots and prices the device needs offline (no national ID, no
         phone); with `since`, only families changed since that cursor."""
         device = this_device()
-        return roster.build(get_session(), device=device, since=args.get("since"))
+        found = roster.build(get_session(), device=device, since=args.get("since"))
+        return found, {"Cache-Control": "private, no-store"}
 
 
 @blp.route("/blocks")

@@ -302,6 +302,7 @@ def _render_void(
                 "price_per_kg",
                 "premium_per_kg",
                 "paper_receipt",
+                "price_pending",
             )
         ).dump(delivery)
         values = {k: _typed(k, v) for k, v in values.items()}

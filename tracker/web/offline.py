@@ -77,7 +77,9 @@ def enrol(code: str) -> Any:
             principal=principal(),
             name=str(body.get("name") or "")[:100],
         )
-    return jsonify({"device_id": str(device.id), "name": device.name, "token": token}), 201
+    response = jsonify({"device_id": str(device.id), "name": device.name, "token": token})
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
 
 
 def _own_device(device_id: str, cooperative_id: uuid.UUID) -> Device:

@@ -664,10 +664,12 @@
     state.device = device;
     if (!device) return state;
     await loadRoster(device);
-    if (!state.info || !state.families.length || Date.now() - (state.fetchedAt || 0) > ROSTER_EVERY_MS) {
-      await refreshRoster(device, !state.info);
-    }
-    if ((await freeNumbers(device)) < LOW) await topUpNumbers(device);
+    // What the device holds is enough to work: refresh it in the background. Only the
+    // first visit (no roster, no numbers) waits for the network.
+    if (!state.info || !state.families.length) await refreshRoster(device, true);
+    else if (Date.now() - (state.fetchedAt || 0) > ROSTER_EVERY_MS) refreshRoster(device, false);
+    if ((await freeNumbers(device)) === 0) await topUpNumbers(device);
+    else topUpNumbers(device);
     warmPages(context);
     emit();
     return state;
