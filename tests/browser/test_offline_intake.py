@@ -422,6 +422,7 @@ def test_the_managers_pages_at_phone_and_desktop_widths(live_server, launch, db,
             ("/c/COOPA/receipt-numbers", "offline-receipt-numbers"),
             ("/c/COOPA/prices", "offline-prices"),
             ("/c/COOPA/deliveries/new", "offline-form"),
+            ("/c/COOPA/outbox", "offline-outbox"),
         ):
             page.goto(live_server + path)
             page.wait_for_load_state("networkidle")

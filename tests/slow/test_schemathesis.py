@@ -18,11 +18,21 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from tests import factories as f
+from tests.isolation_samples import _device
 
 pytestmark = pytest.mark.slow
 
 TOKEN_PATH = "/api/v1/auth/token"
 ADMIN = "admin@example.org"
+
+
+def isolation_device(db: Any, world: Any) -> dict[str, Any]:
+    """A device of cooperative A with a block of receipt numbers."""
+    from types import SimpleNamespace
+
+    cache: dict[str, Any] = {}
+    _device(db, SimpleNamespace(b=world.a), cache)
+    return cache
 
 
 @pytest.fixture
@@ -32,6 +42,7 @@ def records(db: Any, world: Any) -> dict[str, str]:
     shipment = f.make_shipment(db, world.a, [f.make_lot(db, world.a, kg=300)])
     f.make_premium_rule(db, world.a)
     payment = f.make_payment(db, rich.families[0], paid_on=date(2026, 6, 30))
+    device = isolation_device(db, world)
     db.commit()
     assert world.admin.email == ADMIN
     return {
@@ -44,6 +55,8 @@ def records(db: Any, world: Any) -> dict[str, str]:
         "operation_id": str(rich.lot.operation_id),
         "shipment_id": str(shipment.id),
         "payment_id": str(payment.id),
+        "device_id": str(device["device"].id),
+        "block_id": str(device["block"].id),
     }
 
 

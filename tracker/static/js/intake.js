@@ -717,6 +717,16 @@
     off().onChange(showFreshness);
     if (!(await off().usable())) return;
     form.setAttribute("data-enhanced", "");
+    // The page may be the copy kept from an earlier day: today is the phone's today.
+    const day = document.getElementById("delivered_on");
+    if (day) {
+      const today = isoToday();
+      day.max = today;
+      if (day.defaultValue && day.defaultValue < today) {
+        day.defaultValue = today;
+        day.value = today;
+      }
+    }
     const price = document.getElementById("price_per_kg");
     if (price) price.addEventListener("input", () => { priceTyped = true; });
     const formSelect = document.getElementById("form");
