@@ -429,3 +429,49 @@ def test_the_managers_pages_at_phone_and_desktop_widths(live_server, launch, db,
             screenshot(page, f"{name}-{suffix}")
             if width == 390:
                 assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+
+
+def test_logging_out_keeps_the_outbox_and_forgets_the_pages(
+    live_server, launch, db, world, members
+):
+    """Logging out with a delivery still on the phone asks first and keeps it; the pages
+    kept for offline use are dropped; the next person's login returns the numbers the
+    first one never printed."""
+    context = launch()
+    page = page_of(context)
+    login(page, live_server, "clerk.a@example.org")
+    printed = offline_entries(page, live_server, ["1000"])
+    context.route("**/api/v1/device/deliveries", lambda route: route.abort("connectionreset"))
+    context.set_offline(False)
+    messages: list[str] = []
+    page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
+    page.locator("details.dropdown summary").click()
+    page.get_by_role("button", name="Cerrar sesión").click()
+    page.wait_for_url("**/login")
+    assert messages and "Una entrega sigue en este equipo" in messages[0]
+    expect(page.locator("[data-outbox-count]")).to_have_text("1 entrega pendiente")
+    kept = page.evaluate("async () => (await (await caches.open('tracker-pages')).keys()).length")
+    assert kept == 0
+    # Back online for real: the login page itself sends what waits.
+    context.unroute("**/api/v1/device/deliveries")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_for(lambda: printed[0] in stored_numbers(db), page)
+    # Another person logs in on this phone: the clerk's unused numbers are returned.
+    login(page, live_server, "manager.a@example.org")
+    page.goto(f"{live_server}/c/COOPA/deliveries/new")
+    page.wait_for_selector("#delivery-form[data-enhanced]", state="attached", timeout=20_000)
+
+    def returned() -> int:
+        found = db.exec(select(UnusedReceipt).where(UnusedReceipt.kind == "returned")).all()
+        db.commit()
+        return len(found)
+
+    wait_for(lambda: returned() == 49, page)
+    user = page.evaluate(
+        """async () => {
+          const db = await idb.openDB('tracker-offline');
+          const current = await db.get('meta', 'current');
+          return (await db.get('devices', current.device_id)).user_id;
+        }"""
+    )
+    assert user == str(world.staff["manager_a"].id)

@@ -213,10 +213,17 @@ def offline_text() -> dict[str, str]:
         "refused_one": _("1 refused"),
         "refused": _("%(n)s refused"),
         "sending": _("Sending deliveries: %(done)s of %(total)s…"),
+        "offline_waiting_one": _(
+            "No connection: one delivery waits on this device and is sent when it is back."
+        ),
         "offline_waiting": _(
             "No connection: %(n)s deliveries wait on this device and are sent when it is back."
         ),
         "needs_login": _("Log in again so this device can send its deliveries."),
+        "logout_warning_one": _(
+            "One delivery is still on this device and not yet sent. It stays here and is "
+            "sent when there is a connection. Log out anyway?"
+        ),
         "logout_warning": _(
             "%(n)s deliveries are still on this device and not yet sent. They stay here and "
             "are sent when there is a connection. Log out anyway?"

@@ -608,7 +608,7 @@
       if (state.progress && state.progress.total) {
         message = t("sending", { done: state.progress.done, total: state.progress.total });
       } else if (!navigator.onLine && waiting) {
-        message = t("offline_waiting", { n: waiting });
+        message = t(waiting === 1 ? "offline_waiting_one" : "offline_waiting", { n: waiting });
       } else if (state.device && state.device.needs_login && waiting) {
         message = t("needs_login");
       }
@@ -627,7 +627,8 @@
         try {
           waiting = (await entries()).filter((e) => e.status === "pending" || e.status === "refused").length;
         } catch (error) { /* no outbox */ }
-        if (waiting && !window.confirm(t("logout_warning", { n: waiting }))) return;
+        const warning = t(waiting === 1 ? "logout_warning_one" : "logout_warning", { n: waiting });
+        if (waiting && !window.confirm(warning)) return;
         if (window.caches) {
           try {
             await caches.delete(PAGES);
