@@ -95,7 +95,7 @@ class Roster(MethodView):
 @blp.route("/blocks")
 class Blocks(MethodView):
     @idempotent
-    @blp.arguments(BlockRequestSchema)
+    @blp.arguments(BlockRequestSchema, required=False)
     @blp.response(201, BlockSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Issue the device a new block of its centre's receipt numbers."""

@@ -97,7 +97,7 @@ class Devices(MethodView):
         return [device_view(d) for d in devices.listing(get_session(), coop)]
 
     @idempotent
-    @blp.arguments(EnrolSchema)
+    @blp.arguments(EnrolSchema, required=False)
     @blp.response(201, EnrolledSchema)
     def post(self, data: dict[str, Any], code: str) -> Any:
         """Enrol a device for intake at a centre (the caller's own, or the one named):
