@@ -96,6 +96,7 @@ def _whole_static(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Fingerprints, year-long caching and compression for every answer of the app."""
     app.config.setdefault("COMPRESS_MIMETYPES", MIMETYPES)
     # Brotli at level 5 for whole answers; gzip for the clients without it.
     app.config.setdefault("COMPRESS_BR_LEVEL", 5)

@@ -40,22 +40,15 @@ def app_config(app_config):
     return app_config
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as instance:
-        yield instance
-
-
 @pytest.fixture
-def launch(playwright, tmp_path) -> Iterator[Callable[[], Any]]:
-    """Open Chromium on one persistent profile (again and again, like a phone's browser)."""
+def launch(browser, tmp_path) -> Iterator[Callable[[], Any]]:
+    """Open Chromium on one persistent profile (again and again, like a phone's browser),
+    through the session's Playwright."""
     profile = tmp_path / "profile"
     opened: list[Any] = []
 
     def open_browser() -> Any:
-        context = playwright.chromium.launch_persistent_context(
+        context = browser.browser_type.launch_persistent_context(
             str(profile),
             executable_path=CHROMIUM,
             args=CHROMIUM_ARGS,

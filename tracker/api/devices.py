@@ -81,6 +81,7 @@ def block_views(blocks: Iterable[ReceiptBlock]) -> list[dict[str, Any]]:
 
 
 def _centres(blocks: list[ReceiptBlock]) -> Any:
+    """The blocks' centres, for their receipt numbers' prefix."""
     from sqlmodel import select
 
     return select(CollectionCentre).where(

@@ -25,6 +25,7 @@ blp = Blueprint(
 
 
 def price_view(price: DayPrice) -> dict[str, Any]:
+    """A day price for the API, its centre by code."""
     centre = get_session().get(CollectionCentre, price.centre_id)
     return {
         "id": price.id,

@@ -30,14 +30,17 @@ SEEN_EVERY = timedelta(hours=1)
 
 
 def _digest(raw: str) -> str:
+    """Tokens are kept as their SHA-256 only: a stolen database holds no usable token."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def is_device_token(raw: str | None) -> bool:
+    """A device's token is told from a person's by its prefix, before any lookup."""
     return bool(raw) and str(raw).startswith(PREFIX)
 
 
 def _clean_name(name: str) -> str:
+    """The name the device gives itself, as one printable line."""
     text = CONTROL.sub("", " ".join(str(name or "").split()))
     return text[:100]
 

@@ -128,6 +128,7 @@ def history(session: Session, coop: Cooperative, *, limit: int = 60) -> list[Day
 
 
 def crop_of(form: str) -> str:
+    """The crop a product form is of (each form is of one crop)."""
     return _FORM_CROP.get(form, "")
 
 

@@ -51,6 +51,7 @@ class Usage:
 
     @property
     def size(self) -> int:
+        """Numbers in the block."""
         return self.block.last_seq - self.block.first_seq + 1
 
     @property
@@ -90,6 +91,7 @@ def usage(session: Session, blocks: Iterable[ReceiptBlock]) -> dict[uuid.UUID, U
 
 
 def open_blocks(session: Session, device: Device) -> list[ReceiptBlock]:
+    """The device's blocks with numbers not yet accounted for."""
     return list(
         session.exec(
             select(ReceiptBlock)
@@ -198,6 +200,7 @@ def record_delivery(
 
 
 def _reason(reason: str) -> str:
+    """A number given up always says why."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationFailed({"reason": [str(_l("Say why."))]})
@@ -254,6 +257,7 @@ def _unused_from(session: Session, block: ReceiptBlock, first: int) -> list[int]
 
 
 def _lock(session: Session, block: ReceiptBlock) -> ReceiptBlock:
+    """The block row, locked and fresh: a sync and a void of its numbers queue."""
     locked = session.exec(
         select(ReceiptBlock).where(ReceiptBlock.id == block.id).with_for_update()
     ).one()
@@ -359,10 +363,12 @@ class CentreAccount:
 
     @property
     def issued(self) -> int:
+        """Numbers the centre has issued: 1 up to its counter."""
         return self.centre.last_receipt_seq
 
     @property
     def in_blocks(self) -> int:
+        """Numbers issued to devices in blocks."""
         return sum(u.size for u in self.blocks)
 
     @property

@@ -131,16 +131,19 @@ def _families(
 
 
 def cooperative_of(session: Session, device: Device) -> Cooperative:
+    """The device's cooperative (a device belongs to exactly one)."""
     coop = session.get(Cooperative, device.cooperative_id)
     assert coop is not None
     return coop
 
 
 def cooperative_code(session: Session, device: Device) -> str:
+    """The device's cooperative's code, for its page URLs."""
     return cooperative_of(session, device).code
 
 
 def _money(minor: int) -> str:
+    """Money as the API writes it (a decimal string)."""
     return f"{minor / 100:.2f}"
 
 

@@ -83,6 +83,7 @@ def enrol(code: str) -> Any:
 
 
 def _own_device(device_id: str, cooperative_id: uuid.UUID) -> Device:
+    """A device of this cooperative by id; any other answers 404 like a missing one."""
     try:
         found = get_session().get(Device, uuid.UUID(device_id))
     except ValueError:
@@ -105,6 +106,7 @@ def devices_page(code: str) -> Any:
 def _render_devices(
     coop: Any, errors: dict[str, Any], failed: Device | None, status: int = 200
 ) -> Any:
+    """The devices page, with the receipt numbers each device still holds."""
     session = get_session()
     found = devices.listing(session, coop)
     held: dict[uuid.UUID, int] = {}
@@ -136,6 +138,7 @@ def _render_devices(
 
 
 def _users(ids: set[uuid.UUID]) -> Any:
+    """The people who enrolled these devices, in one query."""
     from sqlmodel import select
 
     return select(User).where(User.id.in_(ids))  # type: ignore[attr-defined]
@@ -169,6 +172,7 @@ def receipt_blocks_page(code: str) -> Any:
 
 
 def _render_blocks(coop: Any, errors: dict[str, Any], failed: Any, status: int = 200) -> Any:
+    """The receipt-number account page (errors from a refused void shown on it)."""
     session = get_session()
     accounts = receipt_blocks.account(session, coop)
     return (
@@ -281,4 +285,5 @@ def offline_text() -> dict[str, str]:
 
 @bp.app_context_processor
 def _offline_context() -> dict[str, Any]:
+    """Every page may carry the scripts' messages (base.html)."""
     return {"offline_text": offline_text}

@@ -49,6 +49,7 @@ def _minor(value: str | None, name: str, *, required: bool = True) -> int | None
 def _render(
     coop: Cooperative, values: dict[str, Any], errors: dict[str, Any], status: int = 200
 ) -> Any:
+    """The prices page: in force per centre today, the form to set one, the history."""
     session = get_session()
     centres = deliveries.centres(session, coop)
     today = deliveries.today()
