@@ -468,3 +468,7 @@ def test_logging_out_keeps_the_outbox_and_forgets_the_pages(
         }"""
     )
     assert user == str(world.staff["manager_a"].id)
+    # What the clerk sent from this phone is not listed for the manager.
+    page.goto(f"{live_server}/c/COOPA/outbox")
+    expect(page.locator("[data-outbox-empty]")).to_be_visible()
+    expect(page.locator('[data-outbox-list="stored"] li')).to_have_count(0)

@@ -750,7 +750,7 @@
 
   // -- the outbox page ------------------------------------------------------------------------
 
-  let outboxSignature = "";
+  let outboxSignature = null;
 
   function outboxItem(entry, root) {
     const r = entry.receipt || {};

@@ -218,9 +218,13 @@
         }
       }
       if (!done) continue;
-      const tx = base.transaction(["devices", "blocks"], "readwrite");
+      const tx = base.transaction(["devices", "blocks", "outbox"], "readwrite");
       for (const block of await tx.objectStore("blocks").index("device").getAll(device.id)) {
         await tx.objectStore("blocks").delete(block.id);
+      }
+      // What it sent (or discarded) was that person's: not shown to the next one.
+      for (const item of entries.filter((e) => e.device_id === device.id)) {
+        await tx.objectStore("outbox").delete(item.key);
       }
       await tx.objectStore("devices").delete(device.id);
       await tx.done;
