@@ -53,12 +53,16 @@ $(STAMP): pyproject.toml
 $(VENDOR_STAMP): package.json package-lock.json
 	@echo "Vendoring front-end assets from npm into $(VENDOR)"
 	@npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/pico $(VENDOR)/htmx $(VENDOR)/html5-qrcode $(VENDOR)/swagger-ui $(VENDOR)/fonts
+	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/pico $(VENDOR)/htmx $(VENDOR)/html5-qrcode $(VENDOR)/swagger-ui $(VENDOR)/fonts $(VENDOR)/idb $(VENDOR)/workbox
 	@cp node_modules/@picocss/pico/css/pico.jade.min.css node_modules/@picocss/pico/LICENSE.md $(VENDOR)/pico/
 	@cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE $(VENDOR)/htmx/
 	@cp node_modules/html5-qrcode/html5-qrcode.min.js node_modules/html5-qrcode/LICENSE $(VENDOR)/html5-qrcode/
 	@cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
 	@cp node_modules/@fontsource/noto-sans/files/noto-sans-latin-{400,700}-normal.woff node_modules/@fontsource/noto-sans/LICENSE $(VENDOR)/fonts/
+	@cp node_modules/idb/build/umd.js node_modules/idb/LICENSE $(VENDOR)/idb/
+	@cp node_modules/workbox-sw/build/workbox-sw.js node_modules/workbox-sw/LICENSE $(VENDOR)/workbox/
+	@for m in core precaching routing strategies expiration cacheable-response; do \
+	  cp node_modules/workbox-$$m/build/workbox-$$m.prod.js $(VENDOR)/workbox/; done
 	@touch $@
 
 vendor: $(VENDOR_STAMP) ## copy front-end assets from npm into the package

@@ -150,8 +150,11 @@ class Bench:
     # -- a real server and load ---------------------------------------------------
 
     @contextlib.contextmanager
-    def server(self, database_url: str, workers: int = 2, threads: int = 1) -> Iterator[str]:
-        """gunicorn serving wsgi:app on a free port; yields its base URL."""
+    def server(
+        self, database_url: str, workers: int = 2, threads: int = 1, **env: str
+    ) -> Iterator[str]:
+        """gunicorn serving wsgi:app on a free port; yields its base URL (`env` adds to or
+        overrides the environment)."""
         port = _free_port()
         process = subprocess.Popen(
             [
@@ -167,7 +170,7 @@ class Bench:
                 "wsgi:app",
             ],
             cwd=ROOT,
-            env=self.env(database_url),
+            env=self.env(database_url, **env),
             start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}"

@@ -622,3 +622,34 @@ def pdf_document(text: str = "Certificado CU-PE-2026-0871", **catalog: Any) -> b
     out = io.BytesIO()
     document.save(out, deterministic_id=True)
     return out.getvalue()
+
+
+# -- the collection centre offline (issue 14) -----------------------------------------
+
+
+def set_day_price(
+    session: Session,
+    coop: Cooperative,
+    *,
+    form: str = "dry_parchment",
+    price: int = 955,
+    premium: int = 0,
+    day: date | None = None,
+    centre: CollectionCentre | None = None,
+) -> Any:
+    """The manager's price at the cooperative's first centre, from `day` (today) on."""
+    from tracker.services import prices
+
+    centre = centre or centre_of(session, coop)
+    return prices.set_price(
+        session,
+        coop=coop,
+        data=prices.PriceData(
+            centre_id=centre.id,
+            form=form,
+            day=day or deliveries.today(),
+            price_per_kg_minor=price,
+            premium_per_kg_minor=premium,
+        ),
+        user_id=None,
+    )

@@ -100,6 +100,36 @@ def _rule(db: Session, world: Any, cache: dict[str, Any]) -> Any:
     return cache["rule"]
 
 
+def _device(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    """A device enrolled at cooperative B's centre, with a block of receipt numbers."""
+    from sqlmodel import select
+
+    from tracker.models import Membership
+    from tracker.services import devices, receipt_blocks
+    from tracker.services.access import Principal
+
+    if "device" not in cache:
+        user_id = db.exec(
+            select(Membership.user_id).where(
+                Membership.cooperative_id == world.b.id,
+                Membership.role.in_(("clerk", "manager")),  # type: ignore[attr-defined]
+            )
+        ).first()
+        user = db.get(f.User, user_id) if user_id else f.make_user(db, role="clerk", coop=world.b)
+        principal = Principal.for_user(db, user)
+        device, _token = devices.enrol(
+            db, coop=world.b, centre=f.centre_of(db, world.b), principal=principal, name="B"
+        )
+        cache["device"] = device
+        cache["block"] = receipt_blocks.issue(db, device=device, size=5, user_id=user.id)
+    return cache["device"]
+
+
+def _block(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    _device(db, world, cache)
+    return cache["block"]
+
+
 SAMPLES: dict[str, Callable[[Session, Any, dict[str, Any]], str]] = {
     "code": lambda db, world, cache: world.b.code,
     "family_id": lambda db, world, cache: str(_family(db, world, cache).id),
@@ -114,4 +144,6 @@ SAMPLES: dict[str, Callable[[Session, Any, dict[str, Any]], str]] = {
     "payment_id": lambda db, world, cache: str(_payment(db, world, cache).id),
     "file_id": lambda db, world, cache: str(_file(db, world, cache).id),
     "rule_id": lambda db, world, cache: str(_rule(db, world, cache).id),
+    "device_id": lambda db, world, cache: str(_device(db, world, cache).id),
+    "block_id": lambda db, world, cache: str(_block(db, world, cache).id),
 }

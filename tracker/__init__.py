@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with optional overrides (tests pass them)."""
-    from . import api, auth, cli, db, errors, guard, i18n, public, security, uploads, web
+    from . import api, assets, auth, cli, db, errors, guard, i18n, public, security, uploads, web
     from . import config as settings
     from .extensions import csrf, limiter
     from .services import audit
@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     guard.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
     web.init_app(app)
     public.init_app(app)
     api.init_app(app)

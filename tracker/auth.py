@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, g, request
 from flask_login import UserMixin, current_user
 
 from .db import get_session
 from .extensions import login_manager
 from .models import User
-from .services import audit
+from .services import audit, devices
 from .services.access import Principal
 from .services.users import user_for_token
 
@@ -48,6 +50,8 @@ def current_principal() -> Principal:
         return g.principal
     session = get_session()
     token = bearer_token()
+    if devices.is_device_token(token):
+        return _device_principal(session, token)  # type: ignore[arg-type]
     if token is not None:
         user = user_for_token(session, token)
     elif request.blueprint == "api" or request.path.startswith("/api/"):
@@ -74,6 +78,24 @@ def _challenge(response: Response) -> Response:
             challenge += ', error="invalid_token"'
         response.headers.setdefault("WWW-Authenticate", challenge)
     return response
+
+
+# The only API a device's token opens: its own roster, receipt blocks and sync.
+DEVICE_BLUEPRINT = "api_device"
+
+
+def _device_principal(session: Any, token: str) -> Principal:
+    """An enrolled device's token: intake at its centre, and only on the device API."""
+    found = devices.device_for_token(session, token)
+    if found is None or request.blueprint != DEVICE_BLUEPRINT:
+        principal = Principal(None)
+        g.principal, g.principal_user = principal, None
+        return principal
+    device, user = found
+    principal = Principal.for_device(device, user)
+    g.principal, g.principal_user = principal, user
+    audit.set_actor(session, user.id, f"{user.email} ({device.name})"[:254])
+    return principal
 
 
 def init_app(app: Flask) -> None:

@@ -24,6 +24,7 @@ from .models import (
     Certificate,
     Community,
     Delivery,
+    Device,
     Family,
     Lot,
     LotOperation,
@@ -31,6 +32,7 @@ from .models import (
     Plot,
     PremiumRule,
     ProcessingSite,
+    ReceiptBlock,
     Shipment,
     StoredFile,
 )
@@ -51,9 +53,21 @@ PARAMETERS: dict[str, type] = {
     "site_id": ProcessingSite,
     "file_id": StoredFile,
     "rule_id": PremiumRule,
+    "device_id": Device,
+    "block_id": ReceiptBlock,
 }
 # Blueprints that are public (no login) or guard themselves (administration).
-UNGUARDED = {"static", "public", "auth", "admin", "api_auth", "api-docs", "apidocs", "health"}
+UNGUARDED = {
+    "static",
+    "public",
+    "auth",
+    "admin",
+    "api_auth",
+    "api-docs",
+    "apidocs",
+    "health",
+    "pwa",
+}
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Writes a clerk may make: families, plots and deliveries. Any other write needs MANAGE.
 INTAKE_WRITES = frozenset(
@@ -76,6 +90,13 @@ INTAKE_WRITES = frozenset(
         "api_deliveries.Deliveries",
         "api_deliveries.DeliveryImport",
         "api_deliveries.DeliveryVoid",
+        # the collection centre offline: enrol a device, and the device's own intake
+        "offline.enrol",
+        "api_devices.Devices",
+        "api_device.Blocks",
+        "api_device.ReturnBlock",
+        "api_device.VoidNumber",
+        "api_device.SyncDelivery",
     }
 )
 # Writes about the instance itself, for admins only.

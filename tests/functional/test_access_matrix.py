@@ -43,6 +43,7 @@ INTAKE = "intake"  # families, plots, deliveries: clerk, manager; admin
 MANAGE = "manage"  # certificates, lots, shipments, payments, settings: manager; admin
 AUDIT = "audit"  # season report: manager, auditor; admin
 ADMIN = "admin"  # the instance: cooperatives, users
+DEVICE = "device"  # an enrolled device's own token only: every person's token is refused
 
 ROLES = ("anonymous", "clerk_a", "manager_a", "auditor_a", "admin")
 ALLOWED = {
@@ -54,6 +55,7 @@ ALLOWED = {
     MANAGE: {"manager_a", "admin"},
     AUDIT: {"manager_a", "auditor_a", "admin"},
     ADMIN: {"admin"},
+    DEVICE: set(),
 }
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -257,6 +259,32 @@ ACCESS: dict[str, str] = {
     "api_payments.PaymentReceipt": READ,
     "api_payments.VoidPayment": MANAGE,
     "api_payments.VoidPremiumRule": MANAGE,
+    # -- the collection centre offline (issue 14) --------------------------------------
+    "pwa.service_worker": PUBLIC,
+    "pwa.manifest": PUBLIC,
+    "pwa.offline": PUBLIC,
+    "offline.intake": USER,
+    "offline.outbox": INTAKE,
+    "offline.enrol": INTAKE,
+    "offline.devices_page": MANAGE,
+    "offline.revoke": MANAGE,
+    "offline.receipt_blocks_page": AUDIT,
+    "offline.void_block": MANAGE,
+    "prices.index": READ,
+    "prices.set_price": MANAGE,
+    "prices.delivery_price": MANAGE,
+    "api_devices.Devices": "GET manage, POST intake",
+    "api_devices.RevokeDevice": MANAGE,
+    "api_devices.ReceiptAccount": AUDIT,
+    "api_devices.VoidBlock": MANAGE,
+    "api_prices.DayPrices": "GET read, POST manage",
+    "api_prices.DeliveryPrice": MANAGE,
+    "api_device.DeviceState": DEVICE,
+    "api_device.Roster": DEVICE,
+    "api_device.Blocks": DEVICE,
+    "api_device.ReturnBlock": DEVICE,
+    "api_device.VoidNumber": DEVICE,
+    "api_device.SyncDelivery": DEVICE,
 }
 
 # Requests that end the caller's session or token go last in each role's walk.

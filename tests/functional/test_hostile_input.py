@@ -480,6 +480,9 @@ def test_script_carrying_values_are_shown_as_text_everywhere(app, client, auth, 
         elif kind.endswith("json"):
             json.loads(body)
             assert response.headers["X-Content-Type-Options"] == "nosniff"
+        elif url == "/sw.js":
+            # The service worker: the same script for everyone, no record's value in it.
+            assert kind == "text/javascript" and b"<script" not in body.lower()
         else:
             assert kind in ("text/csv", "image/png", "text/plain"), (url, kind)
     # Every page answered (the few 404s: documents the second certificate has not got).
@@ -492,6 +495,9 @@ def test_script_carrying_values_are_shown_as_text_everywhere(app, client, auth, 
         f"/api/v1/shipments/{ids['voided_shipment']}/eudr",
         f"/api/v1/shipments/{ids['voided_shipment']}/eudr.geojson",
         "/admin/",  # a manager is not an admin (the admin's page is checked above)
+        # a person's token is refused on an enrolled device's own API
+        "/api/v1/device",
+        "/api/v1/device/roster",
     }, {u: s for u, s in statuses.items() if s >= 400}
     # The values are there, escaped: names, notes, numbers, bodies and reasons.
     escaped = str(escape(EVIL))

@@ -275,7 +275,13 @@ def test_a_member_code_may_stand_for_the_family(client, world, db, clerk):
     family = make_family(db, world.a, member_code="CAZ-1042")
     make_plot(db, family)
     db.commit()
-    body = {"member_code": "caz-1042", "crop": "café", "form": "pergamino seco", "gross_kg": "41,3"}
+    body = {
+        "member_code": "caz-1042",
+        "crop": "café",
+        "form": "pergamino seco",
+        "gross_kg": "41,3",
+        "price_per_kg": "9,10",
+    }
     response = client.post("/api/v1/cooperatives/COOPA/deliveries", json=body, headers=clerk)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["family_id"] == str(family.id)

@@ -17,6 +17,7 @@ from tests.factories import (
     make_family,
     make_plot,
     make_sample_members,
+    set_day_price,
     square,
 )
 from tracker.models import Delivery, Family, Plot
@@ -139,6 +140,7 @@ def test_typeahead_and_the_chosen_family_defaults(clerk, world, db):
     )
     plot = make_plot(db, family)
     make_delivery(db, world.a, family, plot, on=deliveries.today(), price=955)
+    set_day_price(db, world.a, form="dry_parchment", price=955)  # the manager's price
     db.commit()
     choices = clerk.get("/c/COOPA/families/search?member_code=elver").get_data(as_text=True)
     assert "CAZ-1042" in choices and "Pólvora" in choices
@@ -146,7 +148,7 @@ def test_typeahead_and_the_chosen_family_defaults(clerk, world, db):
     part = clerk.get("/c/COOPA/deliveries/family?member_code=caz-1042").get_data(as_text=True)
     assert f'name="family_id" value="{family.id}"' in part
     assert f'name="plot_id" value="{plot.id}"' in part  # the only plot, chosen
-    assert 'value="9,55"' in part  # today's price at this centre
+    assert 'value="9,55"' in part  # today's price at this centre, set by the manager
     assert re.search(r'<option value="dry_parchment"[^>]*selected', part)
     unknown = clerk.get("/c/COOPA/deliveries/family?member_code=NADIE").get_data(as_text=True)
     assert "Ninguna familia tiene este código de socio." in unknown

@@ -18,11 +18,21 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from tests import factories as f
+from tests.isolation_samples import _device
 
 pytestmark = pytest.mark.slow
 
 TOKEN_PATH = "/api/v1/auth/token"
 ADMIN = "admin@example.org"
+
+
+def isolation_device(db: Any, world: Any) -> dict[str, Any]:
+    """A device of cooperative A with a block of receipt numbers."""
+    from types import SimpleNamespace
+
+    cache: dict[str, Any] = {}
+    _device(db, SimpleNamespace(b=world.a), cache)
+    return cache
 
 
 @pytest.fixture
@@ -32,6 +42,7 @@ def records(db: Any, world: Any) -> dict[str, str]:
     shipment = f.make_shipment(db, world.a, [f.make_lot(db, world.a, kg=300)])
     f.make_premium_rule(db, world.a)
     payment = f.make_payment(db, rich.families[0], paid_on=date(2026, 6, 30))
+    device = isolation_device(db, world)
     db.commit()
     assert world.admin.email == ADMIN
     return {
@@ -44,6 +55,8 @@ def records(db: Any, world: Any) -> dict[str, str]:
         "operation_id": str(rich.lot.operation_id),
         "shipment_id": str(shipment.id),
         "payment_id": str(payment.id),
+        "device_id": str(device["device"].id),
+        "block_id": str(device["block"].id),
     }
 
 
@@ -59,6 +72,9 @@ def api_schema(request: Any, app: Any, records: dict[str, str]) -> Iterator[Any]
             # The fuzzing phase's budget; the coverage phase adds each operation's
             # boundary and type-confusion cases on top (about 3,500 requests in all).
             "generation": {"max-examples": 10},
+            # Answers are compressed for clients that ask (flask-compress); the in-process
+            # transport decodes nothing, so it asks for none, as a plain client may.
+            "headers": {"Accept-Encoding": "identity"},
             # Methods a route lacks: one shows the 405, one the OPTIONS answer.
             "phases": {"coverage": {"unexpected-methods": ["options", "trace"]}},
             "parameters": {f"path.{name}": value for name, value in records.items()},
@@ -124,3 +140,59 @@ def test_api_answers_hostile_input_as_documented(case: Any) -> None:
         # so Allow honestly lists GET, which this path's document does not.
         excluded.append(schemathesis.checks.allow_header_conformance)
     case.call_and_validate(excluded_checks=excluded)
+
+
+# -- an enrolled device's own API, with the device's token -------------------------------
+
+DEVICE: dict[str, str] = {}
+
+
+@pytest.fixture
+def device_schema(request: Any, app: Any, db: Any, world: Any) -> Iterator[Any]:
+    """The device endpoints, called with a device's own token (a person's is refused)."""
+    from tracker.services import devices, receipt_blocks
+    from tracker.services.access import Principal
+
+    clerk = world.staff["clerk_a"]
+    device, token = devices.enrol(
+        db,
+        coop=world.a,
+        centre=f.centre_of(db, world.a),
+        principal=Principal.for_user(db, clerk),
+        name="fuzz",
+    )
+    block = receipt_blocks.issue(db, device=device, size=300, user_id=clerk.id)
+    f.make_plot(db, f.make_family(db, world.a))
+    db.commit()
+    DEVICE["token"] = token
+    request.node._nodeid = request.node.nodeid
+    config = schemathesis.Config.from_dict(
+        {
+            "generation": {"max-examples": 20},
+            "headers": {"Accept-Encoding": "identity"},
+            "phases": {"coverage": {"unexpected-methods": ["options", "trace"]}},
+            "parameters": {"path.block_id": str(block.id)},
+        }
+    )
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=config)
+    yield schema.include(path_regex=r"^/api/v1/device(/|$)")
+
+
+device_api = schemathesis.pytest.from_fixture("device_schema")
+
+
+@device_api.auth()
+class DeviceToken:
+    """The enrolled device's bearer token."""
+
+    def get(self, case: Any, context: Any) -> str:
+        return DEVICE["token"]
+
+    def set(self, case: Any, data: str, context: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@device_api.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_device_api_answers_hostile_input_as_documented(case: Any) -> None:
+    case.call_and_validate(excluded_checks=[schemathesis.checks.positive_data_acceptance])

@@ -6,7 +6,14 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from tests.factories import centre_of, make_delivery, make_family, make_lot, make_plot
+from tests.factories import (
+    centre_of,
+    make_delivery,
+    make_family,
+    make_lot,
+    make_plot,
+    set_day_price,
+)
 from tracker.models import CollectionCentre, Delivery
 from tracker.services import cooperatives, deliveries
 from tracker.services.deliveries import DeliveryData
@@ -231,7 +238,12 @@ def test_defaults_for_the_form(db, world):
     today = deliveries.today()
     make_delivery(db, world.a, family, plot, on=today, price=955, form="green")
     found = deliveries.defaults(db, world.a, family, centre)
-    assert (found.form, found.price_per_kg_minor) == ("green", 955)
+    # The usual form is the last one; the price is never copied from a delivery...
+    assert (found.form, found.price_per_kg_minor) == ("green", None)
+    # ...it is the manager's price for the day.
+    set_day_price(db, world.a, form="green", price=1210, premium=40)
+    found = deliveries.defaults(db, world.a, family, centre)
+    assert (found.form, found.price_per_kg_minor, found.premium_per_kg_minor) == ("green", 1210, 40)
 
 
 def test_choose_centre(db, world):

@@ -28,6 +28,7 @@ from .family import Family, Plot, PlotFlag
 from .idempotency import IdempotencyRecord
 from .ledger import MassBalanceDebit
 from .lot import Lot, LotInput, LotOperation
+from .offline import DayPrice, Device, ReceiptBlock, UnusedKind, UnusedReceipt
 from .payment import FixedPremium, Payment, PaymentAllocation, PremiumRule
 from .shipment import Shipment, ShipmentLot
 
@@ -45,9 +46,11 @@ __all__ = [
     "ConversionFactor",
     "Cooperative",
     "CoverageEntry",
+    "DayPrice",
     "Delivery",
     "DeliveryClaim",
     "DeliveryFlag",
+    "Device",
     "Family",
     "FixedPremium",
     "GtinOwner",
@@ -65,10 +68,13 @@ __all__ = [
     "PremiumRule",
     "ProcessingSite",
     "Product",
+    "ReceiptBlock",
     "Shipment",
     "ShipmentLot",
     "SiteCoverage",
     "StoredFile",
+    "UnusedKind",
+    "UnusedReceipt",
     "User",
     "metadata",
     "utcnow",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from .base import TenantModel, VoidableModel
@@ -71,6 +71,9 @@ class Delivery(VoidableModel, table=True):
     grade: str = Field(default="", max_length=20)
     price_per_kg_minor: int = 0
     premium_per_kg_minor: int = 0
+    # "Precio por definir": weighed before the price was known; listed on the payments
+    # page until a manager sets it (an audited correction of the price and amount).
+    price_pending: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # What the family was paid for this delivery, fixed at the scale.
     amount_minor: int = 0
     premium_minor: int = 0

@@ -17,6 +17,7 @@ from .intake import (
     IntakeSchema,
     LocalDate,
     Text,
+    YesNo,
     crop_field,
     form_field,
     length,
@@ -57,6 +58,8 @@ class DeliverySchema(IntakeSchema):
     amount = Money(attribute="amount_minor", dump_only=True)
     premium_amount = Money(attribute="premium_minor", dump_only=True)
     paper_receipt = Text(load_default=None, allow_none=True, validate=length(30))
+    # "Precio por definir": no price yet; the payments page lists it until one is set.
+    price_pending = YesNo(load_default=False)
     # The collection centre's code; a clerk's own centre by default.
     centre = Text(load_only=True, load_default=None, allow_none=True, validate=length(10))
     receipt_number = fields.String(dump_only=True)

@@ -44,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({Permission.READ, Permission.AUDIT}),
 }
 ALL_PERMISSIONS = frozenset(Permission)
+DEVICE_PERMISSIONS = frozenset({Permission.READ, Permission.INTAKE})
 ROLE_REFUSED = _l("Your role does not allow this.")
 
 
@@ -54,6 +55,9 @@ class Principal:
     user: User | None
     roles: dict[uuid.UUID, str] = field(default_factory=dict)
     centres: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
+    # Set when the request carries an enrolled device's token: then the only permissions
+    # are reading and intake in the device's cooperative, at its centre.
+    device: Any = None
 
     @classmethod
     def for_user(cls, session: Session, user: User | None) -> Principal:
@@ -66,9 +70,19 @@ class Principal:
             {m.cooperative_id: m.collection_centre_id for m in rows},
         )
 
+    @classmethod
+    def for_device(cls, device: Any, user: User) -> Principal:
+        """A device's token: intake at its one centre, in the name of who enrolled it."""
+        return cls(
+            user,
+            {device.cooperative_id: Role.CLERK},
+            {device.cooperative_id: device.centre_id},
+            device=device,
+        )
+
     @property
     def is_admin(self) -> bool:
-        return bool(self.user and self.user.is_admin and self.user.active)
+        return bool(self.device is None and self.user and self.user.is_admin and self.user.active)
 
     @property
     def label(self) -> str:
@@ -80,6 +94,9 @@ class Principal:
         return self.roles.get(cooperative_id)
 
     def permissions_in(self, cooperative_id: uuid.UUID) -> frozenset[Permission]:
+        if self.device is not None:
+            same = cooperative_id == self.device.cooperative_id
+            return DEVICE_PERMISSIONS if same else frozenset()
         if self.is_admin:
             return ALL_PERMISSIONS
         role = self.roles.get(cooperative_id)

@@ -52,6 +52,9 @@ class DeliveryData:
     price_per_kg_minor: int = 0
     premium_per_kg_minor: int = 0
     paper_receipt: str | None = None
+    # "Precio por definir": weighed before the price is known; refused without a price
+    # otherwise, so no delivery is ever silently paid at 0.
+    price_pending: bool = False
     # Set when the price was agreed per quintal: the exact amount paid, not per-kg rounded.
     amount_minor: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
@@ -112,6 +115,14 @@ def check_values(data: DeliveryData, *, today: date) -> dict[str, list[str]]:
         errors["moisture_pct"] = [str(_l("Moisture must be between 0 and 100 %."))]
     if len(data.grade or "") > 20:
         errors["grade"] = [str(_l("At most 20 characters."))]
+    if data.price_pending and data.price_per_kg_minor:
+        errors["price_per_kg"] = [
+            str(_l("A delivery whose price is to be defined takes no price yet."))
+        ]
+    elif not data.price_pending and data.price_per_kg_minor <= 0:
+        errors["price_per_kg"] = [
+            str(_l("Give the price per kg (or per quintal), or mark it “price to be defined”."))
+        ]
     return errors
 
 
@@ -228,6 +239,7 @@ def _row(
         "receipt_seq": seq,
         "receipt_number": receipt_number(centre.code, seq),
         "paper_receipt": data.paper_receipt,
+        "price_pending": data.price_pending,
         "clerk_id": clerk_id,
     }
 
@@ -246,12 +258,15 @@ def record(
     clerk_id: uuid.UUID | None,
     data: DeliveryData,
     replaces: Delivery | None = None,
+    receipt_seq: int | None = None,
 ) -> Delivery:
-    """Validate and store one delivery with the centre's next receipt number."""
+    """Validate and store one delivery with the centre's next receipt number, or with
+    `receipt_seq` when the caller already holds one (a device's block, checked by
+    `receipt_blocks.record_delivery` under the block's lock)."""
     if centre.cooperative_id != coop.id:
         raise NotFound(_l("Not found."))
     _family, plot = check(session, coop, data)
-    seq = take_receipts(session, centre.id)
+    seq = receipt_seq if receipt_seq is not None else take_receipts(session, centre.id)
     delivery = Delivery(**_row(coop, centre, clerk_id, data, plot.id, seq))  # type: ignore[arg-type]
     delivery.replaces_id = replaces.id if replaces is not None else None
     session.add(delivery)
@@ -304,6 +319,7 @@ def record_many(
             first + offset,
             f"{code}-{first + offset:06d}",
             data.paper_receipt,
+            data.price_pending,
         )
         for offset, (data, plot_id) in enumerate(rows)
     ]
@@ -351,6 +367,7 @@ _BULK_COLUMNS = (
     "receipt_seq",
     "receipt_number",
     "paper_receipt",
+    "price_pending",
 )
 
 
@@ -525,9 +542,9 @@ def to_data(session: Session, coop: Cooperative, values: dict[str, object]) -> D
     code = values.get("member_code")
     errors: dict[str, list[str]] = {}
     if family_id is None and code:
-        from .families import by_member_code
+        from .families import by_code_or_number
 
-        family = by_member_code(session, coop, code)
+        family = by_code_or_number(session, coop, code)
         if family is None:
             errors["member_code"] = [str(_l("No family has this member code."))]
         else:
@@ -549,6 +566,7 @@ def to_data(session: Session, coop: Cooperative, values: dict[str, object]) -> D
         price_per_kg_minor=int(values.get("price_per_kg_minor") or 0),  # type: ignore[call-overload]
         premium_per_kg_minor=int(values.get("premium_per_kg_minor") or 0),  # type: ignore[call-overload]
         paper_receipt=(str(values["paper_receipt"]) if values.get("paper_receipt") else None),
+        price_pending=bool(values.get("price_pending")),
     )
     per_quintal = values.get("price_per_quintal")
     if per_quintal is not None:
@@ -584,22 +602,32 @@ def defaults(
     form = last[0] if last is not None and (crop is None or last[1] == crop) else None
     if form is None and crop is not None:
         form = {"coffee": "dry_parchment", "cacao": "wet_beans"}[crop]
+    if plot_id is None and crop is not None:
+        plot_id = last_plot(session, family, crop)
     price = premium = None
     if form is not None and centre is not None:
-        recent = session.exec(
-            select(Delivery.price_per_kg_minor, Delivery.premium_per_kg_minor)
-            .where(
-                Delivery.centre_id == centre.id,
-                Delivery.form == form,
-                Delivery.voided_at.is_(None),  # type: ignore[union-attr]
-                Delivery.delivered_on >= _today() - timedelta(days=7),
-            )
-            .order_by(Delivery.receipt_seq.desc())  # type: ignore[attr-defined]
-            .limit(1)
-        ).first()
-        if recent is not None:
-            price, premium = recent
+        # The manager's price for the day, never a copy of an earlier delivery's (which
+        # could be a mistaken 0,00 passed on from family to family).
+        from .prices import price_on
+
+        found = price_on(session, centre=centre, form=form, day=_today())
+        if found is not None:
+            price, premium = found.price_per_kg_minor, found.premium_per_kg_minor
     return Defaults(plot_id, crop, form, price, premium)
+
+
+def last_plot(session: Session, family: Family, crop: str) -> uuid.UUID | None:
+    """The plot of the family's latest delivery of the crop (proposed for the next one)."""
+    return session.exec(
+        select(Delivery.plot_id)
+        .where(
+            Delivery.family_id == family.id,
+            Delivery.crop == crop,
+            Delivery.voided_at.is_(None),  # type: ignore[union-attr]
+        )
+        .order_by(Delivery.delivered_on.desc(), Delivery.created_at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
 
 
 def list_query(

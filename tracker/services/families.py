@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..models import Community, Cooperative, Delivery, Family, utcnow
 from .cooperatives import season_bounds
@@ -145,6 +145,28 @@ def by_member_code(session: Session, coop: Cooperative, code: Any) -> Family | N
     ).first()
 
 
+def by_code_or_number(session: Session, coop: Cooperative, code: Any) -> Family | None:
+    """The family of a member code as typed or scanned; digits alone ("1042") stand for
+    the one member code ending in them ("CAZ-1042"), as clerks say them."""
+    found = by_member_code(session, coop, code)
+    code = normalise_code(code)
+    if found is not None or not code.isdigit():
+        return found
+    matches = session.exec(
+        select(Family)
+        .where(
+            Family.cooperative_id == coop.id,
+            or_(
+                col(Family.member_code).like(f"%-{code}"),
+                col(Family.member_code).like(f"%/{code}"),
+                col(Family.member_code).like(f"%.{code}"),
+            ),
+        )
+        .limit(2)
+    ).all()
+    return matches[0] if len(matches) == 1 else None
+
+
 def folded(column: Any) -> ColumnElement[str]:
     """SQL for `fold(column)`: lower case, accents removed; the same on SQLite and PostgreSQL."""
     expression = func.lower(column)
@@ -183,6 +205,9 @@ def search_query(
             func.lower(Family.member_code).like(f"{pattern}%", escape="\\"),
             folded(Family.head_name).like(f"%{pattern}%", escape="\\"),
         ]
+        if word.isdigit():
+            # "1042" finds CAZ-1042: clerks say the number without the prefix.
+            clauses.append(func.lower(Family.member_code).like(f"%{pattern}%", escape="\\"))
         places = [cid for cid, name in names.items() if name.startswith(word)]
         if places:
             clauses.append(Family.community_id.in_(places))  # type: ignore[attr-defined]
@@ -198,7 +223,7 @@ def search(
     found = list(
         session.exec(search_query(session, coop, q, active_only=active_only).limit(limit)).all()
     )
-    exact = by_member_code(session, coop, q)
+    exact = by_code_or_number(session, coop, q)
     if exact is not None and (exact.active or not active_only):
         found = [exact, *(f for f in found if f.id != exact.id)][:limit]
     return found

@@ -66,6 +66,7 @@ DELIVERY_COLUMNS: dict[str, tuple[str, ...]] = {
     "premium_per_kg": ("prima_kg", "prima_por_kg", "prima"),
     "price_per_quintal": ("precio_quintal", "precio_qq", "precio_por_quintal"),
     "paper_receipt": ("recibo", "numero_recibo", "recibo_papel", "receipt"),
+    "price_pending": ("precio_por_definir",),
 }
 FAMILY_COLUMNS: dict[str, tuple[str, ...]] = {
     "member_code": ("codigo_socio", "codigo_de_socio", "codigo", "socio"),
@@ -403,6 +404,7 @@ _DELIVERY_FIELDS = (
     ("premium_per_kg", "premium_per_kg_minor"),
     ("price_per_quintal", "price_per_quintal"),
     ("paper_receipt", "paper_receipt"),
+    ("price_pending", "price_pending"),
 )
 
 
@@ -544,6 +546,7 @@ def _import_delivery_table(
             price_per_kg_minor=values["price_per_kg_minor"] or 0,
             premium_per_kg_minor=values["premium_per_kg_minor"] or 0,
             paper_receipt=values["paper_receipt"],
+            price_pending=bool(values.get("price_pending")),
         )
         if values["price_per_quintal"] is not None:
             try:

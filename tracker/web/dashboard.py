@@ -14,6 +14,7 @@ from sqlmodel import select
 from ..db import get_session
 from ..models import Certificate, Community, Cooperative, Delivery, Family, Lot
 from ..models.base import today_utc
+from ..models.enums import Role
 from ..services import access
 from ..services.access import Permission
 from ..services.cooperatives import season_bounds, season_of
@@ -58,6 +59,9 @@ def home() -> Any:
     p = principal()
     coops = access.visible_cooperatives(get_session(), p)
     if not p.is_admin and len(coops) == 1:
+        if p.role_in(coops[0].id) == Role.CLERK:
+            # A clerk's day is the scale: they land on the delivery form.
+            return redirect(url_for("deliveries.new", code=coops[0].code))
         return redirect(url_for("dashboard.cooperative", code=coops[0].code))
     return render_template("dashboard/choose.html", cooperatives=coops)
 

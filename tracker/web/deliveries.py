@@ -97,7 +97,7 @@ def _family_of(coop: Cooperative, family_id: Any = None, member_code: Any = None
             return None
         return found if found.cooperative_id == coop.id else None
     if member_code:
-        return families.by_member_code(db, coop, member_code)
+        return families.by_code_or_number(db, coop, member_code)
     return None
 
 
@@ -302,6 +302,7 @@ def _render_void(
                 "price_per_kg",
                 "premium_per_kg",
                 "paper_receipt",
+                "price_pending",
             )
         ).dump(delivery)
         values = {k: _typed(k, v) for k, v in values.items()}

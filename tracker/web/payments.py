@@ -22,7 +22,7 @@ from ..idempotency import idempotent
 from ..models import Community, Cooperative, Family, Payment
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
-from ..services import payments, premiums
+from ..services import payments, premiums, prices
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
@@ -147,6 +147,7 @@ def _render_index(
         errors=errors,
         values=values,
         idempotency_key=uuid.uuid4().hex,
+        pending_prices=prices.pending_deliveries(session, coop),
     )
     return html, status
 

@@ -17,6 +17,7 @@ from .claims import build_claims
 from .intake import build_protected_area
 from .lots import build_lots
 from .payments import build_payments
+from .prices import build_day_prices
 from .season import build_deliveries
 
 Part = Callable[[Session, Demo], None]
@@ -28,6 +29,7 @@ PARTS: list[tuple[str, Part]] = [
     ("lots", build_lots),
     ("claims", build_claims),
     ("payments", build_payments),
+    ("day prices", build_day_prices),
 ]
 
 

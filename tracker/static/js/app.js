@@ -8,8 +8,11 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   // Prevent double submission: disable submit buttons once a form is sent.
   document.querySelectorAll("form[method=post]").forEach((form) => {
-    form.addEventListener("submit", () => {
-      setTimeout(() => form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; }), 0);
+    form.addEventListener("submit", (event) => {
+      // Not when a script handled the submission itself (the offline delivery form).
+      setTimeout(() => {
+        if (!event.defaultPrevented) form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; });
+      }, 0);
     });
   });
 });

@@ -1,0 +1,185 @@
+"""Devices and receipt-number blocks, as people manage them: enrol a device (intake),
+list and revoke devices (managers), account for every receipt number (managers and
+auditors), void what a lost device still held (managers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from .. import guard
+from ..db import get_session
+from ..idempotency import idempotent
+from ..models import CollectionCentre, Device, ReceiptBlock, User
+from ..schemas.intake import IntakeSchema
+from ..schemas.offline import (
+    BlockSchema,
+    CountSchema,
+    DeviceSchema,
+    EnrolledSchema,
+    EnrolSchema,
+    ReasonOnlySchema,
+    UnusedSchema,
+)
+from ..services import deliveries, devices, receipt_blocks
+from ..services.access import Permission
+from ._common import caller
+
+blp = Blueprint(
+    "api_devices",
+    __name__,
+    url_prefix="/api/v1",
+    description="Devices enrolled for offline intake, and their receipt-number blocks",
+)
+
+
+def device_view(device: Device) -> dict[str, Any]:
+    """A device for the API: never its token."""
+    session = get_session()
+    centre = session.get(CollectionCentre, device.centre_id)
+    user = session.get(User, device.user_id)
+    return {
+        "id": device.id,
+        "name": device.name,
+        "centre": centre,
+        "user": (user.name or user.email) if user else "",
+        "created_at": device.created_at,
+        "expires_at": device.expires_at,
+        "last_seen_at": device.last_seen_at,
+        "revoked_at": device.revoked_at,
+        "revoke_reason": device.revoke_reason,
+    }
+
+
+def block_views(blocks: Iterable[ReceiptBlock]) -> list[dict[str, Any]]:
+    """Blocks with their receipt numbers and how they are accounted for."""
+    blocks = list(blocks)
+    session = get_session()
+    counted = receipt_blocks.usage(session, blocks)
+    codes = {c.id: c.code for c in session.exec(_centres(blocks)).all()} if blocks else {}
+    return [
+        {
+            "id": b.id,
+            "device_id": b.device_id,
+            "first_seq": b.first_seq,
+            "last_seq": b.last_seq,
+            "first_number": deliveries.receipt_number(codes[b.centre_id], b.first_seq),
+            "last_number": deliveries.receipt_number(codes[b.centre_id], b.last_seq),
+            "used": counted[b.id].used,
+            "returned": counted[b.id].returned,
+            "voided": counted[b.id].voided,
+            "held": counted[b.id].held,
+            "created_at": b.created_at,
+            "closed_at": b.closed_at,
+        }
+        for b in blocks
+    ]
+
+
+def _centres(blocks: list[ReceiptBlock]) -> Any:
+    """The blocks' centres, for their receipt numbers' prefix."""
+    from sqlmodel import select
+
+    return select(CollectionCentre).where(
+        CollectionCentre.id.in_({b.centre_id for b in blocks})  # type: ignore[attr-defined]
+    )
+
+
+@blp.route("/cooperatives/<code>/devices")
+class Devices(MethodView):
+    @blp.response(200, DeviceSchema(many=True))
+    def get(self, code: str) -> Any:
+        """The cooperative's devices, live ones first (managers)."""
+        coop = guard.record("code", Permission.MANAGE)
+        return [device_view(d) for d in devices.listing(get_session(), coop)]
+
+    @idempotent
+    @blp.arguments(EnrolSchema, required=False)
+    @blp.response(201, EnrolledSchema)
+    def post(self, data: dict[str, Any], code: str) -> Any:
+        """Enrol a device for intake at a centre (the caller's own, or the one named):
+        the answer holds its bearer token, shown once."""
+        coop = guard.record("code", Permission.INTAKE)
+        session = get_session()
+        principal = caller()
+        centre = deliveries.choose_centre(
+            session, coop, code=data.get("centre"), default_id=principal.centres.get(coop.id)
+        )
+        device, token = devices.enrol(
+            session, coop=coop, centre=centre, principal=principal, name=data.get("name", "")
+        )
+        return {"device": device_view(device), "token": token}
+
+
+@blp.route("/devices/<device_id>/revoke")
+class RevokeDevice(MethodView):
+    @idempotent
+    @blp.arguments(ReasonOnlySchema)
+    @blp.response(200, DeviceSchema)
+    def post(self, data: dict[str, Any], device_id: str) -> Any:
+        """Revoke a device's token for good, with a reason (managers)."""
+        device = guard.record("device_id", Permission.MANAGE)
+        devices.revoke(
+            get_session(), device=device, user_id=caller().user.id, reason=data["reason"]
+        )
+        return device_view(device)
+
+
+class CentreAccountSchema(IntakeSchema):
+    centre = fields.String(dump_only=True)
+    issued = fields.Integer(
+        dump_only=True, metadata={"description": "Numbers issued: 1 up to the centre's counter"}
+    )
+    online = fields.Integer(dump_only=True, metadata={"description": "On deliveries stored online"})
+    in_blocks = fields.Integer(dump_only=True)
+    unexplained = fields.Integer(dump_only=True, metadata={"description": "Always 0"})
+    blocks = fields.List(fields.Nested(BlockSchema), dump_only=True)
+    unused = fields.List(fields.Nested(UnusedSchema), dump_only=True)
+
+
+@blp.route("/cooperatives/<code>/receipt-blocks")
+class ReceiptAccount(MethodView):
+    @blp.response(200, CentreAccountSchema(many=True))
+    def get(self, code: str) -> Any:
+        """Every receipt number of every centre accounted for: on deliveries, or in a
+        block (used, returned, voided with its reason, or still held by a device)."""
+        coop = guard.record("code", Permission.AUDIT)
+        return [
+            {
+                "centre": account.centre.code,
+                "issued": account.issued,
+                "online": account.online,
+                "in_blocks": account.in_blocks,
+                "unexplained": account.unexplained,
+                "blocks": block_views(u.block for u in account.blocks),
+                "unused": [
+                    {
+                        "receipt_number": deliveries.receipt_number(account.centre.code, u.seq),
+                        "seq": u.seq,
+                        "kind": u.kind,
+                        "reason": u.reason,
+                        "created_at": u.created_at,
+                    }
+                    for u in account.unused
+                ],
+            }
+            for account in receipt_blocks.account(get_session(), coop)
+        ]
+
+
+@blp.route("/receipt-blocks/<block_id>/void")
+class VoidBlock(MethodView):
+    @idempotent
+    @blp.arguments(ReasonOnlySchema)
+    @blp.response(200, CountSchema)
+    def post(self, data: dict[str, Any], block_id: str) -> Any:
+        """Void every number a block still holds, with a reason (managers: a lost device)."""
+        block = guard.record("block_id", Permission.MANAGE)
+        count = receipt_blocks.void_block(
+            get_session(), block=block, reason=data["reason"], user_id=caller().user.id
+        )
+        return {"count": count}

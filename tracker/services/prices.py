@@ -1,0 +1,190 @@
+"""The day's price per collection centre and product form, and prices set afterwards.
+
+A manager sets the price a centre pays per kg of a form from a day on; the clerk's form
+(and the device roster) propose it. A delivery is never silently priced at zero: without
+a price it is refused, unless the clerk marks it "price to be defined"; such deliveries
+are listed on the payments page until a manager sets their price, which corrects the
+delivery's price and amount in place (the audit log keeps the before and after).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..models import CollectionCentre, Cooperative, DayPrice, Delivery, Family
+from ..models.enums import FORMS_BY_CROP
+from . import deliveries
+from .errors import Conflict, ValidationFailed
+
+MAX_PRICE_MINOR = 10_000_000  # 100,000 per kg: far above any real price
+EARLIEST = date(2000, 1, 1)
+_FORM_CROP = {form.value: crop.value for crop, forms in FORMS_BY_CROP.items() for form in forms}
+
+
+@dataclass
+class PriceData:
+    """A manager's price: centre, form, from which day, per kg (minor units)."""
+
+    centre_id: uuid.UUID
+    form: str
+    day: date
+    price_per_kg_minor: int
+    premium_per_kg_minor: int = 0
+
+
+def _check(session: Session, coop: Cooperative, data: PriceData) -> CollectionCentre:
+    """Every problem of a price at once, by field."""
+    errors: dict[str, list[str]] = {}
+    centre = session.get(CollectionCentre, data.centre_id)
+    if centre is None or centre.cooperative_id != coop.id:
+        errors["centre"] = [str(_l("Unknown collection centre."))]
+    if data.form not in _FORM_CROP:
+        errors["form"] = [str(_l("Choose a product form."))]
+    if not 0 < data.price_per_kg_minor <= MAX_PRICE_MINOR:
+        errors["price_per_kg"] = [str(_l("The price must be more than 0."))]
+    if not 0 <= data.premium_per_kg_minor <= MAX_PRICE_MINOR:
+        errors["premium_per_kg"] = [str(_l("The premium cannot be negative."))]
+    if data.day < EARLIEST or data.day > deliveries.today() + timedelta(days=31):
+        errors["day"] = [str(_l("Choose a day from today up to a month ahead, or a past day."))]
+    if errors:
+        raise ValidationFailed(errors)
+    assert centre is not None
+    return centre
+
+
+def set_price(
+    session: Session, *, coop: Cooperative, data: PriceData, user_id: uuid.UUID | None
+) -> DayPrice:
+    """Set (or change) the price of a form at a centre from a day on."""
+    centre = _check(session, coop, data)
+    found = session.exec(
+        select(DayPrice).where(
+            DayPrice.centre_id == centre.id, DayPrice.form == data.form, DayPrice.day == data.day
+        )
+    ).first()
+    if found is None:
+        found = DayPrice(
+            cooperative_id=coop.id,
+            centre_id=centre.id,
+            form=data.form,
+            day=data.day,
+            price_per_kg_minor=0,
+        )
+    found.price_per_kg_minor = data.price_per_kg_minor
+    found.premium_per_kg_minor = data.premium_per_kg_minor
+    found.set_by_id = user_id
+    session.add(found)
+    session.flush()
+    return found
+
+
+def price_on(
+    session: Session, *, centre: CollectionCentre, form: str, day: date
+) -> DayPrice | None:
+    """The price in force at the centre for the form on a day: the latest set on or before it."""
+    return session.exec(
+        select(DayPrice)
+        .where(DayPrice.centre_id == centre.id, DayPrice.form == form, DayPrice.day <= day)
+        .order_by(DayPrice.day.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+
+
+def prices_in_force(session: Session, *, centre: CollectionCentre, day: date) -> list[DayPrice]:
+    """The price in force on a day for every form the centre has a price for."""
+    latest = (
+        select(DayPrice.form, func.max(DayPrice.day).label("day"))
+        .where(DayPrice.centre_id == centre.id, DayPrice.day <= day)
+        .group_by(DayPrice.form)
+        .subquery()
+    )
+    return list(
+        session.exec(
+            select(DayPrice)
+            .join(latest, (DayPrice.form == latest.c.form) & (DayPrice.day == latest.c.day))  # type: ignore[arg-type]
+            .where(DayPrice.centre_id == centre.id)
+            .order_by(DayPrice.form)
+        ).all()
+    )
+
+
+def history(session: Session, coop: Cooperative, *, limit: int = 60) -> list[DayPrice]:
+    """The latest prices set in the cooperative, newest day first."""
+    return list(
+        session.exec(
+            select(DayPrice)
+            .where(DayPrice.cooperative_id == coop.id)
+            .order_by(DayPrice.day.desc(), DayPrice.created_at.desc())  # type: ignore[attr-defined]
+            .limit(limit)
+        ).all()
+    )
+
+
+def crop_of(form: str) -> str:
+    """The crop a product form is of (each form is of one crop)."""
+    return _FORM_CROP.get(form, "")
+
+
+# -- deliveries weighed with the price to be defined ---------------------------------------
+
+
+def _pending(coop: Cooperative) -> list[Any]:
+    """Deliveries still waiting for their price (voided ones left out)."""
+    return [
+        Delivery.cooperative_id == coop.id,
+        Delivery.price_pending.is_(True),  # type: ignore[attr-defined]
+        Delivery.voided_at.is_(None),  # type: ignore[union-attr]
+    ]
+
+
+def pending_deliveries(
+    session: Session, coop: Cooperative, *, limit: int = 200
+) -> list[tuple[Delivery, Family]]:
+    """The deliveries waiting for their price, with their families (the payments page)."""
+    rows = session.exec(
+        select(Delivery, Family)
+        .join(Family, Family.id == Delivery.family_id)  # type: ignore[arg-type]
+        .where(*_pending(coop))
+        .order_by(Delivery.delivered_on, Delivery.receipt_number)  # type: ignore[arg-type]
+        .limit(limit)
+    ).all()
+    return [(d, f) for d, f in rows]
+
+
+def set_delivery_price(
+    session: Session,
+    *,
+    delivery: Delivery,
+    price_per_kg_minor: int,
+    premium_per_kg_minor: int | None = None,
+) -> Delivery:
+    """Give a "price to be defined" delivery its price: price and amount are corrected in
+    place (the receipt number stays; the audit log records the change)."""
+    locked = session.exec(
+        select(Delivery).where(Delivery.id == delivery.id).with_for_update()
+    ).one()
+    session.refresh(locked)
+    if locked.voided_at is not None:
+        raise Conflict(_l("This delivery is voided."))
+    if not locked.price_pending:
+        raise Conflict(_l("This delivery already has its price."))
+    if not 0 < price_per_kg_minor <= MAX_PRICE_MINOR:
+        raise ValidationFailed({"price_per_kg": [str(_l("The price must be more than 0."))]})
+    if premium_per_kg_minor is not None and not 0 <= premium_per_kg_minor <= MAX_PRICE_MINOR:
+        raise ValidationFailed({"premium_per_kg": [str(_l("The premium cannot be negative."))]})
+    locked.price_per_kg_minor = price_per_kg_minor
+    locked.amount_minor = deliveries.amount_for(locked.net_g, price_per_kg_minor)
+    if premium_per_kg_minor is not None:
+        locked.premium_per_kg_minor = premium_per_kg_minor
+        locked.premium_minor = deliveries.amount_for(locked.net_g, premium_per_kg_minor)
+    locked.price_pending = False
+    session.add(locked)
+    session.flush()
+    return locked

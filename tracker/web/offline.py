@@ -1,0 +1,289 @@
+"""The collection centre offline, for people: the app's start page, the outbox (what this
+device has not sent yet), enrolling a device, managers' list of devices, and the account
+of every receipt number for managers and auditors.
+
+The outbox lives on the device (IndexedDB): its page is a shell that tracker/static/js/
+offline.js fills. Enrolling answers JSON to that script, once, with the device's token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import guard
+from ..db import get_session
+from ..idempotency import idempotent
+from ..models import Device, User
+from ..services import access, deliveries, devices, receipt_blocks
+from ..services.access import Permission
+from ..services.errors import NotFound, ValidationFailed
+from . import nav
+from ._intake import show_cooperative, user_id
+from .context import login_required_for, principal
+
+bp = login_required_for(Blueprint("offline", __name__))
+
+nav.add("offline.outbox", _l("Outbox"), Permission.INTAKE, order=6)
+nav.add("offline.receipt_blocks_page", _l("Receipt numbers"), Permission.AUDIT, order=80)
+nav.add("offline.devices_page", _l("Devices"), Permission.MANAGE, order=85)
+
+
+@bp.route("/intake")
+def intake() -> Any:
+    """The installed app's start page: the delivery form of the user's cooperative."""
+    coops = [
+        c
+        for c in access.visible_cooperatives(get_session(), principal())
+        if principal().can(Permission.INTAKE, c.id)
+    ]
+    if len(coops) == 1:
+        return redirect(url_for("deliveries.new", code=coops[0].code))
+    return redirect(url_for("dashboard.home"))
+
+
+@bp.route("/c/<code>/outbox")
+def outbox(code: str) -> Any:
+    """What this device recorded and has not sent yet, refused ones with their reason."""
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    return render_template("offline/outbox.html", coop=coop)
+
+
+@bp.route("/c/<code>/devices/enrol", methods=["POST"])
+def enrol(code: str) -> Any:
+    """Enrol this device (or renew its token) for intake at a centre; JSON for offline.js."""
+    coop = show_cooperative(guard.record("code", Permission.INTAKE))
+    session = get_session()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        body = {}
+    device_id = str(body.get("device_id") or "")[:40]
+    if device_id:
+        device = _own_device(device_id, coop.id)
+        token = devices.renew(session, device=device, principal=principal())
+    else:
+        own = principal().centres.get(coop.id)
+        centre = deliveries.choose_centre(
+            session, coop, code=str(body.get("centre") or "")[:10] or None, default_id=own
+        )
+        device, token = devices.enrol(
+            session,
+            coop=coop,
+            centre=centre,
+            principal=principal(),
+            name=str(body.get("name") or "")[:100],
+        )
+    response = jsonify({"device_id": str(device.id), "name": device.name, "token": token})
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
+
+
+def _own_device(device_id: str, cooperative_id: uuid.UUID) -> Device:
+    """A device of this cooperative by id; any other answers 404 like a missing one."""
+    try:
+        found = get_session().get(Device, uuid.UUID(device_id))
+    except ValueError:
+        found = None
+    if found is None or found.cooperative_id != cooperative_id:
+        raise NotFound(_l("Not found."))
+    return found
+
+
+# -- managers: devices ------------------------------------------------------------------
+
+
+@bp.route("/c/<code>/devices")
+def devices_page(code: str) -> Any:
+    """The cooperative's enrolled devices, with the receipt numbers each still holds."""
+    coop = show_cooperative(guard.record("code", Permission.MANAGE))
+    return _render_devices(coop, {}, None)
+
+
+def _render_devices(
+    coop: Any, errors: dict[str, Any], failed: Device | None, status: int = 200
+) -> Any:
+    """The devices page, with the receipt numbers each device still holds."""
+    session = get_session()
+    found = devices.listing(session, coop)
+    held: dict[uuid.UUID, int] = {}
+    for device in found:
+        held[device.id] = sum(
+            u.held
+            for u in receipt_blocks.usage(
+                session, receipt_blocks.open_blocks(session, device)
+            ).values()
+        )
+    users = (
+        {u.id: u for u in session.exec(_users({d.user_id for d in found})).all()} if found else {}
+    )
+    centres = {c.id: c for c in deliveries.centres(session, coop)}
+    return (
+        render_template(
+            "offline/devices.html",
+            coop=coop,
+            devices=found,
+            held=held,
+            users=users,
+            centres=centres,
+            errors=errors,
+            failed=failed,
+            idempotency_key=uuid.uuid4().hex,
+        ),
+        status,
+    )
+
+
+def _users(ids: set[uuid.UUID]) -> Any:
+    """The people who enrolled these devices, in one query."""
+    from sqlmodel import select
+
+    return select(User).where(User.id.in_(ids))  # type: ignore[attr-defined]
+
+
+@bp.route("/devices/<device_id>/revoke", methods=["POST"])
+@idempotent
+def revoke(device_id: str) -> Any:
+    """Revoke a device's token for good, with a reason."""
+    device = guard.record("device_id", Permission.MANAGE)
+    coop = show_cooperative(device)
+    try:
+        devices.revoke(
+            get_session(), device=device, user_id=user_id(), reason=request.form.get("reason", "")
+        )
+    except ValidationFailed as error:
+        return _render_devices(coop, error.errors(), device, 422)
+    flash(_("Device “%(name)s” revoked.", name=device.name), "success")
+    return redirect(url_for("offline.devices_page", code=coop.code), 303)
+
+
+# -- managers and auditors: every receipt number accounted for -----------------------------
+
+
+@bp.route("/c/<code>/receipt-numbers")
+def receipt_blocks_page(code: str) -> Any:
+    """Per centre: numbers on online deliveries, and each device's blocks with what was
+    used, returned, voided (and why) or is still held."""
+    coop = show_cooperative(guard.record("code", Permission.AUDIT))
+    return _render_blocks(coop, {}, None)
+
+
+def _render_blocks(coop: Any, errors: dict[str, Any], failed: Any, status: int = 200) -> Any:
+    """The receipt-number account page (errors from a refused void shown on it)."""
+    session = get_session()
+    accounts = receipt_blocks.account(session, coop)
+    return (
+        render_template(
+            "offline/receipt_blocks.html",
+            coop=coop,
+            accounts=accounts,
+            number=deliveries.receipt_number,
+            can_manage=principal().can(Permission.MANAGE, coop.id),
+            errors=errors,
+            failed=failed,
+            idempotency_key=uuid.uuid4().hex,
+        ),
+        status,
+    )
+
+
+@bp.route("/receipt-blocks/<block_id>/void", methods=["POST"])
+@idempotent
+def void_block(block_id: str) -> Any:
+    """Void every number a block still holds (a lost or retired device), with a reason."""
+    block = guard.record("block_id", Permission.MANAGE)
+    coop = show_cooperative(block)
+    try:
+        count = receipt_blocks.void_block(
+            get_session(), block=block, reason=request.form.get("reason", ""), user_id=user_id()
+        )
+    except ValidationFailed as error:
+        return _render_blocks(coop, error.errors(), block.id, 422)
+    flash(_("%(n)s receipt numbers voided.", n=count), "success")
+    return redirect(url_for("offline.receipt_blocks_page", code=coop.code), 303)
+
+
+# -- what offline.js and intake.js say, in the page's language -------------------------------
+
+
+def offline_text() -> dict[str, str]:
+    """The scripts' messages (placeholders like %(n)s are filled in by the scripts)."""
+    return {
+        "count_one": _("1 delivery waiting"),
+        "count": _("%(n)s deliveries waiting"),
+        "refused_one": _("1 refused"),
+        "refused": _("%(n)s refused"),
+        "sending": _("Sending deliveries: %(done)s of %(total)s…"),
+        "offline_waiting_one": _(
+            "No connection: one delivery waits on this device and is sent when it is back."
+        ),
+        "offline_waiting": _(
+            "No connection: %(n)s deliveries wait on this device and are sent when it is back."
+        ),
+        "needs_login": _("Log in again so this device can send its deliveries."),
+        "logout_warning_one": _(
+            "One delivery is still on this device and not yet sent. It stays here and is "
+            "sent when there is a connection. Log out anyway?"
+        ),
+        "logout_warning": _(
+            "%(n)s deliveries are still on this device and not yet sent. They stay here and "
+            "are sent when there is a connection. Log out anyway?"
+        ),
+        "returned_reason": _("Another person logged in on this device"),
+        "roster_fresh": _("%(n)s members on this device, updated %(when)s."),
+        "no_match": _("No family matches “%(q)s”."),
+        "families_found": _("Families found"),
+        "family_inactive": _("This family is no longer an active member."),
+        "protected_badge": _("protected area"),
+        "protected_plot": _(
+            "Plot %(name)s is inside the protected area: its deliveries carry no claim until "
+            "a manager resolves it."
+        ),
+        "plot": _("Plot"),
+        "no_plot": _("The family has no plot of this crop yet: add the plot first."),
+        "choose_family": _("Choose the family."),
+        "choose_plot": _("The family has several plots of this crop: choose one."),
+        "gross_range": _("Gross weight must be more than 0 and at most %(max)s kg."),
+        "not_number": _("Not a number."),
+        "tare_less": _("Tare must be less than the gross weight."),
+        "moisture_range": _("Moisture must be between 0 and 100 %."),
+        "at_most_20": _("At most 20 characters."),
+        "quintal_forms": _("Quintal prices apply to green or dry parchment coffee."),
+        "price_required": _(
+            "Give the price per kg (or per quintal), or mark it “price to be defined”."
+        ),
+        "date_future": _("The date cannot be in the future."),
+        "check_fields": _("Check the fields marked below; nothing was saved."),
+        "fix_banner": _("This delivery was refused: fix it and save it again."),
+        "fixing": _("Fixing the delivery of receipt %(number)s: it keeps its number."),
+        "no_numbers": _(
+            "This device has no receipt numbers left: connect to the network to get more."
+        ),
+        "not_saved": _("The delivery could not be saved on this device."),
+        "saved_online": _("Delivery %(number)s saved; it is being sent."),
+        "saved_offline": _(
+            "Delivery %(number)s saved on this device; it is sent when there is a connection."
+        ),
+        "reprint": _("Print again"),
+        "status_pending": _("waiting"),
+        "status_refused": _("refused"),
+        "status_stored": _("stored"),
+        "status_discarded": _("discarded"),
+        "fix": _("Fix"),
+        "see_delivery": _("See the delivery"),
+        "discard": _("Discard"),
+        "discard_label": _("Why is the delivery of receipt %(number)s discarded?"),
+        "discard_placeholder": _("Why? e.g. weighed twice"),
+        "discard_reason_required": _("Say why it is discarded."),
+        "discard_failed": _("Not discarded: %(problem)s"),
+        "discarded_because": _("Discarded: %(reason)s"),
+    }
+
+
+@bp.app_context_processor
+def _offline_context() -> dict[str, Any]:
+    """Every page may carry the scripts' messages (base.html)."""
+    return {"offline_text": offline_text}
