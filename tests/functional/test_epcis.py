@@ -305,7 +305,10 @@ def test_shipping_goes_from_the_cooperative_to_the_buyer(
 
 
 def _csv(member_code: str, day: str, kg: str) -> str:
-    return f"member_code,crop,form,delivered_on,gross_kg\n{member_code},coffee,dry_parchment,{day},{kg}\n"
+    return (
+        "member_code,crop,form,delivered_on,gross_kg,price_per_kg\n"
+        f"{member_code},coffee,dry_parchment,{day},{kg},9.00\n"
+    )
 
 
 def test_deliveries_happen_when_weighed_and_imported_rows_at_noon(
