@@ -79,6 +79,15 @@ def commit() -> None:
         session.commit()
 
 
+def discard() -> None:
+    """Undo what the current user action flushed so far: a form refused half-way is drawn
+    again from the records as they were, and its answer keeps nothing of the action (not
+    even its idempotency key, so the corrected form can be sent again)."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
 def _commit_on_success(response: Response) -> Response:
     # The request owns the transaction: a 2xx/3xx answer commits, anything else rolls
     # back (unless the view kept a record of the failure, like a failed login), and a

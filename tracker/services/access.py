@@ -155,3 +155,12 @@ def visible_cooperatives(session: Session, principal: Principal) -> list[Coopera
     if ids is not None:
         query = query.where(Cooperative.id.in_(ids))  # type: ignore[attr-defined]
     return list(session.exec(query).all())
+
+
+def cooperative_of(session: Session, record: Any) -> Cooperative:
+    """The cooperative a tenant-owned record belongs to (a cooperative is its own)."""
+    if isinstance(record, Cooperative):
+        return record
+    coop = session.get(Cooperative, record.cooperative_id)
+    assert coop is not None
+    return coop

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -20,7 +21,7 @@ from sqlmodel import Session, select
 
 from ..models import CollectionCentre, Cooperative, Device, User, utcnow
 from .access import Permission, Principal
-from .errors import Conflict, Forbidden, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .text import CONTROL
 
 PREFIX = "dev_"
@@ -148,3 +149,48 @@ def listing(session: Session, coop: Cooperative) -> list[Device]:
             .order_by(Device.revoked_at.is_not(None), Device.created_at.desc())  # type: ignore[union-attr,attr-defined]
         ).all()
     )
+
+
+def own_device(session: Session, device_id: str, cooperative_id: uuid.UUID) -> Device:
+    """A device of this cooperative by the id in a URL; any other answers 404 like a
+    missing one."""
+    try:
+        found = session.get(Device, uuid.UUID(device_id))
+    except ValueError:
+        found = None
+    if found is None or found.cooperative_id != cooperative_id:
+        raise NotFound(_l("Not found."))
+    return found
+
+
+def enrolled_by(session: Session, found: Iterable[Device]) -> dict[uuid.UUID, User]:
+    """The people who enrolled these devices, by id, in one query."""
+    ids = {d.user_id for d in found}
+    if not ids:
+        return {}
+    return {u.id: u for u in session.exec(select(User).where(User.id.in_(ids))).all()}  # type: ignore[attr-defined]
+
+
+def centre_of(session: Session, device: Device) -> CollectionCentre:
+    """The collection centre the device works at."""
+    centre = session.get(CollectionCentre, device.centre_id)
+    assert centre is not None
+    return centre
+
+
+def user_of(session: Session, device: Device) -> User | None:
+    """The person who enrolled the device."""
+    return session.get(User, device.user_id)
+
+
+def centre_codes(session: Session, centre_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Collection centres' codes by id (the prefix of their receipt numbers)."""
+    ids = set(centre_ids)
+    if not ids:
+        return {}
+    return {
+        c.id: c.code
+        for c in session.exec(
+            select(CollectionCentre).where(CollectionCentre.id.in_(ids))  # type: ignore[attr-defined]
+        ).all()
+    }

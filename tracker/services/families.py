@@ -310,3 +310,31 @@ def history(session: Session, family: Family, limit: int = 500) -> list[Delivery
             .limit(limit)
         ).all()
     )
+
+
+def community_in(session: Session, coop: Cooperative, raw_id: str | None) -> uuid.UUID | None:
+    """The id of the cooperative's community named in a filter (None for none, a bad
+    id, or another cooperative's community)."""
+    if not raw_id:
+        return None
+    try:
+        community = session.get(Community, uuid.UUID(raw_id))
+    except ValueError:
+        return None
+    return community.id if community is not None and community.cooperative_id == coop.id else None
+
+
+def community_of(session: Session, family: Family) -> Community | None:
+    """The family's community."""
+    return session.get(Community, family.community_id)
+
+
+def active_members(session: Session, community: Community) -> list[Family]:
+    """The community's active families, by member code (for its sheet of cards)."""
+    return list(
+        session.exec(
+            select(Family)
+            .where(Family.community_id == community.id, Family.active.is_(True))  # type: ignore[attr-defined]
+            .order_by(Family.member_code)
+        ).all()
+    )

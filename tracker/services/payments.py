@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func
+from sqlalchemy import and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -533,3 +534,50 @@ __all__ = [
     "seasons_of",
     "void_payment",
 ]
+
+
+def overview(
+    session: Session, coop: Cooperative, season: int, q: str, *, shown: int, recent: int = 20
+) -> tuple[list[Family], dict[uuid.UUID, Balance], list[Any]]:
+    """The payments page: the families found by `q` (else those owed most), the season's
+    balances, and the latest payments with their families."""
+    if q:
+        pattern = f"%{q[:60]}%"
+        families = list(
+            session.exec(
+                select(Family)
+                .where(
+                    Family.cooperative_id == coop.id,
+                    or_(Family.member_code.ilike(pattern), Family.head_name.ilike(pattern)),  # type: ignore[attr-defined]
+                )
+                .order_by(Family.member_code)
+                .limit(shown)
+            ).all()
+        )
+        balances = family_balances(session, coop, season, [f.id for f in families])
+    else:
+        balances = family_balances(session, coop, season)
+        owed = sorted(balances.values(), key=lambda b: -b.balance_minor)[:shown]
+        by_id = {
+            f.id: f
+            for f in session.exec(
+                select(Family).where(Family.id.in_([b.family_id for b in owed]))  # type: ignore[attr-defined]
+            )
+        }
+        families = [by_id[b.family_id] for b in owed if b.family_id in by_id]
+    latest = session.exec(
+        select(Payment, Family)
+        .join(Family, Family.id == Payment.family_id)  # type: ignore[arg-type]
+        .where(Payment.cooperative_id == coop.id, Payment.season == season)
+        .order_by(Payment.created_at.desc())  # type: ignore[attr-defined]
+        .limit(recent)
+    ).all()
+    return families, balances, list(latest)
+
+
+def family_payments_query(family: Family, season: int | None) -> Any:
+    """The API's list of a family's payments (of one season, or all), newest first."""
+    statement = select(Payment).where(Payment.family_id == family.id)
+    if season is not None:
+        statement = statement.where(Payment.season == season)
+    return statement.order_by(Payment.paid_on.desc(), Payment.created_at.desc())  # type: ignore[attr-defined]

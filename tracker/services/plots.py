@@ -390,3 +390,15 @@ def flagged_plots(
     if kind:
         query = query.where(PlotFlag.kind == kind)
     return [tuple(row) for row in session.exec(query).all()]  # type: ignore[misc]
+
+
+def family_of(session: Session, plot: Plot) -> Family:
+    """The family that farms the plot."""
+    family = session.get(Family, plot.family_id)
+    assert family is not None
+    return family
+
+
+def family_plots_query(family: Family) -> Any:
+    """The API's list of a family's plots, by name."""
+    return select(Plot).where(Plot.family_id == family.id).order_by(Plot.name)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from ..models import ApiToken, Cooperative, Membership, User, utcnow
+from ..models import ApiToken, CollectionCentre, Cooperative, Membership, User, utcnow
 from ..models.enums import Role
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .passwords import DUMMY_HASH, check_strength, hash_password, needs_rehash, verify_password
@@ -183,3 +183,44 @@ def revoke_token(
         raise NotFound(_l("Not found."))
     token.revoked_at = token.revoked_at or utcnow()
     session.flush()
+
+
+def overview(
+    session: Session,
+) -> tuple[list[Cooperative], list[User], dict[uuid.UUID, list[Membership]]]:
+    """The administration page: every cooperative by code, every user by email, and each
+    user's memberships."""
+    coops = list(session.exec(select(Cooperative).order_by(Cooperative.code)).all())
+    people = list(session.exec(select(User).order_by(User.email)).all())
+    by_user: dict[uuid.UUID, list[Membership]] = {}
+    for m in session.exec(select(Membership)).all():
+        by_user.setdefault(m.user_id, []).append(m)
+    return coops, people, by_user
+
+
+def by_id(session: Session, raw_id: str) -> User | None:
+    """A user by the id in a URL (None when it is not an id or names nobody)."""
+    try:
+        return session.get(User, uuid.UUID(raw_id))
+    except ValueError:
+        return None
+
+
+def join(session: Session, *, user: User, code: str, role: str) -> None:
+    """Give the user a role in the cooperative with this code; a clerk works at its first
+    collection centre."""
+    coop = session.exec(select(Cooperative).where(Cooperative.code == code)).first()
+    if coop is None:
+        raise ValidationFailed({"cooperative": [_l("Unknown cooperative.")]})
+    centre = session.exec(
+        select(CollectionCentre)
+        .where(CollectionCentre.cooperative_id == coop.id)
+        .order_by(CollectionCentre.code)
+    ).first()
+    set_membership(
+        session,
+        user=user,
+        cooperative=coop,
+        role=role,
+        collection_centre_id=centre.id if centre and role == "clerk" else None,
+    )

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from sqlmodel import select
 
 from .. import throttle
 from ..db import get_session
-from ..models import CollectionCentre, Cooperative, Membership, User
+from ..models import User
 from ..services import cooperatives, users
 from ..services.errors import DomainError
-from .context import ROLE_LABELS as _ALL_ROLES
-from .context import login_required_for, principal
+from . import context
+from .context import discard, login_required_for, principal
 
 bp = login_required_for(Blueprint("admin", __name__, url_prefix="/admin"))
 
 
-ROLE_LABELS = {k: v for k, v in _ALL_ROLES.items() if k != "admin"}
+ROLE_LABELS = {k: v for k, v in context.ROLE_LABELS.items() if k != "admin"}
 
 
 @bp.before_request
@@ -32,13 +29,7 @@ def _admins_only() -> None:
 
 @bp.route("/")
 def index() -> Any:
-    db = get_session()
-    coops = db.exec(select(Cooperative).order_by(Cooperative.code)).all()
-    people = db.exec(select(User).order_by(User.email)).all()
-    memberships = db.exec(select(Membership)).all()
-    by_user: dict[uuid.UUID, list[Membership]] = {}
-    for m in memberships:
-        by_user.setdefault(m.user_id, []).append(m)
+    coops, people, by_user = users.overview(get_session())
     coop_by_id = {c.id: c for c in coops}
     return render_template(
         "admin/index.html",
@@ -83,7 +74,7 @@ def create_user() -> Any:
         )
         _apply_membership(user, form)
     except DomainError as error:
-        db.rollback()
+        discard()
         flash(error.text(), "error")
         return redirect(url_for("admin.index"))
     flash(_("User %(email)s created.", email=user.email), "success")
@@ -95,33 +86,13 @@ def _apply_membership(user: User, form: Any) -> None:
     role = (form.get("role") or "").strip()
     if not code:
         return
-    db = get_session()
-    coop = db.exec(select(Cooperative).where(Cooperative.code == code)).first()
-    if coop is None:
-        from ..services.errors import ValidationFailed
-
-        raise ValidationFailed({"cooperative": [_l("Unknown cooperative.")]})
-    centre = db.exec(
-        select(CollectionCentre)
-        .where(CollectionCentre.cooperative_id == coop.id)
-        .order_by(CollectionCentre.code)
-    ).first()
-    users.set_membership(
-        db,
-        user=user,
-        cooperative=coop,
-        role=role,
-        collection_centre_id=centre.id if centre and role == "clerk" else None,
-    )
+    users.join(get_session(), user=user, code=code, role=role)
 
 
 @bp.route("/users/<user_id>/membership", methods=["POST"])
 def set_membership(user_id: str) -> Any:
     db = get_session()
-    try:
-        user = db.get(User, uuid.UUID(user_id))
-    except ValueError:
-        user = None
+    user = users.by_id(db, user_id)
     if user is None:
         abort(404)
     try:
@@ -138,10 +109,7 @@ def reset_password(user_id: str) -> Any:
     """Give a user who lost their password a temporary one: their sessions and API tokens
     end, and they must choose their own password when they next log in."""
     db = get_session()
-    try:
-        user = db.get(User, uuid.UUID(user_id))
-    except ValueError:
-        user = None
+    user = users.by_id(db, user_id)
     if user is None:
         abort(404)
     try:
@@ -163,10 +131,7 @@ def reset_password(user_id: str) -> Any:
 @bp.route("/users/<user_id>/active", methods=["POST"])
 def toggle_active(user_id: str) -> Any:
     db = get_session()
-    try:
-        user = db.get(User, uuid.UUID(user_id))
-    except ValueError:
-        user = None
+    user = users.by_id(db, user_id)
     if user is None:
         abort(404)
     if principal().user and user.id == principal().user.id:

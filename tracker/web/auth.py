@@ -12,9 +12,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
+from flask import session as cookie
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
@@ -60,10 +60,10 @@ def login() -> Any:
             response.headers["Retry-After"] = str(wait.retry_after)
             return response
         if user is not None:
-            lang = session.get("lang")
-            session.clear()  # a fresh session: nothing from before the login survives
+            lang = cookie.get("lang")
+            cookie.clear()  # a fresh session: nothing from before the login survives
             if lang:
-                session["lang"] = lang
+                cookie["lang"] = lang
             login_user(LoginUser(user))
             audit.set_actor(db, user.id, user.email)
             audit.record(
@@ -99,10 +99,10 @@ def logout() -> Any:
     if user is not None:
         users.end_sessions(get_session().merge(user))
     logout_user()
-    lang = session.get("lang")
-    session.clear()
+    lang = cookie.get("lang")
+    cookie.clear()
     if lang:
-        session["lang"] = lang
+        cookie["lang"] = lang
     return redirect(url_for("auth.login"))
 
 
@@ -130,7 +130,7 @@ def _temporary_password_first() -> Any:
 def set_language(code: str) -> Any:
     """Switch the interface language; remembered in the session."""
     if code in LOCALES:
-        session["lang"] = code
+        cookie["lang"] = code
     return redirect(safe_next(request.args.get("next"), url_for("dashboard.home")))
 
 

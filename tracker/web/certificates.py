@@ -3,7 +3,6 @@ create and edit, status from a date, the PDF document, types, approved producers
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
@@ -12,7 +11,6 @@ from flask import (
     Response,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -21,30 +19,25 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
 from ..documents import pdf
 from ..idempotency import idempotent
-from ..models import (
-    Certificate,
-    Community,
-    Cooperative,
-    Delivery,
-    DeliveryFlag,
-    Family,
-    Lot,
-    Plot,
-    ProcessingSite,
-    StoredFile,
-)
+from ..models import Certificate, Cooperative
 from ..models.enums import FORMS_BY_CROP, Basis, CertificateStatus, Crop
-from ..services import certificates, claims, conversions, coverage, massbalance
+from ..services import certificate_pages, certificates, claims, conversions, coverage
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from . import dashboard, nav
-from .context import login_required_for, principal, use_cooperative
+from .context import (
+    discard,
+    login_required_for,
+    parse_day,
+    show_cooperative,
+    use_cooperative,
+    user_id,
+)
 
 bp = login_required_for(Blueprint("certificates", __name__))
 
@@ -57,26 +50,6 @@ STATE_BADGES = {
     "expired": "warn",
     "not_yet_valid": "warn",
 }
-
-
-def coop_of(record: Any) -> Cooperative:
-    """The record's cooperative, shown in the menu."""
-    coop = get_session().get(Cooperative, record.cooperative_id)
-    assert coop is not None
-    g.coop = coop
-    return coop
-
-
-def user_id() -> uuid.UUID | None:
-    user = principal().user
-    return user.id if user else None
-
-
-def parse_day(value: str | None, default: date | None = None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip()) if value else default
-    except ValueError:
-        return default
 
 
 @bp.app_context_processor
@@ -111,26 +84,11 @@ def _form_options(coop: Cooperative) -> dict[str, Any]:
 @bp.route("/c/<code>/certificates")
 def index(code: str) -> Any:
     coop = use_cooperative(code)
-    session = get_session()
     today = certificates.today()
-    found = certificates.listing(session, coop)
-    counts = {}
-    for cert in found:
-        if certificates.covers_families(session, cert):
-            counts[cert.id] = coverage.coverage_counts(session, cert, today).get("certified", 0)
-        else:
-            counts[cert.id] = len(coverage.sites(session, cert))
-    documents = {c.id: certificates.current_document(session, c) for c in found}
     return render_template(
         "certificates/index.html",
-        certificates=found,
-        states=certificates.states(session, found, today),
-        counts=counts,
-        documents=documents,
-        labels=claims.type_labels(session, coop.id),
-        alerts=coverage.alerts(session, coop, today),
+        **certificate_pages.listing_page(get_session(), coop, today),
         today=today,
-        kinds=certificates.types(session, coop),
         kind_errors={},
         kind_values={},
     )
@@ -220,7 +178,7 @@ def new(code: str) -> Any:
 @idempotent
 def edit(certificate_id: str) -> Any:
     cert = guard.record("certificate_id", Permission.MANAGE)
-    coop = coop_of(cert)
+    coop = show_cooperative(cert)
     if request.method == "GET":
         values = {
             name: getattr(cert, name)
@@ -237,7 +195,7 @@ def edit(certificate_id: str) -> Any:
     try:
         certificates.update(get_session(), cert, values)
     except ValidationFailed as error:
-        get_session().rollback()
+        discard()
         return _form(coop, cert, values, error.errors()), 422
     flash(
         _("Certificate %(number)s saved; its claims were recomputed.", number=cert.number),
@@ -258,56 +216,17 @@ def show_page(
     csv_errors: list | None = None,
 ) -> tuple[str, int]:
     """The certificate's page; forms that fail re-render it with their errors."""
-    session = get_session()
-    coop = coop_of(cert)
+    coop = show_cooperative(cert)
     today = certificates.today()
     on = parse_day(request.args.get("on"), today) or today
-    family_cert = certificates.covers_families(session, cert)
-    ledger = None
-    allocations: list[tuple[Any, str]] = []
-    if cert.basis == Basis.MASS_BALANCE and family_cert:
-        ledger = massbalance.ledger(session, cert)
-        ids = [a.lot_id for a in ledger.allocations]
-        codes = (
-            dict(session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(ids))).all())  # type: ignore[attr-defined]
-            if ids
-            else {}
-        )
-        allocations = [(a, codes.get(a.lot_id, "")) for a in ledger.allocations]
     crops = claims.split_list(cert.crops)
     html = render_template(
         "certificates/show.html",
         cert=cert,
-        labels=claims.type_labels(session, coop.id),
-        state=certificates.state_on(session, cert, today),
+        **certificate_pages.certificate_page(get_session(), cert, coop, today=today, on=on),
         today=today,
         on=on,
-        standing=certificates.status_on(session, cert, on),
-        state_on=certificates.state_on(session, cert, on),
-        history=certificates.history(session, cert),
-        documents=certificates.documents(session, cert),
         removed_labels=certificates.removed_labels,
-        family_cert=family_cert,
-        counts=coverage.coverage_counts(session, cert, today) if family_cert else {},
-        sites=coverage.sites(session, cert) if not family_cert else [],
-        site_options=[
-            (str(s.id), f"{s.code} · {s.name}")
-            for s in session.scalars(
-                select(ProcessingSite)
-                .where(ProcessingSite.cooperative_id == coop.id)
-                .order_by(ProcessingSite.code)  # type: ignore[arg-type]
-            )
-        ],
-        communities=[
-            (str(c.id), c.name)
-            for c in session.scalars(
-                select(Community)
-                .where(Community.cooperative_id == coop.id)
-                .order_by(Community.name)  # type: ignore[arg-type]
-            )
-        ],
-        ledger=ledger,
-        allocations=allocations,
         ledger_unit=conversions.ledger_unit(crops[0] if crops else None),
         products=certificates.scope_label(cert),
         status_options=[(str(s), claims.STATUS_LABELS[s]) for s in CertificateStatus],
@@ -340,7 +259,7 @@ def change_status(certificate_id: str) -> Any:
             user_id=user_id(),
         )
     except DomainError as error:
-        get_session().rollback()
+        discard()
         return show_page(cert, errors=error.errors(), form=form, status=error.status)
     flash(
         _(
@@ -392,9 +311,9 @@ def document(certificate_id: str) -> Any:
             max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
         )
     except ValidationFailed as error:
-        get_session().rollback()
+        discard()
         return show_page(cert, errors=error.errors(), status=422)
-    stored = get_session().get(StoredFile, document.file_id)
+    stored = certificate_pages.stored_file(get_session(), document.file_id)
     removed = certificates.removed_labels(stored) if stored is not None else []
     if removed:
         flash(
@@ -431,7 +350,7 @@ def _approved(cert: Certificate) -> tuple[date, list[coverage.CoverageRow]]:
 @bp.route("/certificates/<certificate_id>/approved-producers.pdf")
 def approved_pdf(certificate_id: str) -> Response:
     cert = guard.record("certificate_id")
-    coop = coop_of(cert)
+    coop = show_cooperative(cert)
     day, rows = _approved(cert)
     session = get_session()
     document = pdf.render(
@@ -484,42 +403,8 @@ def flags(code: str) -> Any:
     """Deliveries the claims engine flagged: over a family's volume cap, or from a plot in
     the protected area. Their claims are off until the cause is fixed."""
     coop = use_cooperative(code)
-    session = get_session()
-    rows = session.execute(
-        select(DeliveryFlag, Delivery, Family.member_code, Family.head_name, Plot.name)
-        .join(Delivery, Delivery.id == DeliveryFlag.delivery_id)  # type: ignore[arg-type]
-        .join(Family, Family.id == Delivery.family_id)  # type: ignore[arg-type]
-        .join(Plot, Plot.id == Delivery.plot_id)  # type: ignore[arg-type]
-        .where(DeliveryFlag.cooperative_id == coop.id)
-        .order_by(DeliveryFlag.kind, Family.member_code, Delivery.delivered_on)  # type: ignore[arg-type]
-        .limit(2000)
-    ).all()
-    over: dict[tuple[str, str], dict[str, Any]] = {}
-    protected = []
-    for flag, delivery, member, name, plot in rows:
-        if flag.kind == "over_cap":
-            key = (member, flag.claim_type)
-            entry = over.setdefault(
-                key,
-                {
-                    "member": member,
-                    "name": name,
-                    "family_id": delivery.family_id,
-                    "type": flag.claim_type,
-                    "deliveries": 0,
-                    "grams": 0,
-                    "first": delivery,
-                },
-            )
-            entry["deliveries"] += 1
-            entry["grams"] += delivery.net_g
-        else:
-            protected.append((delivery, member, name, plot))
     return render_template(
-        "certificates/flags.html",
-        over=list(over.values()),
-        protected=protected,
-        labels=claims.type_labels(session, coop.id),
+        "certificates/flags.html", **certificate_pages.flags_page(get_session(), coop)
     )
 
 

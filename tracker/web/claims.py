@@ -18,11 +18,10 @@ from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Certificate
-from ..services import claims, conversions, massbalance
+from ..services import certificate_pages, claims, conversions, massbalance
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
-from .certificates import coop_of, user_id
-from .context import login_required_for, principal, safe_next
+from .context import discard, login_required_for, principal, safe_next, show_cooperative, user_id
 
 bp = login_required_for(Blueprint("claims", __name__))
 
@@ -38,7 +37,7 @@ def lot_page(lot_id: Any) -> str:
 @bp.route("/lots/<lot_id>/claims")
 def lot(lot_id: str) -> Any:
     record = guard.record("lot_id")
-    coop_of(record)
+    show_cooperative(record)
     return render_template(
         "claims/report.html",
         report=claims.explain_lot(get_session(), record),
@@ -50,7 +49,7 @@ def lot(lot_id: str) -> Any:
 @bp.route("/deliveries/<delivery_id>/claims")
 def delivery(delivery_id: str) -> Any:
     record = guard.record("delivery_id")
-    coop_of(record)
+    show_cooperative(record)
     return render_template(
         "claims/report.html",
         report=claims.explain_delivery(get_session(), record),
@@ -64,7 +63,7 @@ def _certificate(lot: Any) -> Certificate:
         key = uuid.UUID(request.form.get("certificate_id", ""))
     except ValueError:
         key = None
-    cert = get_session().get(Certificate, key) if key else None
+    cert = certificate_pages.certificate(get_session(), key)
     if cert is None or cert.cooperative_id != lot.cooperative_id:
         raise ValidationFailed({"certificate_id": [_("Unknown certificate.")]})
     principal().check(Permission.MANAGE, cert.cooperative_id)
@@ -81,12 +80,12 @@ def _done(lot: Any) -> Any:
 def allocate(lot_id: str) -> Any:
     """Spend mass-balance credit on the lot (a manager's decision, never automatic)."""
     lot = guard.record("lot_id", Permission.MANAGE)
-    coop_of(lot)
+    show_cooperative(lot)
     try:
         cert = _certificate(lot)
         debit = massbalance.allocate(get_session(), lot=lot, certificate=cert, user_id=user_id())
     except DomainError as error:
-        get_session().rollback()
+        discard()
         flash(error.text(), "error")
         return _done(lot)
     flash(
@@ -108,7 +107,7 @@ def allocate(lot_id: str) -> Any:
 def void_allocation(lot_id: str) -> Any:
     """Take the mass-balance claim back; the credit returns to the ledger."""
     lot = guard.record("lot_id", Permission.MANAGE)
-    coop_of(lot)
+    show_cooperative(lot)
     try:
         cert = _certificate(lot)
         massbalance.void_allocation(
@@ -119,7 +118,7 @@ def void_allocation(lot_id: str) -> Any:
             user_id=user_id(),
         )
     except DomainError as error:
-        get_session().rollback()
+        discard()
         flash(error.text(), "error")
         return _done(lot)
     flash(_("The mass-balance claim was taken back; its credit returned."), "success")

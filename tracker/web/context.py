@@ -1,21 +1,48 @@
-"""What every page needs: the principal, the current cooperative, the menu, safe redirects."""
+"""What every page needs: the principal, the current cooperative, the menu, safe redirects;
+and the one set of helpers the staff pages share (form values, errors, pages of a list,
+CSV downloads, a refused action).
+
+No view module imports another's helpers: what two pages need lives here."""
 
 from __future__ import annotations
 
+import math
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, g, redirect, request, url_for
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    g,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
 
+from .. import db, paging
 from ..auth import current_principal
 from ..db import get_session
 from ..models import Cooperative
+from ..schemas.intake import LocalDate
 from ..services import access
 from ..services.access import Permission, Principal
+from ..services.errors import DomainError, ValidationFailed
+from ..services.imports import Dialect
 from . import nav
+
+PAGE_SIZE = 50
 
 
 def principal() -> Principal:
@@ -44,8 +71,26 @@ def use_cooperative(code: str, permission: Permission = Permission.READ) -> Coop
 def use_record(model: type, record_id: Any, permission: Permission = Permission.READ) -> Any:
     """A record by id, checked against the user's cooperatives; its cooperative goes in the menu."""
     record: Any = access.load(get_session(), model, record_id, principal(), permission)
-    g.coop = get_session().get(Cooperative, record.cooperative_id)
+    show_cooperative(record)
     return record
+
+
+def show_cooperative(record: Any) -> Cooperative:
+    """Put the record's cooperative in the menu (guard already checked access)."""
+    coop = access.cooperative_of(get_session(), record)
+    g.coop = coop
+    return coop
+
+
+def user_id() -> uuid.UUID | None:
+    """The logged-in person's id, for the records an action writes."""
+    user = principal().user
+    return user.id if user else None
+
+
+def may(permission: Permission, coop: Cooperative) -> bool:
+    """May the logged-in person do this in the cooperative?"""
+    return principal().can(permission, coop.id)
 
 
 def can(permission: str) -> bool:
@@ -112,6 +157,138 @@ def _template_context() -> dict[str, Any]:
         "role_in_coop": role_label(p.role_in(coop.id)) if coop is not None else None,
         "role_label": role_label,
     }
+
+
+# -- form values and errors ---------------------------------------------------------------
+
+
+def errors_of(error: ValidationError | ValidationFailed) -> dict[str, list[str]]:
+    """Messages by field, for the form macros (nested schemas flattened)."""
+    messages: Any = error.messages if isinstance(error, ValidationError) else error.errors()
+    if not isinstance(messages, dict):
+        return {"_schema": [str(m) for m in messages]}
+    flat: dict[str, list[str]] = {}
+    for name, found in messages.items():
+        if isinstance(found, dict):
+            for inner, more in errors_of(ValidationError(found)).items():
+                flat[inner] = more
+        else:
+            flat[name] = [str(m) for m in (found if isinstance(found, list) else [found])]
+    return flat
+
+
+def form_date(value: str | None, field: str, errors: dict[str, list[str]]) -> date | None:
+    """An ISO date from a form; a wrong one is noted in `errors` under `field`."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[field] = [_("Not a valid date.")]
+        return None
+
+
+def parse_day(value: str | None, default: date | None = None) -> date | None:
+    """An ISO date from the query string (?on=), or `default` when missing or wrong."""
+    try:
+        return date.fromisoformat((value or "").strip()) if value else default
+    except ValueError:
+        return default
+
+
+def query_day(name: str) -> date | None:
+    """A date the person typed in a list's filter (dd/mm/yyyy or yyyy-mm-dd), or None."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return LocalDate().deserialize(text)
+    except ValidationError:
+        return None
+
+
+def parse_uuid(value: str | None) -> uuid.UUID | None:
+    """An id from a form, or None when it is not one."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def kg_text(grams: int) -> str:
+    """Kilograms as the locale writes them, to the gram."""
+    return format_decimal(grams / 1000, format="#,##0.###")
+
+
+def new_key() -> str:
+    """A fresh idempotency key for a form: the same form sent twice stores one record."""
+    return uuid.uuid4().hex
+
+
+def discard() -> None:
+    """Keep nothing of a refused action; call it before drawing the form again with its
+    errors, so the page shows the records as they were."""
+    db.discard()
+
+
+def refused(error: DomainError, target: str) -> Any:
+    """Someone else was first (or the action cannot be done): nothing of this action is
+    kept; say so on the page it goes back to."""
+    discard()
+    flash(error.text(), "error")
+    return redirect(target, code=303)
+
+
+# -- lists and downloads ---------------------------------------------------------------
+
+
+@dataclass
+class Pager:
+    """One page of a query for a list page."""
+
+    items: list[Any]
+    page: int
+    pages: int
+    total: int
+
+    def args(self, page: int) -> dict[str, Any]:
+        """The current query string with another page number."""
+        return {**(request.view_args or {}), **request.args.to_dict(), "page": page}
+
+
+def paginate(query: Any, size: int = PAGE_SIZE) -> Pager:
+    """The page of `query` that ?page= asks for (the last one past the end)."""
+    page = paging.page_number(request.args.get("page"))
+    session = get_session()
+    total = paging.count(session, query)
+    pages = max(1, math.ceil(total / size))
+    page = min(page, pages)
+    items = paging.rows(session, query, offset=(page - 1) * size, limit=size)
+    return Pager(items, page, pages, total)
+
+
+def dialect() -> Dialect:
+    """?excel=1 writes what a Spanish Excel opens directly (`;`, decimal commas, BOM)."""
+    spanish = str(get_locale() or "es").startswith("es")
+    return Dialect(excel=request.args.get("excel") == "1", spanish=spanish)
+
+
+def csv_download(make_chunks: Callable[[], Iterable[str]], filename: str) -> Response:
+    """A CSV file, streamed as it is written.
+
+    `make_chunks` runs inside the stream, so the database session it takes is the
+    stream's own and is closed when the download ends.
+    """
+
+    def encoded() -> Iterator[bytes]:
+        for chunk in make_chunks():
+            yield chunk.encode("utf-8")
+
+    response = Response(stream_with_context(encoded()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def init_app(app: Flask) -> None:

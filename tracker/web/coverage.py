@@ -7,18 +7,15 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_
-from sqlmodel import select
 
 from .. import guard, paging
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import Family
-from ..services import certificates, claims, coverage
+from ..services import certificate_pages, certificates, claims, coverage
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
-from .certificates import coop_of, parse_day, show_page, user_id
-from .context import login_required_for
+from .certificates import show_page
+from .context import discard, login_required_for, parse_day, show_cooperative, user_id
 
 bp = login_required_for(Blueprint("coverage", __name__))
 
@@ -29,55 +26,26 @@ PAGE_SIZE = 100
 def listing(certificate_id: str) -> Any:
     """The families on the certificate's list on a date, filtered and a page at a time."""
     cert = guard.record("certificate_id")
-    coop_of(cert)
-    session = get_session()
+    show_cooperative(cert)
     today = certificates.today()
     on = parse_day(request.args.get("on"), today) or today
     status = request.args.get("status", "")
     query = (request.args.get("q") or "").strip()[:60]
-    statement = coverage.coverage_query(
-        cert,
-        on,
-        statuses=[status] if status in claims.COVERAGE_LABELS else None,
-        search=query,
-    )
-    total = session.execute(
-        select(func.count()).select_from(statement.order_by(None).subquery())
-    ).scalar_one()
-    page = paging.page_number(request.args.get("page"))
-    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-    page = min(page, pages)
-    rows = coverage.coverage_rows(
-        session, cert, statement.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    )
     return render_template(
         "certificates/coverage.html",
         cert=cert,
-        labels=claims.type_labels(session, cert.cooperative_id),
-        rows=rows,
-        total=total,
-        page=page,
-        pages=pages,
+        **certificate_pages.coverage_page(
+            get_session(),
+            cert,
+            on=on,
+            statuses=[status] if status in claims.COVERAGE_LABELS else None,
+            search=query,
+            page=paging.page_number(request.args.get("page")),
+            size=PAGE_SIZE,
+        ),
         on=on,
         status=status,
         q=query,
-        counts=coverage.coverage_counts(session, cert, on),
-    )
-
-
-def _family_by_code(cert: Any, code: str) -> Any:
-    code = (code or "").strip().upper()
-    if not code or certificates.unprintable(code):
-        return None
-    return (
-        get_session()
-        .scalars(
-            select(Family.id).where(
-                Family.cooperative_id == cert.cooperative_id,
-                or_(Family.member_code == code, func.upper(Family.member_code) == code),
-            )
-        )
-        .first()
     )
 
 
@@ -88,7 +56,9 @@ def add(certificate_id: str) -> Any:
     cert = guard.record("certificate_id", Permission.MANAGE)
     form = request.form
     try:
-        family_id = _family_by_code(cert, form.get("member_code", ""))
+        family_id = certificate_pages.family_by_code(
+            get_session(), cert, form.get("member_code", "")
+        )
         if family_id is None:
             raise ValidationFailed({"member_code": [_("Unknown member code.")]})
         coverage.add_coverage(
@@ -100,7 +70,7 @@ def add(certificate_id: str) -> Any:
             user_id=user_id(),
         )
     except DomainError as error:
-        get_session().rollback()
+        discard()
         return show_page(cert, errors=_prefixed("hand", error), form=form, status=error.status)
     flash(_("Coverage recorded; the family's claims were recomputed."), "success")
     return redirect(
@@ -124,7 +94,7 @@ def add_community(certificate_id: str) -> Any:
             user_id=user_id(),
         )
     except DomainError as error:
-        get_session().rollback()
+        discard()
         return show_page(cert, errors=_prefixed("community", error), form=form, status=error.status)
     flash(_("%(n)s families recorded; their claims were recomputed.", n=added), "success")
     return redirect(
@@ -143,12 +113,12 @@ def import_csv(certificate_id: str) -> Any:
             raise ValidationFailed({"csv_file": [_("Choose a CSV file.")]})
         added = coverage.import_coverage(get_session(), cert, upload.read(), user_id=user_id())
     except coverage.CoverageImportFailed as error:
-        get_session().rollback()
+        discard()
         return show_page(
             cert, errors={"csv_file": [error.text()]}, csv_errors=error.rows, status=422
         )
     except DomainError as error:
-        get_session().rollback()
+        discard()
         return show_page(cert, errors=error.errors(), status=error.status)
     flash(_("%(n)s coverage entries imported; claims were recomputed.", n=added), "success")
     return redirect(
@@ -172,7 +142,7 @@ def set_site(certificate_id: str) -> Any:
             user_id=user_id(),
         )
     except DomainError as error:
-        get_session().rollback()
+        discard()
         return show_page(cert, errors=_prefixed("site", error), form=form, status=error.status)
     flash(_("Processing site saved."), "success")
     return redirect(

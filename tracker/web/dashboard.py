@@ -8,16 +8,12 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
-from sqlmodel import select
 
 from ..db import get_session
-from ..models import Certificate, Community, Cooperative, Delivery, Family, Lot
-from ..models.base import today_utc
+from ..models import Cooperative
 from ..models.enums import Role
-from ..services import access
+from ..services import access, dashboard
 from ..services.access import Permission
-from ..services.cooperatives import season_bounds, season_of
 from . import nav
 from .context import login_required_for, principal, use_cooperative
 
@@ -66,46 +62,6 @@ def home() -> Any:
     return render_template("dashboard/choose.html", cooperatives=coops)
 
 
-def season_summary(coop: Cooperative) -> dict[str, Any]:
-    """Headline figures for the current season."""
-    db = get_session()
-    season = season_of(coop, today_utc())
-    start, end = season_bounds(coop, season)
-    families = db.exec(
-        select(func.count()).select_from(Family).where(Family.cooperative_id == coop.id)
-    ).one()
-    communities = db.exec(
-        select(func.count()).select_from(Community).where(Community.cooperative_id == coop.id)
-    ).one()
-    deliveries, net_g = db.exec(
-        select(func.count(), func.coalesce(func.sum(Delivery.net_g), 0)).where(
-            Delivery.cooperative_id == coop.id,
-            Delivery.voided_at.is_(None),  # type: ignore[union-attr]
-            Delivery.delivered_on >= start,
-            Delivery.delivered_on <= end,
-        )
-    ).one()
-    lots = db.exec(
-        select(func.count())
-        .select_from(Lot)
-        .where(Lot.cooperative_id == coop.id, Lot.voided_at.is_(None))
-    ).one()  # type: ignore[union-attr]
-    certificates = db.exec(
-        select(func.count()).select_from(Certificate).where(Certificate.cooperative_id == coop.id)
-    ).one()
-    return {
-        "season": season,
-        "season_start": start,
-        "season_end": end,
-        "families": families,
-        "communities": communities,
-        "deliveries": deliveries,
-        "net_kg": net_g / 1000,
-        "lots": lots,
-        "certificates": certificates,
-    }
-
-
 @bp.route("/c/<code>/")
 def cooperative(code: str) -> Any:
     coop = use_cooperative(code)
@@ -116,5 +72,7 @@ def cooperative(code: str) -> Any:
         if p.can(panel.permission, coop.id)
     ]
     return render_template(
-        "dashboard/cooperative.html", summary=season_summary(coop), panels=panels
+        "dashboard/cooperative.html",
+        summary=dashboard.season_summary(get_session(), coop),
+        panels=panels,
     )

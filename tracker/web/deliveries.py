@@ -8,33 +8,40 @@ family, type the gross and the tare weight, press Save; the receipt opens to pri
 
 from __future__ import annotations
 
-import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, ValidationError
-from sqlalchemy import func
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import CollectionCentre, Community, Cooperative, Delivery, Family, Plot, User
+from ..models import CollectionCentre, Cooperative, Delivery, Family
 from ..models.enums import FORMS_BY_CROP, Crop
 from ..schemas.delivery import DeliverySchema
-from ..schemas.intake import LocalDate, form_values
-from ..services import access, claims, deliveries, families, plots
+from ..schemas.intake import form_values
+from ..services import access, claims, deliveries, delivery_pages, families, plots
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from ..services.lots import CROP_LABELS, FORM_LABELS
 from . import dashboard, nav
-from ._intake import can, errors_of, new_key, paginate, show_cooperative, user_id
-from .context import login_required_for, principal
+from .context import (
+    discard,
+    errors_of,
+    login_required_for,
+    may,
+    new_key,
+    paginate,
+    principal,
+    query_day,
+    show_cooperative,
+    user_id,
+)
 
 bp = login_required_for(Blueprint("deliveries", __name__))
 
@@ -52,10 +59,10 @@ def _centre_for(coop: Cooperative, requested: str | None = None) -> CollectionCe
     db = get_session()
     own = principal().centres.get(coop.id)
     if own is not None:
-        centre = db.get(CollectionCentre, own)
+        centre = delivery_pages.centre(db, own)
         if centre is not None:
             return centre
-    remembered = requested or session.get(f"centre:{coop.id}")
+    remembered = requested or cookie.get(f"centre:{coop.id}")
     try:
         centre = deliveries.choose_centre(db, coop, code=remembered)
     except ValidationFailed:
@@ -111,7 +118,7 @@ def _fields_context(
     db = get_session()
     family_plots = plots.for_family(db, family) if family is not None else []
     flags = plots.open_flags(db, [p.id for p in family_plots])
-    community = db.get(Community, family.community_id) if family is not None else None
+    community = delivery_pages.community(db, family)
     return {
         "family": family,
         "community": community,
@@ -205,7 +212,7 @@ def create(code: str) -> Any:
     except (ValidationError, ValidationFailed) as error:
         return _render_form(coop, family, request.form.to_dict(), errors_of(error), 422)
     if principal().centres.get(coop.id) is None:
-        session[f"centre:{coop.id}"] = centre.code
+        cookie[f"centre:{coop.id}"] = centre.code
     flash(_("Delivery %(receipt)s recorded.", receipt=delivery.receipt_number), "success")
     return redirect(url_for("deliveries.receipt", delivery_id=delivery.id, fresh=1), 303)
 
@@ -216,44 +223,14 @@ def create(code: str) -> Any:
 def _delivery_context(delivery: Delivery) -> dict[str, Any]:
     db = get_session()
     coop = show_cooperative(delivery)
-    family_ = db.get(Family, delivery.family_id)
-    assert family_ is not None
-    carried = claims.delivery_claims(db, [delivery.id]).get(delivery.id, [])
-    replaced_by = db.exec(select(Delivery).where(Delivery.replaces_id == delivery.id)).first()
     return {
-        "delivery": delivery,
-        "family": family_,
-        "community": db.get(Community, family_.community_id),
-        "plot": db.get(Plot, delivery.plot_id),
-        "centre": db.get(CollectionCentre, delivery.centre_id),
-        "clerk": db.get(User, delivery.clerk_id) if delivery.clerk_id else None,
-        "voided_by": db.get(User, delivery.voided_by_id) if delivery.voided_by_id else None,
-        "replaces": db.get(Delivery, delivery.replaces_id) if delivery.replaces_id else None,
-        "replaced_by": replaced_by,
-        "claims": carried,
-        "certificates": _certificates(carried),
+        **delivery_pages.delivery_page(db, delivery),
         "claim_labels": claims.type_labels(db, coop.id),
-        "flags": _flags(delivery),
         "crop_labels": CROP_LABELS,
         "form_labels": FORM_LABELS,
         "quintal_g": deliveries.QUINTAL_G.get(delivery.form),
-        "can_intake": can(Permission.INTAKE, coop),
+        "can_intake": may(Permission.INTAKE, coop),
     }
-
-
-def _certificates(carried: list[Any]) -> dict[Any, Any]:
-    from ..models import Certificate
-
-    ids = {cid for claim in carried for cid in claim.certificate_ids}
-    if not ids:
-        return {}
-    found = get_session().exec(select(Certificate).where(Certificate.id.in_(ids))).all()  # type: ignore[attr-defined]
-    return {c.id: c for c in found}
-
-
-def _flags(delivery: Delivery) -> list[str]:
-    found = claims.delivery_flags(get_session(), [delivery.id])[delivery.id]
-    return sorted({kind for kind, _type in found})
 
 
 @bp.route("/deliveries/<delivery_id>")
@@ -306,7 +283,7 @@ def _render_void(
             )
         ).dump(delivery)
         values = {k: _typed(k, v) for k, v in values.items()}
-    centre = db.get(CollectionCentre, delivery.centre_id)
+    centre = delivery_pages.centre(db, delivery.centre_id)
     fields = _fields_context(coop, context["family"], values, errors, centre)
     fields["centres"] = []
     context.update(
@@ -334,7 +311,7 @@ def void(delivery_id: str) -> Any:
             raw.pop("correct", None)
             raw["family_id"] = str(delivery.family_id)
             values = DeliverySchema(unknown=EXCLUDE).load(raw)
-            centre = db.get(CollectionCentre, delivery.centre_id)
+            centre = delivery_pages.centre(db, delivery.centre_id)
             assert centre is not None
             corrected = deliveries.correct(
                 db,
@@ -348,7 +325,7 @@ def void(delivery_id: str) -> Any:
             deliveries.void(db, delivery=delivery, reason=reason, user_id=user_id())
             corrected = None
     except (ValidationError, ValidationFailed) as error:
-        db.rollback()
+        discard()
         return _render_void(delivery, request.form.to_dict(), errors_of(error), 422)
     if corrected is not None:
         flash(
@@ -367,23 +344,13 @@ def void(delivery_id: str) -> Any:
 # -- the list -----------------------------------------------------------------------------
 
 
-def _day(name: str) -> date | None:
-    text = request.args.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return LocalDate().deserialize(text)
-    except ValidationError:
-        return None
-
-
 @bp.route("/c/<code>/deliveries")
 def index(code: str) -> Any:
     """Deliveries of a day (today by default) at a centre (the clerk's own by default)."""
     coop = show_cooperative(guard.record("code"))
     db = get_session()
-    day_from = _day("from")
-    day_to = _day("to")
+    day_from = query_day("from")
+    day_to = query_day("to")
     if "from" not in request.args and "to" not in request.args:
         day_from = day_to = deliveries.today()
     centre_code = request.args.get("centre")
@@ -398,24 +365,9 @@ def index(code: str) -> Any:
         centre_id = own
     query = deliveries.list_query(coop, centre_id=centre_id, day_from=day_from, day_to=day_to)
     pager = paginate(query)
-    totals = db.exec(
-        select(
-            func.count(),
-            func.coalesce(func.sum(Delivery.net_g), 0),
-            func.coalesce(func.sum(Delivery.amount_minor + Delivery.premium_minor), 0),
-        ).where(*_where(coop, centre_id, day_from, day_to))
-    ).one()
+    totals = delivery_pages.totals(db, coop, centre_id=centre_id, day_from=day_from, day_to=day_to)
     ids = [d.id for d in pager.items]
-    family_rows = (
-        {
-            f.id: f
-            for f in db.exec(
-                select(Family).where(Family.id.in_({d.family_id for d in pager.items}))
-            ).all()  # type: ignore[attr-defined]
-        }
-        if ids
-        else {}
-    )
+    family_rows = delivery_pages.families_of(db, pager.items)
     centre_list = deliveries.centres(db, coop)
     return render_template(
         "deliveries/index.html",
@@ -430,22 +382,8 @@ def index(code: str) -> Any:
         centres=centre_list,
         centre_codes={c.id: c.code for c in centre_list},
         form_labels=FORM_LABELS,
-        can_intake=can(Permission.INTAKE, coop),
+        can_intake=may(Permission.INTAKE, coop),
     )
-
-
-def _where(
-    coop: Cooperative, centre_id: uuid.UUID | None, day_from: date | None, day_to: date | None
-) -> list[Any]:
-    """The list's filter, for its totals (voided deliveries left out)."""
-    clauses: list[Any] = [Delivery.cooperative_id == coop.id, Delivery.voided_at.is_(None)]  # type: ignore[union-attr]
-    if centre_id is not None:
-        clauses.append(Delivery.centre_id == centre_id)
-    if day_from is not None:
-        clauses.append(Delivery.delivered_on >= day_from)
-    if day_to is not None:
-        clauses.append(Delivery.delivered_on <= day_to)
-    return clauses
 
 
 # -- the dashboard panel --------------------------------------------------------------------
@@ -456,16 +394,12 @@ def _panel(coop: Cooperative) -> dict[str, Any]:
     db = get_session()
     own = principal().centres.get(coop.id)
     today = deliveries.today()
-    count, net_g = db.exec(
-        select(func.count(), func.coalesce(func.sum(Delivery.net_g), 0)).where(
-            *_where(coop, own, today, today)
-        )
-    ).one()
+    count, net_g = delivery_pages.day_at_centre(db, coop, own, today)
     flagged = len(plots.flagged_plots(db, coop, "protected_area"))
     return {
         "today_count": count,
         "today_kg": net_g / 1000,
-        "centre": db.get(CollectionCentre, own) if own else None,
+        "centre": delivery_pages.centre(db, own),
         "flagged": flagged,
         "can_intake": principal().can(Permission.INTAKE, coop.id),
     }

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 
 from .. import guard
 from ..db import get_session
 from ..documents import eudr
 from ..documents.season_report import Fmt
-from ..models import Cooperative
 from ..services.access import Permission
-from .context import login_required_for
+from .context import login_required_for, show_cooperative
 
 bp = login_required_for(Blueprint("eudr", __name__))
 
 
 def _shipment() -> Any:
     shipment = guard.record("shipment_id", Permission.MANAGE)
-    g.coop = get_session().get(Cooperative, shipment.cooperative_id)
+    show_cooperative(shipment)
     return shipment
 
 
@@ -83,7 +82,7 @@ def lot_geojson(lot_id: str) -> Any:
     from flask_babel import get_locale
 
     lot = guard.record("lot_id", Permission.MANAGE)
-    g.coop = get_session().get(Cooperative, lot.cooperative_id)
+    show_cooperative(lot)
     try:
         built = eudr.build_lot(get_session(), lot)
     except eudr.PackageRefused as refused:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -11,13 +10,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, ValidationError
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
 from ..documents import maps, pdf, qr
 from ..idempotency import idempotent
-from ..models import Community, Family
+from ..models import Family
 from ..schemas.family import FamilySchema
 from ..schemas.intake import form_values
 from ..services import claims, deliveries, families, plots
@@ -26,8 +24,7 @@ from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
 from ..services.lots import CROP_LABELS, FORM_LABELS
 from . import nav
-from ._intake import can, errors_of, new_key, paginate, show_cooperative
-from .context import login_required_for
+from .context import errors_of, login_required_for, may, new_key, paginate, show_cooperative
 
 bp = login_required_for(Blueprint("families", __name__))
 
@@ -48,7 +45,7 @@ def index(code: str) -> Any:
         "community_id": community_id,
         "communities": communities,
         "community_names": {c.id: c.name for c in communities},
-        "can_intake": can(Permission.INTAKE, coop),
+        "can_intake": may(Permission.INTAKE, coop),
     }
     if request.headers.get("HX-Request"):
         return render_template("families/_rows.html", **context)
@@ -56,14 +53,7 @@ def index(code: str) -> Any:
 
 
 def _community_filter(coop: Any) -> Any:
-    value = request.args.get("community_id") or None
-    if not value:
-        return None
-    try:
-        community = get_session().get(Community, uuid.UUID(value))
-    except ValueError:
-        return None
-    return community.id if community is not None and community.cooperative_id == coop.id else None
+    return families.community_in(get_session(), coop, request.args.get("community_id"))
 
 
 def _community_names(coop: Any) -> dict[Any, str]:
@@ -85,7 +75,7 @@ def _form(
             errors=errors,
             community_options=[(c.id, c.name) for c in families.communities(get_session(), coop)],
             idempotency_key=request.form.get("idempotency_key") or new_key(),
-            show_private=can(Permission.PRIVATE, coop),
+            show_private=may(Permission.PRIVATE, coop),
         ),
         status,
     )
@@ -124,7 +114,7 @@ def show(family_id: str) -> Any:
     flags = plots.open_flags(session, [p.id for p in plot_list])
     history = families.history(session, family)
     carried = claims.delivery_claims(session, [d.id for d in history])
-    community = session.get(Community, family.community_id)
+    community = families.community_of(session, family)
     return render_template(
         "families/show.html",
         family=family,
@@ -140,9 +130,9 @@ def show(family_id: str) -> Any:
         totals=families.season_totals(session, family, season),
         season=season,
         seasons=_seasons(coop, history, season),
-        show_private=can(Permission.PRIVATE, coop),
-        can_intake=can(Permission.INTAKE, coop),
-        can_manage=can(Permission.MANAGE, coop),
+        show_private=may(Permission.PRIVATE, coop),
+        can_intake=may(Permission.INTAKE, coop),
+        can_manage=may(Permission.MANAGE, coop),
         crop_labels=CROP_LABELS,
         form_labels=FORM_LABELS,
     )
@@ -193,7 +183,7 @@ def update(family_id: str) -> Any:
     coop = show_cooperative(family)
     try:
         values = FamilySchema(unknown=EXCLUDE).load(form_values(request.form))
-        if not can(Permission.PRIVATE, coop):
+        if not may(Permission.PRIVATE, coop):
             for name in families.PRIVATE_FIELDS:
                 values.pop(name, None)
         families.update(get_session(), family, values)
@@ -259,15 +249,7 @@ def community_cards(code: str, community_id: str) -> Any:
         from ..services.errors import NotFound
 
         raise NotFound(_l("Not found."))
-    family_list = list(
-        get_session()
-        .exec(
-            select(Family)
-            .where(Family.community_id == community.id, Family.active.is_(True))  # type: ignore[attr-defined]
-            .order_by(Family.member_code)
-        )
-        .all()
-    )
+    family_list = families.active_members(get_session(), community)
     if not family_list:
         flash(_("No active family in this community."), "info")
         return redirect(url_for("families.index", code=coop.code, community_id=community.id))

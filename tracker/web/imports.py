@@ -15,9 +15,17 @@ from ..idempotency import idempotent
 from ..services import deliveries, imports
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
-from ._intake import can, csv_download, dialect, new_key, show_cooperative, user_id
-from .context import login_required_for, principal
-from .deliveries import _day
+from .context import (
+    csv_download,
+    dialect,
+    login_required_for,
+    may,
+    new_key,
+    principal,
+    query_day,
+    show_cooperative,
+    user_id,
+)
 
 bp = login_required_for(Blueprint("imports", __name__))
 
@@ -187,7 +195,7 @@ def deliveries_template(code: str) -> Response:
 @bp.route("/c/<code>/families/export.csv")
 def export_families(code: str) -> Response:
     coop = guard.record("code")
-    private = can(Permission.PRIVATE, coop)
+    private = may(Permission.PRIVATE, coop)
     how = dialect()
     return csv_download(
         lambda: imports.export_families(get_session(), coop, how, include_private=private),
@@ -207,7 +215,7 @@ def export_plots(code: str) -> Response:
 @bp.route("/c/<code>/deliveries/export.csv")
 def export_deliveries(code: str) -> Response:
     coop = guard.record("code")
-    how, day_from, day_to = dialect(), _day("from"), _day("to")
+    how, day_from, day_to = dialect(), query_day("from"), query_day("to")
     return csv_download(
         lambda: imports.export_deliveries(
             get_session(), coop, how, day_from=day_from, day_to=day_to

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
 from typing import Any
 
 from flask import (
@@ -12,7 +11,6 @@ from flask import (
     Response,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -20,39 +18,31 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from jinja2 import TemplateNotFound
 from marshmallow import ValidationError
-from sqlalchemy import func
-from sqlmodel import select
 
 from .. import guard, paging
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
-from ..models import (
-    Certificate,
-    CollectionCentre,
-    Cooperative,
-    Delivery,
-    Family,
-    Lot,
-    LotInput,
-    LotOperation,
-    Plot,
-    ProcessingSite,
-    Product,
-    Shipment,
-    ShipmentLot,
-)
-from ..models.enums import FORMS_BY_CROP, Crop, LotStatus, Process
+from ..models import Cooperative, Lot
+from ..models.enums import FORMS_BY_CROP, Crop, Process
 from ..schemas.common import parse_grams
-from ..services import claims as claims_engine
-from ..services import genealogy, lots, publication
+from ..services import deliveries, lot_pages, lots, publication
 from ..services.access import Permission
 from ..services.deliveries import QUINTAL_G
-from ..services.errors import Conflict, DomainError, ValidationFailed
+from ..services.errors import Conflict, ValidationFailed
 from . import dashboard, lot_graph, nav
-from .context import login_required_for, principal, use_cooperative
+from .context import (
+    form_date,
+    kg_text,
+    login_required_for,
+    parse_uuid,
+    principal,
+    refused,
+    show_cooperative,
+    use_cooperative,
+    user_id,
+)
 
 bp = login_required_for(Blueprint("lots", __name__))
 
@@ -68,29 +58,6 @@ def _labels() -> dict[str, Any]:
     return {"claim_labels": lots.CLAIM_LABELS, "crop_labels": lots.CROP_LABELS}
 
 
-def _coop_of(record: Any) -> Cooperative:
-    coop = get_session().get(Cooperative, record.cooperative_id)
-    assert coop is not None
-    g.coop = coop
-    return coop
-
-
-def _user_id() -> uuid.UUID | None:
-    user = principal().user
-    return user.id if user else None
-
-
-def _date(value: str | None, field: str, errors: dict[str, list[str]]) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[field] = [_("Not a valid date.")]
-        return None
-
-
 def _grams(value: str | None, field: str, errors: dict[str, list[str]]) -> int | None:
     value = (value or "").strip()
     if not value:
@@ -101,23 +68,9 @@ def _grams(value: str | None, field: str, errors: dict[str, list[str]]) -> int |
         errors[field] = [str(m) for m in error.messages]
         return None
     if not 0 <= grams <= lots.MAX_LOT_G:
-        errors[field] = [_("A lot can hold at most %(kg)s kg.", kg=_kg(lots.MAX_LOT_G))]
+        errors[field] = [_("A lot can hold at most %(kg)s kg.", kg=kg_text(lots.MAX_LOT_G))]
         return None
     return grams
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _conflict(error: DomainError, target: str) -> Response:
-    """Someone else was first: nothing of this action is kept; say so on the page."""
-    get_session().rollback()
-    flash(error.text(), "error")
-    return redirect(target, code=303)
 
 
 def _options(pairs: Any) -> list[tuple[str, str]]:
@@ -138,38 +91,27 @@ def crop_options() -> list[tuple[str, str]]:
 @bp.route("/c/<code>/lots")
 def index(code: str) -> Any:
     coop = use_cooperative(code)
-    session = get_session()
     status = request.args.get("status", "open")
     form = request.args.get("form", "")
     q = request.args.get("q", "").strip().upper()[:20]
-    page = paging.page_number(request.args.get("page"))
-    query = select(Lot).where(Lot.cooperative_id == coop.id)
-    if status in set(LotStatus):
-        query = query.where(Lot.status == status)
-    if form:
-        query = query.where(Lot.form == form)
-    if q:
-        query = query.where(Lot.code.contains(q))  # type: ignore[attr-defined]
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    page = min(page, max(1, -(-total // PAGE_SIZE)))  # past the end: the last page
-    rows = list(
-        session.exec(
-            query.order_by(Lot.created_at.desc(), Lot.code.desc())  # type: ignore[attr-defined]
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
+    found = lot_pages.lot_list(
+        get_session(),
+        coop,
+        status=status,
+        form=form,
+        q=q,
+        page=paging.page_number(request.args.get("page")),
+        size=PAGE_SIZE,
     )
-    ops = lots.operations_of(session, rows)
-    claims = lots.claims_for(session, rows)
     forms = _options(lots.FORM_LABELS.items())
     return render_template(
         "lots/index.html",
-        lots=rows,
-        ops=ops,
-        claims=claims,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        lots=found.lots,
+        ops=found.ops,
+        claims=found.claims,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
         status=status,
         form=form,
         q=q,
@@ -187,35 +129,16 @@ def index(code: str) -> Any:
 
 def _candidates(coop: Cooperative, crop: str, form: str, args: Any) -> list[Any]:
     """Deliveries of this crop and form with kilos not yet in a lot, oldest first."""
-    session = get_session()
-    query = (
-        select(Delivery, Family.member_code, Family.head_name, Plot.name)
-        .join(Family, Family.id == Delivery.family_id)  # type: ignore[arg-type]
-        .join(Plot, Plot.id == Delivery.plot_id)  # type: ignore[arg-type]
-        .where(
-            Delivery.cooperative_id == coop.id,
-            Delivery.crop == crop,
-            Delivery.form == form,
-            Delivery.voided_at.is_(None),  # type: ignore[union-attr]
-            Delivery.lotted_g < Delivery.net_g,
-        )
-    )
     errors: dict[str, list[str]] = {}
-    since, until = (
-        _date(args.get("since"), "since", errors),
-        _date(args.get("until"), "until", errors),
-    )
-    if since:
-        query = query.where(Delivery.delivered_on >= since)
-    if until:
-        query = query.where(Delivery.delivered_on <= until)
-    centre = _uuid(args.get("centre"))
-    if centre:
-        query = query.where(Delivery.centre_id == centre)
-    return list(
-        session.execute(
-            query.order_by(Delivery.delivered_on, Delivery.receipt_number).limit(CANDIDATES)
-        )
+    return lot_pages.candidates(
+        get_session(),
+        coop,
+        crop=crop,
+        form=form,
+        since=form_date(args.get("since"), "since", errors),
+        until=form_date(args.get("until"), "until", errors),
+        centre_id=parse_uuid(args.get("centre")),
+        limit=CANDIDATES,
     )
 
 
@@ -223,15 +146,13 @@ def _render_new(
     coop: Cooperative, errors: dict[str, list[str]] | None = None, status: int = 200
 ) -> Any:
     args = request.values
-    crop = args.get("crop") if args.get("crop") in set(Crop) else _main_crop(coop)
-    forms = [f for f, _label in form_options(crop)]
-    form = args.get("form") if args.get("form") in forms else _main_form(coop, crop)
     session = get_session()
-    centres = session.exec(
-        select(CollectionCentre)
-        .where(CollectionCentre.cooperative_id == coop.id)
-        .order_by(CollectionCentre.code)
-    ).all()
+    crop = args.get("crop") if args.get("crop") in set(Crop) else lot_pages.main_crop(session, coop)
+    forms = [f for f, _label in form_options(crop)]
+    form = (
+        args.get("form") if args.get("form") in forms else lot_pages.main_form(session, coop, crop)
+    )
+    centres = deliveries.centres(session, coop)
     return (
         render_template(
             "lots/new.html",
@@ -252,51 +173,8 @@ def _render_new(
     )
 
 
-def _main_crop(coop: Cooperative) -> str:
-    """The crop most of the cooperative's deliveries are of (coffee when it has none)."""
-    found = (
-        get_session()
-        .exec(
-            select(Delivery.crop, func.count())
-            .where(Delivery.cooperative_id == coop.id)
-            .group_by(Delivery.crop)
-            .order_by(func.count().desc())
-        )
-        .first()
-    )
-    return found[0] if found else Crop.COFFEE
-
-
-def _main_form(coop: Cooperative, crop: str) -> str:
-    """The form with the most deliveries still to gather (the crop's first form if none)."""
-    found = (
-        get_session()
-        .exec(
-            select(Delivery.form, func.count())
-            .where(
-                Delivery.cooperative_id == coop.id,
-                Delivery.crop == crop,
-                Delivery.voided_at.is_(None),  # type: ignore[union-attr]
-                Delivery.lotted_g < Delivery.net_g,
-            )
-            .group_by(Delivery.form)
-            .order_by(func.count().desc(), Delivery.form)
-        )
-        .first()
-    )
-    return found[0] if found else FORMS_BY_CROP[Crop(crop)][0]
-
-
 def _sites(coop: Cooperative) -> list[tuple[str, str]]:
-    sites = (
-        get_session()
-        .exec(
-            select(ProcessingSite)
-            .where(ProcessingSite.cooperative_id == coop.id)
-            .order_by(ProcessingSite.code)
-        )
-        .all()
-    )
+    sites = lot_pages.sites(get_session(), coop)
     return [("", _("No processing site"))] + [(str(s.id), f"{s.code} · {s.name}") for s in sites]
 
 
@@ -315,7 +193,7 @@ def create(code: str) -> Any:
     chosen = form.getlist("listed") if form.get("take_all") else form.getlist("delivery")
     picks = []
     for raw in chosen:
-        delivery_id = _uuid(raw)
+        delivery_id = parse_uuid(raw)
         if delivery_id is None:
             errors["deliveries"] = [_("Unknown delivery %(id)s.", id=raw[:40])]
             continue
@@ -323,7 +201,7 @@ def create(code: str) -> Any:
             None if form.get("take_all") else _grams(form.get(f"kg_{raw}"), "deliveries", errors)
         )
         picks.append(lots.Pick(delivery_id, grams))
-    occurred_on = _date(form.get("occurred_on"), "occurred_on", errors)
+    occurred_on = form_date(form.get("occurred_on"), "occurred_on", errors)
     if errors:
         return _render_new(coop, errors, 422)
     try:
@@ -333,26 +211,20 @@ def create(code: str) -> Any:
             crop=form.get("crop", ""),
             form=form.get("form", ""),
             picks=picks,
-            user_id=_user_id(),
+            user_id=user_id(),
             occurred_on=occurred_on,
             gtin=form.get("gtin") or None,
-            site_id=_uuid(form.get("site_id")),
+            site_id=parse_uuid(form.get("site_id")),
             note=form.get("note"),
         )
     except ValidationFailed as error:
         return _render_new(coop, error.errors(), 422)
     except Conflict as error:
-        return _conflict(
+        return refused(
             error, url_for("lots.new", code=coop.code, crop=form.get("crop"), form=form.get("form"))
         )
-    flash(_("Lot %(code)s made: %(kg)s kg.", code=lot.code, kg=_kg(lot.weight_g)), "success")
+    flash(_("Lot %(code)s made: %(kg)s kg.", code=lot.code, kg=kg_text(lot.weight_g)), "success")
     return redirect(url_for("lots.show", lot_id=lot.id), code=303)
-
-
-def _kg(grams: int) -> str:
-    from flask_babel import format_decimal
-
-    return format_decimal(grams / 1000, format="#,##0.###")
 
 
 @bp.route("/c/<code>/lots/merge", methods=["POST"])
@@ -360,13 +232,13 @@ def _kg(grams: int) -> str:
 def merge(code: str) -> Any:
     coop = use_cooperative(code, Permission.MANAGE)
     back = url_for("lots.index", code=coop.code)
-    ids = [i for i in (_uuid(raw) for raw in request.form.getlist("lot")) if i is not None]
+    ids = [i for i in (parse_uuid(raw) for raw in request.form.getlist("lot")) if i is not None]
     try:
-        merged = lots.merge_lots(get_session(), coop=coop, lot_ids=ids, user_id=_user_id())
+        merged = lots.merge_lots(get_session(), coop=coop, lot_ids=ids, user_id=user_id())
     except (ValidationFailed, Conflict) as error:
-        return _conflict(error, back)
+        return refused(error, back)
     flash(
-        _("Lots merged into %(code)s: %(kg)s kg.", code=merged.code, kg=_kg(merged.weight_g)),
+        _("Lots merged into %(code)s: %(kg)s kg.", code=merged.code, kg=kg_text(merged.weight_g)),
         "success",
     )
     return redirect(url_for("lots.show", lot_id=merged.id), code=303)
@@ -375,90 +247,13 @@ def merge(code: str) -> Any:
 # -- one lot -------------------------------------------------------------------------------
 
 
-def _claims_block(lot: Lot) -> dict[str, Any]:
-    """The claims engineer's report partial when it exists; the plain list until then."""
-    session = get_session()
-    try:
-        current_app.jinja_env.get_template("claims/_report.html")
-        has_partial = True
-    except TemplateNotFound:
-        has_partial = False
-    report = None
-    if has_partial:
-        try:
-            report = claims_engine.explain_lot(session, lot)
-        except NotImplementedError:
-            report = None
-    found = lots.claims_for(session, [lot])[lot.id]
-    cert_ids = {c for claim in found for c in claim.certificate_ids}
-    certificates = (
-        {
-            c.id: c
-            for c in session.exec(select(Certificate).where(Certificate.id.in_(cert_ids)))  # type: ignore[attr-defined]
-        }
-        if cert_ids
-        else {}
-    )
-    return {"report": report, "claims": found, "certificates": certificates}
-
-
 def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
-    session = get_session()
-    coop = _coop_of(lot)
-    op = session.get(LotOperation, lot.operation_id)
-    assert op is not None
-    edges = list(
-        session.exec(
-            select(LotInput).where(LotInput.operation_id == op.id, LotInput.lot_id == lot.id)
-        )
-    )
-    delivery_ids = [e.source_delivery_id for e in edges if e.source_delivery_id][:SHOWN_INPUTS]
-    delivered = []
-    if delivery_ids:
-        rows = session.execute(
-            select(Delivery, Family.member_code, Family.head_name, Plot.name)
-            .join(Family, Family.id == Delivery.family_id)  # type: ignore[arg-type]
-            .join(Plot, Plot.id == Delivery.plot_id)  # type: ignore[arg-type]
-            .where(Delivery.id.in_(delivery_ids))  # type: ignore[attr-defined]
-        ).all()
-        grams = {e.source_delivery_id: e.grams for e in edges}
-        delivered = sorted(
-            ((d, member, name, plot, grams[d.id]) for d, member, name, plot in rows),
-            key=lambda r: (r[0].delivered_on, r[0].receipt_number),
-        )
-    sources = [(session.get(Lot, e.source_lot_id), e.grams) for e in edges if e.source_lot_id]
-    used_in = session.execute(
-        select(LotInput.grams, Lot)
-        .join(Lot, Lot.id == LotInput.lot_id)  # type: ignore[arg-type]
-        .join(LotOperation, LotOperation.id == LotInput.operation_id)  # type: ignore[arg-type]
-        .where(LotInput.source_lot_id == lot.id, LotOperation.voided_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Lot.code)
-    ).all()
-    shipped = session.execute(
-        select(Shipment, ShipmentLot.grams)
-        .join(ShipmentLot, ShipmentLot.shipment_id == Shipment.id)  # type: ignore[arg-type]
-        .where(ShipmentLot.lot_id == lot.id)
-        .order_by(Shipment.shipped_on)
-    ).all()
-    site = session.get(ProcessingSite, op.site_id) if op.site_id else None
-    outputs = session.exec(select(Lot).where(Lot.operation_id == op.id).order_by(Lot.code)).all()
-    voidable = op.voided_at is None and all(
-        o.status == LotStatus.OPEN and o.available_g == o.weight_g for o in outputs
-    )
+    coop = show_cooperative(lot)
     base = current_app.config["PUBLIC_URL"]
     return (
         render_template(
             "lots/show.html",
             lot=lot,
-            op=op,
-            site=site,
-            outputs=outputs,
-            delivered=delivered,
-            deliveries_total=sum(1 for e in edges if e.source_delivery_id),
-            sources=sources,
-            used_in=used_in,
-            shipped=shipped,
-            voidable=voidable,
             can_manage=principal().can(Permission.MANAGE, coop.id),
             quintal_g=QUINTAL_G.get(lot.form),
             public_url=lots.public_url(base, lot),
@@ -474,7 +269,7 @@ def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 20
             values=request.form if request.method == "POST" else {},
             errors=errors or {},
             idempotency_key=str(uuid.uuid4()),
-            **_claims_block(lot),
+            **lot_pages.lot_page(get_session(), lot, shown_inputs=SHOWN_INPUTS),
         ),
         status,
     )
@@ -510,7 +305,7 @@ def split(lot_id: str) -> Any:
                 errors["parts"] = [_("Line %(n)s is not a number of kilograms.", n=n)]
                 break
             parts.append(grams)
-    occurred_on = _date(request.form.get("occurred_on"), "occurred_on", errors)
+    occurred_on = form_date(request.form.get("occurred_on"), "occurred_on", errors)
     if errors:
         return _page(lot, errors, 422)
     try:
@@ -518,7 +313,7 @@ def split(lot_id: str) -> Any:
             get_session(),
             lot=lot,
             parts_g=parts,  # type: ignore[arg-type]
-            user_id=_user_id(),
+            user_id=user_id(),
             occurred_on=occurred_on,
             note=request.form.get("note"),
         )
@@ -528,7 +323,7 @@ def split(lot_id: str) -> Any:
             found["parts"] = found.pop("parts_kg")
         return _page(lot, found, 422)
     except Conflict as error:
-        return _conflict(error, url_for("lots.show", lot_id=lot.id))
+        return refused(error, url_for("lots.show", lot_id=lot.id))
     flash(
         _(
             "Lot %(code)s split into %(codes)s.",
@@ -545,7 +340,7 @@ def publish(lot_id: str) -> Any:
     """The manager makes the lot public: its GS1 Digital Link opens it (audited)."""
     lot = guard.record("lot_id", Permission.MANAGE)
     if lot.voided_at is not None:
-        return _conflict(
+        return refused(
             Conflict(_l("A voided lot cannot be published.")), url_for("lots.show", lot_id=lot.id)
         )
     publication.publish(get_session(), lot=lot, via=publication.Via.MANAGER)
@@ -562,7 +357,7 @@ def process(lot_id: str) -> Any:
     form = request.form
     errors: dict[str, list[str]] = {}
     output_g = _grams(form.get("output_kg"), "output_kg", errors)
-    occurred_on = _date(form.get("occurred_on"), "occurred_on", errors)
+    occurred_on = form_date(form.get("occurred_on"), "occurred_on", errors)
     if output_g is None and "output_kg" not in errors:
         errors["output_kg"] = [_("Weigh the output and enter its kilograms.")]
     if errors:
@@ -575,16 +370,16 @@ def process(lot_id: str) -> Any:
             output_form=form.get("output_form", ""),
             output_g=output_g,  # type: ignore[arg-type]
             confirm_yield=form.get("confirm_yield") == "on",
-            site_id=_uuid(form.get("site_id")),
-            user_id=_user_id(),
+            site_id=parse_uuid(form.get("site_id")),
+            user_id=user_id(),
             occurred_on=occurred_on,
             note=form.get("note"),
         )
     except ValidationFailed as error:
         return _page(lot, error.errors(), 422)
     except Conflict as error:
-        return _conflict(error, url_for("lots.show", lot_id=lot.id))
-    flash(_("Lot %(code)s made: %(kg)s kg.", code=made.code, kg=_kg(made.weight_g)), "success")
+        return refused(error, url_for("lots.show", lot_id=lot.id))
+    flash(_("Lot %(code)s made: %(kg)s kg.", code=made.code, kg=kg_text(made.weight_g)), "success")
     return redirect(url_for("lots.show", lot_id=made.id), code=303)
 
 
@@ -593,16 +388,15 @@ def process(lot_id: str) -> Any:
 def void(operation_id: str) -> Any:
     op = guard.record("operation_id", Permission.MANAGE)
     session = get_session()
-    first = session.exec(select(Lot).where(Lot.operation_id == op.id).order_by(Lot.code)).first()
-    assert first is not None
+    first = lot_pages.first_output(session, op)
     try:
         lots.void_operation(
-            session, operation=op, reason=request.form.get("reason", ""), user_id=_user_id()
+            session, operation=op, reason=request.form.get("reason", ""), user_id=user_id()
         )
     except ValidationFailed as error:
         return _page(first, error.errors(), 422)
     except Conflict as error:
-        return _conflict(error, url_for("lots.show", lot_id=first.id))
+        return refused(error, url_for("lots.show", lot_id=first.id))
     flash(_("Operation voided: its inputs are available again."), "success")
     return redirect(url_for("lots.show", lot_id=first.id), code=303)
 
@@ -613,84 +407,27 @@ def void(operation_id: str) -> Any:
 @bp.route("/lots/<lot_id>/genealogy")
 def genealogy_view(lot_id: str) -> Any:
     lot = guard.record("lot_id")
-    _coop_of(lot)
-    session = get_session()
-    graph = genealogy.graph(session, lot.id)
-    delivery_ids = sorted({e.source_delivery_id for e in graph.edges if e.source_delivery_id})  # type: ignore[type-var]
-    deliveries: dict[uuid.UUID, Delivery] = {}
-    for start in range(0, len(delivery_ids), 900):
-        chunk = delivery_ids[start : start + 900]
-        for d in session.exec(select(Delivery).where(Delivery.id.in_(chunk))):  # type: ignore[attr-defined]
-            deliveries[d.id] = d
-    drawing = lot_graph.layout(graph, deliveries)
-    contributions = genealogy.contributions(session, lot.id)
-    families = _by_family(contributions)
+    show_cooperative(lot)
+    found = lot_pages.genealogy_page(get_session(), lot)
     return render_template(
         "lots/genealogy.html",
         lot=lot,
-        drawing=drawing,
-        steps=lot_graph.steps(graph),
-        families=families,
-        deliveries_count=len(contributions),
-        total_g=sum(c.grams for c in contributions),
+        drawing=lot_graph.layout(found.graph, found.deliveries),
+        steps=lot_graph.steps(found.graph),
+        families=found.families,
+        deliveries_count=len(found.contributions),
+        total_g=sum(c.grams for c in found.contributions),
         kind_labels=lots.KIND_LABELS,
         process_labels=lots.PROCESS_LABELS,
         labels=lots.FORM_LABELS,
     )
 
 
-def _by_family(contributions: list[genealogy.Contribution]) -> list[dict[str, Any]]:
-    """Who grew the lot: families with their community, plots, deliveries and kilos."""
-    if not contributions:
-        return []
-    session = get_session()
-    from ..models import Community
-
-    family_ids = sorted({c.family_id for c in contributions})
-    plot_ids = sorted({c.plot_id for c in contributions})
-    families: dict[uuid.UUID, Any] = {}
-    plots: dict[uuid.UUID, str] = {}
-    for start in range(0, len(family_ids), 900):
-        for family, community in session.execute(
-            select(Family, Community.name)
-            .join(Community, Community.id == Family.community_id)  # type: ignore[arg-type]
-            .where(Family.id.in_(family_ids[start : start + 900]))  # type: ignore[attr-defined]
-        ):
-            families[family.id] = (family, community)
-    for start in range(0, len(plot_ids), 900):
-        for pid, name in session.execute(
-            select(Plot.id, Plot.name).where(Plot.id.in_(plot_ids[start : start + 900]))  # type: ignore[attr-defined]
-        ):
-            plots[pid] = name
-    rows: dict[uuid.UUID, dict[str, Any]] = {}
-    for c in contributions:
-        family, community = families[c.family_id]
-        row = rows.setdefault(
-            c.family_id,
-            {
-                "family": family,
-                "community": community,
-                "plots": set(),
-                "deliveries": [],
-                "grams": 0,
-            },
-        )
-        row["plots"].add(plots.get(c.plot_id, ""))
-        row["deliveries"].append(c)
-        row["grams"] += c.grams
-    return sorted(rows.values(), key=lambda r: -r["grams"])
-
-
 @bp.route("/deliveries/<delivery_id>/trace")
 def delivery_trace(delivery_id: str) -> Any:
     delivery = guard.record("delivery_id")
-    _coop_of(delivery)
-    session = get_session()
-    found = genealogy.forward(session, delivery_id=delivery.id)
-    made = sorted((session.get(Lot, i) for i in found.lot_ids), key=lambda lot: lot.code)  # type: ignore[union-attr]
-    shipments = sorted(
-        (session.get(Shipment, i) for i in found.shipment_ids), key=lambda s: s.shipped_on
-    )  # type: ignore[union-attr]
+    show_cooperative(delivery)
+    made, shipments = lot_pages.delivery_trace(get_session(), delivery)
     return render_template(
         "lots/delivery_trace.html",
         delivery=delivery,
@@ -724,14 +461,7 @@ def products(code: str) -> Any:
 def _products_page(
     coop: Cooperative, errors: dict[str, list[str]] | None = None, status: int = 200
 ) -> Any:
-    session = get_session()
-    existing = {
-        (p.crop, p.form): p
-        for p in session.exec(select(Product).where(Product.cooperative_id == coop.id))
-    }
-    rows = [
-        (crop, form, existing.get((crop, form))) for crop in Crop for form in FORMS_BY_CROP[crop]
-    ]
+    rows = lot_pages.product_rows(get_session(), coop)
     return (
         render_template(
             "lots/products.html",
@@ -773,25 +503,7 @@ def save_product(code: str) -> Any:
 
 def _panel(coop: Cooperative) -> dict[str, Any]:
     """Open kilos by product form, and the latest lots."""
-    session = get_session()
-    open_by_form = session.execute(
-        select(Lot.form, func.count(), func.sum(Lot.available_g))
-        .where(Lot.cooperative_id == coop.id, Lot.status == LotStatus.OPEN)
-        .group_by(Lot.form)
-        .order_by(Lot.form)
-    ).all()
-    latest = session.exec(
-        select(Lot)
-        .where(Lot.cooperative_id == coop.id, Lot.status != LotStatus.VOIDED)
-        .order_by(Lot.created_at.desc())  # type: ignore[attr-defined]
-        .limit(5)
-    ).all()
-    return {
-        "open_by_form": open_by_form,
-        "latest": latest,
-        "labels": lots.FORM_LABELS,
-        "coop": coop,
-    }
+    return {**lot_pages.panel(get_session(), coop), "labels": lots.FORM_LABELS, "coop": coop}
 
 
 dashboard.add_panel("lots/_panel.html", _panel, permission=Permission.READ, order=40)

@@ -18,13 +18,12 @@ from flask_babel import lazy_gettext as _l
 from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import Device, User
+from ..models import Device
 from ..services import access, deliveries, devices, receipt_blocks
 from ..services.access import Permission
-from ..services.errors import NotFound, ValidationFailed
+from ..services.errors import ValidationFailed
 from . import nav
-from ._intake import show_cooperative, user_id
-from .context import login_required_for, principal
+from .context import login_required_for, principal, show_cooperative, user_id
 
 bp = login_required_for(Blueprint("offline", __name__))
 
@@ -84,13 +83,7 @@ def enrol(code: str) -> Any:
 
 def _own_device(device_id: str, cooperative_id: uuid.UUID) -> Device:
     """A device of this cooperative by id; any other answers 404 like a missing one."""
-    try:
-        found = get_session().get(Device, uuid.UUID(device_id))
-    except ValueError:
-        found = None
-    if found is None or found.cooperative_id != cooperative_id:
-        raise NotFound(_l("Not found."))
-    return found
+    return devices.own_device(get_session(), device_id, cooperative_id)
 
 
 # -- managers: devices ------------------------------------------------------------------
@@ -117,9 +110,7 @@ def _render_devices(
                 session, receipt_blocks.open_blocks(session, device)
             ).values()
         )
-    users = (
-        {u.id: u for u in session.exec(_users({d.user_id for d in found})).all()} if found else {}
-    )
+    users = devices.enrolled_by(session, found)
     centres = {c.id: c for c in deliveries.centres(session, coop)}
     return (
         render_template(
@@ -135,13 +126,6 @@ def _render_devices(
         ),
         status,
     )
-
-
-def _users(ids: set[uuid.UUID]) -> Any:
-    """The people who enrolled these devices, in one query."""
-    from sqlmodel import select
-
-    return select(User).where(User.id.in_(ids))  # type: ignore[attr-defined]
 
 
 @bp.route("/devices/<device_id>/revoke", methods=["POST"])

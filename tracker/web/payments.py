@@ -11,23 +11,21 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import or_
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
 from ..documents import receipts
 from ..documents.season_report import CLAIM_LABELS, CROP_LABELS, FORM_LABELS, Fmt, label
 from ..idempotency import idempotent
-from ..models import Community, Cooperative, Family, Payment
+from ..models import Cooperative, Family
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
-from ..services import payments, premiums, prices
+from ..services import families, payments, premiums, prices
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
 from . import nav
-from .context import login_required_for, principal
+from .context import login_required_for, show_cooperative, user_id
 
 bp = login_required_for(Blueprint("payments", __name__))
 
@@ -40,18 +38,6 @@ def _fmt(coop: Cooperative) -> Fmt:
     from flask_babel import get_locale
 
     return Fmt(str(get_locale() or "es"), coop.currency)
-
-
-def _coop_of(record: Any) -> Cooperative:
-    coop = get_session().get(Cooperative, record.cooperative_id)
-    assert coop is not None
-    g.coop = coop
-    return coop
-
-
-def _user_id() -> uuid.UUID | None:
-    user = principal().user
-    return user.id if user else None
 
 
 def _season(coop: Cooperative, value: str | None) -> int:
@@ -89,44 +75,14 @@ def _render_index(
     status: int,
 ) -> Any:
     session = get_session()
-    if q:
-        pattern = f"%{q[:60]}%"
-        families = list(
-            session.exec(
-                select(Family)
-                .where(
-                    Family.cooperative_id == coop.id,
-                    or_(Family.member_code.ilike(pattern), Family.head_name.ilike(pattern)),  # type: ignore[attr-defined]
-                )
-                .order_by(Family.member_code)
-                .limit(SHOWN)
-            ).all()
-        )
-        balances = payments.family_balances(session, coop, season, [f.id for f in families])
-    else:
-        balances = payments.family_balances(session, coop, season)
-        owed = sorted(balances.values(), key=lambda b: -b.balance_minor)[:SHOWN]
-        by_id = {
-            f.id: f
-            for f in session.exec(
-                select(Family).where(Family.id.in_([b.family_id for b in owed]))  # type: ignore[attr-defined]
-            )
-        }
-        families = [by_id[b.family_id] for b in owed if b.family_id in by_id]
-    recent = session.exec(
-        select(Payment, Family)
-        .join(Family, Family.id == Payment.family_id)  # type: ignore[arg-type]
-        .where(Payment.cooperative_id == coop.id, Payment.season == season)
-        .order_by(Payment.created_at.desc())  # type: ignore[attr-defined]
-        .limit(20)
-    ).all()
+    listed, balances, recent = payments.overview(session, coop, season, q, shown=SHOWN)
     html = render_template(
         "payments/index.html",
         coop=coop,
         season=season,
         seasons=payments.seasons_of(session, coop),
         q=q,
-        families=families,
+        families=listed,
         balances=balances,
         recent=recent,
         rules=premiums.rules_for(session, coop, season, voided=True),
@@ -179,7 +135,7 @@ def add_rule(code: str) -> Any:
             woman_led_only=form.get("woman_led_only") == "on",
             crop=form.get("crop") or None,
             note=form.get("note", ""),
-            user_id=_user_id(),
+            user_id=user_id(),
         )
     except ValidationFailed as error:
         season = _safe_season(coop, form.get("season"))
@@ -198,10 +154,10 @@ def add_rule(code: str) -> Any:
 def void_rule(rule_id: str) -> Any:
     """Void a premium rule with a reason: unpaid deliveries stop earning it."""
     rule = guard.record("rule_id", Permission.MANAGE)
-    coop = _coop_of(rule)
+    coop = show_cooperative(rule)
     try:
         premiums.void_premium_rule(
-            get_session(), rule=rule, reason=request.form.get("reason", ""), user_id=_user_id()
+            get_session(), rule=rule, reason=request.form.get("reason", ""), user_id=user_id()
         )
     except ValidationFailed as error:
         errors = {f"void-{rule.id}": error.errors().get("reason", [])}
@@ -223,7 +179,7 @@ def _safe_season(coop: Cooperative, value: str | None) -> int:
 @bp.route("/families/<family_id>/payments", methods=["GET"])
 def family(family_id: str) -> Any:
     family_ = guard.record("family_id")
-    coop = _coop_of(family_)
+    coop = show_cooperative(family_)
     return _render_family(coop, family_, _season(coop, request.args.get("season")), {}, {}, 200)
 
 
@@ -240,7 +196,7 @@ def _render_family(
         "payments/family.html",
         coop=coop,
         family=family_,
-        community=session.get(Community, family_.community_id),
+        community=families.community_of(session, family_),
         season=season,
         seasons=payments.seasons_of(session, coop),
         balance=payments.balance(session, family_, season),
@@ -317,7 +273,7 @@ def _form_payment(season: int) -> payments.PaymentData:
 @idempotent
 def record(family_id: str) -> Any:
     family_ = guard.record("family_id", Permission.MANAGE)
-    coop = _coop_of(family_)
+    coop = show_cooperative(family_)
     season = _safe_season(coop, request.form.get("season"))
     try:
         chosen = payments.check_season(coop, request.form.get("season", ""))
@@ -325,7 +281,7 @@ def record(family_id: str) -> Any:
             get_session(),
             family=family_,
             data=_form_payment(chosen),
-            user_id=_user_id(),
+            user_id=user_id(),
         )
     except ValidationFailed as error:
         return _render_family(coop, family_, season, error.errors(), dict(request.form), 422)
@@ -339,7 +295,7 @@ def record(family_id: str) -> Any:
 @bp.route("/payments/<payment_id>")
 def show(payment_id: str) -> Any:
     payment = guard.record("payment_id")
-    coop = _coop_of(payment)
+    coop = show_cooperative(payment)
     context = receipts.receipt_context(get_session(), payment)
     context["fmt"] = _fmt(coop)
     return render_template("payments/show.html", errors={}, **context)
@@ -349,13 +305,13 @@ def show(payment_id: str) -> Any:
 @idempotent
 def void(payment_id: str) -> Any:
     payment = guard.record("payment_id", Permission.MANAGE)
-    coop = _coop_of(payment)
+    coop = show_cooperative(payment)
     try:
         payments.void_payment(
             get_session(),
             payment=payment,
             reason=request.form.get("reason", ""),
-            user_id=_user_id(),
+            user_id=user_id(),
         )
     except ValidationFailed as error:
         context = receipts.receipt_context(get_session(), payment)
@@ -368,7 +324,7 @@ def void(payment_id: str) -> Any:
 @bp.route("/payments/<payment_id>/receipt.pdf")
 def receipt(payment_id: str) -> Response:
     payment = guard.record("payment_id")
-    _coop_of(payment)
+    show_cooperative(payment)
     response = Response(receipts.receipt_pdf(get_session(), payment), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'inline; filename="{receipts.receipt_filename(payment)}"'

@@ -23,8 +23,15 @@ from ..services.errors import ValidationFailed
 from ..services.geo import AREA_MAX_BYTES
 from ..services.lots import CROP_LABELS
 from . import nav
-from ._intake import can, errors_of, new_key, show_cooperative, user_id
-from .context import login_required_for, safe_next
+from .context import (
+    errors_of,
+    login_required_for,
+    may,
+    new_key,
+    safe_next,
+    show_cooperative,
+    user_id,
+)
 from .families import family_map
 
 bp = login_required_for(Blueprint("plots", __name__))
@@ -108,7 +115,7 @@ def show(plot_id: str) -> Any:
     plot = guard.record("plot_id")
     coop = show_cooperative(plot)
     session = get_session()
-    family = session.get(Family, plot.family_id)
+    family = plots.family_of(session, plot)
     flags = plots.open_flags(session, [plot.id])
     return render_template(
         "plots/show.html",
@@ -120,8 +127,8 @@ def show(plot_id: str) -> Any:
         geometry=json.loads(plot.geometry_geojson) if plot.geometry_geojson else None,
         crop_labels=CROP_LABELS,
         flag_labels=FLAG_LABELS,
-        can_intake=can(Permission.INTAKE, coop),
-        can_manage=can(Permission.MANAGE, coop),
+        can_intake=may(Permission.INTAKE, coop),
+        can_manage=may(Permission.MANAGE, coop),
         idempotency_key=new_key(),
     )
 
@@ -146,8 +153,7 @@ def _plot_values(plot: Plot) -> dict[str, Any]:
 def edit(plot_id: str) -> Any:
     plot = guard.record("plot_id", Permission.INTAKE)
     show_cooperative(plot)
-    family = get_session().get(Family, plot.family_id)
-    assert family is not None
+    family = plots.family_of(get_session(), plot)
     return _form(family, plot, _plot_values(plot), {})
 
 
@@ -156,8 +162,7 @@ def edit(plot_id: str) -> Any:
 def update(plot_id: str) -> Any:
     plot = guard.record("plot_id", Permission.INTAKE)
     show_cooperative(plot)
-    family = get_session().get(Family, plot.family_id)
-    assert family is not None
+    family = plots.family_of(get_session(), plot)
     try:
         values = PlotSchema(unknown=EXCLUDE).load(_values_from_form())
         plots.update(get_session(), plot, values, user_id=user_id())
@@ -208,7 +213,7 @@ def _area_page(coop: Any, errors: dict[str, Any], status: int = 200) -> Any:
             area_ha=None if area is None else _area_ha(area),
             errors=errors,
             flag_labels=FLAG_LABELS,
-            can_manage=can(Permission.MANAGE, coop),
+            can_manage=may(Permission.MANAGE, coop),
             idempotency_key=request.form.get("idempotency_key") or new_key(),
         ),
         status,

@@ -23,8 +23,7 @@ from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from ..services.lots import CROP_LABELS, FORM_LABELS
 from . import nav
-from ._intake import errors_of, show_cooperative, user_id
-from .context import login_required_for, principal
+from .context import errors_of, login_required_for, principal, show_cooperative, user_id
 
 bp = login_required_for(Blueprint("prices", __name__))
 

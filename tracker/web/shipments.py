@@ -18,22 +18,26 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
-from ..models import Certificate, Cooperative, Lot, Shipment, ShipmentLot
-from ..models.enums import LotStatus
-from ..services import certificates as certificates_service
-from ..services import claim_text, lots, shipments
+from ..models import Cooperative, Shipment
+from ..services import lots, shipment_pages, shipments
 from ..services.access import Permission
 from ..services.errors import Conflict, ValidationFailed
 from . import nav
-from .context import login_required_for, principal, use_cooperative
-from .lots import _conflict, _coop_of, _date, _kg, _user_id, _uuid
+from .context import (
+    form_date,
+    login_required_for,
+    parse_uuid,
+    principal,
+    refused,
+    show_cooperative,
+    use_cooperative,
+    user_id,
+)
 
 bp = login_required_for(Blueprint("shipments", __name__))
 
@@ -48,15 +52,7 @@ def _labels() -> dict[str, Any]:
 @bp.route("/c/<code>/shipments")
 def index(code: str) -> Any:
     coop = use_cooperative(code)
-    session = get_session()
-    rows = session.execute(
-        select(Shipment, func.count(ShipmentLot.id), func.coalesce(func.sum(ShipmentLot.grams), 0))
-        .join(ShipmentLot, ShipmentLot.shipment_id == Shipment.id, isouter=True)  # type: ignore[arg-type]
-        .where(Shipment.cooperative_id == coop.id)
-        .group_by(Shipment.id)
-        .order_by(Shipment.shipped_on.desc(), Shipment.created_at.desc())  # type: ignore[attr-defined]
-        .limit(200)
-    ).all()
+    rows = shipment_pages.shipment_list(get_session(), coop)
     return render_template(
         "shipments/index.html",
         shipments=rows,
@@ -64,20 +60,10 @@ def index(code: str) -> Any:
     )
 
 
-def _open_lots(coop: Cooperative) -> list[Lot]:
-    return list(
-        get_session().exec(
-            select(Lot)
-            .where(Lot.cooperative_id == coop.id, Lot.status == LotStatus.OPEN)
-            .order_by(Lot.form, Lot.code)
-        )
-    )
-
-
 def _render_new(
     coop: Cooperative, errors: dict[str, list[str]] | None = None, status: int = 200
 ) -> Any:
-    open_lots = _open_lots(coop)
+    open_lots = shipment_pages.open_lots(get_session(), coop)
     return (
         render_template(
             "shipments/new.html",
@@ -104,8 +90,8 @@ def create(code: str) -> Any:
     coop = use_cooperative(code, Permission.MANAGE)
     form = request.form
     errors: dict[str, list[str]] = {}
-    shipped_on = _date(form.get("shipped_on"), "shipped_on", errors)
-    lot_ids = [i for i in (_uuid(raw) for raw in form.getlist("lot")) if i is not None]
+    shipped_on = form_date(form.get("shipped_on"), "shipped_on", errors)
+    lot_ids = [i for i in (parse_uuid(raw) for raw in form.getlist("lot")) if i is not None]
     if errors:
         return _render_new(coop, errors, 422)
     try:
@@ -118,46 +104,27 @@ def create(code: str) -> Any:
             lot_ids=lot_ids,
             contract=form.get("contract", ""),
             container=form.get("container", ""),
-            user_id=_user_id(),
+            user_id=user_id(),
         )
     except ValidationFailed as error:
         return _render_new(coop, error.errors(), 422)
     except Conflict as error:
-        return _conflict(error, url_for("shipments.new", code=coop.code))
+        return refused(error, url_for("shipments.new", code=coop.code))
     flash(_("Shipment to %(buyer)s recorded.", buyer=shipment.buyer_name), "success")
     return redirect(url_for("shipments.show", shipment_id=shipment.id), code=303)
 
 
 def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
-    coop = _coop_of(shipment)
-    session = get_session()
-    shipped = shipments.shipment_lots(session, shipment)
-    claims = lots.claims_for(session, [lot for lot, _g in shipped])
-    cert_ids = {c for found in claims.values() for claim in found for c in claim.certificate_ids}
-    certificates = (
-        {
-            c.id: c
-            for c in session.exec(select(Certificate).where(Certificate.id.in_(cert_ids)))  # type: ignore[attr-defined]
-        }
-        if cert_ids
-        else {}
-    )
-    qualified = claim_text.lot_qualifications(
-        session, [lot for lot, _g in shipped], claims, today=certificates_service.today()
-    )
+    coop = show_cooperative(shipment)
     return (
         render_template(
             "shipments/show.html",
             shipment=shipment,
-            shipped=shipped,
-            claims=claims,
-            certificates=certificates,
-            qualified=qualified,
-            total_g=sum(g for _lot, g in shipped),
             labels=lots.FORM_LABELS,
             can_manage=principal().can(Permission.MANAGE, coop.id),
             errors=errors or {},
             idempotency_key=str(uuid.uuid4()),
+            **shipment_pages.shipment_page(get_session(), shipment),
         ),
         status,
     )
@@ -177,12 +144,12 @@ def void(shipment_id: str) -> Any:
             get_session(),
             shipment=shipment,
             reason=request.form.get("reason", ""),
-            user_id=_user_id(),
+            user_id=user_id(),
         )
     except ValidationFailed as error:
         return _page(shipment, error.errors(), 422)
     except Conflict as error:
-        return _conflict(error, url_for("shipments.show", shipment_id=shipment.id))
+        return refused(error, url_for("shipments.show", shipment_id=shipment.id))
     flash(_("Shipment voided: its lots are open again."), "success")
     return redirect(url_for("shipments.show", shipment_id=shipment.id), code=303)
 
@@ -198,6 +165,3 @@ def epcis_download(shipment_id: str) -> Response:
         f'attachment; filename="shipment-{shipment.shipped_on}-{str(shipment.id)[:8]}.epcis.jsonld"'
     )
     return response
-
-
-__all__ = ["_kg", "bp"]

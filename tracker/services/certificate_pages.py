@@ -1,0 +1,225 @@
+"""What the certificate pages show, read in one place: one certificate with its status,
+coverage and mass-balance ledger; its coverage list a page at a time; the flagged
+deliveries. The rules for certificates stay in `services/certificates.py` and
+`services/coverage.py`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from .. import paging
+from ..models import (
+    Certificate,
+    Cooperative,
+    CoverageEntry,
+    Delivery,
+    DeliveryFlag,
+    Family,
+    Lot,
+    Plot,
+    StoredFile,
+)
+from ..models.enums import Basis
+from . import certificates, claims, coverage, families, lot_pages, massbalance
+
+FLAGS_SHOWN = 2000
+
+
+def certificate_page(
+    session: Session, cert: Certificate, coop: Cooperative, *, today: date, on: date
+) -> dict[str, Any]:
+    """One certificate: its status today and on `on`, history, documents, whom it covers
+    (families or sites), the mass-balance ledger, and the options its forms offer."""
+    family_cert = certificates.covers_families(session, cert)
+    ledger = None
+    allocations: list[tuple[Any, str]] = []
+    if cert.basis == Basis.MASS_BALANCE and family_cert:
+        ledger = massbalance.ledger(session, cert)
+        codes = lot_codes(session, [a.lot_id for a in ledger.allocations])
+        allocations = [(a, codes.get(a.lot_id, "")) for a in ledger.allocations]
+    return {
+        "labels": claims.type_labels(session, cert.cooperative_id),
+        "state": certificates.state_on(session, cert, today),
+        "standing": certificates.status_on(session, cert, on),
+        "state_on": certificates.state_on(session, cert, on),
+        "history": certificates.history(session, cert),
+        "documents": certificates.documents(session, cert),
+        "family_cert": family_cert,
+        "counts": coverage.coverage_counts(session, cert, today) if family_cert else {},
+        "sites": coverage.sites(session, cert) if not family_cert else [],
+        "site_options": [
+            (str(s.id), f"{s.code} · {s.name}") for s in lot_pages.sites(session, coop)
+        ],
+        "communities": [(str(c.id), c.name) for c in families.communities(session, coop)],
+        "ledger": ledger,
+        "allocations": allocations,
+    }
+
+
+def listing_page(session: Session, coop: Cooperative, today: date) -> dict[str, Any]:
+    """The certificates list: each with its state, how many it covers and its document,
+    and the alerts."""
+    found = certificates.listing(session, coop)
+    counts = {}
+    for cert in found:
+        if certificates.covers_families(session, cert):
+            counts[cert.id] = coverage.coverage_counts(session, cert, today).get("certified", 0)
+        else:
+            counts[cert.id] = len(coverage.sites(session, cert))
+    return {
+        "certificates": found,
+        "states": certificates.states(session, found, today),
+        "counts": counts,
+        "documents": {c.id: certificates.current_document(session, c) for c in found},
+        "labels": claims.type_labels(session, coop.id),
+        "alerts": coverage.alerts(session, coop, today),
+        "kinds": certificates.types(session, coop),
+    }
+
+
+def coverage_page(
+    session: Session,
+    cert: Certificate,
+    *,
+    on: date,
+    statuses: list[str] | None,
+    search: str,
+    page: int,
+    size: int,
+) -> dict[str, Any]:
+    """The families on the certificate's list on a day, a page at a time (a page past the
+    end is the last page)."""
+    statement = coverage.coverage_query(cert, on, statuses=statuses, search=search)
+    total = paging.count(session, statement)
+    pages = max(1, (total + size - 1) // size)
+    page = min(page, pages)
+    return {
+        "labels": claims.type_labels(session, cert.cooperative_id),
+        "rows": coverage.coverage_rows(
+            session, cert, statement.offset((page - 1) * size).limit(size)
+        ),
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "counts": coverage.coverage_counts(session, cert, on),
+    }
+
+
+def family_by_code(session: Session, cert: Certificate, code: str) -> uuid.UUID | None:
+    """The id of the certificate's cooperative's family with this member code."""
+    code = (code or "").strip().upper()
+    if not code or certificates.unprintable(code):
+        return None
+    return session.scalars(
+        select(Family.id).where(
+            Family.cooperative_id == cert.cooperative_id,
+            or_(Family.member_code == code, func.upper(Family.member_code) == code),  # type: ignore[arg-type]
+        )
+    ).first()
+
+
+def certificate(session: Session, cert_id: uuid.UUID | None) -> Certificate | None:
+    """A certificate by id (None for none); the caller checks its cooperative."""
+    return session.get(Certificate, cert_id) if cert_id else None
+
+
+def stored_file(session: Session, file_id: uuid.UUID) -> StoredFile | None:
+    """A stored file by id."""
+    return session.get(StoredFile, file_id)
+
+
+def flags_page(session: Session, coop: Cooperative) -> dict[str, Any]:
+    """Deliveries the claims engine flagged: families over a volume cap (summed per family
+    and claim), and deliveries from a plot in the protected area."""
+    rows = session.execute(
+        select(DeliveryFlag, Delivery, Family.member_code, Family.head_name, Plot.name)  # type: ignore[call-overload]
+        .join(Delivery, Delivery.id == DeliveryFlag.delivery_id)
+        .join(Family, Family.id == Delivery.family_id)
+        .join(Plot, Plot.id == Delivery.plot_id)
+        .where(DeliveryFlag.cooperative_id == coop.id)
+        .order_by(DeliveryFlag.kind, Family.member_code, Delivery.delivered_on)
+        .limit(FLAGS_SHOWN)
+    ).all()
+    over: dict[tuple[str, str], dict[str, Any]] = {}
+    protected = []
+    for flag, delivery, member, name, plot in rows:
+        if flag.kind == "over_cap":
+            key = (member, flag.claim_type)
+            entry = over.setdefault(
+                key,
+                {
+                    "member": member,
+                    "name": name,
+                    "family_id": delivery.family_id,
+                    "type": flag.claim_type,
+                    "deliveries": 0,
+                    "grams": 0,
+                    "first": delivery,
+                },
+            )
+            entry["deliveries"] += 1
+            entry["grams"] += delivery.net_g
+        else:
+            protected.append((delivery, member, name, plot))
+    return {
+        "over": list(over.values()),
+        "protected": protected,
+        "labels": claims.type_labels(session, coop.id),
+    }
+
+
+def lot_codes(session: Session, lot_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Lots' codes by id (the ledger names the lots its credit went to)."""
+    if not lot_ids:
+        return {}
+    return dict(session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(lot_ids))).all())  # type: ignore[attr-defined]
+
+
+def member_family_id(session: Session, cert: Certificate, member_code: str) -> uuid.UUID | None:
+    """The id of the family with exactly this member code in the certificate's
+    cooperative."""
+    return session.scalars(
+        select(Family.id).where(
+            Family.cooperative_id == cert.cooperative_id,
+            Family.member_code == member_code.strip().upper(),
+        )
+    ).first()
+
+
+def coverage_entries_query(
+    cert: Certificate, *, family_id: uuid.UUID | None = None, on: date | None = None
+) -> Any:
+    """The API's coverage entries (with member codes): the dated history, or with `on`
+    each family's entry in force that day."""
+    statement = (
+        select(CoverageEntry, Family.member_code)
+        .join(Family, Family.id == CoverageEntry.family_id)  # type: ignore[arg-type]
+        .where(CoverageEntry.certificate_id == cert.id)
+    )
+    if family_id:
+        statement = statement.where(CoverageEntry.family_id == family_id)
+    if on:
+        # The entry in force on that day: from that day or before, and no later one.
+        later: Any = aliased(CoverageEntry)
+        statement = statement.where(
+            CoverageEntry.since <= on,
+            ~exists().where(
+                later.certificate_id == CoverageEntry.certificate_id,
+                later.family_id == CoverageEntry.family_id,
+                later.since <= on,
+                or_(
+                    later.since > CoverageEntry.since,
+                    and_(
+                        later.since == CoverageEntry.since,
+                        later.created_at > CoverageEntry.created_at,
+                    ),
+                ),
+            ),
+        )
+    return statement.order_by(Family.member_code, CoverageEntry.since, CoverageEntry.created_at)  # type: ignore[arg-type]

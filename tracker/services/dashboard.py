@@ -1,0 +1,51 @@
+"""The dashboard's headline figures for a cooperative's current season."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..models import Certificate, Community, Cooperative, Delivery, Family, Lot
+from ..models.base import today_utc
+from .cooperatives import season_bounds, season_of
+
+
+def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
+    """Families, communities, the season's deliveries and kilos, lots and certificates."""
+    season = season_of(coop, today_utc())
+    start, end = season_bounds(coop, season)
+    families = session.exec(
+        select(func.count()).select_from(Family).where(Family.cooperative_id == coop.id)
+    ).one()
+    communities = session.exec(
+        select(func.count()).select_from(Community).where(Community.cooperative_id == coop.id)
+    ).one()
+    deliveries, net_g = session.exec(
+        select(func.count(), func.coalesce(func.sum(Delivery.net_g), 0)).where(
+            Delivery.cooperative_id == coop.id,
+            Delivery.voided_at.is_(None),  # type: ignore[union-attr]
+            Delivery.delivered_on >= start,
+            Delivery.delivered_on <= end,
+        )
+    ).one()
+    lots = session.exec(
+        select(func.count())
+        .select_from(Lot)
+        .where(Lot.cooperative_id == coop.id, Lot.voided_at.is_(None))  # type: ignore[union-attr]
+    ).one()
+    certificates = session.exec(
+        select(func.count()).select_from(Certificate).where(Certificate.cooperative_id == coop.id)
+    ).one()
+    return {
+        "season": season,
+        "season_start": start,
+        "season_end": end,
+        "families": families,
+        "communities": communities,
+        "deliveries": deliveries,
+        "net_kg": net_g / 1000,
+        "lots": lots,
+        "certificates": certificates,
+    }

@@ -1,0 +1,110 @@
+"""What the delivery pages show, read in one place: one delivery with everything its
+receipt names, the list's families and totals, and the dashboard panel's day.
+
+The rules for a delivery (check, record, void, correct) stay in `services/deliveries.py`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..models import CollectionCentre, Community, Cooperative, Delivery, Family, Plot, User
+from . import claims, lot_pages
+
+
+def centre(session: Session, centre_id: uuid.UUID | None) -> CollectionCentre | None:
+    """A collection centre by id (None for none)."""
+    return session.get(CollectionCentre, centre_id) if centre_id else None
+
+
+def community(session: Session, family: Family | None) -> Community | None:
+    """The family's community (None without a family)."""
+    return session.get(Community, family.community_id) if family is not None else None
+
+
+def delivery_page(session: Session, delivery: Delivery) -> dict[str, Any]:
+    """One delivery with what its receipt and page name: family, community, plot, centre,
+    clerk, the delivery it corrects or that corrects it, its claims and flags."""
+    family = session.get(Family, delivery.family_id)
+    assert family is not None
+    carried = claims.delivery_claims(session, [delivery.id]).get(delivery.id, [])
+    replaced_by = session.exec(select(Delivery).where(Delivery.replaces_id == delivery.id)).first()
+    flags = claims.delivery_flags(session, [delivery.id])[delivery.id]
+    return {
+        "delivery": delivery,
+        "family": family,
+        "community": session.get(Community, family.community_id),
+        "plot": session.get(Plot, delivery.plot_id),
+        "centre": session.get(CollectionCentre, delivery.centre_id),
+        "clerk": session.get(User, delivery.clerk_id) if delivery.clerk_id else None,
+        "voided_by": session.get(User, delivery.voided_by_id) if delivery.voided_by_id else None,
+        "replaces": session.get(Delivery, delivery.replaces_id) if delivery.replaces_id else None,
+        "replaced_by": replaced_by,
+        "claims": carried,
+        "certificates": lot_pages.certificates_by_id(
+            session, {cid for claim in carried for cid in claim.certificate_ids}
+        ),
+        "flags": sorted({kind for kind, _type in flags}),
+    }
+
+
+def _where(
+    coop: Cooperative, centre_id: uuid.UUID | None, day_from: date | None, day_to: date | None
+) -> list[Any]:
+    """The list's filter, for its totals (voided deliveries left out)."""
+    clauses: list[Any] = [Delivery.cooperative_id == coop.id, Delivery.voided_at.is_(None)]  # type: ignore[union-attr]
+    if centre_id is not None:
+        clauses.append(Delivery.centre_id == centre_id)
+    if day_from is not None:
+        clauses.append(Delivery.delivered_on >= day_from)
+    if day_to is not None:
+        clauses.append(Delivery.delivered_on <= day_to)
+    return clauses
+
+
+def totals(
+    session: Session,
+    coop: Cooperative,
+    *,
+    centre_id: uuid.UUID | None,
+    day_from: date | None,
+    day_to: date | None,
+) -> Any:
+    """How many deliveries, their net grams and what they are worth (with premiums)."""
+    return session.exec(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Delivery.net_g), 0),
+            func.coalesce(func.sum(Delivery.amount_minor + Delivery.premium_minor), 0),
+        ).where(*_where(coop, centre_id, day_from, day_to))
+    ).one()
+
+
+def families_of(session: Session, listed: Sequence[Delivery]) -> dict[uuid.UUID, Family]:
+    """The families of some deliveries, by id."""
+    if not listed:
+        return {}
+    return {
+        f.id: f
+        for f in session.exec(
+            select(Family).where(Family.id.in_({d.family_id for d in listed}))  # type: ignore[attr-defined]
+        ).all()
+    }
+
+
+def day_at_centre(
+    session: Session, coop: Cooperative, centre_id: uuid.UUID | None, day: date
+) -> tuple[int, int]:
+    """Deliveries and net grams of a day at a centre (every centre for None)."""
+    count, net_g = session.exec(
+        select(func.count(), func.coalesce(func.sum(Delivery.net_g), 0)).where(
+            *_where(coop, centre_id, day, day)
+        )
+    ).one()
+    return count, net_g
