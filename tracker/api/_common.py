@@ -1,21 +1,28 @@
-"""What every API endpoint shares: the caller, cooperative lookup, pagination."""
+"""What every API endpoint shares: the caller, cooperative lookup, pagination; records
+seen per audience (families, plots, deliveries) and CSV bodies; JSON-LD answers.
+
+The one helper set of the API: no API module imports another's `_`-prefixed names."""
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
 import flask_smorest
 import marshmallow as ma
-from flask import abort, request
+from flask import Response, abort, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Page
 
 from .. import paging
 from ..auth import current_principal
 from ..db import get_session
-from ..models import Cooperative
-from ..services import access
+from ..documents import epcis
+from ..models import Cooperative, Delivery, Family, Plot
+from ..services import access, claims, families, plots
 from ..services.access import Permission, Principal
 from ..services.errors import ValidationFailed
 
@@ -26,6 +33,12 @@ def caller() -> Principal:
     if principal.user is None:
         abort(401)
     return principal
+
+
+def user_id() -> uuid.UUID | None:
+    """The caller's user id, for the records an action writes."""
+    user = caller().user
+    return user.id if user else None
 
 
 def cooperative(code: str, permission: Permission = Permission.READ) -> Cooperative:
@@ -48,14 +61,7 @@ class QueryPage(Page):
 
     @cached_property
     def item_count(self) -> int:
-        from sqlalchemy import func, select
-
-        query = self.collection
-        return (
-            get_session()
-            .execute(select(func.count()).select_from(query.order_by(None).subquery()))
-            .scalar_one()
-        )
+        return paging.count(get_session(), self.collection)
 
     @property
     def items(self) -> list[Any]:
@@ -63,8 +69,9 @@ class QueryPage(Page):
         if first >= self.item_count:
             # Past the last page: nothing to fetch, and a huge ?page= would overflow OFFSET.
             return []
-        query = self.collection.offset(first).limit(self.page_params.page_size)
-        return list(get_session().exec(query).all())
+        return paging.rows(
+            get_session(), self.collection, offset=first, limit=self.page_params.page_size
+        )
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -99,3 +106,99 @@ class Blueprint(flask_smorest.Blueprint):
             return wrapped
 
         return bounded
+
+
+def jsonld(document: dict[str, Any], filename: str) -> Response:
+    """An EPCIS document as JSON-LD, shown in the browser."""
+    response = Response(
+        json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
+    )
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+# -- records per audience, and CSV bodies (families, plots, deliveries) -------------------
+
+
+class Facade:
+    """A record seen through a schema: extra attributes added, hidden ones left out.
+
+    marshmallow skips an attribute that is missing, so a hidden field is simply absent
+    from the answer (not null): a whitelist per audience.
+    """
+
+    def __init__(self, record: Any, hidden: Iterable[str] = (), **extra: Any) -> None:
+        self._record = record
+        self._hidden = frozenset(hidden)
+        self._extra = extra
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._hidden:
+            raise AttributeError(name)
+        if name in self._extra:
+            return self._extra[name]
+        return getattr(self._record, name)
+
+
+def family_view(family: Family) -> Any:
+    """The family as the caller may see it: no national ID or phone without PRIVATE."""
+    if caller().can(Permission.PRIVATE, family.cooperative_id):
+        return family
+    return Facade(family, hidden=families.PRIVATE_FIELDS)
+
+
+class FamilyPage(QueryPage):
+    @property
+    def items(self) -> list[Any]:
+        return [family_view(f) for f in super().items]
+
+
+def plot_views(records: list[Plot]) -> list[Any]:
+    flags = plots.open_flags(get_session(), [p.id for p in records])
+    return [Facade(p, flags=sorted({f.kind for f in flags[p.id]})) for p in records]
+
+
+class PlotPage(QueryPage):
+    @property
+    def items(self) -> list[Any]:
+        return plot_views(super().items)
+
+
+def delivery_views(records: list[Delivery]) -> list[Any]:
+    """Deliveries with the claims they carry and the flags the manager sees."""
+    session = get_session()
+    ids = [d.id for d in records]
+    carried = claims.delivery_claims(session, ids) if ids else {}
+    flags = claims.delivery_flags(session, ids) if ids else {}
+    return [
+        Facade(
+            d,
+            claims=[c.as_json() for c in carried.get(d.id, [])],
+            flags=sorted({kind for kind, _type in flags.get(d.id, [])}),
+            voided=d.voided_at is not None,
+        )
+        for d in records
+    ]
+
+
+class DeliveryPage(QueryPage):
+    @property
+    def items(self) -> list[Any]:
+        return delivery_views(super().items)
+
+
+MAX_CSV_BYTES = 30 * 1024 * 1024
+
+
+def csv_body() -> tuple[bytes, str]:
+    """The uploaded CSV: a multipart `file`, or the raw body (text/csv)."""
+    upload = request.files.get("file")
+    if upload is not None:
+        data, name = upload.read(MAX_CSV_BYTES + 1), upload.filename or ""
+    else:
+        data, name = request.get_data(cache=True), ""
+    if not data.strip():
+        raise ValidationFailed({"file": [str(_l("Send a CSV file."))]})
+    if len(data) > MAX_CSV_BYTES:
+        raise ValidationFailed({"file": [str(_l("The file is too large."))]})
+    return data, name

@@ -3,21 +3,17 @@ by hand, by community or by CSV; processing sites for kosher), the mass-balance 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import and_, exists, or_
-from sqlalchemy.orm import aliased
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import Certificate, CoverageEntry, Family, Lot
+from ..models import Certificate
 from ..schemas.certificate import (
     CertificateInSchema,
     CertificateKindInSchema,
@@ -36,11 +32,11 @@ from ..schemas.certificate import (
     StatusChangeOutSchema,
     StatusQuerySchema,
 )
-from ..services import certificates, conversions, coverage, massbalance
+from ..services import certificate_pages, certificates, conversions, coverage, massbalance
 from ..services.access import Permission
 from ..services.claims import split_list
 from ..services.errors import NotFound, ValidationFailed
-from ._common import Blueprint, QueryPage, caller, require_json_object
+from ._common import Blueprint, QueryPage, require_json_object, user_id
 
 blp = Blueprint(
     "api_certificates",
@@ -48,11 +44,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Certificates, their status, document, coverage and mass-balance ledger",
 )
-
-
-def _user_id() -> uuid.UUID | None:
-    user = caller().user
-    return user.id if user else None
 
 
 def present(cert: Certificate) -> dict[str, Any]:
@@ -176,7 +167,7 @@ class CertificateStatus(MethodView):
             status=data["status"],
             effective_from=data["from"],
             reason=data["reason"],
-            user_id=_user_id(),
+            user_id=user_id(),
         )
 
 
@@ -234,7 +225,7 @@ class CertificateDocument(MethodView):
             cert,
             data,
             original_name=name,
-            user_id=_user_id(),
+            user_id=user_id(),
             data_dir=current_app.config["DATA_DIR"],
             max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
         )
@@ -276,32 +267,9 @@ class Coverage(MethodView):
         """Every coverage entry (the dated history), or with `?on=` each family's status on
         that date."""
         cert = guard.record("certificate_id")
-        statement = (
-            select(CoverageEntry, Family.member_code)
-            .join(Family, Family.id == CoverageEntry.family_id)  # type: ignore[arg-type]
-            .where(CoverageEntry.certificate_id == cert.id)
+        return certificate_pages.coverage_entries_query(
+            cert, family_id=query.get("family_id"), on=query.get("on")
         )
-        if query.get("family_id"):
-            statement = statement.where(CoverageEntry.family_id == query["family_id"])
-        if query.get("on"):
-            # The entry in force on that day: from that day or before, and no later one.
-            later = aliased(CoverageEntry)
-            statement = statement.where(
-                CoverageEntry.since <= query["on"],
-                ~exists().where(
-                    later.certificate_id == CoverageEntry.certificate_id,
-                    later.family_id == CoverageEntry.family_id,
-                    later.since <= query["on"],
-                    or_(
-                        later.since > CoverageEntry.since,
-                        and_(
-                            later.since == CoverageEntry.since,
-                            later.created_at > CoverageEntry.created_at,
-                        ),
-                    ),
-                ),
-            )
-        return statement.order_by(Family.member_code, CoverageEntry.since, CoverageEntry.created_at)  # type: ignore[arg-type]
 
     @idempotent
     @blp.doc(
@@ -325,7 +293,7 @@ class Coverage(MethodView):
         session = get_session()
         if request.mimetype in ("text/csv", "text/plain", "application/csv"):
             added = coverage.import_coverage(
-                session, cert, request.get_data(cache=False), user_id=_user_id()
+                session, cert, request.get_data(cache=False), user_id=user_id()
             )
             return {"added": added}
         data = _parse(CoverageInSchema(), request.get_json(silent=True))
@@ -336,19 +304,14 @@ class Coverage(MethodView):
                 community_id=data["community_id"],
                 status=data["status"],
                 since=data["since"],
-                user_id=_user_id(),
+                user_id=user_id(),
             )
             return {"added": added}
         family_id = data.get("family_id")
         if data.get("member_code"):
             if certificates.unprintable(data["member_code"]):
                 raise ValidationFailed({"member_code": [_("Unknown member code.")]})
-            found = session.scalars(
-                select(Family.id).where(
-                    Family.cooperative_id == cert.cooperative_id,
-                    Family.member_code == data["member_code"].strip().upper(),
-                )
-            ).first()
+            found = certificate_pages.member_family_id(session, cert, data["member_code"])
             if found is None:
                 raise ValidationFailed({"member_code": [_("Unknown member code.")]})
             family_id = found
@@ -358,7 +321,7 @@ class Coverage(MethodView):
             family_id=family_id,
             status=data["status"],
             since=data["since"],
-            user_id=_user_id(),
+            user_id=user_id(),
         )
         return {"added": added}
 
@@ -386,7 +349,7 @@ class Sites(MethodView):
     def post(self, data: dict[str, Any], certificate_id: str) -> dict[str, Any]:
         """List a processing site from a date (again: change its dates; `until` ends it)."""
         cert = guard.record("certificate_id", Permission.MANAGE)
-        cover = coverage.set_site(get_session(), cert, user_id=_user_id(), **data)
+        cover = coverage.set_site(get_session(), cert, user_id=user_id(), **data)
         site = next(s for c, s in coverage.sites(get_session(), cert) if c.id == cover.id)
         return {
             "site_id": site.id,
@@ -407,13 +370,7 @@ class Ledger(MethodView):
         cert = guard.record("certificate_id")
         session = get_session()
         book = massbalance.ledger(session, cert)
-        codes = dict(
-            session.execute(
-                select(Lot.id, Lot.code).where(
-                    Lot.id.in_([a.lot_id for a in book.allocations])  # type: ignore[attr-defined]
-                )
-            ).all()
-        )
+        codes = certificate_pages.lot_codes(session, [a.lot_id for a in book.allocations])
         crop = next(iter(split_list(cert.crops)), "")
         return {
             "certificate_id": cert.id,

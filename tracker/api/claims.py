@@ -21,7 +21,7 @@ from ..schemas.certificate import AllocateInSchema, ClaimReportSchema, VoidAlloc
 from ..services import access, claims, massbalance
 from ..services.access import Permission
 from ..services.errors import NotFound, ValidationFailed
-from ._common import caller
+from ._common import caller, user_id
 
 blp = Blueprint(
     "api_claims",
@@ -29,11 +29,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Claims of lots and deliveries, and mass-balance allocations",
 )
-
-
-def _user_id() -> uuid.UUID | None:
-    user = caller().user
-    return user.id if user else None
 
 
 def _certificate(certificate_id: uuid.UUID, cooperative_id: uuid.UUID) -> Certificate:
@@ -74,7 +69,7 @@ class Allocate(MethodView):
         lot = guard.record("lot_id", Permission.MANAGE)
         cert = _certificate(data["certificate_id"], lot.cooperative_id)
         session = get_session()
-        massbalance.allocate(session, lot=lot, certificate=cert, user_id=_user_id())
+        massbalance.allocate(session, lot=lot, certificate=cert, user_id=user_id())
         return claims.explain_lot(session, lot).as_json()
 
 
@@ -89,6 +84,6 @@ class VoidAllocation(MethodView):
         cert = _certificate(data["certificate_id"], lot.cooperative_id)
         session = get_session()
         massbalance.void_allocation(
-            session, lot=lot, certificate=cert, reason=data["reason"], user_id=_user_id()
+            session, lot=lot, certificate=cert, reason=data["reason"], user_id=user_id()
         )
         return claims.explain_lot(session, lot).as_json()

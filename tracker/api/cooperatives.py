@@ -6,13 +6,12 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlmodel import select
 
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Community, Cooperative
 from ..schemas.cooperative import CommunitySchema, CooperativeSchema
-from ..services import access, cooperatives
+from ..services import access, cooperatives, families
 from ..services.access import Permission
 from ._common import caller, cooperative
 
@@ -50,15 +49,7 @@ class Communities(MethodView):
     @blp.response(200, CommunitySchema(many=True))
     def get(self, code: str) -> list[Community]:
         coop = cooperative(code)
-        return list(
-            get_session()
-            .exec(
-                select(Community)
-                .where(Community.cooperative_id == coop.id)
-                .order_by(Community.name)
-            )
-            .all()
-        )
+        return families.communities(get_session(), coop)
 
     @idempotent
     @blp.arguments(CommunitySchema)

@@ -11,12 +11,10 @@ from marshmallow import EXCLUDE, Schema, fields
 from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import Cooperative
 from ..schemas.delivery import DeliveryListSchema, DeliverySchema, DeliveryVoidSchema
-from ..services import deliveries, imports
+from ..services import access, deliveries, imports
 from ..services.access import Permission
-from ._common import Blueprint, caller
-from ._intake import DeliveryPage, csv_body, delivery_views
+from ._common import Blueprint, DeliveryPage, caller, csv_body, delivery_views
 
 blp = Blueprint("api_deliveries", __name__, url_prefix="/api/v1", description="Deliveries")
 
@@ -104,7 +102,7 @@ class DeliveryVoid(MethodView):
         if values is None:
             deliveries.void(session, delivery=delivery, reason=data["reason"], user_id=user_id)
             return {"voided": delivery_views([delivery])[0], "corrected": None}
-        coop = session.get(Cooperative, delivery.cooperative_id)
+        coop = access.cooperative_of(session, delivery)
         # The correction is weighed at the original's centre unless another is named.
         centre = deliveries.choose_centre(
             session,

@@ -18,7 +18,7 @@ from flask_smorest import Blueprint
 from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import CollectionCentre, Device
+from ..models import Device
 from ..schemas.delivery import DeliverySchema
 from ..schemas.offline import (
     BlockRequestSchema,
@@ -35,8 +35,7 @@ from ..schemas.offline import (
 from ..services import deliveries, devices, receipt_blocks, roster
 from ..services.access import Permission
 from ..services.errors import Forbidden
-from ._common import caller
-from ._intake import delivery_views
+from ._common import caller, delivery_views
 from .devices import block_views, device_view
 
 blp = Blueprint(
@@ -136,8 +135,7 @@ class VoidNumber(MethodView):
         unused = receipt_blocks.void_number(
             session, device=device, seq=data["receipt_seq"], reason=data["reason"]
         )
-        centre = session.get(CollectionCentre, device.centre_id)
-        assert centre is not None
+        centre = devices.centre_of(session, device)
         return {
             "receipt_number": deliveries.receipt_number(centre.code, unused.seq),
             "seq": unused.seq,

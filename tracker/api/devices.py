@@ -14,7 +14,7 @@ from marshmallow import fields
 from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import CollectionCentre, Device, ReceiptBlock, User
+from ..models import Device, ReceiptBlock
 from ..schemas.intake import IntakeSchema
 from ..schemas.offline import (
     BlockSchema,
@@ -40,8 +40,8 @@ blp = Blueprint(
 def device_view(device: Device) -> dict[str, Any]:
     """A device for the API: never its token."""
     session = get_session()
-    centre = session.get(CollectionCentre, device.centre_id)
-    user = session.get(User, device.user_id)
+    centre = devices.centre_of(session, device)
+    user = devices.user_of(session, device)
     return {
         "id": device.id,
         "name": device.name,
@@ -60,7 +60,7 @@ def block_views(blocks: Iterable[ReceiptBlock]) -> list[dict[str, Any]]:
     blocks = list(blocks)
     session = get_session()
     counted = receipt_blocks.usage(session, blocks)
-    codes = {c.id: c.code for c in session.exec(_centres(blocks)).all()} if blocks else {}
+    codes = devices.centre_codes(session, (b.centre_id for b in blocks))
     return [
         {
             "id": b.id,
@@ -78,15 +78,6 @@ def block_views(blocks: Iterable[ReceiptBlock]) -> list[dict[str, Any]]:
         }
         for b in blocks
     ]
-
-
-def _centres(blocks: list[ReceiptBlock]) -> Any:
-    """The blocks' centres, for their receipt numbers' prefix."""
-    from sqlmodel import select
-
-    return select(CollectionCentre).where(
-        CollectionCentre.id.in_({b.centre_id for b in blocks})  # type: ignore[attr-defined]
-    )
 
 
 @blp.route("/cooperatives/<code>/devices")

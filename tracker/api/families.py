@@ -13,8 +13,7 @@ from ..idempotency import idempotent
 from ..schemas.family import FamilyPatchSchema, FamilySchema, FamilySearchSchema
 from ..services import families, imports
 from ..services.access import Permission
-from ._common import Blueprint, caller, require_json_object
-from ._intake import FamilyPage, csv_body, family_view
+from ._common import Blueprint, FamilyPage, caller, csv_body, family_view, require_json_object
 
 blp = Blueprint("api_families", __name__, url_prefix="/api/v1", description="Member families")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,13 +9,12 @@ from flask import Response, current_app
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
-from ..models import Lot, LotOperation, Product, Shipment
+from ..models import Lot, LotOperation, Product
 from ..models.enums import Crop, Form
 from ..schemas.lot import (
     InputSchema,
@@ -34,10 +31,10 @@ from ..schemas.lot import (
     one_of,
     text,
 )
-from ..services import access, genealogy, lots, publication
+from ..services import access, genealogy, lot_pages, lots, publication
 from ..services.access import Permission
 from ..services.errors import Conflict, NotFound, ValidationFailed
-from ._common import Blueprint, QueryPage, caller
+from ._common import Blueprint, QueryPage, caller, jsonld, user_id
 
 blp = Blueprint("api_lots", __name__, url_prefix="/api/v1", description="Lots and their genealogy")
 
@@ -69,11 +66,6 @@ class LotPage(QueryPage):
         return present(super().items)
 
 
-def _user_id() -> uuid.UUID | None:
-    user = caller().user
-    return user.id if user else None
-
-
 @blp.route("/cooperatives/<code>/lots")
 class CooperativeLots(MethodView):
     @blp.arguments(LotQuerySchema, location="query")
@@ -82,13 +74,7 @@ class CooperativeLots(MethodView):
     def get(self, query: dict[str, Any], code: str) -> Any:
         """The cooperative's lots, newest first (filter by status, crop, form, season, code)."""
         coop = guard.record("code")
-        statement = select(Lot).where(Lot.cooperative_id == coop.id)
-        for name in ("status", "crop", "form", "season"):
-            if query.get(name) is not None:
-                statement = statement.where(getattr(Lot, name) == query[name])
-        if query.get("q"):
-            statement = statement.where(Lot.code.contains(query["q"].strip().upper()))  # type: ignore[attr-defined]
-        return statement.order_by(Lot.created_at.desc(), Lot.code.desc())  # type: ignore[attr-defined]
+        return lot_pages.lots_query(coop, query)
 
     @idempotent
     @blp.arguments(LotCreateSchema)
@@ -102,7 +88,7 @@ class CooperativeLots(MethodView):
             crop=data["crop"],
             form=data["form"],
             picks=[lots.Pick(p["delivery_id"], p.get("kg")) for p in data["deliveries"]],
-            user_id=_user_id(),
+            user_id=user_id(),
             occurred_on=data.get("occurred_on"),
             gtin=data.get("gtin"),
             site_id=data.get("site_id"),
@@ -126,26 +112,18 @@ class Merge(MethodView):
                 {"lot_ids": [str(_l("Unknown lot %(id)s.", id=str(data["lot_ids"][0])))]}
             ) from None
         coop = access.cooperative_by_code(
-            session, caller(), _coop_code(first.cooperative_id), Permission.MANAGE
+            session, caller(), access.cooperative_of(session, first).code, Permission.MANAGE
         )
         merged = lots.merge_lots(
             session,
             coop=coop,
             lot_ids=data["lot_ids"],
-            user_id=_user_id(),
+            user_id=user_id(),
             occurred_on=data.get("occurred_on"),
             site_id=data.get("site_id"),
             note=data.get("note"),
         )
         return present([merged])[0]
-
-
-def _coop_code(cooperative_id: uuid.UUID) -> str:
-    from ..models import Cooperative
-
-    coop = get_session().get(Cooperative, cooperative_id)
-    assert coop is not None
-    return coop.code
 
 
 @blp.route("/lots/<lot_id>")
@@ -181,7 +159,7 @@ class Split(MethodView):
             get_session(),
             lot=lot,
             parts_g=data["parts_kg"],
-            user_id=_user_id(),
+            user_id=user_id(),
             occurred_on=data.get("occurred_on"),
             note=data.get("note"),
         )
@@ -205,7 +183,7 @@ class ProcessLot(MethodView):
             output_g=data["output_kg"],
             confirm_yield=data["confirm_yield"],
             site_id=data.get("site_id"),
-            user_id=_user_id(),
+            user_id=user_id(),
             occurred_on=data.get("occurred_on"),
             note=data.get("note"),
         )
@@ -226,9 +204,7 @@ class Trace(MethodView):
 
 
 def _forward(found: genealogy.Forward) -> dict[str, Any]:
-    session = get_session()
-    lots_ = [session.get(Lot, i) for i in found.lot_ids]
-    shipments = [session.get(Shipment, i) for i in found.shipment_ids]
+    lots_, shipments = lot_pages.forward_records(get_session(), found)
     return {
         "lots": sorted(lots_, key=lambda lot: lot.code),  # type: ignore[union-attr]
         "shipments": sorted(shipments, key=lambda s: (s.shipped_on, str(s.id))),  # type: ignore[union-attr]
@@ -251,15 +227,7 @@ class LotEpcis(MethodView):
         """The lot's EPCIS 2.0 events (JSON-LD): deliveries, operations, shipments."""
         lot = guard.record("lot_id")
         document = epcis.lot_document(get_session(), lot, current_app.config["PUBLIC_URL"])
-        return _jsonld(document, f"{lot.code}.epcis.jsonld")
-
-
-def _jsonld(document: dict[str, Any], filename: str) -> Response:
-    response = Response(
-        json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
-    )
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+        return jsonld(document, f"{lot.code}.epcis.jsonld")
 
 
 @blp.route("/operations/<operation_id>")
@@ -285,7 +253,7 @@ class VoidOperation(MethodView):
         """Void a mistaken operation with a reason: its inputs are available again."""
         op = guard.record("operation_id", Permission.MANAGE)
         voided = lots.void_operation(
-            get_session(), operation=op, reason=data["reason"], user_id=_user_id()
+            get_session(), operation=op, reason=data["reason"], user_id=user_id()
         )
         return _operation(voided)
 
@@ -303,13 +271,7 @@ class Products(MethodView):
     def get(self, code: str) -> list[Product]:
         """The cooperative's product forms and their GTINs."""
         coop = guard.record("code")
-        return list(
-            get_session().exec(
-                select(Product)
-                .where(Product.cooperative_id == coop.id)
-                .order_by(Product.crop, Product.form)
-            )
-        )
+        return lot_pages.products(get_session(), coop)
 
     @idempotent
     @blp.arguments(ProductSchema)

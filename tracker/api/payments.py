@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Response
 from flask.views import MethodView
 from flask_babel import gettext as _
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
@@ -24,11 +22,11 @@ from ..schemas.payment import (
     PremiumRuleSchema,
     SeasonFilterSchema,
 )
-from ..services import payments, premiums
+from ..services import access, payments, premiums
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
-from ._common import Blueprint, QueryPage, caller
+from ._common import Blueprint, QueryPage, user_id
 
 blp = Blueprint(
     "api_payments",
@@ -66,20 +64,10 @@ class PaymentPage(QueryPage):
         return [present(p) for p in super().items]
 
 
-def _user_id() -> uuid.UUID | None:
-    user = caller().user
-    return user.id if user else None
-
-
 def _season(coop_or_family: Any, value: str | None) -> int:
-    from ..models import Cooperative
 
     session = get_session()
-    coop = (
-        coop_or_family
-        if isinstance(coop_or_family, Cooperative)
-        else session.get(Cooperative, coop_or_family.cooperative_id)
-    )
+    coop = access.cooperative_of(session, coop_or_family)
     if value in (None, ""):
         return season_of(coop, payments.today())
     return payments.check_season(coop, value)
@@ -93,10 +81,10 @@ class FamilyPayments(MethodView):
     def get(self, query: dict[str, Any], family_id: str) -> Any:
         """The family's payments, newest first (`?season=` for one season; voided ones too)."""
         family = guard.record("family_id")
-        statement = select(Payment).where(Payment.family_id == family.id)
-        if query.get("season") not in (None, ""):
-            statement = statement.where(Payment.season == _season(family, query["season"]))
-        return statement.order_by(Payment.paid_on.desc(), Payment.created_at.desc())  # type: ignore[attr-defined]
+        season = query.get("season")
+        return payments.family_payments_query(
+            family, _season(family, season) if season not in (None, "") else None
+        )
 
     @idempotent
     @blp.arguments(PaymentCreateSchema)
@@ -123,7 +111,7 @@ class FamilyPayments(MethodView):
                 if allocations is None
                 else [payments.AllocationData(a["delivery_id"], a["amount"]) for a in allocations],
             ),
-            user_id=_user_id(),
+            user_id=user_id(),
         )
         return present(payment)
 
@@ -155,7 +143,7 @@ class VoidPayment(MethodView):
         """Void a payment recorded by mistake (with a reason); it stays on file."""
         payment = guard.record("payment_id", Permission.MANAGE)
         payments.void_payment(
-            get_session(), payment=payment, reason=data["reason"], user_id=_user_id()
+            get_session(), payment=payment, reason=data["reason"], user_id=user_id()
         )
         return present(payment)
 
@@ -216,7 +204,7 @@ class PremiumRules(MethodView):
                 woman_led_only=data["woman_led_only"],
                 crop=data["crop"],
                 note=data["note"],
-                user_id=_user_id(),
+                user_id=user_id(),
             )
         except ValidationFailed as error:
             found = error.errors()
@@ -235,5 +223,5 @@ class VoidPremiumRule(MethodView):
         premiums payments already fixed stay."""
         rule = guard.record("rule_id", Permission.MANAGE)
         return premiums.void_premium_rule(
-            get_session(), rule=rule, reason=data["reason"], user_id=_user_id()
+            get_session(), rule=rule, reason=data["reason"], user_id=user_id()
         )

@@ -8,24 +8,17 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import Plot
 from ..schemas.plot import PlotPatchSchema, PlotSchema, ResolveFlagSchema
 from ..services import geo, imports, plots
 from ..services.access import Permission
 from ..services.errors import NotFound, ValidationFailed
-from ._common import Blueprint, caller, require_json_object
-from ._intake import PlotPage, csv_body, plot_views
+from ._common import Blueprint, PlotPage, csv_body, plot_views, require_json_object, user_id
 
 blp = Blueprint("api_plots", __name__, url_prefix="/api/v1", description="Plots and flags")
-
-
-def _user_id() -> Any:
-    return caller().user.id
 
 
 @blp.route("/families/<family_id>/plots")
@@ -34,7 +27,7 @@ class FamilyPlots(MethodView):
     @blp.paginate(PlotPage)
     def get(self, family_id: str) -> Any:
         family = guard.record("family_id")
-        return select(Plot).where(Plot.family_id == family.id).order_by(Plot.name)
+        return plots.family_plots_query(family)
 
     @idempotent
     @blp.arguments(PlotSchema)
@@ -42,7 +35,7 @@ class FamilyPlots(MethodView):
     def post(self, data: dict[str, Any], family_id: str) -> Any:
         """Add a plot; a plot inside the protected area is flagged (rule 5)."""
         family = guard.record("family_id", Permission.INTAKE)
-        plot = plots.create(get_session(), family, data, user_id=_user_id())
+        plot = plots.create(get_session(), family, data, user_id=user_id())
         return plot_views([plot])[0]
 
 
@@ -58,7 +51,7 @@ class PlotItem(MethodView):
     def patch(self, data: dict[str, Any], plot_id: str) -> Any:
         require_json_object()
         plot = guard.record("plot_id", Permission.INTAKE)
-        return plot_views([plots.update(get_session(), plot, data, user_id=_user_id())])[0]
+        return plot_views([plots.update(get_session(), plot, data, user_id=user_id())])[0]
 
 
 @blp.route("/plots/<plot_id>/resolve")
@@ -70,7 +63,7 @@ class PlotResolve(MethodView):
         """A manager resolves a plot's open flag (`kind`) with a reason."""
         plot = guard.record("plot_id", Permission.MANAGE)
         plots.resolve_flag(
-            get_session(), plot, kind=data["kind"], reason=data["reason"], user_id=_user_id()
+            get_session(), plot, kind=data["kind"], reason=data["reason"], user_id=user_id()
         )
         return plot_views([plot])[0]
 
@@ -95,7 +88,7 @@ class ProtectedArea(MethodView):
         body = request.get_json(silent=True)
         if body is None:
             raise ValidationFailed({"geometry": [str(_l("Send the boundary as GeoJSON."))]})
-        check = plots.set_protected_area(get_session(), coop, body, user_id=_user_id())
+        check = plots.set_protected_area(get_session(), coop, body, user_id=user_id())
         answer: dict[str, Any] = {
             "plots": check.plots,
             "flagged": check.flagged,
@@ -119,6 +112,6 @@ class PlotImport(MethodView):
         coop = guard.record("code", Permission.INTAKE)
         data, name = csv_body()
         result = imports.import_plots(
-            get_session(), coop, data, user_id=_user_id(), original_name=name
+            get_session(), coop, data, user_id=user_id(), original_name=name
         )
         return result.as_json()

@@ -11,13 +11,12 @@ from flask_smorest import Blueprint
 from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import CollectionCentre, DayPrice
+from ..models import DayPrice
 from ..schemas.delivery import DeliverySchema
 from ..schemas.offline import DayPriceSchema, SetPriceSchema
-from ..services import deliveries, prices
+from ..services import deliveries, delivery_pages, prices
 from ..services.access import Permission
-from ._common import caller
-from ._intake import delivery_views
+from ._common import caller, delivery_views
 
 blp = Blueprint(
     "api_prices", __name__, url_prefix="/api/v1", description="Day prices at collection centres"
@@ -26,7 +25,7 @@ blp = Blueprint(
 
 def price_view(price: DayPrice) -> dict[str, Any]:
     """A day price for the API, its centre by code."""
-    centre = get_session().get(CollectionCentre, price.centre_id)
+    centre = delivery_pages.centre(get_session(), price.centre_id)
     return {
         "id": price.id,
         "centre": centre.code if centre else "",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from sqlmodel import select
 
 from .. import guard
 from ..db import get_session
@@ -16,10 +14,9 @@ from ..idempotency import idempotent
 from ..models import Shipment
 from ..schemas.lot import VoidSchema
 from ..schemas.shipment import ShipmentCreateSchema, ShipmentSchema
-from ..services import lots, shipments
+from ..services import lots, shipment_pages, shipments
 from ..services.access import Permission
-from ._common import Blueprint, QueryPage, caller
-from .lots import _jsonld
+from ._common import Blueprint, QueryPage, jsonld, user_id
 
 blp = Blueprint(
     "api_shipments", __name__, url_prefix="/api/v1", description="Shipments of lots to buyers"
@@ -58,11 +55,6 @@ class ShipmentPage(QueryPage):
         return [present(s) for s in super().items]
 
 
-def _user_id() -> uuid.UUID | None:
-    user = caller().user
-    return user.id if user else None
-
-
 @blp.route("/cooperatives/<code>/shipments")
 class CooperativeShipments(MethodView):
     @blp.response(200, ShipmentSchema(many=True))
@@ -70,11 +62,7 @@ class CooperativeShipments(MethodView):
     def get(self, code: str) -> Any:
         """The cooperative's shipments, newest first."""
         coop = guard.record("code")
-        return (
-            select(Shipment)
-            .where(Shipment.cooperative_id == coop.id)
-            .order_by(Shipment.shipped_on.desc(), Shipment.created_at.desc())  # type: ignore[attr-defined]
-        )
+        return shipment_pages.shipments_query(coop)
 
     @idempotent
     @blp.arguments(ShipmentCreateSchema)
@@ -82,7 +70,7 @@ class CooperativeShipments(MethodView):
     def post(self, data: dict[str, Any], code: str) -> dict[str, Any]:
         """Ship the whole of some open lots to a buyer."""
         coop = guard.record("code", Permission.MANAGE)
-        shipment = shipments.create_shipment(get_session(), coop=coop, user_id=_user_id(), **data)
+        shipment = shipments.create_shipment(get_session(), coop=coop, user_id=user_id(), **data)
         return present(shipment)
 
 
@@ -103,7 +91,7 @@ class VoidShipment(MethodView):
         """Void a shipment recorded by mistake: its lots are open again."""
         shipment = guard.record("shipment_id", Permission.MANAGE)
         shipments.void_shipment(
-            get_session(), shipment=shipment, reason=data["reason"], user_id=_user_id()
+            get_session(), shipment=shipment, reason=data["reason"], user_id=user_id()
         )
         return present(shipment)
 
@@ -117,4 +105,4 @@ class ShipmentEpcis(MethodView):
         document = epcis.shipment_document(
             get_session(), shipment, current_app.config["PUBLIC_URL"]
         )
-        return _jsonld(document, f"shipment-{shipment.shipped_on}.epcis.jsonld")
+        return jsonld(document, f"shipment-{shipment.shipped_on}.epcis.jsonld")
