@@ -136,6 +136,7 @@ class VoidNumber(MethodView):
             session, device=device, seq=data["receipt_seq"], reason=data["reason"]
         )
         centre = devices.centre_of(session, device)
+        assert centre is not None
         return {
             "receipt_number": deliveries.receipt_number(centre.code, unused.seq),
             "seq": unused.seq,

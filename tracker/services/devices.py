@@ -171,11 +171,9 @@ def enrolled_by(session: Session, found: Iterable[Device]) -> dict[uuid.UUID, Us
     return {u.id: u for u in session.exec(select(User).where(User.id.in_(ids))).all()}  # type: ignore[attr-defined]
 
 
-def centre_of(session: Session, device: Device) -> CollectionCentre:
+def centre_of(session: Session, device: Device) -> CollectionCentre | None:
     """The collection centre the device works at."""
-    centre = session.get(CollectionCentre, device.centre_id)
-    assert centre is not None
-    return centre
+    return session.get(CollectionCentre, device.centre_id)
 
 
 def user_of(session: Session, device: Device) -> User | None:
