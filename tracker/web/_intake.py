@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from .. import paging
 from ..db import get_session
+from ..documents.csv_export import Dialect
 from ..models import Cooperative
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
-from ..services.imports import Dialect
 from .context import principal
 
 PAGE_SIZE = 50
