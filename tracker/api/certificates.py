@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
-from .. import guard
+from .. import config, guard
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Certificate, CoverageEntry, Family, Lot
@@ -60,7 +60,7 @@ def present(cert: Certificate) -> dict[str, Any]:
     session = get_session()
     standing = certificates.standing_on(session, cert, certificates.today())
     document = certificates.current_document(session, cert)
-    base = current_app.config["PUBLIC_URL"]
+    base = config.public_url()
     return {
         "id": cert.id,
         "type": cert.type,

@@ -38,7 +38,7 @@ def delivery_rows(
         query = query.where(Delivery.delivered_on <= day_to)
     if centre_id is not None:
         query = query.where(Delivery.centre_id == centre_id)
-    yield from session.exec(query.execution_options(yield_per=2000))  # type: ignore[misc]
+    yield from session.exec(query.execution_options(yield_per=2000))
 
 
 def family_rows(session: Session, coop: Cooperative) -> Iterator[tuple[Family, str]]:
@@ -49,7 +49,7 @@ def family_rows(session: Session, coop: Cooperative) -> Iterator[tuple[Family, s
         .where(Family.cooperative_id == coop.id)
         .order_by(Family.member_code)
     )
-    yield from session.exec(query)  # type: ignore[misc]
+    yield from session.exec(query)
 
 
 def plot_rows(session: Session, coop: Cooperative) -> Iterator[tuple[Plot, str]]:
@@ -60,4 +60,4 @@ def plot_rows(session: Session, coop: Cooperative) -> Iterator[tuple[Plot, str]]
         .where(Plot.cooperative_id == coop.id)
         .order_by(Family.member_code, Plot.name)
     )
-    yield from session.exec(query)  # type: ignore[misc]
+    yield from session.exec(query)

@@ -25,7 +25,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func
 from sqlmodel import select
 
-from .. import guard, paging
+from .. import config, guard, paging
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
@@ -47,7 +47,7 @@ from ..models import (
 from ..models.enums import FORMS_BY_CROP, Crop, LotStatus, Process
 from ..schemas.common import parse_grams
 from ..services import claims as claims_engine
-from ..services import genealogy, lots, publication
+from ..services import epcis_facts, genealogy, lots, publication
 from ..services.access import Permission
 from ..services.deliveries import QUINTAL_G
 from ..services.errors import Conflict, DomainError, ValidationFailed
@@ -445,7 +445,7 @@ def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 20
     voidable = op.voided_at is None and all(
         o.status == LotStatus.OPEN and o.available_g == o.weight_g for o in outputs
     )
-    base = current_app.config["PUBLIC_URL"]
+    base = config.public_url()
     return (
         render_template(
             "lots/show.html",
@@ -704,7 +704,7 @@ def delivery_trace(delivery_id: str) -> Any:
 @bp.route("/lots/<lot_id>/epcis.jsonld")
 def epcis_download(lot_id: str) -> Response:
     lot = guard.record("lot_id")
-    document = epcis.lot_document(get_session(), lot, current_app.config["PUBLIC_URL"])
+    document = epcis.lot_document(epcis_facts.for_lot(get_session(), lot), config.public_url())
     response = Response(
         json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
     )

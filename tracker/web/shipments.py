@@ -9,7 +9,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,14 +20,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import select
 
-from .. import guard
+from .. import config, guard
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
 from ..models import Certificate, Cooperative, Lot, Shipment, ShipmentLot
 from ..models.enums import LotStatus
 from ..services import certificates as certificates_service
-from ..services import claim_text, lots, shipments
+from ..services import claim_text, epcis_facts, lots, shipments
 from ..services.access import Permission
 from ..services.errors import Conflict, ValidationFailed
 from . import nav
@@ -190,7 +189,9 @@ def void(shipment_id: str) -> Any:
 @bp.route("/shipments/<shipment_id>/epcis.jsonld")
 def epcis_download(shipment_id: str) -> Response:
     shipment = guard.record("shipment_id")
-    document = epcis.shipment_document(get_session(), shipment, current_app.config["PUBLIC_URL"])
+    document = epcis.shipment_document(
+        epcis_facts.for_shipment(get_session(), shipment), config.public_url()
+    )
     response = Response(
         json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
     )
