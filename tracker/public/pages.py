@@ -32,14 +32,14 @@ from werkzeug.http import parse_accept_header
 
 from .. import config
 from ..db import engine_for, get_session
-from ..documents import epcis
+from ..documents import epcis, present, sheets
 from ..extensions import limiter
 from ..i18n import LOCALES
 from ..models import Certificate, Cooperative, Lot
 from ..schemas.public import ProvenanceSchema
-from ..services import certificates, epcis_facts, gs1, lots, provenance, publication
+from ..services import certificates, epcis_facts, gs1, lots, printing, provenance, publication
 from ..services.errors import NotFound
-from . import digital_link, present, sheets
+from . import digital_link
 from .cache import PageCache
 
 bp = Blueprint("public", __name__)
@@ -318,7 +318,11 @@ def sheet_response(
         session = get_session()
         lot = session.get(Lot, lot_id)
         assert lot is not None
-        document = sheets.provenance_pdf(session, lot, version=version, locale=locale, today=today)
+        document = sheets.provenance_pdf(
+            printing.sheet(session, lot, public_url=config.public_url(), version=version),
+            locale=locale,
+            today=today,
+        )
         entry = (etag, f"provenance-{sheets.safe_name(lot.code)}.pdf")
         _pages().put(key, entry)
     response = Response(document, mimetype="application/pdf")
