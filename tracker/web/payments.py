@@ -22,7 +22,7 @@ from ..idempotency import idempotent
 from ..models import Community, Cooperative, Family, Payment
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
-from ..services import payments, premiums, prices
+from ..services import payments, premiums, prices, receipt_facts
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
@@ -340,7 +340,7 @@ def record(family_id: str) -> Any:
 def show(payment_id: str) -> Any:
     payment = guard.record("payment_id")
     coop = _coop_of(payment)
-    context = receipts.receipt_context(get_session(), payment)
+    context = receipts.receipt_context(receipt_facts.of(get_session(), payment))
     context["fmt"] = _fmt(coop)
     return render_template("payments/show.html", errors={}, **context)
 
@@ -358,7 +358,7 @@ def void(payment_id: str) -> Any:
             user_id=_user_id(),
         )
     except ValidationFailed as error:
-        context = receipts.receipt_context(get_session(), payment)
+        context = receipts.receipt_context(receipt_facts.of(get_session(), payment))
         context["fmt"] = _fmt(coop)
         return render_template("payments/show.html", errors=error.errors(), **context), 422
     flash(_("Payment %(receipt)s voided.", receipt=payments.receipt_code(payment)), "success")
@@ -369,7 +369,9 @@ def void(payment_id: str) -> Any:
 def receipt(payment_id: str) -> Response:
     payment = guard.record("payment_id")
     _coop_of(payment)
-    response = Response(receipts.receipt_pdf(get_session(), payment), mimetype="application/pdf")
+    response = Response(
+        receipts.receipt_pdf(receipt_facts.of(get_session(), payment)), mimetype="application/pdf"
+    )
     response.headers["Content-Disposition"] = (
         f'inline; filename="{receipts.receipt_filename(payment)}"'
     )
