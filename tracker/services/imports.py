@@ -219,8 +219,11 @@ def _delimiter(first_line: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def read_table(data: bytes | str, kind: str) -> Table:
-    """Parse a CSV of `kind` (families, plots, deliveries); header problems raise at once."""
+def read_table(
+    data: bytes | str, kind: str, *, known: dict[str, tuple[str, ...]] | None = None
+) -> Table:
+    """Parse a CSV of `kind` (families, plots, deliveries; or another file whose `known`
+    columns are all required, like the coverage list); header problems raise at once."""
     if isinstance(data, bytes) and (problem := csvsafe.not_text(data)):
         raise ImportFailed([RowError(0, "file", problem)])
     text = data if isinstance(data, str) else decode(data)
@@ -258,7 +261,10 @@ def read_table(data: bytes | str, kind: str) -> Table:
         ) from None
     if header is None:
         raise ImportFailed([RowError(1, "", str(_l("The file is empty.")))])
-    columns = _columns(header, header_line, COLUMNS[kind], REQUIRED[kind])
+    if known is None:
+        columns = _columns(header, header_line, COLUMNS[kind], REQUIRED[kind])
+    else:
+        columns = _columns(header, header_line, known, known)
     return Table(kind, columns, rows, digest, delimiter)
 
 

@@ -17,6 +17,7 @@ from ..models import Family
 from ..services import certificates, claims, coverage
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
+from ..services.imports import ImportFailed
 from .certificates import coop_of, parse_day, show_page, user_id
 from .context import login_required_for
 
@@ -142,7 +143,7 @@ def import_csv(certificate_id: str) -> Any:
         if upload is None or not upload.filename:
             raise ValidationFailed({"csv_file": [_("Choose a CSV file.")]})
         added = coverage.import_coverage(get_session(), cert, upload.read(), user_id=user_id())
-    except coverage.CoverageImportFailed as error:
+    except ImportFailed as error:
         get_session().rollback()
         return show_page(
             cert, errors={"csv_file": [error.text()]}, csv_errors=error.rows, status=422
