@@ -1,9 +1,11 @@
-"""CSV out: families, plots and deliveries as clerks keep them in spreadsheets.
+"""CSV out: families, plots and deliveries as clerks keep them in spreadsheets, and a
+certificate's approved producers for the certifier.
 
-The rows come from `services.exports` (the queries); this module only writes them, in a
-program's dialect (commas, points, ISO dates) or a Spanish Excel's (`;`, decimal commas,
-dd/mm/yyyy, a BOM, Spanish column names and crop and form words). What it writes, the
-importer (`services.imports`) reads again.
+The rows come from `services.exports` (the queries; the approved producers from
+`services.coverage`); this module only writes them, in a program's dialect (commas,
+points, ISO dates) or a Spanish Excel's (`;`, decimal commas, dd/mm/yyyy, a BOM, Spanish
+column names and crop and form words). What it writes, the importer (`services.imports`)
+reads again.
 
 Writing neutralises spreadsheet formulas: a text cell starting with = + - @ (or a tab or
 carriage return) gets a leading apostrophe (`csvsafe.cell`), which the importer removes.
@@ -18,12 +20,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import Delivery, Family, Plot
 from ..services.families import PRIVATE_FIELDS
 from ..services.imports import DELIVERY_COLUMNS, FAMILY_COLUMNS, PLOT_COLUMNS, SPANISH_HEADERS
 from .csvsafe import cell as safe_cell  # the export's formula guard
+
+if TYPE_CHECKING:
+    from ..services.coverage import CoverageRow
 
 # Spanish names written by exports and templates: the importer's, and those of the
 # columns only an export has (receipt, net weight, amounts, voided, active).
@@ -248,3 +253,58 @@ def template(kind: str, dialect: Dialect) -> str:
     out = _Writer(dialect)
     out.row(dialect.header(kind, names))
     return ("\ufeff" if dialect.excel else "") + out.take()
+
+
+APPROVED_PRODUCERS = (
+    "member_code",
+    "head_name",
+    "woman_led",
+    "community",
+    "status",
+    "since",
+    "plots",
+    "area_ha",
+)
+
+
+def approved_producers(rows: list[CoverageRow], *, spanish: bool) -> str:
+    """A certificate's approved producers (`coverage.approved_producers`) as CSV for a
+    spreadsheet; no cell can run as a formula."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if spanish:
+        writer.writerow(
+            [
+                "codigo_socio",
+                "jefe_de_familia",
+                "liderada_por_mujer",
+                "comunidad",
+                "estado",
+                "desde",
+                "parcelas",
+                "area_ha",
+            ]
+        )
+    else:
+        writer.writerow(APPROVED_PRODUCERS)
+    words = {
+        "certified": "certificado",
+        "in_conversion": "en conversión",
+        "excluded": "excluido",
+    }
+    for row in rows:
+        writer.writerow(
+            [
+                safe_cell(row.family.member_code),
+                safe_cell(row.family.head_name),
+                ("sí" if row.family.woman_led else "no")
+                if spanish
+                else ("yes" if row.family.woman_led else "no"),
+                safe_cell(row.community),
+                words.get(row.status, row.status) if spanish else row.status,
+                row.since.isoformat(),
+                row.plots,
+                f"{row.area_m2 / 10_000:.2f}",
+            ]
+        )
+    return out.getvalue()

@@ -9,8 +9,6 @@ recompute what depends on it.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
 from collections import defaultdict
@@ -24,7 +22,6 @@ from sqlalchemy import and_, exists, func, insert, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from ..documents import csvsafe
 from ..models import (
     Certificate,
     Community,
@@ -563,60 +560,6 @@ APPROVED = (CoverageStatus.CERTIFIED, CoverageStatus.IN_CONVERSION)
 def approved_producers(session: Session, cert: Certificate, day: date) -> list[CoverageRow]:
     """Families listed as certified or in conversion on a day: the certifier's list."""
     return coverage_on(session, cert, day, statuses=[str(s) for s in APPROVED])
-
-
-CSV_COLUMNS = (
-    "member_code",
-    "head_name",
-    "woman_led",
-    "community",
-    "status",
-    "since",
-    "plots",
-    "area_ha",
-)
-
-
-def approved_producers_csv(rows: list[CoverageRow], *, spanish: bool) -> str:
-    """The list as CSV for a spreadsheet; no cell can run as a formula."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    if spanish:
-        writer.writerow(
-            [
-                "codigo_socio",
-                "jefe_de_familia",
-                "liderada_por_mujer",
-                "comunidad",
-                "estado",
-                "desde",
-                "parcelas",
-                "area_ha",
-            ]
-        )
-    else:
-        writer.writerow(CSV_COLUMNS)
-    words = {
-        "certified": "certificado",
-        "in_conversion": "en conversión",
-        "excluded": "excluido",
-    }
-    for row in rows:
-        writer.writerow(
-            [
-                csvsafe.cell(row.family.member_code),
-                csvsafe.cell(row.family.head_name),
-                ("sí" if row.family.woman_led else "no")
-                if spanish
-                else ("yes" if row.family.woman_led else "no"),
-                csvsafe.cell(row.community),
-                words.get(row.status, row.status) if spanish else row.status,
-                row.since.isoformat(),
-                row.plots,
-                f"{row.area_m2 / 10_000:.2f}",
-            ]
-        )
-    return out.getvalue()
 
 
 # -- alerts -----------------------------------------------------------------------------
