@@ -36,7 +36,7 @@ from ..schemas.certificate import (
     StatusChangeOutSchema,
     StatusQuerySchema,
 )
-from ..services import certificates, conversions, coverage, massbalance
+from ..services import certificates, conversions, coverage, links, massbalance
 from ..services.access import Permission
 from ..services.claims import split_list
 from ..services.errors import NotFound, ValidationFailed
@@ -89,7 +89,7 @@ def present(cert: Certificate) -> dict[str, Any]:
             "uploaded_at": document[0].created_at,
             "url": f"{base}/api/v1/certificates/{cert.id}/document",
         },
-        "public_url": f"{base}/cert/{cert.id}",
+        "public_url": links.certificate_page(base, cert.id),
         "updated_at": cert.updated_at,
     }
 

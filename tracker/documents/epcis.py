@@ -49,6 +49,7 @@ from ..models import (
     utcnow,
 )
 from ..services import claim_text, epcis_facts, gs1
+from ..services.links import certificate_page
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CBV = "https://ref.gs1.org/cbv/"
@@ -107,7 +108,7 @@ class _Names:
         return self.urn(f"event/{kind}", record_id)
 
     def certificate(self, certificate_id: uuid.UUID) -> str:
-        return f"{self.base}/cert/{certificate_id}"
+        return certificate_page(self.base, certificate_id)
 
 
 def _moment(day: date, stamp: datetime | None) -> str:
