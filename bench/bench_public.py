@@ -83,10 +83,9 @@ def _cold_sheet(bench: Bench, db: Path, lot_id: str) -> dict[str, float]:
 
     from tracker import create_app
     from tracker.db import get_session
-    from tracker.documents import pdf
+    from tracker.documents import pdf, sheets
     from tracker.models import Lot
-    from tracker.public import sheets
-    from tracker.services import provenance
+    from tracker.services import printing, provenance
 
     env = bench.env(f"sqlite:///{db}")
     app = create_app(
@@ -108,7 +107,12 @@ def _cold_sheet(bench: Bench, db: Path, lot_id: str) -> dict[str, float]:
         for n in range(REPEAT + 1):
             shutil.rmtree(sheets.cache_dir(), ignore_errors=True)
             cold_wall, cold_cpu = _timed(
-                lambda n=n: sheets.provenance_pdf(session, lot, version=1000 + n, locale="es")
+                lambda n=n: sheets.provenance_pdf(
+                    printing.sheet(
+                        session, lot, public_url=app.config["PUBLIC_URL"], version=1000 + n
+                    ),
+                    locale="es",
+                )
             )
             plain_wall, plain_cpu = _timed(
                 lambda: HTML(string=html, base_url=pdf.BASE_URL).write_pdf()

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
+
 DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - refused outside development
 
 
@@ -16,6 +18,12 @@ class ConfigError(RuntimeError):
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def public_url() -> str:
+    """The running app's public host (TRACKER_PUBLIC_URL, no trailing slash), which QR
+    codes, EPCIS identifiers and every public link are built on: the one place it is read."""
+    return str(current_app.config["PUBLIC_URL"])
 
 
 def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from tracker.models import (
     Shipment,
 )
 from tracker.services import demo as demo_module
-from tracker.services import genealogy, gs1, lots
+from tracker.services import epcis_facts, genealogy, gs1, lots
 
 
 @pytest.fixture
@@ -102,7 +102,9 @@ def test_the_demo_has_a_season_of_lots_and_its_showcase(built, db, app):
     validator = Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
     with app.test_request_context():
         for shipment in db.exec(select(Shipment)).all():
-            document = epcis.shipment_document(db, shipment, "https://trace.example.org")
+            document = epcis.shipment_document(
+                epcis_facts.for_shipment(db, shipment), "https://trace.example.org"
+            )
             assert not list(validator.iter_errors(document))
     assert any("lot operations" in note for note in built.notes)
 

@@ -13,8 +13,7 @@ import pikepdf
 import pytest
 
 from tests import factories as f
-from tracker.documents import pdf
-from tracker.public import sheets
+from tracker.documents import pdf, sheets
 from tracker.services import cooperatives, provenance
 
 needs_tools = pytest.mark.skipif(

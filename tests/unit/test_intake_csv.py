@@ -8,9 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import intake_sample
+from tracker.documents import csv_export
+from tracker.documents.csv_export import Dialect
+from tracker.documents.csvsafe import cell as safe_cell
 from tracker.schemas.delivery import DeliverySchema
 from tracker.services import imports
-from tracker.services.imports import Converter, Dialect, ImportFailed, read_table, safe_cell
+from tracker.services.imports import Converter, ImportFailed, read_table
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -127,15 +130,15 @@ def test_the_apostrophe_comes_off_again_on_import():
 
 
 def test_templates_in_both_dialects():
-    excel = imports.template("deliveries", Dialect(excel=True, spanish=True))
+    excel = csv_export.template("deliveries", Dialect(excel=True, spanish=True))
     assert excel.startswith("\ufeffcodigo_socio;parcela;cultivo;forma;fecha;") and excel.endswith(
         "\r\n"
     )
-    plain = imports.template("deliveries", Dialect())
+    plain = csv_export.template("deliveries", Dialect())
     assert plain.startswith("member_code,plot,crop,form,delivered_on,gross_kg")
     for kind in ("families", "plots", "deliveries"):
         for dialect in (Dialect(), Dialect(excel=True, spanish=True)):
-            assert read_table(imports.template(kind, dialect) + "\n", kind).rows == []
+            assert read_table(csv_export.template(kind, dialect) + "\n", kind).rows == []
 
 
 @settings(

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from .. import guard
+from .. import config, guard
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Certificate
@@ -32,7 +32,14 @@ from ..schemas.certificate import (
     StatusChangeOutSchema,
     StatusQuerySchema,
 )
-from ..services import certificate_pages, certificates, conversions, coverage, massbalance
+from ..services import (
+    certificate_pages,
+    certificates,
+    conversions,
+    coverage,
+    links,
+    massbalance,
+)
 from ..services.access import Permission
 from ..services.claims import split_list
 from ..services.errors import NotFound, ValidationFailed
@@ -51,7 +58,7 @@ def present(cert: Certificate) -> dict[str, Any]:
     session = get_session()
     standing = certificates.standing_on(session, cert, certificates.today())
     document = certificates.current_document(session, cert)
-    base = current_app.config["PUBLIC_URL"]
+    base = config.public_url()
     return {
         "id": cert.id,
         "type": cert.type,
@@ -80,7 +87,7 @@ def present(cert: Certificate) -> dict[str, Any]:
             "uploaded_at": document[0].created_at,
             "url": f"{base}/api/v1/certificates/{cert.id}/document",
         },
-        "public_url": f"{base}/cert/{cert.id}",
+        "public_url": links.certificate_page(base, cert.id),
         "updated_at": cert.updated_at,
     }
 

@@ -29,6 +29,7 @@ from .. import guard
 from ..db import get_session
 from ..documents import eudr
 from ..schemas.lot import InputSchema
+from ..services import eudr_facts
 from ..services.access import Permission
 
 blp = Blueprint(
@@ -45,7 +46,7 @@ class PartQuerySchema(InputSchema):
 
 def _package(shipment_id: str) -> eudr.Package:
     shipment = guard.record("shipment_id", Permission.MANAGE)
-    return eudr.build(get_session(), shipment)
+    return eudr.build(eudr_facts.for_shipment(get_session(), shipment))
 
 
 def _index(package: eudr.Package) -> dict[str, Any]:
@@ -111,7 +112,7 @@ class LotEudrGeojson(MethodView):
         points up to 4 ha, polygons above, refused (422) when a plot is in the protected
         area or cannot be given."""
         lot = guard.record("lot_id", Permission.MANAGE)
-        package = eudr.build_lot(get_session(), lot)
+        package = eudr.build(eudr_facts.for_lot(get_session(), lot))
         return _geojson(
             package,
             query.get("part"),
@@ -129,7 +130,10 @@ class EudrSummary(MethodView):
         """The PDF/A summary: lots, plots and areas, the deforestation-free statement
         (cut-off 31 December 2020), the certificates."""
         package = _package(shipment_id)
-        response = Response(eudr.summary_pdf(get_session(), package), mimetype="application/pdf")
+        response = Response(
+            eudr.summary_pdf(package, eudr_facts.summary(get_session(), package.origin)),
+            mimetype="application/pdf",
+        )
         response.headers["Content-Disposition"] = (
             f'attachment; filename="{eudr.summary_filename(package)}"'
         )

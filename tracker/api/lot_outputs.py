@@ -10,12 +10,11 @@ from flask_babel import get_locale
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from .. import guard
+from .. import config, guard
 from ..db import get_session
-from ..documents import qr
+from ..documents import qr, sheets
 from ..models import Lot
-from ..public import sheets
-from ..services import publication
+from ..services import printing, publication
 
 blp = Blueprint(
     "api_lot_outputs",
@@ -53,7 +52,9 @@ class LotQrSvg(MethodView):
         """The lot's QR code as SVG: its GS1 Digital Link URI, or its page without a GTIN.
         Downloading it (for printing) publishes the lot."""
         lot = guard.record("lot_id")
-        uri = sheets.printed_uri(get_session(), lot, via=publication.Via.QR_CODE)
+        uri = printing.printed_uri(
+            get_session(), lot, via=publication.Via.QR_CODE, public_url=config.public_url()
+        )
         return _download(qr.svg(uri), "image/svg+xml", f"qr-{_name(lot)}.svg")
 
 
@@ -65,7 +66,9 @@ class LotQrPng(MethodView):
     def get(self, lot_id: str) -> Response:
         """The lot's QR code as PNG (the same URI as the SVG)."""
         lot = guard.record("lot_id")
-        uri = sheets.printed_uri(get_session(), lot, via=publication.Via.QR_CODE)
+        uri = printing.printed_uri(
+            get_session(), lot, via=publication.Via.QR_CODE, public_url=config.public_url()
+        )
         return _download(qr.png(uri), "image/png", f"qr-{_name(lot)}.png")
 
 
@@ -80,7 +83,12 @@ class LotLabels(MethodView):
         Printing them publishes the lot: its GS1 Digital Link opens its page from then on."""
         lot = guard.record("lot_id")
         return _download(
-            sheets.labels_for(get_session(), lot, locale=str(get_locale()), count=args["count"]),
+            sheets.labels(
+                lot,
+                printing.labels(get_session(), lot, public_url=config.public_url()),
+                locale=str(get_locale()),
+                count=args["count"],
+            ),
             "application/pdf",
             f"labels-{_name(lot)}.pdf",
         )
@@ -93,7 +101,10 @@ class LotProvenance(MethodView):
         """The lot's provenance sheet (A4, PDF/A-3b), the same as its public page links."""
         lot = guard.record("lot_id")
         return _download(
-            sheets.sheet_for(get_session(), lot, locale=str(get_locale())),
+            sheets.provenance_pdf(
+                printing.sheet(get_session(), lot, public_url=config.public_url()),
+                locale=str(get_locale()),
+            ),
             "application/pdf",
             f"provenance-{_name(lot)}.pdf",
         )

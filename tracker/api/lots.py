@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 
-from .. import guard
+from .. import config, guard
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
@@ -31,7 +31,7 @@ from ..schemas.lot import (
     one_of,
     text,
 )
-from ..services import access, genealogy, lot_pages, lots, publication
+from ..services import access, epcis_facts, genealogy, lot_pages, lots, publication
 from ..services.access import Permission
 from ..services.errors import Conflict, NotFound, ValidationFailed
 from ._common import Blueprint, QueryPage, caller, jsonld, user_id
@@ -42,7 +42,7 @@ blp = Blueprint("api_lots", __name__, url_prefix="/api/v1", description="Lots an
 def present(lots_: Sequence[Lot]) -> list[dict[str, Any]]:
     """Lots as API.md shows them: with claims, public URL and the date they were made."""
     session = get_session()
-    base = current_app.config["PUBLIC_URL"]
+    base = config.public_url()
     claims = lots.claims_for(session, lots_)
     ops = lots.operations_of(session, lots_)
     shown = []
@@ -226,7 +226,7 @@ class LotEpcis(MethodView):
     def get(self, lot_id: str) -> Response:
         """The lot's EPCIS 2.0 events (JSON-LD): deliveries, operations, shipments."""
         lot = guard.record("lot_id")
-        document = epcis.lot_document(get_session(), lot, current_app.config["PUBLIC_URL"])
+        document = epcis.lot_document(epcis_facts.for_lot(get_session(), lot), config.public_url())
         return jsonld(document, f"{lot.code}.epcis.jsonld")
 
 

@@ -22,7 +22,7 @@ from ..schemas.payment import (
     PremiumRuleSchema,
     SeasonFilterSchema,
 )
-from ..services import access, payments, premiums
+from ..services import access, payments, premiums, receipt_facts
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
@@ -155,7 +155,8 @@ class PaymentReceipt(MethodView):
         """The printable receipt (A5, PDF/A)."""
         payment = guard.record("payment_id")
         response = Response(
-            receipts.receipt_pdf(get_session(), payment), mimetype="application/pdf"
+            receipts.receipt_pdf(receipt_facts.of(get_session(), payment)),
+            mimetype="application/pdf",
         )
         response.headers["Content-Disposition"] = (
             f'inline; filename="{receipts.receipt_filename(payment)}"'

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 
-from .. import guard
+from .. import config, guard
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
 from ..models import Shipment
 from ..schemas.lot import VoidSchema
 from ..schemas.shipment import ShipmentCreateSchema, ShipmentSchema
-from ..services import lots, shipment_pages, shipments
+from ..services import epcis_facts, lots, shipment_pages, shipments
 from ..services.access import Permission
 from ._common import Blueprint, QueryPage, jsonld, user_id
 
@@ -103,6 +103,6 @@ class ShipmentEpcis(MethodView):
         """The shipment's EPCIS 2.0 events (JSON-LD), with the history of every lot in it."""
         shipment = guard.record("shipment_id")
         document = epcis.shipment_document(
-            get_session(), shipment, current_app.config["PUBLIC_URL"]
+            epcis_facts.for_shipment(get_session(), shipment), config.public_url()
         )
         return jsonld(document, f"shipment-{shipment.shipped_on}.epcis.jsonld")

@@ -35,7 +35,6 @@ from typing import Any, Literal
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlmodel import Session, select
 
 from ..models import (
     CollectionCentre,
@@ -49,9 +48,8 @@ from ..models import (
     ShipmentLot,
     utcnow,
 )
-from ..services import certificates as certificates_service
-from ..services import claim_text, genealogy, gs1
-from ..services.lots import claims_for
+from ..services import claim_text, epcis_facts, gs1
+from ..services.links import certificate_page
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CBV = "https://ref.gs1.org/cbv/"
@@ -64,7 +62,6 @@ VOCABULARY_PATH = "/ns/epcis"
 PARTY = "urn:epcglobal:epcis:vtype:Party"
 LOCATION = "urn:epcglobal:epcis:vtype:Location"
 MDA = "urn:epcglobal:cbv:mda#"
-_CHUNK = 900
 
 Audience = Literal["member", "public"]
 
@@ -111,7 +108,7 @@ class _Names:
         return self.urn(f"event/{kind}", record_id)
 
     def certificate(self, certificate_id: uuid.UUID) -> str:
-        return f"{self.base}/cert/{certificate_id}"
+        return certificate_page(self.base, certificate_id)
 
 
 def _moment(day: date, stamp: datetime | None) -> str:
@@ -132,112 +129,32 @@ def _quantity(epc_class: str, grams: int) -> dict[str, Any]:
     return {"epcClass": epc_class, "quantity": _kg(grams), "uom": "KGM"}
 
 
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-def _fetch(session: Session, model: type, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    wanted = sorted(set(ids))
-    found: dict[uuid.UUID, Any] = {}
-    for chunk in _chunks(wanted):
-        for row in session.exec(select(model).where(model.id.in_(chunk))):  # type: ignore[attr-defined]
-            found[row.id] = row
-    return found
-
-
-def _weighed(
-    session: Session, deliveries: dict[uuid.UUID, Delivery]
-) -> dict[uuid.UUID, datetime | None]:
-    """When each delivery was weighed, as far as the records know: a correction keeps the
-    moment of the delivery it replaces; an imported row has only its date (None)."""
-    first: dict[uuid.UUID, Delivery] = {i: d for i, d in deliveries.items()}
-    known: dict[uuid.UUID, Delivery] = dict(deliveries)
-    while pending := {d.replaces_id for d in first.values() if d.replaces_id} - set(known):
-        known.update(_fetch(session, Delivery, pending))
-    for key, delivery in first.items():
-        seen = {key}
-        while delivery.replaces_id in known and delivery.replaces_id not in seen:
-            seen.add(delivery.replaces_id)
-            delivery = known[delivery.replaces_id]
-        first[key] = delivery
-    return {i: (None if d.import_id is not None else d.created_at) for i, d in first.items()}
-
-
 def lot_document(
-    session: Session, lot: Lot, base: str, *, audience: Audience = "member"
+    facts: epcis_facts.EventFacts, base: str, *, audience: Audience = "member"
 ) -> dict[str, Any]:
-    """The lot's history up to now: where its kilos came from and where it was shipped."""
-    shipments = [
-        shipment
-        for shipment in session.exec(
-            select(Shipment)
-            .join(ShipmentLot, ShipmentLot.shipment_id == Shipment.id)  # type: ignore[arg-type]
-            .where(ShipmentLot.lot_id == lot.id, Shipment.voided_at.is_(None))  # type: ignore[union-attr]
-        )
-    ]
-    return _document(session, lot.cooperative_id, [lot.id], shipments, base, audience=audience)
+    """The lot's history up to now (`epcis_facts.for_lot`): where its kilos came from and
+    where it was shipped."""
+    return _document(facts, base, audience=audience)
 
 
-def shipment_document(session: Session, shipment: Shipment, base: str) -> dict[str, Any]:
-    """The shipment and the history of every lot in it."""
-    lot_ids = list(
-        session.exec(select(ShipmentLot.lot_id).where(ShipmentLot.shipment_id == shipment.id))
-    )
-    return _document(session, shipment.cooperative_id, lot_ids, [shipment], base, audience="member")
+def shipment_document(facts: epcis_facts.EventFacts, base: str) -> dict[str, Any]:
+    """The shipment and the history of every lot in it (`epcis_facts.for_shipment`)."""
+    return _document(facts, base, audience="member")
 
 
-def _document(
-    session: Session,
-    cooperative_id: uuid.UUID,
-    lot_ids: Sequence[uuid.UUID],
-    shipments: Sequence[Shipment],
-    base: str,
-    *,
-    audience: Audience,
-) -> dict[str, Any]:
-    coop = session.get(Cooperative, cooperative_id)
-    assert coop is not None
+def _document(facts: epcis_facts.EventFacts, base: str, *, audience: Audience) -> dict[str, Any]:
+    coop = facts.coop
     names = _Names(base, coop)
     public = audience == "public"
-    lots: dict[uuid.UUID, Lot] = {}
-    operations: dict[uuid.UUID, LotOperation] = {}
-    history: set[uuid.UUID] = set()  # the lots asked for and their ancestors
-    for lot_id in lot_ids:
-        graph = genealogy.graph(session, lot_id, forward_too=False)
-        lots.update(graph.lots)
-        operations.update(graph.operations)
-        history |= graph.up | {lot_id}
+    lots, operations, deliveries = facts.lots, facts.operations, facts.deliveries
+    centres, sites, shipments, shipped = facts.centres, facts.sites, facts.shipments, facts.shipped
+    claims = facts.claims
+    history = set(facts.history)
     op_ids = sorted(operations)
-    edges: list[LotInput] = []
-    for chunk in _chunks(op_ids):
-        edges.extend(session.exec(select(LotInput).where(LotInput.operation_id.in_(chunk))))  # type: ignore[attr-defined]
-        # Every output of each operation (a split's other parts too).
-        for made in session.exec(select(Lot).where(Lot.operation_id.in_(chunk))):  # type: ignore[attr-defined]
-            lots[made.id] = made
-    deliveries = _fetch(
-        session, Delivery, (e.source_delivery_id for e in edges if e.source_delivery_id)
-    )
-    weighed = _weighed(session, deliveries)
-    centres = _fetch(session, CollectionCentre, (d.centre_id for d in deliveries.values()))
-    sites = _fetch(
-        session, ProcessingSite, (op.site_id for op in operations.values() if op.site_id)
-    )
-    shipped = {
-        s.id: list(session.exec(select(ShipmentLot).where(ShipmentLot.shipment_id == s.id)))
-        for s in shipments
-    }
-    for links in shipped.values():
-        missing = [link.lot_id for link in links if link.lot_id not in lots]
-        lots.update(_fetch(session, Lot, missing))
     if public:
         names.opaque = set(lots) - history
     else:
         history |= {link.lot_id for links in shipped.values() for link in links}
-    claims = claims_for(session, list(lots.values()))
-    qualified = claim_text.lot_qualifications(
-        session, list(lots.values()), claims, today=certificates_service.today()
-    )
     # Ordered by day, then deliveries before operations before shipments, then by the
     # moment each was recorded (to the microsecond: two operations of one day keep their order).
     events: list[tuple[str, int, str, dict[str, Any]]] = []
@@ -247,11 +164,11 @@ def _document(
                 delivery.delivered_on.isoformat(),
                 0,
                 delivery.created_at.isoformat(),
-                _commissioning(names, delivery, weighed[delivery.id], centres, public=public),
+                _commissioning(names, delivery, facts.weighed[delivery.id], centres, public=public),
             )
         )
     by_op: dict[uuid.UUID, list[LotInput]] = {}
-    for edge in edges:
+    for edge in facts.edges:
         by_op.setdefault(edge.operation_id, []).append(edge)
     outputs: dict[uuid.UUID, list[Lot]] = {}
     for lot in lots.values():
@@ -280,7 +197,7 @@ def _document(
             )
         )
     events.sort(key=lambda item: (item[0], item[1], item[2], item[3]["eventID"]))
-    _qualify([event for _d, _o, _t, event in events], names, lots, qualified)
+    _qualify([event for _d, _o, _t, event in events], names, lots, facts.qualified)
     return {
         "@context": [CONTEXT, {"tracker": f"{names.base}{VOCABULARY_PATH}#"}],
         "type": "EPCISDocument",

@@ -20,8 +20,9 @@ The package is refused, naming every plot to fix, when a plot lies in the protec
 (an unresolved flag, a delivery flagged there, or its geometry inside the boundary), has
 no geolocation, is over 4 ha without a polygon, or has a geometry the system would reject.
 
-A shipment's package (`build`) and a lot's (`build_lot`, for an importer who asks before
-buying) go through one path: the plots of the lots' whole ancestry, checked, then split.
+A shipment's package and a lot's (for an importer who asks before buying) go through one
+path, `build`: the plots of the lots' whole ancestry (`services/eudr_facts.py` reads
+them; this module runs no query), checked, then split.
 """
 
 from __future__ import annotations
@@ -29,36 +30,18 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from shapely.geometry import Point, Polygon
+from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
-from sqlalchemy import func
-from sqlmodel import Session, select
 
-from ..models import (
-    Certificate,
-    Community,
-    Cooperative,
-    CoverageEntry,
-    Delivery,
-    DeliveryFlag,
-    Family,
-    Lot,
-    Plot,
-    PlotFlag,
-    Shipment,
-    ShipmentLot,
-)
-from ..models.enums import DeliveryFlagKind, PlotFlagKind
-from ..services import certificates as certificates_service
-from ..services import claim_text, genealogy
-from ..services.errors import Conflict, ValidationFailed
-from ..services.geo import COUNTRY_BOXES, POINT_MAX_M2, overlaps, parse_area, truncate6
+from ..models import Cooperative, Lot, Plot, Shipment
+from ..services.errors import ValidationFailed
+from ..services.eudr_facts import Origin, PlotRow, Summary
+from ..services.geo import COUNTRY_BOXES, POINT_MAX_M2, truncate6
 
 MEDIA_TYPE = "application/geo+json"
 MAX_PRODUCERS = 1_000  # per commodity in one statement
@@ -66,7 +49,6 @@ MAX_BYTES = 25_000_000  # 25 MB of geolocation per statement
 CUT_OFF = date(2020, 12, 31)
 HS_CODES = {"coffee": "0901", "cacao": "1801"}
 COMMODITIES = {"coffee": _l("coffee"), "cacao": _l("cocoa")}
-_CHUNK = 900
 
 
 class PackageRefused(ValidationFailed):
@@ -83,36 +65,6 @@ class PackageRefused(ValidationFailed):
                 n=len(self.problems),
             )
         )
-
-
-@dataclass
-class PlotRow:
-    """A plot behind the shipment, its producer and the kilos (as weighed) it gave."""
-
-    plot: Plot
-    family: Family
-    community: Community
-    grams: int
-    deliveries: int
-
-    @property
-    def crop(self) -> str:
-        return self.plot.crop
-
-    @property
-    def area_ha(self) -> float:
-        return round(self.plot.area_m2 / 10_000, 4)
-
-    @property
-    def geometry_kind(self) -> str:
-        """ "polygon" or "point", as stored."""
-        return "polygon" if '"Polygon"' in (self.plot.geometry_geojson or "") else "point"
-
-    @property
-    def place(self) -> str:
-        c = self.community
-        parts = [self.plot.name, c.name, c.district, c.province, c.region]
-        return ", ".join(p for p in parts if p)
 
 
 @dataclass
@@ -139,13 +91,32 @@ class Part:
 
 @dataclass
 class Package:
-    shipment: Shipment | None  # None for a lot's package
-    coop: Cooperative
-    rows: list[PlotRow]
+    """The checked package: the facts it was made of and its GeoJSON parts."""
+
+    origin: Origin
     parts: list[Part]
-    lots: list[tuple[Lot, int]]
-    delivery_ids: list[uuid.UUID] = field(default_factory=list)
-    lot: Lot | None = None  # the lot, for a lot's package
+
+    @property
+    def shipment(self) -> Shipment | None:
+        """None for a lot's package."""
+        return self.origin.shipment
+
+    @property
+    def lot(self) -> Lot | None:
+        """The lot, for a lot's package."""
+        return self.origin.lot
+
+    @property
+    def coop(self) -> Cooperative:
+        return self.origin.coop
+
+    @property
+    def rows(self) -> list[PlotRow]:
+        return self.origin.rows
+
+    @property
+    def lots(self) -> list[tuple[Lot, int]]:
+        return self.origin.lots
 
     @property
     def for_shipment(self) -> Shipment:
@@ -170,101 +141,6 @@ class Package:
                 {"part": [str(_l("Choose a part from 1 to %(n)s.", n=len(self.parts)))]}
             )
         return self.parts[number - 1]
-
-
-def _chunks(ids: list[uuid.UUID]) -> Any:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-def shipment_lots(session: Session, shipment: Shipment) -> list[tuple[Lot, int]]:
-    rows = session.execute(
-        select(Lot, ShipmentLot.grams)
-        .join(ShipmentLot, ShipmentLot.lot_id == Lot.id)  # type: ignore[arg-type]
-        .where(ShipmentLot.shipment_id == shipment.id)
-        .order_by(Lot.code)
-    ).all()
-    return [(lot, int(grams)) for lot, grams in rows]
-
-
-def plot_rows(
-    session: Session, lots: list[tuple[Lot, int]]
-) -> tuple[list[PlotRow], list[uuid.UUID]]:
-    """The plots behind these lots (through the genealogy), with kilos and deliveries each."""
-    grams_by_delivery: dict[uuid.UUID, int] = defaultdict(int)
-    for parts in genealogy.backward(session, [lot.id for lot, _g in lots]).values():
-        for delivery_id, grams in parts.items():
-            grams_by_delivery[delivery_id] += grams
-    delivery_ids = sorted(grams_by_delivery)
-    per_plot: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
-    for chunk in _chunks(delivery_ids):
-        for delivery_id, plot_id in session.execute(
-            select(Delivery.id, Delivery.plot_id).where(Delivery.id.in_(chunk))  # type: ignore[attr-defined]
-        ):
-            per_plot[plot_id][0] += grams_by_delivery[delivery_id]
-            per_plot[plot_id][1] += 1
-    rows: list[PlotRow] = []
-    for chunk in _chunks(sorted(per_plot)):
-        for plot, family, community in session.execute(
-            select(Plot, Family, Community)
-            .join(Family, Family.id == Plot.family_id)  # type: ignore[arg-type]
-            .join(Community, Community.id == Family.community_id)  # type: ignore[arg-type]
-            .where(Plot.id.in_(chunk))  # type: ignore[attr-defined]
-        ):
-            grams, count = per_plot[plot.id]
-            rows.append(PlotRow(plot, family, community, grams, count))
-    rows.sort(key=lambda r: (r.crop, r.family.member_code, r.plot.name))
-    return rows, delivery_ids
-
-
-def _protected(
-    session: Session, coop: Cooperative, rows: list[PlotRow], delivery_ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Plots in the protected area: flagged and unresolved, a delivery flagged there, or
-    inside the boundary (unless a manager resolved the flag after checking on the ground)."""
-    ids = [r.plot.id for r in rows]
-    flagged, resolved = set(), set()
-    for chunk in _chunks(ids):
-        for plot_id, resolved_at in session.execute(
-            select(PlotFlag.plot_id, PlotFlag.resolved_at).where(
-                PlotFlag.plot_id.in_(chunk),  # type: ignore[attr-defined]
-                PlotFlag.kind == PlotFlagKind.PROTECTED_AREA,
-            )
-        ):
-            (resolved if resolved_at is not None else flagged).add(plot_id)
-    for chunk in _chunks(delivery_ids):
-        flagged.update(
-            session.exec(
-                select(Delivery.plot_id)
-                .join(DeliveryFlag, DeliveryFlag.delivery_id == Delivery.id)  # type: ignore[arg-type]
-                .where(
-                    Delivery.id.in_(chunk),  # type: ignore[attr-defined]
-                    DeliveryFlag.kind == DeliveryFlagKind.PROTECTED_AREA,
-                )
-                .distinct()
-            ).all()
-        )
-    if coop.protected_area_geojson:
-        area = parse_area(coop.protected_area_geojson)
-        for row in rows:
-            geometry = _shape(row.plot.geometry_geojson)
-            if geometry is not None and row.plot.id not in resolved and overlaps(geometry, area):
-                flagged.add(row.plot.id)
-    return flagged
-
-
-def _shape(geojson: str | None) -> Any:
-    if not geojson:
-        return None
-    try:
-        value = json.loads(geojson)
-        if value.get("type") == "Point":
-            return Point(value["coordinates"][:2])
-        if value.get("type") == "Polygon":
-            return Polygon(value["coordinates"][0], value["coordinates"][1:])
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-        return None
-    return None
 
 
 def _position(value: Any, box: tuple[float, float, float, float] | None) -> list[float]:
@@ -364,34 +240,15 @@ def split(
     return parts
 
 
-def build(session: Session, shipment: Shipment) -> Package:
-    """The checked and split package; raises PackageRefused naming every plot to fix."""
-    if shipment.voided_at is not None:
-        raise Conflict(_l("This shipment is voided: it has no EUDR package."))
-    coop = session.get(Cooperative, shipment.cooperative_id)
-    assert coop is not None
-    lots = shipment_lots(session, shipment)
-    rows, parts, delivery_ids = _checked(session, coop, lots)
-    return Package(shipment, coop, rows, parts, lots, delivery_ids)
+def build(origin: Origin) -> Package:
+    """The checked and split package of a shipment (`eudr_facts.for_shipment`) or of a lot
+    (`eudr_facts.for_lot`): one path; raises PackageRefused naming every plot to fix."""
+    return Package(origin, _checked(origin))
 
 
-def build_lot(session: Session, lot: Lot) -> Package:
-    """A lot's package, by the shipment's rules: the plots of its whole ancestry."""
-    if lot.voided_at is not None:
-        raise Conflict(_l("This lot is voided: it has no EUDR geolocation."))
-    coop = session.get(Cooperative, lot.cooperative_id)
-    assert coop is not None
-    lots = [(lot, lot.weight_g)]
-    rows, parts, delivery_ids = _checked(session, coop, lots)
-    return Package(None, coop, rows, parts, lots, delivery_ids, lot=lot)
-
-
-def _checked(
-    session: Session, coop: Cooperative, lots: list[tuple[Lot, int]]
-) -> tuple[list[PlotRow], list[Part], list[uuid.UUID]]:
+def _checked(origin: Origin) -> list[Part]:
     """The plots behind the lots as GeoJSON parts; PackageRefused names every plot to fix."""
-    rows, delivery_ids = plot_rows(session, lots)
-    protected = _protected(session, coop, rows, delivery_ids)
+    coop, rows, protected = origin.coop, origin.rows, origin.protected
     problems: list[str] = []
     encoded: list[tuple[PlotRow, bytes]] = []
     for row in rows:
@@ -422,63 +279,7 @@ def _checked(
         encoded.append((row, body))
     if problems:
         raise PackageRefused(problems)
-    return rows, split(encoded), delivery_ids
-
-
-def certificates(session: Session, package: Package) -> list[tuple[Certificate, int]]:
-    """Certificates that certified some of the shipment's producers on the shipping day,
-    with how many of them."""
-    family_ids = sorted({r.family.id for r in package.rows})
-    on = package.for_shipment.shipped_on
-    ranked = (
-        select(
-            CoverageEntry.certificate_id,
-            CoverageEntry.family_id,
-            CoverageEntry.status,
-            func.row_number()
-            .over(
-                partition_by=(CoverageEntry.certificate_id, CoverageEntry.family_id),
-                order_by=(CoverageEntry.since.desc(), CoverageEntry.created_at.desc()),  # type: ignore[attr-defined]
-            )
-            .label("rn"),
-        )
-        .where(CoverageEntry.cooperative_id == package.coop.id, CoverageEntry.since <= on)
-        .subquery("ranked")
-    )
-    counts: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for chunk in _chunks(family_ids):
-        for cert_id, family_id in session.execute(
-            select(ranked.c.certificate_id, ranked.c.family_id).where(
-                ranked.c.rn == 1,
-                ranked.c.status == "certified",
-                ranked.c.family_id.in_(chunk),
-            )
-        ):
-            counts[cert_id].add(family_id)
-    if not counts:
-        return []
-    found = session.exec(
-        select(Certificate)
-        .where(
-            Certificate.id.in_(list(counts)),  # type: ignore[attr-defined]
-            Certificate.valid_from <= on,
-            Certificate.valid_until >= on,
-        )
-        .order_by(Certificate.type, Certificate.number)
-    ).all()
-    return [(cert, len(counts[cert.id])) for cert in found]
-
-
-def harvest_days(session: Session, package: Package) -> set[date]:
-    """The days the coffee or cacao behind the package was delivered."""
-    days: set[date] = set()
-    for chunk in _chunks(package.delivery_ids):
-        days.update(
-            session.exec(
-                select(Delivery.delivered_on).where(Delivery.id.in_(chunk)).distinct()  # type: ignore[attr-defined]
-            ).all()
-        )
-    return days
+    return split(encoded)
 
 
 def filename(package: Package, part: Part) -> str:
@@ -528,27 +329,21 @@ def index(package: Package, part_url: Any) -> dict[str, Any]:
     }
 
 
-def summary_pdf(session: Session, package: Package) -> bytes:
-    """The one-page-and-annex PDF/A summary: plots, areas, the statement, the certificates."""
+def summary_pdf(package: Package, summary: Summary) -> bytes:
+    """The one-page-and-annex PDF/A summary: plots, areas, the statement, the certificates
+    (`eudr_facts.summary`)."""
     from flask_babel import get_locale
 
     from . import pdf
     from .season_report import CLAIM_LABELS, FORM_LABELS, Fmt, label
 
-    listed = certificates(session, package)
     return pdf.render(
         "pdf/eudr_summary.html",
         package=package,
         coop=package.coop,
         shipment=package.shipment,
-        certificates=listed,
-        qualified=claim_text.certificate_qualifications(
-            session,
-            package.coop.id,
-            [cert.id for cert, _n in listed],
-            dates=harvest_days(session, package),
-            today=certificates_service.today(),
-        ),
+        certificates=summary.certificates,
+        qualified=summary.qualified,
         commodities={crop: str(COMMODITIES.get(crop, crop)) for crop in HS_CODES},
         hs_codes=HS_CODES,
         cut_off=CUT_OFF,
@@ -572,8 +367,6 @@ __all__ = [
     "PackageRefused",
     "Part",
     "build",
-    "build_lot",
-    "certificates",
     "feature",
     "filename",
     "geometry_for",

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from ..i18n import LOCALES
+from ..services.links import certificate_page
 from ..services.provenance import Provenance
 
 VOC = "https://gs1.org/voc/"
@@ -102,7 +103,7 @@ def links(facts: Provenance, *, anchor: str, sheet: str, events: str, base: str)
             found.append(
                 Link(
                     CERTIFICATION,
-                    f"{base.rstrip('/')}/cert/{cert.id}",
+                    certificate_page(base, cert.id),
                     _(
                         "Certificate %(number)s, %(standard)s (%(body)s)",
                         number=cert.number,

@@ -30,15 +30,16 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from .. import config
 from ..db import engine_for, get_session
-from ..documents import epcis
+from ..documents import epcis, present, sheets
 from ..extensions import limiter
 from ..i18n import LOCALES
 from ..models import Certificate, Cooperative, Lot
 from ..schemas.public import ProvenanceSchema
-from ..services import certificates, gs1, lots, provenance, publication
+from ..services import certificates, epcis_facts, gs1, lots, printing, provenance, publication
 from ..services.errors import NotFound
-from . import digital_link, present, sheets
+from . import digital_link
 from .cache import PageCache
 
 bp = Blueprint("public", __name__)
@@ -181,14 +182,14 @@ def _links(via: Reached, facts: provenance.Provenance) -> provenance.PublicLinks
 
 def _anchor(gtin: str, code: str) -> str:
     """The lot's Digital Link on the public host: the linkset's anchor and its page."""
-    return gs1.digital_link(gtin, code, host=current_app.config["PUBLIC_URL"])
+    return gs1.digital_link(gtin, code, host=config.public_url())
 
 
 def _facts(lot_id: uuid.UUID, via: Reached) -> provenance.Provenance:
     session = get_session()
     lot = session.get(Lot, lot_id)
     assert lot is not None
-    facts = provenance.facts(session, lot, public_url=current_app.config["PUBLIC_URL"])
+    facts = provenance.facts(session, lot, public_url=config.public_url())
     return dataclasses.replace(facts, links=_links(via, facts))
 
 
@@ -282,7 +283,7 @@ def events_response(lot_id: uuid.UUID, _coop_id: uuid.UUID, version: int) -> Res
         lot = session.get(Lot, lot_id)
         assert lot is not None
         document = epcis.lot_document(
-            session, lot, current_app.config["PUBLIC_URL"], audience="public"
+            epcis_facts.for_lot(session, lot), config.public_url(), audience="public"
         )
         entry = (etag, json.dumps(document, ensure_ascii=False).encode())
         _pages().put(key, entry)
@@ -317,7 +318,11 @@ def sheet_response(
         session = get_session()
         lot = session.get(Lot, lot_id)
         assert lot is not None
-        document = sheets.provenance_pdf(session, lot, version=version, locale=locale, today=today)
+        document = sheets.provenance_pdf(
+            printing.sheet(session, lot, public_url=config.public_url(), version=version),
+            locale=locale,
+            today=today,
+        )
         entry = (etag, f"provenance-{sheets.safe_name(lot.code)}.pdf")
         _pages().put(key, entry)
     response = Response(document, mimetype="application/pdf")
@@ -384,7 +389,7 @@ def _lot_links(
         anchor = _anchor(gtin, code)
         facts = _facts(lot_id, (gtin, code))
         assert facts.links is not None
-        base = current_app.config["PUBLIC_URL"]
+        base = config.public_url()
         with force_locale(locale):
             title = present.title(facts)
             entry = (
@@ -474,7 +479,7 @@ def resolved_events(gtin: str, lot_code: str) -> Response:
 @bp.route("/.well-known/gs1resolver")
 def resolver_description() -> Response:
     """The resolver description file every GS1-Conformant resolver publishes."""
-    body = json.dumps(digital_link.description_file(current_app.config["PUBLIC_URL"]))
+    body = json.dumps(digital_link.description_file(config.public_url()))
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return _open(response)
@@ -483,7 +488,7 @@ def resolver_description() -> Response:
 @bp.route(epcis.VOCABULARY_PATH)
 def epcis_vocabulary() -> Response:
     """What the `tracker:` terms of the EPCIS exports mean (their namespace resolves here)."""
-    document = epcis.vocabulary(current_app.config["PUBLIC_URL"], LOCALES)
+    document = epcis.vocabulary(config.public_url(), LOCALES)
     response = Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return _open(response)

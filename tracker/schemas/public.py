@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from marshmallow import Schema, fields
+
+from .. import config
 
 
 def public_link(path: str) -> str:
     """An absolute URL on the cooperative's public host (TRACKER_PUBLIC_URL)."""
-    return current_app.config["PUBLIC_URL"].rstrip("/") + path
+    return config.public_url().rstrip("/") + path
 
 
 def certificate_path(certificate_id: Any) -> str:

@@ -9,8 +9,6 @@ recompute what depends on it.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
 from collections import defaultdict
@@ -24,7 +22,6 @@ from sqlalchemy import and_, exists, func, insert, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from ..documents import csvsafe
 from ..models import (
     Certificate,
     Community,
@@ -50,7 +47,7 @@ from .certificates import (
 from .claims import CertView, split_list
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
-from .imports import ImportFailed, RowError
+from .imports import ImportFailed, RowError, read_table
 
 MAX_CSV_ROWS = 100_000
 
@@ -254,33 +251,11 @@ def cover_community(
     return _insert_entries(session, cert, rows, user_id=user_id, how="community")
 
 
-class CoverageImportFailed(ImportFailed):
-    """The coverage CSV was refused as a whole; `rows` lists every problem (an answer
-    shows the first ones and their count, as for a deliveries import)."""
-
-    def text(self) -> str:
-        return str(
-            _l(
-                "%(n)s row(s) have errors; nothing was imported.",
-                n=len({r.line for r in self.rows}),
-            )
-        )
-
-
 COVERAGE_COLUMNS = {
     "member_code": ("member_code", "codigo_socio", "codigo_de_socio", "codigo", "socio", "member"),
     "status": ("status", "estado", "situacion"),
     "since": ("since", "desde", "fecha", "fecha_desde", "from"),
 }
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
 
 
 def _csv_date(text: str) -> date | None:
@@ -303,52 +278,22 @@ def import_coverage(
     """The ICS list from a CSV (member_code, status, since; Spanish names and values too).
     All or nothing: every bad row is listed and nothing is stored."""
     _require_family_certificate(session, cert)
-    if problem := csvsafe.not_text(data):
-        raise CoverageImportFailed([RowError(0, "file", problem)])
-    text = _decode(data).lstrip("\ufeff")
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {d: first.count(d) for d in (";", ",", "\t")}
-    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    lookup = {alias: name for name, aliases in COVERAGE_COLUMNS.items() for alias in aliases}
-    errors: list[RowError] = []
-    header: list[str] | None = None
+    table = read_table(data, "coverage", known=COVERAGE_COLUMNS)
+    if len(table.rows) > MAX_CSV_ROWS:
+        line = table.rows[MAX_CSV_ROWS][0]
+        raise ImportFailed(
+            [RowError(line, "", str(_l("At most %(n)s rows in one file.", n=MAX_CSV_ROWS)))]
+        )
+    if not table.rows:
+        raise ImportFailed([RowError(1, "", str(_l("The file has no rows.")))])
+    at = [table.index(name) for name in COVERAGE_COLUMNS]
     parsed: list[tuple[int, str, str, str]] = []
-    last = 0
-    try:
-        for cells in reader:
-            line, last = last + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if header is None:
-                header = [lookup.get(fold_key(c), "") for c in cells]
-                for cell, name in zip(cells, header, strict=True):
-                    if not name:
-                        errors.append(RowError(line, cell.strip(), str(_l("Unknown column."))))
-                for name in COVERAGE_COLUMNS:
-                    if header.count(name) != 1:
-                        errors.append(
-                            RowError(line, name, str(_l("This column is missing or repeated.")))
-                        )
-                if errors:
-                    raise CoverageImportFailed(errors)
-                continue
-            if len(parsed) >= MAX_CSV_ROWS:
-                raise CoverageImportFailed(
-                    [RowError(line, "", str(_l("At most %(n)s rows in one file.", n=MAX_CSV_ROWS)))]
-                )
-            row = {
-                name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)
-            }
-            parsed.append((line, row["member_code"], row["status"], row["since"]))
-    except csv.Error as error:
-        raise CoverageImportFailed(
-            [RowError(reader.line_num, "", str(_l("The file is not valid CSV: %(e)s", e=error)))]
-        ) from None
-    if header is None:
-        raise CoverageImportFailed([RowError(1, "", str(_l("The file is empty.")))])
-    if not parsed:
-        raise CoverageImportFailed([RowError(1, "", str(_l("The file has no rows.")))])
+    for line, cells in table.rows:
+        code, status_text, since_text = (
+            cells[i].strip() if i is not None and i < len(cells) else "" for i in at
+        )
+        parsed.append((line, code, status_text, since_text))
+    errors: list[RowError] = []
     codes = {code.upper() for _l_, code, _s, _d in parsed if code and not unprintable(code)}
     families: dict[str, uuid.UUID] = {}
     code_list = sorted(codes)
@@ -414,7 +359,7 @@ def import_coverage(
             seen[(family_id, day)] = line
             rows.append((family_id, str(status), day))
     if errors:
-        raise CoverageImportFailed(errors)
+        raise ImportFailed(errors)
     history_ = _entries(session, cert, [r[0] for r in rows])
     fresh = [
         row for row in rows if _effective(history_.get(row[0], []), row[2]) != (row[2], row[1])
@@ -615,60 +560,6 @@ APPROVED = (CoverageStatus.CERTIFIED, CoverageStatus.IN_CONVERSION)
 def approved_producers(session: Session, cert: Certificate, day: date) -> list[CoverageRow]:
     """Families listed as certified or in conversion on a day: the certifier's list."""
     return coverage_on(session, cert, day, statuses=[str(s) for s in APPROVED])
-
-
-CSV_COLUMNS = (
-    "member_code",
-    "head_name",
-    "woman_led",
-    "community",
-    "status",
-    "since",
-    "plots",
-    "area_ha",
-)
-
-
-def approved_producers_csv(rows: list[CoverageRow], *, spanish: bool) -> str:
-    """The list as CSV for a spreadsheet; no cell can run as a formula."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    if spanish:
-        writer.writerow(
-            [
-                "codigo_socio",
-                "jefe_de_familia",
-                "liderada_por_mujer",
-                "comunidad",
-                "estado",
-                "desde",
-                "parcelas",
-                "area_ha",
-            ]
-        )
-    else:
-        writer.writerow(CSV_COLUMNS)
-    words = {
-        "certified": "certificado",
-        "in_conversion": "en conversión",
-        "excluded": "excluido",
-    }
-    for row in rows:
-        writer.writerow(
-            [
-                csvsafe.cell(row.family.member_code),
-                csvsafe.cell(row.family.head_name),
-                ("sí" if row.family.woman_led else "no")
-                if spanish
-                else ("yes" if row.family.woman_led else "no"),
-                csvsafe.cell(row.community),
-                words.get(row.status, row.status) if spanish else row.status,
-                row.since.isoformat(),
-                row.plots,
-                f"{row.area_m2 / 10_000:.2f}",
-            ]
-        )
-    return out.getvalue()
 
 
 # -- alerts -----------------------------------------------------------------------------

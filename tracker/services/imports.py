@@ -1,4 +1,4 @@
-"""CSV in and out: families, plots and deliveries, as clerks keep them in spreadsheets.
+"""CSV in: families, plots and deliveries, as clerks keep them in spreadsheets.
 
 Reading accepts UTF-8 (with or without a BOM) and what a Spanish Excel writes: `;`
 separators, decimal commas, dd/mm/yyyy dates, CRLF, trailing blank lines, Windows-1252
@@ -8,8 +8,8 @@ messages match. An import is all or nothing: every bad row is listed with its li
 field, and nothing is stored. Likely duplicates (same family, date, weight and receipt,
 in the file or already recorded) are reported, never silently doubled.
 
-Writing neutralises spreadsheet formulas: a text cell starting with = + - @ (or a tab or
-carriage return) gets a leading apostrophe, which the importer removes again.
+Writing is `documents/csv_export.py`'s (over `services/exports.py`'s rows): it
+neutralises spreadsheet formulas with a leading apostrophe, which the importer removes again.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import format_datetime, format_decimal
@@ -33,10 +31,8 @@ from marshmallow import ValidationError
 from sqlmodel import Session, select
 
 from ..documents import csvsafe
-from ..documents.csvsafe import cell as safe_cell  # the export's formula guard
 from ..models import (
     CollectionCentre,
-    Community,
     Cooperative,
     Delivery,
     Family,
@@ -223,8 +219,11 @@ def _delimiter(first_line: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def read_table(data: bytes | str, kind: str) -> Table:
-    """Parse a CSV of `kind` (families, plots, deliveries); header problems raise at once."""
+def read_table(
+    data: bytes | str, kind: str, *, known: dict[str, tuple[str, ...]] | None = None
+) -> Table:
+    """Parse a CSV of `kind` (families, plots, deliveries; or another file whose `known`
+    columns are all required, like the coverage list); header problems raise at once."""
     if isinstance(data, bytes) and (problem := csvsafe.not_text(data)):
         raise ImportFailed([RowError(0, "file", problem)])
     text = data if isinstance(data, str) else decode(data)
@@ -262,7 +261,10 @@ def read_table(data: bytes | str, kind: str) -> Table:
         ) from None
     if header is None:
         raise ImportFailed([RowError(1, "", str(_l("The file is empty.")))])
-    columns = _columns(header, header_line, COLUMNS[kind], REQUIRED[kind])
+    if known is None:
+        columns = _columns(header, header_line, COLUMNS[kind], REQUIRED[kind])
+    else:
+        columns = _columns(header, header_line, known, known)
     return Table(kind, columns, rows, digest, delimiter)
 
 
@@ -937,261 +939,3 @@ def _audit_small_import(
         )
     )
     session.flush()
-
-
-# -- writing ---------------------------------------------------------------------------
-
-
-@dataclass
-class Dialect:
-    """How to write: a program's CSV (commas, points, ISO) or a Spanish Excel's."""
-
-    excel: bool = False
-    spanish: bool = False
-
-    @property
-    def delimiter(self) -> str:
-        return ";" if self.excel else ","
-
-    def number(self, value: Any) -> str:
-        if value is None:
-            return ""
-        text = str(value)
-        return text.replace(".", ",") if self.excel else text
-
-    def day(self, value: date | None) -> str:
-        if value is None:
-            return ""
-        return value.strftime("%d/%m/%Y") if self.excel else value.isoformat()
-
-    def yes(self, value: bool) -> str:
-        if self.spanish:
-            return "sí" if value else "no"
-        return "yes" if value else "no"
-
-    def header(self, kind: str, names: list[str]) -> list[str]:
-        if not self.spanish:
-            return names
-        return [SPANISH_HEADERS[kind].get(n, n) for n in names]
-
-
-SPANISH_CROPS = {"coffee": "café", "cacao": "cacao"}
-SPANISH_FORMS = {
-    "cherry": "cereza",
-    "wet_parchment": "pergamino húmedo",
-    "dry_parchment": "pergamino seco",
-    "green": "verde",
-    "roasted": "tostado",
-    "wet_beans": "cacao en baba",
-    "dry_beans": "grano seco",
-}
-
-
-class _Writer:
-    """CSV text in chunks, for a streamed download."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.buffer = io.StringIO()
-        self.writer = csv.writer(
-            self.buffer,
-            delimiter=dialect.delimiter,
-            lineterminator="\r\n" if dialect.excel else "\n",
-        )
-
-    def row(self, cells: list[str]) -> None:
-        self.writer.writerow(cells)
-
-    def take(self) -> str:
-        text = self.buffer.getvalue()
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        return text
-
-
-def _kg(grams: int | None) -> Decimal | None:
-    return None if grams is None else Decimal(grams) / 1000
-
-
-def _money(minor: int | None) -> str:
-    return "" if minor is None else f"{Decimal(minor) / 100:.2f}"
-
-
-DELIVERY_EXPORT = [
-    "receipt_number",
-    "member_code",
-    "plot",
-    "crop",
-    "form",
-    "delivered_on",
-    "gross_kg",
-    "tare_kg",
-    "net_kg",
-    "moisture_pct",
-    "grade",
-    "price_per_kg",
-    "premium_per_kg",
-    "amount",
-    "premium_amount",
-    "paper_receipt",
-    "centre",
-    "voided",
-    "void_reason",
-]
-SPANISH_HEADERS["deliveries"].update(
-    {
-        "receipt_number": "numero_recibo_sistema",
-        "net_kg": "peso_neto_kg",
-        "amount": "importe",
-        "premium_amount": "importe_prima",
-        "centre": "centro_acopio",
-        "voided": "anulada",
-        "void_reason": "motivo_anulacion",
-    }
-)
-
-
-def export_deliveries(
-    session: Session,
-    coop: Cooperative,
-    dialect: Dialect,
-    *,
-    day_from: date | None = None,
-    day_to: date | None = None,
-    centre_id: uuid.UUID | None = None,
-) -> Iterator[str]:
-    """The cooperative's deliveries as CSV, importable again (voided ones marked)."""
-    out = _Writer(dialect)
-    if dialect.excel:
-        yield "\ufeff"
-    out.row(dialect.header("deliveries", DELIVERY_EXPORT))
-    query = (
-        select(Delivery, Family.member_code, Plot.name, CollectionCentre.code)
-        .join(Family, Family.id == Delivery.family_id)  # type: ignore[arg-type]
-        .join(Plot, Plot.id == Delivery.plot_id)  # type: ignore[arg-type]
-        .join(CollectionCentre, CollectionCentre.id == Delivery.centre_id)  # type: ignore[arg-type]
-        .where(Delivery.cooperative_id == coop.id)
-        .order_by(Delivery.delivered_on, Delivery.receipt_number)  # type: ignore[arg-type]
-    )
-    if day_from is not None:
-        query = query.where(Delivery.delivered_on >= day_from)
-    if day_to is not None:
-        query = query.where(Delivery.delivered_on <= day_to)
-    if centre_id is not None:
-        query = query.where(Delivery.centre_id == centre_id)
-    crops = SPANISH_CROPS if dialect.spanish else {}
-    forms = SPANISH_FORMS if dialect.spanish else {}
-    for n, (d, member_code, plot_name, centre_code) in enumerate(
-        session.exec(query.execution_options(yield_per=2000)), 1
-    ):
-        out.row(
-            [
-                safe_cell(d.receipt_number),
-                safe_cell(member_code),
-                safe_cell(plot_name),
-                crops.get(d.crop, d.crop),
-                forms.get(d.form, d.form),
-                dialect.day(d.delivered_on),
-                dialect.number(_kg(d.gross_g)),
-                dialect.number(_kg(d.tare_g)),
-                dialect.number(_kg(d.net_g)),
-                dialect.number(None if d.moisture_dpct is None else Decimal(d.moisture_dpct) / 10),
-                safe_cell(d.grade),
-                dialect.number(_money(d.price_per_kg_minor)),
-                dialect.number(_money(d.premium_per_kg_minor)),
-                dialect.number(_money(d.amount_minor)),
-                dialect.number(_money(d.premium_minor)),
-                safe_cell(d.paper_receipt),
-                safe_cell(centre_code),
-                dialect.yes(d.voided_at is not None),
-                safe_cell(d.void_reason),
-            ]
-        )
-        if n % 2000 == 0:
-            yield out.take()
-    yield out.take()
-
-
-FAMILY_EXPORT = list(FAMILY_COLUMNS)
-
-
-def export_families(
-    session: Session, coop: Cooperative, dialect: Dialect, *, include_private: bool
-) -> Iterator[str]:
-    """Member families as CSV; national ID and phone only for the cooperative's staff."""
-    names = [n for n in FAMILY_EXPORT if include_private or n not in families.PRIVATE_FIELDS]
-    out = _Writer(dialect)
-    if dialect.excel:
-        yield "\ufeff"
-    out.row(dialect.header("families", [*names, "active"]))
-    query = (
-        select(Family, Community.name)
-        .join(Community, Community.id == Family.community_id)  # type: ignore[arg-type]
-        .where(Family.cooperative_id == coop.id)
-        .order_by(Family.member_code)
-    )
-    for n, (family, community) in enumerate(session.exec(query), 1):
-        cells = {
-            "member_code": safe_cell(family.member_code),
-            "head_name": safe_cell(family.head_name),
-            "woman_led": dialect.yes(family.woman_led),
-            "community": safe_cell(community),
-            "national_id": safe_cell(family.national_id),
-            "phone": safe_cell(family.phone),
-            "public_name_consent": dialect.yes(family.public_name_consent),
-        }
-        out.row([cells[name] for name in names] + [dialect.yes(family.active)])
-        if n % 2000 == 0:
-            yield out.take()
-    yield out.take()
-
-
-SPANISH_HEADERS["families"]["active"] = "activo"
-PLOT_EXPORT = list(PLOT_COLUMNS)
-
-
-def export_plots(session: Session, coop: Cooperative, dialect: Dialect) -> Iterator[str]:
-    """Plots as CSV: points as latitude/longitude, polygons as GeoJSON text."""
-    import json
-
-    out = _Writer(dialect)
-    if dialect.excel:
-        yield "\ufeff"
-    out.row(dialect.header("plots", PLOT_EXPORT))
-    query = (
-        select(Plot, Family.member_code)
-        .join(Family, Family.id == Plot.family_id)  # type: ignore[arg-type]
-        .where(Plot.cooperative_id == coop.id)
-        .order_by(Family.member_code, Plot.name)
-    )
-    crops = SPANISH_CROPS if dialect.spanish else {}
-    for n, (plot, member_code) in enumerate(session.exec(query), 1):
-        geometry = json.loads(plot.geometry_geojson) if plot.geometry_geojson else None
-        point = geometry if geometry and geometry.get("type") == "Point" else None
-        out.row(
-            [
-                safe_cell(member_code),
-                safe_cell(plot.name),
-                crops.get(plot.crop, plot.crop),
-                dialect.number(Decimal(plot.area_m2) / 10_000),
-                "" if plot.altitude_m is None else str(plot.altitude_m),
-                str(plot.expected_yield_kg_ha),
-                dialect.number(point["coordinates"][1]) if point else "",
-                dialect.number(point["coordinates"][0]) if point else "",
-                json.dumps(geometry, separators=(",", ":")) if geometry and not point else "",
-            ]
-        )
-        if n % 2000 == 0:
-            yield out.take()
-    yield out.take()
-
-
-def template(kind: str, dialect: Dialect) -> str:
-    """An empty file with the columns of `kind`, to fill in a spreadsheet."""
-    names = {
-        "deliveries": [n for n in DELIVERY_COLUMNS if n != "price_per_quintal"],
-        "families": FAMILY_EXPORT,
-        "plots": PLOT_EXPORT,
-    }[kind]
-    out = _Writer(dialect)
-    out.row(dialect.header(kind, names))
-    return ("\ufeff" if dialect.excel else "") + out.take()

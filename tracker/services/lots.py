@@ -38,7 +38,7 @@ from ..models import (
     utcnow,
 )
 from ..models.enums import FORMS_BY_CROP, Crop, Form, LotStatus, OperationKind, Process
-from . import audit, gs1, publication
+from . import audit, gs1, links, publication
 from .cooperatives import bump_public_version, season_of
 from .errors import Conflict, NotFound, ValidationFailed
 
@@ -1126,7 +1126,7 @@ def claims_for(session: Session, lots_: Sequence[Lot]) -> dict[uuid.UUID, list[C
 
 def public_url(base: str, lot: Lot) -> str:
     """The lot's public page (the QR code's target without a GTIN)."""
-    return f"{base.rstrip('/')}/l/{lot.public_token}"
+    return links.lot_page(base, lot.public_token)
 
 
 def digital_link(base: str, lot: Lot) -> str | None:

@@ -43,7 +43,7 @@ from ..models import (
 )
 from ..models.enums import OperationKind, PlotFlagKind
 from . import certificates as certificates_service
-from . import claim_text, genealogy, geo, lots
+from . import claim_text, genealogy, geo, links, lots
 from . import claims as claims_service
 
 # EUDR (Regulation (EU) 2023/1115): no deforestation after this date.
@@ -186,12 +186,11 @@ class PublicLinks:
 
     @classmethod
     def by_token(cls, base: str, token: str) -> PublicLinks:
-        page = f"{base.rstrip('/')}/l/{token}"
-        return cls(page, f"{page}/provenance.pdf", f"{page}/events.jsonld")
+        return cls.by_digital_link(links.lot_page(base, token))
 
     @classmethod
     def by_digital_link(cls, uri: str) -> PublicLinks:
-        return cls(uri, f"{uri}/provenance.pdf", f"{uri}/events.jsonld")
+        return cls(uri, links.sheet(uri), links.events(uri))
 
 
 @dataclass

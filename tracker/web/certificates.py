@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import guard
 from ..db import get_session
-from ..documents import pdf
+from ..documents import csv_export, pdf
 from ..idempotency import idempotent
 from ..models import Certificate, Cooperative
 from ..models.enums import FORMS_BY_CROP, Basis, CertificateStatus, Crop
@@ -375,7 +375,7 @@ def approved_csv(certificate_id: str) -> Response:
     cert = guard.record("certificate_id")
     day, rows = _approved(cert)
     spanish = str(get_locale() or "es").startswith("es")
-    text = coverage.approved_producers_csv(rows, spanish=spanish)
+    text = csv_export.approved_producers(rows, spanish=spanish)
     response = Response("\ufeff" + text, mimetype="text/csv")
     name = certificates.download_name(cert).replace(".pdf", f"-producers-{day.isoformat()}.csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

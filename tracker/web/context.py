@@ -34,12 +34,12 @@ from marshmallow import ValidationError
 from .. import db, paging
 from ..auth import current_principal
 from ..db import get_session
+from ..documents.csv_export import Dialect
 from ..models import Cooperative
 from ..schemas.intake import LocalDate
 from ..services import access
 from ..services.access import Permission, Principal
 from ..services.errors import DomainError, ValidationFailed
-from ..services.imports import Dialect
 from . import nav
 
 PAGE_SIZE = 50

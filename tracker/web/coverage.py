@@ -14,6 +14,7 @@ from ..idempotency import idempotent
 from ..services import certificate_pages, certificates, claims, coverage
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
+from ..services.imports import ImportFailed
 from .certificates import show_page
 from .context import discard, login_required_for, parse_day, show_cooperative, user_id
 
@@ -112,7 +113,7 @@ def import_csv(certificate_id: str) -> Any:
         if upload is None or not upload.filename:
             raise ValidationFailed({"csv_file": [_("Choose a CSV file.")]})
         added = coverage.import_coverage(get_session(), cert, upload.read(), user_id=user_id())
-    except coverage.CoverageImportFailed as error:
+    except ImportFailed as error:
         discard()
         return show_page(
             cert, errors={"csv_file": [error.text()]}, csv_errors=error.rows, status=422

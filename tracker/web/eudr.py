@@ -11,6 +11,7 @@ from .. import guard
 from ..db import get_session
 from ..documents import eudr
 from ..documents.season_report import Fmt
+from ..services import eudr_facts
 from ..services.access import Permission
 from .context import login_required_for, show_cooperative
 
@@ -30,7 +31,7 @@ def package(shipment_id: str) -> Any:
 
     shipment = _shipment()
     try:
-        built = eudr.build(get_session(), shipment)
+        built = eudr.build(eudr_facts.for_shipment(get_session(), shipment))
     except eudr.PackageRefused as refused:
         return (
             render_template(
@@ -51,7 +52,7 @@ def package(shipment_id: str) -> Any:
 @bp.route("/shipments/<shipment_id>/eudr.geojson")
 def geojson(shipment_id: str) -> Response:
     shipment = _shipment()
-    built = eudr.build(get_session(), shipment)
+    built = eudr.build(eudr_facts.for_shipment(get_session(), shipment))
     try:
         number = int(request.args.get("part", "1"))
     except ValueError:
@@ -67,8 +68,11 @@ def geojson(shipment_id: str) -> Response:
 @bp.route("/shipments/<shipment_id>/eudr.pdf")
 def summary(shipment_id: str) -> Response:
     shipment = _shipment()
-    built = eudr.build(get_session(), shipment)
-    response = Response(eudr.summary_pdf(get_session(), built), mimetype="application/pdf")
+    built = eudr.build(eudr_facts.for_shipment(get_session(), shipment))
+    response = Response(
+        eudr.summary_pdf(built, eudr_facts.summary(get_session(), built.origin)),
+        mimetype="application/pdf",
+    )
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{eudr.summary_filename(built)}"'
     )
@@ -84,7 +88,7 @@ def lot_geojson(lot_id: str) -> Any:
     lot = guard.record("lot_id", Permission.MANAGE)
     show_cooperative(lot)
     try:
-        built = eudr.build_lot(get_session(), lot)
+        built = eudr.build(eudr_facts.for_lot(get_session(), lot))
     except eudr.PackageRefused as refused:
         return (
             render_template("eudr/package.html", lot=lot, package=None, problems=refused.problems),

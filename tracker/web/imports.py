@@ -11,8 +11,9 @@ from flask_babel import lazy_gettext as _l
 
 from .. import guard
 from ..db import get_session
+from ..documents import csv_export
 from ..idempotency import idempotent
-from ..services import deliveries, imports
+from ..services import deliveries, exports, imports
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from .context import (
@@ -60,7 +61,7 @@ def _page(
             message=message,
             centres=deliveries.centres(get_session(), coop) if kind == "deliveries" else [],
             own_centre=principal().centres.get(coop.id),
-            spanish_headers=imports.SPANISH_HEADERS[kind],
+            spanish_headers=csv_export.HEADERS[kind],
             columns=list(imports.COLUMNS[kind]),
             required=imports.REQUIRED[kind],
             idempotency_key=request.form.get("idempotency_key") or new_key(),
@@ -173,7 +174,7 @@ def deliveries_upload(code: str) -> Any:
 def _template(kind: str) -> Response:
     """An empty CSV with the right columns (Spanish names in Spanish)."""
     coop = guard.record("code")
-    text = imports.template(kind, dialect())
+    text = csv_export.template(kind, dialect())
     return csv_download(lambda: [text], f"{kind}-{coop.code}-template.csv")
 
 
@@ -198,7 +199,9 @@ def export_families(code: str) -> Response:
     private = may(Permission.PRIVATE, coop)
     how = dialect()
     return csv_download(
-        lambda: imports.export_families(get_session(), coop, how, include_private=private),
+        lambda: csv_export.families(
+            exports.family_rows(get_session(), coop), how, include_private=private
+        ),
         f"families-{coop.code}.csv",
     )
 
@@ -208,7 +211,8 @@ def export_plots(code: str) -> Response:
     coop = guard.record("code")
     how = dialect()
     return csv_download(
-        lambda: imports.export_plots(get_session(), coop, how), f"plots-{coop.code}.csv"
+        lambda: csv_export.plots(exports.plot_rows(get_session(), coop), how),
+        f"plots-{coop.code}.csv",
     )
 
 
@@ -217,8 +221,8 @@ def export_deliveries(code: str) -> Response:
     coop = guard.record("code")
     how, day_from, day_to = dialect(), query_day("from"), query_day("to")
     return csv_download(
-        lambda: imports.export_deliveries(
-            get_session(), coop, how, day_from=day_from, day_to=day_to
+        lambda: csv_export.deliveries(
+            exports.delivery_rows(get_session(), coop, day_from=day_from, day_to=day_to), how
         ),
         f"deliveries-{coop.code}.csv",
     )

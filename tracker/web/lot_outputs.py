@@ -9,11 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from flask_babel import get_locale
 
-from .. import guard
+from .. import config, guard
 from ..db import get_session, writes_on_get
-from ..documents import qr
-from ..public import sheets
-from ..services import publication
+from ..documents import qr, sheets
+from ..services import printing, publication
 from .context import login_required_for
 
 bp = login_required_for(Blueprint("lot_outputs", __name__))
@@ -34,7 +33,9 @@ def _download(
 def qr_svg(lot_id: str) -> Response:
     """The lot's QR code as SVG, for artwork."""
     lot = guard.record("lot_id")
-    uri = sheets.printed_uri(get_session(), lot, via=publication.Via.QR_CODE)
+    uri = printing.printed_uri(
+        get_session(), lot, via=publication.Via.QR_CODE, public_url=config.public_url()
+    )
     name = sheets.safe_name(lot.code)
     return _download(qr.svg(uri), "image/svg+xml", f"qr-{name}.svg", attachment=True)
 
@@ -44,7 +45,9 @@ def qr_svg(lot_id: str) -> Response:
 def qr_png(lot_id: str) -> Response:
     """The lot's QR code as PNG."""
     lot = guard.record("lot_id")
-    uri = sheets.printed_uri(get_session(), lot, via=publication.Via.QR_CODE)
+    uri = printing.printed_uri(
+        get_session(), lot, via=publication.Via.QR_CODE, public_url=config.public_url()
+    )
     name = sheets.safe_name(lot.code)
     return _download(qr.png(uri), "image/png", f"qr-{name}.png", attachment=True)
 
@@ -56,7 +59,12 @@ def labels(lot_id: str) -> Response:
     lot = guard.record("lot_id")
     count = request.args.get("count", default=sheets.LABELS_PER_PAGE, type=int)
     count = max(1, min(count or sheets.LABELS_PER_PAGE, sheets.MAX_LABELS))
-    document = sheets.labels_for(get_session(), lot, locale=str(get_locale()), count=count)
+    document = sheets.labels(
+        lot,
+        printing.labels(get_session(), lot, public_url=config.public_url()),
+        locale=str(get_locale()),
+        count=count,
+    )
     return _download(document, "application/pdf", f"labels-{sheets.safe_name(lot.code)}.pdf")
 
 
@@ -64,5 +72,8 @@ def labels(lot_id: str) -> Response:
 def provenance_sheet(lot_id: str) -> Response:
     """The lot's provenance sheet (the buyer's PDF), in the manager's language."""
     lot = guard.record("lot_id")
-    document = sheets.sheet_for(get_session(), lot, locale=str(get_locale()))
+    document = sheets.provenance_pdf(
+        printing.sheet(get_session(), lot, public_url=config.public_url()),
+        locale=str(get_locale()),
+    )
     return _download(document, "application/pdf", f"provenance-{sheets.safe_name(lot.code)}.pdf")

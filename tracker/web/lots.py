@@ -9,7 +9,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,14 +19,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
-from .. import guard, paging
+from .. import config, guard, paging
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
 from ..models import Cooperative, Lot
 from ..models.enums import FORMS_BY_CROP, Crop, Process
 from ..schemas.common import parse_grams
-from ..services import deliveries, lot_pages, lots, publication
+from ..services import deliveries, epcis_facts, lot_pages, lots, publication
 from ..services.access import Permission
 from ..services.deliveries import QUINTAL_G
 from ..services.errors import Conflict, ValidationFailed
@@ -249,7 +248,7 @@ def merge(code: str) -> Any:
 
 def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
     coop = show_cooperative(lot)
-    base = current_app.config["PUBLIC_URL"]
+    base = config.public_url()
     return (
         render_template(
             "lots/show.html",
@@ -441,7 +440,7 @@ def delivery_trace(delivery_id: str) -> Any:
 @bp.route("/lots/<lot_id>/epcis.jsonld")
 def epcis_download(lot_id: str) -> Response:
     lot = guard.record("lot_id")
-    document = epcis.lot_document(get_session(), lot, current_app.config["PUBLIC_URL"])
+    document = epcis.lot_document(epcis_facts.for_lot(get_session(), lot), config.public_url())
     response = Response(
         json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
     )

@@ -20,7 +20,7 @@ from ..idempotency import idempotent
 from ..models import Cooperative, Family
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
-from ..services import families, payments, premiums, prices
+from ..services import families, payments, premiums, prices, receipt_facts
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
@@ -296,7 +296,7 @@ def record(family_id: str) -> Any:
 def show(payment_id: str) -> Any:
     payment = guard.record("payment_id")
     coop = show_cooperative(payment)
-    context = receipts.receipt_context(get_session(), payment)
+    context = receipts.receipt_context(receipt_facts.of(get_session(), payment))
     context["fmt"] = _fmt(coop)
     return render_template("payments/show.html", errors={}, **context)
 
@@ -314,7 +314,7 @@ def void(payment_id: str) -> Any:
             user_id=user_id(),
         )
     except ValidationFailed as error:
-        context = receipts.receipt_context(get_session(), payment)
+        context = receipts.receipt_context(receipt_facts.of(get_session(), payment))
         context["fmt"] = _fmt(coop)
         return render_template("payments/show.html", errors=error.errors(), **context), 422
     flash(_("Payment %(receipt)s voided.", receipt=payments.receipt_code(payment)), "success")
@@ -325,7 +325,9 @@ def void(payment_id: str) -> Any:
 def receipt(payment_id: str) -> Response:
     payment = guard.record("payment_id")
     show_cooperative(payment)
-    response = Response(receipts.receipt_pdf(get_session(), payment), mimetype="application/pdf")
+    response = Response(
+        receipts.receipt_pdf(receipt_facts.of(get_session(), payment)), mimetype="application/pdf"
+    )
     response.headers["Content-Disposition"] = (
         f'inline; filename="{receipts.receipt_filename(payment)}"'
     )

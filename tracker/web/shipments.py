@@ -9,7 +9,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,12 +18,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import guard
+from .. import config, guard
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
 from ..models import Cooperative, Shipment
-from ..services import lots, shipment_pages, shipments
+from ..services import epcis_facts, lots, shipment_pages, shipments
 from ..services.access import Permission
 from ..services.errors import Conflict, ValidationFailed
 from . import nav
@@ -157,7 +156,9 @@ def void(shipment_id: str) -> Any:
 @bp.route("/shipments/<shipment_id>/epcis.jsonld")
 def epcis_download(shipment_id: str) -> Response:
     shipment = guard.record("shipment_id")
-    document = epcis.shipment_document(get_session(), shipment, current_app.config["PUBLIC_URL"])
+    document = epcis.shipment_document(
+        epcis_facts.for_shipment(get_session(), shipment), config.public_url()
+    )
     response = Response(
         json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
     )

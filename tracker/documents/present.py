@@ -16,10 +16,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from ..documents import maps, qr
 from ..services import claim_text, lots
 from ..services.deliveries import QUINTAL_G
 from ..services.provenance import CertificateFacts, Provenance, Step
+from . import maps, qr
 
 BASIS_LABELS = {
     "segregated": _l("segregated: every kilo comes from certified producers"),

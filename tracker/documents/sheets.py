@@ -1,5 +1,8 @@
 """The printed side of a lot: the provenance sheet (PDF/A, cached on disk) and sack labels.
 
+The facts come from `services/printing.py` (and `services/provenance.py`): this module
+runs no query, and reads the sheet's facts only when the sheet is not on disk yet.
+
 A sheet is rendered once per (lot, cooperative public version, locale, issue date) and
 kept under DATA_DIR/cache/provenance/; any change to a public fact bumps the version,
 so the next request renders a new sheet and the old files of the lot are removed.
@@ -18,12 +21,10 @@ from pathlib import Path
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlmodel import Session, select
 
-from ..documents import pdf, qr
-from ..models import Cooperative, Lot, Product
-from ..services import lots, provenance, publication
-from . import present
+from ..models import Lot
+from ..services import lots, printing, provenance
+from . import pdf, present, qr
 
 LABELS_PER_PAGE = 8
 MAX_LABELS = 400
@@ -60,24 +61,20 @@ def sheet_html(facts: provenance.Provenance, locale: str) -> str:
         )
 
 
-def provenance_pdf(
-    session: Session, lot: Lot, *, version: int, locale: str, today: date | None = None
-) -> bytes:
-    """The lot's provenance sheet: from the disk cache, or rendered once and stored."""
+def provenance_pdf(sheet: printing.Sheet, *, locale: str, today: date | None = None) -> bytes:
+    """The lot's provenance sheet (`printing.sheet`): from the disk cache, or rendered once
+    and stored."""
     issued = today or lots.today()
-    path = sheet_path(lot.id, version, locale, issued)
+    path = sheet_path(sheet.lot_id, sheet.version, locale, issued)
     with contextlib.suppress(FileNotFoundError):
         return path.read_bytes()
     with _lock(path.name):
         with contextlib.suppress(FileNotFoundError):
             return path.read_bytes()
-        facts = provenance.facts(
-            session, lot, public_url=current_app.config["PUBLIC_URL"], today=issued
-        )
-        document = pdf.render_html(sheet_html(facts, locale))
+        document = pdf.render_html(sheet_html(sheet.facts(issued), locale))
         STATS["sheets"] += 1
         _store(path, document)
-        _forget_older(lot.id, keep=path)
+        _forget_older(sheet.lot_id, keep=path)
     return document
 
 
@@ -111,41 +108,17 @@ def safe_name(code: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", code)
 
 
-def sheet_for(session: Session, lot: Lot, *, locale: str) -> bytes:
-    """The lot's sheet at its cooperative's current public version."""
-    coop = session.get(Cooperative, lot.cooperative_id)
-    assert coop is not None
-    return provenance_pdf(session, lot, version=coop.public_version, locale=locale)
-
-
-def printed_uri(session: Session, lot: Lot, *, via: publication.Via) -> str:
-    """The URI of a QR code about to be printed (labels, artwork): printing publishes the
-    lot, so the GS1 Digital Link on the sack opens it."""
-    publication.publish(session, lot=lot, via=via)
-    return provenance.qr_uri(current_app.config["PUBLIC_URL"], lot)
-
-
-def labels_for(session: Session, lot: Lot, *, locale: str, count: int = LABELS_PER_PAGE) -> bytes:
-    """Sack labels of a lot, named with the cooperative's product name when it has one.
-    Printing them publishes the lot."""
-    uri = printed_uri(session, lot, via=publication.Via.LABELS)
-    coop = session.get(Cooperative, lot.cooperative_id)
-    assert coop is not None
-    product = session.exec(
-        select(Product.name).where(
-            Product.cooperative_id == lot.cooperative_id,
-            Product.crop == lot.crop,
-            Product.form == lot.form,
-        )
-    ).first()
+def labels(lot: Lot, facts: printing.Labels, *, locale: str, count: int = LABELS_PER_PAGE) -> bytes:
+    """Sack labels of a lot (`printing.labels`), named with the cooperative's product name
+    when it has one."""
     return labels_pdf(
         lot,
         locale=locale,
         count=count,
-        cooperative=coop.name,
-        product=product or "",
-        country=coop.country,
-        uri=uri,
+        cooperative=facts.cooperative,
+        product=facts.product,
+        country=facts.country,
+        uri=facts.uri,
     )
 
 

@@ -1,0 +1,310 @@
+"""CSV out: families, plots and deliveries as clerks keep them in spreadsheets, and a
+certificate's approved producers for the certifier.
+
+The rows come from `services.exports` (the queries; the approved producers from
+`services.coverage`); this module only writes them, in a program's dialect (commas,
+points, ISO dates) or a Spanish Excel's (`;`, decimal commas, dd/mm/yyyy, a BOM, Spanish
+column names and crop and form words). What it writes, the importer (`services.imports`)
+reads again.
+
+Writing neutralises spreadsheet formulas: a text cell starting with = + - @ (or a tab or
+carriage return) gets a leading apostrophe (`csvsafe.cell`), which the importer removes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..models import Delivery, Family, Plot
+from ..services.families import PRIVATE_FIELDS
+from ..services.imports import DELIVERY_COLUMNS, FAMILY_COLUMNS, PLOT_COLUMNS, SPANISH_HEADERS
+from .csvsafe import cell as safe_cell  # the export's formula guard
+
+if TYPE_CHECKING:
+    from ..services.coverage import CoverageRow
+
+# Spanish names written by exports and templates: the importer's, and those of the
+# columns only an export has (receipt, net weight, amounts, voided, active).
+HEADERS: dict[str, dict[str, str]] = {kind: dict(names) for kind, names in SPANISH_HEADERS.items()}
+HEADERS["deliveries"].update(
+    {
+        "receipt_number": "numero_recibo_sistema",
+        "net_kg": "peso_neto_kg",
+        "amount": "importe",
+        "premium_amount": "importe_prima",
+        "centre": "centro_acopio",
+        "voided": "anulada",
+        "void_reason": "motivo_anulacion",
+    }
+)
+HEADERS["families"]["active"] = "activo"
+
+
+@dataclass
+class Dialect:
+    """How to write: a program's CSV (commas, points, ISO) or a Spanish Excel's."""
+
+    excel: bool = False
+    spanish: bool = False
+
+    @property
+    def delimiter(self) -> str:
+        return ";" if self.excel else ","
+
+    def number(self, value: Any) -> str:
+        if value is None:
+            return ""
+        text = str(value)
+        return text.replace(".", ",") if self.excel else text
+
+    def day(self, value: date | None) -> str:
+        if value is None:
+            return ""
+        return value.strftime("%d/%m/%Y") if self.excel else value.isoformat()
+
+    def yes(self, value: bool) -> str:
+        if self.spanish:
+            return "sí" if value else "no"
+        return "yes" if value else "no"
+
+    def header(self, kind: str, names: list[str]) -> list[str]:
+        if not self.spanish:
+            return names
+        return [HEADERS[kind].get(n, n) for n in names]
+
+
+SPANISH_CROPS = {"coffee": "café", "cacao": "cacao"}
+SPANISH_FORMS = {
+    "cherry": "cereza",
+    "wet_parchment": "pergamino húmedo",
+    "dry_parchment": "pergamino seco",
+    "green": "verde",
+    "roasted": "tostado",
+    "wet_beans": "cacao en baba",
+    "dry_beans": "grano seco",
+}
+
+
+class _Writer:
+    """CSV text in chunks, for a streamed download."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(
+            self.buffer,
+            delimiter=dialect.delimiter,
+            lineterminator="\r\n" if dialect.excel else "\n",
+        )
+
+    def row(self, cells: list[str]) -> None:
+        self.writer.writerow(cells)
+
+    def take(self) -> str:
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
+
+
+def _kg(grams: int | None) -> Decimal | None:
+    return None if grams is None else Decimal(grams) / 1000
+
+
+def _money(minor: int | None) -> str:
+    return "" if minor is None else f"{Decimal(minor) / 100:.2f}"
+
+
+DELIVERY_EXPORT = [
+    "receipt_number",
+    "member_code",
+    "plot",
+    "crop",
+    "form",
+    "delivered_on",
+    "gross_kg",
+    "tare_kg",
+    "net_kg",
+    "moisture_pct",
+    "grade",
+    "price_per_kg",
+    "premium_per_kg",
+    "amount",
+    "premium_amount",
+    "paper_receipt",
+    "centre",
+    "voided",
+    "void_reason",
+]
+
+
+def deliveries(rows: Iterable[tuple[Delivery, str, str, str]], dialect: Dialect) -> Iterator[str]:
+    """Deliveries (with member code, plot name, centre code) as CSV, importable again
+    (voided ones marked)."""
+    out = _Writer(dialect)
+    if dialect.excel:
+        yield "\ufeff"
+    out.row(dialect.header("deliveries", DELIVERY_EXPORT))
+    crops = SPANISH_CROPS if dialect.spanish else {}
+    forms = SPANISH_FORMS if dialect.spanish else {}
+    for n, (d, member_code, plot_name, centre_code) in enumerate(rows, 1):
+        out.row(
+            [
+                safe_cell(d.receipt_number),
+                safe_cell(member_code),
+                safe_cell(plot_name),
+                crops.get(d.crop, d.crop),
+                forms.get(d.form, d.form),
+                dialect.day(d.delivered_on),
+                dialect.number(_kg(d.gross_g)),
+                dialect.number(_kg(d.tare_g)),
+                dialect.number(_kg(d.net_g)),
+                dialect.number(None if d.moisture_dpct is None else Decimal(d.moisture_dpct) / 10),
+                safe_cell(d.grade),
+                dialect.number(_money(d.price_per_kg_minor)),
+                dialect.number(_money(d.premium_per_kg_minor)),
+                dialect.number(_money(d.amount_minor)),
+                dialect.number(_money(d.premium_minor)),
+                safe_cell(d.paper_receipt),
+                safe_cell(centre_code),
+                dialect.yes(d.voided_at is not None),
+                safe_cell(d.void_reason),
+            ]
+        )
+        if n % 2000 == 0:
+            yield out.take()
+    yield out.take()
+
+
+FAMILY_EXPORT = list(FAMILY_COLUMNS)
+
+
+def families(
+    rows: Iterable[tuple[Family, str]], dialect: Dialect, *, include_private: bool
+) -> Iterator[str]:
+    """Member families (with their community's name) as CSV; national ID and phone only
+    for the cooperative's staff."""
+    names = [n for n in FAMILY_EXPORT if include_private or n not in PRIVATE_FIELDS]
+    out = _Writer(dialect)
+    if dialect.excel:
+        yield "\ufeff"
+    out.row(dialect.header("families", [*names, "active"]))
+    for n, (family, community) in enumerate(rows, 1):
+        cells = {
+            "member_code": safe_cell(family.member_code),
+            "head_name": safe_cell(family.head_name),
+            "woman_led": dialect.yes(family.woman_led),
+            "community": safe_cell(community),
+            "national_id": safe_cell(family.national_id),
+            "phone": safe_cell(family.phone),
+            "public_name_consent": dialect.yes(family.public_name_consent),
+        }
+        out.row([cells[name] for name in names] + [dialect.yes(family.active)])
+        if n % 2000 == 0:
+            yield out.take()
+    yield out.take()
+
+
+PLOT_EXPORT = list(PLOT_COLUMNS)
+
+
+def plots(rows: Iterable[tuple[Plot, str]], dialect: Dialect) -> Iterator[str]:
+    """Plots (with their family's member code) as CSV: points as latitude/longitude,
+    polygons as GeoJSON text."""
+    out = _Writer(dialect)
+    if dialect.excel:
+        yield "\ufeff"
+    out.row(dialect.header("plots", PLOT_EXPORT))
+    crops = SPANISH_CROPS if dialect.spanish else {}
+    for n, (plot, member_code) in enumerate(rows, 1):
+        geometry = json.loads(plot.geometry_geojson) if plot.geometry_geojson else None
+        point = geometry if geometry and geometry.get("type") == "Point" else None
+        out.row(
+            [
+                safe_cell(member_code),
+                safe_cell(plot.name),
+                crops.get(plot.crop, plot.crop),
+                dialect.number(Decimal(plot.area_m2) / 10_000),
+                "" if plot.altitude_m is None else str(plot.altitude_m),
+                str(plot.expected_yield_kg_ha),
+                dialect.number(point["coordinates"][1]) if point else "",
+                dialect.number(point["coordinates"][0]) if point else "",
+                json.dumps(geometry, separators=(",", ":")) if geometry and not point else "",
+            ]
+        )
+        if n % 2000 == 0:
+            yield out.take()
+    yield out.take()
+
+
+def template(kind: str, dialect: Dialect) -> str:
+    """An empty file with the columns of `kind`, to fill in a spreadsheet."""
+    names = {
+        "deliveries": [n for n in DELIVERY_COLUMNS if n != "price_per_quintal"],
+        "families": FAMILY_EXPORT,
+        "plots": PLOT_EXPORT,
+    }[kind]
+    out = _Writer(dialect)
+    out.row(dialect.header(kind, names))
+    return ("\ufeff" if dialect.excel else "") + out.take()
+
+
+APPROVED_PRODUCERS = (
+    "member_code",
+    "head_name",
+    "woman_led",
+    "community",
+    "status",
+    "since",
+    "plots",
+    "area_ha",
+)
+
+
+def approved_producers(rows: list[CoverageRow], *, spanish: bool) -> str:
+    """A certificate's approved producers (`coverage.approved_producers`) as CSV for a
+    spreadsheet; no cell can run as a formula."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if spanish:
+        writer.writerow(
+            [
+                "codigo_socio",
+                "jefe_de_familia",
+                "liderada_por_mujer",
+                "comunidad",
+                "estado",
+                "desde",
+                "parcelas",
+                "area_ha",
+            ]
+        )
+    else:
+        writer.writerow(APPROVED_PRODUCERS)
+    words = {
+        "certified": "certificado",
+        "in_conversion": "en conversión",
+        "excluded": "excluido",
+    }
+    for row in rows:
+        writer.writerow(
+            [
+                safe_cell(row.family.member_code),
+                safe_cell(row.family.head_name),
+                ("sí" if row.family.woman_led else "no")
+                if spanish
+                else ("yes" if row.family.woman_led else "no"),
+                safe_cell(row.community),
+                words.get(row.status, row.status) if spanish else row.status,
+                row.since.isoformat(),
+                row.plots,
+                f"{row.area_m2 / 10_000:.2f}",
+            ]
+        )
+    return out.getvalue()

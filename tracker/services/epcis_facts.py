@@ -1,0 +1,165 @@
+"""The records behind a lot's or a shipment's EPCIS events, read once for the document.
+
+`documents/epcis.py` turns these facts into EPCIS 2.0 JSON-LD and runs no query: here are
+the lot's ancestry (genealogy), every output of each operation (a split's other parts
+too), the deliveries with the moment each was weighed, their centres, the processing
+sites, the shipments and their lots, the claims and what was true when.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from ..models import (
+    CollectionCentre,
+    Cooperative,
+    Delivery,
+    Lot,
+    LotInput,
+    LotOperation,
+    ProcessingSite,
+    Shipment,
+    ShipmentLot,
+)
+from . import certificates as certificates_service
+from . import claim_text, genealogy
+from .lots import claims_for
+
+_CHUNK = 900
+
+
+@dataclass
+class EventFacts:
+    """What an EPCIS document tells, as records."""
+
+    coop: Cooperative
+    lots: dict[uuid.UUID, Lot]
+    operations: dict[uuid.UUID, LotOperation]
+    history: set[uuid.UUID]  # the lots asked for and their ancestors
+    edges: list[LotInput]
+    deliveries: dict[uuid.UUID, Delivery]
+    weighed: dict[uuid.UUID, datetime | None]
+    centres: dict[uuid.UUID, CollectionCentre]
+    sites: dict[uuid.UUID, ProcessingSite]
+    shipments: Sequence[Shipment]
+    shipped: dict[uuid.UUID, list[ShipmentLot]]
+    claims: dict[uuid.UUID, list[Any]]
+    qualified: dict[uuid.UUID, dict[uuid.UUID, claim_text.Qualification]]
+
+
+def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _fetch(session: Session, model: type, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    wanted = sorted(set(ids))
+    found: dict[uuid.UUID, Any] = {}
+    for chunk in _chunks(wanted):
+        rows: Iterable[Any] = session.exec(select(model).where(model.id.in_(chunk)))  # type: ignore[attr-defined]
+        for row in rows:
+            found[row.id] = row
+    return found
+
+
+def _weighed(
+    session: Session, deliveries: dict[uuid.UUID, Delivery]
+) -> dict[uuid.UUID, datetime | None]:
+    """When each delivery was weighed, as far as the records know: a correction keeps the
+    moment of the delivery it replaces; an imported row has only its date (None)."""
+    first: dict[uuid.UUID, Delivery] = {i: d for i, d in deliveries.items()}
+    known: dict[uuid.UUID, Delivery] = dict(deliveries)
+    while pending := {d.replaces_id for d in first.values() if d.replaces_id} - set(known):
+        known.update(_fetch(session, Delivery, pending))
+    for key, delivery in first.items():
+        seen = {key}
+        while delivery.replaces_id in known and delivery.replaces_id not in seen:
+            seen.add(delivery.replaces_id)
+            delivery = known[delivery.replaces_id]
+        first[key] = delivery
+    return {i: (None if d.import_id is not None else d.created_at) for i, d in first.items()}
+
+
+def for_lot(session: Session, lot: Lot) -> EventFacts:
+    """The lot's history up to now: where its kilos came from and where it was shipped."""
+    shipments = [
+        shipment
+        for shipment in session.exec(
+            select(Shipment)
+            .join(ShipmentLot, ShipmentLot.shipment_id == Shipment.id)  # type: ignore[arg-type]
+            .where(ShipmentLot.lot_id == lot.id, Shipment.voided_at.is_(None))  # type: ignore[union-attr]
+        )
+    ]
+    return _facts(session, lot.cooperative_id, [lot.id], shipments)
+
+
+def for_shipment(session: Session, shipment: Shipment) -> EventFacts:
+    """The shipment and the history of every lot in it."""
+    lot_ids = list(
+        session.exec(select(ShipmentLot.lot_id).where(ShipmentLot.shipment_id == shipment.id))
+    )
+    return _facts(session, shipment.cooperative_id, lot_ids, [shipment])
+
+
+def _facts(
+    session: Session,
+    cooperative_id: uuid.UUID,
+    lot_ids: Sequence[uuid.UUID],
+    shipments: Sequence[Shipment],
+) -> EventFacts:
+    coop = session.get(Cooperative, cooperative_id)
+    assert coop is not None
+    lots: dict[uuid.UUID, Lot] = {}
+    operations: dict[uuid.UUID, LotOperation] = {}
+    history: set[uuid.UUID] = set()
+    for lot_id in lot_ids:
+        graph = genealogy.graph(session, lot_id, forward_too=False)
+        lots.update(graph.lots)
+        operations.update(graph.operations)
+        history |= graph.up | {lot_id}
+    edges: list[LotInput] = []
+    for chunk in _chunks(sorted(operations)):
+        edges.extend(session.exec(select(LotInput).where(LotInput.operation_id.in_(chunk))))  # type: ignore[attr-defined]
+        # Every output of each operation (a split's other parts too).
+        for made in session.exec(select(Lot).where(Lot.operation_id.in_(chunk))):  # type: ignore[attr-defined]
+            lots[made.id] = made
+    deliveries = _fetch(
+        session, Delivery, (e.source_delivery_id for e in edges if e.source_delivery_id)
+    )
+    weighed = _weighed(session, deliveries)
+    centres = _fetch(session, CollectionCentre, (d.centre_id for d in deliveries.values()))
+    sites = _fetch(
+        session, ProcessingSite, (op.site_id for op in operations.values() if op.site_id)
+    )
+    shipped = {
+        s.id: list(session.exec(select(ShipmentLot).where(ShipmentLot.shipment_id == s.id)))
+        for s in shipments
+    }
+    for links in shipped.values():
+        missing = [link.lot_id for link in links if link.lot_id not in lots]
+        lots.update(_fetch(session, Lot, missing))
+    claims = claims_for(session, list(lots.values()))
+    qualified = claim_text.lot_qualifications(
+        session, list(lots.values()), claims, today=certificates_service.today()
+    )
+    return EventFacts(
+        coop=coop,
+        lots=lots,
+        operations=operations,
+        history=history,
+        edges=edges,
+        deliveries=deliveries,
+        weighed=weighed,
+        centres=centres,
+        sites=sites,
+        shipments=shipments,
+        shipped=shipped,
+        claims=claims,
+        qualified=qualified,
+    )

@@ -1,0 +1,281 @@
+"""The records behind an EUDR due-diligence package, read once for the document.
+
+`documents/eudr.py` checks and writes the geolocation GeoJSON and the PDF summary and
+runs no query: here are the lots (a shipment's, or one lot), the plots of their whole
+ancestry with the kilos and deliveries each gave, which of them lie in the protected
+area, and, for the summary, the certificates that covered the producers.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from shapely.geometry import Point, Polygon
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..models import (
+    Certificate,
+    Community,
+    Cooperative,
+    CoverageEntry,
+    Delivery,
+    DeliveryFlag,
+    Family,
+    Lot,
+    Plot,
+    PlotFlag,
+    Shipment,
+)
+from ..models.enums import DeliveryFlagKind, PlotFlagKind
+from . import certificates as certificates_service
+from . import claim_text, genealogy
+from .errors import Conflict
+from .geo import overlaps, parse_area
+from .shipments import shipment_lots
+
+_CHUNK = 900
+
+
+@dataclass
+class PlotRow:
+    """A plot behind the shipment, its producer and the kilos (as weighed) it gave."""
+
+    plot: Plot
+    family: Family
+    community: Community
+    grams: int
+    deliveries: int
+
+    @property
+    def crop(self) -> str:
+        return self.plot.crop
+
+    @property
+    def area_ha(self) -> float:
+        return round(self.plot.area_m2 / 10_000, 4)
+
+    @property
+    def geometry_kind(self) -> str:
+        """ "polygon" or "point", as stored."""
+        return "polygon" if '"Polygon"' in (self.plot.geometry_geojson or "") else "point"
+
+    @property
+    def place(self) -> str:
+        c = self.community
+        parts = [self.plot.name, c.name, c.district, c.province, c.region]
+        return ", ".join(p for p in parts if p)
+
+
+@dataclass
+class Origin:
+    """What a package is made of: the lots, the plots behind them, and which plots lie in
+    the protected area."""
+
+    shipment: Shipment | None  # None for a lot's package
+    lot: Lot | None  # the lot, for a lot's package
+    coop: Cooperative
+    lots: list[tuple[Lot, int]]
+    rows: list[PlotRow]
+    delivery_ids: list[uuid.UUID]
+    protected: set[uuid.UUID]
+
+
+@dataclass
+class Summary:
+    """What the PDF summary adds: the certificates that covered some of the producers on
+    the shipping day (with how many), and what was true of them on the harvest days."""
+
+    certificates: list[tuple[Certificate, int]]
+    qualified: dict[uuid.UUID, Any]
+
+
+def _chunks(ids: list[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def for_shipment(session: Session, shipment: Shipment) -> Origin:
+    """A shipment's lots and the plots behind them."""
+    if shipment.voided_at is not None:
+        raise Conflict(_l("This shipment is voided: it has no EUDR package."))
+    coop = session.get(Cooperative, shipment.cooperative_id)
+    assert coop is not None
+    return _origin(session, coop, shipment_lots(session, shipment), shipment=shipment)
+
+
+def for_lot(session: Session, lot: Lot) -> Origin:
+    """One lot and the plots of its whole ancestry, by the shipment's rules."""
+    if lot.voided_at is not None:
+        raise Conflict(_l("This lot is voided: it has no EUDR geolocation."))
+    coop = session.get(Cooperative, lot.cooperative_id)
+    assert coop is not None
+    return _origin(session, coop, [(lot, lot.weight_g)], lot=lot)
+
+
+def _origin(
+    session: Session,
+    coop: Cooperative,
+    lots: list[tuple[Lot, int]],
+    *,
+    shipment: Shipment | None = None,
+    lot: Lot | None = None,
+) -> Origin:
+    rows, delivery_ids = plot_rows(session, lots)
+    protected = _protected(session, coop, rows, delivery_ids)
+    return Origin(shipment, lot, coop, lots, rows, delivery_ids, protected)
+
+
+def plot_rows(
+    session: Session, lots: list[tuple[Lot, int]]
+) -> tuple[list[PlotRow], list[uuid.UUID]]:
+    """The plots behind these lots (through the genealogy), with kilos and deliveries each."""
+    grams_by_delivery: dict[uuid.UUID, int] = defaultdict(int)
+    for parts in genealogy.backward(session, [lot.id for lot, _g in lots]).values():
+        for delivery_id, grams in parts.items():
+            grams_by_delivery[delivery_id] += grams
+    delivery_ids = sorted(grams_by_delivery)
+    per_plot: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
+    for chunk in _chunks(delivery_ids):
+        for delivery_id, plot_id in session.execute(
+            select(Delivery.id, Delivery.plot_id).where(Delivery.id.in_(chunk))  # type: ignore[attr-defined]
+        ):
+            per_plot[plot_id][0] += grams_by_delivery[delivery_id]
+            per_plot[plot_id][1] += 1
+    rows: list[PlotRow] = []
+    for chunk in _chunks(sorted(per_plot)):
+        for plot, family, community in session.execute(
+            select(Plot, Family, Community)
+            .join(Family, Family.id == Plot.family_id)  # type: ignore[arg-type]
+            .join(Community, Community.id == Family.community_id)  # type: ignore[arg-type]
+            .where(Plot.id.in_(chunk))  # type: ignore[attr-defined]
+        ):
+            grams, count = per_plot[plot.id]
+            rows.append(PlotRow(plot, family, community, grams, count))
+    rows.sort(key=lambda r: (r.crop, r.family.member_code, r.plot.name))
+    return rows, delivery_ids
+
+
+def _protected(
+    session: Session, coop: Cooperative, rows: list[PlotRow], delivery_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Plots in the protected area: flagged and unresolved, a delivery flagged there, or
+    inside the boundary (unless a manager resolved the flag after checking on the ground)."""
+    ids = [r.plot.id for r in rows]
+    flagged: set[uuid.UUID] = set()
+    resolved: set[uuid.UUID] = set()
+    for chunk in _chunks(ids):
+        for plot_id, resolved_at in session.execute(
+            select(PlotFlag.plot_id, PlotFlag.resolved_at).where(
+                PlotFlag.plot_id.in_(chunk),  # type: ignore[attr-defined]
+                PlotFlag.kind == PlotFlagKind.PROTECTED_AREA,
+            )
+        ):
+            (resolved if resolved_at is not None else flagged).add(plot_id)
+    for chunk in _chunks(delivery_ids):
+        flagged.update(
+            session.exec(
+                select(Delivery.plot_id)
+                .join(DeliveryFlag, DeliveryFlag.delivery_id == Delivery.id)  # type: ignore[arg-type]
+                .where(
+                    Delivery.id.in_(chunk),  # type: ignore[attr-defined]
+                    DeliveryFlag.kind == DeliveryFlagKind.PROTECTED_AREA,
+                )
+                .distinct()
+            ).all()
+        )
+    if coop.protected_area_geojson:
+        area = parse_area(coop.protected_area_geojson)
+        for row in rows:
+            geometry = _shape(row.plot.geometry_geojson)
+            if geometry is not None and row.plot.id not in resolved and overlaps(geometry, area):
+                flagged.add(row.plot.id)
+    return flagged
+
+
+def _shape(geojson: str | None) -> Any:
+    if not geojson:
+        return None
+    try:
+        value = json.loads(geojson)
+        if value.get("type") == "Point":
+            return Point(value["coordinates"][:2])
+        if value.get("type") == "Polygon":
+            return Polygon(value["coordinates"][0], value["coordinates"][1:])
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+    return None
+
+
+def summary(session: Session, origin: Origin) -> Summary:
+    """The certificates of a shipment's package and what was true of them when."""
+    listed = certificates(session, origin)
+    qualified = claim_text.certificate_qualifications(
+        session,
+        origin.coop.id,
+        [cert.id for cert, _n in listed],
+        dates=harvest_days(session, origin),
+        today=certificates_service.today(),
+    )
+    return Summary(listed, qualified)
+
+
+def certificates(session: Session, origin: Origin) -> list[tuple[Certificate, int]]:
+    """Certificates that certified some of the shipment's producers on the shipping day,
+    with how many of them."""
+    family_ids = sorted({r.family.id for r in origin.rows})
+    assert origin.shipment is not None
+    on = origin.shipment.shipped_on
+    ranked = (
+        select(
+            CoverageEntry.certificate_id,
+            CoverageEntry.family_id,
+            CoverageEntry.status,
+            func.row_number()
+            .over(
+                partition_by=(CoverageEntry.certificate_id, CoverageEntry.family_id),  # type: ignore[arg-type]
+                order_by=(CoverageEntry.since.desc(), CoverageEntry.created_at.desc()),  # type: ignore[attr-defined]
+            )
+            .label("rn"),
+        )
+        .where(CoverageEntry.cooperative_id == origin.coop.id, CoverageEntry.since <= on)
+        .subquery("ranked")
+    )
+    counts: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for chunk in _chunks(family_ids):
+        for cert_id, family_id in session.execute(
+            select(ranked.c.certificate_id, ranked.c.family_id).where(
+                ranked.c.rn == 1,
+                ranked.c.status == "certified",
+                ranked.c.family_id.in_(chunk),
+            )
+        ):
+            counts[cert_id].add(family_id)
+    if not counts:
+        return []
+    found = session.exec(
+        select(Certificate)
+        .where(
+            Certificate.id.in_(list(counts)),  # type: ignore[attr-defined]
+            Certificate.valid_from <= on,
+            Certificate.valid_until >= on,
+        )
+        .order_by(Certificate.type, Certificate.number)
+    ).all()
+    return [(cert, len(counts[cert.id])) for cert in found]
+
+
+def harvest_days(session: Session, origin: Origin) -> set[date]:
+    """The days the coffee or cacao behind the package was delivered."""
+    days: set[date] = set()
+    for chunk in _chunks(origin.delivery_ids):
+        query = select(Delivery.delivered_on).where(Delivery.id.in_(chunk)).distinct()  # type: ignore[attr-defined,call-overload]
+        days.update(session.exec(query).all())
+    return days

@@ -1,0 +1,40 @@
+"""What a payment receipt shows, read once: the payment, the family and its community,
+the cooperative, the deliveries it settled, and the family's season balance after it.
+
+`documents/receipts.py` lays it out (page or A5 PDF) and runs no query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from ..models import Community, Cooperative, Delivery, Family, Payment, PaymentAllocation
+from . import payments
+
+
+@dataclass
+class ReceiptFacts:
+    payment: Payment
+    family: Family
+    community: Community | None
+    coop: Cooperative
+    allocations: list[tuple[PaymentAllocation, Delivery]]
+    balance: payments.Balance
+
+
+def of(session: Session, payment: Payment) -> ReceiptFacts:
+    """Everything the receipt (PDF or page) shows about one payment."""
+    family = session.get(Family, payment.family_id)
+    coop = session.get(Cooperative, payment.cooperative_id)
+    assert family is not None and coop is not None
+    community = session.get(Community, family.community_id)
+    return ReceiptFacts(
+        payment=payment,
+        family=family,
+        community=community,
+        coop=coop,
+        allocations=payments.allocations_of(session, payment),
+        balance=payments.balance(session, family, payment.season),
+    )
