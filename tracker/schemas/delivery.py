@@ -11,6 +11,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 
+from ..models.delivery import MAX_GROSS_G
 from .common import Id, Kilograms, Money
 from .intake import (
     Decimal1,
@@ -23,7 +24,7 @@ from .intake import (
     length,
 )
 
-MAX_KG = 5000
+MAX_KG = MAX_GROSS_G // 1000  # the one weight limit, in the unit people type
 
 
 class DeliverySchema(IntakeSchema):
