@@ -510,6 +510,7 @@ def _import_delivery_table(
     errors: list[RowError] = []
     good: list[tuple[int, deliveries.DeliveryData, uuid.UUID]] = []
     check = deliveries.check_against
+    from_input = deliveries.DeliveryData.from_input
     for count, (line, cells) in enumerate(table.rows, 1):
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
@@ -533,30 +534,14 @@ def _import_delivery_table(
         if problems:
             errors.extend(RowError(line, f, m) for f, m in problems.items())
             continue
-        data = deliveries.DeliveryData(
-            family_id=family.id,
-            plot_id=plot_id,
-            crop=values["crop"],
-            form=values["form"],
-            delivered_on=values["delivered_on"],
-            gross_g=values["gross_g"],
-            tare_g=values["tare_g"] or 0,
-            moisture_dpct=values["moisture_dpct"],
-            grade=values["grade"] or "",
-            price_per_kg_minor=values["price_per_kg_minor"] or 0,
-            premium_per_kg_minor=values["premium_per_kg_minor"] or 0,
-            paper_receipt=values["paper_receipt"],
-            price_pending=bool(values.get("price_pending")),
-        )
-        if values["price_per_quintal"] is not None:
-            try:
-                deliveries.price_per_quintal(data, values["price_per_quintal"])
-            except ValidationFailed as error:
-                errors.extend(
-                    RowError(line, "price_per_quintal", " ".join(m))
-                    for m in error.errors().values()
-                )
-                continue
+        values["family_id"], values["plot_id"] = family.id, plot_id
+        try:
+            data = from_input(values)
+        except ValidationFailed as error:  # a price per quintal for another form
+            errors.extend(
+                RowError(line, "price_per_quintal", " ".join(m)) for m in error.errors().values()
+            )
+            continue
         rule_errors, plot = check(coop, data, family, family_plots, today=today)
         if rule_errors:
             errors.extend(
