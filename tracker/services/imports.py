@@ -44,6 +44,8 @@ from ..models import (
     Plot,
     User,
 )
+from ..schemas.delivery import CSV as DELIVERY_CSV
+from ..schemas.delivery import DeliverySchema
 from . import audit, cooperatives, deliveries, families, plots
 from .errors import Conflict, ValidationFailed
 from .text import CONTROL, fold, key
@@ -52,22 +54,8 @@ MAX_ROWS = 1_000_000
 SHOWN_ERRORS = 100  # problems listed in a refusal (their total is given too)
 
 # Canonical column (API.md's field name) -> the names accepted for it, Spanish first.
-DELIVERY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "member_code": ("codigo_socio", "codigo_de_socio", "codigo", "socio"),
-    "plot": ("parcela", "plot_name", "nombre_parcela"),
-    "crop": ("cultivo",),
-    "form": ("forma", "forma_producto", "producto"),
-    "delivered_on": ("fecha", "fecha_entrega", "fecha_de_entrega", "date"),
-    "gross_kg": ("peso_bruto_kg", "peso_bruto", "bruto_kg", "bruto"),
-    "tare_kg": ("tara_kg", "tara"),
-    "moisture_pct": ("humedad_pct", "humedad", "humedad_porcentaje"),
-    "grade": ("calidad", "grado"),
-    "price_per_kg": ("precio_kg", "precio_por_kg", "precio"),
-    "premium_per_kg": ("prima_kg", "prima_por_kg", "prima"),
-    "price_per_quintal": ("precio_quintal", "precio_qq", "precio_por_quintal"),
-    "paper_receipt": ("recibo", "numero_recibo", "recibo_papel", "receipt"),
-    "price_pending": ("precio_por_definir",),
-}
+# The deliveries' come from DeliverySchema's fields (schemas/delivery.py: `csv(...)`).
+DELIVERY_COLUMNS: dict[str, tuple[str, ...]] = dict(DELIVERY_CSV.imported)
 FAMILY_COLUMNS: dict[str, tuple[str, ...]] = {
     "member_code": ("codigo_socio", "codigo_de_socio", "codigo", "socio"),
     "head_name": ("jefe_de_familia", "jefe_familia", "nombre", "nombre_completo"),
@@ -99,6 +87,7 @@ SPANISH_HEADERS = {
     kind: {name: aliases[0] for name, aliases in columns.items()}
     for kind, columns in COLUMNS.items()
 }
+SPANISH_HEADERS["deliveries"] = dict(DELIVERY_CSV.spanish)  # exported columns' too
 
 
 @dataclass(frozen=True)
@@ -392,20 +381,7 @@ class _PlotRow:
 
 
 # The delivery schema's fields the CSV columns go through (by attribute once loaded).
-_DELIVERY_FIELDS = (
-    ("crop", "crop"),
-    ("form", "form"),
-    ("delivered_on", "delivered_on"),
-    ("gross_kg", "gross_g"),
-    ("tare_kg", "tare_g"),
-    ("moisture_pct", "moisture_dpct"),
-    ("grade", "grade"),
-    ("price_per_kg", "price_per_kg_minor"),
-    ("premium_per_kg", "premium_per_kg_minor"),
-    ("price_per_quintal", "price_per_quintal"),
-    ("paper_receipt", "paper_receipt"),
-    ("price_pending", "price_pending"),
-)
+_DELIVERY_FIELDS = DELIVERY_CSV.converted
 
 
 def import_deliveries(
@@ -487,8 +463,6 @@ def _import_delivery_table(
     skip_duplicates: bool,
     progress: Callable[[int], None] | None,
 ) -> ImportResult:
-    from ..schemas.delivery import DeliverySchema
-
     if centre.cooperative_id != coop.id:
         raise ValidationFailed({"centre": [str(_l("Unknown collection centre."))]})
     refuse_repeat(session, coop, "deliveries", table.sha256)  # early; again under the locks
@@ -1001,38 +975,7 @@ def _money(minor: int | None) -> str:
     return "" if minor is None else f"{Decimal(minor) / 100:.2f}"
 
 
-DELIVERY_EXPORT = [
-    "receipt_number",
-    "member_code",
-    "plot",
-    "crop",
-    "form",
-    "delivered_on",
-    "gross_kg",
-    "tare_kg",
-    "net_kg",
-    "moisture_pct",
-    "grade",
-    "price_per_kg",
-    "premium_per_kg",
-    "amount",
-    "premium_amount",
-    "paper_receipt",
-    "centre",
-    "voided",
-    "void_reason",
-]
-SPANISH_HEADERS["deliveries"].update(
-    {
-        "receipt_number": "numero_recibo_sistema",
-        "net_kg": "peso_neto_kg",
-        "amount": "importe",
-        "premium_amount": "importe_prima",
-        "centre": "centro_acopio",
-        "voided": "anulada",
-        "void_reason": "motivo_anulacion",
-    }
-)
+DELIVERY_EXPORT = list(DELIVERY_CSV.export)  # DeliverySchema's `csv(...)` columns
 
 
 def export_deliveries(
@@ -1173,7 +1116,7 @@ def export_plots(session: Session, coop: Cooperative, dialect: Dialect) -> Itera
 def template(kind: str, dialect: Dialect) -> str:
     """An empty file with the columns of `kind`, to fill in a spreadsheet."""
     names = {
-        "deliveries": [n for n in DELIVERY_COLUMNS if n != "price_per_quintal"],
+        "deliveries": list(DELIVERY_CSV.template),
         "families": FAMILY_EXPORT,
         "plots": PLOT_EXPORT,
     }[kind]
