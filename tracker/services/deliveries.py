@@ -8,13 +8,11 @@ same transaction, so a rolled-back action gives its numbers back.
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import date, timedelta
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -24,7 +22,7 @@ from sqlmodel import Session, select
 from ..models import CollectionCentre, Cooperative, Delivery, Family, Plot, utcnow
 from ..models.delivery import MAX_GROSS_G
 from ..models.enums import FORMS_BY_CROP
-from . import audit
+from . import audit, bulk
 from .errors import Conflict, NotFound, ValidationFailed
 from .lots import CROP_LABELS
 
@@ -285,12 +283,6 @@ def _values(
     )
 
 
-def new_ids(count: int) -> list[uuid.UUID]:
-    """Random (version 4) UUIDs in bulk: one read of the system's randomness, not one each."""
-    pool = os.urandom(16 * count)
-    return [uuid.UUID(bytes=pool[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
-
-
 def record(
     session: Session,
     *,
@@ -344,7 +336,7 @@ def record_many(
     if not rows:
         return []
     first = take_receipts(session, centre.id, len(rows))
-    ids = new_ids(len(rows))
+    ids = bulk.new_ids(len(rows))
     code = centre.code
     values = [
         _values(data, plot_id, ids[offset], first + offset, code)
@@ -359,7 +351,7 @@ def record_many(
         "replaces_id": None,
         "import_id": import_id,
     }
-    _insert(session, _BULK_COLUMNS, values, same)
+    bulk.insert(session, Delivery.__table__, _BULK_COLUMNS, values, same)  # type: ignore[attr-defined]
     audit.record_rows(
         session,
         model=Delivery,
@@ -372,64 +364,6 @@ def record_many(
     if refresh:
         after_change(session, coop, {data.family_id for data, _plot in rows})
     return ids
-
-
-@contextmanager
-def _large_page_cache(connection: Any) -> Iterator[None]:
-    """SQLite: a 64 MB page cache while a bulk insert runs (random UUID keys touch pages
-    all over the indexes; the default 2 MB cache makes that a third slower)."""
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql("PRAGMA cache_size=-65536")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
-
-
-def _insert(
-    session: Session,
-    columns: Sequence[str],
-    rows: Sequence[tuple[object, ...]],
-    same: dict[str, object],
-) -> None:
-    """Rows into the delivery table through the driver's executemany.
-
-    Each value goes through the column type's own bind processor (SQLAlchemy's, for the
-    dialect in use), so the stored form is exactly what the ORM writes; values the rows
-    share (`same`) are processed once. What is skipped is building a parameter
-    dictionary per row, which costs more than the insert itself for a large import.
-    """
-    connection = session.connection()
-    dialect = connection.dialect
-    table = Delivery.__table__  # type: ignore[attr-defined]
-
-    def processor(name: str) -> Any:
-        return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-
-    shared = []
-    for name, value in same.items():
-        process = processor(name)
-        shared.append(process(value) if process is not None and value is not None else value)
-    names = [*columns, *same]
-    compiled = table.insert().compile(dialect=dialect, column_keys=names)
-    chosen = [(i, p) for i, name in enumerate(columns) if (p := processor(name)) is not None]
-    if compiled.positional:
-        pick = itemgetter(*(names.index(name) for name in compiled.positiontup))
-    with _large_page_cache(connection):
-        for start in range(0, len(rows), 10_000):
-            params: list[Any] = []
-            for row in rows[start : start + 10_000]:
-                values = list(row)
-                for i, process in chosen:
-                    values[i] = process(values[i])
-                values += shared
-                params.append(
-                    pick(values) if compiled.positional else dict(zip(names, values, strict=True))
-                )
-            connection.exec_driver_sql(compiled.string, params)
 
 
 def void(
