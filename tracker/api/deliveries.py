@@ -13,7 +13,7 @@ from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Cooperative
 from ..schemas.delivery import DeliveryListSchema, DeliverySchema, DeliveryVoidSchema
-from ..services import deliveries, imports
+from ..services import deliveries, delivery_import
 from ..services.access import Permission
 from ._common import Blueprint, caller
 from ._intake import DeliveryPage, csv_body, delivery_views
@@ -135,7 +135,7 @@ class DeliveryImport(MethodView):
         Likely duplicates are errors unless ?skip_duplicates=true (then listed, not stored)."""
         coop = guard.record("code", Permission.INTAKE)
         data, name = csv_body()
-        result = imports.import_deliveries(
+        result = delivery_import.import_deliveries(
             get_session(),
             coop,
             data,

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..services import deliveries, imports
+from ..services import deliveries, delivery_import, imports
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from ._intake import can, csv_download, dialect, new_key, show_cooperative, user_id
@@ -149,7 +149,7 @@ def deliveries_upload(code: str) -> Any:
             code=request.form.get("centre") or None,
             default_id=principal().centres.get(coop.id),
         )
-        return imports.import_deliveries(
+        return delivery_import.import_deliveries(
             session,
             coop,
             data,
