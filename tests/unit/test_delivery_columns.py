@@ -133,3 +133,14 @@ def test_a_new_field_with_csv_metadata_is_a_column_everywhere():
     assert ("lot_note", "lot_note") in layout.converted
     assert "lot_note" in layout.export and "lot_note" in layout.template
     assert isinstance(WithNote().fields["lot_note"].metadata["csv"], CsvColumn)
+
+
+def test_an_export_row_has_a_cell_under_every_header(db, world):
+    from tests.factories import make_delivery, make_family, make_plot
+
+    family = make_family(db, world.a)
+    make_delivery(db, world.a, family, make_plot(db, family))
+    for dialect in (imports.Dialect(), imports.Dialect(excel=True, spanish=True)):
+        text = "".join(imports.export_deliveries(db, world.a, dialect)).lstrip("\ufeff")
+        header, row = (line.split(dialect.delimiter) for line in text.splitlines())
+        assert len(header) == len(row) == len(CSV.export)
