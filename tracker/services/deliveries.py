@@ -82,10 +82,10 @@ class DeliveryData:
         that is not priced per quintal)."""
         get = values.get
         data = cls(
-            **{
-                name: fallback if (value := get(name)) is None or value == "" else value
+            *[  # positional, in field order: a CSV import builds one per row
+                fallback if (value := get(name)) is None or value == "" else value
                 for name, fallback in _INPUT_FALLBACKS
-            }
+            ]
         )
         if data.delivered_on is None:
             data.delivered_on = _today()
