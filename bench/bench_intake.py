@@ -105,7 +105,7 @@ def _import(bench: Bench, db: Path, data: bytes) -> tuple[float, float, int]:
 
     from tracker.db import engine_for, writing
     from tracker.models import CollectionCentre, Cooperative
-    from tracker.services import audit, deliveries, imports
+    from tracker.services import audit, deliveries, delivery_import, imports
 
     app = _app(bench, f"sqlite:///{db}")
     claims_spent: list[float] = []
@@ -132,7 +132,7 @@ def _import(bench: Bench, db: Path, data: bytes) -> tuple[float, float, int]:
             ).first()
             started = time.perf_counter()
             try:
-                result = imports.import_deliveries(
+                result = delivery_import.import_deliveries(
                     session, coop, data, centre=centre, clerk_id=None
                 )
             except imports.ImportFailed as failure:

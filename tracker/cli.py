@@ -380,7 +380,7 @@ def import_deliveries_command(
 
     from . import db
     from .models import CollectionCentre, Cooperative
-    from .services import deliveries, imports
+    from .services import deliveries, delivery_import, imports
     from .services.errors import DomainError
 
     # One write transaction from the first read (BEGIN IMMEDIATE on SQLite), as for an
@@ -403,7 +403,7 @@ def import_deliveries_command(
                 ).first()
             )
             with click.progressbar(length=2 * len(table.rows), label="Importing") as bar:
-                result = imports.import_delivery_table(
+                result = delivery_import.import_delivery_table(
                     session,
                     coop,
                     table,

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from tests import factories as f
 from tracker.models import AuditEntry, AuditHead, Delivery, LotOperation
-from tracker.services import audit, coverage, imports, lots, payments, shipments
+from tracker.services import audit, coverage, delivery_import, lots, payments, shipments
 
 HEADER = "member_code,plot,crop,form,delivered_on,gross_kg,tare_kg,price_per_kg\n"
 
@@ -56,7 +56,7 @@ def stock(db, world):
     other = f.make_family(db, world.a)
     f.make_plot(db, other, name="Parcela 1")
     csv = HEADER + f"{other.member_code},Parcela 1,coffee,dry_parchment,2026-06-03,70,0.5,9.20\n"
-    result = imports.import_deliveries(
+    result = delivery_import.import_deliveries(
         db, world.a, csv.encode(), centre=f.centre_of(db, world.a), clerk_id=None
     )
     imported = db.exec(select(Delivery).where(Delivery.import_id == result.batch_id)).one()

@@ -317,7 +317,7 @@ def test_deliveries_happen_when_weighed_and_imported_rows_at_noon(
     """At the scale: the moment of weighing. Imported (the issue's 00:49:19 import of an
     earlier day), entered on a later day: the date at 12:00 -05:00 (docs/standards.md).
     A correction keeps the moment of the delivery it corrects."""
-    from tracker.services import deliveries, imports
+    from tracker.services import deliveries, delivery_import
 
     coop = world.a
     family = make_family(db, coop)
@@ -344,7 +344,7 @@ def test_deliveries_happen_when_weighed_and_imported_rows_at_noon(
     )
     late = make_delivery(db, coop, family, plot, kg=70, on=date(2026, 6, 1))
     time_machine.move_to(datetime(2026, 6, 10, 5, 49, 19, tzinfo=UTC))  # 00:49:19 in Peru
-    imports.import_deliveries(
+    delivery_import.import_deliveries(
         db,
         coop,
         _csv(family.member_code, "04/06/2026", "80"),

@@ -22,7 +22,7 @@ from sqlmodel import func, select
 from tests.conftest import BACKEND
 from tests.factories import centre_of, intake_sample, make_centre, make_sample_members
 from tracker.models import Delivery, Family, ImportBatch, Plot
-from tracker.services import imports
+from tracker.services import delivery_import, imports
 
 DELIVERIES = intake_sample("deliveries.csv")  # 40 rows
 FAMILIES = intake_sample("socios-excel-es.csv")  # 12 families
@@ -175,7 +175,7 @@ def test_two_imports_of_one_deliveries_file_store_it_once(
     path = tmp_path / "mid.csv"
     path.write_bytes(DELIVERIES)
     # The first import: done, flushed, not committed (its locks held).
-    first = imports.import_deliveries(
+    first = delivery_import.import_deliveries(
         db, members.a, DELIVERIES, centre=centre_of(db, members.a), clerk_id=None
     )
     assert first.imported == 40

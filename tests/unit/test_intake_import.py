@@ -9,14 +9,14 @@ from tests.factories import centre_of, intake_sample, make_family, make_plot, ma
 from tracker.documents import csv_export
 from tracker.documents.csv_export import Dialect
 from tracker.models import AuditEntry, Community, Delivery, Family, ImportBatch, Plot
-from tracker.services import exports, imports
+from tracker.services import delivery_import, exports, imports
 from tracker.services.imports import ImportFailed
 
 HEADER = "member_code,plot,crop,form,delivered_on,gross_kg,tare_kg,moisture_pct,grade,price_per_kg,premium_per_kg\n"
 
 
 def _import(db, coop, data, **kw):
-    return imports.import_deliveries(
+    return delivery_import.import_deliveries(
         db, coop, data, centre=centre_of(db, coop), clerk_id=None, **kw
     )
 

@@ -12,7 +12,7 @@ from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
 from ..schemas.delivery import DeliveryListSchema, DeliverySchema, DeliveryVoidSchema
-from ..services import access, deliveries, imports
+from ..services import access, deliveries, delivery_import
 from ..services.access import Permission
 from ._common import Blueprint, DeliveryPage, caller, csv_body, delivery_views
 
@@ -133,7 +133,7 @@ class DeliveryImport(MethodView):
         Likely duplicates are errors unless ?skip_duplicates=true (then listed, not stored)."""
         coop = guard.record("code", Permission.INTAKE)
         data, name = csv_body()
-        result = imports.import_deliveries(
+        result = delivery_import.import_deliveries(
             get_session(),
             coop,
             data,

@@ -23,8 +23,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..models import Delivery, Family, Plot
+from ..schemas.delivery import CSV as DELIVERY_CSV
 from ..services.families import PRIVATE_FIELDS
-from ..services.imports import DELIVERY_COLUMNS, FAMILY_COLUMNS, PLOT_COLUMNS, SPANISH_HEADERS
+from ..services.imports import FAMILY_COLUMNS, PLOT_COLUMNS, SPANISH_HEADERS
 from .csvsafe import cell as safe_cell  # the export's formula guard
 
 if TYPE_CHECKING:
@@ -33,17 +34,6 @@ if TYPE_CHECKING:
 # Spanish names written by exports and templates: the importer's, and those of the
 # columns only an export has (receipt, net weight, amounts, voided, active).
 HEADERS: dict[str, dict[str, str]] = {kind: dict(names) for kind, names in SPANISH_HEADERS.items()}
-HEADERS["deliveries"].update(
-    {
-        "receipt_number": "numero_recibo_sistema",
-        "net_kg": "peso_neto_kg",
-        "amount": "importe",
-        "premium_amount": "importe_prima",
-        "centre": "centro_acopio",
-        "voided": "anulada",
-        "void_reason": "motivo_anulacion",
-    }
-)
 HEADERS["families"]["active"] = "activo"
 
 
@@ -121,27 +111,7 @@ def _money(minor: int | None) -> str:
     return "" if minor is None else f"{Decimal(minor) / 100:.2f}"
 
 
-DELIVERY_EXPORT = [
-    "receipt_number",
-    "member_code",
-    "plot",
-    "crop",
-    "form",
-    "delivered_on",
-    "gross_kg",
-    "tare_kg",
-    "net_kg",
-    "moisture_pct",
-    "grade",
-    "price_per_kg",
-    "premium_per_kg",
-    "amount",
-    "premium_amount",
-    "paper_receipt",
-    "centre",
-    "voided",
-    "void_reason",
-]
+DELIVERY_EXPORT = list(DELIVERY_CSV.export)  # DeliverySchema's `csv(...)` columns
 
 
 def deliveries(rows: Iterable[tuple[Delivery, str, str, str]], dialect: Dialect) -> Iterator[str]:
@@ -246,7 +216,7 @@ def plots(rows: Iterable[tuple[Plot, str]], dialect: Dialect) -> Iterator[str]:
 def template(kind: str, dialect: Dialect) -> str:
     """An empty file with the columns of `kind`, to fill in a spreadsheet."""
     names = {
-        "deliveries": [n for n in DELIVERY_COLUMNS if n != "price_per_quintal"],
+        "deliveries": list(DELIVERY_CSV.template),
         "families": FAMILY_EXPORT,
         "plots": PLOT_EXPORT,
     }[kind]

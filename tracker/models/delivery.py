@@ -11,6 +11,10 @@ from sqlmodel import Field, SQLModel
 from .base import TenantModel, VoidableModel
 from .enums import Crop, DeliveryFlagKind, Form, check_in
 
+# The heaviest weighing a door accepts (5 t: more than any one weighing at a collection
+# centre). The service's rule and the schema's field both read it.
+MAX_GROSS_G = 5_000_000
+
 
 class ImportBatch(TenantModel, table=True):
     """One CSV file imported as one all-or-nothing action.

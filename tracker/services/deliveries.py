@@ -8,13 +8,11 @@ same transaction, so a rolled-back action gives its numbers back.
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import date, timedelta
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -22,12 +20,12 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from ..models import CollectionCentre, Cooperative, Delivery, Family, Plot, utcnow
+from ..models.delivery import MAX_GROSS_G
 from ..models.enums import FORMS_BY_CROP
-from . import audit
+from . import audit, bulk
 from .errors import Conflict, NotFound, ValidationFailed
 from .lots import CROP_LABELS
 
-MAX_GROSS_G = 5_000_000  # 5 t: more than any one weighing at a collection centre
 EARLIEST = date(2000, 1, 1)
 QUINTAL_G = {"green": 46_000, "dry_parchment": 55_200}
 
@@ -35,13 +33,24 @@ QUINTAL_G = {"green": 46_000, "dry_parchment": 55_200}
 # Product forms by crop as plain strings: checked once per row of a 100,000-row import.
 _FORMS_OF = {crop.value: frozenset(f.value for f in forms) for crop, forms in FORMS_BY_CROP.items()}
 
+# A field whose stored value is not the one given: the plot is the one `check` chose (the
+# family's only plot of the crop when none is given), the amount is computed unless fixed.
+_RESOLVED = {"resolved": True}
+
 
 @dataclass
 class DeliveryData:
-    """What a clerk enters for one weighing (masses in grams, money in minor units)."""
+    """What a door gives for one weighing (masses in grams, money in minor units).
+
+    One family of classes per entity, as in the full-stack FastAPI template: this is the
+    input (`ItemCreate`), `schemas.delivery.DeliverySchema` the public view and the
+    parser, `models.Delivery` the table. Each field is the delivery column of the same
+    name, stored as given unless marked resolved; `record`/`record_many` read their
+    columns from here, and `from_input` fills every field from a loaded schema.
+    """
 
     family_id: uuid.UUID
-    plot_id: uuid.UUID | None
+    plot_id: uuid.UUID | None = field(metadata=_RESOLVED)
     crop: str
     form: str
     delivered_on: date
@@ -56,12 +65,49 @@ class DeliveryData:
     # otherwise, so no delivery is ever silently paid at 0.
     price_pending: bool = False
     # Set when the price was agreed per quintal: the exact amount paid, not per-kg rounded.
-    amount_minor: int | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    amount_minor: int | None = field(default=None, metadata=_RESOLVED)
 
     @property
     def net_g(self) -> int:
+        """The one net weight: what the rules check, the row stores and the receipt shows."""
         return self.gross_g - self.tare_g
+
+    @classmethod
+    def from_input(cls, values: Mapping[str, Any]) -> DeliveryData:
+        """The one constructor every door uses: the form, the API, a synced device, a CSV
+        row and the demo. `values` are a loaded delivery schema's, by attribute (`gross_g`,
+        not `gross_kg`), with `family_id` resolved; a missing or empty value takes the
+        field's default, no date means today. A price per quintal (`price_per_quintal`)
+        fixes the exact amount paid and the per-kg price (ValidationFailed for a form
+        that is not priced per quintal)."""
+        get = values.get
+        data = cls(
+            *[  # positional, in field order: a CSV import builds one per row
+                fallback if (value := get(name)) is None or value == "" else value
+                for name, fallback in _INPUT_FALLBACKS
+            ]
+        )
+        if data.delivered_on is None:
+            data.delivered_on = _today()
+        per_quintal = get("price_per_quintal")
+        if per_quintal is not None:
+            price_per_quintal(data, int(per_quintal))
+        return data
+
+
+def _fallback(spec: Field[Any]) -> Any:
+    if spec.default is not MISSING:
+        return spec.default
+    return {"family_id": None, "plot_id": None, "delivered_on": None, "gross_g": 0}.get(
+        spec.name, ""
+    )
+
+
+# (field, value when not given) for `DeliveryData.from_input`, in declaration order.
+_INPUT_FALLBACKS = tuple((spec.name, _fallback(spec)) for spec in fields(DeliveryData))
+# The fields stored as given, and how `record_many` reads them off one DeliveryData.
+_GIVEN = tuple(spec.name for spec in fields(DeliveryData) if not spec.metadata.get("resolved"))
+_given = attrgetter(*_GIVEN)
 
 
 def amount_for(net_g: int, per_kg_minor: int) -> int:
@@ -205,49 +251,36 @@ def receipt_number(centre_code: str, seq: int) -> str:
     return f"{centre_code}-{seq:06d}"
 
 
-def _row(
-    coop: Cooperative,
-    centre: CollectionCentre,
-    clerk_id: uuid.UUID | None,
-    data: DeliveryData,
-    plot_id: uuid.UUID,
-    seq: int,
-) -> dict[str, object]:
+# The columns `record`/`record_many` write per delivery, in the order of `_values`'s
+# tuples: the id, the plot chosen, every field stored as given, then what is computed.
+_BULK_COLUMNS = (
+    "id",
+    "plot_id",
+    *_GIVEN,
+    "net_g",
+    "amount_minor",
+    "premium_minor",
+    "receipt_seq",
+    "receipt_number",
+)
+
+
+def _values(
+    data: DeliveryData, plot_id: uuid.UUID, delivery_id: uuid.UUID, seq: int, centre_code: str
+) -> tuple[Any, ...]:
+    """One delivery's row in the order of `_BULK_COLUMNS`."""
     net = data.net_g
-    return {
-        "id": uuid.uuid4(),
-        "created_at": utcnow(),
-        "cooperative_id": coop.id,
-        "centre_id": centre.id,
-        "family_id": data.family_id,
-        "plot_id": plot_id,
-        "crop": data.crop,
-        "form": data.form,
-        "delivered_on": data.delivered_on,
-        "gross_g": data.gross_g,
-        "tare_g": data.tare_g,
-        "net_g": net,
-        "lotted_g": 0,
-        "moisture_dpct": data.moisture_dpct,
-        "grade": data.grade or "",
-        "price_per_kg_minor": data.price_per_kg_minor,
-        "premium_per_kg_minor": data.premium_per_kg_minor,
-        "amount_minor": data.amount_minor
-        if data.amount_minor is not None
-        else amount_for(net, data.price_per_kg_minor),
-        "premium_minor": amount_for(net, data.premium_per_kg_minor),
-        "receipt_seq": seq,
-        "receipt_number": receipt_number(centre.code, seq),
-        "paper_receipt": data.paper_receipt,
-        "price_pending": data.price_pending,
-        "clerk_id": clerk_id,
-    }
-
-
-def new_ids(count: int) -> list[uuid.UUID]:
-    """Random (version 4) UUIDs in bulk: one read of the system's randomness, not one each."""
-    pool = os.urandom(16 * count)
-    return [uuid.UUID(bytes=pool[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
+    amount = data.amount_minor
+    return (
+        delivery_id,
+        plot_id,
+        *_given(data),
+        net,
+        amount_for(net, data.price_per_kg_minor) if amount is None else amount,
+        amount_for(net, data.premium_per_kg_minor),
+        seq,
+        receipt_number(centre_code, seq),
+    )
 
 
 def record(
@@ -267,8 +300,16 @@ def record(
         raise NotFound(_l("Not found."))
     _family, plot = check(session, coop, data)
     seq = receipt_seq if receipt_seq is not None else take_receipts(session, centre.id)
-    delivery = Delivery(**_row(coop, centre, clerk_id, data, plot.id, seq))  # type: ignore[arg-type]
-    delivery.replaces_id = replaces.id if replaces is not None else None
+    row = _values(data, plot.id, uuid.uuid4(), seq, centre.code)
+    delivery = Delivery(
+        **dict(zip(_BULK_COLUMNS, row, strict=True)),
+        created_at=utcnow(),
+        cooperative_id=coop.id,
+        centre_id=centre.id,
+        lotted_g=0,
+        clerk_id=clerk_id,
+        replaces_id=replaces.id if replaces is not None else None,
+    )
     session.add(delivery)
     session.flush()
     after_change(session, coop, [delivery.family_id])
@@ -295,32 +336,10 @@ def record_many(
     if not rows:
         return []
     first = take_receipts(session, centre.id, len(rows))
-    ids = new_ids(len(rows))
+    ids = bulk.new_ids(len(rows))
     code = centre.code
     values = [
-        (
-            ids[offset],
-            data.family_id,
-            plot_id,
-            data.crop,
-            data.form,
-            data.delivered_on,
-            data.gross_g,
-            data.tare_g,
-            data.gross_g - data.tare_g,
-            data.moisture_dpct,
-            data.grade or "",
-            data.price_per_kg_minor,
-            data.premium_per_kg_minor,
-            data.amount_minor
-            if data.amount_minor is not None
-            else amount_for(data.gross_g - data.tare_g, data.price_per_kg_minor),
-            amount_for(data.gross_g - data.tare_g, data.premium_per_kg_minor),
-            first + offset,
-            f"{code}-{first + offset:06d}",
-            data.paper_receipt,
-            data.price_pending,
-        )
+        _values(data, plot_id, ids[offset], first + offset, code)
         for offset, (data, plot_id) in enumerate(rows)
     ]
     same = {
@@ -332,7 +351,7 @@ def record_many(
         "replaces_id": None,
         "import_id": import_id,
     }
-    _insert(session, _BULK_COLUMNS, values, same)
+    bulk.insert(session, Delivery.__table__, _BULK_COLUMNS, values, same)  # type: ignore[attr-defined]
     audit.record_rows(
         session,
         model=Delivery,
@@ -345,88 +364,6 @@ def record_many(
     if refresh:
         after_change(session, coop, {data.family_id for data, _plot in rows})
     return ids
-
-
-# The columns record_many writes per row, in the order of its tuples.
-_BULK_COLUMNS = (
-    "id",
-    "family_id",
-    "plot_id",
-    "crop",
-    "form",
-    "delivered_on",
-    "gross_g",
-    "tare_g",
-    "net_g",
-    "moisture_dpct",
-    "grade",
-    "price_per_kg_minor",
-    "premium_per_kg_minor",
-    "amount_minor",
-    "premium_minor",
-    "receipt_seq",
-    "receipt_number",
-    "paper_receipt",
-    "price_pending",
-)
-
-
-@contextmanager
-def _large_page_cache(connection: Any) -> Iterator[None]:
-    """SQLite: a 64 MB page cache while a bulk insert runs (random UUID keys touch pages
-    all over the indexes; the default 2 MB cache makes that a third slower)."""
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql("PRAGMA cache_size=-65536")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
-
-
-def _insert(
-    session: Session,
-    columns: Sequence[str],
-    rows: Sequence[tuple[object, ...]],
-    same: dict[str, object],
-) -> None:
-    """Rows into the delivery table through the driver's executemany.
-
-    Each value goes through the column type's own bind processor (SQLAlchemy's, for the
-    dialect in use), so the stored form is exactly what the ORM writes; values the rows
-    share (`same`) are processed once. What is skipped is building a parameter
-    dictionary per row, which costs more than the insert itself for a large import.
-    """
-    connection = session.connection()
-    dialect = connection.dialect
-    table = Delivery.__table__  # type: ignore[attr-defined]
-
-    def processor(name: str) -> Any:
-        return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-
-    shared = []
-    for name, value in same.items():
-        process = processor(name)
-        shared.append(process(value) if process is not None and value is not None else value)
-    names = [*columns, *same]
-    compiled = table.insert().compile(dialect=dialect, column_keys=names)
-    chosen = [(i, p) for i, name in enumerate(columns) if (p := processor(name)) is not None]
-    if compiled.positional:
-        pick = itemgetter(*(names.index(name) for name in compiled.positiontup))
-    with _large_page_cache(connection):
-        for start in range(0, len(rows), 10_000):
-            params: list[Any] = []
-            for row in rows[start : start + 10_000]:
-                values = list(row)
-                for i, process in chosen:
-                    values[i] = process(values[i])
-                values += shared
-                params.append(
-                    pick(values) if compiled.positional else dict(zip(names, values, strict=True))
-                )
-            connection.exec_driver_sql(compiled.string, params)
 
 
 def void(
@@ -533,10 +470,10 @@ def choose_centre(
 
 
 def to_data(session: Session, coop: Cooperative, values: dict[str, object]) -> DeliveryData:
-    """DeliveryData from a loaded delivery schema (the form's or the API's).
+    """DeliveryData from a loaded delivery schema (the form's, the API's, a device's).
 
-    A member code (typed or scanned from the card) stands for the family; a price per
-    quintal fixes the exact amount paid and the per-kg price shown on the receipt.
+    A member code (typed or scanned from the card) stands for the family; the rest is
+    `DeliveryData.from_input`.
     """
     family_id = values.get("family_id")
     code = values.get("member_code")
@@ -553,25 +490,7 @@ def to_data(session: Session, coop: Cooperative, values: dict[str, object]) -> D
         errors["family_id"] = [str(_l("Choose the family."))]
     if errors:
         raise ValidationFailed(errors)
-    data = DeliveryData(
-        family_id=family_id,  # type: ignore[arg-type]
-        plot_id=values.get("plot_id"),  # type: ignore[arg-type]
-        crop=str(values.get("crop") or ""),
-        form=str(values.get("form") or ""),
-        delivered_on=values.get("delivered_on") or _today(),  # type: ignore[arg-type]
-        gross_g=int(values.get("gross_g") or 0),  # type: ignore[call-overload]
-        tare_g=int(values.get("tare_g") or 0),  # type: ignore[call-overload]
-        moisture_dpct=values.get("moisture_dpct"),  # type: ignore[arg-type]
-        grade=str(values.get("grade") or ""),
-        price_per_kg_minor=int(values.get("price_per_kg_minor") or 0),  # type: ignore[call-overload]
-        premium_per_kg_minor=int(values.get("premium_per_kg_minor") or 0),  # type: ignore[call-overload]
-        paper_receipt=(str(values["paper_receipt"]) if values.get("paper_receipt") else None),
-        price_pending=bool(values.get("price_pending")),
-    )
-    per_quintal = values.get("price_per_quintal")
-    if per_quintal is not None:
-        price_per_quintal(data, int(per_quintal))  # type: ignore[call-overload]
-    return data
+    return DeliveryData.from_input({**values, "family_id": family_id})
 
 
 @dataclass

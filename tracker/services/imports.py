@@ -8,6 +8,9 @@ messages match. An import is all or nothing: every bad row is listed with its li
 field, and nothing is stored. Likely duplicates (same family, date, weight and receipt,
 in the file or already recorded) are reported, never silently doubled.
 
+The deliveries file, the large one, is imported by `services/delivery_import.py` with
+the reading, the errors and the once-only lock here.
+
 Writing is `documents/csv_export.py`'s (over `services/exports.py`'s rows): it
 neutralises spreadsheet formulas with a leading apostrophe, which the importer removes again.
 """
@@ -16,12 +19,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gc
 import hashlib
 import io
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,15 +33,13 @@ from sqlmodel import Session, select
 
 from ..documents import csvsafe
 from ..models import (
-    CollectionCentre,
     Cooperative,
-    Delivery,
     Family,
     ImportBatch,
-    Plot,
     User,
 )
-from . import audit, cooperatives, deliveries, families, plots
+from ..schemas.delivery import CSV as DELIVERY_CSV
+from . import audit, cooperatives, families, plots
 from .errors import Conflict, ValidationFailed
 from .text import CONTROL, fold, key
 
@@ -48,22 +47,8 @@ MAX_ROWS = 1_000_000
 SHOWN_ERRORS = 100  # problems listed in a refusal (their total is given too)
 
 # Canonical column (API.md's field name) -> the names accepted for it, Spanish first.
-DELIVERY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "member_code": ("codigo_socio", "codigo_de_socio", "codigo", "socio"),
-    "plot": ("parcela", "plot_name", "nombre_parcela"),
-    "crop": ("cultivo",),
-    "form": ("forma", "forma_producto", "producto"),
-    "delivered_on": ("fecha", "fecha_entrega", "fecha_de_entrega", "date"),
-    "gross_kg": ("peso_bruto_kg", "peso_bruto", "bruto_kg", "bruto"),
-    "tare_kg": ("tara_kg", "tara"),
-    "moisture_pct": ("humedad_pct", "humedad", "humedad_porcentaje"),
-    "grade": ("calidad", "grado"),
-    "price_per_kg": ("precio_kg", "precio_por_kg", "precio"),
-    "premium_per_kg": ("prima_kg", "prima_por_kg", "prima"),
-    "price_per_quintal": ("precio_quintal", "precio_qq", "precio_por_quintal"),
-    "paper_receipt": ("recibo", "numero_recibo", "recibo_papel", "receipt"),
-    "price_pending": ("precio_por_definir",),
-}
+# The deliveries' come from DeliverySchema's fields (schemas/delivery.py: `csv(...)`).
+DELIVERY_COLUMNS: dict[str, tuple[str, ...]] = dict(DELIVERY_CSV.imported)
 FAMILY_COLUMNS: dict[str, tuple[str, ...]] = {
     "member_code": ("codigo_socio", "codigo_de_socio", "codigo", "socio"),
     "head_name": ("jefe_de_familia", "jefe_familia", "nombre", "nombre_completo"),
@@ -95,6 +80,7 @@ SPANISH_HEADERS = {
     kind: {name: aliases[0] for name, aliases in columns.items()}
     for kind, columns in COLUMNS.items()
 }
+SPANISH_HEADERS["deliveries"] = dict(DELIVERY_CSV.spanish)  # exported columns' too
 
 
 @dataclass(frozen=True)
@@ -297,7 +283,7 @@ def _cell(cells: list[str], index: int | None) -> str:
     return clean(cells[index])
 
 
-_REQUIRED_MESSAGE = _l("This field is required.")
+REQUIRED_MESSAGE = _l("This field is required.")
 
 
 def clean(text: str) -> str:
@@ -329,7 +315,7 @@ class Converter:
     def _convert(self, text: str) -> tuple[Any, str | None]:
         if text == "":
             if self.required:
-                return None, str(_REQUIRED_MESSAGE)
+                return None, str(REQUIRED_MESSAGE)
             default = self.field.load_default
             return (default() if callable(default) else default), None
         try:
@@ -367,421 +353,13 @@ def refuse_repeat(session: Session, coop: Cooperative, kind: str, sha256: str) -
     raise AlreadyImported(earlier, (user.name or user.email) if user is not None else None)
 
 
-def _lock_for_import(session: Session, coop: Cooperative, kind: str, table: Table) -> None:
+def lock_for_import(session: Session, coop: Cooperative, kind: str, table: Table) -> None:
     """Take the cooperative's audit chain (which every write of the cooperative takes
     before it commits), then check the file is new: two imports of one file started
     together, or a re-run while the first is still committing, get one import and one
     refusal, whatever the timing."""
     audit.lock_chain(session, coop.id)
     refuse_repeat(session, coop, kind, table.sha256)
-
-
-# -- deliveries ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _FamilyRow:
-    id: uuid.UUID
-    cooperative_id: uuid.UUID
-    active: bool
-
-
-@dataclass(frozen=True)
-class _PlotRow:
-    id: uuid.UUID
-    crop: str
-    name: str
-
-
-# The delivery schema's fields the CSV columns go through (by attribute once loaded).
-_DELIVERY_FIELDS = (
-    ("crop", "crop"),
-    ("form", "form"),
-    ("delivered_on", "delivered_on"),
-    ("gross_kg", "gross_g"),
-    ("tare_kg", "tare_g"),
-    ("moisture_pct", "moisture_dpct"),
-    ("grade", "grade"),
-    ("price_per_kg", "price_per_kg_minor"),
-    ("premium_per_kg", "premium_per_kg_minor"),
-    ("price_per_quintal", "price_per_quintal"),
-    ("paper_receipt", "paper_receipt"),
-    ("price_pending", "price_pending"),
-)
-
-
-def import_deliveries(
-    session: Session,
-    coop: Cooperative,
-    data: bytes | str,
-    *,
-    centre: CollectionCentre,
-    clerk_id: uuid.UUID | None,
-    original_name: str = "",
-    skip_duplicates: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> ImportResult:
-    """Import a deliveries CSV as one action: all rows or none."""
-    with _collector_paused():
-        return import_delivery_table(
-            session,
-            coop,
-            read_table(data, "deliveries"),
-            centre=centre,
-            clerk_id=clerk_id,
-            original_name=original_name,
-            skip_duplicates=skip_duplicates,
-            progress=progress,
-        )
-
-
-def import_delivery_table(
-    session: Session,
-    coop: Cooperative,
-    table: Table,
-    *,
-    centre: CollectionCentre,
-    clerk_id: uuid.UUID | None,
-    original_name: str = "",
-    skip_duplicates: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> ImportResult:
-    """Validate every row (collecting every problem), then store them in bulk.
-
-    `progress` is called with the number of rows just handled, twice per row in all
-    (once checked, once stored), for a progress bar.
-    """
-    with _collector_paused():
-        return _import_delivery_table(
-            session,
-            coop,
-            table,
-            centre=centre,
-            clerk_id=clerk_id,
-            original_name=original_name,
-            skip_duplicates=skip_duplicates,
-            progress=progress,
-        )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a big file is handled: it would scan the
-    hundreds of thousands of young objects a file makes, a third of the work, to free
-    none of them (they are all alive until the import ends)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _import_delivery_table(
-    session: Session,
-    coop: Cooperative,
-    table: Table,
-    *,
-    centre: CollectionCentre,
-    clerk_id: uuid.UUID | None,
-    original_name: str,
-    skip_duplicates: bool,
-    progress: Callable[[int], None] | None,
-) -> ImportResult:
-    from ..schemas.delivery import DeliverySchema
-
-    if centre.cooperative_id != coop.id:
-        raise ValidationFailed({"centre": [str(_l("Unknown collection centre."))]})
-    refuse_repeat(session, coop, "deliveries", table.sha256)  # early; again under the locks
-    schema = DeliverySchema()
-    width = len(table.columns)
-    present: list[tuple[str, int, Converter, str]] = []
-    constants: dict[str, Any] = {}
-    for column, attribute in _DELIVERY_FIELDS:
-        convert = Converter(schema.fields[column], column in REQUIRED["deliveries"])
-        index = table.index(column)
-        if index is None:
-            constants[attribute] = convert("")[0]
-        else:
-            present.append((attribute, index, convert, column))
-    member_index = table.index("member_code")
-    plot_index = table.index("plot")
-    families_by_cell = _FamilyCells(*_lookups(session, coop))
-    today = deliveries.today()
-    errors: list[RowError] = []
-    good: list[tuple[int, deliveries.DeliveryData, uuid.UUID]] = []
-    check = deliveries.check_against
-    for count, (line, cells) in enumerate(table.rows, 1):
-        if len(cells) < width:
-            cells = cells + [""] * (width - len(cells))
-        values = dict(constants)
-        problems: dict[str, str] = {}
-        for attribute, index, convert, column in present:
-            value, message = convert(cells[index])
-            if message is not None:
-                problems[column] = message
-            values[attribute] = value
-        family, family_plots, message = families_by_cell.family(
-            cells[member_index] if member_index is not None else ""
-        )
-        if message is not None:
-            problems["member_code"] = message
-        plot_id = None
-        if plot_index is not None and family is not None and cells[plot_index].strip():
-            plot_id, message = families_by_cell.plot(family, cells[plot_index])
-            if message is not None:
-                problems["plot"] = message
-        if problems:
-            errors.extend(RowError(line, f, m) for f, m in problems.items())
-            continue
-        data = deliveries.DeliveryData(
-            family_id=family.id,
-            plot_id=plot_id,
-            crop=values["crop"],
-            form=values["form"],
-            delivered_on=values["delivered_on"],
-            gross_g=values["gross_g"],
-            tare_g=values["tare_g"] or 0,
-            moisture_dpct=values["moisture_dpct"],
-            grade=values["grade"] or "",
-            price_per_kg_minor=values["price_per_kg_minor"] or 0,
-            premium_per_kg_minor=values["premium_per_kg_minor"] or 0,
-            paper_receipt=values["paper_receipt"],
-            price_pending=bool(values.get("price_pending")),
-        )
-        if values["price_per_quintal"] is not None:
-            try:
-                deliveries.price_per_quintal(data, values["price_per_quintal"])
-            except ValidationFailed as error:
-                errors.extend(
-                    RowError(line, "price_per_quintal", " ".join(m))
-                    for m in error.errors().values()
-                )
-                continue
-        rule_errors, plot = check(coop, data, family, family_plots, today=today)
-        if rule_errors:
-            errors.extend(
-                RowError(line, _csv_field(f), " ".join(m)) for f, m in rule_errors.items()
-            )
-            continue
-        good.append((line, data, plot.id))
-        if progress is not None and count % 5000 == 0:
-            progress(5000)
-    if progress is not None:
-        progress(len(table.rows) % 5000)
-    # Locks in the order saving one delivery takes them: the centre's receipt counter,
-    # then the audit chain. The other way round, a clerk saving a delivery at this
-    # centre meanwhile deadlocks with the import. Under them, the file and its rows are
-    # checked against everything recorded, an import that just committed included.
-    session.exec(
-        select(CollectionCentre.id).where(CollectionCentre.id == centre.id).with_for_update()
-    ).one()
-    _lock_for_import(session, coop, "deliveries", table)
-    duplicates = _duplicates(session, coop, good)
-    if duplicates and not skip_duplicates:
-        errors.extend(duplicates)
-    if errors:
-        raise ImportFailed(errors)
-    skipped = {d.line for d in duplicates}
-    rows = [(data, plot_id) for line, data, plot_id in good if line not in skipped]
-    batch = ImportBatch(
-        cooperative_id=coop.id,
-        kind="deliveries",
-        original_name=(original_name or "")[:255],
-        sha256=table.sha256,
-        rows=len(rows),
-        created_by_id=clerk_id,
-    )
-    session.add(batch)
-    session.flush()
-    ids: list[uuid.UUID] = []
-    for start in range(0, len(rows), 20_000):
-        chunk = rows[start : start + 20_000]
-        ids += deliveries.record_many(
-            session,
-            coop=coop,
-            centre=centre,
-            clerk_id=clerk_id,
-            rows=chunk,
-            import_id=batch.id,
-            refresh=False,
-        )
-        if progress is not None:
-            progress(len(chunk))
-    # Claims and volume caps of every family in the file, once for the whole file.
-    deliveries.after_change(session, coop, {data.family_id for data, _plot in rows})
-    _audit_import(session, coop, batch, table, rows, ids, centre)
-    return ImportResult(len(ids), batch.id, duplicates if skip_duplicates else [])
-
-
-class _FamilyCells:
-    """Member codes and plot names as written in the file, to the records, remembered."""
-
-    def __init__(
-        self, by_code: dict[str, _FamilyRow], plots_by_family: dict[uuid.UUID, list[_PlotRow]]
-    ) -> None:
-        self.by_code = by_code
-        self.plots_by_family = plots_by_family
-        self.families: dict[str, tuple[Any, list[_PlotRow], str | None]] = {}
-        self.plots: dict[tuple[uuid.UUID, str], tuple[uuid.UUID | None, str | None]] = {}
-
-    def family(self, cell: str) -> tuple[Any, list[_PlotRow], str | None]:
-        found = self.families.get(cell)
-        if found is None:
-            code = families.normalise_code(clean(cell))
-            family = self.by_code.get(code)
-            if not code:
-                found = (None, [], str(_REQUIRED_MESSAGE))
-            elif family is None:
-                found = (None, [], str(_l("No family has this member code.")))
-            else:
-                found = (family, self.plots_by_family.get(family.id, []), None)
-            self.families[cell] = found
-        return found
-
-    def plot(self, family: _FamilyRow, cell: str) -> tuple[uuid.UUID | None, str | None]:
-        key_ = (family.id, cell)
-        found = self.plots.get(key_)
-        if found is None:
-            name = clean(cell)
-            wanted = fold(name)
-            plot_id = next(
-                (p.id for p in self.plots_by_family.get(family.id, []) if fold(p.name) == wanted),
-                None,
-            )
-            message = None
-            if plot_id is None:
-                code = next(c for c, f in self.by_code.items() if f.id == family.id)
-                message = str(
-                    _l("Family %(code)s has no plot called “%(name)s”.", code=code, name=name)
-                )
-            found = (plot_id, message)
-            self.plots[key_] = found
-        return found
-
-
-def _csv_field(name: str) -> str:
-    """The CSV's column for a rule's field (the file has member_code and plot, not ids)."""
-    return {"family_id": "member_code", "plot_id": "plot"}.get(name, name)
-
-
-def _lookups(
-    session: Session, coop: Cooperative
-) -> tuple[dict[str, _FamilyRow], dict[uuid.UUID, list[_PlotRow]]]:
-    """Every family and plot of the cooperative, once, for row checks without queries."""
-    family_by_code = {
-        code: _FamilyRow(fid, coop.id, bool(active))
-        for fid, code, active in session.exec(
-            select(Family.id, Family.member_code, Family.active).where(
-                Family.cooperative_id == coop.id
-            )
-        ).all()
-    }
-    plots_by_family: dict[uuid.UUID, list[_PlotRow]] = {}
-    for pid, fid, crop, name in session.exec(
-        select(Plot.id, Plot.family_id, Plot.crop, Plot.name).where(Plot.cooperative_id == coop.id)
-    ).all():
-        plots_by_family.setdefault(fid, []).append(_PlotRow(pid, crop, name))
-    return family_by_code, plots_by_family
-
-
-def _duplicates(
-    session: Session, coop: Cooperative, good: list[tuple[int, deliveries.DeliveryData, uuid.UUID]]
-) -> list[RowError]:
-    """Rows that repeat another row, or a delivery already recorded (not voided)."""
-    if not good:
-        return []
-    found: list[RowError] = []
-    seen: dict[tuple[Any, ...], int] = {}
-    for line, data, _plot in good:
-        signature = (data.family_id, data.delivered_on, data.net_g, data.paper_receipt or "")
-        first = seen.get(signature)
-        if first is not None:
-            found.append(
-                RowError(
-                    line,
-                    "row",
-                    str(
-                        _l(
-                            "Looks like a duplicate of line %(line)s (same family, date, weight and receipt).",
-                            line=first,
-                        )
-                    ),
-                )
-            )
-        else:
-            seen[signature] = line
-    days = [data.delivered_on for _line, data, _plot in good]
-    existing = session.exec(
-        select(  # type: ignore[call-overload]
-            Delivery.family_id,
-            Delivery.delivered_on,
-            Delivery.net_g,
-            Delivery.paper_receipt,
-            Delivery.receipt_number,
-        ).where(
-            Delivery.cooperative_id == coop.id,
-            Delivery.voided_at.is_(None),  # type: ignore[union-attr]
-            Delivery.delivered_on >= min(days),
-            Delivery.delivered_on <= max(days),
-        )
-    )
-    recorded: dict[tuple[Any, ...], str] = {}
-    for family_id, day, net_g, paper, receipt in existing:
-        recorded.setdefault((family_id, day, net_g, paper or ""), receipt)
-    if recorded:
-        for line, data, _plot in good:
-            receipt = recorded.get(
-                (data.family_id, data.delivered_on, data.net_g, data.paper_receipt or "")
-            )
-            if receipt is not None:
-                found.append(
-                    RowError(
-                        line,
-                        "row",
-                        str(
-                            _l(
-                                "Looks like delivery %(receipt)s, already recorded (same family, date, weight and receipt).",
-                                receipt=receipt,
-                            )
-                        ),
-                    )
-                )
-    return found
-
-
-def _audit_import(
-    session: Session,
-    coop: Cooperative,
-    batch: ImportBatch,
-    table: Table,
-    rows: list[tuple[deliveries.DeliveryData, uuid.UUID]],
-    ids: list[uuid.UUID],
-    centre: CollectionCentre,
-) -> None:
-    """One audit entry for the whole file, with a digest of every stored row."""
-    digest = hashlib.sha256()
-    for delivery_id, (data, plot_id) in zip(ids, rows, strict=True):
-        digest.update(
-            f"{delivery_id}|{data.family_id}|{plot_id}|{data.crop}|{data.form}|{data.delivered_on}|"
-            f"{data.gross_g}|{data.tare_g}|{data.moisture_dpct}|{data.grade}|"
-            f"{data.price_per_kg_minor}|{data.premium_per_kg_minor}|{data.paper_receipt}\n".encode()
-        )
-    audit.record(
-        session,
-        cooperative_id=coop.id,
-        action="import",
-        entity="delivery",
-        entity_id=str(batch.id),
-        after={
-            "rows": len(ids),
-            "file_sha256": table.sha256,
-            "rows_sha256": digest.hexdigest(),
-            "centre": centre.code,
-            "original_name": batch.original_name,
-        },
-    )
 
 
 # -- families and plots ----------------------------------------------------------------
@@ -799,7 +377,7 @@ def import_families(
     from ..schemas.family import FamilySchema
 
     table = read_table(data, "families")
-    _lock_for_import(session, coop, "families", table)
+    lock_for_import(session, coop, "families", table)
     schema = FamilySchema(exclude=("community_id", "active"))
     known = {fold(c.name): c for c in families.communities(session, coop)}
     created: list[str] = []
@@ -822,7 +400,7 @@ def import_families(
                 values = {}
             community = known.get(fold(community_name)) if community_name else None
             if not community_name:
-                row_errors["community"] = str(_REQUIRED_MESSAGE)
+                row_errors["community"] = str(REQUIRED_MESSAGE)
             elif community is None and not row_errors:
                 try:
                     community = cooperatives.add_community(session, coop, name=community_name)
@@ -867,7 +445,7 @@ def import_plots(
     from ..schemas.plot import PlotSchema
 
     table = read_table(data, "plots")
-    _lock_for_import(session, coop, "plots", table)
+    lock_for_import(session, coop, "plots", table)
     schema = PlotSchema()
     family_by_code = {
         f.member_code: f
@@ -887,7 +465,7 @@ def import_plots(
             row_errors: dict[str, str] = {}
             if family is None:
                 row_errors["member_code"] = str(
-                    _REQUIRED_MESSAGE if not code else _l("No family has this member code.")
+                    REQUIRED_MESSAGE if not code else _l("No family has this member code.")
                 )
             try:
                 values = schema.load(raw)

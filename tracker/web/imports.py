@@ -13,7 +13,7 @@ from .. import guard
 from ..db import get_session
 from ..documents import csv_export
 from ..idempotency import idempotent
-from ..services import deliveries, exports, imports
+from ..services import deliveries, delivery_import, exports, imports
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from .context import (
@@ -158,7 +158,7 @@ def deliveries_upload(code: str) -> Any:
             code=request.form.get("centre") or None,
             default_id=principal().centres.get(coop.id),
         )
-        return imports.import_deliveries(
+        return delivery_import.import_deliveries(
             session,
             coop,
             data,

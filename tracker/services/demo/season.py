@@ -60,18 +60,20 @@ def build_deliveries(session, demo: Demo) -> None:
             for _ in range(weighings):
                 net_kg = max(4.0, reference_kg * factor / weighings * rng.uniform(0.7, 1.3))
                 tare_g = rng.choice((200, 300, 400, 500)) * max(1, round(net_kg / 60))
-                data = DeliveryData(
-                    family_id=family["id"],
-                    plot_id=plot["id"],
-                    crop=crop,
-                    form=form,
-                    delivered_on=first_day + timedelta(days=rng.randint(0, span)),
-                    gross_g=int(net_kg * 1000) + tare_g,
-                    tare_g=tare_g,
-                    moisture_dpct=rng.randint(*moisture) if moisture else None,
-                    grade=rng.choice(("A", "A", "A", "B", "B", "C")),
-                    price_per_kg_minor=rng.randint(plo, phi),
-                    premium_per_kg_minor=PREMIUM[crop] if rng.random() < 0.85 else 0,
+                data = DeliveryData.from_input(
+                    {
+                        "family_id": family["id"],
+                        "plot_id": plot["id"],
+                        "crop": crop,
+                        "form": form,
+                        "delivered_on": first_day + timedelta(days=rng.randint(0, span)),
+                        "gross_g": int(net_kg * 1000) + tare_g,
+                        "tare_g": tare_g,
+                        "moisture_dpct": rng.randint(*moisture) if moisture else None,
+                        "grade": rng.choice(("A", "A", "A", "B", "B", "C")),
+                        "price_per_kg_minor": rng.randint(plo, phi),
+                        "premium_per_kg_minor": PREMIUM[crop] if rng.random() < 0.85 else 0,
+                    }
                 )
                 per_centre[community_centre[family["community_id"]].id].append((data, plot["id"]))
         total = 0
