@@ -36,9 +36,9 @@ from ..schemas.certificate import (
     StatusChangeOutSchema,
     StatusQuerySchema,
 )
-from ..services import certificates, conversions, coverage, massbalance
+from ..services import certificates, conversions, coverage, vocabulary
 from ..services.access import Permission
-from ..services.claims import split_list
+from ..services.claims import massbalance, split_list
 from ..services.errors import NotFound, ValidationFailed
 from ._common import Blueprint, QueryPage, caller, require_json_object
 
@@ -58,7 +58,7 @@ def _user_id() -> uuid.UUID | None:
 def present(cert: Certificate) -> dict[str, Any]:
     """A certificate as API.md shows it, with today's status and its current document."""
     session = get_session()
-    standing = certificates.standing_on(session, cert, certificates.today())
+    standing = certificates.standing_on(session, cert, vocabulary.local_today())
     document = certificates.current_document(session, cert)
     base = current_app.config["PUBLIC_URL"]
     return {
@@ -152,7 +152,7 @@ class CertificateStatus(MethodView):
         """The status on any date (`?on=YYYY-MM-DD`, default today) and the history."""
         cert = guard.record("certificate_id")
         session = get_session()
-        day = query.get("on") or certificates.today()
+        day = query.get("on") or vocabulary.local_today()
         standing = certificates.standing_on(session, cert, day)
         change = certificates.status_on(session, cert, day)
         return {

@@ -49,9 +49,9 @@ from ..models import (
     ShipmentLot,
     utcnow,
 )
-from ..services import certificates as certificates_service
 from ..services import claim_text, genealogy, gs1
-from ..services.lots import claims_for
+from ..services.claims import lot_claims
+from ..services.vocabulary import local_today
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CBV = "https://ref.gs1.org/cbv/"
@@ -234,9 +234,9 @@ def _document(
         names.opaque = set(lots) - history
     else:
         history |= {link.lot_id for links in shipped.values() for link in links}
-    claims = claims_for(session, list(lots.values()))
+    claims = lot_claims(session, list(lots.values()))
     qualified = claim_text.lot_qualifications(
-        session, list(lots.values()), claims, today=certificates_service.today()
+        session, list(lots.values()), claims, today=local_today()
     )
     # Ordered by day, then deliveries before operations before shipments, then by the
     # moment each was recorded (to the microsecond: two operations of one day keep their order).

@@ -55,8 +55,7 @@ from ..models import (
     ShipmentLot,
 )
 from ..models.enums import DeliveryFlagKind, PlotFlagKind
-from ..services import certificates as certificates_service
-from ..services import claim_text, genealogy
+from ..services import claim_text, genealogy, vocabulary
 from ..services.errors import Conflict, ValidationFailed
 from ..services.geo import COUNTRY_BOXES, POINT_MAX_M2, overlaps, parse_area, truncate6
 
@@ -532,8 +531,9 @@ def summary_pdf(session: Session, package: Package) -> bytes:
     """The one-page-and-annex PDF/A summary: plots, areas, the statement, the certificates."""
     from flask_babel import get_locale
 
+    from ..services.vocabulary import FORM_LABELS, REPORT_CLAIM_LABELS, label
     from . import pdf
-    from .season_report import CLAIM_LABELS, FORM_LABELS, Fmt, label
+    from .season_report import Fmt
 
     listed = certificates(session, package)
     return pdf.render(
@@ -547,13 +547,13 @@ def summary_pdf(session: Session, package: Package) -> bytes:
             package.coop.id,
             [cert.id for cert, _n in listed],
             dates=harvest_days(session, package),
-            today=certificates_service.today(),
+            today=vocabulary.local_today(),
         ),
         commodities={crop: str(COMMODITIES.get(crop, crop)) for crop in HS_CODES},
         hs_codes=HS_CODES,
         cut_off=CUT_OFF,
         fmt=Fmt(str(get_locale() or "es"), package.coop.currency),
-        claim_labels=CLAIM_LABELS,
+        claim_labels=REPORT_CLAIM_LABELS,
         form_labels=FORM_LABELS,
         label=label,
     )

@@ -36,7 +36,7 @@ from ..extensions import limiter
 from ..i18n import LOCALES
 from ..models import Certificate, Cooperative, Lot
 from ..schemas.public import ProvenanceSchema
-from ..services import certificates, gs1, lots, provenance, publication
+from ..services import certificates, gs1, provenance, publication, vocabulary
 from ..services.errors import NotFound
 from . import digital_link, present, sheets
 from .cache import PageCache
@@ -217,7 +217,7 @@ def serve_lot(found: tuple[uuid.UUID, uuid.UUID, int] | None, *, via: Reached = 
     lot_id, _coop_id, version = found
     kind = "json" if wants_json() else "html"
     locale = public_locale() if kind == "html" else "-"
-    key = (lot_id, version, lots.today(), locale, kind, via)
+    key = (lot_id, version, vocabulary.local_today(), locale, kind, via)
     entry = _pages().get(key)
     etag = entry[0] if entry is not None else _etag(*key)
     if _not_modified(etag):
@@ -272,7 +272,7 @@ def lot_events(token: str) -> Response:
 def events_response(lot_id: uuid.UUID, _coop_id: uuid.UUID, version: int) -> Response:
     """The lot's history as EPCIS 2.0 JSON-LD, for anyone: no family, no receipt, no
     buyer's name, no token (documents/epcis.py, audience "public")."""
-    key = ("events", lot_id, version, lots.today())
+    key = ("events", lot_id, version, vocabulary.local_today())
     entry = _pages().get(key)
     etag = entry[0] if entry is not None else _etag(*key)
     if _not_modified(etag):
@@ -301,7 +301,7 @@ def sheet_response(
 ) -> Response:
     """The provenance sheet as a download, with cache headers. Once rendered, a request
     reads the file the disk cache holds: no ORM, no rendering."""
-    today = lots.today()
+    today = vocabulary.local_today()
     key = ("sheet", lot_id, version, today, locale)
     entry = _pages().get(key)
     etag = entry[0] if entry is not None else _etag(*key)
@@ -378,7 +378,7 @@ def _lot_links(
 ) -> tuple[str, str, list[digital_link.Link]]:
     """(anchor, description, links) of a published lot, cached like its page."""
     lot_id, _coop_id, version = found
-    key = ("links", lot_id, version, lots.today(), locale, gtin, code)
+    key = ("links", lot_id, version, vocabulary.local_today(), locale, gtin, code)
     entry = _pages().get(key)
     if entry is None:
         anchor = _anchor(gtin, code)
@@ -509,7 +509,7 @@ def certificate(certificate_id: str) -> Response:
     coop = session.get(Cooperative, cert.cooperative_id)
     assert coop is not None
     locale = public_locale()
-    today = lots.today()
+    today = vocabulary.local_today()
     etag = _etag("cert", cert.id, coop.public_version, cert.updated_at, today, locale)
     if _not_modified(etag):
         return _cached(Response(status=304), etag)

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from ..documents import pdf, qr
 from ..models import Cooperative, Lot, Product
-from ..services import lots, provenance, publication
+from ..services import provenance, publication, vocabulary
 from . import present
 
 LABELS_PER_PAGE = 8
@@ -64,7 +64,7 @@ def provenance_pdf(
     session: Session, lot: Lot, *, version: int, locale: str, today: date | None = None
 ) -> bytes:
     """The lot's provenance sheet: from the disk cache, or rendered once and stored."""
-    issued = today or lots.today()
+    issued = today or vocabulary.local_today()
     path = sheet_path(lot.id, version, locale, issued)
     with contextlib.suppress(FileNotFoundError):
         return path.read_bytes()

@@ -1,7 +1,7 @@
 """Certificates: what they are, their dated status, their document, and whom they cover.
 
 Every change here changes claims, so each one ends by asking the claims engine to
-recompute what depends on it (services/claims.py). Nothing is deleted: status changes and
+recompute what depends on it (services/claims/). Nothing is deleted: status changes and
 coverage entries are history, and the status or coverage on any past date is answered
 from them. Documents are PDFs checked by their content, stored once by SHA-256.
 """
@@ -34,6 +34,7 @@ from ..models import (
     utcnow,
 )
 from ..models.enums import (
+    FAMILY_COVERAGE_TYPES,
     FORMS_BY_CROP,
     Basis,
     CertificateStatus,
@@ -44,26 +45,13 @@ from . import claims
 from .claims import split_list
 from .cooperatives import bump_public_version
 from .errors import Conflict, NotFound, ValidationFailed
+from .text import printable_error, unprintable
+from .vocabulary import CERTIFICATE_STATUS_LABELS, CROP_LABELS, FORM_LABELS, claim_names
 
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 KIND_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 PDF_MEDIA_TYPE = "application/pdf"
-
-
-def unprintable(text: str) -> bool:
-    """Control characters (NUL above all, which PostgreSQL refuses) have no place in a
-    name, a number or a reason."""
-    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
-
-
-def printable_error() -> str:
-    return str(_l("Contains characters that are not allowed."))
-
-
-def today() -> date:
-    """Peru's date (UTC-5)."""
-    return (utcnow() - timedelta(hours=5)).date()
 
 
 def fold_key(text: str) -> str:
@@ -85,10 +73,10 @@ class TypeInfo:
 
 def types(session: Session, coop: Cooperative) -> list[TypeInfo]:
     """Every certificate type the cooperative can use: built in, then added by managers."""
-    labels = claims.type_labels(session, coop.id)
+    labels = claim_names(session, coop.id)
     found = [
         TypeInfo(
-            str(t), labels[str(t)], "sites" if t == CertificateType.KOSHER else "families", True
+            str(t), labels[str(t)], "families" if t in FAMILY_COVERAGE_TYPES else "sites", True
         )
         for t in CertificateType
     ]
@@ -288,8 +276,6 @@ def update(session: Session, cert: Certificate, values: Mapping[str, Any]) -> Ce
 
 def scope_label(cert: Certificate) -> str:
     """Products in scope as a person reads them: "coffee: green coffee, roasted coffee"."""
-    from .lots import CROP_LABELS, FORM_LABELS
-
     crop_labels: dict[str, Any] = {str(k): v for k, v in CROP_LABELS.items()}
     form_labels: dict[str, Any] = {str(k): v for k, v in FORM_LABELS.items()}
     crops = ", ".join(str(crop_labels.get(c, c)) for c in split_list(cert.crops))
@@ -338,15 +324,6 @@ class StatusOn:
     @property
     def in_force(self) -> bool:
         return self.valid and self.status == CertificateStatus.ACTIVE
-
-
-STATE_LABELS: dict[str, Any] = {
-    "active": _l("active"),
-    "suspended": _l("suspended"),
-    "withdrawn": _l("withdrawn"),
-    "expired": _l("expired"),
-    "not_yet_valid": _l("not yet valid"),
-}
 
 
 def history(session: Session, cert: Certificate) -> list[CertificateStatusChange]:
@@ -487,7 +464,7 @@ def change_status(
         raise Conflict(
             _l(
                 "The certificate is already %(status)s on %(day)s.",
-                status=claims.STATUS_LABELS.get(status, status),
+                status=CERTIFICATE_STATUS_LABELS.get(status, status),
                 day=day.isoformat(),
             ),
             field="status",

@@ -25,11 +25,10 @@ from ..models import CollectionCentre, Cooperative, Delivery, Family, Plot, utcn
 from ..models.enums import FORMS_BY_CROP
 from . import audit
 from .errors import Conflict, NotFound, ValidationFailed
-from .lots import CROP_LABELS
+from .vocabulary import CROP_LABELS, QUINTAL_G
 
 MAX_GROSS_G = 5_000_000  # 5 t: more than any one weighing at a collection centre
 EARLIEST = date(2000, 1, 1)
-QUINTAL_G = {"green": 46_000, "dry_parchment": 55_200}
 
 
 # Product forms by crop as plain strings: checked once per row of a 100,000-row import.

@@ -18,10 +18,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date
 
-from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, update
 from sqlmodel import Session, col, select
@@ -41,9 +39,7 @@ from ..models.enums import FORMS_BY_CROP, Crop, Form, LotStatus, OperationKind, 
 from . import audit, gs1, publication
 from .cooperatives import bump_public_version, season_of
 from .errors import Conflict, NotFound, ValidationFailed
-
-if TYPE_CHECKING:
-    from .claims import Claim
+from .vocabulary import FORM_LABELS, LOT_STATUS_LABELS, PROCESS_LABELS, Number, kg, local_today
 
 CODE_PREFIX = {Crop.COFFEE: "CAF", Crop.CACAO: "CAC"}
 MAX_DELIVERIES = 10_000
@@ -82,37 +78,6 @@ YIELD_BANDS: dict[tuple[str, str, str], tuple[int, int]] = {
 }
 SORTING_BAND = (850, 1000)
 
-FORM_LABELS = {
-    Form.CHERRY: _l("cherry"),
-    Form.WET_PARCHMENT: _l("wet parchment"),
-    Form.DRY_PARCHMENT: _l("dry parchment"),
-    Form.GREEN: _l("green coffee"),
-    Form.ROASTED: _l("roasted coffee"),
-    Form.WET_BEANS: _l("wet beans"),
-    Form.DRY_BEANS: _l("dry beans"),
-}
-PROCESS_LABELS = {
-    Process.DRYING: _l("drying"),
-    Process.FERMENTATION: _l("fermentation"),
-    Process.HULLING: _l("hulling"),
-    Process.SORTING: _l("sorting"),
-    Process.ROASTING: _l("roasting"),
-}
-KIND_LABELS = {
-    OperationKind.CREATE: _l("gathered from deliveries"),
-    OperationKind.MERGE: _l("merge"),
-    OperationKind.SPLIT: _l("split"),
-    OperationKind.PROCESS: _l("processing"),
-}
-STATUS_LABELS = {
-    LotStatus.OPEN: _l("open"),
-    LotStatus.CONSUMED: _l("used"),
-    LotStatus.SHIPPED: _l("shipped"),
-    LotStatus.VOIDED: _l("voided"),
-}
-CROP_LABELS = {Crop.COFFEE: _l("coffee"), Crop.CACAO: _l("cacao")}
-CLAIM_LABELS = {"organic": _l("organic"), "fairtrade": _l("fair trade"), "kosher": _l("kosher")}
-
 
 @dataclass(frozen=True)
 class Pick:
@@ -123,30 +88,6 @@ class Pick:
 
 
 # -- small helpers --------------------------------------------------------------------
-
-
-def today() -> date:
-    """Peru's date (UTC-5): an evening operation is not dated tomorrow."""
-    return (utcnow() - timedelta(hours=5)).date()
-
-
-class Number:
-    """A number in a message, written the reader's way when the message is shown
-    (1.250,5 in Spanish, 1,250.5 in English)."""
-
-    __slots__ = ("pattern", "value")
-
-    def __init__(self, value: float, pattern: str = "#,##0.###") -> None:
-        self.value = value
-        self.pattern = pattern
-
-    def __str__(self) -> str:
-        return str(format_decimal(self.value, format=self.pattern))
-
-
-def kg(grams: int) -> Number:
-    """Grams as kilograms for a message: 1250 -> 1.25 (1,25 in Spanish)."""
-    return Number(grams / 1000)
 
 
 def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
@@ -163,8 +104,8 @@ def _clean_note(note: str | None) -> str:
 
 def _occurred(occurred_on: date | None, not_before: date) -> date:
     """The operation's date: given or today, never in the future nor before its inputs."""
-    day = occurred_on or max(today(), not_before)
-    if day > today():
+    day = occurred_on or max(local_today(), not_before)
+    if day > local_today():
         raise ValidationFailed({"occurred_on": [str(_l("The date cannot be in the future."))]})
     if day < not_before:
         raise ValidationFailed(
@@ -448,7 +389,7 @@ def _check_lot_open(lot: Lot, field: str) -> None:
             _l(
                 "Lot %(code)s is %(status)s: it cannot be used again.",
                 code=lot.code,
-                status=STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
+                status=LOT_STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
             ),
             field=field,
         )
@@ -1085,10 +1026,6 @@ def mass_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
 
 
 __all__ = [
-    "FORM_LABELS",
-    "KIND_LABELS",
-    "PROCESS_LABELS",
-    "STATUS_LABELS",
     "Pick",
     "create_lot",
     "mass_problems",
@@ -1102,26 +1039,6 @@ __all__ = [
     "void_operation",
     "yield_band",
 ]
-
-
-# -- what the pages and the API show beside a lot ------------------------------------
-
-
-def claims_for(session: Session, lots_: Sequence[Lot]) -> dict[uuid.UUID, list[Claim]]:
-    """The claims of each lot, from the claims engine (services.claims.lot_claims).
-
-    The engine is built alongside this module (issue 4); until its interface answers,
-    lots simply show no claims rather than failing.
-    """
-    from . import claims
-
-    if not lots_:
-        return {}
-    try:
-        found = claims.lot_claims(session, list(lots_))
-    except NotImplementedError:
-        return {lot.id: [] for lot in lots_}
-    return {lot.id: list(found.get(lot.id, [])) for lot in lots_}
 
 
 def public_url(base: str, lot: Lot) -> str:

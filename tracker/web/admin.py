@@ -15,13 +15,10 @@ from ..db import get_session
 from ..models import CollectionCentre, Cooperative, Membership, User
 from ..services import cooperatives, users
 from ..services.errors import DomainError
-from .context import ROLE_LABELS as _ALL_ROLES
+from ..services.vocabulary import MEMBERSHIP_ROLE_LABELS
 from .context import login_required_for, principal
 
 bp = login_required_for(Blueprint("admin", __name__, url_prefix="/admin"))
-
-
-ROLE_LABELS = {k: v for k, v in _ALL_ROLES.items() if k != "admin"}
 
 
 @bp.before_request
@@ -46,7 +43,7 @@ def index() -> Any:
         users=people,
         memberships=by_user,
         coop_by_id=coop_by_id,
-        role_labels=ROLE_LABELS,
+        role_labels=MEMBERSHIP_ROLE_LABELS,
     )
 
 

@@ -40,8 +40,9 @@ from ..models import (
     StoredFile,
 )
 from ..models.enums import FORMS_BY_CROP, Basis, CertificateStatus, Crop
-from ..services import certificates, claims, conversions, coverage, massbalance
+from ..services import certificates, claims, conversions, coverage, vocabulary
 from ..services.access import Permission
+from ..services.claims import massbalance
 from ..services.errors import DomainError, ValidationFailed
 from . import dashboard, nav
 from .context import login_required_for, principal, use_cooperative
@@ -83,17 +84,17 @@ def parse_day(value: str | None, default: date | None = None) -> date | None:
 def _certificate_helpers() -> dict[str, Any]:
     """Labels the certificate and claims templates share."""
     return {
-        "state_labels": certificates.STATE_LABELS,
+        "state_labels": vocabulary.CERTIFICATE_STATE_LABELS,
         "state_badges": STATE_BADGES,
-        "coverage_labels": claims.COVERAGE_LABELS,
-        "basis_labels": claims.BASIS_LABELS,
-        "status_labels_cert": claims.STATUS_LABELS,
+        "coverage_labels": vocabulary.COVERAGE_LABELS,
+        "basis_labels": vocabulary.BASIS_LABELS,
+        "status_labels_cert": vocabulary.CERTIFICATE_STATUS_LABELS,
         "scope_label": certificates.scope_label,
     }
 
 
 def _form_options(coop: Cooperative) -> dict[str, Any]:
-    from ..services.lots import CROP_LABELS, FORM_LABELS
+    from ..services.vocabulary import CROP_LABELS, FORM_LABELS
 
     return {
         "kinds": certificates.types(get_session(), coop),
@@ -101,7 +102,7 @@ def _form_options(coop: Cooperative) -> dict[str, Any]:
         "form_options": [
             (str(c), [(str(f), FORM_LABELS[f]) for f in FORMS_BY_CROP[c]]) for c in Crop
         ],
-        "basis_options": [(str(b), claims.BASIS_LABELS[b]) for b in Basis],
+        "basis_options": [(str(b), vocabulary.BASIS_LABELS[b]) for b in Basis],
     }
 
 
@@ -112,7 +113,7 @@ def _form_options(coop: Cooperative) -> dict[str, Any]:
 def index(code: str) -> Any:
     coop = use_cooperative(code)
     session = get_session()
-    today = certificates.today()
+    today = vocabulary.local_today()
     found = certificates.listing(session, coop)
     counts = {}
     for cert in found:
@@ -127,7 +128,7 @@ def index(code: str) -> Any:
         states=certificates.states(session, found, today),
         counts=counts,
         documents=documents,
-        labels=claims.type_labels(session, coop.id),
+        labels=vocabulary.claim_names(session, coop.id),
         alerts=coverage.alerts(session, coop, today),
         today=today,
         kinds=certificates.types(session, coop),
@@ -152,7 +153,7 @@ def add_kind(code: str) -> Any:
         )
     except ValidationFailed as error:
         session = get_session()
-        today = certificates.today()
+        today = vocabulary.local_today()
         found = certificates.listing(session, coop)
         html = render_template(
             "certificates/index.html",
@@ -160,7 +161,7 @@ def add_kind(code: str) -> Any:
             states=certificates.states(session, found, today),
             counts={},
             documents={},
-            labels=claims.type_labels(session, coop.id),
+            labels=vocabulary.claim_names(session, coop.id),
             alerts=coverage.alerts(session, coop, today),
             today=today,
             kinds=certificates.types(session, coop),
@@ -260,7 +261,7 @@ def show_page(
     """The certificate's page; forms that fail re-render it with their errors."""
     session = get_session()
     coop = coop_of(cert)
-    today = certificates.today()
+    today = vocabulary.local_today()
     on = parse_day(request.args.get("on"), today) or today
     family_cert = certificates.covers_families(session, cert)
     ledger = None
@@ -278,7 +279,7 @@ def show_page(
     html = render_template(
         "certificates/show.html",
         cert=cert,
-        labels=claims.type_labels(session, coop.id),
+        labels=vocabulary.claim_names(session, coop.id),
         state=certificates.state_on(session, cert, today),
         today=today,
         on=on,
@@ -310,8 +311,10 @@ def show_page(
         allocations=allocations,
         ledger_unit=conversions.ledger_unit(crops[0] if crops else None),
         products=certificates.scope_label(cert),
-        status_options=[(str(s), claims.STATUS_LABELS[s]) for s in CertificateStatus],
-        coverage_options=[(k, v) for k, v in claims.COVERAGE_LABELS.items()],
+        status_options=[
+            (str(s), vocabulary.CERTIFICATE_STATUS_LABELS[s]) for s in CertificateStatus
+        ],
+        coverage_options=[(k, v) for k, v in vocabulary.COVERAGE_LABELS.items()],
         errors=errors or {},
         form=form or {},
         max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024),
@@ -345,7 +348,7 @@ def change_status(certificate_id: str) -> Any:
     flash(
         _(
             "Status %(status)s from %(day)s recorded; claims were recomputed.",
-            status=claims.STATUS_LABELS.get(change.status, change.status),
+            status=vocabulary.CERTIFICATE_STATUS_LABELS.get(change.status, change.status),
             day=change.effective_from.isoformat(),
         ),
         "success",
@@ -424,7 +427,7 @@ def file(certificate_id: str, file_id: str) -> Response:
 
 
 def _approved(cert: Certificate) -> tuple[date, list[coverage.CoverageRow]]:
-    day = parse_day(request.args.get("on"), certificates.today()) or certificates.today()
+    day = parse_day(request.args.get("on"), vocabulary.local_today()) or vocabulary.local_today()
     return day, coverage.approved_producers(get_session(), cert, day)
 
 
@@ -440,7 +443,7 @@ def approved_pdf(certificate_id: str) -> Response:
         coop=coop,
         rows=rows,
         on=day,
-        label=claims.type_labels(session, coop.id).get(cert.type, cert.type),
+        label=vocabulary.claim_names(session, coop.id).get(cert.type, cert.type),
         state=certificates.state_on(session, cert, day),
         total_ha=sum(r.area_m2 for r in rows) / 10_000,
         certified=sum(1 for r in rows if r.status == "certified"),
@@ -470,11 +473,11 @@ def approved_csv(certificate_id: str) -> Response:
 def lapsed(code: str) -> Any:
     coop = use_cooperative(code)
     session = get_session()
-    today = certificates.today()
+    today = vocabulary.local_today()
     return render_template(
         "certificates/lapsed.html",
         lapses=coverage.lapsed(session, coop, today),
-        labels=claims.type_labels(session, coop.id),
+        labels=vocabulary.claim_names(session, coop.id),
         today=today,
     )
 
@@ -519,7 +522,7 @@ def flags(code: str) -> Any:
         "certificates/flags.html",
         over=list(over.values()),
         protected=protected,
-        labels=claims.type_labels(session, coop.id),
+        labels=vocabulary.claim_names(session, coop.id),
     )
 
 
@@ -528,11 +531,11 @@ def flags(code: str) -> Any:
 
 def _panel(coop: Cooperative) -> dict[str, Any]:
     session = get_session()
-    today = certificates.today()
+    today = vocabulary.local_today()
     return {
         "coop": coop,
         "alerts": coverage.alerts(session, coop, today),
-        "labels": claims.type_labels(session, coop.id),
+        "labels": vocabulary.claim_names(session, coop.id),
         "today": today,
     }
 

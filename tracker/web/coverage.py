@@ -14,7 +14,7 @@ from .. import guard, paging
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Family
-from ..services import certificates, claims, coverage
+from ..services import certificates, coverage, vocabulary
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from .certificates import coop_of, parse_day, show_page, user_id
@@ -31,14 +31,14 @@ def listing(certificate_id: str) -> Any:
     cert = guard.record("certificate_id")
     coop_of(cert)
     session = get_session()
-    today = certificates.today()
+    today = vocabulary.local_today()
     on = parse_day(request.args.get("on"), today) or today
     status = request.args.get("status", "")
     query = (request.args.get("q") or "").strip()[:60]
     statement = coverage.coverage_query(
         cert,
         on,
-        statuses=[status] if status in claims.COVERAGE_LABELS else None,
+        statuses=[status] if status in vocabulary.COVERAGE_LABELS else None,
         search=query,
     )
     total = session.execute(
@@ -53,7 +53,7 @@ def listing(certificate_id: str) -> Any:
     return render_template(
         "certificates/coverage.html",
         cert=cert,
-        labels=claims.type_labels(session, cert.cooperative_id),
+        labels=vocabulary.claim_names(session, cert.cooperative_id),
         rows=rows,
         total=total,
         page=page,

@@ -28,10 +28,10 @@ from ..models import CollectionCentre, Community, Cooperative, Delivery, Family,
 from ..models.enums import FORMS_BY_CROP, Crop
 from ..schemas.delivery import DeliverySchema
 from ..schemas.intake import LocalDate, form_values
-from ..services import access, claims, deliveries, families, plots
+from ..services import access, claims, deliveries, families, plots, vocabulary
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
-from ..services.lots import CROP_LABELS, FORM_LABELS
+from ..services.vocabulary import CROP_LABELS, FORM_LABELS
 from . import dashboard, nav
 from ._intake import can, errors_of, new_key, paginate, show_cooperative, user_id
 from .context import login_required_for, principal
@@ -232,7 +232,7 @@ def _delivery_context(delivery: Delivery) -> dict[str, Any]:
         "replaced_by": replaced_by,
         "claims": carried,
         "certificates": _certificates(carried),
-        "claim_labels": claims.type_labels(db, coop.id),
+        "claim_labels": vocabulary.claim_names(db, coop.id),
         "flags": _flags(delivery),
         "crop_labels": CROP_LABELS,
         "form_labels": FORM_LABELS,
@@ -422,7 +422,7 @@ def index(code: str) -> Any:
         pager=pager,
         families=family_rows,
         claims=claims.delivery_claims(db, ids) if ids else {},
-        claim_labels=claims.type_labels(db, coop.id),
+        claim_labels=vocabulary.claim_names(db, coop.id),
         totals=totals,
         day_from=day_from,
         day_to=day_to,

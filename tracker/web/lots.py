@@ -20,7 +20,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from jinja2 import TemplateNotFound
 from marshmallow import ValidationError
 from sqlalchemy import func
 from sqlmodel import select
@@ -30,7 +29,6 @@ from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
 from ..models import (
-    Certificate,
     CollectionCentre,
     Cooperative,
     Delivery,
@@ -47,10 +45,10 @@ from ..models import (
 from ..models.enums import FORMS_BY_CROP, Crop, LotStatus, Process
 from ..schemas.common import parse_grams
 from ..services import claims as claims_engine
-from ..services import genealogy, lots, publication
+from ..services import genealogy, lots, publication, vocabulary
 from ..services.access import Permission
-from ..services.deliveries import QUINTAL_G
 from ..services.errors import Conflict, DomainError, ValidationFailed
+from ..services.vocabulary import QUINTAL_G
 from . import dashboard, lot_graph, nav
 from .context import login_required_for, principal, use_cooperative
 
@@ -65,7 +63,7 @@ SHOWN_INPUTS = 100
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"claim_labels": lots.CLAIM_LABELS, "crop_labels": lots.CROP_LABELS}
+    return {"claim_labels": vocabulary.CLAIM_LABELS, "crop_labels": vocabulary.CROP_LABELS}
 
 
 def _coop_of(record: Any) -> Cooperative:
@@ -125,11 +123,11 @@ def _options(pairs: Any) -> list[tuple[str, str]]:
 
 
 def form_options(crop: str) -> list[tuple[str, str]]:
-    return _options((f, lots.FORM_LABELS[f]) for f in FORMS_BY_CROP[Crop(crop)])
+    return _options((f, vocabulary.FORM_LABELS[f]) for f in FORMS_BY_CROP[Crop(crop)])
 
 
 def crop_options() -> list[tuple[str, str]]:
-    return _options(lots.CROP_LABELS.items())
+    return _options(vocabulary.CROP_LABELS.items())
 
 
 # -- the list ---------------------------------------------------------------------------
@@ -160,8 +158,8 @@ def index(code: str) -> Any:
         )
     )
     ops = lots.operations_of(session, rows)
-    claims = lots.claims_for(session, rows)
-    forms = _options(lots.FORM_LABELS.items())
+    claims = claims_engine.lot_claims(session, rows)
+    forms = _options(vocabulary.FORM_LABELS.items())
     return render_template(
         "lots/index.html",
         lots=rows,
@@ -174,10 +172,10 @@ def index(code: str) -> Any:
         form=form,
         q=q,
         forms=forms,
-        statuses=_options(lots.STATUS_LABELS.items()),
+        statuses=_options(vocabulary.LOT_STATUS_LABELS.items()),
         can_manage=principal().can(Permission.MANAGE, coop.id),
-        labels=lots.FORM_LABELS,
-        status_labels=lots.STATUS_LABELS,
+        labels=vocabulary.FORM_LABELS,
+        status_labels=vocabulary.LOT_STATUS_LABELS,
         idempotency_key=str(uuid.uuid4()),
     )
 
@@ -375,33 +373,6 @@ def merge(code: str) -> Any:
 # -- one lot -------------------------------------------------------------------------------
 
 
-def _claims_block(lot: Lot) -> dict[str, Any]:
-    """The claims engineer's report partial when it exists; the plain list until then."""
-    session = get_session()
-    try:
-        current_app.jinja_env.get_template("claims/_report.html")
-        has_partial = True
-    except TemplateNotFound:
-        has_partial = False
-    report = None
-    if has_partial:
-        try:
-            report = claims_engine.explain_lot(session, lot)
-        except NotImplementedError:
-            report = None
-    found = lots.claims_for(session, [lot])[lot.id]
-    cert_ids = {c for claim in found for c in claim.certificate_ids}
-    certificates = (
-        {
-            c.id: c
-            for c in session.exec(select(Certificate).where(Certificate.id.in_(cert_ids)))  # type: ignore[attr-defined]
-        }
-        if cert_ids
-        else {}
-    )
-    return {"report": report, "claims": found, "certificates": certificates}
-
-
 def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
     session = get_session()
     coop = _coop_of(lot)
@@ -463,18 +434,18 @@ def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 20
             quintal_g=QUINTAL_G.get(lot.form),
             public_url=lots.public_url(base, lot),
             digital_link=lots.digital_link(base, lot),
-            process_options=_options(lots.PROCESS_LABELS.items()),
+            process_options=_options(vocabulary.PROCESS_LABELS.items()),
             forms=form_options(lot.crop),
             sites=_sites(coop),
             bands=_bands(lot),
-            labels=lots.FORM_LABELS,
-            status_labels=lots.STATUS_LABELS,
-            kind_labels=lots.KIND_LABELS,
-            process_labels=lots.PROCESS_LABELS,
+            labels=vocabulary.FORM_LABELS,
+            status_labels=vocabulary.LOT_STATUS_LABELS,
+            kind_labels=vocabulary.LOT_KIND_LABELS,
+            process_labels=vocabulary.PROCESS_LABELS,
             values=request.form if request.method == "POST" else {},
             errors=errors or {},
             idempotency_key=str(uuid.uuid4()),
-            **_claims_block(lot),
+            report=claims_engine.explain_lot(session, lot),
         ),
         status,
     )
@@ -488,7 +459,13 @@ def _bands(lot: Lot) -> list[tuple[str, str, str]]:
             if lots.check_process(lot.crop, lot.form, process, form) is None:
                 band = lots.yield_band(lot.crop, lot.form, form)
                 text = f"{band[0] / 10:g}–{band[1] / 10:g} %" if band else ""
-                found.append((str(lots.PROCESS_LABELS[process]), str(lots.FORM_LABELS[form]), text))
+                found.append(
+                    (
+                        str(vocabulary.PROCESS_LABELS[process]),
+                        str(vocabulary.FORM_LABELS[form]),
+                        text,
+                    )
+                )
     return found
 
 
@@ -633,9 +610,9 @@ def genealogy_view(lot_id: str) -> Any:
         families=families,
         deliveries_count=len(contributions),
         total_g=sum(c.grams for c in contributions),
-        kind_labels=lots.KIND_LABELS,
-        process_labels=lots.PROCESS_LABELS,
-        labels=lots.FORM_LABELS,
+        kind_labels=vocabulary.LOT_KIND_LABELS,
+        process_labels=vocabulary.PROCESS_LABELS,
+        labels=vocabulary.FORM_LABELS,
     )
 
 
@@ -696,8 +673,8 @@ def delivery_trace(delivery_id: str) -> Any:
         delivery=delivery,
         lots=made,
         shipments=shipments,
-        labels=lots.FORM_LABELS,
-        status_labels=lots.STATUS_LABELS,
+        labels=vocabulary.FORM_LABELS,
+        status_labels=vocabulary.LOT_STATUS_LABELS,
     )
 
 
@@ -736,8 +713,8 @@ def _products_page(
         render_template(
             "lots/products.html",
             rows=rows,
-            labels=lots.FORM_LABELS,
-            crop_labels=lots.CROP_LABELS,
+            labels=vocabulary.FORM_LABELS,
+            crop_labels=vocabulary.CROP_LABELS,
             errors=errors or {},
             values=request.form if request.method == "POST" else {},
             can_manage=principal().can(Permission.MANAGE, coop.id),
@@ -789,7 +766,7 @@ def _panel(coop: Cooperative) -> dict[str, Any]:
     return {
         "open_by_form": open_by_form,
         "latest": latest,
-        "labels": lots.FORM_LABELS,
+        "labels": vocabulary.FORM_LABELS,
         "coop": coop,
     }
 

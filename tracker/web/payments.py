@@ -17,7 +17,7 @@ from sqlmodel import select
 from .. import guard
 from ..db import get_session
 from ..documents import receipts
-from ..documents.season_report import CLAIM_LABELS, CROP_LABELS, FORM_LABELS, Fmt, label
+from ..documents.season_report import Fmt
 from ..idempotency import idempotent
 from ..models import Community, Cooperative, Family, Payment
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
@@ -26,6 +26,7 @@ from ..services import payments, premiums, prices
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
+from ..services.vocabulary import CROP_LABELS, FORM_LABELS, REPORT_CLAIM_LABELS, label
 from . import nav
 from .context import login_required_for, principal
 
@@ -135,7 +136,7 @@ def _render_index(
         units=_unit_options(),
         forms_by_crop=[(str(c), [str(f) for f in FORMS_BY_CROP[c]]) for c in Crop],
         claim_types=payments.claim_types(session, coop),
-        claim_labels=CLAIM_LABELS,
+        claim_labels=REPORT_CLAIM_LABELS,
         crop_labels=CROP_LABELS,
         form_labels=FORM_LABELS,
         form_names=lambda forms: ", ".join(label(FORM_LABELS, f) for f in forms),

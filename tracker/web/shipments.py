@@ -27,9 +27,9 @@ from ..documents import epcis
 from ..idempotency import idempotent
 from ..models import Certificate, Cooperative, Lot, Shipment, ShipmentLot
 from ..models.enums import LotStatus
-from ..services import certificates as certificates_service
-from ..services import claim_text, lots, shipments
+from ..services import claim_text, shipments, vocabulary
 from ..services.access import Permission
+from ..services.claims import lot_claims
 from ..services.errors import Conflict, ValidationFailed
 from . import nav
 from .context import login_required_for, principal, use_cooperative
@@ -42,7 +42,7 @@ nav.add("shipments.index", _l("Shipments"), Permission.READ, order=45)
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"claim_labels": lots.CLAIM_LABELS, "crop_labels": lots.CROP_LABELS}
+    return {"claim_labels": vocabulary.CLAIM_LABELS, "crop_labels": vocabulary.CROP_LABELS}
 
 
 @bp.route("/c/<code>/shipments")
@@ -82,8 +82,8 @@ def _render_new(
         render_template(
             "shipments/new.html",
             lots=open_lots,
-            claims=lots.claims_for(get_session(), open_lots),
-            labels=lots.FORM_LABELS,
+            claims=lot_claims(get_session(), open_lots),
+            labels=vocabulary.FORM_LABELS,
             values=request.form,
             chosen=set(request.form.getlist("lot")),
             errors=errors or {},
@@ -132,7 +132,7 @@ def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status
     coop = _coop_of(shipment)
     session = get_session()
     shipped = shipments.shipment_lots(session, shipment)
-    claims = lots.claims_for(session, [lot for lot, _g in shipped])
+    claims = lot_claims(session, [lot for lot, _g in shipped])
     cert_ids = {c for found in claims.values() for claim in found for c in claim.certificate_ids}
     certificates = (
         {
@@ -143,7 +143,7 @@ def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status
         else {}
     )
     qualified = claim_text.lot_qualifications(
-        session, [lot for lot, _g in shipped], claims, today=certificates_service.today()
+        session, [lot for lot, _g in shipped], claims, today=vocabulary.local_today()
     )
     return (
         render_template(
@@ -154,7 +154,7 @@ def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status
             certificates=certificates,
             qualified=qualified,
             total_g=sum(g for _lot, g in shipped),
-            labels=lots.FORM_LABELS,
+            labels=vocabulary.FORM_LABELS,
             can_manage=principal().can(Permission.MANAGE, coop.id),
             errors=errors or {},
             idempotency_key=str(uuid.uuid4()),

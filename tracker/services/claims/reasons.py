@@ -1,6 +1,6 @@
 """Why a claim does not hold: the sentences behind `claims.explain_delivery` and
 `claims.explain_lot`, naming the input, the certificate and the date, in the reader's
-language. The decisions themselves are the engine's (services/claims.py); this module
+language. The decisions themselves are the engine's (the rest of services/claims/); this module
 only re-runs them for the few deliveries and lots a person is looking at.
 """
 
@@ -14,34 +14,25 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from ..models import Certificate, Cooperative, Delivery, Family, Lot, ProcessingSite
-from ..models.enums import Basis, CertificateStatus, OperationKind
-from . import conversions
-from .claims import (
+from ...models import Certificate, Cooperative, Delivery, Family, Lot, ProcessingSite
+from ...models.enums import Basis, CertificateStatus, OperationKind
+from .. import conversions
+from ..vocabulary import (
+    CERTIFICATE_STATUS_LABELS,
     COVERAGE_LABELS,
-    DETAILED,
-    FAMILY_CHUNK,
-    STATUS_LABELS,
-    CertView,
-    Claim,
-    DeliveryRow,
-    LotContext,
-    LotNode,
-    Outcome,
-    Reason,
-    Report,
-    ancestry,
-    chunks,
-    delivery_claims,
-    evaluate,
-    family_types,
+    claim_names,
     kg_text,
-    load_certificates,
-    load_families,
     product_label,
     reference_label,
-    type_labels,
 )
+from .certs import CertView, load_certificates
+from .deliveries import FAMILY_CHUNK, delivery_claims
+from .evaluation import DeliveryRow, Outcome, evaluate, load_families
+from .lots import LotContext, LotNode, ancestry
+from .massbalance import options_for
+from .types import Claim, Reason, Report, chunks, family_types
+
+DETAILED = 5  # deliveries explained one by one when a lot lacks a claim
 
 
 def _delivery_reason(
@@ -102,7 +93,7 @@ def _delivery_reason(
             text = _l(
                 "Delivery %(receipt)s (%(day)s): certificate %(number)s was %(status)s on that "
                 "date (from %(since)s).",
-                status=STATUS_LABELS.get(params["status"], params["status"]),
+                status=CERTIFICATE_STATUS_LABELS.get(params["status"], params["status"]),
                 since=params["since"].isoformat(),
                 **values,
             )
@@ -167,7 +158,7 @@ def explain_delivery(session: Session, delivery: Delivery) -> Report:
     """The delivery's claims and, for every other claim type of its cooperative, why not."""
     coop = session.get(Cooperative, delivery.cooperative_id)
     assert coop is not None
-    labels = type_labels(session, coop.id)
+    labels = claim_names(session, coop.id)
     report = Report(labels=labels, delivery_id=delivery.id)
     report.claims = delivery_claims(session, [delivery.id])[delivery.id]
     rows, outcomes, members = _explain_deliveries(session, coop, [delivery.id])
@@ -211,12 +202,10 @@ def explain_delivery(session: Session, delivery: Delivery) -> Report:
 def explain_lot(session: Session, lot: Lot) -> Report:
     """The lot's claims, and for each claim type it lacks, which input, which certificate
     and which date stand in the way."""
-    from . import massbalance
-
     coop = session.get(Cooperative, lot.cooperative_id)
     assert coop is not None
     context = LotContext(session, coop.id, [lot])
-    report = Report(labels=type_labels(session, coop.id), lot_id=lot.id)
+    report = Report(labels=claim_names(session, coop.id), lot_id=lot.id)
     report.claims = context.claims(lot)
     if lot.voided_at is not None:
         report.missing.append(
@@ -237,7 +226,7 @@ def explain_lot(session: Session, lot: Lot) -> Report:
     )
     for claim_type in site_types:
         report.missing.extend(_explain_site_type(session, context, lot, claim_type))
-    report.mass_balance = massbalance.options_for(session, context, lot)
+    report.mass_balance = options_for(session, context, lot)
     _attach_certificates(session, report)
     return report
 
@@ -311,7 +300,7 @@ def _explain_family_type(
     lot: Lot,
     claim_type: str,
 ) -> list[Reason]:
-    label = type_labels(session, coop.id).get(claim_type, claim_type)
+    label = claim_names(session, coop.id).get(claim_type, claim_type)
     certs = [
         c for c in context.certs.values() if c.type == claim_type and c.in_scope(lot.crop, lot.form)
     ]
@@ -419,7 +408,7 @@ def _explain_mass_balance(
 def _explain_site_type(
     session: Session, context: LotContext, lot: Lot, claim_type: str
 ) -> list[Reason]:
-    label = type_labels(session, lot.cooperative_id).get(claim_type, claim_type)
+    label = claim_names(session, lot.cooperative_id).get(claim_type, claim_type)
     certs = [c for c in context.certs.values() if c.type == claim_type]
     if not any(c.in_scope(lot.crop, lot.form) for c in certs):
         return [_no_certificate(claim_type, label, lot.crop, lot.form)]
@@ -498,7 +487,7 @@ def _explain_site_node(
             text = _l(
                 "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
                 "%(status)s on that date.",
-                status=STATUS_LABELS.get(cert.status_on(day), cert.status_on(day)),
+                status=CERTIFICATE_STATUS_LABELS.get(cert.status_on(day), cert.status_on(day)),
                 **values,
             )
         elif not cert.in_scope(node.crop, node.form):
