@@ -36,7 +36,7 @@ from ..schemas.certificate import (
     StatusChangeOutSchema,
     StatusQuerySchema,
 )
-from ..services import certificates, conversions, coverage, vocabulary
+from ..services import certificate_documents, certificates, conversions, coverage, vocabulary
 from ..services.access import Permission
 from ..services.claims import massbalance, split_list
 from ..services.errors import NotFound, ValidationFailed
@@ -59,7 +59,7 @@ def present(cert: Certificate) -> dict[str, Any]:
     """A certificate as API.md shows it, with today's status and its current document."""
     session = get_session()
     standing = certificates.standing_on(session, cert, vocabulary.local_today())
-    document = certificates.current_document(session, cert)
+    document = certificate_documents.current_document(session, cert)
     base = current_app.config["PUBLIC_URL"]
     return {
         "id": cert.id,
@@ -181,7 +181,7 @@ class CertificateStatus(MethodView):
 
 
 def _pdf(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype=certificates.PDF_MEDIA_TYPE)
+    response = Response(data, mimetype=certificate_documents.PDF_MEDIA_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"
@@ -194,11 +194,11 @@ class CertificateDocument(MethodView):
     def get(self, certificate_id: str) -> Response:
         """The current document, as the PDF it is (an attachment)."""
         cert = guard.record("certificate_id")
-        current = certificates.current_document(get_session(), cert)
+        current = certificate_documents.current_document(get_session(), cert)
         if current is None:
             raise NotFound(_("This certificate has no document yet."))
-        data = certificates.read_document(current_app.config["DATA_DIR"], current[1])
-        return _pdf(data, certificates.download_name(cert))
+        data = certificate_documents.read_document(current_app.config["DATA_DIR"], current[1])
+        return _pdf(data, certificate_documents.download_name(cert))
 
     @idempotent
     @blp.doc(
@@ -229,7 +229,7 @@ class CertificateDocument(MethodView):
             data, name = upload.read(), upload.filename or ""
         else:
             data, name = request.get_data(cache=False), ""
-        certificates.attach_document(
+        certificate_documents.attach_document(
             get_session(),
             cert,
             data,

@@ -36,7 +36,7 @@ from ..extensions import limiter
 from ..i18n import LOCALES
 from ..models import Certificate, Cooperative, Lot
 from ..schemas.public import ProvenanceSchema
-from ..services import certificates, gs1, provenance, publication, vocabulary
+from ..services import certificate_documents, gs1, provenance, publication, vocabulary
 from ..services.errors import NotFound
 from . import digital_link, present, sheets
 from .cache import PageCache
@@ -543,21 +543,21 @@ def certificate_document(certificate_id: str) -> Response:
     """The certificate's current document (its newest upload), as the PDF it is."""
     if len(certificate_id) > 40 or (cert := _certificate(certificate_id)) is None:
         return not_found()
-    current = certificates.current_document(get_session(), cert)
-    if current is None or current[1].media_type != certificates.PDF_MEDIA_TYPE:
+    current = certificate_documents.current_document(get_session(), cert)
+    if current is None or current[1].media_type != certificate_documents.PDF_MEDIA_TYPE:
         return not_found()
     stored = current[1]
     if _not_modified(stored.sha256):
         return _cached(Response(status=304), stored.sha256, vary="Accept")
     try:
-        data = certificates.read_document(current_app.config["DATA_DIR"], stored)
+        data = certificate_documents.read_document(current_app.config["DATA_DIR"], stored)
     except NotFound:
         return not_found()
     response = Response(data, mimetype="application/pdf")
     # An attachment, as the staff's download: the cooperative's PDF as stored (opened by
     # pikepdf, scripts and actions taken out), never rendered in our pages.
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{certificates.download_name(cert)}"'
+        f'attachment; filename="{certificate_documents.download_name(cert)}"'
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return _cached(response, stored.sha256, vary="Accept")

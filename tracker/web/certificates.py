@@ -40,7 +40,14 @@ from ..models import (
     StoredFile,
 )
 from ..models.enums import FORMS_BY_CROP, Basis, CertificateStatus, Crop
-from ..services import certificates, claims, conversions, coverage, vocabulary
+from ..services import (
+    certificate_documents,
+    certificates,
+    claims,
+    conversions,
+    coverage,
+    vocabulary,
+)
 from ..services.access import Permission
 from ..services.claims import massbalance
 from ..services.errors import DomainError, ValidationFailed
@@ -121,7 +128,7 @@ def index(code: str) -> Any:
             counts[cert.id] = coverage.coverage_counts(session, cert, today).get("certified", 0)
         else:
             counts[cert.id] = len(coverage.sites(session, cert))
-    documents = {c.id: certificates.current_document(session, c) for c in found}
+    documents = {c.id: certificate_documents.current_document(session, c) for c in found}
     return render_template(
         "certificates/index.html",
         certificates=found,
@@ -286,8 +293,8 @@ def show_page(
         standing=certificates.status_on(session, cert, on),
         state_on=certificates.state_on(session, cert, on),
         history=certificates.history(session, cert),
-        documents=certificates.documents(session, cert),
-        removed_labels=certificates.removed_labels,
+        documents=certificate_documents.documents(session, cert),
+        removed_labels=certificate_documents.removed_labels,
         family_cert=family_cert,
         counts=coverage.coverage_counts(session, cert, today) if family_cert else {},
         sites=coverage.sites(session, cert) if not family_cert else [],
@@ -360,7 +367,7 @@ def change_status(certificate_id: str) -> Any:
 
 
 def _pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:
-    response = Response(data, mimetype=certificates.PDF_MEDIA_TYPE)
+    response = Response(data, mimetype=certificate_documents.PDF_MEDIA_TYPE)
     disposition = "inline" if inline else "attachment"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -373,19 +380,19 @@ def _pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Respon
 def document(certificate_id: str) -> Any:
     if request.method == "GET":
         cert = guard.record("certificate_id")
-        current = certificates.current_document(get_session(), cert)
+        current = certificate_documents.current_document(get_session(), cert)
         if current is None:
             from ..services.errors import NotFound
 
             raise NotFound(_("This certificate has no document yet."))
-        data = certificates.read_document(current_app.config["DATA_DIR"], current[1])
-        return _pdf_response(data, certificates.download_name(cert))
+        data = certificate_documents.read_document(current_app.config["DATA_DIR"], current[1])
+        return _pdf_response(data, certificate_documents.download_name(cert))
     cert = guard.record("certificate_id", Permission.MANAGE)
     upload = request.files.get("document")
     try:
         if upload is None or not upload.filename:
             raise ValidationFailed({"document": [_("Choose a PDF file.")]})
-        document = certificates.attach_document(
+        document = certificate_documents.attach_document(
             get_session(),
             cert,
             upload.read(),
@@ -398,7 +405,7 @@ def document(certificate_id: str) -> Any:
         get_session().rollback()
         return show_page(cert, errors=error.errors(), status=422)
     stored = get_session().get(StoredFile, document.file_id)
-    removed = certificates.removed_labels(stored) if stored is not None else []
+    removed = certificate_documents.removed_labels(stored) if stored is not None else []
     if removed:
         flash(
             _(
@@ -417,9 +424,9 @@ def file(certificate_id: str, file_id: str) -> Response:
     """A past version of the certificate's document."""
     cert = guard.record("certificate_id")
     stored = guard.record("file_id")
-    found = certificates.document_of(get_session(), cert, stored.id)
-    data = certificates.read_document(current_app.config["DATA_DIR"], found)
-    name = certificates.download_name(cert).replace(".pdf", f"-{found.sha256[:8]}.pdf")
+    found = certificate_documents.document_of(get_session(), cert, stored.id)
+    data = certificate_documents.read_document(current_app.config["DATA_DIR"], found)
+    name = certificate_documents.download_name(cert).replace(".pdf", f"-{found.sha256[:8]}.pdf")
     return _pdf_response(data, name)
 
 
@@ -450,7 +457,9 @@ def approved_pdf(certificate_id: str) -> Response:
         woman_led=sum(1 for r in rows if r.family.woman_led),
         locale=str(get_locale() or "es"),
     )
-    name = certificates.download_name(cert).replace(".pdf", f"-producers-{day.isoformat()}.pdf")
+    name = certificate_documents.download_name(cert).replace(
+        ".pdf", f"-producers-{day.isoformat()}.pdf"
+    )
     return _pdf_response(document, name, inline=True)
 
 
@@ -461,7 +470,9 @@ def approved_csv(certificate_id: str) -> Response:
     spanish = str(get_locale() or "es").startswith("es")
     text = coverage.approved_producers_csv(rows, spanish=spanish)
     response = Response("\ufeff" + text, mimetype="text/csv")
-    name = certificates.download_name(cert).replace(".pdf", f"-producers-{day.isoformat()}.csv")
+    name = certificate_documents.download_name(cert).replace(
+        ".pdf", f"-producers-{day.isoformat()}.csv"
+    )
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

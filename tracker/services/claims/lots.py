@@ -128,7 +128,7 @@ def claim_counts(
 
 
 @dataclass
-class _SiteCover:
+class SiteCover:
     certificate_id: uuid.UUID
     site_id: uuid.UUID
     since: date
@@ -158,10 +158,10 @@ class LotContext:
             for c in self.certs.values()
             if c.basis == Basis.MASS_BALANCE and c.type in self.family_types
         ]
-        self.site_cover: list[_SiteCover] = []
+        self.site_cover: list[SiteCover] = []
         if site_types:
             self.site_cover = [
-                _SiteCover(*row)
+                SiteCover(*row)
                 for row in session.execute(
                     select(
                         col(SiteCoverage.certificate_id),

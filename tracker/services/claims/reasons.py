@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -28,7 +29,7 @@ from ..vocabulary import (
 from .certs import CertView, load_certificates
 from .deliveries import FAMILY_CHUNK, delivery_claims
 from .evaluation import DeliveryRow, Outcome, evaluate, load_families
-from .lots import LotContext, LotNode, ancestry
+from .lots import LotContext, LotNode, SiteCover, ancestry
 from .massbalance import options_for
 from .types import Claim, Reason, Report, chunks, family_types
 
@@ -463,42 +464,11 @@ def _explain_site_node(
         cert = by_id.get(cover.certificate_id)
         if cert is None or cover.site_id != node.site_id:
             continue
-        values = {
-            "code": node.code,
-            "site": site_name,
-            "day": day.isoformat(),
-            "number": cert.number,
-        }
-        if cover.since > day or (cover.until is not None and cover.until < day):
-            text = _l(
-                "Lot %(code)s was processed at %(site)s on %(day)s, outside the dates "
-                "certificate %(number)s covers the site.",
-                **values,
+        text = _site_cover_gap(node, cover, cert, site_name)
+        if text is not None:
+            reasons.append(
+                Reason(claim_type, str(text), lot_id=lot_id, certificate_id=cert.id, on=day)
             )
-        elif not cert.valid_on(day):
-            text = _l(
-                "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
-                "not valid on that date (valid from %(start)s to %(end)s).",
-                start=cert.valid_from.isoformat(),
-                end=cert.valid_until.isoformat(),
-                **values,
-            )
-        elif cert.status_on(day) != CertificateStatus.ACTIVE:
-            text = _l(
-                "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
-                "%(status)s on that date.",
-                status=CERTIFICATE_STATUS_LABELS.get(cert.status_on(day), cert.status_on(day)),
-                **values,
-            )
-        elif not cert.in_scope(node.crop, node.form):
-            text = _l(
-                "Certificate %(number)s covers %(site)s but not %(product)s.",
-                product=product_label(node.crop, node.form),
-                **values,
-            )
-        else:
-            continue
-        reasons.append(Reason(claim_type, str(text), lot_id=lot_id, certificate_id=cert.id, on=day))
     if not reasons:
         text = _l(
             "Lot %(code)s was processed at %(site)s on %(day)s; no %(claim)s certificate covers "
@@ -510,6 +480,45 @@ def _explain_site_node(
         )
         reasons.append(Reason(claim_type, str(text), lot_id=lot_id, on=day))
     return reasons
+
+
+def _site_cover_gap(node: LotNode, cover: SiteCover, cert: CertView, site_name: str) -> Any:
+    """Why one site certificate did not cover the processing of a lot; None when it did."""
+    day = node.occurred_on
+    values = {
+        "code": node.code,
+        "site": site_name,
+        "day": day.isoformat(),
+        "number": cert.number,
+    }
+    if cover.since > day or (cover.until is not None and cover.until < day):
+        return _l(
+            "Lot %(code)s was processed at %(site)s on %(day)s, outside the dates "
+            "certificate %(number)s covers the site.",
+            **values,
+        )
+    if not cert.valid_on(day):
+        return _l(
+            "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
+            "not valid on that date (valid from %(start)s to %(end)s).",
+            start=cert.valid_from.isoformat(),
+            end=cert.valid_until.isoformat(),
+            **values,
+        )
+    if cert.status_on(day) != CertificateStatus.ACTIVE:
+        return _l(
+            "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
+            "%(status)s on that date.",
+            status=CERTIFICATE_STATUS_LABELS.get(cert.status_on(day), cert.status_on(day)),
+            **values,
+        )
+    if not cert.in_scope(node.crop, node.form):
+        return _l(
+            "Certificate %(number)s covers %(site)s but not %(product)s.",
+            product=product_label(node.crop, node.form),
+            **values,
+        )
+    return None
 
 
 def _attach_certificates(session: Session, report: Report) -> None:
