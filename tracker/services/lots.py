@@ -32,6 +32,7 @@ from ..models import (
     LotOperation,
     ProcessingSite,
     Product,
+    Shipment,
     ShipmentLot,
     utcnow,
 )
@@ -398,20 +399,8 @@ def _check_lot_open(lot: Lot, field: str) -> None:
 # -- the four operations --------------------------------------------------------------
 
 
-def create_lot(
-    session: Session,
-    *,
-    coop: Cooperative,
-    crop: str,
-    form: str,
-    picks: Sequence[Pick],
-    user_id: uuid.UUID | None = None,
-    occurred_on: date | None = None,
-    gtin: str | None = None,
-    site_id: uuid.UUID | None = None,
-    note: str | None = None,
-) -> Lot:
-    """Gather deliveries of one crop and form (all or part of each) into a new lot."""
+def _check_request(crop: str, form: str, picks: Sequence[Pick]) -> None:
+    """A new lot's product and its list of deliveries, before anything is read."""
     errors: dict[str, list[str]] = {}
     if crop not in set(Crop):
         errors["crop"] = [str(_l("Choose coffee or cacao."))]
@@ -427,12 +416,12 @@ def create_lot(
         errors["deliveries"] = [str(_l("A delivery is listed twice."))]
     if errors:
         raise ValidationFailed(errors)
-    explicit_gtin = _gtin(gtin)
-    if explicit_gtin:
-        publication.claim_gtin(session, coop=coop, gtin=explicit_gtin)
-    note = _clean_note(note)
-    site = _site(session, coop, site_id)
-    ids = sorted(p.delivery_id for p in picks)
+
+
+def _load_deliveries(
+    session: Session, coop: Cooperative, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Delivery]:
+    """The cooperative's deliveries among these ids."""
     found: dict[uuid.UUID, Delivery] = {}
     for chunk in _chunks(ids):
         for delivery in session.exec(
@@ -442,44 +431,70 @@ def create_lot(
             )
         ):
             found[delivery.id] = delivery
+    return found
+
+
+def _pick_problem(pick: Pick, delivery: Delivery | None, crop: str, form: str) -> str | None:
+    """Why a delivery cannot go into the new lot as picked; None when it can."""
+    if delivery is None:
+        return str(_l("Unknown delivery %(id)s.", id=str(pick.delivery_id)))
+    receipt = delivery.receipt_number
+    left = delivery.net_g - delivery.lotted_g
+    if delivery.voided_at is not None:
+        return str(_l("Delivery %(receipt)s is voided.", receipt=receipt))
+    if delivery.crop != crop or delivery.form != form:
+        return str(
+            _l(
+                "Delivery %(receipt)s is %(form)s, not the lot's product form.",
+                receipt=receipt,
+                form=FORM_LABELS.get(delivery.form, delivery.form),  # type: ignore[call-overload]
+            )
+        )
+    if left <= 0:
+        return str(_l("Delivery %(receipt)s is already all in lots.", receipt=receipt))
+    if pick.grams is not None and not 0 < pick.grams <= left:
+        return str(
+            _l(
+                "Delivery %(receipt)s has %(left)s kg left; you asked for %(kg)s kg.",
+                receipt=receipt,
+                left=kg(left),
+                kg=kg(pick.grams),
+            )
+        )
+    return None
+
+
+def create_lot(
+    session: Session,
+    *,
+    coop: Cooperative,
+    crop: str,
+    form: str,
+    picks: Sequence[Pick],
+    user_id: uuid.UUID | None = None,
+    occurred_on: date | None = None,
+    gtin: str | None = None,
+    site_id: uuid.UUID | None = None,
+    note: str | None = None,
+) -> Lot:
+    """Gather deliveries of one crop and form (all or part of each) into a new lot."""
+    _check_request(crop, form, picks)
+    explicit_gtin = _gtin(gtin)
+    if explicit_gtin:
+        publication.claim_gtin(session, coop=coop, gtin=explicit_gtin)
+    note = _clean_note(note)
+    site = _site(session, coop, site_id)
+    ids = sorted(p.delivery_id for p in picks)
+    found = _load_deliveries(session, coop, ids)
     problems: list[str] = []
     amounts: dict[uuid.UUID, int] = {}
     for pick in picks:
-        picked = found.get(pick.delivery_id)
-        if picked is None:
-            problems.append(str(_l("Unknown delivery %(id)s.", id=str(pick.delivery_id))))
-            continue
-        delivery = picked
-        receipt = delivery.receipt_number
-        left = delivery.net_g - delivery.lotted_g
-        if delivery.voided_at is not None:
-            problems.append(str(_l("Delivery %(receipt)s is voided.", receipt=receipt)))
-        elif delivery.crop != crop or delivery.form != form:
-            problems.append(
-                str(
-                    _l(
-                        "Delivery %(receipt)s is %(form)s, not the lot's product form.",
-                        receipt=receipt,
-                        form=FORM_LABELS.get(delivery.form, delivery.form),  # type: ignore[call-overload]
-                    )
-                )
-            )
-        elif left <= 0:
-            problems.append(
-                str(_l("Delivery %(receipt)s is already all in lots.", receipt=receipt))
-            )
-        elif pick.grams is not None and not 0 < pick.grams <= left:
-            problems.append(
-                str(
-                    _l(
-                        "Delivery %(receipt)s has %(left)s kg left; you asked for %(kg)s kg.",
-                        receipt=receipt,
-                        left=kg(left),
-                        kg=kg(pick.grams),
-                    )
-                )
-            )
-        else:
+        delivery = found.get(pick.delivery_id)
+        problem = _pick_problem(pick, delivery, crop, form)
+        if problem is not None:
+            problems.append(problem)
+        elif delivery is not None:
+            left = delivery.net_g - delivery.lotted_g
             amounts[delivery.id] = pick.grams if pick.grams is not None else left
     if problems:
         raise ValidationFailed({"deliveries": problems})
@@ -676,31 +691,11 @@ def check_process(crop: str, from_form: str, process: str, output_form: str) -> 
     return None
 
 
-def process_lot(
-    session: Session,
-    *,
-    lot: Lot,
-    process: str,
-    output_form: str,
-    output_g: int,
-    confirm_yield: bool = False,
-    site_id: uuid.UUID | None = None,
-    user_id: uuid.UUID | None = None,
-    occurred_on: date | None = None,
-    note: str | None = None,
-) -> Lot:
-    """Dry, ferment, hull, sort or roast a whole lot; the output weight is measured.
-
-    A yield outside the plausible band is refused unless the manager confirms it.
-    """
-    coop = session.get(Cooperative, lot.cooperative_id)
-    assert coop is not None
-    _check_lot_open(lot, "process")
-    problem = check_process(lot.crop, lot.form, process, output_form)
-    if problem:
-        field = "process" if process not in set(Process) else "output_form"
-        raise ValidationFailed({field: [problem]})
-    input_g = lot.available_g
+def _check_output(
+    lot: Lot, output_form: str, input_g: int, output_g: int, confirm_yield: bool
+) -> bool:
+    """The measured output of a processing: more than nothing, at most the input, and a
+    plausible yield unless confirmed. True when the yield is outside the usual band."""
     if output_g <= 0:
         raise ValidationFailed({"output_kg": [str(_l("The output must weigh more than 0 kg."))]})
     if output_g > input_g:
@@ -739,6 +734,35 @@ def process_lot(
                 ]
             }
         )
+    return outside
+
+
+def process_lot(
+    session: Session,
+    *,
+    lot: Lot,
+    process: str,
+    output_form: str,
+    output_g: int,
+    confirm_yield: bool = False,
+    site_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+    occurred_on: date | None = None,
+    note: str | None = None,
+) -> Lot:
+    """Dry, ferment, hull, sort or roast a whole lot; the output weight is measured.
+
+    A yield outside the plausible band is refused unless the manager confirms it.
+    """
+    coop = session.get(Cooperative, lot.cooperative_id)
+    assert coop is not None
+    _check_lot_open(lot, "process")
+    problem = check_process(lot.crop, lot.form, process, output_form)
+    if problem:
+        field = "process" if process not in set(Process) else "output_form"
+        raise ValidationFailed({field: [problem]})
+    input_g = lot.available_g
+    outside = _check_output(lot, output_form, input_g, output_g, confirm_yield)
     note = _clean_note(note)
     site = _site(session, coop, site_id)
     day = _occurred(occurred_on, operation_date(session, lot.operation_id))
@@ -918,8 +942,6 @@ def get_lot(session: Session, coop: Cooperative, lot_id: uuid.UUID) -> Lot:
 
 def shipped_grams(session: Session, lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Grams of each lot in live shipments."""
-    from ..models import Shipment
-
     if not lot_ids:
         return {}
     rows = session.execute(
@@ -938,8 +960,15 @@ def mass_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
     for each lot: available + what live operations and shipments took = weight;
     for each delivery: lotted = grams in live lots.
     """
-    from ..models import Shipment
+    return (
+        _operation_problems(session, cooperative_id)
+        + _lot_problems(session, cooperative_id)
+        + _delivery_problems(session, cooperative_id)
+    )
 
+
+def _operation_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
+    """Live operations whose edges, outputs or loss do not add up."""
     problems: list[str] = []
     ops = session.exec(
         select(LotOperation).where(
@@ -968,6 +997,12 @@ def mass_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
             problems.append(f"operation {op.id}: inputs {edge_sums.get(op.id)} != {op.input_g}")
         if int(out_sums.get(op.id, 0)) != op.output_g:
             problems.append(f"operation {op.id}: outputs {out_sums.get(op.id)} != {op.output_g}")
+    return problems
+
+
+def _lot_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
+    """Lots whose available grams and what was taken from them do not make their weight."""
+    problems: list[str] = []
     live = (
         select(LotInput.source_lot_id, func.sum(LotInput.grams).label("g"))
         .join(LotOperation, LotOperation.id == LotInput.operation_id)  # type: ignore[arg-type]
@@ -996,6 +1031,12 @@ def mass_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
             problems.append(
                 f"lot {lot.code}: available {lot.available_g} + used {taken} != {lot.weight_g}"
             )
+    return problems
+
+
+def _delivery_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
+    """Deliveries whose lotted grams differ from what live lots hold of them."""
+    problems: list[str] = []
     lotted = {
         k: int(v)
         for k, v in session.execute(
