@@ -35,8 +35,8 @@ from ..schemas.lot import (
     text,
 )
 from ..services import access, genealogy, lots, publication
+from ..services import claims as claims_engine
 from ..services.access import Permission
-from ..services.claims import lot_claims
 from ..services.errors import Conflict, NotFound, ValidationFailed
 from ._common import Blueprint, QueryPage, caller
 
@@ -47,7 +47,7 @@ def present(lots_: Sequence[Lot]) -> list[dict[str, Any]]:
     """Lots as API.md shows them: with claims, public URL and the date they were made."""
     session = get_session()
     base = current_app.config["PUBLIC_URL"]
-    claims = lot_claims(session, lots_)
+    claims = claims_engine.lot_claims(session, lots_)
     ops = lots.operations_of(session, lots_)
     shown = []
     for lot in lots_:

@@ -16,9 +16,9 @@ from ..idempotency import idempotent
 from ..models import Shipment
 from ..schemas.lot import VoidSchema
 from ..schemas.shipment import ShipmentCreateSchema, ShipmentSchema
+from ..services import claims as claims_engine
 from ..services import shipments
 from ..services.access import Permission
-from ..services.claims import lot_claims
 from ._common import Blueprint, QueryPage, caller
 from .lots import _jsonld
 
@@ -31,7 +31,7 @@ def present(shipment: Shipment) -> dict[str, Any]:
     """A shipment with its lots, their kilos and claims."""
     session = get_session()
     shipped = shipments.shipment_lots(session, shipment)
-    claims = lot_claims(session, [lot for lot, _g in shipped])
+    claims = claims_engine.lot_claims(session, [lot for lot, _g in shipped])
     row = shipment.model_dump()
     row.update(
         lot_ids=[lot.id for lot, _g in shipped],

@@ -50,7 +50,7 @@ from ..models import (
     utcnow,
 )
 from ..services import claim_text, genealogy, gs1
-from ..services.claims import lot_claims
+from ..services import claims as claims_engine
 from ..services.vocabulary import local_today
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -234,7 +234,7 @@ def _document(
         names.opaque = set(lots) - history
     else:
         history |= {link.lot_id for links in shipped.values() for link in links}
-    claims = lot_claims(session, list(lots.values()))
+    claims = claims_engine.lot_claims(session, list(lots.values()))
     qualified = claim_text.lot_qualifications(
         session, list(lots.values()), claims, today=local_today()
     )

@@ -28,8 +28,8 @@ from ..idempotency import idempotent
 from ..models import Certificate, Cooperative, Lot, Shipment, ShipmentLot
 from ..models.enums import LotStatus
 from ..services import claim_text, shipments, vocabulary
+from ..services import claims as claims_engine
 from ..services.access import Permission
-from ..services.claims import lot_claims
 from ..services.errors import Conflict, ValidationFailed
 from . import nav
 from .context import login_required_for, principal, use_cooperative
@@ -82,7 +82,7 @@ def _render_new(
         render_template(
             "shipments/new.html",
             lots=open_lots,
-            claims=lot_claims(get_session(), open_lots),
+            claims=claims_engine.lot_claims(get_session(), open_lots),
             labels=vocabulary.FORM_LABELS,
             values=request.form,
             chosen=set(request.form.getlist("lot")),
@@ -132,7 +132,7 @@ def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status
     coop = _coop_of(shipment)
     session = get_session()
     shipped = shipments.shipment_lots(session, shipment)
-    claims = lot_claims(session, [lot for lot, _g in shipped])
+    claims = claims_engine.lot_claims(session, [lot for lot, _g in shipped])
     cert_ids = {c for found in claims.values() for claim in found for c in claim.certificate_ids}
     certificates = (
         {
