@@ -11,7 +11,7 @@ import time_machine
 from tests import factories as f
 from tests.browser.conftest import login, screenshot
 from tests.browser.test_reports_dashboard import _no_sideways_scroll
-from tracker.services import massbalance
+from tracker.services.claims import massbalance
 
 pytestmark = pytest.mark.browser
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

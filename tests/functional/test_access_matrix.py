@@ -33,7 +33,7 @@ from tests.isolation_samples import SAMPLES
 from tracker.db import engine_for
 from tracker.documents import pdf
 from tracker.models import Cooperative
-from tracker.services import certificates
+from tracker.services import certificate_documents
 
 PUBLIC = "public"  # anyone, no login (buyers' pages, login form, API docs, health)
 NOWHERE = "nowhere"  # anyone, and it is the plain public 404
@@ -388,7 +388,7 @@ def records(app, db, world, monkeypatch) -> dict[str, str]:
     values = {
         name: build(db, a_as_b, cache) for name, build in SAMPLES.items() if name != "file_id"
     }
-    document = certificates.attach_document(
+    document = certificate_documents.attach_document(
         db,
         public.certificates[0],
         f.pdf_document(),

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from tests import factories as f
 from tracker.models import StoredFile
-from tracker.services import certificates
+from tracker.services import certificate_documents
 
 JS = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(document.cookie)"))
 SCRIPTED = f.pdf_document(OpenAction=JS)
@@ -172,7 +172,7 @@ def test_the_manager_is_told_what_was_taken_out(client, auth, cert, db):
 def test_a_file_stored_before_sanitising_is_sanitised_when_served(app, client, cert, db):
     """Uploads stored by earlier versions (no original digest on record) never go out
     with their scripts."""
-    stored = certificates.store_file(
+    stored = certificate_documents.store_file(
         db,
         cert.cooperative_id,
         SCRIPTED,

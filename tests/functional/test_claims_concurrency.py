@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from tests import factories as f
 from tracker.db import engine_for, writing
 from tracker.models import Certificate, Lot, MassBalanceDebit
-from tracker.services import audit, claims, massbalance
+from tracker.services import audit, claims
+from tracker.services.claims import massbalance
 from tracker.services.errors import Conflict
 
 

@@ -8,8 +8,9 @@ import pytest
 from sqlmodel import select
 
 from tracker.models import Delivery, DeliveryFlag, Lot, Plot
-from tracker.services import claims, genealogy, massbalance
+from tracker.services import claims, genealogy
 from tracker.services import demo as demo_module
+from tracker.services.claims import massbalance
 
 
 @pytest.fixture

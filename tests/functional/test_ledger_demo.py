@@ -11,7 +11,8 @@ from sqlmodel import func, select
 
 from tracker.models import Certificate, Cooperative, FixedPremium
 from tracker.services import demo as demo_module
-from tracker.services import massbalance, payments, premiums, reports
+from tracker.services import payments, premiums, reports
+from tracker.services.claims import massbalance
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from tests import factories as f
 from tracker.cli import alembic_config
-from tracker.services import massbalance
+from tracker.services.claims import massbalance
 
 BEFORE = "a1b7c3d9e2f4"  # the revision before the conversion factors
 

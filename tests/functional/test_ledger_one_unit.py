@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from tests import factories as f
 from tracker.models import AuditEntry, ConversionFactor
-from tracker.services import massbalance
+from tracker.services.claims import massbalance
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests import factories as f
 from tracker.documents import pdf
-from tracker.services import certificates
+from tracker.services import certificate_documents, certificates
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_the_certificate_document_is_served_as_the_pdf_it_is(app, client, db, pu
     assert client.get(path).status_code == 404  # none uploaded yet
     with app.app_context():
         document = pdf.render_html("<p>Certificado CU-PE-2026-0871</p>", pdfa=False)
-    certificates.attach_document(
+    certificate_documents.attach_document(
         db, organic, document, data_dir=app.config["DATA_DIR"], max_bytes=10_000_000
     )
     db.commit()
@@ -161,7 +161,9 @@ def test_the_certificate_document_is_served_as_the_pdf_it_is(app, client, db, pu
     page = client.get(f"/l/{public.lot.public_token}", headers={"Accept-Language": "en"})
     assert f'href="{path}"' in page.get_data(as_text=True)
     # A file gone missing (or altered) on disk is a 404, never a 500 nor the wrong bytes.
-    stored = certificates.current_document(db, organic)[1]
+    stored = certificate_documents.current_document(db, organic)[1]
     db.commit()  # end the read: the test's session writes with BEGIN IMMEDIATE on SQLite
-    certificates.file_path(app.config["DATA_DIR"], stored.sha256).write_bytes(b"%PDF-1.7 other")
+    certificate_documents.file_path(app.config["DATA_DIR"], stored.sha256).write_bytes(
+        b"%PDF-1.7 other"
+    )
     assert client.get(path).status_code == 404

@@ -9,7 +9,8 @@ import pytest
 import time_machine
 
 from tests import factories as f
-from tracker.services import claims, lots, massbalance
+from tracker.services import claims, lots
+from tracker.services.claims import massbalance
 from tracker.services.errors import Conflict, ValidationFailed
 
 pytestmark = pytest.mark.usefixtures("frozen")

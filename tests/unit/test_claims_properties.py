@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import factories as f
-from tracker.services import certificates, claims, conversions, lots, massbalance
+from tracker.services import certificates, claims, conversions, lots
+from tracker.services.claims import massbalance
 from tracker.services.errors import Conflict
 
 SETTINGS = settings(

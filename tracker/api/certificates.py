@@ -33,15 +33,16 @@ from ..schemas.certificate import (
     StatusQuerySchema,
 )
 from ..services import (
+    certificate_documents,
     certificate_pages,
     certificates,
     conversions,
     coverage,
     links,
-    massbalance,
+    vocabulary,
 )
 from ..services.access import Permission
-from ..services.claims import split_list
+from ..services.claims import massbalance, split_list
 from ..services.errors import NotFound, ValidationFailed
 from ._common import Blueprint, QueryPage, require_json_object, user_id
 
@@ -56,8 +57,8 @@ blp = Blueprint(
 def present(cert: Certificate) -> dict[str, Any]:
     """A certificate as API.md shows it, with today's status and its current document."""
     session = get_session()
-    standing = certificates.standing_on(session, cert, certificates.today())
-    document = certificates.current_document(session, cert)
+    standing = certificates.standing_on(session, cert, vocabulary.local_today())
+    document = certificate_documents.current_document(session, cert)
     base = config.public_url()
     return {
         "id": cert.id,
@@ -150,7 +151,7 @@ class CertificateStatus(MethodView):
         """The status on any date (`?on=YYYY-MM-DD`, default today) and the history."""
         cert = guard.record("certificate_id")
         session = get_session()
-        day = query.get("on") or certificates.today()
+        day = query.get("on") or vocabulary.local_today()
         standing = certificates.standing_on(session, cert, day)
         change = certificates.status_on(session, cert, day)
         return {
@@ -179,7 +180,7 @@ class CertificateStatus(MethodView):
 
 
 def _pdf(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype=certificates.PDF_MEDIA_TYPE)
+    response = Response(data, mimetype=certificate_documents.PDF_MEDIA_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"
@@ -192,11 +193,11 @@ class CertificateDocument(MethodView):
     def get(self, certificate_id: str) -> Response:
         """The current document, as the PDF it is (an attachment)."""
         cert = guard.record("certificate_id")
-        current = certificates.current_document(get_session(), cert)
+        current = certificate_documents.current_document(get_session(), cert)
         if current is None:
             raise NotFound(_("This certificate has no document yet."))
-        data = certificates.read_document(current_app.config["DATA_DIR"], current[1])
-        return _pdf(data, certificates.download_name(cert))
+        data = certificate_documents.read_document(current_app.config["DATA_DIR"], current[1])
+        return _pdf(data, certificate_documents.download_name(cert))
 
     @idempotent
     @blp.doc(
@@ -227,7 +228,7 @@ class CertificateDocument(MethodView):
             data, name = upload.read(), upload.filename or ""
         else:
             data, name = request.get_data(cache=False), ""
-        certificates.attach_document(
+        certificate_documents.attach_document(
             get_session(),
             cert,
             data,

@@ -1,6 +1,6 @@
 """Claims: why a lot or a delivery carries each claim or not, and mass-balance allocation.
 
-Claims are computed by the engine (services/claims.py), never written: the only write
+Claims are computed by the engine (services/claims/), never written: the only write
 here is a manager spending mass-balance credit on a lot, or taking it back.
 """
 
@@ -18,8 +18,9 @@ from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Certificate
 from ..schemas.certificate import AllocateInSchema, ClaimReportSchema, VoidAllocationInSchema
-from ..services import access, claims, massbalance
+from ..services import access, claims
 from ..services.access import Permission
+from ..services.claims import massbalance
 from ..services.errors import NotFound, ValidationFailed
 from ._common import caller, user_id
 

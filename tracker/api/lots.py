@@ -32,6 +32,7 @@ from ..schemas.lot import (
     text,
 )
 from ..services import access, epcis_facts, genealogy, lot_pages, lots, publication
+from ..services import claims as claims_engine
 from ..services.access import Permission
 from ..services.errors import Conflict, NotFound, ValidationFailed
 from ._common import Blueprint, QueryPage, caller, jsonld, user_id
@@ -43,7 +44,7 @@ def present(lots_: Sequence[Lot]) -> list[dict[str, Any]]:
     """Lots as API.md shows them: with claims, public URL and the date they were made."""
     session = get_session()
     base = config.public_url()
-    claims = lots.claims_for(session, lots_)
+    claims = claims_engine.lot_claims(session, lots_)
     ops = lots.operations_of(session, lots_)
     shown = []
     for lot in lots_:

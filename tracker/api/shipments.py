@@ -14,7 +14,8 @@ from ..idempotency import idempotent
 from ..models import Shipment
 from ..schemas.lot import VoidSchema
 from ..schemas.shipment import ShipmentCreateSchema, ShipmentSchema
-from ..services import epcis_facts, lots, shipment_pages, shipments
+from ..services import claims as claims_engine
+from ..services import epcis_facts, shipment_pages, shipments
 from ..services.access import Permission
 from ._common import Blueprint, QueryPage, jsonld, user_id
 
@@ -27,7 +28,7 @@ def present(shipment: Shipment) -> dict[str, Any]:
     """A shipment with its lots, their kilos and claims."""
     session = get_session()
     shipped = shipments.shipment_lots(session, shipment)
-    claims = lots.claims_for(session, [lot for lot, _g in shipped])
+    claims = claims_engine.lot_claims(session, [lot for lot, _g in shipped])
     row = shipment.model_dump()
     row.update(
         lot_ids=[lot.id for lot, _g in shipped],

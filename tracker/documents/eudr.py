@@ -334,8 +334,9 @@ def summary_pdf(package: Package, summary: Summary) -> bytes:
     (`eudr_facts.summary`)."""
     from flask_babel import get_locale
 
+    from ..services.vocabulary import FORM_LABELS, REPORT_CLAIM_LABELS, label
     from . import pdf
-    from .season_report import CLAIM_LABELS, FORM_LABELS, Fmt, label
+    from .season_report import Fmt
 
     return pdf.render(
         "pdf/eudr_summary.html",
@@ -348,7 +349,7 @@ def summary_pdf(package: Package, summary: Summary) -> bytes:
         hs_codes=HS_CODES,
         cut_off=CUT_OFF,
         fmt=Fmt(str(get_locale() or "es"), package.coop.currency),
-        claim_labels=CLAIM_LABELS,
+        claim_labels=REPORT_CLAIM_LABELS,
         form_labels=FORM_LABELS,
         label=label,
     )

@@ -13,26 +13,12 @@ from typing import Any
 from babel import Locale, UnknownLocaleError, numbers
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from ..services import claim_text, lots
-from ..services.deliveries import QUINTAL_G
+from ..services import claim_text, vocabulary
 from ..services.provenance import CertificateFacts, Provenance, Step
 from . import maps, qr
 
-BASIS_LABELS = {
-    "segregated": _l("segregated: every kilo comes from certified producers"),
-    "mass_balance": _l("mass balance: certified volume bought equals volume sold as certified"),
-}
-SITE_BASIS = _l("processed at a site the certificate covers")
-STATUS_LABELS = {
-    "active": _l("valid today"),
-    "suspended": _l("suspended by the certifier"),
-    "withdrawn": _l("withdrawn by the certifier"),
-    "expired": _l("no longer valid (expired)"),
-    "not_yet_valid": _l("not valid yet"),
-}
 STATUS_CLASS = {"active": "", "not_yet_valid": "warn"}
 # Forms whose label already names the crop ("green coffee", "roasted coffee").
 SELF_NAMED_FORMS = frozenset({"green", "roasted"})
@@ -43,14 +29,14 @@ def basis_text(claim: Any) -> str:
     """How a claim holds: certified producers (segregated, mass balance) or, for kosher
     and other site certificates, the site the lot was processed at."""
     if getattr(claim, "covers", "families") == "sites":
-        return str(SITE_BASIS)
-    return str(BASIS_LABELS.get(claim.basis, claim.basis))
+        return str(vocabulary.PUBLIC_SITE_BASIS)
+    return str(vocabulary.PUBLIC_BASIS_LABELS.get(claim.basis, claim.basis))
 
 
 def claim_label(kind: str, names: dict[str, tuple[str, str]] | None = None) -> str:
     """A certificate type's name: built-in, or as the cooperative named its own type."""
-    if kind in lots.CLAIM_LABELS:
-        return str(lots.CLAIM_LABELS[kind]).capitalize()
+    if kind in vocabulary.CLAIM_LABELS:
+        return str(vocabulary.CLAIM_LABELS[kind]).capitalize()
     if names and kind in names:
         es, en = names[kind]
         return es if str(get_locale()) == "es" else en
@@ -58,7 +44,7 @@ def claim_label(kind: str, names: dict[str, tuple[str, str]] | None = None) -> s
 
 
 def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+    return str(vocabulary.PUBLIC_STATUS_LABELS.get(status, status))
 
 
 def status_class(status: str) -> str:
@@ -88,47 +74,17 @@ def qualification_class(cert: CertificateFacts) -> str:
 
 
 def crop_label(crop: str) -> str:
-    return str(lots.CROP_LABELS.get(crop, crop))  # type: ignore[call-overload]
+    return str(vocabulary.CROP_LABELS.get(crop, crop))  # type: ignore[call-overload]
 
 
 def form_label(form: str) -> str:
-    return str(lots.FORM_LABELS.get(form, form))  # type: ignore[call-overload]
-
-
-def number_locale(country: str | None = None) -> str:
-    """The locale numbers are written in: Spanish as spoken where the cooperative is
-    (es_PE writes 4,256.2 and S/ 9.71), English as is."""
-    locale = str(get_locale())
-    if locale == "es" and country:
-        candidate = f"es_{country.upper()}"
-        try:
-            Locale.parse(candidate)
-        except (ValueError, UnknownLocaleError):
-            return locale
-        return candidate
-    return locale
-
-
-def kg(grams: int | Decimal | float, country: str | None = None) -> str:
-    """Grams as kilograms for people: 1 decimal at most, grouped digits."""
-    value = Decimal(grams) / 1000 if isinstance(grams, int) else Decimal(str(grams))
-    return numbers.format_decimal(value, format="#,##0.#", locale=number_locale(country))
-
-
-def quintals(grams: int, form: str, country: str | None = None) -> str | None:
-    """The same weight in quintales, for the forms Peru prices that way."""
-    per = QUINTAL_G.get(form)
-    if not per:
-        return None
-    return numbers.format_decimal(
-        Decimal(grams) / per, format="#,##0.0", locale=number_locale(country)
-    )
+    return str(vocabulary.FORM_LABELS.get(form, form))  # type: ignore[call-overload]
 
 
 def money(amount: Decimal, currency: str, country: str | None = None) -> str:
     """Money as people of the place write it: S/ 9.71 in Peruvian Spanish."""
     territory = country or CURRENCY_TERRITORY.get(currency)
-    locale = number_locale(territory)
+    locale = vocabulary.number_locale(territory)
     if locale == "en":  # PEN 9.71 rather than PEN9.71
         return numbers.format_currency(amount, currency, format="¤\xa0#,##0.00", locale=locale)
     return numbers.format_currency(amount, currency, locale=locale)
@@ -170,7 +126,7 @@ def step_text(step: Step) -> str:
         return _("Lots of %(form)s merged", form=form)
     if step.kind == "split":
         return _("Lot of %(form)s split", form=form)
-    process = str(lots.PROCESS_LABELS.get(step.process or "", step.process or ""))  # type: ignore[call-overload]
+    process = str(vocabulary.PROCESS_LABELS.get(step.process or "", step.process or ""))  # type: ignore[call-overload]
     return _("%(process)s, giving %(form)s", process=process.capitalize(), form=form)
 
 
@@ -228,8 +184,8 @@ def helpers(country: str | None = None) -> dict[str, Any]:
         "since_text": since_text,
         "crop_label": crop_label,
         "form_label": form_label,
-        "kg": lambda grams: kg(grams, country),
-        "quintals": lambda grams, form: quintals(grams, form, country),
+        "kg": lambda grams: vocabulary.kg_for_people(grams, country),
+        "quintals": lambda grams, form: vocabulary.quintals(grams, form, country),
         "money": lambda amount, currency: money(amount, currency, country),
         "day": day,
         "period": period,

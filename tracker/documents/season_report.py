@@ -15,58 +15,25 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..services import conversions, premiums
-from ..services.reports import QUINTAL_G, SeasonReport
+from ..services.reports import SeasonReport
+from ..services.vocabulary import (
+    BASIS_LABELS,
+    CERTIFICATE_STATE_TITLES,
+    CROP_LABELS,
+    FORM_LABELS,
+    MEASURE_LABELS,
+    PAYMENT_KIND_TOTALS,
+    PROCESS_LABELS,
+    QUINTAL_G,
+    REPORT_CLAIM_LABELS,
+    label,
+)
 from . import charts, pdf
 
 CURRENCY_SYMBOLS = {"PEN": "S/", "USD": "US$", "EUR": "€"}
-
-CLAIM_LABELS = {
-    "organic": _l("organic"),
-    "fairtrade": _l("fair trade"),
-    "kosher": _l("kosher"),
-    "none": _l("no claim"),
-}
-FORM_LABELS = {
-    "cherry": _l("cherry"),
-    "wet_parchment": _l("wet parchment"),
-    "dry_parchment": _l("dry parchment"),
-    "green": _l("green coffee"),
-    "roasted": _l("roasted coffee"),
-    "wet_beans": _l("wet beans"),
-    "dry_beans": _l("dry beans"),
-}
-CROP_LABELS = {"coffee": _l("coffee"), "cacao": _l("cacao")}
-CERTIFICATE_STATUS_LABELS = {
-    "active": _l("Active"),
-    "suspended": _l("Suspended"),
-    "withdrawn": _l("Withdrawn"),
-    "expired": _l("Expired"),
-    "not_yet_valid": _l("Not yet valid"),
-}
-BASIS_LABELS = {"segregated": _l("segregated"), "mass_balance": _l("mass balance")}
-PROCESS_LABELS = {
-    "drying": _l("drying"),
-    "fermentation": _l("fermentation"),
-    "hulling": _l("hulling"),
-    "sorting": _l("sorting"),
-    "roasting": _l("roasting"),
-}
-PAYMENT_KIND_LABELS = {
-    "advance": _l("advances"),
-    "final": _l("final payments"),
-    "premium": _l("premium payments"),
-}
-
-
-def label(table: dict[str, Any], key: str | None) -> str:
-    """A translated label, or the key itself for a value added later (a new claim type)."""
-    if key is None:
-        return ""
-    return str(table.get(key, key))
 
 
 @dataclass
@@ -136,7 +103,7 @@ class Fmt:
         """What a season premium was paid on: the kilos delivered and their equivalent."""
         if rule.unit_form is None:
             return _("%(kg)s kg as weighed", kg=self.kg3(rule.delivered_g))
-        measure = premiums.MEASURE_LABELS[premiums.split_unit(rule.unit)[0]]
+        measure = MEASURE_LABELS[premiums.split_unit(rule.unit)[0]]
         return _(
             "%(kg)s kg delivered, %(quantity)s %(measure)s of %(form)s",
             kg=self.kg3(rule.delivered_g),
@@ -242,13 +209,13 @@ def context(report: SeasonReport, *, chart_prefix: str = "chart") -> dict[str, A
         "report": report,
         "fmt": fmt,
         "labels": {
-            "claim": CLAIM_LABELS,
+            "claim": REPORT_CLAIM_LABELS,
             "form": FORM_LABELS,
             "crop": CROP_LABELS,
-            "status": CERTIFICATE_STATUS_LABELS,
+            "status": CERTIFICATE_STATE_TITLES,
             "basis": BASIS_LABELS,
             "process": PROCESS_LABELS,
-            "payment": PAYMENT_KIND_LABELS,
+            "payment": PAYMENT_KIND_TOTALS,
             "ledger_unit": conversions.LEDGER_UNIT_LABELS,
         },
         "label": label,

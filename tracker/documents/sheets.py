@@ -23,7 +23,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from ..models import Lot
-from ..services import lots, printing, provenance
+from ..services import printing, provenance, vocabulary
 from . import pdf, present, qr
 
 LABELS_PER_PAGE = 8
@@ -64,7 +64,7 @@ def sheet_html(facts: provenance.Provenance, locale: str) -> str:
 def provenance_pdf(sheet: printing.Sheet, *, locale: str, today: date | None = None) -> bytes:
     """The lot's provenance sheet (`printing.sheet`): from the disk cache, or rendered once
     and stored."""
-    issued = today or lots.today()
+    issued = today or vocabulary.local_today()
     path = sheet_path(sheet.lot_id, sheet.version, locale, issued)
     with contextlib.suppress(FileNotFoundError):
         return path.read_bytes()

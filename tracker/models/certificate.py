@@ -84,7 +84,7 @@ class StoredFile(TenantModel, table=True):
     # The SHA-256 of the file as it was uploaded, kept for the audit: a PDF with scripts
     # is stored sanitised (sha256 is then the clean copy's). Empty before sanitising.
     original_sha256: str | None = Field(default=None, max_length=64)
-    # What sanitising took out, as codes (services.certificates.REMOVED_LABELS).
+    # What sanitising took out, as codes (services.certificate_documents.REMOVED_LABELS).
     removed: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
 
 

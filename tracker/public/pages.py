@@ -37,7 +37,15 @@ from ..extensions import limiter
 from ..i18n import LOCALES
 from ..models import Certificate, Cooperative, Lot
 from ..schemas.public import ProvenanceSchema
-from ..services import certificates, epcis_facts, gs1, lots, printing, provenance, publication
+from ..services import (
+    certificate_documents,
+    epcis_facts,
+    gs1,
+    printing,
+    provenance,
+    publication,
+    vocabulary,
+)
 from ..services.errors import NotFound
 from . import digital_link
 from .cache import PageCache
@@ -218,7 +226,7 @@ def serve_lot(found: tuple[uuid.UUID, uuid.UUID, int] | None, *, via: Reached = 
     lot_id, _coop_id, version = found
     kind = "json" if wants_json() else "html"
     locale = public_locale() if kind == "html" else "-"
-    key = (lot_id, version, lots.today(), locale, kind, via)
+    key = (lot_id, version, vocabulary.local_today(), locale, kind, via)
     entry = _pages().get(key)
     etag = entry[0] if entry is not None else _etag(*key)
     if _not_modified(etag):
@@ -273,7 +281,7 @@ def lot_events(token: str) -> Response:
 def events_response(lot_id: uuid.UUID, _coop_id: uuid.UUID, version: int) -> Response:
     """The lot's history as EPCIS 2.0 JSON-LD, for anyone: no family, no receipt, no
     buyer's name, no token (documents/epcis.py, audience "public")."""
-    key = ("events", lot_id, version, lots.today())
+    key = ("events", lot_id, version, vocabulary.local_today())
     entry = _pages().get(key)
     etag = entry[0] if entry is not None else _etag(*key)
     if _not_modified(etag):
@@ -302,7 +310,7 @@ def sheet_response(
 ) -> Response:
     """The provenance sheet as a download, with cache headers. Once rendered, a request
     reads the file the disk cache holds: no ORM, no rendering."""
-    today = lots.today()
+    today = vocabulary.local_today()
     key = ("sheet", lot_id, version, today, locale)
     entry = _pages().get(key)
     etag = entry[0] if entry is not None else _etag(*key)
@@ -383,7 +391,7 @@ def _lot_links(
 ) -> tuple[str, str, list[digital_link.Link]]:
     """(anchor, description, links) of a published lot, cached like its page."""
     lot_id, _coop_id, version = found
-    key = ("links", lot_id, version, lots.today(), locale, gtin, code)
+    key = ("links", lot_id, version, vocabulary.local_today(), locale, gtin, code)
     entry = _pages().get(key)
     if entry is None:
         anchor = _anchor(gtin, code)
@@ -514,7 +522,7 @@ def certificate(certificate_id: str) -> Response:
     coop = session.get(Cooperative, cert.cooperative_id)
     assert coop is not None
     locale = public_locale()
-    today = lots.today()
+    today = vocabulary.local_today()
     etag = _etag("cert", cert.id, coop.public_version, cert.updated_at, today, locale)
     if _not_modified(etag):
         return _cached(Response(status=304), etag)
@@ -548,21 +556,21 @@ def certificate_document(certificate_id: str) -> Response:
     """The certificate's current document (its newest upload), as the PDF it is."""
     if len(certificate_id) > 40 or (cert := _certificate(certificate_id)) is None:
         return not_found()
-    current = certificates.current_document(get_session(), cert)
-    if current is None or current[1].media_type != certificates.PDF_MEDIA_TYPE:
+    current = certificate_documents.current_document(get_session(), cert)
+    if current is None or current[1].media_type != certificate_documents.PDF_MEDIA_TYPE:
         return not_found()
     stored = current[1]
     if _not_modified(stored.sha256):
         return _cached(Response(status=304), stored.sha256, vary="Accept")
     try:
-        data = certificates.read_document(current_app.config["DATA_DIR"], stored)
+        data = certificate_documents.read_document(current_app.config["DATA_DIR"], stored)
     except NotFound:
         return not_found()
     response = Response(data, mimetype="application/pdf")
     # An attachment, as the staff's download: the cooperative's PDF as stored (opened by
     # pikepdf, scripts and actions taken out), never rendered in our pages.
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{certificates.download_name(cert)}"'
+        f'attachment; filename="{certificate_documents.download_name(cert)}"'
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return _cached(response, stored.sha256, vary="Accept")

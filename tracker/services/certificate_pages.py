@@ -26,7 +26,8 @@ from ..models import (
     StoredFile,
 )
 from ..models.enums import Basis
-from . import certificates, claims, coverage, families, lot_pages, massbalance
+from . import certificate_documents, certificates, coverage, families, lot_pages, vocabulary
+from .claims import massbalance
 
 FLAGS_SHOWN = 2000
 
@@ -44,12 +45,12 @@ def certificate_page(
         codes = lot_codes(session, [a.lot_id for a in ledger.allocations])
         allocations = [(a, codes.get(a.lot_id, "")) for a in ledger.allocations]
     return {
-        "labels": claims.type_labels(session, cert.cooperative_id),
+        "labels": vocabulary.claim_names(session, cert.cooperative_id),
         "state": certificates.state_on(session, cert, today),
         "standing": certificates.status_on(session, cert, on),
         "state_on": certificates.state_on(session, cert, on),
         "history": certificates.history(session, cert),
-        "documents": certificates.documents(session, cert),
+        "documents": certificate_documents.documents(session, cert),
         "family_cert": family_cert,
         "counts": coverage.coverage_counts(session, cert, today) if family_cert else {},
         "sites": coverage.sites(session, cert) if not family_cert else [],
@@ -76,8 +77,8 @@ def listing_page(session: Session, coop: Cooperative, today: date) -> dict[str, 
         "certificates": found,
         "states": certificates.states(session, found, today),
         "counts": counts,
-        "documents": {c.id: certificates.current_document(session, c) for c in found},
-        "labels": claims.type_labels(session, coop.id),
+        "documents": {c.id: certificate_documents.current_document(session, c) for c in found},
+        "labels": vocabulary.claim_names(session, coop.id),
         "alerts": coverage.alerts(session, coop, today),
         "kinds": certificates.types(session, coop),
     }
@@ -100,7 +101,7 @@ def coverage_page(
     pages = max(1, (total + size - 1) // size)
     page = min(page, pages)
     return {
-        "labels": claims.type_labels(session, cert.cooperative_id),
+        "labels": vocabulary.claim_names(session, cert.cooperative_id),
         "rows": coverage.coverage_rows(
             session, cert, statement.offset((page - 1) * size).limit(size)
         ),
@@ -170,7 +171,7 @@ def flags_page(session: Session, coop: Cooperative) -> dict[str, Any]:
     return {
         "over": list(over.values()),
         "protected": protected,
-        "labels": claims.type_labels(session, coop.id),
+        "labels": vocabulary.claim_names(session, coop.id),
     }
 
 

@@ -8,7 +8,7 @@ convert through the chain: down it by multiplying the steps, up it by dividing.
 
 Two things are counted through these factors:
 
-- The mass-balance ledger (services/massbalance.py), in the unit certifiers count in:
+- The mass-balance ledger (services/claims/ledger.py), in the unit certifiers count in:
   kilograms of green-coffee equivalent for coffee (Fairtrade and Rainforest Alliance
   trade, price and audit coffee as green, GBE) and of dry-bean equivalent for cacao.
 - Premium rules (services/payments.py): a delivery earns a rule's premium on its

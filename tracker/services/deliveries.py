@@ -24,10 +24,9 @@ from ..models.delivery import MAX_GROSS_G
 from ..models.enums import FORMS_BY_CROP
 from . import audit, bulk
 from .errors import Conflict, NotFound, ValidationFailed
-from .lots import CROP_LABELS
+from .vocabulary import CROP_LABELS, QUINTAL_G
 
 EARLIEST = date(2000, 1, 1)
-QUINTAL_G = {"green": 46_000, "dry_parchment": 55_200}
 
 
 # Product forms by crop as plain strings: checked once per row of a 100,000-row import.

@@ -27,9 +27,8 @@ from ..models import (
     Shipment,
     ShipmentLot,
 )
-from . import certificates as certificates_service
-from . import claim_text, genealogy
-from .lots import claims_for
+from . import claim_text, genealogy, vocabulary
+from . import claims as claims_engine
 
 _CHUNK = 900
 
@@ -144,9 +143,9 @@ def _facts(
     for links in shipped.values():
         missing = [link.lot_id for link in links if link.lot_id not in lots]
         lots.update(_fetch(session, Lot, missing))
-    claims = claims_for(session, list(lots.values()))
+    claims = claims_engine.lot_claims(session, list(lots.values()))
     qualified = claim_text.lot_qualifications(
-        session, list(lots.values()), claims, today=certificates_service.today()
+        session, list(lots.values()), claims, today=vocabulary.local_today()
     )
     return EventFacts(
         coop=coop,

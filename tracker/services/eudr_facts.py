@@ -35,8 +35,7 @@ from ..models import (
     Shipment,
 )
 from ..models.enums import DeliveryFlagKind, PlotFlagKind
-from . import certificates as certificates_service
-from . import claim_text, genealogy
+from . import claim_text, genealogy, vocabulary
 from .errors import Conflict
 from .geo import overlaps, parse_area
 from .shipments import shipment_lots
@@ -222,7 +221,7 @@ def summary(session: Session, origin: Origin) -> Summary:
         origin.coop.id,
         [cert.id for cert, _n in listed],
         dates=harvest_days(session, origin),
-        today=certificates_service.today(),
+        today=vocabulary.local_today(),
     )
     return Summary(listed, qualified)
 

@@ -82,7 +82,7 @@ def lot_list(
     return LotList(
         lots=rows,
         ops=lots.operations_of(session, rows),
-        claims=lots.claims_for(session, rows),
+        claims=claims_engine.lot_claims(session, rows),
         total=total,
         page=page,
         pages=pages,
@@ -175,7 +175,7 @@ def certificates_by_id(session: Session, cert_ids: set[uuid.UUID]) -> dict[uuid.
 
 def claims_block(session: Session, lot: Lot) -> dict[str, Any]:
     """The lot's claims report, its claims and the certificates they rest on."""
-    found = lots.claims_for(session, [lot])[lot.id]
+    found = claims_engine.lot_claims(session, [lot])[lot.id]
     cert_ids = {c for claim in found for c in claim.certificate_ids}
     return {
         "report": claims_engine.explain_lot(session, lot),

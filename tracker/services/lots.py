@@ -18,10 +18,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date
 
-from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, update
 from sqlmodel import Session, col, select
@@ -34,6 +32,7 @@ from ..models import (
     LotOperation,
     ProcessingSite,
     Product,
+    Shipment,
     ShipmentLot,
     utcnow,
 )
@@ -41,9 +40,7 @@ from ..models.enums import FORMS_BY_CROP, Crop, Form, LotStatus, OperationKind, 
 from . import audit, gs1, links, publication
 from .cooperatives import bump_public_version, season_of
 from .errors import Conflict, NotFound, ValidationFailed
-
-if TYPE_CHECKING:
-    from .claims import Claim
+from .vocabulary import FORM_LABELS, LOT_STATUS_LABELS, PROCESS_LABELS, Number, kg, local_today
 
 CODE_PREFIX = {Crop.COFFEE: "CAF", Crop.CACAO: "CAC"}
 MAX_DELIVERIES = 10_000
@@ -82,37 +79,6 @@ YIELD_BANDS: dict[tuple[str, str, str], tuple[int, int]] = {
 }
 SORTING_BAND = (850, 1000)
 
-FORM_LABELS = {
-    Form.CHERRY: _l("cherry"),
-    Form.WET_PARCHMENT: _l("wet parchment"),
-    Form.DRY_PARCHMENT: _l("dry parchment"),
-    Form.GREEN: _l("green coffee"),
-    Form.ROASTED: _l("roasted coffee"),
-    Form.WET_BEANS: _l("wet beans"),
-    Form.DRY_BEANS: _l("dry beans"),
-}
-PROCESS_LABELS = {
-    Process.DRYING: _l("drying"),
-    Process.FERMENTATION: _l("fermentation"),
-    Process.HULLING: _l("hulling"),
-    Process.SORTING: _l("sorting"),
-    Process.ROASTING: _l("roasting"),
-}
-KIND_LABELS = {
-    OperationKind.CREATE: _l("gathered from deliveries"),
-    OperationKind.MERGE: _l("merge"),
-    OperationKind.SPLIT: _l("split"),
-    OperationKind.PROCESS: _l("processing"),
-}
-STATUS_LABELS = {
-    LotStatus.OPEN: _l("open"),
-    LotStatus.CONSUMED: _l("used"),
-    LotStatus.SHIPPED: _l("shipped"),
-    LotStatus.VOIDED: _l("voided"),
-}
-CROP_LABELS = {Crop.COFFEE: _l("coffee"), Crop.CACAO: _l("cacao")}
-CLAIM_LABELS = {"organic": _l("organic"), "fairtrade": _l("fair trade"), "kosher": _l("kosher")}
-
 
 @dataclass(frozen=True)
 class Pick:
@@ -123,30 +89,6 @@ class Pick:
 
 
 # -- small helpers --------------------------------------------------------------------
-
-
-def today() -> date:
-    """Peru's date (UTC-5): an evening operation is not dated tomorrow."""
-    return (utcnow() - timedelta(hours=5)).date()
-
-
-class Number:
-    """A number in a message, written the reader's way when the message is shown
-    (1.250,5 in Spanish, 1,250.5 in English)."""
-
-    __slots__ = ("pattern", "value")
-
-    def __init__(self, value: float, pattern: str = "#,##0.###") -> None:
-        self.value = value
-        self.pattern = pattern
-
-    def __str__(self) -> str:
-        return str(format_decimal(self.value, format=self.pattern))
-
-
-def kg(grams: int) -> Number:
-    """Grams as kilograms for a message: 1250 -> 1.25 (1,25 in Spanish)."""
-    return Number(grams / 1000)
 
 
 def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
@@ -163,8 +105,8 @@ def _clean_note(note: str | None) -> str:
 
 def _occurred(occurred_on: date | None, not_before: date) -> date:
     """The operation's date: given or today, never in the future nor before its inputs."""
-    day = occurred_on or max(today(), not_before)
-    if day > today():
+    day = occurred_on or max(local_today(), not_before)
+    if day > local_today():
         raise ValidationFailed({"occurred_on": [str(_l("The date cannot be in the future."))]})
     if day < not_before:
         raise ValidationFailed(
@@ -448,13 +390,78 @@ def _check_lot_open(lot: Lot, field: str) -> None:
             _l(
                 "Lot %(code)s is %(status)s: it cannot be used again.",
                 code=lot.code,
-                status=STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
+                status=LOT_STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
             ),
             field=field,
         )
 
 
 # -- the four operations --------------------------------------------------------------
+
+
+def _check_request(crop: str, form: str, picks: Sequence[Pick]) -> None:
+    """A new lot's product and its list of deliveries, before anything is read."""
+    errors: dict[str, list[str]] = {}
+    if crop not in set(Crop):
+        errors["crop"] = [str(_l("Choose coffee or cacao."))]
+    elif form not in FORMS_BY_CROP[Crop(crop)]:
+        errors["form"] = [str(_l("This product form does not exist for this crop."))]
+    if not picks:
+        errors["deliveries"] = [str(_l("Choose at least one delivery."))]
+    elif len(picks) > MAX_DELIVERIES:
+        errors["deliveries"] = [
+            str(_l("At most %(n)s deliveries in one lot.", n=f"{MAX_DELIVERIES:,}"))
+        ]
+    elif len({p.delivery_id for p in picks}) != len(picks):
+        errors["deliveries"] = [str(_l("A delivery is listed twice."))]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _load_deliveries(
+    session: Session, coop: Cooperative, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Delivery]:
+    """The cooperative's deliveries among these ids."""
+    found: dict[uuid.UUID, Delivery] = {}
+    for chunk in _chunks(ids):
+        for delivery in session.exec(
+            select(Delivery).where(
+                Delivery.id.in_(chunk),  # type: ignore[attr-defined]
+                Delivery.cooperative_id == coop.id,
+            )
+        ):
+            found[delivery.id] = delivery
+    return found
+
+
+def _pick_problem(pick: Pick, delivery: Delivery | None, crop: str, form: str) -> str | None:
+    """Why a delivery cannot go into the new lot as picked; None when it can."""
+    if delivery is None:
+        return str(_l("Unknown delivery %(id)s.", id=str(pick.delivery_id)))
+    receipt = delivery.receipt_number
+    left = delivery.net_g - delivery.lotted_g
+    if delivery.voided_at is not None:
+        return str(_l("Delivery %(receipt)s is voided.", receipt=receipt))
+    if delivery.crop != crop or delivery.form != form:
+        return str(
+            _l(
+                "Delivery %(receipt)s is %(form)s, not the lot's product form.",
+                receipt=receipt,
+                form=FORM_LABELS.get(delivery.form, delivery.form),  # type: ignore[call-overload]
+            )
+        )
+    if left <= 0:
+        return str(_l("Delivery %(receipt)s is already all in lots.", receipt=receipt))
+    if pick.grams is not None and not 0 < pick.grams <= left:
+        return str(
+            _l(
+                "Delivery %(receipt)s has %(left)s kg left; you asked for %(kg)s kg.",
+                receipt=receipt,
+                left=kg(left),
+                kg=kg(pick.grams),
+            )
+        )
+    return None
 
 
 def create_lot(
@@ -471,74 +478,23 @@ def create_lot(
     note: str | None = None,
 ) -> Lot:
     """Gather deliveries of one crop and form (all or part of each) into a new lot."""
-    errors: dict[str, list[str]] = {}
-    if crop not in set(Crop):
-        errors["crop"] = [str(_l("Choose coffee or cacao."))]
-    elif form not in FORMS_BY_CROP[Crop(crop)]:
-        errors["form"] = [str(_l("This product form does not exist for this crop."))]
-    if not picks:
-        errors["deliveries"] = [str(_l("Choose at least one delivery."))]
-    elif len(picks) > MAX_DELIVERIES:
-        errors["deliveries"] = [
-            str(_l("At most %(n)s deliveries in one lot.", n=f"{MAX_DELIVERIES:,}"))
-        ]
-    elif len({p.delivery_id for p in picks}) != len(picks):
-        errors["deliveries"] = [str(_l("A delivery is listed twice."))]
-    if errors:
-        raise ValidationFailed(errors)
+    _check_request(crop, form, picks)
     explicit_gtin = _gtin(gtin)
     if explicit_gtin:
         publication.claim_gtin(session, coop=coop, gtin=explicit_gtin)
     note = _clean_note(note)
     site = _site(session, coop, site_id)
     ids = sorted(p.delivery_id for p in picks)
-    found: dict[uuid.UUID, Delivery] = {}
-    for chunk in _chunks(ids):
-        for delivery in session.exec(
-            select(Delivery).where(
-                Delivery.id.in_(chunk),  # type: ignore[attr-defined]
-                Delivery.cooperative_id == coop.id,
-            )
-        ):
-            found[delivery.id] = delivery
+    found = _load_deliveries(session, coop, ids)
     problems: list[str] = []
     amounts: dict[uuid.UUID, int] = {}
     for pick in picks:
-        picked = found.get(pick.delivery_id)
-        if picked is None:
-            problems.append(str(_l("Unknown delivery %(id)s.", id=str(pick.delivery_id))))
-            continue
-        delivery = picked
-        receipt = delivery.receipt_number
-        left = delivery.net_g - delivery.lotted_g
-        if delivery.voided_at is not None:
-            problems.append(str(_l("Delivery %(receipt)s is voided.", receipt=receipt)))
-        elif delivery.crop != crop or delivery.form != form:
-            problems.append(
-                str(
-                    _l(
-                        "Delivery %(receipt)s is %(form)s, not the lot's product form.",
-                        receipt=receipt,
-                        form=FORM_LABELS.get(delivery.form, delivery.form),  # type: ignore[call-overload]
-                    )
-                )
-            )
-        elif left <= 0:
-            problems.append(
-                str(_l("Delivery %(receipt)s is already all in lots.", receipt=receipt))
-            )
-        elif pick.grams is not None and not 0 < pick.grams <= left:
-            problems.append(
-                str(
-                    _l(
-                        "Delivery %(receipt)s has %(left)s kg left; you asked for %(kg)s kg.",
-                        receipt=receipt,
-                        left=kg(left),
-                        kg=kg(pick.grams),
-                    )
-                )
-            )
-        else:
+        delivery = found.get(pick.delivery_id)
+        problem = _pick_problem(pick, delivery, crop, form)
+        if problem is not None:
+            problems.append(problem)
+        elif delivery is not None:
+            left = delivery.net_g - delivery.lotted_g
             amounts[delivery.id] = pick.grams if pick.grams is not None else left
     if problems:
         raise ValidationFailed({"deliveries": problems})
@@ -735,31 +691,11 @@ def check_process(crop: str, from_form: str, process: str, output_form: str) -> 
     return None
 
 
-def process_lot(
-    session: Session,
-    *,
-    lot: Lot,
-    process: str,
-    output_form: str,
-    output_g: int,
-    confirm_yield: bool = False,
-    site_id: uuid.UUID | None = None,
-    user_id: uuid.UUID | None = None,
-    occurred_on: date | None = None,
-    note: str | None = None,
-) -> Lot:
-    """Dry, ferment, hull, sort or roast a whole lot; the output weight is measured.
-
-    A yield outside the plausible band is refused unless the manager confirms it.
-    """
-    coop = session.get(Cooperative, lot.cooperative_id)
-    assert coop is not None
-    _check_lot_open(lot, "process")
-    problem = check_process(lot.crop, lot.form, process, output_form)
-    if problem:
-        field = "process" if process not in set(Process) else "output_form"
-        raise ValidationFailed({field: [problem]})
-    input_g = lot.available_g
+def _check_output(
+    lot: Lot, output_form: str, input_g: int, output_g: int, confirm_yield: bool
+) -> bool:
+    """The measured output of a processing: more than nothing, at most the input, and a
+    plausible yield unless confirmed. True when the yield is outside the usual band."""
     if output_g <= 0:
         raise ValidationFailed({"output_kg": [str(_l("The output must weigh more than 0 kg."))]})
     if output_g > input_g:
@@ -798,6 +734,35 @@ def process_lot(
                 ]
             }
         )
+    return outside
+
+
+def process_lot(
+    session: Session,
+    *,
+    lot: Lot,
+    process: str,
+    output_form: str,
+    output_g: int,
+    confirm_yield: bool = False,
+    site_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+    occurred_on: date | None = None,
+    note: str | None = None,
+) -> Lot:
+    """Dry, ferment, hull, sort or roast a whole lot; the output weight is measured.
+
+    A yield outside the plausible band is refused unless the manager confirms it.
+    """
+    coop = session.get(Cooperative, lot.cooperative_id)
+    assert coop is not None
+    _check_lot_open(lot, "process")
+    problem = check_process(lot.crop, lot.form, process, output_form)
+    if problem:
+        field = "process" if process not in set(Process) else "output_form"
+        raise ValidationFailed({field: [problem]})
+    input_g = lot.available_g
+    outside = _check_output(lot, output_form, input_g, output_g, confirm_yield)
     note = _clean_note(note)
     site = _site(session, coop, site_id)
     day = _occurred(occurred_on, operation_date(session, lot.operation_id))
@@ -977,8 +942,6 @@ def get_lot(session: Session, coop: Cooperative, lot_id: uuid.UUID) -> Lot:
 
 def shipped_grams(session: Session, lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Grams of each lot in live shipments."""
-    from ..models import Shipment
-
     if not lot_ids:
         return {}
     rows = session.execute(
@@ -997,8 +960,15 @@ def mass_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
     for each lot: available + what live operations and shipments took = weight;
     for each delivery: lotted = grams in live lots.
     """
-    from ..models import Shipment
+    return (
+        _operation_problems(session, cooperative_id)
+        + _lot_problems(session, cooperative_id)
+        + _delivery_problems(session, cooperative_id)
+    )
 
+
+def _operation_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
+    """Live operations whose edges, outputs or loss do not add up."""
     problems: list[str] = []
     ops = session.exec(
         select(LotOperation).where(
@@ -1027,6 +997,12 @@ def mass_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
             problems.append(f"operation {op.id}: inputs {edge_sums.get(op.id)} != {op.input_g}")
         if int(out_sums.get(op.id, 0)) != op.output_g:
             problems.append(f"operation {op.id}: outputs {out_sums.get(op.id)} != {op.output_g}")
+    return problems
+
+
+def _lot_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
+    """Lots whose available grams and what was taken from them do not make their weight."""
+    problems: list[str] = []
     live = (
         select(LotInput.source_lot_id, func.sum(LotInput.grams).label("g"))
         .join(LotOperation, LotOperation.id == LotInput.operation_id)  # type: ignore[arg-type]
@@ -1055,6 +1031,12 @@ def mass_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
             problems.append(
                 f"lot {lot.code}: available {lot.available_g} + used {taken} != {lot.weight_g}"
             )
+    return problems
+
+
+def _delivery_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
+    """Deliveries whose lotted grams differ from what live lots hold of them."""
+    problems: list[str] = []
     lotted = {
         k: int(v)
         for k, v in session.execute(
@@ -1085,10 +1067,6 @@ def mass_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
 
 
 __all__ = [
-    "FORM_LABELS",
-    "KIND_LABELS",
-    "PROCESS_LABELS",
-    "STATUS_LABELS",
     "Pick",
     "create_lot",
     "mass_problems",
@@ -1102,26 +1080,6 @@ __all__ = [
     "void_operation",
     "yield_band",
 ]
-
-
-# -- what the pages and the API show beside a lot ------------------------------------
-
-
-def claims_for(session: Session, lots_: Sequence[Lot]) -> dict[uuid.UUID, list[Claim]]:
-    """The claims of each lot, from the claims engine (services.claims.lot_claims).
-
-    The engine is built alongside this module (issue 4); until its interface answers,
-    lots simply show no claims rather than failing.
-    """
-    from . import claims
-
-    if not lots_:
-        return {}
-    try:
-        found = claims.lot_claims(session, list(lots_))
-    except NotImplementedError:
-        return {lot.id: [] for lot in lots_}
-    return {lot.id: list(found.get(lot.id, [])) for lot in lots_}
 
 
 def public_url(base: str, lot: Lot) -> str:

@@ -47,8 +47,10 @@ from ..models import (
     utcnow,
 )
 from ..models.enums import FORMS_BY_CROP, Crop, Form
-from . import conversions, payments
+from . import audit, conversions, payments
 from .errors import Conflict, ValidationFailed
+from .text import printable_error, unprintable
+from .vocabulary import FORM_LABELS, MEASURE_LABELS
 
 
 def rules_for(
@@ -72,7 +74,6 @@ MEASURE_G: dict[str, Fraction] = {
     "lb": Fraction(45_359_237, 100_000),
     "t": Fraction(1_000_000),
 }
-MEASURE_LABELS = {"kg": _l("kg"), "lb": _l("lb"), "t": _l("tonne")}
 # The units offered first for each crop (any measure and form of the crop is accepted).
 USUAL_UNITS: dict[str, tuple[str, ...]] = {
     Crop.COFFEE: ("lb_green", "kg_green", "kg_dry_parchment", DELIVERED),
@@ -92,8 +93,6 @@ def split_unit(unit: str) -> tuple[str, str | None]:
 
 def unit_label(unit: str) -> str:
     """The unit as a person reads it: "per lb of green coffee", "per kg as weighed"."""
-    from .lots import FORM_LABELS
-
     try:
         measure, form = split_unit(unit)
     except ValueError:
@@ -134,8 +133,6 @@ def _check_rule(
     note: str,
 ) -> tuple[dict[str, list[str]], int]:
     """Every problem with a new rule, by field; and its season."""
-    from .certificates import printable_error, unprintable
-
     errors: dict[str, list[str]] = {}
     if not name or len(name) > 120:
         errors["name"] = [str(_l("Give a name of at most 120 characters."))]
@@ -204,8 +201,6 @@ def _check_rule(
 
 
 def _of(form: str) -> str:
-    from .lots import FORM_LABELS
-
     return str({str(k): v for k, v in FORM_LABELS.items()}.get(form, form))
 
 
@@ -290,8 +285,6 @@ def void_premium_rule(
     session: Session, *, rule: PremiumRule, reason: str, user_id: uuid.UUID | None
 ) -> PremiumRule:
     """Take a rule back: deliveries not yet paid stop earning it; fixed premiums stay."""
-    from .certificates import printable_error, unprintable
-
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": [str(_l("Say why the premium is voided."))]})
@@ -574,8 +567,6 @@ def fix_premiums(
         ]
         for at in range(0, len(values), 5000):
             session.execute(insert(FixedPremium), values[at : at + 5000])
-        from . import audit
-
         audit.record_rows(
             session,
             model=FixedPremium,

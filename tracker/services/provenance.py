@@ -43,7 +43,7 @@ from ..models import (
 )
 from ..models.enums import OperationKind, PlotFlagKind
 from . import certificates as certificates_service
-from . import claim_text, genealogy, geo, links, lots
+from . import claim_text, genealogy, geo, links, lots, vocabulary
 from . import claims as claims_service
 
 # EUDR (Regulation (EU) 2023/1115): no deforestation after this date.
@@ -541,7 +541,7 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
 
     `public_url` is the host printed in QR codes (TRACKER_PUBLIC_URL).
     """
-    day = today or lots.today()
+    day = today or vocabulary.local_today()
     coop = session.get(Cooperative, lot.cooperative_id)
     assert coop is not None
     parts = _parts(session, lot)
@@ -643,7 +643,7 @@ def _claims(
 ) -> list[ClaimFacts]:
     """The lot's claims from the claims engine, each with its certificates' public facts
     and what was true when (in force on the harvest or processing dates, and today)."""
-    found = lots.claims_for(session, [lot]).get(lot.id, [])
+    found = claims_service.lot_claims(session, [lot]).get(lot.id, [])
     qualified = claim_text.lot_qualifications(
         session, [lot], {lot.id: found}, today=day, harvest=harvest
     )[lot.id]

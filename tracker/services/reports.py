@@ -46,12 +46,12 @@ from ..models.enums import (
     PaymentKind,
     PlotFlagKind,
 )
-from . import audit, conversions, massbalance, payments, premiums
+from . import audit, conversions, payments, premiums
+from .claims import massbalance
 from .cooperatives import season_bounds
 from .lots import yield_band
+from .vocabulary import QUINTAL_G
 
-# Grams in a quintal, where Peru's coffee trade counts in quintales.
-QUINTAL_G = {"green": 46_000, "dry_parchment": 55_200}
 EXPIRY_WARNING_DAYS = 90
 
 

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from ..models import Cooperative, Lot, Shipment, ShipmentLot
 from ..models.enums import LotStatus
-from . import certificates as certificates_service
-from . import claim_text, lot_pages, lots, shipments
+from . import claim_text, lot_pages, shipments, vocabulary
+from . import claims as claims_engine
 
 LISTED = 200
 
@@ -50,14 +50,14 @@ def shipment_page(session: Session, shipment: Shipment) -> dict[str, Any]:
     what was true when."""
     shipped = shipments.shipment_lots(session, shipment)
     shipped_lots = [lot for lot, _g in shipped]
-    claims = lots.claims_for(session, shipped_lots)
+    claims = claims_engine.lot_claims(session, shipped_lots)
     cert_ids = {c for found in claims.values() for claim in found for c in claim.certificate_ids}
     return {
         "shipped": shipped,
         "claims": claims,
         "certificates": lot_pages.certificates_by_id(session, cert_ids),
         "qualified": claim_text.lot_qualifications(
-            session, shipped_lots, claims, today=certificates_service.today()
+            session, shipped_lots, claims, today=vocabulary.local_today()
         ),
         "total_g": sum(g for _lot, g in shipped),
     }

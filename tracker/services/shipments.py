@@ -16,7 +16,8 @@ from ..models.enums import LotStatus
 from . import audit, publication
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
-from .lots import EARLIEST, STATUS_LABELS, spend_lot, today
+from .lots import EARLIEST, spend_lot
+from .vocabulary import LOT_STATUS_LABELS, local_today
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 MAX_LOTS = 500
@@ -52,8 +53,8 @@ def create_shipment(
         errors["contract"] = [str(_l("At most 100 characters."))]
     if len(container) > 40:
         errors["container"] = [str(_l("At most 40 characters."))]
-    day = shipped_on or today()
-    if day > today():
+    day = shipped_on or local_today()
+    if day > local_today():
         errors["shipped_on"] = [str(_l("The date cannot be in the future."))]
     elif day < EARLIEST:
         errors["shipped_on"] = [str(_l("The date is too far in the past."))]
@@ -76,7 +77,7 @@ def create_shipment(
                 _l(
                     "Lot %(code)s is %(status)s: it cannot be shipped.",
                     code=lot.code,
-                    status=STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
+                    status=LOT_STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
                 ),
                 field="lot_ids",
             )

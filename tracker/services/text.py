@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask_babel import lazy_gettext as _l
+
 
 def fold(text: str) -> str:
     """Lower case without accents or surrounding space: 'Café ' -> 'cafe'."""
@@ -19,3 +21,13 @@ def key(text: str) -> str:
 
 # Control characters: no name, code or grade has them, and PostgreSQL refuses NUL in text.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def unprintable(text: str) -> bool:
+    """Control characters (NUL above all, which PostgreSQL refuses) have no place in a
+    name, a number or a reason."""
+    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
+
+
+def printable_error() -> str:
+    return str(_l("Contains characters that are not allowed."))

@@ -12,13 +12,10 @@ from ..db import get_session
 from ..models import User
 from ..services import cooperatives, users
 from ..services.errors import DomainError
-from . import context
+from ..services.vocabulary import MEMBERSHIP_ROLE_LABELS
 from .context import discard, login_required_for, principal
 
 bp = login_required_for(Blueprint("admin", __name__, url_prefix="/admin"))
-
-
-ROLE_LABELS = {k: v for k, v in context.ROLE_LABELS.items() if k != "admin"}
 
 
 @bp.before_request
@@ -37,7 +34,7 @@ def index() -> Any:
         users=people,
         memberships=by_user,
         coop_by_id=coop_by_id,
-        role_labels=ROLE_LABELS,
+        role_labels=MEMBERSHIP_ROLE_LABELS,
     )
 
 

@@ -26,7 +26,15 @@ from ..documents import csv_export, pdf
 from ..idempotency import idempotent
 from ..models import Certificate, Cooperative
 from ..models.enums import FORMS_BY_CROP, Basis, CertificateStatus, Crop
-from ..services import certificate_pages, certificates, claims, conversions, coverage
+from ..services import (
+    certificate_documents,
+    certificate_pages,
+    certificates,
+    claims,
+    conversions,
+    coverage,
+    vocabulary,
+)
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from . import dashboard, nav
@@ -56,17 +64,17 @@ STATE_BADGES = {
 def _certificate_helpers() -> dict[str, Any]:
     """Labels the certificate and claims templates share."""
     return {
-        "state_labels": certificates.STATE_LABELS,
+        "state_labels": vocabulary.CERTIFICATE_STATE_LABELS,
         "state_badges": STATE_BADGES,
-        "coverage_labels": claims.COVERAGE_LABELS,
-        "basis_labels": claims.BASIS_LABELS,
-        "status_labels_cert": claims.STATUS_LABELS,
+        "coverage_labels": vocabulary.COVERAGE_LABELS,
+        "basis_labels": vocabulary.BASIS_LABELS,
+        "status_labels_cert": vocabulary.CERTIFICATE_STATUS_LABELS,
         "scope_label": certificates.scope_label,
     }
 
 
 def _form_options(coop: Cooperative) -> dict[str, Any]:
-    from ..services.lots import CROP_LABELS, FORM_LABELS
+    from ..services.vocabulary import CROP_LABELS, FORM_LABELS
 
     return {
         "kinds": certificates.types(get_session(), coop),
@@ -74,7 +82,7 @@ def _form_options(coop: Cooperative) -> dict[str, Any]:
         "form_options": [
             (str(c), [(str(f), FORM_LABELS[f]) for f in FORMS_BY_CROP[c]]) for c in Crop
         ],
-        "basis_options": [(str(b), claims.BASIS_LABELS[b]) for b in Basis],
+        "basis_options": [(str(b), vocabulary.BASIS_LABELS[b]) for b in Basis],
     }
 
 
@@ -84,7 +92,7 @@ def _form_options(coop: Cooperative) -> dict[str, Any]:
 @bp.route("/c/<code>/certificates")
 def index(code: str) -> Any:
     coop = use_cooperative(code)
-    today = certificates.today()
+    today = vocabulary.local_today()
     return render_template(
         "certificates/index.html",
         **certificate_pages.listing_page(get_session(), coop, today),
@@ -110,7 +118,7 @@ def add_kind(code: str) -> Any:
         )
     except ValidationFailed as error:
         session = get_session()
-        today = certificates.today()
+        today = vocabulary.local_today()
         found = certificates.listing(session, coop)
         html = render_template(
             "certificates/index.html",
@@ -118,7 +126,7 @@ def add_kind(code: str) -> Any:
             states=certificates.states(session, found, today),
             counts={},
             documents={},
-            labels=claims.type_labels(session, coop.id),
+            labels=vocabulary.claim_names(session, coop.id),
             alerts=coverage.alerts(session, coop, today),
             today=today,
             kinds=certificates.types(session, coop),
@@ -217,7 +225,7 @@ def show_page(
 ) -> tuple[str, int]:
     """The certificate's page; forms that fail re-render it with their errors."""
     coop = show_cooperative(cert)
-    today = certificates.today()
+    today = vocabulary.local_today()
     on = parse_day(request.args.get("on"), today) or today
     crops = claims.split_list(cert.crops)
     html = render_template(
@@ -226,11 +234,13 @@ def show_page(
         **certificate_pages.certificate_page(get_session(), cert, coop, today=today, on=on),
         today=today,
         on=on,
-        removed_labels=certificates.removed_labels,
+        removed_labels=certificate_documents.removed_labels,
         ledger_unit=conversions.ledger_unit(crops[0] if crops else None),
         products=certificates.scope_label(cert),
-        status_options=[(str(s), claims.STATUS_LABELS[s]) for s in CertificateStatus],
-        coverage_options=[(k, v) for k, v in claims.COVERAGE_LABELS.items()],
+        status_options=[
+            (str(s), vocabulary.CERTIFICATE_STATUS_LABELS[s]) for s in CertificateStatus
+        ],
+        coverage_options=[(k, v) for k, v in vocabulary.COVERAGE_LABELS.items()],
         errors=errors or {},
         form=form or {},
         max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024),
@@ -264,7 +274,7 @@ def change_status(certificate_id: str) -> Any:
     flash(
         _(
             "Status %(status)s from %(day)s recorded; claims were recomputed.",
-            status=claims.STATUS_LABELS.get(change.status, change.status),
+            status=vocabulary.CERTIFICATE_STATUS_LABELS.get(change.status, change.status),
             day=change.effective_from.isoformat(),
         ),
         "success",
@@ -276,7 +286,7 @@ def change_status(certificate_id: str) -> Any:
 
 
 def _pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:
-    response = Response(data, mimetype=certificates.PDF_MEDIA_TYPE)
+    response = Response(data, mimetype=certificate_documents.PDF_MEDIA_TYPE)
     disposition = "inline" if inline else "attachment"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -289,19 +299,19 @@ def _pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Respon
 def document(certificate_id: str) -> Any:
     if request.method == "GET":
         cert = guard.record("certificate_id")
-        current = certificates.current_document(get_session(), cert)
+        current = certificate_documents.current_document(get_session(), cert)
         if current is None:
             from ..services.errors import NotFound
 
             raise NotFound(_("This certificate has no document yet."))
-        data = certificates.read_document(current_app.config["DATA_DIR"], current[1])
-        return _pdf_response(data, certificates.download_name(cert))
+        data = certificate_documents.read_document(current_app.config["DATA_DIR"], current[1])
+        return _pdf_response(data, certificate_documents.download_name(cert))
     cert = guard.record("certificate_id", Permission.MANAGE)
     upload = request.files.get("document")
     try:
         if upload is None or not upload.filename:
             raise ValidationFailed({"document": [_("Choose a PDF file.")]})
-        document = certificates.attach_document(
+        document = certificate_documents.attach_document(
             get_session(),
             cert,
             upload.read(),
@@ -314,7 +324,7 @@ def document(certificate_id: str) -> Any:
         discard()
         return show_page(cert, errors=error.errors(), status=422)
     stored = certificate_pages.stored_file(get_session(), document.file_id)
-    removed = certificates.removed_labels(stored) if stored is not None else []
+    removed = certificate_documents.removed_labels(stored) if stored is not None else []
     if removed:
         flash(
             _(
@@ -333,9 +343,9 @@ def file(certificate_id: str, file_id: str) -> Response:
     """A past version of the certificate's document."""
     cert = guard.record("certificate_id")
     stored = guard.record("file_id")
-    found = certificates.document_of(get_session(), cert, stored.id)
-    data = certificates.read_document(current_app.config["DATA_DIR"], found)
-    name = certificates.download_name(cert).replace(".pdf", f"-{found.sha256[:8]}.pdf")
+    found = certificate_documents.document_of(get_session(), cert, stored.id)
+    data = certificate_documents.read_document(current_app.config["DATA_DIR"], found)
+    name = certificate_documents.download_name(cert).replace(".pdf", f"-{found.sha256[:8]}.pdf")
     return _pdf_response(data, name)
 
 
@@ -343,7 +353,7 @@ def file(certificate_id: str, file_id: str) -> Response:
 
 
 def _approved(cert: Certificate) -> tuple[date, list[coverage.CoverageRow]]:
-    day = parse_day(request.args.get("on"), certificates.today()) or certificates.today()
+    day = parse_day(request.args.get("on"), vocabulary.local_today()) or vocabulary.local_today()
     return day, coverage.approved_producers(get_session(), cert, day)
 
 
@@ -359,14 +369,16 @@ def approved_pdf(certificate_id: str) -> Response:
         coop=coop,
         rows=rows,
         on=day,
-        label=claims.type_labels(session, coop.id).get(cert.type, cert.type),
+        label=vocabulary.claim_names(session, coop.id).get(cert.type, cert.type),
         state=certificates.state_on(session, cert, day),
         total_ha=sum(r.area_m2 for r in rows) / 10_000,
         certified=sum(1 for r in rows if r.status == "certified"),
         woman_led=sum(1 for r in rows if r.family.woman_led),
         locale=str(get_locale() or "es"),
     )
-    name = certificates.download_name(cert).replace(".pdf", f"-producers-{day.isoformat()}.pdf")
+    name = certificate_documents.download_name(cert).replace(
+        ".pdf", f"-producers-{day.isoformat()}.pdf"
+    )
     return _pdf_response(document, name, inline=True)
 
 
@@ -377,7 +389,9 @@ def approved_csv(certificate_id: str) -> Response:
     spanish = str(get_locale() or "es").startswith("es")
     text = csv_export.approved_producers(rows, spanish=spanish)
     response = Response("\ufeff" + text, mimetype="text/csv")
-    name = certificates.download_name(cert).replace(".pdf", f"-producers-{day.isoformat()}.csv")
+    name = certificate_documents.download_name(cert).replace(
+        ".pdf", f"-producers-{day.isoformat()}.csv"
+    )
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -389,11 +403,11 @@ def approved_csv(certificate_id: str) -> Response:
 def lapsed(code: str) -> Any:
     coop = use_cooperative(code)
     session = get_session()
-    today = certificates.today()
+    today = vocabulary.local_today()
     return render_template(
         "certificates/lapsed.html",
         lapses=coverage.lapsed(session, coop, today),
-        labels=claims.type_labels(session, coop.id),
+        labels=vocabulary.claim_names(session, coop.id),
         today=today,
     )
 
@@ -413,11 +427,11 @@ def flags(code: str) -> Any:
 
 def _panel(coop: Cooperative) -> dict[str, Any]:
     session = get_session()
-    today = certificates.today()
+    today = vocabulary.local_today()
     return {
         "coop": coop,
         "alerts": coverage.alerts(session, coop, today),
-        "labels": claims.type_labels(session, coop.id),
+        "labels": vocabulary.claim_names(session, coop.id),
         "today": today,
     }
 

@@ -18,8 +18,9 @@ from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Certificate
-from ..services import certificate_pages, claims, conversions, massbalance
+from ..services import certificate_pages, claims, conversions, vocabulary
 from ..services.access import Permission
+from ..services.claims import massbalance
 from ..services.errors import DomainError, ValidationFailed
 from .context import discard, login_required_for, principal, safe_next, show_cooperative, user_id
 
@@ -94,7 +95,7 @@ def allocate(lot_id: str) -> Any:
             "(%(kg)s %(unit)s spent from its ledger).",
             code=lot.code,
             number=cert.number,
-            kg=claims.kg_text(debit.grams),
+            kg=vocabulary.kg_text(debit.grams),
             unit=conversions.ledger_unit(lot.crop),
         ),
         "success",

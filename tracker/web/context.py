@@ -28,7 +28,6 @@ from flask import (
 )
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from .. import db, paging
@@ -37,7 +36,7 @@ from ..db import get_session
 from ..documents.csv_export import Dialect
 from ..models import Cooperative
 from ..schemas.intake import LocalDate
-from ..services import access
+from ..services import access, vocabulary
 from ..services.access import Permission, Principal
 from ..services.errors import DomainError, ValidationFailed
 from . import nav
@@ -125,16 +124,19 @@ def permission_required(permission: Permission):
     return decorator
 
 
-ROLE_LABELS = {
-    "clerk": _l("Clerk"),
-    "manager": _l("Manager"),
-    "auditor": _l("Auditor"),
-    "admin": _l("Administrator"),
-}
-
-
 def role_label(role: str | None) -> str:
-    return str(ROLE_LABELS.get(role or "", role or ""))
+    return str(vocabulary.ROLE_LABELS.get(role or "", role or ""))
+
+
+def claim_name(claim_type: str) -> str:
+    """A claim type's name in the page's cooperative: built in, or a kind it added (a Jinja
+    global, so every page names an added certificate type the same way)."""
+    coop = g.get("coop")
+    if coop is None:
+        return vocabulary.label(vocabulary.CLAIM_LABELS, claim_type)
+    if "claim_names" not in g:
+        g.claim_names = vocabulary.claim_names(get_session(), coop.id)
+    return g.claim_names.get(claim_type, claim_type)
 
 
 def _template_context() -> dict[str, Any]:
@@ -293,3 +295,4 @@ def csv_download(make_chunks: Callable[[], Iterable[str]], filename: str) -> Res
 
 def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
+    app.add_template_global(claim_name)

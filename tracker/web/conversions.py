@@ -16,12 +16,13 @@ from flask_babel import ngettext
 
 from .. import guard
 from ..db import get_session
-from ..documents.season_report import CROP_LABELS, FORM_LABELS, Fmt, label
+from ..documents.season_report import Fmt
 from ..idempotency import idempotent
 from ..models import Cooperative
 from ..services import conversions, premiums
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
+from ..services.vocabulary import CROP_LABELS, FORM_LABELS, label
 from . import nav
 from .context import login_required_for, principal
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from .. import guard, paging
 from ..db import get_session
 from ..idempotency import idempotent
-from ..services import certificate_pages, certificates, claims, coverage
+from ..services import certificate_pages, coverage, vocabulary
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from ..services.imports import ImportFailed
@@ -28,7 +28,7 @@ def listing(certificate_id: str) -> Any:
     """The families on the certificate's list on a date, filtered and a page at a time."""
     cert = guard.record("certificate_id")
     show_cooperative(cert)
-    today = certificates.today()
+    today = vocabulary.local_today()
     on = parse_day(request.args.get("on"), today) or today
     status = request.args.get("status", "")
     query = (request.args.get("q") or "").strip()[:60]
@@ -39,7 +39,7 @@ def listing(certificate_id: str) -> Any:
             get_session(),
             cert,
             on=on,
-            statuses=[status] if status in claims.COVERAGE_LABELS else None,
+            statuses=[status] if status in vocabulary.COVERAGE_LABELS else None,
             search=query,
             page=paging.page_number(request.args.get("page")),
             size=PAGE_SIZE,

@@ -25,10 +25,10 @@ from ..models import CollectionCentre, Cooperative, Delivery, Family
 from ..models.enums import FORMS_BY_CROP, Crop
 from ..schemas.delivery import DeliverySchema
 from ..schemas.intake import form_values
-from ..services import access, claims, deliveries, delivery_pages, families, plots
+from ..services import access, claims, deliveries, delivery_pages, families, plots, vocabulary
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
-from ..services.lots import CROP_LABELS, FORM_LABELS
+from ..services.vocabulary import CROP_LABELS, FORM_LABELS
 from . import dashboard, nav
 from .context import (
     discard,
@@ -225,7 +225,7 @@ def _delivery_context(delivery: Delivery) -> dict[str, Any]:
     coop = show_cooperative(delivery)
     return {
         **delivery_pages.delivery_page(db, delivery),
-        "claim_labels": claims.type_labels(db, coop.id),
+        "claim_labels": vocabulary.claim_names(db, coop.id),
         "crop_labels": CROP_LABELS,
         "form_labels": FORM_LABELS,
         "quintal_g": deliveries.QUINTAL_G.get(delivery.form),
@@ -374,7 +374,7 @@ def index(code: str) -> Any:
         pager=pager,
         families=family_rows,
         claims=claims.delivery_claims(db, ids) if ids else {},
-        claim_labels=claims.type_labels(db, coop.id),
+        claim_labels=vocabulary.claim_names(db, coop.id),
         totals=totals,
         day_from=day_from,
         day_to=day_to,

@@ -18,11 +18,11 @@ from ..idempotency import idempotent
 from ..models import Family
 from ..schemas.family import FamilySchema
 from ..schemas.intake import form_values
-from ..services import claims, deliveries, families, plots
+from ..services import claims, deliveries, families, plots, vocabulary
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
-from ..services.lots import CROP_LABELS, FORM_LABELS
+from ..services.vocabulary import CROP_LABELS, FORM_LABELS
 from . import nav
 from .context import errors_of, login_required_for, may, new_key, paginate, show_cooperative
 
@@ -126,7 +126,7 @@ def show(family_id: str) -> Any:
         receipts={d.id: d.receipt_number for d in history},
         claims=carried,
         delivery_flags=claims.delivery_flags(session, [d.id for d in history]),
-        claim_labels=claims.type_labels(session, coop.id),
+        claim_labels=vocabulary.claim_names(session, coop.id),
         totals=families.season_totals(session, family, season),
         season=season,
         seasons=_seasons(coop, history, season),

@@ -19,7 +19,7 @@ from flask_babel import format_decimal, gettext, ngettext
 from ..models import Delivery, Lot, LotOperation, Shipment
 from ..models.enums import LotStatus
 from ..services.genealogy import Graph
-from ..services.lots import FORM_LABELS, STATUS_LABELS
+from ..services.vocabulary import FORM_LABELS, LOT_STATUS_LABELS
 
 NODE_W, NODE_H, COL_W, ROW_GAP, MARGIN = 210, 60, 284, 16, 16
 
@@ -127,7 +127,7 @@ def _lot_node(lot: Lot, graph: Graph) -> Node:
             "%(kg)s kg open", kg=format_decimal(lot.available_g / 1000, format="#,##0.#")
         )
     else:
-        state = str(STATUS_LABELS.get(lot.status, lot.status))  # type: ignore[call-overload]
+        state = str(LOT_STATUS_LABELS.get(lot.status, lot.status))  # type: ignore[call-overload]
     in_lineage = lot.id in graph.up or lot.id in graph.down
     return Node(
         f"lot:{lot.id}",

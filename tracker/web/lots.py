@@ -26,7 +26,7 @@ from ..idempotency import idempotent
 from ..models import Cooperative, Lot
 from ..models.enums import FORMS_BY_CROP, Crop, Process
 from ..schemas.common import parse_grams
-from ..services import deliveries, epcis_facts, lot_pages, lots, publication
+from ..services import deliveries, epcis_facts, lot_pages, lots, publication, vocabulary
 from ..services.access import Permission
 from ..services.deliveries import QUINTAL_G
 from ..services.errors import Conflict, ValidationFailed
@@ -54,7 +54,7 @@ SHOWN_INPUTS = 100
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"claim_labels": lots.CLAIM_LABELS, "crop_labels": lots.CROP_LABELS}
+    return {"claim_labels": vocabulary.CLAIM_LABELS, "crop_labels": vocabulary.CROP_LABELS}
 
 
 def _grams(value: str | None, field: str, errors: dict[str, list[str]]) -> int | None:
@@ -77,11 +77,11 @@ def _options(pairs: Any) -> list[tuple[str, str]]:
 
 
 def form_options(crop: str) -> list[tuple[str, str]]:
-    return _options((f, lots.FORM_LABELS[f]) for f in FORMS_BY_CROP[Crop(crop)])
+    return _options((f, vocabulary.FORM_LABELS[f]) for f in FORMS_BY_CROP[Crop(crop)])
 
 
 def crop_options() -> list[tuple[str, str]]:
-    return _options(lots.CROP_LABELS.items())
+    return _options(vocabulary.CROP_LABELS.items())
 
 
 # -- the list ---------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def index(code: str) -> Any:
         page=paging.page_number(request.args.get("page")),
         size=PAGE_SIZE,
     )
-    forms = _options(lots.FORM_LABELS.items())
+    forms = _options(vocabulary.FORM_LABELS.items())
     return render_template(
         "lots/index.html",
         lots=found.lots,
@@ -115,10 +115,10 @@ def index(code: str) -> Any:
         form=form,
         q=q,
         forms=forms,
-        statuses=_options(lots.STATUS_LABELS.items()),
+        statuses=_options(vocabulary.LOT_STATUS_LABELS.items()),
         can_manage=principal().can(Permission.MANAGE, coop.id),
-        labels=lots.FORM_LABELS,
-        status_labels=lots.STATUS_LABELS,
+        labels=vocabulary.FORM_LABELS,
+        status_labels=vocabulary.LOT_STATUS_LABELS,
         idempotency_key=str(uuid.uuid4()),
     )
 
@@ -257,14 +257,14 @@ def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 20
             quintal_g=QUINTAL_G.get(lot.form),
             public_url=lots.public_url(base, lot),
             digital_link=lots.digital_link(base, lot),
-            process_options=_options(lots.PROCESS_LABELS.items()),
+            process_options=_options(vocabulary.PROCESS_LABELS.items()),
             forms=form_options(lot.crop),
             sites=_sites(coop),
             bands=_bands(lot),
-            labels=lots.FORM_LABELS,
-            status_labels=lots.STATUS_LABELS,
-            kind_labels=lots.KIND_LABELS,
-            process_labels=lots.PROCESS_LABELS,
+            labels=vocabulary.FORM_LABELS,
+            status_labels=vocabulary.LOT_STATUS_LABELS,
+            kind_labels=vocabulary.LOT_KIND_LABELS,
+            process_labels=vocabulary.PROCESS_LABELS,
             values=request.form if request.method == "POST" else {},
             errors=errors or {},
             idempotency_key=str(uuid.uuid4()),
@@ -282,7 +282,13 @@ def _bands(lot: Lot) -> list[tuple[str, str, str]]:
             if lots.check_process(lot.crop, lot.form, process, form) is None:
                 band = lots.yield_band(lot.crop, lot.form, form)
                 text = f"{band[0] / 10:g}–{band[1] / 10:g} %" if band else ""
-                found.append((str(lots.PROCESS_LABELS[process]), str(lots.FORM_LABELS[form]), text))
+                found.append(
+                    (
+                        str(vocabulary.PROCESS_LABELS[process]),
+                        str(vocabulary.FORM_LABELS[form]),
+                        text,
+                    )
+                )
     return found
 
 
@@ -416,9 +422,9 @@ def genealogy_view(lot_id: str) -> Any:
         families=found.families,
         deliveries_count=len(found.contributions),
         total_g=sum(c.grams for c in found.contributions),
-        kind_labels=lots.KIND_LABELS,
-        process_labels=lots.PROCESS_LABELS,
-        labels=lots.FORM_LABELS,
+        kind_labels=vocabulary.LOT_KIND_LABELS,
+        process_labels=vocabulary.PROCESS_LABELS,
+        labels=vocabulary.FORM_LABELS,
     )
 
 
@@ -432,8 +438,8 @@ def delivery_trace(delivery_id: str) -> Any:
         delivery=delivery,
         lots=made,
         shipments=shipments,
-        labels=lots.FORM_LABELS,
-        status_labels=lots.STATUS_LABELS,
+        labels=vocabulary.FORM_LABELS,
+        status_labels=vocabulary.LOT_STATUS_LABELS,
     )
 
 
@@ -465,8 +471,8 @@ def _products_page(
         render_template(
             "lots/products.html",
             rows=rows,
-            labels=lots.FORM_LABELS,
-            crop_labels=lots.CROP_LABELS,
+            labels=vocabulary.FORM_LABELS,
+            crop_labels=vocabulary.CROP_LABELS,
             errors=errors or {},
             values=request.form if request.method == "POST" else {},
             can_manage=principal().can(Permission.MANAGE, coop.id),
@@ -502,7 +508,7 @@ def save_product(code: str) -> Any:
 
 def _panel(coop: Cooperative) -> dict[str, Any]:
     """Open kilos by product form, and the latest lots."""
-    return {**lot_pages.panel(get_session(), coop), "labels": lots.FORM_LABELS, "coop": coop}
+    return {**lot_pages.panel(get_session(), coop), "labels": vocabulary.FORM_LABELS, "coop": coop}
 
 
 dashboard.add_panel("lots/_panel.html", _panel, permission=Permission.READ, order=40)

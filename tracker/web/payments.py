@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from .. import guard
 from ..db import get_session
 from ..documents import receipts
-from ..documents.season_report import CLAIM_LABELS, CROP_LABELS, FORM_LABELS, Fmt, label
+from ..documents.season_report import Fmt
 from ..idempotency import idempotent
 from ..models import Cooperative, Family
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
@@ -24,6 +24,7 @@ from ..services import families, payments, premiums, prices, receipt_facts
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
+from ..services.vocabulary import CROP_LABELS, FORM_LABELS, REPORT_CLAIM_LABELS, label
 from . import nav
 from .context import login_required_for, show_cooperative, user_id
 
@@ -91,7 +92,7 @@ def _render_index(
         units=_unit_options(),
         forms_by_crop=[(str(c), [str(f) for f in FORMS_BY_CROP[c]]) for c in Crop],
         claim_types=payments.claim_types(session, coop),
-        claim_labels=CLAIM_LABELS,
+        claim_labels=REPORT_CLAIM_LABELS,
         crop_labels=CROP_LABELS,
         form_labels=FORM_LABELS,
         form_names=lambda forms: ", ".join(label(FORM_LABELS, f) for f in forms),

@@ -21,7 +21,7 @@ from ..services import plots
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from ..services.geo import AREA_MAX_BYTES
-from ..services.lots import CROP_LABELS
+from ..services.vocabulary import CROP_LABELS, PLOT_FLAG_LABELS
 from . import nav
 from .context import (
     errors_of,
@@ -39,10 +39,6 @@ bp = login_required_for(Blueprint("plots", __name__))
 nav.add("plots.protected_area", _l("Protected area"), Permission.READ, order=70)
 
 MAX_GEOJSON_BYTES = 2_000_000
-FLAG_LABELS = {
-    "protected_area": _l("Inside the protected area"),
-    "area_mismatch": _l("Declared area far from the mapped area"),
-}
 
 
 def _values_from_form() -> dict[str, Any]:
@@ -107,7 +103,7 @@ def create(family_id: str) -> Any:
 
 def _say_flags(plot: Plot) -> None:
     for flag in plots.open_flags(get_session(), [plot.id])[plot.id]:
-        flash(str(FLAG_LABELS.get(flag.kind, flag.kind)), "warning")
+        flash(str(PLOT_FLAG_LABELS.get(flag.kind, flag.kind)), "warning")
 
 
 @bp.route("/plots/<plot_id>")
@@ -126,7 +122,7 @@ def show(plot_id: str) -> Any:
         map_svg=family_map(coop, [plot], flags),
         geometry=json.loads(plot.geometry_geojson) if plot.geometry_geojson else None,
         crop_labels=CROP_LABELS,
-        flag_labels=FLAG_LABELS,
+        flag_labels=PLOT_FLAG_LABELS,
         can_intake=may(Permission.INTAKE, coop),
         can_manage=may(Permission.MANAGE, coop),
         idempotency_key=new_key(),
@@ -212,7 +208,7 @@ def _area_page(coop: Any, errors: dict[str, Any], status: int = 200) -> Any:
             flagged=flagged,
             area_ha=None if area is None else _area_ha(area),
             errors=errors,
-            flag_labels=FLAG_LABELS,
+            flag_labels=PLOT_FLAG_LABELS,
             can_manage=may(Permission.MANAGE, coop),
             idempotency_key=request.form.get("idempotency_key") or new_key(),
         ),

@@ -21,7 +21,7 @@ from ..schemas.intake import LocalDate
 from ..services import deliveries, prices
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
-from ..services.lots import CROP_LABELS, FORM_LABELS
+from ..services.vocabulary import CROP_LABELS, FORM_LABELS
 from . import nav
 from .context import errors_of, login_required_for, principal, show_cooperative, user_id
 

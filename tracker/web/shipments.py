@@ -23,7 +23,8 @@ from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
 from ..models import Cooperative, Shipment
-from ..services import epcis_facts, lots, shipment_pages, shipments
+from ..services import claims as claims_engine
+from ..services import epcis_facts, shipment_pages, shipments, vocabulary
 from ..services.access import Permission
 from ..services.errors import Conflict, ValidationFailed
 from . import nav
@@ -45,7 +46,7 @@ nav.add("shipments.index", _l("Shipments"), Permission.READ, order=45)
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"claim_labels": lots.CLAIM_LABELS, "crop_labels": lots.CROP_LABELS}
+    return {"claim_labels": vocabulary.CLAIM_LABELS, "crop_labels": vocabulary.CROP_LABELS}
 
 
 @bp.route("/c/<code>/shipments")
@@ -67,8 +68,8 @@ def _render_new(
         render_template(
             "shipments/new.html",
             lots=open_lots,
-            claims=lots.claims_for(get_session(), open_lots),
-            labels=lots.FORM_LABELS,
+            claims=claims_engine.lot_claims(get_session(), open_lots),
+            labels=vocabulary.FORM_LABELS,
             values=request.form,
             chosen=set(request.form.getlist("lot")),
             errors=errors or {},
@@ -119,7 +120,7 @@ def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status
         render_template(
             "shipments/show.html",
             shipment=shipment,
-            labels=lots.FORM_LABELS,
+            labels=vocabulary.FORM_LABELS,
             can_manage=principal().can(Permission.MANAGE, coop.id),
             errors=errors or {},
             idempotency_key=str(uuid.uuid4()),

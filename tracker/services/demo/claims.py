@@ -9,7 +9,8 @@ from sqlmodel import Session, col
 
 from ...models import DeliveryClaim, DeliveryFlag, Lot
 from ...models.enums import LotStatus
-from .. import claims, massbalance
+from .. import claims
+from ..claims import massbalance
 from ..errors import DomainError
 from .base import Demo
 

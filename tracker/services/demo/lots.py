@@ -30,7 +30,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ...models import CoverageEntry, Delivery, Lot, LotOperation
-from .. import lots, publication, shipments
+from .. import lots, publication, shipments, vocabulary
 from .base import Demo
 
 NOP_SUSPENDED = date(2026, 7, 15)
@@ -100,7 +100,7 @@ class _Pool:
 
 def _day(*days: date, after: int = 3) -> date:
     """A few days after the latest input, never after today."""
-    return min(lots.today(), max(days) + timedelta(days=after))
+    return min(vocabulary.local_today(), max(days) + timedelta(days=after))
 
 
 def _gather(session: Session, demo: Demo, code: str, picked: list[Any], note: str = "") -> Lot:

@@ -1,6 +1,6 @@
 """Why a claim does not hold: the sentences behind `claims.explain_delivery` and
 `claims.explain_lot`, naming the input, the certificate and the date, in the reader's
-language. The decisions themselves are the engine's (services/claims.py); this module
+language. The decisions themselves are the engine's (the rest of services/claims/); this module
 only re-runs them for the few deliveries and lots a person is looking at.
 """
 
@@ -9,39 +9,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from ..models import Certificate, Cooperative, Delivery, Family, Lot, ProcessingSite
-from ..models.enums import Basis, CertificateStatus, OperationKind
-from . import conversions
-from .claims import (
+from ...models import Certificate, Cooperative, Delivery, Family, Lot, ProcessingSite
+from ...models.enums import Basis, CertificateStatus, OperationKind
+from .. import conversions
+from ..vocabulary import (
+    CERTIFICATE_STATUS_LABELS,
     COVERAGE_LABELS,
-    DETAILED,
-    FAMILY_CHUNK,
-    STATUS_LABELS,
-    CertView,
-    Claim,
-    DeliveryRow,
-    LotContext,
-    LotNode,
-    Outcome,
-    Reason,
-    Report,
-    ancestry,
-    chunks,
-    delivery_claims,
-    evaluate,
-    family_types,
+    claim_names,
     kg_text,
-    load_certificates,
-    load_families,
     product_label,
     reference_label,
-    type_labels,
 )
+from .certs import CertView, load_certificates
+from .deliveries import FAMILY_CHUNK, delivery_claims
+from .evaluation import DeliveryRow, Outcome, evaluate, load_families
+from .lots import LotContext, LotNode, SiteCover, ancestry
+from .massbalance import options_for
+from .types import Claim, Reason, Report, chunks, family_types
+
+DETAILED = 5  # deliveries explained one by one when a lot lacks a claim
 
 
 def _delivery_reason(
@@ -102,7 +94,7 @@ def _delivery_reason(
             text = _l(
                 "Delivery %(receipt)s (%(day)s): certificate %(number)s was %(status)s on that "
                 "date (from %(since)s).",
-                status=STATUS_LABELS.get(params["status"], params["status"]),
+                status=CERTIFICATE_STATUS_LABELS.get(params["status"], params["status"]),
                 since=params["since"].isoformat(),
                 **values,
             )
@@ -167,7 +159,7 @@ def explain_delivery(session: Session, delivery: Delivery) -> Report:
     """The delivery's claims and, for every other claim type of its cooperative, why not."""
     coop = session.get(Cooperative, delivery.cooperative_id)
     assert coop is not None
-    labels = type_labels(session, coop.id)
+    labels = claim_names(session, coop.id)
     report = Report(labels=labels, delivery_id=delivery.id)
     report.claims = delivery_claims(session, [delivery.id])[delivery.id]
     rows, outcomes, members = _explain_deliveries(session, coop, [delivery.id])
@@ -211,12 +203,10 @@ def explain_delivery(session: Session, delivery: Delivery) -> Report:
 def explain_lot(session: Session, lot: Lot) -> Report:
     """The lot's claims, and for each claim type it lacks, which input, which certificate
     and which date stand in the way."""
-    from . import massbalance
-
     coop = session.get(Cooperative, lot.cooperative_id)
     assert coop is not None
     context = LotContext(session, coop.id, [lot])
-    report = Report(labels=type_labels(session, coop.id), lot_id=lot.id)
+    report = Report(labels=claim_names(session, coop.id), lot_id=lot.id)
     report.claims = context.claims(lot)
     if lot.voided_at is not None:
         report.missing.append(
@@ -237,7 +227,7 @@ def explain_lot(session: Session, lot: Lot) -> Report:
     )
     for claim_type in site_types:
         report.missing.extend(_explain_site_type(session, context, lot, claim_type))
-    report.mass_balance = massbalance.options_for(session, context, lot)
+    report.mass_balance = options_for(session, context, lot)
     _attach_certificates(session, report)
     return report
 
@@ -311,7 +301,7 @@ def _explain_family_type(
     lot: Lot,
     claim_type: str,
 ) -> list[Reason]:
-    label = type_labels(session, coop.id).get(claim_type, claim_type)
+    label = claim_names(session, coop.id).get(claim_type, claim_type)
     certs = [
         c for c in context.certs.values() if c.type == claim_type and c.in_scope(lot.crop, lot.form)
     ]
@@ -419,7 +409,7 @@ def _explain_mass_balance(
 def _explain_site_type(
     session: Session, context: LotContext, lot: Lot, claim_type: str
 ) -> list[Reason]:
-    label = type_labels(session, lot.cooperative_id).get(claim_type, claim_type)
+    label = claim_names(session, lot.cooperative_id).get(claim_type, claim_type)
     certs = [c for c in context.certs.values() if c.type == claim_type]
     if not any(c.in_scope(lot.crop, lot.form) for c in certs):
         return [_no_certificate(claim_type, label, lot.crop, lot.form)]
@@ -474,42 +464,11 @@ def _explain_site_node(
         cert = by_id.get(cover.certificate_id)
         if cert is None or cover.site_id != node.site_id:
             continue
-        values = {
-            "code": node.code,
-            "site": site_name,
-            "day": day.isoformat(),
-            "number": cert.number,
-        }
-        if cover.since > day or (cover.until is not None and cover.until < day):
-            text = _l(
-                "Lot %(code)s was processed at %(site)s on %(day)s, outside the dates "
-                "certificate %(number)s covers the site.",
-                **values,
+        text = _site_cover_gap(node, cover, cert, site_name)
+        if text is not None:
+            reasons.append(
+                Reason(claim_type, str(text), lot_id=lot_id, certificate_id=cert.id, on=day)
             )
-        elif not cert.valid_on(day):
-            text = _l(
-                "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
-                "not valid on that date (valid from %(start)s to %(end)s).",
-                start=cert.valid_from.isoformat(),
-                end=cert.valid_until.isoformat(),
-                **values,
-            )
-        elif cert.status_on(day) != CertificateStatus.ACTIVE:
-            text = _l(
-                "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
-                "%(status)s on that date.",
-                status=STATUS_LABELS.get(cert.status_on(day), cert.status_on(day)),
-                **values,
-            )
-        elif not cert.in_scope(node.crop, node.form):
-            text = _l(
-                "Certificate %(number)s covers %(site)s but not %(product)s.",
-                product=product_label(node.crop, node.form),
-                **values,
-            )
-        else:
-            continue
-        reasons.append(Reason(claim_type, str(text), lot_id=lot_id, certificate_id=cert.id, on=day))
     if not reasons:
         text = _l(
             "Lot %(code)s was processed at %(site)s on %(day)s; no %(claim)s certificate covers "
@@ -521,6 +480,45 @@ def _explain_site_node(
         )
         reasons.append(Reason(claim_type, str(text), lot_id=lot_id, on=day))
     return reasons
+
+
+def _site_cover_gap(node: LotNode, cover: SiteCover, cert: CertView, site_name: str) -> Any:
+    """Why one site certificate did not cover the processing of a lot; None when it did."""
+    day = node.occurred_on
+    values = {
+        "code": node.code,
+        "site": site_name,
+        "day": day.isoformat(),
+        "number": cert.number,
+    }
+    if cover.since > day or (cover.until is not None and cover.until < day):
+        return _l(
+            "Lot %(code)s was processed at %(site)s on %(day)s, outside the dates "
+            "certificate %(number)s covers the site.",
+            **values,
+        )
+    if not cert.valid_on(day):
+        return _l(
+            "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
+            "not valid on that date (valid from %(start)s to %(end)s).",
+            start=cert.valid_from.isoformat(),
+            end=cert.valid_until.isoformat(),
+            **values,
+        )
+    if cert.status_on(day) != CertificateStatus.ACTIVE:
+        return _l(
+            "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
+            "%(status)s on that date.",
+            status=CERTIFICATE_STATUS_LABELS.get(cert.status_on(day), cert.status_on(day)),
+            **values,
+        )
+    if not cert.in_scope(node.crop, node.form):
+        return _l(
+            "Certificate %(number)s covers %(site)s but not %(product)s.",
+            product=product_label(node.crop, node.form),
+            **values,
+        )
+    return None
 
 
 def _attach_certificates(session: Session, report: Report) -> None:

@@ -25,131 +25,33 @@ and those the ledger no longer covers lose the claim, so claims out never exceed
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
-from ..models import Certificate, Delivery, DeliveryClaim, Lot, MassBalanceDebit, utcnow
-from ..models.enums import Basis, LotStatus
-from . import conversions
-from .cooperatives import bump_public_version
-from .errors import Conflict, ValidationFailed
+from ...models import Certificate, Lot, MassBalanceDebit, utcnow
+from ...models.enums import Basis, LotStatus
+from .. import conversions
+from ..cooperatives import bump_public_version
+from ..errors import Conflict, ValidationFailed
+from ..text import printable_error, unprintable
+from ..vocabulary import kg_text, local_today
+from .ledger import Allocation, Ledger, ledger, ledgers
+from .lots import LotContext
+from .types import MassBalanceOption, covers_families
 
-if TYPE_CHECKING:
-    from .claims import LotContext, MassBalanceOption
-
-
-def peru_date(moment: datetime) -> date:
-    return (moment - timedelta(hours=5)).date()
-
-
-@dataclass(frozen=True)
-class Allocation:
-    """A live debit, and whether the ledger's credit still covers it."""
-
-    id: uuid.UUID
-    lot_id: uuid.UUID
-    grams: int
-    created_at: datetime
-    covered: bool
-
-    @property
-    def created_on(self) -> date:
-        return peru_date(self.created_at)
-
-
-@dataclass
-class Ledger:
-    """A certificate's ledger, in grams of its crop's ledger unit (conversions.ledger_unit)."""
-
-    certificate_id: uuid.UUID
-    credit_g: int
-    allocations: list[Allocation] = field(default_factory=list)
-
-    @property
-    def debit_g(self) -> int:
-        return sum(a.grams for a in self.allocations)
-
-    @property
-    def balance_g(self) -> int:
-        return self.credit_g - self.debit_g
-
-    @property
-    def covered_g(self) -> int:
-        return sum(a.grams for a in self.allocations if a.covered)
-
-
-def credits(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Certified grams in, per certificate, in the crop's ledger unit."""
-    ids = sorted(set(cert_ids), key=str)
-    found: dict[uuid.UUID, int] = defaultdict(int)
-    if not ids:
-        return found
-    factors: dict[uuid.UUID, conversions.Factors] = {}
-    for coop_id, cert_id, form, grams in session.execute(
-        select(
-            col(DeliveryClaim.cooperative_id),
-            col(DeliveryClaim.certificate_id),
-            col(Delivery.form),
-            func.sum(col(Delivery.net_g)),
-        )
-        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
-        .where(
-            col(DeliveryClaim.certificate_id).in_(ids),
-            col(Delivery.voided_at).is_(None),
-        )
-        .group_by(
-            col(DeliveryClaim.cooperative_id), col(DeliveryClaim.certificate_id), col(Delivery.form)
-        )
-    ):
-        if coop_id not in factors:
-            factors[coop_id] = conversions.load(session, coop_id)
-        found[cert_id] += factors[coop_id].to_ledger(form, int(grams))
-    return found
-
-
-def ledgers(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Ledger]:
-    """Each certificate's ledger, its allocations covered first come, first served."""
-    ids = sorted(set(cert_ids), key=str)
-    if not ids:
-        return {}
-    credit = credits(session, ids)
-    result = {cert_id: Ledger(cert_id, credit.get(cert_id, 0)) for cert_id in ids}
-    spent: dict[uuid.UUID, int] = defaultdict(int)
-    rows = session.execute(
-        select(
-            col(MassBalanceDebit.id),
-            col(MassBalanceDebit.certificate_id),
-            col(MassBalanceDebit.lot_id),
-            col(MassBalanceDebit.grams),
-            col(MassBalanceDebit.created_at),
-        )
-        .where(
-            col(MassBalanceDebit.certificate_id).in_(ids),
-            col(MassBalanceDebit.voided_at).is_(None),
-        )
-        .order_by(col(MassBalanceDebit.created_at), col(MassBalanceDebit.id))
-    )
-    short: set[uuid.UUID] = set()
-    for debit_id, cert_id, lot_id, grams, created in rows:
-        ledger = result[cert_id]
-        covered = cert_id not in short and spent[cert_id] + grams <= ledger.credit_g
-        if covered:
-            spent[cert_id] += grams
-        else:
-            short.add(cert_id)
-        ledger.allocations.append(Allocation(debit_id, lot_id, grams, created, covered))
-    return result
-
-
-def ledger(session: Session, cert: Certificate) -> Ledger:
-    return ledgers(session, [cert.id])[cert.id]
+# The ledger is read through this module too: `massbalance.ledger(session, cert)`.
+__all__ = [
+    "Allocation",
+    "Ledger",
+    "allocate",
+    "ledger",
+    "ledgers",
+    "options_for",
+    "void_allocation",
+]
 
 
 def _lock(session: Session, cert: Certificate) -> None:
@@ -169,8 +71,6 @@ def allocate(
 ) -> MassBalanceDebit:
     """Give a lot the mass-balance claim of a certificate, spending the lot's delivery
     kilograms (in the ledger unit) from the certificate's ledger."""
-    from .claims import LotContext, covers_families
-
     if certificate.cooperative_id != lot.cooperative_id:
         raise ValidationFailed({"certificate_id": [str(_l("Unknown certificate."))]})
     if certificate.basis != Basis.MASS_BALANCE or not covers_families(
@@ -187,7 +87,7 @@ def allocate(
         )
     context = LotContext(session, lot.cooperative_id, [lot])
     cert = context.certs[certificate.id]
-    day = today or peru_date(utcnow())
+    day = today or local_today()
     if not cert.in_scope(lot.crop, lot.form):
         raise ValidationFailed(
             {"certificate_id": [str(_l("The certificate does not cover this lot's product."))]}
@@ -215,8 +115,6 @@ def allocate(
     if need <= 0:
         raise ValidationFailed({"lot_id": [str(_l("The lot has no deliveries to account for."))]})
     if need > balance:
-        from .claims import kg_text
-
         raise Conflict(
             _l(
                 "The ledger of certificate %(number)s holds %(balance)s %(unit)s; this lot "
@@ -250,8 +148,6 @@ def void_allocation(
     user_id: uuid.UUID | None,
 ) -> MassBalanceDebit:
     """Take a mass-balance claim back: the credit returns to the ledger."""
-    from .certificates import printable_error, unprintable
-
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise ValidationFailed({"reason": [str(_l("Say why, in at most 500 characters."))]})
@@ -285,8 +181,6 @@ def void_allocation(
 
 def options_for(session: Session, context: LotContext, lot: Lot) -> list[MassBalanceOption]:
     """The mass-balance certificates that could back this lot, with their balances."""
-    from .claims import MassBalanceOption
-
     options: list[MassBalanceOption] = []
     if lot.voided_at is not None or not context.ledgers:
         return options

@@ -1,0 +1,227 @@
+"""Delivery claims, materialised: `delivery_claim` and `delivery_flag` are brought in line
+with the rules (claims/evaluation.py) by `refresh_*`, which every change they depend on
+calls (deliveries, coverage, certificates and their status, plot flags and areas), and
+read back by `delivery_claims` and `delivery_flags`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlmodel import Session, col
+
+from ...models import (
+    Certificate,
+    Cooperative,
+    CoverageEntry,
+    Delivery,
+    DeliveryClaim,
+    DeliveryFlag,
+    Family,
+    Plot,
+)
+from ..cooperatives import bump_public_version
+from .certs import load_certificates
+from .evaluation import FamilyData, Outcome, evaluate, load_families
+from .types import Claim, chunks, covers_families, family_types
+
+FAMILY_CHUNK = 500  # families recomputed together
+
+
+def refresh_families(session: Session, coop: Cooperative, family_ids: set[uuid.UUID]) -> bool:
+    """Recompute the derived claims and flags of these families' deliveries.
+
+    Returns True when a claim of an existing delivery changed (public pages then change);
+    the cooperative's public version is bumped then.
+    """
+    if not family_ids:
+        return False
+    certs = load_certificates(session, coop.id, types=family_types(session, coop.id))
+    changed = False
+    for chunk in chunks(sorted(family_ids), FAMILY_CHUNK):
+        # Rows of the families are locked (PostgreSQL) so two actions recomputing the
+        # same family's season queue; each then reads what the other committed.
+        session.execute(
+            select(col(Family.id))
+            .where(col(Family.id).in_(chunk), col(Family.cooperative_id) == coop.id)
+            .order_by(col(Family.id))
+            .with_for_update()
+        ).all()
+        data = load_families(session, coop, chunk, certs)
+        outcomes = evaluate(coop, certs, data)
+        changed |= _write(session, coop, data, outcomes)
+    if changed:
+        bump_public_version(session, coop.id)
+    return changed
+
+
+def refresh_cooperative(session: Session, coop: Cooperative) -> bool:
+    """Recompute every delivery claim and flag of a cooperative (demo, repairs)."""
+    ids = set(
+        session.scalars(
+            select(col(Delivery.family_id))
+            .where(col(Delivery.cooperative_id) == coop.id)
+            .distinct()
+        )
+    )
+    return refresh_families(session, coop, ids)
+
+
+def refresh_certificate(session: Session, cert: Certificate) -> bool:
+    """Recompute the deliveries a certificate may touch (its families, its current claims)."""
+    coop = session.get(Cooperative, cert.cooperative_id)
+    assert coop is not None
+    if not covers_families(session, coop.id, cert.type):
+        bump_public_version(session, coop.id)
+        return False
+    families = set(
+        session.scalars(
+            select(col(CoverageEntry.family_id))
+            .where(col(CoverageEntry.certificate_id) == cert.id)
+            .distinct()
+        )
+    )
+    families |= set(
+        session.scalars(
+            select(col(Delivery.family_id))
+            .join(DeliveryClaim, col(DeliveryClaim.delivery_id) == col(Delivery.id))
+            .where(col(DeliveryClaim.certificate_id) == cert.id)
+            .distinct()
+        )
+    )
+    changed = refresh_families(session, coop, families)
+    # Whatever the deliveries did, the certificate shown on public pages changed.
+    bump_public_version(session, coop.id)
+    return changed
+
+
+def refresh_plots(session: Session, coop: Cooperative, plot_ids: Iterable[uuid.UUID]) -> bool:
+    """Recompute after plots changed (a protected-area flag raised or resolved, an area or
+    expected yield edited): their families' deliveries and volume caps."""
+    ids = sorted(set(plot_ids))
+    families: set[uuid.UUID] = set()
+    for chunk in chunks(ids):
+        families |= set(
+            session.scalars(
+                select(col(Plot.family_id)).where(
+                    col(Plot.id).in_(chunk),
+                    col(Plot.cooperative_id) == coop.id,
+                )
+            )
+        )
+    return refresh_families(session, coop, families)
+
+
+def _write(
+    session: Session, coop: Cooperative, data: FamilyData, outcomes: dict[uuid.UUID, Outcome]
+) -> bool:
+    """Bring delivery_claim and delivery_flag in line with the outcomes; True when a claim
+    of a delivery already in a lot changed."""
+    ids = [d.id for d in data.deliveries]
+    if not ids:
+        return False
+    current_claims: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    current_flags: dict[uuid.UUID, set[tuple[str, str]]] = defaultdict(set)
+    family_ids = sorted({d.family_id for d in data.deliveries})
+    for delivery_id, cert_id in session.execute(
+        select(col(DeliveryClaim.delivery_id), col(DeliveryClaim.certificate_id))
+        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
+        .where(col(Delivery.family_id).in_(family_ids))
+    ):
+        current_claims[delivery_id].add(cert_id)
+    for delivery_id, kind, claim_type in session.execute(
+        select(col(DeliveryFlag.delivery_id), col(DeliveryFlag.kind), col(DeliveryFlag.claim_type))
+        .join(Delivery, col(Delivery.id) == col(DeliveryFlag.delivery_id))
+        .where(col(Delivery.family_id).in_(family_ids))
+    ):
+        current_flags[delivery_id].add((kind, claim_type))
+    lotted = {d.id for d in data.deliveries if d.lotted_g > 0}
+    stale_claims: list[uuid.UUID] = []
+    stale_flags: list[uuid.UUID] = []
+    new_claims: list[dict[str, Any]] = []
+    new_flags: list[dict[str, Any]] = []
+    public_change = False
+    for delivery_id, outcome in outcomes.items():
+        if set(outcome.claims) != current_claims.get(delivery_id, set()):
+            stale_claims.append(delivery_id)
+            new_claims.extend(
+                {
+                    "delivery_id": delivery_id,
+                    "certificate_id": cert_id,
+                    "cooperative_id": coop.id,
+                    "claim_type": claim_type,
+                }
+                for cert_id, claim_type in outcome.claims.items()
+            )
+            public_change |= delivery_id in lotted
+        if outcome.flags != current_flags.get(delivery_id, set()):
+            stale_flags.append(delivery_id)
+            new_flags.extend(
+                {
+                    "delivery_id": delivery_id,
+                    "kind": kind,
+                    "claim_type": claim_type,
+                    "cooperative_id": coop.id,
+                }
+                for kind, claim_type in sorted(outcome.flags)
+            )
+    for chunk in chunks(stale_claims):
+        session.execute(delete(DeliveryClaim).where(col(DeliveryClaim.delivery_id).in_(chunk)))
+    for chunk in chunks(stale_flags):
+        session.execute(delete(DeliveryFlag).where(col(DeliveryFlag.delivery_id).in_(chunk)))
+    for rows in chunks(new_claims, 5000):
+        session.execute(insert(DeliveryClaim), list(rows))
+    for rows in chunks(new_flags, 5000):
+        session.execute(insert(DeliveryFlag), list(rows))
+    return public_change
+
+
+# -- reading delivery claims ------------------------------------------------------------
+
+
+def delivery_claims(
+    session: Session, delivery_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Claim]]:
+    """The claims each delivery carries (from the materialised table)."""
+    found: dict[uuid.UUID, dict[tuple[str, str], list[uuid.UUID]]] = {d: {} for d in delivery_ids}
+    for chunk in chunks(list(dict.fromkeys(delivery_ids))):
+        for delivery_id, cert_id, claim_type, basis in session.execute(
+            select(
+                col(DeliveryClaim.delivery_id),
+                col(DeliveryClaim.certificate_id),
+                col(DeliveryClaim.claim_type),
+                col(Certificate.basis),
+            )
+            .join(Certificate, col(Certificate.id) == col(DeliveryClaim.certificate_id))
+            .where(col(DeliveryClaim.delivery_id).in_(chunk))
+        ):
+            found[delivery_id].setdefault((claim_type, basis), []).append(cert_id)
+    return {
+        delivery_id: [
+            Claim(claim_type, basis, tuple(sorted(ids, key=str)))
+            for (claim_type, basis), ids in sorted(groups.items())
+        ]
+        for delivery_id, groups in found.items()
+    }
+
+
+def delivery_flags(
+    session: Session, delivery_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[str, str]]]:
+    """The flags of each delivery: (kind, claim type) pairs, e.g. ("over_cap", "organic")."""
+    found: dict[uuid.UUID, list[tuple[str, str]]] = {d: [] for d in delivery_ids}
+    for chunk in chunks(list(dict.fromkeys(delivery_ids))):
+        for delivery_id, kind, claim_type in session.execute(
+            select(
+                col(DeliveryFlag.delivery_id), col(DeliveryFlag.kind), col(DeliveryFlag.claim_type)
+            ).where(col(DeliveryFlag.delivery_id).in_(chunk))
+        ):
+            found[delivery_id].append((kind, claim_type))
+    return found
+
+
+# -- lot claims -------------------------------------------------------------------------

@@ -1,0 +1,228 @@
+"""Rules 1, 4, 5 and 6 for deliveries: which certificates a delivery may claim under on
+the day it was delivered (scope, validity, status, the family's coverage), within its
+family's volume cap, and never from a plot inside a protected area.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from ...models import Cooperative, CoverageEntry, Delivery, Plot, PlotFlag
+from ...models.enums import CertificateStatus, CoverageStatus, DeliveryFlagKind, PlotFlagKind
+from ..cooperatives import season_of
+from ..vocabulary import reference_g
+from .certs import CertView
+
+
+@dataclass
+class DeliveryRow:
+    id: uuid.UUID
+    family_id: uuid.UUID
+    plot_id: uuid.UUID
+    crop: str
+    form: str
+    delivered_on: date
+    net_g: int
+    voided: bool
+    lotted_g: int
+    receipt_number: str
+
+
+@dataclass
+class Outcome:
+    """What the engine decided for one delivery, and why."""
+
+    claims: dict[uuid.UUID, str] = field(default_factory=dict)  # certificate -> type
+    flags: set[tuple[str, str]] = field(default_factory=set)  # (kind, claim type)
+    verdicts: dict[uuid.UUID, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    over_cap: dict[str, dict[str, Any]] = field(default_factory=dict)  # type -> figures
+    protected_plot: str | None = None
+
+
+@dataclass
+class FamilyData:
+    deliveries: list[DeliveryRow]
+    coverage: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[date, datetime, str]]]
+    # plot id -> family, crop, area m2, expected yield kg/ha, name
+    plots: dict[uuid.UUID, tuple[uuid.UUID, str, int, int, str]]
+    flagged: set[uuid.UUID]
+
+
+def _verdict(
+    cert: CertView,
+    delivery: DeliveryRow,
+    entries: list[tuple[date, datetime, str]] | None,
+) -> tuple[str, dict[str, Any]]:
+    """Rule 1 for one delivery and one certificate: "ok" or why not."""
+    day = delivery.delivered_on
+    if not cert.in_scope(delivery.crop, delivery.form):
+        return "scope", {}
+    if not cert.valid_on(day):
+        return "validity", {}
+    change = cert.status_change_on(day)
+    if change is not None and change[2] != CertificateStatus.ACTIVE:
+        return "status", {"status": change[2], "since": change[0]}
+    entry = None
+    for candidate in entries or ():
+        if candidate[0] <= day:
+            entry = candidate
+        else:
+            break
+    if entry is None:
+        return "not_covered", {}
+    if entry[2] != CoverageStatus.CERTIFIED:
+        return "coverage", {"status": entry[2], "since": entry[0]}
+    return "ok", {}
+
+
+def _caps(coop: Cooperative, data: FamilyData) -> dict[tuple[uuid.UUID, str], int]:
+    """Rule 4: grams of the reference form each family may claim per crop and season."""
+    caps: dict[tuple[uuid.UUID, str], int] = defaultdict(int)
+    for plot_id, (family_id, crop, area_m2, yield_kg_ha, _name) in data.plots.items():
+        if plot_id in data.flagged:
+            continue  # a plot that can carry no claim lends no volume to the others
+        # m2 / 10,000 x kg/ha x 1,000 g x tolerance % / 100
+        caps[(family_id, crop)] += area_m2 * yield_kg_ha * coop.cap_tolerance_pct // 1000
+    return caps
+
+
+def evaluate(
+    coop: Cooperative, certs: dict[uuid.UUID, CertView], data: FamilyData
+) -> dict[uuid.UUID, Outcome]:
+    """Rules 1, 4, 5 and 6 for every delivery of some families, in delivery order.
+
+    Families are independent, so each is done on its own: its coverage per certificate
+    and its caps are looked up once, not once per delivery.
+    """
+    caps = _caps(coop, data)
+    by_family: dict[uuid.UUID, list[DeliveryRow]] = defaultdict(list)
+    for delivery in data.deliveries:  # in cap order: date, then recording time
+        by_family[delivery.family_id].append(delivery)
+    coverage: dict[uuid.UUID, dict[uuid.UUID, list[tuple[date, datetime, str]]]] = defaultdict(dict)
+    for (cert_id, family_id), entries in data.coverage.items():
+        coverage[family_id][cert_id] = entries
+    outcomes: dict[uuid.UUID, Outcome] = {}
+    views = list(certs.values())
+    for family_id, deliveries in by_family.items():
+        listed = coverage.get(family_id, {})
+        pairs = [(cert, listed.get(cert.id)) for cert in views]
+        used: dict[tuple[int, str, str], int] = defaultdict(int)
+        exhausted: set[tuple[int, str, str]] = set()
+        for delivery in deliveries:
+            outcome = Outcome()
+            outcomes[delivery.id] = outcome
+            if delivery.voided:
+                continue
+            eligible: dict[str, list[uuid.UUID]] = defaultdict(list)
+            for cert, history in pairs:
+                verdict = _verdict(cert, delivery, history)
+                outcome.verdicts[cert.id] = verdict
+                if verdict[0] == "ok":
+                    eligible[cert.type].append(cert.id)
+            if delivery.plot_id in data.flagged:
+                outcome.flags.add((DeliveryFlagKind.PROTECTED_AREA, ""))
+                plot = data.plots.get(delivery.plot_id)
+                outcome.protected_plot = plot[4] if plot else ""
+                continue
+            if not eligible:
+                continue
+            season = season_of(coop, delivery.delivered_on)
+            grams = reference_g(delivery.form, delivery.net_g)
+            cap = caps.get((family_id, delivery.crop), 0)
+            for claim_type, cert_ids in sorted(eligible.items()):
+                key = (season, claim_type, delivery.crop)
+                if key in exhausted or used[key] + grams > cap:
+                    # Once a delivery does not fit, the season's cap is spent: later ones
+                    # are over it too, so the claimed volume never exceeds the cap.
+                    exhausted.add(key)
+                    outcome.flags.add((DeliveryFlagKind.OVER_CAP, claim_type))
+                    outcome.over_cap[claim_type] = {
+                        "cap_g": cap,
+                        "before_g": used[key],
+                        "grams": grams,
+                        "season": season,
+                    }
+                    continue
+                used[key] += grams
+                for cert_id in cert_ids:
+                    outcome.claims[cert_id] = claim_type
+    return outcomes
+
+
+def load_families(
+    session: Session,
+    coop: Cooperative,
+    family_ids: Sequence[uuid.UUID],
+    certs: dict[uuid.UUID, CertView],
+) -> FamilyData:
+    """Everything rules 1, 4 and 5 need for a chunk of families, in four queries."""
+    # In the order the cap is spent: delivery date, then recording time (SQL sorts them,
+    # so no timestamp needs to be read back).
+    deliveries = [
+        DeliveryRow(*row)
+        for row in session.execute(
+            select(
+                col(Delivery.id),
+                col(Delivery.family_id),
+                col(Delivery.plot_id),
+                col(Delivery.crop),
+                col(Delivery.form),
+                col(Delivery.delivered_on),
+                col(Delivery.net_g),
+                col(Delivery.voided_at).is_not(None),
+                col(Delivery.lotted_g),
+                col(Delivery.receipt_number),
+            )
+            .where(col(Delivery.family_id).in_(family_ids))
+            .order_by(col(Delivery.delivered_on), col(Delivery.created_at), col(Delivery.id))
+        )
+    ]
+    coverage: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[date, datetime, str]]] = defaultdict(
+        list
+    )
+    if certs:
+        for cert_id, family_id, since, created, status in session.execute(
+            select(
+                col(CoverageEntry.certificate_id),
+                col(CoverageEntry.family_id),
+                col(CoverageEntry.since),
+                col(CoverageEntry.created_at),
+                col(CoverageEntry.status),
+            ).where(col(CoverageEntry.family_id).in_(family_ids))
+        ):
+            coverage[(cert_id, family_id)].append((since, created, status))
+        for entries in coverage.values():
+            entries.sort(key=lambda e: (e[0], e[1]))
+    plots = {
+        row[0]: (row[1], row[2], row[3], row[4], row[5])
+        for row in session.execute(
+            select(
+                col(Plot.id),
+                col(Plot.family_id),
+                col(Plot.crop),
+                col(Plot.area_m2),
+                col(Plot.expected_yield_kg_ha),
+                col(Plot.name),
+            ).where(col(Plot.family_id).in_(family_ids))
+        )
+    }
+    flagged = set(
+        session.scalars(
+            select(col(PlotFlag.plot_id))
+            .join(Plot, col(Plot.id) == col(PlotFlag.plot_id))
+            .where(
+                col(Plot.family_id).in_(family_ids),
+                col(PlotFlag.kind) == PlotFlagKind.PROTECTED_AREA,
+                col(PlotFlag.resolved_at).is_(None),
+            )
+        )
+    )
+    return FamilyData(deliveries, coverage, plots, flagged)
