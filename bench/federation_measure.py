@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import statistics
 import time
 import uuid
@@ -284,4 +285,5 @@ def measure(url: str, out: Path | None = None, *, verify_all: bool = False) -> l
         json.dumps({"deliveries": total, "families": families, "figures": figures}, indent=1)
     )
     log(f"figures written to {target}")
+    shutil.rmtree(bench.workdir, ignore_errors=True)
     return figures
