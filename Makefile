@@ -23,7 +23,7 @@ PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_JOBS)
 # pytest exits 5 when it collected nothing: say so and fail, never pass silently.
 NO_TESTS_IS_FAILURE = { rc=$$?; [ $$rc = 5 ] && echo "!! pytest collected no tests"; exit $$rc; }
 
-.PHONY: help run serve test test-sqlite test-postgres test-fast lint format bench install sysdeps vendor translations init demo clean
+.PHONY: help run serve test test-sqlite test-postgres test-fast lint format bench bench-federation install sysdeps vendor translations init demo clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -106,6 +106,11 @@ format: install ## apply ruff's formatting and fixes
 
 bench: install ## benchmarks, printed as ratios against floors measured in the same run
 	@$(BIN)/python -m bench
+
+FEDERATION_DELIVERIES ?= 1000000
+FEDERATION_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/tracker_federation
+bench-federation: install ## build a 50-cooperative federation on PostgreSQL, measure it, drop it (not in make test)
+	@nice -n 19 $(BIN)/python -m bench.federation --deliveries $(FEDERATION_DELIVERIES) --url $(FEDERATION_URL) --measure --drop
 
 clean: ## remove the venv, vendored assets, compiled catalogues and the local database
 	rm -rf $(VENV) $(VENDOR) node_modules instance $(MO_FILES)
