@@ -65,6 +65,9 @@ def _walk_up(roots: list[uuid.UUID]) -> tuple[CTE, Table]:
         )
         .join(edge, edge.c.lot_id == walk.c.lot_id)
         .join(source, col(source.id) == edge.c.source_lot_id)
+        # Implied by the join, but said: without it PostgreSQL guesses thousands of rows per
+        # step and hashes all of lot_input against delivery (docs/scaling.md, lot trace).
+        .where(edge.c.source_lot_id.is_not(None))
     )
     return walk.union_all(step), edge
 
