@@ -183,6 +183,7 @@ def serve_command(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn on http://HOST:PORT."""
     from gunicorn.app.base import BaseApplication
 
+    from . import after_fork, before_fork
     from .config import ConfigError, check_workers
 
     try:
@@ -207,6 +208,10 @@ def serve_command(host: str, port: int, workers: int) -> None:
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
+            # As gunicorn.conf.py: the app built once in the master, workers warmed at boot.
+            self.cfg.set("preload_app", True)
+            self.cfg.set("on_starting", lambda server: before_fork(server.app.wsgi()))
+            self.cfg.set("post_fork", lambda server, _worker: after_fork(server.app.wsgi()))
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn 27's control socket defaults to one path per user: two servers
                 # on a machine would fight over it, and we don't use it.
