@@ -23,7 +23,7 @@ PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_JOBS)
 # pytest exits 5 when it collected nothing: say so and fail, never pass silently.
 NO_TESTS_IS_FAILURE = { rc=$$?; [ $$rc = 5 ] && echo "!! pytest collected no tests"; exit $$rc; }
 
-.PHONY: help run serve test test-sqlite test-postgres test-fast lint format bench bench-federation install sysdeps vendor translations init demo clean
+.PHONY: help run serve test test-sqlite test-postgres test-slow test-fast lint format bench bench-federation install sysdeps vendor translations init demo clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -78,22 +78,28 @@ init: install ## create or upgrade the database
 demo: init ## load the demo into an empty database
 	@$(BIN)/tracker demo --if-empty
 
-test: install ## the whole suite, on SQLite and on PostgreSQL
+test: install ## the whole suite but the long load tests, on SQLite and on PostgreSQL
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
 
 test-sqlite: install
 	@echo "== tests on SQLite =="
-	@TRACKER_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE)
+	@TRACKER_TEST_DB=sqlite $(PYTEST) -m "not load" $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE)
 
 test-postgres: install
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('host=127.0.0.1 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== tests on PostgreSQL =="; \
-	  TRACKER_TEST_DB=postgres $(PYTEST) -m "not browser and not sqlite_only" $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE); \
+	  TRACKER_TEST_DB=postgres $(PYTEST) -m "not browser and not sqlite_only and not load" $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE); \
 	else \
 	  echo "!! PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL half of the suite did NOT run"; \
 	  if [ -n "$$CI" ]; then exit 1; fi; \
 	fi
+
+test-slow: install ## the long load tests that make test leaves out, on SQLite and PostgreSQL (.ci/run runs them)
+	@echo "== load tests on SQLite =="
+	@TRACKER_TEST_DB=sqlite $(PYTEST) -m "load" $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE)
+	@echo "== load tests on PostgreSQL =="
+	@TRACKER_TEST_DB=postgres $(PYTEST) -m "load and not sqlite_only" $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE)
 
 lint: install ## ruff check, ruff format --check, mypy on the domain
 	@$(BIN)/ruff check .

@@ -52,3 +52,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)  # after the API, so its handlers (not flask-smorest's) answer errors
     cli.init_app(app)
     return app
+
+
+def before_fork(app: Flask) -> None:
+    """In gunicorn's master, once, after building the app (preload_app): compile every
+    template and import WeasyPrint (about a second and a half of CPU together), so that
+    each forked worker inherits them instead of paying on its first pages and documents."""
+    import weasyprint  # noqa: F401
+
+    for name in app.jinja_env.list_templates(extensions=["html", "txt", "xml", "svg"]):
+        app.jinja_env.get_template(name)
+
+
+def after_fork(app: Flask) -> None:
+    """In each gunicorn worker as it boots: no database connection shared with the master,
+    and WeasyPrint, Pango and the fonts loaded now, not on the first buyer's sheet."""
+    from .db import engine_for
+    from .documents import pdf
+
+    engine_for(app).dispose(close=False)
+    pdf.warm_up()

@@ -183,6 +183,7 @@ def serve_command(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn on http://HOST:PORT."""
     from gunicorn.app.base import BaseApplication
 
+    from . import after_fork, before_fork
     from .config import ConfigError, check_workers
 
     try:
@@ -207,6 +208,10 @@ def serve_command(host: str, port: int, workers: int) -> None:
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
+            # As gunicorn.conf.py: the app built once in the master, workers warmed at boot.
+            self.cfg.set("preload_app", True)
+            self.cfg.set("on_starting", lambda server: before_fork(server.app.wsgi()))
+            self.cfg.set("post_fork", lambda server, _worker: after_fork(server.app.wsgi()))
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn 27's control socket defaults to one path per user: two servers
                 # on a machine would fight over it, and we don't use it.
@@ -455,11 +460,20 @@ def main() -> None:
     """Entry point of the `tracker` console script (development settings by default)."""
     os.environ.setdefault("TRACKER_ENV", "development")
     Path(ROOT / "instance").mkdir(exist_ok=True)
-    group = FlaskGroup(
+    group = _TrackerGroup(
         create_app=_create_app,
         add_default_commands=False,
         add_version_option=False,
         load_dotenv=False,
     )
-    group.add_command(serve_command)
+    for command in COMMANDS:
+        group.add_command(command)
     group(prog_name="tracker")
+
+
+class _TrackerGroup(FlaskGroup):
+    """FlaskGroup, knowing every command without building the app: `tracker --help` costs
+    a fraction of a second, and a command builds the app only when it runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands)

@@ -72,3 +72,20 @@ def render_html(html: str, *, pdfa: bool = True, fetcher: Any = None) -> bytes:
 def render(template: str, *, pdfa: bool = True, **context: Any) -> bytes:
     """Render a template under templates/pdf/ to PDF bytes."""
     return render_html(render_template(template, **context), pdfa=pdfa)
+
+
+# The fonts and features every document uses (base.html's @font-face, bold, a table, PDF/A).
+_WARM_UP_HTML = """<!doctype html><html lang="es"><head><meta charset="utf-8"><style>
+@font-face { font-family: "Noto Sans"; font-weight: 400; src: url("vendor/fonts/noto-sans-latin-400-normal.woff"); }
+@font-face { font-family: "Noto Sans"; font-weight: 700; src: url("vendor/fonts/noto-sans-latin-700-normal.woff"); }
+@page { size: A4; @bottom-right { content: counter(page) " / " counter(pages); font: 7.5pt "Noto Sans"; } }
+html { font-family: "Noto Sans", sans-serif; }
+</style></head><body><h1>Café de Pólvora</h1><table><tr><th>Lote</th><td>1 234,5 kg</td></tr>
+</table></body></html>"""
+
+
+def warm_up() -> None:
+    """Load WeasyPrint, Pango, fontconfig and our fonts now, by rendering a tiny document:
+    a gunicorn worker calls this when it boots (gunicorn.conf.py), so that the first
+    buyer's sheet costs what every later one does. CLI commands don't call it."""
+    render_html(_WARM_UP_HTML)
