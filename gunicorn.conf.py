@@ -27,8 +27,10 @@ def on_starting(server: Any) -> None:
     before_fork(server.app.wsgi())
 
 
-def post_fork(server: Any, worker: Any) -> None:
-    """In each new worker (tracker.after_fork)."""
+def post_worker_init(worker: Any) -> None:
+    """In each new worker, once its signal handlers are set (tracker.after_fork): a worker
+    told to stop while it warms up stops afterwards; in post_fork the signal would be lost
+    and the master would wait its whole graceful timeout."""
     from tracker import after_fork
 
-    after_fork(server.app.wsgi())
+    after_fork(worker.wsgi)

@@ -211,7 +211,7 @@ def serve_command(host: str, port: int, workers: int) -> None:
             # As gunicorn.conf.py: the app built once in the master, workers warmed at boot.
             self.cfg.set("preload_app", True)
             self.cfg.set("on_starting", lambda server: before_fork(server.app.wsgi()))
-            self.cfg.set("post_fork", lambda server, _worker: after_fork(server.app.wsgi()))
+            self.cfg.set("post_worker_init", lambda worker: after_fork(worker.wsgi))
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn 27's control socket defaults to one path per user: two servers
                 # on a machine would fight over it, and we don't use it.
