@@ -17,8 +17,6 @@ ROOT = Path(__file__).resolve().parents[2] / "tracker"
 KNOWN_CYCLES: set[frozenset[str]] = {
     # cooperatives.create seeds conversion factors; conversions bumps the public version.
     frozenset({"tracker.services.conversions", "tracker.services.cooperatives"}),
-    # prices checks a day against deliveries.today; deliveries reads price_on.
-    frozenset({"tracker.services.deliveries", "tracker.services.prices"}),
     # payments settles premiums; premiums borrows payments' season and chunk helpers.
     frozenset({"tracker.services.payments", "tracker.services.premiums"}),
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields
-from datetime import date, timedelta
+from datetime import date
 from operator import attrgetter
 from typing import Any
 
@@ -24,7 +24,9 @@ from ..models.delivery import MAX_GROSS_G
 from ..models.enums import FORMS_BY_CROP
 from . import audit, bulk
 from .errors import Conflict, NotFound, ValidationFailed
-from .vocabulary import CROP_LABELS, QUINTAL_G
+from .money import amount_for
+from .prices import price_on
+from .vocabulary import CROP_LABELS, QUINTAL_G, local_today
 
 EARLIEST = date(2000, 1, 1)
 
@@ -108,11 +110,6 @@ _INPUT_FALLBACKS = tuple((spec.name, _fallback(spec)) for spec in fields(Deliver
 # The fields stored as given, and how `record_many` reads them off one DeliveryData.
 _GIVEN = tuple(spec.name for spec in fields(DeliveryData) if not spec.metadata.get("resolved"))
 _given = attrgetter(*_GIVEN)
-
-
-def amount_for(net_g: int, per_kg_minor: int) -> int:
-    """Money for a weight at a per-kg price, rounded half up to the minor unit."""
-    return (net_g * per_kg_minor + 500) // 1000
 
 
 def per_kg_from_quintal(form: str, per_quintal_minor: int) -> int:
@@ -232,8 +229,8 @@ def check_against(
 
 
 def _today() -> date:
-    # Peru's date, so a delivery at 8 pm local time is not "tomorrow" in UTC.
-    return (utcnow() - timedelta(hours=5)).date()
+    # The cooperative's date, so a delivery at 8 pm local time is not "tomorrow" in UTC.
+    return local_today()
 
 
 def take_receipts(session: Session, centre_id: uuid.UUID, count: int = 1) -> int:
@@ -527,8 +524,6 @@ def defaults(
     if form is not None and centre is not None:
         # The manager's price for the day, never a copy of an earlier delivery's (which
         # could be a mistaken 0,00 passed on from family to family).
-        from .prices import price_on
-
         found = price_on(session, centre=centre, form=form, day=_today())
         if found is not None:
             price, premium = found.price_per_kg_minor, found.premium_per_kg_minor

@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -40,6 +40,7 @@ from ..models.enums import FAMILY_COVERAGE_TYPES, PaymentKind, PaymentMethod
 from . import premiums
 from .cooperatives import season_bounds, season_of
 from .errors import Conflict, ValidationFailed
+from .vocabulary import local_today
 
 MAX_AMOUNT_MINOR = 100_000_000  # one million in the cooperative's currency
 MAX_RATE_MINOR = 100_000  # a premium of at most 1,000 per kg
@@ -61,13 +62,8 @@ METHOD_LABELS = {
 
 
 def today() -> date:
-    """Peru's date (UTC-5), so an evening payment is not dated tomorrow."""
-    return (utcnow() - timedelta(hours=5)).date()
-
-
-def amount_for(grams: int, per_kg_minor: int) -> int:
-    """Money for a weight at a per-kg rate, rounded half up (as at the scale)."""
-    return (grams * per_kg_minor + 500) // 1000
+    """The cooperative's date, so an evening payment is not dated tomorrow."""
+    return local_today()
 
 
 def receipt_code(payment: Payment) -> str:

@@ -20,8 +20,9 @@ from sqlmodel import Session, select
 
 from ..models import CollectionCentre, Cooperative, DayPrice, Delivery, Family
 from ..models.enums import FORMS_BY_CROP
-from . import deliveries
 from .errors import Conflict, ValidationFailed
+from .money import amount_for
+from .vocabulary import local_today
 
 MAX_PRICE_MINOR = 10_000_000  # 100,000 per kg: far above any real price
 EARLIEST = date(2000, 1, 1)
@@ -51,7 +52,7 @@ def _check(session: Session, coop: Cooperative, data: PriceData) -> CollectionCe
         errors["price_per_kg"] = [str(_l("The price must be more than 0."))]
     if not 0 <= data.premium_per_kg_minor <= MAX_PRICE_MINOR:
         errors["premium_per_kg"] = [str(_l("The premium cannot be negative."))]
-    if data.day < EARLIEST or data.day > deliveries.today() + timedelta(days=31):
+    if data.day < EARLIEST or data.day > local_today() + timedelta(days=31):
         errors["day"] = [str(_l("Choose a day from today up to a month ahead, or a past day."))]
     if errors:
         raise ValidationFailed(errors)
@@ -180,10 +181,10 @@ def set_delivery_price(
     if premium_per_kg_minor is not None and not 0 <= premium_per_kg_minor <= MAX_PRICE_MINOR:
         raise ValidationFailed({"premium_per_kg": [str(_l("The premium cannot be negative."))]})
     locked.price_per_kg_minor = price_per_kg_minor
-    locked.amount_minor = deliveries.amount_for(locked.net_g, price_per_kg_minor)
+    locked.amount_minor = amount_for(locked.net_g, price_per_kg_minor)
     if premium_per_kg_minor is not None:
         locked.premium_per_kg_minor = premium_per_kg_minor
-        locked.premium_minor = deliveries.amount_for(locked.net_g, premium_per_kg_minor)
+        locked.premium_minor = amount_for(locked.net_g, premium_per_kg_minor)
     locked.price_pending = False
     session.add(locked)
     session.flush()
