@@ -45,6 +45,7 @@ from ..models.enums import OperationKind, PlotFlagKind
 from . import certificates as certificates_service
 from . import claim_text, genealogy, geo, links, lots, vocabulary
 from . import claims as claims_service
+from .publication import lot_row
 
 # EUDR (Regulation (EU) 2023/1115): no deforestation after this date.
 CUTOFF = date(2020, 12, 31)
@@ -251,25 +252,9 @@ class TokenLookup:
 
     def __call__(self, token: str) -> tuple[uuid.UUID, uuid.UUID, int] | None:
         params: Any = (token,) if self.positional else {"token": token}
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self.sql, params)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        finally:
-            connection.close()  # back to the pool, which rolls back what it began
+        row = lot_row(self.engine, self.sql, params)
         self.statements += 1
-        if row is None:
-            return None
-        return _uuid(row[0]), _uuid(row[1]), int(row[2])
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    """A UUID as the driver returns it (psycopg: UUID; SQLite: 32 hex characters)."""
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        return row
 
 
 def qr_uri(base: str, lot: Lot) -> str:

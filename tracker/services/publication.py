@@ -160,20 +160,27 @@ class PublishedLookup:
     def __call__(self, gtin: str, code: str) -> tuple[uuid.UUID, uuid.UUID, int] | None:
         values = {"gtin": gtin, "code": code}
         params: Any = tuple(values[name] for name in self.order) if self.order else values
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self.sql, params)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        finally:
-            connection.close()  # back to the pool, which rolls back what it began
+        row = lot_row(self.engine, self.sql, params)
         self.statements += 1
-        if row is None:
-            return None
-        return _uuid(row[0]), _uuid(row[1]), int(row[2])
+        return row
+
+
+def lot_row(engine: Engine, sql: str, params: Any) -> tuple[uuid.UUID, uuid.UUID, int] | None:
+    """Run a compiled lookup on a pooled raw connection: its (lot id, cooperative id, public
+    version) row, or None. The resolver's and the token's lookups share it."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool, which rolls back what it began
+    if row is None:
+        return None
+    return _uuid(row[0]), _uuid(row[1]), int(row[2])
 
 
 def _uuid(value: Any) -> uuid.UUID:
@@ -181,4 +188,12 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-__all__ = ["PublishedLookup", "Via", "claim_gtin", "find_published", "owner_of", "publish"]
+__all__ = [
+    "PublishedLookup",
+    "Via",
+    "claim_gtin",
+    "find_published",
+    "lot_row",
+    "owner_of",
+    "publish",
+]

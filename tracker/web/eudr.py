@@ -53,16 +53,7 @@ def package(shipment_id: str) -> Any:
 def geojson(shipment_id: str) -> Response:
     shipment = _shipment()
     built = eudr.build(eudr_facts.for_shipment(get_session(), shipment))
-    try:
-        number = int(request.args.get("part", "1"))
-    except ValueError:
-        number = 0
-    part = built.part(number)
-    response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{eudr.filename(built, part)}"'
-    response.headers["X-EUDR-Parts"] = str(len(built.parts))
-    response.headers["X-EUDR-Part"] = str(part.number)
-    return response
+    return _part(built)
 
 
 @bp.route("/shipments/<shipment_id>/eudr.pdf")
@@ -103,6 +94,12 @@ def lot_geojson(lot_id: str) -> Any:
             index=eudr.index(built, lambda n: url_for("eudr.lot_geojson", lot_id=lot.id, part=n)),
             fmt=Fmt(str(get_locale() or "es"), built.coop.currency),
         )
+    return _part(built)
+
+
+def _part(built: Any) -> Response:
+    """The file of the package asked for (`?part=n`, the first by default), with how many
+    there are."""
     try:
         number = int(request.args.get("part", "1"))
     except ValueError:
