@@ -1,0 +1,348 @@
+"""The season report's compliance figures: certificates and their status on a day, the
+mass-balance ledger, over-cap families, deliveries from protected plots and yield flags."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import BigInteger, cast, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from ..models import (
+    Certificate,
+    CertificateStatusChange,
+    Community,
+    Cooperative,
+    CoverageEntry,
+    Delivery,
+    DeliveryClaim,
+    DeliveryFlag,
+    Family,
+    Lot,
+    LotInput,
+    LotOperation,
+    Plot,
+    PlotFlag,
+)
+from ..models.enums import (
+    Basis,
+    DeliveryFlagKind,
+    OperationKind,
+    PlotFlagKind,
+)
+from . import conversions, payments
+from .claims import massbalance
+from .lots import yield_band
+from .report_figures import (
+    CertificateLine,
+    LedgerLine,
+    OverCap,
+    ProtectedPlot,
+    StatusChange,
+    YieldFlag,
+)
+
+EXPIRY_WARNING_DAYS = 90
+
+
+def certificate_status(cert: Certificate, changes: list[StatusChange], on: date) -> str:
+    """A certificate's status on a day, by the one rule the pages and the API use."""
+    from .certificates import standing_of
+
+    return standing_of(
+        valid_from=cert.valid_from,
+        valid_until=cert.valid_until,
+        changes=[(change.effective_from, change.status) for change in changes],
+        day=on,
+    ).status
+
+
+def _certificates(
+    session: Session,
+    coop: Cooperative,
+    start: date,
+    end: date,
+    as_of: date,
+    where,
+) -> list[CertificateLine]:
+    """Certificates in force at some time in the season, or expired in the year before it."""
+    certs = list(
+        session.exec(
+            select(Certificate)
+            .where(
+                col(Certificate.cooperative_id) == coop.id,
+                col(Certificate.valid_from) <= end,
+                col(Certificate.valid_until) >= start - timedelta(days=365),
+            )
+            .order_by(col(Certificate.type), col(Certificate.valid_until), col(Certificate.number))
+        ).all()
+    )
+    if not certs:
+        return []
+    ids = [c.id for c in certs]
+    changes: dict[uuid.UUID, list[StatusChange]] = defaultdict(list)
+    for change in session.exec(
+        select(CertificateStatusChange)
+        .where(col(CertificateStatusChange.certificate_id).in_(ids))
+        .order_by(
+            col(CertificateStatusChange.effective_from), col(CertificateStatusChange.created_at)
+        )
+    ):
+        changes[change.certificate_id].append(
+            StatusChange(change.status, change.effective_from, change.reason)
+        )
+    ranked = (
+        select(
+            col(CoverageEntry.certificate_id),
+            col(CoverageEntry.status),
+            func.row_number()
+            .over(
+                partition_by=(col(CoverageEntry.certificate_id), col(CoverageEntry.family_id)),
+                order_by=(col(CoverageEntry.since).desc(), col(CoverageEntry.created_at).desc()),
+            )
+            .label("rn"),
+        )
+        .where(col(CoverageEntry.cooperative_id) == coop.id, col(CoverageEntry.since) <= as_of)
+        .subquery("ranked")
+    )
+    coverage: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    for cert_id, status, count in session.execute(
+        sa_select(ranked.c.certificate_id, ranked.c.status, func.count())
+        .where(ranked.c.rn == 1)
+        .group_by(ranked.c.certificate_id, ranked.c.status)
+    ):
+        coverage[cert_id][status] = int(count)
+    claimed: dict[uuid.UUID, tuple[int, int]] = {}
+    for cert_id, count, grams in session.execute(
+        sa_select(col(DeliveryClaim.certificate_id), func.count(), func.sum(col(Delivery.net_g)))
+        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
+        .where(where, col(DeliveryClaim.cooperative_id) == coop.id)
+        .group_by(col(DeliveryClaim.certificate_id))
+    ):
+        claimed[cert_id] = (int(count), int(grams))
+    lines = []
+    for cert in certs:
+        counts = coverage.get(cert.id, {})
+        n, grams = claimed.get(cert.id, (0, 0))
+        lines.append(
+            CertificateLine(
+                id=cert.id,
+                type=cert.type,
+                standard=cert.standard,
+                body=cert.body,
+                number=cert.number,
+                crops=cert.crops,
+                basis=cert.basis,
+                valid_from=cert.valid_from,
+                valid_until=cert.valid_until,
+                status=certificate_status(cert, changes[cert.id], as_of),
+                changes=changes[cert.id],
+                certified_families=counts.get("certified", 0),
+                in_conversion_families=counts.get("in_conversion", 0),
+                excluded_families=counts.get("excluded", 0),
+                claimed_g=grams,
+                claimed_deliveries=n,
+            )
+        )
+    return lines
+
+
+def _ledger(session: Session, certificates: list[CertificateLine]) -> list[LedgerLine]:
+    """The ledger of each mass-balance certificate of the season, as massbalance.ledgers
+    computes it for every other view (API, certificate and lot pages)."""
+    mass_balance = [c for c in certificates if c.basis == Basis.MASS_BALANCE]
+    if not mass_balance:
+        return []
+    books = massbalance.ledgers(session, [c.id for c in mass_balance])
+    lines = []
+    for cert in mass_balance:
+        book = books[cert.id]
+        crop = next((c for c in cert.crops.split(",") if c.strip()), "").strip()
+        lines.append(
+            LedgerLine(
+                certificate_id=cert.id,
+                label=cert.number,
+                crop=crop,
+                ledger_form=conversions.ledger_form(crop),
+                credit_g=book.credit_g,
+                debit_g=book.debit_g,
+                debits=len(book.allocations),
+                uncovered=sum(1 for a in book.allocations if not a.covered),
+            )
+        )
+    return lines
+
+
+def _over_cap(
+    session: Session,
+    coop: Cooperative,
+    where,
+    balances: dict[uuid.UUID, payments.Balance],
+) -> list[OverCap]:
+    """Families whose claimed deliveries went over the volume cap (rule 4)."""
+    rows = session.execute(
+        sa_select(
+            col(Family.id),
+            col(Family.member_code),
+            col(Family.head_name),
+            col(Community.name),
+            col(DeliveryFlag.claim_type),
+            func.count(),
+            func.sum(col(Delivery.net_g)),
+        )
+        .join(Delivery, col(Delivery.id) == col(DeliveryFlag.delivery_id))
+        .join(Family, col(Family.id) == col(Delivery.family_id))
+        .join(Community, col(Community.id) == col(Family.community_id))
+        .where(where, col(DeliveryFlag.kind) == DeliveryFlagKind.OVER_CAP)
+        .group_by(
+            col(Family.id),
+            col(Family.member_code),
+            col(Family.head_name),
+            col(Community.name),
+            col(DeliveryFlag.claim_type),
+        )
+    ).all()
+    if not rows:
+        return []
+    family_ids = sorted({r[0] for r in rows})
+    caps: dict[uuid.UUID, int] = {}
+    for family_id, capacity in session.execute(
+        sa_select(
+            col(Plot.family_id),
+            func.sum(
+                cast(col(Plot.area_m2), BigInteger)
+                * cast(col(Plot.expected_yield_kg_ha), BigInteger)
+            ),
+        )
+        .where(col(Plot.family_id).in_(family_ids))
+        .group_by(col(Plot.family_id))
+    ):
+        # m² x kg/ha x tolerance % -> grams: / 10,000 m²/ha x 1,000 g/kg / 100 %.
+        caps[family_id] = int(capacity) * coop.cap_tolerance_pct // 1000
+    found = [
+        OverCap(
+            family_id=fid,
+            member_code=code,
+            head_name=name,
+            community=community,
+            claim_type=claim,
+            deliveries=int(n),
+            flagged_g=int(g),
+            delivered_g=balances[fid].delivered_g if fid in balances else 0,
+            cap_g=caps.get(fid, 0),
+        )
+        for fid, code, name, community, claim, n, g in rows
+    ]
+    return sorted(found, key=lambda o: (o.member_code, o.claim_type))
+
+
+def _protected(session: Session, coop: Cooperative, where) -> list[ProtectedPlot]:
+    """Plots flagged inside the protected area (rule 5), and the season's kilos from them."""
+    flagged: dict[uuid.UUID, date | None] = {}
+    for plot_id, since in session.execute(
+        sa_select(col(PlotFlag.plot_id), func.min(col(PlotFlag.created_at)))
+        .where(
+            col(PlotFlag.cooperative_id) == coop.id,
+            col(PlotFlag.kind) == PlotFlagKind.PROTECTED_AREA,
+            col(PlotFlag.resolved_at).is_(None),
+        )
+        .group_by(col(PlotFlag.plot_id))
+    ):
+        flagged[plot_id] = since.date() if since is not None else None
+    for (plot_id,) in session.execute(
+        sa_select(col(Delivery.plot_id))
+        .join(DeliveryFlag, col(DeliveryFlag.delivery_id) == col(Delivery.id))
+        .where(where, col(DeliveryFlag.kind) == DeliveryFlagKind.PROTECTED_AREA)
+        .distinct()
+    ):
+        flagged.setdefault(plot_id, None)
+    if not flagged:
+        return []
+    ids = sorted(flagged)
+    delivered = {
+        plot_id: (int(n), int(g))
+        for plot_id, n, g in session.execute(
+            sa_select(col(Delivery.plot_id), func.count(), func.sum(col(Delivery.net_g)))
+            .where(where, col(Delivery.plot_id).in_(ids))
+            .group_by(col(Delivery.plot_id))
+        )
+    }
+    found = []
+    for plot, family, community_name in session.execute(
+        sa_select(Plot, Family, col(Community.name))
+        .join(Family, col(Family.id) == col(Plot.family_id))
+        .join(Community, col(Community.id) == col(Family.community_id))
+        .where(col(Plot.id).in_(ids))
+    ):
+        n, g = delivered.get(plot.id, (0, 0))
+        found.append(
+            ProtectedPlot(
+                plot_id=plot.id,
+                plot_name=plot.name,
+                family_id=family.id,
+                member_code=family.member_code,
+                head_name=family.head_name,
+                community=community_name,
+                flagged_since=flagged[plot.id],
+                deliveries=n,
+                net_g=g,
+            )
+        )
+    return sorted(found, key=lambda p: (p.member_code, p.plot_name))
+
+
+def _yields(session: Session, coop: Cooperative, start: date, end: date) -> list[YieldFlag]:
+    """Processing whose yield fell outside the plausible band (and was confirmed)."""
+    output, source = aliased(Lot), aliased(Lot)
+    rows = session.execute(
+        sa_select(
+            col(LotOperation.id),
+            col(LotOperation.occurred_on),
+            col(LotOperation.process),
+            col(LotOperation.input_g),
+            col(LotOperation.output_g),
+            col(LotOperation.yield_confirmed),
+            col(output.code),
+            col(output.crop),
+            col(output.form),
+            col(source.form),
+        )
+        .join(output, col(output.operation_id) == col(LotOperation.id))
+        .join(LotInput, col(LotInput.operation_id) == col(LotOperation.id))
+        .join(source, col(source.id) == col(LotInput.source_lot_id))
+        .where(
+            col(LotOperation.cooperative_id) == coop.id,
+            col(LotOperation.kind) == OperationKind.PROCESS,
+            col(LotOperation.voided_at).is_(None),
+            col(LotOperation.occurred_on) >= start,
+            col(LotOperation.occurred_on) <= end,
+        )
+        .distinct()
+    ).all()
+    found = []
+    for op_id, on, process, input_g, output_g, confirmed, code, crop, to_form, from_form in rows:
+        band = yield_band(crop, from_form, to_form)
+        outside = band is not None and not (
+            band[0] * input_g <= output_g * 1000 <= band[1] * input_g
+        )
+        if outside or confirmed:
+            found.append(
+                YieldFlag(
+                    operation_id=op_id,
+                    occurred_on=on,
+                    process=process or "",
+                    lot_code=code,
+                    crop=crop,
+                    from_form=from_form,
+                    to_form=to_form,
+                    input_g=int(input_g),
+                    output_g=int(output_g),
+                    band=band,
+                    confirmed=bool(confirmed),
+                )
+            )
+    return sorted(found, key=lambda y: (y.occurred_on, y.lot_code))

@@ -1,0 +1,277 @@
+"""What the season report is made of: its figures, one dataclass per table, and the small
+arithmetic they share (a price per kilogram, a share)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from . import premiums
+from .vocabulary import QUINTAL_G
+
+
+@dataclass
+class Volume:
+    """Deliveries, families and kilograms (and their value) of one slice of the season."""
+
+    key: str
+    label: str = ""
+    deliveries: int = 0
+    families: int = 0
+    net_g: int = 0
+    value_minor: int = 0
+
+    @property
+    def price_per_kg_minor(self) -> int | None:
+        return per_kg(self.value_minor, self.net_g)
+
+    @property
+    def quintales(self) -> float | None:
+        grams = QUINTAL_G.get(self.key.split("/")[-1])
+        return None if grams is None else self.net_g / grams
+
+    @property
+    def price_per_quintal_minor(self) -> int | None:
+        grams = QUINTAL_G.get(self.key.split("/")[-1])
+        if grams is None or not self.net_g:
+            return None
+        return (self.value_minor * grams + self.net_g // 2) // self.net_g
+
+
+@dataclass
+class Week:
+    start: date
+    deliveries: int = 0
+    net_g: int = 0
+
+
+@dataclass
+class RuleLine:
+    """What one premium rule came to: on which kilos, in which unit, for how many families."""
+
+    rule_id: uuid.UUID
+    name: str
+    claim_type: str | None
+    woman_led_only: bool
+    crop: str | None
+    forms: list[str]
+    unit: str
+    unit_form: str | None
+    rate_minor: int
+    note: str
+    voided: bool
+    delivered_g: int  # the deliveries' net weight
+    grams: int  # their equivalent in the unit's form
+    amount_minor: int
+    fixed_minor: int  # of which fixed by payments
+    families: int
+
+    @property
+    def quantity(self) -> Decimal:
+        """How many units (kg, lb, tonnes of the unit's form) the premium was paid on."""
+        size = premiums.MEASURE_G[premiums.split_unit(self.unit)[0]]
+        return Decimal(self.grams) * size.denominator / size.numerator
+
+
+@dataclass
+class Prices:
+    """What the families earned and were paid."""
+
+    net_g: int = 0
+    value_minor: int = 0
+    scale_premium_minor: int = 0
+    rules: list[RuleLine] = field(default_factory=list)
+    paid_by_kind: dict[str, int] = field(default_factory=dict)
+    payments: int = 0
+    families_paid: int = 0
+    median_family_earned_minor: int | None = None
+    median_family_price_per_kg_minor: int | None = None
+    median_family_paid_minor: int | None = None
+
+    @property
+    def price_per_kg_minor(self) -> int | None:
+        return per_kg(self.value_minor, self.net_g)
+
+    @property
+    def scale_premium_per_kg_minor(self) -> int | None:
+        return per_kg(self.scale_premium_minor, self.net_g)
+
+    @property
+    def rule_premium_minor(self) -> int:
+        return sum(r.amount_minor for r in self.rules)
+
+    @property
+    def premiums_minor(self) -> int:
+        return self.scale_premium_minor + self.rule_premium_minor
+
+    @property
+    def earned_minor(self) -> int:
+        return self.value_minor + self.premiums_minor
+
+    @property
+    def paid_minor(self) -> int:
+        return sum(self.paid_by_kind.values())
+
+    @property
+    def outstanding_minor(self) -> int:
+        return self.earned_minor - self.paid_minor
+
+
+@dataclass
+class Women:
+    members: int = 0
+    woman_led_members: int = 0
+    delivering: int = 0
+    woman_led_delivering: int = 0
+    net_g: int = 0
+    woman_led_net_g: int = 0
+
+    @property
+    def member_share(self) -> float | None:
+        return share(self.woman_led_members, self.members)
+
+    @property
+    def volume_share(self) -> float | None:
+        return share(self.woman_led_net_g, self.net_g)
+
+
+@dataclass
+class StatusChange:
+    status: str
+    effective_from: date
+    reason: str
+
+
+@dataclass
+class CertificateLine:
+    id: uuid.UUID
+    type: str
+    standard: str
+    body: str
+    number: str
+    crops: str
+    basis: str
+    valid_from: date
+    valid_until: date
+    status: str  # active, suspended, withdrawn, expired, not_yet_valid (as of the report's day)
+    changes: list[StatusChange]
+    certified_families: int
+    in_conversion_families: int
+    excluded_families: int
+    claimed_g: int
+    claimed_deliveries: int
+
+    def expires_in(self, today: date) -> int:
+        return (self.valid_until - today).days
+
+
+@dataclass
+class LedgerLine:
+    """The mass-balance ledger of one certificate (massbalance.ledgers): certified kilos
+    in, claimed kilos out, in grams of the crop's ledger unit (`ledger_form`)."""
+
+    certificate_id: uuid.UUID
+    label: str
+    crop: str
+    ledger_form: str
+    credit_g: int
+    debit_g: int
+    debits: int
+    uncovered: int
+
+    @property
+    def balance_g(self) -> int:
+        return self.credit_g - self.debit_g
+
+
+@dataclass
+class OverCap:
+    family_id: uuid.UUID
+    member_code: str
+    head_name: str
+    community: str
+    claim_type: str
+    deliveries: int
+    flagged_g: int
+    delivered_g: int
+    cap_g: int
+
+
+@dataclass
+class ProtectedPlot:
+    plot_id: uuid.UUID
+    plot_name: str
+    family_id: uuid.UUID
+    member_code: str
+    head_name: str
+    community: str
+    flagged_since: date | None
+    deliveries: int
+    net_g: int
+
+
+@dataclass
+class YieldFlag:
+    operation_id: uuid.UUID
+    occurred_on: date
+    process: str
+    lot_code: str
+    crop: str
+    from_form: str
+    to_form: str
+    input_g: int
+    output_g: int
+    band: tuple[int, int] | None
+    confirmed: bool
+
+    @property
+    def yield_permille(self) -> int:
+        return round(self.output_g * 1000 / self.input_g) if self.input_g else 0
+
+
+@dataclass
+class SeasonReport:
+    cooperative_id: uuid.UUID
+    code: str
+    name: str
+    currency: str
+    season: int
+    start: date
+    end: date
+    as_of: date
+    made_on: date
+    totals: Volume
+    by_community: list[Volume]
+    by_form: list[Volume]
+    by_claim: list[Volume]
+    unclaimed: Volume
+    by_week: list[Week]
+    prices: Prices
+    women: Women
+    certificates: list[CertificateLine]
+    ledger: list[LedgerLine]
+    over_cap: list[OverCap]
+    protected_plots: list[ProtectedPlot]
+    yields: list[YieldFlag]
+
+    @property
+    def flags(self) -> SeasonReport:
+        """The flag lists (over_cap, protected_plots, yields), as the API groups them."""
+        return self
+
+    @property
+    def flag_count(self) -> int:
+        return len(self.over_cap) + len(self.protected_plots) + len(self.yields)
+
+
+def per_kg(minor: int, grams: int) -> int | None:
+    """Minor units per kilogram, rounded half up."""
+    if not grams:
+        return None
+    return (minor * 1000 + grams // 2) // grams
+
+
+def share(part: int, whole: int) -> float | None:
+    return None if not whole else part / whole

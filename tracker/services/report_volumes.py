@@ -1,0 +1,226 @@
+"""The season report's volumes and prices: totals, slices by community, form, claim and
+week, the women-led share, each a GROUP BY over the season's deliveries."""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import case, distinct, exists, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from ..models import (
+    Community,
+    Cooperative,
+    Delivery,
+    DeliveryClaim,
+    Family,
+    Payment,
+)
+from ..models.enums import (
+    PaymentKind,
+)
+from . import payments, premiums
+from .report_figures import (
+    Prices,
+    RuleLine,
+    Volume,
+    Week,
+    Women,
+)
+
+
+def _median(values: list[int]) -> int | None:
+    return round(statistics.median(values)) if values else None
+
+
+def _totals_and_prices(
+    session: Session,
+    coop: Cooperative,
+    season: int,
+    where,
+    balances: dict[uuid.UUID, payments.Balance],
+    rules: list[premiums.RulePremium],
+) -> tuple[Volume, Prices]:
+    count, families, grams, value, premium = session.execute(
+        sa_select(
+            func.count(),
+            func.count(distinct(col(Delivery.family_id))),
+            func.coalesce(func.sum(col(Delivery.net_g)), 0),
+            func.coalesce(func.sum(col(Delivery.amount_minor)), 0),
+            func.coalesce(func.sum(col(Delivery.premium_minor)), 0),
+        ).where(where)
+    ).one()
+    totals = Volume("total", "", int(count), int(families), int(grams), int(value))
+    prices = Prices(net_g=int(grams), value_minor=int(value), scale_premium_minor=int(premium))
+    prices.rules = [
+        RuleLine(
+            rule_id=r.rule.id,
+            name=r.rule.name,
+            claim_type=r.rule.claim_type,
+            woman_led_only=r.rule.woman_led_only,
+            crop=r.rule.crop,
+            forms=premiums.rule_forms(r.rule),
+            unit=r.rule.unit,
+            unit_form=premiums.split_unit(r.rule.unit)[1],
+            rate_minor=r.rule.rate_minor,
+            note=r.rule.note,
+            voided=r.rule.voided_at is not None,
+            delivered_g=r.delivered_g,
+            grams=r.equivalent_g,
+            amount_minor=r.amount_minor,
+            fixed_minor=r.fixed_minor,
+            families=r.families,
+        )
+        for r in rules
+    ]
+    for kind, number, amount in session.execute(
+        sa_select(col(Payment.kind), func.count(), func.sum(col(Payment.amount_minor)))
+        .where(
+            col(Payment.cooperative_id) == coop.id,
+            col(Payment.season) == season,
+            col(Payment.voided_at).is_(None),
+        )
+        .group_by(col(Payment.kind))
+    ):
+        prices.paid_by_kind[kind] = int(amount)
+        prices.payments += int(number)
+    for kind in PaymentKind:
+        prices.paid_by_kind.setdefault(str(kind), 0)
+    delivering = [b for b in balances.values() if b.deliveries]
+    paid = [b.paid_minor for b in balances.values() if b.payments]
+    prices.families_paid = len(paid)
+    prices.median_family_earned_minor = _median([b.earned_minor for b in delivering])
+    prices.median_family_price_per_kg_minor = _median(
+        [b.price_per_kg_minor for b in delivering if b.price_per_kg_minor is not None]
+    )
+    prices.median_family_paid_minor = _median(paid)
+    return totals, prices
+
+
+def _by_community(session: Session, where) -> list[Volume]:
+    rows = session.execute(
+        sa_select(
+            col(Community.id),
+            col(Community.name),
+            func.count(),
+            func.count(distinct(col(Delivery.family_id))),
+            func.sum(col(Delivery.net_g)),
+            func.sum(col(Delivery.amount_minor)),
+        )
+        .join(Family, col(Family.id) == col(Delivery.family_id))
+        .join(Community, col(Community.id) == col(Family.community_id))
+        .where(where)
+        .group_by(col(Community.id), col(Community.name))
+    ).all()
+    found = [
+        Volume(str(cid), name, int(n), int(f), int(g), int(v)) for cid, name, n, f, g, v in rows
+    ]
+    return sorted(found, key=lambda v: (-v.net_g, v.label))
+
+
+def _by_form(session: Session, where) -> list[Volume]:
+    rows = session.execute(
+        sa_select(
+            col(Delivery.crop),
+            col(Delivery.form),
+            func.count(),
+            func.count(distinct(col(Delivery.family_id))),
+            func.sum(col(Delivery.net_g)),
+            func.sum(col(Delivery.amount_minor)),
+        )
+        .where(where)
+        .group_by(col(Delivery.crop), col(Delivery.form))
+    ).all()
+    found = [Volume(f"{c}/{f}", f, int(n), int(fa), int(g), int(v)) for c, f, n, fa, g, v in rows]
+    return sorted(found, key=lambda v: (-v.net_g, v.key))
+
+
+def _by_claim(session: Session, coop: Cooperative, where) -> list[Volume]:
+    claimed = (
+        select(col(DeliveryClaim.delivery_id), col(DeliveryClaim.claim_type))
+        .where(col(DeliveryClaim.cooperative_id) == coop.id)
+        .distinct()
+        .subquery("claimed")
+    )
+    rows = session.execute(
+        sa_select(
+            claimed.c.claim_type,
+            func.count(),
+            func.count(distinct(col(Delivery.family_id))),
+            func.sum(col(Delivery.net_g)),
+            func.sum(col(Delivery.amount_minor)),
+        )
+        .join(Delivery, col(Delivery.id) == claimed.c.delivery_id)
+        .where(where)
+        .group_by(claimed.c.claim_type)
+    ).all()
+    found = [Volume(t, t, int(n), int(f), int(g), int(v)) for t, n, f, g, v in rows]
+    return sorted(found, key=lambda v: (-v.net_g, v.key))
+
+
+def _unclaimed(session: Session, where) -> Volume:
+    n, f, g, v = session.execute(
+        sa_select(
+            func.count(),
+            func.count(distinct(col(Delivery.family_id))),
+            func.coalesce(func.sum(col(Delivery.net_g)), 0),
+            func.coalesce(func.sum(col(Delivery.amount_minor)), 0),
+        ).where(
+            where,
+            ~exists().where(col(DeliveryClaim.delivery_id) == col(Delivery.id)),
+        )
+    ).one()
+    return Volume("none", "", int(n), int(f), int(g), int(v))
+
+
+def _by_week(session: Session, where) -> list[Week]:
+    """Deliveries per week (weeks start on Monday), from first to last delivery day."""
+    days = session.execute(
+        sa_select(col(Delivery.delivered_on), func.count(), func.sum(col(Delivery.net_g)))
+        .where(where)
+        .group_by(col(Delivery.delivered_on))
+    ).all()
+    if not days:
+        return []
+    weeks: dict[date, Week] = {}
+    for day, count, grams in days:
+        monday = day - timedelta(days=day.weekday())
+        week = weeks.setdefault(monday, Week(monday))
+        week.deliveries += int(count)
+        week.net_g += int(grams)
+    first, last = min(weeks), max(weeks)
+    result, monday = [], first
+    while monday <= last:
+        result.append(weeks.get(monday, Week(monday)))
+        monday += timedelta(days=7)
+    return result
+
+
+def _women(session: Session, coop: Cooperative, where) -> Women:
+    women = Women()
+    members, woman_led = session.execute(
+        sa_select(
+            func.count(),
+            func.coalesce(func.sum(case((col(Family.woman_led).is_(True), 1), else_=0)), 0),
+        ).where(col(Family.cooperative_id) == coop.id, col(Family.active).is_(True))
+    ).one()
+    women.members, women.woman_led_members = int(members), int(woman_led)
+    for led, families, grams in session.execute(
+        sa_select(
+            col(Family.woman_led),
+            func.count(distinct(col(Family.id))),
+            func.sum(col(Delivery.net_g)),
+        )
+        .join(Family, col(Family.id) == col(Delivery.family_id))
+        .where(where)
+        .group_by(col(Family.woman_led))
+    ):
+        women.delivering += int(families)
+        women.net_g += int(grams)
+        if led:
+            women.woman_led_delivering = int(families)
+            women.woman_led_net_g = int(grams)
+    return women
