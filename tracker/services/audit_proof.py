@@ -24,276 +24,29 @@ removed or changed, and that every record matches its entries.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import heapq
-import hmac
 import itertools
 import json
-import re
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import Connection, Engine, Table, TypeDecorator, select, type_coerce
+from sqlalchemy import Connection, Engine, Table, select, type_coerce
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
-from ..models import AuditEntry, AuditHead, AuditRow, Cooperative, metadata, utcnow
+from ..models import AuditHead, metadata
 from . import audit
-from .errors import ValidationFailed
+from .audit_checkpoints import Checkpoint, CheckpointInvalid, Head, checkpoint, key_from, parse
+from .audit_findings import Problem, Report
+from .audit_tables import COOP, ENTRY, HEAD, ROW, _as_logged, _equivalent, audited_tables, followed
 
-# The log's tables as Core tables (the walk reads plain rows, never ORM objects).
-ENTRY: Table = AuditEntry.__table__  # type: ignore[attr-defined]
-HEAD: Table = AuditHead.__table__  # type: ignore[attr-defined]
-ROW: Table = AuditRow.__table__  # type: ignore[attr-defined]
-COOP: Table = Cooperative.__table__  # type: ignore[attr-defined]
 BATCH = 5000
 # Records adopted by one `baseline` entry (the rows are read and logged that many at a time).
 ADOPT_BATCH = 20_000
-# Problems listed one by one in a report (all are counted).
-LISTED = 500
-FORMAT = "tracker audit checkpoint 1"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing that does not hold: in a chain, a record, or against a checkpoint."""
-
-    kind: str  # "chain", "record" or "checkpoint"
-    code: str  # what is wrong, in English (the page translates it)
-    chain: str = ""
-    seq: int | None = None
-    entity: str = ""
-    entity_id: str = ""
-    field: str = ""
-    expected: Any = None
-    actual: Any = None
-
-    def line(self) -> str:
-        """The problem as the command line prints it."""
-        where = f"chain {self.chain}" + (f" entry {self.seq}" if self.seq is not None else "")
-        if self.kind == "record":
-            text = f"RECORD {self.entity} {self.entity_id}: {self.code}"
-            if self.field:
-                text += f" ({self.field}: the log says {self.expected!r}, it holds {self.actual!r})"
-            return text
-        if self.kind == "checkpoint":
-            return f"CHECKPOINT {where}: {self.code}"
-        return f"BROKEN {where}: {self.code}"
-
-
-@dataclass
-class Report:
-    """What `check` found: the problems (the first LISTED of them) and every count."""
-
-    problems: list[Problem] = field(default_factory=list)
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    entries: int = 0
-    chains: int = 0
-    records: int = 0
-    # Chains written before the log proved records, not yet adopted (`baseline`).
-    legacy: list[str] = field(default_factory=list)
-    checkpoint: Checkpoint | None = None
-    # Bulk rows found under entries that list none (reported once per entry).
-    orphans: set[tuple[str, int]] = field(default_factory=set)
-
-    @property
-    def ok(self) -> bool:
-        return not self.counts
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def first(self, count: int) -> list[Problem]:
-        """The first problems to show: a missing or rewritten chain before any record."""
-        order = {"checkpoint": 0, "chain": 1, "record": 2}
-        return sorted(self.problems, key=lambda p: order.get(p.kind, 3))[:count]
-
-    def add(self, problem: Problem) -> None:
-        self.counts[(problem.kind, problem.code)] += 1
-        # A chain or checkpoint problem is always kept: records can't push it out of view.
-        if len(self.problems) < LISTED or problem.kind != "record":
-            self.problems.append(problem)
-
-
-# -- checkpoints -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Head:
-    """A chain as checkpointed: how many entries it had and the last one's hash."""
-
-    chain: str
-    entries: int
-    hash: str
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    made: dt.datetime
-    heads: tuple[Head, ...]
-
-    def text(self, key: bytes) -> str:
-        """The checkpoint as a small signed text to keep (a file, a note, a printout)."""
-        body = "\n".join(
-            [FORMAT, f"made {self.made.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"]
-            + [f"chain {h.chain} entries {h.entries} head {h.hash}" for h in self.heads]
-        )
-        return f"{body}\nsignature {_sign(key, body)}\n"
-
-
-class CheckpointInvalid(ValidationFailed):
-    """The text given is not a checkpoint this instance signed."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__({"against": [str(message)]}, message=str(message))
-        self.said = str(message)
-
-    def text(self) -> str:
-        return self.said
-
-
-def key_from(config: Mapping[str, Any]) -> bytes:
-    """The checkpoint key: TRACKER_AUDIT_KEY, or one derived from SECRET_KEY (never stored)."""
-    own = config.get("AUDIT_KEY")
-    if own:
-        return str(own).encode()
-    secret = str(config["SECRET_KEY"]).encode()
-    return hmac.new(secret, b"tracker audit checkpoint", hashlib.sha256).digest()
-
-
-def _sign(key: bytes, body: str) -> str:
-    """HMAC-SHA256 of a checkpoint's text: only a holder of the key can make one."""
-    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
-
-
-def checkpoint(session: Session, *, chain: str | None = None) -> Checkpoint:
-    """The chains' heads now (or one chain's), to write out and keep."""
-    query = select(HEAD.c.chain, HEAD.c.seq, HEAD.c.hash).order_by(HEAD.c.chain)
-    if chain is not None:
-        query = query.where(HEAD.c.chain == chain)
-    heads = tuple(Head(c, s, h) for c, s, h in session.execute(query) if s > 0)
-    return Checkpoint(utcnow(), heads)
-
-
-_LINE = re.compile(r"^chain (\S{1,40}) entries (\d{1,12}) head ([0-9a-f]{64})$")
-
-
-def parse(text: str, key: bytes) -> Checkpoint:
-    """A checkpoint from its text; refused unless this instance's key signed it."""
-    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    if len(lines) < 3 or lines[0] != FORMAT or not lines[-1].startswith("signature "):
-        raise CheckpointInvalid(_l("This is not an audit checkpoint."))
-    body = "\n".join(lines[:-1])
-    signature = lines[-1].removeprefix("signature ").strip()
-    if not hmac.compare_digest(signature, _sign(key, body)):
-        raise CheckpointInvalid(
-            _l(
-                "The checkpoint's signature does not match: it was changed, or made with "
-                "another key (TRACKER_AUDIT_KEY or SECRET_KEY)."
-            )
-        )
-    try:
-        made = dt.datetime.strptime(lines[1], "made %Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    except ValueError:
-        raise CheckpointInvalid(_l("This is not an audit checkpoint.")) from None
-    heads = []
-    for line in lines[2:-1]:
-        found = _LINE.match(line)
-        if found is None:
-            raise CheckpointInvalid(_l("This is not an audit checkpoint."))
-        heads.append(Head(found[1], int(found[2]), found[3]))
-    return Checkpoint(made, tuple(heads))
-
-
-# -- what is audited -------------------------------------------------------------------
-
-
-def audited_tables() -> list[Table]:
-    """Every table the log follows (all but audit.UNAUDITED), parents first."""
-    return [t for t in metadata.sorted_tables if t.name not in audit.UNAUDITED]
-
-
-def followed(table: Table) -> list[Any]:
-    """The table's columns the log follows (all but audit.NOT_FOLLOWED's)."""
-    return [
-        c
-        for c in table.columns
-        if f"{table.name}.{c.name}" not in audit.NOT_FOLLOWED
-        and f"*.{c.name}" not in audit.NOT_FOLLOWED
-    ]
-
-
-def _as_logged(column: Any, raw: bool) -> Callable[[Any], Any] | None:
-    """What turns a value read from the column into the form the log writes it in (None:
-    nothing to do). `raw`: SQLite's stored values, read without SQLAlchemy's processing
-    (UUIDs as 32 hex digits, UTC times as text): the walk reads every row, and
-    building UUID and datetime objects only to print them again costs most of it."""
-    if column.name in audit.SECRET:
-        return audit.fingerprint
-    sql_type = column.type
-    if isinstance(sql_type, TypeDecorator):
-        sql_type = sql_type.impl_instance
-    try:
-        kind = sql_type.python_type
-    except NotImplementedError:  # pragma: no cover - every column type we use has one
-        return audit._plain
-    if kind is uuid.UUID:
-        return _hyphenated if raw else _text
-    if kind is dt.datetime:
-        return _stored_utc if raw else _utc
-    if kind is dt.date and not raw:
-        return _iso
-    if kind is bool and raw:
-        return _boolean
-    return None
-
-
-def _hyphenated(value: str | None) -> str | None:
-    """SQLite's 32 hex digits as the log writes a UUID."""
-    if value is None:
-        return None
-    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-
-
-def _stored_utc(value: str | None) -> str | None:
-    """SQLite's stored UTC time ("2026-06-02 10:00:00.000000") as an ISO time in UTC."""
-    return None if value is None else f"{value[:10]}T{value[11:]}+00:00"
-
-
-def _boolean(value: int | None) -> bool | None:
-    return None if value is None else bool(value)
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _utc(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.astimezone(dt.UTC).isoformat()
-
-
-def _iso(value: dt.date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _equivalent(name: str, expected: Any, actual: Any) -> bool:
-    """Values that differ in form only: an old entry's masked secret, one instant in two
-    time zones."""
-    if name in audit.SECRET and expected == "***":
-        return True  # logged before secrets had fingerprints: nothing to compare
-    if isinstance(expected, str) and isinstance(actual, str) and "T" in expected:
-        try:
-            return dt.datetime.fromisoformat(expected) == dt.datetime.fromisoformat(actual)
-        except ValueError:
-            return False
-    return False
 
 
 # -- the check -------------------------------------------------------------------------
@@ -784,3 +537,20 @@ def _full_rows(session: Session, table: Table, ids: list[Any]) -> list[dict[str,
         query = select(table).where(table.c.id.in_(chunk)).order_by(table.c.id)
         rows.extend(dict(r._mapping) for r in session.execute(query))
     return rows
+
+
+__all__ = [
+    "BATCH",
+    "Checkpoint",
+    "CheckpointInvalid",
+    "Head",
+    "Problem",
+    "Report",
+    "audited_tables",
+    "baseline",
+    "check",
+    "checkpoint",
+    "followed",
+    "key_from",
+    "parse",
+]
