@@ -1,0 +1,164 @@
+"""The ICS list imported from a CSV file: each row a family, a status and a date; the
+file is refused whole, naming its rows, if any row is wrong."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from ..models import (
+    Certificate,
+    Family,
+)
+from ..models.enums import CoverageStatus
+from .certificates import (
+    EARLIEST,
+    LATEST,
+    fold_key,
+    unprintable,
+)
+from .coverage_history import (
+    _effective,
+    _entries,
+    _insert_entries,
+    _require_family_certificate,
+)
+from .imports import ImportFailed, RowError, read_table
+
+MAX_CSV_ROWS = 100_000
+
+
+STATUS_WORDS = {
+    "certified": CoverageStatus.CERTIFIED,
+    "certificado": CoverageStatus.CERTIFIED,
+    "certificada": CoverageStatus.CERTIFIED,
+    "in_conversion": CoverageStatus.IN_CONVERSION,
+    "en_conversion": CoverageStatus.IN_CONVERSION,
+    "conversion": CoverageStatus.IN_CONVERSION,
+    "en_transicion": CoverageStatus.IN_CONVERSION,
+    "transicion": CoverageStatus.IN_CONVERSION,
+    "excluded": CoverageStatus.EXCLUDED,
+    "excluido": CoverageStatus.EXCLUDED,
+    "excluida": CoverageStatus.EXCLUDED,
+}
+
+
+COVERAGE_COLUMNS = {
+    "member_code": ("member_code", "codigo_socio", "codigo_de_socio", "codigo", "socio", "member"),
+    "status": ("status", "estado", "situacion"),
+    "since": ("since", "desde", "fecha", "fecha_desde", "from"),
+}
+
+
+def _csv_date(text: str) -> date | None:
+    text = text.strip()
+    for pattern in (r"(\d{4})-(\d{1,2})-(\d{1,2})", r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})"):
+        match = re.fullmatch(pattern, text)
+        if match:
+            parts = [int(p) for p in match.groups()]
+            year, month, day = parts if pattern.startswith(r"(\d{4})") else parts[::-1]
+            try:
+                return date(year, month, day)
+            except ValueError:
+                return None
+    return None
+
+
+def import_coverage(
+    session: Session, cert: Certificate, data: bytes, *, user_id: uuid.UUID | None = None
+) -> int:
+    """The ICS list from a CSV (member_code, status, since; Spanish names and values too).
+    All or nothing: every bad row is listed and nothing is stored."""
+    _require_family_certificate(session, cert)
+    table = read_table(data, "coverage", known=COVERAGE_COLUMNS)
+    if len(table.rows) > MAX_CSV_ROWS:
+        line = table.rows[MAX_CSV_ROWS][0]
+        raise ImportFailed(
+            [RowError(line, "", str(_l("At most %(n)s rows in one file.", n=MAX_CSV_ROWS)))]
+        )
+    if not table.rows:
+        raise ImportFailed([RowError(1, "", str(_l("The file has no rows.")))])
+    at = [table.index(name) for name in COVERAGE_COLUMNS]
+    parsed: list[tuple[int, str, str, str]] = []
+    for line, cells in table.rows:
+        code, status_text, since_text = (
+            cells[i].strip() if i is not None and i < len(cells) else "" for i in at
+        )
+        parsed.append((line, code, status_text, since_text))
+    errors: list[RowError] = []
+    codes = {code.upper() for _l_, code, _s, _d in parsed if code and not unprintable(code)}
+    families: dict[str, uuid.UUID] = {}
+    code_list = sorted(codes)
+    for start in range(0, len(code_list), 900):
+        families.update(
+            {
+                code: family_id
+                for code, family_id in session.execute(
+                    select(col(Family.member_code), col(Family.id)).where(
+                        col(Family.cooperative_id) == cert.cooperative_id,
+                        col(Family.member_code).in_(code_list[start : start + 900]),
+                    )
+                )
+            }
+        )
+    rows: list[tuple[uuid.UUID, str, date]] = []
+    seen: dict[tuple[uuid.UUID, date], int] = {}
+    for line, code, status_text, since_text in parsed:
+        family_id = families.get(code.upper())
+        if not code:
+            errors.append(RowError(line, "member_code", str(_l("This field is required."))))
+        elif family_id is None:
+            errors.append(
+                RowError(line, "member_code", str(_l("Unknown member code %(code)s.", code=code)))
+            )
+        status = STATUS_WORDS.get(fold_key(status_text))
+        if status is None:
+            errors.append(
+                RowError(line, "status", str(_l("Choose certified, in conversion or excluded.")))
+            )
+        day = _csv_date(since_text)
+        if day is None or not EARLIEST <= day <= LATEST:
+            errors.append(
+                RowError(line, "since", str(_l("Give a date as YYYY-MM-DD or DD/MM/YYYY.")))
+            )
+        elif day > cert.valid_until:
+            errors.append(
+                RowError(
+                    line,
+                    "since",
+                    str(
+                        _l(
+                            "The date is after the certificate's validity ends (%(end)s).",
+                            end=cert.valid_until.isoformat(),
+                        )
+                    ),
+                )
+            )
+        if family_id is not None and status is not None and day is not None:
+            if (family_id, day) in seen:
+                errors.append(
+                    RowError(
+                        line,
+                        "member_code",
+                        str(
+                            _l(
+                                "This family is listed twice for the same date (line %(line)s).",
+                                line=seen[(family_id, day)],
+                            )
+                        ),
+                    )
+                )
+            seen[(family_id, day)] = line
+            rows.append((family_id, str(status), day))
+    if errors:
+        raise ImportFailed(errors)
+    history_ = _entries(session, cert, [r[0] for r in rows])
+    fresh = [
+        row for row in rows if _effective(history_.get(row[0], []), row[2]) != (row[2], row[1])
+    ]
+    return _insert_entries(session, cert, fresh, user_id=user_id, how="csv")
