@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
@@ -43,188 +43,28 @@ from ..models import (
 )
 from ..models.enums import OperationKind, PlotFlagKind
 from . import certificates as certificates_service
-from . import claim_text, genealogy, geo, links, lots, vocabulary
+from . import claim_text, genealogy, geo, lots, vocabulary
 from . import claims as claims_service
+from .provenance_types import (
+    MIN_FAMILIES_FOR_PRICE,
+    CertificateFacts,
+    ClaimFacts,
+    Deforestation,
+    Journey,
+    MapPlot,
+    Origin,
+    Place,
+    PriceFacts,
+    Provenance,
+    PublicLinks,
+    ShipmentFacts,
+    Step,
+)
 from .publication import lot_row
 
 # EUDR (Regulation (EU) 2023/1115): no deforestation after this date.
 CUTOFF = date(2020, 12, 31)
-# The average price is shown only when it cannot be one family's price.
-MIN_FAMILIES_FOR_PRICE = 3
 _CHUNK = 900
-
-
-@dataclass(frozen=True)
-class CertificateFacts:
-    """A certificate as the public sees it (its public page lists the same)."""
-
-    id: uuid.UUID
-    type: str
-    standard: str
-    body: str
-    body_code: str
-    number: str
-    valid_from: date
-    valid_until: date
-    status: str  # today's: active, suspended, withdrawn, expired, not_yet_valid
-    has_document: bool
-    since: date | None = None  # since when it has today's status
-    # Behind a claim: in force on the dates the claim rests on, and today (claim_text).
-    qualification: claim_text.Qualification | None = None
-
-
-@dataclass(frozen=True)
-class ClaimFacts:
-    type: str
-    basis: str
-    certificates: tuple[CertificateFacts, ...]
-    # "families" (organic, fair trade: certified producers) or "sites" (kosher: where the
-    # lot was processed), so the page words the basis right.
-    covers: str = "families"
-
-
-@dataclass(frozen=True)
-class Place:
-    name: str
-    district: str
-    province: str
-    region: str
-
-
-@dataclass(frozen=True)
-class MapPlot:
-    """A contributing plot for the map: its shape and whether it is flagged, nothing else."""
-
-    geometry: dict[str, Any]
-    flagged: bool
-    area_ha: float
-    altitude_m: int | None
-
-
-@dataclass
-class Origin:
-    communities: list[Place]
-    regions: list[str]
-    altitude_min: int | None
-    altitude_max: int | None
-    families: int
-    woman_led: int
-    consented_names: list[str]
-    plots: int
-    area_ha: float
-
-    @property
-    def woman_led_pct(self) -> int:
-        return round(100 * self.woman_led / self.families) if self.families else 0
-
-
-@dataclass(frozen=True)
-class Step:
-    """One stage of the lot's making: operations of one kind on the way to this lot."""
-
-    kind: str
-    process: str | None
-    form: str
-    lots: int
-    first_on: date
-    last_on: date
-    weight_g: int
-    sites: tuple[str, ...]
-    codes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ShipmentFacts:
-    shipped_on: date
-    country: str
-
-
-@dataclass
-class Journey:
-    first_delivery: date | None
-    last_delivery: date | None
-    deliveries: int
-    steps: list[Step]
-    shipments: list[ShipmentFacts]
-
-
-@dataclass(frozen=True)
-class PriceFacts:
-    """Average paid to families per kg of what they delivered, weighted by kg in the lot."""
-
-    form: str
-    currency: str
-    price_per_kg: Decimal
-    premium_per_kg: Decimal
-    kg: Decimal
-
-
-@dataclass(frozen=True)
-class Deforestation:
-    cutoff: date
-    plots: int
-    flagged: int
-    without_location: int
-
-    @property
-    def status(self) -> str:
-        """free, flagged (a plot lies in the protected area) or incomplete (plots unmapped)."""
-        if self.flagged:
-            return "flagged"
-        if self.without_location or not self.plots:
-            return "incomplete"
-        return "free"
-
-
-@dataclass(frozen=True)
-class PublicLinks:
-    """Where the lot's page, sheet and EPCIS events are: under its token, or, when reached
-    through the GS1 resolver, under its Digital Link (so the page never shows the token)."""
-
-    page: str
-    sheet: str
-    events: str
-
-    @classmethod
-    def by_token(cls, base: str, token: str) -> PublicLinks:
-        return cls.by_digital_link(links.lot_page(base, token))
-
-    @classmethod
-    def by_digital_link(cls, uri: str) -> PublicLinks:
-        return cls(uri, links.sheet(uri), links.events(uri))
-
-
-@dataclass
-class Provenance:
-    """Every public fact of one lot, as of `today`."""
-
-    token: str
-    code: str
-    crop: str
-    form: str
-    weight_g: int
-    gtin: str | None
-    season: int
-    product_name: str
-    cooperative: str
-    country: str
-    today: date
-    origin: Origin
-    plots: list[MapPlot]
-    claims: list[ClaimFacts]
-    kind_names: dict[str, tuple[str, str]]
-    journey: Journey
-    prices: list[PriceFacts]
-    price_hidden: bool
-    deforestation: Deforestation
-    uri: str
-    protected_area: dict[str, Any] | None = field(default=None, repr=False)
-    min_families_for_price: int = MIN_FAMILIES_FOR_PRICE
-    links: PublicLinks | None = None
-
-    @property
-    def weight_kg(self) -> Decimal:
-        return Decimal(self.weight_g) / 1000
 
 
 def _token_query():
@@ -663,3 +503,27 @@ def protected_shape(coop: Cooperative) -> BaseGeometry | None:
         return geo.area_shape(coop.protected_area_geojson)
     except (ValueError, TypeError, AttributeError, GEOSException):
         return None
+
+
+__all__ = [
+    "CUTOFF",
+    "MIN_FAMILIES_FOR_PRICE",
+    "CertificateFacts",
+    "ClaimFacts",
+    "Deforestation",
+    "Journey",
+    "MapPlot",
+    "Origin",
+    "Place",
+    "PriceFacts",
+    "Provenance",
+    "PublicLinks",
+    "ShipmentFacts",
+    "Step",
+    "TokenLookup",
+    "certificate_facts",
+    "facts",
+    "kind_names",
+    "protected_shape",
+    "qr_uri",
+]
