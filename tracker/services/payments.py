@@ -17,18 +17,17 @@ premiums.rule_premiums / delivery_rule_premiums, so they agree to the céntimo.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ..models import (
-    CertificateKind,
     Cooperative,
     Delivery,
     Family,
@@ -36,17 +35,25 @@ from ..models import (
     PaymentAllocation,
     utcnow,
 )
-from ..models.enums import FAMILY_COVERAGE_TYPES, PaymentKind, PaymentMethod
+from ..models.enums import PaymentKind, PaymentMethod
 from . import premiums
-from .cooperatives import season_bounds, season_of
+from .cooperatives import season_of
 from .errors import Conflict, ValidationFailed
-from .vocabulary import local_today
+from .payment_terms import (
+    MAX_RATE_MINOR,
+    by_families,
+    check_season,
+    chunks,
+    claim_types,
+    decimal_text,
+    receipt_code,
+    season_filter,
+    today,
+)
 
 MAX_AMOUNT_MINOR = 100_000_000  # one million in the cooperative's currency
-MAX_RATE_MINOR = 100_000  # a premium of at most 1,000 per kg
 MAX_ALLOCATIONS = 1_000
 EARLIEST = date(2000, 1, 1)
-_CHUNK = 900
 
 KIND_LABELS = {
     PaymentKind.ADVANCE: _l("advance"),
@@ -59,70 +66,6 @@ METHOD_LABELS = {
     PaymentMethod.MOBILE: _l("mobile money"),
     PaymentMethod.CHEQUE: _l("cheque"),
 }
-
-
-def today() -> date:
-    """The cooperative's date, so an evening payment is not dated tomorrow."""
-    return local_today()
-
-
-def receipt_code(payment: Payment) -> str:
-    """A short reference printed on the receipt (the id's first 8 hex digits)."""
-    return f"P-{payment.id.hex[:8].upper()}"
-
-
-# -- seasons ---------------------------------------------------------------------------
-
-
-def check_season(coop: Cooperative, season: object, field_name: str = "season") -> int:
-    """A season number the cooperative can have: 2000 up to next season."""
-    try:
-        value = int(str(season).strip())
-    except (TypeError, ValueError):
-        value = -1
-    latest = season_of(coop, today()) + 1
-    if not 2000 <= value <= latest:
-        raise ValidationFailed(
-            {field_name: [str(_l("Choose a season from 2000 to %(last)s.", last=latest))]}
-        )
-    return value
-
-
-def season_filter(coop: Cooperative, season: int):
-    start, end = season_bounds(coop, season)
-    return and_(
-        col(Delivery.cooperative_id) == coop.id,
-        col(Delivery.voided_at).is_(None),
-        col(Delivery.delivered_on) >= start,
-        col(Delivery.delivered_on) <= end,
-    )
-
-
-def chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-# -- the claims premiums follow -----------------------------------------------------------
-
-
-def claim_types(session: Session, coop: Cooperative) -> list[str]:
-    """Claims a delivery can carry: the family-coverage certificate types, built in or added."""
-    extra = session.exec(
-        select(col(CertificateKind.code)).where(
-            col(CertificateKind.cooperative_id) == coop.id,
-            col(CertificateKind.covers) == "families",
-        )
-    ).all()
-    return sorted({str(t) for t in FAMILY_COVERAGE_TYPES} | set(extra))
-
-
-def by_families(query, family_ids: Sequence[uuid.UUID] | None):
-    if family_ids is None:
-        yield query
-        return
-    for chunk in chunks(list(family_ids)):
-        yield query.where(col(Delivery.family_id).in_(chunk))
 
 
 # -- balances ----------------------------------------------------------------------------
@@ -399,10 +342,6 @@ def _allocate(lines: list[DeliveryLine], data: PaymentData) -> list[tuple[Delive
     return chosen
 
 
-def decimal_text(minor: int) -> str:
-    return f"{minor / 100:.2f}"
-
-
 def record_payment(
     session: Session, *, family: Family, data: PaymentData, user_id: uuid.UUID | None
 ) -> Payment:
@@ -514,20 +453,26 @@ def seasons_of(session: Session, coop: Cooperative) -> list[int]:
 
 
 __all__ = [
+    "MAX_RATE_MINOR",
     "AllocationData",
     "Balance",
     "DeliveryLine",
     "PaymentData",
     "allocations_of",
     "balance",
+    "by_families",
     "check_season",
+    "chunks",
     "claim_types",
+    "decimal_text",
     "delivery_lines",
     "family_balances",
     "payments_of",
     "receipt_code",
     "record_payment",
+    "season_filter",
     "seasons_of",
+    "today",
     "void_payment",
 ]
 
