@@ -34,8 +34,8 @@ from sqlmodel import Session, col, select
 
 from ..models import ConversionFactor, Cooperative, utcnow
 from ..models.enums import FORMS_BY_CROP, Crop, Form
-from .cooperatives import bump_public_version
 from .errors import ValidationFailed
+from .public_version import bump_public_version
 
 PPM = 1_000_000
 NANO = 1_000_000_000

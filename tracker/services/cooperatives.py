@@ -12,6 +12,9 @@ from ..models import CollectionCentre, Community, Cooperative, ProcessingSite
 from ..models.enums import SiteKind
 from .errors import Conflict, ValidationFailed
 
+# Re-exported: many services bump the version through this module.
+from .public_version import bump_public_version as bump_public_version
+
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,19}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -124,14 +127,3 @@ def season_bounds(coop: Cooperative, season: int) -> tuple[date, date]:
             date(season + 1, coop.season_start_month, 1).toordinal() - 1
         )
     return start, end
-
-
-def bump_public_version(session: Session, cooperative_id: object) -> None:
-    """Invalidate every cached public page and sheet of the cooperative."""
-    from sqlalchemy import update
-
-    session.execute(
-        update(Cooperative)
-        .where(Cooperative.id == cooperative_id)  # type: ignore[arg-type]
-        .values(public_version=Cooperative.public_version + 1)
-    )
