@@ -8,7 +8,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 from shapely.geometry import Point, Polygon, mapping
 from sqlalchemy import insert
@@ -438,101 +438,138 @@ def build_certificates(session: Session, demo: Demo) -> None:
     manager_ids = {code: demo.users[f"manager.{code}"].id for code in demo.coops}
     for code, specs in CERTIFICATES.items():
         coop = demo.coops[code]
-        demo.certificates[code] = {}
-        for (
-            key,
-            type_,
-            standard,
-            body,
-            body_code,
-            number,
-            crops,
-            forms,
-            start,
-            until,
-            basis,
-        ) in specs:
-            cert = Certificate(
-                cooperative_id=coop.id,
-                type=type_,
-                standard=standard,
-                body=body,
-                body_code=body_code,
-                number=number,
-                crops=crops,
-                forms=forms,
-                valid_from=start,
-                valid_until=until,
-                basis=basis,
-            )
-            session.add(cert)
-            demo.certificates[code][key] = cert
-        session.flush()
+        _add_certificates(session, demo, code, coop, specs)
         certs = demo.certificates[code]
-        if code == "CAZ":
-            session.add(
-                CertificateStatusChange(
-                    cooperative_id=coop.id,
-                    certificate_id=certs["organic_nop"].id,
-                    status="suspended",
-                    effective_from=date(2026, 7, 15),
-                    reason="Suspendido por el certificador: acción correctiva pendiente tras la inspección anual",
-                    created_by_id=manager_ids[code],
-                )
-            )
-            session.add(
-                SiteCoverage(
-                    cooperative_id=coop.id,
-                    certificate_id=certs["kosher"].id,
-                    site_id=demo.sites[code][1].id,
-                    since=date(2026, 1, 1),
-                )
-            )
-        else:
-            session.add(
-                SiteCoverage(
-                    cooperative_id=coop.id,
-                    certificate_id=certs["kosher"].id,
-                    site_id=demo.sites[code][0].id,
-                    since=date(2026, 3, 1),
-                )
-            )
-        rows = []
-        for family in demo.families[code]:
-            for cert in certs.values():
-                if cert.type not in ("organic", "fairtrade"):
-                    continue
-                roll = rng.random()
-                if cert.type == "organic":
-                    status = (
-                        "certified"
-                        if roll < 0.85
-                        else "in_conversion"
-                        if roll < 0.93
-                        else "excluded"
-                        if roll < 0.97
-                        else None
-                    )
-                else:
-                    status = "certified" if roll < 0.9 else None
-                if status is None:
-                    continue
-                rows.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "created_at": now,
-                        "cooperative_id": coop.id,
-                        "certificate_id": cert.id,
-                        "family_id": family["id"],
-                        "status": status,
-                        "since": cert.valid_from,
-                        "created_by_id": manager_ids[code],
-                    }
-                )
+        _suspension_and_sites(session, demo, code, coop, certs, manager_ids)
+        rows = _ics_rows(rng, now, demo, code, coop, certs, manager_ids)
         session.execute(insert(CoverageEntry), rows)
         audit.record_rows(
             session, model=CoverageEntry, cooperative_id=coop.id, rows=rows, summary={"demo": True}
         )
+    _over_cap_coverage(session, demo, manager_ids)
+
+
+def _add_certificates(
+    session: Session, demo: Demo, code: str, coop: Any, specs: list[tuple]
+) -> None:
+    """The cooperative's certificates (CERTIFICATES), by key in demo.certificates."""
+    demo.certificates[code] = {}
+    for (
+        key,
+        type_,
+        standard,
+        body,
+        body_code,
+        number,
+        crops,
+        forms,
+        start,
+        until,
+        basis,
+    ) in specs:
+        cert = Certificate(
+            cooperative_id=coop.id,
+            type=type_,
+            standard=standard,
+            body=body,
+            body_code=body_code,
+            number=number,
+            crops=crops,
+            forms=forms,
+            valid_from=start,
+            valid_until=until,
+            basis=basis,
+        )
+        session.add(cert)
+        demo.certificates[code][key] = cert
+    session.flush()
+
+
+def _suspension_and_sites(
+    session: Session,
+    demo: Demo,
+    code: str,
+    coop: Any,
+    certs: dict[str, Certificate],
+    manager_ids: dict[str, uuid.UUID],
+) -> None:
+    """USDA NOP suspended mid-season at CAZ; each cooperative's kosher site."""
+    if code == "CAZ":
+        session.add(
+            CertificateStatusChange(
+                cooperative_id=coop.id,
+                certificate_id=certs["organic_nop"].id,
+                status="suspended",
+                effective_from=date(2026, 7, 15),
+                reason="Suspendido por el certificador: acción correctiva pendiente tras la inspección anual",
+                created_by_id=manager_ids[code],
+            )
+        )
+        session.add(
+            SiteCoverage(
+                cooperative_id=coop.id,
+                certificate_id=certs["kosher"].id,
+                site_id=demo.sites[code][1].id,
+                since=date(2026, 1, 1),
+            )
+        )
+    else:
+        session.add(
+            SiteCoverage(
+                cooperative_id=coop.id,
+                certificate_id=certs["kosher"].id,
+                site_id=demo.sites[code][0].id,
+                since=date(2026, 3, 1),
+            )
+        )
+
+
+def _ics_rows(
+    rng: Any,
+    now: Any,
+    demo: Demo,
+    code: str,
+    coop: Any,
+    certs: dict[str, Certificate],
+    manager_ids: dict[str, uuid.UUID],
+) -> list[dict]:
+    """The organic and fair-trade ICS lists: most families certified, a few not."""
+    rows = []
+    for family in demo.families[code]:
+        for cert in certs.values():
+            if cert.type not in ("organic", "fairtrade"):
+                continue
+            roll = rng.random()
+            if cert.type == "organic":
+                status = (
+                    "certified"
+                    if roll < 0.85
+                    else "in_conversion"
+                    if roll < 0.93
+                    else "excluded"
+                    if roll < 0.97
+                    else None
+                )
+            else:
+                status = "certified" if roll < 0.9 else None
+            if status is None:
+                continue
+            rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "created_at": now,
+                    "cooperative_id": coop.id,
+                    "certificate_id": cert.id,
+                    "family_id": family["id"],
+                    "status": status,
+                    "since": cert.valid_from,
+                    "created_by_id": manager_ids[code],
+                }
+            )
+    return rows
+
+
+def _over_cap_coverage(session: Session, demo: Demo, manager_ids: dict[str, uuid.UUID]) -> None:
     # The over-cap family is certified under every family certificate, so the cap bites.
     over = cast(uuid.UUID, demo.special["over_cap_family_id"])
     coop = demo.coops["CAZ"]

@@ -157,6 +157,30 @@ def _coffee(session: Session, demo: Demo) -> None:
     )
     yard, mill = demo.sites[code][0], demo.sites[code][1]
 
+    organic_lot = _organic(session, demo, code, coop, manager, pool, organic, outside)
+    for_hamburg, for_us, roasted = _kosher_green(session, demo, manager, organic_lot, mill)
+    suspended = _suspended(session, demo, code, pool, organic)
+    blend_green, suspended_green = _conventional(
+        session, demo, code, coop, manager, pool, (yard, mill), suspended
+    )
+    _mistake(session, demo, code, manager, pool)
+    _shipped(session, demo, coop, manager, (for_hamburg, for_us), (blend_green, suspended_green))
+    demo.special["lot_roasted_id"] = roasted.id
+    # The roasted coffee is bagged and labelled for sale: its QR code opens its page.
+    publication.publish(session, lot=roasted, via=publication.Via.LABELS)
+
+
+def _organic(
+    session: Session,
+    demo: Demo,
+    code: str,
+    coop: Any,
+    manager: uuid.UUID,
+    pool: _Pool,
+    organic: set[uuid.UUID],
+    outside: set[uuid.UUID],
+) -> Lot:
+    """The organic lot (two lots of certified families merged) and the mixed one."""
     # Organic: certified families, before the NOP suspension; two lots merged.
     first = _gather(
         session,
@@ -195,7 +219,13 @@ def _coffee(session: Session, demo: Demo) -> None:
         note="Mezcla con socios fuera del ICS orgánico",
     )
     demo.special["lot_mixed_id"] = mixed.id
+    return organic_lot
 
+
+def _kosher_green(
+    session: Session, demo: Demo, manager: uuid.UUID, organic_lot: Lot, mill: Any
+) -> tuple[Lot, Lot, Lot]:
+    """The organic lot hulled at the kosher mill, split three ways, one part roasted."""
     # The organic lot hulled at the kosher dry mill: green coffee with the product's GTIN.
     green = lots.process_lot(
         session,
@@ -226,7 +256,13 @@ def _coffee(session: Session, demo: Demo) -> None:
         user_id=manager,
         occurred_on=_day(_made_on(session, for_roasting), after=5),
     )
+    return for_hamburg, for_us, roasted
 
+
+def _suspended(
+    session: Session, demo: Demo, code: str, pool: _Pool, organic: set[uuid.UUID]
+) -> Lot:
+    """Certified families' deliveries after the USDA NOP suspension."""
     # After the USDA NOP suspension: EU organic only.
     suspended = _gather(
         session,
@@ -238,7 +274,22 @@ def _coffee(session: Session, demo: Demo) -> None:
         note="Entregas posteriores a la suspensión NOP",
     )
     demo.special["lot_nop_suspended_id"] = suspended.id
+    return suspended
 
+
+def _conventional(
+    session: Session,
+    demo: Demo,
+    code: str,
+    coop: Any,
+    manager: uuid.UUID,
+    pool: _Pool,
+    sites: tuple[Any, Any],
+    suspended: Lot,
+) -> tuple[Lot, Lot]:
+    """Wet parchment and cherry dried, conventional lots merged and hulled, and the
+    post-suspension lot hulled: the green coffee the second buyers get."""
+    yard, mill = sites
     # Wet parchment dried at the drying yard; cherry dried too.
     wet = _gather(session, demo, code, pool.take(25, form="wet_parchment"))
     dried = lots.process_lot(
@@ -293,7 +344,10 @@ def _coffee(session: Session, demo: Demo) -> None:
         user_id=manager,
         occurred_on=_day(_made_on(session, suspended), after=4),
     )
+    return blend_green, suspended_green
 
+
+def _mistake(session: Session, demo: Demo, code: str, manager: uuid.UUID, pool: _Pool) -> None:
     # A lot gathered by mistake, then voided with a reason (its deliveries come back).
     mistake = _gather(session, demo, code, pool.take(5, form="dry_parchment"))
     op = session.get(LotOperation, mistake.operation_id)
@@ -306,6 +360,18 @@ def _coffee(session: Session, demo: Demo) -> None:
     )
     demo.special["operation_voided_id"] = op.id
 
+
+def _shipped(
+    session: Session,
+    demo: Demo,
+    coop: Any,
+    manager: uuid.UUID,
+    organic_parts: tuple[Lot, Lot],
+    others: tuple[Lot, Lot],
+) -> None:
+    """The green coffee shipped to the two buyers."""
+    for_hamburg, for_us = organic_parts
+    blend_green, suspended_green = others
     hamburg = shipments.create_shipment(
         session,
         coop=coop,
@@ -330,9 +396,6 @@ def _coffee(session: Session, demo: Demo) -> None:
     )
     demo.special["shipment_hamburg_id"] = hamburg.id
     demo.special["shipment_us_id"] = us.id
-    demo.special["lot_roasted_id"] = roasted.id
-    # The roasted coffee is bagged and labelled for sale: its QR code opens its page.
-    publication.publish(session, lot=roasted, via=publication.Via.LABELS)
 
 
 def _cacao(session: Session, demo: Demo) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy import select as sa_select
@@ -113,129 +114,169 @@ def build_payments(session: Session, demo: Demo) -> None:
     last_day = today()
     for code, coop in demo.coops.items():
         manager = demo.users[f"manager.{code}"]
-        for name, claim, woman_only, crop, unit, rate, note in RULES[code]:
-            premiums.add_premium_rule(
-                session,
-                coop=coop,
-                name=name,
-                season=SEASON,
-                rate_minor=rate,
-                unit=unit,
-                claim_type=claim,
-                woman_led_only=woman_only,
-                crop=crop,
-                note=note,
-                user_id=manager.id,
-            )
-        start, end = season_bounds(coop, SEASON)
-        by_family: dict[uuid.UUID, list[tuple[uuid.UUID, date, int]]] = {}
-        for delivery_id, family_id, day, amount, premium in session.execute(
-            sa_select(
-                col(Delivery.id),
-                col(Delivery.family_id),
-                col(Delivery.delivered_on),
-                col(Delivery.amount_minor),
-                col(Delivery.premium_minor),
-            )
-            .where(
-                col(Delivery.cooperative_id) == coop.id,
-                col(Delivery.voided_at).is_(None),
-                col(Delivery.delivered_on) >= start,
-                col(Delivery.delivered_on) <= end,
-            )
-            .order_by(
-                col(Delivery.family_id), col(Delivery.delivered_on), col(Delivery.receipt_number)
-            )
-        ):
-            by_family.setdefault(family_id, []).append((delivery_id, day, amount + premium))
-        owed: dict[uuid.UUID, int] = {}
-        for result in premiums.rule_premiums(session, coop, SEASON):
-            for family_id, (_grams, amount) in result.by_family.items():
-                owed[family_id] = owed.get(family_id, 0) + amount
-        rows: list[dict] = []
-        allocations: list[dict] = []
-        for family_id in sorted(by_family):
-            lines = by_family[family_id]
-            earned = sum(amount for _d, _day, amount in lines)
-            advance = 0
-            if rng.random() < 0.55:
-                advance = max(5_000, int(round(earned * rng.uniform(0.2, 0.35), -3)))
-                day = min(ADVANCE_DAY[code] + timedelta(days=rng.randint(0, 25)), last_day)
-                rows.append(
-                    _payment(coop.id, family_id, "advance", "cash", day, advance, manager.id)
-                )
-            if rng.random() < 0.78 and earned - advance > 0:
-                final = earned - advance
-                day = min(
-                    max(d for _i, d, _a in lines) + timedelta(days=rng.randint(5, 30)), last_day
-                )
-                row = _payment(
-                    coop.id,
-                    family_id,
-                    "final",
-                    _method(rng),
-                    day,
-                    final,
-                    manager.id,
-                    reference=f"OP-{rng.randint(100_000, 999_999)}",
-                )
-                rows.append(row)
-                left = final
-                for delivery_id, _day, amount in lines:
-                    take = min(left, amount)
-                    if take <= 0:
-                        break
-                    allocations.append(
-                        {
-                            "id": uuid.uuid4(),
-                            "created_at": row["created_at"],
-                            "cooperative_id": coop.id,
-                            "payment_id": row["id"],
-                            "delivery_id": delivery_id,
-                            "amount_minor": take,
-                        }
-                    )
-                    left -= take
-            if owed.get(family_id) and rng.random() < 0.6 and PREMIUM_DAY[code] <= last_day:
-                rows.append(
-                    _payment(
-                        coop.id,
-                        family_id,
-                        "premium",
-                        "cash",
-                        PREMIUM_DAY[code],
-                        owed[family_id],
-                        manager.id,
-                        note="Asamblea de entrega de primas",
-                    )
-                )
-        if rows:
-            duplicate = dict(rows[0])
-            duplicate.update(
-                id=uuid.uuid4(),
-                voided_at=utcnow(),
-                voided_by_id=manager.id,
-                void_reason="Registrado dos veces por error",
-            )
-            rows.append(duplicate)
-        for at in range(0, len(rows), 5000):
-            session.execute(insert(Payment), rows[at : at + 5000])
-        for at in range(0, len(allocations), 5000):
-            session.execute(insert(PaymentAllocation), allocations[at : at + 5000])
-        # What a payment settles has its premiums fixed, as record_payment does.
-        premiums.fix_premiums(
+        _add_rules(session, code, coop, manager)
+        by_family = _deliveries_by_family(session, coop)
+        owed = _owed(session, coop)
+        rows, allocations = _payments(rng, code, coop, manager, by_family, owed, last_day)
+        _store(session, demo, code, coop, manager, rows, allocations)
+
+
+def _add_rules(session: Session, code: str, coop: Any, manager: Any) -> None:
+    """The cooperative's premium rules (RULES)."""
+    for name, claim, woman_only, crop, unit, rate, note in RULES[code]:
+        premiums.add_premium_rule(
             session,
             coop=coop,
+            name=name,
             season=SEASON,
-            delivery_ids=sorted({a["delivery_id"] for a in allocations}, key=str),
-            bulk=True,
+            rate_minor=rate,
+            unit=unit,
+            claim_type=claim,
+            woman_led_only=woman_only,
+            crop=crop,
+            note=note,
+            user_id=manager.id,
         )
-        for model, inserted in ((Payment, rows), (PaymentAllocation, allocations)):
-            audit.record_rows(
-                session,
-                model=model,
-                cooperative_id=coop.id,
-                rows=inserted,
-                summary={"demo": True},
+
+
+def _deliveries_by_family(
+    session: Session, coop: Any
+) -> dict[uuid.UUID, list[tuple[uuid.UUID, date, int]]]:
+    """Each family's season deliveries, oldest first: (delivery, day, amount with premium)."""
+    start, end = season_bounds(coop, SEASON)
+    by_family: dict[uuid.UUID, list[tuple[uuid.UUID, date, int]]] = {}
+    for delivery_id, family_id, day, amount, premium in session.execute(
+        sa_select(
+            col(Delivery.id),
+            col(Delivery.family_id),
+            col(Delivery.delivered_on),
+            col(Delivery.amount_minor),
+            col(Delivery.premium_minor),
+        )
+        .where(
+            col(Delivery.cooperative_id) == coop.id,
+            col(Delivery.voided_at).is_(None),
+            col(Delivery.delivered_on) >= start,
+            col(Delivery.delivered_on) <= end,
+        )
+        .order_by(col(Delivery.family_id), col(Delivery.delivered_on), col(Delivery.receipt_number))
+    ):
+        by_family.setdefault(family_id, []).append((delivery_id, day, amount + premium))
+    return by_family
+
+
+def _owed(session: Session, coop: Any) -> dict[uuid.UUID, int]:
+    """What the premium rules owe each family for the season."""
+    owed: dict[uuid.UUID, int] = {}
+    for result in premiums.rule_premiums(session, coop, SEASON):
+        for family_id, (_grams, amount) in result.by_family.items():
+            owed[family_id] = owed.get(family_id, 0) + amount
+    return owed
+
+
+def _payments(
+    rng: Any,
+    code: str,
+    coop: Any,
+    manager: Any,
+    by_family: dict[uuid.UUID, list[tuple[uuid.UUID, date, int]]],
+    owed: dict[uuid.UUID, int],
+    last_day: date,
+) -> tuple[list[dict], list[dict]]:
+    """Advances, final payments (allocated to deliveries, oldest first) and premiums."""
+    rows: list[dict] = []
+    allocations: list[dict] = []
+    for family_id in sorted(by_family):
+        lines = by_family[family_id]
+        earned = sum(amount for _d, _day, amount in lines)
+        advance = 0
+        if rng.random() < 0.55:
+            advance = max(5_000, int(round(earned * rng.uniform(0.2, 0.35), -3)))
+            day = min(ADVANCE_DAY[code] + timedelta(days=rng.randint(0, 25)), last_day)
+            rows.append(_payment(coop.id, family_id, "advance", "cash", day, advance, manager.id))
+        if rng.random() < 0.78 and earned - advance > 0:
+            final = earned - advance
+            day = min(max(d for _i, d, _a in lines) + timedelta(days=rng.randint(5, 30)), last_day)
+            row = _payment(
+                coop.id,
+                family_id,
+                "final",
+                _method(rng),
+                day,
+                final,
+                manager.id,
+                reference=f"OP-{rng.randint(100_000, 999_999)}",
             )
-        demo.notes.append(f"{code}: {len(rows)} payments")
+            rows.append(row)
+            left = final
+            for delivery_id, _day, amount in lines:
+                take = min(left, amount)
+                if take <= 0:
+                    break
+                allocations.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "created_at": row["created_at"],
+                        "cooperative_id": coop.id,
+                        "payment_id": row["id"],
+                        "delivery_id": delivery_id,
+                        "amount_minor": take,
+                    }
+                )
+                left -= take
+        if owed.get(family_id) and rng.random() < 0.6 and PREMIUM_DAY[code] <= last_day:
+            rows.append(
+                _payment(
+                    coop.id,
+                    family_id,
+                    "premium",
+                    "cash",
+                    PREMIUM_DAY[code],
+                    owed[family_id],
+                    manager.id,
+                    note="Asamblea de entrega de primas",
+                )
+            )
+    return rows, allocations
+
+
+def _store(
+    session: Session,
+    demo: Demo,
+    code: str,
+    coop: Any,
+    manager: Any,
+    rows: list[dict],
+    allocations: list[dict],
+) -> None:
+    """One payment recorded twice and voided; all inserted in bulk, premiums fixed, logged."""
+    if rows:
+        duplicate = dict(rows[0])
+        duplicate.update(
+            id=uuid.uuid4(),
+            voided_at=utcnow(),
+            voided_by_id=manager.id,
+            void_reason="Registrado dos veces por error",
+        )
+        rows.append(duplicate)
+    for at in range(0, len(rows), 5000):
+        session.execute(insert(Payment), rows[at : at + 5000])
+    for at in range(0, len(allocations), 5000):
+        session.execute(insert(PaymentAllocation), allocations[at : at + 5000])
+    # What a payment settles has its premiums fixed, as record_payment does.
+    premiums.fix_premiums(
+        session,
+        coop=coop,
+        season=SEASON,
+        delivery_ids=sorted({a["delivery_id"] for a in allocations}, key=str),
+        bulk=True,
+    )
+    for model, inserted in ((Payment, rows), (PaymentAllocation, allocations)):
+        audit.record_rows(
+            session,
+            model=model,
+            cooperative_id=coop.id,
+            rows=inserted,
+            summary={"demo": True},
+        )
+    demo.notes.append(f"{code}: {len(rows)} payments")
