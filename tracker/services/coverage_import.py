@@ -75,6 +75,18 @@ def import_coverage(
     """The ICS list from a CSV (member_code, status, since; Spanish names and values too).
     All or nothing: every bad row is listed and nothing is stored."""
     _require_family_certificate(session, cert)
+    parsed = _read_rows(data)
+    families = _families_by_code(session, cert, parsed)
+    rows = _checked_rows(cert, parsed, families)
+    history_ = _entries(session, cert, [r[0] for r in rows])
+    fresh = [
+        row for row in rows if _effective(history_.get(row[0], []), row[2]) != (row[2], row[1])
+    ]
+    return _insert_entries(session, cert, fresh, user_id=user_id, how="csv")
+
+
+def _read_rows(data: bytes) -> list[tuple[int, str, str, str]]:
+    """The file's rows as (line, member code, status, since), refused if empty or too long."""
     table = read_table(data, "coverage", known=COVERAGE_COLUMNS)
     if len(table.rows) > MAX_CSV_ROWS:
         line = table.rows[MAX_CSV_ROWS][0]
@@ -90,7 +102,13 @@ def import_coverage(
             cells[i].strip() if i is not None and i < len(cells) else "" for i in at
         )
         parsed.append((line, code, status_text, since_text))
-    errors: list[RowError] = []
+    return parsed
+
+
+def _families_by_code(
+    session: Session, cert: Certificate, parsed: list[tuple[int, str, str, str]]
+) -> dict[str, uuid.UUID]:
+    """The cooperative's families the file names, by upper-case member code."""
     codes = {code.upper() for _l_, code, _s, _d in parsed if code and not unprintable(code)}
     families: dict[str, uuid.UUID] = {}
     code_list = sorted(codes)
@@ -106,6 +124,16 @@ def import_coverage(
                 )
             }
         )
+    return families
+
+
+def _checked_rows(
+    cert: Certificate,
+    parsed: list[tuple[int, str, str, str]],
+    families: dict[str, uuid.UUID],
+) -> list[tuple[uuid.UUID, str, date]]:
+    """Every row checked: (family, status, since) for each, or ImportFailed naming them all."""
+    errors: list[RowError] = []
     rows: list[tuple[uuid.UUID, str, date]] = []
     seen: dict[tuple[uuid.UUID, date], int] = {}
     for line, code, status_text, since_text in parsed:
@@ -157,8 +185,4 @@ def import_coverage(
             rows.append((family_id, str(status), day))
     if errors:
         raise ImportFailed(errors)
-    history_ = _entries(session, cert, [r[0] for r in rows])
-    fresh = [
-        row for row in rows if _effective(history_.get(row[0], []), row[2]) != (row[2], row[1])
-    ]
-    return _insert_entries(session, cert, fresh, user_id=user_id, how="csv")
+    return rows

@@ -370,58 +370,8 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
     coop = session.get(Cooperative, lot.cooperative_id)
     assert coop is not None
     parts = _parts(session, lot)
-    # Only the public columns of families: never national_id, phone or member_code.
-    family_rows = _rows(
-        session,
-        [
-            Family.id,
-            Family.head_name,
-            Family.woman_led,
-            Family.public_name_consent,
-            Family.community_id,
-        ],
-        Family.id,
-        {p.family_id for p in parts},
-    )
-    community_rows = _rows(
-        session,
-        [Community.name, Community.district, Community.province, Community.region],
-        Community.id,
-        {row[4] for row in family_rows},
-    )
-    area = protected_shape(coop)
-    plots, plot_rows, deforestation = _plots(session, area, {p.plot_id for p in parts})
-    altitudes = [row[2] for row in plot_rows if row[2] is not None]
-    places = sorted({Place(*row) for row in community_rows}, key=lambda p: (p.region, p.name))
-    origin = Origin(
-        communities=places,
-        regions=sorted({p.region for p in places if p.region}),
-        altitude_min=min(altitudes) if altitudes else None,
-        altitude_max=max(altitudes) if altitudes else None,
-        families=len(family_rows),
-        woman_led=sum(1 for row in family_rows if row[2]),
-        consented_names=sorted(row[1] for row in family_rows if row[3]),
-        plots=len(plot_rows),
-        area_ha=round(sum(row[3] for row in plot_rows) / 10_000, 1),
-    )
-    # Prices, weighted by the kilograms of each delivery in this lot, per delivered form.
-    by_form: dict[str, list[int]] = {}
-    for part in parts:
-        totals = by_form.setdefault(part.form, [0, 0, 0])
-        totals[0] += part.grams
-        totals[1] += part.price * part.grams
-        totals[2] += part.premium * part.grams
-    prices = [
-        PriceFacts(
-            form=form,
-            currency=coop.currency,
-            price_per_kg=_money(Decimal(price), grams),
-            premium_per_kg=_money(Decimal(premium), grams),
-            kg=(Decimal(grams) / 1000).quantize(Decimal("0.1")),
-        )
-        for form, (grams, price, premium) in sorted(by_form.items(), key=lambda i: -i[1][0])
-        if grams > 0
-    ]
+    family_rows, origin, plots, deforestation, area = _origin(session, coop, parts)
+    prices = _prices(coop, parts)
     price_hidden = len(family_rows) < MIN_FAMILIES_FOR_PRICE
     steps, shipments = _steps(session, lot)
     days = [p.delivered_on for p in parts]
@@ -461,6 +411,72 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
         protected_area=dict(mapping(area)) if area is not None and plots else None,
         links=PublicLinks.by_token(public_url, lot.public_token),
     )
+
+
+def _origin(
+    session: Session, coop: Cooperative, parts: list[_Part]
+) -> tuple[list[Any], Origin, list[MapPlot], Deforestation, BaseGeometry | None]:
+    """Where a lot's parts come from: its families (public columns only), their
+    communities, plots and deforestation check, and the protected area they were checked
+    against."""
+    # Only the public columns of families: never national_id, phone or member_code.
+    family_rows = _rows(
+        session,
+        [
+            Family.id,
+            Family.head_name,
+            Family.woman_led,
+            Family.public_name_consent,
+            Family.community_id,
+        ],
+        Family.id,
+        {p.family_id for p in parts},
+    )
+    community_rows = _rows(
+        session,
+        [Community.name, Community.district, Community.province, Community.region],
+        Community.id,
+        {row[4] for row in family_rows},
+    )
+    area = protected_shape(coop)
+    plots, plot_rows, deforestation = _plots(session, area, {p.plot_id for p in parts})
+    altitudes = [row[2] for row in plot_rows if row[2] is not None]
+    places = sorted({Place(*row) for row in community_rows}, key=lambda p: (p.region, p.name))
+    origin = Origin(
+        communities=places,
+        regions=sorted({p.region for p in places if p.region}),
+        altitude_min=min(altitudes) if altitudes else None,
+        altitude_max=max(altitudes) if altitudes else None,
+        families=len(family_rows),
+        woman_led=sum(1 for row in family_rows if row[2]),
+        consented_names=sorted(row[1] for row in family_rows if row[3]),
+        plots=len(plot_rows),
+        area_ha=round(sum(row[3] for row in plot_rows) / 10_000, 1),
+    )
+    return family_rows, origin, plots, deforestation, area
+
+
+def _prices(coop: Cooperative, parts: list[_Part]) -> list[PriceFacts]:
+    """What a lot's families were paid, per delivered form (shown only for enough families)."""
+    # Prices, weighted by the kilograms of each delivery in this lot, per delivered form.
+    by_form: dict[str, list[int]] = {}
+    for part in parts:
+        totals = by_form.setdefault(part.form, [0, 0, 0])
+        totals[0] += part.grams
+        totals[1] += part.price * part.grams
+        totals[2] += part.premium * part.grams
+    prices = [
+        PriceFacts(
+            form=form,
+            currency=coop.currency,
+            price_per_kg=_money(Decimal(price), grams),
+            premium_per_kg=_money(Decimal(premium), grams),
+            kg=(Decimal(grams) / 1000).quantize(Decimal("0.1")),
+        )
+        for form, (grams, price, premium) in sorted(by_form.items(), key=lambda i: -i[1][0])
+        if grams > 0
+    ]
+    return prices
 
 
 def _claims(

@@ -84,46 +84,9 @@ def _certificates(
     if not certs:
         return []
     ids = [c.id for c in certs]
-    changes: dict[uuid.UUID, list[StatusChange]] = defaultdict(list)
-    for change in session.exec(
-        select(CertificateStatusChange)
-        .where(col(CertificateStatusChange.certificate_id).in_(ids))
-        .order_by(
-            col(CertificateStatusChange.effective_from), col(CertificateStatusChange.created_at)
-        )
-    ):
-        changes[change.certificate_id].append(
-            StatusChange(change.status, change.effective_from, change.reason)
-        )
-    ranked = (
-        select(
-            col(CoverageEntry.certificate_id),
-            col(CoverageEntry.status),
-            func.row_number()
-            .over(
-                partition_by=(col(CoverageEntry.certificate_id), col(CoverageEntry.family_id)),
-                order_by=(col(CoverageEntry.since).desc(), col(CoverageEntry.created_at).desc()),
-            )
-            .label("rn"),
-        )
-        .where(col(CoverageEntry.cooperative_id) == coop.id, col(CoverageEntry.since) <= as_of)
-        .subquery("ranked")
-    )
-    coverage: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
-    for cert_id, status, count in session.execute(
-        sa_select(ranked.c.certificate_id, ranked.c.status, func.count())
-        .where(ranked.c.rn == 1)
-        .group_by(ranked.c.certificate_id, ranked.c.status)
-    ):
-        coverage[cert_id][status] = int(count)
-    claimed: dict[uuid.UUID, tuple[int, int]] = {}
-    for cert_id, count, grams in session.execute(
-        sa_select(col(DeliveryClaim.certificate_id), func.count(), func.sum(col(Delivery.net_g)))
-        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
-        .where(where, col(DeliveryClaim.cooperative_id) == coop.id)
-        .group_by(col(DeliveryClaim.certificate_id))
-    ):
-        claimed[cert_id] = (int(count), int(grams))
+    changes = _status_changes(session, ids)
+    coverage = _coverage_counts(session, coop, as_of)
+    claimed = _claimed(session, coop, where)
     lines = []
     for cert in certs:
         counts = coverage.get(cert.id, {})
@@ -149,6 +112,63 @@ def _certificates(
             )
         )
     return lines
+
+
+def _status_changes(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[StatusChange]]:
+    """Each certificate's status changes, oldest first."""
+    changes: dict[uuid.UUID, list[StatusChange]] = defaultdict(list)
+    for change in session.exec(
+        select(CertificateStatusChange)
+        .where(col(CertificateStatusChange.certificate_id).in_(ids))
+        .order_by(
+            col(CertificateStatusChange.effective_from), col(CertificateStatusChange.created_at)
+        )
+    ):
+        changes[change.certificate_id].append(
+            StatusChange(change.status, change.effective_from, change.reason)
+        )
+    return changes
+
+
+def _coverage_counts(
+    session: Session, coop: Cooperative, as_of: date
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Families per coverage status on a day, per certificate (each family's latest entry)."""
+    ranked = (
+        select(
+            col(CoverageEntry.certificate_id),
+            col(CoverageEntry.status),
+            func.row_number()
+            .over(
+                partition_by=(col(CoverageEntry.certificate_id), col(CoverageEntry.family_id)),
+                order_by=(col(CoverageEntry.since).desc(), col(CoverageEntry.created_at).desc()),
+            )
+            .label("rn"),
+        )
+        .where(col(CoverageEntry.cooperative_id) == coop.id, col(CoverageEntry.since) <= as_of)
+        .subquery("ranked")
+    )
+    coverage: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    for cert_id, status, count in session.execute(
+        sa_select(ranked.c.certificate_id, ranked.c.status, func.count())
+        .where(ranked.c.rn == 1)
+        .group_by(ranked.c.certificate_id, ranked.c.status)
+    ):
+        coverage[cert_id][status] = int(count)
+    return coverage
+
+
+def _claimed(session: Session, coop: Cooperative, where) -> dict[uuid.UUID, tuple[int, int]]:
+    """Deliveries and grams claimed under each certificate in the season."""
+    claimed: dict[uuid.UUID, tuple[int, int]] = {}
+    for cert_id, count, grams in session.execute(
+        sa_select(col(DeliveryClaim.certificate_id), func.count(), func.sum(col(Delivery.net_g)))
+        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
+        .where(where, col(DeliveryClaim.cooperative_id) == coop.id)
+        .group_by(col(DeliveryClaim.certificate_id))
+    ):
+        claimed[cert_id] = (int(count), int(grams))
+    return claimed
 
 
 def _ledger(session: Session, certificates: list[CertificateLine]) -> list[LedgerLine]:
