@@ -40,68 +40,11 @@ def create_shipment(
     user_id: uuid.UUID | None = None,
 ) -> Shipment:
     """Sell the whole of some open lots to one buyer; the lots become shipped."""
-    errors: dict[str, list[str]] = {}
-    buyer_name = _text(buyer_name, 200)
-    buyer_country = _text(buyer_country, 2).upper()
-    contract = _text(contract, 100)
-    container = _text(container, 40).upper()
-    if not buyer_name or len(buyer_name) > 200:
-        errors["buyer_name"] = [str(_l("Give the buyer's name (at most 200 characters)."))]
-    if not COUNTRY_RE.match(buyer_country):
-        errors["buyer_country"] = [str(_l("Use a two-letter ISO country code, e.g. DE."))]
-    if len(contract) > 100:
-        errors["contract"] = [str(_l("At most 100 characters."))]
-    if len(container) > 40:
-        errors["container"] = [str(_l("At most 40 characters."))]
-    day = shipped_on or local_today()
-    if day > local_today():
-        errors["shipped_on"] = [str(_l("The date cannot be in the future."))]
-    elif day < EARLIEST:
-        errors["shipped_on"] = [str(_l("The date is too far in the past."))]
-    ids = sorted(set(lot_ids))
-    if not ids:
-        errors["lot_ids"] = [str(_l("Choose at least one lot."))]
-    elif len(ids) != len(lot_ids):
-        errors["lot_ids"] = [str(_l("A lot is listed twice."))]
-    elif len(ids) > MAX_LOTS:
-        errors["lot_ids"] = [str(_l("At most %(n)s lots in one shipment.", n=MAX_LOTS))]
-    if errors:
-        raise ValidationFailed(errors)
-    lots: list[Lot] = []
-    for lot_id in ids:
-        lot = session.get(Lot, lot_id)
-        if lot is None or lot.cooperative_id != coop.id:
-            raise ValidationFailed({"lot_ids": [str(_l("Unknown lot %(id)s.", id=str(lot_id)))]})
-        if lot.status != LotStatus.OPEN or lot.available_g <= 0:
-            raise Conflict(
-                _l(
-                    "Lot %(code)s is %(status)s: it cannot be shipped.",
-                    code=lot.code,
-                    status=LOT_STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
-                ),
-                field="lot_ids",
-            )
-        lots.append(lot)
-    made_on = max(
-        session.exec(
-            select(col(LotOperation.occurred_on)).where(
-                col(LotOperation.id).in_([lot.operation_id for lot in lots])
-            )
-        ).all()
+    buyer_name, buyer_country, contract, container, day, ids = _checked(
+        buyer_name, buyer_country, shipped_on, lot_ids, contract, container
     )
-    if day < made_on:
-        raise ValidationFailed(
-            {
-                "shipped_on": [
-                    str(
-                        _l(
-                            "The date cannot be before its lots were made (%(day)s).",
-                            day=made_on.isoformat(),
-                        )
-                    )
-                ]
-            }
-        )
+    lots = _open_lots(session, coop, ids)
+    _check_made_before(session, lots, day)
     amounts = {lot.id: lot.available_g for lot in lots}
     for lot in lots:
         spend_lot(session, lot, amounts[lot.id], status=LotStatus.SHIPPED)
@@ -130,6 +73,89 @@ def create_shipment(
     bump_public_version(session, coop.id)
     session.flush()
     return shipment
+
+
+def _checked(
+    buyer_name: str,
+    buyer_country: str,
+    shipped_on: date | None,
+    lot_ids: Sequence[uuid.UUID],
+    contract: str | None,
+    container: str | None,
+) -> tuple[str, str, str, str, date, list[uuid.UUID]]:
+    """A new shipment's fields, cleaned and checked (ValidationFailed names each bad one)."""
+    errors: dict[str, list[str]] = {}
+    buyer_name = _text(buyer_name, 200)
+    buyer_country = _text(buyer_country, 2).upper()
+    contract = _text(contract, 100)
+    container = _text(container, 40).upper()
+    if not buyer_name or len(buyer_name) > 200:
+        errors["buyer_name"] = [str(_l("Give the buyer's name (at most 200 characters)."))]
+    if not COUNTRY_RE.match(buyer_country):
+        errors["buyer_country"] = [str(_l("Use a two-letter ISO country code, e.g. DE."))]
+    if len(contract) > 100:
+        errors["contract"] = [str(_l("At most 100 characters."))]
+    if len(container) > 40:
+        errors["container"] = [str(_l("At most 40 characters."))]
+    day = shipped_on or local_today()
+    if day > local_today():
+        errors["shipped_on"] = [str(_l("The date cannot be in the future."))]
+    elif day < EARLIEST:
+        errors["shipped_on"] = [str(_l("The date is too far in the past."))]
+    ids = sorted(set(lot_ids))
+    if not ids:
+        errors["lot_ids"] = [str(_l("Choose at least one lot."))]
+    elif len(ids) != len(lot_ids):
+        errors["lot_ids"] = [str(_l("A lot is listed twice."))]
+    elif len(ids) > MAX_LOTS:
+        errors["lot_ids"] = [str(_l("At most %(n)s lots in one shipment.", n=MAX_LOTS))]
+    if errors:
+        raise ValidationFailed(errors)
+    return buyer_name, buyer_country, contract, container, day, ids
+
+
+def _open_lots(session: Session, coop: Cooperative, ids: list[uuid.UUID]) -> list[Lot]:
+    """The cooperative's lots to ship, each open with kilograms left."""
+    lots: list[Lot] = []
+    for lot_id in ids:
+        lot = session.get(Lot, lot_id)
+        if lot is None or lot.cooperative_id != coop.id:
+            raise ValidationFailed({"lot_ids": [str(_l("Unknown lot %(id)s.", id=str(lot_id)))]})
+        if lot.status != LotStatus.OPEN or lot.available_g <= 0:
+            raise Conflict(
+                _l(
+                    "Lot %(code)s is %(status)s: it cannot be shipped.",
+                    code=lot.code,
+                    status=LOT_STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
+                ),
+                field="lot_ids",
+            )
+        lots.append(lot)
+    return lots
+
+
+def _check_made_before(session: Session, lots: list[Lot], day: date) -> None:
+    """A shipment is not dated before its lots were made."""
+    made_on = max(
+        session.exec(
+            select(col(LotOperation.occurred_on)).where(
+                col(LotOperation.id).in_([lot.operation_id for lot in lots])
+            )
+        ).all()
+    )
+    if day < made_on:
+        raise ValidationFailed(
+            {
+                "shipped_on": [
+                    str(
+                        _l(
+                            "The date cannot be before its lots were made (%(day)s).",
+                            day=made_on.isoformat(),
+                        )
+                    )
+                ]
+            }
+        )
 
 
 def void_shipment(
