@@ -42,15 +42,15 @@ class Page:
         return (self.page - 1) * self.size + len(self.items)
 
 
-def empty(size: int = PAGE_SIZE) -> Page:
-    return Page([], 1, 1, 0, size)
+def empty() -> Page:
+    return Page([], 1, 1, 0, PAGE_SIZE)
 
 
 def page_of(
     session: Session,
     source: Any,
     page: int,
-    size: int = PAGE_SIZE,
+    size: int | None = None,
     *,
     read: Callable[[Session, Any], list[Any]] | None = None,
 ) -> Page:
@@ -58,7 +58,7 @@ def page_of(
 
     `read` turns the page's slice of a statement into its rows when they need more than
     the statement gives (e.g. `coverage.coverage_rows`)."""
-    size = max(1, min(size, PAGE_SIZE))
+    size = max(1, min(size or PAGE_SIZE, paging.MAX_PAGE_SIZE))
     total = len(source) if isinstance(source, Sequence) else paging.count(session, source)
     pages = max(1, -(-total // size))
     page = max(1, min(page, pages))
