@@ -112,7 +112,7 @@ def test_deliveries_count_pages_filters_and_export_agree(db, world, manager, sma
     every = [d.receipt_number for d in made]
     base = f"/c/{coop.code}/deliveries"
     window = "from=01/06/2026&to=03/06/2026&centre="
-    keys, rows, pages = agree(
+    _keys, rows, pages = agree(
         manager, f"{base}?{window}", f"{base}.csv?{window}", 0, expected=every
     )
     assert pages == 4
@@ -146,7 +146,9 @@ def test_families_count_pages_filters_and_export_agree(db, world, manager, clien
     db.add(made[0])
     db.commit()
     base = f"/c/{coop.code}/families"
-    keys, rows, pages = agree(manager, base + "?", base + ".csv?", 0, [m.member_code for m in made])
+    _keys, rows, pages = agree(
+        manager, base + "?", base + ".csv?", 0, [m.member_code for m in made]
+    )
     assert pages == 2  # the real page size: 100 rows, then 7
     assert manager.get(rows[-1][0]).status_code == 200
     south_codes = [m.member_code for m in made[-3:]]
@@ -189,10 +191,10 @@ def _lapsed_world(db, coop):
 
 def test_lapsed_coverage_count_pages_filters_and_export_agree(db, world, manager, small_pages):
     coop = world.a
-    people, ended, fair = _lapsed_world(db, coop)
+    people, _ended, _fair = _lapsed_world(db, coop)
     base = f"/c/{coop.code}/coverage-lapsed"
     codes = [p.member_code for p in people]
-    keys, rows, pages = agree(
+    _keys, rows, pages = agree(
         manager, base + "?", base + ".csv?", 1, codes + codes[:5], unique=False
     )
     assert pages == 3
@@ -200,7 +202,7 @@ def test_lapsed_coverage_count_pages_filters_and_export_agree(db, world, manager
     agree(manager, f"{base}?claim=organic", f"{base}.csv?claim=organic", 1, codes)
     agree(manager, f"{base}?claim=fairtrade", f"{base}.csv?claim=fairtrade", 1, codes[:5])
     agree(manager, f"{base}?q=nilda", f"{base}.csv?q=nilda", 1, codes[-3:])
-    header, values = export(manager, f"{base}.csv?claim=organic", 1, excel=True)
+    header, _values = export(manager, f"{base}.csv?claim=organic", 1, excel=True)
     assert header[:2] == ["declaracion", "codigo_socio"]
 
 
@@ -224,7 +226,7 @@ def test_payments_count_pages_filters_and_export_agree(db, world, manager, small
     csv_base = f"/c/{coop.code}/payments.csv"
     codes = {p.id: p.member_code for p in people}
     every = [codes[p.family_id] for p in made]
-    keys, rows, pages = agree(manager, base + "?", csv_base + "?", 1, every, unique=False)
+    _keys, _rows, pages = agree(manager, base + "?", csv_base + "?", 1, every, unique=False)
     assert pages == 3
     premium = [codes[p.family_id] for p in made if p.kind == "premium"]
     agree(manager, f"{base}?kind=premium", f"{csv_base}?kind=premium", 1, premium, unique=False)
@@ -252,7 +254,7 @@ def test_certificate_coverage_count_pages_filters_and_export_agree(db, world, ma
     base = f"/certificates/{cert.id}/coverage"
     on = "on=2026-06-01"
     codes = [p.member_code for p in people]
-    keys, rows, pages = agree(manager, f"{base}?{on}", f"{base}.csv?{on}", 0, codes)
+    _keys, rows, pages = agree(manager, f"{base}?{on}", f"{base}.csv?{on}", 0, codes)
     assert pages == 3
     assert manager.get(rows[0][0]).status_code == 200
     converting = [p.member_code for n, p in enumerate(people) if n % 4 == 0]
@@ -274,7 +276,7 @@ def test_audit_trail_filters_names_records_and_exports(db, world, client, auth, 
     db.commit()
     auth.login("auditor.a@example.org")
     base = f"/c/{coop.code}/audit"
-    keys, rows, pages = agree(client, base + "?", base + ".csv?", 0)
+    _keys, _rows, pages = agree(client, base + "?", base + ".csv?", 0)
     assert pages > 1
     # kinds of record and actions as people say them, records by their human key, linked
     text = client.get(f"{base}?entity=delivery").get_data(as_text=True)
@@ -290,11 +292,11 @@ def test_audit_trail_filters_names_records_and_exports(db, world, client, auth, 
     assert '<option value="premium_rule" selected>Regla de prima</option>' in text
     # filter by kind and action: the change of a name, with its family's member code
     q = "entity=family&action=update"
-    keys, rows, _pages = agree(client, f"{base}?{q}", f"{base}.csv?{q}", 0)
+    keys, _rows, _pages = agree(client, f"{base}?{q}", f"{base}.csv?{q}", 0)
     assert len(keys) == 1
     text = client.get(f"{base}?{q}").get_data(as_text=True)
     assert people[1].member_code in text and "Rosa Cambiada" in text
-    header, values = export(client, f"{base}.csv?{q}", 7)
+    _header, values = export(client, f"{base}.csv?{q}", 7)
     assert "Rosa Cambiada" in values[0] and "•••" not in values[0]
     # filter by person and by dates
     today = vocabulary.local_today()
