@@ -36,7 +36,7 @@ from ..models import (
     Shipment,
     User,
 )
-from . import audit
+from . import audit, vocabulary
 from .vocabulary import COOPERATIVE_UTC_OFFSET
 
 # The kinds of record, as people call them.
@@ -228,6 +228,35 @@ REFERENCES = {
 HIDDEN = frozenset({"id", "cooperative_id", "created_at", "updated_at", "public_token"})
 
 
+# Fields whose values are words of the vocabulary: shown as people say them.
+VALUE_LABELS: dict[str, dict[str, Any]] = {
+    "crop": vocabulary.CROP_LABELS,
+    "crops": vocabulary.CROP_LABELS,
+    "form": vocabulary.FORM_LABELS,
+    "forms": vocabulary.FORM_LABELS,
+    "from_form": vocabulary.FORM_LABELS,
+    "to_form": vocabulary.FORM_LABELS,
+    "process": vocabulary.PROCESS_LABELS,
+    "basis": vocabulary.BASIS_LABELS,
+    "role": vocabulary.ROLE_LABELS,
+    "type": vocabulary.CLAIM_LABELS,
+    "claim_type": vocabulary.CLAIM_LABELS,
+}
+STATUS_LABELS: dict[str, dict[str, Any]] = {
+    "coverage_entry": vocabulary.COVERAGE_LABELS,
+    "lot": vocabulary.LOT_STATUS_LABELS,
+    "certificate_status_change": vocabulary.CERTIFICATE_STATUS_LABELS,
+}
+
+
+def value_text(entity: str, name: str, value: Any) -> Any:
+    """A logged value as people read it: vocabulary words translated (lists too)."""
+    table = STATUS_LABELS.get(entity) if name == "status" else VALUE_LABELS.get(name)
+    if table is None or not isinstance(value, str) or not value:
+        return value
+    return ", ".join(vocabulary.label(table, part.strip()) for part in value.split(","))
+
+
 def entity_label(entity: str) -> str:
     label = ENTITY_LABELS.get(entity)
     return str(label) if label is not None else entity.replace("_", " ")
@@ -371,7 +400,8 @@ def readable(session: Session, entries: Iterable[AuditEntry], *, private: bool) 
             if name in HIDDEN:
                 continue
             kind = REFERENCES.get(name)
-            change = Change(name, field_label(name), old, new, kind=kind)
+            shown_old, shown_new = value_text(e.entity, name, old), value_text(e.entity, name, new)
+            change = Change(name, field_label(name), shown_old, shown_new, kind=kind)
             for value, attr in ((old, "before_name"), (new, "after_name")):
                 if (vid := _as_uuid(value)) is not None:
                     item.ids.append((field_label(name), str(vid)))
