@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -229,7 +229,7 @@ HIDDEN = frozenset({"id", "cooperative_id", "created_at", "updated_at", "public_
 
 
 # Fields whose values are words of the vocabulary: shown as people say them.
-VALUE_LABELS: dict[str, dict[str, Any]] = {
+VALUE_LABELS: dict[str, Mapping[Any, Any]] = {
     "crop": vocabulary.CROP_LABELS,
     "crops": vocabulary.CROP_LABELS,
     "form": vocabulary.FORM_LABELS,
@@ -242,7 +242,7 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
     "type": vocabulary.CLAIM_LABELS,
     "claim_type": vocabulary.CLAIM_LABELS,
 }
-STATUS_LABELS: dict[str, dict[str, Any]] = {
+STATUS_LABELS: dict[str, Mapping[Any, Any]] = {
     "coverage_entry": vocabulary.COVERAGE_LABELS,
     "lot": vocabulary.LOT_STATUS_LABELS,
     "certificate_status_change": vocabulary.CERTIFICATE_STATUS_LABELS,
@@ -254,7 +254,7 @@ def value_text(entity: str, name: str, value: Any) -> Any:
     table = STATUS_LABELS.get(entity) if name == "status" else VALUE_LABELS.get(name)
     if table is None or not isinstance(value, str) or not value:
         return value
-    return ", ".join(vocabulary.label(table, part.strip()) for part in value.split(","))
+    return ", ".join(str(table.get(part.strip(), part.strip())) for part in value.split(","))
 
 
 def entity_label(entity: str) -> str:
