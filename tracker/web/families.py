@@ -66,7 +66,8 @@ def index(code: str) -> Any:
         "can_intake": may(Permission.INTAKE, coop),
     }
     if request.headers.get("HX-Request"):
-        return render_template("families/_rows.html", **context), view.status
+        # htmx swaps only successful answers: the rows part says what is wrong itself.
+        return render_template("families/_rows.html", **context)
     return render_template("families/index.html", **context), view.status
 
 
