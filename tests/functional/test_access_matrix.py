@@ -103,10 +103,12 @@ ACCESS: dict[str, str] = {
     "reports.season_pdf": AUDIT,
     "audit.trail": AUDIT,
     "audit.checkpoint": AUDIT,
+    "audit.export": AUDIT,
     "api_reports.SeasonFigures": AUDIT,
     "api_reports.SeasonPdf": AUDIT,
     # -- families and plots: the clerk's work -----------------------------------------
     "families.index": READ,
+    "families.export": READ,
     "families.search": READ,
     "families.show": READ,
     "families.card": READ,
@@ -138,6 +140,7 @@ ACCESS: dict[str, str] = {
     "api_plots.PlotResolve": MANAGE,
     # -- deliveries -------------------------------------------------------------------
     "deliveries.index": READ,
+    "deliveries.export": READ,
     "deliveries.show": READ,
     "deliveries.receipt": READ,
     "deliveries.family": INTAKE,  # the scale form's family step
@@ -162,6 +165,7 @@ ACCESS: dict[str, str] = {
     "certificates.show": READ,
     "certificates.flags": READ,
     "certificates.lapsed": READ,
+    "certificates.lapsed_export": READ,
     "certificates.approved_csv": READ,
     "certificates.approved_pdf": READ,
     "certificates.file": READ,
@@ -171,6 +175,7 @@ ACCESS: dict[str, str] = {
     "certificates.add_kind": MANAGE,
     "certificates.change_status": MANAGE,
     "coverage.listing": READ,
+    "coverage.export": READ,
     "coverage.add": MANAGE,
     "coverage.add_community": MANAGE,
     "coverage.import_csv": MANAGE,
@@ -243,6 +248,8 @@ ACCESS: dict[str, str] = {
     "api_eudr.LotEudrGeojson": MANAGE,
     # -- payments and premiums ---------------------------------------------------------
     "payments.index": READ,
+    "payments.listing_page": READ,
+    "payments.export": READ,
     "payments.family": READ,
     "payments.show": READ,
     "payments.receipt": READ,

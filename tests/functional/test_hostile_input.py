@@ -498,6 +498,8 @@ def test_script_carrying_values_are_shown_as_text_everywhere(app, client, auth, 
         # a person's token is refused on an enrolled device's own API
         "/api/v1/device",
         "/api/v1/device/roster",
+        # a list filter naming no community is refused, its value shown as text (422)
+        f"/c/XSS/families?q={IMG}&community_id={JS_URL}",
     }, {u: s for u, s in statuses.items() if s >= 400}
     # The values are there, escaped: names, notes, numbers, bodies and reasons.
     escaped = str(escape(EVIL))

@@ -278,3 +278,174 @@ def approved_producers(rows: list[CoverageRow], *, spanish: bool) -> str:
             ]
         )
     return out.getvalue()
+
+
+# -- the staff lists' exports (services/staff_lists.py, services/audit_trail.py) -----------
+
+LIST_HEADERS: dict[str, dict[str, str]] = {
+    "audit": {
+        "seq": "n",
+        "at_utc": "fecha_hora_utc",
+        "person": "persona",
+        "action": "accion",
+        "kind": "tipo_de_registro",
+        "record": "registro",
+        "record_id": "id_registro",
+        "changes": "cambios",
+    },
+    "lapsed": {
+        "claim": "declaracion",
+        "member_code": "codigo_socio",
+        "head_name": "jefe_de_familia",
+        "certificate": "ultimo_certificado",
+        "last_covered": "ultimo_dia_cubierto",
+    },
+    "payments": {
+        "paid_on": "fecha_pago",
+        "member_code": "codigo_socio",
+        "head_name": "jefe_de_familia",
+        "season": "campana",
+        "kind": "tipo",
+        "method": "medio",
+        "amount": "monto",
+        "currency": "moneda",
+        "reference": "referencia",
+        "voided": "anulado",
+        "void_reason": "motivo_anulacion",
+    },
+    "coverage": {
+        "member_code": "codigo_socio",
+        "head_name": "jefe_de_familia",
+        "woman_led": "liderada_por_mujer",
+        "community": "comunidad",
+        "status": "estado",
+        "since": "desde",
+        "plots": "parcelas",
+        "area_ha": "area_ha",
+    },
+}
+SPANISH_PAYMENT_WORDS = {
+    "advance": "adelanto",
+    "final": "pago final",
+    "premium": "prima",
+    "cash": "efectivo",
+    "bank_transfer": "transferencia bancaria",
+    "mobile": "billetera móvil",
+    "cheque": "cheque",
+}
+SPANISH_COVERAGE_WORDS = {
+    "certified": "certificado",
+    "in_conversion": "en conversión",
+    "excluded": "excluido",
+}
+
+
+def _list_header(kind: str, dialect: Dialect) -> list[str]:
+    names = list(LIST_HEADERS[kind])
+    return [LIST_HEADERS[kind][n] for n in names] if dialect.spanish else names
+
+
+def _streamed(
+    kind: str, dialect: Dialect, cells: Iterable[list[str]], every: int = 2000
+) -> Iterator[str]:
+    out = _Writer(dialect)
+    if dialect.excel:
+        yield "\ufeff"
+    out.row(_list_header(kind, dialect))
+    for n, row in enumerate(cells, 1):
+        out.row(row)
+        if n % every == 0:
+            yield out.take()
+    yield out.take()
+
+
+def audit_trail(
+    rows: Iterable[tuple[Any, str, str, str]], dialect: Dialect, action_label: Any
+) -> Iterator[str]:
+    """Audit entries (entry, kind of record, its human key, the changes in words) as CSV;
+    what is private was hidden before (`audit.changes`)."""
+    return _streamed(
+        "audit",
+        dialect,
+        (
+            [
+                str(entry.seq),
+                entry.at.strftime("%d/%m/%Y %H:%M:%S")
+                if dialect.excel
+                else entry.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                safe_cell(entry.actor),
+                safe_cell(action_label(entry.action)),
+                safe_cell(kind),
+                safe_cell(name),
+                safe_cell(entry.entity_id),
+                safe_cell(changes),
+            ]
+            for entry, kind, name, changes in rows
+        ),
+        every=500,
+    )
+
+
+def lapsed(rows: Iterable[Any], dialect: Dialect, claim_names: dict[str, str]) -> Iterator[str]:
+    """Families whose coverage lapsed (`coverage.Lapse`) as CSV."""
+    return _streamed(
+        "lapsed",
+        dialect,
+        (
+            [
+                safe_cell(claim_names.get(r.type, r.type) if dialect.spanish else r.type),
+                safe_cell(r.member_code),
+                safe_cell(r.head_name),
+                safe_cell(r.number),
+                dialect.day(r.last_day),
+            ]
+            for r in rows
+        ),
+    )
+
+
+def payments(rows: Iterable[tuple[Any, Family]], dialect: Dialect, currency: str) -> Iterator[str]:
+    """Payments (with their family) as CSV: amounts in the currency's units."""
+    words = SPANISH_PAYMENT_WORDS if dialect.spanish else {}
+    return _streamed(
+        "payments",
+        dialect,
+        (
+            [
+                dialect.day(p.paid_on),
+                safe_cell(family.member_code),
+                safe_cell(family.head_name),
+                str(p.season),
+                words.get(p.kind, p.kind),
+                words.get(p.method, p.method),
+                dialect.number(_money(p.amount_minor)),
+                currency,
+                safe_cell(p.reference),
+                dialect.yes(p.voided_at is not None),
+                safe_cell(p.void_reason),
+            ]
+            for p, family in rows
+        ),
+    )
+
+
+def coverage(rows: Iterable[CoverageRow], dialect: Dialect) -> Iterator[str]:
+    """A certificate's families on a day (`coverage.CoverageRow`) as CSV."""
+    words = SPANISH_COVERAGE_WORDS if dialect.spanish else {}
+    return _streamed(
+        "coverage",
+        dialect,
+        (
+            [
+                safe_cell(r.family.member_code),
+                safe_cell(r.family.head_name),
+                dialect.yes(r.family.woman_led),
+                safe_cell(r.community),
+                words.get(r.status, r.status),
+                dialect.day(r.since),
+                str(r.plots),
+                dialect.number(f"{Decimal(r.area_m2) / 10_000:.2f}"),
+            ]
+            for r in rows
+        ),
+    )

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..db import get_session
+from ..documents import csv_export
 from ..models import utcnow
-from ..services import audit, audit_proof
+from ..services import audit, audit_proof, audit_trail
+from ..services import listing as listing_service
 from ..services.access import Permission
-from . import nav
+from . import listing, nav
 from .context import can, login_required_for, use_cooperative
 
 bp = login_required_for(Blueprint("audit", __name__))
@@ -78,15 +81,6 @@ PROBLEMS = {
 LISTED = 20
 
 
-def _before() -> int | None:
-    value = request.args.get("before", "")
-    if value == "":
-        return None
-    if not value.isdigit() or len(value) > 12:
-        abort(404)
-    return int(value)
-
-
 def _shown(value: Any, *, private: bool, field: str) -> str:
     """A value in a problem as people read it (private fields hidden, long ones cut)."""
     if field in audit.PRIVATE_FIELDS and not private:
@@ -112,12 +106,56 @@ def describe(problem: audit_proof.Problem, *, private: bool) -> str:
     }
 
 
+# Where a kind of record is shown: (endpoint, its URL parameter).
+RECORD_PAGES = {
+    "delivery": ("deliveries.show", "delivery_id"),
+    "family": ("families.show", "family_id"),
+    "lot": ("lots.show", "lot_id"),
+    "certificate": ("certificates.show", "certificate_id"),
+    "plot": ("plots.show", "plot_id"),
+    "payment": ("payments.show", "payment_id"),
+    "shipment": ("shipments.show", "shipment_id"),
+}
+
+
+def record_url(kind: str | None, record_id: str) -> str | None:
+    """The page of a record the trail names (None for kinds without a page)."""
+    where = RECORD_PAGES.get(kind or "")
+    return url_for(where[0], **{where[1]: record_id}) if where and record_id else None
+
+
+def action_label(action: str) -> str:
+    label = ACTIONS.get(action)
+    return str(label) if label is not None else action.replace("_", " ")
+
+
+def _filters(coop: Any) -> tuple[listing.Filters, audit_trail.AuditFilter, dict[str, list[str]]]:
+    found = audit_trail.choices(get_session(), coop)
+    filters = listing.Filters()
+    day_from = filters.day("from", _("From"))
+    day_to = filters.day("to", _("To"))
+    filters.order("from", "to", _("To"), day_from, day_to)
+    wanted = audit_trail.AuditFilter(
+        actor=filters.choice("actor", _("Person"), found["actor"]),
+        entity=filters.choice("entity", _("Kind of record"), found["entity"]),
+        action=filters.choice("action", _("Action"), found["action"]),
+        day_from=day_from,
+        day_to=day_to,
+    )
+    return filters, wanted, found
+
+
 @bp.route("/c/<code>/audit")
 def trail(code: str) -> Any:
     coop = use_cooperative(code, Permission.AUDIT)
     session = get_session()
-    entity = request.args.get("entity", "")[:40]
-    page = audit.trail(session, coop.id, before=_before(), entity=entity or None)
+    filters, wanted, found = _filters(coop)
+    view = listing.page(
+        filters,
+        lambda: audit_trail.source(coop, wanted),
+        endpoint="audit.trail",
+        export_endpoint="audit.export",
+    )
     chain = audit.chain_for(coop.id)
     key = audit_proof.key_from(current_app.config)
     against_text = request.args.get("against", "")[:4000]
@@ -132,20 +170,41 @@ def trail(code: str) -> Any:
         else:
             report = audit_proof.check(session, chain=chain, against=against)
     private = can(Permission.PRIVATE.value)
-    return render_template(
+    html = render_template(
         "audit/trail.html",
-        page=page,
-        entity=entity,
-        entities=audit.entities(session, coop.id),
+        view=view,
+        wanted=wanted,
+        entries=audit_trail.readable(session, view.page.items, private=private),
+        people=[(p, p or _("system")) for p in found["actor"]],
+        entities=[(e, audit_trail.entity_label(e)) for e in found["entity"]],
+        action_choices=[(a, action_label(a)) for a in found["action"]],
         report=report,
         problems=[describe(p, private=private) for p in (report.first(LISTED) if report else [])],
         listed=LISTED,
         errors=errors,
         against=against_text,
         checkpoint=audit_proof.checkpoint(session, chain=chain).text(key),
-        actions=ACTIONS,
-        changes={e.id: audit.changes(e, private=private) for e in page.entries},
+        action_label=action_label,
+        record_url=record_url,
     )
+    return html, view.status
+
+
+@bp.route("/c/<code>/audit.csv")
+def export(code: str) -> Response:
+    """The entries of the trail's filters as CSV (private fields as on the page)."""
+    coop = use_cooperative(code, Permission.AUDIT)
+    filters, wanted, _found = _filters(coop)
+    private = can(Permission.PRIVATE.value)
+
+    def write(how: Any) -> Any:
+        session = get_session()
+        rows = listing_service.every(session, audit_trail.source(coop, wanted))
+        return csv_export.audit_trail(
+            audit_trail.export_rows(session, rows, private=private), how, action_label
+        )
+
+    return listing.export(filters, write, f"audit-{coop.code}")
 
 
 @bp.route("/c/<code>/audit/checkpoint")

@@ -33,11 +33,12 @@ from ..services import (
     claims,
     conversions,
     coverage,
+    staff_lists,
     vocabulary,
 )
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
-from . import dashboard, nav
+from . import dashboard, listing, nav
 from .context import (
     discard,
     login_required_for,
@@ -399,17 +400,52 @@ def approved_csv(certificate_id: str) -> Response:
 # -- alerts: lapsed coverage and flagged deliveries -------------------------------------
 
 
+def _lapse_filters(coop: Cooperative) -> tuple[listing.Filters, staff_lists.LapseFilter]:
+    filters = listing.Filters()
+    names = staff_lists.lapse_claims(get_session(), coop)
+    wanted = staff_lists.LapseFilter(
+        q=filters.text("q", 60), claim=filters.choice("claim", _("Claim"), names)
+    )
+    return filters, wanted
+
+
 @bp.route("/c/<code>/coverage-lapsed")
 def lapsed(code: str) -> Any:
+    """Families whose coverage lapsed, by claim and member code: searched, a page at a
+    time, and as CSV."""
     coop = use_cooperative(code)
     session = get_session()
     today = vocabulary.local_today()
-    return render_template(
+    filters, wanted = _lapse_filters(coop)
+    view = listing.page(
+        filters,
+        lambda: staff_lists.lapsed(session, coop, today, wanted),
+        endpoint="certificates.lapsed",
+        export_endpoint="certificates.lapsed_export",
+    )
+    labels = vocabulary.claim_names(session, coop.id)
+    html = render_template(
         "certificates/lapsed.html",
-        lapses=coverage.lapsed(session, coop, today),
-        labels=vocabulary.claim_names(session, coop.id),
+        view=view,
+        wanted=wanted,
+        labels=labels,
+        claim_options=sorted(labels.items(), key=lambda item: str(item[1])),
         today=today,
     )
+    return html, view.status
+
+
+@bp.route("/c/<code>/coverage-lapsed.csv")
+def lapsed_export(code: str) -> Response:
+    coop = use_cooperative(code)
+    filters, wanted = _lapse_filters(coop)
+
+    def write(how: Any) -> Any:
+        session = get_session()
+        rows = staff_lists.lapsed(session, coop, vocabulary.local_today(), wanted)
+        return csv_export.lapsed(rows, how, vocabulary.claim_names(session, coop.id))
+
+    return listing.export(filters, write, f"coverage-lapsed-{coop.code}")
 
 
 @bp.route("/c/<code>/claim-flags")

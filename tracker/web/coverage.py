@@ -8,46 +8,81 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import guard, paging
+from .. import guard
 from ..db import get_session
+from ..documents import csv_export
 from ..idempotency import idempotent
-from ..services import certificate_pages, coverage, vocabulary
+from ..services import certificate_pages, coverage, staff_lists, vocabulary
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from ..services.imports import ImportFailed
+from . import listing
 from .certificates import show_page
-from .context import discard, login_required_for, parse_day, show_cooperative, user_id
+from .context import discard, login_required_for, show_cooperative, user_id
 
 bp = login_required_for(Blueprint("coverage", __name__))
 
 PAGE_SIZE = 100
 
 
-@bp.route("/certificates/<certificate_id>/coverage", methods=["GET"])
-def listing(certificate_id: str) -> Any:
-    """The families on the certificate's list on a date, filtered and a page at a time."""
+def _list_filters() -> tuple[listing.Filters, staff_lists.CoverageFilter]:
+    filters = listing.Filters()
+    today = vocabulary.local_today()
+    on = filters.day("on", _("On"))
+    wanted = staff_lists.CoverageFilter(
+        on=on or today,
+        status=filters.choice("status", _("Status"), vocabulary.COVERAGE_LABELS),
+        q=filters.text("q", 60),
+    )
+    return filters, wanted
+
+
+@bp.route("/certificates/<certificate_id>/coverage", methods=["GET"], endpoint="listing")
+def listing_page(certificate_id: str) -> Any:
+    """The families on the certificate's list on a date, filtered, a page at a time, and
+    as CSV."""
     cert = guard.record("certificate_id")
     show_cooperative(cert)
-    today = vocabulary.local_today()
-    on = parse_day(request.args.get("on"), today) or today
-    status = request.args.get("status", "")
-    query = (request.args.get("q") or "").strip()[:60]
-    return render_template(
+    session = get_session()
+    filters, wanted = _list_filters()
+    view = listing.page(
+        filters,
+        lambda: staff_lists.certificate_coverage(cert, wanted),
+        endpoint="coverage.listing",
+        export_endpoint="coverage.export",
+        read=staff_lists.coverage_rows(session, cert),
+    )
+    html = render_template(
         "certificates/coverage.html",
         cert=cert,
-        **certificate_pages.coverage_page(
-            get_session(),
-            cert,
-            on=on,
-            statuses=[status] if status in vocabulary.COVERAGE_LABELS else None,
-            search=query,
-            page=paging.page_number(request.args.get("page")),
-            size=PAGE_SIZE,
-        ),
-        on=on,
-        status=status,
-        q=query,
+        view=view,
+        rows=view.page.items,
+        labels=vocabulary.claim_names(session, cert.cooperative_id),
+        counts=coverage.coverage_counts(session, cert, wanted.on),
+        on=wanted.on,
+        status=wanted.status,
+        q=wanted.q,
     )
+    return html, view.status
+
+
+@bp.route("/certificates/<certificate_id>/coverage.csv")
+def export(certificate_id: str) -> Any:
+    """The certificate's families of the list's filters as CSV."""
+    cert = guard.record("certificate_id")
+    filters, wanted = _list_filters()
+    return listing.export(
+        filters,
+        lambda how: csv_export.coverage(
+            staff_lists.coverage_export(get_session(), cert, wanted), how
+        ),
+        f"coverage-{certificate_documents_name(cert)}",
+    )
+
+
+def certificate_documents_name(cert: Any) -> str:
+    """The certificate's number as a file name part."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in cert.number)[:60]
 
 
 @bp.route("/certificates/<certificate_id>/coverage", methods=["POST"])

@@ -20,25 +20,34 @@ from marshmallow import EXCLUDE, ValidationError
 
 from .. import guard
 from ..db import get_session
+from ..documents import csv_export
 from ..idempotency import idempotent
 from ..models import CollectionCentre, Cooperative, Delivery, Family
 from ..models.enums import FORMS_BY_CROP, Crop
 from ..schemas.delivery import DeliverySchema
 from ..schemas.intake import form_values
-from ..services import access, claims, deliveries, delivery_pages, families, plots, vocabulary
+from ..services import (
+    access,
+    claims,
+    deliveries,
+    delivery_pages,
+    families,
+    plots,
+    staff_lists,
+    vocabulary,
+)
+from ..services import listing as listing_service
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS
-from . import dashboard, nav
+from . import dashboard, listing, nav
 from .context import (
     discard,
     errors_of,
     login_required_for,
     may,
     new_key,
-    paginate,
     principal,
-    query_day,
     show_cooperative,
     user_id,
 )
@@ -344,45 +353,79 @@ def void(delivery_id: str) -> Any:
 # -- the list -----------------------------------------------------------------------------
 
 
-@bp.route("/c/<code>/deliveries")
-def index(code: str) -> Any:
-    """Deliveries of a day (today by default) at a centre (the clerk's own by default)."""
-    coop = show_cooperative(guard.record("code"))
+def _list_filters(coop: Cooperative) -> tuple[listing.Filters, staff_lists.DeliveryFilter]:
+    """The list's filters: dates (today when neither is given), centre (the clerk's own
+    unless another or all is chosen), product form, voided or not, and a search."""
     db = get_session()
-    day_from = query_day("from")
-    day_to = query_day("to")
+    filters = listing.Filters()
+    day_from = filters.day("from", _("From"))
+    day_to = filters.day("to", _("To"))
+    filters.order("from", "to", _("To"), day_from, day_to)
     if "from" not in request.args and "to" not in request.args:
         day_from = day_to = deliveries.today()
-    centre_code = request.args.get("centre")
-    centre_id = None
-    own = principal().centres.get(coop.id)
-    if centre_code:
-        try:
-            centre_id = deliveries.choose_centre(db, coop, code=centre_code).id
-        except ValidationFailed:
-            centre_id = None
-    elif centre_code is None and own is not None:
-        centre_id = own
-    query = deliveries.list_query(coop, centre_id=centre_id, day_from=day_from, day_to=day_to)
-    pager = paginate(query)
-    totals = delivery_pages.totals(db, coop, centre_id=centre_id, day_from=day_from, day_to=day_to)
-    ids = [d.id for d in pager.items]
-    family_rows = delivery_pages.families_of(db, pager.items)
-    centre_list = deliveries.centres(db, coop)
-    return render_template(
-        "deliveries/index.html",
-        pager=pager,
-        families=family_rows,
-        claims=claims.delivery_claims(db, ids) if ids else {},
-        claim_labels=vocabulary.claim_names(db, coop.id),
-        totals=totals,
+    codes = {c.code: c.id for c in deliveries.centres(db, coop)}
+    centre_id = filters.record("centre", _("Collection centre"), codes)
+    if "centre" not in request.args:
+        centre_id = principal().centres.get(coop.id)
+    wanted = staff_lists.DeliveryFilter(
         day_from=day_from,
         day_to=day_to,
         centre_id=centre_id,
-        centres=centre_list,
-        centre_codes={c.id: c.code for c in centre_list},
+        form=filters.choice("form", _("Product form"), FORM_LABELS),
+        state=filters.choice("state", _("State"), staff_lists.DELIVERY_STATES),
+        q=filters.text("q", 60),
+    )
+    # The links to other pages and the export carry the defaults as chosen, and "all".
+    if "centre" in request.args or centre_id is not None:
+        names = {cid: code for code, cid in codes.items()}
+        filters.given["centre"] = filters.given.get("centre") or names.get(centre_id, "")
+    for name, value in (("from", day_from), ("to", day_to)):
+        filters.given[name] = filters.given.get(name) or (value.isoformat() if value else "")
+    return filters, wanted
+
+
+@bp.route("/c/<code>/deliveries")
+def index(code: str) -> Any:
+    """Deliveries of a period (today by default) at a centre (the clerk's own by default),
+    searched by receipt, member code or name; a page at a time, and as CSV."""
+    coop = show_cooperative(guard.record("code"))
+    db = get_session()
+    filters, wanted = _list_filters(coop)
+    view = listing.page(
+        filters,
+        lambda: staff_lists.deliveries(coop, wanted),
+        endpoint="deliveries.index",
+        export_endpoint="deliveries.export",
+    )
+    ids = [d.id for d, _f in view.page.items]
+    centre_list = deliveries.centres(db, coop)
+    totals = (0, 0) if filters.errors else staff_lists.delivery_totals(db, coop, wanted)
+    html = render_template(
+        "deliveries/index.html",
+        view=view,
+        wanted=wanted,
+        claims=claims.delivery_claims(db, ids) if ids else {},
+        claim_labels=vocabulary.claim_names(db, coop.id),
+        totals=totals,
+        centre_options=[(c.code, f"{c.code} · {c.name}") for c in centre_list],
+        centre_code=filters.given.get("centre", ""),
         form_labels=FORM_LABELS,
         can_intake=may(Permission.INTAKE, coop),
+    )
+    return html, view.status
+
+
+@bp.route("/c/<code>/deliveries.csv")
+def export(code: str) -> Any:
+    """The deliveries of the list's filters as CSV (the import's columns)."""
+    coop = guard.record("code")
+    filters, wanted = _list_filters(coop)
+    return listing.export(
+        filters,
+        lambda how: csv_export.deliveries(
+            listing_service.every(get_session(), staff_lists.delivery_export(coop, wanted)), how
+        ),
+        f"deliveries-{coop.code}",
     )
 
 

@@ -13,43 +13,82 @@ from marshmallow import EXCLUDE, ValidationError
 
 from .. import guard
 from ..db import get_session
-from ..documents import maps, pdf, qr
+from ..documents import csv_export, maps, pdf, qr
 from ..idempotency import idempotent
 from ..models import Family
 from ..schemas.family import FamilySchema
 from ..schemas.intake import form_values
-from ..services import claims, deliveries, families, plots, vocabulary
+from ..services import claims, deliveries, families, plots, staff_lists, vocabulary
+from ..services import listing as listing_service
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS
-from . import nav
-from .context import errors_of, login_required_for, may, new_key, paginate, show_cooperative
+from . import listing, nav
+from .context import errors_of, login_required_for, may, new_key, show_cooperative
 
 bp = login_required_for(Blueprint("families", __name__))
 
 nav.add("families.index", _l("Families"), Permission.READ, order=15)
 
 
+def _list_filters(coop: Any) -> tuple[listing.Filters, staff_lists.FamilyFilter]:
+    filters = listing.Filters()
+    communities = {str(c.id): c.id for c in families.communities(get_session(), coop)}
+    wanted = staff_lists.FamilyFilter(
+        q=filters.text("q", 100),
+        community_id=filters.record("community_id", _("Community"), communities),
+        state=filters.choice("state", _("State"), staff_lists.FAMILY_STATES),
+    )
+    return filters, wanted
+
+
 @bp.route("/c/<code>/families")
 def index(code: str) -> Any:
     """All families, searched by member code, name or community as one types."""
     coop = show_cooperative(guard.record("code"))
-    q = request.args.get("q", "")[:100]
-    community_id = _community_filter(coop)
-    pager = paginate(families.search_query(get_session(), coop, q, community_id=community_id))
+    filters, wanted = _list_filters(coop)
+    view = listing.page(
+        filters,
+        lambda: staff_lists.family_list(get_session(), coop, wanted),
+        endpoint="families.index",
+        export_endpoint="families.export",
+    )
     communities = families.communities(get_session(), coop)
     context = {
-        "pager": pager,
-        "q": q,
-        "community_id": community_id,
+        "view": view,
+        "pager": view.page,
+        "q": wanted.q,
+        "wanted": wanted,
+        "community_id": wanted.community_id,
         "communities": communities,
         "community_names": {c.id: c.name for c in communities},
         "can_intake": may(Permission.INTAKE, coop),
     }
     if request.headers.get("HX-Request"):
+        # htmx swaps only successful answers: the rows part says what is wrong itself.
         return render_template("families/_rows.html", **context)
-    return render_template("families/index.html", **context)
+    return render_template("families/index.html", **context), view.status
+
+
+@bp.route("/c/<code>/families.csv")
+def export(code: str) -> Any:
+    """The families of the list's filters as CSV (national ID and phone for staff who may
+    read them, as the whole export)."""
+    coop = guard.record("code")
+    filters, wanted = _list_filters(coop)
+    private = may(Permission.PRIVATE, coop)
+    return listing.export(
+        filters,
+        lambda how: csv_export.families(
+            listing_service.every(
+                get_session(), staff_lists.family_export(get_session(), coop, wanted)
+            ),
+            how,
+            include_private=private,
+        ),
+        f"families-{coop.code}",
+    )
 
 
 def _community_filter(coop: Any) -> Any:

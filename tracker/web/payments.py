@@ -14,18 +14,19 @@ from marshmallow import ValidationError
 
 from .. import guard
 from ..db import get_session
-from ..documents import receipts
+from ..documents import csv_export, receipts
 from ..documents.season_report import Fmt
 from ..idempotency import idempotent
 from ..models import Cooperative, Family
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
-from ..services import families, payments, premiums, prices, receipt_facts
+from ..services import families, payments, premiums, prices, receipt_facts, staff_lists
+from ..services import listing as listing_service
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS, REPORT_CLAIM_LABELS, label
-from . import nav
+from . import listing, nav
 from .context import login_required_for, show_cooperative, user_id
 
 bp = login_required_for(Blueprint("payments", __name__))
@@ -65,6 +66,69 @@ def index(code: str) -> Any:
     g.coop = coop
     season = _season(coop, request.args.get("season"))
     return _render_index(coop, season, request.args.get("q", "").strip(), {}, {}, 200)
+
+
+def _list_filters(coop: Cooperative) -> tuple[listing.Filters, staff_lists.PaymentFilter]:
+    filters = listing.Filters()
+    day_from = filters.day("from", _("From"))
+    day_to = filters.day("to", _("To"))
+    filters.order("from", "to", _("To"), day_from, day_to)
+    wanted = staff_lists.PaymentFilter(
+        season=filters.number("season", _("Season"), 1900, 2999),
+        kind=filters.choice("kind", _("Kind"), payments.KIND_LABELS),
+        method=filters.choice("method", _("Payment method"), payments.METHOD_LABELS),
+        day_from=day_from,
+        day_to=day_to,
+        state=filters.choice("state", _("State"), staff_lists.DELIVERY_STATES),
+        q=filters.text("q", 60),
+    )
+    return filters, wanted
+
+
+@bp.route("/c/<code>/payments/all")
+def listing_page(code: str) -> Any:
+    """Every payment of the cooperative, filtered by season, kind, method, dates and a
+    search; a page at a time, and as CSV."""
+    coop = guard.record("code")
+    g.coop = coop
+    session = get_session()
+    filters, wanted = _list_filters(coop)
+    view = listing.page(
+        filters,
+        lambda: staff_lists.payments(coop, wanted),
+        endpoint="payments.listing_page",
+        export_endpoint="payments.export",
+    )
+    html = render_template(
+        "payments/list.html",
+        view=view,
+        wanted=wanted,
+        total=0 if filters.errors else staff_lists.payment_total(session, coop, wanted),
+        seasons=[(str(s), str(s)) for s in staff_lists.payment_seasons(session, coop)],
+        kinds=[(str(k), label(payments.KIND_LABELS, k)) for k in payments.KIND_LABELS],
+        methods=[(str(m), label(payments.METHOD_LABELS, m)) for m in payments.METHOD_LABELS],
+        kind_labels=payments.KIND_LABELS,
+        method_labels=payments.METHOD_LABELS,
+        label=label,
+        fmt=_fmt(coop),
+    )
+    return html, view.status
+
+
+@bp.route("/c/<code>/payments.csv")
+def export(code: str) -> Response:
+    """The payments of the list's filters as CSV."""
+    coop = guard.record("code")
+    filters, wanted = _list_filters(coop)
+    return listing.export(
+        filters,
+        lambda how: csv_export.payments(
+            listing_service.every(get_session(), staff_lists.payments(coop, wanted)),
+            how,
+            coop.currency,
+        ),
+        f"payments-{coop.code}",
+    )
 
 
 def _render_index(

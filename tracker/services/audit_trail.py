@@ -1,0 +1,436 @@
+"""The audit trail as people read it: filtered by person, kind of record, action and
+dates; each entry's record named by its human key (receipt number, lot code, member
+code, certificate number...) and its fields by their names, ids kept for a details fold.
+
+`audit.py` writes and proves the log; this module only reads it for the trail page and
+its CSV export (both from `source`, so they list the same entries).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, col, select
+
+from ..models import (
+    AuditEntry,
+    Certificate,
+    CollectionCentre,
+    Community,
+    Cooperative,
+    Delivery,
+    Family,
+    Lot,
+    LotOperation,
+    Payment,
+    Plot,
+    PremiumRule,
+    ProcessingSite,
+    Shipment,
+    User,
+)
+from . import audit, vocabulary
+from .vocabulary import COOPERATIVE_UTC_OFFSET
+
+# The kinds of record, as people call them.
+ENTITY_LABELS: dict[str, Any] = {
+    "cooperative": _l("Cooperative"),
+    "user_account": _l("User"),
+    "membership": _l("User role"),
+    "certificate": _l("Certificate"),
+    "certificate_kind": _l("Certificate type"),
+    "certificate_status_change": _l("Certificate status change"),
+    "certificate_document": _l("Certificate document"),
+    "stored_file": _l("File"),
+    "coverage_entry": _l("Certificate coverage"),
+    "site_coverage": _l("Site coverage"),
+    "community": _l("Community"),
+    "collection_centre": _l("Collection centre"),
+    "processing_site": _l("Processing site"),
+    "product": _l("Product"),
+    "gtin_owner": _l("GTIN owner"),
+    "conversion_factor": _l("Conversion factor"),
+    "import_batch": _l("Import"),
+    "premium_rule": _l("Premium rule"),
+    "fixed_premium": _l("Premium of a delivery"),
+    "shipment": _l("Shipment"),
+    "shipment_lot": _l("Lot in a shipment"),
+    "family": _l("Family"),
+    "plot": _l("Plot"),
+    "plot_flag": _l("Plot alert"),
+    "delivery": _l("Delivery"),
+    "day_price": _l("Price of the day"),
+    "device": _l("Device"),
+    "receipt_block": _l("Receipt book"),
+    "unused_receipt": _l("Unused receipt"),
+    "lot": _l("Lot"),
+    "lot_operation": _l("Lot operation"),
+    "lot_input": _l("Lot input"),
+    "mass_balance_debit": _l("Mass balance debit"),
+    "payment": _l("Payment"),
+    "payment_allocation": _l("Payment allocation"),
+    "session": _l("Session"),
+}
+
+# Field names, as people read them (any other is shown with spaces for underscores).
+FIELD_LABELS: dict[str, Any] = {
+    "name": _l("Name"),
+    "code": _l("Code"),
+    "email": _l("Email"),
+    "role": _l("Role"),
+    "active": _l("Active"),
+    "locale": _l("Language"),
+    "member_code": _l("Member code"),
+    "head_name": _l("Head of household"),
+    "woman_led": _l("Woman-led"),
+    "national_id": _l("National ID"),
+    "phone": _l("Phone"),
+    "public_name_consent": _l("Name may be public"),
+    "community_id": _l("Community"),
+    "family_id": _l("Family"),
+    "plot_id": _l("Plot"),
+    "centre_id": _l("Collection centre"),
+    "collection_centre_id": _l("Collection centre"),
+    "site_id": _l("Processing site"),
+    "lot_id": _l("Lot"),
+    "source_lot_id": _l("Source lot"),
+    "source_delivery_id": _l("Source delivery"),
+    "delivery_id": _l("Delivery"),
+    "payment_id": _l("Payment"),
+    "shipment_id": _l("Shipment"),
+    "certificate_id": _l("Certificate"),
+    "operation_id": _l("Lot operation"),
+    "rule_id": _l("Premium rule"),
+    "user_id": _l("User"),
+    "created_by_id": _l("Recorded by"),
+    "clerk_id": _l("Clerk"),
+    "voided_by_id": _l("Voided by"),
+    "voided_at": _l("Voided at"),
+    "void_reason": _l("Reason for voiding"),
+    "replaces_id": _l("Replaces"),
+    "import_id": _l("Import"),
+    "crop": _l("Crop"),
+    "form": _l("Product form"),
+    "forms": _l("Product forms"),
+    "crops": _l("Crops"),
+    "delivered_on": _l("Delivery date"),
+    "gross_g": _l("Gross weight (g)"),
+    "tare_g": _l("Tare (g)"),
+    "net_g": _l("Net weight (g)"),
+    "moisture_dpct": _l("Moisture (tenths of %)"),
+    "grade": _l("Grade"),
+    "price_per_kg_minor": _l("Price per kg (cents)"),
+    "premium_per_kg_minor": _l("Premium per kg (cents)"),
+    "price_pending": _l("Price pending"),
+    "amount_minor": _l("Amount (cents)"),
+    "premium_minor": _l("Premium (cents)"),
+    "rate_minor": _l("Rate (cents)"),
+    "receipt_seq": _l("Receipt sequence"),
+    "receipt_number": _l("Receipt number"),
+    "paper_receipt": _l("Paper receipt"),
+    "area_m2": _l("Area (m²)"),
+    "altitude_m": _l("Altitude (m)"),
+    "expected_yield_kg_ha": _l("Expected yield (kg/ha)"),
+    "geometry_geojson": _l("Geometry"),
+    "kind": _l("Kind"),
+    "method": _l("Payment method"),
+    "paid_on": _l("Paid on"),
+    "season": _l("Season"),
+    "reference": _l("Reference"),
+    "note": _l("Note"),
+    "status": _l("Status"),
+    "since": _l("Since"),
+    "until": _l("Until"),
+    "number": _l("Number"),
+    "type": _l("Type"),
+    "standard": _l("Standard"),
+    "body": _l("Certification body"),
+    "body_code": _l("Certifier code"),
+    "valid_from": _l("Valid from"),
+    "valid_until": _l("Valid until"),
+    "basis": _l("Basis"),
+    "weight_g": _l("Weight (g)"),
+    "available_g": _l("Available (g)"),
+    "grams": _l("Grams"),
+    "input_g": _l("Input (g)"),
+    "output_g": _l("Output (g)"),
+    "loss_g": _l("Loss (g)"),
+    "process": _l("Process"),
+    "occurred_on": _l("Date"),
+    "buyer_name": _l("Buyer"),
+    "buyer_country": _l("Buyer country"),
+    "contract": _l("Contract"),
+    "shipped_on": _l("Shipped on"),
+    "container": _l("Container"),
+    "claim_type": _l("Claim"),
+    "woman_led_only": _l("Woman-led families only"),
+    "unit": _l("Unit"),
+    "rows": _l("Rows"),
+    "sha256": _l("SHA-256"),
+    "original_name": _l("File name"),
+    "reason": _l("Reason"),
+    "effective_from": _l("Effective from"),
+    "district": _l("District"),
+    "province": _l("Province"),
+    "region": _l("Region"),
+    "published_at": _l("Published at"),
+    "created_at": _l("Created at"),
+}
+
+# What each kind of record is called by (a column, or a function of the record's row).
+_KEYS: dict[str, tuple[Any, Any]] = {
+    "delivery": (Delivery, col(Delivery.receipt_number)),
+    "family": (Family, col(Family.member_code)),
+    "lot": (Lot, col(Lot.code)),
+    "certificate": (Certificate, col(Certificate.number)),
+    "plot": (Plot, col(Plot.name)),
+    "collection_centre": (CollectionCentre, col(CollectionCentre.code)),
+    "community": (Community, col(Community.name)),
+    "processing_site": (ProcessingSite, col(ProcessingSite.code)),
+    "premium_rule": (PremiumRule, col(PremiumRule.name)),
+    "shipment": (Shipment, col(Shipment.buyer_name)),
+    "user_account": (User, col(User.email)),
+    "cooperative": (Cooperative, col(Cooperative.code)),
+    "lot_operation": (LotOperation, col(LotOperation.kind)),
+}
+# Fields that hold another record's id, and the kind of that record.
+REFERENCES = {
+    "family_id": "family",
+    "plot_id": "plot",
+    "centre_id": "collection_centre",
+    "collection_centre_id": "collection_centre",
+    "community_id": "community",
+    "site_id": "processing_site",
+    "lot_id": "lot",
+    "source_lot_id": "lot",
+    "source_delivery_id": "delivery",
+    "delivery_id": "delivery",
+    "replaces_id": "delivery",
+    "payment_id": "payment",
+    "shipment_id": "shipment",
+    "certificate_id": "certificate",
+    "operation_id": "lot_operation",
+    "rule_id": "premium_rule",
+    "user_id": "user_account",
+    "created_by_id": "user_account",
+    "clerk_id": "user_account",
+    "voided_by_id": "user_account",
+    "cooperative_id": "cooperative",
+}
+# Bookkeeping columns the trail does not list (the record's own id is in the fold).
+HIDDEN = frozenset({"id", "cooperative_id", "created_at", "updated_at", "public_token"})
+
+
+# Fields whose values are words of the vocabulary: shown as people say them.
+VALUE_LABELS: dict[str, Mapping[Any, Any]] = {
+    "crop": vocabulary.CROP_LABELS,
+    "crops": vocabulary.CROP_LABELS,
+    "form": vocabulary.FORM_LABELS,
+    "forms": vocabulary.FORM_LABELS,
+    "from_form": vocabulary.FORM_LABELS,
+    "to_form": vocabulary.FORM_LABELS,
+    "process": vocabulary.PROCESS_LABELS,
+    "basis": vocabulary.BASIS_LABELS,
+    "role": vocabulary.ROLE_LABELS,
+    "type": vocabulary.CLAIM_LABELS,
+    "claim_type": vocabulary.CLAIM_LABELS,
+}
+STATUS_LABELS: dict[str, Mapping[Any, Any]] = {
+    "coverage_entry": vocabulary.COVERAGE_LABELS,
+    "lot": vocabulary.LOT_STATUS_LABELS,
+    "certificate_status_change": vocabulary.CERTIFICATE_STATUS_LABELS,
+}
+
+
+def value_text(entity: str, name: str, value: Any) -> Any:
+    """A logged value as people read it: vocabulary words translated (lists too)."""
+    table = STATUS_LABELS.get(entity) if name == "status" else VALUE_LABELS.get(name)
+    if table is None or not isinstance(value, str) or not value:
+        return value
+    return ", ".join(str(table.get(part.strip(), part.strip())) for part in value.split(","))
+
+
+def entity_label(entity: str) -> str:
+    label = ENTITY_LABELS.get(entity)
+    return str(label) if label is not None else entity.replace("_", " ")
+
+
+def field_label(name: str) -> str:
+    label = FIELD_LABELS.get(name)
+    return str(label) if label is not None else name.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str = ""
+    entity: str = ""
+    action: str = ""
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+def _start_of(day: date) -> datetime:
+    """The moment a day begins at the cooperative, in UTC."""
+    return datetime.combine(day, time(), UTC) - COOPERATIVE_UTC_OFFSET
+
+
+def source(coop: Cooperative, f: AuditFilter) -> Any:
+    """The cooperative's entries of the filter, newest first."""
+    query = select(AuditEntry).where(col(AuditEntry.chain) == audit.chain_for(coop.id))
+    if f.actor:
+        query = query.where(col(AuditEntry.actor) == f.actor)
+    if f.entity:
+        query = query.where(col(AuditEntry.entity) == f.entity)
+    if f.action:
+        query = query.where(col(AuditEntry.action) == f.action)
+    if f.day_from is not None:
+        query = query.where(col(AuditEntry.at) >= _start_of(f.day_from))
+    if f.day_to is not None:
+        query = query.where(col(AuditEntry.at) < _start_of(f.day_to + timedelta(days=1)))
+    return query.order_by(col(AuditEntry.seq).desc())
+
+
+def choices(session: Session, coop: Cooperative) -> dict[str, list[str]]:
+    """The people, kinds of record and actions the cooperative's trail mentions."""
+    chain = audit.chain_for(coop.id)
+
+    def distinct(column: Any) -> list[str]:
+        return [
+            str(v)
+            for v in session.scalars(
+                select(column).where(col(AuditEntry.chain) == chain).distinct().order_by(column)
+            )
+        ]
+
+    return {
+        "actor": distinct(col(AuditEntry.actor)),
+        "entity": distinct(col(AuditEntry.entity)),
+        "action": distinct(col(AuditEntry.action)),
+    }
+
+
+@dataclass
+class Change:
+    field: str
+    label: str
+    before: Any
+    after: Any
+    before_name: str | None = None  # the record an id names, by its human key
+    after_name: str | None = None
+    kind: str | None = None  # the kind of record an id field names
+
+
+@dataclass
+class Readable:
+    """One entry as the trail shows it."""
+
+    entry: AuditEntry
+    entity_label: str
+    name: str | None  # the record's human key (None: no such key, or not found)
+    changes: list[Change] = field(default_factory=list)
+    ids: list[tuple[str, str]] = field(default_factory=list)  # (label, uuid) for the fold
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    if not isinstance(value, str) or len(value) not in (32, 36):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _names(session: Session, wanted: dict[str, set[uuid.UUID]]) -> dict[tuple[str, str], str]:
+    """{(kind, id text): human key} for the records asked for, read in one query per kind."""
+    found: dict[tuple[str, str], str] = {}
+    for kind, ids in wanted.items():
+        if not ids:
+            continue
+        if kind == "payment":
+            query: Any = (
+                select(col(Payment.id), col(Family.member_code), col(Payment.paid_on))
+                .join(Family, col(Family.id) == col(Payment.family_id))
+                .where(col(Payment.id).in_(list(ids)))
+            )
+            for pid, member_code, paid_on in session.execute(query):
+                found[(kind, str(pid))] = f"{member_code} · {paid_on.isoformat()}"
+            continue
+        model, key = _KEYS.get(kind, (None, None))
+        if model is None:
+            continue
+        listed = list(ids)
+        for start in range(0, len(listed), 900):
+            query = select(col(model.id), key).where(col(model.id).in_(listed[start : start + 900]))
+            for rid, name in session.execute(query):
+                found[(kind, str(rid))] = str(name)
+    return found
+
+
+def _fields(entry: AuditEntry, private: bool) -> list[tuple[str, Any, Any]]:
+    return audit.changes(entry, private=private)
+
+
+def readable(session: Session, entries: Iterable[AuditEntry], *, private: bool) -> list[Readable]:
+    """Entries with their records named, fields labelled and ids set aside for a fold."""
+    listed = list(entries)
+    raw = {e.id: _fields(e, private) for e in listed}
+    wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for e in listed:
+        if (rid := _as_uuid(e.entity_id)) is not None:
+            wanted[e.entity].add(rid)
+        for name, old, new in raw[e.id]:
+            kind = REFERENCES.get(name)
+            for value in (old, new):
+                if kind and (vid := _as_uuid(value)) is not None:
+                    wanted[kind].add(vid)
+    names = _names(session, wanted)
+    result = []
+    for e in listed:
+        item = Readable(e, entity_label(e.entity), names.get((e.entity, e.entity_id)))
+        if e.entity_id:
+            item.ids.append((entity_label(e.entity), e.entity_id))
+        for name, old, new in raw[e.id]:
+            if name in HIDDEN:
+                continue
+            kind = REFERENCES.get(name)
+            shown_old, shown_new = value_text(e.entity, name, old), value_text(e.entity, name, new)
+            change = Change(name, field_label(name), shown_old, shown_new, kind=kind)
+            for value, attr in ((old, "before_name"), (new, "after_name")):
+                if (vid := _as_uuid(value)) is not None:
+                    item.ids.append((field_label(name), str(vid)))
+                    setattr(change, attr, names.get((kind or "", str(vid)), ""))
+            item.changes.append(change)
+        result.append(item)
+    return result
+
+
+def export_rows(session: Session, entries: Iterable[AuditEntry], *, private: bool) -> Any:
+    """(entry, record kind label, record name, changes text) for the CSV, a batch at a time."""
+    batch: list[AuditEntry] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) == 500:
+            yield from _export_batch(session, batch, private)
+            batch = []
+    yield from _export_batch(session, batch, private)
+
+
+def _export_batch(session: Session, batch: list[AuditEntry], private: bool) -> Any:
+    for item in readable(session, batch, private=private):
+        parts = []
+        for c in item.changes:
+            old = c.before_name or ("" if c.before is None else _text(c.before))
+            new = c.after_name or ("" if c.after is None else _text(c.after))
+            parts.append(f"{c.label}: {old} → {new}" if item.entry.before else f"{c.label}: {new}")
+        yield item.entry, item.entity_label, item.name or "", "; ".join(parts)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,276 @@
+"""What each long staff list reads: its filters, its source (for `listing.page_of` and
+`listing.every`) and the rows its export writes.
+
+Deliveries, families, lapsed coverage, payments and a certificate's coverage; the audit
+trail's is `audit_trail`. A list's page and its CSV are built from one `source(...)`, so
+they agree row for row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from ..models import (
+    Certificate,
+    CollectionCentre,
+    Community,
+    Cooperative,
+    Delivery,
+    Family,
+    Payment,
+    Plot,
+)
+from . import coverage, families
+from .text import fold
+from .vocabulary import claim_names
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern's text with its wildcards escaped (escape character backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _words(q: str) -> list[str]:
+    return "".join(ch for ch in q if ord(ch) >= 32).lower().split()[:5]
+
+
+# -- deliveries ----------------------------------------------------------------------------
+
+DELIVERY_STATES = ("valid", "voided")
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    day_from: date | None = None
+    day_to: date | None = None
+    centre_id: uuid.UUID | None = None
+    form: str = ""
+    state: str = ""  # "", "valid" or "voided"
+    q: str = ""  # receipt number, member code or name
+
+
+def _delivery_where(coop: Cooperative, f: DeliveryFilter) -> list[Any]:
+    where: list[Any] = [col(Delivery.cooperative_id) == coop.id]
+    if f.day_from is not None:
+        where.append(col(Delivery.delivered_on) >= f.day_from)
+    if f.day_to is not None:
+        where.append(col(Delivery.delivered_on) <= f.day_to)
+    if f.centre_id is not None:
+        where.append(col(Delivery.centre_id) == f.centre_id)
+    if f.form:
+        where.append(col(Delivery.form) == f.form)
+    if f.state == "valid":
+        where.append(col(Delivery.voided_at).is_(None))
+    elif f.state == "voided":
+        where.append(col(Delivery.voided_at).is_not(None))
+    for word in _words(f.q):
+        pattern = f"%{_like(word)}%"
+        where.append(
+            or_(
+                func.lower(col(Delivery.receipt_number)).like(pattern, escape="\\"),
+                func.lower(col(Family.member_code)).like(pattern, escape="\\"),
+                func.lower(col(Family.head_name)).like(pattern, escape="\\"),
+                func.lower(col(Delivery.paper_receipt)).like(pattern, escape="\\"),
+            )
+        )
+    return where
+
+
+def deliveries(coop: Cooperative, f: DeliveryFilter) -> Any:
+    """(Delivery, Family) of the filter, newest first."""
+    return (
+        select(Delivery, Family)
+        .join(Family, col(Family.id) == col(Delivery.family_id))
+        .where(*_delivery_where(coop, f))
+        .order_by(col(Delivery.delivered_on).desc(), col(Delivery.receipt_number).desc())
+    )
+
+
+def delivery_totals(session: Session, coop: Cooperative, f: DeliveryFilter) -> tuple[int, int]:
+    """Net grams and what they are worth (with premiums) of the filter's valid deliveries."""
+    net, worth = session.execute(
+        select(
+            func.coalesce(func.sum(col(Delivery.net_g)), 0),
+            func.coalesce(func.sum(col(Delivery.amount_minor) + col(Delivery.premium_minor)), 0),
+        )
+        .join(Family, col(Family.id) == col(Delivery.family_id))
+        .where(*_delivery_where(coop, f), col(Delivery.voided_at).is_(None))
+    ).one()
+    return int(net), int(worth)
+
+
+def delivery_export(coop: Cooperative, f: DeliveryFilter) -> Any:
+    """The export's rows of the filter: (Delivery, member code, plot name, centre code),
+    in the page's order (the columns `csv_export.deliveries` writes)."""
+    return (
+        select(Delivery, col(Family.member_code), col(Plot.name), col(CollectionCentre.code))
+        .join(Family, col(Family.id) == col(Delivery.family_id))
+        .join(Plot, col(Plot.id) == col(Delivery.plot_id))
+        .join(CollectionCentre, col(CollectionCentre.id) == col(Delivery.centre_id))
+        .where(*_delivery_where(coop, f))
+        .order_by(col(Delivery.delivered_on).desc(), col(Delivery.receipt_number).desc())
+    )
+
+
+# -- families ------------------------------------------------------------------------------
+
+FAMILY_STATES = ("active", "inactive")
+
+
+@dataclass(frozen=True)
+class FamilyFilter:
+    q: str = ""
+    community_id: uuid.UUID | None = None
+    state: str = ""  # "", "active" or "inactive"
+
+
+def family_list(session: Session, coop: Cooperative, f: FamilyFilter) -> Any:
+    """Families of the filter by member code (the families page's search)."""
+    query = families.search_query(session, coop, f.q, community_id=f.community_id)
+    if f.state:
+        query = query.where(col(Family.active).is_(f.state == "active"))
+    return query
+
+
+def family_export(session: Session, coop: Cooperative, f: FamilyFilter) -> Any:
+    """(Family, community name) of the filter, by member code (`csv_export.families`)."""
+    ids = family_list(session, coop, f).with_only_columns(col(Family.id)).order_by(None)
+    return (
+        select(Family, func.coalesce(col(Community.name), ""))
+        .outerjoin(Community, col(Community.id) == col(Family.community_id))
+        .where(col(Family.id).in_(ids))
+        .order_by(col(Family.member_code))
+    )
+
+
+# -- lapsed coverage -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LapseFilter:
+    q: str = ""  # member code or name
+    claim: str = ""  # claim type
+
+
+def lapsed(session: Session, coop: Cooperative, day: date, f: LapseFilter) -> list[Any]:
+    """Families whose coverage lapsed (`coverage.lapsed`), filtered, by claim and code."""
+    rows = coverage.lapsed(session, coop, day)
+    if f.claim:
+        rows = [r for r in rows if r.type == f.claim]
+    for word in [fold(w) for w in _words(f.q)]:
+        rows = [r for r in rows if word in r.member_code.lower() or word in fold(r.head_name)]
+    return rows
+
+
+def lapse_claims(session: Session, coop: Cooperative) -> dict[str, str]:
+    """The claim types a lapse can be of, with their names."""
+    return claim_names(session, coop.id)
+
+
+# -- payments ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    season: int | None = None
+    kind: str = ""
+    method: str = ""
+    day_from: date | None = None
+    day_to: date | None = None
+    state: str = ""  # "", "valid" or "voided"
+    q: str = ""  # member code, name or reference
+
+
+def payments(coop: Cooperative, f: PaymentFilter) -> Any:
+    """(Payment, Family) of the filter, newest first."""
+    query = (
+        select(Payment, Family)
+        .join(Family, col(Family.id) == col(Payment.family_id))
+        .where(col(Payment.cooperative_id) == coop.id)
+    )
+    if f.season is not None:
+        query = query.where(col(Payment.season) == f.season)
+    if f.kind:
+        query = query.where(col(Payment.kind) == f.kind)
+    if f.method:
+        query = query.where(col(Payment.method) == f.method)
+    if f.day_from is not None:
+        query = query.where(col(Payment.paid_on) >= f.day_from)
+    if f.day_to is not None:
+        query = query.where(col(Payment.paid_on) <= f.day_to)
+    if f.state == "valid":
+        query = query.where(col(Payment.voided_at).is_(None))
+    elif f.state == "voided":
+        query = query.where(col(Payment.voided_at).is_not(None))
+    for word in _words(f.q):
+        pattern = f"%{_like(word)}%"
+        query = query.where(
+            or_(
+                func.lower(col(Family.member_code)).like(pattern, escape="\\"),
+                func.lower(col(Family.head_name)).like(pattern, escape="\\"),
+                func.lower(col(Payment.reference)).like(pattern, escape="\\"),
+            )
+        )
+    return query.order_by(col(Payment.paid_on).desc(), col(Payment.created_at).desc())
+
+
+def payment_total(session: Session, coop: Cooperative, f: PaymentFilter) -> int:
+    """What the filter's valid payments add up to, in minor units."""
+    listed = payments(coop, f).order_by(None).where(col(Payment.voided_at).is_(None)).subquery()
+    return int(
+        session.execute(select(func.coalesce(func.sum(listed.c.amount_minor), 0))).scalar_one()
+    )
+
+
+def payment_seasons(session: Session, coop: Cooperative) -> list[int]:
+    return [
+        int(s)
+        for s in session.scalars(
+            select(col(Payment.season))
+            .where(col(Payment.cooperative_id) == coop.id)
+            .distinct()
+            .order_by(col(Payment.season).desc())
+        )
+    ]
+
+
+# -- a certificate's coverage ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverageFilter:
+    on: date
+    status: str = ""
+    q: str = ""
+
+
+def certificate_coverage(cert: Certificate, f: CoverageFilter) -> Any:
+    """(Family, community, status, since) on the certificate's list on a day
+    (`coverage.coverage_query`); its pages are read with `coverage_rows`."""
+    return coverage.coverage_query(
+        cert, f.on, statuses=[f.status] if f.status else None, search=f.q[:60]
+    )
+
+
+def coverage_rows(session: Session, cert: Certificate) -> Any:
+    """How a slice of `certificate_coverage` becomes its rows (plots and hectares too)."""
+    return lambda db, statement: coverage.coverage_rows(db, cert, statement)
+
+
+def coverage_export(session: Session, cert: Certificate, f: CoverageFilter) -> Iterator[Any]:
+    """Every row of the filter, with plots and hectares, a thousand families at a time."""
+    statement = certificate_coverage(cert, f)
+    offset = 0
+    while True:
+        rows = coverage.coverage_rows(session, cert, statement.offset(offset).limit(1000))
+        yield from rows
+        if len(rows) < 1000:
+            return
+        offset += 1000
