@@ -126,6 +126,8 @@ def upgrade() -> None:
             ["cooperative_id"],
             ["cooperative.id"],
             name=op.f("fk_file_content_cooperative_id_cooperative"),
+            initially="DEFERRED",
+            deferrable=True,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_file_content")),
         sa.UniqueConstraint(
