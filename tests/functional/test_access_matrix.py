@@ -400,7 +400,6 @@ def records(app, db, world, monkeypatch) -> dict[str, str]:
         public.certificates[0],
         f.pdf_document(),
         original_name="organic.pdf",
-        data_dir=app.config["DATA_DIR"],
         max_bytes=app.config["MAX_UPLOAD_BYTES"],
     )
     values["file_id"] = str(document.file_id)

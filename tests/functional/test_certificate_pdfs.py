@@ -179,7 +179,6 @@ def test_a_file_stored_before_sanitising_is_sanitised_when_served(app, client, c
         media_type="application/pdf",
         original_name="old.pdf",
         user_id=None,
-        data_dir=app.config["DATA_DIR"],
     )
     stored.original_sha256 = None
     from tracker.models import CertificateDocument

@@ -12,7 +12,7 @@ import time_machine
 from sqlmodel import select
 
 from tests import factories as f
-from tracker.models import CertificateStatusChange, CoverageEntry, StoredFile
+from tracker.models import CertificateStatusChange, CoverageEntry, FileContent, StoredFile
 from tracker.services import claims
 
 PDF = f.pdf_document()  # a real one-page PDF: uploads are opened by pikepdf
@@ -179,7 +179,7 @@ def test_status_from_a_date_with_a_reason_and_on_any_date(client, manager, db):
     assert len(client.get(url, headers=manager).get_json()["history"]) == 2
 
 
-def test_the_document_is_a_pdf_by_content_stored_once_by_its_hash(client, manager, app):
+def test_the_document_is_a_pdf_by_content_stored_once_by_its_hash(client, manager, app, db):
     body = create(client, manager)
     other = create(client, manager, number="NOP-8821-2026", standard="USDA NOP")
     url = f"/api/v1/certificates/{body['id']}/document"
@@ -203,8 +203,9 @@ def test_the_document_is_a_pdf_by_content_stored_once_by_its_hash(client, manage
         content_type="multipart/form-data",
     )
     assert same.status_code == 200
-    files = list(Path(app.config["DATA_DIR"]).rglob("*.bin"))
-    assert [p.name for p in files] == [f"{digest}.bin"]
+    # The bytes are kept once, in the database (content-addressed), and nothing on disk.
+    assert db.exec(select(FileContent.sha256)).all() == [digest]
+    assert not list(Path(app.config["DATA_DIR"]).rglob("*.bin"))
 
 
 def test_documents_that_are_not_pdfs_or_too_big_are_refused(client, manager, app, db):
@@ -233,6 +234,7 @@ def test_documents_that_are_not_pdfs_or_too_big_are_refused(client, manager, app
     assert big.status_code == 422
     assert "MB" in big.get_json()["errors"]["document"][0]
     assert db.exec(select(StoredFile)).all() == []
+    assert db.exec(select(FileContent)).all() == []
     assert not list(Path(app.config["DATA_DIR"]).rglob("*.bin"))
 
 

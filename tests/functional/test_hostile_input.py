@@ -732,9 +732,9 @@ def _multipart_head(field: str, filename: str, media_type: str = "application/pd
 
 
 def _nothing_stored(app: Any, db: Any, *models: Any) -> None:
-    from tracker.models import StoredFile
+    from tracker.models import FileContent, StoredFile
 
-    for model in (StoredFile, *models):
+    for model in (StoredFile, FileContent, *models):
         assert db.exec(select(func.count()).select_from(model)).one() == 0, model
     db.rollback()
     files = app.config["DATA_DIR"] + "/files"

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import delete, update
 
 from tests import factories as f
 from tracker.documents import pdf
+from tracker.models import FileContent
 from tracker.services import certificate_documents, certificates
 
 
@@ -143,9 +145,7 @@ def test_the_certificate_document_is_served_as_the_pdf_it_is(app, client, db, pu
     assert client.get(path).status_code == 404  # none uploaded yet
     with app.app_context():
         document = pdf.render_html("<p>Certificado CU-PE-2026-0871</p>", pdfa=False)
-    certificate_documents.attach_document(
-        db, organic, document, data_dir=app.config["DATA_DIR"], max_bytes=10_000_000
-    )
+    certificate_documents.attach_document(db, organic, document, max_bytes=10_000_000)
     db.commit()
     response = client.get(path)
     assert response.status_code == 200
@@ -160,10 +160,14 @@ def test_the_certificate_document_is_served_as_the_pdf_it_is(app, client, db, pu
     assert shown["document_url"] == f"https://trace.example.org{path}"
     page = client.get(f"/l/{public.lot.public_token}", headers={"Accept-Language": "en"})
     assert f'href="{path}"' in page.get_data(as_text=True)
-    # A file gone missing (or altered) on disk is a 404, never a 500 nor the wrong bytes.
+    # Bytes altered (or gone) in the database are a 404, never a 500 nor the wrong bytes.
     stored = certificate_documents.current_document(db, organic)[1]
-    db.commit()  # end the read: the test's session writes with BEGIN IMMEDIATE on SQLite
-    certificate_documents.file_path(app.config["DATA_DIR"], stored.sha256).write_bytes(
-        b"%PDF-1.7 other"
+    content = FileContent.__table__
+    db.execute(
+        update(content).where(content.c.sha256 == stored.sha256).values(data=b"%PDF-1.7 other")
     )
+    db.commit()
+    assert client.get(path).status_code == 404
+    db.execute(delete(content).where(content.c.sha256 == stored.sha256))
+    db.commit()
     assert client.get(path).status_code == 404

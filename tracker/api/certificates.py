@@ -196,7 +196,7 @@ class CertificateDocument(MethodView):
         current = certificate_documents.current_document(get_session(), cert)
         if current is None:
             raise NotFound(_("This certificate has no document yet."))
-        data = certificate_documents.read_document(current_app.config["DATA_DIR"], current[1])
+        data = certificate_documents.read_document(get_session(), current[1])
         return _pdf(data, certificate_documents.download_name(cert))
 
     @idempotent
@@ -234,7 +234,6 @@ class CertificateDocument(MethodView):
             data,
             original_name=name,
             user_id=user_id(),
-            data_dir=current_app.config["DATA_DIR"],
             max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
         )
         return present(cert)

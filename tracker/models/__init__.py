@@ -8,6 +8,7 @@ from .certificate import (
     CertificateKind,
     CertificateStatusChange,
     CoverageEntry,
+    FileContent,
     SiteCoverage,
     StoredFile,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "DeliveryFlag",
     "Device",
     "Family",
+    "FileContent",
     "FixedPremium",
     "GtinOwner",
     "IdempotencyRecord",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field
 
 from .base import TenantModel, utcnow
@@ -68,7 +68,9 @@ class CertificateStatusChange(TenantModel, table=True):
 
 
 class StoredFile(TenantModel, table=True):
-    """An uploaded file, stored once by its SHA-256 under TRACKER_DATA_DIR."""
+    """An uploaded file's record, once per cooperative by its SHA-256; its bytes are the
+    FileContent row of the same cooperative and digest (in the database, so every app
+    host serves them and one database backup holds them)."""
 
     __tablename__ = "stored_file"
     __table_args__ = (
@@ -86,6 +88,21 @@ class StoredFile(TenantModel, table=True):
     original_sha256: str | None = Field(default=None, max_length=64)
     # What sanitising took out, as codes (services.certificate_documents.REMOVED_LABELS).
     removed: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+
+
+class FileContent(TenantModel, table=True):
+    """The bytes of a stored file, content-addressed: one row per cooperative and SHA-256,
+    however many records and versions name it."""
+
+    __tablename__ = "file_content"
+    __table_args__ = (
+        UniqueConstraint("cooperative_id", "sha256"),
+        CheckConstraint("size_bytes > 0", name="size"),
+    )
+
+    sha256: str = Field(max_length=64)
+    size_bytes: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class CertificateDocument(TenantModel, table=True):

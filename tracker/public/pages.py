@@ -563,7 +563,7 @@ def certificate_document(certificate_id: str) -> Response:
     if _not_modified(stored.sha256):
         return _cached(Response(status=304), stored.sha256, vary="Accept")
     try:
-        data = certificate_documents.read_document(current_app.config["DATA_DIR"], stored)
+        data = certificate_documents.read_document(get_session(), stored)
     except NotFound:
         return not_found()
     response = Response(data, mimetype="application/pdf")

@@ -42,6 +42,8 @@ UNAUDITED: dict[str, str] = {
     "delivery_flag": "derived: recomputed by the claims engine from audited records",
     "idempotency_record": "replayed answers to retried requests, not records",
     "api_token": "API sessions a user opens for themselves (only their hash is stored)",
+    "file_content": "a stored file's bytes, named by their SHA-256: the audited stored_file "
+    "record carries the digest, and every read checks the bytes against it",
 }
 # Columns that change as a side effect and would only add noise to every entry.
 NOISE = frozenset({"public_version", "updated_at", "last_login_at", "session_token"})

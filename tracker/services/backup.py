@@ -3,6 +3,13 @@
 A SQLite backup is itself a SQLite database, copied page by page through SQLite's
 online backup API, so it is consistent even while the app is writing. A PostgreSQL
 backup is a `pg_dump --format=custom` archive (a snapshot taken in one transaction).
+
+Either is the whole backup: uploaded documents are in the database (file_content), and
+TRACKER_DATA_DIR holds only caches each host rebuilds (the provenance sheets). After a
+restore, empty every host's DATA_DIR/cache before starting the app again: a restored
+database counts its public versions again from the backup's, so a sheet cached after
+the backup was taken could carry a version the restored database reaches with other
+facts.
 """
 
 from __future__ import annotations

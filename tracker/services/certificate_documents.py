@@ -1,6 +1,7 @@
 """A certificate's documents: PDFs checked by their content and sanitised (scripts,
 actions that reach outside the document and embedded files taken out), stored once per
-cooperative by SHA-256 under the data directory, and attached to a certificate as its
+cooperative by SHA-256 in the database (file_content, so every app host serves them and
+one database backup holds them), and attached to a certificate as its
 versions, the latest being the one shown.
 """
 
@@ -11,15 +12,14 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from ..models import Certificate, CertificateDocument, StoredFile
+from ..models import Certificate, CertificateDocument, FileContent, StoredFile, utcnow
 from .cooperatives import bump_public_version
 from .errors import NotFound, ValidationFailed
 
@@ -188,10 +188,39 @@ def sanitise_pdf(data: bytes) -> SanitisedPdf:
     return SanitisedPdf(out.getvalue(), tuple(sorted(removed)))
 
 
-def file_path(data_dir: str | Path, sha256: str) -> Path:
-    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-        raise NotFound(_l("Not found."))
-    return Path(data_dir) / "files" / sha256[:2] / f"{sha256}.bin"
+def content_row(
+    session: Session, cooperative_id: uuid.UUID, sha256: str
+) -> tuple[uuid.UUID, int] | None:
+    """(id, size) of the cooperative's stored bytes with this digest, without the bytes."""
+    found = session.execute(
+        select(col(FileContent.id), col(FileContent.size_bytes)).where(
+            col(FileContent.cooperative_id) == cooperative_id,
+            col(FileContent.sha256) == sha256,
+        )
+    ).first()
+    return (found[0], found[1]) if found is not None else None
+
+
+def _keep_content(session: Session, cooperative_id: uuid.UUID, digest: str, data: bytes) -> None:
+    """The bytes once per cooperative and digest, in the database (content-addressed): a
+    second upload of the same bytes, or the same upload racing in another transaction,
+    stores nothing more."""
+    if content_row(session, cooperative_id, digest) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(FileContent).values(
+                    id=uuid.uuid4(),
+                    created_at=utcnow(),
+                    cooperative_id=cooperative_id,
+                    sha256=digest,
+                    size_bytes=len(data),
+                    data=data,
+                )
+            )
+    except IntegrityError:  # the same bytes stored at the same moment by someone else
+        pass
 
 
 def store_file(
@@ -202,21 +231,15 @@ def store_file(
     media_type: str,
     original_name: str,
     user_id: uuid.UUID | None,
-    data_dir: str | Path,
     original_sha256: str | None = None,
     removed: tuple[str, ...] = (),
 ) -> StoredFile:
-    """Keep the bytes once on disk under their SHA-256, and once per cooperative in the
-    database. The file is written before the transaction commits; a rolled-back upload
-    leaves an unreferenced file that the next identical upload reuses. For a sanitised
-    copy, `original_sha256` is the upload's digest and `removed` what was taken out."""
+    """Keep the bytes once per cooperative in the database under their SHA-256
+    (file_content), and the file's record once per cooperative (stored_file), in the
+    caller's transaction: a rolled-back upload leaves nothing behind. For a sanitised copy,
+    `original_sha256` is the upload's digest and `removed` what was taken out."""
     digest = hashlib.sha256(data).hexdigest()
-    path = file_path(data_dir, digest)
-    if not path.is_file() or path.stat().st_size != len(data):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+    _keep_content(session, cooperative_id, digest, data)
     existing = session.scalars(
         select(StoredFile).where(
             col(StoredFile.cooperative_id) == cooperative_id, col(StoredFile.sha256) == digest
@@ -248,22 +271,26 @@ def store_file(
     return stored
 
 
-def read_file(data_dir: str | Path, stored: StoredFile) -> bytes:
-    """The stored bytes, checked against their SHA-256."""
-    path = file_path(data_dir, stored.sha256)
-    try:
-        data = path.read_bytes()
-    except OSError:
-        raise NotFound(_l("The document's file is missing on the server.")) from None
+def read_file(session: Session, stored: StoredFile) -> bytes:
+    """The stored bytes, from the database, checked against their SHA-256."""
+    data = session.execute(
+        select(col(FileContent.data)).where(
+            col(FileContent.cooperative_id) == stored.cooperative_id,
+            col(FileContent.sha256) == stored.sha256,
+        )
+    ).scalar_one_or_none()
+    if data is None:
+        raise NotFound(_l("The document's file is missing on the server."))
+    data = bytes(data)
     if hashlib.sha256(data).hexdigest() != stored.sha256:
         raise NotFound(_l("The document's file is damaged on the server."))
     return data
 
 
-def read_document(data_dir: str | Path, stored: StoredFile) -> bytes:
+def read_document(session: Session, stored: StoredFile) -> bytes:
     """A certificate document as it may be served: the stored bytes, sanitised on the way
     out when the file was stored before uploads were (no original digest on record)."""
-    data = read_file(data_dir, stored)
+    data = read_file(session, stored)
     if stored.original_sha256 is None:
         try:
             return sanitise_pdf(data).data
@@ -279,7 +306,6 @@ def attach_document(
     *,
     original_name: str = "",
     user_id: uuid.UUID | None = None,
-    data_dir: str | Path,
     max_bytes: int,
 ) -> CertificateDocument:
     """Upload a new version of the certificate's PDF (the same file again changes nothing).
@@ -294,7 +320,6 @@ def attach_document(
         media_type=PDF_MEDIA_TYPE,
         original_name=original_name,
         user_id=user_id,
-        data_dir=data_dir,
         original_sha256=hashlib.sha256(data).hexdigest(),
         removed=clean.removed,
     )

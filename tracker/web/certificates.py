@@ -305,7 +305,7 @@ def document(certificate_id: str) -> Any:
             from ..services.errors import NotFound
 
             raise NotFound(_("This certificate has no document yet."))
-        data = certificate_documents.read_document(current_app.config["DATA_DIR"], current[1])
+        data = certificate_documents.read_document(get_session(), current[1])
         return _pdf_response(data, certificate_documents.download_name(cert))
     cert = guard.record("certificate_id", Permission.MANAGE)
     upload = request.files.get("document")
@@ -318,7 +318,6 @@ def document(certificate_id: str) -> Any:
             upload.read(),
             original_name=upload.filename,
             user_id=user_id(),
-            data_dir=current_app.config["DATA_DIR"],
             max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
         )
     except ValidationFailed as error:
@@ -345,7 +344,7 @@ def file(certificate_id: str, file_id: str) -> Response:
     cert = guard.record("certificate_id")
     stored = guard.record("file_id")
     found = certificate_documents.document_of(get_session(), cert, stored.id)
-    data = certificate_documents.read_document(current_app.config["DATA_DIR"], found)
+    data = certificate_documents.read_document(get_session(), found)
     name = certificate_documents.download_name(cert).replace(".pdf", f"-{found.sha256[:8]}.pdf")
     return _pdf_response(data, name)
 
