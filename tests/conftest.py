@@ -39,7 +39,7 @@ def pytest_report_header(config: Any) -> str:
 
 # Minutes of load through real gunicorn servers: `make test-slow` runs them (and .ci/run,
 # after `make test`), so that `make test` stays under ten minutes on two cores.
-LOAD_TESTS = ("tests/slow/test_load.py",)
+LOAD_TESTS = ("tests/slow/test_load.py", "tests/slow/test_two_hosts.py")
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
