@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, cast
 
+import sqlmodel
 from flask_babel import format_number, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, false, func, or_, select
@@ -65,6 +66,7 @@ def filters_from(
     *,
     centre_id: uuid.UUID | None = None,
     available: bool | None = None,
+    until_field: str = "until",
 ) -> Filters:
     """Filters from a loaded filter schema (schemas/lot_forming.py), refusing with the
     field named what the cooperative does not have: a claim type, a community, a centre,
@@ -96,7 +98,7 @@ def filters_from(
         errors["form"] = [str(_l("This product form does not exist for this crop."))]
     since, until = args.get("since"), args.get("until")
     if since and until and until < since:
-        errors["until"] = [str(_l("The last day is before the first."))]
+        errors[until_field] = [str(_l("The last day is before the first."))]
     if errors:
         raise ValidationFailed(errors)
     return Filters(
@@ -178,7 +180,7 @@ def _conditions(coop: Cooperative, filters: Filters) -> list[Any]:
 def delivery_query(coop: Cooperative, filters: Filters) -> Any:
     """The API's list: the cooperative's deliveries matching the filters, newest first."""
     return (
-        select(Delivery)
+        sqlmodel.select(Delivery)  # sqlmodel's: paging.rows gives Delivery records
         .where(*_conditions(coop, filters))
         .order_by(col(Delivery.delivered_on).desc(), col(Delivery.created_at).desc())
     )
