@@ -236,13 +236,18 @@ def totals(
     ids: list[uuid.UUID] | None = None,
 ) -> Totals:
     """Deliveries, kilos still to gather and families of a selection, in one query."""
-    chosen = _selection(coop, ids, filters)
+    if ids is not None and not ids:
+        return Totals(0, 0, 0, filters.form)
+    if ids is None:
+        where = _conditions(coop, _forming(filters))
+    else:
+        where = [*_conditions(coop, Filters(available=True)), col(Delivery.id).in_(ids)]
     row = session.execute(
         select(
             func.count(),
             func.coalesce(func.sum(col(Delivery.net_g) - col(Delivery.lotted_g)), 0),
             func.count(func.distinct(col(Delivery.family_id))),
-        ).where(col(Delivery.id).in_(chosen))
+        ).where(*where)
     ).one()
     return Totals(int(row[0]), int(row[1]), int(row[2]), filters.form)
 
@@ -281,15 +286,22 @@ def forming_page(
     matching = totals(session, coop, filters)
     pages = max(1, math.ceil(matching.deliveries / size))
     page = max(1, min(page, pages))
+    order = (col(Delivery.delivered_on), col(Delivery.receipt_number), col(Delivery.id))
+    # The page's ids first (the index and the filter alone), then their rows with names.
+    shown = (
+        select(col(Delivery.id))
+        .where(*_conditions(coop, _forming(filters)))
+        .order_by(*order)
+        .offset((page - 1) * size)
+        .limit(size)
+    )
     query = (
         select(Delivery, Family.member_code, Family.head_name, Plot.name, Community.name)
         .join(Family, col(Family.id) == col(Delivery.family_id))
         .join(Plot, col(Plot.id) == col(Delivery.plot_id))
         .join(Community, col(Community.id) == col(Family.community_id))
-        .where(*_conditions(coop, _forming(filters)))
-        .order_by(col(Delivery.delivered_on), col(Delivery.receipt_number), col(Delivery.id))
-        .offset((page - 1) * size)
-        .limit(size)
+        .where(col(Delivery.id).in_(list(session.scalars(shown))))
+        .order_by(*order)
     )
     found = list(session.execute(query))
     carried = claims.delivery_claims(session, [r[0].id for r in found]) if found else {}
