@@ -296,7 +296,13 @@ def forming_page(
         .limit(size)
     )
     query = (
-        select(Delivery, Family.member_code, Family.head_name, Plot.name, Community.name)
+        select(
+            Delivery,
+            col(Family.member_code),
+            col(Family.head_name),
+            col(Plot.name),
+            col(Community.name),
+        )
         .join(Family, col(Family.id) == col(Delivery.family_id))
         .join(Plot, col(Plot.id) == col(Delivery.plot_id))
         .join(Community, col(Community.id) == col(Family.community_id))
