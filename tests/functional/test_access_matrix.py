@@ -197,6 +197,7 @@ ACCESS: dict[str, str] = {
     "lots.save_product": MANAGE,
     "lots.new": MANAGE,
     "lots.create": MANAGE,
+    "lots.preview": MANAGE,
     "lots.merge": MANAGE,
     "lots.split": MANAGE,
     "lots.publish": MANAGE,

@@ -12,14 +12,19 @@ from .. import guard
 from ..db import get_session
 from ..idempotency import idempotent
 from ..schemas.delivery import DeliveryListSchema, DeliverySchema, DeliveryVoidSchema
-from ..services import access, deliveries, delivery_import
+from ..schemas.lot_forming import DeliveryFilterSchema
+from ..services import access, deliveries, delivery_import, lot_forming
 from ..services.access import Permission
 from ._common import Blueprint, DeliveryPage, caller, csv_body, delivery_views
 
 blp = Blueprint("api_deliveries", __name__, url_prefix="/api/v1", description="Deliveries")
 
 
-class DeliveryListArgs(DeliveryListSchema):
+class DeliveryListArgs(DeliveryListSchema, DeliveryFilterSchema):
+    """family_id, centre (code), from, to; and the lot-forming filters: claim (repeat it
+    for several: each must be carried), basis, available, crop, form, grade,
+    community_id, q (receipt number or member code)."""
+
     class Meta:
         unknown = EXCLUDE
 
@@ -50,18 +55,21 @@ class Deliveries(MethodView):
     @blp.response(200, DeliverySchema(many=True))
     @blp.paginate(DeliveryPage)
     def get(self, args: dict[str, Any], code: str) -> Any:
-        """Deliveries, newest first; filter by family_id, centre, from, to."""
+        """Deliveries, newest first. Filters: family_id, centre (code), from, to, and
+        those of forming a lot: `claim` (repeatable; every one named must be carried),
+        `basis` (of those claims), `available=true` (not voided, kilos not yet in a
+        lot), `crop`, `form`, `grade`, `community_id`, `q` (receipt number or member code)."""
         coop = guard.record("code")
+        session = get_session()
         centre_id = None
         if args.get("centre"):
-            centre_id = deliveries.choose_centre(get_session(), coop, code=args["centre"]).id
-        return deliveries.list_query(
-            coop,
-            centre_id=centre_id,
-            family_id=args.get("family_id"),
-            day_from=args.get("delivered_from"),
-            day_to=args.get("delivered_to"),
+            centre_id = deliveries.choose_centre(session, coop, code=args["centre"]).id
+        values = {k: v for k, v in args.items() if k != "centre"}
+        values["since"], values["until"] = args.get("delivered_from"), args.get("delivered_to")
+        filters = lot_forming.filters_from(
+            session, coop, values, centre_id=centre_id, until_field="to"
         )
+        return lot_forming.delivery_query(coop, filters)
 
     @idempotent
     @blp.arguments(DeliverySchema)

@@ -26,12 +26,22 @@ from ..idempotency import idempotent
 from ..models import Cooperative, Lot
 from ..models.enums import FORMS_BY_CROP, Crop, Process
 from ..schemas.common import parse_grams
-from ..services import deliveries, epcis_facts, lot_pages, lots, publication, vocabulary
+from ..schemas.lot_forming import LotFormingFilterSchema
+from ..services import (
+    deliveries,
+    epcis_facts,
+    lot_forming,
+    lot_pages,
+    lots,
+    publication,
+    vocabulary,
+)
 from ..services.access import Permission
 from ..services.deliveries import QUINTAL_G
 from ..services.errors import Conflict, ValidationFailed
 from . import dashboard, lot_graph, nav
 from .context import (
+    discard,
     form_date,
     kg_text,
     login_required_for,
@@ -48,7 +58,6 @@ bp = login_required_for(Blueprint("lots", __name__))
 nav.add("lots.index", _l("Lots"), Permission.READ, order=40)
 
 PAGE_SIZE = 50
-CANDIDATES = 300
 SHOWN_INPUTS = 100
 
 
@@ -123,49 +132,93 @@ def index(code: str) -> Any:
     )
 
 
-# -- gathering deliveries into a new lot -------------------------------------------------
+# -- gathering deliveries into a new lot (issue 15.1: by claim, paged, all that match) ----
+
+FILTER_KEYS = ("crop", "form", "basis", "centre", "since", "until", "grade", "community_id")
 
 
-def _candidates(coop: Cooperative, crop: str, form: str, args: Any) -> list[Any]:
-    """Deliveries of this crop and form with kilos not yet in a lot, oldest first."""
-    errors: dict[str, list[str]] = {}
-    return lot_pages.candidates(
-        get_session(),
-        coop,
-        crop=crop,
-        form=form,
-        since=form_date(args.get("since"), "since", errors),
-        until=form_date(args.get("until"), "until", errors),
-        centre_id=parse_uuid(args.get("centre")),
-        limit=CANDIDATES,
-    )
+def _filter_args(values: Any) -> dict[str, Any]:
+    """The filters as sent (query string or form), for the schema and for page links."""
+    args: dict[str, Any] = {
+        k: values.get(k).strip() for k in FILTER_KEYS if (values.get(k) or "").strip()
+    }
+    claimed = [c.strip() for c in values.getlist("claim") if c.strip()]
+    if claimed:
+        args["claim"] = claimed
+    return args
+
+
+def _filters(coop: Cooperative, values: Any) -> tuple[lot_forming.Filters, dict[str, Any]]:
+    """The lot-forming filters, with the crop and form the page shows (the cooperative's
+    main ones when not given). Raises ValidationFailed naming the field."""
+    session = get_session()
+    args = _filter_args(values)
+    try:
+        loaded = LotFormingFilterSchema().load(args)
+    except ValidationError as error:
+        raise ValidationFailed(error.normalized_messages()) from None
+    loaded["crop"] = loaded.get("crop") or lot_pages.main_crop(session, coop)
+    if not loaded.get("form"):
+        loaded["form"] = lot_pages.main_form(session, coop, loaded["crop"])
+    return lot_forming.filters_from(session, coop, loaded, available=True), args
+
+
+def _picked(values: Any) -> list[uuid.UUID]:
+    return [i for i in (parse_uuid(raw) for raw in values.getlist("delivery")) if i is not None]
 
 
 def _render_new(
-    coop: Cooperative, errors: dict[str, list[str]] | None = None, status: int = 200
+    coop: Cooperative,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+    preview: lot_forming.Preview | None = None,
 ) -> Any:
-    args = request.values
+    values = request.values
     session = get_session()
-    crop = args.get("crop") if args.get("crop") in set(Crop) else lot_pages.main_crop(session, coop)
-    forms = [f for f, _label in form_options(crop)]
-    form = (
-        args.get("form") if args.get("form") in forms else lot_pages.main_form(session, coop, crop)
-    )
+    errors = dict(errors or {})
+    try:
+        filters, args = _filters(coop, values)
+    except ValidationFailed as error:
+        errors.update(error.errors())
+        status = 422
+        crop = values.get("crop") if values.get("crop") in set(Crop) else Crop.COFFEE
+        filters, args = lot_forming.Filters(crop=crop, available=True), _filter_args(values)
+    crop = filters.crop or Crop.COFFEE
+    found = None
+    picked_totals = None
+    if status != 422 or not set(errors) & {*FILTER_KEYS, "claim"}:
+        found = lot_forming.forming_page(
+            session, coop, filters, page=paging.page_number(values.get("page"))
+        )
+        picked = _picked(values)
+        picked_totals = lot_forming.totals(session, coop, filters, picked if picked else [])
     centres = deliveries.centres(session, coop)
+    offered = lot_forming.choices(session, coop, crop)
     return (
         render_template(
             "lots/new.html",
             crop=crop,
-            form=form,
+            form=filters.form,
+            filters=filters,
+            args=args,
             crops=crop_options(),
             forms=form_options(crop),
-            candidates=_candidates(coop, crop, form, args),
+            found=found,
+            picked_totals=picked_totals,
+            quintal_g=QUINTAL_G.get(filters.form or ""),
+            claim_types=offered.claim_types,
+            grades=[("", _("Any grade"))] + [(g, g) for g in offered.grades],
+            communities=[("", _("Any community"))]
+            + [(str(i), name) for i, name in offered.communities],
+            bases=[("", _("Any basis")), *_options(vocabulary.BASIS_LABELS.items())],
             centres=[("", _("All collection centres"))]
             + [(str(c.id), f"{c.code} · {c.name}") for c in centres],
             sites=_sites(coop),
-            values=args,
-            errors=errors or {},
-            limit=CANDIDATES,
+            values=values,
+            chosen={str(i) for i in _picked(values)},
+            scope_all=values.get("scope") == "all",
+            errors=errors,
+            preview=preview,
             idempotency_key=str(uuid.uuid4()),
         ),
         status,
@@ -183,23 +236,79 @@ def new(code: str) -> Any:
     return _render_new(coop)
 
 
+@bp.route("/c/<code>/lots/new/preview", methods=["POST"])
+def preview(code: str) -> Any:
+    """What the lot will carry, before it is made: changes nothing."""
+    coop = use_cooperative(code, Permission.MANAGE)
+    form = request.form
+    try:
+        filters, _args = _filters(coop, form)
+    except ValidationFailed as error:
+        return _render_new(coop, error.errors(), 422)
+    scope_all = form.get("scope") == "all"
+    picked = _picked(form)
+    if not scope_all and not picked:
+        return _render_new(coop, {"deliveries": [_("Choose at least one delivery.")]}, 422)
+    found = lot_forming.preview(
+        get_session(),
+        coop,
+        crop=filters.crop or "",
+        form=filters.form or "",
+        filters=filters,
+        ids=None if scope_all else picked,
+    )
+    return _render_new(coop, preview=found)
+
+
+def _all_that_match(coop: Cooperative, errors: dict[str, list[str]]) -> list[lots.Pick]:
+    """ "All that match": the filter resolved to ids here, in the transaction that makes
+    the lot; refused when the set changed since the page counted it."""
+    form = request.form
+    try:
+        filters, _args = _filters(coop, form)
+    except ValidationFailed as error:
+        errors.update(error.errors())
+        return []
+    if filters.crop != form.get("crop") or filters.form != form.get("form"):
+        errors["form"] = [_("The filter's product form is not the lot's.")]
+        return []
+    ids = lot_forming.matching_ids(get_session(), coop, filters)
+    expected = (form.get("expected") or "").strip()
+    if expected.isdigit() and int(expected) != len(ids):
+        errors["deliveries"] = [
+            _(
+                "%(now)s deliveries match now, not %(shown)s as the page showed: "
+                "check the list again.",
+                now=len(ids),
+                shown=int(expected),
+            )
+        ]
+        return []
+    return [lots.Pick(i, None) for i in ids]
+
+
 @bp.route("/c/<code>/lots/new", methods=["POST"])
 @idempotent
 def create(code: str) -> Any:
     coop = use_cooperative(code, Permission.MANAGE)
     form = request.form
     errors: dict[str, list[str]] = {}
-    chosen = form.getlist("listed") if form.get("take_all") else form.getlist("delivery")
     picks = []
-    for raw in chosen:
-        delivery_id = parse_uuid(raw)
-        if delivery_id is None:
-            errors["deliveries"] = [_("Unknown delivery %(id)s.", id=raw[:40])]
-            continue
-        grams = (
-            None if form.get("take_all") else _grams(form.get(f"kg_{raw}"), "deliveries", errors)
-        )
-        picks.append(lots.Pick(delivery_id, grams))
+    if form.get("scope") == "all":
+        picks = _all_that_match(coop, errors)
+    else:
+        chosen = form.getlist("listed") if form.get("take_all") else form.getlist("delivery")
+        for raw in chosen:
+            delivery_id = parse_uuid(raw)
+            if delivery_id is None:
+                errors["deliveries"] = [_("Unknown delivery %(id)s.", id=raw[:40])]
+                continue
+            grams = (
+                None
+                if form.get("take_all")
+                else _grams(form.get(f"kg_{raw}"), "deliveries", errors)
+            )
+            picks.append(lots.Pick(delivery_id, grams))
     occurred_on = form_date(form.get("occurred_on"), "occurred_on", errors)
     if errors:
         return _render_new(coop, errors, 422)
@@ -217,6 +326,7 @@ def create(code: str) -> Any:
             note=form.get("note"),
         )
     except ValidationFailed as error:
+        discard()
         return _render_new(coop, error.errors(), 422)
     except Conflict as error:
         return refused(
