@@ -1,0 +1,67 @@
+"""Products and their GTINs: the name and GS1 GTIN of each crop and product form.
+
+A product form with a GTIN gives its lots a GS1 Digital Link (services/lots `set_product`,
+`lot_pages.product_rows`); the lot list (web/lots.py) links here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..db import get_session
+from ..models import Cooperative
+from ..services import lot_pages, lots, vocabulary
+from ..services.access import Permission
+from ..services.errors import ValidationFailed
+from .context import login_required_for, principal, use_cooperative
+
+bp = login_required_for(Blueprint("products", __name__))
+
+
+@bp.route("/c/<code>/products", methods=["GET"])
+def products(code: str) -> Any:
+    coop = use_cooperative(code)
+    return _products_page(coop)
+
+
+def _products_page(
+    coop: Cooperative, errors: dict[str, list[str]] | None = None, status: int = 200
+) -> Any:
+    rows = lot_pages.product_rows(get_session(), coop)
+    return (
+        render_template(
+            "lots/products.html",
+            rows=rows,
+            labels=vocabulary.FORM_LABELS,
+            crop_labels=vocabulary.CROP_LABELS,
+            errors=errors or {},
+            values=request.form if request.method == "POST" else {},
+            can_manage=principal().can(Permission.MANAGE, coop.id),
+        ),
+        status,
+    )
+
+
+@bp.route("/c/<code>/products", methods=["POST"])
+def save_product(code: str) -> Any:
+    coop = use_cooperative(code, Permission.MANAGE)
+    form = request.form
+    try:
+        product = lots.set_product(
+            get_session(),
+            coop=coop,
+            crop=form.get("crop", ""),
+            form=form.get("form", ""),
+            name=form.get("name", ""),
+            gtin=form.get("gtin") or None,
+        )
+    except ValidationFailed as error:
+        key = f"{form.get('crop')}-{form.get('form')}"
+        return _products_page(
+            coop, {key: [m for msgs in error.errors().values() for m in msgs]}, 422
+        )
+    flash(_("Product %(name)s saved.", name=product.name), "success")
+    return redirect(url_for("products.products", code=coop.code), code=303)
