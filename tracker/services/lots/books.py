@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, update
+from sqlalchemy import case
 from sqlmodel import Session, col, select
 
 from ...models import Delivery, Lot
@@ -26,10 +26,12 @@ from ...models.enums import LotStatus
 from .. import audit
 from ..errors import Conflict
 from ..vocabulary import kg
-from .rules import chunks
+from .rules import chunks, in_order
 
 # ids per CASE: each row is matched against the chunk's ids, so keep it short.
 CASE_CHUNK = 500
+# (id, grams) pairs per UPDATE of deliveries: 10,000 parameters, under every limit.
+PAIRS = 5000
 
 
 def lock_rows(
@@ -41,7 +43,7 @@ def lock_rows(
     wait on each other in a circle."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for chunk in chunks(sorted(set(ids))):
+    for chunk in chunks(in_order(ids)):
         session.execute(
             select(model.id).where(col(model.id).in_(chunk)).order_by(model.id).with_for_update()
         ).all()
@@ -60,47 +62,75 @@ def forget(session: Session, model: type[Any], ids: Iterable[uuid.UUID], names: 
             session.expire(obj, names)
 
 
+def _deliveries_by_id(
+    session: Session, amounts: Mapping[uuid.UUID, int], assign: str, check: str
+) -> None:
+    """UPDATE deliveries, each with its own grams `v.column2`, in chunks of (id, grams) pairs:
+    `UPDATE delivery SET lotted_g = <assign> FROM (VALUES ...) AS v WHERE delivery.id =
+    v.column1 AND <check>` (SQLite 3.33+ and PostgreSQL alike; `v.column2` is the
+    row's grams; no CTE: Python's sqlite3 counts no rows after WITH), through the
+    driver: building one SQL expression per row would cost more than the update itself.
+    Raises _Short with the chunk that did not change every row it names."""
+    connection = session.connection()
+    dialect = connection.dialect
+    process = Delivery.__table__.c.id.type.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[attr-defined]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    for chunk in chunks(in_order(amounts), PAIRS):
+        params: list[Any] = []
+        for delivery_id in chunk:
+            params += [process(delivery_id) if process else delivery_id, amounts[delivery_id]]
+        pairs = ", ".join([f"({mark}, {mark})"] * len(chunk))
+        result = connection.exec_driver_sql(
+            f"UPDATE delivery SET lotted_g = {assign} FROM (VALUES {pairs}) AS v "  # noqa: S608
+            f"WHERE delivery.id = v.column1 AND {check}",
+            tuple(params),
+        )
+        if result.rowcount != len(chunk):
+            raise _Short(chunk)
+    forget(session, Delivery, amounts, ["lotted_g"])
+
+
+class _Short(Exception):
+    def __init__(self, chunk: Sequence[uuid.UUID]) -> None:
+        self.chunk = chunk
+
+
 def take_from_deliveries(
     session: Session, amounts: Mapping[uuid.UUID, int], receipts: Mapping[uuid.UUID, str]
 ) -> None:
     """Add grams to what is lotted of each delivery, if that much is still there."""
-    ids = sorted(amounts)
-    for chunk in chunks(ids, CASE_CHUNK):
-        grams = by_id(col(Delivery.id), {i: amounts[i] for i in chunk})
-        result = session.execute(
-            update(Delivery)
-            .where(
-                col(Delivery.id).in_(chunk),
-                col(Delivery.voided_at).is_(None),
-                col(Delivery.lotted_g) + grams <= col(Delivery.net_g),
-            )
-            .values(lotted_g=col(Delivery.lotted_g) + grams)
-            .execution_options(synchronize_session=False)
+    try:
+        _deliveries_by_id(
+            session,
+            amounts,
+            "delivery.lotted_g + v.column2",
+            "delivery.voided_at IS NULL AND delivery.lotted_g + v.column2 <= delivery.net_g",
         )
-        if result.rowcount != len(chunk):  # type: ignore[attr-defined]
-            short = _first_short(session, chunk, amounts)
-            raise Conflict(
-                _l(
-                    "Delivery %(receipt)s no longer has %(kg)s kg left: another action used "
-                    "it or it was voided. Reload and try again.",
-                    receipt=receipts.get(short, str(short)),
-                    kg=kg(amounts[short]),
-                ),
-                field="deliveries",
-            )
-    forget(session, Delivery, ids, ["lotted_g"])
+    except _Short as refused:
+        short = _first_short(session, refused.chunk, amounts)
+        raise Conflict(
+            _l(
+                "Delivery %(receipt)s no longer has %(kg)s kg left: another action used "
+                "it or it was voided. Reload and try again.",
+                receipt=receipts.get(short, str(short)),
+                kg=kg(amounts[short]),
+            ),
+            field="deliveries",
+        ) from None
 
 
 def _first_short(
     session: Session, chunk: Sequence[uuid.UUID], amounts: Mapping[uuid.UUID, int]
 ) -> uuid.UUID:
     """The first delivery of a refused chunk that no longer has its grams."""
-    rows = session.execute(
-        select(Delivery.id, Delivery.voided_at, Delivery.lotted_g, Delivery.net_g).where(
-            col(Delivery.id).in_(chunk)
-        )
-    ).all()
-    state = {row.id: row for row in rows}
+    state = {}
+    for part in chunks(chunk):
+        rows = session.execute(
+            select(Delivery.id, Delivery.voided_at, Delivery.lotted_g, Delivery.net_g).where(
+                col(Delivery.id).in_(part)
+            )
+        ).all()
+        state.update({row.id: row for row in rows})
     for delivery_id in chunk:
         row = state.get(delivery_id)
         if row is None or row.voided_at is not None:
@@ -112,20 +142,14 @@ def _first_short(
 
 def give_back_to_deliveries(session: Session, amounts: Mapping[uuid.UUID, int]) -> None:
     """Take grams off what is lotted of each delivery (a voided operation's inputs)."""
-    ids = sorted(amounts)
-    for chunk in chunks(ids, CASE_CHUNK):
-        grams = by_id(col(Delivery.id), {i: amounts[i] for i in chunk})
-        result = session.execute(
-            update(Delivery)
-            .where(col(Delivery.id).in_(chunk), col(Delivery.lotted_g) >= grams)
-            .values(lotted_g=col(Delivery.lotted_g) - grams)
-            .execution_options(synchronize_session=False)
+    try:
+        _deliveries_by_id(
+            session, amounts, "delivery.lotted_g - v.column2", "delivery.lotted_g >= v.column2"
         )
-        if result.rowcount != len(chunk):  # type: ignore[attr-defined]
-            raise Conflict(
-                _l("A delivery of this operation changed meanwhile. Reload and try again.")
-            )
-    forget(session, Delivery, ids, ["lotted_g"])
+    except _Short:
+        raise Conflict(
+            _l("A delivery of this operation changed meanwhile. Reload and try again.")
+        ) from None
 
 
 def spend_lots(

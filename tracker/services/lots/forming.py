@@ -8,6 +8,7 @@ deliveries holds the cooperative's write locks for a short moment only.
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -31,35 +32,47 @@ from .rules import (
     check_request,
     chunks,
     clean_note,
+    in_order,
     occurred,
     site,
 )
+
+_READ = ("id", "receipt_number", "voided_at", "crop", "form", "net_g", "lotted_g", "delivered_on")
+_Row = namedtuple("_Row", _READ)  # type: ignore[misc]
 
 
 def _load_deliveries(
     session: Session, coop: Cooperative, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Any]:
-    """What a new lot needs of the cooperative's deliveries among these ids: plain rows,
-    or the session's own record of a delivery it holds (as an ORM read would give it)."""
+    """What a new lot needs of the cooperative's deliveries among these ids: plain rows
+    (read through the driver, each value through its column type's processor), or the
+    session's own record of a delivery it holds (as an ORM read would give it)."""
     held = {
         obj.id: obj
         for obj in list(session.identity_map.values())
         if isinstance(obj, Delivery) and obj.cooperative_id == coop.id
     }
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = Delivery.__table__.c  # type: ignore[attr-defined]
+    bind = columns.id.type.dialect_impl(dialect).bind_processor(dialect)
+    results = [
+        columns[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in _READ
+    ]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    coop_key = bind(coop.id) if bind else coop.id
     found: dict[uuid.UUID, Any] = {}
     for chunk in chunks(ids):
-        for row in session.execute(
-            select(
-                Delivery.id,
-                Delivery.receipt_number,
-                Delivery.voided_at,
-                Delivery.crop,
-                Delivery.form,
-                Delivery.net_g,
-                Delivery.lotted_g,
-                Delivery.delivered_on,
-            ).where(col(Delivery.id).in_(chunk), Delivery.cooperative_id == coop.id)
-        ):
+        # By id alone: SQLite would rather walk the cooperative's index for each chunk.
+        rows = connection.exec_driver_sql(
+            f"SELECT cooperative_id, {', '.join(_READ)} FROM delivery "  # noqa: S608
+            f"WHERE id IN ({', '.join([mark] * len(chunk))})",
+            tuple(bind(i) for i in chunk) if bind else tuple(chunk),
+        ).all()
+        for owner, *raw in rows:
+            if owner != coop_key:
+                continue
+            row = _Row(*(p(v) if p else v for p, v in zip(results, raw, strict=True)))
             found[row.id] = held.get(row.id, row)
     return found
 
@@ -131,7 +144,7 @@ def create_lot(
     explicit_gtin = normal_gtin(gtin)
     note = clean_note(note)
     site_ = site(session, coop, site_id)
-    ids = sorted(p.delivery_id for p in picks)
+    ids = in_order(p.delivery_id for p in picks)
     found = _load_deliveries(session, coop, ids)
     amounts = _amounts(picks, found, crop, form)
     total = sum(amounts.values())

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ...models import Cooperative, Lot, LotInput, LotOperation, Shipment, ShipmentLot, utcnow
 from ...models.enums import LotStatus
-from .. import audit
+from .. import audit, bulk
 from ..cooperatives import bump_public_version, season_of
 from ..errors import NotFound, ValidationFailed
 from ..vocabulary import kg
@@ -99,34 +99,29 @@ def new_lots(
     return made
 
 
+EDGE_COLUMNS = ("id", "lot_id", "source_lot_id", "source_delivery_id", "grams")
+
+
 def edges(
     session: Session, coop: Cooperative, operation: LotOperation, rows: Sequence[Edge]
 ) -> None:
     """Store the genealogy edges (lot, source lot, source delivery, grams) in bulk.
 
-    Core inserts, logged by `audit.record_rows` (one entry, every edge's values).
+    Core inserts through the driver (`bulk.insert`), logged by `audit.record_rows` (one
+    entry, every edge's values).
     """
-    now = utcnow()
-    values = [
-        {
-            "id": uuid.uuid4(),
-            "created_at": now,
-            "cooperative_id": coop.id,
-            "operation_id": operation.id,
-            "lot_id": lot_id,
-            "source_lot_id": source_lot,
-            "source_delivery_id": source_delivery,
-            "grams": grams,
-        }
-        for lot_id, source_lot, source_delivery, grams in rows
-    ]
-    for start in range(0, len(values), 5000):
-        session.execute(insert(LotInput), values[start : start + 5000])
+    ids = bulk.new_ids(len(rows))
+    values = [(ids[n], *row) for n, row in enumerate(rows)]
+    same = {"created_at": utcnow(), "cooperative_id": coop.id, "operation_id": operation.id}
+    table = LotInput.__table__  # type: ignore[attr-defined]
+    bulk.insert(session, table, EDGE_COLUMNS, values, same)
     audit.record_rows(
         session,
         model=LotInput,
         cooperative_id=coop.id,
         rows=values,
+        columns=EDGE_COLUMNS,
+        same=same,
         entity_id=str(operation.id),
         summary={"kind": operation.kind, "grams": sum(r[3] for r in rows)},
     )

@@ -42,6 +42,16 @@ def max_lot_g() -> int:
     return int(getattr(package, "MAX_LOT_G", MAX_LOT_G))
 
 
+def in_order(ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """Ids sorted as both databases sort them (by their 128 bits; faster than UUID's own
+    comparison, which counts for 10,000 deliveries)."""
+    return sorted(set(ids), key=_bits)
+
+
+def _bits(value: uuid.UUID) -> int:
+    return value.int
+
+
 def chunks(ids: Sequence[uuid.UUID], size: int = CHUNK) -> Iterable[Sequence[uuid.UUID]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
