@@ -45,7 +45,10 @@ def lock_rows(
         return
     for chunk in chunks(in_order(ids)):
         session.execute(
-            select(model.id).where(col(model.id).in_(chunk)).order_by(model.id).with_for_update()
+            select(model.id)
+            .where(col(model.id).in_(chunk))
+            .order_by(col(model.id))
+            .with_for_update()
         ).all()
 
 

@@ -72,7 +72,7 @@ def _load_deliveries(
         for owner, *raw in rows:
             if owner != coop_key:
                 continue
-            row = _Row(*(p(v) if p else v for p, v in zip(results, raw, strict=True)))
+            row: Any = _Row(*(p(v) if p else v for p, v in zip(results, raw, strict=True)))
             found[row.id] = held.get(row.id, row)
     return found
 
@@ -186,8 +186,8 @@ def _load_open_lots(
 ) -> list[Lot]:
     found: dict[uuid.UUID, Lot] = {}
     for chunk in chunks(lot_ids):
-        for lot in session.exec(select(Lot).where(col(Lot.id).in_(chunk))):
-            found[lot.id] = lot
+        for loaded in session.exec(select(Lot).where(col(Lot.id).in_(chunk))):
+            found[loaded.id] = loaded
     lots = []
     for lot_id in lot_ids:
         lot = found.get(lot_id)
