@@ -404,9 +404,20 @@ def correct(
     """Void a delivery and record its corrected version in one action."""
     coop = session.get(Cooperative, delivery.cooperative_id)
     assert coop is not None
+    if centre.cooperative_id != coop.id:
+        raise NotFound(_l("Not found."))
+    # The centre's counter first, as `record` takes it, then the delivery and the audit
+    # chain (`void`): the other order deadlocks with a clerk saving at the same centre.
+    seq = take_receipts(session, centre.id)
     void(session, delivery=delivery, reason=reason, user_id=clerk_id)
     return record(
-        session, coop=coop, centre=centre, clerk_id=clerk_id, data=data, replaces=delivery
+        session,
+        coop=coop,
+        centre=centre,
+        clerk_id=clerk_id,
+        data=data,
+        replaces=delivery,
+        receipt_seq=seq,
     )
 
 

@@ -16,7 +16,7 @@ from ..models.enums import LotStatus
 from . import audit, publication
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
-from .lots import EARLIEST, spend_lot
+from .lots import EARLIEST, lock_rows, spend_lot
 from .vocabulary import LOT_STATUS_LABELS, local_today
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
@@ -46,6 +46,7 @@ def create_shipment(
     lots = _open_lots(session, coop, ids)
     _check_made_before(session, lots, day)
     amounts = {lot.id: lot.available_g for lot in lots}
+    lock_rows(session, Lot, ids)  # lots' rows in id order before the chain (lots' lock order)
     for lot in lots:
         spend_lot(session, lot, amounts[lot.id], status=LotStatus.SHIPPED)
     shipment = Shipment(
@@ -174,6 +175,7 @@ def void_shipment(
         .where(ShipmentLot.shipment_id == shipment.id)
         .order_by(ShipmentLot.lot_id)  # type: ignore[arg-type]
     ).all()
+    lock_rows(session, Lot, [link.lot_id for link in links])  # before the chain, as lots do
     for link in links:
         changed = audit.update(
             session,
