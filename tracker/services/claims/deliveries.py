@@ -174,7 +174,7 @@ def _write(
         session.execute(delete(DeliveryClaim).where(col(DeliveryClaim.delivery_id).in_(chunk)))
     for chunk in chunks(stale_flags):
         session.execute(delete(DeliveryFlag).where(col(DeliveryFlag.delivery_id).in_(chunk)))
-    same = {"cooperative_id": coop.id}
+    same: dict[str, object] = {"cooperative_id": coop.id}
     if new_claims:
         bulk.insert(
             session, _CLAIM_TABLE, ("delivery_id", "certificate_id", "claim_type"), new_claims, same

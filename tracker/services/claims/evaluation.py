@@ -178,7 +178,7 @@ def load_families(
     if session.autoflush:
         session.flush()  # what the ORM would do before a query: the Core read below does not
     deliveries = [
-        DeliveryRow(*row)
+        DeliveryRow(*row)  # type: ignore[call-arg]  # a Core row of these 10 columns
         # Core rows (no ORM loading): a large import reads hundreds of thousands of them.
         for row in session.connection().execute(
             select(
