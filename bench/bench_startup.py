@@ -96,7 +96,7 @@ def _sheet_html(bench: Bench, db: Path, lot_id: str) -> str:
     from tracker import create_app
     from tracker.db import get_session
     from tracker.models import Lot
-    from tracker.public import sheets
+    from tracker.documents import sheets
     from tracker.services import provenance
 
     env = bench.env(f"sqlite:///{db}")
