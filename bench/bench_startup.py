@@ -95,8 +95,8 @@ def _fresh_worker(bench: Bench, db: Path, token: str) -> tuple[float, float, flo
 def _sheet_html(bench: Bench, db: Path, lot_id: str) -> str:
     from tracker import create_app
     from tracker.db import get_session
+    from tracker.documents import sheets
     from tracker.models import Lot
-    from tracker.public import sheets
     from tracker.services import provenance
 
     env = bench.env(f"sqlite:///{db}")

@@ -62,6 +62,7 @@ def before_fork(app: Flask) -> None:
 
     for name in app.jinja_env.list_templates(extensions=["html", "txt", "xml", "svg"]):
         app.jinja_env.get_template(name)
+    _freeze_heap()
 
 
 def after_fork(app: Flask) -> None:
@@ -72,3 +73,15 @@ def after_fork(app: Flask) -> None:
 
     engine_for(app).dispose(close=False)
     pdf.warm_up()
+    _freeze_heap()
+
+
+def _freeze_heap() -> None:
+    """Move what the app, its templates and WeasyPrint allocated so far out of the garbage
+    collector's reach: they live as long as the process. Otherwise the first large
+    document a worker renders pays a full collection of that heap (measured: the first
+    provenance sheet 1.38x WeasyPrint alone, instead of about 1.0x; bench_startup)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -9,6 +9,7 @@ from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from flask_wtf.csrf import CSRFProtect
 
+from . import ratelimit_storage  # noqa: F401  (memory:// without timer threads)
 from .schemas.common import ErrorSchema
 
 login_manager = LoginManager()

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from .. import config, guard
 from ..db import get_session
 from ..documents import qr, sheets
+from ..expensive import document_limit
 from ..models import Lot
 from ..services import printing, publication
 
@@ -75,6 +76,7 @@ class LotQrPng(MethodView):
 @blp.route("/lots/<lot_id>/labels.pdf")
 class LotLabels(MethodView):
     tracker_writes = True  # printing publishes the lot (db.writes_on_get)
+    decorators = [document_limit]  # seconds of CPU each: one budget per user
 
     @blp.arguments(LabelsQuery, location="query")
     @blp.response(200, content_type="application/pdf")

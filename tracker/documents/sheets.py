@@ -24,7 +24,7 @@ from flask_babel import force_locale
 
 from ..models import Lot
 from ..services import printing, provenance, vocabulary
-from . import pdf, present, qr
+from . import content_cache, pdf, present, qr
 
 LABELS_PER_PAGE = 8
 MAX_LABELS = 400
@@ -122,6 +122,7 @@ def labels(lot: Lot, facts: printing.Labels, *, locale: str, count: int = LABELS
     )
 
 
+@content_cache.by_content("labels")  # 10 s of CPU for 400 labels: rendered once per content
 def labels_pdf(
     lot: Lot,
     *,

@@ -33,7 +33,6 @@ from werkzeug.http import parse_accept_header
 from .. import config
 from ..db import engine_for, get_session
 from ..documents import epcis, present, sheets
-from ..extensions import limiter
 from ..i18n import LOCALES
 from ..models import Certificate, Cooperative, Lot
 from ..schemas.public import ProvenanceSchema
@@ -47,7 +46,7 @@ from ..services import (
     vocabulary,
 )
 from ..services.errors import NotFound
-from . import digital_link
+from . import budget, digital_link
 from .cache import PageCache
 
 bp = Blueprint("public", __name__)
@@ -80,22 +79,10 @@ def _pages() -> PageCache:
     return cache
 
 
-def _public_limit() -> str:
-    return current_app.config["PUBLIC_RATE_LIMIT"]
-
-
-def _miss_limit() -> str:
-    return current_app.config["PUBLIC_MISS_RATE_LIMIT"]
-
-
-def _missed(response: Response) -> bool:
-    return response.status_code == 404
-
-
-limiter.limit(_public_limit)(bp)
-# Guessing lot codes or tokens: every 404 of any public page counts against one budget
-# per client, stricter than the one for pages found.
-limiter.shared_limit(_miss_limit, scope="public-misses", deduct_when=_missed)(bp)
+# Every public page spends the client's PUBLIC_RATE_LIMIT; guessing lot codes or tokens:
+# every 404 of any public page counts against one budget per client, stricter than the
+# one for pages found (public/budget.py counts both with the app's limiter).
+budget.install(bp)
 
 
 # -- language, format, cache headers ----------------------------------------------------

@@ -6,12 +6,13 @@ The lot page (web/lots.py, templates/lots/) links here; the same documents as th
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from flask_babel import get_locale
 
 from .. import config, guard
 from ..db import get_session, writes_on_get
 from ..documents import qr, sheets
+from ..expensive import bounded_count, document_limit
 from ..services import printing, publication
 from .context import login_required_for
 
@@ -53,12 +54,12 @@ def qr_png(lot_id: str) -> Response:
 
 
 @bp.route("/lots/<lot_id>/labels.pdf")
+@document_limit
 @writes_on_get
 def labels(lot_id: str) -> Response:
     """Sack labels on A4; ?count= labels (8 per sheet). Printing them publishes the lot."""
     lot = guard.record("lot_id")
-    count = request.args.get("count", default=sheets.LABELS_PER_PAGE, type=int)
-    count = max(1, min(count or sheets.LABELS_PER_PAGE, sheets.MAX_LABELS))
+    count = bounded_count("count", default=sheets.LABELS_PER_PAGE, maximum=sheets.MAX_LABELS)
     document = sheets.labels(
         lot,
         printing.labels(get_session(), lot, public_url=config.public_url()),

@@ -116,17 +116,26 @@ def evaluate(
         pairs = [(cert, listed.get(cert.id)) for cert in views]
         used: dict[tuple[int, str, str], int] = defaultdict(int)
         exhausted: set[tuple[int, str, str]] = set()
+        # Rule 1 depends on the crop, form and day only (within a family): a family's
+        # deliveries of one day share their verdicts (read-only once made).
+        seen: dict[tuple[str, str, date], tuple[dict[Any, Any], dict[str, list[uuid.UUID]]]] = {}
         for delivery in deliveries:
             outcome = Outcome()
             outcomes[delivery.id] = outcome
             if delivery.voided:
                 continue
-            eligible: dict[str, list[uuid.UUID]] = defaultdict(list)
-            for cert, history in pairs:
-                verdict = _verdict(cert, delivery, history)
-                outcome.verdicts[cert.id] = verdict
-                if verdict[0] == "ok":
-                    eligible[cert.type].append(cert.id)
+            day_key = (delivery.crop, delivery.form, delivery.delivered_on)
+            decided = seen.get(day_key)
+            if decided is None:
+                verdicts: dict[Any, Any] = {}
+                eligible: dict[str, list[uuid.UUID]] = defaultdict(list)
+                for cert, history in pairs:
+                    verdict = _verdict(cert, delivery, history)
+                    verdicts[cert.id] = verdict
+                    if verdict[0] == "ok":
+                        eligible[cert.type].append(cert.id)
+                decided = seen[day_key] = (verdicts, eligible)
+            outcome.verdicts, eligible = decided
             if delivery.plot_id in data.flagged:
                 outcome.flags.add((DeliveryFlagKind.PROTECTED_AREA, ""))
                 plot = data.plots.get(delivery.plot_id)
@@ -166,9 +175,12 @@ def load_families(
     """Everything rules 1, 4 and 5 need for a chunk of families, in four queries."""
     # In the order the cap is spent: delivery date, then recording time (SQL sorts them,
     # so no timestamp needs to be read back).
+    if session.autoflush:
+        session.flush()  # what the ORM would do before a query: the Core read below does not
     deliveries = [
-        DeliveryRow(*row)
-        for row in session.execute(
+        DeliveryRow(*row)  # type: ignore[call-arg]  # a Core row of these 10 columns
+        # Core rows (no ORM loading): a large import reads hundreds of thousands of them.
+        for row in session.connection().execute(
             select(
                 col(Delivery.id),
                 col(Delivery.family_id),

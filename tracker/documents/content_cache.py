@@ -1,0 +1,201 @@
+"""Expensive documents cached by content: the key is a hash of what goes into them.
+
+`by_content(kind)` decorates a document function (facts in, bytes out, no query): the
+key is a SHA-256 of the kind, of the code and templates that write documents (`build()`),
+and of every argument, read field by field (a lot's columns, a facts dataclass, the
+locale, the count...). The same facts give the same bytes without rendering again; a
+change of any fact, argument or template gives a new key, so a new document: nothing is
+ever invalidated, and an old entry is simply not asked for again.
+
+Where the bytes live is a `Storage` (`get`/`put` by key). The default is a folder,
+DATA_DIR/cache/documents/<key[:2]>/<key>.pdf, written atomically; a host that shares its
+documents with others (one database, several hosts) installs another storage with
+`use_storage(app, storage)`, e.g. the database, and every host then serves every cached
+document. Keys name content, never a host or a version counter, so any host may also
+render a missing one itself.
+
+Arguments are read by `canonical`: plain values, dates, UUIDs, decimals, enums, SQLModel
+rows (their columns), dataclasses (their fields), mappings and sequences. Anything else
+raises TypeError, so a new kind of argument is noticed instead of being hashed by its
+address (which would make every request a miss).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import functools
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ParamSpec, Protocol
+
+from flask import Flask, current_app
+from sqlmodel import SQLModel
+
+P = ParamSpec("P")
+
+_ROOT = Path(__file__).resolve().parent.parent.parent
+# What every cached document is written with: change one and every key changes.
+_BUILD_SOURCES = (
+    ("tracker/documents", "*.py"),
+    ("tracker/services", "vocabulary.py"),
+    ("templates/pdf", "*.html"),
+    ("templates/pdf", "*.css"),
+    ("tracker/static/css", "*.css"),
+    ("tracker/translations", "*/LC_MESSAGES/messages.mo"),
+)
+# How many documents this process rendered and served from the cache (tests read them).
+STATS = {"renders": 0, "hits": 0}
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+class Storage(Protocol):
+    """Where cached documents live, by key (64 hex characters)."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+
+class FolderStorage:
+    """Documents as files under one folder (the default: DATA_DIR/cache/documents)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.pdf"
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write atomically: a reader sees the whole file or none."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+
+
+def use_storage(app: Flask, storage: Storage) -> None:
+    """Keep this app's cached documents in `storage` instead of DATA_DIR."""
+    app.extensions["tracker.document_storage"] = storage
+
+
+def storage() -> Storage:
+    """This app's storage of cached documents."""
+    found = current_app.extensions.get("tracker.document_storage")
+    if found is None:
+        root = Path(current_app.config["DATA_DIR"]) / "cache" / "documents"
+        found = current_app.extensions["tracker.document_storage"] = FolderStorage(root)
+    return found
+
+
+@functools.cache
+def build() -> str:
+    """A hash of the code, templates, stylesheets and catalogues documents are made of."""
+    digest = hashlib.sha256()
+    for folder, pattern in _BUILD_SOURCES:
+        for path in sorted((_ROOT / folder).glob(pattern)):
+            if path.is_file():
+                digest.update(str(path.relative_to(_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def canonical(value: Any) -> Any:
+    """A JSON-able form of an argument that depends on its content only."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return canonical(value.value)
+    if isinstance(value, date | datetime | uuid.UUID | Decimal):
+        return f"{type(value).__name__}:{value}"
+    if isinstance(value, bytes):
+        return "bytes:" + hashlib.sha256(value).hexdigest()
+    if isinstance(value, SQLModel):
+        columns = value.__table__.columns.keys()  # type: ignore[attr-defined]
+        return [type(value).__name__, {name: canonical(getattr(value, name)) for name in columns}]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return [type(value).__name__, fields]
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda i: str(i[0]))}
+    if isinstance(value, Sequence | set | frozenset):
+        items = [canonical(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    raise TypeError(f"no content key for a {type(value).__name__}")
+
+
+def key_for(kind: str, *args: Any, **kwargs: Any) -> str:
+    """The cache key of a document of this kind made from these arguments."""
+    facts = json.dumps(
+        [kind, build(), canonical(list(args)), canonical(kwargs)],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(facts.encode()).hexdigest()
+
+
+def _lock(key: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def by_content(kind: str) -> Callable[[Callable[P, bytes]], Callable[P, bytes]]:
+    """Cache a document function's bytes by the content of its arguments (see above)."""
+
+    def decorate(make: Callable[P, bytes]) -> Callable[P, bytes]:
+        @functools.wraps(make)
+        def cached(*args: P.args, **kwargs: P.kwargs) -> bytes:
+            key = key_for(kind, *args, **kwargs)
+            store = storage()
+            found = store.get(key)
+            if found is None:
+                # One render per key in this process, however many ask at once.
+                with _lock(key):
+                    found = store.get(key)
+                    if found is None:
+                        found = make(*args, **kwargs)
+                        STATS["renders"] += 1
+                        store.put(key, found)
+                        return found
+            STATS["hits"] += 1
+            return found
+
+        return cached
+
+    return decorate
+
+
+__all__ = [
+    "STATS",
+    "FolderStorage",
+    "Storage",
+    "build",
+    "by_content",
+    "canonical",
+    "key_for",
+    "storage",
+    "use_storage",
+]

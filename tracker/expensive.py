@@ -1,0 +1,67 @@
+"""Limits on documents that cost seconds of CPU (sack labels, and any other over 0.5 s).
+
+- `document_limit`: ONE flask-limiter counter per user for every such document, web and
+  API together (TRACKER_DOCUMENT_RATE_LIMIT, default DEFAULT_RATE; in the app's limiter
+  storage, so Redis when TRACKER_RATELIMIT_STORAGE says so). Over it: 429 with the
+  translated "too many requests" message (errors.py), nothing rendered. Anonymous callers
+  (none today: these routes need a login) count by address.
+- `bounded_count`: a size argument (`?count=`) read and refused over its maximum with a
+  translated message naming the field (422), instead of silently rendering less.
+
+The documents themselves are cached by content (documents/content_cache.py), so a user
+asking again for the same labels costs a file read; the limit bounds what a user can
+make the host render, the bound what one request can.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import current_app, request
+from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
+
+from .extensions import limiter
+from .services.errors import ValidationFailed
+
+DEFAULT_RATE = "20 per minute"
+
+
+def _rate() -> str:
+    return (
+        current_app.config.get("DOCUMENT_RATE_LIMIT")
+        or os.environ.get("TRACKER_DOCUMENT_RATE_LIMIT")
+        or DEFAULT_RATE
+    )
+
+
+def _user_key() -> str:
+    """The user the request is made for (session or API token), else the address."""
+    from .auth import current_principal
+
+    user = current_principal().user
+    if user is not None:
+        return f"user:{user.id}"
+    return f"address:{get_remote_address()}"
+
+
+# One budget per user for every expensive document (scope "documents").
+document_limit = limiter.shared_limit(_rate, scope="documents", key_func=_user_key)
+
+
+def bounded_count(name: str, *, default: int, maximum: int) -> int:
+    """The whole number `?name=` (default when absent), from 1 to `maximum`."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed({name: [_l("Give a whole number.")]}) from None
+    if not 1 <= value <= maximum:
+        message = _l("From 1 to %(maximum)s per document.", maximum=maximum)
+        raise ValidationFailed({name: [message]})
+    return value
+
+
+__all__ = ["DEFAULT_RATE", "bounded_count", "document_limit"]
