@@ -36,16 +36,17 @@ KG_WEIGHING = "#,##0.0##"  # a scale's reading: 41,1 or 41,125, never more than 
 
 
 def locale_of(locale: str | None = None) -> str:
-    """The language numbers are written in: the page's (Flask-Babel), or Spanish outside
-    a request. Only the language counts, so es and es_PE write the same."""
+    """The language numbers are written in: the page's (Flask-Babel), or English outside
+    a request, as the untranslated message around them. Only the language counts, so es
+    and es_PE write the same."""
     if locale is None:
         try:
             from flask_babel import get_locale
 
-            locale = str(get_locale() or "es")
+            locale = str(get_locale() or "en")
         except (RuntimeError, AttributeError, KeyError):  # outside an application context
-            locale = "es"
-    return str(locale).split("_")[0] or "es"
+            locale = "en"
+    return str(locale).split("_")[0] or "en"
 
 
 def number(value: Any, pattern: str = "#,##0.###", *, locale: str | None = None) -> str:
