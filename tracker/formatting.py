@@ -7,8 +7,9 @@ Everything is Babel's locale formatting in the reader's language (Flask-Babel's 
 EPCIS, GeoJSON, a program's CSV) keep machine numbers and never come here.
 
 The rules (issue 15):
-- kilograms in summaries have one decimal (`kg`); a single weighing shows as many decimals
-  as the scale gave, up to the gram (`weighing`);
+- kilograms in summaries (boxes, tables) have one decimal (`kg`); inside a sentence the
+  same figure drops a trailing zero (`kg_text`: "Lot made: 123 kg"); a single weighing
+  shows as many decimals as the scale gave, up to the gram (`weighing`);
 - quintales (46 kg green, 55.2 kg dry parchment) go beside kilograms where clerks count
   them (`quintales`, `kg_qq`);
 - money is in the cooperative's currency, one form per language: "S/ 1.234,56" in Spanish
@@ -25,6 +26,9 @@ from typing import Any
 
 from babel import UnknownLocaleError, dates, numbers
 from flask import Flask
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 NBSP = "\u00a0"
 # Grams in a quintal, for the forms Peru prices that way: 46 kg green, 55.2 kg parchment.
@@ -68,6 +72,14 @@ def kg(grams: int | float | Decimal | None, places: int = 1, *, locale: str | No
         return "–"
     pattern = "#,##0" + ("." + "0" * places if places else "")
     return number(_kilos(grams), pattern, locale=locale)
+
+
+def kg_text(grams: int | float | None, *, locale: str | None = None) -> str:
+    """Kilograms inside a sentence, to 100 g and without a trailing zero ("Lot made:
+    123 kg", "40,5 kg of credit"): the same figure as `kg`, read aloud."""
+    if grams is None:
+        return "–"
+    return number(round(_kilos(grams), 1), "#,##0.#", locale=locale)
 
 
 def weighing(grams: int | None, *, locale: str | None = None) -> str:
@@ -174,6 +186,7 @@ def _kilos(grams: int | float | Decimal) -> Decimal:
 
 FILTERS: dict[str, Callable[..., str]] = {
     "kg": kg,
+    "kg_text": kg_text,
     "weighing": weighing,
     "quintales": quintales,
     "kg_qq": kg_qq,
@@ -185,9 +198,26 @@ FILTERS: dict[str, Callable[..., str]] = {
 }
 
 
+@pass_context
+def counted_ngettext(
+    __context: Context, __singular: str, __plural: str, __num: int, **variables: Any
+) -> str:
+    """Jinja's ngettext, with the count written with thousands separators ("21.211
+    entregas", not "21211 entregas") unless the template passes its own `num`."""
+    from flask_babel import get_translations
+
+    if "num" not in variables:
+        variables["num"] = count(__num) if isinstance(__num, int) else __num
+    text = get_translations().ungettext(__singular, __plural, __num).replace("%(num)d", "%(num)s")
+    if __context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - our catalogue's message, as Jinja's own ngettext
+    return text % variables
+
+
 def init_app(app: Flask) -> None:
     """Register every formatter as a Jinja filter (`grams|kg`) and as a global under
-    `fmt_` (`fmt_money(minor, coop.currency)`)."""
+    `fmt_` (`fmt_money(minor, coop.currency)`); plural counts get separators too."""
     for name, function in FILTERS.items():
         app.add_template_filter(function, name)
         app.add_template_global(function, "fmt_" + name)
+    app.jinja_env.globals["ngettext"] = counted_ngettext

@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from .. import formatting
@@ -115,8 +116,10 @@ def weekly_chart(report: SeasonReport, fmt: Fmt, chart_id: str = "chart-weeks") 
         charts.Bar(
             charts.short_date(w.start, fmt.locale),
             w.net_g / 1000,
-            _(
+            ngettext(
+                "Week of %(day)s: %(kg)s kg in %(n)s delivery",
                 "Week of %(day)s: %(kg)s kg in %(n)s deliveries",
+                w.deliveries,
                 day=fmt.date(w.start),
                 kg=fmt.kg(w.net_g),
                 n=fmt.int(w.deliveries),
@@ -158,8 +161,10 @@ def community_chart(
         charts.Bar(
             c.label,
             c.net_g / 1000,
-            _(
+            ngettext(
+                "%(community)s: %(kg)s kg from %(n)s family",
                 "%(community)s: %(kg)s kg from %(n)s families",
+                c.families,
                 community=c.label,
                 kg=fmt.kg(c.net_g),
                 n=fmt.int(c.families),
@@ -168,9 +173,11 @@ def community_chart(
         for c in shown
     ]
     desc = (
-        _(
+        ngettext(
+            "%(n)s community; the most from %(top)s with %(kg)s kg.",
             "%(n)s communities; the most from %(top)s with %(kg)s kg.",
-            n=len(report.by_community),
+            len(report.by_community),
+            n=fmt.int(len(report.by_community)),
             top=shown[0].label,
             kg=fmt.kg(shown[0].net_g),
         )

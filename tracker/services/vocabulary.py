@@ -237,7 +237,7 @@ def kg(grams: int) -> Number:
 def kg_text(grams: int | float) -> str:
     """Kilograms for a sentence, in the reader's number format, to 100 g (20.000 kg,
     41,1 kg)."""
-    return formatting.number(round(grams / 1000, 1), "#,##0.#")
+    return formatting.kg_text(grams)
 
 
 def kg_for_people(grams: int | Decimal | float, country: str | None = None) -> str:

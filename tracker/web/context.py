@@ -224,8 +224,8 @@ def parse_uuid(value: str | None) -> uuid.UUID | None:
 
 
 def kg_text(grams: int) -> str:
-    """Kilograms in a message, one decimal as in every summary (tracker/formatting.py)."""
-    return formatting.kg(grams)
+    """Kilograms in a message ("Lot made: 123 kg"), as tracker/formatting.py writes them."""
+    return formatting.kg_text(grams)
 
 
 def new_key() -> str:

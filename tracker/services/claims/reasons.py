@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -270,9 +271,12 @@ def _not_backing(
         if not any(cert.valid_on(day) for day in days.values()):
             continue
         lacking = [d for d in parts if cert.id not in context.delivery_certs.get(d, ())]
-        text = _l(
+        text = ngettext(
+            "Certificate %(number)s does not back this claim: %(count)s of %(total)s "
+            "delivery carries no claim under it.",
             "Certificate %(number)s does not back this claim: %(count)s of %(total)s "
             "deliveries carry no claim under it.",
+            len(parts),
             number=cert.number,
             count=len(lacking),
             total=len(parts),
@@ -318,9 +322,12 @@ def _explain_family_type(
         }
         if missing:
             total_g = sum(parts.values())
-            text = _l(
+            text = ngettext(
+                "%(count)s of %(total)s delivery in this lot (%(kg)s of %(total_kg)s kg as "
+                "weighed) carries no %(claim)s claim.",
                 "%(count)s of %(total)s deliveries in this lot (%(kg)s of %(total_kg)s kg as "
                 "weighed) carry no %(claim)s claim.",
+                len(parts),
                 count=len(missing),
                 total=len(parts),
                 kg=kg_text(sum(missing.values())),
@@ -352,10 +359,14 @@ def _explain_family_type(
         else:
             for cert in segregated:
                 covered = sum(1 for d in parts if cert.id in context.delivery_certs.get(d, ()))
-                text = _l(
+                text = ngettext(
+                    "Every input carries the %(claim)s claim, but no single certificate covers "
+                    "all of them: certificate %(number)s covers %(count)s of %(total)s "
+                    "delivery.",
                     "Every input carries the %(claim)s claim, but no single certificate covers "
                     "all of them: certificate %(number)s covers %(count)s of %(total)s "
                     "deliveries.",
+                    len(parts),
                     claim=label,
                     number=cert.number,
                     count=covered,
