@@ -13,7 +13,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with optional overrides (tests pass them)."""
-    from . import api, assets, auth, cli, db, errors, guard, i18n, public, security, uploads, web
+    from . import (
+        api,
+        assets,
+        auth,
+        cli,
+        db,
+        errors,
+        formatting,
+        guard,
+        i18n,
+        public,
+        security,
+        uploads,
+        web,
+    )
     from . import config as settings
     from .extensions import csrf, limiter
     from .services import audit
@@ -39,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     audit.install()
     db.init_app(app)
     i18n.init_app(app)
+    formatting.init_app(app)
     auth.init_app(app)
     uploads.init_app(app)  # before CSRF reads the form: too large or compressed is refused first
     csrf.init_app(app)  # before the guard: a forged form is refused before any lookup

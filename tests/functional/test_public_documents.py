@@ -126,7 +126,7 @@ def test_sheet_text_has_the_origin_claims_genealogy_and_issue_date(
         "Café verde Pólvora",
         f"Lot {public.lot.code}",
         "GTIN 07750000000014",
-        "368 kg (8.0 qq)",
+        "368.0 kg (8.0 qq)",  # one decimal, as every summary (issue 15)
         "Grown by 4 families, 50 % of them led by women, on 4 plots (6.0 ha), at 1100 to 1400 m of altitude.",
         "Consentida Nombre0 · Consentida Nombre2",
         "Deforestation-free.",

@@ -36,7 +36,7 @@ def test_page_shows_the_lot_its_origin_journey_price_and_statement(client, publi
         public.lot.code,
         "Café verde Pólvora",
         "GTIN 07750000000014",
-        "368 kg",
+        "368.0 kg",
         "(8.0 qq)",  # 368 kg of green coffee in 46 kg quintales
         "Grown by 4 families",
         "50 % of them led by women",

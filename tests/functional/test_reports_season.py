@@ -305,8 +305,9 @@ def test_api_pdf_and_dashboard_agree_to_the_gram(season, client, api_token, auth
     assert figures["women"]["member_share"] == 0.5
     assert figures["certificates"][0]["status_changes"] == [] or figures["certificates"]
 
-    # The same total, to the gram, in the PDF and on the dashboard (Spanish: 950,500 kg).
-    kg = "950,500"
+    # The same total, written the same way (one decimal, as every summary: issue 15) in
+    # the PDF and on the dashboard (Spanish: 950,5 kg).
+    kg = "950,5"
     pdf = client.get("/api/v1/cooperatives/COOPA/reports/season.pdf?season=2026", headers=headers)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     keep(pdf.data, "season-report-small.pdf")

@@ -115,7 +115,7 @@ def test_suspension_reaches_lots_already_made_and_reinstatement_restores_them(db
     db.refresh(coop)
     assert coop.public_version > version
     text = " ".join(r.text for r in claims.explain_lot(db, after).missing)
-    assert "suspended" in text and "2026-07-15" in text and organic.number in text
+    assert "suspended" in text and "Jul 15, 2026" in text and organic.number in text
     f.set_status(db, organic, "active", date(2026, 7, 15), reason="Error del certificador")
     assert held(db, after) == {"organic": ("segregated", {organic.id})}
 
@@ -169,7 +169,7 @@ def test_kosher_comes_from_processing_at_a_covered_site_for_a_product_in_scope(d
     elsewhere = hull(db, lot_of(db, coop, [weigh(db, coop)]), other)
     assert held(db, elsewhere) == {}
     [reason] = claims.explain_lot(db, elsewhere).missing
-    assert other.code in reason.text and "2026-07-01" in reason.text
+    assert other.code in reason.text and "Jul 1, 2026" in reason.text
     sorted_parchment = lots.process_lot(
         db,
         lot=lot_of(db, coop, [weigh(db, coop)]),

@@ -22,6 +22,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .. import formatting
 from ..models import Delivery, Family, Plot
 from ..schemas.delivery import CSV as DELIVERY_CSV
 from ..services.families import PRIVATE_FIELDS
@@ -49,10 +50,19 @@ class Dialect:
         return ";" if self.excel else ","
 
     def number(self, value: Any) -> str:
+        """A program's number as is (41.125); in a Spanish Excel written by
+        tracker/formatting.py with the decimals it has and no grouping (41,125)."""
         if value is None:
             return ""
         text = str(value)
-        return text.replace(".", ",") if self.excel else text
+        if not self.excel:
+            return text
+        try:
+            exact = Decimal(text)
+        except ArithmeticError:
+            return text
+        places = len(text.split(".", 1)[1]) if "." in text else 0
+        return formatting.number(exact, "0" + ("." + "0" * places if places else ""), locale="es")
 
     def day(self, value: date | None) -> str:
         if value is None:
@@ -104,6 +114,7 @@ class _Writer:
 
 
 def _kg(grams: int | None) -> Decimal | None:
+    """Kilograms to the gram, as the scale weighed them (the dialect writes the digits)."""
     return None if grams is None else Decimal(grams) / 1000
 
 

@@ -10,11 +10,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from babel import Locale, UnknownLocaleError, numbers
-from flask_babel import format_date, get_locale
+from babel import Locale, UnknownLocaleError
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from .. import formatting
 from ..services import claim_text, vocabulary
 from ..services.provenance import CertificateFacts, Provenance, Step
 from . import maps, qr
@@ -22,7 +23,6 @@ from . import maps, qr
 STATUS_CLASS = {"active": "", "not_yet_valid": "warn"}
 # Forms whose label already names the crop ("green coffee", "roasted coffee").
 SELF_NAMED_FORMS = frozenset({"green", "roasted"})
-CURRENCY_TERRITORY = {"PEN": "PE", "USD": "US", "EUR": "ES", "COP": "CO", "BOB": "BO"}
 
 
 def basis_text(claim: Any) -> str:
@@ -82,12 +82,9 @@ def form_label(form: str) -> str:
 
 
 def money(amount: Decimal, currency: str, country: str | None = None) -> str:
-    """Money as people of the place write it: S/ 9.71 in Peruvian Spanish."""
-    territory = country or CURRENCY_TERRITORY.get(currency)
-    locale = vocabulary.number_locale(territory)
-    if locale == "en":  # PEN 9.71 rather than PEN9.71
-        return numbers.format_currency(amount, currency, format="¤\xa0#,##0.00", locale=locale)
-    return numbers.format_currency(amount, currency, locale=locale)
+    """Money as the cooperative's people write it, one form per language: "S/ 9,71"
+    (tracker/formatting.py); `country` is kept for callers and no longer changes it."""
+    return formatting.money_amount(amount, currency)
 
 
 def country_name(code: str) -> str:
@@ -106,7 +103,8 @@ def product_label(crop: str, form: str) -> str:
 
 
 def day(value: date | None) -> str:
-    return format_date(value, "medium") if value else ""
+    """A date written out: "23 jun 2026"."""
+    return formatting.day(value)
 
 
 def period(first: date | None, last: date | None) -> str:

@@ -12,11 +12,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
+from .. import formatting
 from ..services import conversions, premiums
 from ..services.reports import SeasonReport
 from ..services.vocabulary import (
@@ -27,73 +27,61 @@ from ..services.vocabulary import (
     MEASURE_LABELS,
     PAYMENT_KIND_TOTALS,
     PROCESS_LABELS,
-    QUINTAL_G,
     REPORT_CLAIM_LABELS,
     label,
 )
 from . import charts, pdf
 
-CURRENCY_SYMBOLS = {"PEN": "S/", "USD": "US$", "EUR": "€"}
-
 
 @dataclass
 class Fmt:
-    """Number, money and date formatting in the page's locale (Spanish first)."""
+    """Number, money and date formatting in the page's locale (Spanish first): a view of
+    tracker/formatting.py with the locale and currency bound, so the report page, its PDF,
+    the payment pages and the receipts write a figure as every other page does."""
 
     locale: str = "es"
     currency: str = "PEN"
 
     def int(self, value: int | None) -> str:
-        return "–" if value is None else format_decimal(value, "#,##0", locale=self.locale)
+        return formatting.count(value, locale=self.locale)
 
-    def kg(self, grams: int | None, places: int = 0) -> str:
-        """Kilograms from grams; places=3 shows every gram."""
-        if grams is None:
-            return "–"
-        pattern = "#,##0" + ("." + "0" * places if places else "")
-        value = Decimal(grams) / 1000
-        return format_decimal(value, pattern, locale=self.locale)
+    def kg(self, grams: int | None, places: int = 1) -> str:
+        """Kilograms from grams: one decimal in summaries; places=3 shows every gram."""
+        return formatting.kg(grams, places, locale=self.locale)
 
     def kg3(self, grams: int | None) -> str:
+        """Every gram, where a ledger must add up exactly (mass-balance credits, debits)."""
         return self.kg(grams, 3)
 
     def qq(self, grams: int | None, form: str) -> str:
         """Quintales (46 kg green, 55.2 kg dry parchment) where coffee people count them."""
-        size = QUINTAL_G.get(form)
-        if grams is None or size is None:
-            return ""
-        return format_decimal(Decimal(grams) / size, "#,##0.0", locale=self.locale)
+        return formatting.quintales(grams, form, locale=self.locale)
 
     def ha(self, area_m2: int | None) -> str:
         """Hectares from square metres: two decimals, up to four for a very small plot."""
         if area_m2 is None:
             return "–"
-        return format_decimal(Decimal(area_m2) / 10_000, "#,##0.00##", locale=self.locale)
+        return formatting.number(Decimal(area_m2) / 10_000, "#,##0.00##", locale=self.locale)
 
     def money(self, minor: int | None) -> str:
-        if minor is None:
-            return "–"
-        symbol = CURRENCY_SYMBOLS.get(self.currency, self.currency)
-        amount = format_decimal(Decimal(minor) / 100, "#,##0.00", locale=self.locale)
-        return f"{symbol}\u00a0{amount}"
+        return formatting.money(minor, self.currency, locale=self.locale)
 
     def pct(self, fraction: float | None) -> str:
-        if fraction is None:
-            return "–"
-        return format_percent(fraction, "#,##0.0\u00a0%", locale=self.locale)
+        return formatting.percent(fraction, locale=self.locale)
 
     def date(self, day: date | None, style: str = "medium") -> str:
-        return "" if day is None else format_date(day, style, locale=self.locale)
+        return formatting.day(day, style, locale=self.locale)
 
     def factor(self, value: Fraction, *, exact: bool = False) -> str:
         """A conversion factor: up to four decimals (0,16; 0,5556; 1,1905), or all six a
         stored factor has (0,555556) where it is edited."""
         number = Decimal(value.numerator) / Decimal(value.denominator)
-        return format_decimal(number, "#,##0.0#####" if exact else "#,##0.0###", locale=self.locale)
+        pattern = "#,##0.0#####" if exact else "#,##0.0###"
+        return formatting.number(number, pattern, locale=self.locale)
 
     def amount(self, value: Decimal, places: int = 3) -> str:
         """A quantity of units (kg, lb, tonnes), with `places` decimals."""
-        return format_decimal(value, "#,##0." + "0" * places, locale=self.locale)
+        return formatting.number(value, "#,##0." + "0" * places, locale=self.locale)
 
     def per_unit(self, unit: str) -> str:
         """What a premium rate is per: "per lb of green coffee"."""
@@ -102,18 +90,18 @@ class Fmt:
     def rule_basis(self, rule: Any) -> str:
         """What a season premium was paid on: the kilos delivered and their equivalent."""
         if rule.unit_form is None:
-            return _("%(kg)s kg as weighed", kg=self.kg3(rule.delivered_g))
+            return _("%(kg)s kg as weighed", kg=self.kg(rule.delivered_g))
         measure = MEASURE_LABELS[premiums.split_unit(rule.unit)[0]]
         return _(
             "%(kg)s kg delivered, %(quantity)s %(measure)s of %(form)s",
-            kg=self.kg3(rule.delivered_g),
+            kg=self.kg(rule.delivered_g),
             quantity=self.amount(rule.quantity),
             measure=measure,
             form=FORM_LABELS.get(rule.unit_form, rule.unit_form),
         )
 
     def permille(self, value: int) -> str:
-        return format_decimal(Decimal(value) / 10, "#,##0.0", locale=self.locale) + "\u00a0%"
+        return formatting.number(Decimal(value) / 10, "#,##0.0", locale=self.locale) + "\u00a0%"
 
 
 def _locale() -> str:
@@ -128,8 +116,10 @@ def weekly_chart(report: SeasonReport, fmt: Fmt, chart_id: str = "chart-weeks") 
         charts.Bar(
             charts.short_date(w.start, fmt.locale),
             w.net_g / 1000,
-            _(
+            ngettext(
+                "Week of %(day)s: %(kg)s kg in %(n)s delivery",
                 "Week of %(day)s: %(kg)s kg in %(n)s deliveries",
+                w.deliveries,
                 day=fmt.date(w.start),
                 kg=fmt.kg(w.net_g),
                 n=fmt.int(w.deliveries),
@@ -171,8 +161,10 @@ def community_chart(
         charts.Bar(
             c.label,
             c.net_g / 1000,
-            _(
+            ngettext(
+                "%(community)s: %(kg)s kg from %(n)s family",
                 "%(community)s: %(kg)s kg from %(n)s families",
+                c.families,
                 community=c.label,
                 kg=fmt.kg(c.net_g),
                 n=fmt.int(c.families),
@@ -181,9 +173,11 @@ def community_chart(
         for c in shown
     ]
     desc = (
-        _(
+        ngettext(
+            "%(n)s community; the most from %(top)s with %(kg)s kg.",
             "%(n)s communities; the most from %(top)s with %(kg)s kg.",
-            n=len(report.by_community),
+            len(report.by_community),
+            n=fmt.int(len(report.by_community)),
             top=shown[0].label,
             kg=fmt.kg(shown[0].net_g),
         )

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from babel.dates import format_date
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from .. import formatting
 from ..models import Delivery, Lot, SiteCoverage
 from ..models.enums import OperationKind
 from . import certificates, claims, genealogy
@@ -116,7 +116,7 @@ def standing_text(status: str, since: date | None, locale: str | None = None) ->
     """Today's status and since when: "suspended since 15 jul 2026" (Babel's date)."""
     locale = locale or str(get_locale() or "es")
     with force_locale(locale):
-        day = format_date(since, "medium", locale=locale) if since else ""
+        day = formatting.day(since, locale=locale)
         return str(NOW.get(status, status)) % {"day": day}
 
 

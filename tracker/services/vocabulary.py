@@ -14,12 +14,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from babel import Locale, UnknownLocaleError, numbers
-from flask_babel import format_decimal, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from .. import formatting
 from ..models import CertificateKind, Cooperative, utcnow
 from ..models.enums import (
     Basis,
@@ -195,8 +195,8 @@ REFERENCE_PER_MILLE: dict[str, int] = {
 }
 REFERENCE_FORM = {"coffee": Form.DRY_PARCHMENT, "cacao": Form.DRY_BEANS}
 
-# Grams in a quintal, for the forms Peru prices that way: 46 kg green, 55.2 kg parchment.
-QUINTAL_G = {"green": 46_000, "dry_parchment": 55_200}
+# Grams in a quintal (46 kg green, 55.2 kg parchment): defined with the formatters.
+QUINTAL_G = formatting.QUINTAL_G
 
 
 def reference_g(form: str, grams: int | float) -> int:
@@ -212,6 +212,7 @@ def reference_label(crop: str) -> str:
 
 
 # -- kilograms as people read them ------------------------------------------------------
+# The writing itself lives in tracker/formatting.py; these names stay for their callers.
 
 
 class Number:
@@ -225,7 +226,7 @@ class Number:
         self.pattern = pattern
 
     def __str__(self) -> str:
-        return str(format_decimal(self.value, format=self.pattern))
+        return formatting.number(self.value, self.pattern)
 
 
 def kg(grams: int) -> Number:
@@ -234,42 +235,21 @@ def kg(grams: int) -> Number:
 
 
 def kg_text(grams: int | float) -> str:
-    """Kilograms for a sentence, in the reader's number format, to 100 g."""
-    value = round(grams / 1000, 1)
-    try:
-        return str(format_decimal(value, format="#,##0.#"))
-    except (RuntimeError, AttributeError):  # outside an application context
-        return f"{value:,.1f}".rstrip("0").rstrip(".")
-
-
-def number_locale(country: str | None = None) -> str:
-    """The locale numbers are written in: Spanish as spoken where the cooperative is
-    (es_PE writes 4,256.2 and S/ 9.71), English as is."""
-    locale = str(get_locale())
-    if locale == "es" and country:
-        candidate = f"es_{country.upper()}"
-        try:
-            Locale.parse(candidate)
-        except (ValueError, UnknownLocaleError):
-            return locale
-        return candidate
-    return locale
+    """Kilograms for a sentence, in the reader's number format, to 100 g (20.000 kg,
+    41,1 kg)."""
+    return formatting.kg_text(grams)
 
 
 def kg_for_people(grams: int | Decimal | float, country: str | None = None) -> str:
-    """Grams as kilograms for people: 1 decimal at most, grouped digits."""
-    value = Decimal(grams) / 1000 if isinstance(grams, int) else Decimal(str(grams))
-    return numbers.format_decimal(value, format="#,##0.#", locale=number_locale(country))
+    """Grams as kilograms for a summary: one decimal, grouped digits (4.256,2)."""
+    if isinstance(grams, int):
+        return formatting.kg(grams)
+    return formatting.number(Decimal(str(grams)), formatting.KG_SUMMARY)
 
 
 def quintals(grams: int, form: str, country: str | None = None) -> str | None:
     """The same weight in quintales, for the forms Peru prices that way."""
-    per = QUINTAL_G.get(form)
-    if not per:
-        return None
-    return numbers.format_decimal(
-        Decimal(grams) / per, format="#,##0.0", locale=number_locale(country)
-    )
+    return formatting.quintales(grams, form) or None
 
 
 # -- today at the cooperative -----------------------------------------------------------

@@ -26,11 +26,11 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_decimal, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from .. import db, paging
+from .. import db, formatting, paging
 from ..auth import current_principal
 from ..db import get_session
 from ..documents.csv_export import Dialect
@@ -128,15 +128,20 @@ def role_label(role: str | None) -> str:
     return str(vocabulary.ROLE_LABELS.get(role or "", role or ""))
 
 
-def claim_name(claim_type: str) -> str:
-    """A claim type's name in the page's cooperative: built in, or a kind it added (a Jinja
-    global, so every page names an added certificate type the same way)."""
+def claim_name(claim_type: str | None, cooperative_id: uuid.UUID | None = None) -> str:
+    """A claim type's name in the page's cooperative (or `cooperative_id`'s, where a
+    document is built outside one: the season report from the API): built in, or a kind it
+    added. A Jinja global, so every page names an added certificate type the same way."""
+    if not claim_type:
+        return ""
     coop = g.get("coop")
-    if coop is None:
+    coop_id = cooperative_id or (coop.id if coop is not None else None)
+    if coop_id is None:
         return vocabulary.label(vocabulary.CLAIM_LABELS, claim_type)
-    if "claim_names" not in g:
-        g.claim_names = vocabulary.claim_names(get_session(), coop.id)
-    return g.claim_names.get(claim_type, claim_type)
+    cache = g.setdefault("claim_names_by_coop", {})
+    if coop_id not in cache:
+        cache[coop_id] = vocabulary.claim_names(get_session(), coop_id)
+    return cache[coop_id].get(claim_type, claim_type)
 
 
 def _template_context() -> dict[str, Any]:
@@ -219,8 +224,8 @@ def parse_uuid(value: str | None) -> uuid.UUID | None:
 
 
 def kg_text(grams: int) -> str:
-    """Kilograms as the locale writes them, to the gram."""
-    return format_decimal(grams / 1000, format="#,##0.###")
+    """Kilograms in a message ("Lot made: 123 kg"), as tracker/formatting.py writes them."""
+    return formatting.kg_text(grams)
 
 
 def new_key() -> str:

@@ -14,14 +14,17 @@ from datetime import date
 from typing import Any
 
 from flask import url_for
-from flask_babel import format_decimal, gettext, ngettext
+from flask_babel import gettext, ngettext
 
+from .. import formatting
 from ..models import Delivery, Lot, LotOperation, Shipment
 from ..models.enums import LotStatus
 from ..services.genealogy import Graph
 from ..services.vocabulary import FORM_LABELS, LOT_STATUS_LABELS
 
 NODE_W, NODE_H, COL_W, ROW_GAP, MARGIN = 210, 60, 284, 16, 16
+# Widest drawing shrunk to the page: 12 px labels stay at least 11 px tall.
+FIT_MAX_W = 1230
 
 
 @dataclass
@@ -58,15 +61,21 @@ class Layout:
     node_w: int = NODE_W
     node_h: int = NODE_H
 
+    @property
+    def fit(self) -> bool:
+        """Shrink the drawing to the page only while its labels stay readable (about 11 px
+        at the page's 1,130 px); a wider one scrolls sideways at full size."""
+        return self.width <= FIT_MAX_W
+
 
 def kg_text(grams: int, *, short: bool = False) -> str:
-    """Kilograms for the drawing; `short` rounds to 100 g where space is tight."""
-    pattern = "#,##0.#" if short else "#,##0.###"
-    return gettext("%(kg)s kg", kg=format_decimal(grams / 1000, format=pattern))
+    """Kilograms for the drawing, one decimal as in every summary (tracker/formatting.py);
+    `short` is kept for callers and writes the same."""
+    return gettext("%(kg)s kg", kg=formatting.kg(grams))
 
 
 def _span(first: date, last: date) -> str:
-    return first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
+    return formatting.day_span(first, last)
 
 
 def layout(graph: Graph, deliveries: dict[uuid.UUID, Delivery]) -> Layout:
@@ -109,7 +118,7 @@ def layout(graph: Graph, deliveries: dict[uuid.UUID, Delivery]) -> Layout:
                 [
                     gettext("Shipment"),
                     shipment.buyer_name[:26],
-                    f"{shipment.buyer_country} · {shipment.shipped_on.isoformat()}",
+                    f"{shipment.buyer_country} · {formatting.day(shipment.shipped_on)}",
                 ],
                 href=url_for("shipments.show", shipment_id=shipment.id),
             )
@@ -121,11 +130,9 @@ def layout(graph: Graph, deliveries: dict[uuid.UUID, Delivery]) -> Layout:
 
 def _lot_node(lot: Lot, graph: Graph) -> Node:
     op: LotOperation | None = graph.operations.get(lot.operation_id)
-    when = op.occurred_on.isoformat() if op else ""
+    when = formatting.day(op.occurred_on) if op else ""
     if lot.status == LotStatus.OPEN:
-        state = gettext(
-            "%(kg)s kg open", kg=format_decimal(lot.available_g / 1000, format="#,##0.#")
-        )
+        state = gettext("%(kg)s kg open", kg=formatting.kg(lot.available_g))
     else:
         state = str(LOT_STATUS_LABELS.get(lot.status, lot.status))  # type: ignore[call-overload]
     in_lineage = lot.id in graph.up or lot.id in graph.down

@@ -12,9 +12,11 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from ... import formatting
 from ...models import Certificate, Cooperative, Delivery, Family, Lot, ProcessingSite
 from ...models.enums import Basis, CertificateStatus, OperationKind
 from .. import conversions
@@ -46,7 +48,7 @@ def _delivery_reason(
 ) -> list[Reason]:
     """Why one delivery does not carry a claim type: its plot, its cap, or per certificate."""
     day = delivery.delivered_on
-    common = {"receipt": delivery.receipt_number, "day": day.isoformat()}
+    common = {"receipt": delivery.receipt_number, "day": formatting.day(day)}
     if delivery.voided:
         text = _l("Delivery %(receipt)s (%(day)s) is voided.", **common)
         return [Reason(claim_type, str(text), delivery.id, lot_id, None, day)]
@@ -86,8 +88,8 @@ def _delivery_reason(
             text = _l(
                 "Delivery %(receipt)s (%(day)s): certificate %(number)s was not valid on that "
                 "date (valid from %(start)s to %(end)s).",
-                start=cert.valid_from.isoformat(),
-                end=cert.valid_until.isoformat(),
+                start=formatting.day(cert.valid_from),
+                end=formatting.day(cert.valid_until),
                 **values,
             )
         elif code == "status":
@@ -95,7 +97,7 @@ def _delivery_reason(
                 "Delivery %(receipt)s (%(day)s): certificate %(number)s was %(status)s on that "
                 "date (from %(since)s).",
                 status=CERTIFICATE_STATUS_LABELS.get(params["status"], params["status"]),
-                since=params["since"].isoformat(),
+                since=formatting.day(params["since"]),
                 **values,
             )
         elif code == "not_covered":
@@ -109,7 +111,7 @@ def _delivery_reason(
                 "Delivery %(receipt)s (%(day)s): family %(member)s was %(status)s under "
                 "certificate %(number)s on that date (from %(since)s).",
                 status=COVERAGE_LABELS.get(params["status"], params["status"]),
-                since=params["since"].isoformat(),
+                since=formatting.day(params["since"]),
                 **values,
             )
         else:
@@ -269,9 +271,12 @@ def _not_backing(
         if not any(cert.valid_on(day) for day in days.values()):
             continue
         lacking = [d for d in parts if cert.id not in context.delivery_certs.get(d, ())]
-        text = _l(
+        text = ngettext(
+            "Certificate %(number)s does not back this claim: %(count)s of %(total)s "
+            "delivery carries no claim under it.",
             "Certificate %(number)s does not back this claim: %(count)s of %(total)s "
             "deliveries carry no claim under it.",
+            len(parts),
             number=cert.number,
             count=len(lacking),
             total=len(parts),
@@ -317,9 +322,12 @@ def _explain_family_type(
         }
         if missing:
             total_g = sum(parts.values())
-            text = _l(
+            text = ngettext(
+                "%(count)s of %(total)s delivery in this lot (%(kg)s of %(total_kg)s kg as "
+                "weighed) carries no %(claim)s claim.",
                 "%(count)s of %(total)s deliveries in this lot (%(kg)s of %(total_kg)s kg as "
                 "weighed) carry no %(claim)s claim.",
+                len(parts),
                 count=len(missing),
                 total=len(parts),
                 kg=kg_text(sum(missing.values())),
@@ -351,10 +359,14 @@ def _explain_family_type(
         else:
             for cert in segregated:
                 covered = sum(1 for d in parts if cert.id in context.delivery_certs.get(d, ()))
-                text = _l(
+                text = ngettext(
+                    "Every input carries the %(claim)s claim, but no single certificate covers "
+                    "all of them: certificate %(number)s covers %(count)s of %(total)s "
+                    "delivery.",
                     "Every input carries the %(claim)s claim, but no single certificate covers "
                     "all of them: certificate %(number)s covers %(count)s of %(total)s "
                     "deliveries.",
+                    len(parts),
                     claim=label,
                     number=cert.number,
                     count=covered,
@@ -375,7 +387,7 @@ def _explain_mass_balance(
         text = _l(
             "The mass-balance allocation of %(day)s under certificate %(number)s is no longer "
             "covered: the certified kilograms in its ledger fell below what was allocated.",
-            day=allocation.created_on.isoformat(),
+            day=formatting.day(allocation.created_on),
             number=cert.number,
         )
         return [Reason(cert.type, str(text), lot_id=lot.id, certificate_id=cert.id)]
@@ -453,7 +465,7 @@ def _explain_site_node(
         text = _l(
             "Lot %(code)s was processed on %(day)s with no processing site recorded.",
             code=node.code,
-            day=day.isoformat(),
+            day=formatting.day(day),
         )
         return [Reason(claim_type, str(text), lot_id=lot_id, on=day)]
     site = session.get(ProcessingSite, node.site_id)
@@ -475,7 +487,7 @@ def _explain_site_node(
             "that site.",
             code=node.code,
             site=site_name,
-            day=day.isoformat(),
+            day=formatting.day(day),
             claim=label,
         )
         reasons.append(Reason(claim_type, str(text), lot_id=lot_id, on=day))
@@ -488,7 +500,7 @@ def _site_cover_gap(node: LotNode, cover: SiteCover, cert: CertView, site_name: 
     values = {
         "code": node.code,
         "site": site_name,
-        "day": day.isoformat(),
+        "day": formatting.day(day),
         "number": cert.number,
     }
     if cover.since > day or (cover.until is not None and cover.until < day):
@@ -501,8 +513,8 @@ def _site_cover_gap(node: LotNode, cover: SiteCover, cert: CertView, site_name: 
         return _l(
             "Lot %(code)s was processed at %(site)s on %(day)s; certificate %(number)s was "
             "not valid on that date (valid from %(start)s to %(end)s).",
-            start=cert.valid_from.isoformat(),
-            end=cert.valid_until.isoformat(),
+            start=formatting.day(cert.valid_from),
+            end=formatting.day(cert.valid_until),
             **values,
         )
     if cert.status_on(day) != CertificateStatus.ACTIVE:

@@ -1,0 +1,133 @@
+"""One way to write numbers, money and dates (issue 15), and the names pages give claims
+(issue 13): the formatting module's rules, the same string on a Spanish page and its PDF,
+figures named alike being the same figure, and an added certificate type named by its name.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from tests import factories as f
+from tracker import formatting
+from tracker.documents.csv_export import Dialect
+from tracker.services import certificates
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_the_rules_in_spanish_and_english():
+    es, en = {"locale": "es"}, {"locale": "en"}
+    assert formatting.kg(4_256_175, **es) == "4.256,2"  # a summary: one decimal
+    assert formatting.kg(4_256_175, **en) == "4,256.2"
+    assert formatting.kg(7_828_766_319, **es) == "7.828.766,3"
+    assert formatting.weighing(41_125, **es) == "41,125"  # a weighing: the scale's grams
+    assert formatting.weighing(41_100, **es) == "41,1"
+    assert formatting.kg_text(123_000, **es) == "123"  # in a sentence: "Lote hecho: 123 kg"
+    assert formatting.quintales(55_200, "dry_parchment", **es) == "1,0"
+    assert formatting.quintales(55_200, "cherry", **es) == ""
+    assert formatting.kg_qq(460_000, "green", **es) == "460,0\u00a0kg (10,0\u00a0qq)"
+    assert formatting.money(123_456, "PEN", **es) == "S/\u00a01.234,56"
+    assert formatting.money(123_456, "PEN", **en) == "PEN\u00a01,234.56"
+    assert formatting.money(99, "USD", **es) == "US$\u00a00,99"
+    assert formatting.money_amount(Decimal("9.71"), "PEN", **es) == "S/\u00a09,71"
+    assert formatting.count(21_211, **es) == "21.211"
+    assert formatting.day(date(2026, 6, 23), **es) == "23 jun 2026"
+    assert formatting.day(date(2026, 6, 23), **en) == "Jun 23, 2026"
+    assert formatting.day(None) == "" and formatting.kg(None) == "–"
+
+
+def test_a_spanish_excel_gets_decimal_commas_a_program_gets_points():
+    assert Dialect(excel=True, spanish=True).number(Decimal("41.125")) == "41,125"
+    assert Dialect(excel=True, spanish=True).number("350.00") == "350,00"
+    assert Dialect(excel=False).number(Decimal("41.125")) == "41.125"
+    assert Dialect(excel=True).number("C01-000001") == "C01-000001"
+
+
+def test_templates_share_the_filters_and_counts_get_separators(app):
+    from flask import render_template_string
+
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        shown = render_template_string(
+            "{{ 4256175|kg }}|{{ 123456|money('PEN') }}|{{ fmt_day(day) }}|"
+            "{{ ngettext('%(num)s delivery', '%(num)s deliveries', 21211) }}|"
+            "{{ ngettext('%(num)s family', '%(num)s families', 1) }}",
+            day=date(2026, 6, 23),
+        )
+    assert shown == "4.256,2|S/\u00a01.234,56|23 jun 2026|21.211 entregas|1 familia"
+
+
+def _pdf_text(data: bytes) -> str:
+    run = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True)
+    return run.stdout.decode()
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing: make sysdeps")
+def test_a_spanish_page_and_its_pdf_write_the_lot_the_same_way(client, db, world):
+    built = f.make_public_lot(db, world.a)
+    db.commit()
+    token = built.lot.public_token
+    page = client.get(f"/l/{token}", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    sheet = _pdf_text(client.get(f"/l/{token}/provenance.pdf").data)
+    weight = formatting.kg(built.lot.weight_g, locale="es")
+    assert weight == "368,0"
+    assert f"{weight} kg" in page and f"{weight} kg" in sheet
+    assert "S/\u00a09,71" in page and "S/ 9,71" in sheet.replace("\u00a0", " ")
+    assert "4,256.2" not in page and "PEN" not in page
+
+
+def test_the_family_page_and_the_payments_page_name_their_premiums_apart(client, auth, db, world):
+    """Issue 15: "292,14" on the family page and "S/ 2.361,05" on the payments page were
+    two figures with one name: the premium fixed at the scale, and that plus the season's
+    premium rules. Each now says which it is, and the scale premium reads the same on both."""
+    family = f.make_family(db, world.a, head_name="Rosa Quispe Huamán", woman_led=True)
+    plot = f.make_plot(db, family)
+    f.make_delivery(
+        db, world.a, family, plot, kg=100, on=date(2026, 5, 4), premium_per_kg_minor=120
+    )
+    f.make_premium_rule(db, world.a, per_kg_minor=50, claim_type=None, woman_led_only=True)
+    db.commit()
+    auth.login("manager.a@example.org")
+    family_page = client.get(f"/families/{family.id}?season=2026").get_data(as_text=True)
+    payments = client.get(f"/families/{family.id}/payments?season=2026").get_data(as_text=True)
+    assert "Prima en balanza" in family_page and ">Prima<" not in family_page
+    assert "S/\u00a0120,00" in family_page  # 100 kg at S/ 1,20 at the scale
+    assert "S/\u00a0120,00 de prima en balanza" in payments
+    assert "S/\u00a050,00 de primas de campaña" in payments  # 100 kg at S/ 0,50 by the rule
+    assert "en primas" not in payments
+
+
+def test_an_added_certificate_type_is_named_on_lot_badges_and_in_the_season_report(
+    client, auth, db, world
+):
+    certificates.add_kind(
+        db, world.a, code="rainforest_alliance", name_es="Alianza Bosque", name_en="Rainforest"
+    )
+    cert = f.make_certificate(db, world.a, type="rainforest_alliance", number="RA-0042")
+    family = f.make_family(db, world.a)
+    plot = f.make_plot(db, family)
+    f.cover(db, cert, family)
+    delivery = f.make_delivery(db, world.a, family, plot, kg=80, on=date(2026, 6, 2))
+    f.materialise_claims(db, [(delivery, [cert])])
+    lot = f.make_lot(db, world.a, [delivery])
+    db.commit()
+    auth.login("manager.a@example.org")
+    lot_page = client.get(f"/lots/{lot.id}").get_data(as_text=True)
+    assert 'class="badge claim">Alianza Bosque<' in lot_page
+    listed = client.get("/c/COOPA/lots").get_data(as_text=True)  # templates/lots/_macros
+    assert re.search(r'<span class="badge">Alianza Bosque', listed)
+    assert '<span class="badge">rainforest_alliance' not in listed
+    report = client.get("/c/COOPA/reports/season?season=2026").get_data(as_text=True)
+    assert "Alianza Bosque" in report and "<td>rainforest_alliance</td>" not in report

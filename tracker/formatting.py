@@ -1,0 +1,223 @@
+"""Numbers, money and dates as people read them: the one place they are written.
+
+Pages, PDFs and the Spanish Excel CSV all call these, so a Spanish page and a Spanish PDF
+of the same lot show the same string ("4.256,2 kg", "S/ 1.234,56", "23 jun 2026").
+Everything is Babel's locale formatting in the reader's language (Flask-Babel's locale, or
+`locale=` where a document is written outside a request). Machine formats (the JSON API,
+EPCIS, GeoJSON, a program's CSV) keep machine numbers and never come here.
+
+The rules (issue 15):
+- kilograms in summaries (boxes, tables) have one decimal (`kg`); inside a sentence the
+  same figure drops a trailing zero (`kg_text`: "Lot made: 123 kg"); a single weighing
+  shows as many decimals as the scale gave, up to the gram (`weighing`);
+- quintales (46 kg green, 55.2 kg dry parchment) go beside kilograms where clerks count
+  them (`quintales`, `kg_qq`);
+- money is in the cooperative's currency, one form per language: "S/ 1.234,56" in Spanish
+  (the symbol its people write), "PEN 1,234.56" in English (the code a buyer reads);
+- dates inside sentences are written out: "23 jun 2026", "Jun 23, 2026".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from babel import UnknownLocaleError, dates, numbers
+from flask import Flask
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+NBSP = "\u00a0"
+# Grams in a quintal, for the forms Peru prices that way: 46 kg green, 55.2 kg parchment.
+QUINTAL_G = {"green": 46_000, "dry_parchment": 55_200}
+# The country whose people write a currency's symbol the way the cooperative reads it.
+CURRENCY_TERRITORY = {"PEN": "PE", "USD": "US", "EUR": "ES", "COP": "CO", "BOB": "BO"}
+KG_SUMMARY = "#,##0.0"
+KG_WEIGHING = "#,##0.0##"  # a scale's reading: 41,1 or 41,125, never more than the gram
+
+
+def locale_of(locale: str | None = None) -> str:
+    """The language numbers are written in: the page's (Flask-Babel), or English outside
+    a request, as the untranslated message around them. Only the language counts, so es
+    and es_PE write the same."""
+    if locale is None:
+        try:
+            from flask_babel import get_locale
+
+            locale = str(get_locale() or "en")
+        except (RuntimeError, AttributeError, KeyError):  # outside an application context
+            locale = "en"
+    return str(locale).split("_")[0] or "en"
+
+
+def number(value: Any, pattern: str = "#,##0.###", *, locale: str | None = None) -> str:
+    """A number with the reader's separators: 1.234,5 (es) or 1,234.5 (en)."""
+    if value is None:
+        return "–"
+    return numbers.format_decimal(value, format=pattern, locale=locale_of(locale))
+
+
+def count(value: int | None, *, locale: str | None = None) -> str:
+    """A whole count with thousands separators: 21.211 entregas."""
+    return number(value, "#,##0", locale=locale)
+
+
+def kg(grams: int | float | Decimal | None, places: int = 1, *, locale: str | None = None) -> str:
+    """Kilograms for a summary, from grams: one decimal (4.256,2); `places` where a
+    document needs more (the ledger's exact grams) or none (a dashboard's big figure)."""
+    if grams is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return number(_kilos(grams), pattern, locale=locale)
+
+
+def kg_text(grams: int | float | None, *, locale: str | None = None) -> str:
+    """Kilograms inside a sentence, to 100 g and without a trailing zero ("Lot made:
+    123 kg", "40,5 kg of credit"): the same figure as `kg`, read aloud."""
+    if grams is None:
+        return "–"
+    return number(round(_kilos(grams), 1), "#,##0.#", locale=locale)
+
+
+def weighing(grams: int | None, *, locale: str | None = None) -> str:
+    """One weighing as the scale gave it: at least one decimal, up to the gram (41,1 or
+    41,125)."""
+    if grams is None:
+        return "–"
+    return number(_kilos(grams), KG_WEIGHING, locale=locale)
+
+
+def quintales(grams: int | None, form: str | None, *, locale: str | None = None) -> str:
+    """The weight in quintales for the forms Peru prices that way, else ""."""
+    size = QUINTAL_G.get(form or "")
+    if grams is None or size is None:
+        return ""
+    return number(Decimal(grams) / size, "#,##0.0", locale=locale)
+
+
+def kg_qq(grams: int | None, form: str | None, *, locale: str | None = None) -> str:
+    """ "4.256,2 kg (77,1 qq)" where clerks count quintales, "4.256,2 kg" elsewhere."""
+    text = f"{kg(grams, locale=locale)}{NBSP}kg"
+    qq = quintales(grams, form, locale=locale)
+    return f"{text} ({qq}{NBSP}qq)" if qq else text
+
+
+def currency_symbol(currency: str | None, *, locale: str | None = None) -> str:
+    """How the currency is written: in Spanish the symbol its own people write (S/ for
+    soles, US$ for dollars); in English its ISO code (PEN), which a buyer abroad reads."""
+    code = (currency or "PEN").upper()
+    if locale_of(locale) != "es":
+        return code
+    if code == "USD":
+        return "US$"
+    territory = CURRENCY_TERRITORY.get(code)
+    if territory:
+        try:
+            return numbers.get_currency_symbol(code, locale=f"es_{territory}")
+        except (ValueError, UnknownLocaleError):
+            pass
+    return code
+
+
+def money(
+    minor: int | None, currency: str | None = "PEN", *, locale: str | None = None, places: int = 2
+) -> str:
+    """An amount in minor units, in the cooperative's currency: "S/ 1.234,56"."""
+    if minor is None:
+        return "–"
+    return money_amount(Decimal(minor) / 100, currency, locale=locale, places=places)
+
+
+def money_amount(
+    amount: Decimal | float | None,
+    currency: str | None = "PEN",
+    *,
+    locale: str | None = None,
+    places: int = 2,
+) -> str:
+    """An amount already in major units (a per-kg price on the buyer's page): "S/ 9,71"."""
+    if amount is None:
+        return "–"
+    pattern = "#,##0." + "0" * places if places else "#,##0"
+    value = number(amount, pattern, locale=locale)
+    return f"{currency_symbol(currency, locale=locale)}{NBSP}{value}"
+
+
+def decimal_money(minor: int | None, *, locale: str | None = None) -> str:
+    """An amount without its symbol, for a column already headed with the currency."""
+    return "" if minor is None else number(Decimal(minor) / 100, "#,##0.00", locale=locale)
+
+
+def percent(fraction: float | None, *, locale: str | None = None) -> str:
+    """12,5 % (es) or 12.5 % (en)."""
+    if fraction is None:
+        return "–"
+    return numbers.format_percent(fraction, f"#,##0.0{NBSP}%", locale=locale_of(locale))
+
+
+def day(value: date | datetime | None, style: str = "medium", *, locale: str | None = None) -> str:
+    """A date written out for a sentence: "23 jun 2026" (es), "Jun 23, 2026" (en)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return dates.format_date(value, style, locale=locale_of(locale))
+
+
+def day_span(first: date | None, last: date | None, *, locale: str | None = None) -> str:
+    """ "23 jun 2026" or "23 jun 2026 – 2 jul 2026"."""
+    if first is None:
+        return ""
+    if last is None or last == first:
+        return day(first, locale=locale)
+    return f"{day(first, locale=locale)} – {day(last, locale=locale)}"
+
+
+def _kilos(grams: int | float | Decimal) -> Decimal:
+    if isinstance(grams, Decimal):
+        return grams / 1000
+    if isinstance(grams, float):
+        return Decimal(str(grams)) / 1000
+    return Decimal(grams) / 1000
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "kg": kg,
+    "kg_text": kg_text,
+    "weighing": weighing,
+    "quintales": quintales,
+    "kg_qq": kg_qq,
+    "money": money,
+    "decimal_money": decimal_money,
+    "count": count,
+    "percent": percent,
+    "day": day,
+}
+
+
+@pass_context
+def counted_ngettext(
+    __context: Context, __singular: str, __plural: str, __num: int, **variables: Any
+) -> str:
+    """Jinja's ngettext, with the count written with thousands separators ("21.211
+    entregas", not "21211 entregas") unless the template passes its own `num`."""
+    from flask_babel import get_translations
+
+    if "num" not in variables:
+        variables["num"] = count(__num) if isinstance(__num, int) else __num
+    text = get_translations().ungettext(__singular, __plural, __num).replace("%(num)d", "%(num)s")
+    if __context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - our catalogue's message, as Jinja's own ngettext
+    return text % variables
+
+
+def init_app(app: Flask) -> None:
+    """Register every formatter as a Jinja filter (`grams|kg`) and as a global under
+    `fmt_` (`fmt_money(minor, coop.currency)`); plural counts get separators too."""
+    for name, function in FILTERS.items():
+        app.add_template_filter(function, name)
+        app.add_template_global(function, "fmt_" + name)
+    app.jinja_env.globals["ngettext"] = counted_ngettext
