@@ -30,7 +30,7 @@ document.addEventListener("htmx:configRequest", (event) => {
 function tableRegions(root) {
   const body = document.body;
   root.querySelectorAll("main table").forEach((table) => {
-    if (table.closest(".table-scroll")) return;
+    if (table.closest(".table-scroll, .receipt, [data-no-scroll]")) return;
     const wrap = document.createElement("div");
     wrap.className = "table-scroll";
     table.parentNode.insertBefore(wrap, table);
