@@ -22,7 +22,12 @@ from tests.functional.test_reports_season import build_season
 pytestmark = pytest.mark.browser
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-ROLES = ("clerk.a@example.org", "manager.a@example.org", "auditor.a@example.org", "admin@example.org")
+ROLES = (
+    "clerk.a@example.org",
+    "manager.a@example.org",
+    "auditor.a@example.org",
+    "admin@example.org",
+)
 WIDTHS = (390, 1280)
 
 

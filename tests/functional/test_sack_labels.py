@@ -54,9 +54,7 @@ def test_sack_weights_fill_the_last_sack_with_what_is_left():
 
 
 @needs_tools
-def test_one_label_per_sack_with_its_number_weight_claims_and_qr(
-    client, auth, public, tmp_path
-):
+def test_one_label_per_sack_with_its_number_weight_claims_and_qr(client, auth, public, tmp_path):
     auth.login("manager.a@example.org")
     lot = public.lot
     answer = client.get(f"/lots/{lot.id}/labels.pdf?sacks=10&sack_kg=36,5&lang=es")
@@ -95,7 +93,9 @@ def test_the_last_sack_holds_what_is_left_and_english_labels(client, auth, publi
     assert len(codes) == 6
 
 
-def test_bad_labels_requests_are_refused_by_field_and_print_nothing(client, auth, public, api_token):
+def test_bad_labels_requests_are_refused_by_field_and_print_nothing(
+    client, auth, public, api_token
+):
     auth.login("manager.a@example.org")
     base = f"/lots/{public.lot.id}/labels.pdf"
     for query, words in (
