@@ -58,7 +58,8 @@ TABLES = """() => Array.from(document.querySelectorAll('main table')).map((table
   const wide = region.scrollWidth > region.clientWidth + 1;
   region.scrollLeft = region.scrollWidth;  // to the far right
   const box = region.getBoundingClientRect();
-  const firsts = Array.from(table.rows).map((row) => row.cells[0]).filter(Boolean)
+  const firsts = Array.from(table.rows).map((row) => row.cells[0])
+    .filter((cell) => cell && cell.colSpan === 1)
     .map((cell) => cell.getBoundingClientRect())
     .filter((r) => r.width > 0 && r.bottom > 0 && r.top < window.innerHeight * 50);
   const cue = wide ? getComputedStyle(region, '::before').content : '';
@@ -156,10 +157,12 @@ def test_the_a6_receipt_prints_on_one_page_with_its_signatures(live_server, brow
     delivery = db.exec(
         select(Delivery).where(Delivery.premium_minor > 0).order_by(Delivery.net_g.desc())
     ).first()
+    delivery_id, receipt_number = delivery.id, delivery.receipt_number
+    db.commit()  # end the test's transaction: the server writes when the manager logs in
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="es-PE")
     page = context.new_page()
     login(page, live_server, "manager.a@example.org")
-    page.goto(f"{live_server}/deliveries/{delivery.id}/receipt?paper=a6")
+    page.goto(f"{live_server}/deliveries/{delivery_id}/receipt?paper=a6")
     SHOTS.mkdir(parents=True, exist_ok=True)
     target = SHOTS / "phones-receipt-a6.pdf"
     page.pdf(path=str(target), prefer_css_page_size=True, print_background=True)
@@ -170,8 +173,35 @@ def test_the_a6_receipt_prints_on_one_page_with_its_signatures(live_server, brow
     text = subprocess.run(
         ["pdftotext", str(target), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "Socio" in text and "Acopiador" in text and delivery.receipt_number in text
+    assert "Socio" in text and "Acopiador" in text and receipt_number in text
     subprocess.run(
         ["pdftoppm", "-png", "-r", "80", str(target), str(SHOTS / "phones-receipt-a6")], check=True
     )
     context.close()
+
+
+def test_a_lots_page_and_its_genealogy_pass_axe(live_server, browser, db, world):
+    """Pages one step past the menu: the lot page (with the labels form) and the genealogy
+    drawing, whose lot links sit inside a group, not an image (nested-interactive)."""
+    from tests import factories as f
+
+    built = f.make_public_lot(db, world.a)
+    db.commit()
+    problems = []
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale="es-PE")
+        page = context.new_page()
+        login(page, live_server, "manager.a@example.org")
+        for path in (f"/lots/{built.lot.id}", f"/lots/{built.lot.id}/genealogy"):
+            page.goto(f"{live_server}{path}")
+            page.wait_for_load_state("networkidle")
+            bad = serious_violations(page)
+            if bad:
+                problems.append(f"{width}px {path}: {json.dumps(bad, ensure_ascii=False)}")
+        page.goto(f"{live_server}/lots/{built.lot.id}")
+        page.get_by_text("Etiquetas para sacos (PDF)").click()
+        assert page.get_by_label("Sacos").input_value() == "6"
+        assert page.get_by_label("kg por saco").input_value() == "69"
+        screenshot(page, f"phones-lot-labels-form-{width}")
+        context.close()
+    assert not problems, "\n".join(problems)
