@@ -8,13 +8,13 @@ from flask import Response
 from flask.views import MethodView
 from flask_babel import get_locale
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
 from .. import config, guard
 from ..db import get_session
 from ..documents import qr, sheets
 from ..expensive import document_limit
 from ..models import Lot
+from ..schemas.labels import LabelsQuery, check_sacks
 from ..services import printing, publication
 
 blp = Blueprint(
@@ -23,14 +23,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="A lot's QR code, sack labels and provenance sheet",
 )
-
-
-class LabelsQuery(Schema):
-    count = fields.Integer(
-        load_default=sheets.LABELS_PER_PAGE,
-        validate=validate.Range(1, sheets.MAX_LABELS),
-        metadata={"description": "How many labels (8 per A4 sheet)"},
-    )
 
 
 def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
@@ -81,15 +73,19 @@ class LotLabels(MethodView):
     @blp.arguments(LabelsQuery, location="query")
     @blp.response(200, content_type="application/pdf")
     def get(self, args: dict[str, Any], lot_id: str) -> Response:
-        """Sack labels on A4 (2 x 4 per sheet, A7 each): QR, lot code, crop, form, weight.
-        Printing them publishes the lot: its GS1 Digital Link opens its page from then on."""
+        """Sack labels on A4 (2 x 4 per sheet, A7 each), one per sack: its number and
+        weight, the lot code, the claims with their certifiers' codes and the QR code, in
+        Spanish or English. Printing them publishes the lot: its GS1 Digital Link opens its
+        page from then on."""
         lot = guard.record("lot_id")
+        check_sacks(lot.weight_g, args["sacks"], args["sack_kg"])
         return _download(
             sheets.labels(
                 lot,
                 printing.labels(get_session(), lot, public_url=config.public_url()),
-                locale=str(get_locale()),
-                count=args["count"],
+                locale=args["lang"] or str(get_locale()),
+                sacks=args["sacks"],
+                sack_g=args["sack_kg"],
             ),
             "application/pdf",
             f"labels-{_name(lot)}.pdf",

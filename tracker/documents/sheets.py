@@ -17,8 +17,10 @@ import tempfile
 import threading
 import uuid
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
+from babel.numbers import format_decimal
 from flask import current_app, render_template
 from flask_babel import force_locale
 
@@ -28,6 +30,9 @@ from . import content_cache, pdf, present, qr
 
 LABELS_PER_PAGE = 8
 MAX_LABELS = 400
+SACK_G = 69_000  # a coffee export sack (the manager may say otherwise: ?sack_kg=)
+MAX_SACK_G = 100_000
+LABEL_LOCALES = ("es", "en")
 # How many sheets this process rendered (tests check that a repeat request renders none).
 STATS = {"sheets": 0, "labels": 0}
 _locks: dict[str, threading.Lock] = {}
@@ -108,44 +113,49 @@ def safe_name(code: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", code)
 
 
-def labels(lot: Lot, facts: printing.Labels, *, locale: str, count: int = LABELS_PER_PAGE) -> bytes:
-    """Sack labels of a lot (`printing.labels`), named with the cooperative's product name
-    when it has one."""
-    return labels_pdf(
-        lot,
-        locale=locale,
-        count=count,
-        cooperative=facts.cooperative,
-        product=facts.product,
-        country=facts.country,
-        uri=facts.uri,
-    )
+def sack_weights(lot_g: int, sacks: int, sack_g: int) -> list[int]:
+    """Each sack's weight in grams: `sack_g`, except the last one holds what the lot has
+    left when it is lighter than `sacks` full sacks."""
+    return [max(0, min(sack_g, lot_g - n * sack_g)) for n in range(sacks)]
+
+
+def sacks_for(lot_g: int, sack_g: int) -> int:
+    """How many sacks of `sack_g` the lot fills (the last one partly), within 1..MAX_LABELS."""
+    return max(1, min(-(-lot_g // sack_g) if sack_g > 0 else 1, MAX_LABELS))
 
 
 @content_cache.by_content("labels")  # 10 s of CPU for 400 labels: rendered once per content
-def labels_pdf(
+def labels(
     lot: Lot,
+    facts: printing.Labels,
     *,
     locale: str,
-    count: int = LABELS_PER_PAGE,
-    cooperative: str,
-    product: str,
-    country: str | None = None,
-    uri: str,
+    sacks: int | None = None,
+    sack_g: int = SACK_G,
+    count: int | None = None,
 ) -> bytes:
-    """An A4 sheet (or several) of sack labels: QR, lot code, crop, form, weight, cooperative."""
-    count = max(1, min(int(count), MAX_LABELS))
+    """Sack labels of a lot (`printing.labels`): one per sack, each with its number and
+    weight, the lot code, the claims with their certifiers' codes and the QR code, named
+    with the cooperative's product name when it has one. `count` is the old name of
+    `sacks`; without either, as many sacks as the lot fills."""
+    sacks = sacks or count or sacks_for(lot.weight_g, sack_g)
+    sacks = max(1, min(int(sacks), MAX_LABELS))
+    weights = sack_weights(lot.weight_g, sacks, sack_g)
     with force_locale(locale):
         html = render_template(
             "pdf/labels.html",
             lot=lot,
-            uri=uri,
-            qr_uri=qr.svg_data_uri(uri),
-            count=count,
-            coop={"name": cooperative},
-            product=product,
+            uri=facts.uri,
+            qr_uri=qr.svg_data_uri(facts.uri),
+            count=sacks,
+            weights=weights,
+            claims=facts.claims,
+            kind_names=facts.kind_names,
+            coop={"name": facts.cooperative},
+            product=facts.product,
             locale=locale,
-            **present.helpers(country),
+            sack_kg=lambda grams: format_decimal(Decimal(grams) / 1000, "#,##0.0", locale=locale),
+            **present.helpers(facts.country),
         )
     STATS["labels"] += 1
     return pdf.render_html(html, pdfa=False)

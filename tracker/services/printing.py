@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlmodel import Session, select
 
-from ..models import Cooperative, Lot, Product
+from ..models import Certificate, Cooperative, Lot, Product
+from . import claims as claims_service
 from . import provenance, publication
 
 
@@ -29,14 +30,28 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class LabelClaim:
+    """A claim as a sack shows it: its type, its basis, and the codes of the certifiers
+    (control bodies: "PE-BIO-149") whose certificates it rests on."""
+
+    type: str
+    basis: str
+    certifiers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Labels:
     """What a sack label names besides the lot: the URI of its QR code, the cooperative,
-    its product name for the lot's crop and form ("" when it has none), its country."""
+    its product name for the lot's crop and form ("" when it has none), its country, the
+    lot's claims with their certifiers, and the names (Spanish, English) of the claim
+    types the cooperative added."""
 
     uri: str
     cooperative: str
     product: str
     country: str | None
+    claims: tuple[LabelClaim, ...] = ()
+    kind_names: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def sheet(session: Session, lot: Lot, *, public_url: str, version: int | None = None) -> Sheet:
@@ -72,4 +87,39 @@ def labels(session: Session, lot: Lot, *, public_url: str) -> Labels:
             Product.form == lot.form,
         )
     ).first()
-    return Labels(uri, coop.name, product or "", coop.country)
+    return Labels(
+        uri,
+        coop.name,
+        product or "",
+        coop.country,
+        claims=label_claims(session, lot),
+        kind_names=provenance.kind_names(session, lot.cooperative_id),
+    )
+
+
+def label_claims(session: Session, lot: Lot) -> tuple[LabelClaim, ...]:
+    """The lot's claims (the claims engine's), each with its certifiers' codes (the
+    certificate's control body code, else the body's name), in claim order."""
+    found = claims_service.lot_claims(session, [lot]).get(lot.id, [])
+    ids = sorted({c for claim in found for c in claim.certificate_ids})
+    bodies = (
+        {
+            cid: code or body
+            for cid, code, body in session.execute(
+                select(Certificate.id, Certificate.body_code, Certificate.body).where(
+                    Certificate.cooperative_id == lot.cooperative_id,
+                    Certificate.id.in_(ids),  # type: ignore[attr-defined]
+                )
+            )
+        }
+        if ids
+        else {}
+    )
+    return tuple(
+        LabelClaim(
+            claim.type,
+            claim.basis,
+            tuple(dict.fromkeys(bodies[c] for c in claim.certificate_ids if bodies.get(c))),
+        )
+        for claim in sorted(found, key=lambda c: c.type)
+    )

@@ -6,14 +6,20 @@ The lot page (web/lots.py, templates/lots/) links here; the same documents as th
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from typing import Any
+
+from flask import Blueprint, Response, request
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from marshmallow import EXCLUDE, ValidationError
 
 from .. import config, guard
 from ..db import get_session, writes_on_get
 from ..documents import qr, sheets
-from ..expensive import bounded_count, document_limit
+from ..expensive import document_limit
+from ..schemas.labels import LabelsQuery, check_sacks
 from ..services import printing, publication
+from ..services.errors import ValidationFailed
 from .context import login_required_for
 
 bp = login_required_for(Blueprint("lot_outputs", __name__))
@@ -57,16 +63,41 @@ def qr_png(lot_id: str) -> Response:
 @document_limit
 @writes_on_get
 def labels(lot_id: str) -> Response:
-    """Sack labels on A4; ?count= labels (8 per sheet). Printing them publishes the lot."""
+    """Sack labels on A4 (8 per sheet): ?sacks= (as many as the lot fills by default),
+    ?sack_kg= (69 by default), ?lang=es|en. Printing them publishes the lot."""
     lot = guard.record("lot_id")
-    count = bounded_count("count", default=sheets.LABELS_PER_PAGE, maximum=sheets.MAX_LABELS)
+    try:
+        query = LabelsQuery().load(request.args, unknown=EXCLUDE)
+    except ValidationError as error:
+        raise ValidationFailed(_named(error.normalized_messages())) from None
+    try:
+        check_sacks(lot.weight_g, query["sacks"], query["sack_kg"])
+    except ValidationFailed as error:
+        raise ValidationFailed(_named(error.errors())) from None
     document = sheets.labels(
         lot,
         printing.labels(get_session(), lot, public_url=config.public_url()),
-        locale=str(get_locale()),
-        count=count,
+        locale=query["lang"] or str(get_locale()),
+        sacks=query["sacks"],
+        sack_g=query["sack_kg"],
     )
     return _download(document, "application/pdf", f"labels-{sheets.safe_name(lot.code)}.pdf")
+
+
+def _named(errors: dict[str, Any]) -> dict[str, list[str]]:
+    """The labels form's errors under the names its fields carry on the page."""
+    names = {
+        "sacks": _l("Sacks"),
+        "count": _l("Sacks"),
+        "sack_kg": _l("kg per sack"),
+        "lang": _l("Language"),
+    }
+    return {
+        str(names.get(field, field)): [
+            str(m) for m in (messages if isinstance(messages, list) else [messages])
+        ]
+        for field, messages in errors.items()
+    }
 
 
 @bp.route("/lots/<lot_id>/provenance.pdf")

@@ -1,0 +1,131 @@
+"""Sack labels as a manager prints them (issue 15, point 6): one per sack with its number
+and weight, the lot code, the claims with their certifiers' codes and the QR code, in
+Spanish or English; read back rasterised (pdftoppm), decoded (zbarimg) and as text."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from tests import factories as f
+from tests.functional.test_public_documents import decode_every_qr
+from tracker.documents import sheets
+
+needs_tools = pytest.mark.skipif(
+    not (shutil.which("zbarimg") and shutil.which("pdftoppm") and shutil.which("pdftotext")),
+    reason="zbar-tools or poppler-utils missing: run make sysdeps",
+)
+
+
+@pytest.fixture
+def public(db, world):
+    built = f.make_public_lot(db, world.a)  # 368 kg of green coffee, organic and fair trade
+    db.commit()
+    return built
+
+
+def page_texts(document: bytes, tmp_path: Path) -> list[str]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    source = tmp_path / "labels.pdf"
+    source.write_bytes(document)
+    with pikepdf.open(io.BytesIO(document)) as pdf:
+        count = len(pdf.pages)
+    return [
+        subprocess.run(
+            ["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(source), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for n in range(1, count + 1)
+    ]
+
+
+def test_sack_weights_fill_the_last_sack_with_what_is_left():
+    assert sheets.sack_weights(368_000, 6, 69_000) == [69_000] * 5 + [23_000]
+    assert sheets.sack_weights(1_000_000, 3, 69_000) == [69_000] * 3
+    assert sheets.sacks_for(368_000, 69_000) == 6
+    assert sheets.sacks_for(0, 69_000) == 1
+
+
+@needs_tools
+def test_one_label_per_sack_with_its_number_weight_claims_and_qr(client, auth, public, tmp_path):
+    auth.login("manager.a@example.org")
+    lot = public.lot
+    answer = client.get(f"/lots/{lot.id}/labels.pdf?sacks=10&sack_kg=36,5&lang=es")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    pages = decode_every_qr(answer.data, tmp_path / "qr")
+    assert [len(codes) for codes in pages] == [8, 2]
+    uri = f"https://trace.example.org/01/07750000000014/10/{lot.code}"
+    assert {code for codes in pages for code in codes} == {uri}
+    text = "\n".join(page_texts(answer.data, tmp_path / "text"))
+    for n in range(1, 11):
+        assert f"{n} de 10" in text
+    # 9 sacks of 36.5 kg, and the last holds the 39.5 kg left (368 - 328.5), capped at 36.5
+    assert text.count("36,5 kg") == 10
+    assert text.count(lot.code) == 10
+    assert text.count("PE-BIO-149") == 10 and text.count("FLO-ID 3456") == 10
+    assert "Orgánico" in text and "Comercio justo" in text
+    assert "SACO" in text and "PESO NETO" in text  # captions are set in capitals
+
+
+@needs_tools
+def test_the_last_sack_holds_what_is_left_and_english_labels(client, auth, public, tmp_path):
+    auth.login("manager.a@example.org")
+    lot = public.lot
+    answer = client.get(f"/lots/{lot.id}/labels.pdf?lang=en")  # 69 kg sacks by default
+    assert answer.status_code == 200
+    [text] = page_texts(answer.data, tmp_path / "text")
+    sacks = sheets.sacks_for(lot.weight_g, sheets.SACK_G)
+    assert sacks == 6
+    assert text.count("69.0 kg") == 5
+    left = (lot.weight_g - 5 * 69_000) / 1000
+    assert f"{left:.1f} kg" in text
+    assert "6 of 6" in text and "SACK" in text and "NET WEIGHT" in text
+    assert "Organic" in text and "PE-BIO-149" in text
+    assert "SACO" not in text and "LOTE" not in text
+    [codes] = decode_every_qr(answer.data, tmp_path / "qr")
+    assert len(codes) == 6
+
+
+def test_bad_labels_requests_are_refused_by_field_and_print_nothing(
+    client, auth, public, api_token
+):
+    auth.login("manager.a@example.org")
+    base = f"/lots/{public.lot.id}/labels.pdf"
+    for query, words in (
+        ("sacks=0", "Entre 1 y 400 sacos"),
+        ("sacks=many", "Sacos"),
+        ("sack_kg=0", "kg por saco"),
+        ("sack_kg=500", "kg por saco"),
+        ("lang=fr", "Idioma"),
+        ("sacks=50", "50 sacos de 69 kg suman más que los 368 kg del lote"),
+    ):
+        answer = client.get(f"{base}?{query}")
+        assert answer.status_code == 422, query
+        assert words in answer.get_data(as_text=True), query
+    headers = api_token("manager.a@example.org")
+    api = f"/api/v1/lots/{public.lot.id}/labels.pdf"
+    assert client.get(f"{api}?sacks=50", headers=headers).status_code == 422
+    assert client.get(f"{api}?lang=fr", headers=headers).status_code == 422
+    good = client.get(f"{api}?sacks=3&sack_kg=69&lang=en", headers=headers)
+    assert good.status_code == 200 and good.mimetype == "application/pdf"
+
+
+def test_labels_of_another_cooperatives_lot_are_not_found(client, auth, public):
+    auth.login("manager.b@example.org")
+    assert client.get(f"/lots/{public.lot.id}/labels.pdf?sacks=2").status_code == 404
+
+
+def test_the_lot_page_offers_the_labels_form(client, auth, public):
+    auth.login("manager.a@example.org")
+    page = client.get(f"/lots/{public.lot.id}").get_data(as_text=True)
+    assert f'action="/lots/{public.lot.id}/labels.pdf"' in page
+    assert 'name="sacks"' in page and 'value="6"' in page
+    assert 'name="sack_kg"' in page and 'value="69"' in page
+    assert 'name="lang"' in page
