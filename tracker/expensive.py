@@ -5,8 +5,8 @@
   storage, so Redis when TRACKER_RATELIMIT_STORAGE says so). Over it: 429 with the
   translated "too many requests" message (errors.py), nothing rendered. Anonymous callers
   (none today: these routes need a login) count by address.
-- `bounded_count`: a size argument (`?count=`) read and refused over its maximum with a
-  translated message naming the field (422), instead of silently rendering less.
+- The size of such a document is bounded by its query schema (labels: `schemas/labels.py`,
+  1 to 400 sacks), refused over it with a translated 422 naming the field, never clamped.
 
 The documents themselves are cached by content (documents/content_cache.py), so a user
 asking again for the same labels costs a file read; the limit bounds what a user can
@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import os
 
-from flask import current_app, request
-from flask_babel import lazy_gettext as _l
+from flask import current_app
 from flask_limiter.util import get_remote_address
 
 from .extensions import limiter
-from .services.errors import ValidationFailed
 
 DEFAULT_RATE = "20 per minute"
 
@@ -49,19 +47,4 @@ def _user_key() -> str:
 document_limit = limiter.shared_limit(_rate, scope="documents", key_func=_user_key)
 
 
-def bounded_count(name: str, *, default: int, maximum: int) -> int:
-    """The whole number `?name=` (default when absent), from 1 to `maximum`."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed({name: [_l("Give a whole number.")]}) from None
-    if not 1 <= value <= maximum:
-        message = _l("From 1 to %(maximum)s per document.", maximum=maximum)
-        raise ValidationFailed({name: [message]})
-    return value
-
-
-__all__ = ["DEFAULT_RATE", "bounded_count", "document_limit"]
+__all__ = ["DEFAULT_RATE", "document_limit"]
