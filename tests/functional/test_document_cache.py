@@ -78,10 +78,10 @@ def test_a_count_over_the_bound_is_a_translated_error_naming_the_field(client, a
     path = f"/lots/{public.lot.id}/labels.pdf"
     over = client.get(f"{path}?count={sheets.MAX_LABELS + 1}", headers={"Accept-Language": "es"})
     assert over.status_code == 422
-    assert f"De 1 a {sheets.MAX_LABELS} por documento" in over.get_data(as_text=True)
-    assert "count" in over.get_data(as_text=True)
+    assert f"Entre 1 y {sheets.MAX_LABELS} sacos" in over.get_data(as_text=True)
+    assert "Sacos" in over.get_data(as_text=True)
     words = client.get(f"{path}?count=lots", headers={"Accept": "application/json"})
-    assert words.status_code == 422 and "count" in words.get_json()["errors"]
+    assert words.status_code == 422 and "Sacos" in words.get_json()["errors"]
     assert client.get(f"{path}?count={sheets.MAX_LABELS}").status_code == 200
 
 

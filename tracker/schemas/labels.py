@@ -8,17 +8,20 @@ from typing import Any
 
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from ..services.errors import ValidationFailed
 from .common import Kilograms
+from .lot import InputSchema
 
 MAX_SACKS = 400
 SACK_G = 69_000
 LANGUAGES = ("es", "en")
 
 
-class LabelsQuery(Schema):
+class LabelsQuery(InputSchema):
+    """Translated messages naming the field (`schemas.lot.InputSchema`)."""
+
     sacks = fields.Integer(
         load_default=None,
         validate=validate.Range(1, MAX_SACKS, error=_l("Between {min} and {max} sacks.")),
