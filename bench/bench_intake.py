@@ -213,6 +213,7 @@ def _table_floor(bench: Bench) -> float:
             lotted_g=0,
             grade="A",
             price_per_kg_minor=872,
+            price_pending=0,
             premium_per_kg_minor=40,
             amount_minor=35_839,
             premium_minor=1_644,

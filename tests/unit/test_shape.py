@@ -226,3 +226,36 @@ def test_the_size_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
     assert lengths == {"Box.fill": MAX_FUNCTION_LINES, "short": 2}
     sample.write_text(body.replace("        ", "") * 8, encoding="utf-8")
     assert _module_lines(sample) > MAX_MODULE_LINES
+
+
+def _private_imports(text: str) -> list[str]:
+    """The `_`-prefixed names a module's text imports from tracker's modules (relative
+    imports, or absolute ones from `tracker`), as `module.name`."""
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom) and (
+            node.level or (node.module or "").startswith("tracker")
+        ):
+            found += [
+                f"{'.' * node.level}{node.module or ''}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
+    return found
+
+
+def test_no_private_name_is_imported_across_modules():
+    """A `_`-prefixed name belongs to its module: what another module needs is public
+    (web/context.py and api/_common.py hold the shared helpers of each front)."""
+    found = [
+        f"{path.relative_to(ROOT.parent)}: {name}"
+        for path in sorted(ROOT.rglob("*.py"))
+        for name in _private_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, f"private names imported across modules: {found}"
+
+
+def test_the_private_import_scan_finds_them() -> None:
+    """Relative imports and imports from tracker count; other packages' don't."""
+    text = "from .lots import _chunks\nfrom tracker.db import _x\nfrom os import _exit\n"
+    assert _private_imports(text) == [".lots._chunks", "tracker.db._x"]

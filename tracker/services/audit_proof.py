@@ -42,7 +42,7 @@ from ..models import AuditHead, metadata
 from . import audit
 from .audit_checkpoints import Checkpoint, CheckpointInvalid, Head, checkpoint, key_from, parse
 from .audit_findings import Problem, Report
-from .audit_tables import COOP, ENTRY, HEAD, ROW, _as_logged, _equivalent, audited_tables, followed
+from .audit_tables import COOP, ENTRY, HEAD, ROW, as_logged, audited_tables, equivalent, followed
 
 BATCH = 5000
 # Records adopted by one `baseline` entry (the rows are read and logged that many at a time).
@@ -317,7 +317,7 @@ def _walk(
     columns = followed(table)
     names = [c.name for c in columns]
     raw = session.get_bind().dialect.name == "sqlite"
-    convert = [(i, f) for i, c in enumerate(columns) if (f := _as_logged(c, raw)) is not None]
+    convert = [(i, f) for i, c in enumerate(columns) if (f := as_logged(c, raw)) is not None]
     query = select(*(type_coerce(c, NullType()).label(c.name) if raw else c for c in columns))
     query = query.order_by(table.c.id)
     if where is not None:
@@ -455,7 +455,7 @@ def _compare(
         expected = state.get(name, _ABSENT)
         if expected is _ABSENT:
             incomplete = True  # the log never said (a column added later): not compared
-        elif expected != actual and not _equivalent(name, expected, actual):
+        elif expected != actual and not equivalent(name, expected, actual):
             problem = Problem(
                 "record",
                 "differs",

@@ -42,7 +42,7 @@ def followed(table: Table) -> list[Any]:
     ]
 
 
-def _as_logged(column: Any, raw: bool) -> Callable[[Any], Any] | None:
+def as_logged(column: Any, raw: bool) -> Callable[[Any], Any] | None:
     """What turns a value read from the column into the form the log writes it in (None:
     nothing to do). `raw`: SQLite's stored values, read without SQLAlchemy's processing
     (UUIDs as 32 hex digits, UTC times as text): the walk reads every row, and
@@ -95,7 +95,7 @@ def _iso(value: dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _equivalent(name: str, expected: Any, actual: Any) -> bool:
+def equivalent(name: str, expected: Any, actual: Any) -> bool:
     """Values that differ in form only: an old entry's masked secret, one instant in two
     time zones."""
     if name in audit.SECRET and expected == "***":

@@ -37,13 +37,13 @@ from .claims import split_list
 from .cooperatives import bump_public_version
 from .coverage_alerts import Alerts, Lapse, alerts, lapsed
 from .coverage_history import (
-    _check_since,
-    _effective,
-    _entries,
-    _insert_entries,
-    _require_family_certificate,
+    check_since,
     coverage_status,
+    effective_entry,
+    entries_by_family,
     in_force,
+    insert_entries,
+    require_family_certificate,
 )
 from .coverage_import import COVERAGE_COLUMNS, MAX_CSV_ROWS, STATUS_WORDS, import_coverage
 from .errors import Conflict, ValidationFailed
@@ -61,7 +61,7 @@ def add_coverage(
     user_id: uuid.UUID | None = None,
 ) -> int:
     """Put one family on the certificate's list with a status from a date (by hand)."""
-    _require_family_certificate(session, cert)
+    require_family_certificate(session, cert)
     errors: dict[str, list[str]] = {}
     family = None
     try:
@@ -72,7 +72,7 @@ def add_coverage(
         errors["family_id"] = [str(_l("Unknown family."))]
     if status not in set(CoverageStatus):
         errors["status"] = [str(_l("Choose certified, in conversion or excluded."))]
-    day = _check_since(cert, since, errors)
+    day = check_since(cert, since, errors)
     if errors:
         raise ValidationFailed(errors)
     assert family is not None and day is not None
@@ -84,7 +84,7 @@ def add_coverage(
             ),
             field="status",
         )
-    return _insert_entries(session, cert, [(family.id, status, day)], user_id=user_id, how="hand")
+    return insert_entries(session, cert, [(family.id, status, day)], user_id=user_id, how="hand")
 
 
 def cover_community(
@@ -98,7 +98,7 @@ def cover_community(
 ) -> int:
     """Give every active family of a community a status from a date; families that already
     have that status on that date are left as they are. Returns how many changed."""
-    _require_family_certificate(session, cert)
+    require_family_certificate(session, cert)
     errors: dict[str, list[str]] = {}
     community = None
     try:
@@ -109,7 +109,7 @@ def cover_community(
         errors["community_id"] = [str(_l("Unknown community."))]
     if status not in set(CoverageStatus):
         errors["status"] = [str(_l("Choose certified, in conversion or excluded."))]
-    day = _check_since(cert, since, errors)
+    day = check_since(cert, since, errors)
     if errors:
         raise ValidationFailed(errors)
     assert community is not None and day is not None
@@ -120,13 +120,13 @@ def cover_community(
             )
         )
     )
-    history_ = _entries(session, cert, family_ids)
+    history_ = entries_by_family(session, cert, family_ids)
     rows = [
         (family_id, status, day)
         for family_id in sorted(family_ids)
-        if (_effective(history_.get(family_id, []), day) or (None, None))[1] != status
+        if (effective_entry(history_.get(family_id, []), day) or (None, None))[1] != status
     ]
-    return _insert_entries(session, cert, rows, user_id=user_id, how="community")
+    return insert_entries(session, cert, rows, user_id=user_id, how="community")
 
 
 @dataclass

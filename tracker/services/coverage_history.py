@@ -28,14 +28,14 @@ from .certificates import (
 from .errors import ValidationFailed
 
 
-def _require_family_certificate(session: Session, cert: Certificate) -> None:
+def require_family_certificate(session: Session, cert: Certificate) -> None:
     if not covers_families(session, cert):
         raise ValidationFailed(
             {"family_id": [str(_l("This certificate covers processing sites, not families."))]}
         )
 
 
-def _check_since(cert: Certificate, value: Any, errors: dict[str, list[str]]) -> date | None:
+def check_since(cert: Certificate, value: Any, errors: dict[str, list[str]]) -> date | None:
     day = parse_date(value, "since", errors)
     if day is not None and day > cert.valid_until:
         errors["since"] = [
@@ -50,7 +50,7 @@ def _check_since(cert: Certificate, value: Any, errors: dict[str, list[str]]) ->
     return day
 
 
-def _entries(
+def entries_by_family(
     session: Session, cert: Certificate, family_ids: Iterable[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, list[tuple[date, datetime, str]]]:
     """Coverage history per family, oldest first."""
@@ -76,7 +76,9 @@ def _entries(
     return found
 
 
-def _effective(entries: list[tuple[date, datetime, str]], day: date) -> tuple[date, str] | None:
+def effective_entry(
+    entries: list[tuple[date, datetime, str]], day: date
+) -> tuple[date, str] | None:
     current = None
     for since, _created, status in entries:
         if since <= day:
@@ -88,10 +90,10 @@ def coverage_status(
     session: Session, cert: Certificate, family_id: uuid.UUID, day: date
 ) -> tuple[date, str] | None:
     """(since, status) of a family under the certificate on a day, or None if not listed."""
-    return _effective(_entries(session, cert, [family_id]).get(family_id, []), day)
+    return effective_entry(entries_by_family(session, cert, [family_id]).get(family_id, []), day)
 
 
-def _insert_entries(
+def insert_entries(
     session: Session,
     cert: Certificate,
     rows: list[tuple[uuid.UUID, str, date]],

@@ -23,10 +23,10 @@ from .certificates import (
     unprintable,
 )
 from .coverage_history import (
-    _effective,
-    _entries,
-    _insert_entries,
-    _require_family_certificate,
+    effective_entry,
+    entries_by_family,
+    insert_entries,
+    require_family_certificate,
 )
 from .imports import ImportFailed, RowError, read_table
 
@@ -74,15 +74,15 @@ def import_coverage(
 ) -> int:
     """The ICS list from a CSV (member_code, status, since; Spanish names and values too).
     All or nothing: every bad row is listed and nothing is stored."""
-    _require_family_certificate(session, cert)
+    require_family_certificate(session, cert)
     parsed = _read_rows(data)
     families = _families_by_code(session, cert, parsed)
     rows = _checked_rows(cert, parsed, families)
-    history_ = _entries(session, cert, [r[0] for r in rows])
+    history_ = entries_by_family(session, cert, [r[0] for r in rows])
     fresh = [
-        row for row in rows if _effective(history_.get(row[0], []), row[2]) != (row[2], row[1])
+        row for row in rows if effective_entry(history_.get(row[0], []), row[2]) != (row[2], row[1])
     ]
-    return _insert_entries(session, cert, fresh, user_id=user_id, how="csv")
+    return insert_entries(session, cert, fresh, user_id=user_id, how="csv")
 
 
 def _read_rows(data: bytes) -> list[tuple[int, str, str, str]]:

@@ -61,7 +61,7 @@ def certificate_status(cert: Certificate, changes: list[StatusChange], on: date)
     ).status
 
 
-def _certificates(
+def certificate_lines(
     session: Session,
     coop: Cooperative,
     start: date,
@@ -171,7 +171,7 @@ def _claimed(session: Session, coop: Cooperative, where) -> dict[uuid.UUID, tupl
     return claimed
 
 
-def _ledger(session: Session, certificates: list[CertificateLine]) -> list[LedgerLine]:
+def ledger_lines(session: Session, certificates: list[CertificateLine]) -> list[LedgerLine]:
     """The ledger of each mass-balance certificate of the season, as massbalance.ledgers
     computes it for every other view (API, certificate and lot pages)."""
     mass_balance = [c for c in certificates if c.basis == Basis.MASS_BALANCE]
@@ -197,7 +197,7 @@ def _ledger(session: Session, certificates: list[CertificateLine]) -> list[Ledge
     return lines
 
 
-def _over_cap(
+def over_cap_lines(
     session: Session,
     coop: Cooperative,
     where,
@@ -260,7 +260,7 @@ def _over_cap(
     return sorted(found, key=lambda o: (o.member_code, o.claim_type))
 
 
-def _protected(session: Session, coop: Cooperative, where) -> list[ProtectedPlot]:
+def protected_plot_lines(session: Session, coop: Cooperative, where) -> list[ProtectedPlot]:
     """Plots flagged inside the protected area (rule 5), and the season's kilos from them."""
     flagged: dict[uuid.UUID, date | None] = {}
     for plot_id, since in session.execute(
@@ -315,7 +315,7 @@ def _protected(session: Session, coop: Cooperative, where) -> list[ProtectedPlot
     return sorted(found, key=lambda p: (p.member_code, p.plot_name))
 
 
-def _yields(session: Session, coop: Cooperative, start: date, end: date) -> list[YieldFlag]:
+def yield_flags(session: Session, coop: Cooperative, start: date, end: date) -> list[YieldFlag]:
     """Processing whose yield fell outside the plausible band (and was confirmed)."""
     output, source = aliased(Lot), aliased(Lot)
     rows = session.execute(

@@ -36,7 +36,7 @@ def _median(values: list[int]) -> int | None:
     return round(statistics.median(values)) if values else None
 
 
-def _totals_and_prices(
+def totals_and_prices(
     session: Session,
     coop: Cooperative,
     season: int,
@@ -100,7 +100,7 @@ def _totals_and_prices(
     return totals, prices
 
 
-def _by_community(session: Session, where) -> list[Volume]:
+def volumes_by_community(session: Session, where) -> list[Volume]:
     rows = session.execute(
         sa_select(
             col(Community.id),
@@ -121,7 +121,7 @@ def _by_community(session: Session, where) -> list[Volume]:
     return sorted(found, key=lambda v: (-v.net_g, v.label))
 
 
-def _by_form(session: Session, where) -> list[Volume]:
+def volumes_by_form(session: Session, where) -> list[Volume]:
     rows = session.execute(
         sa_select(
             col(Delivery.crop),
@@ -138,7 +138,7 @@ def _by_form(session: Session, where) -> list[Volume]:
     return sorted(found, key=lambda v: (-v.net_g, v.key))
 
 
-def _by_claim(session: Session, coop: Cooperative, where) -> list[Volume]:
+def volumes_by_claim(session: Session, coop: Cooperative, where) -> list[Volume]:
     claimed = (
         select(col(DeliveryClaim.delivery_id), col(DeliveryClaim.claim_type))
         .where(col(DeliveryClaim.cooperative_id) == coop.id)
@@ -161,7 +161,7 @@ def _by_claim(session: Session, coop: Cooperative, where) -> list[Volume]:
     return sorted(found, key=lambda v: (-v.net_g, v.key))
 
 
-def _unclaimed(session: Session, where) -> Volume:
+def unclaimed_volume(session: Session, where) -> Volume:
     n, f, g, v = session.execute(
         sa_select(
             func.count(),
@@ -176,7 +176,7 @@ def _unclaimed(session: Session, where) -> Volume:
     return Volume("none", "", int(n), int(f), int(g), int(v))
 
 
-def _by_week(session: Session, where) -> list[Week]:
+def deliveries_by_week(session: Session, where) -> list[Week]:
     """Deliveries per week (weeks start on Monday), from first to last delivery day."""
     days = session.execute(
         sa_select(col(Delivery.delivered_on), func.count(), func.sum(col(Delivery.net_g)))
@@ -199,7 +199,7 @@ def _by_week(session: Session, where) -> list[Week]:
     return result
 
 
-def _women(session: Session, coop: Cooperative, where) -> Women:
+def women_figures(session: Session, coop: Cooperative, where) -> Women:
     women = Women()
     members, woman_led = session.execute(
         sa_select(

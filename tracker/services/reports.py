@@ -24,12 +24,12 @@ from ..models import (
 from . import audit, payments, premiums
 from .cooperatives import season_bounds
 from .report_compliance import (
-    _certificates,
-    _ledger,
-    _over_cap,
-    _protected,
-    _yields,
+    certificate_lines,
     certificate_status,
+    ledger_lines,
+    over_cap_lines,
+    protected_plot_lines,
+    yield_flags,
 )
 from .report_figures import (
     CertificateLine,
@@ -48,13 +48,13 @@ from .report_figures import (
     share,
 )
 from .report_volumes import (
-    _by_claim,
-    _by_community,
-    _by_form,
-    _by_week,
-    _totals_and_prices,
-    _unclaimed,
-    _women,
+    deliveries_by_week,
+    totals_and_prices,
+    unclaimed_volume,
+    volumes_by_claim,
+    volumes_by_community,
+    volumes_by_form,
+    women_figures,
 )
 from .vocabulary import QUINTAL_G
 
@@ -76,8 +76,8 @@ def season_report(
     )
     rules = premiums.rule_premiums(session, coop, season)
     balances = payments.family_balances(session, coop, season, rules=rules)
-    totals, prices = _totals_and_prices(session, coop, season, where, balances, rules)
-    certificates = _certificates(session, coop, start, end, as_of, where)
+    totals, prices = totals_and_prices(session, coop, season, where, balances, rules)
+    certificates = certificate_lines(session, coop, start, end, as_of, where)
     return SeasonReport(
         cooperative_id=coop.id,
         code=coop.code,
@@ -89,18 +89,18 @@ def season_report(
         as_of=as_of,
         made_on=today,
         totals=totals,
-        by_community=_by_community(session, where),
-        by_form=_by_form(session, where),
-        by_claim=_by_claim(session, coop, where),
-        unclaimed=_unclaimed(session, where),
-        by_week=_by_week(session, where),
+        by_community=volumes_by_community(session, where),
+        by_form=volumes_by_form(session, where),
+        by_claim=volumes_by_claim(session, coop, where),
+        unclaimed=unclaimed_volume(session, where),
+        by_week=deliveries_by_week(session, where),
         prices=prices,
-        women=_women(session, coop, where),
+        women=women_figures(session, coop, where),
         certificates=certificates,
-        ledger=_ledger(session, certificates),
-        over_cap=_over_cap(session, coop, where, balances),
-        protected_plots=_protected(session, coop, where),
-        yields=_yields(session, coop, start, end),
+        ledger=ledger_lines(session, certificates),
+        over_cap=over_cap_lines(session, coop, where, balances),
+        protected_plots=protected_plot_lines(session, coop, where),
+        yields=yield_flags(session, coop, start, end),
     )
 
 
