@@ -55,15 +55,15 @@ def test_running_total_select_all_and_preview_in_chromium(live_server, browser, 
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login(page, live_server, "manager.a@example.org")
     page.goto(f"{live_server}/c/COOPA/lots/new?crop=coffee&form=dry_parchment")
-    assert _total(page) == "0 entregas · 0 kg · 0,0 qq · 0 familias"
+    assert _total(page) == "0 entregas · 0,0 kg · 0,0 qq · 0 familias"
     assert _in_view(page, "#lot-total")  # the total is on screen at the top of a long list
     rows = page.locator("input.pick-one")
     assert rows.count() == 100  # 103 match: a page of 100
     rows.nth(0).check()  # the oldest: Teodoro's 33 kg and 44 kg
-    assert _total(page) == "1 entrega · 33 kg · 0,6 qq · 1 familia"
+    assert _total(page) == "1 entrega · 33,0 kg · 0,6 qq · 1 familia"
     rows.nth(1).check()
     rows.nth(2).check()
-    assert _total(page) == "3 entregas · 87 kg · 1,6 qq · 2 familias"  # 33 + 44 + 10
+    assert _total(page) == "3 entregas · 87,0 kg · 1,6 qq · 2 familias"  # 33 + 44 + 10
     page.locator(f'input[name="kg_{rows.nth(1).get_attribute("value")}"]').fill("4,5")
     assert _total(page) == "3 entregas · 47,5 kg · 0,9 qq · 2 familias"
     page.mouse.wheel(0, 4000)
@@ -74,7 +74,7 @@ def test_running_total_select_all_and_preview_in_chromium(live_server, browser, 
     assert "Página 1 de 2" in page.content()
     page.get_by_label("Seleccionar las 101 entregas que coinciden (todas las páginas)").check()
     assert sum(range(10, 111)) == 6060  # kg of the 101 deliveries; 109,8 qq of 55,2 kg
-    assert _total(page) == "101 entregas · 6.060 kg · 109,8 qq · 1 familia"
+    assert _total(page) == "101 entregas · 6.060,0 kg · 109,8 qq · 1 familia"
     assert page.locator("input.pick-one").first.is_disabled()
     screenshot(page, "lot-forming-select-all-1280")
 

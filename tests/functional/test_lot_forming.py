@@ -145,8 +145,8 @@ def test_filters_narrow_the_list_and_show_each_deliverys_claims(client, auth, fa
     assert _listed(_get(client, centre=centre).get_data(as_text=True)) == every
     cherry = _get(client, form="cherry").get_data(as_text=True)
     assert _listed(cherry) == {str(farm.cherry.id)}
-    # the running total of all that match, server-computed: 2 deliveries, 300 kg, 1 family
-    assert "2 entregas · 300 kg" in both and "1 familia" in both
+    # the running total of all that match, server-computed: 2 deliveries, 300,0 kg, 1 family
+    assert "2 entregas · 300,0 kg" in both and "1 familia" in both
 
 
 def test_the_list_is_paged_at_100_rows(client, auth, db, world):

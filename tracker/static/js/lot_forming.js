@@ -12,7 +12,7 @@
     var scope = document.getElementById("scope-all");
     var picks = Array.prototype.slice.call(form.querySelectorAll("input.pick-one"));
     var lang = document.documentElement.lang || "es";
-    var kgFormat = new Intl.NumberFormat(lang, { maximumFractionDigits: 1, useGrouping: true });
+    var kgFormat = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: true });
     var qqFormat = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: true });
     var intFormat = new Intl.NumberFormat(lang, { useGrouping: true });
     var quintalG = parseInt(bar.dataset.quintalG || "0", 10);
