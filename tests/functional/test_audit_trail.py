@@ -6,6 +6,7 @@ audit verify`), and a checkpoint kept from an earlier visit proves nothing was r
 from __future__ import annotations
 
 import html
+import re
 
 from sqlalchemy import delete, update
 from sqlmodel import select
@@ -162,3 +163,44 @@ def test_a_checkpoint_to_keep_and_to_verify_against(app, client, auth, db, world
         f"/c/{world.a.code}/audit", query_string={"verify": "1", "against": "hola"}
     ).get_data(as_text=True)
     assert "Esto no es un punto de control de auditoría." in junk
+
+
+def test_values_read_as_people_write_them_and_the_csv_keeps_kg_and_money(
+    app, client, auth, db, world
+):
+    """Issue 15 point 5: grams as kg, céntimos as the cooperative's money, days written out,
+    moments at the cooperative's time, yes/no; the CSV writes kg and money in major units
+    in its dialect, as every export does, never grams or céntimos."""
+    from datetime import date
+
+    from tracker.services import audit_trail
+
+    family = f.make_family(db, world.a, head_name="Rosa Panduro", woman_led=True)
+    plot = f.make_plot(db, family)
+    delivery = f.make_delivery(db, world.a, family, plot, kg=41.125, price=971)
+    db.commit()
+    gross = delivery.gross_g
+    auth.login("auditor.a@example.org")
+    base = f"/c/{world.a.code}/audit"
+    text = html.unescape(client.get(f"{base}?entity=delivery").get_data(as_text=True))
+    changes = " ".join(re.findall(r"<dd>(.*?)</dd>", text, flags=re.S))
+    assert "41,125\u00a0kg" in changes and "S/\u00a09,71" in changes
+    assert "2 jun 2026" in changes and "2026-06-02" not in changes
+    assert "Peso bruto" in text and "(g)" not in text and "(céntimos)" not in text
+    assert str(gross) not in changes and ">971<" not in changes
+    text = html.unescape(client.get(f"{base}?entity=family").get_data(as_text=True))
+    assert "<dd>Sí</dd>" in text  # woman-led, a boolean
+    program = client.get(f"{base}.csv?entity=delivery").get_data(as_text=True)
+    assert "41.125 kg" in program and "9.71 PEN" in program and "2026-06-02" in program
+    assert str(gross) not in program
+    excel = client.get(f"{base}.csv?entity=delivery&excel=1").get_data(as_text=True)
+    assert "41,125 kg" in excel and "9,71 PEN" in excel and "02/06/2026" in excel
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        how = audit_trail.for_people("PEN")
+        assert audit_trail.written("voided_at", "2026-06-23T15:00:00+00:00", how) == (
+            "23 jun 2026 10:00"
+        )
+        assert audit_trail.written("delivered_on", date(2026, 6, 23).isoformat(), how) == (
+            "23 jun 2026"
+        )
+        assert audit_trail.written("note", "2026-06-23 a note", how) == "2026-06-23 a note"

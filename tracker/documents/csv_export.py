@@ -18,13 +18,14 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .. import formatting
 from ..models import Delivery, Family, Plot
 from ..schemas.delivery import CSV as DELIVERY_CSV
+from ..services.audit_trail import Writing
 from ..services.families import PRIVATE_FIELDS
 from ..services.imports import FAMILY_COLUMNS, PLOT_COLUMNS, SPANISH_HEADERS
 from .csvsafe import cell as safe_cell  # the export's formula guard
@@ -370,11 +371,36 @@ def _streamed(
     yield out.take()
 
 
+def audit_writing(dialect: Dialect, currency: str | None) -> Any:
+    """How the audit CSV writes the logged values in its changes column, as every export
+    writes them: kg (41.125 kg, not grams) and money in major units with the currency code
+    (12.34 PEN, not céntimos), numbers and days in the dialect (points and ISO for a
+    program; decimal commas and dd/mm/yyyy in a Spanish Excel), moments in UTC like the
+    entry's own time, yes/no. The page writes the same values for people instead
+    (`audit_trail.for_people`: "41,125 kg", "S/ 12,34", "23 jun 2026 10:00" at the
+    cooperative)."""
+    code = (currency or "PEN").upper()
+
+    def moment(value: Any) -> str:
+        at = value.astimezone(UTC)
+        return (
+            at.strftime("%d/%m/%Y %H:%M:%S") if dialect.excel else at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
+
+    return Writing(
+        weight=lambda grams: f"{dialect.number(_kg(grams))} kg",
+        money=lambda minor: f"{dialect.number(_money(minor))} {code}",
+        day=dialect.day,
+        moment=moment,
+        yes=dialect.yes,
+    )
+
+
 def audit_trail(
     rows: Iterable[tuple[Any, str, str, str]], dialect: Dialect, action_label: Any
 ) -> Iterator[str]:
     """Audit entries (entry, kind of record, its human key, the changes in words) as CSV;
-    what is private was hidden before (`audit.changes`)."""
+    what is private was hidden before (`audit.changes`); values as `audit_writing` says."""
     return _streamed(
         "audit",
         dialect,

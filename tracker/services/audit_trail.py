@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
+from .. import formatting
 from ..models import (
     AuditEntry,
     Certificate,
@@ -121,17 +122,17 @@ FIELD_LABELS: dict[str, Any] = {
     "forms": _l("Product forms"),
     "crops": _l("Crops"),
     "delivered_on": _l("Delivery date"),
-    "gross_g": _l("Gross weight (g)"),
-    "tare_g": _l("Tare (g)"),
-    "net_g": _l("Net weight (g)"),
+    "gross_g": _l("Gross weight"),
+    "tare_g": _l("Tare"),
+    "net_g": _l("Net weight"),
     "moisture_dpct": _l("Moisture (tenths of %)"),
     "grade": _l("Grade"),
-    "price_per_kg_minor": _l("Price per kg (cents)"),
-    "premium_per_kg_minor": _l("Premium per kg (cents)"),
+    "price_per_kg_minor": _l("Price per kg"),
+    "premium_per_kg_minor": _l("Premium per kg"),
     "price_pending": _l("Price pending"),
-    "amount_minor": _l("Amount (cents)"),
-    "premium_minor": _l("Premium (cents)"),
-    "rate_minor": _l("Rate (cents)"),
+    "amount_minor": _l("Amount"),
+    "premium_minor": _l("Premium"),
+    "rate_minor": _l("Rate"),
     "receipt_seq": _l("Receipt sequence"),
     "receipt_number": _l("Receipt number"),
     "paper_receipt": _l("Paper receipt"),
@@ -156,12 +157,12 @@ FIELD_LABELS: dict[str, Any] = {
     "valid_from": _l("Valid from"),
     "valid_until": _l("Valid until"),
     "basis": _l("Basis"),
-    "weight_g": _l("Weight (g)"),
-    "available_g": _l("Available (g)"),
+    "weight_g": _l("Weight"),
+    "available_g": _l("Available"),
     "grams": _l("Grams"),
-    "input_g": _l("Input (g)"),
-    "output_g": _l("Output (g)"),
-    "loss_g": _l("Loss (g)"),
+    "input_g": _l("Input"),
+    "output_g": _l("Output"),
+    "loss_g": _l("Loss"),
     "process": _l("Process"),
     "occurred_on": _l("Date"),
     "buyer_name": _l("Buyer"),
@@ -255,6 +256,58 @@ def value_text(entity: str, name: str, value: Any) -> Any:
     if table is None or not isinstance(value, str) or not value:
         return value
     return ", ".join(str(table.get(part.strip(), part.strip())) for part in value.split(","))
+
+
+@dataclass(frozen=True)
+class Writing:
+    """How a logged value is written: grams (`*_g`), minor money units (`*_minor`),
+    days, moments and yes/no. `for_people` is the page's; the CSV has its dialect's."""
+
+    weight: Callable[[int], str]
+    money: Callable[[int], str]
+    day: Callable[[date], str]
+    moment: Callable[[datetime], str]
+    yes: Callable[[bool], str]
+
+
+def for_people(currency: str | None) -> Writing:
+    """The page's writing (tracker/formatting.py, the reader's language): "41,125 kg",
+    "S/ 1.234,56", "23 jun 2026", "23 jun 2026 10:00" at the cooperative, "Sí"/"No"."""
+    from flask_babel import gettext
+
+    local = timezone(COOPERATIVE_UTC_OFFSET)
+
+    def moment(value: datetime) -> str:
+        at = value.astimezone(local)
+        return f"{formatting.day(at)} {at:%H:%M}"
+
+    return Writing(
+        weight=lambda grams: f"{formatting.weighing(grams)}{formatting.NBSP}kg",
+        money=lambda minor: formatting.money(minor, currency),
+        day=formatting.day,
+        moment=moment,
+        yes=lambda value: gettext("Yes") if value else gettext("No"),
+    )
+
+
+def written(name: str, value: Any, how: Writing) -> Any:
+    """A logged value written for its field: grams and minor units by the name's suffix,
+    ISO days and moments by their form, booleans as yes/no; anything else unchanged."""
+    if isinstance(value, bool):
+        return how.yes(value)
+    if isinstance(value, int) and name.endswith("_g"):
+        return how.weight(value)
+    if isinstance(value, int) and name.endswith("_minor"):
+        return how.money(value)
+    if isinstance(value, str) and len(value) >= 10 and value[:4].isdigit() and value[4] == "-":
+        try:
+            if len(value) == 10:
+                return how.day(date.fromisoformat(value))
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return how.moment(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return value
 
 
 def entity_label(entity: str) -> str:
@@ -377,8 +430,15 @@ def _fields(entry: AuditEntry, private: bool) -> list[tuple[str, Any, Any]]:
     return audit.changes(entry, private=private)
 
 
-def readable(session: Session, entries: Iterable[AuditEntry], *, private: bool) -> list[Readable]:
-    """Entries with their records named, fields labelled and ids set aside for a fold."""
+def readable(
+    session: Session,
+    entries: Iterable[AuditEntry],
+    *,
+    private: bool,
+    how: Writing | None = None,
+) -> list[Readable]:
+    """Entries with their records named, fields labelled, values written (`how`; as
+    logged without it) and ids set aside for a fold."""
     listed = list(entries)
     raw = {e.id: _fields(e, private) for e in listed}
     wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
@@ -401,6 +461,8 @@ def readable(session: Session, entries: Iterable[AuditEntry], *, private: bool) 
                 continue
             kind = REFERENCES.get(name)
             shown_old, shown_new = value_text(e.entity, name, old), value_text(e.entity, name, new)
+            if how is not None and kind is None:
+                shown_old, shown_new = written(name, shown_old, how), written(name, shown_new, how)
             change = Change(name, field_label(name), shown_old, shown_new, kind=kind)
             for value, attr in ((old, "before_name"), (new, "after_name")):
                 if (vid := _as_uuid(value)) is not None:
@@ -411,19 +473,24 @@ def readable(session: Session, entries: Iterable[AuditEntry], *, private: bool) 
     return result
 
 
-def export_rows(session: Session, entries: Iterable[AuditEntry], *, private: bool) -> Any:
-    """(entry, record kind label, record name, changes text) for the CSV, a batch at a time."""
+def export_rows(
+    session: Session, entries: Iterable[AuditEntry], *, private: bool, how: Writing | None = None
+) -> Any:
+    """(entry, record kind label, record name, changes text) for the CSV, a batch at a time;
+    values written by `how` (the CSV dialect's: `csv_export.audit_writing`)."""
     batch: list[AuditEntry] = []
     for entry in entries:
         batch.append(entry)
         if len(batch) == 500:
-            yield from _export_batch(session, batch, private)
+            yield from _export_batch(session, batch, private, how)
             batch = []
-    yield from _export_batch(session, batch, private)
+    yield from _export_batch(session, batch, private, how)
 
 
-def _export_batch(session: Session, batch: list[AuditEntry], private: bool) -> Any:
-    for item in readable(session, batch, private=private):
+def _export_batch(
+    session: Session, batch: list[AuditEntry], private: bool, how: Writing | None
+) -> Any:
+    for item in readable(session, batch, private=private, how=how):
         parts = []
         for c in item.changes:
             old = c.before_name or ("" if c.before is None else _text(c.before))

@@ -174,7 +174,9 @@ def trail(code: str) -> Any:
         "audit/trail.html",
         view=view,
         wanted=wanted,
-        entries=audit_trail.readable(session, view.page.items, private=private),
+        entries=audit_trail.readable(
+            session, view.page.items, private=private, how=audit_trail.for_people(coop.currency)
+        ),
         people=[(p, p or _("system")) for p in found["actor"]],
         entities=[(e, audit_trail.entity_label(e)) for e in found["entity"]],
         action_choices=[(a, action_label(a)) for a in found["action"]],
@@ -201,7 +203,11 @@ def export(code: str) -> Response:
         session = get_session()
         rows = listing_service.every(session, audit_trail.source(coop, wanted))
         return csv_export.audit_trail(
-            audit_trail.export_rows(session, rows, private=private), how, action_label
+            audit_trail.export_rows(
+                session, rows, private=private, how=csv_export.audit_writing(how, coop.currency)
+            ),
+            how,
+            action_label,
         )
 
     return listing.export(filters, write, f"audit-{coop.code}")
