@@ -198,6 +198,15 @@ FILTERS: dict[str, Callable[..., str]] = {
 }
 
 
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """Flask-Babel's ngettext for Python code, with the count written with thousands
+    separators ("2.500 filas"); `%(num)s` in the message is the count."""
+    from flask_babel import get_translations
+
+    variables.setdefault("num", count(num))
+    return get_translations().ungettext(singular, plural, num) % variables
+
+
 @pass_context
 def counted_ngettext(
     __context: Context, __singular: str, __plural: str, __num: int, **variables: Any

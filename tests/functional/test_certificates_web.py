@@ -345,6 +345,6 @@ def test_lapsed_coverage_and_flagged_deliveries_pages(client, auth, world, seaso
     for family in season["families"][:2]:
         assert family.member_code not in lapsed, "still organic under EU"
     dashboard = client.get("/c/COOPA/").get_data(as_text=True)
-    assert "Familias sin cobertura vigente (orgánico): 1" in dashboard
+    assert "Familia sin cobertura vigente (orgánico): 1" in dashboard
     flags = client.get("/c/COOPA/claim-flags").get_data(as_text=True)
     assert season["deliveries"][0].receipt_number in flags

@@ -46,7 +46,7 @@ def test_a_file_of_many_bad_rows_lists_the_first_100_and_counts_them_all(
     body = answer.get_json()
     assert body["error_count"] == 2_500
     assert [e["line"] for e in body["errors"]] == list(range(2, 102))
-    assert body["message"] == "2,500 row(s) have errors; nothing was imported."
+    assert body["message"] == "2,500 rows have errors; nothing was imported."
     assert len(answer.get_data()) < 20_000
     auth.login("clerk.a@example.org")
     page = client.post(

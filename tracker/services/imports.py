@@ -32,6 +32,7 @@ from marshmallow import ValidationError
 from sqlmodel import Session, select
 
 from ..documents import csvsafe
+from ..formatting import ngettext
 from ..models import (
     Cooperative,
     Family,
@@ -124,9 +125,10 @@ class ImportFailed(ValidationFailed):
 
     def text(self) -> str:
         return str(
-            _l(
-                "%(n)s row(s) have errors; nothing was imported.",
-                n=f"{self.bad_lines:,}",
+            ngettext(
+                "%(num)s row has errors; nothing was imported.",
+                "%(num)s rows have errors; nothing was imported.",
+                self.bad_lines,
             )
         )
 

@@ -10,8 +10,10 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import formatting
 from ..db import get_session
 from ..documents import csv_export
+from ..formatting import ngettext
 from ..models import utcnow
 from ..services import audit, audit_proof, audit_trail
 from ..services import listing as listing_service
@@ -69,10 +71,6 @@ PROBLEMS = {
         "%(kind)s %(id)s is there although the log says it was deleted."
     ),
     "its creation is not in the log": _l("%(kind)s %(id)s: its creation is not in the log."),
-    "the chain is missing or empty": _l(
-        "The chain is missing or empty; at the checkpoint it had %(then)s entries."
-    ),
-    "the chain is shorter": _l("The chain has %(now)s entries; at the checkpoint it had %(then)s."),
     "the chain differs": _l("Entry %(then)s is not the one checkpointed: the chain was rewritten."),
     "the checkpoint is not of this chain": _l(
         "This checkpoint is not of this cooperative's chain."
@@ -89,8 +87,37 @@ def _shown(value: Any, *, private: bool, field: str) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
+def _counted(problem: audit_proof.Problem) -> str | None:
+    """The problems that count entries, their noun agreeing with the count."""
+    if problem.code == "the chain is missing or empty":
+        then = _as_int(problem.expected)
+        return ngettext(
+            "The chain is missing or empty; at the checkpoint it had %(num)s entry.",
+            "The chain is missing or empty; at the checkpoint it had %(num)s entries.",
+            then,
+        )
+    if problem.code == "the chain is shorter":
+        return ngettext(
+            "The chain has %(num)s entry; at the checkpoint it had %(then)s.",
+            "The chain has %(num)s entries; at the checkpoint it had %(then)s.",
+            _as_int(problem.seq),
+            then=formatting.count(_as_int(problem.expected)),
+        )
+    return None
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def describe(problem: audit_proof.Problem, *, private: bool) -> str:
     """One problem in a sentence."""
+    counted = _counted(problem)
+    if counted is not None:
+        return counted
     message = PROBLEMS.get(problem.code)
     if message is None:
         return problem.code

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from .. import guard
 from ..db import get_session
 from ..documents import csv_export
+from ..formatting import ngettext
 from ..idempotency import idempotent
 from ..services import certificate_pages, coverage, staff_lists, vocabulary
 from ..services.access import Permission
@@ -132,7 +133,14 @@ def add_community(certificate_id: str) -> Any:
     except DomainError as error:
         discard()
         return show_page(cert, errors=_prefixed("community", error), form=form, status=error.status)
-    flash(_("%(n)s families recorded; their claims were recomputed.", n=added), "success")
+    flash(
+        ngettext(
+            "%(num)s family recorded; their claims were recomputed.",
+            "%(num)s families recorded; their claims were recomputed.",
+            added,
+        ),
+        "success",
+    )
     return redirect(
         url_for("certificates.show", certificate_id=cert.id) + "#coverage-section", code=303
     )
@@ -156,7 +164,14 @@ def import_csv(certificate_id: str) -> Any:
     except DomainError as error:
         discard()
         return show_page(cert, errors=error.errors(), status=error.status)
-    flash(_("%(n)s coverage entries imported; claims were recomputed.", n=added), "success")
+    flash(
+        ngettext(
+            "%(num)s coverage entry imported; claims were recomputed.",
+            "%(num)s coverage entries imported; claims were recomputed.",
+            added,
+        ),
+        "success",
+    )
     return redirect(
         url_for("certificates.show", certificate_id=cert.id) + "#coverage-section", code=303
     )

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from .. import guard
 from ..db import get_session
 from ..documents import csv_export
+from ..formatting import ngettext
 from ..idempotency import idempotent
 from ..services import deliveries, delivery_import, exports, imports
 from ..services.access import Permission
@@ -98,9 +99,18 @@ def _import(kind: str, action: Any) -> Any:
     except ValidationFailed as error:
         rows = [{"line": 0, "field": f, "message": " ".join(m)} for f, m in error.errors().items()]
         return _page(coop, kind, rows, status=422)
-    text = _("%(n)s rows imported.", n=f"{result.imported:,}")
+    text = ngettext(
+        "%(num)s row imported.",
+        "%(num)s rows imported.",
+        result.imported,
+    )
     if result.duplicates:
-        text += " " + _("%(n)s likely duplicates were skipped.", n=len(result.duplicates))
+        skipped = len(result.duplicates)
+        text += " " + ngettext(
+            "%(num)s likely duplicate was skipped.",
+            "%(num)s likely duplicates were skipped.",
+            skipped,
+        )
     if result.created_communities:
         text += " " + _("New communities: %(names)s.", names=", ".join(result.created_communities))
     flash(text, "success")
