@@ -28,10 +28,10 @@ import time
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext
 from sqlmodel import Session
 
 from .extensions import limiter
+from .formatting import ngettext
 from .models import User
 from .services import users
 
@@ -60,9 +60,11 @@ class LoginThrottled(Exception):
 
     def message(self) -> str:
         """What the person is told, in their language."""
-        return gettext(
-            "Too many failed logins for this account. Try again in %(minutes)s minutes.",
-            minutes=max(1, math.ceil(self.retry_after / 60)),
+        minutes = max(1, math.ceil(self.retry_after / 60))
+        return ngettext(
+            "Too many failed logins for this account. Try again in %(num)s minute.",
+            "Too many failed logins for this account. Try again in %(num)s minutes.",
+            minutes,
         )
 
 

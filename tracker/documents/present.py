@@ -141,7 +141,11 @@ def plot_map(facts: Provenance, *, width: int = 420, height: int = 300) -> Marku
     """The plots of the lot as an SVG map (no tiles, no script)."""
     shapes = [maps.Shape(p.geometry, p.flagged) for p in facts.plots]
     labels = maps.Labels(
-        title=_("Map of the %(n)s plots this lot comes from", n=facts.origin.plots),
+        title=formatting.ngettext(
+            "Map of the %(num)s plot this lot comes from",
+            "Map of the %(num)s plots this lot comes from",
+            facts.origin.plots,
+        ),
         plot=_("Plot of this lot"),
         flagged=_("Plot inside the protected area"),
         protected_area=_("Protected area (boundary)"),

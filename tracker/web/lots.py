@@ -19,9 +19,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
-from .. import config, guard, paging
+from .. import config, formatting, guard, paging
 from ..db import get_session
 from ..documents import epcis
+from ..formatting import ngettext
 from ..idempotency import idempotent
 from ..models import Cooperative, Lot
 from ..models.enums import FORMS_BY_CROP, Crop, Process
@@ -276,11 +277,13 @@ def _all_that_match(coop: Cooperative, errors: dict[str, list[str]]) -> list[lot
     expected = (form.get("expected") or "").strip()
     if expected.isdigit() and int(expected) != len(ids):
         errors["deliveries"] = [
-            _(
-                "%(now)s deliveries match now, not %(shown)s as the page showed: "
+            ngettext(
+                "%(num)s delivery matches now, not %(shown)s as the page showed: "
                 "check the list again.",
-                now=len(ids),
-                shown=int(expected),
+                "%(num)s deliveries match now, not %(shown)s as the page showed: "
+                "check the list again.",
+                len(ids),
+                shown=formatting.count(int(expected)),
             )
         ]
         return []

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import guard
 from ..db import get_session
+from ..formatting import ngettext
 from ..idempotency import idempotent
 from ..models import Device
 from ..services import access, deliveries, devices, receipt_blocks
@@ -186,7 +187,10 @@ def void_block(block_id: str) -> Any:
         )
     except ValidationFailed as error:
         return _render_blocks(coop, error.errors(), block.id, 422)
-    flash(_("%(n)s receipt numbers voided.", n=count), "success")
+    flash(
+        ngettext("%(num)s receipt number voided.", "%(num)s receipt numbers voided.", count),
+        "success",
+    )
     return redirect(url_for("offline.receipt_blocks_page", code=coop.code), 303)
 
 

@@ -13,6 +13,7 @@ from marshmallow import EXCLUDE, ValidationError
 
 from .. import guard
 from ..db import get_session
+from ..formatting import ngettext
 from ..idempotency import idempotent
 from ..models import Family, Plot
 from ..schemas.intake import form_values
@@ -242,9 +243,10 @@ def load_protected_area(code: str) -> Any:
             coop, {"boundary": [m for ms in error.errors().values() for m in ms]}, 422
         )
     flash(
-        _(
-            "Boundary loaded: %(plots)s plots checked, %(flagged)s newly flagged, %(cleared)s cleared.",
-            plots=check.plots,
+        ngettext(
+            "Boundary loaded: %(num)s plot checked, %(flagged)s newly flagged, %(cleared)s cleared.",
+            "Boundary loaded: %(num)s plots checked, %(flagged)s newly flagged, %(cleared)s cleared.",
+            check.plots,
             flagged=check.flagged,
             cleared=check.cleared,
         ),

@@ -351,9 +351,10 @@ def _explain_family_type(
                     )
                 )
             if len(missing) > len(biggest):
-                text = _l(
-                    "… and %(count)s more deliveries without the claim.",
-                    count=len(missing) - len(biggest),
+                text = formatting.ngettext(
+                    "… and %(num)s more delivery without the claim.",
+                    "… and %(num)s more deliveries without the claim.",
+                    len(missing) - len(biggest),
                 )
                 reasons.append(Reason(claim_type, str(text), lot_id=lot.id))
         else:
