@@ -73,3 +73,27 @@ def test_an_auditor_verifies_the_records_and_keeps_a_checkpoint(browser, live_se
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width + 1, f"{name}: the page scrolls sideways ({scroll}px)"
         context.close()
+
+
+def test_a_delivery_entry_reads_in_kg_money_and_written_dates(
+    browser, live_server, db, world, tmp_path
+):
+    """Issue 15 point 5: an entry's values as people write them, at 390 and 1280 px."""
+    family = f.make_family(db, world.a, head_name="Rosa Panduro", woman_led=True)
+    plot = f.make_plot(db, family)
+    f.make_delivery(db, world.a, family, plot, kg=41.125, price=971)
+    db.commit()
+    for name, width, height in (("phone", 390, 844), ("desktop", 1280, 900)):
+        page = browser.new_page(viewport={"width": width, "height": height}, locale="es-PE")
+        page.goto(f"{live_server}/login")
+        page.fill("input[name=email]", "auditor.a@example.org")
+        page.fill("input[name=password]", "correct horse battery")
+        page.click("button[type=submit]")
+        page.goto(f"{live_server}/c/{world.a.code}/audit?entity=delivery")
+        page.locator("table details summary").first.click()
+        fold = page.locator("table details dl").first.inner_text()
+        assert "41,125\u00a0kg" in fold and "S/\u00a09,71" in fold and "2 jun 2026" in fold, fold
+        page.screenshot(path=str(tmp_path / f"audit-values-{name}.png"), full_page=True)
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width + 1, f"{name}: the page scrolls sideways ({scroll}px)"
+        page.close()

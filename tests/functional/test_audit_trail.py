@@ -204,3 +204,20 @@ def test_values_read_as_people_write_them_and_the_csv_keeps_kg_and_money(
             "23 jun 2026"
         )
         assert audit_trail.written("note", "2026-06-23 a note", how) == "2026-06-23 a note"
+
+
+def test_the_trail_writes_when_at_the_cooperative(client, auth, db, world):
+    """The entry's moment written out at the cooperative (UTC-5), not a numeric UTC stamp."""
+    from datetime import UTC
+
+    from tracker.services.audit_trail import COOPERATIVE_UTC_OFFSET
+
+    _family(db, world)
+    auth.login("auditor.a@example.org")
+    text = client.get(f"/c/{world.a.code}/audit").get_data(as_text=True)
+    entry = db.exec(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+    local = at.astimezone(UTC) + COOPERATIVE_UTC_OFFSET
+    months = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"]
+    written = f"{local.day} {months[local.month - 1]} {local.year} {local:%H:%M}"
+    assert f"<td>{written}</td>" in text, written

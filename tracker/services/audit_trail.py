@@ -159,6 +159,7 @@ FIELD_LABELS: dict[str, Any] = {
     "basis": _l("Basis"),
     "weight_g": _l("Weight"),
     "available_g": _l("Available"),
+    "lotted_g": _l("Already in lots"),
     "grams": _l("Grams"),
     "input_g": _l("Input"),
     "output_g": _l("Output"),
@@ -278,7 +279,7 @@ def for_people(currency: str | None) -> Writing:
     local = timezone(COOPERATIVE_UTC_OFFSET)
 
     def moment(value: datetime) -> str:
-        at = value.astimezone(local)
+        at = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(local)
         return f"{formatting.day(at)} {at:%H:%M}"
 
     return Writing(

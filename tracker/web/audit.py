@@ -197,13 +197,13 @@ def trail(code: str) -> Any:
         else:
             report = audit_proof.check(session, chain=chain, against=against)
     private = can(Permission.PRIVATE.value)
+    how = audit_trail.for_people(coop.currency)
     html = render_template(
         "audit/trail.html",
         view=view,
         wanted=wanted,
-        entries=audit_trail.readable(
-            session, view.page.items, private=private, how=audit_trail.for_people(coop.currency)
-        ),
+        entries=audit_trail.readable(session, view.page.items, private=private, how=how),
+        when=how.moment,
         people=[(p, p or _("system")) for p in found["actor"]],
         entities=[(e, audit_trail.entity_label(e)) for e in found["entity"]],
         action_choices=[(a, action_label(a)) for a in found["action"]],
