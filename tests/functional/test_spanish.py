@@ -161,7 +161,6 @@ NOT_YET = {
     "plots listed below, that none of them lies in the protected area, and that, to the best "
     "of its knowledge after due diligence, none of that land was subject to deforestation or "
     "forest degradation after %(cutoff)s, the cut-off date of Regulation (EU) 2023/1115.",
-    "This file was already imported on %(when)s by %(who)s (%(rows)s rows). Nothing was imported.",
     "%(n)s deliveries waiting",
     "%(n)s members on this device, updated %(when)s.",
 }

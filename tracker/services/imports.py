@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import format_datetime, format_decimal
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlmodel import Session, select
@@ -138,22 +138,23 @@ class AlreadyImported(Conflict):
     that import, so a file started twice, or again after a crash, is never doubled."""
 
     def __init__(self, earlier: ImportBatch, who: str | None) -> None:
-        super().__init__(
-            _l(
-                "This file was already imported on %(when)s by %(who)s (%(rows)s rows). "
-                "Nothing was imported."
-            ),
-            field="file",
-        )
         self.earlier = earlier
         self.who = who
+        super().__init__(self._said(), field="file")
+
+    def _said(self) -> str:
+        return ngettext(
+            "This file was already imported on %(when)s by %(who)s (%(num)s row). "
+            "Nothing was imported.",
+            "This file was already imported on %(when)s by %(who)s (%(num)s rows). "
+            "Nothing was imported.",
+            self.earlier.rows or 0,
+            when=format_datetime(self.earlier.created_at, "short"),
+            who=self.who or str(_l("the tracker command")),
+        )
 
     def text(self) -> str:
-        return str(self.message) % {
-            "when": format_datetime(self.earlier.created_at, "short"),
-            "who": self.who or str(_l("the tracker command")),
-            "rows": format_decimal(self.earlier.rows),
-        }
+        return self._said()
 
 
 @dataclass
