@@ -161,7 +161,7 @@ def test_every_bad_row_is_listed_with_line_and_field_and_nothing_is_stored(db, w
     assert "Parcela 9" in messages[(5, "plot")]
     assert "future" in messages[(9, "delivered_on")]
     assert "less than the gross" in messages[(8, "tare_kg")]
-    assert caught.value.text().startswith("13 row(s)")
+    assert caught.value.text().startswith("13 rows have errors")
     assert _count(db) == 0
     assert db.exec(select(ImportBatch).where(ImportBatch.kind == "deliveries")).first() is None
 
