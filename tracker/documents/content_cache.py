@@ -83,18 +83,22 @@ class FolderStorage:
             return None
 
     def put(self, key: str, data: bytes) -> None:
-        """Write atomically: a reader sees the whole file or none."""
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
+        write_atomically(self.path(key), data)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a document file atomically: a reader sees the whole file or none (the
+    provenance sheet's disk cache writes with it too)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def use_storage(app: Flask, storage: Storage) -> None:
@@ -198,4 +202,5 @@ __all__ = [
     "key_for",
     "storage",
     "use_storage",
+    "write_atomically",
 ]

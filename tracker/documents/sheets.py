@@ -11,9 +11,7 @@ so the next request renders a new sheet and the old files of the lot are removed
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import tempfile
 import threading
 import uuid
 from datetime import date
@@ -78,23 +76,9 @@ def provenance_pdf(sheet: printing.Sheet, *, locale: str, today: date | None = N
             return path.read_bytes()
         document = pdf.render_html(sheet_html(sheet.facts(issued), locale))
         STATS["sheets"] += 1
-        _store(path, document)
+        content_cache.write_atomically(path, document)
         _forget_older(sheet.lot_id, keep=path)
     return document
-
-
-def _store(path: Path, data: bytes) -> None:
-    """Write atomically: a reader sees the whole file or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def _forget_older(lot_id: uuid.UUID, keep: Path) -> None:
