@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
-from ...models import Cooperative, Delivery, Lot
+from ...models import Cooperative, Delivery, Lot, LotOperation
 from ...models.enums import OperationKind
 from .. import publication
 from ..errors import ValidationFailed
@@ -155,10 +155,32 @@ def create_lot(
     take_from_deliveries(session, amounts, {i: found[i].receipt_number for i in ids})
     if explicit_gtin:
         publication.claim_gtin(session, coop=coop, gtin=explicit_gtin)
+    operation, lot = _whole_lot(
+        session, coop, OperationKind.CREATE, day, total, crop, form, gtin, site_, user_id, note
+    )
+    edges(session, coop, operation, [(lot.id, None, d, amounts[d]) for d in ids])
+    return lot
+
+
+def _whole_lot(
+    session: Session,
+    coop: Cooperative,
+    kind: str,
+    day: date,
+    total: int,
+    crop: str,
+    form: str,
+    gtin: str | None,
+    site_: uuid.UUID | None,
+    user_id: uuid.UUID | None,
+    note: str,
+) -> tuple[LotOperation, Lot]:
+    """An operation that puts all its inputs (`total` grams) into one new lot: forming
+    and merging."""
     operation = new_operation(
         session,
         coop,
-        kind=OperationKind.CREATE,
+        kind=kind,
         occurred_on=day,
         input_g=total,
         output_g=total,
@@ -177,8 +199,7 @@ def create_lot(
         site_id=site_,
         user_id=user_id,
     )
-    edges(session, coop, operation, [(lot.id, None, d, amounts[d]) for d in ids])
-    return lot
+    return operation, lot
 
 
 def _load_open_lots(
@@ -233,27 +254,8 @@ def merge_lots(
     # The writes: every source lot's row (in id order), then the chain and the cooperative.
     lock_rows(session, Lot, ids)
     spend_lots(session, lots, amounts)
-    operation = new_operation(
-        session,
-        coop,
-        kind=OperationKind.MERGE,
-        occurred_on=day,
-        input_g=total,
-        output_g=total,
-        user_id=user_id,
-        site_id=site_,
-        note=note,
-    )
-    [merged] = new_lots(
-        session,
-        coop,
-        operation,
-        crop=crop,
-        form=form,
-        weights=[total],
-        gtin=gtin,
-        site_id=site_,
-        user_id=user_id,
+    operation, merged = _whole_lot(
+        session, coop, OperationKind.MERGE, day, total, crop, form, gtin, site_, user_id, note
     )
     edges(session, coop, operation, [(merged.id, lot.id, None, amounts[lot.id]) for lot in lots])
     return merged
