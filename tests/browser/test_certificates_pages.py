@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories as f
 from tests.browser.conftest import login, screenshot
@@ -71,12 +72,12 @@ def _fits(page) -> None:
 def test_manager_keeps_certificates_on_a_phone(live_server, phone, world, season, tmp_path):
     login(phone, live_server, "manager.a@example.org")
     phone.goto(f"{live_server}/c/COOPA/certificates")
-    assert phone.get_by_role("heading", name="Certificados", exact=True).is_visible()
-    assert phone.get_by_text("suspendido desde").first.is_visible()
+    expect(phone.get_by_role("heading", name="Certificados", exact=True)).to_be_visible()
+    expect(phone.get_by_text("suspendido desde").first).to_be_visible()
     _fits(phone)
     screenshot(phone, "certificates-list-phone-es")
     phone.get_by_role("link", name="NOP-8821-2026", exact=True).click()
-    assert phone.get_by_role("heading", name="orgánico · NOP-8821-2026 suspendido").is_visible()
+    expect(phone.get_by_role("heading", name="orgánico · NOP-8821-2026 suspendido")).to_be_visible()
     _fits(phone)
     screenshot(phone, "certificate-nop-phone-es")
     phone.get_by_label("Estado en una fecha").fill("2026-07-14")
@@ -87,8 +88,8 @@ def test_manager_keeps_certificates_on_a_phone(live_server, phone, world, season
     pdf.write_bytes(PDF)
     phone.get_by_label("Subir una nueva versión").set_input_files(str(pdf))
     phone.get_by_role("button", name="Subir", exact=True).click()
-    assert phone.get_by_text("Documento subido.").is_visible()
-    assert phone.get_by_text("SHA-256").is_visible()
+    expect(phone.get_by_text("Documento subido.")).to_be_visible()
+    expect(phone.get_by_text("SHA-256")).to_be_visible()
     screenshot(phone, "certificate-document-phone-es")
 
 
@@ -99,21 +100,21 @@ def test_manager_suspends_and_reads_why_a_lot_lost_its_claim(live_server, deskto
     desktop.get_by_label("Desde (este día incluido)").fill("2026-06-03")
     desktop.get_by_label("Motivo").fill("No conformidad mayor en la inspección")
     desktop.get_by_role("button", name="Registrar el estado").click()
-    assert desktop.get_by_text("las declaraciones se recalcularon").is_visible()
+    expect(desktop.get_by_text("las declaraciones se recalcularon")).to_be_visible()
     screenshot(desktop, "certificate-eu-suspended-desktop-es")
     desktop.goto(f"{live_server}/lots/{season['mixed'].id}/claims")
-    assert desktop.get_by_role("heading", name="Por qué no es orgánico").is_visible()
+    expect(desktop.get_by_role("heading", name="Por qué no es orgánico")).to_be_visible()
     screenshot(desktop, "lot-mixed-why-not-desktop-es")
     desktop.goto(f"{live_server}/lots/{season['organic'].id}/claims")
-    assert desktop.get_by_text("orgánico", exact=True).first.is_visible()
+    expect(desktop.get_by_text("orgánico", exact=True).first).to_be_visible()
     # Fair trade works by mass balance here: the manager spends credit on the lot.
     # 301 kg of dry parchment: 240.8 kg of green-coffee equivalent in the ledger.
     desktop.get_by_role("button", name="Asignar 240,8 kg de crédito a este lote").click()
-    assert desktop.get_by_text("ahora lleva la declaración por balance de masas").is_visible()
-    assert desktop.get_by_text("comercio justo", exact=True).first.is_visible()
+    expect(desktop.get_by_text("ahora lleva la declaración por balance de masas")).to_be_visible()
+    expect(desktop.get_by_text("comercio justo", exact=True).first).to_be_visible()
     screenshot(desktop, "lot-organic-mass-balance-desktop-es")
     desktop.goto(f"{live_server}/c/COOPA/")
-    assert desktop.get_by_role("heading", name="Certificados y declaraciones").is_visible()
+    expect(desktop.get_by_role("heading", name="Certificados y declaraciones")).to_be_visible()
     screenshot(desktop, "dashboard-certificates-panel-desktop-es")
 
 
@@ -121,7 +122,7 @@ def test_clerk_reads_a_lot_report_on_a_phone_in_english(live_server, phone, worl
     login(phone, live_server, "clerk.a@example.org")
     phone.goto(f"{live_server}/lots/{season['mixed'].id}/claims")
     phone.get_by_role("link", name="English").click()
-    assert phone.get_by_role("heading", name="Why it is not organic").is_visible()
+    expect(phone.get_by_role("heading", name="Why it is not organic")).to_be_visible()
     assert phone.get_by_role("button", name="Allocate").count() == 0, "clerks do not allocate"
     _fits(phone)
     screenshot(phone, "lot-mixed-why-not-phone-en")

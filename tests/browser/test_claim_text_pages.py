@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from playwright.sync_api import expect
 
 from tests import factories as f
 from tests.browser.conftest import SHOTS, screenshot
@@ -42,7 +43,7 @@ def test_the_public_page_says_what_was_true_when(live_server, browser, suspended
         page.goto(f"{live_server}/l/{suspended.lot.public_token}?lang={locale}")
         sentence = page.get_by_text(SENTENCES[locale], exact=True)
         assert sentence.count() == 2  # under the ✓ at the top, and under the certificate
-        assert sentence.first.is_visible()
+        expect(sentence.first).to_be_visible()
         assert "warn" in (sentence.last.get_attribute("class") or "")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         screenshot(page, f"claim-text-public-{width}-{locale}")
@@ -50,7 +51,7 @@ def test_the_public_page_says_what_was_true_when(live_server, browser, suspended
         organic = suspended.certificates[0]
         page.goto(f"{live_server}/cert/{organic.id}?lang={locale}")
         since = {"es": "Suspendido desde el 15 jul 2026", "en": "Suspended since Jul 15, 2026"}
-        assert page.get_by_text(since[locale], exact=True).is_visible()
+        expect(page.get_by_text(since[locale], exact=True)).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         screenshot(page, f"claim-text-certificate-{width}-{locale}")
     finally:

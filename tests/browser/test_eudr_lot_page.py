@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories as f
 from tests.browser.conftest import login, screenshot
@@ -27,7 +28,7 @@ def test_a_manager_downloads_the_lots_geolocation(live_server, browser, lot):
         login(page, live_server, "manager.a@example.org")
         page.goto(f"{live_server}/lots/{lot.id}")
         link = page.get_by_role("button", name="Geolocalización EUDR (GeoJSON)")
-        assert link.is_visible()
+        expect(link).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "eudr-lot-page-390-es")
         with page.expect_download() as download:

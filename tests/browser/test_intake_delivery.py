@@ -206,7 +206,7 @@ def test_intake_pages_at_phone_and_desktop_widths(live_server, phone, desktop, w
     )
     desktop.get_by_role("button", name="Importar").click()
     desktop.wait_for_load_state("networkidle")
-    assert desktop.get_by_role("heading", name="No se importó nada").is_visible()
+    expect(desktop.get_by_role("heading", name="No se importó nada")).to_be_visible()
     screenshot(desktop, "intake-import-errors-desktop")
 
     login(phone, live_server, "clerk.a@example.org")
@@ -225,6 +225,6 @@ def test_intake_pages_at_phone_and_desktop_widths(live_server, phone, desktop, w
     phone.locator("table.deliveries a").first.click()
     phone.get_by_role("button", name="Anular o corregir").click()
     phone.get_by_label("Registrar ahora la entrega corregida").check()
-    assert phone.locator("#correction").is_visible()
+    expect(phone.locator("#correction")).to_be_visible()
     screenshot(phone, "intake-void-phone")
     assert json.loads(json.dumps(phone.evaluate("document.documentElement.scrollWidth"))) <= 360

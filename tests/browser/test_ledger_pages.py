@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from playwright.sync_api import expect
 
 from tests import factories as f
 from tests.browser.conftest import login, screenshot
@@ -55,18 +56,18 @@ def test_a_manager_changes_a_factor_on_a_phone(live_server, phone, cacao):
     phone.set_viewport_size({"width": 390, "height": 800})
     login(phone, live_server, "manager.b@example.org")
     phone.goto(f"{live_server}/c/COOPB/conversion-factors")
-    assert phone.get_by_role("heading", name="Factores de conversión").is_visible()
+    expect(phone.get_by_role("heading", name="Factores de conversión")).to_be_visible()
     field = phone.get_by_label("grano en baba → grano seco")
     assert field.input_value() == "0,375"
     field.fill("1,4")
     phone.get_by_role("button", name="Guardar los factores").click()
     phone.wait_for_load_state("networkidle")
-    assert phone.locator("#factor-wet_beans-error").is_visible()
+    expect(phone.locator("#factor-wet_beans-error")).to_be_visible()
     screenshot(phone, "ledger-factors-error-phone-es")
     phone.get_by_label("grano en baba → grano seco").fill("0,38")
     phone.get_by_role("button", name="Guardar los factores").click()
     phone.wait_for_load_state("networkidle")
-    assert phone.get_by_text("1 factor de conversión cambiado").is_visible()
+    expect(phone.get_by_text("1 factor de conversión cambiado")).to_be_visible()
     screenshot(phone, "ledger-factors-manager-phone-es")
     _no_sideways_scroll(phone)
 
@@ -75,7 +76,7 @@ def test_the_ledger_on_the_report_and_dashboard(live_server, desktop, phone, cac
     login(desktop, live_server, "manager.b@example.org")
     panel = desktop.locator("section.report-panel")
     assert panel.locator("[data-credit]").first.inner_text() == "575,000"
-    assert panel.get_by_text("kg equivalentes de grano seco").first.is_visible()
+    expect(panel.get_by_text("kg equivalentes de grano seco").first).to_be_visible()
     screenshot(desktop, "ledger-dashboard-desktop-es")
     desktop.goto(f"{live_server}/c/COOPB/reports/season?season=2026")
     ledger = desktop.locator("table.ledger")
@@ -83,8 +84,8 @@ def test_the_ledger_on_the_report_and_dashboard(live_server, desktop, phone, cac
     screenshot(desktop, "ledger-report-desktop-es")
     desktop.goto(f"{live_server}/lang/en")
     desktop.goto(f"{live_server}/c/COOPB/reports/season?season=2026")
-    assert desktop.get_by_text("kg of dry-bean equivalent").first.is_visible()
-    assert desktop.get_by_text("per tonne of dry beans").first.is_visible()
+    expect(desktop.get_by_text("kg of dry-bean equivalent").first).to_be_visible()
+    expect(desktop.get_by_text("per tonne of dry beans").first).to_be_visible()
     screenshot(desktop, "ledger-report-desktop-en")
     phone.set_viewport_size({"width": 390, "height": 800})
     login(phone, live_server, "auditor.b@example.org")
@@ -101,7 +102,7 @@ def test_premium_rules_on_the_payments_page(live_server, desktop, phone, cacao):
     phone.set_viewport_size({"width": 390, "height": 800})
     login(phone, live_server, "manager.b@example.org")
     phone.goto(f"{live_server}/c/COOPB/payments?season=2026")
-    assert phone.get_by_text("por tonelada de grano seco").first.is_visible()
+    expect(phone.get_by_text("por tonelada de grano seco").first).to_be_visible()
     phone.get_by_text("Agregar una prima").click()
     phone.locator("#name").fill("Prima mujeres cacaoteras")
     phone.get_by_label("Solo familias lideradas por mujeres").check()
@@ -110,8 +111,8 @@ def test_premium_rules_on_the_payments_page(live_server, desktop, phone, cacao):
     phone.get_by_label("Prima por unidad (PEN)").fill("0,10")
     phone.get_by_role("button", name="Agregar la prima").click()
     phone.wait_for_load_state("networkidle")
-    assert phone.get_by_text("Prima mujeres cacaoteras").first.is_visible()
-    assert phone.get_by_text("por kg de grano seco").first.is_visible()
+    expect(phone.get_by_text("Prima mujeres cacaoteras").first).to_be_visible()
+    expect(phone.get_by_text("por kg de grano seco").first).to_be_visible()
     screenshot(phone, "ledger-premiums-manager-phone-es")
     _no_sideways_scroll(phone)
     login(desktop, live_server, "manager.b@example.org")

@@ -6,6 +6,7 @@ pages with the server's totals, the claims preview, and the lot it makes. Screen
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import login, screenshot
 from tests.factories import cover, make_certificate, make_delivery, make_family, make_plot
@@ -88,7 +89,7 @@ def test_running_total_select_all_and_preview_in_chromium(live_server, browser, 
     page.get_by_role("button", name="Formar el lote").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text().startswith("CAF-2026-0001")
-    assert page.get_by_text("Lote CAF-2026-0001 hecho: 6.060 kg.").is_visible()
+    expect(page.get_by_text("Lote CAF-2026-0001 hecho: 6.060 kg.")).to_be_visible()
     assert not [e for e in errors if "Content Security Policy" in e]
     context.close()
 

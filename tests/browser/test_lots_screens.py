@@ -4,6 +4,7 @@ confirmation, and the genealogy drawing. Screenshots go to instance/screenshots/
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import login, screenshot
 from tests.factories import (
@@ -81,10 +82,10 @@ def _fits(page, width=360):
 def test_genealogy_on_desktop_and_phone(live_server, desktop, phone, world, season):
     login(desktop, live_server, "manager.a@example.org")
     desktop.goto(f"{live_server}/lots/{season['merged'].id}/genealogy")
-    assert desktop.locator("svg.genealogy").is_visible()
+    expect(desktop.locator("svg.genealogy")).to_be_visible()
     for key in ("first", "merged", "green", "export", "stock"):
         assert desktop.locator("svg.genealogy text", has_text=season[key].code).count() == 1
-    assert desktop.get_by_text("Rosa Panduro Sangama").is_visible()
+    expect(desktop.get_by_text("Rosa Panduro Sangama")).to_be_visible()
     screenshot(desktop, "lots-genealogy-desktop-es")
     # A lot node in the drawing is a link to its page.
     desktop.locator("svg.genealogy a", has_text=season["export"].code).click()
@@ -101,7 +102,7 @@ def test_genealogy_on_desktop_and_phone(live_server, desktop, phone, world, seas
     screenshot(phone, "lots-page-phone-es")
     assert _fits(phone)
     phone.goto(f"{live_server}/shipments/{season['shipment'].id}")
-    assert phone.get_by_text("Hanseatic Coffee Importers GmbH").first.is_visible()
+    expect(phone.get_by_text("Hanseatic Coffee Importers GmbH").first).to_be_visible()
     assert _fits(phone)
     screenshot(phone, "shipment-page-phone-es")
 
@@ -121,7 +122,7 @@ def test_manager_processes_with_a_yield_confirmation(live_server, desktop, world
     desktop.get_by_role("button", name="Registrar el proceso").click()
     desktop.wait_for_load_state("networkidle")
     assert "CAF-2026-0008" in desktop.locator("h1").inner_text()
-    assert desktop.get_by_text("confirmado fuera del rango habitual").is_visible()
+    expect(desktop.get_by_text("confirmado fuera del rango habitual")).to_be_visible()
 
 
 def test_manager_gathers_a_lot_on_a_phone(live_server, phone, world, db):
@@ -132,13 +133,13 @@ def test_manager_gathers_a_lot_on_a_phone(live_server, phone, world, db):
     db.commit()
     login(phone, live_server, "manager.a@example.org")
     phone.goto(f"{live_server}/c/COOPA/lots/new")
-    assert phone.get_by_text("Marleni Saavedra Pinedo").first.is_visible()
+    expect(phone.get_by_text("Marleni Saavedra Pinedo").first).to_be_visible()
     screenshot(phone, "lots-new-phone-es")
     phone.get_by_label("Seleccionar las 3 entregas que coinciden (todas las páginas)").check()
     phone.get_by_role("button", name="Formar el lote").click()
     phone.wait_for_load_state("networkidle")
     assert phone.locator("h1").inner_text().startswith("CAF-2026-0001")
-    assert phone.get_by_text("Lote CAF-2026-0001 hecho: 123 kg.").is_visible()
+    expect(phone.get_by_text("Lote CAF-2026-0001 hecho: 123 kg.")).to_be_visible()
     assert _fits(phone)
     phone.goto(f"{live_server}/c/COOPA/lots")
     assert _fits(phone)
@@ -153,13 +154,13 @@ def test_manager_publishes_a_lot_and_its_digital_link_opens(live_server, phone, 
     assert desktop.request.get(link).status == 404
     login(phone, live_server, "manager.a@example.org")
     phone.goto(f"{live_server}/lots/{stock.id}")
-    assert phone.get_by_text("Aún no es público").is_visible()
+    expect(phone.get_by_text("Aún no es público")).to_be_visible()
     assert _fits(phone)
     screenshot(phone, "lots-unpublished-phone-es")
     phone.get_by_role("button", name="Publicar: que el GS1 Digital Link lo abra").click()
     phone.wait_for_load_state("networkidle")
-    assert phone.get_by_text(f"El lote {stock.code} es público").is_visible()
-    assert phone.get_by_text("Público desde").is_visible()
+    expect(phone.get_by_text(f"El lote {stock.code} es público")).to_be_visible()
+    expect(phone.get_by_text("Público desde")).to_be_visible()
     assert _fits(phone)
     screenshot(phone, "lots-published-phone-es")
     desktop.goto(link)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories as f
 from tests.browser.conftest import screenshot
@@ -31,12 +32,12 @@ def test_a_shopper_scans_the_qr_on_a_phone(live_server, phone, public):
     # What the QR code carries: the GS1 Digital Link, resolved by this server.
     phone.goto(f"{live_server}/01/07750000000014/10/{code}")
     assert phone.locator("h1").inner_text() == "Café verde Pólvora"
-    assert phone.get_by_text("Dónde se cultivó").is_visible()
+    expect(phone.get_by_text("Dónde se cultivó")).to_be_visible()
     badges = phone.get_by_role("list", name="Declaraciones")
-    assert badges.get_by_text("✓ Orgánico").is_visible()
-    assert badges.get_by_text("✓ Comercio justo").is_visible()
-    assert badges.get_by_text("✓ Libre de deforestación").is_visible()
-    assert phone.locator("svg.plot-map").is_visible()
+    expect(badges.get_by_text("✓ Orgánico")).to_be_visible()
+    expect(badges.get_by_text("✓ Comercio justo")).to_be_visible()
+    expect(badges.get_by_text("✓ Libre de deforestación")).to_be_visible()
+    expect(phone.locator("svg.plot-map")).to_be_visible()
     # Nothing overflows the 360 px screen sideways.
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     box = phone.locator("svg.plot-map").bounding_box()
@@ -44,13 +45,13 @@ def test_a_shopper_scans_the_qr_on_a_phone(live_server, phone, public):
     screenshot(phone, "public-lot-phone-es")
     phone.get_by_role("link", name="English").click()
     phone.wait_for_load_state()
-    assert phone.get_by_role("heading", name="Where it was grown").is_visible()
+    expect(phone.get_by_role("heading", name="Where it was grown")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(phone, "public-lot-phone-en")
     # The certificate behind the organic claim, one tap away.
     phone.get_by_role("link", name="Certificate details").first.click()
     phone.wait_for_load_state()
-    assert phone.get_by_text("Fairtrade Small-scale Producer Organizations").is_visible()
+    expect(phone.get_by_text("Fairtrade Small-scale Producer Organizations")).to_be_visible()
     screenshot(phone, "public-certificate-phone-en")
     phone.go_back()
     sheet = phone.get_by_role("link", name="Download the provenance sheet (PDF)")
@@ -67,7 +68,7 @@ def test_a_shopper_scans_the_qr_on_a_phone(live_server, phone, public):
 def test_the_page_on_a_desktop_and_an_unknown_code(live_server, desktop, public):
     problems = watch_console(desktop)
     desktop.goto(f"{live_server}/l/{public.lot.public_token}")
-    assert desktop.get_by_text("Precio pagado a las familias").is_visible()
+    expect(desktop.get_by_text("Precio pagado a las familias")).to_be_visible()
     assert desktop.evaluate("document.documentElement.scrollWidth") <= 1280
     screenshot(desktop, "public-lot-desktop-es")
     desktop.goto(f"{live_server}/l/AAAAAAAAAAAAAAAAAAAAAAAA")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from playwright.sync_api import expect
 
 from tests.browser.conftest import login, screenshot
 from tests.functional.test_reports_season import build_season
@@ -44,7 +45,7 @@ def test_the_dashboard_panel_on_a_phone(live_server, phone, season):
     login(phone, live_server, "manager.a@example.org")
     assert phone.url.endswith("/c/COOPA/")
     panel = phone.locator("section.report-panel")
-    assert panel.get_by_role("heading", name="La campaña 2026 en cifras").is_visible()
+    expect(panel.get_by_role("heading", name="La campaña 2026 en cifras")).to_be_visible()
     assert panel.locator("[data-total-kg]").first.inner_text() == "950,5"
     charts = panel.get_by_role("img")
     assert charts.count() == 2
@@ -64,9 +65,9 @@ def test_the_full_report_on_a_desktop_and_a_phone(live_server, desktop, phone, s
     assert desktop.locator("section.report-panel").get_by_role("img").count() == 2
     screenshot(desktop, "reports-dashboard-auditor-desktop-es")
     desktop.goto(f"{live_server}/c/COOPA/reports/season?season=2026")
-    assert desktop.get_by_role("heading", name="Informe de campaña 2026").is_visible()
-    assert desktop.get_by_role("heading", name="Alertas para la gerencia").is_visible()
-    assert desktop.get_by_text("FLO-3456").first.is_visible()
+    expect(desktop.get_by_role("heading", name="Informe de campaña 2026")).to_be_visible()
+    expect(desktop.get_by_role("heading", name="Alertas para la gerencia")).to_be_visible()
+    expect(desktop.get_by_text("FLO-3456").first).to_be_visible()
     # Side by side on a desktop.
     first, second = (desktop.get_by_role("img").nth(i).bounding_box() for i in (0, 1))
     assert abs(first["y"] - second["y"]) < 5 and second["x"] > first["x"]
@@ -92,6 +93,6 @@ def test_a_manager_pays_a_family_from_a_phone(live_server, phone, season):
     assert phone.get_by_role("heading", name="Pago P-").is_visible() or phone.locator(
         "h1"
     ).inner_text().startswith("Pago P-")
-    assert phone.get_by_text("S/\u00a0300,50").first.is_visible()
+    expect(phone.get_by_text("S/\u00a0300,50").first).to_be_visible()
     screenshot(phone, "payment-recorded-phone-es")
     _no_sideways_scroll(phone)

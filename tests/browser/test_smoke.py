@@ -1,6 +1,7 @@
 """Smoke: log in through the real form in Chromium, at phone and desktop widths."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import login, screenshot
 
@@ -22,12 +23,12 @@ def test_clerk_logs_in_on_a_phone_and_sees_the_dashboard_in_spanish(live_server,
     phone.get_by_role("link", name="Panel").click()
     assert phone.url.endswith("/c/COOPA/")
     assert phone.locator("h1").inner_text() == "Cooperativa A"
-    assert phone.get_by_text("entregas en esta campaña").is_visible()
+    expect(phone.get_by_text("entregas en esta campaña")).to_be_visible()
     # Nothing overflows the 360 px screen sideways.
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(phone, "dashboard-clerk-phone-es")
     phone.get_by_role("link", name="English").click()
-    assert phone.get_by_text("deliveries this season").is_visible()
+    expect(phone.get_by_text("deliveries this season")).to_be_visible()
     screenshot(phone, "dashboard-clerk-phone-en")
 
 
@@ -42,6 +43,6 @@ def test_manager_on_desktop_and_wrong_password(live_server, desktop, world):
 def test_admin_sees_administration(live_server, desktop, world):
     login(desktop, live_server, "admin@example.org")
     desktop.goto(f"{live_server}/admin/")
-    assert desktop.get_by_role("heading", name="Administración").is_visible()
-    assert desktop.get_by_text("clerk.b@example.org").is_visible()
+    expect(desktop.get_by_role("heading", name="Administración")).to_be_visible()
+    expect(desktop.get_by_text("clerk.b@example.org")).to_be_visible()
     screenshot(desktop, "admin-desktop-es")
