@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tracker.models import (
     Certificate,
@@ -227,6 +227,22 @@ class World:
                 world.staff[f"{role}_{tag}"] = make_user(
                     session, role=role, coop=coop, email=f"{role}.{tag}@example.org"
                 )
+        return world
+
+    @classmethod
+    def load(cls, session: Session) -> World:
+        """The world `build` made, read back (from a database it was copied into)."""
+        coops = {
+            c.code: c
+            for c in session.exec(
+                select(Cooperative).where(col(Cooperative.code).in_(("COOPA", "COOPB")))
+            )
+        }
+        people = {u.email: u for u in session.exec(select(User))}
+        world = cls(a=coops["COOPA"], b=coops["COOPB"], admin=people["admin@example.org"])
+        for tag in ("a", "b"):
+            for role in ("clerk", "manager", "auditor"):
+                world.staff[f"{role}_{tag}"] = people[f"{role}.{tag}@example.org"]
         return world
 
     def user(self, key: str) -> User:

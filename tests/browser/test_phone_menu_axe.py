@@ -79,13 +79,11 @@ def crawl(page, base: str, email: str, width: int) -> list[str]:
     page.set_viewport_size({"width": width, "height": 900})
     login(page, base, email)
     page.goto(f"{base}/c/COOPA/")
-    page.wait_for_load_state("networkidle")
     links = page.eval_on_selector_all("nav.menu a", "(as) => as.map((a) => a.href)")
     assert links, f"{email}: no menu"
     problems = []
     for url in dict.fromkeys([page.url, *links]):
-        page.goto(url)
-        page.wait_for_load_state("networkidle")
+        page.goto(url)  # waits for the load event: no page fills itself in after it
         name = url.replace(base, "")
         bad = serious_violations(page)
         if bad:
@@ -114,14 +112,19 @@ def crawl(page, base: str, email: str, width: int) -> list[str]:
     return problems
 
 
-def test_every_menu_page_for_every_role_at_phone_and_desktop_widths(live_server, browser, season):
+# One test per role, marked slow so that xdist starts them first, side by side, rather
+# than one long crawl finishing last, alone, on one core.
+@pytest.mark.slow
+@pytest.mark.parametrize("email", ROLES)
+def test_every_menu_page_for_every_role_at_phone_and_desktop_widths(
+    live_server, browser, season, email
+):
     problems = []
-    for email in ROLES:
-        for width in WIDTHS:
-            context = browser.new_context(viewport={"width": width, "height": 900}, locale="es-PE")
-            page = context.new_page()
-            problems += crawl(page, live_server, email, width)
-            context.close()
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale="es-PE")
+        page = context.new_page()
+        problems += crawl(page, live_server, email, width)
+        context.close()
     assert not problems, "\n".join(problems)
 
 

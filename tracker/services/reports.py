@@ -109,12 +109,16 @@ _CACHE_SIZE = 32
 _CACHE_LOCK = threading.Lock()
 
 
-def data_version(session: Session, coop: Cooperative) -> int:
-    """The cooperative's audit-chain head: every change to its records advances it."""
-    seq = session.exec(
-        select(col(AuditHead.seq)).where(col(AuditHead.chain) == audit.chain_for(coop.id))
+def data_version(session: Session, coop: Cooperative) -> tuple[int, str]:
+    """The cooperative's audit-chain head, its number and its hash: every change to its
+    records advances it. The hash makes it unique to one history: a database restored from
+    an older backup counts the same numbers again over other records."""
+    head = session.exec(
+        select(col(AuditHead.seq), col(AuditHead.hash)).where(
+            col(AuditHead.chain) == audit.chain_for(coop.id)
+        )
     ).first()
-    return int(seq or 0)
+    return (int(head[0]), str(head[1])) if head else (0, "")
 
 
 def cached_season_report(
@@ -123,8 +127,9 @@ def cached_season_report(
     """season_report, remembered until the cooperative's data or the day changes.
 
     For read-only requests (the dashboard, the report page, the API's GETs): the key is
-    read in the same transaction as the figures, and a head number is never reused, so a
-    remembered report is never older than the data its key names.
+    read in the same transaction as the figures, and a head (number and hash) names one
+    history of the records, so a remembered report is never older than the data its key
+    names.
     """
     today = today or payments.today()
     key = (
