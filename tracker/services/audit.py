@@ -277,18 +277,21 @@ def _to_json(name: str, column: Any) -> Any:
     """What turns a column's Python values into JSON values (None: they already are)."""
     if name in SECRET:
         return fingerprint
-    if column is None:
-        return _plain
+    kind = None if column is None else python_type(column)
+    if kind is uuid.UUID:
+        return _uuid_text
+    return None if kind in (int, str, bool, float) else _plain
+
+
+def python_type(column: Any) -> type | None:
+    """The Python type of a column's values (None: its type does not say)."""
     sql_type = column.type
     if isinstance(sql_type, TypeDecorator):
         sql_type = sql_type.impl_instance
     try:
-        kind = sql_type.python_type
+        return sql_type.python_type
     except NotImplementedError:  # pragma: no cover - every column type we use has one
-        return _plain
-    if kind is uuid.UUID:
-        return _uuid_text
-    return None if kind in (int, str, bool, float) else _plain
+        return None
 
 
 def _uuid_text(value: Any) -> Any:
