@@ -23,6 +23,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, TypeDecorator, event, inspect
+from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, select
@@ -201,6 +202,28 @@ def lock_chain(session: Session, cooperative_id: uuid.UUID | None) -> None:
     ends: another action of the cooperative waits here, then sees what this one did.
     """
     _head(session, chain_for(cooperative_id))
+
+
+def insert_rows(
+    session: Session,
+    *,
+    model: type[SQLModel],
+    cooperative_id: uuid.UUID | None,
+    rows: Sequence[Mapping[str, Any]],
+    entity_id: str = "",
+    summary: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert the rows in bulk (Core, 5,000 a statement) and log them (record_rows)."""
+    for start in range(0, len(rows), 5000):
+        session.execute(sql_insert(model), rows[start : start + 5000])
+    record_rows(
+        session,
+        model=model,
+        cooperative_id=cooperative_id,
+        rows=rows,
+        entity_id=entity_id,
+        summary=summary,
+    )
 
 
 def record_rows(
