@@ -34,7 +34,6 @@ from .certificates import (
     parse_date,
 )
 from .claims import split_list
-from .cooperatives import bump_public_version
 from .coverage_alerts import Alerts, Lapse, alerts, lapsed
 from .coverage_history import (
     check_since,
@@ -47,6 +46,7 @@ from .coverage_history import (
 )
 from .coverage_import import COVERAGE_COLUMNS, MAX_CSV_ROWS, STATUS_WORDS, import_coverage
 from .errors import Conflict, ValidationFailed
+from .public_version import save_public
 
 # -- coverage: families -----------------------------------------------------------------
 
@@ -267,9 +267,7 @@ def set_site(
         )
     else:
         cover.since, cover.until = start, end
-    session.add(cover)
-    bump_public_version(session, cert.cooperative_id)
-    session.flush()
+    save_public(session, cover)
     return cover
 
 

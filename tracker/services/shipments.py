@@ -17,6 +17,7 @@ from . import audit, publication
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
 from .lots import EARLIEST, lock_rows, spend_lot
+from .public_version import save_public
 from .vocabulary import LOT_STATUS_LABELS, local_today
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
@@ -190,9 +191,7 @@ def void_shipment(
     shipment.voided_at = utcnow()
     shipment.voided_by_id = user_id
     shipment.void_reason = reason
-    session.add(shipment)
-    bump_public_version(session, shipment.cooperative_id)
-    session.flush()
+    save_public(session, shipment)
     audit.record(
         session,
         cooperative_id=shipment.cooperative_id,

@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 from ...models import Cooperative, Lot, Product
 from ...models.enums import FORMS_BY_CROP, Crop
 from .. import gs1, links, publication
-from ..cooperatives import bump_public_version
 from ..errors import ValidationFailed
+from ..public_version import save_public
 
 CODE_PREFIX = {Crop.COFFEE: "CAF", Crop.CACAO: "CAC"}
 
@@ -97,9 +97,7 @@ def set_product(
         product = Product(cooperative_id=coop.id, crop=crop, form=form, name=name)
     product.name = name
     product.gtin = normal
-    session.add(product)
-    bump_public_version(session, coop.id)
-    session.flush()
+    save_public(session, product)
     return product
 
 
