@@ -16,9 +16,9 @@ from ..models.enums import LotStatus
 from . import audit, publication
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
-from .lots import EARLIEST, lock_rows, spend_lot
+from .lots import EARLIEST, check_lot_open, lock_rows, spend_lot
 from .public_version import save_public
-from .vocabulary import LOT_STATUS_LABELS, local_today
+from .vocabulary import local_today
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 MAX_LOTS = 500
@@ -123,15 +123,7 @@ def _open_lots(session: Session, coop: Cooperative, ids: list[uuid.UUID]) -> lis
         lot = session.get(Lot, lot_id)
         if lot is None or lot.cooperative_id != coop.id:
             raise ValidationFailed({"lot_ids": [str(_l("Unknown lot %(id)s.", id=str(lot_id)))]})
-        if lot.status != LotStatus.OPEN or lot.available_g <= 0:
-            raise Conflict(
-                _l(
-                    "Lot %(code)s is %(status)s: it cannot be shipped.",
-                    code=lot.code,
-                    status=LOT_STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
-                ),
-                field="lot_ids",
-            )
+        check_lot_open(lot, "lot_ids", to_ship=True)
         lots.append(lot)
     return lots
 
