@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from ..models import CollectionCentre, Cooperative, Delivery, Family, Plot, utcnow
 from ..models.delivery import MAX_GROSS_G
 from ..models.enums import FORMS_BY_CROP
-from . import audit, bulk
+from . import bulk
 from .errors import Conflict, NotFound, ValidationFailed
 from .money import amount_for
 from .prices import price_on
@@ -348,16 +348,7 @@ def record_many(
         "replaces_id": None,
         "import_id": import_id,
     }
-    bulk.insert(session, Delivery.__table__, _BULK_COLUMNS, values, same)  # type: ignore[attr-defined]
-    audit.record_rows(
-        session,
-        model=Delivery,
-        cooperative_id=coop.id,
-        rows=values,
-        columns=_BULK_COLUMNS,
-        same=same,
-        summary={"centre": code},
-    )
+    bulk.insert_logged(session, Delivery, _BULK_COLUMNS, values, same, summary={"centre": code})
     if refresh:
         after_change(session, coop, {data.family_id for data, _plot in rows})
     return ids
