@@ -26,6 +26,7 @@ from . import bulk
 from .errors import Conflict, NotFound, ValidationFailed
 from .money import amount_for
 from .prices import price_on
+from .rows import by_code
 from .vocabulary import CROP_LABELS, QUINTAL_G, local_today
 
 EARLIEST = date(2000, 1, 1)
@@ -428,13 +429,7 @@ def today() -> date:
 
 
 def centres(session: Session, coop: Cooperative) -> list[CollectionCentre]:
-    return list(
-        session.exec(
-            select(CollectionCentre)
-            .where(CollectionCentre.cooperative_id == coop.id)
-            .order_by(CollectionCentre.code)
-        ).all()
-    )
+    return by_code(session, CollectionCentre, coop.id)
 
 
 def choose_centre(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ..models import utcnow
 
@@ -30,3 +30,12 @@ def update_row(session: Session, row: Any, clean: Mapping[str, Any]) -> bool:
     session.add(row)
     session.flush()
     return True
+
+
+def by_code(session: Session, model: Any, cooperative_id: Any) -> list[Any]:
+    """The cooperative's rows of a model with codes (centres, sites), in code order."""
+    return list(
+        session.exec(
+            select(model).where(model.cooperative_id == cooperative_id).order_by(model.code)
+        ).all()
+    )

@@ -26,11 +26,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ...models import CoverageEntry, Delivery, Lot, LotOperation
 from .. import lots, publication, shipments, vocabulary
+from ..claims.evaluation import delivery_rows
 from .base import Demo
 
 NOP_SUSPENDED = date(2026, 7, 15)
@@ -54,19 +54,12 @@ class _Pool:
 
     def __init__(self, session: Session, demo: Demo, code: str) -> None:
         coop = demo.coops[code]
-        rows = session.execute(
-            sa_select(
-                col(Delivery.id),
-                col(Delivery.family_id),
-                col(Delivery.plot_id),
-                col(Delivery.crop),
-                col(Delivery.form),
-                col(Delivery.delivered_on),
-                col(Delivery.receipt_number),
-            )
-            .where(col(Delivery.cooperative_id) == coop.id, col(Delivery.voided_at).is_(None))
-            .order_by(col(Delivery.receipt_number))
-        ).all()
+        rows = delivery_rows(
+            session,
+            col(Delivery.cooperative_id) == coop.id,
+            col(Delivery.voided_at).is_(None),
+            order_by=(col(Delivery.receipt_number),),
+        )
         skip_plots = {demo.special.get("protected_plot_id")}
         skip_families = {demo.special.get("over_cap_family_id")}
         self.by_form: dict[str, list[Any]] = {}
