@@ -494,7 +494,8 @@ def _small_import(
     user_id: uuid.UUID | None,
 ) -> Iterator[list[RowError]]:
     """The rows' errors, collected in the with block: one error undoes every row and is
-    raised; without any the batch is noted."""
+    raised. Without any, the batch is noted (families and plots go through the ORM, so
+    each row is audited too)."""
     errors: list[RowError] = []
     with session.begin_nested() as savepoint:
         yield errors
@@ -502,27 +503,6 @@ def _small_import(
             savepoint.rollback()
     if errors:
         raise ImportFailed(errors)
-    _audit_small_import(session, coop, kind, table, original_name, user_id)
-
-
-def _flat(messages: Any) -> dict[str, str]:
-    if not isinstance(messages, dict):
-        return {"": " ".join(str(m) for m in messages)}
-    return {
-        name: " ".join(str(m) for m in (msgs if isinstance(msgs, list) else [msgs]))
-        for name, msgs in messages.items()
-    }
-
-
-def _audit_small_import(
-    session: Session,
-    coop: Cooperative,
-    kind: str,
-    table: Table,
-    original_name: str,
-    user_id: uuid.UUID | None,
-) -> None:
-    """Families and plots go through the ORM (each row audited); the batch is noted too."""
     session.add(
         ImportBatch(
             cooperative_id=coop.id,
@@ -534,3 +514,12 @@ def _audit_small_import(
         )
     )
     session.flush()
+
+
+def _flat(messages: Any) -> dict[str, str]:
+    if not isinstance(messages, dict):
+        return {"": " ".join(str(m) for m in messages)}
+    return {
+        name: " ".join(str(m) for m in (msgs if isinstance(msgs, list) else [msgs]))
+        for name, msgs in messages.items()
+    }
