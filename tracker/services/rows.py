@@ -39,3 +39,10 @@ def by_code(session: Session, model: Any, cooperative_id: Any) -> list[Any]:
             select(model).where(model.cooperative_id == cooperative_id).order_by(model.code)
         ).all()
     )
+
+
+def one_or_new(session: Session, model: Any, key: Mapping[str, Any], **new: Any) -> Any:
+    """The row whose columns hold the key's values, or a new one (not yet added) with the
+    key's values and `new`'s: a price, a product, a site's coverage set again."""
+    found = session.exec(select(model).filter_by(**key)).first()
+    return found if found is not None else model(**key, **new)
