@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -340,10 +341,7 @@ def backup_command(file: Path) -> None:
     """Take a consistent copy of the database while the app keeps serving."""
     from .services import backup
 
-    try:
-        backup.backup(current_app.config["DATABASE_URL"], file)
-    except backup.BackupError as error:
-        raise click.ClickException(str(error)) from None
+    _on_database(backup.backup, file)
     click.echo(f"Backup written to {file} ({file.stat().st_size:,} bytes).")
 
 
@@ -359,11 +357,18 @@ def restore_command(file: Path, yes: bool) -> None:
     if not yes:
         click.confirm(f"Replace every record in the database with {file}?", abort=True)
     db.engine_for(current_app).dispose()
+    _on_database(backup.restore, file)
+    click.echo(f"Database restored from {file}.")
+
+
+def _on_database(step: Callable[[str, Path], Any], file: Path) -> None:
+    """A backup step run on the app's database; its failure said in one line, not a traceback."""
+    from .services import backup
+
     try:
-        backup.restore(current_app.config["DATABASE_URL"], file)
+        step(current_app.config["DATABASE_URL"], file)
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Database restored from {file}.")
 
 
 @click.group("import")

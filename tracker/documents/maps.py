@@ -45,15 +45,9 @@ class _Projection:
     """Lon/lat to SVG pixels for a bounding box, keeping distances true at its middle."""
 
     def __init__(
-        self,
-        west: float,
-        south: float,
-        east: float,
-        north: float,
-        width: int,
-        height: int,
-        pad: int,
+        self, bounds: tuple[float, float, float, float], width: int, height: int, pad: int
     ) -> None:
+        west, south, east, north = bounds
         mid = math.radians((south + north) / 2)
         self.kx = math.cos(mid)
         span_x = max((east - west) * self.kx, 1e-9)
@@ -66,6 +60,12 @@ class _Projection:
         x = self.width / 2 + (lon - self.cx) * self.kx * self.scale
         y = self.height / 2 - (lat - self.cy) * self.scale
         return round(x, 1), round(y, 1)
+
+    def visible(self) -> tuple[float, float, float, float]:
+        """West, south, east and north of all the picture shows (more than the bounds)."""
+        west, north = self.inverse(0, 0)
+        east, south = self.inverse(self.width, self.height)
+        return west, south, east, north
 
     def inverse(self, x: float, y: float) -> tuple[float, float]:
         lon = self.cx + (x - self.width / 2) / (self.kx * self.scale)
@@ -159,13 +159,11 @@ def plots_svg(
     bounds = _bounds(shapes)
     if bounds is None:
         return Markup(head + "</svg>")  # noqa: S704 - built from numbers and escaped text
-    project = _Projection(*bounds, width, height, pad=14)
-    west, north = project.inverse(0, 0)
-    east, south = project.inverse(width, height)
+    project = _Projection(bounds, width, height, pad=14)
     parts = [head]
-    parts.append(_graticule(project, west, south, east, north, width, height))
+    parts.append(_graticule(project))
     if protected_area:
-        parts.append(_protected(protected_area, project, (west, south, east, north), labels))
+        parts.append(_protected(protected_area, project, project.visible(), labels))
     # One path per colour and kind, however many plots: a lot of 2,000 plots is 4 elements
     # to parse and paint, not 2,000 (WeasyPrint's time goes into elements, not path data).
     dots: dict[str, list[str]] = {GREEN: [], RED: []}
@@ -207,18 +205,12 @@ def plots_svg(
     return Markup("".join(parts))  # noqa: S704 - built from numbers and escaped text
 
 
-def _graticule(
-    project: _Projection,
-    west: float,
-    south: float,
-    east: float,
-    north: float,
-    width: int,
-    height: int,
-) -> str:
+def _graticule(project: _Projection) -> str:
     """Lines every round step of degrees; longitudes labelled along the bottom right of the
     scale bar, latitudes along the right edge below the north arrow (the legend keeps the
     top left), so no label sits under another mark."""
+    west, south, east, north = project.visible()
+    width, height = project.width, project.height
     step = _nice_step(max(east - west, north - south))
     scale_right = 14 + _scale_length(project) + 8
     lines = []

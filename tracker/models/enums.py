@@ -1,30 +1,33 @@
-"""The vocabularies of API.md; stored as plain strings guarded by CHECK constraints."""
+"""The vocabularies of API.md; stored as plain strings guarded by CHECK constraints.
+
+A member's value is its name in lower case (StrEnum's auto()), e.g. Form.WET_BEANS == "wet_beans".
+"""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, auto
 
 
 class Role(StrEnum):
-    CLERK = "clerk"
-    MANAGER = "manager"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
+    CLERK = auto()
+    MANAGER = auto()
+    AUDITOR = auto()
+    ADMIN = auto()
 
 
 class Crop(StrEnum):
-    COFFEE = "coffee"
-    CACAO = "cacao"
+    COFFEE = auto()
+    CACAO = auto()
 
 
 class Form(StrEnum):
-    CHERRY = "cherry"
-    WET_PARCHMENT = "wet_parchment"
-    DRY_PARCHMENT = "dry_parchment"
-    GREEN = "green"
-    ROASTED = "roasted"
-    WET_BEANS = "wet_beans"
-    DRY_BEANS = "dry_beans"
+    CHERRY = auto()
+    WET_PARCHMENT = auto()
+    DRY_PARCHMENT = auto()
+    GREEN = auto()
+    ROASTED = auto()
+    WET_BEANS = auto()
+    DRY_BEANS = auto()
 
 
 FORMS_BY_CROP: dict[Crop, tuple[Form, ...]] = {
@@ -34,9 +37,9 @@ FORMS_BY_CROP: dict[Crop, tuple[Form, ...]] = {
 
 
 class CertificateType(StrEnum):
-    ORGANIC = "organic"
-    FAIRTRADE = "fairtrade"
-    KOSHER = "kosher"
+    ORGANIC = auto()
+    FAIRTRADE = auto()
+    KOSHER = auto()
 
 
 # Types whose certificates list families (the ICS); the others cover sites and products.
@@ -44,73 +47,73 @@ FAMILY_COVERAGE_TYPES = frozenset({CertificateType.ORGANIC, CertificateType.FAIR
 
 
 class CertificateStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    WITHDRAWN = "withdrawn"
+    ACTIVE = auto()
+    SUSPENDED = auto()
+    WITHDRAWN = auto()
 
 
 class CoverageStatus(StrEnum):
-    CERTIFIED = "certified"
-    IN_CONVERSION = "in_conversion"
-    EXCLUDED = "excluded"
+    CERTIFIED = auto()
+    IN_CONVERSION = auto()
+    EXCLUDED = auto()
 
 
 class Basis(StrEnum):
-    SEGREGATED = "segregated"
-    MASS_BALANCE = "mass_balance"
+    SEGREGATED = auto()
+    MASS_BALANCE = auto()
 
 
 class LotStatus(StrEnum):
-    OPEN = "open"
-    CONSUMED = "consumed"
-    SHIPPED = "shipped"
-    VOIDED = "voided"
+    OPEN = auto()
+    CONSUMED = auto()
+    SHIPPED = auto()
+    VOIDED = auto()
 
 
 class OperationKind(StrEnum):
-    CREATE = "create"
-    MERGE = "merge"
-    SPLIT = "split"
-    PROCESS = "process"
+    CREATE = auto()
+    MERGE = auto()
+    SPLIT = auto()
+    PROCESS = auto()
 
 
 class Process(StrEnum):
-    DRYING = "drying"
-    FERMENTATION = "fermentation"
-    HULLING = "hulling"
-    SORTING = "sorting"
-    ROASTING = "roasting"
+    DRYING = auto()
+    FERMENTATION = auto()
+    HULLING = auto()
+    SORTING = auto()
+    ROASTING = auto()
 
 
 class SiteKind(StrEnum):
-    DRYING_YARD = "drying_yard"
-    FERMENTATION_SHED = "fermentation_shed"
-    DRY_MILL = "dry_mill"
-    ROASTERY = "roastery"
-    WAREHOUSE = "warehouse"
+    DRYING_YARD = auto()
+    FERMENTATION_SHED = auto()
+    DRY_MILL = auto()
+    ROASTERY = auto()
+    WAREHOUSE = auto()
 
 
 class PlotFlagKind(StrEnum):
-    PROTECTED_AREA = "protected_area"
-    AREA_MISMATCH = "area_mismatch"
+    PROTECTED_AREA = auto()
+    AREA_MISMATCH = auto()
 
 
 class DeliveryFlagKind(StrEnum):
-    OVER_CAP = "over_cap"
-    PROTECTED_AREA = "protected_area"
+    OVER_CAP = auto()
+    PROTECTED_AREA = auto()
 
 
 class PaymentKind(StrEnum):
-    ADVANCE = "advance"
-    FINAL = "final"
-    PREMIUM = "premium"
+    ADVANCE = auto()
+    FINAL = auto()
+    PREMIUM = auto()
 
 
 class PaymentMethod(StrEnum):
-    CASH = "cash"
-    BANK_TRANSFER = "bank_transfer"
-    MOBILE = "mobile"
-    CHEQUE = "cheque"
+    CASH = auto()
+    BANK_TRANSFER = auto()
+    MOBILE = auto()
+    CHEQUE = auto()
 
 
 def check_in(column: str, enum: type[StrEnum]) -> str:

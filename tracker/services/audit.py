@@ -23,6 +23,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, TypeDecorator, event, inspect
+from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, select
@@ -203,6 +204,28 @@ def lock_chain(session: Session, cooperative_id: uuid.UUID | None) -> None:
     _head(session, chain_for(cooperative_id))
 
 
+def insert_rows(
+    session: Session,
+    *,
+    model: type[SQLModel],
+    cooperative_id: uuid.UUID | None,
+    rows: Sequence[Mapping[str, Any]],
+    entity_id: str = "",
+    summary: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert the rows in bulk (Core, 5,000 a statement) and log them (record_rows)."""
+    for start in range(0, len(rows), 5000):
+        session.execute(sql_insert(model), rows[start : start + 5000])
+    record_rows(
+        session,
+        model=model,
+        cooperative_id=cooperative_id,
+        rows=rows,
+        entity_id=entity_id,
+        summary=summary,
+    )
+
+
 def record_rows(
     session: Session,
     *,
@@ -277,18 +300,21 @@ def _to_json(name: str, column: Any) -> Any:
     """What turns a column's Python values into JSON values (None: they already are)."""
     if name in SECRET:
         return fingerprint
-    if column is None:
-        return _plain
+    kind = None if column is None else python_type(column)
+    if kind is uuid.UUID:
+        return _uuid_text
+    return None if kind in (int, str, bool, float) else _plain
+
+
+def python_type(column: Any) -> type | None:
+    """The Python type of a column's values (None: its type does not say)."""
     sql_type = column.type
     if isinstance(sql_type, TypeDecorator):
         sql_type = sql_type.impl_instance
     try:
-        kind = sql_type.python_type
+        return sql_type.python_type
     except NotImplementedError:  # pragma: no cover - every column type we use has one
-        return _plain
-    if kind is uuid.UUID:
-        return _uuid_text
-    return None if kind in (int, str, bool, float) else _plain
+        return None
 
 
 def _uuid_text(value: Any) -> Any:

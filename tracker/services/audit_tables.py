@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Table, TypeDecorator
+from sqlalchemy import Table
 
 from ..models import AuditEntry, AuditHead, AuditRow, Cooperative, metadata
 from . import audit
@@ -49,12 +49,8 @@ def as_logged(column: Any, raw: bool) -> Callable[[Any], Any] | None:
     building UUID and datetime objects only to print them again costs most of it."""
     if column.name in audit.SECRET:
         return audit.fingerprint
-    sql_type = column.type
-    if isinstance(sql_type, TypeDecorator):
-        sql_type = sql_type.impl_instance
-    try:
-        kind = sql_type.python_type
-    except NotImplementedError:  # pragma: no cover - every column type we use has one
+    kind = audit.python_type(column)
+    if kind is None:
         return audit._plain
     if kind is uuid.UUID:
         return _hyphenated if raw else _text

@@ -3,8 +3,8 @@ executemany, a larger SQLite page cache while it runs.
 
 What a 100,000-row import spends its time on is mostly Python building rows, so this
 skips the ORM and SQLAlchemy's per-row parameter dictionaries, while every value still
-goes through its column type's bind processor. Callers log what they insert with
-`audit.record_rows` (deliveries.record_many does).
+goes through its column type's bind processor. What is inserted is logged with it
+(`insert_logged`, for deliveries and genealogy edges) unless it is derived data.
 """
 
 from __future__ import annotations
@@ -83,3 +83,30 @@ def insert(
                     pick(values) if compiled.positional else dict(zip(names, values, strict=True))
                 )
             connection.exec_driver_sql(compiled.string, params)
+
+
+def insert_logged(
+    session: Session,
+    model: Any,
+    columns: Sequence[str],
+    rows: Sequence[tuple[object, ...]],
+    same: dict[str, object],
+    *,
+    entity_id: str = "",
+    summary: dict[str, Any],
+) -> None:
+    """`insert` into the model's table, then the same rows into the audit log
+    (`audit.record_rows`: one entry, every row's values)."""
+    from . import audit
+
+    insert(session, model.__table__, columns, rows, same)
+    audit.record_rows(
+        session,
+        model=model,
+        cooperative_id=same["cooperative_id"],  # type: ignore[arg-type]
+        rows=rows,
+        columns=columns,
+        same=same,
+        entity_id=entity_id,
+        summary=summary,
+    )

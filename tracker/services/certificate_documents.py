@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from ..models import Certificate, CertificateDocument, FileContent, StoredFile, utcnow
-from .cooperatives import bump_public_version
 from .errors import NotFound, ValidationFailed
+from .public_version import save_public
 
 PDF_MEDIA_TYPE = "application/pdf"
 
@@ -332,9 +332,7 @@ def attach_document(
         file_id=stored.id,
         uploaded_by_id=user_id,
     )
-    session.add(document)
-    bump_public_version(session, cert.cooperative_id)
-    session.flush()
+    save_public(session, document)
     return document
 
 

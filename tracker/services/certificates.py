@@ -39,6 +39,7 @@ from ..models.enums import (
 from . import claims
 from .claims import split_list
 from .errors import Conflict, NotFound, ValidationFailed
+from .rows import update_row
 from .text import printable_error, unprintable
 from .vocabulary import CERTIFICATE_STATUS_LABELS, CROP_LABELS, FORM_LABELS, claim_names
 
@@ -256,13 +257,7 @@ def update(session: Session, cert: Certificate, values: Mapping[str, Any]) -> Ce
     """Change a certificate's fields (only those given); its claims follow."""
     coop = session.get(Cooperative, cert.cooperative_id)
     assert coop is not None
-    clean = _clean(session, coop, values, cert)
-    for name, value in clean.items():
-        setattr(cert, name, value)
-    if session.is_modified(cert):
-        cert.updated_at = utcnow()
-        session.add(cert)
-        session.flush()
+    if update_row(session, cert, _clean(session, coop, values, cert)):
         claims.refresh_certificate(session, cert)
     return cert
 

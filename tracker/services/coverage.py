@@ -34,7 +34,6 @@ from .certificates import (
     parse_date,
 )
 from .claims import split_list
-from .cooperatives import bump_public_version
 from .coverage_alerts import Alerts, Lapse, alerts, lapsed
 from .coverage_history import (
     check_since,
@@ -47,6 +46,8 @@ from .coverage_history import (
 )
 from .coverage_import import COVERAGE_COLUMNS, MAX_CSV_ROWS, STATUS_WORDS, import_coverage
 from .errors import Conflict, ValidationFailed
+from .public_version import save_public
+from .rows import one_or_new
 
 # -- coverage: families -----------------------------------------------------------------
 
@@ -251,25 +252,15 @@ def set_site(
     if errors:
         raise ValidationFailed(errors)
     assert site is not None and start is not None
-    cover = session.scalars(
-        select(SiteCoverage).where(
-            col(SiteCoverage.certificate_id) == cert.id, col(SiteCoverage.site_id) == site.id
-        )
-    ).first()
-    if cover is None:
-        cover = SiteCoverage(
-            cooperative_id=cert.cooperative_id,
-            certificate_id=cert.id,
-            site_id=site.id,
-            since=start,
-            until=end,
-            created_by_id=user_id,
-        )
-    else:
-        cover.since, cover.until = start, end
-    session.add(cover)
-    bump_public_version(session, cert.cooperative_id)
-    session.flush()
+    cover = one_or_new(
+        session,
+        SiteCoverage,
+        {"certificate_id": cert.id, "site_id": site.id},
+        cooperative_id=cert.cooperative_id,
+        created_by_id=user_id,
+    )
+    cover.since, cover.until = start, end
+    save_public(session, cover)
     return cover
 
 

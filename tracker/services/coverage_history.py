@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, insert, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -118,9 +118,7 @@ def insert_entries(
         }
         for family_id, status, since in rows
     ]
-    for start in range(0, len(values), 5000):
-        session.execute(insert(CoverageEntry), values[start : start + 5000])
-    audit.record_rows(
+    audit.insert_rows(
         session,
         model=CoverageEntry,
         cooperative_id=cert.cooperative_id,

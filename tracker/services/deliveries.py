@@ -22,10 +22,11 @@ from sqlmodel import Session, select
 from ..models import CollectionCentre, Cooperative, Delivery, Family, Plot, utcnow
 from ..models.delivery import MAX_GROSS_G
 from ..models.enums import FORMS_BY_CROP
-from . import audit, bulk
+from . import bulk
 from .errors import Conflict, NotFound, ValidationFailed
 from .money import amount_for
 from .prices import price_on
+from .rows import by_code
 from .vocabulary import CROP_LABELS, QUINTAL_G, local_today
 
 EARLIEST = date(2000, 1, 1)
@@ -348,16 +349,7 @@ def record_many(
         "replaces_id": None,
         "import_id": import_id,
     }
-    bulk.insert(session, Delivery.__table__, _BULK_COLUMNS, values, same)  # type: ignore[attr-defined]
-    audit.record_rows(
-        session,
-        model=Delivery,
-        cooperative_id=coop.id,
-        rows=values,
-        columns=_BULK_COLUMNS,
-        same=same,
-        summary={"centre": code},
-    )
+    bulk.insert_logged(session, Delivery, _BULK_COLUMNS, values, same, summary={"centre": code})
     if refresh:
         after_change(session, coop, {data.family_id for data, _plot in rows})
     return ids
@@ -437,13 +429,7 @@ def today() -> date:
 
 
 def centres(session: Session, coop: Cooperative) -> list[CollectionCentre]:
-    return list(
-        session.exec(
-            select(CollectionCentre)
-            .where(CollectionCentre.cooperative_id == coop.id)
-            .order_by(CollectionCentre.code)
-        ).all()
-    )
+    return by_code(session, CollectionCentre, coop.id)
 
 
 def choose_centre(

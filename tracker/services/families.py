@@ -16,9 +16,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
-from ..models import Community, Cooperative, Delivery, Family, utcnow
+from ..models import Community, Cooperative, Delivery, Family
 from .cooperatives import season_bounds
 from .errors import ValidationFailed
+from .rows import update_row
 from .text import fold
 
 MEMBER_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,29}$")
@@ -126,13 +127,7 @@ def update(session: Session, family: Family, values: Mapping[str, Any]) -> Famil
     """Change a family's fields (only those given)."""
     coop = session.get(Cooperative, family.cooperative_id)
     assert coop is not None
-    clean = _check(session, coop, values, family)
-    for name, value in clean.items():
-        setattr(family, name, value)
-    if session.is_modified(family):
-        family.updated_at = utcnow()
-    session.add(family)
-    session.flush()
+    update_row(session, family, _check(session, coop, values, family))
     return family
 
 

@@ -22,7 +22,8 @@ import csv
 import hashlib
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -384,23 +385,13 @@ def import_families(
     schema = FamilySchema(exclude=("community_id", "active"))
     known = {fold(c.name): c for c in families.communities(session, coop)}
     created: list[str] = []
-    errors: list[RowError] = []
-    with session.begin_nested() as savepoint:
-        for line, cells in table.rows:
-            raw = {
-                name: _cell(cells, i)
-                for i, name in enumerate(table.columns)
-                if name and _cell(cells, i) != ""
-            }
+    with _small_import(session, coop, "families", table, original_name, user_id) as errors:
+        for line, raw in _raw_rows(table):
             community_name = " ".join(raw.pop("community", "").split())
             row_errors: dict[str, str] = {}
             if CONTROL.search(community_name):
                 row_errors["community"] = str(_l("Remove the control characters from this text."))
-            try:
-                values = schema.load(raw)
-            except ValidationError as error:
-                row_errors.update(_flat(error.messages))
-                values = {}
+            values = _loaded(schema, raw, row_errors)
             community = known.get(fold(community_name)) if community_name else None
             if not community_name:
                 row_errors["community"] = str(REQUIRED_MESSAGE)
@@ -424,11 +415,6 @@ def import_families(
                 errors.extend(
                     RowError(line, _family_field(f), " ".join(m)) for f, m in error.errors().items()
                 )
-        if errors:
-            savepoint.rollback()
-    if errors:
-        raise ImportFailed(errors)
-    _audit_small_import(session, coop, "families", table, original_name, user_id)
     return ImportResult(len(table.rows), created_communities=created)
 
 
@@ -455,14 +441,8 @@ def import_plots(
         for f in session.exec(select(Family).where(Family.cooperative_id == coop.id)).all()
     }
     area = plots.protected_area(coop)
-    errors: list[RowError] = []
-    with session.begin_nested() as savepoint:
-        for line, cells in table.rows:
-            raw = {
-                name: _cell(cells, i)
-                for i, name in enumerate(table.columns)
-                if name and _cell(cells, i) != ""
-            }
+    with _small_import(session, coop, "plots", table, original_name, user_id) as errors:
+        for line, raw in _raw_rows(table):
             code = families.normalise_code(raw.pop("member_code", ""))
             family = family_by_code.get(code)
             row_errors: dict[str, str] = {}
@@ -470,11 +450,7 @@ def import_plots(
                 row_errors["member_code"] = str(
                     REQUIRED_MESSAGE if not code else _l("No family has this member code.")
                 )
-            try:
-                values = schema.load(raw)
-            except ValidationError as error:
-                row_errors.update(_flat(error.messages))
-                values = {}
+            values = _loaded(schema, raw, row_errors)
             if row_errors:
                 errors.extend(RowError(line, f, m) for f, m in row_errors.items())
                 continue
@@ -483,32 +459,50 @@ def import_plots(
                 plots.create(session, family, values, user_id=user_id, area=area)
             except ValidationFailed as error:
                 errors.extend(RowError(line, f, " ".join(m)) for f, m in error.errors().items())
-        if errors:
-            savepoint.rollback()
-    if errors:
-        raise ImportFailed(errors)
-    _audit_small_import(session, coop, "plots", table, original_name, user_id)
     return ImportResult(len(table.rows))
 
 
-def _flat(messages: Any) -> dict[str, str]:
-    if not isinstance(messages, dict):
-        return {"": " ".join(str(m) for m in messages)}
-    return {
-        name: " ".join(str(m) for m in (msgs if isinstance(msgs, list) else [msgs]))
-        for name, msgs in messages.items()
-    }
+def _raw_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each row's line number and its non-empty cells by column name."""
+    for line, cells in table.rows:
+        yield (
+            line,
+            {
+                name: _cell(cells, i)
+                for i, name in enumerate(table.columns)
+                if name and _cell(cells, i) != ""
+            },
+        )
 
 
-def _audit_small_import(
+def _loaded(schema: Any, raw: dict[str, str], row_errors: dict[str, str]) -> dict[str, Any]:
+    """The row as the schema loads it; its messages go to row_errors (and nothing is loaded)."""
+    try:
+        return schema.load(raw)
+    except ValidationError as error:
+        row_errors.update(_flat(error.messages))
+        return {}
+
+
+@contextmanager
+def _small_import(
     session: Session,
     coop: Cooperative,
     kind: str,
     table: Table,
     original_name: str,
     user_id: uuid.UUID | None,
-) -> None:
-    """Families and plots go through the ORM (each row audited); the batch is noted too."""
+) -> Iterator[list[RowError]]:
+    """The rows' errors, collected in the with block: one error undoes every row and is
+    raised. Without any, the batch is noted (families and plots go through the ORM, so
+    each row is audited too)."""
+    errors: list[RowError] = []
+    with session.begin_nested() as savepoint:
+        yield errors
+        if errors:
+            savepoint.rollback()
+    if errors:
+        raise ImportFailed(errors)
     session.add(
         ImportBatch(
             cooperative_id=coop.id,
@@ -520,3 +514,12 @@ def _audit_small_import(
         )
     )
     session.flush()
+
+
+def _flat(messages: Any) -> dict[str, str]:
+    if not isinstance(messages, dict):
+        return {"": " ".join(str(m) for m in messages)}
+    return {
+        name: " ".join(str(m) for m in (msgs if isinstance(msgs, list) else [msgs]))
+        for name, msgs in messages.items()
+    }

@@ -34,6 +34,7 @@ from ..models import (
 from ..models.enums import FORMS_BY_CROP, Crop, LotStatus
 from . import claims as claims_engine
 from . import genealogy, lots
+from .rows import by_code
 
 CHUNK = 900  # ids per IN (...) list: under every database's parameter limit
 
@@ -127,13 +128,7 @@ def candidates(
 
 def sites(session: Session, coop: Cooperative) -> list[ProcessingSite]:
     """The cooperative's processing sites, by code."""
-    return list(
-        session.exec(
-            select(ProcessingSite)
-            .where(ProcessingSite.cooperative_id == coop.id)
-            .order_by(ProcessingSite.code)
-        )
-    )
+    return by_code(session, ProcessingSite, coop.id)
 
 
 def main_crop(session: Session, coop: Cooperative) -> str:

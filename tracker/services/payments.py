@@ -50,6 +50,7 @@ from .payment_terms import (
     season_filter,
     today,
 )
+from .report_figures import Earnings, per_kg
 
 MAX_AMOUNT_MINOR = 100_000_000  # one million in the cooperative's currency
 MAX_ALLOCATIONS = 1_000
@@ -72,7 +73,7 @@ METHOD_LABELS = {
 
 
 @dataclass
-class Balance:
+class Balance(Earnings):
     """A family's season: what it earned, what it was paid, what is still owed."""
 
     family_id: uuid.UUID
@@ -86,27 +87,13 @@ class Balance:
     payments: int = 0
 
     @property
-    def premiums_minor(self) -> int:
-        return self.scale_premium_minor + self.rule_premium_minor
-
-    @property
-    def earned_minor(self) -> int:
-        return self.value_minor + self.premiums_minor
-
-    @property
-    def paid_minor(self) -> int:
-        return sum(self.paid_by_kind.values())
-
-    @property
     def balance_minor(self) -> int:
         """Positive: the cooperative owes the family; negative: paid ahead (an advance)."""
         return self.earned_minor - self.paid_minor
 
     @property
     def price_per_kg_minor(self) -> int | None:
-        if not self.delivered_g:
-            return None
-        return (self.value_minor * 1000 + self.delivered_g // 2) // self.delivered_g
+        return per_kg(self.value_minor, self.delivered_g)
 
 
 def family_balances(

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, and_, case, cast, exists, func, insert, literal, or_
+from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -318,9 +318,7 @@ def fix_premiums(
             }
             for delivery_id, rule_id, grams, amount in rows
         ]
-        for at in range(0, len(values), 5000):
-            session.execute(insert(FixedPremium), values[at : at + 5000])
-        audit.record_rows(
+        audit.insert_rows(
             session,
             model=FixedPremium,
             cooperative_id=coop.id,

@@ -22,6 +22,7 @@ from ..models import CollectionCentre, Cooperative, DayPrice, Delivery, Family
 from ..models.enums import FORMS_BY_CROP
 from .errors import Conflict, ValidationFailed
 from .money import amount_for
+from .rows import one_or_new
 from .vocabulary import local_today
 
 MAX_PRICE_MINOR = 10_000_000  # 100,000 per kg: far above any real price
@@ -65,19 +66,12 @@ def set_price(
 ) -> DayPrice:
     """Set (or change) the price of a form at a centre from a day on."""
     centre = _check(session, coop, data)
-    found = session.exec(
-        select(DayPrice).where(
-            DayPrice.centre_id == centre.id, DayPrice.form == data.form, DayPrice.day == data.day
-        )
-    ).first()
-    if found is None:
-        found = DayPrice(
-            cooperative_id=coop.id,
-            centre_id=centre.id,
-            form=data.form,
-            day=data.day,
-            price_per_kg_minor=0,
-        )
+    found = one_or_new(
+        session,
+        DayPrice,
+        {"centre_id": centre.id, "form": data.form, "day": data.day},
+        cooperative_id=coop.id,
+    )
     found.price_per_kg_minor = data.price_per_kg_minor
     found.premium_per_kg_minor = data.premium_per_kg_minor
     found.set_by_id = user_id

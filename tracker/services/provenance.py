@@ -61,6 +61,7 @@ from .provenance_types import (
     Step,
 )
 from .publication import lot_row
+from .rows import from_row
 
 # EUDR (Regulation (EU) 2023/1115): no deforestation after this date.
 CUTOFF = date(2020, 12, 31)
@@ -122,15 +123,9 @@ def certificate_facts(
         else set()
     )
     return {
-        c.id: CertificateFacts(
-            id=c.id,
-            type=c.type,
-            standard=c.standard,
-            body=c.body,
-            body_code=c.body_code,
-            number=c.number,
-            valid_from=c.valid_from,
-            valid_until=c.valid_until,
+        c.id: from_row(
+            CertificateFacts,
+            c,
             status=statuses[c.id].status,
             has_document=c.id in with_document,
             since=statuses[c.id].since,

@@ -4,6 +4,8 @@ is keyed by it, so a change a buyer could see bumps it. Below cooperatives and c
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from ..models import Cooperative
@@ -18,3 +20,10 @@ def bump_public_version(session: Session, cooperative_id: object) -> None:
         .where(Cooperative.id == cooperative_id)  # type: ignore[arg-type]
         .values(public_version=Cooperative.public_version + 1)
     )
+
+
+def save_public(session: Session, row: Any) -> None:
+    """Add and flush a row a buyer's page shows, invalidating its cooperative's cached pages."""
+    session.add(row)
+    bump_public_version(session, row.cooperative_id)
+    session.flush()

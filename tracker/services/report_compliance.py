@@ -45,6 +45,7 @@ from .report_figures import (
     StatusChange,
     YieldFlag,
 )
+from .rows import from_row
 
 EXPIRY_WARNING_DAYS = 90
 
@@ -92,16 +93,9 @@ def certificate_lines(
         counts = coverage.get(cert.id, {})
         n, grams = claimed.get(cert.id, (0, 0))
         lines.append(
-            CertificateLine(
-                id=cert.id,
-                type=cert.type,
-                standard=cert.standard,
-                body=cert.body,
-                number=cert.number,
-                crops=cert.crops,
-                basis=cert.basis,
-                valid_from=cert.valid_from,
-                valid_until=cert.valid_until,
+            from_row(
+                CertificateLine,
+                cert,
                 status=certificate_status(cert, changes[cert.id], as_of),
                 changes=changes[cert.id],
                 certified_families=counts.get("certified", 0),

@@ -75,8 +75,33 @@ class RuleLine:
         return Decimal(self.grams) * size.denominator / size.numerator
 
 
+class Earnings:
+    """A season's money: the deliveries' value, premiums by scale and by rule, and what was
+    paid by kind (Balance has the rule premiums as a field, Prices sums its rule lines)."""
+
+    value_minor: int
+    scale_premium_minor: int
+    paid_by_kind: dict[str, int]
+
+    @property
+    def rule_premium_minor(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def premiums_minor(self) -> int:
+        return self.scale_premium_minor + self.rule_premium_minor
+
+    @property
+    def earned_minor(self) -> int:
+        return self.value_minor + self.premiums_minor
+
+    @property
+    def paid_minor(self) -> int:
+        return sum(self.paid_by_kind.values())
+
+
 @dataclass
-class Prices:
+class Prices(Earnings):
     """What the families earned and were paid."""
 
     net_g: int = 0
@@ -101,18 +126,6 @@ class Prices:
     @property
     def rule_premium_minor(self) -> int:
         return sum(r.amount_minor for r in self.rules)
-
-    @property
-    def premiums_minor(self) -> int:
-        return self.scale_premium_minor + self.rule_premium_minor
-
-    @property
-    def earned_minor(self) -> int:
-        return self.value_minor + self.premiums_minor
-
-    @property
-    def paid_minor(self) -> int:
-        return sum(self.paid_by_kind.values())
 
     @property
     def outstanding_minor(self) -> int:

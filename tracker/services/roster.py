@@ -38,30 +38,20 @@ FAMILY_FIELDS = ("id", "member_code", "head_name", "community_id", "active")
 
 def _changed_family_ids(session: Session, coop: Cooperative, since: datetime) -> set[uuid.UUID]:
     """Families whose record, plots or deliveries changed since the cursor."""
-    ids = set(
-        session.exec(
-            select(Family.id).where(
-                Family.cooperative_id == coop.id,
-                or_(col(Family.updated_at) > since, col(Family.created_at) > since),
-            )
-        ).all()
+    ids: set[uuid.UUID] = set()
+    changes: tuple[tuple[Any, Any, tuple[Any, Any]], ...] = (
+        (Family.id, Family, (Family.updated_at, Family.created_at)),
+        (Plot.family_id, Plot, (Plot.updated_at, Plot.created_at)),
+        (Delivery.family_id, Delivery, (Delivery.created_at, Delivery.voided_at)),
     )
-    ids |= set(
-        session.exec(
-            select(Plot.family_id).where(
-                Plot.cooperative_id == coop.id,
-                or_(col(Plot.updated_at) > since, col(Plot.created_at) > since),
-            )
-        ).all()
-    )
-    ids |= set(
-        session.exec(
-            select(Delivery.family_id).where(
-                Delivery.cooperative_id == coop.id,
-                or_(col(Delivery.created_at) > since, col(Delivery.voided_at) > since),
-            )
-        ).all()
-    )
+    for family_id, model, stamps in changes:
+        ids |= set(
+            session.exec(
+                select(family_id).where(
+                    model.cooperative_id == coop.id, or_(*(col(stamp) > since for stamp in stamps))
+                )
+            ).all()
+        )
     return ids
 
 

@@ -16,8 +16,9 @@ from ..models.enums import LotStatus
 from . import audit, publication
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
-from .lots import EARLIEST, lock_rows, spend_lot
-from .vocabulary import LOT_STATUS_LABELS, local_today
+from .lots import EARLIEST, check_lot_open, lock_rows, spend_lot
+from .public_version import save_public
+from .vocabulary import local_today
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 MAX_LOTS = 500
@@ -122,15 +123,7 @@ def _open_lots(session: Session, coop: Cooperative, ids: list[uuid.UUID]) -> lis
         lot = session.get(Lot, lot_id)
         if lot is None or lot.cooperative_id != coop.id:
             raise ValidationFailed({"lot_ids": [str(_l("Unknown lot %(id)s.", id=str(lot_id)))]})
-        if lot.status != LotStatus.OPEN or lot.available_g <= 0:
-            raise Conflict(
-                _l(
-                    "Lot %(code)s is %(status)s: it cannot be shipped.",
-                    code=lot.code,
-                    status=LOT_STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
-                ),
-                field="lot_ids",
-            )
+        check_lot_open(lot, "lot_ids", to_ship=True)
         lots.append(lot)
     return lots
 
@@ -190,9 +183,7 @@ def void_shipment(
     shipment.voided_at = utcnow()
     shipment.voided_by_id = user_id
     shipment.void_reason = reason
-    session.add(shipment)
-    bump_public_version(session, shipment.cooperative_id)
-    session.flush()
+    save_public(session, shipment)
     audit.record(
         session,
         cooperative_id=shipment.cooperative_id,

@@ -15,6 +15,7 @@ from ..models import ApiToken, CollectionCentre, Cooperative, Membership, User, 
 from ..models.enums import Role
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .passwords import DUMMY_HASH, check_strength, hash_password, needs_rehash, verify_password
+from .rows import one_or_new
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 
@@ -63,16 +64,12 @@ def set_membership(
     """Give the user a role in the cooperative (replacing any previous role there)."""
     if role not in (Role.CLERK, Role.MANAGER, Role.AUDITOR):
         raise ValidationFailed({"role": [_l("Choose clerk, manager or auditor.")]})
-    membership = session.exec(
-        select(Membership).where(
-            Membership.user_id == user.id, Membership.cooperative_id == cooperative.id
-        )
-    ).first()
-    if membership is None:
-        membership = Membership(user_id=user.id, cooperative_id=cooperative.id, role=role)
-        session.add(membership)
+    membership = one_or_new(
+        session, Membership, {"user_id": user.id, "cooperative_id": cooperative.id}
+    )
     membership.role = role
     membership.collection_centre_id = collection_centre_id
+    session.add(membership)
     session.flush()
     return membership
 

@@ -90,9 +90,7 @@ CERTIFICATE_STATUS_LABELS: dict[str, Any] = {
 }
 # A certificate's state on a day (status, and its validity dates).
 CERTIFICATE_STATE_LABELS: dict[str, Any] = {
-    "active": _l("active"),
-    "suspended": _l("suspended"),
-    "withdrawn": _l("withdrawn"),
+    **CERTIFICATE_STATUS_LABELS,
     "expired": _l("expired"),
     "not_yet_valid": _l("not yet valid"),
 }

@@ -166,20 +166,13 @@ def evaluate(
     return outcomes
 
 
-def load_families(
-    session: Session,
-    coop: Cooperative,
-    family_ids: Sequence[uuid.UUID],
-    certs: dict[uuid.UUID, CertView],
-) -> FamilyData:
-    """Everything rules 1, 4 and 5 need for a chunk of families, in four queries."""
-    # In the order the cap is spent: delivery date, then recording time (SQL sorts them,
-    # so no timestamp needs to be read back).
+def delivery_rows(session: Session, *where: Any, order_by: Sequence[Any]) -> list[DeliveryRow]:
+    """The deliveries as DeliveryRows: Core rows, no ORM loading (a large import reads
+    hundreds of thousands of them)."""
     if session.autoflush:
         session.flush()  # what the ORM would do before a query: the Core read below does not
-    deliveries = [
+    return [
         DeliveryRow(*row)  # type: ignore[call-arg]  # a Core row of these 10 columns
-        # Core rows (no ORM loading): a large import reads hundreds of thousands of them.
         for row in session.connection().execute(
             select(
                 col(Delivery.id),
@@ -193,10 +186,26 @@ def load_families(
                 col(Delivery.lotted_g),
                 col(Delivery.receipt_number),
             )
-            .where(col(Delivery.family_id).in_(family_ids))
-            .order_by(col(Delivery.delivered_on), col(Delivery.created_at), col(Delivery.id))
+            .where(*where)
+            .order_by(*order_by)
         )
     ]
+
+
+def load_families(
+    session: Session,
+    coop: Cooperative,
+    family_ids: Sequence[uuid.UUID],
+    certs: dict[uuid.UUID, CertView],
+) -> FamilyData:
+    """Everything rules 1, 4 and 5 need for a chunk of families, in four queries."""
+    # In the order the cap is spent: delivery date, then recording time (SQL sorts them,
+    # so no timestamp needs to be read back).
+    deliveries = delivery_rows(
+        session,
+        col(Delivery.family_id).in_(family_ids),
+        order_by=(col(Delivery.delivered_on), col(Delivery.created_at), col(Delivery.id)),
+    )
     coverage: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[date, datetime, str]]] = defaultdict(
         list
     )

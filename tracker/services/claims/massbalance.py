@@ -34,8 +34,8 @@ from sqlmodel import Session, col
 from ...models import Certificate, Lot, MassBalanceDebit, utcnow
 from ...models.enums import Basis, LotStatus
 from .. import conversions
-from ..cooperatives import bump_public_version
 from ..errors import Conflict, ValidationFailed
+from ..public_version import save_public
 from ..text import printable_error, unprintable
 from ..vocabulary import kg_text, local_today
 from .ledger import Allocation, Ledger, ledger, ledgers
@@ -133,9 +133,7 @@ def allocate(
         grams=need,
         created_by_id=user_id,
     )
-    session.add(debit)
-    bump_public_version(session, lot.cooperative_id)
-    session.flush()
+    save_public(session, debit)
     return debit
 
 
@@ -173,9 +171,7 @@ def void_allocation(
     debit.voided_at = utcnow()
     debit.voided_by_id = user_id
     debit.void_reason = reason
-    session.add(debit)
-    bump_public_version(session, lot.cooperative_id)
-    session.flush()
+    save_public(session, debit)
     return debit
 
 

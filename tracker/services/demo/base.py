@@ -318,117 +318,44 @@ def _place_special_plots(demo: Demo, park: Polygon) -> None:
     demo.special["over_cap_family_id"] = over["family_id"]
 
 
-CERTIFICATES = {
-    "CAZ": [
-        # key, type, standard, body, body_code, number, crops, forms, from, until, basis
-        (
-            "organic_eu",
-            "organic",
-            "EU organic (Reg. 2018/848)",
-            "Control Union Peru",
-            "PE-BIO-149",
-            "CU-PE-2026-0871",
-            "coffee",
-            "",
-            date(2026, 1, 15),
-            date(2027, 1, 14),
-            "segregated",
-        ),
-        (
-            "organic_eu_2025",
-            "organic",
-            "EU organic (Reg. 2018/848)",
-            "Control Union Peru",
-            "PE-BIO-149",
-            "CU-PE-2025-0533",
-            "coffee",
-            "",
-            date(2025, 1, 15),
-            date(2026, 1, 14),
-            "segregated",
-        ),
-        (
-            "organic_nop",
-            "organic",
-            "USDA NOP",
-            "Control Union Certifications",
-            "NOP-CU",
-            "NOP-8821-2026",
-            "coffee",
-            "",
-            date(2026, 2, 1),
-            date(2027, 1, 31),
-            "segregated",
-        ),
-        (
-            "fairtrade",
-            "fairtrade",
-            "Fairtrade Small-scale Producer Organizations",
-            "FLOCERT",
-            "FLO-ID 3456",
-            "FLO-3456-2024",
-            "coffee",
-            "",
-            date(2024, 3, 1),
-            date(2027, 2, 28),
-            "segregated",
-        ),
-        (
-            "kosher",
-            "kosher",
-            "Kosher",
-            "Orthodox Union (OU Kosher)",
-            "OU",
-            "OU-K-55120",
-            "coffee",
-            "green,roasted",
-            date(2026, 1, 1),
-            date(2026, 12, 31),
-            "segregated",
-        ),
-    ],
-    "CHU": [
-        (
-            "organic_eu",
-            "organic",
-            "EU organic (Reg. 2018/848)",
-            "Bio Latina",
-            "PE-BIO-144",
-            "BL-2026-0417",
-            "cacao",
-            "",
-            date(2026, 1, 1),
-            date(2026, 12, 31),
-            "segregated",
-        ),
-        (
-            "fairtrade",
-            "fairtrade",
-            "Fairtrade Small-scale Producer Organizations",
-            "FLOCERT",
-            "FLO-ID 28876",
-            "FLO-28876-2025",
-            "cacao",
-            "",
-            date(2025, 6, 1),
-            date(2028, 5, 31),
-            "mass_balance",
-        ),
-        (
-            "kosher",
-            "kosher",
-            "Kosher",
-            "Kof-K Kosher Supervision",
-            "KOF-K",
-            "KK-2026-7781",
-            "cacao",
-            "dry_beans",
-            date(2026, 3, 1),
-            date(2027, 2, 28),
-            "segregated",
-        ),
-    ],
-}
+# One certificate a line: cooperative, key, type, standard, body, body code, number, crops,
+# forms, valid from, valid until, basis.
+_CERTIFICATE_TABLE = """
+CAZ | organic_eu      | organic   | EU organic (Reg. 2018/848)                   | Control Union Peru           | PE-BIO-149   | CU-PE-2026-0871 | coffee |               | 2026-01-15 | 2027-01-14 | segregated
+CAZ | organic_eu_2025 | organic   | EU organic (Reg. 2018/848)                   | Control Union Peru           | PE-BIO-149   | CU-PE-2025-0533 | coffee |               | 2025-01-15 | 2026-01-14 | segregated
+CAZ | organic_nop     | organic   | USDA NOP                                     | Control Union Certifications | NOP-CU       | NOP-8821-2026   | coffee |               | 2026-02-01 | 2027-01-31 | segregated
+CAZ | fairtrade       | fairtrade | Fairtrade Small-scale Producer Organizations | FLOCERT                      | FLO-ID 3456  | FLO-3456-2024   | coffee |               | 2024-03-01 | 2027-02-28 | segregated
+CAZ | kosher          | kosher    | Kosher                                       | Orthodox Union (OU Kosher)   | OU           | OU-K-55120      | coffee | green,roasted | 2026-01-01 | 2026-12-31 | segregated
+CHU | organic_eu      | organic   | EU organic (Reg. 2018/848)                   | Bio Latina                   | PE-BIO-144   | BL-2026-0417    | cacao  |               | 2026-01-01 | 2026-12-31 | segregated
+CHU | fairtrade       | fairtrade | Fairtrade Small-scale Producer Organizations | FLOCERT                      | FLO-ID 28876 | FLO-28876-2025  | cacao  |               | 2025-06-01 | 2028-05-31 | mass_balance
+CHU | kosher          | kosher    | Kosher                                       | Kof-K Kosher Supervision     | KOF-K        | KK-2026-7781    | cacao  | dry_beans     | 2026-03-01 | 2027-02-28 | segregated
+"""
+
+
+def _certificate_specs() -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """_CERTIFICATE_TABLE as (key, Certificate columns) by cooperative code."""
+    specs: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for line in _CERTIFICATE_TABLE.strip().splitlines():
+        code, key, type_, standard, body, body_code, number, crops, forms, start, until, basis = (
+            cell.strip() for cell in line.split("|")
+        )
+        columns = {
+            "type": type_,
+            "standard": standard,
+            "body": body,
+            "body_code": body_code,
+            "number": number,
+            "crops": crops,
+            "forms": forms,
+            "valid_from": date.fromisoformat(start),
+            "valid_until": date.fromisoformat(until),
+            "basis": basis,
+        }
+        specs.setdefault(code, []).append((key, columns))
+    return specs
+
+
+CERTIFICATES = _certificate_specs()
 
 
 def build_certificates(session: Session, demo: Demo) -> None:
@@ -450,36 +377,12 @@ def build_certificates(session: Session, demo: Demo) -> None:
 
 
 def _add_certificates(
-    session: Session, demo: Demo, code: str, coop: Any, specs: list[tuple]
+    session: Session, demo: Demo, code: str, coop: Any, specs: list[tuple[str, dict[str, Any]]]
 ) -> None:
     """The cooperative's certificates (CERTIFICATES), by key in demo.certificates."""
     demo.certificates[code] = {}
-    for (
-        key,
-        type_,
-        standard,
-        body,
-        body_code,
-        number,
-        crops,
-        forms,
-        start,
-        until,
-        basis,
-    ) in specs:
-        cert = Certificate(
-            cooperative_id=coop.id,
-            type=type_,
-            standard=standard,
-            body=body,
-            body_code=body_code,
-            number=number,
-            crops=crops,
-            forms=forms,
-            valid_from=start,
-            valid_until=until,
-            basis=basis,
-        )
+    for key, columns in specs:
+        cert = Certificate(cooperative_id=coop.id, **columns)
         session.add(cert)
         demo.certificates[code][key] = cert
     session.flush()
@@ -505,23 +408,17 @@ def _suspension_and_sites(
                 created_by_id=manager_ids[code],
             )
         )
-        session.add(
-            SiteCoverage(
-                cooperative_id=coop.id,
-                certificate_id=certs["kosher"].id,
-                site_id=demo.sites[code][1].id,
-                since=date(2026, 1, 1),
-            )
+    # CAZ's kosher site is its dry mill (S02), CHU's its fermentation shed (S01).
+    site, since = (
+        (demo.sites[code][1], date(2026, 1, 1))
+        if code == "CAZ"
+        else (demo.sites[code][0], date(2026, 3, 1))
+    )
+    session.add(
+        SiteCoverage(
+            cooperative_id=coop.id, certificate_id=certs["kosher"].id, site_id=site.id, since=since
         )
-    else:
-        session.add(
-            SiteCoverage(
-                cooperative_id=coop.id,
-                certificate_id=certs["kosher"].id,
-                site_id=demo.sites[code][0].id,
-                since=date(2026, 3, 1),
-            )
-        )
+    )
 
 
 def _ics_rows(

@@ -26,11 +26,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ...models import CoverageEntry, Delivery, Lot, LotOperation
 from .. import lots, publication, shipments, vocabulary
+from ..claims.evaluation import delivery_rows
 from .base import Demo
 
 NOP_SUSPENDED = date(2026, 7, 15)
@@ -54,19 +54,12 @@ class _Pool:
 
     def __init__(self, session: Session, demo: Demo, code: str) -> None:
         coop = demo.coops[code]
-        rows = session.execute(
-            sa_select(
-                col(Delivery.id),
-                col(Delivery.family_id),
-                col(Delivery.plot_id),
-                col(Delivery.crop),
-                col(Delivery.form),
-                col(Delivery.delivered_on),
-                col(Delivery.receipt_number),
-            )
-            .where(col(Delivery.cooperative_id) == coop.id, col(Delivery.voided_at).is_(None))
-            .order_by(col(Delivery.receipt_number))
-        ).all()
+        rows = delivery_rows(
+            session,
+            col(Delivery.cooperative_id) == coop.id,
+            col(Delivery.voided_at).is_(None),
+            order_by=(col(Delivery.receipt_number),),
+        )
         skip_plots = {demo.special.get("protected_plot_id")}
         skip_families = {demo.special.get("over_cap_family_id")}
         self.by_form: dict[str, list[Any]] = {}
@@ -103,29 +96,109 @@ def _day(*days: date, after: int = 3) -> date:
     return min(vocabulary.local_today(), max(days) + timedelta(days=after))
 
 
-def _gather(session: Session, demo: Demo, code: str, picked: list[Any], note: str = "") -> Lot:
-    coop = demo.coops[code]
-    first = picked[0]
-    return lots.create_lot(
-        session,
-        coop=coop,
-        crop=first.crop,
-        form=first.form,
-        picks=[lots.Pick(d.id) for d in picked],
-        user_id=demo.users[f"manager.{code}"].id,
-        occurred_on=_day(*(d.delivered_on for d in picked), after=2),
-        note=note,
-    )
+# Each shipment's buyer, buyer's country, contract and container.
+_BUYERS = {
+    "hamburg": ("Hanseatische Kaffee-Import GmbH (Hamburgo)", "DE", "HKI-2026-117", "MSKU4418263"),
+    "us": ("Blue Ridge Coffee Roasters (Asheville, NC)", "US", "BRCR-PE-2026-08", "TGHU7730152"),
+    "cacao": ("Hanseatische Kakao-Kontor GmbH (Hamburgo)", "DE", "HKK-2026-031", "HLXU2281907"),
+}
 
 
-def _made_on(session: Session, *made: Lot) -> date:
-    return max(lots.operation_date(session, lot.operation_id) for lot in made)
+class _Season:
+    """One cooperative's lot work, done by its manager through the lot services, each step
+    dated a few days after what it works on."""
+
+    def __init__(self, session: Session, demo: Demo, code: str) -> None:
+        self.session, self.demo, self.code = session, demo, code
+        self.coop = demo.coops[code]
+        self.manager = demo.users[f"manager.{code}"].id
+        self.certs = demo.certificates[code]
+        self.pool = _Pool(session, demo, code)
+
+    def made_on(self, *made: Lot) -> date:
+        return max(lots.operation_date(self.session, lot.operation_id) for lot in made)
+
+    def gather(self, picked: list[Any], note: str = "") -> Lot:
+        first = picked[0]
+        return lots.create_lot(
+            self.session,
+            coop=self.coop,
+            crop=first.crop,
+            form=first.form,
+            picks=[lots.Pick(d.id) for d in picked],
+            user_id=self.manager,
+            occurred_on=_day(*(d.delivered_on for d in picked), after=2),
+            note=note,
+        )
+
+    def take(self, n: int, form: str, **where: Any) -> Lot:
+        """A lot gathered from n deliveries of the pool (see _Pool.take)."""
+        return self.gather(self.pool.take(n, form=form, **where))
+
+    def merge(self, made: list[Lot], *, after: int, note: str | None = None) -> Lot:
+        return lots.merge_lots(
+            self.session,
+            coop=self.coop,
+            lot_ids=[lot.id for lot in made],
+            user_id=self.manager,
+            occurred_on=_day(self.made_on(*made), after=after),
+            note=note,
+        )
+
+    def process(
+        self,
+        lot: Lot,
+        process: str,
+        output_form: str,
+        per_mille: int,
+        *,
+        after: int,
+        site: Any = None,
+        note: str | None = None,
+    ) -> Lot:
+        """The lot processed into per_mille thousandths of its weight."""
+        return lots.process_lot(
+            self.session,
+            lot=lot,
+            process=process,
+            output_form=output_form,
+            output_g=lot.weight_g * per_mille // 1000,
+            site_id=site.id if site is not None else None,
+            user_id=self.manager,
+            occurred_on=_day(self.made_on(lot), after=after),
+            note=note,
+        )
+
+    def split(self, lot: Lot, parts_g: list[int]) -> list[Lot]:
+        return lots.split_lot(
+            self.session,
+            lot=lot,
+            parts_g=parts_g,
+            user_id=self.manager,
+            occurred_on=self.made_on(lot),
+        )
+
+    def ship(self, buyer: str, shipped: list[Lot], *, after: int) -> None:
+        """The lots shipped to one of _BUYERS; the shipment's id in demo.special."""
+        buyer_name, buyer_country, contract, container = _BUYERS[buyer]
+        shipment = shipments.create_shipment(
+            self.session,
+            coop=self.coop,
+            buyer_name=buyer_name,
+            buyer_country=buyer_country,
+            contract=contract,
+            container=container,
+            lot_ids=[lot.id for lot in shipped],
+            user_id=self.manager,
+            shipped_on=_day(self.made_on(*shipped), after=after),
+        )
+        self.demo.special[f"shipment_{buyer}_id"] = shipment.id
 
 
 def build_lots(session: Session, demo: Demo) -> None:
     """The season's lots and shipments for both cooperatives."""
-    _coffee(session, demo)
-    _cacao(session, demo)
+    _coffee(_Season(session, demo, "CAZ"))
+    _cacao(_Season(session, demo, "CHU"))
     for code, coop in demo.coops.items():
         count = session.exec(
             select(func.count())
@@ -140,77 +213,51 @@ def build_lots(session: Session, demo: Demo) -> None:
     )
 
 
-def _coffee(session: Session, demo: Demo) -> None:
-    code = "CAZ"
-    coop = demo.coops[code]
-    manager = demo.users[f"manager.{code}"].id
-    certs = demo.certificates[code]
-    pool = _Pool(session, demo, code)
+def _coffee(season: _Season) -> None:
+    session, demo, certs = season.session, season.demo, season.certs
     organic = _certified(session, [certs["organic_eu"].id, certs["organic_nop"].id])
     # Families whose deliveries carry no organic claim at all: certified under neither
     # organic certificate (in conversion, excluded or unlisted). A family certified under
     # USDA NOP only still carries organic before the NOP suspension.
     outside = (
-        {f["id"] for f in demo.families[code]}
+        {f["id"] for f in demo.families[season.code]}
         - _certified(session, [certs["organic_eu"].id])
         - _certified(session, [certs["organic_nop"].id])
     )
-    yard, mill = demo.sites[code][0], demo.sites[code][1]
-
-    organic_lot = _organic(session, demo, code, coop, manager, pool, organic, outside)
-    for_hamburg, for_us, roasted = _kosher_green(session, demo, manager, organic_lot, mill)
-    suspended = _suspended(session, demo, code, pool, organic)
-    blend_green, suspended_green = _conventional(
-        session, demo, code, coop, manager, pool, (yard, mill), suspended
+    organic_lot = _organic(season, organic, outside)
+    for_hamburg, for_us, roasted = _kosher_green(season, organic_lot)
+    # After the USDA NOP suspension: EU organic only.
+    suspended = season.gather(
+        season.pool.take(
+            30, form="dry_parchment", families=organic, since=NOP_SUSPENDED + timedelta(days=1)
+        ),
+        note="Entregas posteriores a la suspensión NOP",
     )
-    _mistake(session, demo, code, manager, pool)
-    _shipped(session, demo, coop, manager, (for_hamburg, for_us), (blend_green, suspended_green))
+    demo.special["lot_nop_suspended_id"] = suspended.id
+    blend_green, suspended_green = _conventional(season, suspended)
+    _mistake(season)
+    season.ship("hamburg", [for_hamburg, blend_green], after=7)
+    season.ship("us", [for_us, suspended_green], after=7)
     demo.special["lot_roasted_id"] = roasted.id
     # The roasted coffee is bagged and labelled for sale: its QR code opens its page.
     publication.publish(session, lot=roasted, via=publication.Via.LABELS)
 
 
-def _organic(
-    session: Session,
-    demo: Demo,
-    code: str,
-    coop: Any,
-    manager: uuid.UUID,
-    pool: _Pool,
-    organic: set[uuid.UUID],
-    outside: set[uuid.UUID],
-) -> Lot:
+def _organic(season: _Season, organic: set[uuid.UUID], outside: set[uuid.UUID]) -> Lot:
     """The organic lot (two lots of certified families merged) and the mixed one."""
     # Organic: certified families, before the NOP suspension; two lots merged.
-    first = _gather(
-        session,
-        demo,
-        code,
-        pool.take(30, form="dry_parchment", families=organic, until=date(2026, 6, 20)),
+    first = season.take(30, "dry_parchment", families=organic, until=date(2026, 6, 20))
+    second = season.take(
+        30, "dry_parchment", families=organic, since=date(2026, 6, 20), until=NOP_SUSPENDED
     )
-    second = _gather(
-        session,
-        demo,
-        code,
-        pool.take(
-            30, form="dry_parchment", families=organic, since=date(2026, 6, 20), until=NOP_SUSPENDED
-        ),
+    organic_lot = season.merge(
+        [first, second], after=1, note="Orgánico certificado, cosecha temprana"
     )
-    organic_lot = lots.merge_lots(
-        session,
-        coop=coop,
-        lot_ids=[first.id, second.id],
-        user_id=manager,
-        occurred_on=_day(_made_on(session, first, second), after=1),
-        note="Orgánico certificado, cosecha temprana",
-    )
-    demo.special["lot_organic_id"] = organic_lot.id
+    season.demo.special["lot_organic_id"] = organic_lot.id
 
     # Mixed: certified families and families outside the organic list.
-    mixed = _gather(
-        session,
-        demo,
-        code,
+    pool = season.pool
+    mixed = season.gather(
         sorted(
             pool.take(16, form="dry_parchment", families=organic, until=NOP_SUSPENDED)
             + pool.take(8, form="dry_parchment", families=outside, until=NOP_SUSPENDED),
@@ -218,262 +265,93 @@ def _organic(
         ),
         note="Mezcla con socios fuera del ICS orgánico",
     )
-    demo.special["lot_mixed_id"] = mixed.id
+    season.demo.special["lot_mixed_id"] = mixed.id
     return organic_lot
 
 
-def _kosher_green(
-    session: Session, demo: Demo, manager: uuid.UUID, organic_lot: Lot, mill: Any
-) -> tuple[Lot, Lot, Lot]:
+def _kosher_green(season: _Season, organic_lot: Lot) -> tuple[Lot, Lot, Lot]:
     """The organic lot hulled at the kosher mill, split three ways, one part roasted."""
-    # The organic lot hulled at the kosher dry mill: green coffee with the product's GTIN.
-    green = lots.process_lot(
-        session,
-        lot=organic_lot,
-        process="hulling",
-        output_form="green",
-        output_g=organic_lot.weight_g * 79 // 100,
-        site_id=mill.id,
-        user_id=manager,
-        occurred_on=_day(_made_on(session, organic_lot), after=10),
+    # The organic lot hulled at the kosher dry mill (S02): green coffee with the product's GTIN.
+    mill = season.demo.sites[season.code][1]
+    green = season.process(
+        organic_lot,
+        "hulling",
+        "green",
+        790,
+        after=10,
+        site=mill,
         note="Pilado en la planta de beneficio seco (certificación kosher)",
     )
-    demo.special["lot_kosher_green_id"] = green.id
+    season.demo.special["lot_kosher_green_id"] = green.id
     part_g = green.weight_g // 3
-    for_hamburg, for_us, for_roasting = lots.split_lot(
-        session,
-        lot=green,
-        parts_g=[part_g, part_g, green.weight_g - 2 * part_g],
-        user_id=manager,
-        occurred_on=_made_on(session, green),
+    for_hamburg, for_us, for_roasting = season.split(
+        green, [part_g, part_g, green.weight_g - 2 * part_g]
     )
-    roasted = lots.process_lot(
-        session,
-        lot=for_roasting,
-        process="roasting",
-        output_form="roasted",
-        output_g=for_roasting.weight_g * 84 // 100,
-        user_id=manager,
-        occurred_on=_day(_made_on(session, for_roasting), after=5),
-    )
+    roasted = season.process(for_roasting, "roasting", "roasted", 840, after=5)
     return for_hamburg, for_us, roasted
 
 
-def _suspended(
-    session: Session, demo: Demo, code: str, pool: _Pool, organic: set[uuid.UUID]
-) -> Lot:
-    """Certified families' deliveries after the USDA NOP suspension."""
-    # After the USDA NOP suspension: EU organic only.
-    suspended = _gather(
-        session,
-        demo,
-        code,
-        pool.take(
-            30, form="dry_parchment", families=organic, since=NOP_SUSPENDED + timedelta(days=1)
-        ),
-        note="Entregas posteriores a la suspensión NOP",
-    )
-    demo.special["lot_nop_suspended_id"] = suspended.id
-    return suspended
-
-
-def _conventional(
-    session: Session,
-    demo: Demo,
-    code: str,
-    coop: Any,
-    manager: uuid.UUID,
-    pool: _Pool,
-    sites: tuple[Any, Any],
-    suspended: Lot,
-) -> tuple[Lot, Lot]:
+def _conventional(season: _Season, suspended: Lot) -> tuple[Lot, Lot]:
     """Wet parchment and cherry dried, conventional lots merged and hulled, and the
     post-suspension lot hulled: the green coffee the second buyers get."""
-    yard, mill = sites
+    yard, mill = season.demo.sites[season.code][0], season.demo.sites[season.code][1]
     # Wet parchment dried at the drying yard; cherry dried too.
-    wet = _gather(session, demo, code, pool.take(25, form="wet_parchment"))
-    dried = lots.process_lot(
-        session,
-        lot=wet,
-        process="drying",
-        output_form="dry_parchment",
-        output_g=wet.weight_g * 56 // 100,
-        site_id=yard.id,
-        user_id=manager,
-        occurred_on=_day(_made_on(session, wet), after=6),
-    )
-    cherry = _gather(session, demo, code, pool.take(20, form="cherry"))
-    lots.process_lot(
-        session,
-        lot=cherry,
-        process="drying",
-        output_form="dry_parchment",
-        output_g=cherry.weight_g * 20 // 100,
-        site_id=yard.id,
-        user_id=manager,
-        occurred_on=_day(_made_on(session, cherry), after=12),
-    )
+    wet = season.take(25, "wet_parchment")
+    dried = season.process(wet, "drying", "dry_parchment", 560, after=6, site=yard)
+    cherry = season.take(20, "cherry")
+    season.process(cherry, "drying", "dry_parchment", 200, after=12, site=yard)
 
     # Conventional dry parchment, gathered in four lots, merged with the dried wet parchment
     # and hulled at the mill.
-    bulk = [_gather(session, demo, code, pool.take(60, form="dry_parchment")) for _ in range(4)]
-    blend = lots.merge_lots(
-        session,
-        coop=coop,
-        lot_ids=[lot.id for lot in [*bulk, dried]],
-        user_id=manager,
-        occurred_on=_day(_made_on(session, *bulk, dried), after=2),
-    )
-    blend_green = lots.process_lot(
-        session,
-        lot=blend,
-        process="hulling",
-        output_form="green",
-        output_g=blend.weight_g * 80 // 100,
-        site_id=mill.id,
-        user_id=manager,
-        occurred_on=_day(_made_on(session, blend), after=4),
-    )
-    suspended_green = lots.process_lot(
-        session,
-        lot=suspended,
-        process="hulling",
-        output_form="green",
-        output_g=suspended.weight_g * 81 // 100,
-        site_id=mill.id,
-        user_id=manager,
-        occurred_on=_day(_made_on(session, suspended), after=4),
-    )
+    bulk = [season.take(60, "dry_parchment") for _ in range(4)]
+    blend = season.merge([*bulk, dried], after=2)
+    blend_green = season.process(blend, "hulling", "green", 800, after=4, site=mill)
+    suspended_green = season.process(suspended, "hulling", "green", 810, after=4, site=mill)
     return blend_green, suspended_green
 
 
-def _mistake(session: Session, demo: Demo, code: str, manager: uuid.UUID, pool: _Pool) -> None:
+def _mistake(season: _Season) -> None:
     # A lot gathered by mistake, then voided with a reason (its deliveries come back).
-    mistake = _gather(session, demo, code, pool.take(5, form="dry_parchment"))
-    op = session.get(LotOperation, mistake.operation_id)
+    mistake = season.take(5, "dry_parchment")
+    op = season.session.get(LotOperation, mistake.operation_id)
     assert op is not None
     lots.void_operation(
-        session,
+        season.session,
         operation=op,
-        user_id=manager,
+        user_id=season.manager,
         reason="Se juntaron entregas de otra calidad por error; se rehace el lote",
     )
-    demo.special["operation_voided_id"] = op.id
+    season.demo.special["operation_voided_id"] = op.id
 
 
-def _shipped(
-    session: Session,
-    demo: Demo,
-    coop: Any,
-    manager: uuid.UUID,
-    organic_parts: tuple[Lot, Lot],
-    others: tuple[Lot, Lot],
-) -> None:
-    """The green coffee shipped to the two buyers."""
-    for_hamburg, for_us = organic_parts
-    blend_green, suspended_green = others
-    hamburg = shipments.create_shipment(
-        session,
-        coop=coop,
-        buyer_name="Hanseatische Kaffee-Import GmbH (Hamburgo)",
-        buyer_country="DE",
-        contract="HKI-2026-117",
-        container="MSKU4418263",
-        lot_ids=[for_hamburg.id, blend_green.id],
-        user_id=manager,
-        shipped_on=_day(_made_on(session, for_hamburg, blend_green), after=7),
-    )
-    us = shipments.create_shipment(
-        session,
-        coop=coop,
-        buyer_name="Blue Ridge Coffee Roasters (Asheville, NC)",
-        buyer_country="US",
-        contract="BRCR-PE-2026-08",
-        container="TGHU7730152",
-        lot_ids=[for_us.id, suspended_green.id],
-        user_id=manager,
-        shipped_on=_day(_made_on(session, for_us, suspended_green), after=7),
-    )
-    demo.special["shipment_hamburg_id"] = hamburg.id
-    demo.special["shipment_us_id"] = us.id
-
-
-def _cacao(session: Session, demo: Demo) -> None:
-    code = "CHU"
-    coop = demo.coops[code]
-    manager = demo.users[f"manager.{code}"].id
-    certs = demo.certificates[code]
-    pool = _Pool(session, demo, code)
-    organic = _certified(session, [certs["organic_eu"].id])
-    shed = demo.sites[code][0]
+def _cacao(season: _Season) -> None:
+    session, demo = season.session, season.demo
+    organic = _certified(session, [season.certs["organic_eu"].id])
+    shed = demo.sites[season.code][0]
     wet = [
-        _gather(
-            session,
-            demo,
-            code,
-            pool.take(35, form="wet_beans", families=organic, since=start, until=end),
-        )
+        season.take(35, "wet_beans", families=organic, since=start, until=end)
         for start, end in (
             (date(2026, 3, 1), date(2026, 5, 1)),
             (date(2026, 5, 1), date(2026, 7, 1)),
         )
     ]
-    batch = lots.merge_lots(
-        session,
-        coop=coop,
-        lot_ids=[lot.id for lot in wet],
-        user_id=manager,
-        occurred_on=_day(_made_on(session, *wet), after=1),
-    )
-    dried = lots.process_lot(
-        session,
-        lot=batch,
-        process="fermentation",
-        output_form="dry_beans",
-        output_g=batch.weight_g * 375 // 1000,
-        site_id=shed.id,
-        user_id=manager,
-        occurred_on=_day(_made_on(session, batch), after=7),
+    batch = season.merge(wet, after=1)
+    dried = season.process(
+        batch,
+        "fermentation",
+        "dry_beans",
+        375,
+        after=7,
+        site=shed,
         note="Fermentado 6 días en cajones y secado al sol en la planta de Aucayacu",
     )
     demo.special["lot_cacao_dried_id"] = dried.id
-    bought_dry = _gather(session, demo, code, pool.take(30, form="dry_beans"))
-    blend = lots.merge_lots(
-        session,
-        coop=coop,
-        lot_ids=[dried.id, bought_dry.id],
-        user_id=manager,
-        occurred_on=_day(_made_on(session, dried, bought_dry), after=2),
-    )
+    bought_dry = season.take(30, "dry_beans")
+    blend = season.merge([dried, bought_dry], after=2)
     half = blend.weight_g // 2
-    export, stock = lots.split_lot(
-        session,
-        lot=blend,
-        parts_g=[half, blend.weight_g - half],
-        user_id=manager,
-        occurred_on=_made_on(session, blend),
-    )
-    sorted_stock = lots.process_lot(
-        session,
-        lot=stock,
-        process="sorting",
-        output_form="dry_beans",
-        output_g=stock.weight_g * 96 // 100,
-        user_id=manager,
-        occurred_on=_day(_made_on(session, stock), after=1),
-    )
+    export, stock = season.split(blend, [half, blend.weight_g - half])
+    sorted_stock = season.process(stock, "sorting", "dry_beans", 960, after=1)
     demo.special["lot_cacao_stock_id"] = sorted_stock.id
     # The sorted stock waits in labelled sacks at the warehouse.
     publication.publish(session, lot=sorted_stock, via=publication.Via.LABELS)
-    shipment = shipments.create_shipment(
-        session,
-        coop=coop,
-        buyer_name="Hanseatische Kakao-Kontor GmbH (Hamburgo)",
-        buyer_country="DE",
-        contract="HKK-2026-031",
-        container="HLXU2281907",
-        lot_ids=[export.id],
-        user_id=manager,
-        shipped_on=_day(_made_on(session, export), after=5),
-    )
-    demo.special["shipment_cacao_id"] = shipment.id
+    season.ship("cacao", [export], after=5)

@@ -53,6 +53,7 @@ from .rules import (
     MAX_NOTE,
     MAX_PARTS,
     Pick,
+    check_lot_open,
 )
 from .voiding import void_operation
 
@@ -68,6 +69,7 @@ __all__ = [
     "TRANSITIONS",
     "YIELD_BANDS",
     "Pick",
+    "check_lot_open",
     "check_process",
     "create_lot",
     "digital_link",

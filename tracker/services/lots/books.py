@@ -179,8 +179,7 @@ def spend_lots(
             },
         )
         if len(changed) != len(chunk):
-            done = {row.id for row in changed}
-            lot = by_lot[next(i for i in chunk if i not in done)]
+            lot = _missed(by_lot, chunk, changed)
             raise Conflict(
                 _l(
                     "Lot %(code)s no longer has %(kg)s kg available: another manager used it "
@@ -247,8 +246,7 @@ def void_lots(
             },
         )
         if len(changed) != len(chunk):
-            done = {row.id for row in changed}
-            lot = by_lot[next(i for i in chunk if i not in done)]
+            lot = _missed(by_lot, chunk, changed)
             raise Conflict(
                 _l(
                     "Lot %(code)s made by this operation was already used or shipped: "
@@ -256,3 +254,11 @@ def void_lots(
                     code=lot.code,
                 )
             )
+
+
+def _missed(
+    by_lot: dict[uuid.UUID, Lot], chunk: Sequence[uuid.UUID], changed: Sequence[Any]
+) -> Lot:
+    """The first lot of the chunk that a guarded update did not change."""
+    done = {row.id for row in changed}
+    return by_lot[next(i for i in chunk if i not in done)]

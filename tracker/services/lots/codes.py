@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 from ...models import Cooperative, Lot, Product
 from ...models.enums import FORMS_BY_CROP, Crop
 from .. import gs1, links, publication
-from ..cooperatives import bump_public_version
 from ..errors import ValidationFailed
+from ..public_version import save_public
+from ..rows import one_or_new
 
 CODE_PREFIX = {Crop.COFFEE: "CAF", Crop.CACAO: "CAC"}
 
@@ -88,18 +89,10 @@ def set_product(
                 {"gtin": [str(_l("Another product of the cooperative has this GTIN."))]}
             )
         publication.claim_gtin(session, coop=coop, gtin=normal)
-    product = session.exec(
-        select(Product).where(
-            Product.cooperative_id == coop.id, Product.crop == crop, Product.form == form
-        )
-    ).first()
-    if product is None:
-        product = Product(cooperative_id=coop.id, crop=crop, form=form, name=name)
+    product = one_or_new(session, Product, {"cooperative_id": coop.id, "crop": crop, "form": form})
     product.name = name
     product.gtin = normal
-    session.add(product)
-    bump_public_version(session, coop.id)
-    session.flush()
+    save_public(session, product)
     return product
 
 

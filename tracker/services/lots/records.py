@@ -107,21 +107,17 @@ def edges(
 ) -> None:
     """Store the genealogy edges (lot, source lot, source delivery, grams) in bulk.
 
-    Core inserts through the driver (`bulk.insert`), logged by `audit.record_rows` (one
-    entry, every edge's values).
+    Core inserts through the driver, logged with every edge's values (`bulk.insert_logged`).
     """
     ids = bulk.new_ids(len(rows))
     values = [(ids[n], *row) for n, row in enumerate(rows)]
     same = {"created_at": utcnow(), "cooperative_id": coop.id, "operation_id": operation.id}
-    table = LotInput.__table__  # type: ignore[attr-defined]
-    bulk.insert(session, table, EDGE_COLUMNS, values, same)
-    audit.record_rows(
+    bulk.insert_logged(
         session,
-        model=LotInput,
-        cooperative_id=coop.id,
-        rows=values,
-        columns=EDGE_COLUMNS,
-        same=same,
+        LotInput,
+        EDGE_COLUMNS,
+        values,
+        same,
         entity_id=str(operation.id),
         summary={"kind": operation.kind, "grams": sum(r[3] for r in rows)},
     )

@@ -94,16 +94,20 @@ def site(session: Session, coop: Cooperative, site_id: uuid.UUID | None) -> uuid
     return found.id
 
 
-def check_lot_open(lot: Lot, field: str) -> None:
-    if lot.status != LotStatus.OPEN or lot.available_g <= 0:
-        raise Conflict(
-            _l(
-                "Lot %(code)s is %(status)s: it cannot be used again.",
-                code=lot.code,
-                status=LOT_STATUS_LABELS.get(lot.status, lot.status),  # type: ignore[call-overload]
-            ),
-            field=field,
+def check_lot_open(lot: Lot, field: str, *, to_ship: bool = False) -> None:
+    """Refuse a lot that is not open with kilograms left, to work on or to ship."""
+    if lot.status == LotStatus.OPEN and lot.available_g > 0:
+        return
+    status = LOT_STATUS_LABELS.get(lot.status, lot.status)  # type: ignore[call-overload]
+    if to_ship:
+        message = _l(
+            "Lot %(code)s is %(status)s: it cannot be shipped.", code=lot.code, status=status
         )
+    else:
+        message = _l(
+            "Lot %(code)s is %(status)s: it cannot be used again.", code=lot.code, status=status
+        )
+    raise Conflict(message, field=field)
 
 
 def check_request(crop: str, form: str, picks: Sequence[Pick]) -> None:

@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 from ...models import Delivery, Lot, LotInput, LotOperation, utcnow
 from ...models.enums import LotStatus
 from .. import audit
-from ..cooperatives import bump_public_version
 from ..errors import Conflict, ValidationFailed
+from ..public_version import save_public
 from .books import give_back_to_deliveries, lock_rows, restore_lots, void_lots
 
 
@@ -73,9 +73,7 @@ def void_operation(
     operation.voided_at = now
     operation.voided_by_id = user_id
     operation.void_reason = reason
-    session.add(operation)
-    bump_public_version(session, operation.cooperative_id)
-    session.flush()
+    save_public(session, operation)
     given_back = {str(k): v for k, v in [*from_deliveries.items(), *from_lots.items()]}
     audit.record(
         session,
