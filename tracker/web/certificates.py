@@ -3,6 +3,7 @@ create and edit, status from a date, the PDF document, types, approved producers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -38,6 +39,7 @@ from ..services import (
 )
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
+from ..services.imports import ImportFailed
 from . import dashboard, listing, nav
 from .context import (
     discard,
@@ -260,27 +262,51 @@ def show(certificate_id: str) -> Any:
 def change_status(certificate_id: str) -> Any:
     cert = guard.record("certificate_id", Permission.MANAGE)
     form = request.form
-    try:
-        change = certificates.change_status(
+    return certificate_action(
+        cert,
+        lambda: certificates.change_status(
             get_session(),
             cert,
             status=form.get("status", ""),
             effective_from=form.get("from", ""),
             reason=form.get("reason", ""),
             user_id=user_id(),
-        )
-    except DomainError as error:
-        discard()
-        return show_page(cert, errors=error.errors(), form=form, status=error.status)
-    flash(
-        _(
+        ),
+        lambda change: _(
             "Status %(status)s from %(day)s recorded; claims were recomputed.",
             status=vocabulary.CERTIFICATE_STATUS_LABELS.get(change.status, change.status),
             day=change.effective_from.isoformat(),
         ),
-        "success",
+        form=form,
     )
-    return redirect(url_for("certificates.show", certificate_id=cert.id), code=303)
+
+
+def certificate_action(
+    cert: Certificate,
+    act: Callable[[], Any],
+    done: Callable[[Any], str],
+    *,
+    form: Any = None,
+    prefix: str = "",
+    anchor: str = "",
+) -> Any:
+    """One of the certificate page's forms: `act` changes the certificate and `done` says
+    what it did, back on the page (at `anchor`). A refusal keeps nothing and draws the page
+    again with the errors under the form's field ids (`prefix`_field: several forms share
+    the page), or, for a CSV, every bad row."""
+    try:
+        result = act()
+    except ImportFailed as error:
+        discard()
+        return show_page(
+            cert, errors={"csv_file": [error.text()]}, csv_errors=error.rows, status=422
+        )
+    except DomainError as error:
+        discard()
+        errors = {f"{prefix}_{k}" if prefix else k: v for k, v in error.errors().items()}
+        return show_page(cert, errors=errors, form=form, status=error.status)
+    flash(done(result), "success")
+    return redirect(url_for("certificates.show", certificate_id=cert.id) + anchor, code=303)
 
 
 # -- the document -----------------------------------------------------------------------

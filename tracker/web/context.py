@@ -6,6 +6,7 @@ No view module imports another's helpers: what two pages need lives here."""
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -33,12 +34,13 @@ from marshmallow import ValidationError
 from .. import db, formatting, paging
 from ..auth import current_principal
 from ..db import get_session
+from ..documents import epcis
 from ..documents.csv_export import Dialect
 from ..models import Cooperative
 from ..schemas.intake import LocalDate
 from ..services import access, vocabulary
 from ..services.access import Permission, Principal
-from ..services.errors import DomainError, ValidationFailed
+from ..services.errors import Conflict, DomainError, ValidationFailed
 from . import nav
 
 PAGE_SIZE = 50
@@ -247,6 +249,27 @@ def refused(error: DomainError, target: str) -> Any:
     return redirect(target, code=303)
 
 
+def void_with_reason(
+    void: Callable[..., Any],
+    page: Callable[[dict[str, list[str]]], Any],
+    *,
+    back: str,
+    done: str,
+    **record: Any,
+) -> Any:
+    """Void a record with the reason the form gives: a missing reason draws `page` again
+    with its errors; a record someone else voided first is refused; else `done` is said
+    on `back`."""
+    try:
+        void(get_session(), reason=request.form.get("reason", ""), user_id=user_id(), **record)
+    except ValidationFailed as error:
+        return page(error.errors())
+    except Conflict as error:
+        return refused(error, back)
+    flash(done, "success")
+    return redirect(back, code=303)
+
+
 # -- lists and downloads ---------------------------------------------------------------
 
 
@@ -295,6 +318,15 @@ def csv_download(make_chunks: Callable[[], Iterable[str]], filename: str) -> Res
     response = Response(stream_with_context(encoded()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def jsonld_download(document: dict[str, Any], filename: str) -> Response:
+    """An EPCIS document as a JSON-LD file to save."""
+    response = Response(
+        json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
