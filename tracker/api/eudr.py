@@ -25,7 +25,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from .. import guard
+from .. import downloads, guard
 from ..db import get_session
 from ..documents import eudr
 from ..schemas.lot import InputSchema
@@ -93,14 +93,7 @@ def _geojson(
         response = Response(json.dumps(index()), status=300, mimetype="application/json")
         response.headers["X-EUDR-Parts"] = str(count)
         return response
-    part = package.part(number or 1)
-    response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{eudr.filename(package, part)}"'
-    )
-    response.headers["X-EUDR-Parts"] = str(count)
-    response.headers["X-EUDR-Part"] = str(part.number)
-    return response
+    return downloads.eudr_part(package, package.part(number or 1))
 
 
 @blp.route("/lots/<lot_id>/eudr.geojson")
@@ -130,11 +123,4 @@ class EudrSummary(MethodView):
         """The PDF/A summary: lots, plots and areas, the deforestation-free statement
         (cut-off 31 December 2020), the certificates."""
         package = _package(shipment_id)
-        response = Response(
-            eudr.summary_pdf(package, eudr_facts.summary(get_session(), package.origin)),
-            mimetype="application/pdf",
-        )
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{eudr.summary_filename(package)}"'
-        )
-        return response
+        return downloads.eudr_summary(package, eudr_facts.summary(get_session(), package.origin))

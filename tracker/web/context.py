@@ -6,7 +6,6 @@ No view module imports another's helpers: what two pages need lives here."""
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -34,7 +33,6 @@ from marshmallow import ValidationError
 from .. import db, formatting, paging
 from ..auth import current_principal
 from ..db import get_session
-from ..documents import epcis
 from ..documents.csv_export import Dialect
 from ..models import Cooperative
 from ..schemas.intake import LocalDate
@@ -318,15 +316,6 @@ def csv_download(make_chunks: Callable[[], Iterable[str]], filename: str) -> Res
     response = Response(stream_with_context(encoded()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def jsonld_download(document: dict[str, Any], filename: str) -> Response:
-    """An EPCIS document as a JSON-LD file to save."""
-    response = Response(
-        json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
-    )
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from .. import guard
+from .. import downloads, guard
 from ..db import get_session
 from ..documents import eudr
 from ..documents.season_report import Fmt
@@ -60,14 +60,7 @@ def geojson(shipment_id: str) -> Response:
 def summary(shipment_id: str) -> Response:
     shipment = _shipment()
     built = eudr.build(eudr_facts.for_shipment(get_session(), shipment))
-    response = Response(
-        eudr.summary_pdf(built, eudr_facts.summary(get_session(), built.origin)),
-        mimetype="application/pdf",
-    )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{eudr.summary_filename(built)}"'
-    )
-    return response
+    return downloads.eudr_summary(built, eudr_facts.summary(get_session(), built.origin))
 
 
 @bp.route("/lots/<lot_id>/eudr.geojson")
@@ -104,9 +97,4 @@ def _part(built: Any) -> Response:
         number = int(request.args.get("part", "1"))
     except ValueError:
         number = 0
-    part = built.part(number)
-    response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{eudr.filename(built, part)}"'
-    response.headers["X-EUDR-Parts"] = str(len(built.parts))
-    response.headers["X-EUDR-Part"] = str(part.number)
-    return response
+    return downloads.eudr_part(built, built.part(number))

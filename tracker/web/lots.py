@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
-from .. import config, formatting, guard, paging
+from .. import config, downloads, formatting, guard, paging
 from ..db import get_session
 from ..documents import epcis
 from ..formatting import ngettext
@@ -43,7 +43,6 @@ from . import dashboard, lot_graph, nav
 from .context import (
     discard,
     form_date,
-    jsonld_download,
     kg_text,
     login_required_for,
     parse_uuid,
@@ -552,7 +551,7 @@ def delivery_trace(delivery_id: str) -> Any:
 def epcis_download(lot_id: str) -> Response:
     lot = guard.record("lot_id")
     document = epcis.lot_document(epcis_facts.for_lot(get_session(), lot), config.public_url())
-    return jsonld_download(document, f"{lot.code}.epcis.jsonld")
+    return downloads.jsonld(document, f"{lot.code}.epcis.jsonld")
 
 
 # -- the dashboard panel ------------------------------------------------------------------

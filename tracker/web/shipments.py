@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import config, guard
+from .. import config, downloads, guard
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
@@ -29,7 +29,6 @@ from ..services.errors import Conflict, ValidationFailed
 from . import nav
 from .context import (
     form_date,
-    jsonld_download,
     login_required_for,
     parse_uuid,
     principal,
@@ -155,6 +154,6 @@ def epcis_download(shipment_id: str) -> Response:
     document = epcis.shipment_document(
         epcis_facts.for_shipment(get_session(), shipment), config.public_url()
     )
-    return jsonld_download(
+    return downloads.jsonld(
         document, f"shipment-{shipment.shipped_on}-{str(shipment.id)[:8]}.epcis.jsonld"
     )
