@@ -22,7 +22,14 @@ from ..services import certificate_pages, claims, conversions, vocabulary
 from ..services.access import Permission
 from ..services.claims import massbalance
 from ..services.errors import DomainError, ValidationFailed
-from .context import discard, login_required_for, principal, safe_next, show_cooperative, user_id
+from .context import (
+    login_required_for,
+    principal,
+    refused,
+    safe_next,
+    show_cooperative,
+    user_id,
+)
 
 bp = login_required_for(Blueprint("claims", __name__))
 
@@ -38,24 +45,20 @@ def lot_page(lot_id: Any) -> str:
 @bp.route("/lots/<lot_id>/claims")
 def lot(lot_id: str) -> Any:
     record = guard.record("lot_id")
-    show_cooperative(record)
-    return render_template(
-        "claims/report.html",
-        report=claims.explain_lot(get_session(), record),
-        subject=record.code,
-        back=lot_page(record.id),
-    )
+    return _report(record, claims.explain_lot, record.code, lot_page(record.id))
 
 
 @bp.route("/deliveries/<delivery_id>/claims")
 def delivery(delivery_id: str) -> Any:
     record = guard.record("delivery_id")
+    return _report(record, claims.explain_delivery, record.receipt_number, None)
+
+
+def _report(record: Any, explain: Any, subject: str, back: str | None) -> str:
+    """The claims report of a lot or a delivery on its own page."""
     show_cooperative(record)
     return render_template(
-        "claims/report.html",
-        report=claims.explain_delivery(get_session(), record),
-        subject=record.receipt_number,
-        back=None,
+        "claims/report.html", report=explain(get_session(), record), subject=subject, back=back
     )
 
 
@@ -71,9 +74,13 @@ def _certificate(lot: Any) -> Certificate:
     return cert
 
 
+def _back(lot: Any) -> str:
+    """Where the form was sent from (the lot page by default)."""
+    return safe_next(request.form.get("next"), lot_page(lot.id))
+
+
 def _done(lot: Any) -> Any:
-    target = safe_next(request.form.get("next"), lot_page(lot.id))
-    return redirect(target, code=303)
+    return redirect(_back(lot), code=303)
 
 
 @bp.route("/lots/<lot_id>/mass-balance", methods=["POST"])
@@ -86,9 +93,7 @@ def allocate(lot_id: str) -> Any:
         cert = _certificate(lot)
         debit = massbalance.allocate(get_session(), lot=lot, certificate=cert, user_id=user_id())
     except DomainError as error:
-        discard()
-        flash(error.text(), "error")
-        return _done(lot)
+        return refused(error, _back(lot))
     flash(
         _(
             "Lot %(code)s now carries the mass-balance claim of certificate %(number)s "
@@ -119,8 +124,6 @@ def void_allocation(lot_id: str) -> Any:
             user_id=user_id(),
         )
     except DomainError as error:
-        discard()
-        flash(error.text(), "error")
-        return _done(lot)
+        return refused(error, _back(lot))
     flash(_("The mass-balance claim was taken back; its credit returned."), "success")
     return _done(lot)

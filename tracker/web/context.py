@@ -22,6 +22,7 @@ from flask import (
     flash,
     g,
     redirect,
+    render_template,
     request,
     stream_with_context,
     url_for,
@@ -231,6 +232,14 @@ def kg_text(grams: int) -> str:
 def new_key() -> str:
     """A fresh idempotency key for a form: the same form sent twice stores one record."""
     return uuid.uuid4().hex
+
+
+def form_page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    """A page with a form, and the answer's status. Its form carries the idempotency key it
+    was sent with when it is drawn again after a refusal (sending it twice stores one
+    record), else a fresh one."""
+    key = request.form.get("idempotency_key") or new_key()
+    return render_template(template, idempotency_key=key, **context), status
 
 
 def discard() -> None:

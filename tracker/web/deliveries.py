@@ -44,6 +44,7 @@ from . import dashboard, listing, nav
 from .context import (
     discard,
     errors_of,
+    form_page,
     login_required_for,
     may,
     new_key,
@@ -299,10 +300,9 @@ def _render_void(
         fields=fields,
         values=values,
         errors=errors,
-        idempotency_key=request.form.get("idempotency_key") or new_key(),
         correcting=request.form.get("correct") == "on",
     )
-    return render_template("deliveries/void.html", **context), status
+    return form_page("deliveries/void.html", status, **context)
 
 
 @bp.route("/deliveries/<delivery_id>/void", methods=["POST"])

@@ -25,7 +25,7 @@ from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS
 from . import listing, nav
-from .context import errors_of, login_required_for, may, new_key, show_cooperative
+from .context import errors_of, form_page, login_required_for, may, show_cooperative
 
 bp = login_required_for(Blueprint("families", __name__))
 
@@ -106,17 +106,14 @@ def _form(
     errors: dict[str, Any],
     status: int = 200,
 ) -> Any:
-    return (
-        render_template(
-            "families/form.html",
-            family=family,
-            values=values,
-            errors=errors,
-            community_options=[(c.id, c.name) for c in families.communities(get_session(), coop)],
-            idempotency_key=request.form.get("idempotency_key") or new_key(),
-            show_private=may(Permission.PRIVATE, coop),
-        ),
+    return form_page(
+        "families/form.html",
         status,
+        family=family,
+        values=values,
+        errors=errors,
+        community_options=[(c.id, c.name) for c in families.communities(get_session(), coop)],
+        show_private=may(Permission.PRIVATE, coop),
     )
 
 

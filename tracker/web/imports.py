@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -21,9 +21,9 @@ from ..services.errors import ValidationFailed
 from .context import (
     csv_download,
     dialect,
+    form_page,
     login_required_for,
     may,
-    new_key,
     principal,
     query_day,
     show_cooperative,
@@ -51,24 +51,21 @@ def _page(
 ) -> Any:
     """The import form; after a refusal, its message or the (first) problems by row."""
     title, back = KINDS[kind]
-    return (
-        render_template(
-            "deliveries/import.html",
-            kind=kind,
-            title=title,
-            back=back,
-            errors=errors or [],
-            more=more,
-            bad_lines=len({e["line"] for e in errors or []}) if bad_lines is None else bad_lines,
-            message=message,
-            centres=deliveries.centres(get_session(), coop) if kind == "deliveries" else [],
-            own_centre=principal().centres.get(coop.id),
-            spanish_headers=csv_export.HEADERS[kind],
-            columns=list(imports.COLUMNS[kind]),
-            required=imports.REQUIRED[kind],
-            idempotency_key=request.form.get("idempotency_key") or new_key(),
-        ),
+    return form_page(
+        "deliveries/import.html",
         status,
+        kind=kind,
+        title=title,
+        back=back,
+        errors=errors or [],
+        more=more,
+        bad_lines=len({e["line"] for e in errors or []}) if bad_lines is None else bad_lines,
+        message=message,
+        centres=deliveries.centres(get_session(), coop) if kind == "deliveries" else [],
+        own_centre=principal().centres.get(coop.id),
+        spanish_headers=csv_export.HEADERS[kind],
+        columns=list(imports.COLUMNS[kind]),
+        required=imports.REQUIRED[kind],
     )
 
 

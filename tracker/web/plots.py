@@ -26,6 +26,7 @@ from ..services.vocabulary import CROP_LABELS, PLOT_FLAG_LABELS
 from . import nav
 from .context import (
     errors_of,
+    form_page,
     login_required_for,
     may,
     new_key,
@@ -66,17 +67,14 @@ def _form(
     errors: dict[str, Any],
     status: int = 200,
 ) -> Any:
-    return (
-        render_template(
-            "plots/form.html",
-            family=family,
-            plot=plot,
-            values=values,
-            errors=errors,
-            crops=list(CROP_LABELS.items()),
-            idempotency_key=request.form.get("idempotency_key") or new_key(),
-        ),
+    return form_page(
+        "plots/form.html",
         status,
+        family=family,
+        plot=plot,
+        values=values,
+        errors=errors,
+        crops=list(CROP_LABELS.items()),
     )
 
 
@@ -203,17 +201,14 @@ def _area_page(coop: Any, errors: dict[str, Any], status: int = 200) -> Any:
     session = get_session()
     flagged = plots.flagged_plots(session, coop)
     area = plots.protected_area(coop)
-    return (
-        render_template(
-            "plots/protected_area.html",
-            flagged=flagged,
-            area_ha=None if area is None else _area_ha(area),
-            errors=errors,
-            flag_labels=PLOT_FLAG_LABELS,
-            can_manage=may(Permission.MANAGE, coop),
-            idempotency_key=request.form.get("idempotency_key") or new_key(),
-        ),
+    return form_page(
+        "plots/protected_area.html",
         status,
+        flagged=flagged,
+        area_ha=None if area is None else _area_ha(area),
+        errors=errors,
+        flag_labels=PLOT_FLAG_LABELS,
+        can_manage=may(Permission.MANAGE, coop),
     )
 
 
