@@ -242,6 +242,24 @@ def form_page(template: str, status: int = 200, **context: Any) -> tuple[str, in
     return render_template(template, idempotency_key=key, **context), status
 
 
+def save_form(
+    schema: Any,
+    values: dict[str, Any],
+    save: Callable[[dict[str, Any]], Any],
+    redraw: Callable[[dict[str, list[str]]], Any],
+    done: Callable[[Any], tuple[str, str]],
+) -> Any:
+    """Load a record's form with `schema` and `save` it; refused, the form is drawn again
+    with its errors (`redraw`); saved, `done(record)` gives the message and where to go."""
+    try:
+        saved = save(schema.load(values))
+    except (ValidationError, ValidationFailed) as error:
+        return redraw(errors_of(error))
+    message, target = done(saved)
+    flash(message, "success")
+    return redirect(target, 303)
+
+
 def discard() -> None:
     """Keep nothing of a refused action; call it before drawing the form again with its
     errors, so the page shows the records as they were."""
