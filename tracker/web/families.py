@@ -20,7 +20,6 @@ from ..models import Family
 from ..schemas.family import FamilySchema
 from ..schemas.intake import form_values
 from ..services import claims, deliveries, families, plots, staff_lists, vocabulary
-from ..services import listing as listing_service
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS
@@ -78,15 +77,10 @@ def export(code: str) -> Any:
     coop = guard.record("code")
     filters, wanted = _list_filters(coop)
     private = may(Permission.PRIVATE, coop)
-    return listing.export(
+    return listing.export_every(
         filters,
-        lambda how: csv_export.families(
-            listing_service.every(
-                get_session(), staff_lists.family_export(get_session(), coop, wanted)
-            ),
-            how,
-            include_private=private,
-        ),
+        lambda: staff_lists.family_export(get_session(), coop, wanted),
+        lambda rows, how: csv_export.families(rows, how, include_private=private),
         f"families-{coop.code}",
     )
 

@@ -21,7 +21,6 @@ from ..models import Cooperative, Family
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
 from ..services import families, payments, premiums, prices, receipt_facts, staff_lists
-from ..services import listing as listing_service
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
@@ -120,13 +119,10 @@ def export(code: str) -> Response:
     """The payments of the list's filters as CSV."""
     coop = guard.record("code")
     filters, wanted = _list_filters(coop)
-    return listing.export(
+    return listing.export_every(
         filters,
-        lambda how: csv_export.payments(
-            listing_service.every(get_session(), staff_lists.payments(coop, wanted)),
-            how,
-            coop.currency,
-        ),
+        lambda: staff_lists.payments(coop, wanted),
+        lambda rows, how: csv_export.payments(rows, how, coop.currency),
         f"payments-{coop.code}",
     )
 
