@@ -1,6 +1,6 @@
 """File answers the staff pages and the API share: a document to save or to show, an
-EPCIS JSON-LD file, the EUDR package's files (each GeoJSON part and the summary), and a
-lot's printouts (QR code, sack labels, provenance sheet)."""
+EPCIS JSON-LD file, the EUDR package's files (each GeoJSON part and the summary), a
+certificate's PDF, and a lot's printouts (QR code, sack labels, provenance sheet)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any
 
 from flask import Response
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from . import config
 from .db import get_session
 from .documents import epcis, eudr, qr, sheets
-from .models import Lot
-from .services import printing, publication
+from .models import Certificate, Lot
+from .services import certificate_documents, printing, publication
+from .services.errors import NotFound
 
 
 def file_response(
@@ -46,6 +48,24 @@ def eudr_summary(package: eudr.Package, facts: eudr.Summary) -> Response:
     return file_response(
         eudr.summary_pdf(package, facts), "application/pdf", eudr.summary_filename(package)
     )
+
+
+def certificate_pdf(data: bytes, filename: str, *, inline: bool = False) -> Response:
+    """A certificate's PDF (or the approved-producers list), never sniffed as another type
+    and never served from a cache without asking."""
+    response = file_response(data, certificate_documents.PDF_MEDIA_TYPE, filename, inline=inline)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def certificate_document(cert: Certificate) -> Response:
+    """The certificate's current document, as the PDF it is (an attachment)."""
+    current = certificate_documents.current_document(get_session(), cert)
+    if current is None:
+        raise NotFound(_("This certificate has no document yet."))
+    data = certificate_documents.read_document(get_session(), current[1])
+    return certificate_pdf(data, certificate_documents.download_name(cert))
 
 
 # -- a lot's printouts (the lot page's links and /api/v1/lots/{id}/...) ---------------------

@@ -21,7 +21,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import guard
+from .. import downloads, guard
 from ..db import get_session
 from ..documents import csv_export, pdf
 from ..idempotency import idempotent
@@ -312,27 +312,11 @@ def certificate_action(
 # -- the document -----------------------------------------------------------------------
 
 
-def _pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:
-    response = Response(data, mimetype=certificate_documents.PDF_MEDIA_TYPE)
-    disposition = "inline" if inline else "attachment"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
-
-
 @bp.route("/certificates/<certificate_id>/document", methods=["GET", "POST"])
 @idempotent
 def document(certificate_id: str) -> Any:
     if request.method == "GET":
-        cert = guard.record("certificate_id")
-        current = certificate_documents.current_document(get_session(), cert)
-        if current is None:
-            from ..services.errors import NotFound
-
-            raise NotFound(_("This certificate has no document yet."))
-        data = certificate_documents.read_document(get_session(), current[1])
-        return _pdf_response(data, certificate_documents.download_name(cert))
+        return downloads.certificate_document(guard.record("certificate_id"))
     cert = guard.record("certificate_id", Permission.MANAGE)
     upload = request.files.get("document")
     try:
@@ -372,7 +356,7 @@ def file(certificate_id: str, file_id: str) -> Response:
     found = certificate_documents.document_of(get_session(), cert, stored.id)
     data = certificate_documents.read_document(get_session(), found)
     name = certificate_documents.download_name(cert).replace(".pdf", f"-{found.sha256[:8]}.pdf")
-    return _pdf_response(data, name)
+    return downloads.certificate_pdf(data, name)
 
 
 # -- approved producers -----------------------------------------------------------------
@@ -405,7 +389,7 @@ def approved_pdf(certificate_id: str) -> Response:
     name = certificate_documents.download_name(cert).replace(
         ".pdf", f"-producers-{day.isoformat()}.pdf"
     )
-    return _pdf_response(document, name, inline=True)
+    return downloads.certificate_pdf(document, name, inline=True)
 
 
 @bp.route("/certificates/<certificate_id>/approved-producers.csv")
