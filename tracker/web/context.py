@@ -279,19 +279,25 @@ def void_with_reason(
     page: Callable[[dict[str, list[str]]], Any],
     *,
     back: str,
-    done: str,
+    done: str | Callable[[Any], str],
+    refuse_conflict: bool = True,
     **record: Any,
 ) -> Any:
     """Void a record with the reason the form gives: a missing reason draws `page` again
-    with its errors; a record someone else voided first is refused; else `done` is said
-    on `back`."""
+    with its errors; a record someone else voided first is refused on `back` (or, without
+    `refuse_conflict`, answered 409 by the app's error page); else `done` (or `done(what
+    the void returned)`) is said on `back`."""
     try:
-        void(get_session(), reason=request.form.get("reason", ""), user_id=user_id(), **record)
+        result = void(
+            get_session(), reason=request.form.get("reason", ""), user_id=user_id(), **record
+        )
     except ValidationFailed as error:
         return page(error.errors())
     except Conflict as error:
+        if not refuse_conflict:
+            raise
         return refused(error, back)
-    flash(done, "success")
+    flash(done if isinstance(done, str) else done(result), "success")
     return redirect(back, code=303)
 
 
