@@ -8,6 +8,7 @@ allocation forms in that partial post here.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -79,7 +80,17 @@ def _back(lot: Any) -> str:
     return safe_next(request.form.get("next"), lot_page(lot.id))
 
 
-def _done(lot: Any) -> Any:
+def _ledger_action(act: Callable[[Any, Certificate], str]) -> Any:
+    """A manager's step on the lot's mass-balance claim with the certificate the form
+    names: `act` does it and says what it did; refused, nothing is kept. Back to the page
+    the form was on."""
+    lot = guard.record("lot_id", Permission.MANAGE)
+    show_cooperative(lot)
+    try:
+        message = act(lot, _certificate(lot))
+    except DomainError as error:
+        return refused(error, _back(lot))
+    flash(message, "success")
     return redirect(_back(lot), code=303)
 
 
@@ -87,35 +98,27 @@ def _done(lot: Any) -> Any:
 @idempotent
 def allocate(lot_id: str) -> Any:
     """Spend mass-balance credit on the lot (a manager's decision, never automatic)."""
-    lot = guard.record("lot_id", Permission.MANAGE)
-    show_cooperative(lot)
-    try:
-        cert = _certificate(lot)
+
+    def spend(lot: Any, cert: Certificate) -> str:
         debit = massbalance.allocate(get_session(), lot=lot, certificate=cert, user_id=user_id())
-    except DomainError as error:
-        return refused(error, _back(lot))
-    flash(
-        _(
+        return _(
             "Lot %(code)s now carries the mass-balance claim of certificate %(number)s "
             "(%(kg)s %(unit)s spent from its ledger).",
             code=lot.code,
             number=cert.number,
             kg=vocabulary.kg_text(debit.grams),
             unit=conversions.ledger_unit(lot.crop),
-        ),
-        "success",
-    )
-    return _done(lot)
+        )
+
+    return _ledger_action(spend)
 
 
 @bp.route("/lots/<lot_id>/mass-balance/void", methods=["POST"])
 @idempotent
 def void_allocation(lot_id: str) -> Any:
     """Take the mass-balance claim back; the credit returns to the ledger."""
-    lot = guard.record("lot_id", Permission.MANAGE)
-    show_cooperative(lot)
-    try:
-        cert = _certificate(lot)
+
+    def take_back(lot: Any, cert: Certificate) -> str:
         massbalance.void_allocation(
             get_session(),
             lot=lot,
@@ -123,7 +126,6 @@ def void_allocation(lot_id: str) -> Any:
             reason=request.form.get("reason", ""),
             user_id=user_id(),
         )
-    except DomainError as error:
-        return refused(error, _back(lot))
-    flash(_("The mass-balance claim was taken back; its credit returned."), "success")
-    return _done(lot)
+        return _("The mass-balance claim was taken back; its credit returned.")
+
+    return _ledger_action(take_back)
