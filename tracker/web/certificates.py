@@ -43,6 +43,7 @@ from ..services.imports import ImportFailed
 from . import dashboard, listing, nav
 from .context import (
     discard,
+    form_text,
     login_required_for,
     parse_day,
     show_cooperative,
@@ -114,9 +115,7 @@ def add_kind(code: str) -> Any:
         kind = certificates.add_kind(
             get_session(),
             coop,
-            code=form.get("code", ""),
-            name_es=form.get("name_es", ""),
-            name_en=form.get("name_en", ""),
+            **form_text("code", "name_es", "name_en"),
             covers=form.get("covers", "families"),
         )
     except ValidationFailed as error:

@@ -197,6 +197,12 @@ def form_date(value: str | None, field: str, errors: dict[str, list[str]]) -> da
         return None
 
 
+def form_text(*names: str) -> dict[str, str]:
+    """The named fields of the posted form, as typed ("" for a missing one): the keyword
+    arguments of the service the form calls."""
+    return {name: request.form.get(name, "") for name in names}
+
+
 def parse_day(value: str | None, default: date | None = None) -> date | None:
     """An ISO date from the query string (?on=), or `default` when missing or wrong."""
     try:

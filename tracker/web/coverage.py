@@ -18,7 +18,7 @@ from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from . import listing
 from .certificates import certificate_action
-from .context import login_required_for, show_cooperative, user_id
+from .context import form_text, login_required_for, show_cooperative, user_id
 
 bp = login_required_for(Blueprint("coverage", __name__))
 
@@ -103,8 +103,7 @@ def add(certificate_id: str) -> Any:
             get_session(),
             cert,
             family_id=family_id,
-            status=form.get("status", ""),
-            since=form.get("since", ""),
+            **form_text("status", "since"),
             user_id=user_id(),
         )
 
@@ -129,9 +128,7 @@ def add_community(certificate_id: str) -> Any:
         lambda: coverage.cover_community(
             get_session(),
             cert,
-            community_id=form.get("community_id", ""),
-            status=form.get("status", ""),
-            since=form.get("since", ""),
+            **form_text("community_id", "status", "since"),
             user_id=user_id(),
         ),
         lambda added: ngettext(
@@ -180,8 +177,7 @@ def set_site(certificate_id: str) -> Any:
         lambda: coverage.set_site(
             get_session(),
             cert,
-            site_id=form.get("site_id", ""),
-            since=form.get("since", ""),
+            **form_text("site_id", "since"),
             until=form.get("until") or None,
             user_id=user_id(),
         ),
