@@ -106,6 +106,11 @@ class Blueprint(flask_smorest.Blueprint):
         return bounded
 
 
+def resource_blueprint(name: str, import_name: str, description: str) -> Blueprint:
+    """An API module's blueprint: `api_<name>` under /api/v1 (auto-registered by api/)."""
+    return Blueprint(f"api_{name}", import_name, url_prefix="/api/v1", description=description)
+
+
 def jsonld(document: dict[str, Any], filename: str) -> Response:
     """An EPCIS document as JSON-LD, shown in the browser."""
     return downloads.jsonld(document, filename, inline=True)

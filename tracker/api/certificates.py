@@ -44,13 +44,12 @@ from ..services import (
 from ..services.access import Permission
 from ..services.claims import massbalance, split_list
 from ..services.errors import ValidationFailed
-from ._common import Blueprint, QueryPage, require_json_object, user_id
+from ._common import QueryPage, require_json_object, resource_blueprint, user_id
 
-blp = Blueprint(
-    "api_certificates",
+blp = resource_blueprint(
+    "certificates",
     __name__,
-    url_prefix="/api/v1",
-    description="Certificates, their status, document, coverage and mass-balance ledger",
+    "Certificates, their status, document, coverage and mass-balance ledger",
 )
 
 

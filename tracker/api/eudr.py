@@ -22,7 +22,6 @@ from typing import Any
 
 from flask import Response, json, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from .. import downloads, guard
@@ -31,12 +30,10 @@ from ..documents import eudr
 from ..schemas.lot import InputSchema
 from ..services import eudr_facts
 from ..services.access import Permission
+from ._common import resource_blueprint
 
-blp = Blueprint(
-    "api_eudr",
-    __name__,
-    url_prefix="/api/v1",
-    description="EUDR due-diligence package of a shipment or a lot (managers)",
+blp = resource_blueprint(
+    "eudr", __name__, "EUDR due-diligence package of a shipment or a lot (managers)"
 )
 
 

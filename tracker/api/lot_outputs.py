@@ -6,17 +6,14 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import downloads, guard
 from ..expensive import document_limit
 from ..schemas.labels import LabelsQuery, check_sacks
+from ._common import resource_blueprint
 
-blp = Blueprint(
-    "api_lot_outputs",
-    __name__,
-    url_prefix="/api/v1",
-    description="A lot's QR code, sack labels and provenance sheet",
+blp = resource_blueprint(
+    "lot_outputs", __name__, "A lot's QR code, sack labels and provenance sheet"
 )
 
 

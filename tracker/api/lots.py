@@ -35,9 +35,9 @@ from ..services import access, epcis_facts, genealogy, lot_pages, lots, publicat
 from ..services import claims as claims_engine
 from ..services.access import Permission
 from ..services.errors import Conflict, NotFound, ValidationFailed
-from ._common import Blueprint, QueryPage, caller, jsonld, user_id
+from ._common import QueryPage, caller, jsonld, resource_blueprint, user_id
 
-blp = Blueprint("api_lots", __name__, url_prefix="/api/v1", description="Lots and their genealogy")
+blp = resource_blueprint("lots", __name__, "Lots and their genealogy")
 
 
 def present(lots_: Sequence[Lot]) -> list[dict[str, Any]]:
