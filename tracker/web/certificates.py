@@ -95,15 +95,22 @@ def _form_options(coop: Cooperative) -> dict[str, Any]:
 
 @bp.route("/c/<code>/certificates")
 def index(code: str) -> Any:
-    coop = use_cooperative(code)
+    return _index_page(use_cooperative(code), {}, {})
+
+
+def _index_page(
+    coop: Cooperative, kind_errors: dict[str, Any], kind_values: Any, status: int = 200
+) -> tuple[str, int]:
+    """The certificates list, with the form to add a certificate type (and its errors)."""
     today = vocabulary.local_today()
-    return render_template(
+    html = render_template(
         "certificates/index.html",
         **certificate_pages.listing_page(get_session(), coop, today),
         today=today,
-        kind_errors={},
-        kind_values={},
+        kind_errors=kind_errors,
+        kind_values=kind_values,
     )
+    return html, status
 
 
 @bp.route("/c/<code>/certificate-types", methods=["POST"])
@@ -119,23 +126,7 @@ def add_kind(code: str) -> Any:
             covers=form.get("covers", "families"),
         )
     except ValidationFailed as error:
-        session = get_session()
-        today = vocabulary.local_today()
-        found = certificates.listing(session, coop)
-        html = render_template(
-            "certificates/index.html",
-            certificates=found,
-            states=certificates.states(session, found, today),
-            counts={},
-            documents={},
-            labels=vocabulary.claim_names(session, coop.id),
-            alerts=coverage.alerts(session, coop, today),
-            today=today,
-            kinds=certificates.types(session, coop),
-            kind_errors=error.errors(),
-            kind_values=form,
-        )
-        return html, 422
+        return _index_page(coop, error.errors(), form, 422)
     flash(_("Certificate type %(code)s added.", code=kind.code), "success")
     return redirect(url_for("certificates.index", code=coop.code), code=303)
 
