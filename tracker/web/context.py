@@ -35,7 +35,6 @@ from .. import db, formatting, paging
 from ..auth import current_principal
 from ..db import get_session
 from ..documents.csv_export import Dialect
-from ..documents.season_report import Fmt
 from ..models import Cooperative
 from ..schemas.intake import LocalDate
 from ..services import access, vocabulary
@@ -229,11 +228,6 @@ def parse_uuid(value: str | None) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
-
-
-def money_format(coop: Cooperative) -> Fmt:
-    """How a page writes numbers, money and dates: its language, the cooperative's currency."""
-    return Fmt(str(get_locale() or "es"), coop.currency)
 
 
 def kg_text(grams: int) -> str:

@@ -16,6 +16,7 @@ from flask_babel import ngettext
 
 from .. import guard
 from ..db import get_session
+from ..documents.season_report import Fmt
 from ..idempotency import idempotent
 from ..models import Cooperative
 from ..services import conversions, premiums
@@ -23,13 +24,19 @@ from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS, label
 from . import nav
-from .context import login_required_for, money_format, principal
+from .context import login_required_for, principal
 
 bp = login_required_for(Blueprint("conversions", __name__))
 
 nav.add("conversions.factors", _l("Conversion factors"), Permission.AUDIT, order=67)
 
 FIELD = "factor-"
+
+
+def _fmt(coop: Cooperative) -> Fmt:
+    from flask_babel import get_locale
+
+    return Fmt(str(get_locale() or "es"), coop.currency)
 
 
 @bp.route("/c/<code>/conversion-factors")
@@ -103,7 +110,7 @@ def _render(
         crop_labels=CROP_LABELS,
         form_labels=FORM_LABELS,
         label=label,
-        fmt=money_format(coop),
+        fmt=_fmt(coop),
         errors=errors,
         values=values,
         idempotency_key=uuid.uuid4().hex,

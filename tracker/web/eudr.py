@@ -7,13 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import get_locale
 
 from .. import downloads, guard
 from ..db import get_session
 from ..documents import eudr
+from ..documents.season_report import Fmt
 from ..services import eudr_facts
 from ..services.access import Permission
-from .context import login_required_for, money_format, show_cooperative
+from .context import login_required_for, show_cooperative
 
 bp = login_required_for(Blueprint("eudr", __name__))
 
@@ -51,7 +53,7 @@ def _index_page(built: eudr.Package, part_url: Callable[[int], str], **subject: 
         package=built,
         problems=[],
         index=eudr.index(built, part_url),
-        fmt=money_format(built.coop),
+        fmt=Fmt(str(get_locale() or "es"), built.coop.currency),
     )
 
 

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from .. import guard
 from ..db import get_session
 from ..documents import csv_export, receipts
+from ..documents.season_report import Fmt
 from ..idempotency import idempotent
 from ..models import Cooperative, Family, Payment
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
@@ -25,13 +26,19 @@ from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS, REPORT_CLAIM_LABELS, label
 from . import listing, nav
-from .context import login_required_for, money_format, show_cooperative, user_id, void_with_reason
+from .context import login_required_for, show_cooperative, user_id, void_with_reason
 
 bp = login_required_for(Blueprint("payments", __name__))
 
 nav.add("payments.index", _l("Payments"), Permission.READ, order=65)
 
 SHOWN = 50
+
+
+def _fmt(coop: Cooperative) -> Fmt:
+    from flask_babel import get_locale
+
+    return Fmt(str(get_locale() or "es"), coop.currency)
 
 
 def _season(coop: Cooperative, value: str | None) -> int:
@@ -102,7 +109,7 @@ def listing_page(code: str) -> Any:
         kind_labels=payments.KIND_LABELS,
         method_labels=payments.METHOD_LABELS,
         label=label,
-        fmt=money_format(coop),
+        fmt=_fmt(coop),
     )
     return html, view.status
 
@@ -153,7 +160,7 @@ def _render_index(
         crops=list(Crop),
         label=label,
         kind_labels=payments.KIND_LABELS,
-        fmt=money_format(coop),
+        fmt=_fmt(coop),
         errors=errors,
         values=values,
         idempotency_key=uuid.uuid4().hex,
@@ -261,7 +268,7 @@ def _render_family(
         methods=[(m.value, payments.METHOD_LABELS[m]) for m in PaymentMethod],
         kind_labels=payments.KIND_LABELS,
         method_labels=payments.METHOD_LABELS,
-        fmt=money_format(coop),
+        fmt=_fmt(coop),
         errors=errors,
         values=values,
         today=payments.today(),
@@ -356,7 +363,7 @@ def show(payment_id: str) -> Any:
 def _payment_page(coop: Cooperative, payment: Payment, errors: dict[str, list[str]]) -> str:
     """The payment's receipt on screen (with the void form's errors)."""
     context = receipts.receipt_context(receipt_facts.of(get_session(), payment))
-    context["fmt"] = money_format(coop)  # the cooperative's own way of writing money
+    context["fmt"] = _fmt(coop)  # the cooperative's own way of writing money
     return render_template("payments/show.html", errors=errors, **context)
 
 
