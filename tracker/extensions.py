@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Iterable
+from typing import Any
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -37,3 +42,16 @@ class TrackerApi(Api):
 
 
 api = TrackerApi()
+
+
+def blueprints(package: str, path: Iterable[str], name: str = "bp") -> list[Any]:
+    """The blueprint (`name`) of every module of a package (web, public, api), by module
+    name: an area is added by adding a module. `_`-prefixed modules are helpers."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(path), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        blueprint = getattr(importlib.import_module(f"{package}.{info.name}"), name, None)
+        if blueprint is not None:
+            found.append(blueprint)
+    return found

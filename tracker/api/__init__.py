@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Any
 
 from flask import Flask
 
-from ..extensions import api, csrf
+from ..extensions import api, blueprints, csrf
 
 # The OpenAPI document depends on the blueprints (fixed per process) and on these settings
 # only: flask-smorest builds it anew for every app (about 0.2 s of CPU, most of it per test
@@ -28,7 +26,7 @@ def init_app(app: Flask) -> None:
     )
     key = repr([app.config.get(name) for name in _SPEC_SETTINGS])
     built = _built_specs.get(key)
-    for blp in _blueprints():
+    for blp in blueprints(__name__, __path__, "blp"):
         if built is None:
             api.register_blueprint(blp)
         else:  # what api.register_blueprint does, less documenting it again
@@ -39,15 +37,3 @@ def init_app(app: Flask) -> None:
         _built_specs[key] = (api.spec, api.flask_plugin, api.ma_plugin)
     else:
         api.spec, api.flask_plugin, api.ma_plugin = built
-
-
-def _blueprints() -> list[Any]:
-    found = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        blp = getattr(module, "blp", None)
-        if blp is not None:
-            found.append(blp)
-    return found

@@ -5,7 +5,6 @@ The one helper set of the API: no API module imports another's `_`-prefixed name
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 from functools import cached_property
@@ -17,10 +16,9 @@ from flask import Response, abort, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Page
 
-from .. import paging
+from .. import downloads, paging
 from ..auth import current_principal
 from ..db import get_session
-from ..documents import epcis
 from ..models import Cooperative, Delivery, Family, Plot
 from ..services import access, claims, families, plots
 from ..services.access import Permission, Principal
@@ -108,13 +106,14 @@ class Blueprint(flask_smorest.Blueprint):
         return bounded
 
 
+def resource_blueprint(name: str, import_name: str, description: str) -> Blueprint:
+    """An API module's blueprint: `api_<name>` under /api/v1 (auto-registered by api/)."""
+    return Blueprint(f"api_{name}", import_name, url_prefix="/api/v1", description=description)
+
+
 def jsonld(document: dict[str, Any], filename: str) -> Response:
     """An EPCIS document as JSON-LD, shown in the browser."""
-    response = Response(
-        json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
-    )
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return downloads.jsonld(document, filename, inline=True)
 
 
 # -- records per audience, and CSV bodies (families, plots, deliveries) -------------------

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from .. import config, guard
+from .. import config, downloads, guard
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Certificate
@@ -43,14 +43,13 @@ from ..services import (
 )
 from ..services.access import Permission
 from ..services.claims import massbalance, split_list
-from ..services.errors import NotFound, ValidationFailed
-from ._common import Blueprint, QueryPage, require_json_object, user_id
+from ..services.errors import ValidationFailed
+from ._common import QueryPage, require_json_object, resource_blueprint, user_id
 
-blp = Blueprint(
-    "api_certificates",
+blp = resource_blueprint(
+    "certificates",
     __name__,
-    url_prefix="/api/v1",
-    description="Certificates, their status, document, coverage and mass-balance ledger",
+    "Certificates, their status, document, coverage and mass-balance ledger",
 )
 
 
@@ -179,25 +178,12 @@ class CertificateStatus(MethodView):
         )
 
 
-def _pdf(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype=certificate_documents.PDF_MEDIA_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
-
-
 @blp.route("/certificates/<certificate_id>/document")
 class CertificateDocument(MethodView):
     @blp.response(200, content_type="application/pdf")
     def get(self, certificate_id: str) -> Response:
         """The current document, as the PDF it is (an attachment)."""
-        cert = guard.record("certificate_id")
-        current = certificate_documents.current_document(get_session(), cert)
-        if current is None:
-            raise NotFound(_("This certificate has no document yet."))
-        data = certificate_documents.read_document(get_session(), current[1])
-        return _pdf(data, certificate_documents.download_name(cert))
+        return downloads.certificate_document(guard.record("certificate_id"))
 
     @idempotent
     @blp.doc(

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_babel import gettext as _
-from flask_smorest import Blueprint
 
 from .. import guard
 from ..db import get_session
@@ -22,13 +21,10 @@ from ..services import access, claims
 from ..services.access import Permission
 from ..services.claims import massbalance
 from ..services.errors import NotFound, ValidationFailed
-from ._common import caller, user_id
+from ._common import caller, resource_blueprint, user_id
 
-blp = Blueprint(
-    "api_claims",
-    __name__,
-    url_prefix="/api/v1",
-    description="Claims of lots and deliveries, and mass-balance allocations",
+blp = resource_blueprint(
+    "claims", __name__, "Claims of lots and deliveries, and mass-balance allocations"
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from ..db import get_session
 from ..idempotency import idempotent
@@ -13,11 +13,9 @@ from ..models import Community, Cooperative
 from ..schemas.cooperative import CommunitySchema, CooperativeSchema
 from ..services import access, cooperatives, families
 from ..services.access import Permission
-from ._common import caller, cooperative
+from ._common import caller, cooperative, resource_blueprint
 
-blp = Blueprint(
-    "api_cooperatives", __name__, url_prefix="/api/v1", description="Cooperatives and communities"
-)
+blp = resource_blueprint("cooperatives", __name__, "Cooperatives and communities")
 
 
 @blp.route("/cooperatives")

@@ -15,9 +15,9 @@ from ..schemas.delivery import DeliveryListSchema, DeliverySchema, DeliveryVoidS
 from ..schemas.lot_forming import DeliveryFilterSchema
 from ..services import access, deliveries, delivery_import, lot_forming
 from ..services.access import Permission
-from ._common import Blueprint, DeliveryPage, caller, csv_body, delivery_views
+from ._common import DeliveryPage, caller, csv_body, delivery_views, resource_blueprint
 
-blp = Blueprint("api_deliveries", __name__, url_prefix="/api/v1", description="Deliveries")
+blp = resource_blueprint("deliveries", __name__, "Deliveries")
 
 
 class DeliveryListArgs(DeliveryListSchema, DeliveryFilterSchema):

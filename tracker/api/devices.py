@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from .. import guard
@@ -27,13 +26,10 @@ from ..schemas.offline import (
 )
 from ..services import deliveries, devices, receipt_blocks
 from ..services.access import Permission
-from ._common import caller
+from ._common import caller, resource_blueprint
 
-blp = Blueprint(
-    "api_devices",
-    __name__,
-    url_prefix="/api/v1",
-    description="Devices enrolled for offline intake, and their receipt-number blocks",
+blp = resource_blueprint(
+    "devices", __name__, "Devices enrolled for offline intake, and their receipt-number blocks"
 )
 
 

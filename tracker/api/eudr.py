@@ -22,21 +22,18 @@ from typing import Any
 
 from flask import Response, json, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
-from .. import guard
+from .. import downloads, guard
 from ..db import get_session
 from ..documents import eudr
 from ..schemas.lot import InputSchema
 from ..services import eudr_facts
 from ..services.access import Permission
+from ._common import resource_blueprint
 
-blp = Blueprint(
-    "api_eudr",
-    __name__,
-    url_prefix="/api/v1",
-    description="EUDR due-diligence package of a shipment or a lot (managers)",
+blp = resource_blueprint(
+    "eudr", __name__, "EUDR due-diligence package of a shipment or a lot (managers)"
 )
 
 
@@ -93,14 +90,7 @@ def _geojson(
         response = Response(json.dumps(index()), status=300, mimetype="application/json")
         response.headers["X-EUDR-Parts"] = str(count)
         return response
-    part = package.part(number or 1)
-    response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{eudr.filename(package, part)}"'
-    )
-    response.headers["X-EUDR-Parts"] = str(count)
-    response.headers["X-EUDR-Part"] = str(part.number)
-    return response
+    return downloads.eudr_part(package, package.part(number or 1))
 
 
 @blp.route("/lots/<lot_id>/eudr.geojson")
@@ -130,11 +120,4 @@ class EudrSummary(MethodView):
         """The PDF/A summary: lots, plots and areas, the deforestation-free statement
         (cut-off 31 December 2020), the certificates."""
         package = _package(shipment_id)
-        response = Response(
-            eudr.summary_pdf(package, eudr_facts.summary(get_session(), package.origin)),
-            mimetype="application/pdf",
-        )
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{eudr.summary_filename(package)}"'
-        )
-        return response
+        return downloads.eudr_summary(package, eudr_facts.summary(get_session(), package.origin))

@@ -13,9 +13,16 @@ from ..idempotency import idempotent
 from ..schemas.family import FamilyPatchSchema, FamilySchema, FamilySearchSchema
 from ..services import families, imports
 from ..services.access import Permission
-from ._common import Blueprint, FamilyPage, caller, csv_body, family_view, require_json_object
+from ._common import (
+    FamilyPage,
+    caller,
+    csv_body,
+    family_view,
+    require_json_object,
+    resource_blueprint,
+)
 
-blp = Blueprint("api_families", __name__, url_prefix="/api/v1", description="Member families")
+blp = resource_blueprint("families", __name__, "Member families")
 
 
 class FamilySearchArgs(FamilySearchSchema):

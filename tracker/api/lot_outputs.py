@@ -6,34 +6,15 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_babel import get_locale
-from flask_smorest import Blueprint
 
-from .. import config, guard
-from ..db import get_session
-from ..documents import qr, sheets
+from .. import downloads, guard
 from ..expensive import document_limit
-from ..models import Lot
 from ..schemas.labels import LabelsQuery, check_sacks
-from ..services import printing, publication
+from ._common import resource_blueprint
 
-blp = Blueprint(
-    "api_lot_outputs",
-    __name__,
-    url_prefix="/api/v1",
-    description="A lot's QR code, sack labels and provenance sheet",
+blp = resource_blueprint(
+    "lot_outputs", __name__, "A lot's QR code, sack labels and provenance sheet"
 )
-
-
-def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, max-age=60"
-    return response
-
-
-def _name(lot: Lot) -> str:
-    return sheets.safe_name(lot.code)
 
 
 @blp.route("/lots/<lot_id>/qr.svg")
@@ -44,11 +25,7 @@ class LotQrSvg(MethodView):
     def get(self, lot_id: str) -> Response:
         """The lot's QR code as SVG: its GS1 Digital Link URI, or its page without a GTIN.
         Downloading it (for printing) publishes the lot."""
-        lot = guard.record("lot_id")
-        uri = printing.printed_uri(
-            get_session(), lot, via=publication.Via.QR_CODE, public_url=config.public_url()
-        )
-        return _download(qr.svg(uri), "image/svg+xml", f"qr-{_name(lot)}.svg")
+        return downloads.lot_qr(guard.record("lot_id"), "svg")
 
 
 @blp.route("/lots/<lot_id>/qr.png")
@@ -58,11 +35,7 @@ class LotQrPng(MethodView):
     @blp.response(200, content_type="image/png")
     def get(self, lot_id: str) -> Response:
         """The lot's QR code as PNG (the same URI as the SVG)."""
-        lot = guard.record("lot_id")
-        uri = printing.printed_uri(
-            get_session(), lot, via=publication.Via.QR_CODE, public_url=config.public_url()
-        )
-        return _download(qr.png(uri), "image/png", f"qr-{_name(lot)}.png")
+        return downloads.lot_qr(guard.record("lot_id"), "png")
 
 
 @blp.route("/lots/<lot_id>/labels.pdf")
@@ -79,17 +52,7 @@ class LotLabels(MethodView):
         page from then on."""
         lot = guard.record("lot_id")
         check_sacks(lot.weight_g, args["sacks"], args["sack_kg"])
-        return _download(
-            sheets.labels(
-                lot,
-                printing.labels(get_session(), lot, public_url=config.public_url()),
-                locale=args["lang"] or str(get_locale()),
-                sacks=args["sacks"],
-                sack_g=args["sack_kg"],
-            ),
-            "application/pdf",
-            f"labels-{_name(lot)}.pdf",
-        )
+        return downloads.lot_labels(lot, args)
 
 
 @blp.route("/lots/<lot_id>/provenance.pdf")
@@ -97,12 +60,4 @@ class LotProvenance(MethodView):
     @blp.response(200, content_type="application/pdf")
     def get(self, lot_id: str) -> Response:
         """The lot's provenance sheet (A4, PDF/A-3b), the same as its public page links."""
-        lot = guard.record("lot_id")
-        return _download(
-            sheets.provenance_pdf(
-                printing.sheet(get_session(), lot, public_url=config.public_url()),
-                locale=str(get_locale()),
-            ),
-            "application/pdf",
-            f"provenance-{_name(lot)}.pdf",
-        )
+        return downloads.lot_provenance(guard.record("lot_id"))

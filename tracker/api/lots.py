@@ -35,9 +35,9 @@ from ..services import access, epcis_facts, genealogy, lot_pages, lots, publicat
 from ..services import claims as claims_engine
 from ..services.access import Permission
 from ..services.errors import Conflict, NotFound, ValidationFailed
-from ._common import Blueprint, QueryPage, caller, jsonld, user_id
+from ._common import QueryPage, caller, jsonld, resource_blueprint, user_id
 
-blp = Blueprint("api_lots", __name__, url_prefix="/api/v1", description="Lots and their genealogy")
+blp = resource_blueprint("lots", __name__, "Lots and their genealogy")
 
 
 def present(lots_: Sequence[Lot]) -> list[dict[str, Any]]:
@@ -115,16 +115,7 @@ class Merge(MethodView):
         coop = access.cooperative_by_code(
             session, caller(), access.cooperative_of(session, first).code, Permission.MANAGE
         )
-        merged = lots.merge_lots(
-            session,
-            coop=coop,
-            lot_ids=data["lot_ids"],
-            user_id=user_id(),
-            occurred_on=data.get("occurred_on"),
-            site_id=data.get("site_id"),
-            note=data.get("note"),
-        )
-        return present([merged])[0]
+        return present([lots.merge_lots(session, coop=coop, user_id=user_id(), **data)])[0]
 
 
 @blp.route("/lots/<lot_id>")
@@ -156,15 +147,7 @@ class Split(MethodView):
     def post(self, data: dict[str, Any], lot_id: str) -> list[dict[str, Any]]:
         """Split a lot into parts that add up exactly to what it holds."""
         lot = guard.record("lot_id", Permission.MANAGE)
-        parts = lots.split_lot(
-            get_session(),
-            lot=lot,
-            parts_g=data["parts_kg"],
-            user_id=user_id(),
-            occurred_on=data.get("occurred_on"),
-            note=data.get("note"),
-        )
-        return present(parts)
+        return present(lots.split_lot(get_session(), lot=lot, user_id=user_id(), **data))
 
 
 @blp.route("/lots/<lot_id>/process")
@@ -176,19 +159,7 @@ class ProcessLot(MethodView):
         """Process a whole lot into a new form; a yield outside the usual band needs
         `confirm_yield: true`."""
         lot = guard.record("lot_id", Permission.MANAGE)
-        made = lots.process_lot(
-            get_session(),
-            lot=lot,
-            process=data["process"],
-            output_form=data["output_form"],
-            output_g=data["output_kg"],
-            confirm_yield=data["confirm_yield"],
-            site_id=data.get("site_id"),
-            user_id=user_id(),
-            occurred_on=data.get("occurred_on"),
-            note=data.get("note"),
-        )
-        return present([made])[0]
+        return present([lots.process_lot(get_session(), lot=lot, user_id=user_id(), **data)])[0]
 
 
 @blp.route("/lots/<lot_id>/trace")

@@ -26,13 +26,10 @@ from ..services import access, payments, premiums, receipt_facts
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
-from ._common import Blueprint, QueryPage, user_id
+from ._common import QueryPage, resource_blueprint, user_id
 
-blp = Blueprint(
-    "api_payments",
-    __name__,
-    url_prefix="/api/v1",
-    description="Payments to families, their balances, and the season's premium rules",
+blp = resource_blueprint(
+    "payments", __name__, "Payments to families, their balances, and the season's premium rules"
 )
 
 

@@ -16,9 +16,16 @@ from ..schemas.plot import PlotPatchSchema, PlotSchema, ResolveFlagSchema
 from ..services import geo, imports, plots
 from ..services.access import Permission
 from ..services.errors import NotFound, ValidationFailed
-from ._common import Blueprint, PlotPage, csv_body, plot_views, require_json_object, user_id
+from ._common import (
+    PlotPage,
+    csv_body,
+    plot_views,
+    require_json_object,
+    resource_blueprint,
+    user_id,
+)
 
-blp = Blueprint("api_plots", __name__, url_prefix="/api/v1", description="Plots and flags")
+blp = resource_blueprint("plots", __name__, "Plots and flags")
 
 
 @blp.route("/families/<family_id>/plots")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import guard
 from ..db import get_session
@@ -16,11 +15,9 @@ from ..schemas.delivery import DeliverySchema
 from ..schemas.offline import DayPriceSchema, SetPriceSchema
 from ..services import deliveries, delivery_pages, prices
 from ..services.access import Permission
-from ._common import caller, delivery_views
+from ._common import caller, delivery_views, resource_blueprint
 
-blp = Blueprint(
-    "api_prices", __name__, url_prefix="/api/v1", description="Day prices at collection centres"
-)
+blp = resource_blueprint("prices", __name__, "Day prices at collection centres")
 
 
 def price_view(price: DayPrice) -> dict[str, Any]:

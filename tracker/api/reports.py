@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import guard
 from ..db import get_session
@@ -15,11 +14,9 @@ from ..models import Cooperative
 from ..schemas.report import SeasonQuerySchema, SeasonReportSchema
 from ..services import payments, reports
 from ..services.cooperatives import season_of
-from ._common import caller
+from ._common import caller, resource_blueprint
 
-blp = Blueprint(
-    "api_reports", __name__, url_prefix="/api/v1", description="Season reports (managers, auditors)"
-)
+blp = resource_blueprint("reports", __name__, "Season reports (managers, auditors)")
 
 
 def _report(query: dict[str, Any]) -> tuple[Cooperative, reports.SeasonReport]:

@@ -17,11 +17,9 @@ from ..schemas.shipment import ShipmentCreateSchema, ShipmentSchema
 from ..services import claims as claims_engine
 from ..services import epcis_facts, shipment_pages, shipments
 from ..services.access import Permission
-from ._common import Blueprint, QueryPage, jsonld, user_id
+from ._common import QueryPage, jsonld, resource_blueprint, user_id
 
-blp = Blueprint(
-    "api_shipments", __name__, url_prefix="/api/v1", description="Shipments of lots to buyers"
-)
+blp = resource_blueprint("shipments", __name__, "Shipments of lots to buyers")
 
 
 def present(shipment: Shipment) -> dict[str, Any]:

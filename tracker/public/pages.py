@@ -228,10 +228,15 @@ def serve_lot(found: tuple[uuid.UUID, uuid.UUID, int] | None, *, via: Reached = 
 
 def token_lookup() -> provenance.TokenLookup:
     """This app's compiled token query (see provenance.TokenLookup)."""
-    found = current_app.extensions.get("tracker.token_lookup")
+    return _per_app("tracker.token_lookup", provenance.TokenLookup)
+
+
+def _per_app(key: str, compile_query: Any) -> Any:
+    """A query compiled once per app (kept in app.extensions under `key`)."""
+    found = current_app.extensions.get(key)
     if found is None:
-        found = provenance.TokenLookup(engine_for(current_app))
-        current_app.extensions["tracker.token_lookup"] = found
+        found = compile_query(engine_for(current_app))
+        current_app.extensions[key] = found
     return found
 
 
@@ -359,11 +364,7 @@ def _published(
 
 def published_lookup() -> publication.PublishedLookup:
     """This app's compiled resolver query (see publication.PublishedLookup)."""
-    found = current_app.extensions.get("tracker.published_lookup")
-    if found is None:
-        found = publication.PublishedLookup(engine_for(current_app))
-        current_app.extensions["tracker.published_lookup"] = found
-    return found
+    return _per_app("tracker.published_lookup", publication.PublishedLookup)
 
 
 def _resolver(response: Response, anchor: str) -> Response:

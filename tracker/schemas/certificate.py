@@ -10,7 +10,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..models.enums import Basis, CertificateStatus, CoverageStatus, Crop, Form
 from .common import Id, Kilograms, StrictSchema
-from .lot import ClaimSchema, InputSchema, length, one_of, text
+from .lot import ClaimSchema, InputSchema, length, one_of, reason_field, text
 
 
 class CertificateInSchema(InputSchema):
@@ -97,10 +97,7 @@ class StatusChangeInSchema(InputSchema):
 
     status = fields.String(required=True, validate=one_of(CertificateStatus))
     from_ = fields.Date(required=True, data_key="from", attribute="from")
-    reason = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=500, error=_l("Say why, in at most 500 characters.")),
-    )
+    reason = reason_field()
 
 
 class StatusQuerySchema(InputSchema):
@@ -209,10 +206,7 @@ class AllocateInSchema(InputSchema):
 
 class VoidAllocationInSchema(InputSchema):
     certificate_id = Id(required=True)
-    reason = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=500, error=_l("Say why, in at most 500 characters.")),
-    )
+    reason = reason_field()
 
 
 class ReasonSchema(StrictSchema):

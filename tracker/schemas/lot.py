@@ -67,6 +67,14 @@ def text(limit: int) -> validate.Length:
     return validate.Length(max=limit, error=_l("At most %(n)s characters.", n=limit))
 
 
+def reason_field() -> fields.String:
+    """Why a record is voided or a status changed: required, 1 to 500 characters."""
+    return fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500, error=_l("Say why, in at most 500 characters.")),
+    )
+
+
 class Kg(Kilograms):
     """Kilograms that also refuse numbers too large to count in grams (1e400)."""
 
@@ -102,7 +110,10 @@ class LotMergeSchema(InputSchema):
 
 
 class LotSplitSchema(InputSchema):
-    parts_kg = fields.List(Kg(minimum=0.001), required=True, validate=length(2, 100))
+    # Loaded under the services' parameter names (parts_g, output_g): a view passes **data.
+    parts_kg = fields.List(
+        Kg(minimum=0.001), required=True, validate=length(2, 100), attribute="parts_g"
+    )
     occurred_on = fields.Date(load_default=None, allow_none=True)
     note = fields.String(load_default="", validate=text(500))
 
@@ -110,7 +121,7 @@ class LotSplitSchema(InputSchema):
 class LotProcessSchema(InputSchema):
     process = fields.String(required=True, validate=one_of(Process))
     output_form = fields.String(required=True, validate=one_of(Form))
-    output_kg = Kg(required=True, minimum=0.001)
+    output_kg = Kg(required=True, minimum=0.001, attribute="output_g")
     confirm_yield = fields.Boolean(load_default=False)
     site_id = Id(load_default=None, allow_none=True)
     occurred_on = fields.Date(load_default=None, allow_none=True)
@@ -118,10 +129,7 @@ class LotProcessSchema(InputSchema):
 
 
 class VoidSchema(InputSchema):
-    reason = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=500, error=_l("Say why, in at most 500 characters.")),
-    )
+    reason = reason_field()
 
 
 class ClaimSchema(StrictSchema):

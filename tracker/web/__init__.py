@@ -6,18 +6,13 @@ area is added by adding a module. Menu entries are declared with `nav.add`.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from flask import Flask
 
+from ..extensions import blueprints
 from . import context
 
 
 def init_app(app: Flask) -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        bp = getattr(module, "bp", None)
-        if bp is not None:
-            app.register_blueprint(bp)
+    for bp in blueprints(__name__, __path__):
+        app.register_blueprint(bp)
     context.init_app(app)

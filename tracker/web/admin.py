@@ -13,7 +13,7 @@ from ..models import User
 from ..services import cooperatives, users
 from ..services.errors import DomainError
 from ..services.vocabulary import MEMBERSHIP_ROLE_LABELS
-from .context import discard, login_required_for, principal
+from .context import discard, form_text, login_required_for, principal
 
 bp = login_required_for(Blueprint("admin", __name__, url_prefix="/admin"))
 
@@ -45,8 +45,7 @@ def create_cooperative() -> Any:
     try:
         coop = cooperatives.create_cooperative(
             db,
-            code=form.get("code", ""),
-            name=form.get("name", ""),
+            **form_text("code", "name"),
             country=form.get("country", "PE").strip().upper(),
             currency=form.get("currency", "PEN").strip().upper(),
         )
@@ -64,9 +63,7 @@ def create_user() -> Any:
     try:
         user = users.create_user(
             db,
-            email=form.get("email", ""),
-            password=form.get("password", ""),
-            name=form.get("name", ""),
+            **form_text("email", "password", "name"),
             is_admin=form.get("is_admin") == "on",
         )
         _apply_membership(user, form)

@@ -3,6 +3,7 @@ create and edit, status from a date, the PDF document, types, approved producers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -20,7 +21,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import guard
+from .. import downloads, guard
 from ..db import get_session
 from ..documents import csv_export, pdf
 from ..idempotency import idempotent
@@ -38,9 +39,11 @@ from ..services import (
 )
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
+from ..services.imports import ImportFailed
 from . import dashboard, listing, nav
 from .context import (
     discard,
+    form_text,
     login_required_for,
     parse_day,
     show_cooperative,
@@ -92,15 +95,22 @@ def _form_options(coop: Cooperative) -> dict[str, Any]:
 
 @bp.route("/c/<code>/certificates")
 def index(code: str) -> Any:
-    coop = use_cooperative(code)
+    return _index_page(use_cooperative(code), {}, {})
+
+
+def _index_page(
+    coop: Cooperative, kind_errors: dict[str, Any], kind_values: Any, status: int = 200
+) -> tuple[str, int]:
+    """The certificates list, with the form to add a certificate type (and its errors)."""
     today = vocabulary.local_today()
-    return render_template(
+    html = render_template(
         "certificates/index.html",
         **certificate_pages.listing_page(get_session(), coop, today),
         today=today,
-        kind_errors={},
-        kind_values={},
+        kind_errors=kind_errors,
+        kind_values=kind_values,
     )
+    return html, status
 
 
 @bp.route("/c/<code>/certificate-types", methods=["POST"])
@@ -112,29 +122,11 @@ def add_kind(code: str) -> Any:
         kind = certificates.add_kind(
             get_session(),
             coop,
-            code=form.get("code", ""),
-            name_es=form.get("name_es", ""),
-            name_en=form.get("name_en", ""),
+            **form_text("code", "name_es", "name_en"),
             covers=form.get("covers", "families"),
         )
     except ValidationFailed as error:
-        session = get_session()
-        today = vocabulary.local_today()
-        found = certificates.listing(session, coop)
-        html = render_template(
-            "certificates/index.html",
-            certificates=found,
-            states=certificates.states(session, found, today),
-            counts={},
-            documents={},
-            labels=vocabulary.claim_names(session, coop.id),
-            alerts=coverage.alerts(session, coop, today),
-            today=today,
-            kinds=certificates.types(session, coop),
-            kind_errors=error.errors(),
-            kind_values=form,
-        )
-        return html, 422
+        return _index_page(coop, error.errors(), form, 422)
     flash(_("Certificate type %(code)s added.", code=kind.code), "success")
     return redirect(url_for("certificates.index", code=coop.code), code=303)
 
@@ -260,53 +252,61 @@ def show(certificate_id: str) -> Any:
 def change_status(certificate_id: str) -> Any:
     cert = guard.record("certificate_id", Permission.MANAGE)
     form = request.form
-    try:
-        change = certificates.change_status(
+    return certificate_action(
+        cert,
+        lambda: certificates.change_status(
             get_session(),
             cert,
             status=form.get("status", ""),
             effective_from=form.get("from", ""),
             reason=form.get("reason", ""),
             user_id=user_id(),
-        )
-    except DomainError as error:
-        discard()
-        return show_page(cert, errors=error.errors(), form=form, status=error.status)
-    flash(
-        _(
+        ),
+        lambda change: _(
             "Status %(status)s from %(day)s recorded; claims were recomputed.",
             status=vocabulary.CERTIFICATE_STATUS_LABELS.get(change.status, change.status),
             day=change.effective_from.isoformat(),
         ),
-        "success",
+        form=form,
     )
-    return redirect(url_for("certificates.show", certificate_id=cert.id), code=303)
+
+
+def certificate_action(
+    cert: Certificate,
+    act: Callable[[], Any],
+    done: Callable[[Any], str],
+    *,
+    form: Any = None,
+    prefix: str = "",
+    anchor: str = "",
+) -> Any:
+    """One of the certificate page's forms: `act` changes the certificate and `done` says
+    what it did, back on the page (at `anchor`). A refusal keeps nothing and draws the page
+    again with the errors under the form's field ids (`prefix`_field: several forms share
+    the page), or, for a CSV, every bad row."""
+    try:
+        result = act()
+    except ImportFailed as error:
+        discard()
+        return show_page(
+            cert, errors={"csv_file": [error.text()]}, csv_errors=error.rows, status=422
+        )
+    except DomainError as error:
+        discard()
+        errors = {f"{prefix}_{k}" if prefix else k: v for k, v in error.errors().items()}
+        return show_page(cert, errors=errors, form=form, status=error.status)
+    flash(done(result), "success")
+    return redirect(url_for("certificates.show", certificate_id=cert.id) + anchor, code=303)
 
 
 # -- the document -----------------------------------------------------------------------
-
-
-def _pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:
-    response = Response(data, mimetype=certificate_documents.PDF_MEDIA_TYPE)
-    disposition = "inline" if inline else "attachment"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
 
 
 @bp.route("/certificates/<certificate_id>/document", methods=["GET", "POST"])
 @idempotent
 def document(certificate_id: str) -> Any:
     if request.method == "GET":
-        cert = guard.record("certificate_id")
-        current = certificate_documents.current_document(get_session(), cert)
-        if current is None:
-            from ..services.errors import NotFound
-
-            raise NotFound(_("This certificate has no document yet."))
-        data = certificate_documents.read_document(get_session(), current[1])
-        return _pdf_response(data, certificate_documents.download_name(cert))
+        return downloads.certificate_document(guard.record("certificate_id"))
     cert = guard.record("certificate_id", Permission.MANAGE)
     upload = request.files.get("document")
     try:
@@ -346,7 +346,7 @@ def file(certificate_id: str, file_id: str) -> Response:
     found = certificate_documents.document_of(get_session(), cert, stored.id)
     data = certificate_documents.read_document(get_session(), found)
     name = certificate_documents.download_name(cert).replace(".pdf", f"-{found.sha256[:8]}.pdf")
-    return _pdf_response(data, name)
+    return downloads.certificate_pdf(data, name)
 
 
 # -- approved producers -----------------------------------------------------------------
@@ -379,7 +379,7 @@ def approved_pdf(certificate_id: str) -> Response:
     name = certificate_documents.download_name(cert).replace(
         ".pdf", f"-producers-{day.isoformat()}.pdf"
     )
-    return _pdf_response(document, name, inline=True)
+    return downloads.certificate_pdf(document, name, inline=True)
 
 
 @bp.route("/certificates/<certificate_id>/approved-producers.csv")

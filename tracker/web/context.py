@@ -22,6 +22,7 @@ from flask import (
     flash,
     g,
     redirect,
+    render_template,
     request,
     stream_with_context,
     url_for,
@@ -38,7 +39,7 @@ from ..models import Cooperative
 from ..schemas.intake import LocalDate
 from ..services import access, vocabulary
 from ..services.access import Permission, Principal
-from ..services.errors import DomainError, ValidationFailed
+from ..services.errors import Conflict, DomainError, ValidationFailed
 from . import nav
 
 PAGE_SIZE = 50
@@ -196,6 +197,12 @@ def form_date(value: str | None, field: str, errors: dict[str, list[str]]) -> da
         return None
 
 
+def form_text(*names: str) -> dict[str, str]:
+    """The named fields of the posted form, as typed ("" for a missing one): the keyword
+    arguments of the service the form calls."""
+    return {name: request.form.get(name, "") for name in names}
+
+
 def parse_day(value: str | None, default: date | None = None) -> date | None:
     """An ISO date from the query string (?on=), or `default` when missing or wrong."""
     try:
@@ -233,6 +240,32 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
+def form_page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    """A page with a form, and the answer's status. Its form carries the idempotency key it
+    was sent with when it is drawn again after a refusal (sending it twice stores one
+    record), else a fresh one."""
+    key = request.form.get("idempotency_key") or new_key()
+    return render_template(template, idempotency_key=key, **context), status
+
+
+def save_form(
+    schema: Any,
+    values: dict[str, Any],
+    save: Callable[[dict[str, Any]], Any],
+    redraw: Callable[[dict[str, list[str]]], Any],
+    done: Callable[[Any], tuple[str, str]],
+) -> Any:
+    """Load a record's form with `schema` and `save` it; refused, the form is drawn again
+    with its errors (`redraw`); saved, `done(record)` gives the message and where to go."""
+    try:
+        saved = save(schema.load(values))
+    except (ValidationError, ValidationFailed) as error:
+        return redraw(errors_of(error))
+    message, target = done(saved)
+    flash(message, "success")
+    return redirect(target, 303)
+
+
 def discard() -> None:
     """Keep nothing of a refused action; call it before drawing the form again with its
     errors, so the page shows the records as they were."""
@@ -245,6 +278,33 @@ def refused(error: DomainError, target: str) -> Any:
     discard()
     flash(error.text(), "error")
     return redirect(target, code=303)
+
+
+def void_with_reason(
+    void: Callable[..., Any],
+    page: Callable[[dict[str, list[str]]], Any],
+    *,
+    back: str,
+    done: str | Callable[[Any], str],
+    refuse_conflict: bool = True,
+    **record: Any,
+) -> Any:
+    """Void a record with the reason the form gives: a missing reason draws `page` again
+    with its errors; a record someone else voided first is refused on `back` (or, without
+    `refuse_conflict`, answered 409 by the app's error page); else `done` (or `done(what
+    the void returned)`) is said on `back`."""
+    try:
+        result = void(
+            get_session(), reason=request.form.get("reason", ""), user_id=user_id(), **record
+        )
+    except ValidationFailed as error:
+        return page(error.errors())
+    except Conflict as error:
+        if not refuse_conflict:
+            raise
+        return refused(error, back)
+    flash(done if isinstance(done, str) else done(result), "success")
+    return redirect(back, code=303)
 
 
 # -- lists and downloads ---------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
 from .. import guard
@@ -15,15 +15,15 @@ from ..formatting import ngettext
 from ..idempotency import idempotent
 from ..services import certificate_pages, coverage, staff_lists, vocabulary
 from ..services.access import Permission
-from ..services.errors import DomainError, ValidationFailed
-from ..services.imports import ImportFailed
+from ..services.errors import ValidationFailed
 from . import listing
-from .certificates import show_page
-from .context import discard, login_required_for, show_cooperative, user_id
+from .certificates import certificate_action
+from .context import form_text, login_required_for, show_cooperative, user_id
 
 bp = login_required_for(Blueprint("coverage", __name__))
 
 PAGE_SIZE = 100
+COVERAGE = "#coverage-section"  # where the page opens after a coverage form
 
 
 def _list_filters() -> tuple[listing.Filters, staff_lists.CoverageFilter]:
@@ -92,7 +92,8 @@ def add(certificate_id: str) -> Any:
     """One family, by member code, with a status from a date."""
     cert = guard.record("certificate_id", Permission.MANAGE)
     form = request.form
-    try:
+
+    def add_family() -> None:
         family_id = certificate_pages.family_by_code(
             get_session(), cert, form.get("member_code", "")
         )
@@ -102,16 +103,17 @@ def add(certificate_id: str) -> Any:
             get_session(),
             cert,
             family_id=family_id,
-            status=form.get("status", ""),
-            since=form.get("since", ""),
+            **form_text("status", "since"),
             user_id=user_id(),
         )
-    except DomainError as error:
-        discard()
-        return show_page(cert, errors=_prefixed("hand", error), form=form, status=error.status)
-    flash(_("Coverage recorded; the family's claims were recomputed."), "success")
-    return redirect(
-        url_for("certificates.show", certificate_id=cert.id) + "#coverage-section", code=303
+
+    return certificate_action(
+        cert,
+        add_family,
+        lambda _none: _("Coverage recorded; the family's claims were recomputed."),
+        form=form,
+        prefix="hand",
+        anchor=COVERAGE,
     )
 
 
@@ -121,28 +123,22 @@ def add_community(certificate_id: str) -> Any:
     """Every active family of a community, with a status from a date."""
     cert = guard.record("certificate_id", Permission.MANAGE)
     form = request.form
-    try:
-        added = coverage.cover_community(
+    return certificate_action(
+        cert,
+        lambda: coverage.cover_community(
             get_session(),
             cert,
-            community_id=form.get("community_id", ""),
-            status=form.get("status", ""),
-            since=form.get("since", ""),
+            **form_text("community_id", "status", "since"),
             user_id=user_id(),
-        )
-    except DomainError as error:
-        discard()
-        return show_page(cert, errors=_prefixed("community", error), form=form, status=error.status)
-    flash(
-        ngettext(
+        ),
+        lambda added: ngettext(
             "%(num)s family recorded; their claims were recomputed.",
             "%(num)s families recorded; their claims were recomputed.",
             added,
         ),
-        "success",
-    )
-    return redirect(
-        url_for("certificates.show", certificate_id=cert.id) + "#coverage-section", code=303
+        form=form,
+        prefix="community",
+        anchor=COVERAGE,
     )
 
 
@@ -152,28 +148,21 @@ def import_csv(certificate_id: str) -> Any:
     """The ICS list from a spreadsheet: all or nothing, every bad row named."""
     cert = guard.record("certificate_id", Permission.MANAGE)
     upload = request.files.get("file")
-    try:
+
+    def read() -> int:
         if upload is None or not upload.filename:
             raise ValidationFailed({"csv_file": [_("Choose a CSV file.")]})
-        added = coverage.import_coverage(get_session(), cert, upload.read(), user_id=user_id())
-    except ImportFailed as error:
-        discard()
-        return show_page(
-            cert, errors={"csv_file": [error.text()]}, csv_errors=error.rows, status=422
-        )
-    except DomainError as error:
-        discard()
-        return show_page(cert, errors=error.errors(), status=error.status)
-    flash(
-        ngettext(
+        return coverage.import_coverage(get_session(), cert, upload.read(), user_id=user_id())
+
+    return certificate_action(
+        cert,
+        read,
+        lambda added: ngettext(
             "%(num)s coverage entry imported; claims were recomputed.",
             "%(num)s coverage entries imported; claims were recomputed.",
             added,
         ),
-        "success",
-    )
-    return redirect(
-        url_for("certificates.show", certificate_id=cert.id) + "#coverage-section", code=303
+        anchor=COVERAGE,
     )
 
 
@@ -183,24 +172,17 @@ def set_site(certificate_id: str) -> Any:
     """List a processing site under a kosher certificate, or change its dates."""
     cert = guard.record("certificate_id", Permission.MANAGE)
     form = request.form
-    try:
-        coverage.set_site(
+    return certificate_action(
+        cert,
+        lambda: coverage.set_site(
             get_session(),
             cert,
-            site_id=form.get("site_id", ""),
-            since=form.get("since", ""),
+            **form_text("site_id", "since"),
             until=form.get("until") or None,
             user_id=user_id(),
-        )
-    except DomainError as error:
-        discard()
-        return show_page(cert, errors=_prefixed("site", error), form=form, status=error.status)
-    flash(_("Processing site saved."), "success")
-    return redirect(
-        url_for("certificates.show", certificate_id=cert.id) + "#sites-section", code=303
+        ),
+        lambda _none: _("Processing site saved."),
+        form=form,
+        prefix="site",
+        anchor="#sites-section",
     )
-
-
-def _prefixed(form_name: str, error: DomainError) -> dict[str, Any]:
-    """Errors keyed by the form's field ids (several forms share a page)."""
-    return {f"{form_name}_{field}": messages for field, messages in error.errors().items()}

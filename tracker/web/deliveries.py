@@ -36,7 +36,6 @@ from ..services import (
     staff_lists,
     vocabulary,
 )
-from ..services import listing as listing_service
 from ..services.access import Permission
 from ..services.errors import DomainError, ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS
@@ -44,6 +43,7 @@ from . import dashboard, listing, nav
 from .context import (
     discard,
     errors_of,
+    form_page,
     login_required_for,
     may,
     new_key,
@@ -299,10 +299,9 @@ def _render_void(
         fields=fields,
         values=values,
         errors=errors,
-        idempotency_key=request.form.get("idempotency_key") or new_key(),
         correcting=request.form.get("correct") == "on",
     )
-    return render_template("deliveries/void.html", **context), status
+    return form_page("deliveries/void.html", status, **context)
 
 
 @bp.route("/deliveries/<delivery_id>/void", methods=["POST"])
@@ -420,11 +419,10 @@ def export(code: str) -> Any:
     """The deliveries of the list's filters as CSV (the import's columns)."""
     coop = guard.record("code")
     filters, wanted = _list_filters(coop)
-    return listing.export(
+    return listing.export_every(
         filters,
-        lambda how: csv_export.deliveries(
-            listing_service.every(get_session(), staff_lists.delivery_export(coop, wanted)), how
-        ),
+        lambda: staff_lists.delivery_export(coop, wanted),
+        csv_export.deliveries,
         f"deliveries-{coop.code}",
     )
 

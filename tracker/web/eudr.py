@@ -3,11 +3,13 @@ files to download."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import get_locale
 
-from .. import guard
+from .. import downloads, guard
 from ..db import get_session
 from ..documents import eudr
 from ..documents.season_report import Fmt
@@ -27,24 +29,30 @@ def _shipment() -> Any:
 @bp.route("/shipments/<shipment_id>/eudr")
 def package(shipment_id: str) -> Any:
     """The package's files and summary, or the plots to fix first."""
-    from flask_babel import get_locale
-
     shipment = _shipment()
     try:
         built = eudr.build(eudr_facts.for_shipment(get_session(), shipment))
     except eudr.PackageRefused as refused:
-        return (
-            render_template(
-                "eudr/package.html", shipment=shipment, package=None, problems=refused.problems
-            ),
-            422,
-        )
+        return _refused_page(refused, shipment=shipment)
+    return _index_page(
+        built, lambda n: url_for("eudr.geojson", shipment_id=shipment.id, part=n), shipment=shipment
+    )
+
+
+def _refused_page(refused: eudr.PackageRefused, **subject: Any) -> tuple[str, int]:
+    """The plots to fix before the package can be built (`subject`: shipment= or lot=)."""
+    html = render_template("eudr/package.html", **subject, package=None, problems=refused.problems)
+    return html, 422
+
+
+def _index_page(built: eudr.Package, part_url: Callable[[int], str], **subject: Any) -> str:
+    """The package's files (each part's link from `part_url`) and its summary."""
     return render_template(
         "eudr/package.html",
-        shipment=shipment,
+        **subject,
         package=built,
         problems=[],
-        index=eudr.index(built, lambda n: url_for("eudr.geojson", shipment_id=shipment.id, part=n)),
+        index=eudr.index(built, part_url),
         fmt=Fmt(str(get_locale() or "es"), built.coop.currency),
     )
 
@@ -60,39 +68,22 @@ def geojson(shipment_id: str) -> Response:
 def summary(shipment_id: str) -> Response:
     shipment = _shipment()
     built = eudr.build(eudr_facts.for_shipment(get_session(), shipment))
-    response = Response(
-        eudr.summary_pdf(built, eudr_facts.summary(get_session(), built.origin)),
-        mimetype="application/pdf",
-    )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{eudr.summary_filename(built)}"'
-    )
-    return response
+    return downloads.eudr_summary(built, eudr_facts.summary(get_session(), built.origin))
 
 
 @bp.route("/lots/<lot_id>/eudr.geojson")
 def lot_geojson(lot_id: str) -> Any:
     """The lot's geolocation file (the lot page's download); the plots to fix instead when
     refused, or the list of files when the lot needs several."""
-    from flask_babel import get_locale
-
     lot = guard.record("lot_id", Permission.MANAGE)
     show_cooperative(lot)
     try:
         built = eudr.build(eudr_facts.for_lot(get_session(), lot))
     except eudr.PackageRefused as refused:
-        return (
-            render_template("eudr/package.html", lot=lot, package=None, problems=refused.problems),
-            422,
-        )
+        return _refused_page(refused, lot=lot)
     if "part" not in request.args and len(built.parts) > 1:
-        return render_template(
-            "eudr/package.html",
-            lot=lot,
-            package=built,
-            problems=[],
-            index=eudr.index(built, lambda n: url_for("eudr.lot_geojson", lot_id=lot.id, part=n)),
-            fmt=Fmt(str(get_locale() or "es"), built.coop.currency),
+        return _index_page(
+            built, lambda n: url_for("eudr.lot_geojson", lot_id=lot.id, part=n), lot=lot
         )
     return _part(built)
 
@@ -104,9 +95,4 @@ def _part(built: Any) -> Response:
         number = int(request.args.get("part", "1"))
     except ValueError:
         number = 0
-    part = built.part(number)
-    response = Response(part.body(), mimetype=eudr.MEDIA_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{eudr.filename(built, part)}"'
-    response.headers["X-EUDR-Parts"] = str(len(built.parts))
-    response.headers["X-EUDR-Part"] = str(part.number)
-    return response
+    return downloads.eudr_part(built, built.part(number))

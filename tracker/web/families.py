@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, ValidationError
+from marshmallow import EXCLUDE
 
 from .. import guard
 from ..db import get_session
@@ -19,13 +20,11 @@ from ..models import Family
 from ..schemas.family import FamilySchema
 from ..schemas.intake import form_values
 from ..services import claims, deliveries, families, plots, staff_lists, vocabulary
-from ..services import listing as listing_service
 from ..services.access import Permission
 from ..services.cooperatives import season_of
-from ..services.errors import ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS
 from . import listing, nav
-from .context import errors_of, login_required_for, may, new_key, show_cooperative
+from .context import form_page, login_required_for, may, save_form, show_cooperative
 
 bp = login_required_for(Blueprint("families", __name__))
 
@@ -78,15 +77,10 @@ def export(code: str) -> Any:
     coop = guard.record("code")
     filters, wanted = _list_filters(coop)
     private = may(Permission.PRIVATE, coop)
-    return listing.export(
+    return listing.export_every(
         filters,
-        lambda how: csv_export.families(
-            listing_service.every(
-                get_session(), staff_lists.family_export(get_session(), coop, wanted)
-            ),
-            how,
-            include_private=private,
-        ),
+        lambda: staff_lists.family_export(get_session(), coop, wanted),
+        lambda rows, how: csv_export.families(rows, how, include_private=private),
         f"families-{coop.code}",
     )
 
@@ -106,17 +100,14 @@ def _form(
     errors: dict[str, Any],
     status: int = 200,
 ) -> Any:
-    return (
-        render_template(
-            "families/form.html",
-            family=family,
-            values=values,
-            errors=errors,
-            community_options=[(c.id, c.name) for c in families.communities(get_session(), coop)],
-            idempotency_key=request.form.get("idempotency_key") or new_key(),
-            show_private=may(Permission.PRIVATE, coop),
-        ),
+    return form_page(
+        "families/form.html",
         status,
+        family=family,
+        values=values,
+        errors=errors,
+        community_options=[(c.id, c.name) for c in families.communities(get_session(), coop)],
+        show_private=may(Permission.PRIVATE, coop),
     )
 
 
@@ -130,13 +121,28 @@ def new(code: str) -> Any:
 @idempotent
 def create(code: str) -> Any:
     coop = show_cooperative(guard.record("code", Permission.INTAKE))
-    try:
-        values = FamilySchema(unknown=EXCLUDE).load(form_values(request.form))
-        family = families.create(get_session(), coop, values)
-    except (ValidationError, ValidationFailed) as error:
-        return _form(coop, None, request.form.to_dict(), errors_of(error), 422)
-    flash(_("Family %(code)s added.", code=family.member_code), "success")
-    return redirect(url_for("families.show", family_id=family.id), 303)
+    return _save(
+        coop,
+        None,
+        lambda values: families.create(get_session(), coop, values),
+        lambda family: _("Family %(code)s added.", code=family.member_code),
+    )
+
+
+def _save(
+    coop: Any,
+    family: Family | None,
+    save: Callable[[dict[str, Any]], Family],
+    done: Callable[[Family], str],
+) -> Any:
+    """The family form, saved: the family's page, or the form again with its errors."""
+    return save_form(
+        FamilySchema(unknown=EXCLUDE),
+        form_values(request.form),
+        save,
+        lambda errors: _form(coop, family, request.form.to_dict(), errors, 422),
+        lambda saved: (done(saved), url_for("families.show", family_id=saved.id)),
+    )
 
 
 @bp.route("/families/<family_id>")
@@ -220,16 +226,17 @@ def edit(family_id: str) -> Any:
 def update(family_id: str) -> Any:
     family = guard.record("family_id", Permission.INTAKE)
     coop = show_cooperative(family)
-    try:
-        values = FamilySchema(unknown=EXCLUDE).load(form_values(request.form))
+
+    def save(values: dict[str, Any]) -> Family:
         if not may(Permission.PRIVATE, coop):
             for name in families.PRIVATE_FIELDS:
                 values.pop(name, None)
         families.update(get_session(), family, values)
-    except (ValidationError, ValidationFailed) as error:
-        return _form(coop, family, request.form.to_dict(), errors_of(error), 422)
-    flash(_("Family %(code)s saved.", code=family.member_code), "success")
-    return redirect(url_for("families.show", family_id=family.id), 303)
+        return family
+
+    return _save(
+        coop, family, save, lambda saved: _("Family %(code)s saved.", code=saved.member_code)
+    )
 
 
 @bp.route("/c/<code>/families/search")

@@ -3,9 +3,10 @@ download the templates, export what is recorded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -20,9 +21,9 @@ from ..services.errors import ValidationFailed
 from .context import (
     csv_download,
     dialect,
+    form_page,
     login_required_for,
     may,
-    new_key,
     principal,
     query_day,
     show_cooperative,
@@ -50,24 +51,21 @@ def _page(
 ) -> Any:
     """The import form; after a refusal, its message or the (first) problems by row."""
     title, back = KINDS[kind]
-    return (
-        render_template(
-            "deliveries/import.html",
-            kind=kind,
-            title=title,
-            back=back,
-            errors=errors or [],
-            more=more,
-            bad_lines=len({e["line"] for e in errors or []}) if bad_lines is None else bad_lines,
-            message=message,
-            centres=deliveries.centres(get_session(), coop) if kind == "deliveries" else [],
-            own_centre=principal().centres.get(coop.id),
-            spanish_headers=csv_export.HEADERS[kind],
-            columns=list(imports.COLUMNS[kind]),
-            required=imports.REQUIRED[kind],
-            idempotency_key=request.form.get("idempotency_key") or new_key(),
-        ),
+    return form_page(
+        "deliveries/import.html",
         status,
+        kind=kind,
+        title=title,
+        back=back,
+        errors=errors or [],
+        more=more,
+        bad_lines=len({e["line"] for e in errors or []}) if bad_lines is None else bad_lines,
+        message=message,
+        centres=deliveries.centres(get_session(), coop) if kind == "deliveries" else [],
+        own_centre=principal().centres.get(coop.id),
+        spanish_headers=csv_export.HEADERS[kind],
+        columns=list(imports.COLUMNS[kind]),
+        required=imports.REQUIRED[kind],
     )
 
 
@@ -117,44 +115,23 @@ def _import(kind: str, action: Any) -> Any:
     return redirect(url_for(KINDS[kind][1], code=coop.code), 303)
 
 
-@bp.route("/c/<code>/families/import")
-def families(code: str) -> Any:
+def import_page(code: str, kind: str) -> Any:
     coop = show_cooperative(guard.record("code", Permission.INTAKE))
-    return _page(coop, "families")
+    return _page(coop, kind)
 
 
-@bp.route("/c/<code>/families/import", methods=["POST"])
-@idempotent
-def families_upload(code: str) -> Any:
+ROSTER_IMPORTERS = {"families": imports.import_families, "plots": imports.import_plots}
+
+
+def roster_upload(code: str, kind: str) -> Any:
+    """Families or plots from a CSV (deliveries have their own: a centre, duplicates)."""
+    importer = ROSTER_IMPORTERS[kind]
     return _import(
-        "families",
-        lambda coop, data, name: imports.import_families(
+        kind,
+        lambda coop, data, name: importer(
             get_session(), coop, data, user_id=user_id(), original_name=name
         ),
     )
-
-
-@bp.route("/c/<code>/plots/import")
-def plots(code: str) -> Any:
-    coop = show_cooperative(guard.record("code", Permission.INTAKE))
-    return _page(coop, "plots")
-
-
-@bp.route("/c/<code>/plots/import", methods=["POST"])
-@idempotent
-def plots_upload(code: str) -> Any:
-    return _import(
-        "plots",
-        lambda coop, data, name: imports.import_plots(
-            get_session(), coop, data, user_id=user_id(), original_name=name
-        ),
-    )
-
-
-@bp.route("/c/<code>/deliveries/import", endpoint="deliveries")
-def deliveries_page(code: str) -> Any:
-    coop = show_cooperative(guard.record("code", Permission.INTAKE))
-    return _page(coop, "deliveries")
 
 
 @bp.route("/c/<code>/deliveries/import", methods=["POST"])
@@ -181,26 +158,11 @@ def deliveries_upload(code: str) -> Any:
     return _import("deliveries", run)
 
 
-def _template(kind: str) -> Response:
+def template(code: str, kind: str) -> Response:
     """An empty CSV with the right columns (Spanish names in Spanish)."""
     coop = guard.record("code")
     text = csv_export.template(kind, dialect())
     return csv_download(lambda: [text], f"{kind}-{coop.code}-template.csv")
-
-
-@bp.route("/c/<code>/families/template.csv")
-def families_template(code: str) -> Response:
-    return _template("families")
-
-
-@bp.route("/c/<code>/plots/template.csv")
-def plots_template(code: str) -> Response:
-    return _template("plots")
-
-
-@bp.route("/c/<code>/deliveries/template.csv")
-def deliveries_template(code: str) -> Response:
-    return _template("deliveries")
 
 
 @bp.route("/c/<code>/families/export.csv")
@@ -235,4 +197,30 @@ def export_deliveries(code: str) -> Response:
             exports.delivery_rows(get_session(), coop, day_from=day_from, day_to=day_to), how
         ),
         f"deliveries-{coop.code}.csv",
+    )
+
+
+def _for_kind(view: Callable[[str, str], Any], kind: str) -> Callable[[str], Any]:
+    """`view` bound to one kind: a view taking the cooperative's code."""
+
+    def bound(code: str) -> Any:
+        return view(code, kind)
+
+    return bound
+
+
+# Each kind's form and empty template, and the families' and plots' uploads: one view
+# each, bound to its kind under the endpoint names the pages use (imports.families,
+# imports.plots_template, imports.plots_upload, ...).
+for _kind in KINDS:
+    bp.add_url_rule(f"/c/<code>/{_kind}/import", _kind, _for_kind(import_page, _kind))
+    bp.add_url_rule(
+        f"/c/<code>/{_kind}/template.csv", f"{_kind}_template", _for_kind(template, _kind)
+    )
+for _kind in ROSTER_IMPORTERS:
+    bp.add_url_rule(
+        f"/c/<code>/{_kind}/import",
+        f"{_kind}_upload",
+        idempotent(_for_kind(roster_upload, _kind)),
+        methods=["POST"],
     )

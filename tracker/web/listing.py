@@ -153,5 +153,16 @@ def export(filters: Filters, write: Callable[[Dialect], Iterable[str]], name: st
     return csv_download(lambda: write(how), f"{name}.csv")
 
 
+def export_every(
+    filters: Filters,
+    source: Callable[[], Any],
+    write: Callable[[Iterable[Any], Dialect], Iterable[str]],
+    name: str,
+) -> Response:
+    """The CSV of every row of the filters' `source()` (read in batches), as `write` writes
+    them."""
+    return export(filters, lambda how: write(listing.every(get_session(), source()), how), name)
+
+
 def uuid_text(value: uuid.UUID | None) -> str:
     return "" if value is None else str(value)

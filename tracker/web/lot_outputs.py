@@ -9,54 +9,31 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, request
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, ValidationError
 
-from .. import config, guard
-from ..db import get_session, writes_on_get
-from ..documents import qr, sheets
+from .. import downloads, guard
+from ..db import writes_on_get
 from ..expensive import document_limit
 from ..schemas.labels import LabelsQuery, check_sacks
-from ..services import printing, publication
 from ..services.errors import ValidationFailed
 from .context import login_required_for
 
 bp = login_required_for(Blueprint("lot_outputs", __name__))
 
 
-def _download(
-    body: bytes | str, mimetype: str, filename: str, *, attachment: bool = False
-) -> Response:
-    response = Response(body, mimetype=mimetype)
-    disposition = "attachment" if attachment else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, max-age=60"
-    return response
-
-
 @bp.route("/lots/<lot_id>/qr.svg")
 @writes_on_get
 def qr_svg(lot_id: str) -> Response:
     """The lot's QR code as SVG, for artwork."""
-    lot = guard.record("lot_id")
-    uri = printing.printed_uri(
-        get_session(), lot, via=publication.Via.QR_CODE, public_url=config.public_url()
-    )
-    name = sheets.safe_name(lot.code)
-    return _download(qr.svg(uri), "image/svg+xml", f"qr-{name}.svg", attachment=True)
+    return downloads.lot_qr(guard.record("lot_id"), "svg", inline=False)
 
 
 @bp.route("/lots/<lot_id>/qr.png")
 @writes_on_get
 def qr_png(lot_id: str) -> Response:
     """The lot's QR code as PNG."""
-    lot = guard.record("lot_id")
-    uri = printing.printed_uri(
-        get_session(), lot, via=publication.Via.QR_CODE, public_url=config.public_url()
-    )
-    name = sheets.safe_name(lot.code)
-    return _download(qr.png(uri), "image/png", f"qr-{name}.png", attachment=True)
+    return downloads.lot_qr(guard.record("lot_id"), "png", inline=False)
 
 
 @bp.route("/lots/<lot_id>/labels.pdf")
@@ -74,14 +51,7 @@ def labels(lot_id: str) -> Response:
         check_sacks(lot.weight_g, query["sacks"], query["sack_kg"])
     except ValidationFailed as error:
         raise ValidationFailed(_named(error.errors())) from None
-    document = sheets.labels(
-        lot,
-        printing.labels(get_session(), lot, public_url=config.public_url()),
-        locale=query["lang"] or str(get_locale()),
-        sacks=query["sacks"],
-        sack_g=query["sack_kg"],
-    )
-    return _download(document, "application/pdf", f"labels-{sheets.safe_name(lot.code)}.pdf")
+    return downloads.lot_labels(lot, query)
 
 
 def _named(errors: dict[str, Any]) -> dict[str, list[str]]:
@@ -103,9 +73,4 @@ def _named(errors: dict[str, Any]) -> dict[str, list[str]]:
 @bp.route("/lots/<lot_id>/provenance.pdf")
 def provenance_sheet(lot_id: str) -> Response:
     """The lot's provenance sheet (the buyer's PDF), in the manager's language."""
-    lot = guard.record("lot_id")
-    document = sheets.provenance_pdf(
-        printing.sheet(get_session(), lot, public_url=config.public_url()),
-        locale=str(get_locale()),
-    )
-    return _download(document, "application/pdf", f"provenance-{sheets.safe_name(lot.code)}.pdf")
+    return downloads.lot_provenance(guard.record("lot_id"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -19,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
-from .. import config, formatting, guard, paging
+from .. import config, downloads, formatting, guard, paging
 from ..db import get_session
 from ..documents import epcis
 from ..formatting import ngettext
@@ -52,6 +51,7 @@ from .context import (
     show_cooperative,
     use_cooperative,
     user_id,
+    void_with_reason,
 )
 
 bp = login_required_for(Blueprint("lots", __name__))
@@ -115,12 +115,7 @@ def index(code: str) -> Any:
     forms = _options(vocabulary.FORM_LABELS.items())
     return render_template(
         "lots/index.html",
-        lots=found.lots,
-        ops=found.ops,
-        claims=found.claims,
-        total=found.total,
-        page=found.page,
-        pages=found.pages,
+        **vars(found),
         status=status,
         form=form,
         q=q,
@@ -505,18 +500,14 @@ def process(lot_id: str) -> Any:
 @idempotent
 def void(operation_id: str) -> Any:
     op = guard.record("operation_id", Permission.MANAGE)
-    session = get_session()
-    first = lot_pages.first_output(session, op)
-    try:
-        lots.void_operation(
-            session, operation=op, reason=request.form.get("reason", ""), user_id=user_id()
-        )
-    except ValidationFailed as error:
-        return _page(first, error.errors(), 422)
-    except Conflict as error:
-        return refused(error, url_for("lots.show", lot_id=first.id))
-    flash(_("Operation voided: its inputs are available again."), "success")
-    return redirect(url_for("lots.show", lot_id=first.id), code=303)
+    first = lot_pages.first_output(get_session(), op)
+    return void_with_reason(
+        lots.void_operation,
+        lambda errors: _page(first, errors, 422),
+        back=url_for("lots.show", lot_id=first.id),
+        done=_("Operation voided: its inputs are available again."),
+        operation=op,
+    )
 
 
 # -- genealogy -----------------------------------------------------------------------------
@@ -560,11 +551,7 @@ def delivery_trace(delivery_id: str) -> Any:
 def epcis_download(lot_id: str) -> Response:
     lot = guard.record("lot_id")
     document = epcis.lot_document(epcis_facts.for_lot(get_session(), lot), config.public_url())
-    response = Response(
-        json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
-    )
-    response.headers["Content-Disposition"] = f'attachment; filename="{lot.code}.epcis.jsonld"'
-    return response
+    return downloads.jsonld(document, f"{lot.code}.epcis.jsonld")
 
 
 # -- the dashboard panel ------------------------------------------------------------------

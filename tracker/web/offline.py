@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -22,9 +22,8 @@ from ..idempotency import idempotent
 from ..models import Device
 from ..services import access, deliveries, devices, receipt_blocks
 from ..services.access import Permission
-from ..services.errors import ValidationFailed
 from . import nav
-from .context import login_required_for, principal, show_cooperative, user_id
+from .context import login_required_for, principal, show_cooperative, void_with_reason
 
 bp = login_required_for(Blueprint("offline", __name__))
 
@@ -135,14 +134,14 @@ def revoke(device_id: str) -> Any:
     """Revoke a device's token for good, with a reason."""
     device = guard.record("device_id", Permission.MANAGE)
     coop = show_cooperative(device)
-    try:
-        devices.revoke(
-            get_session(), device=device, user_id=user_id(), reason=request.form.get("reason", "")
-        )
-    except ValidationFailed as error:
-        return _render_devices(coop, error.errors(), device, 422)
-    flash(_("Device “%(name)s” revoked.", name=device.name), "success")
-    return redirect(url_for("offline.devices_page", code=coop.code), 303)
+    return void_with_reason(
+        devices.revoke,
+        lambda errors: _render_devices(coop, errors, device, 422),
+        back=url_for("offline.devices_page", code=coop.code),
+        done=_("Device “%(name)s” revoked.", name=device.name),
+        refuse_conflict=False,
+        device=device,
+    )
 
 
 # -- managers and auditors: every receipt number accounted for -----------------------------
@@ -181,17 +180,16 @@ def void_block(block_id: str) -> Any:
     """Void every number a block still holds (a lost or retired device), with a reason."""
     block = guard.record("block_id", Permission.MANAGE)
     coop = show_cooperative(block)
-    try:
-        count = receipt_blocks.void_block(
-            get_session(), block=block, reason=request.form.get("reason", ""), user_id=user_id()
-        )
-    except ValidationFailed as error:
-        return _render_blocks(coop, error.errors(), block.id, 422)
-    flash(
-        ngettext("%(num)s receipt number voided.", "%(num)s receipt numbers voided.", count),
-        "success",
+    return void_with_reason(
+        receipt_blocks.void_block,
+        lambda errors: _render_blocks(coop, errors, block.id, 422),
+        back=url_for("offline.receipt_blocks_page", code=coop.code),
+        done=lambda count: ngettext(
+            "%(num)s receipt number voided.", "%(num)s receipt numbers voided.", count
+        ),
+        refuse_conflict=False,
+        block=block,
     )
-    return redirect(url_for("offline.receipt_blocks_page", code=coop.code), 303)
 
 
 # -- what offline.js and intake.js say, in the page's language -------------------------------

@@ -17,17 +17,16 @@ from ..db import get_session
 from ..documents import csv_export, receipts
 from ..documents.season_report import Fmt
 from ..idempotency import idempotent
-from ..models import Cooperative, Family
+from ..models import Cooperative, Family, Payment
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
 from ..services import families, payments, premiums, prices, receipt_facts, staff_lists
-from ..services import listing as listing_service
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS, REPORT_CLAIM_LABELS, label
 from . import listing, nav
-from .context import login_required_for, show_cooperative, user_id
+from .context import login_required_for, show_cooperative, user_id, void_with_reason
 
 bp = login_required_for(Blueprint("payments", __name__))
 
@@ -120,13 +119,10 @@ def export(code: str) -> Response:
     """The payments of the list's filters as CSV."""
     coop = guard.record("code")
     filters, wanted = _list_filters(coop)
-    return listing.export(
+    return listing.export_every(
         filters,
-        lambda how: csv_export.payments(
-            listing_service.every(get_session(), staff_lists.payments(coop, wanted)),
-            how,
-            coop.currency,
-        ),
+        lambda: staff_lists.payments(coop, wanted),
+        lambda rows, how: csv_export.payments(rows, how, coop.currency),
         f"payments-{coop.code}",
     )
 
@@ -220,15 +216,16 @@ def void_rule(rule_id: str) -> Any:
     """Void a premium rule with a reason: unpaid deliveries stop earning it."""
     rule = guard.record("rule_id", Permission.MANAGE)
     coop = show_cooperative(rule)
-    try:
-        premiums.void_premium_rule(
-            get_session(), rule=rule, reason=request.form.get("reason", ""), user_id=user_id()
-        )
-    except ValidationFailed as error:
-        errors = {f"void-{rule.id}": error.errors().get("reason", [])}
-        return _render_index(coop, rule.season, "", errors, {}, 422)
-    flash(_("Premium “%(name)s” voided.", name=rule.name), "success")
-    return redirect(url_for("payments.index", code=coop.code, season=rule.season), 303)
+    return void_with_reason(
+        premiums.void_premium_rule,
+        lambda errors: _render_index(
+            coop, rule.season, "", {f"void-{rule.id}": errors.get("reason", [])}, {}, 422
+        ),
+        back=url_for("payments.index", code=coop.code, season=rule.season),
+        done=_("Premium “%(name)s” voided.", name=rule.name),
+        refuse_conflict=False,
+        rule=rule,
+    )
 
 
 def _safe_season(coop: Cooperative, value: str | None) -> int:
@@ -360,10 +357,14 @@ def record(family_id: str) -> Any:
 @bp.route("/payments/<payment_id>")
 def show(payment_id: str) -> Any:
     payment = guard.record("payment_id")
-    coop = show_cooperative(payment)
+    return _payment_page(show_cooperative(payment), payment, {})
+
+
+def _payment_page(coop: Cooperative, payment: Payment, errors: dict[str, list[str]]) -> str:
+    """The payment's receipt on screen (with the void form's errors)."""
     context = receipts.receipt_context(receipt_facts.of(get_session(), payment))
-    context["fmt"] = _fmt(coop)
-    return render_template("payments/show.html", errors={}, **context)
+    context["fmt"] = _fmt(coop)  # the cooperative's own way of writing money
+    return render_template("payments/show.html", errors=errors, **context)
 
 
 @bp.route("/payments/<payment_id>/void", methods=["POST"])
@@ -371,19 +372,14 @@ def show(payment_id: str) -> Any:
 def void(payment_id: str) -> Any:
     payment = guard.record("payment_id", Permission.MANAGE)
     coop = show_cooperative(payment)
-    try:
-        payments.void_payment(
-            get_session(),
-            payment=payment,
-            reason=request.form.get("reason", ""),
-            user_id=user_id(),
-        )
-    except ValidationFailed as error:
-        context = receipts.receipt_context(receipt_facts.of(get_session(), payment))
-        context["fmt"] = _fmt(coop)
-        return render_template("payments/show.html", errors=error.errors(), **context), 422
-    flash(_("Payment %(receipt)s voided.", receipt=payments.receipt_code(payment)), "success")
-    return redirect(url_for("payments.show", payment_id=payment.id), 303)
+    return void_with_reason(
+        payments.void_payment,
+        lambda errors: (_payment_page(coop, payment, errors), 422),
+        back=url_for("payments.show", payment_id=payment.id),
+        done=_("Payment %(receipt)s voided.", receipt=payments.receipt_code(payment)),
+        refuse_conflict=False,
+        payment=payment,
+    )
 
 
 @bp.route("/payments/<payment_id>/receipt.pdf")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, ValidationError
+from marshmallow import EXCLUDE
 
 from .. import guard
 from ..db import get_session
@@ -25,11 +26,12 @@ from ..services.geo import AREA_MAX_BYTES
 from ..services.vocabulary import CROP_LABELS, PLOT_FLAG_LABELS
 from . import nav
 from .context import (
-    errors_of,
+    form_page,
     login_required_for,
     may,
     new_key,
     safe_next,
+    save_form,
     show_cooperative,
     user_id,
 )
@@ -66,17 +68,14 @@ def _form(
     errors: dict[str, Any],
     status: int = 200,
 ) -> Any:
-    return (
-        render_template(
-            "plots/form.html",
-            family=family,
-            plot=plot,
-            values=values,
-            errors=errors,
-            crops=list(CROP_LABELS.items()),
-            idempotency_key=request.form.get("idempotency_key") or new_key(),
-        ),
+    return form_page(
+        "plots/form.html",
         status,
+        family=family,
+        plot=plot,
+        values=values,
+        errors=errors,
+        crops=list(CROP_LABELS.items()),
     )
 
 
@@ -92,19 +91,36 @@ def new(family_id: str) -> Any:
 def create(family_id: str) -> Any:
     family = guard.record("family_id", Permission.INTAKE)
     show_cooperative(family)
-    try:
-        values = PlotSchema(unknown=EXCLUDE).load(_values_from_form())
-        plot = plots.create(get_session(), family, values, user_id=user_id())
-    except (ValidationError, ValidationFailed) as error:
-        return _form(family, None, request.form.to_dict(), errors_of(error), 422)
-    _say_flags(plot)
-    flash(_("Plot %(name)s added.", name=plot.name), "success")
-    return redirect(url_for("plots.show", plot_id=plot.id), 303)
+    return _save(
+        family,
+        None,
+        lambda values: plots.create(get_session(), family, values, user_id=user_id()),
+        lambda plot: _("Plot %(name)s added.", name=plot.name),
+    )
 
 
-def _say_flags(plot: Plot) -> None:
-    for flag in plots.open_flags(get_session(), [plot.id])[plot.id]:
-        flash(str(PLOT_FLAG_LABELS.get(flag.kind, flag.kind)), "warning")
+def _save(
+    family: Family,
+    plot: Plot | None,
+    save: Callable[[dict[str, Any]], Plot],
+    done: Callable[[Plot], str],
+) -> Any:
+    """The plot form, saved: the plot's page after its flags, or the form again with its
+    errors."""
+
+    def saved_with_flags(values: dict[str, Any]) -> Plot:
+        saved = save(values)
+        for flag in plots.open_flags(get_session(), [saved.id])[saved.id]:
+            flash(str(PLOT_FLAG_LABELS.get(flag.kind, flag.kind)), "warning")
+        return saved
+
+    return save_form(
+        PlotSchema(unknown=EXCLUDE),
+        _values_from_form(),
+        saved_with_flags,
+        lambda errors: _form(family, plot, request.form.to_dict(), errors, 422),
+        lambda saved: (done(saved), url_for("plots.show", plot_id=saved.id)),
+    )
 
 
 @bp.route("/plots/<plot_id>")
@@ -160,14 +176,12 @@ def update(plot_id: str) -> Any:
     plot = guard.record("plot_id", Permission.INTAKE)
     show_cooperative(plot)
     family = plots.family_of(get_session(), plot)
-    try:
-        values = PlotSchema(unknown=EXCLUDE).load(_values_from_form())
+
+    def save(values: dict[str, Any]) -> Plot:
         plots.update(get_session(), plot, values, user_id=user_id())
-    except (ValidationError, ValidationFailed) as error:
-        return _form(family, plot, request.form.to_dict(), errors_of(error), 422)
-    _say_flags(plot)
-    flash(_("Plot %(name)s saved.", name=plot.name), "success")
-    return redirect(url_for("plots.show", plot_id=plot.id), 303)
+        return plot
+
+    return _save(family, plot, save, lambda saved: _("Plot %(name)s saved.", name=saved.name))
 
 
 @bp.route("/plots/<plot_id>/resolve", methods=["POST"])
@@ -203,17 +217,14 @@ def _area_page(coop: Any, errors: dict[str, Any], status: int = 200) -> Any:
     session = get_session()
     flagged = plots.flagged_plots(session, coop)
     area = plots.protected_area(coop)
-    return (
-        render_template(
-            "plots/protected_area.html",
-            flagged=flagged,
-            area_ha=None if area is None else _area_ha(area),
-            errors=errors,
-            flag_labels=PLOT_FLAG_LABELS,
-            can_manage=may(Permission.MANAGE, coop),
-            idempotency_key=request.form.get("idempotency_key") or new_key(),
-        ),
+    return form_page(
+        "plots/protected_area.html",
         status,
+        flagged=flagged,
+        area_ha=None if area is None else _area_ha(area),
+        errors=errors,
+        flag_labels=PLOT_FLAG_LABELS,
+        can_manage=may(Permission.MANAGE, coop),
     )
 
 

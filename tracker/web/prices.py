@@ -23,7 +23,14 @@ from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS
 from . import nav
-from .context import errors_of, login_required_for, principal, show_cooperative, user_id
+from .context import (
+    errors_of,
+    form_page,
+    login_required_for,
+    principal,
+    show_cooperative,
+    user_id,
+)
 
 bp = login_required_for(Blueprint("prices", __name__))
 
@@ -52,27 +59,22 @@ def _render(
     session = get_session()
     centres = deliveries.centres(session, coop)
     today = deliveries.today()
-    return (
-        render_template(
-            "offline/prices.html",
-            coop=coop,
-            centres=centres,
-            in_force={c.id: prices.prices_in_force(session, centre=c, day=today) for c in centres},
-            history=prices.history(session, coop),
-            centre_codes={c.id: c.code for c in centres},
-            forms=[
-                (crop, form, FORM_LABELS[form]) for crop in Crop for form in FORMS_BY_CROP[crop]
-            ],
-            form_labels=FORM_LABELS,
-            crop_labels=CROP_LABELS,
-            crop_of=prices.crop_of,
-            can_manage=principal().can(Permission.MANAGE, coop.id),
-            values=values,
-            errors=errors,
-            today=today,
-            idempotency_key=request.form.get("idempotency_key") or uuid.uuid4().hex,
-        ),
+    return form_page(
+        "offline/prices.html",
         status,
+        coop=coop,
+        centres=centres,
+        in_force={c.id: prices.prices_in_force(session, centre=c, day=today) for c in centres},
+        history=prices.history(session, coop),
+        centre_codes={c.id: c.code for c in centres},
+        forms=[(crop, form, FORM_LABELS[form]) for crop in Crop for form in FORMS_BY_CROP[crop]],
+        form_labels=FORM_LABELS,
+        crop_labels=CROP_LABELS,
+        crop_of=prices.crop_of,
+        can_manage=principal().can(Permission.MANAGE, coop.id),
+        values=values,
+        errors=errors,
+        today=today,
     )
 
 

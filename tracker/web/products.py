@@ -16,7 +16,7 @@ from ..models import Cooperative
 from ..services import lot_pages, lots, vocabulary
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
-from .context import login_required_for, principal, use_cooperative
+from .context import form_text, login_required_for, principal, use_cooperative
 
 bp = login_required_for(Blueprint("products", __name__))
 
@@ -53,9 +53,7 @@ def save_product(code: str) -> Any:
         product = lots.set_product(
             get_session(),
             coop=coop,
-            crop=form.get("crop", ""),
-            form=form.get("form", ""),
-            name=form.get("name", ""),
+            **form_text("crop", "form", "name"),
             gtin=form.get("gtin") or None,
         )
     except ValidationFailed as error:

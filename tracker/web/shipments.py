@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -18,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import config, guard
+from .. import config, downloads, guard
 from ..db import get_session
 from ..documents import epcis
 from ..idempotency import idempotent
@@ -37,6 +36,7 @@ from .context import (
     show_cooperative,
     use_cooperative,
     user_id,
+    void_with_reason,
 )
 
 bp = login_required_for(Blueprint("shipments", __name__))
@@ -139,19 +139,13 @@ def show(shipment_id: str) -> Any:
 @idempotent
 def void(shipment_id: str) -> Any:
     shipment = guard.record("shipment_id", Permission.MANAGE)
-    try:
-        shipments.void_shipment(
-            get_session(),
-            shipment=shipment,
-            reason=request.form.get("reason", ""),
-            user_id=user_id(),
-        )
-    except ValidationFailed as error:
-        return _page(shipment, error.errors(), 422)
-    except Conflict as error:
-        return refused(error, url_for("shipments.show", shipment_id=shipment.id))
-    flash(_("Shipment voided: its lots are open again."), "success")
-    return redirect(url_for("shipments.show", shipment_id=shipment.id), code=303)
+    return void_with_reason(
+        shipments.void_shipment,
+        lambda errors: _page(shipment, errors, 422),
+        back=url_for("shipments.show", shipment_id=shipment.id),
+        done=_("Shipment voided: its lots are open again."),
+        shipment=shipment,
+    )
 
 
 @bp.route("/shipments/<shipment_id>/epcis.jsonld")
@@ -160,10 +154,6 @@ def epcis_download(shipment_id: str) -> Response:
     document = epcis.shipment_document(
         epcis_facts.for_shipment(get_session(), shipment), config.public_url()
     )
-    response = Response(
-        json.dumps(document, ensure_ascii=False, indent=1), mimetype=epcis.MEDIA_TYPE
+    return downloads.jsonld(
+        document, f"shipment-{shipment.shipped_on}-{str(shipment.id)[:8]}.epcis.jsonld"
     )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="shipment-{shipment.shipped_on}-{str(shipment.id)[:8]}.epcis.jsonld"'
-    )
-    return response
