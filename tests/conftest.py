@@ -337,13 +337,14 @@ def world(db: Any) -> Any:
         built = World.build(db)
         db.commit()
         _WORLD.update(at=now, rows=_rows_of(db, SQLModel.metadata))
+        db.commit()  # ends the read: SQLite's writers must not wait on it
         return built
     connection = db.connection()
     for table, rows in _WORLD["rows"]:
         connection.execute(table.insert(), rows)
     db.commit()
     loaded = World.load(db)
-    db.commit()  # ends the read, as build's commit does: SQLite's writers must not wait on it
+    db.commit()  # ends the read, as above
     return loaded
 
 
