@@ -363,7 +363,11 @@ def restore_command(file: Path, yes: bool) -> None:
         backup.restore(current_app.config["DATABASE_URL"], file)
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Database restored from {file}.")
+    # Cached documents were keyed by the old database's versions: they go with it.
+    from .documents import content_cache
+
+    removed = content_cache.empty(current_app)
+    click.echo(f"Database restored from {file}; {removed} cached documents removed.")
 
 
 @click.group("import")

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from .. import guard
 from ..db import get_session
 from ..documents import season_report
+from ..expensive import document_limit
 from ..models import Cooperative
 from ..schemas.report import SeasonQuerySchema, SeasonReportSchema
 from ..services import payments, reports
@@ -45,6 +46,8 @@ class SeasonFigures(MethodView):
 
 @blp.route("/cooperatives/<code>/reports/season.pdf")
 class SeasonPdf(MethodView):
+    decorators = [document_limit]  # seconds of CPU on a miss: one budget per user
+
     @blp.arguments(SeasonQuerySchema, location="query")
     @blp.response(200, content_type="application/pdf")
     def get(self, query: dict[str, Any], code: str) -> Response:
