@@ -242,6 +242,15 @@ def by_content(kind: str) -> Callable[[Callable[P, bytes]], Callable[P, bytes]]:
     return decorate
 
 
+@by_content("pdf")
+def rendered(template: str, **context: Any) -> bytes:
+    """`pdf.render(template, **context)`, cached by the context's content: for a PDF a
+    view renders from its template (approved producers, a community's member cards)."""
+    from . import pdf
+
+    return pdf.render(template, **context)
+
+
 __all__ = [
     "STATS",
     "FolderStorage",
@@ -251,6 +260,7 @@ __all__ = [
     "canonical",
     "empty",
     "key_for",
+    "rendered",
     "storage",
     "use_storage",
     "write_atomically",
