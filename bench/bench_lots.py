@@ -27,6 +27,7 @@ from bench.common import Bench
 DELIVERIES = 10_000
 FAMILIES = 1_000
 PG = "host=127.0.0.1 user=postgres dbname=postgres"
+LOT = {"crop": "coffee", "form": "dry_parchment", "occurred_on": date(2026, 8, 1)}
 
 
 def build(url: str) -> tuple[uuid.UUID, list[uuid.UUID]]:
@@ -151,14 +152,8 @@ def _form(url: str, coop_id: uuid.UUID, ids: list[uuid.UUID], started: Any = Non
         if started is not None:
             started.set()
         begin = time.perf_counter()
-        lots.create_lot(
-            session,
-            coop=coop,
-            crop="coffee",
-            form="dry_parchment",
-            picks=[lots.Pick(d) for d in ids],
-            occurred_on=date(2026, 8, 1),
-        )
+        picks = [lots.Pick(d) for d in ids]
+        lots.create_lot(session, coop=coop, picks=picks, **LOT)  # reads first, then writes
         session.commit()
         elapsed = time.perf_counter() - begin
     engine.dispose()
