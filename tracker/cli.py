@@ -358,7 +358,11 @@ def restore_command(file: Path, yes: bool) -> None:
         click.confirm(f"Replace every record in the database with {file}?", abort=True)
     db.engine_for(current_app).dispose()
     _on_database(backup.restore, file)
-    click.echo(f"Database restored from {file}.")
+    # Cached documents were keyed by the old database's versions: they go with it.
+    from .documents import content_cache
+
+    removed = content_cache.empty(current_app)
+    click.echo(f"Database restored from {file}; {removed} cached documents removed.")
 
 
 def _on_database(step: Callable[[str, Path], Any], file: Path) -> None:

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
+from .services import write_phase
+
 # Set while a user action that writes is running: SQLite then starts its transaction
 # with BEGIN IMMEDIATE, so two writers queue on the busy timeout instead of one failing
 # with "database is locked" when it upgrades a read lock.
@@ -48,7 +50,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+    immediate = _writing.get() or write_phase.wants_writer()
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    write_phase.began(conn, immediate)
 
 
 @contextlib.contextmanager
@@ -117,14 +121,26 @@ def writes_on_get(view: Any) -> Any:
     return view
 
 
+def reads_first(view: Any) -> Any:
+    """Mark a write view whose service reads and checks a lot before it writes (a lot of
+    10,000 deliveries): on SQLite its reads run in a deferred transaction and the write
+    lock is taken where the writes begin (`services/write_phase.begin_writes`), so other
+    writers wait only for the writes. The view's service must call `begin_writes` (lots'
+    `lock_rows` does) before its first write."""
+    view.tracker_reads_first = True
+    return view
+
+
 def _mark_write() -> None:
     from flask import request
 
     view = current_app.view_functions.get(request.endpoint or "")
-    marked = getattr(view, "tracker_writes", False) or getattr(
-        getattr(view, "view_class", None), "tracker_writes", False
-    )
-    if request.method in WRITE_METHODS or marked:
+    view_class = getattr(view, "view_class", None)
+    marked = getattr(view, "tracker_writes", False) or getattr(view_class, "tracker_writes", False)
+    method = getattr(view_class, request.method.lower(), view)
+    if getattr(view, "tracker_reads_first", False) or getattr(method, "tracker_reads_first", False):
+        g.db_reads_first = True
+    elif request.method in WRITE_METHODS or marked:
         g.db_write_token = _writing.set(True)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, g, make_response, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -19,6 +19,7 @@ from sqlmodel import select
 from .auth import current_principal
 from .db import get_session
 from .models import IdempotencyRecord
+from .services import write_phase
 from .services.errors import ValidationFailed
 
 HEADER = "Idempotency-Key"
@@ -68,8 +69,49 @@ def _key() -> str | None:
     return key
 
 
+class _Taken(Exception):
+    """The key is reserved already (by a first request, committed)."""
+
+
+def _reserve(session: Any, record: IdempotencyRecord) -> None:
+    try:
+        with session.begin_nested():
+            session.add(record)
+    except IntegrityError:
+        raise _Taken from None
+
+
+def _known(session: Any, user_id: Any, key: str) -> bool:
+    """Whether a first request with this key was stored (a retry: replay it)."""
+    found = session.exec(
+        select(IdempotencyRecord.id).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+        )
+    ).first()
+    return found is not None
+
+
+def _first_answer(session: Any, user_id: Any, key: str, fingerprint: str) -> Response | None:
+    """The first request's answer to replay (None: the first rolled back, go on)."""
+    session.rollback()
+    existing = session.exec(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+        )
+    ).first()
+    if existing is None:  # pragma: no cover - the winner rolled back; treat as new
+        return None
+    if existing.request_hash != fingerprint:
+        raise ValidationFailed({HEADER: [_("This key was already used for a different request.")]})
+    g.db_rollback_only = True
+    return _replay(existing)
+
+
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Make a write view answer a repeated key with the first answer, storing one record."""
+    """Make a write view answer a repeated key with the first answer, storing one record.
+
+    The key is reserved before the view runs; in a `db.reads_first` request, where its
+    writes begin (`write_phase.begin_writes`), so the reads take no write lock."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -81,27 +123,17 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         fingerprint = _request_hash()
         record = IdempotencyRecord(user_id=user.id, key=key, request_hash=fingerprint)
         try:
-            with session.begin_nested():
-                session.add(record)
-        except IntegrityError:
-            session.rollback()
-            existing = session.exec(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key
-                )
-            ).first()
-            if existing is None:  # pragma: no cover - the winner rolled back; treat as new
-                return view(*args, **kwargs)
-            if existing.request_hash != fingerprint:
-                raise ValidationFailed(
-                    {HEADER: [_("This key was already used for a different request.")]}
-                ) from None
-            g.db_rollback_only = True
-            return _replay(existing)
-        response = view(*args, **kwargs)
-        from flask import make_response
-
-        response = make_response(response)
+            if g.get("db_reads_first"):
+                if _known(session, user.id, key):
+                    raise _Taken
+                write_phase.before_writes(session, lambda: _reserve(session, record))
+            else:
+                _reserve(session, record)
+            response = make_response(view(*args, **kwargs))
+            if response.status_code < 400:
+                write_phase.begin_writes(session)  # reserves the key if the view did not
+        except _Taken:
+            return _first_answer(session, user.id, key, fingerprint) or view(*args, **kwargs)
         if response.status_code < 400:
             record.status_code = response.status_code
             record.location = (response.headers.get("Location") or "")[:300]

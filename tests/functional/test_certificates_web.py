@@ -269,6 +269,23 @@ def test_approved_producers_as_pdf_and_csv(client, auth, world, season):
     assert members == {fam.member_code for fam in season["families"][:2]}
 
 
+def test_the_approved_producers_pdf_is_cached_by_its_facts(client, auth, db, world, season):
+    from tracker.documents import content_cache
+
+    auth.login("auditor.a@example.org")
+    url = f"/certificates/{season['eu'].id}/approved-producers.pdf?on=2026-09-01"
+    renders = content_cache.STATS["renders"]
+    first = client.get(url)
+    assert client.get(url).data == first.data
+    assert content_cache.STATS["renders"] == renders + 1
+    family = season["families"][0]
+    family.head_name = "Rosa Quispe Rengifo"  # a producer's name on the list changes
+    db.add(family)
+    db.commit()
+    assert client.get(url).data != first.data
+    assert content_cache.STATS["renders"] == renders + 2
+
+
 def test_kosher_sites_form(client, auth, world, season, db):
     auth.login("manager.a@example.org")
     kosher = season["kosher"]

@@ -433,3 +433,21 @@ def test_the_pdf_summary(shipped, client, api_token, auth):
     assert web.status_code == 200 and check_eudr_file(web.data)
     shown = client.get(f"/shipments/{shipped['shipment'].id}").get_data(as_text=True)
     assert f"/shipments/{shipped['shipment'].id}/eudr" in shown
+
+
+def test_the_pdf_summary_is_cached_by_its_facts(shipped, db, client, api_token):
+    from tracker.documents import content_cache
+
+    headers = api_token("manager.a@example.org")
+    url = f"/api/v1/shipments/{shipped['shipment'].id}/eudr.pdf"
+    renders = content_cache.STATS["renders"]
+    first = client.get(url, headers=headers)
+    assert first.status_code == 200
+    assert client.get(url, headers=headers).data == first.data
+    assert content_cache.STATS["renders"] == renders + 1
+    shipped["juan"].head_name = "Juan Tapia Rengifo"  # a fact of the summary changes
+    db.add(shipped["juan"])
+    db.commit()
+    changed = client.get(url, headers=headers)
+    assert changed.status_code == 200 and changed.data != first.data
+    assert content_cache.STATS["renders"] == renders + 2

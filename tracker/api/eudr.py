@@ -27,6 +27,7 @@ from marshmallow import fields
 from .. import downloads, guard
 from ..db import get_session
 from ..documents import eudr
+from ..expensive import document_limit
 from ..schemas.lot import InputSchema
 from ..services import eudr_facts
 from ..services.access import Permission
@@ -115,6 +116,8 @@ class LotEudrGeojson(MethodView):
 
 @blp.route("/shipments/<shipment_id>/eudr.pdf")
 class EudrSummary(MethodView):
+    decorators = [document_limit]  # seconds of CPU on a miss: one budget per user
+
     @blp.response(200, content_type="application/pdf")
     def get(self, shipment_id: str) -> Response:
         """The PDF/A summary: lots, plots and areas, the deforestation-free statement

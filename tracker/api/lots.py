@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 
 from .. import config, guard
-from ..db import get_session
+from ..db import get_session, reads_first
 from ..documents import epcis
 from ..idempotency import idempotent
 from ..models import Lot, LotOperation, Product
@@ -77,6 +77,7 @@ class CooperativeLots(MethodView):
         coop = guard.record("code")
         return lot_pages.lots_query(coop, query)
 
+    @reads_first  # 10,000 deliveries read and checked before SQLite's write lock is taken
     @idempotent
     @blp.arguments(LotCreateSchema)
     @blp.response(201, LotSchema)

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from .. import guard
 from ..db import get_session
 from ..documents import season_report
+from ..expensive import document_limit
 from ..models import Cooperative
 from ..schemas.report import SeasonQuerySchema, SeasonReportSchema
 from ..services import payments, reports
@@ -42,6 +43,8 @@ class SeasonFigures(MethodView):
 
 @blp.route("/cooperatives/<code>/reports/season.pdf")
 class SeasonPdf(MethodView):
+    decorators = [document_limit]  # seconds of CPU on a miss: one budget per user
+
     @blp.arguments(SeasonQuerySchema, location="query")
     @blp.response(200, content_type="application/pdf")
     def get(self, query: dict[str, Any], code: str) -> Response:

@@ -8,7 +8,8 @@ change of any fact, argument or template gives a new key, so a new document: not
 ever invalidated, and an old entry is simply not asked for again.
 
 Where the bytes live is a `Storage` (`get`/`put` by key). The default is a folder,
-DATA_DIR/cache/documents/<key[:2]>/<key>.pdf, written atomically; a host that shares its
+DATA_DIR/cache/documents/<key[:2]>/<key>.pdf, written atomically and bounded in size
+(TRACKER_DOCUMENT_CACHE_MB, 512 by default: the least recently used go first); a host that shares its
 documents with others (one database, several hosts) installs another storage with
 `use_storage(app, storage)`, e.g. the database, and every host then serves every cached
 document. Keys name content, never a host or a version counter, so any host may also
@@ -35,10 +36,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol
 
 from flask import Flask, current_app
+from flask_babel import get_locale
 from sqlmodel import SQLModel
 
 P = ParamSpec("P")
@@ -53,6 +56,8 @@ _BUILD_SOURCES = (
     ("tracker/static/css", "*.css"),
     ("tracker/translations", "*/LC_MESSAGES/messages.mo"),
 )
+# The folder storage's bound (TRACKER_DOCUMENT_CACHE_MB overrides it).
+DEFAULT_LIMIT = 512 * 2**20
 # How many documents this process rendered and served from the cache (tests read them).
 STATS = {"renders": 0, "hits": 0}
 _locks: dict[str, threading.Lock] = {}
@@ -68,22 +73,60 @@ class Storage(Protocol):
 
 
 class FolderStorage:
-    """Documents as files under one folder (the default: DATA_DIR/cache/documents)."""
+    """Documents as files under one folder (the default: DATA_DIR/cache/documents),
+    bounded: past `limit` bytes, the documents least recently written or served go
+    first (a hit touches its file)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, limit: int = DEFAULT_LIMIT) -> None:
         self.root = root
+        self.limit = limit
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.pdf"
 
     def get(self, key: str) -> bytes | None:
+        path = self.path(key)
         try:
-            return self.path(key).read_bytes()
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently served: evicted last
+        return data
 
     def put(self, key: str, data: bytes) -> None:
         write_atomically(self.path(key), data)
+        self.trim()
+
+    def trim(self) -> None:
+        """Remove the least recent documents until the folder holds at most `limit` bytes
+        (a document being written by another process is left alone)."""
+        files = []
+        for path in self.root.glob("*/*.pdf"):
+            with contextlib.suppress(FileNotFoundError):
+                stat = path.stat()
+                files.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _when, size, _path in files)
+        for _when, size, path in sorted(files):
+            if total <= self.limit:
+                break
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            total -= size
+
+
+def empty(app: Flask) -> int:
+    """Remove every cached document file of this app's data folder (the content cache
+    and the provenance sheets): `tracker restore` calls it, since a restored database
+    counts its versions again from the backup's. Returns how many files went."""
+    removed = 0
+    root = Path(app.config["DATA_DIR"]) / "cache"
+    for path in sorted(root.rglob("*"), reverse=True):
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_file():
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -111,7 +154,13 @@ def storage() -> Storage:
     found = current_app.extensions.get("tracker.document_storage")
     if found is None:
         root = Path(current_app.config["DATA_DIR"]) / "cache" / "documents"
-        found = current_app.extensions["tracker.document_storage"] = FolderStorage(root)
+        limit = int(
+            current_app.config.get("DOCUMENT_CACHE_MB")
+            or os.environ.get("TRACKER_DOCUMENT_CACHE_MB")
+            or DEFAULT_LIMIT // 2**20
+        )
+        store = FolderStorage(root, limit * 2**20)
+        found = current_app.extensions["tracker.document_storage"] = store
     return found
 
 
@@ -133,7 +182,7 @@ def canonical(value: Any) -> Any:
         return value
     if isinstance(value, enum.Enum):
         return canonical(value.value)
-    if isinstance(value, date | datetime | uuid.UUID | Decimal):
+    if isinstance(value, date | datetime | uuid.UUID | Decimal | Fraction):
         return f"{type(value).__name__}:{value}"
     if isinstance(value, bytes):
         return "bytes:" + hashlib.sha256(value).hexdigest()
@@ -172,7 +221,8 @@ def by_content(kind: str) -> Callable[[Callable[P, bytes]], Callable[P, bytes]]:
     def decorate(make: Callable[P, bytes]) -> Callable[P, bytes]:
         @functools.wraps(make)
         def cached(*args: P.args, **kwargs: P.kwargs) -> bytes:
-            key = key_for(kind, *args, **kwargs)
+            # The request's language too: documents read it for their words and numbers.
+            key = key_for(f"{kind}:{get_locale()}", *args, **kwargs)
             store = storage()
             found = store.get(key)
             if found is None:
@@ -192,6 +242,15 @@ def by_content(kind: str) -> Callable[[Callable[P, bytes]], Callable[P, bytes]]:
     return decorate
 
 
+@by_content("pdf")
+def rendered(template: str, **context: Any) -> bytes:
+    """`pdf.render(template, **context)`, cached by the context's content: for a PDF a
+    view renders from its template (approved producers, a community's member cards)."""
+    from . import pdf
+
+    return pdf.render(template, **context)
+
+
 __all__ = [
     "STATS",
     "FolderStorage",
@@ -199,7 +258,9 @@ __all__ = [
     "build",
     "by_content",
     "canonical",
+    "empty",
     "key_for",
+    "rendered",
     "storage",
     "use_storage",
     "write_atomically",

@@ -42,6 +42,7 @@ from ..models import Cooperative, Lot, Plot, Shipment
 from ..services.errors import ValidationFailed
 from ..services.eudr_facts import Origin, PlotRow, Summary
 from ..services.geo import COUNTRY_BOXES, POINT_MAX_M2, truncate6
+from . import content_cache
 
 MEDIA_TYPE = "application/geo+json"
 MAX_PRODUCERS = 1_000  # per commodity in one statement
@@ -329,6 +330,7 @@ def index(package: Package, part_url: Any) -> dict[str, Any]:
     }
 
 
+@content_cache.by_content("eudr_summary")  # seconds of CPU: rendered once per content
 def summary_pdf(package: Package, summary: Summary) -> bytes:
     """The one-page-and-annex PDF/A summary: plots, areas, the statement, the certificates
     (`eudr_facts.summary`)."""

@@ -30,7 +30,7 @@ from ..services.vocabulary import (
     REPORT_CLAIM_LABELS,
     label,
 )
-from . import charts, pdf
+from . import charts, content_cache, pdf
 
 
 @dataclass
@@ -219,6 +219,7 @@ def context(report: SeasonReport, *, chart_prefix: str = "chart") -> dict[str, A
     }
 
 
+@content_cache.by_content("season_report")  # seconds of CPU: rendered once per content
 def pdf_bytes(report: SeasonReport, coop: Any) -> bytes:
     """The A4 season report as PDF/A-3b."""
     return pdf.render("pdf/season_report.html", coop=coop, **context(report, chart_prefix="pdf"))

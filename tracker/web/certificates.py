@@ -23,7 +23,8 @@ from flask_babel import lazy_gettext as _l
 
 from .. import downloads, guard
 from ..db import get_session
-from ..documents import csv_export, pdf
+from ..documents import content_cache, csv_export
+from ..expensive import document_limit
 from ..idempotency import idempotent
 from ..models import Certificate, Cooperative
 from ..models.enums import FORMS_BY_CROP, Basis, CertificateStatus, Crop
@@ -358,12 +359,13 @@ def _approved(cert: Certificate) -> tuple[date, list[coverage.CoverageRow]]:
 
 
 @bp.route("/certificates/<certificate_id>/approved-producers.pdf")
+@document_limit  # 16 s of CPU for the demo's 2,000 producers on a miss
 def approved_pdf(certificate_id: str) -> Response:
     cert = guard.record("certificate_id")
     coop = show_cooperative(cert)
     day, rows = _approved(cert)
     session = get_session()
-    document = pdf.render(
+    document = content_cache.rendered(
         "pdf/approved_producers.html",
         cert=cert,
         coop=coop,

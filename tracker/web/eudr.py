@@ -13,6 +13,7 @@ from .. import downloads, guard
 from ..db import get_session
 from ..documents import eudr
 from ..documents.season_report import Fmt
+from ..expensive import document_limit
 from ..services import eudr_facts
 from ..services.access import Permission
 from .context import login_required_for, show_cooperative
@@ -65,6 +66,7 @@ def geojson(shipment_id: str) -> Response:
 
 
 @bp.route("/shipments/<shipment_id>/eudr.pdf")
+@document_limit  # seconds of CPU on a miss: one budget per user
 def summary(shipment_id: str) -> Response:
     shipment = _shipment()
     built = eudr.build(eudr_facts.for_shipment(get_session(), shipment))

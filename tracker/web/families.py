@@ -14,7 +14,8 @@ from marshmallow import EXCLUDE
 
 from .. import guard
 from ..db import get_session
-from ..documents import csv_export, maps, pdf, qr
+from ..documents import content_cache, csv_export, maps, qr
+from ..expensive import document_limit
 from ..idempotency import idempotent
 from ..models import Family
 from ..schemas.family import FamilySchema
@@ -268,7 +269,7 @@ def _cards(coop: Any, family_list: list[Family], single: bool) -> Response:
         }
         for f in family_list
     ]
-    document = pdf.render(
+    document = content_cache.rendered(  # a community's cards: seconds of CPU
         "pdf/member_cards.html", coop=coop, cards=cards, single=single, locale=str(get_locale())
     )
     response = Response(document, mimetype="application/pdf")
@@ -287,6 +288,7 @@ def card(family_id: str) -> Any:
 
 
 @bp.route("/c/<code>/communities/<community_id>/cards.pdf")
+@document_limit  # 7 s of CPU for a demo community on a miss
 def community_cards(code: str, community_id: str) -> Any:
     """An A4 sheet of member cards (ten a page) for every active family of a community."""
     coop = show_cooperative(guard.record("code"))

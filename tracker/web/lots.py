@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from .. import config, downloads, formatting, guard, paging
-from ..db import get_session
+from ..db import get_session, reads_first
 from ..documents import epcis
 from ..formatting import ngettext
 from ..idempotency import idempotent
@@ -286,6 +286,7 @@ def _all_that_match(coop: Cooperative, errors: dict[str, list[str]]) -> list[lot
 
 
 @bp.route("/c/<code>/lots/new", methods=["POST"])
+@reads_first  # 10,000 deliveries read and checked before SQLite's write lock is taken
 @idempotent
 def create(code: str) -> Any:
     coop = use_cooperative(code, Permission.MANAGE)

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from .. import guard
 from ..db import get_session
 from ..documents import season_report
+from ..expensive import document_limit
 from ..models import Cooperative
 from ..services import payments, reports
 from ..services.access import Permission
@@ -53,6 +54,7 @@ def season(code: str) -> Any:
 
 
 @bp.route("/c/<code>/reports/season.pdf")
+@document_limit  # seconds of CPU on a miss: one budget per user
 def season_pdf(code: str) -> Response:
     coop = _cooperative()
     report = reports.cached_season_report(get_session(), coop, _season(coop))

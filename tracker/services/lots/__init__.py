@@ -8,7 +8,9 @@ of ids. When two managers reach for the same kilograms at the same moment, exact
 UPDATE matches and the other gets a Conflict, on SQLite and PostgreSQL alike, whatever
 either session read before.
 
-An operation reads and checks everything first, then writes. Locks are taken in one
+An operation reads and checks everything first, then writes; `lock_rows` marks where the
+writes begin (in a `db.reads_first` request, SQLite's write lock is taken only there:
+`services/write_phase`). Locks are taken in one
 order: the deliveries' rows, then the lots' rows, each by id (`books.lock_rows`, before
 the first write), then the cooperative's audit chain, then the cooperative's row (the
 public version, which also numbers the lot codes). A shipment takes its lots' rows the

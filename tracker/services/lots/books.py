@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case
+from sqlalchemy import ARRAY, any_, bindparam, case
 from sqlmodel import Session, col, select
 
 from ...models import Delivery, Lot
@@ -26,6 +26,7 @@ from ...models.enums import LotStatus
 from .. import audit
 from ..errors import Conflict
 from ..vocabulary import kg
+from ..write_phase import begin_writes
 from .rules import chunks, in_order
 
 # ids per CASE: each row is matched against the chunk's ids, so keep it short.
@@ -37,19 +38,20 @@ PAIRS = 5000
 def lock_rows(
     session: Session, model: type[Delivery] | type[Lot], ids: Iterable[uuid.UUID]
 ) -> None:
-    """Lock these rows in id order until the action ends (PostgreSQL: SELECT ... FOR
-    UPDATE; a SQLite writer holds the whole database already). Every action that changes
-    several lots or deliveries calls this before its first write, so two actions never
-    wait on each other in a circle."""
+    """The writes begin: lock these rows in id order until the action ends (PostgreSQL:
+    SELECT ... FOR UPDATE, one statement; SQLite takes its one writer here, see
+    `write_phase`). Every action that changes several lots or deliveries calls this
+    before its first write, so two actions never wait on each other in a circle."""
+    begin_writes(session)
     if session.get_bind().dialect.name != "postgresql":
         return
-    for chunk in chunks(in_order(ids)):
-        session.execute(
-            select(model.id)
-            .where(col(model.id).in_(chunk))
-            .order_by(col(model.id))
-            .with_for_update()
-        ).all()
+    table = model.__table__  # type: ignore[union-attr]
+    session.execute(
+        select(table.c.id)
+        .where(table.c.id == any_(bindparam("ids", in_order(ids), type_=ARRAY(table.c.id.type))))
+        .order_by(table.c.id)
+        .with_for_update()
+    ).all()
 
 
 def by_id(column: Any, grams: Mapping[uuid.UUID, int]) -> Any:
@@ -66,18 +68,38 @@ def forget(session: Session, model: type[Any], ids: Iterable[uuid.UUID], names: 
 
 
 def _deliveries_by_id(
-    session: Session, amounts: Mapping[uuid.UUID, int], assign: str, check: str
+    session: Session,
+    amounts: Mapping[uuid.UUID, int],
+    assign: str,
+    check: str,
+    same: Sequence[Any] = (),
 ) -> None:
     """UPDATE deliveries, each with its own grams `v.column2`, in chunks of (id, grams) pairs:
     `UPDATE delivery SET lotted_g = <assign> FROM (VALUES ...) AS v WHERE delivery.id =
     v.column1 AND <check>` (SQLite 3.33+ and PostgreSQL alike; `v.column2` is the
     row's grams; no CTE: Python's sqlite3 counts no rows after WITH), through the
     driver: building one SQL expression per row would cost more than the update itself.
+    `same` are the values of `check`'s own placeholders. PostgreSQL takes all rows in one
+    statement over two arrays.
     Raises _Short with the chunk that did not change every row it names."""
     connection = session.connection()
     dialect = connection.dialect
     process = Delivery.__table__.c.id.type.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[attr-defined]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    if dialect.name == "postgresql":
+        # One statement with two array parameters: thousands of placeholders cost the
+        # driver more to parse than the database to update.
+        ordered = in_order(amounts)
+        result = connection.exec_driver_sql(
+            f"UPDATE delivery SET lotted_g = {assign} "  # noqa: S608
+            "FROM unnest(%s::uuid[], %s::integer[]) AS v (column1, column2) "
+            f"WHERE delivery.id = v.column1 AND {check}",
+            (ordered, [amounts[i] for i in ordered], *same),
+        )
+        if result.rowcount != len(ordered):
+            raise _Short(ordered)
+        forget(session, Delivery, amounts, ["lotted_g"])
+        return
     for chunk in chunks(in_order(amounts), PAIRS):
         params: list[Any] = []
         for delivery_id in chunk:
@@ -86,7 +108,7 @@ def _deliveries_by_id(
         result = connection.exec_driver_sql(
             f"UPDATE delivery SET lotted_g = {assign} FROM (VALUES {pairs}) AS v "  # noqa: S608
             f"WHERE delivery.id = v.column1 AND {check}",
-            tuple(params),
+            (*params, *same),
         )
         if result.rowcount != len(chunk):
             raise _Short(chunk)
@@ -99,15 +121,23 @@ class _Short(Exception):
 
 
 def take_from_deliveries(
-    session: Session, amounts: Mapping[uuid.UUID, int], receipts: Mapping[uuid.UUID, str]
+    session: Session,
+    amounts: Mapping[uuid.UUID, int],
+    receipts: Mapping[uuid.UUID, str],
+    product: tuple[str, str],
 ) -> None:
-    """Add grams to what is lotted of each delivery, if that much is still there."""
+    """Add grams to what is lotted of each delivery, if that much is still there and it
+    is still of the lot's crop and form (`product`): what was read before the writes
+    began is checked again here."""
+    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
     try:
         _deliveries_by_id(
             session,
             amounts,
             "delivery.lotted_g + v.column2",
-            "delivery.voided_at IS NULL AND delivery.lotted_g + v.column2 <= delivery.net_g",
+            "delivery.voided_at IS NULL AND delivery.lotted_g + v.column2 <= delivery.net_g"
+            f" AND delivery.crop = {mark} AND delivery.form = {mark}",
+            product,
         )
     except _Short as refused:
         short = _first_short(session, refused.chunk, amounts)

@@ -62,12 +62,17 @@ def _load_deliveries(
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     coop_key = bind(coop.id) if bind else coop.id
     found: dict[uuid.UUID, Any] = {}
-    for chunk in chunks(ids):
+    # PostgreSQL: one array parameter for every id (thousands of placeholders cost its
+    # driver more to parse than the query costs).
+    whole = dialect.name == "postgresql"
+    for chunk in [ids] if whole else chunks(ids):
         # By id alone: SQLite would rather walk the cooperative's index for each chunk.
         rows = connection.exec_driver_sql(
             f"SELECT cooperative_id, {', '.join(_READ)} FROM delivery "  # noqa: S608
-            f"WHERE id IN ({', '.join([mark] * len(chunk))})",
-            tuple(bind(i) for i in chunk) if bind else tuple(chunk),
+            + (
+                "WHERE id = ANY(%s)" if whole else f"WHERE id IN ({', '.join([mark] * len(chunk))})"
+            ),
+            (list(chunk),) if whole else tuple(bind(i) for i in chunk) if bind else tuple(chunk),
         ).all()
         for owner, *raw in rows:
             if owner != coop_key:
@@ -152,7 +157,7 @@ def create_lot(
     gtin = explicit_gtin or product_gtin(session, coop.id, crop, form)
     # The writes: the deliveries' rows (in id order), then the chain and the cooperative.
     lock_rows(session, Delivery, ids)
-    take_from_deliveries(session, amounts, {i: found[i].receipt_number for i in ids})
+    take_from_deliveries(session, amounts, {i: found[i].receipt_number for i in ids}, (crop, form))
     if explicit_gtin:
         publication.claim_gtin(session, coop=coop, gtin=explicit_gtin)
     operation, lot = _whole_lot(
