@@ -143,7 +143,7 @@ def volumes_by_claim(session: Session, coop: Cooperative, where) -> list[Volume]
     # may carry one type under two certificates): joined from the season's deliveries,
     # so the cooperative's claims of other seasons are never read.
     claimed = (
-        select(
+        sa_select(
             col(DeliveryClaim.claim_type),
             col(Delivery.id),
             col(Delivery.family_id),
