@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import case, distinct, exists, func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from ..models import (
     Community,
