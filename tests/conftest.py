@@ -36,9 +36,13 @@ def pytest_report_header(config: Any) -> str:
     return f"tracker test database: {BACKEND}"
 
 
-# Minutes of load through real gunicorn servers: `make test-slow` runs them (and .ci/run,
+# Minutes of load through real gunicorn servers (and the federation generator's build): `make test-slow` runs them (and .ci/run,
 # after `make test`), so that `make test` stays under ten minutes on two cores.
-LOAD_TESTS = ("tests/slow/test_load.py", "tests/slow/test_two_hosts.py")
+LOAD_TESTS = (
+    "tests/slow/test_load.py",
+    "tests/slow/test_two_hosts.py",
+    "tests/slow/test_federation.py",
+)
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

@@ -34,7 +34,7 @@ from ..models.enums import (
     OperationKind,
     PlotFlagKind,
 )
-from . import conversions, payments
+from . import conversions, payments, premiums
 from .claims import massbalance
 from .lots import yield_band
 from .report_figures import (
@@ -209,7 +209,7 @@ def over_cap_lines(
             func.sum(col(Delivery.net_g)),
         )
         .join(Delivery, col(Delivery.id) == col(DeliveryFlag.delivery_id))
-        .join(Family, col(Family.id) == col(Delivery.family_id))
+        .join(Family, premiums.family_of_delivery())
         .join(Community, col(Community.id) == col(Family.community_id))
         .where(where, col(DeliveryFlag.kind) == DeliveryFlagKind.OVER_CAP)
         .group_by(

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import case, distinct, exists, func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from ..models import (
     Community,
@@ -110,7 +110,7 @@ def volumes_by_community(session: Session, where) -> list[Volume]:
             func.sum(col(Delivery.net_g)),
             func.sum(col(Delivery.amount_minor)),
         )
-        .join(Family, col(Family.id) == col(Delivery.family_id))
+        .join(Family, premiums.family_of_delivery())
         .join(Community, col(Community.id) == col(Family.community_id))
         .where(where)
         .group_by(col(Community.id), col(Community.name))
@@ -139,9 +139,19 @@ def volumes_by_form(session: Session, where) -> list[Volume]:
 
 
 def volumes_by_claim(session: Session, coop: Cooperative, where) -> list[Volume]:
+    # The season's deliveries with each claim type they carry, once per type (a delivery
+    # may carry one type under two certificates): joined from the season's deliveries,
+    # so the cooperative's claims of other seasons are never read.
     claimed = (
-        select(col(DeliveryClaim.delivery_id), col(DeliveryClaim.claim_type))
-        .where(col(DeliveryClaim.cooperative_id) == coop.id)
+        sa_select(
+            col(DeliveryClaim.claim_type),
+            col(Delivery.id),
+            col(Delivery.family_id),
+            col(Delivery.net_g),
+            col(Delivery.amount_minor),
+        )
+        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
+        .where(where, col(DeliveryClaim.cooperative_id) == coop.id)
         .distinct()
         .subquery("claimed")
     )
@@ -149,13 +159,10 @@ def volumes_by_claim(session: Session, coop: Cooperative, where) -> list[Volume]
         sa_select(
             claimed.c.claim_type,
             func.count(),
-            func.count(distinct(col(Delivery.family_id))),
-            func.sum(col(Delivery.net_g)),
-            func.sum(col(Delivery.amount_minor)),
-        )
-        .join(Delivery, col(Delivery.id) == claimed.c.delivery_id)
-        .where(where)
-        .group_by(claimed.c.claim_type)
+            func.count(distinct(claimed.c.family_id)),
+            func.sum(claimed.c.net_g),
+            func.sum(claimed.c.amount_minor),
+        ).group_by(claimed.c.claim_type)
     ).all()
     found = [Volume(t, t, int(n), int(f), int(g), int(v)) for t, n, f, g, v in rows]
     return sorted(found, key=lambda v: (-v.net_g, v.key))
@@ -214,7 +221,7 @@ def women_figures(session: Session, coop: Cooperative, where) -> Women:
             func.count(distinct(col(Family.id))),
             func.sum(col(Delivery.net_g)),
         )
-        .join(Family, col(Family.id) == col(Delivery.family_id))
+        .join(Family, premiums.family_of_delivery())
         .where(where)
         .group_by(col(Family.woman_led))
     ):
