@@ -11,11 +11,9 @@ in with `deliveries.record_many`. The reading, RowError and ImportFailed are
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +33,7 @@ from .imports import (
     RowError,
     Table,
     clean,
+    collector_paused,
     lock_for_import,
     read_table,
     refuse_repeat,
@@ -56,21 +55,7 @@ class _PlotRow:
     name: str
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a big file is handled: it would scan the
-    hundreds of thousands of young objects a file makes, a third of the work, to free
-    none of them (they are all alive until the import ends)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@_collector_paused()
+@collector_paused()
 def import_deliveries(
     session: Session,
     coop: Cooperative,
