@@ -417,7 +417,7 @@ def import_deliveries_command(
                 ).first()
             )
             with click.progressbar(length=2 * len(table.rows), label="Importing") as bar:
-                result = delivery_import.import_delivery_table(
+                result = delivery_import.import_deliveries(
                     session,
                     coop,
                     table,

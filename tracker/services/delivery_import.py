@@ -11,11 +11,9 @@ in with `deliveries.record_many`. The reading, RowError and ImportFailed are
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +33,7 @@ from .imports import (
     RowError,
     Table,
     clean,
+    collector_paused,
     lock_for_import,
     read_table,
     refuse_repeat,
@@ -56,10 +55,11 @@ class _PlotRow:
     name: str
 
 
+@collector_paused()
 def import_deliveries(
     session: Session,
     coop: Cooperative,
-    data: bytes | str,
+    data: bytes | str | Table,
     *,
     centre: CollectionCentre,
     clerk_id: uuid.UUID | None,
@@ -67,74 +67,13 @@ def import_deliveries(
     skip_duplicates: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Import a deliveries CSV as one action: all rows or none."""
-    with _collector_paused():
-        return import_delivery_table(
-            session,
-            coop,
-            read_table(data, "deliveries"),
-            centre=centre,
-            clerk_id=clerk_id,
-            original_name=original_name,
-            skip_duplicates=skip_duplicates,
-            progress=progress,
-        )
-
-
-def import_delivery_table(
-    session: Session,
-    coop: Cooperative,
-    table: Table,
-    *,
-    centre: CollectionCentre,
-    clerk_id: uuid.UUID | None,
-    original_name: str = "",
-    skip_duplicates: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> ImportResult:
-    """Validate every row (collecting every problem), then store them in bulk.
+    """Import a deliveries CSV (its bytes or text, or the Table already read) as one
+    action: every row checked (every problem collected), then all stored or none.
 
     `progress` is called with the number of rows just handled, twice per row in all
     (once checked, once stored), for a progress bar.
     """
-    with _collector_paused():
-        return _import_delivery_table(
-            session,
-            coop,
-            table,
-            centre=centre,
-            clerk_id=clerk_id,
-            original_name=original_name,
-            skip_duplicates=skip_duplicates,
-            progress=progress,
-        )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a big file is handled: it would scan the
-    hundreds of thousands of young objects a file makes, a third of the work, to free
-    none of them (they are all alive until the import ends)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _import_delivery_table(
-    session: Session,
-    coop: Cooperative,
-    table: Table,
-    *,
-    centre: CollectionCentre,
-    clerk_id: uuid.UUID | None,
-    original_name: str,
-    skip_duplicates: bool,
-    progress: Callable[[int], None] | None,
-) -> ImportResult:
+    table = data if isinstance(data, Table) else read_table(data, "deliveries")
     if centre.cooperative_id != coop.id:
         raise ValidationFailed({"centre": [str(_l("Unknown collection centre."))]})
     refuse_repeat(session, coop, "deliveries", table.sha256)  # early; again under the locks
