@@ -59,6 +59,11 @@ class AuditRow(SQLModel, table=True):
     """
 
     __tablename__ = "audit_row"
+    # One chain's rows of a table in the order `audit verify` reads them (migration
+    # d4e8a2b6c910; on PostgreSQL its entity_id is COLLATE "C", byte order as SQLite's).
+    __table_args__ = (
+        Index("ix_audit_row_chain_entity_entity_id_seq", "chain", "entity", "entity_id", "seq"),
+    )
 
     entity: str = Field(primary_key=True, max_length=40)
     entity_id: str = Field(primary_key=True, max_length=40)
