@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories as f
+from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -93,7 +94,18 @@ def test_a_delivery_entry_reads_in_kg_money_and_written_dates(
         page.locator("table details summary").first.click()
         fold = page.locator("table details dl").first.inner_text()
         assert "41,125\u00a0kg" in fold and "S/\u00a09,71" in fold and "2 jun 2026" in fold, fold
-        page.screenshot(path=str(tmp_path / f"audit-values-{name}.png"), full_page=True)
+        screenshot(page, f"audit-values-{name}")
+        # The opened entry's field names are in view, none behind the sticky first column.
+        hidden = page.evaluate(
+            """() => {
+              const row = document.querySelector('table.audit-trail details').closest('tr');
+              const edge = row.cells[0].getBoundingClientRect().right;
+              return Array.from(row.querySelectorAll('dt'))
+                .filter((dt) => dt.getBoundingClientRect().left < edge - 1)
+                .map((dt) => dt.textContent);
+            }"""
+        )
+        assert not hidden, f"{name}: field names behind the first column: {hidden}"
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width + 1, f"{name}: the page scrolls sideways ({scroll}px)"
         page.close()

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from tests import factories as f
 from tracker.models import AuditEntry, AuditHead, Family
+from tracker.documents import csv_export
 from tracker.services import audit, audit_proof, listing
 
 
@@ -204,6 +205,14 @@ def test_values_read_as_people_write_them_and_the_csv_keeps_kg_and_money(
             "23 jun 2026"
         )
         assert audit_trail.written("note", "2026-06-23 a note", how) == "2026-06-23 a note"
+        # Moisture is logged in tenths of a percent: written as a percentage, named as such.
+        assert audit_trail.written("moisture_dpct", 125, how) == "12,5\u00a0%"
+        assert audit_trail.field_label("moisture_dpct") == "Humedad"
+        # An import batch is a record (the noun), not the button's verb.
+        assert audit_trail.entity_label("import_batch") == "Importación"
+        assert audit_trail.field_label("import_id") == "Importación"
+    program = csv_export.audit_writing(csv_export.Dialect(), "PEN")
+    assert audit_trail.written("moisture_dpct", 125, program) == "12.5 %"
 
 
 def test_the_trail_writes_when_at_the_cooperative(client, auth, db, world):

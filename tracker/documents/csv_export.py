@@ -393,6 +393,7 @@ def audit_writing(dialect: Dialect, currency: str | None) -> Any:
         day=dialect.day,
         moment=moment,
         yes=dialect.yes,
+        percent=lambda fraction: f"{dialect.number(round(fraction * 100, 1))} %",
     )
 
 

@@ -58,7 +58,7 @@ ENTITY_LABELS: dict[str, Any] = {
     "product": _l("Product"),
     "gtin_owner": _l("GTIN owner"),
     "conversion_factor": _l("Conversion factor"),
-    "import_batch": _l("Import"),
+    "import_batch": _l("Import batch"),
     "premium_rule": _l("Premium rule"),
     "fixed_premium": _l("Premium of a delivery"),
     "shipment": _l("Shipment"),
@@ -116,7 +116,7 @@ FIELD_LABELS: dict[str, Any] = {
     "voided_at": _l("Voided at"),
     "void_reason": _l("Reason for voiding"),
     "replaces_id": _l("Replaces"),
-    "import_id": _l("Import"),
+    "import_id": _l("Import batch"),
     "crop": _l("Crop"),
     "form": _l("Product form"),
     "forms": _l("Product forms"),
@@ -125,7 +125,7 @@ FIELD_LABELS: dict[str, Any] = {
     "gross_g": _l("Gross weight"),
     "tare_g": _l("Tare"),
     "net_g": _l("Net weight"),
-    "moisture_dpct": _l("Moisture (tenths of %)"),
+    "moisture_dpct": _l("Moisture"),
     "grade": _l("Grade"),
     "price_per_kg_minor": _l("Price per kg"),
     "premium_per_kg_minor": _l("Premium per kg"),
@@ -262,13 +262,14 @@ def value_text(entity: str, name: str, value: Any) -> Any:
 @dataclass(frozen=True)
 class Writing:
     """How a logged value is written: grams (`*_g`), minor money units (`*_minor`),
-    days, moments and yes/no. `for_people` is the page's; the CSV has its dialect's."""
+    tenths of a percent (`*_dpct`), days, moments and yes/no. `for_people` is the page's; the CSV has its dialect's."""
 
     weight: Callable[[int], str]
     money: Callable[[int], str]
     day: Callable[[date], str]
     moment: Callable[[datetime], str]
     yes: Callable[[bool], str]
+    percent: Callable[[float], str]
 
 
 def for_people(currency: str | None) -> Writing:
@@ -288,6 +289,7 @@ def for_people(currency: str | None) -> Writing:
         day=formatting.day,
         moment=moment,
         yes=lambda value: gettext("Yes") if value else gettext("No"),
+        percent=formatting.percent,
     )
 
 
@@ -300,6 +302,8 @@ def written(name: str, value: Any, how: Writing) -> Any:
         return how.weight(value)
     if isinstance(value, int) and name.endswith("_minor"):
         return how.money(value)
+    if isinstance(value, int) and name.endswith("_dpct"):
+        return how.percent(value / 1000)  # 125 tenths of a percent: 12.5 %
     if isinstance(value, str) and len(value) >= 10 and value[:4].isdigit() and value[4] == "-":
         try:
             if len(value) == 10:
