@@ -12,8 +12,8 @@ from sqlalchemy import delete, update
 from sqlmodel import select
 
 from tests import factories as f
-from tracker.models import AuditEntry, AuditHead, Family
 from tracker.documents import csv_export
+from tracker.models import AuditEntry, AuditHead, Family
 from tracker.services import audit, audit_proof, listing
 
 
