@@ -54,10 +54,11 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
-def _pg_admin_connect() -> Any:
+def _pg_admin_connect(dbname: str | None = None) -> Any:
+    """An autocommit connection as the admin, to `dbname` if given (else PG_ADMIN's)."""
     import psycopg
 
-    return psycopg.connect(PG_ADMIN, autocommit=True)
+    return psycopg.connect(PG_ADMIN, autocommit=True, **({"dbname": dbname} if dbname else {}))
 
 
 def _sqlalchemy_pg_url(dbname: str) -> str:
@@ -115,7 +116,7 @@ class _PgDatabases:
         self._free: list[str] = []
         self._made: list[str] = []
         self._admin = _pg_admin_connect()
-        with _pg_connect(template) as conn:
+        with _pg_admin_connect(template) as conn:
             self._shape = conn.execute(self.SHAPE).fetchone()[0]
             self._empty = "; ".join(
                 f'DELETE FROM "{table}"'
@@ -140,7 +141,7 @@ class _PgDatabases:
             " WHERE datname = %s AND pid <> pg_backend_pid()",
             [name],
         )
-        with _pg_connect(name) as conn:
+        with _pg_admin_connect(name) as conn:
             if conn.execute(self.SHAPE).fetchone()[0] != self._shape:
                 return  # not the template's schema any more: dropped by close()
             with conn.transaction():
@@ -152,15 +153,6 @@ class _PgDatabases:
         for name in self._made:
             self._admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._admin.close()
-
-
-def _pg_connect(dbname: str) -> Any:
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(PG_ADMIN)
-    params["dbname"] = dbname
-    return psycopg.connect(make_conninfo(**params), autocommit=True)
 
 
 @pytest.fixture(scope="session")

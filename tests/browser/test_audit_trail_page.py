@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories as f
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -20,10 +20,7 @@ def test_an_auditor_reads_the_trail_on_a_phone_and_a_desktop(
     db.commit()
     for name, width, height in (("phone", 390, 844), ("desktop", 1280, 900)):
         page = browser.new_page(viewport={"width": width, "height": height}, locale="es-PE")
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=email]", "auditor.a@example.org")
-        page.fill("input[name=password]", "correct horse battery")
-        page.click("button[type=submit]")
+        login(page, live_server, "auditor.a@example.org")
         page.goto(f"{live_server}/c/{world.a.code}/audit?verify=1")
         assert page.locator("h1").inner_text() == "Registro de auditoría"
         assert "La cadena está intacta" in page.content()
@@ -42,7 +39,6 @@ def test_an_auditor_verifies_the_records_and_keeps_a_checkpoint(browser, live_se
     nothing logged since was removed."""
     from sqlalchemy import update
 
-    from tests.browser.conftest import login, screenshot
     from tracker.models import Delivery, Family
 
     family = f.make_family(db, world.a, head_name="Rosa Panduro", national_id="40001234")
@@ -86,10 +82,7 @@ def test_a_delivery_entry_reads_in_kg_money_and_written_dates(
     db.commit()
     for name, width, height in (("phone", 390, 844), ("desktop", 1280, 900)):
         page = browser.new_page(viewport={"width": width, "height": height}, locale="es-PE")
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=email]", "auditor.a@example.org")
-        page.fill("input[name=password]", "correct horse battery")
-        page.click("button[type=submit]")
+        login(page, live_server, "auditor.a@example.org")
         page.goto(f"{live_server}/c/{world.a.code}/audit?entity=delivery")
         page.locator("table details summary").first.click()
         fold = page.locator("table details dl").first.inner_text()
