@@ -191,6 +191,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "quintales": quintales,
     "kg_qq": kg_qq,
     "money": money,
+    "currency": currency_symbol,
     "decimal_money": decimal_money,
     "count": count,
     "percent": percent,

@@ -108,7 +108,7 @@ def test_premium_rules_on_the_payments_page(live_server, desktop, phone, cacao):
     phone.get_by_label("Solo familias lideradas por mujeres").check()
     phone.get_by_label("Cultivo").select_option("cacao")
     phone.get_by_label("Se paga por").select_option("kg_dry_beans")
-    phone.get_by_label("Prima por unidad (PEN)").fill("0,10")
+    phone.get_by_label("Prima por unidad (S/)").fill("0,10")
     phone.get_by_role("button", name="Agregar la prima").click()
     phone.wait_for_load_state("networkidle")
     expect(phone.get_by_text("Prima mujeres cacaoteras").first).to_be_visible()

@@ -86,7 +86,7 @@ def test_a_manager_pays_a_family_from_a_phone(live_server, phone, season):
     _no_sideways_scroll(phone)
     phone.get_by_label("Tipo").select_option("final")
     phone.get_by_label("Medio de pago").select_option("mobile")
-    phone.get_by_label("Monto (PEN)").fill("300,50")
+    phone.get_by_label("Monto (S/)").fill("300,50")
     phone.get_by_role("button", name="Registrar el pago").click()
     phone.wait_for_load_state("networkidle")
     assert "/payments/" in phone.url

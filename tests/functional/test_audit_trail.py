@@ -230,3 +230,33 @@ def test_the_trail_writes_when_at_the_cooperative(client, auth, db, world):
     months = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"]
     written = f"{local.day} {months[local.month - 1]} {local.year} {local:%H:%M}"
     assert f"<td>{written}</td>" in text, written
+
+
+def test_every_logged_field_and_action_has_a_name_people_read():
+    """The trail showed "set by", "day" and "publish" as the database wrote them: every
+    column the log follows, every kind of record and every action the code records has a
+    translated name, and a field holding another record's id says which kind of record."""
+    import pathlib
+
+    from tracker.services import audit_tables, audit_trail
+    from tracker.web.audit import ACTIONS
+
+    unnamed = {
+        f"{table.name}.{column.name}"
+        for table in audit_tables.audited_tables()
+        for column in audit_tables.followed(table)
+        if column.name not in audit_trail.HIDDEN and column.name not in audit_trail.FIELD_LABELS
+    }
+    assert not unnamed, sorted(unnamed)
+    untitled = {t.name for t in audit_tables.audited_tables()} - set(audit_trail.ENTITY_LABELS)
+    assert not untitled, sorted(untitled)
+    ids = {
+        column.name
+        for table in audit_tables.audited_tables()
+        for column in audit_tables.followed(table)
+        if column.foreign_keys and column.name not in audit_trail.HIDDEN
+    }
+    assert not ids - set(audit_trail.REFERENCES), sorted(ids - set(audit_trail.REFERENCES))
+    source = "\n".join(p.read_text() for p in pathlib.Path(audit.__file__).parents[1].rglob("*.py"))
+    recorded = set(re.findall(r"\baction=\"([a-z_]+)\"", source))
+    assert recorded and not recorded - set(ACTIONS), sorted(recorded - set(ACTIONS))

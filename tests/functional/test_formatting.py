@@ -131,3 +131,45 @@ def test_an_added_certificate_type_is_named_on_lot_badges_and_in_the_season_repo
     assert '<span class="badge">rainforest_alliance' not in listed
     report = client.get("/c/COOPA/reports/season?season=2026").get_data(as_text=True)
     assert "Alianza Bosque" in report and "<td>rainforest_alliance</td>" not in report
+
+
+def test_a_premium_basis_in_the_season_report_is_a_summary_not_a_ledger(app):
+    """The basis of a premium paid per lb of green coffee read "1.655.610,048 kg de café
+    verde": a summary writes one decimal (tonnes keep their kilogram)."""
+    from types import SimpleNamespace
+
+    from tracker.documents.season_report import Fmt
+
+    rule = SimpleNamespace(
+        unit="lb_green",
+        unit_form="green",
+        delivered_g=2_538_794_900,
+        quantity=Decimal("3650123.456"),
+    )
+    tonnes = SimpleNamespace(
+        unit="t_green",
+        unit_form="green",
+        delivered_g=2_538_794_900,
+        quantity=Decimal("1655.610048"),
+    )
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        assert Fmt("es").rule_basis(rule) == (
+            "2.538.794,9 kg entregados, 3.650.123,5 lb de café verde"
+        )
+        assert Fmt("es").rule_basis(tonnes).endswith(", 1.655,610 t de café verde")
+
+
+def test_limits_named_in_errors_are_written_in_the_readers_language(app):
+    """Error messages wrote their limits with Python's own format ("10,000", "2.5"): a
+    Spanish clerk reads "10.000" and "2,5"."""
+    from tracker.services import certificate_documents, errors
+    from tracker.services.lots import rules
+
+    picks = [rules.Pick(None, None)] * (rules.MAX_DELIVERIES + 1)
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        with pytest.raises(errors.ValidationFailed) as too_many:
+            rules.check_request("coffee", "dry_parchment", picks)
+        with pytest.raises(errors.ValidationFailed) as too_large:
+            certificate_documents.check_pdf(b"%PDF-1.7\n" + b"0" * 3_000_000, max_bytes=2_621_440)
+    assert "10.000 entregas" in str(too_many.value.errors()["deliveries"])
+    assert "2,5 MB" in str(too_large.value.errors())

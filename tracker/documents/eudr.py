@@ -38,6 +38,7 @@ from flask_babel import lazy_gettext as _l
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
+from .. import formatting
 from ..models import Cooperative, Lot, Plot, Shipment
 from ..services.errors import ValidationFailed
 from ..services.eudr_facts import Origin, PlotRow, Summary
@@ -169,7 +170,7 @@ def geometry_for(plot: Plot, country: str) -> tuple[dict[str, Any] | None, str |
                 return None, str(
                     _l(
                         "%(ha)s ha mapped as a point: a plot over 4 ha needs a polygon",
-                        ha=f"{plot.area_m2 / 10_000:g}",
+                        ha=formatting.number(plot.area_m2 / 10_000, "#,##0.0#"),
                     )
                 )
             return {"type": "Point", "coordinates": _position(coords, box)}, None

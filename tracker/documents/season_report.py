@@ -24,7 +24,6 @@ from ..services.vocabulary import (
     CERTIFICATE_STATE_TITLES,
     CROP_LABELS,
     FORM_LABELS,
-    MEASURE_LABELS,
     PAYMENT_KIND_TOTALS,
     PROCESS_LABELS,
     REPORT_CLAIM_LABELS,
@@ -79,8 +78,10 @@ class Fmt:
         pattern = "#,##0.0#####" if exact else "#,##0.0###"
         return formatting.number(number, pattern, locale=self.locale)
 
-    def amount(self, value: Decimal, places: int = 3) -> str:
-        """A quantity of units (kg, lb, tonnes), with `places` decimals."""
+    def amount(self, value: Decimal, measure: str = "kg") -> str:
+        """A quantity of units, as a summary writes it: kg and lb with one decimal, tonnes
+        with three (a kilogram)."""
+        places = 3 if measure == "t" else 1
         return formatting.number(value, "#,##0." + "0" * places, locale=self.locale)
 
     def per_unit(self, unit: str) -> str:
@@ -91,12 +92,12 @@ class Fmt:
         """What a season premium was paid on: the kilos delivered and their equivalent."""
         if rule.unit_form is None:
             return _("%(kg)s kg as weighed", kg=self.kg(rule.delivered_g))
-        measure = MEASURE_LABELS[premiums.split_unit(rule.unit)[0]]
+        unit = premiums.split_unit(rule.unit)[0]
         return _(
             "%(kg)s kg delivered, %(quantity)s %(measure)s of %(form)s",
             kg=self.kg(rule.delivered_g),
-            quantity=self.amount(rule.quantity),
-            measure=measure,
+            quantity=self.amount(rule.quantity, unit),
+            measure=unit,  # the symbol after a figure (kg, lb, t): "1.655,610 t", not "tonelada"
             form=FORM_LABELS.get(rule.unit_form, rule.unit_form),
         )
 

@@ -27,6 +27,7 @@ from ..models import (
     Community,
     Cooperative,
     Delivery,
+    Device,
     Family,
     Lot,
     LotOperation,
@@ -35,6 +36,7 @@ from ..models import (
     PremiumRule,
     ProcessingSite,
     Shipment,
+    StoredFile,
     User,
 )
 from . import audit, vocabulary
@@ -184,6 +186,53 @@ FIELD_LABELS: dict[str, Any] = {
     "region": _l("Region"),
     "published_at": _l("Published at"),
     "created_at": _l("Created at"),
+    "block_id": _l("Receipt book"),
+    "device_id": _l("Device"),
+    "file_id": _l("File"),
+    "issued_by_id": _l("Issued by"),
+    "resolved_by_id": _l("Resolved by"),
+    "revoked_by_id": _l("Revoked by"),
+    "set_by_id": _l("Set by"),
+    "updated_by_id": _l("Changed by"),
+    "uploaded_by_id": _l("Uploaded by"),
+    "cap_tolerance_pct": _l("Volume cap tolerance (%)"),
+    "centroid_lat": _l("Latitude of the centre"),
+    "centroid_lon": _l("Longitude of the centre"),
+    "closed_at": _l("Closed at"),
+    "country": _l("Country"),
+    "covers": _l("Covers"),
+    "currency": _l("Currency"),
+    "day": _l("Day"),
+    "detail": _l("Detail"),
+    "equivalent_g": _l("Equivalent weight"),
+    "expires_at": _l("Expires at"),
+    "first_seq": _l("First number"),
+    "last_seq": _l("Last number"),
+    "seq": _l("Number"),
+    "from_form": _l("From product form"),
+    "to_form": _l("To product form"),
+    "ppm": _l("Factor (parts per million)"),
+    "geodesic_area_m2": _l("Measured area (m²)"),
+    "gtin": _l("GTIN"),
+    "is_admin": _l("Administrator"),
+    "last_seen_at": _l("Last seen at"),
+    "media_type": _l("File type"),
+    "must_change_password": _l("Must change password"),
+    "name_en": _l("Name in English"),
+    "name_es": _l("Name in Spanish"),
+    "original_sha256": _l("SHA-256 of the original"),
+    "password_hash": _l("Password (fingerprint)"),
+    "token_hash": _l("Token (fingerprint)"),
+    "protected_area_geojson": _l("Protected area"),
+    "removed": _l("Removed"),
+    "repeat_no": _l("Repeat number"),
+    "resolution": _l("Resolution"),
+    "resolved_at": _l("Resolved at"),
+    "revoke_reason": _l("Reason for revoking"),
+    "revoked_at": _l("Revoked at"),
+    "season_start_month": _l("Month the season starts"),
+    "size_bytes": _l("Size (bytes)"),
+    "yield_confirmed": _l("Yield confirmed"),
 }
 
 # What each kind of record is called by (a column, or a function of the record's row).
@@ -201,6 +250,8 @@ _KEYS: dict[str, tuple[Any, Any]] = {
     "user_account": (User, col(User.email)),
     "cooperative": (Cooperative, col(Cooperative.code)),
     "lot_operation": (LotOperation, col(LotOperation.kind)),
+    "device": (Device, col(Device.name)),
+    "stored_file": (StoredFile, col(StoredFile.original_name)),
 }
 # Fields that hold another record's id, and the kind of that record.
 REFERENCES = {
@@ -225,6 +276,16 @@ REFERENCES = {
     "clerk_id": "user_account",
     "voided_by_id": "user_account",
     "cooperative_id": "cooperative",
+    "issued_by_id": "user_account",
+    "resolved_by_id": "user_account",
+    "revoked_by_id": "user_account",
+    "set_by_id": "user_account",
+    "updated_by_id": "user_account",
+    "uploaded_by_id": "user_account",
+    "device_id": "device",
+    "block_id": "receipt_block",
+    "file_id": "stored_file",
+    "import_id": "import_batch",
 }
 # Bookkeeping columns the trail does not list (the record's own id is in the fold).
 HIDDEN = frozenset({"id", "cooperative_id", "created_at", "updated_at", "public_token"})
@@ -418,7 +479,7 @@ def _names(session: Session, wanted: dict[str, set[uuid.UUID]]) -> dict[tuple[st
                 .where(col(Payment.id).in_(list(ids)))
             )
             for pid, member_code, paid_on in session.execute(query):
-                found[(kind, str(pid))] = f"{member_code} · {paid_on.isoformat()}"
+                found[(kind, str(pid))] = f"{member_code} · {formatting.day(paid_on)}"
             continue
         model, key = _KEYS.get(kind, (None, None))
         if model is None:

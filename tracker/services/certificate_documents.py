@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from .. import formatting
 from ..models import Certificate, CertificateDocument, FileContent, StoredFile, utcnow
 from .errors import NotFound, ValidationFailed
 from .public_version import save_public
@@ -37,7 +38,7 @@ def check_pdf(data: bytes, *, max_bytes: int) -> None:
                     str(
                         _l(
                             "The file is larger than %(mb)s MB.",
-                            mb=f"{max_bytes / 1024 / 1024:g}",
+                            mb=formatting.number(max_bytes / 1024 / 1024, "#,##0.#"),
                         )
                     )
                 ]

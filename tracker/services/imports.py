@@ -34,7 +34,7 @@ from marshmallow import ValidationError
 from sqlmodel import Session, select
 
 from ..documents import csvsafe
-from ..formatting import ngettext
+from ..formatting import count, ngettext
 from ..models import (
     Cooperative,
     Family,
@@ -257,7 +257,7 @@ def read_table(
                         RowError(
                             start,
                             "",
-                            str(_l("At most %(n)s rows in one file.", n=f"{MAX_ROWS:,}")),
+                            str(_l("At most %(n)s rows in one file.", n=count(MAX_ROWS))),
                         )
                     ]
                 )

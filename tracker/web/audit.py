@@ -41,6 +41,7 @@ ACTIONS = {
     "protected_area_check": _l("protected area check"),
     "create_rows": _l("created in bulk"),
     "baseline": _l("adopted as found"),
+    "publish": _l("published"),
 }
 
 # audit_proof's problems, as people read them.

@@ -12,6 +12,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
+from ... import formatting
 from ...models import Cooperative, Lot, ProcessingSite
 from ...models.enums import FORMS_BY_CROP, Crop, LotStatus
 from ..errors import Conflict, ValidationFailed
@@ -121,7 +122,7 @@ def check_request(crop: str, form: str, picks: Sequence[Pick]) -> None:
         errors["deliveries"] = [str(_l("Choose at least one delivery."))]
     elif len(picks) > MAX_DELIVERIES:
         errors["deliveries"] = [
-            str(_l("At most %(n)s deliveries in one lot.", n=f"{MAX_DELIVERIES:,}"))
+            str(_l("At most %(n)s deliveries in one lot.", n=formatting.count(MAX_DELIVERIES)))
         ]
     elif len({p.delivery_id for p in picks}) != len(picks):
         errors["deliveries"] = [str(_l("A delivery is listed twice."))]
