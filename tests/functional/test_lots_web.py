@@ -306,3 +306,22 @@ def test_claims_from_the_engine_show_on_lists_and_pages(client, auth, db, world)
     db.commit()
     page = client.get(f"/shipments/{shipment.id}").get_data(as_text=True)
     assert "orgánico" in page and "CU-PE-2026-0871" in page
+
+
+def test_a_lots_quintales_are_written_as_on_every_other_page(client, auth, db, world):
+    """The lot page wrote "(91,29 quintales)" with its own arithmetic while the other pages
+    write "(91,3 qq)" through formatting.kg_qq; a form with no quintal shows none."""
+    from tracker import formatting
+
+    parchment = make_lot(db, world.a, kg=[1000] * 5 + [39.2], form="dry_parchment")
+    cherry = make_lot(db, world.a, kg=120, form="cherry")
+    db.commit()
+    auth.login("manager.a@example.org")
+    page = client.get(f"/lots/{parchment.id}", headers={"Accept-Language": "es"})
+    text = page.get_data(as_text=True)
+    assert formatting.kg_qq(5_039_200, "dry_parchment", locale="es") == (
+        "5.039,2\u00a0kg (91,3\u00a0qq)"
+    )
+    assert "5.039,2 kg" in text and "(91,3&nbsp;qq)" in text and "quintales)" not in text
+    other = client.get(f"/lots/{cherry.id}", headers={"Accept-Language": "es"})
+    assert "qq)" not in other.get_data(as_text=True)

@@ -363,7 +363,6 @@ def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 20
             "lots/show.html",
             lot=lot,
             can_manage=principal().can(Permission.MANAGE, coop.id),
-            quintal_g=QUINTAL_G.get(lot.form),
             public_url=lots.public_url(base, lot),
             digital_link=lots.digital_link(base, lot),
             process_options=_options(vocabulary.PROCESS_LABELS.items()),
