@@ -37,7 +37,7 @@ def test_page_shows_the_lot_its_origin_journey_price_and_statement(client, publi
         "Café verde Pólvora",
         "GTIN 07750000000014",
         "368.0 kg",
-        "(8.0 qq)",  # 368 kg of green coffee in 46 kg quintales
+        "(8.0&nbsp;qq)",  # 368 kg of green coffee in 46 kg quintales, never broken
         "Grown by 4 families",
         "50 % of them led by women",
         "Altitude 1100 to 1400 m.",
