@@ -211,6 +211,14 @@ def test_values_read_as_people_write_them_and_the_csv_keeps_kg_and_money(
         # An import batch is a record (the noun), not the button's verb.
         assert audit_trail.entity_label("import_batch") == "Importación"
         assert audit_trail.field_label("import_id") == "Importación"
+        # A bulk entry's row count, a lot's grams in a shipment and a premium's unit were
+        # shown as stored ("14920", "7687876", "lb_green").
+        assert audit_trail.written("rows", 14_920, how) == "14.920"
+        assert audit_trail.written("grams", 7_687_876, how) == "7.687,876\u00a0kg"
+        assert audit_trail.written("season", 2026, how) == 2026
+        assert audit_trail.value_text("premium_rule", "unit", "lb_green") == (
+            "por lb de café verde"
+        )
     program = csv_export.audit_writing(csv_export.Dialect(), "PEN")
     assert audit_trail.written("moisture_dpct", 125, program) == "12.5 %"
 

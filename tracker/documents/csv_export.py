@@ -394,6 +394,7 @@ def audit_writing(dialect: Dialect, currency: str | None) -> Any:
         moment=moment,
         yes=dialect.yes,
         percent=lambda fraction: f"{dialect.number(round(fraction * 100, 1))} %",
+        count=str,
     )
 
 

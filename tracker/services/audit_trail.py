@@ -39,7 +39,7 @@ from ..models import (
     StoredFile,
     User,
 )
-from . import audit, vocabulary
+from . import audit, premium_rules, vocabulary
 from .vocabulary import COOPERATIVE_UTC_OFFSET
 
 # The kinds of record, as people call them.
@@ -291,6 +291,9 @@ REFERENCES = {
 HIDDEN = frozenset({"id", "cooperative_id", "created_at", "updated_at", "public_token"})
 
 
+# Whole numbers that count things: written with the reader's separators ("14.920").
+COUNTS = frozenset({"rows"})
+
 # Fields whose values are words of the vocabulary: shown as people say them.
 VALUE_LABELS: dict[str, Mapping[Any, Any]] = {
     "crop": vocabulary.CROP_LABELS,
@@ -314,6 +317,8 @@ STATUS_LABELS: dict[str, Mapping[Any, Any]] = {
 
 def value_text(entity: str, name: str, value: Any) -> Any:
     """A logged value as people read it: vocabulary words translated (lists too)."""
+    if name == "unit" and isinstance(value, str) and value:
+        return premium_rules.unit_label(value)  # "kg_green": "per kg of green coffee"
     table = STATUS_LABELS.get(entity) if name == "status" else VALUE_LABELS.get(name)
     if table is None or not isinstance(value, str) or not value:
         return value
@@ -331,6 +336,7 @@ class Writing:
     moment: Callable[[datetime], str]
     yes: Callable[[bool], str]
     percent: Callable[[float], str]
+    count: Callable[[int], str]
 
 
 def for_people(currency: str | None) -> Writing:
@@ -351,6 +357,7 @@ def for_people(currency: str | None) -> Writing:
         moment=moment,
         yes=lambda value: gettext("Yes") if value else gettext("No"),
         percent=formatting.percent,
+        count=formatting.count,
     )
 
 
@@ -359,10 +366,12 @@ def written(name: str, value: Any, how: Writing) -> Any:
     ISO days and moments by their form, booleans as yes/no; anything else unchanged."""
     if isinstance(value, bool):
         return how.yes(value)
-    if isinstance(value, int) and name.endswith("_g"):
+    if isinstance(value, int) and (name.endswith("_g") or name == "grams"):
         return how.weight(value)
     if isinstance(value, int) and name.endswith("_minor"):
         return how.money(value)
+    if isinstance(value, int) and name in COUNTS:
+        return how.count(value)
     if isinstance(value, int) and name.endswith("_dpct"):
         return how.percent(value / 1000)  # 125 tenths of a percent: 12.5 %
     if isinstance(value, str) and len(value) >= 10 and value[:4].isdigit() and value[4] == "-":
