@@ -43,6 +43,8 @@ def test_the_catalogue_has_none_of_the_known_bad_forms():
         for text in strings:
             if re.search(r"\bliderado por mujer\b", text or ""):
                 bad.append((name, m.id, text))  # a family is "liderada"
+            if re.search(r"\w\((s|es)\)", text or ""):
+                bad.append((name, m.id, text))  # "parcela(s)": say it in the singular or plural
         # Two counted nouns in one message that does not agree with its count.
         if not isinstance(m.id, tuple) and re.search(
             r"%\(\w+\)s deliveries of %\(\w+\)s families", m.id
@@ -134,35 +136,6 @@ FIXED_PLURAL = {
     "producers per commodity and 25 MB.",
     # refused only when a sack is left over: (sacks - 1) sacks already hold the lot
     "%(sacks)s sacks of %(sack)s kg hold more than the lot's %(lot)s kg.",
-    # the offline script picks the singular, a message of its own (`offline_waiting_one`,
-    # `logout_warning_one` in web/offline.py)
-    "No connection: %(n)s deliveries wait on this device and are sent when it is back.",
-    "%(n)s deliveries are still on this device and not yet sent. They stay here and are sent "
-    "when there is a connection. Log out anyway?",
-}
-# Counted messages not yet turned into ngettext (issue 15 point 7, still to do: the season
-# report PDF and the EUDR documents are being reworked elsewhere; the offline script's
-# strings need a singular of their own): this list may only shrink, and a new message of
-# this kind fails the test.
-NOT_YET = {
-    "%(community)s: %(kg)s kg from %(n)s families",
-    "%(n)s communities; the most from %(top)s with %(kg)s kg.",
-    "%(weeks)s weeks from %(first)s to %(last)s, %(kg)s kg in all; the busiest week began on "
-    "%(peak_day)s with %(peak_kg)s kg.",
-    "Week of %(day)s: %(kg)s kg in %(n)s deliveries",
-    "%(n)s producers: %(certified)s certified, %(conversion)s in conversion; %(women)s "
-    "woman-led; %(ha)s ha of plots in scope.",
-    "Geolocation of the %(plots)s plots of %(producers)s producers behind this lot (its whole "
-    "ancestry), as the EU information system reads it.",
-    "Geolocation of the %(plots)s plots of %(producers)s producers behind this shipment, as the "
-    "EU information system reads it, and a PDF summary with the deforestation-free statement "
-    "(cut-off date 31 December 2020).",
-    "The cooperative declares that the commodity in this shipment was produced on the %(n)s "
-    "plots listed below, that none of them lies in the protected area, and that, to the best "
-    "of its knowledge after due diligence, none of that land was subject to deforestation or "
-    "forest degradation after %(cutoff)s, the cut-off date of Regulation (EU) 2023/1115.",
-    "%(n)s deliveries waiting",
-    "%(n)s members on this device, updated %(when)s.",
 }
 
 
@@ -176,9 +149,9 @@ def _counted_plural_msgids() -> set[str]:
 
 def test_no_gettext_message_puts_a_count_before_a_plural_noun():
     found = _counted_plural_msgids()
-    assert not found - FIXED_PLURAL - NOT_YET, sorted(found - FIXED_PLURAL - NOT_YET)
-    # the lists name only messages that exist (a message turned into ngettext leaves them)
-    assert found >= FIXED_PLURAL | NOT_YET, sorted((FIXED_PLURAL | NOT_YET) - found)
+    assert not found - FIXED_PLURAL, sorted(found - FIXED_PLURAL)
+    # the list names only messages that exist (a message turned into ngettext leaves it)
+    assert found >= FIXED_PLURAL, sorted(FIXED_PLURAL - found)
     assert COUNTED_PLURAL.search("%(n)s rows imported.")
     assert COUNTED_PLURAL.search("… and %(n)s more problems.")
     assert not COUNTED_PLURAL.search("%(kg)s kg as weighed")

@@ -38,6 +38,7 @@ from flask_babel import lazy_gettext as _l
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
+from .. import formatting
 from ..models import Cooperative, Lot, Plot, Shipment
 from ..services.errors import ValidationFailed
 from ..services.eudr_facts import Origin, PlotRow, Summary
@@ -60,11 +61,10 @@ class PackageRefused(ValidationFailed):
         self.problems = problems
 
     def text(self) -> str:
-        return str(
-            _l(
-                "The EUDR geolocation cannot be made: %(n)s plot(s) must be fixed first.",
-                n=len(self.problems),
-            )
+        return formatting.ngettext(
+            "The EUDR geolocation cannot be made: %(num)s plot must be fixed first.",
+            "The EUDR geolocation cannot be made: %(num)s plots must be fixed first.",
+            len(self.problems),
         )
 
 
