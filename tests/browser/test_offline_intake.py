@@ -498,6 +498,7 @@ def test_the_offline_scripts_counts_agree_in_spanish(live_server, launch, db, wo
     expect(status).to_have_text(
         "Sin conexión: 3 entregas esperan en este equipo y se envían cuando vuelva."
     )
+    screenshot(page, "offline-form-phone-3-waiting")
     written = page.evaluate(
         """() => [
           TrackerOffline.tn("count", 2500),
