@@ -163,3 +163,22 @@ def test_the_offline_scripts_counted_messages_come_in_both_forms(world, client, 
     }
     assert text["offline_waiting"]["one"].startswith("Sin conexión: una entrega espera")
     assert text["logout_warning"]["other"].startswith("%(n)s entregas siguen en este equipo")
+
+
+def test_a_device_holding_numbers_is_told_how_many_in_agreement(world, client, api_token):
+    from tests.functional.test_offline_api import block, enrol
+
+    clerk = {**api_token("clerk.a@example.org"), "Accept-Language": "es"}
+    for held in (1, 2):
+        _data, device = enrol(client, clerk, name=f"Tablet {held}")
+        device["Accept-Language"] = "es"
+        for _ in range(held):
+            block(client, device, size=1)
+        refused = client.post("/api/v1/device/blocks", json={"size": 300}, headers=device)
+        assert refused.status_code == 409
+        expected = (
+            "Este equipo ya tiene 1 número de recibo sin usar; úselo o devuélvalo primero."
+            if held == 1
+            else "Este equipo ya tiene 2 números de recibo sin usar; úselos o devuélvalos primero."
+        )
+        assert refused.get_json()["message"] == expected
