@@ -56,10 +56,11 @@
 
   // A counted message ({one, other} from web/offline.py): the singular for exactly one,
   // as Spanish and English both say it, and the count written as the server writes it
-  // (tracker/formatting.py): "1 entrega pendiente", "2.500 entregas pendientes".
+  // (tracker/formatting.py): "1 entrega pendiente", "2.500 entregas pendientes". A page
+  // kept offline from before may still carry the message as one string: used as it is.
   function tn(key, n, values) {
     const forms = TEXT[key] || {};
-    const text = (n === 1 ? forms.one : forms.other) || key;
+    const text = (typeof forms === "string" ? forms : n === 1 ? forms.one : forms.other) || key;
     return fill(text, Object.assign({ n: count(n) }, values));
   }
 
