@@ -97,15 +97,19 @@ def test_claim_explanations_write_their_dates_out(app, db, world):
     assert found and "23 jun 2026" in found[0].text and not ISO_DAY.search(found[0].text)
 
 
-# A count placeholder directly followed by a plural noun (one modifier word may sit
-# between: "%(n)s more problems", "%(n)s receipt numbers"): such a message must be an
-# ngettext, or "1 rows imported" / "1 filas importadas" is written.
+# A count placeholder directly followed by a plural noun (up to two modifier words may sit
+# between: "%(n)s more problems", "%(n)s unused receipt numbers", but not "%(kg)s kg in
+# lots"): such a message must be an ngettext, or "1 rows imported" / "1 filas importadas"
+# is written.
 PLURAL_NOUNS = (
     "characters|communities|corners|days|decimals|deliveries|duplicates|entries|families|"
     "files|items|lots|members|minutes|numbers|parts|payments|places|plots|points|problems|"
     "producers|records|rows|sacks|weeks"
 )
-COUNTED_PLURAL = re.compile(rf"%\(\w+\)[sd] (?:[a-z]+ )?(?:{PLURAL_NOUNS})\b")
+NOT_A_MODIFIER = "a|an|and|at|by|for|from|in|of|on|or|the|to|with"
+COUNTED_PLURAL = re.compile(
+    rf"%\(\w+\)[sd] (?:(?!(?:{NOT_A_MODIFIER}) )[a-z]+ ){{0,2}}(?:{PLURAL_NOUNS})\b"
+)
 # Messages whose count is never 1 (a bound or a minimum of 2 and more): fixed plural. This
 # list may only shrink.
 FIXED_PLURAL = {
@@ -154,6 +158,8 @@ def test_no_gettext_message_puts_a_count_before_a_plural_noun():
     assert found >= FIXED_PLURAL, sorted(FIXED_PLURAL - found)
     assert COUNTED_PLURAL.search("%(n)s rows imported.")
     assert COUNTED_PLURAL.search("… and %(n)s more problems.")
+    assert COUNTED_PLURAL.search("It already holds %(n)s unused receipt numbers.")
+    assert not COUNTED_PLURAL.search("%(kg)s kg in lots")
     assert not COUNTED_PLURAL.search("%(kg)s kg as weighed")
 
 
