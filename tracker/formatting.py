@@ -158,6 +158,16 @@ def percent(fraction: float | None, *, locale: str | None = None) -> str:
     return numbers.format_percent(fraction, f"#,##0.0{NBSP}%", locale=locale_of(locale))
 
 
+def separators(*, locale: str | None = None) -> dict[str, str]:
+    """The reader's thousands and decimal signs, for a script that writes a count the way
+    `count` does ("2.500 entregas pendientes" in Spanish, "2,500" in English)."""
+    language = locale_of(locale)
+    return {
+        "group": numbers.get_group_symbol(language),
+        "decimal": numbers.get_decimal_symbol(language),
+    }
+
+
 def day(value: date | datetime | None, style: str = "medium", *, locale: str | None = None) -> str:
     """A date written out for a sentence: "23 jun 2026" (es), "Jun 23, 2026" (en)."""
     if value is None:

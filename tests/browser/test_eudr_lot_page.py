@@ -38,3 +38,23 @@ def test_a_manager_downloads_the_lots_geolocation(live_server, browser, lot):
         assert download.value.suggested_filename.startswith("eudr-COOPA-lot-")
     finally:
         context.close()
+
+
+def test_the_shipments_package_page_counts_its_plots_and_producers(live_server, browser, db, world):
+    """The package page says how many plots of how many producers, in agreement, on a phone
+    and on a desktop."""
+    built = f.make_public_lot(db, world.a, families=3)
+    shipment = f.make_shipment(db, world.a, [built.lot])
+    db.commit()
+    for width in (390, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale="es-PE")
+        page = context.new_page()
+        try:
+            login(page, live_server, "manager.a@example.org")
+            page.goto(f"{live_server}/shipments/{shipment.id}/eudr")
+            sentence = page.get_by_text("3 parcelas de 3 productores;")
+            expect(sentence).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            screenshot(page, f"eudr-shipment-page-{width}-es")
+        finally:
+            context.close()

@@ -472,3 +472,46 @@ def test_logging_out_keeps_the_outbox_and_forgets_the_pages(
     page.goto(f"{live_server}/c/COOPA/outbox")
     expect(page.locator("[data-outbox-empty]")).to_be_visible()
     expect(page.locator('[data-outbox-list="stored"] li')).to_have_count(0)
+
+
+def test_the_offline_scripts_counts_agree_in_spanish(live_server, launch, db, world, members):
+    """One delivery waiting reads in the singular, three in the plural; the roster's size
+    and any count are written as the server writes them (2.500), in both forms."""
+    context = launch()
+    page = page_of(context)
+    login(page, live_server, "clerk.a@example.org")
+    ready_offline(page)
+    fresh = page.locator("[data-roster-fresh]")
+    expect(fresh).to_be_visible()
+    expect(fresh).to_have_text(re.compile(r"^12 socios en este equipo, actualizados "))
+    context.set_offline(True)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    record(page, "CAZ-1000", gross="41,0")
+    count, status = page.locator("[data-outbox-count]"), page.locator("[data-sync-status]")
+    expect(count).to_have_text("1 entrega pendiente")
+    expect(status).to_have_text(
+        "Sin conexión: una entrega espera en este equipo y se envía cuando vuelva."
+    )
+    record(page, "CAZ-1002", gross="42,0")
+    record(page, "CAZ-1003", gross="43,0")
+    expect(count).to_have_text("3 entregas pendientes")
+    expect(status).to_have_text(
+        "Sin conexión: 3 entregas esperan en este equipo y se envían cuando vuelva."
+    )
+    screenshot(page, "offline-form-phone-3-waiting")
+    written = page.evaluate(
+        """() => [
+          TrackerOffline.tn("count", 2500),
+          TrackerOffline.tn("refused", 1),
+          TrackerOffline.tn("refused", 1000000),
+          TrackerOffline.tn("roster_fresh", 1, {when: "hace 2 minutos"}),
+          TrackerOffline.tn("roster_fresh", 5000, {when: "hace 2 minutos"}),
+        ]"""
+    )
+    assert written == [
+        "2.500 entregas pendientes",
+        "1 rechazada",
+        "1.000.000 rechazadas",
+        "1 socio en este equipo, actualizado hace 2 minutos.",
+        "5.000 socios en este equipo, actualizados hace 2 minutos.",
+    ]

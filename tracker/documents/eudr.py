@@ -61,11 +61,10 @@ class PackageRefused(ValidationFailed):
         self.problems = problems
 
     def text(self) -> str:
-        return str(
-            _l(
-                "The EUDR geolocation cannot be made: %(n)s plot(s) must be fixed first.",
-                n=len(self.problems),
-            )
+        return formatting.ngettext(
+            "The EUDR geolocation cannot be made: %(num)s plot must be fixed first.",
+            "The EUDR geolocation cannot be made: %(num)s plots must be fixed first.",
+            len(self.problems),
         )
 
 

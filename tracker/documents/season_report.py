@@ -130,10 +130,12 @@ def weekly_chart(report: SeasonReport, fmt: Fmt, chart_id: str = "chart-weeks") 
     ]
     if report.by_week:
         peak = max(report.by_week, key=lambda w: w.net_g)
-        desc = _(
+        desc = ngettext(
+            "%(weeks)s week, the week of %(first)s, with %(kg)s kg.",
             "%(weeks)s weeks from %(first)s to %(last)s, %(kg)s kg in all; the busiest week "
             "began on %(peak_day)s with %(peak_kg)s kg.",
-            weeks=len(report.by_week),
+            len(report.by_week),
+            weeks=fmt.int(len(report.by_week)),
             first=fmt.date(report.by_week[0].start),
             last=fmt.date(report.by_week[-1].start),
             kg=fmt.kg(report.totals.net_g),

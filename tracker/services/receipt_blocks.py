@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
+from ..formatting import ngettext
 from ..models import (
     CollectionCentre,
     Cooperative,
@@ -114,9 +115,11 @@ def issue(
     held = sum(u.held for u in usage(session, open_blocks(session, device)).values())
     if held + size > MAX_HELD:
         raise Conflict(
-            _l(
-                "This device already holds %(n)s unused receipt numbers; use or return them first.",
-                n=held,
+            ngettext(
+                "This device already holds %(num)s unused receipt number; use or return it first.",
+                "This device already holds %(num)s unused receipt numbers; use or return them "
+                "first.",
+                held,
             )
         )
     first = deliveries.take_receipts(session, device.centre_id, size)

@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from .. import downloads, guard
 from ..db import get_session
 from ..documents import content_cache, csv_export
+from ..documents.season_report import Fmt
 from ..expensive import document_limit
 from ..idempotency import idempotent
 from ..models import Certificate, Cooperative
@@ -365,6 +366,7 @@ def approved_pdf(certificate_id: str) -> Response:
     coop = show_cooperative(cert)
     day, rows = _approved(cert)
     session = get_session()
+    locale = str(get_locale() or "es")
     document = content_cache.rendered(
         "pdf/approved_producers.html",
         cert=cert,
@@ -373,10 +375,11 @@ def approved_pdf(certificate_id: str) -> Response:
         on=day,
         label=vocabulary.claim_names(session, coop.id).get(cert.type, cert.type),
         state=certificates.state_on(session, cert, day),
-        total_ha=sum(r.area_m2 for r in rows) / 10_000,
+        total_m2=sum(r.area_m2 for r in rows),
         certified=sum(1 for r in rows if r.status == "certified"),
         woman_led=sum(1 for r in rows if r.family.woman_led),
-        locale=str(get_locale() or "es"),
+        locale=locale,
+        fmt=Fmt(locale, coop.currency),
     )
     name = certificate_documents.download_name(cert).replace(
         ".pdf", f"-producers-{day.isoformat()}.pdf"

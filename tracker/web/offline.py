@@ -12,10 +12,11 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import guard
+from .. import formatting, guard
 from ..db import get_session
 from ..formatting import ngettext
 from ..idempotency import idempotent
@@ -195,31 +196,41 @@ def void_block(block_id: str) -> Any:
 # -- what offline.js and intake.js say, in the page's language -------------------------------
 
 
-def offline_text() -> dict[str, str]:
-    """The scripts' messages (placeholders like %(n)s are filled in by the scripts)."""
+def _n(singular: str, plural: str) -> dict[str, str]:
+    """A counted message for the scripts: its form for one and for any other count, in the
+    page's language. Spanish and English both take the singular for exactly 1 (the
+    catalogue's plural rule, i18n.SPANISH_PLURALS), which is how offline.js picks."""
+    translations = get_translations()
     return {
-        "count_one": _("1 delivery waiting"),
-        "count": _("%(n)s deliveries waiting"),
-        "refused_one": _("1 refused"),
-        "refused": _("%(n)s refused"),
+        "one": translations.ungettext(singular, plural, 1),
+        "other": translations.ungettext(singular, plural, 2),
+    }
+
+
+def offline_text() -> dict[str, Any]:
+    """The scripts' messages (placeholders like %(n)s are filled in by the scripts; a
+    count is written with the separators of `number`, as formatting.count writes it)."""
+    return {
+        "number": formatting.separators(),
+        "count": _n("%(n)s delivery waiting", "%(n)s deliveries waiting"),
+        "refused": _n("%(n)s refused", "%(n)s refused"),  # beside "3 deliveries waiting"
         "sending": _("Sending deliveries: %(done)s of %(total)s…"),
-        "offline_waiting_one": _(
-            "No connection: one delivery waits on this device and is sent when it is back."
-        ),
-        "offline_waiting": _(
-            "No connection: %(n)s deliveries wait on this device and are sent when it is back."
+        "offline_waiting": _n(
+            "No connection: one delivery waits on this device and is sent when it is back.",
+            "No connection: %(n)s deliveries wait on this device and are sent when it is back.",
         ),
         "needs_login": _("Log in again so this device can send its deliveries."),
-        "logout_warning_one": _(
+        "logout_warning": _n(
             "One delivery is still on this device and not yet sent. It stays here and is "
-            "sent when there is a connection. Log out anyway?"
-        ),
-        "logout_warning": _(
+            "sent when there is a connection. Log out anyway?",
             "%(n)s deliveries are still on this device and not yet sent. They stay here and "
-            "are sent when there is a connection. Log out anyway?"
+            "are sent when there is a connection. Log out anyway?",
         ),
         "returned_reason": _("Another person logged in on this device"),
-        "roster_fresh": _("%(n)s members on this device, updated %(when)s."),
+        "roster_fresh": _n(
+            "%(n)s member on this device, updated %(when)s.",
+            "%(n)s members on this device, updated %(when)s.",
+        ),
         "no_match": _("No family matches “%(q)s”."),
         "families_found": _("Families found"),
         "family_inactive": _("This family is no longer an active member."),

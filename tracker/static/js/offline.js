@@ -44,11 +44,29 @@
   }
 
   function t(key, values) {
-    let text = TEXT[key] || key;
+    return fill(TEXT[key] || key, values);
+  }
+
+  function fill(text, values) {
     Object.entries(values || {}).forEach(([name, value]) => {
       text = text.split("%(" + name + ")s").join(String(value));
     });
     return text;
+  }
+
+  // A counted message ({one, other} from web/offline.py): the singular for exactly one,
+  // as Spanish and English both say it, and the count written as the server writes it
+  // (tracker/formatting.py): "1 entrega pendiente", "2.500 entregas pendientes". A page
+  // kept offline from before may still carry the message as one string: used as it is.
+  function tn(key, n, values) {
+    const forms = TEXT[key] || {};
+    const text = (typeof forms === "string" ? forms : n === 1 ? forms.one : forms.other) || key;
+    return fill(text, Object.assign({ n: count(n) }, values));
+  }
+
+  function count(n) {
+    const group = (TEXT.number && TEXT.number.group) || ",";
+    return String(Math.trunc(n)).replace(/\B(?=(\d{3})+(?!\d))/g, group);
   }
 
   function metaContent(name) {
@@ -598,8 +616,8 @@
       if (waiting + refused > 0 && coop) {
         link.href = "/c/" + encodeURIComponent(coop) + "/outbox";
         const parts = [];
-        if (waiting) parts.push(t(waiting === 1 ? "count_one" : "count", { n: waiting }));
-        if (refused) parts.push(t(refused === 1 ? "refused_one" : "refused", { n: refused }));
+        if (waiting) parts.push(tn("count", waiting));
+        if (refused) parts.push(tn("refused", refused));
         link.textContent = parts.join(" · ");
         link.classList.toggle("bad", refused > 0);
         link.hidden = false;
@@ -610,9 +628,9 @@
     if (status) {
       let message = "";
       if (state.progress && state.progress.total) {
-        message = t("sending", { done: state.progress.done, total: state.progress.total });
+        message = t("sending", { done: count(state.progress.done), total: count(state.progress.total) });
       } else if (!navigator.onLine && waiting) {
-        message = t(waiting === 1 ? "offline_waiting_one" : "offline_waiting", { n: waiting });
+        message = tn("offline_waiting", waiting);
       } else if (state.device && state.device.needs_login && waiting) {
         message = t("needs_login");
       }
@@ -631,7 +649,7 @@
         try {
           waiting = (await entries()).filter((e) => e.status === "pending" || e.status === "refused").length;
         } catch (error) { /* no outbox */ }
-        const warning = t(waiting === 1 ? "logout_warning_one" : "logout_warning", { n: waiting });
+        const warning = tn("logout_warning", waiting);
         if (waiting && !window.confirm(warning)) return;
         if (window.caches) {
           try {
@@ -657,7 +675,7 @@
     } catch (error) {
       when = minutes + " min";
     }
-    return t("roster_fresh", { when, n: state.families.length });
+    return tn("roster_fresh", state.families.length, { when });
   }
 
   // -- the page that starts it all: the delivery form (or the outbox) ---------------------
@@ -734,6 +752,7 @@
     ready,
     state,
     t,
+    tn,
     start,
     usable,
     search,
