@@ -105,6 +105,14 @@ def kg_qq(grams: int | None, form: str | None, *, locale: str | None = None) -> 
     return f"{text} ({qq}{NBSP}qq)" if qq else text
 
 
+def hectares(area_m2: int | float | None, *, locale: str | None = None) -> str:
+    """Hectares from square metres: two decimals, up to four for a very small plot (2,37;
+    0,0315)."""
+    if area_m2 is None:
+        return "–"
+    return number(Decimal(str(area_m2)) / 10_000, "#,##0.00##", locale=locale)
+
+
 def currency_symbol(currency: str | None, *, locale: str | None = None) -> str:
     """How the currency is written: in Spanish the symbol its own people write (S/ for
     soles, US$ for dollars); in English its ISO code (PEN), which a buyer abroad reads."""
@@ -204,6 +212,8 @@ FILTERS: dict[str, Callable[..., str]] = {
     "currency": currency_symbol,
     "decimal_money": decimal_money,
     "count": count,
+    "number": number,
+    "hectares": hectares,
     "percent": percent,
     "day": day,
 }

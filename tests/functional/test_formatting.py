@@ -173,3 +173,24 @@ def test_limits_named_in_errors_are_written_in_the_readers_language(app):
             certificate_documents.check_pdf(b"%PDF-1.7\n" + b"0" * 3_000_000, max_bytes=2_621_440)
     assert "10.000 entregas" in str(too_many.value.errors()["deliveries"])
     assert "2,5 MB" in str(too_large.value.errors())
+
+
+def test_hectares_and_the_templates_write_through_the_one_module():
+    """Templates wrote numbers with Flask-Babel's decimalformat and their own patterns
+    (hectares with two decimals in one place and four in another); they use the
+    formatting module's filters, so one figure reads the same on every page."""
+    import pathlib
+
+    assert formatting.hectares(23_700, locale="es") == "2,37"
+    assert formatting.hectares(315, locale="es") == "0,0315"
+    assert formatting.hectares(125_000_000, locale="es") == "12.500,00"
+    assert formatting.hectares(None) == "–"
+    templates = pathlib.Path(formatting.__file__).parents[1] / "templates"
+    # The delivery templates are the intake helpers' (their receipt is checked on paper).
+    users = sorted(
+        str(p.relative_to(templates))
+        for p in templates.rglob("*.html")
+        if "decimalformat" in p.read_text()
+        and not str(p.relative_to(templates)).startswith(("deliveries/", "pdf/approved_producers"))
+    )
+    assert not users, users

@@ -58,9 +58,7 @@ class Fmt:
 
     def ha(self, area_m2: int | None) -> str:
         """Hectares from square metres: two decimals, up to four for a very small plot."""
-        if area_m2 is None:
-            return "–"
-        return formatting.number(Decimal(area_m2) / 10_000, "#,##0.00##", locale=self.locale)
+        return formatting.hectares(area_m2, locale=self.locale)
 
     def money(self, minor: int | None) -> str:
         return formatting.money(minor, self.currency, locale=self.locale)
