@@ -41,6 +41,7 @@ from ..services.deliveries import QUINTAL_G
 from ..services.errors import Conflict, ValidationFailed
 from . import dashboard, lot_graph, nav
 from .context import (
+    claim_and_crop_labels,
     discard,
     form_date,
     kg_text,
@@ -61,10 +62,7 @@ nav.add("lots.index", _l("Lots"), Permission.READ, order=40)
 PAGE_SIZE = 50
 SHOWN_INPUTS = 100
 
-
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {"claim_labels": vocabulary.CLAIM_LABELS, "crop_labels": vocabulary.CROP_LABELS}
+bp.context_processor(claim_and_crop_labels)
 
 
 def _grams(value: str | None, field: str, errors: dict[str, list[str]]) -> int | None:

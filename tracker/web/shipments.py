@@ -28,6 +28,7 @@ from ..services.access import Permission
 from ..services.errors import Conflict, ValidationFailed
 from . import nav
 from .context import (
+    claim_and_crop_labels,
     form_date,
     login_required_for,
     parse_uuid,
@@ -43,10 +44,7 @@ bp = login_required_for(Blueprint("shipments", __name__))
 
 nav.add("shipments.index", _l("Shipments"), Permission.READ, order=45)
 
-
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {"claim_labels": vocabulary.CLAIM_LABELS, "crop_labels": vocabulary.CROP_LABELS}
+bp.context_processor(claim_and_crop_labels)
 
 
 @bp.route("/c/<code>/shipments")
