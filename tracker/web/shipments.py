@@ -31,8 +31,8 @@ from .context import (
     claim_and_crop_labels,
     form_date,
     login_required_for,
+    may,
     parse_uuid,
-    principal,
     refused,
     show_cooperative,
     use_cooperative,
@@ -54,7 +54,7 @@ def index(code: str) -> Any:
     return render_template(
         "shipments/index.html",
         shipments=rows,
-        can_manage=principal().can(Permission.MANAGE, coop.id),
+        can_manage=may(Permission.MANAGE, coop),
     )
 
 
@@ -119,7 +119,7 @@ def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status
             "shipments/show.html",
             shipment=shipment,
             labels=vocabulary.FORM_LABELS,
-            can_manage=principal().can(Permission.MANAGE, coop.id),
+            can_manage=may(Permission.MANAGE, coop),
             errors=errors or {},
             idempotency_key=str(uuid.uuid4()),
             **shipment_pages.shipment_page(get_session(), shipment),
