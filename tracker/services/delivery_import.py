@@ -275,27 +275,29 @@ def _lookups(
     return family_by_code, plots_by_family
 
 
+def _signature(data: deliveries.DeliveryData) -> tuple[Any, ...]:
+    """What makes two deliveries look like one: family, day, net weight and paper receipt."""
+    return (data.family_id, data.delivered_on, data.net_g, data.paper_receipt or "")
+
+
 def _duplicates(
     session: Session, coop: Cooperative, good: list[tuple[int, deliveries.DeliveryData, uuid.UUID]]
 ) -> list[RowError]:
     """Rows that repeat another row, or a delivery already recorded (not voided)."""
     if not good:
         return []
-    found: list[RowError] = []
+    found: list[tuple[int, Any]] = []
     seen: dict[tuple[Any, ...], int] = {}
     for line, data, _plot in good:
-        signature = (data.family_id, data.delivered_on, data.net_g, data.paper_receipt or "")
+        signature = _signature(data)
         first = seen.get(signature)
         if first is not None:
             found.append(
-                RowError(
+                (
                     line,
-                    "row",
-                    str(
-                        _l(
-                            "Looks like a duplicate of line %(line)s (same family, date, weight and receipt).",
-                            line=first,
-                        )
+                    _l(
+                        "Looks like a duplicate of line %(line)s (same family, date, weight and receipt).",
+                        line=first,
                     ),
                 )
             )
@@ -321,23 +323,18 @@ def _duplicates(
         recorded.setdefault((family_id, day, net_g, paper or ""), receipt)
     if recorded:
         for line, data, _plot in good:
-            receipt = recorded.get(
-                (data.family_id, data.delivered_on, data.net_g, data.paper_receipt or "")
-            )
+            receipt = recorded.get(_signature(data))
             if receipt is not None:
                 found.append(
-                    RowError(
+                    (
                         line,
-                        "row",
-                        str(
-                            _l(
-                                "Looks like delivery %(receipt)s, already recorded (same family, date, weight and receipt).",
-                                receipt=receipt,
-                            )
+                        _l(
+                            "Looks like delivery %(receipt)s, already recorded (same family, date, weight and receipt).",
+                            receipt=receipt,
                         ),
                     )
                 )
-    return found
+    return [RowError(line, "row", str(message)) for line, message in found]
 
 
 def _audit_import(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -93,21 +94,26 @@ def rule_forms(rule: PremiumRule) -> list[str]:
     return [str(f) for crop in crops for f in FORMS_BY_CROP[crop]]
 
 
+@dataclass(frozen=True)
+class _Terms:
+    """A new rule's terms as given (trimmed): what is checked and then stored."""
+
+    name: str
+    season: object
+    rate_minor: int
+    unit: str
+    forms: list[str]
+    claim_type: str | None
+    woman_led_only: bool
+    crop: str | None
+    note: str
+
+
 def _check_rule(
-    session: Session,
-    coop: Cooperative,
-    *,
-    name: str,
-    season: object,
-    rate_minor: int,
-    unit: str,
-    forms: list[str],
-    claim_type: str | None,
-    woman_led_only: bool,
-    crop: str | None,
-    note: str,
+    session: Session, coop: Cooperative, terms: _Terms
 ) -> tuple[dict[str, list[str]], int]:
     """Every problem with a new rule, by field; and its season."""
+    name, note, unit, forms, crop = terms.name, terms.note, terms.unit, terms.forms, terms.crop
     errors: dict[str, list[str]] = {}
     if not name or len(name) > 120:
         errors["name"] = [str(_l("Give a name of at most 120 characters."))]
@@ -118,7 +124,7 @@ def _check_rule(
     elif unprintable(note):
         errors["note"] = [printable_error()]
     try:
-        season_n = payment_terms.check_season(coop, season)
+        season_n = payment_terms.check_season(coop, terms.season)
     except ValidationFailed as error:
         errors.update(error.errors())
         season_n = 0
@@ -149,7 +155,7 @@ def _check_rule(
                 )
             )
         ]
-    if "unit" not in errors and not 0 < int(rate_minor) <= max_rate_minor(unit):
+    if "unit" not in errors and not 0 < int(terms.rate_minor) <= max_rate_minor(unit):
         errors["rate"] = [
             str(
                 _l(
@@ -159,7 +165,9 @@ def _check_rule(
                 )
             )
         ]
-    if claim_type is not None and claim_type not in payment_terms.claim_types(session, coop):
+    if terms.claim_type is not None and terms.claim_type not in payment_terms.claim_types(
+        session, coop
+    ):
         errors["claim_type"] = [
             str(
                 _l(
@@ -167,7 +175,7 @@ def _check_rule(
                 )
             )
         ]
-    if claim_type is None and not woman_led_only:
+    if terms.claim_type is None and not terms.woman_led_only:
         errors["claim_type"] = [
             str(_l("Choose the claim the premium is paid on, or woman-led families, or both."))
         ]
@@ -211,15 +219,9 @@ def add_premium_rule(
     errors, season_n = _check_rule(
         session,
         coop,
-        name=name,
-        season=season,
-        rate_minor=rate_minor,
-        unit=unit,
-        forms=chosen,
-        claim_type=claim_type,
-        woman_led_only=bool(woman_led_only),
-        crop=crop,
-        note=note,
+        _Terms(
+            name, season, rate_minor, unit, chosen, claim_type, bool(woman_led_only), crop, note
+        ),
     )
     if errors:
         raise ValidationFailed(errors)

@@ -145,6 +145,11 @@ def claim_name(claim_type: str | None, cooperative_id: uuid.UUID | None = None) 
     return cache[coop_id].get(claim_type, claim_type)
 
 
+def claim_and_crop_labels() -> dict[str, Any]:
+    """The claim and crop names a blueprint's templates read (`bp.context_processor(...)`)."""
+    return {"claim_labels": vocabulary.CLAIM_LABELS, "crop_labels": vocabulary.CROP_LABELS}
+
+
 def _template_context() -> dict[str, Any]:
     p = (
         principal()

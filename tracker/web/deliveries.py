@@ -442,7 +442,7 @@ def _panel(coop: Cooperative) -> dict[str, Any]:
         "today_kg": net_g / 1000,
         "centre": delivery_pages.centre(db, own),
         "flagged": flagged,
-        "can_intake": principal().can(Permission.INTAKE, coop.id),
+        "can_intake": may(Permission.INTAKE, coop),
     }
 
 

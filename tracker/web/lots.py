@@ -41,12 +41,13 @@ from ..services.deliveries import QUINTAL_G
 from ..services.errors import Conflict, ValidationFailed
 from . import dashboard, lot_graph, nav
 from .context import (
+    claim_and_crop_labels,
     discard,
     form_date,
     kg_text,
     login_required_for,
+    may,
     parse_uuid,
-    principal,
     refused,
     show_cooperative,
     use_cooperative,
@@ -61,10 +62,7 @@ nav.add("lots.index", _l("Lots"), Permission.READ, order=40)
 PAGE_SIZE = 50
 SHOWN_INPUTS = 100
 
-
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {"claim_labels": vocabulary.CLAIM_LABELS, "crop_labels": vocabulary.CROP_LABELS}
+bp.context_processor(claim_and_crop_labels)
 
 
 def _grams(value: str | None, field: str, errors: dict[str, list[str]]) -> int | None:
@@ -121,7 +119,7 @@ def index(code: str) -> Any:
         q=q,
         forms=forms,
         statuses=_options(vocabulary.LOT_STATUS_LABELS.items()),
-        can_manage=principal().can(Permission.MANAGE, coop.id),
+        can_manage=may(Permission.MANAGE, coop),
         labels=vocabulary.FORM_LABELS,
         status_labels=vocabulary.LOT_STATUS_LABELS,
         idempotency_key=str(uuid.uuid4()),
@@ -362,7 +360,7 @@ def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 20
         render_template(
             "lots/show.html",
             lot=lot,
-            can_manage=principal().can(Permission.MANAGE, coop.id),
+            can_manage=may(Permission.MANAGE, coop),
             public_url=lots.public_url(base, lot),
             digital_link=lots.digital_link(base, lot),
             process_options=_options(vocabulary.PROCESS_LABELS.items()),

@@ -24,7 +24,7 @@ from ..models import Device
 from ..services import access, deliveries, devices, receipt_blocks
 from ..services.access import Permission
 from . import nav
-from .context import login_required_for, principal, show_cooperative, void_with_reason
+from .context import login_required_for, may, principal, show_cooperative, void_with_reason
 
 bp = login_required_for(Blueprint("offline", __name__))
 
@@ -39,7 +39,7 @@ def intake() -> Any:
     coops = [
         c
         for c in access.visible_cooperatives(get_session(), principal())
-        if principal().can(Permission.INTAKE, c.id)
+        if may(Permission.INTAKE, c)
     ]
     if len(coops) == 1:
         return redirect(url_for("deliveries.new", code=coops[0].code))
@@ -166,7 +166,7 @@ def _render_blocks(coop: Any, errors: dict[str, Any], failed: Any, status: int =
             coop=coop,
             accounts=accounts,
             number=deliveries.receipt_number,
-            can_manage=principal().can(Permission.MANAGE, coop.id),
+            can_manage=may(Permission.MANAGE, coop),
             errors=errors,
             failed=failed,
             idempotency_key=uuid.uuid4().hex,

@@ -27,7 +27,7 @@ from .context import (
     errors_of,
     form_page,
     login_required_for,
-    principal,
+    may,
     show_cooperative,
     user_id,
 )
@@ -71,7 +71,7 @@ def _render(
         form_labels=FORM_LABELS,
         crop_labels=CROP_LABELS,
         crop_of=prices.crop_of,
-        can_manage=principal().can(Permission.MANAGE, coop.id),
+        can_manage=may(Permission.MANAGE, coop),
         values=values,
         errors=errors,
         today=today,

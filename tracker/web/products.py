@@ -16,7 +16,7 @@ from ..models import Cooperative
 from ..services import lot_pages, lots, vocabulary
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
-from .context import form_text, login_required_for, principal, use_cooperative
+from .context import form_text, login_required_for, may, use_cooperative
 
 bp = login_required_for(Blueprint("products", __name__))
 
@@ -39,7 +39,7 @@ def _products_page(
             crop_labels=vocabulary.CROP_LABELS,
             errors=errors or {},
             values=request.form if request.method == "POST" else {},
-            can_manage=principal().can(Permission.MANAGE, coop.id),
+            can_manage=may(Permission.MANAGE, coop),
         ),
         status,
     )

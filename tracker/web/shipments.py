@@ -28,10 +28,11 @@ from ..services.access import Permission
 from ..services.errors import Conflict, ValidationFailed
 from . import nav
 from .context import (
+    claim_and_crop_labels,
     form_date,
     login_required_for,
+    may,
     parse_uuid,
-    principal,
     refused,
     show_cooperative,
     use_cooperative,
@@ -43,10 +44,7 @@ bp = login_required_for(Blueprint("shipments", __name__))
 
 nav.add("shipments.index", _l("Shipments"), Permission.READ, order=45)
 
-
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {"claim_labels": vocabulary.CLAIM_LABELS, "crop_labels": vocabulary.CROP_LABELS}
+bp.context_processor(claim_and_crop_labels)
 
 
 @bp.route("/c/<code>/shipments")
@@ -56,7 +54,7 @@ def index(code: str) -> Any:
     return render_template(
         "shipments/index.html",
         shipments=rows,
-        can_manage=principal().can(Permission.MANAGE, coop.id),
+        can_manage=may(Permission.MANAGE, coop),
     )
 
 
@@ -121,7 +119,7 @@ def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status
             "shipments/show.html",
             shipment=shipment,
             labels=vocabulary.FORM_LABELS,
-            can_manage=principal().can(Permission.MANAGE, coop.id),
+            can_manage=may(Permission.MANAGE, coop),
             errors=errors or {},
             idempotency_key=str(uuid.uuid4()),
             **shipment_pages.shipment_page(get_session(), shipment),
