@@ -237,7 +237,6 @@ def _delivery_context(delivery: Delivery) -> dict[str, Any]:
         "claim_labels": vocabulary.claim_names(db, coop.id),
         "crop_labels": CROP_LABELS,
         "form_labels": FORM_LABELS,
-        "quintal_g": deliveries.QUINTAL_G.get(delivery.form),
         "can_intake": may(Permission.INTAKE, coop),
     }
 
