@@ -56,9 +56,7 @@ def test_the_family_page_shows_quintales_beside_kg(client, auth, weighed):
     assert row_of(html, "cereza")[1:4] == ["1", "30,0", ""]
 
 
-def test_the_delivery_list_shows_quintales_and_the_export_keeps_its_columns(
-    client, auth, weighed
-):
+def test_the_delivery_list_shows_quintales_and_the_export_keeps_its_columns(client, auth, weighed):
     _family, made = weighed
     auth.login("manager.a@example.org")
     window = "from=2026-06-01&to=2026-06-30&centre="
