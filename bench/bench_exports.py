@@ -14,13 +14,8 @@ import csv
 import io
 import shutil
 import sqlite3
-import statistics
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-from bench.common import Bench
+from bench.common import Bench, manager_client, median, sqlite_app
 
 REPEAT = 5
 COOP = "CAZ"
@@ -46,35 +41,6 @@ FLOOR_SQL = {
 }
 
 
-def _median(work: Callable[[], object], repeat: int = REPEAT, before: Any = None) -> float:
-    work()  # warm statements and pages
-    times = []
-    for _ in range(repeat):
-        if before is not None:
-            before()
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-def _app(path: str, data: Path) -> Any:
-    from tracker import create_app
-
-    return create_app(
-        {
-            "ENV_NAME": "development",
-            "SECRET_KEY": "bench-secret-not-for-production",
-            "DATABASE_URL": f"sqlite:///{path}",
-            "DATA_DIR": str(data),
-            "PUBLIC_URL": "https://trace.example.org",
-            "RATELIMIT_ENABLED": False,
-            "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": None,
-        }
-    )
-
-
 def _floor(path: str, coop_id: str, sql: str) -> float:
     """The rows read raw and written by csv.writer."""
     conn = sqlite3.connect(path)
@@ -84,27 +50,19 @@ def _floor(path: str, coop_id: str, sql: str) -> float:
         csv.writer(out).writerows(conn.execute(sql, (coop_id,)))
 
     try:
-        return _median(write)
+        return median(write)
     finally:
         conn.close()
 
 
 def run(bench: Bench) -> None:
-    from tracker.services.demo import DEMO_PASSWORD
-
     path = str(bench.copy_db(bench.demo_db(), "exports.db"))
     data = bench.workdir / "exports-data"
-    app = _app(path, data)
-    client = app.test_client()
-    login = client.post(
-        "/login",
-        data={"email": f"manager.{COOP.lower()}@demo.tracker.pe", "password": DEMO_PASSWORD},
-    )
-    assert login.status_code == 302, login.status_code
+    client = manager_client(sqlite_app(path, data), COOP)
     conn = sqlite3.connect(path)
     coop_id = conn.execute("SELECT id FROM cooperative WHERE code = ?", (COOP,)).fetchone()[0]
     conn.close()
-    hello = _median(lambda: client.get("/healthz").get_data(), repeat=50)
+    hello = median(lambda: client.get("/healthz").get_data(), repeat=50)
     headers = {"Accept-Language": "es"}
 
     def forget() -> None:
@@ -121,8 +79,8 @@ def run(bench: Bench) -> None:
             response.get_data()
 
         floor = _floor(path, coop_id, FLOOR_SQL[kind])
-        written = _median(export, repeat=3, before=forget)
-        kept = _median(export)
+        written = median(export, repeat=3, before=forget)
+        kept = median(export)
         bench.report(
             f"{kind}.csv, {rows:,} rows, written (cache miss)",
             written,
