@@ -14,56 +14,18 @@ hello-world route (/healthz), so the ratio is the page's cost over the framework
 from __future__ import annotations
 
 import re
-import statistics
-import time
 from collections.abc import Callable
-from typing import Any
 
-from bench.common import Bench
+from bench.common import Bench, manager_client, median, sqlite_app
 
 REPEAT = 5
 COOP = "CAZ"
 PAGE = f"/c/{COOP}/lots/new"
 
 
-def _app(path: str, bench: Bench) -> Any:
-    from tracker import create_app
-
-    return create_app(
-        {
-            "ENV_NAME": "development",
-            "SECRET_KEY": "bench-secret-not-for-production",
-            "DATABASE_URL": f"sqlite:///{path}",
-            "DATA_DIR": str(bench.workdir / "data"),
-            "PUBLIC_URL": "https://trace.example.org",
-            "RATELIMIT_ENABLED": False,
-            "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": None,
-        }
-    )
-
-
-def _median(work: Callable[[], object], repeat: int = REPEAT) -> float:
-    work()  # warm statements and templates
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def run(bench: Bench) -> None:
-    from tracker.services.demo import DEMO_PASSWORD
-
     path = str(bench.copy_db(bench.demo_db(), "lot-forming.db"))
-    app = _app(path, bench)
-    client = app.test_client()
-    login = client.post(
-        "/login",
-        data={"email": f"manager.{COOP.lower()}@demo.tracker.pe", "password": DEMO_PASSWORD},
-    )
-    assert login.status_code == 302, login.status_code
+    client = manager_client(sqlite_app(path, bench.workdir / "data"), COOP)
 
     def get(url: str, expect: str = "") -> Callable[[], None]:
         def work() -> None:
@@ -73,7 +35,7 @@ def run(bench: Bench) -> None:
 
         return work
 
-    floor = _median(get("/healthz"), repeat=REPEAT * 4)
+    floor = median(get("/healthz"), repeat=REPEAT * 4)
     bench.report("hello world (/healthz), same client", floor, "s")
     opened = client.get(PAGE).get_data(as_text=True)
     rows = len(re.findall(r'class="pick-one"', opened))
@@ -89,7 +51,7 @@ def run(bench: Bench) -> None:
         (f"lot-forming page, same filter, last page ({last})", get(f"{claimed}&page={last}")),
     ]
     for name, work in cases:
-        bench.report(name, _median(work), "s", floor=("hello world", floor), aim="< 0.5 s")
+        bench.report(name, median(work), "s", floor=("hello world", floor), aim="< 0.5 s")
 
     def preview() -> None:
         answer = client.post(
@@ -99,7 +61,7 @@ def run(bench: Bench) -> None:
 
     bench.report(
         f"preview of all that match ({deliveries:,} deliveries)",
-        _median(preview, repeat=3),
+        median(preview, repeat=3),
         "s",
         floor=("hello world", floor),
         aim="< 1 s",

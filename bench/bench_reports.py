@@ -13,43 +13,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import statistics
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.common import Bench
+from bench.common import Bench, median, sqlite_app
 
 REPEAT = 5
 COOP = "CAZ"
 SEASON = 2026
-
-
-def _median(fn, repeat: int = REPEAT) -> float:  # type: ignore[no-untyped-def]
-    fn()  # warm caches (statements, pages, fonts)
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-def _app(path: str, bench: Bench) -> Any:
-    from tracker import create_app
-
-    return create_app(
-        {
-            "ENV_NAME": "development",
-            "SECRET_KEY": "bench-secret-not-for-production",
-            "DATABASE_URL": f"sqlite:///{path}",
-            "DATA_DIR": str(bench.workdir / "data"),
-            "PUBLIC_URL": "https://trace.example.org",
-            "RATELIMIT_ENABLED": False,
-            "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": None,
-        }
-    )
 
 
 def _floor_group_by(path: str, coop_id: str, start: str, end: str) -> float:
@@ -60,7 +31,7 @@ def _floor_group_by(path: str, coop_id: str, start: str, end: str) -> float:
         "AND delivered_on BETWEEN ? AND ? GROUP BY family_id"
     )
     try:
-        return _median(lambda: conn.execute(sql, (coop_id, start, end)).fetchall())
+        return median(lambda: conn.execute(sql, (coop_id, start, end)).fetchall())
     finally:
         conn.close()
 
@@ -77,7 +48,7 @@ def run(bench: Bench) -> None:
     from tracker.services.demo import DEMO_PASSWORD
 
     path = str(bench.copy_db(bench.demo_db(), "reports.db"))
-    app = _app(path, bench)
+    app = sqlite_app(path, bench.workdir / "data")
     # Figures as of the end of the demo season's harvest, whatever today is.
     with time_machine.travel(datetime(2026, 11, 23, 15, tzinfo=UTC), tick=True):
         with app.test_request_context(headers={"Accept-Language": "es"}):
@@ -86,8 +57,8 @@ def run(bench: Bench) -> None:
             start, end = season_bounds(coop, SEASON)
             report = reports.season_report(session, coop, SEASON)
             families, deliveries = report.totals.families, report.totals.deliveries
-            figures = _median(lambda: reports.season_report(session, coop, SEASON))
-            remembered = _median(lambda: reports.cached_season_report(session, coop, SEASON))
+            figures = median(lambda: reports.season_report(session, coop, SEASON))
+            remembered = median(lambda: reports.cached_season_report(session, coop, SEASON))
             floor = _floor_group_by(path, coop.id.hex, start.isoformat(), end.isoformat())
             bench.report(
                 f"season figures, {families:,} families, {deliveries:,} deliveries",
@@ -109,7 +80,7 @@ def run(bench: Bench) -> None:
                 coop=coop,
                 **season_report.context(report, chart_prefix="pdf"),
             )
-            pdf_time = _median(lambda: season_report.pdf_bytes(report, coop), repeat=3)
+            pdf_time = median(lambda: season_report.pdf_bytes(report, coop), repeat=3)
             weasy = bench.floor_weasyprint(html, base_url=pdf.BASE_URL)
             bench.report(
                 "season report PDF/A (figures done), A4",
@@ -140,7 +111,7 @@ def run(bench: Bench) -> None:
 
         bench.report(
             "GET season.pdf through the API (figures computed + PDF/A)",
-            _median(whole, repeat=3),
+            median(whole, repeat=3),
             "s",
             floor=("WeasyPrint alone, same HTML", weasy),
             aim="a few seconds",
@@ -160,14 +131,14 @@ def run(bench: Bench) -> None:
 
         bench.report(
             "manager's dashboard (whole page), season panel computed",
-            _median(lambda: dashboard(True)),
+            median(lambda: dashboard(True)),
             "s",
             floor=("season figures", figures),
             aim="< 1 s",
         )
         bench.report(
             "manager's dashboard (whole page), season panel remembered",
-            _median(lambda: dashboard(False)),
+            median(lambda: dashboard(False)),
             "s",
             floor=("season figures", figures),
             aim="< 0.1 s",
@@ -193,11 +164,11 @@ def run(bench: Bench) -> None:
 
             bench.report(
                 f"EUDR GeoJSON of a shipment, {len(features):,} plots",
-                _median(package),
+                median(package),
                 "s",
                 floor=(
                     "json.dumps of the features",
-                    _median(
+                    median(
                         lambda f=features: json.dumps({"type": "FeatureCollection", "features": f})
                     ),
                 ),

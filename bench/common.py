@@ -245,3 +245,48 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def median(work: Callable[[], object], repeat: int = 5, before: Any = None) -> float:
+    """Median seconds of `work()` after one warm-up run (statements, templates, fonts);
+    `before()` runs untimed before each timed run (e.g. to empty a cache)."""
+    work()
+    times = []
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def sqlite_app(path: str, data_dir: Path) -> Any:
+    """The app in process on a SQLite file, limits off (benchmarks measure work)."""
+    from tracker import create_app
+
+    return create_app(
+        {
+            "ENV_NAME": "development",
+            "SECRET_KEY": "bench-secret-not-for-production",
+            "DATABASE_URL": f"sqlite:///{path}",
+            "DATA_DIR": str(data_dir),
+            "PUBLIC_URL": "https://trace.example.org",
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": None,
+        }
+    )
+
+
+def manager_client(app: Any, coop: str) -> Any:
+    """A test client logged in through the form as the demo cooperative's manager."""
+    from tracker.services.demo import DEMO_PASSWORD
+
+    client = app.test_client()
+    login = client.post(
+        "/login",
+        data={"email": f"manager.{coop.lower()}@demo.tracker.pe", "password": DEMO_PASSWORD},
+    )
+    assert login.status_code == 302, login.status_code
+    return client

@@ -90,12 +90,16 @@ def weighing(grams: int | None, *, locale: str | None = None) -> str:
     return number(_kilos(grams), KG_WEIGHING, locale=locale)
 
 
-def quintales(grams: int | None, form: str | None, *, locale: str | None = None) -> str:
-    """The weight in quintales for the forms Peru prices that way, else ""."""
+def quintales(
+    grams: int | None, form: str | None, places: int = 1, *, locale: str | None = None
+) -> str:
+    """The weight in quintales for the forms Peru prices that way, else "": one decimal
+    in summaries; a single weighing to the hundredth (`places=2`: 0,01 qq is about half
+    a kilo), as its receipt prints it, on paper and offline alike."""
     size = QUINTAL_G.get(form or "")
     if grams is None or size is None:
         return ""
-    return number(Decimal(grams) / size, "#,##0.0", locale=locale)
+    return number(Decimal(grams) / size, "#,##0." + "0" * places, locale=locale)
 
 
 def kg_qq(grams: int | None, form: str | None, *, locale: str | None = None) -> str:

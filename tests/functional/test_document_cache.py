@@ -167,7 +167,7 @@ def test_the_folder_cache_is_bounded_least_recently_used_first(tmp_path):
     assert store.get("b" * 64) is None
     assert store.get("a" * 64) == bytes([0]) * 100
     assert store.get("c" * 64) == bytes([2]) * 100
-    assert sum(p.stat().st_size for p in tmp_path.glob("*/*.pdf")) <= 250
+    assert sum(p.stat().st_size for p in tmp_path.glob("*/*")) <= 250
 
 
 def test_restore_empties_the_document_caches(app, world, runner, tmp_path, client, api_token):
@@ -189,3 +189,14 @@ def test_restore_empties_the_document_caches(app, world, runner, tmp_path, clien
     headers = api_token("manager.a@example.org")  # the restored database had no token
     assert _season_pdf(client, headers).status_code == 200  # made again from the database
     assert content_cache.STATS["renders"] == renders + 1
+
+
+def test_trimming_leaves_a_document_being_written_alone(tmp_path):
+    store = content_cache.FolderStorage(tmp_path, limit=150)
+    writing = tmp_path / "aa" / ".tmp-being-written.pdf"
+    writing.parent.mkdir(parents=True)
+    writing.write_bytes(b"x" * 500)
+    os.utime(writing, (1, 1))  # the oldest file of all: trimmed first if it were counted
+    store.put("a" * 64, b"a" * 100)
+    assert writing.exists() and store.get("a" * 64) == b"a" * 100
+    assert store.path("a" * 64).name == "a" * 64  # a PDF or a CSV: named by its key

@@ -7,8 +7,14 @@ locale, the count...). The same facts give the same bytes without rendering agai
 change of any fact, argument or template gives a new key, so a new document: nothing is
 ever invalidated, and an old entry is simply not asked for again.
 
+`kept(kind, make, *facts)` is the same cache for a document whose facts cost more to read
+than to name: a staff list's CSV export (web/context.csv_download) is named by the
+cooperative's audit-chain head (number and hash: every change of its records moves it,
+and the hash is one history's), its filters and its dialect, so a second identical
+export reads no row.
+
 Where the bytes live is a `Storage` (`get`/`put` by key). The default is a folder,
-DATA_DIR/cache/documents/<key[:2]>/<key>.pdf, written atomically and bounded in size
+DATA_DIR/cache/documents/<key[:2]>/<key>, written atomically and bounded in size
 (TRACKER_DOCUMENT_CACHE_MB, 512 by default: the least recently used go first); a host that shares its
 documents with others (one database, several hosts) installs another storage with
 `use_storage(app, storage)`, e.g. the database, and every host then serves every cached
@@ -51,6 +57,9 @@ _ROOT = Path(__file__).resolve().parent.parent.parent
 _BUILD_SOURCES = (
     ("tracker/documents", "*.py"),
     ("tracker/services", "vocabulary.py"),
+    ("tracker", "formatting.py"),  # every number, amount and date people read
+    ("tracker/schemas", "delivery.py"),  # the deliveries CSV's columns
+    ("tracker/services", "imports.py"),  # the CSVs' Spanish headers
     ("templates/pdf", "*.html"),
     ("templates/pdf", "*.css"),
     ("tracker/static/css", "*.css"),
@@ -82,7 +91,7 @@ class FolderStorage:
         self.limit = limit
 
     def path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.pdf"
+        return self.root / key[:2] / key  # a PDF or a CSV: the key names it, not a suffix
 
     def get(self, key: str) -> bytes | None:
         path = self.path(key)
@@ -102,7 +111,9 @@ class FolderStorage:
         """Remove the least recent documents until the folder holds at most `limit` bytes
         (a document being written by another process is left alone)."""
         files = []
-        for path in self.root.glob("*/*.pdf"):
+        for path in self.root.glob("*/*"):
+            if path.name.startswith("."):
+                continue  # being written (write_atomically's temporary file)
             with contextlib.suppress(FileNotFoundError):
                 stat = path.stat()
                 files.append((stat.st_mtime, stat.st_size, path))
@@ -215,27 +226,37 @@ def _lock(key: str) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
+def kept(kind: str, make: Callable[[], bytes], *facts: Any, **named: Any) -> bytes:
+    """The document of `kind` that `facts` name: from the storage, or `make()` once.
+
+    `by_content` keys a document function on its arguments; a document whose facts are
+    costlier to read than to name (a CSV export of every delivery: the rows are the cost)
+    calls this directly with what names them all (the cooperative's audit-chain head, the
+    filters, the dialect)."""
+    # The request's language too: documents read it for their words and numbers.
+    key = key_for(f"{kind}:{get_locale()}", *facts, **named)
+    store = storage()
+    found = store.get(key)
+    if found is None:
+        # One render per key in this process, however many ask at once.
+        with _lock(key):
+            found = store.get(key)
+            if found is None:
+                found = make()
+                STATS["renders"] += 1
+                store.put(key, found)
+                return found
+    STATS["hits"] += 1
+    return found
+
+
 def by_content(kind: str) -> Callable[[Callable[P, bytes]], Callable[P, bytes]]:
     """Cache a document function's bytes by the content of its arguments (see above)."""
 
     def decorate(make: Callable[P, bytes]) -> Callable[P, bytes]:
         @functools.wraps(make)
         def cached(*args: P.args, **kwargs: P.kwargs) -> bytes:
-            # The request's language too: documents read it for their words and numbers.
-            key = key_for(f"{kind}:{get_locale()}", *args, **kwargs)
-            store = storage()
-            found = store.get(key)
-            if found is None:
-                # One render per key in this process, however many ask at once.
-                with _lock(key):
-                    found = store.get(key)
-                    if found is None:
-                        found = make(*args, **kwargs)
-                        STATS["renders"] += 1
-                        store.put(key, found)
-                        return found
-            STATS["hits"] += 1
-            return found
+            return kept(kind, lambda: make(*args, **kwargs), *args, **kwargs)
 
         return cached
 
@@ -259,6 +280,7 @@ __all__ = [
     "by_content",
     "canonical",
     "empty",
+    "kept",
     "key_for",
     "rendered",
     "storage",

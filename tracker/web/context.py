@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import wraps
@@ -34,6 +34,7 @@ from marshmallow import ValidationError
 from .. import db, formatting, paging
 from ..auth import current_principal
 from ..db import get_session
+from ..documents import content_cache
 from ..documents.csv_export import Dialect
 from ..models import Cooperative
 from ..schemas.intake import LocalDate
@@ -346,18 +347,34 @@ def dialect() -> Dialect:
     return Dialect(excel=request.args.get("excel") == "1", spanish=spanish)
 
 
-def csv_download(make_chunks: Callable[[], Iterable[str]], filename: str) -> Response:
-    """A CSV file, streamed as it is written.
+def csv_download(
+    make_chunks: Callable[[], Iterable[str]],
+    filename: str,
+    *,
+    facts: Sequence[Any] | None = None,
+) -> Response:
+    """A CSV file, streamed as it is written; or, given the `facts` that name every cell
+    (the cooperative's `reports.data_version`, the filters, the dialect), kept by content
+    (documents/content_cache.py: bounded, shared by every host that shares the storage)
+    and served from there while the facts stay the same. Put `expensive.document_limit`
+    on a route that passes `facts`: a miss costs seconds of CPU on a large cooperative.
 
-    `make_chunks` runs inside the stream, so the database session it takes is the
-    stream's own and is closed when the download ends.
+    Streamed, `make_chunks` runs inside the stream, so the database session it takes is
+    the stream's own and is closed when the download ends.
     """
+    body: Any
+    if facts is None:
 
-    def encoded() -> Iterator[bytes]:
-        for chunk in make_chunks():
-            yield chunk.encode("utf-8")
+        def encoded() -> Iterator[bytes]:
+            for chunk in make_chunks():
+                yield chunk.encode("utf-8")
 
-    response = Response(stream_with_context(encoded()), mimetype="text/csv")
+        body = stream_with_context(encoded())
+    else:
+        body = content_cache.kept(
+            "csv", lambda: "".join(make_chunks()).encode("utf-8"), filename, *facts
+        )
+    response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

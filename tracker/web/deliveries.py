@@ -21,6 +21,7 @@ from marshmallow import EXCLUDE, ValidationError
 from .. import guard
 from ..db import get_session
 from ..documents import csv_export
+from ..expensive import document_limit
 from ..idempotency import idempotent
 from ..models import CollectionCentre, Cooperative, Delivery, Family
 from ..models.enums import FORMS_BY_CROP, Crop
@@ -33,6 +34,7 @@ from ..services import (
     delivery_pages,
     families,
     plots,
+    reports,
     staff_lists,
     vocabulary,
 )
@@ -237,7 +239,6 @@ def _delivery_context(delivery: Delivery) -> dict[str, Any]:
         "claim_labels": vocabulary.claim_names(db, coop.id),
         "crop_labels": CROP_LABELS,
         "form_labels": FORM_LABELS,
-        "quintal_g": deliveries.QUINTAL_G.get(delivery.form),
         "can_intake": may(Permission.INTAKE, coop),
     }
 
@@ -415,8 +416,10 @@ def index(code: str) -> Any:
 
 
 @bp.route("/c/<code>/deliveries.csv")
+@document_limit  # seconds of CPU for a cooperative's season on a miss: one budget per user
 def export(code: str) -> Any:
-    """The deliveries of the list's filters as CSV (the import's columns)."""
+    """The deliveries of the list's filters as CSV (the import's columns), kept by the
+    cooperative's data version and the filters."""
     coop = guard.record("code")
     filters, wanted = _list_filters(coop)
     return listing.export_every(
@@ -424,6 +427,7 @@ def export(code: str) -> Any:
         lambda: staff_lists.delivery_export(coop, wanted),
         csv_export.deliveries,
         f"deliveries-{coop.code}",
+        facts=[coop.id, reports.data_version(get_session(), coop), wanted],
     )
 
 

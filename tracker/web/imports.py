@@ -13,9 +13,10 @@ from flask_babel import lazy_gettext as _l
 from .. import guard
 from ..db import get_session
 from ..documents import csv_export
+from ..expensive import document_limit
 from ..formatting import ngettext
 from ..idempotency import idempotent
-from ..services import deliveries, delivery_import, exports, imports
+from ..services import deliveries, delivery_import, exports, imports, reports
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from .context import (
@@ -189,14 +190,19 @@ def export_plots(code: str) -> Response:
 
 
 @bp.route("/c/<code>/deliveries/export.csv")
+@document_limit  # seconds of CPU for every delivery on a miss: one budget per user
 def export_deliveries(code: str) -> Response:
+    """Every delivery (between ?from= and ?to=) as CSV, kept by the cooperative's data
+    version, the dates and the dialect."""
     coop = guard.record("code")
     how, day_from, day_to = dialect(), query_day("from"), query_day("to")
+    version = reports.data_version(get_session(), coop)
     return csv_download(
         lambda: csv_export.deliveries(
             exports.delivery_rows(get_session(), coop, day_from=day_from, day_to=day_to), how
         ),
         f"deliveries-{coop.code}.csv",
+        facts=[coop.id, version, day_from, day_to, how],
     )
 
 

@@ -10,7 +10,7 @@ the same filters (templates/listing/_macros.html draws them).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -146,11 +146,20 @@ def page(
     return ListView(shown, filters, endpoint, export_endpoint)
 
 
-def export(filters: Filters, write: Callable[[Dialect], Iterable[str]], name: str) -> Response:
-    """The CSV of the filters' rows (?excel=1: Spanish Excel), or a 422 naming the filter."""
+def export(
+    filters: Filters,
+    write: Callable[[Dialect], Iterable[str]],
+    name: str,
+    *,
+    facts: Sequence[Any] | None = None,
+) -> Response:
+    """The CSV of the filters' rows (?excel=1: Spanish Excel), or a 422 naming the filter.
+    With `facts` (what names every row: the cooperative's data version and the filters'
+    values), the file is kept by content and the same export is not written again."""
     filters.check()
     how = dialect()
-    return csv_download(lambda: write(how), f"{name}.csv")
+    kept = None if facts is None else [*facts, how]
+    return csv_download(lambda: write(how), f"{name}.csv", facts=kept)
 
 
 def export_every(
@@ -158,10 +167,17 @@ def export_every(
     source: Callable[[], Any],
     write: Callable[[Iterable[Any], Dialect], Iterable[str]],
     name: str,
+    *,
+    facts: Sequence[Any] | None = None,
 ) -> Response:
     """The CSV of every row of the filters' `source()` (read in batches), as `write` writes
-    them."""
-    return export(filters, lambda how: write(listing.every(get_session(), source()), how), name)
+    them (kept by content with `facts`, as `export`)."""
+    return export(
+        filters,
+        lambda how: write(listing.every(get_session(), source()), how),
+        name,
+        facts=facts,
+    )
 
 
 def uuid_text(value: uuid.UUID | None) -> str:

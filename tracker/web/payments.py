@@ -16,11 +16,20 @@ from .. import guard
 from ..db import get_session
 from ..documents import csv_export, receipts
 from ..documents.season_report import Fmt
+from ..expensive import document_limit
 from ..idempotency import idempotent
 from ..models import Cooperative, Family, Payment
 from ..models.enums import FORMS_BY_CROP, Crop, PaymentKind, PaymentMethod
 from ..schemas.common import parse_decimal
-from ..services import families, payments, premiums, prices, receipt_facts, staff_lists
+from ..services import (
+    families,
+    payments,
+    premiums,
+    prices,
+    receipt_facts,
+    reports,
+    staff_lists,
+)
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
@@ -115,8 +124,10 @@ def listing_page(code: str) -> Any:
 
 
 @bp.route("/c/<code>/payments.csv")
+@document_limit  # a second of CPU for a cooperative's payments on a miss: one budget per user
 def export(code: str) -> Response:
-    """The payments of the list's filters as CSV."""
+    """The payments of the list's filters as CSV, kept by the cooperative's data version,
+    its currency and the filters."""
     coop = guard.record("code")
     filters, wanted = _list_filters(coop)
     return listing.export_every(
@@ -124,6 +135,7 @@ def export(code: str) -> Response:
         lambda: staff_lists.payments(coop, wanted),
         lambda rows, how: csv_export.payments(rows, how, coop.currency),
         f"payments-{coop.code}",
+        facts=[coop.id, reports.data_version(get_session(), coop), coop.currency, wanted],
     )
 
 
