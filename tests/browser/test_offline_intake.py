@@ -359,6 +359,27 @@ def test_four_interactions_from_login_to_a_printed_receipt(live_server, launch, 
     assert page.locator("#member_code").evaluate("el => el === document.activeElement")
 
 
+def test_the_offline_receipt_groups_thousands_as_the_server_does(
+    live_server, launch, db, world, members
+):
+    """The offline receipt wrote "S/ 13650,00" and "1500,0 kg" (the browser's Spanish
+    leaves four-digit numbers ungrouped) where the server's receipt writes "13.650,00"."""
+    context = launch()
+    page = page_of(context)
+    login(page, live_server, "clerk.a@example.org")
+    ready_offline(page)
+    page.locator("#member_code").press_sequentially("1001")
+    page.keyboard.press("Enter")
+    expect(page.locator("#gross_kg")).to_be_focused()
+    page.keyboard.type("1500,3")
+    page.locator("#tare_kg").fill("0,3")
+    page.get_by_role("button", name="Guardar e imprimir recibo").click()
+    page.wait_for_function("() => window.__printed.length === 1")
+    receipt = page.evaluate("window.__printed[0]")
+    assert "1.500,0 kg" in receipt and "13.650,00" in receipt, receipt
+    assert "1500,0" not in receipt and "13650,00" not in receipt
+
+
 def test_scanner_speed_input_never_picks_a_stale_suggestion(
     live_server, launch, db, world, members
 ):

@@ -66,9 +66,9 @@ def test_the_delivery_list_shows_quintales_and_the_export_keeps_its_columns(clie
     assert row_of(html, made["cherry"].receipt_number)[1:3] == ["30,0", ""]
     # Filtered to one form priced in quintales, the total says them too.
     green = client.get(f"/c/COOPA/deliveries?{window}&form=green", headers=ES)
-    assert "92,0 kg (2,0 qq)" in green.get_data(as_text=True)
+    assert "92,0&nbsp;kg (2,0&nbsp;qq)" in green.get_data(as_text=True)
     cherry = client.get(f"/c/COOPA/deliveries?{window}&form=cherry", headers=ES)
-    assert "30,0 kg ·" in cherry.get_data(as_text=True)
+    assert "30,0&nbsp;kg ·" in cherry.get_data(as_text=True)
     exported = client.get(f"/c/COOPA/deliveries.csv?{window}", headers=ES)
     header = exported.get_data(as_text=True).splitlines()[0]
     assert header == ",".join(Dialect(spanish=True).header("deliveries", DELIVERY_EXPORT))
@@ -85,3 +85,22 @@ def test_the_receipt_shows_quintales_only_for_forms_priced_that_way(client, auth
     assert row_of(green.get_data(as_text=True), "Quintales") == ["Quintales", "2,00 qq"]
     cherry = client.get(f"/deliveries/{made['cherry'].id}/receipt", headers=ES)
     assert "Quintales" not in cherry.get_data(as_text=True)
+
+
+def test_summaries_write_one_decimal_and_a_weighing_every_gram(client, auth, db, world):
+    """The delivery list's total and the family's season read "1.391.450,136 kg" and
+    "4.446,907 kg" with a weighing's three decimals: a summary has one (issue 15 point 3),
+    while each delivery's row keeps the scale's grams."""
+    family = f.make_family(db, world.a, head_name="Rosa Quispe")
+    plot = f.make_plot(db, family)
+    first = f.make_delivery(db, world.a, family, plot, kg=41.125, on=date(2026, 6, 2))
+    f.make_delivery(db, world.a, family, plot, kg=20.2, on=date(2026, 6, 3))
+    db.commit()
+    auth.login("manager.a@example.org")
+    window = "from=2026-06-01&to=2026-06-30&centre="
+    listed = client.get(f"/c/COOPA/deliveries?{window}", headers=ES).get_data(as_text=True)
+    assert "<p>61,3&nbsp;kg" in listed and "61,325" not in listed
+    assert row_of(listed, first.receipt_number)[1] == "41,125"
+    page = client.get(f"/families/{family.id}?season=2026", headers=ES).get_data(as_text=True)
+    assert "<strong>61,3&nbsp;kg</strong>" in page and "61,325" not in page
+    assert row_of(page, first.receipt_number)[2] == "41,125"

@@ -443,7 +443,7 @@ def _panel(coop: Cooperative) -> dict[str, Any]:
     flagged = len(plots.flagged_plots(db, coop, "protected_area"))
     return {
         "today_count": count,
-        "today_kg": net_g / 1000,
+        "today_g": net_g,
         "centre": delivery_pages.centre(db, own),
         "flagged": flagged,
         "can_intake": may(Permission.INTAKE, coop),

@@ -24,7 +24,7 @@
 
   function format(value, decimals) {
     return value.toLocaleString(LANG, {
-      minimumFractionDigits: decimals, maximumFractionDigits: decimals,
+      minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: "always",
     });
   }
 
@@ -52,8 +52,8 @@
 
   const kgText = (grams) => (grams / 1000).toFixed(3);
   const moneyText = (minor) => (minor / 100).toFixed(2);
-  const kg = (grams) => (grams / 1000).toLocaleString(LANG, { minimumFractionDigits: 1, maximumFractionDigits: 3 });
-  const money = (minor) => (minor / 100).toLocaleString(LANG, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const kg = (grams) => (grams / 1000).toLocaleString(LANG, { minimumFractionDigits: 1, maximumFractionDigits: 3, useGrouping: "always" });
+  const money = (minor) => (minor / 100).toLocaleString(LANG, { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: "always" });
   const typedMoney = (text) => (LANG.startsWith("es") ? String(text).replace(".", ",") : String(text));
   const amountFor = (grams, perKg) => Math.floor((grams * perKg + 500) / 1000);
 
@@ -566,7 +566,7 @@
       gross: kg(r.gross_g),
       tare: kg(r.tare_g),
       net: kg(r.net_g),
-      quintales: r.quintal_g ? (r.net_g / r.quintal_g).toLocaleString(LANG, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : "",
+      quintales: r.quintal_g ? (r.net_g / r.quintal_g).toLocaleString(LANG, { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: "always" }) : "",
       moisture: r.moisture_dpct === null || r.moisture_dpct === undefined ? "" : (r.moisture_dpct / 10).toLocaleString(LANG, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
       grade: r.grade,
       price: money(r.price_minor),
