@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 from sqlmodel import Session
 
 
@@ -24,6 +26,20 @@ def new_ids(count: int) -> list[uuid.UUID]:
     """Random (version 4) UUIDs in bulk: one read of the system's randomness, not one each."""
     pool = os.urandom(16 * count)
     return [uuid.UUID(bytes=pool[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
+
+
+def raw(column: Any) -> ColumnElement[Any]:
+    """A column read (or compared) as the driver holds it, without its type's processing:
+    an id is hex text on SQLite and a `uuid.UUID` from psycopg. Reading 100,000s of ids
+    to use as dictionary keys and write back, building a `uuid.UUID` for each costs more
+    than the query; raw ids compare equal among themselves on either database."""
+    return type_coerce(column, NullType())
+
+
+def to_driver(table: Table, column: str, value: Any, dialect: Any) -> Any:
+    """One value as the driver takes it for `table.column` (a raw id from a `uuid.UUID`)."""
+    process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None and value is not None else value
 
 
 @contextmanager
@@ -47,6 +63,8 @@ def insert(
     columns: Sequence[str],
     rows: Sequence[tuple[object, ...]],
     same: dict[str, object],
+    *,
+    raw: bool = False,
 ) -> None:
     """Rows (tuples in the order of `columns`) into `table` through the driver's
     executemany; `same` holds the values every row shares.
@@ -55,6 +73,8 @@ def insert(
     dialect in use), so the stored form is exactly what the ORM writes; values the rows
     share (`same`) are processed once. What is skipped is building a parameter
     dictionary per row, which costs more than the insert itself for a large import.
+    `raw=True`: the rows' values are already the driver's (ids read with `raw`), so
+    they go in as they are.
     """
     connection = session.connection()
     dialect = connection.dialect
@@ -62,26 +82,27 @@ def insert(
     def processor(name: str) -> Any:
         return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
 
-    shared = []
-    for name, value in same.items():
-        process = processor(name)
-        shared.append(process(value) if process is not None and value is not None else value)
+    shared = tuple(to_driver(table, name, value, dialect) for name, value in same.items())
     names = [*columns, *same]
     compiled: Any = table.insert().compile(dialect=dialect, column_keys=names)
-    chosen = [(i, p) for i, name in enumerate(columns) if (p := processor(name)) is not None]
+    chosen = [] if raw else [(i, p) for i, name in enumerate(columns) if (p := processor(name))]
     if compiled.positional:
-        pick = itemgetter(*(names.index(name) for name in compiled.positiontup))
+        order = [names.index(name) for name in compiled.positiontup]
+        pick = None if order == list(range(len(names))) else itemgetter(*order)
     with _large_page_cache(connection):
         for start in range(0, len(rows), 10_000):
             params: list[Any] = []
             for row in rows[start : start + 10_000]:
-                values = list(row)
-                for i, process in chosen:
-                    values[i] = process(values[i])
-                values += shared
-                params.append(
-                    pick(values) if compiled.positional else dict(zip(names, values, strict=True))
-                )
+                if chosen:
+                    values = list(row)
+                    for i, process in chosen:
+                        values[i] = process(values[i])
+                    row = tuple(values)
+                row += shared
+                if not compiled.positional:
+                    params.append(dict(zip(names, row, strict=True)))
+                else:
+                    params.append(row if pick is None else pick(row))
             connection.exec_driver_sql(compiled.string, params)
 
 
