@@ -21,6 +21,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
+LARGE_CACHE = -65_536  # SQLite's cache_size in KiB (negative): 64 MB
+
 
 def new_ids(count: int) -> list[uuid.UUID]:
     """Random (version 4) UUIDs in bulk: one read of the system's randomness, not one each."""
@@ -43,18 +45,22 @@ def to_driver(table: Table, column: str, value: Any, dialect: Any) -> Any:
 
 
 @contextmanager
-def _large_page_cache(connection: Any) -> Iterator[None]:
-    """SQLite: a 64 MB page cache while a bulk insert runs (random UUID keys touch pages
-    all over the indexes; the default 2 MB cache makes that a third slower)."""
+def large_page_cache(connection: Any) -> Iterator[None]:
+    """SQLite: a 64 MB page cache while bulk work runs (random UUID keys touch pages all
+    over the tables and indexes; the default 2 MB cache makes that a third slower).
+    Nested uses keep the outer one's cache warm."""
     if connection.dialect.name != "sqlite":
         yield
         return
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql("PRAGMA cache_size=-65536")
+    before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar())
+    if before == LARGE_CACHE:
+        yield
+        return
+    connection.exec_driver_sql(f"PRAGMA cache_size={LARGE_CACHE}")
     try:
         yield
     finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+        connection.exec_driver_sql(f"PRAGMA cache_size={before}")
 
 
 def insert(
@@ -89,7 +95,7 @@ def insert(
     if compiled.positional:
         order = [names.index(name) for name in compiled.positiontup]
         pick = None if order == list(range(len(names))) else itemgetter(*order)
-    with _large_page_cache(connection):
+    with large_page_cache(connection):
         for start in range(0, len(rows), 10_000):
             params: list[Any] = []
             for row in rows[start : start + 10_000]:
