@@ -134,7 +134,7 @@ def _store(
         )
         if progress is not None:
             progress(len(chunk))
-    deliveries.after_change(session, coop, {data.family_id for data, _plot in rows})
+    deliveries.after_change(session, coop, {data.family_id for data, _plot in rows}, fresh=ids)
     return ids
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Table, delete, select
@@ -36,15 +36,25 @@ _CLAIM_TABLE: Table = DeliveryClaim.__table__  # type: ignore[attr-defined]
 _FLAG_TABLE: Table = DeliveryFlag.__table__  # type: ignore[attr-defined]
 
 
-def refresh_families(session: Session, coop: Cooperative, family_ids: set[uuid.UUID]) -> bool:
+def refresh_families(
+    session: Session,
+    coop: Cooperative,
+    family_ids: set[uuid.UUID],
+    *,
+    fresh: Iterable[uuid.UUID] = (),
+) -> bool:
     """Recompute the derived claims and flags of these families' deliveries.
 
+    `fresh`: deliveries inserted in this transaction, which have no claim or flag yet
+    (an import's), so their current ones are not looked up.
     Returns True when a claim of an existing delivery changed (public pages then change);
     the cooperative's public version is bumped then.
     """
     if not family_ids:
         return False
     certs = load_certificates(session, coop.id, types=family_types(session, coop.id))
+    dialect = session.connection().dialect
+    new = frozenset(bulk.to_driver(_CLAIM_TABLE, "delivery_id", i, dialect) for i in fresh)
     changed = False
     for chunk in chunks(sorted(family_ids), FAMILY_CHUNK):
         # Rows of the families are locked (PostgreSQL) so two actions recomputing the
@@ -57,7 +67,7 @@ def refresh_families(session: Session, coop: Cooperative, family_ids: set[uuid.U
         ).all()
         data = load_families(session, coop, chunk, certs, raw_ids=True)
         outcomes = evaluate(coop, certs, data)
-        changed |= _write(session, coop, chunk, certs, data, outcomes)
+        changed |= _write(session, coop, new, certs, data, outcomes)
     if changed:
         bump_public_version(session, coop.id)
     return changed
@@ -123,7 +133,7 @@ def refresh_plots(session: Session, coop: Cooperative, plot_ids: Iterable[uuid.U
 def _write(
     session: Session,
     coop: Cooperative,
-    family_ids: Sequence[uuid.UUID],
+    fresh: frozenset[Any],
     certs: Mapping[uuid.UUID, object],
     data: FamilyData,
     outcomes: dict[Any, Outcome],
@@ -131,11 +141,11 @@ def _write(
     """Bring delivery_claim and delivery_flag in line with the outcomes; True when a claim
     of a delivery already in a lot changed.
 
-    Set-wise: the chunk's current rows are read in two Core queries, only deliveries that
-    had rows are deleted, and the new rows go in through `bulk.insert` (the driver's
-    executemany, no ORM), so a 100,000-row import spends its time deciding, not writing.
-    Delivery ids stay raw (`bulk.raw`) from the read to the insert; certificate ids are
-    turned into the driver's form once each.
+    Set-wise: the current rows of the chunk's deliveries (but the `fresh` ones, which have
+    none) are read by delivery id, only deliveries that had rows are deleted, and the new
+    rows go in through `bulk.insert` (the driver's executemany, no ORM), so a 100,000-row
+    import spends its time deciding, not writing. Delivery ids stay raw (`bulk.raw`) from
+    the read to the insert; certificate ids are turned into the driver's form once each.
     """
     if not data.deliveries:
         return False
@@ -144,21 +154,9 @@ def _write(
         cert_id: bulk.to_driver(_CLAIM_TABLE, "certificate_id", cert_id, connection.dialect)
         for cert_id in certs
     }
-    from_raw = {value: cert_id for cert_id, value in to_raw.items()}
-    current_claims: dict[Any, set[Any]] = defaultdict(set)
-    current_flags: dict[Any, set[tuple[str, str]]] = defaultdict(set)
-    for delivery_id, cert_id in connection.execute(
-        select(raw(DeliveryClaim.delivery_id), raw(DeliveryClaim.certificate_id))
-        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
-        .where(col(Delivery.family_id).in_(family_ids))
-    ):
-        current_claims[delivery_id].add(from_raw.get(cert_id, cert_id))
-    for delivery_id, kind, claim_type in connection.execute(
-        select(raw(DeliveryFlag.delivery_id), col(DeliveryFlag.kind), col(DeliveryFlag.claim_type))
-        .join(Delivery, col(Delivery.id) == col(DeliveryFlag.delivery_id))
-        .where(col(Delivery.family_id).in_(family_ids))
-    ):
-        current_flags[delivery_id].add((kind, claim_type))
+    current_claims, current_flags = _current(
+        connection, [d.id for d in data.deliveries if d.id not in fresh], to_raw
+    )
     lotted = {d.id for d in data.deliveries if d.lotted_g > 0}
     stale_claims: list[Any] = []
     stale_flags: list[Any] = []
@@ -196,6 +194,29 @@ def _write(
         columns = ("delivery_id", "kind", "claim_type")
         bulk.insert(session, _FLAG_TABLE, columns, new_flags, same, raw=True)
     return public_change
+
+
+def _current(
+    connection: Any, delivery_ids: list[Any], to_raw: dict[uuid.UUID, Any]
+) -> tuple[dict[Any, set[Any]], dict[Any, set[tuple[str, str]]]]:
+    """The claims (certificate ids) and flags these deliveries (raw ids) carry now."""
+    from_raw = {value: cert_id for cert_id, value in to_raw.items()}
+    claims: dict[Any, set[Any]] = defaultdict(set)
+    flags: dict[Any, set[tuple[str, str]]] = defaultdict(set)
+    for ids in chunks(delivery_ids):
+        for delivery_id, cert_id in connection.execute(
+            select(raw(DeliveryClaim.delivery_id), raw(DeliveryClaim.certificate_id)).where(
+                raw(DeliveryClaim.delivery_id).in_(ids)
+            )
+        ):
+            claims[delivery_id].add(from_raw.get(cert_id, cert_id))
+        for delivery_id, kind, claim_type in connection.execute(
+            select(
+                raw(DeliveryFlag.delivery_id), col(DeliveryFlag.kind), col(DeliveryFlag.claim_type)
+            ).where(raw(DeliveryFlag.delivery_id).in_(ids))
+        ):
+            flags[delivery_id].add((kind, claim_type))
+    return claims, flags
 
 
 # -- reading delivery claims ------------------------------------------------------------
