@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from operator import itemgetter
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Table, type_coerce
@@ -88,27 +88,28 @@ def insert(
     def processor(name: str) -> Any:
         return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
 
-    shared = tuple(to_driver(table, name, value, dialect) for name, value in same.items())
     names = [*columns, *same]
     compiled: Any = table.insert().compile(dialect=dialect, column_keys=names)
-    chosen = [] if raw else [(i, p) for i, name in enumerate(columns) if (p := processor(name))]
-    if compiled.positional:
-        order = [names.index(name) for name in compiled.positiontup]
-        pick = None if order == list(range(len(names))) else itemgetter(*order)
+    processors = [None if raw else processor(name) for name in columns]
+    shared = [to_driver(table, name, value, dialect) for name, value in same.items()]
+    order = compiled.positiontup if compiled.positional else names
     with large_page_cache(connection):
         for start in range(0, len(rows), 10_000):
-            params: list[Any] = []
-            for row in rows[start : start + 10_000]:
-                if chosen:
-                    values = list(row)
-                    for i, process in chosen:
-                        values[i] = process(values[i])
-                    row = tuple(values)
-                row += shared
-                if not compiled.positional:
-                    params.append(dict(zip(names, row, strict=True)))
-                else:
-                    params.append(row if pick is None else pick(row))
+            chunk = rows[start : start + 10_000]
+            # Column by column (no list per row): each column through its processor, the
+            # shared values repeated, then the columns in the statement's order.
+            by_name: dict[str, Iterable[Any]] = {
+                name: values if process is None else map(process, values)
+                for name, process, values in zip(
+                    columns, processors, zip(*chunk, strict=True), strict=True
+                )
+            }
+            by_name.update(
+                {name: repeat(v, len(chunk)) for name, v in zip(same, shared, strict=True)}
+            )
+            params: list[Any] = list(zip(*(by_name[name] for name in order), strict=True))
+            if not compiled.positional:
+                params = [dict(zip(order, row, strict=True)) for row in params]
             connection.exec_driver_sql(compiled.string, params)
 
 
