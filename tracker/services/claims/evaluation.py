@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -23,8 +23,10 @@ from ..vocabulary import reference_g
 from .certs import CertView
 
 
-@dataclass
-class DeliveryRow:
+class DeliveryRow(NamedTuple):
+    """One delivery as the rules read it (a tuple: hundreds of thousands are built at
+    once when an import recomputes its families)."""
+
     id: uuid.UUID
     family_id: uuid.UUID
     plot_id: uuid.UUID
@@ -176,25 +178,27 @@ def delivery_rows(
     if session.autoflush:
         session.flush()  # what the ORM would do before a query: the Core read below does not
     ident = raw if raw_ids else col
-    return [
-        DeliveryRow(*row)  # a Core row of these 10 columns
-        for row in session.connection().execute(
-            select(
-                ident(Delivery.id),
-                ident(Delivery.family_id),
-                ident(Delivery.plot_id),
-                col(Delivery.crop),
-                col(Delivery.form),
-                col(Delivery.delivered_on),
-                col(Delivery.net_g),
-                col(Delivery.voided_at).is_not(None),
-                col(Delivery.lotted_g),
-                col(Delivery.receipt_number),
-            )
-            .where(*where)
-            .order_by(*order_by)
+    return list(
+        map(
+            DeliveryRow._make,  # a Core row of these 10 columns
+            session.connection().execute(
+                select(
+                    ident(Delivery.id),
+                    ident(Delivery.family_id),
+                    ident(Delivery.plot_id),
+                    col(Delivery.crop),
+                    col(Delivery.form),
+                    col(Delivery.delivered_on),
+                    col(Delivery.net_g),
+                    col(Delivery.voided_at).is_not(None),
+                    col(Delivery.lotted_g),
+                    col(Delivery.receipt_number),
+                )
+                .where(*where)
+                .order_by(*order_by)
+            ),
         )
-    ]
+    )
 
 
 def load_families(
