@@ -11,10 +11,14 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app from the environment, with optional overrides (tests pass them)."""
+def create_app(config: dict[str, Any] | None = None, *, pages: bool = True) -> Flask:
+    """Build the app from the environment, with optional overrides (tests pass them).
+
+    `pages=False` builds it for a `tracker` command, which serves no request: without the
+    web, public and API blueprints (importing and registering them is most of the start
+    of a command, about a second of CPU).
+    """
     from . import (
-        api,
         assets,
         auth,
         cli,
@@ -23,10 +27,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         formatting,
         guard,
         i18n,
-        public,
         security,
         uploads,
-        web,
     )
     from . import config as settings
     from .extensions import csrf, limiter
@@ -61,9 +63,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     security.init_app(app)
     assets.init_app(app)
-    web.init_app(app)
-    public.init_app(app)
-    api.init_app(app)
+    if pages:
+        from . import api, public, web
+
+        web.init_app(app)
+        public.init_app(app)
+        api.init_app(app)
     errors.init_app(app)  # after the API, so its handlers (not flask-smorest's) answer errors
     cli.init_app(app)
     return app

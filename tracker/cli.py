@@ -462,7 +462,7 @@ def init_app(app: Flask) -> None:
 def _create_app() -> Flask:
     from . import create_app
 
-    return create_app()
+    return create_app(pages=False)  # a command serves no page
 
 
 def main() -> None:

@@ -1,5 +1,9 @@
 """`tracker import deliveries FILE.csv --cooperative CODE`: all or nothing, errors printed."""
 
+import json
+import subprocess
+import sys
+
 from sqlmodel import func, select
 
 from tests.factories import intake_sample, make_sample_members
@@ -71,3 +75,44 @@ def test_bad_rows_and_bad_options_are_clear_errors(runner, world, db, tmp_path):
         ).exit_code
         == 2
     )
+
+
+def test_a_command_builds_the_app_without_pages_and_imports_the_same(
+    app_config, world, db, tmp_path
+):
+    """`tracker` builds its app without the web, public and API blueprints (a command
+    serves no page, and registering them was most of its start); an import runs there
+    exactly as in the full app."""
+    from tracker import create_app
+    from tracker.db import engine_for
+
+    make_sample_members(db, world.a)
+    db.commit()
+    command_app = create_app(app_config, pages=False)
+    try:
+        assert not command_app.blueprints
+        path = tmp_path / "entregas.csv"
+        path.write_bytes(intake_sample("entregas-excel-es.csv"))
+        result = command_app.test_cli_runner().invoke(
+            args=["import", "deliveries", str(path), "--cooperative", "coopa"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "Imported 40 deliveries into COOPA." in result.output
+        assert _count(db) == 40
+    finally:
+        engine_for(command_app).dispose()
+
+
+def test_a_command_loads_neither_weasyprint_nor_the_pages_nor_shapely(app_config):
+    """What the `tracker` command's start imports, in a fresh interpreter: not WeasyPrint
+    (a second of CPU), not the blueprints, not shapely and pyproj (only plots need them)."""
+    heavy = ["weasyprint", "tracker.web", "tracker.api", "tracker.public", "shapely", "pyproj"]
+    code = (
+        "import json, sys\n"
+        "from tracker import create_app\n"
+        f"create_app(json.loads({json.dumps(json.dumps(app_config))}), pages=False)\n"
+        "from tracker.services import delivery_import\n"
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == []

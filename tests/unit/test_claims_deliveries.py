@@ -315,3 +315,37 @@ def test_refresh_reports_public_changes_only_for_deliveries_in_lots(db, farm):
     assert claims.refresh_families(db, coop, {family.id}) is True
     assert claims.refresh_families(db, coop, {family.id}) is False
     assert db.exec(select(DeliveryFlag)).all() == []
+
+
+# -- the bulk path ----------------------------------------------------------------------
+
+
+def test_an_imports_claims_and_flags_are_those_the_engine_computes_afresh(db, farm):
+    """The import recomputes its families once, reading current claims only of the
+    deliveries it did not just insert (`fresh`) and keeping ids raw: what it writes is
+    what a full recomputation of the family writes, claims, cap flags and all."""
+    from tracker.models import DeliveryClaim
+    from tracker.services import delivery_import
+
+    coop, cert, family, plot = farm
+    recorded = f.make_delivery(db, coop, family, plot, kg=300, on=date(2026, 6, 1))
+    header = "member_code,plot,crop,form,delivered_on,gross_kg,tare_kg,price_per_kg\n"
+    lines = [
+        f"{family.member_code},{plot.name},coffee,dry_parchment,2026-06-{day:02d},{kg},0.5,9.10"
+        for day, kg in [(2, 400), (3, 350.5), (5, 420), (7, 380), (8, 60)]
+    ]
+    delivery_import.import_deliveries(
+        db, coop, header + "\n".join(lines), centre=f.centre_of(db, coop), clerk_id=None
+    )
+
+    def stored():
+        return (
+            set(db.exec(select(DeliveryClaim.delivery_id, DeliveryClaim.certificate_id)).all()),
+            set(db.exec(select(DeliveryFlag.delivery_id, DeliveryFlag.claim_type)).all()),
+        )
+
+    imported = stored()
+    assert len(imported[0]) >= 3 and imported[1], imported  # some claims, some over the cap
+    assert (recorded.id, cert.id) in imported[0]
+    assert claims.refresh_families(db, coop, {family.id}) is False
+    assert stored() == imported

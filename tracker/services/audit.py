@@ -17,9 +17,8 @@ import decimal
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, TypeDecorator, event, inspect
@@ -270,14 +269,15 @@ def record_rows(
     dumps = json.JSONEncoder(
         separators=(",", ":"), ensure_ascii=False, default=_plain, check_circular=False
     ).encode
-    pick = itemgetter(*kept) if len(kept) > 1 else (lambda row: (row[kept[0]],))
-    leaves = []
-    for row in tuples:
-        values = list(pick(row))
-        for n, function in convert:
-            values[n] = function(values[n])
-        leaves.append((str(row[at]), dumps(values)))
-    leaves.sort()
+    # Column by column: a column's repeated values (a family's id, a date) are converted
+    # once, and no list is built per row (JSON writes a tuple as it writes a list).
+    by_column = list(zip(*tuples, strict=True))
+    values = [by_column[i] for i in kept]
+    for n, function in convert:
+        values[n] = tuple(map(_remembered(function), values[n]))
+    leaves = sorted(
+        zip(map(str, by_column[at]), map(dumps, zip(*values, strict=True)), strict=True)
+    )
     entry = record(
         session,
         cooperative_id=cooperative_id,
@@ -317,6 +317,19 @@ def python_type(column: Any) -> type | None:
         return None
 
 
+def _remembered(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`function`, computed once per distinct value (values must be hashable)."""
+    cache: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        found = cache.get(value, cache)
+        if found is cache:
+            found = cache[value] = function(value)
+        return found
+
+    return remembered
+
+
 def _uuid_text(value: Any) -> Any:
     return value if value is None or isinstance(value, str) else str(value)
 
@@ -330,27 +343,34 @@ def _insert_rows(
     table = AuditRow.__table__  # type: ignore[attr-defined]
     names = ["entity", "entity_id", "chain", "seq", "data"]
     compiled = table.insert().compile(dialect=connection.dialect, column_keys=names)
-    order = list(compiled.positiontup) if compiled.positional else None
+    chain, seq = entry.chain, entry.seq
+    params: Iterable[Any]
+    if compiled.positional:
+        where = {name: n for n, name in enumerate(compiled.positiontup)}
+        key_at, data_at = where["entity_id"], where["data"]
+        template: list[Any] = [None] * len(names)
+        template[where["entity"]], template[where["chain"]] = entity, chain
+        template[where["seq"]] = seq
+
+        def row(key: str, data: str) -> tuple[Any, ...]:
+            template[key_at], template[data_at] = key, data
+            return tuple(template)
+
+        params = [row(key, data) for key, data in leaves]
+    else:
+        params = [
+            {"entity": entity, "entity_id": key, "chain": chain, "seq": seq, "data": data}
+            for key, data in leaves
+        ]
     for start in range(0, len(leaves), 10_000):
-        params: list[Any] = []
-        for key, data in leaves[start : start + 10_000]:
-            row = {
-                "entity": entity,
-                "entity_id": key,
-                "chain": entry.chain,
-                "seq": entry.seq,
-                "data": data,
-            }
-            params.append(tuple(row[n] for n in order) if order else row)
-        connection.exec_driver_sql(compiled.string, params)
+        connection.exec_driver_sql(compiled.string, params[start : start + 10_000])
 
 
 def rows_digest(leaves: Iterable[tuple[str, str]]) -> str:
-    """SHA-256 over a batch's rows (id and values), taken in id order."""
-    digest = hashlib.sha256()
-    for key, data in leaves:
-        digest.update(f"{key}\t{data}\n".encode())
-    return digest.hexdigest()
+    """SHA-256 over a batch's rows (id and values), taken in id order: a line
+    `id<TAB>values` per row."""
+    text = "\n".join(map("\t".join, leaves))
+    return hashlib.sha256(f"{text}\n".encode() if text else b"").hexdigest()
 
 
 def _default_of(column: Any) -> Any:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from operator import itemgetter
+from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 from sqlmodel import Session
+
+LARGE_CACHE = -65_536  # SQLite's cache_size in KiB (negative): 64 MB
 
 
 def new_ids(count: int) -> list[uuid.UUID]:
@@ -26,19 +30,37 @@ def new_ids(count: int) -> list[uuid.UUID]:
     return [uuid.UUID(bytes=pool[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
 
 
+def raw(column: Any) -> ColumnElement[Any]:
+    """A column read (or compared) as the driver holds it, without its type's processing:
+    an id is hex text on SQLite and a `uuid.UUID` from psycopg. Reading 100,000s of ids
+    to use as dictionary keys and write back, building a `uuid.UUID` for each costs more
+    than the query; raw ids compare equal among themselves on either database."""
+    return type_coerce(column, NullType())
+
+
+def to_driver(table: Table, column: str, value: Any, dialect: Any) -> Any:
+    """One value as the driver takes it for `table.column` (a raw id from a `uuid.UUID`)."""
+    process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None and value is not None else value
+
+
 @contextmanager
-def _large_page_cache(connection: Any) -> Iterator[None]:
-    """SQLite: a 64 MB page cache while a bulk insert runs (random UUID keys touch pages
-    all over the indexes; the default 2 MB cache makes that a third slower)."""
+def large_page_cache(connection: Any) -> Iterator[None]:
+    """SQLite: a 64 MB page cache while bulk work runs (random UUID keys touch pages all
+    over the tables and indexes; the default 2 MB cache makes that a third slower).
+    Nested uses keep the outer one's cache warm."""
     if connection.dialect.name != "sqlite":
         yield
         return
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql("PRAGMA cache_size=-65536")
+    before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar())
+    if before == LARGE_CACHE:
+        yield
+        return
+    connection.exec_driver_sql(f"PRAGMA cache_size={LARGE_CACHE}")
     try:
         yield
     finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+        connection.exec_driver_sql(f"PRAGMA cache_size={before}")
 
 
 def insert(
@@ -47,6 +69,8 @@ def insert(
     columns: Sequence[str],
     rows: Sequence[tuple[object, ...]],
     same: dict[str, object],
+    *,
+    raw: bool = False,
 ) -> None:
     """Rows (tuples in the order of `columns`) into `table` through the driver's
     executemany; `same` holds the values every row shares.
@@ -55,6 +79,8 @@ def insert(
     dialect in use), so the stored form is exactly what the ORM writes; values the rows
     share (`same`) are processed once. What is skipped is building a parameter
     dictionary per row, which costs more than the insert itself for a large import.
+    `raw=True`: the rows' values are already the driver's (ids read with `raw`), so
+    they go in as they are.
     """
     connection = session.connection()
     dialect = connection.dialect
@@ -62,26 +88,28 @@ def insert(
     def processor(name: str) -> Any:
         return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
 
-    shared = []
-    for name, value in same.items():
-        process = processor(name)
-        shared.append(process(value) if process is not None and value is not None else value)
     names = [*columns, *same]
     compiled: Any = table.insert().compile(dialect=dialect, column_keys=names)
-    chosen = [(i, p) for i, name in enumerate(columns) if (p := processor(name)) is not None]
-    if compiled.positional:
-        pick = itemgetter(*(names.index(name) for name in compiled.positiontup))
-    with _large_page_cache(connection):
+    processors = [None if raw else processor(name) for name in columns]
+    shared = [to_driver(table, name, value, dialect) for name, value in same.items()]
+    order = compiled.positiontup if compiled.positional else names
+    with large_page_cache(connection):
         for start in range(0, len(rows), 10_000):
-            params: list[Any] = []
-            for row in rows[start : start + 10_000]:
-                values = list(row)
-                for i, process in chosen:
-                    values[i] = process(values[i])
-                values += shared
-                params.append(
-                    pick(values) if compiled.positional else dict(zip(names, values, strict=True))
+            chunk = rows[start : start + 10_000]
+            # Column by column (no list per row): each column through its processor, the
+            # shared values repeated, then the columns in the statement's order.
+            by_name: dict[str, Iterable[Any]] = {
+                name: values if process is None else map(process, values)
+                for name, process, values in zip(
+                    columns, processors, zip(*chunk, strict=True), strict=True
                 )
+            }
+            by_name.update(
+                {name: repeat(v, len(chunk)) for name, v in zip(same, shared, strict=True)}
+            )
+            params: list[Any] = list(zip(*(by_name[name] for name in order), strict=True))
+            if not compiled.positional:
+                params = [dict(zip(order, row, strict=True)) for row in params]
             connection.exec_driver_sql(compiled.string, params)
 
 

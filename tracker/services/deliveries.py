@@ -351,7 +351,7 @@ def record_many(
     }
     bulk.insert_logged(session, Delivery, _BULK_COLUMNS, values, same, summary={"centre": code})
     if refresh:
-        after_change(session, coop, {data.family_id for data, _plot in rows})
+        after_change(session, coop, {data.family_id for data, _plot in rows}, fresh=ids)
     return ids
 
 
@@ -413,11 +413,18 @@ def correct(
     )
 
 
-def after_change(session: Session, coop: Cooperative, family_ids: Iterable[uuid.UUID]) -> None:
-    """Recompute what depends on these families' deliveries (claims, volume caps)."""
+def after_change(
+    session: Session,
+    coop: Cooperative,
+    family_ids: Iterable[uuid.UUID],
+    *,
+    fresh: Iterable[uuid.UUID] = (),
+) -> None:
+    """Recompute what depends on these families' deliveries (claims, volume caps);
+    `fresh` deliveries were inserted in this transaction (they carry nothing yet)."""
     from . import claims
 
-    claims.refresh_families(session, coop, set(family_ids))
+    claims.refresh_families(session, coop, set(family_ids), fresh=fresh)
 
 
 # -- what the doors share besides check/record ------------------------------------------

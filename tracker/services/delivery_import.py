@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from ..models import CollectionCentre, Cooperative, Delivery, Family, ImportBatch, Plot
 from ..schemas.delivery import CSV, DeliverySchema
-from . import audit, deliveries, families
+from . import audit, bulk, deliveries, families
 from .errors import ValidationFailed
 from .imports import (
     REQUIRED,
@@ -103,6 +103,23 @@ def import_deliveries(
     )
     session.add(batch)
     session.flush()
+    with bulk.large_page_cache(session.connection()):
+        ids = _store(session, coop, centre, clerk_id, batch, rows, progress)
+    _audit_import(session, coop, batch, table, rows, ids, centre)
+    return ImportResult(len(ids), batch.id, duplicates if skip_duplicates else [])
+
+
+def _store(
+    session: Session,
+    coop: Cooperative,
+    centre: CollectionCentre,
+    clerk_id: uuid.UUID | None,
+    batch: ImportBatch,
+    rows: list[tuple[deliveries.DeliveryData, uuid.UUID]],
+    progress: Callable[[int], None] | None,
+) -> list[uuid.UUID]:
+    """The rows in bulk, a chunk at a time (for the progress bar), then the claims and
+    volume caps of every family in the file, once for the whole file."""
     ids: list[uuid.UUID] = []
     for start in range(0, len(rows), 20_000):
         chunk = rows[start : start + 20_000]
@@ -117,10 +134,8 @@ def import_deliveries(
         )
         if progress is not None:
             progress(len(chunk))
-    # Claims and volume caps of every family in the file, once for the whole file.
-    deliveries.after_change(session, coop, {data.family_id for data, _plot in rows})
-    _audit_import(session, coop, batch, table, rows, ids, centre)
-    return ImportResult(len(ids), batch.id, duplicates if skip_duplicates else [])
+    deliveries.after_change(session, coop, {data.family_id for data, _plot in rows}, fresh=ids)
+    return ids
 
 
 def _converters(

@@ -42,7 +42,7 @@ from ..models import (
     User,
 )
 from ..schemas.delivery import CSV as DELIVERY_CSV
-from . import audit, cooperatives, families, plots
+from . import audit, cooperatives, families
 from .errors import Conflict, ValidationFailed
 from .text import CONTROL, fold, key
 
@@ -448,6 +448,7 @@ def import_plots(
 ) -> ImportResult:
     """Import plots of existing families (by member code), points or GeoJSON polygons."""
     from ..schemas.plot import PlotSchema
+    from . import plots  # shapely and pyproj: not loaded for the other imports
 
     table = read_table(data, "plots")
     lock_for_import(session, coop, "plots", table)

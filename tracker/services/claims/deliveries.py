@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import Table, delete, select
 from sqlmodel import Session, col
@@ -24,6 +25,7 @@ from ...models import (
     Plot,
 )
 from .. import bulk
+from ..bulk import raw
 from ..cooperatives import bump_public_version
 from .certs import load_certificates
 from .evaluation import FamilyData, Outcome, evaluate, load_families
@@ -34,15 +36,25 @@ _CLAIM_TABLE: Table = DeliveryClaim.__table__  # type: ignore[attr-defined]
 _FLAG_TABLE: Table = DeliveryFlag.__table__  # type: ignore[attr-defined]
 
 
-def refresh_families(session: Session, coop: Cooperative, family_ids: set[uuid.UUID]) -> bool:
+def refresh_families(
+    session: Session,
+    coop: Cooperative,
+    family_ids: set[uuid.UUID],
+    *,
+    fresh: Iterable[uuid.UUID] = (),
+) -> bool:
     """Recompute the derived claims and flags of these families' deliveries.
 
+    `fresh`: deliveries inserted in this transaction, which have no claim or flag yet
+    (an import's), so their current ones are not looked up.
     Returns True when a claim of an existing delivery changed (public pages then change);
     the cooperative's public version is bumped then.
     """
     if not family_ids:
         return False
     certs = load_certificates(session, coop.id, types=family_types(session, coop.id))
+    dialect = session.connection().dialect
+    new = frozenset(bulk.to_driver(_CLAIM_TABLE, "delivery_id", i, dialect) for i in fresh)
     changed = False
     for chunk in chunks(sorted(family_ids), FAMILY_CHUNK):
         # Rows of the families are locked (PostgreSQL) so two actions recomputing the
@@ -53,9 +65,9 @@ def refresh_families(session: Session, coop: Cooperative, family_ids: set[uuid.U
             .order_by(col(Family.id))
             .with_for_update()
         ).all()
-        data = load_families(session, coop, chunk, certs)
+        data = load_families(session, coop, chunk, certs, raw_ids=True)
         outcomes = evaluate(coop, certs, data)
-        changed |= _write(session, coop, data, outcomes)
+        changed |= _write(session, coop, new, certs, data, outcomes)
     if changed:
         bump_public_version(session, coop.id)
     return changed
@@ -119,40 +131,39 @@ def refresh_plots(session: Session, coop: Cooperative, plot_ids: Iterable[uuid.U
 
 
 def _write(
-    session: Session, coop: Cooperative, data: FamilyData, outcomes: dict[uuid.UUID, Outcome]
+    session: Session,
+    coop: Cooperative,
+    fresh: frozenset[Any],
+    certs: Mapping[uuid.UUID, object],
+    data: FamilyData,
+    outcomes: dict[Any, Outcome],
 ) -> bool:
     """Bring delivery_claim and delivery_flag in line with the outcomes; True when a claim
     of a delivery already in a lot changed.
 
-    Set-wise: the chunk's current rows are read in two Core queries, only deliveries that
-    had rows are deleted, and the new rows go in through `bulk.insert` (the driver's
-    executemany, no ORM), so a 100,000-row import spends its time deciding, not writing.
+    Set-wise: the current rows of the chunk's deliveries (but the `fresh` ones, which have
+    none) are read by delivery id, only deliveries that had rows are deleted, and the new
+    rows go in through `bulk.insert` (the driver's executemany, no ORM), so a 100,000-row
+    import spends its time deciding, not writing. Delivery ids stay raw (`bulk.raw`) from
+    the read to the insert; certificate ids are turned into the driver's form once each.
     """
     if not data.deliveries:
         return False
     connection = session.connection()
-    current_claims: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    current_flags: dict[uuid.UUID, set[tuple[str, str]]] = defaultdict(set)
-    family_ids = sorted({d.family_id for d in data.deliveries})
-    for delivery_id, cert_id in connection.execute(
-        select(col(DeliveryClaim.delivery_id), col(DeliveryClaim.certificate_id))
-        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
-        .where(col(Delivery.family_id).in_(family_ids))
-    ):
-        current_claims[delivery_id].add(cert_id)
-    for delivery_id, kind, claim_type in connection.execute(
-        select(col(DeliveryFlag.delivery_id), col(DeliveryFlag.kind), col(DeliveryFlag.claim_type))
-        .join(Delivery, col(Delivery.id) == col(DeliveryFlag.delivery_id))
-        .where(col(Delivery.family_id).in_(family_ids))
-    ):
-        current_flags[delivery_id].add((kind, claim_type))
+    to_raw = {
+        cert_id: bulk.to_driver(_CLAIM_TABLE, "certificate_id", cert_id, connection.dialect)
+        for cert_id in certs
+    }
+    current_claims, current_flags = _current(
+        connection, [d.id for d in data.deliveries if d.id not in fresh], to_raw
+    )
     lotted = {d.id for d in data.deliveries if d.lotted_g > 0}
-    stale_claims: list[uuid.UUID] = []
-    stale_flags: list[uuid.UUID] = []
+    stale_claims: list[Any] = []
+    stale_flags: list[Any] = []
     new_claims: list[tuple[object, ...]] = []
     new_flags: list[tuple[object, ...]] = []
     public_change = False
-    no_claims: set[uuid.UUID] = set()
+    no_claims: set[Any] = set()
     no_flags: set[tuple[str, str]] = set()
     for delivery_id, outcome in outcomes.items():
         before_claims = current_claims.get(delivery_id, no_claims)
@@ -160,7 +171,8 @@ def _write(
             if before_claims:
                 stale_claims.append(delivery_id)
             new_claims.extend(
-                (delivery_id, cert_id, claim_type) for cert_id, claim_type in outcome.claims.items()
+                (delivery_id, to_raw[cert_id], claim_type)
+                for cert_id, claim_type in outcome.claims.items()
             )
             public_change |= delivery_id in lotted
         before_flags = current_flags.get(delivery_id, no_flags)
@@ -171,17 +183,40 @@ def _write(
                 (delivery_id, kind, claim_type) for kind, claim_type in sorted(outcome.flags)
             )
     for chunk in chunks(stale_claims):
-        session.execute(delete(DeliveryClaim).where(col(DeliveryClaim.delivery_id).in_(chunk)))
+        session.execute(delete(DeliveryClaim).where(raw(DeliveryClaim.delivery_id).in_(chunk)))
     for chunk in chunks(stale_flags):
-        session.execute(delete(DeliveryFlag).where(col(DeliveryFlag.delivery_id).in_(chunk)))
+        session.execute(delete(DeliveryFlag).where(raw(DeliveryFlag.delivery_id).in_(chunk)))
     same: dict[str, object] = {"cooperative_id": coop.id}
     if new_claims:
-        bulk.insert(
-            session, _CLAIM_TABLE, ("delivery_id", "certificate_id", "claim_type"), new_claims, same
-        )
+        columns = ("delivery_id", "certificate_id", "claim_type")
+        bulk.insert(session, _CLAIM_TABLE, columns, new_claims, same, raw=True)
     if new_flags:
-        bulk.insert(session, _FLAG_TABLE, ("delivery_id", "kind", "claim_type"), new_flags, same)
+        columns = ("delivery_id", "kind", "claim_type")
+        bulk.insert(session, _FLAG_TABLE, columns, new_flags, same, raw=True)
     return public_change
+
+
+def _current(
+    connection: Any, delivery_ids: list[Any], to_raw: dict[uuid.UUID, Any]
+) -> tuple[dict[Any, set[Any]], dict[Any, set[tuple[str, str]]]]:
+    """The claims (certificate ids) and flags these deliveries (raw ids) carry now."""
+    from_raw = {value: cert_id for cert_id, value in to_raw.items()}
+    claims: dict[Any, set[Any]] = defaultdict(set)
+    flags: dict[Any, set[tuple[str, str]]] = defaultdict(set)
+    for ids in chunks(delivery_ids):
+        for delivery_id, cert_id in connection.execute(
+            select(raw(DeliveryClaim.delivery_id), raw(DeliveryClaim.certificate_id)).where(
+                raw(DeliveryClaim.delivery_id).in_(ids)
+            )
+        ):
+            claims[delivery_id].add(from_raw.get(cert_id, cert_id))
+        for delivery_id, kind, claim_type in connection.execute(
+            select(
+                raw(DeliveryFlag.delivery_id), col(DeliveryFlag.kind), col(DeliveryFlag.claim_type)
+            ).where(raw(DeliveryFlag.delivery_id).in_(ids))
+        ):
+            flags[delivery_id].add((kind, claim_type))
+    return claims, flags
 
 
 # -- reading delivery claims ------------------------------------------------------------

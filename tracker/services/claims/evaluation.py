@@ -10,20 +10,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from ...models import Cooperative, CoverageEntry, Delivery, Plot, PlotFlag
 from ...models.enums import CertificateStatus, CoverageStatus, DeliveryFlagKind, PlotFlagKind
+from ..bulk import raw
 from ..cooperatives import season_of
 from ..vocabulary import reference_g
 from .certs import CertView
 
 
-@dataclass
-class DeliveryRow:
+class DeliveryRow(NamedTuple):
+    """One delivery as the rules read it (a tuple: hundreds of thousands are built at
+    once when an import recomputes its families)."""
+
     id: uuid.UUID
     family_id: uuid.UUID
     plot_id: uuid.UUID
@@ -166,30 +169,36 @@ def evaluate(
     return outcomes
 
 
-def delivery_rows(session: Session, *where: Any, order_by: Sequence[Any]) -> list[DeliveryRow]:
+def delivery_rows(
+    session: Session, *where: Any, order_by: Sequence[Any], raw_ids: bool = False
+) -> list[DeliveryRow]:
     """The deliveries as DeliveryRows: Core rows, no ORM loading (a large import reads
-    hundreds of thousands of them)."""
+    hundreds of thousands of them); `raw_ids`: their ids as the driver gives them
+    (`bulk.raw`), not `uuid.UUID`s."""
     if session.autoflush:
         session.flush()  # what the ORM would do before a query: the Core read below does not
-    return [
-        DeliveryRow(*row)  # type: ignore[call-arg]  # a Core row of these 10 columns
-        for row in session.connection().execute(
-            select(
-                col(Delivery.id),
-                col(Delivery.family_id),
-                col(Delivery.plot_id),
-                col(Delivery.crop),
-                col(Delivery.form),
-                col(Delivery.delivered_on),
-                col(Delivery.net_g),
-                col(Delivery.voided_at).is_not(None),
-                col(Delivery.lotted_g),
-                col(Delivery.receipt_number),
-            )
-            .where(*where)
-            .order_by(*order_by)
+    ident = raw if raw_ids else col
+    return list(
+        map(
+            DeliveryRow._make,  # a Core row of these 10 columns
+            session.connection().execute(
+                select(
+                    ident(Delivery.id),
+                    ident(Delivery.family_id),
+                    ident(Delivery.plot_id),
+                    col(Delivery.crop),
+                    col(Delivery.form),
+                    col(Delivery.delivered_on),
+                    col(Delivery.net_g),
+                    col(Delivery.voided_at).is_not(None),
+                    col(Delivery.lotted_g),
+                    col(Delivery.receipt_number),
+                )
+                .where(*where)
+                .order_by(*order_by)
+            ),
         )
-    ]
+    )
 
 
 def load_families(
@@ -197,14 +206,23 @@ def load_families(
     coop: Cooperative,
     family_ids: Sequence[uuid.UUID],
     certs: dict[uuid.UUID, CertView],
+    *,
+    raw_ids: bool = False,
 ) -> FamilyData:
-    """Everything rules 1, 4 and 5 need for a chunk of families, in four queries."""
+    """Everything rules 1, 4 and 5 need for a chunk of families, in four queries.
+
+    `raw_ids`: delivery, family and plot ids as the driver gives them (`bulk.raw`), for
+    a recomputation that only compares them and writes them back; certificate ids stay
+    `uuid.UUID`s (they are the CertViews' keys).
+    """
+    ident = raw if raw_ids else col
     # In the order the cap is spent: delivery date, then recording time (SQL sorts them,
     # so no timestamp needs to be read back).
     deliveries = delivery_rows(
         session,
         col(Delivery.family_id).in_(family_ids),
         order_by=(col(Delivery.delivered_on), col(Delivery.created_at), col(Delivery.id)),
+        raw_ids=raw_ids,
     )
     coverage: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[date, datetime, str]]] = defaultdict(
         list
@@ -213,7 +231,7 @@ def load_families(
         for cert_id, family_id, since, created, status in session.execute(
             select(
                 col(CoverageEntry.certificate_id),
-                col(CoverageEntry.family_id),
+                ident(CoverageEntry.family_id),
                 col(CoverageEntry.since),
                 col(CoverageEntry.created_at),
                 col(CoverageEntry.status),
@@ -226,8 +244,8 @@ def load_families(
         row[0]: (row[1], row[2], row[3], row[4], row[5])
         for row in session.execute(
             select(
-                col(Plot.id),
-                col(Plot.family_id),
+                ident(Plot.id),
+                ident(Plot.family_id),
                 col(Plot.crop),
                 col(Plot.area_m2),
                 col(Plot.expected_yield_kg_ha),
@@ -237,7 +255,7 @@ def load_families(
     }
     flagged = set(
         session.scalars(
-            select(col(PlotFlag.plot_id))
+            select(ident(PlotFlag.plot_id))
             .join(Plot, col(Plot.id) == col(PlotFlag.plot_id))
             .where(
                 col(Plot.family_id).in_(family_ids),
