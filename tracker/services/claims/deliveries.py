@@ -23,7 +23,7 @@ from ...models import (
     Family,
     Plot,
 )
-from .. import bulk
+from .. import bulk, season_volumes
 from ..cooperatives import bump_public_version
 from .certs import load_certificates
 from .evaluation import FamilyData, Outcome, evaluate, load_families
@@ -56,6 +56,7 @@ def refresh_families(session: Session, coop: Cooperative, family_ids: set[uuid.U
         data = load_families(session, coop, chunk, certs)
         outcomes = evaluate(coop, certs, data)
         changed |= _write(session, coop, data, outcomes)
+        season_volumes.refresh(session, coop, chunk)
     if changed:
         bump_public_version(session, coop.id)
     return changed

@@ -1,0 +1,201 @@
+"""Per-season partial aggregates: each family's sums in a season (table `season_volume`),
+so the season report and the dashboard read a row per family and slice instead of every
+delivery of the season (docs/scaling.md).
+
+They are derived like the claims: `refresh` recomputes the rows of some families from
+their live deliveries, claims and flags, set-wise (one DELETE and one INSERT ... SELECT per
+slice), and the claims engine calls it for every family whose claims it recomputes, in the
+same transaction. Every change to deliveries or claims goes through that recomputation
+(a delivery saved, imported, synced, voided or corrected; coverage, certificates, plots),
+so the rows are never older than the deliveries they sum. Recomputing a family's rows
+whole (not adding deltas) keeps them exact whatever the change was. `differences` checks
+them against a recomputation from scratch (`tracker season-volumes --check`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    and_,
+    cast,
+    delete,
+    exists,
+    extract,
+    func,
+    literal_column,
+)
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from ..models import Cooperative, Delivery, DeliveryClaim, DeliveryFlag, SeasonVolume
+from ..models.enums import DeliveryFlagKind
+
+CHUNK = 500  # families per statement (the claims engine recomputes 500 at a time)
+
+TABLE: Table = SeasonVolume.__table__  # type: ignore[attr-defined]
+COLUMNS = (
+    "season",
+    "kind",
+    "key",
+    "family_id",
+    "deliveries",
+    "net_g",
+    "amount_minor",
+    "premium_minor",
+)
+FORM, CLAIM, NONE, CERT, OVER_CAP = "form", "claim", "none", "cert", "over_cap"
+
+
+def _season(coop: Cooperative) -> Any:
+    """SQL: the season of a delivery's day, as cooperatives.season_of names it."""
+    day = col(Delivery.delivered_on)
+    month = cast(extract("month", day), Integer)
+    start: Any = literal_column(str(int(coop.season_start_month)))
+    return cast(extract("year", day), Integer) - (month < start).cast(Integer)
+
+
+def _text(value: str) -> Any:
+    return literal_column(f"'{value}'", String)
+
+
+def _slices(coop: Cooperative, family_ids: Sequence[uuid.UUID] | None) -> list[Any]:
+    """One SELECT per slice, each giving the cooperative and COLUMNS for the families (all
+    of the cooperative's when None)."""
+    live = [col(Delivery.cooperative_id) == coop.id, col(Delivery.voided_at).is_(None)]
+    if family_ids is not None:
+        live.append(col(Delivery.family_id).in_(family_ids))
+    d = (
+        sa_select(
+            col(Delivery.id),
+            col(Delivery.cooperative_id),
+            col(Delivery.family_id),
+            col(Delivery.crop),
+            col(Delivery.form),
+            col(Delivery.net_g),
+            col(Delivery.amount_minor),
+            col(Delivery.premium_minor),
+            _season(coop).label("season"),
+        )
+        .where(*live)
+        .subquery("d")
+    )
+
+    def sums(source: Any, kind: str, key: Any | None, *, money: bool = True) -> Any:
+        # No bound parameter in a grouped expression (PostgreSQL would not match the
+        # SELECT's with the GROUP BY's), and no constant in the GROUP BY.
+        zero: Any = literal_column("0")
+        grouped = [source.c.cooperative_id, source.c.season, source.c.family_id]
+        values = (
+            source.c.season,
+            _text(kind),
+            _text("") if key is None else key,
+            source.c.family_id,
+            func.count(),
+            func.sum(source.c.net_g),
+            func.sum(source.c.amount_minor) if money else zero,
+            func.sum(source.c.premium_minor) if money else zero,
+        )
+        return sa_select(
+            source.c.cooperative_id,
+            *(value.label(name) for value, name in zip(values, COLUMNS, strict=True)),
+        ).group_by(*grouped, *([] if key is None else [key]))
+
+    claim = col(DeliveryClaim.delivery_id) == d.c.id
+    typed = (
+        sa_select(d, col(DeliveryClaim.claim_type)).join(DeliveryClaim, claim).distinct()
+    ).subquery("typed")
+    certified = sa_select(
+        d, func.replace(cast(col(DeliveryClaim.certificate_id), String), "-", "").label("cert")
+    ).join(DeliveryClaim, claim)
+    certified_sq = certified.subquery("certified")
+    flagged = (
+        sa_select(d, col(DeliveryFlag.claim_type))
+        .join(DeliveryFlag, col(DeliveryFlag.delivery_id) == d.c.id)
+        .where(col(DeliveryFlag.kind) == DeliveryFlagKind.OVER_CAP)
+    ).subquery("flagged")
+    unclaimed = (
+        sa_select(d).where(~exists().where(col(DeliveryClaim.delivery_id) == d.c.id))
+    ).subquery("unclaimed")
+    return [
+        sums(d, FORM, d.c.crop + _text("/") + d.c.form),
+        sums(typed, CLAIM, typed.c.claim_type),
+        sums(unclaimed, NONE, None),
+        sums(certified_sq, CERT, certified_sq.c.cert, money=False),
+        sums(flagged, OVER_CAP, flagged.c.claim_type, money=False),
+    ]
+
+
+def season_rows(coop: Cooperative, season: int, kind: str) -> Any:
+    """SQL: the season's per-family rows of one slice."""
+    return and_(
+        col(SeasonVolume.cooperative_id) == coop.id,
+        col(SeasonVolume.season) == season,
+        col(SeasonVolume.kind) == kind,
+    )
+
+
+def total(column: Any) -> Any:
+    """SQL: the sum of a column of the rows, 0 for none, as a 64-bit integer (PostgreSQL
+    sums BIGINT as NUMERIC, which the driver would parse into Decimals one by one)."""
+    return cast(func.coalesce(func.sum(column), 0), BigInteger)
+
+
+def refresh(
+    session: Session, coop: Cooperative, family_ids: Sequence[uuid.UUID] | None = None
+) -> None:
+    """Recompute the rows of these families (every family of the cooperative when None)
+    from their live deliveries, claims and flags, in the caller's transaction."""
+    connection = session.connection()
+    groups: list[Sequence[uuid.UUID] | None] = (
+        [None] if family_ids is None else _chunked(sorted(family_ids))
+    )
+    for group in groups:
+        gone = delete(TABLE).where(TABLE.c.cooperative_id == coop.id)
+        if group is not None:
+            gone = gone.where(TABLE.c.family_id.in_(group))
+        connection.execute(gone)
+        for query in _slices(coop, group):
+            connection.execute(sa_insert(TABLE).from_select(("cooperative_id", *COLUMNS), query))
+
+
+def _chunked(ids: list[uuid.UUID]) -> list[Sequence[uuid.UUID] | None]:
+    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+
+
+def stored(session: Session, coop: Cooperative) -> set[tuple[Any, ...]]:
+    """The cooperative's rows as kept."""
+    return {
+        tuple(row)
+        for row in session.execute(
+            sa_select(*(TABLE.c[name] for name in COLUMNS)).where(TABLE.c.cooperative_id == coop.id)
+        )
+    }
+
+
+def recomputed(session: Session, coop: Cooperative) -> set[tuple[Any, ...]]:
+    """The cooperative's rows as its deliveries, claims and flags give them now."""
+    found: set[tuple[Any, ...]] = set()
+    for query in _slices(coop, None):
+        found |= {_typed(row[1:]) for row in session.execute(query)}
+    return found
+
+
+def _typed(row: Any) -> tuple[Any, ...]:
+    season, kind, key, family_id, n, grams, amount, premium = row
+    return (int(season), kind, key, family_id, int(n), int(grams), int(amount), int(premium))
+
+
+def differences(session: Session, coop: Cooperative) -> list[str]:
+    """Rows kept but not recomputed, and recomputed but not kept (empty when in line)."""
+    kept, fresh = stored(session, coop), recomputed(session, coop)
+    lines = [f"kept, not in the deliveries: {row}" for row in sorted(kept - fresh, key=str)]
+    lines += [f"missing: {row}" for row in sorted(fresh - kept, key=str)]
+    return lines
