@@ -30,6 +30,7 @@ from sqlalchemy import (
     extract,
     func,
     literal_column,
+    union_all,
 )
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
@@ -162,8 +163,10 @@ def refresh(
         if group is not None:
             gone = gone.where(TABLE.c.family_id.in_(group))
         connection.execute(gone)
-        for query in _slices(coop, group):
-            connection.execute(sa_insert(TABLE).from_select(("cooperative_id", *COLUMNS), query))
+        # One statement for every slice: each round trip costs more than the work here
+        # (a family's few deliveries) on a busy server.
+        every = union_all(*_slices(coop, group))
+        connection.execute(sa_insert(TABLE).from_select(("cooperative_id", *COLUMNS), every))
 
 
 def _chunked(ids: list[uuid.UUID]) -> list[Sequence[uuid.UUID] | None]:
