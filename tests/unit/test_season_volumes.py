@@ -2,8 +2,8 @@
 
 A random sequence of the changes that move deliveries or their claims and flags, each
 through its service as a user's action would (a delivery saved, a file's rows imported
-in bulk, a void, a correction, a certificate suspended or reinstated, a family's coverage
-changed, a plot flagged in the protected area), and after every step the cooperative's
+in bulk, a void, a correction, a price set later on a "price to be defined" delivery, a
+certificate suspended, withdrawn or reinstated, a family's coverage changed), and after every step the cooperative's
 rows are compared with two recomputations from scratch: the service's own statements
 (`season_volumes.differences`), and a plain Python sum over the rows the ORM reads back,
 which shares no SQL with the service. The seasons start in April, and the days span
@@ -24,7 +24,7 @@ from sqlmodel import select
 from tests import factories as f
 from tracker.models import Delivery, DeliveryClaim, DeliveryFlag, SeasonVolume
 from tracker.models.enums import DeliveryFlagKind
-from tracker.services import certificates, coverage, deliveries, season_volumes
+from tracker.services import certificates, coverage, deliveries, prices, season_volumes
 from tracker.services.cooperatives import season_of
 from tracker.services.errors import Conflict
 
@@ -138,11 +138,21 @@ class Farm:
 
     def step(self) -> str:
         db, coop, rng = self.db, self.coop, self.rng
-        action = rng.choice(["one", "one", "bulk", "void", "correct", "status", "coverage"])
+        action = rng.choice(
+            ["one", "bulk", "void", "correct", "status", "coverage", "pending", "price", "price"]
+        )
         live = self.live()
-        if action in ("void", "correct") and not live:
+        pending = [d for d in live if d.price_pending]
+        if (action in ("void", "correct") and not live) or (action == "price" and not pending):
             action = "one"
-        if action == "one":
+        if action == "pending":
+            family, plot = rng.choice(self.families)
+            f.make_delivery(db, coop, family, plot, on=self.day(), price=0, price_pending=True)
+        elif action == "price":  # the price set later, in place
+            prices.set_delivery_price(
+                db, delivery=rng.choice(pending), price_per_kg_minor=910, premium_per_kg_minor=35
+            )
+        elif action == "one":
             f.make_delivery(
                 db, coop, *rng.choice(self.families), on=self.day(), kg=rng.randrange(5, 60)
             )
@@ -193,7 +203,7 @@ def test_the_sums_equal_a_recomputation_after_every_change(db, world, seed):
     theirs = season_volumes.stored(db, world.b)
     farm = Farm(db, world.a, random.Random(seed))
     done: list[str] = []
-    for _ in range(30):
+    for _ in range(40):
         done.append(farm.step())
         db.flush()
         assert season_volumes.differences(db, world.a) == [], done
@@ -203,6 +213,7 @@ def test_the_sums_equal_a_recomputation_after_every_change(db, world, seed):
     # Every slice and season was reached, and the other cooperative was left alone.
     kinds = {row[1] for row in season_volumes.stored(db, world.a)}
     assert kinds >= {"form", "claim", "cert", "none"}, kinds
+    assert {"bulk", "void", "correct", "status", "coverage", "price"} <= set(done), done
     assert {row[0] for row in season_volumes.stored(db, world.a)} == {2024, 2025, 2026}
     assert season_volumes.stored(db, world.b) == theirs != set()
 
