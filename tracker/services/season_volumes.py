@@ -14,6 +14,7 @@ them against a recomputation from scratch (`tracker season-volumes --check`).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     cast,
     delete,
     exists,
@@ -55,11 +57,11 @@ COLUMNS = (
 FORM, CLAIM, NONE, CERT, OVER_CAP = "form", "claim", "none", "cert", "over_cap"
 
 
-def _season(coop: Cooperative) -> Any:
+def _season(start_month: int) -> Any:
     """SQL: the season of a delivery's day, as cooperatives.season_of names it."""
     day = col(Delivery.delivered_on)
     month = cast(extract("month", day), Integer)
-    start: Any = literal_column(str(int(coop.season_start_month)))
+    start: Any = literal_column(str(int(start_month)))
     return cast(extract("year", day), Integer) - (month < start).cast(Integer)
 
 
@@ -67,12 +69,14 @@ def _text(value: str) -> Any:
     return literal_column(f"'{value}'", String)
 
 
-def _slices(coop: Cooperative, family_ids: Sequence[uuid.UUID] | None) -> list[Any]:
-    """One SELECT per slice, each giving the cooperative and COLUMNS for the families (all
-    of the cooperative's when None)."""
-    live = [col(Delivery.cooperative_id) == coop.id, col(Delivery.voided_at).is_(None)]
-    if family_ids is not None:
-        live.append(col(Delivery.family_id).in_(family_ids))
+@functools.cache
+def _slices(start_month: int, of_families: bool) -> tuple[Any, ...]:
+    """One SELECT per slice, each giving the cooperative and COLUMNS, for the cooperative
+    `:coop` (its families `:families` when `of_families`). Built once per season start:
+    the statement is the same for every family, so each refresh only binds its values."""
+    live = [col(Delivery.cooperative_id) == bindparam("coop"), col(Delivery.voided_at).is_(None)]
+    if of_families:
+        live.append(col(Delivery.family_id).in_(bindparam("families", expanding=True)))
     d = (
         sa_select(
             col(Delivery.id),
@@ -83,7 +87,7 @@ def _slices(coop: Cooperative, family_ids: Sequence[uuid.UUID] | None) -> list[A
             col(Delivery.net_g),
             col(Delivery.amount_minor),
             col(Delivery.premium_minor),
-            _season(coop).label("season"),
+            _season(start_month).label("season"),
         )
         .where(*live)
         .subquery("d")
@@ -125,13 +129,24 @@ def _slices(coop: Cooperative, family_ids: Sequence[uuid.UUID] | None) -> list[A
     unclaimed = (
         sa_select(d).where(~exists().where(col(DeliveryClaim.delivery_id) == d.c.id))
     ).subquery("unclaimed")
-    return [
+    return (
         sums(d, FORM, d.c.crop + _text("/") + d.c.form),
         sums(typed, CLAIM, typed.c.claim_type),
         sums(unclaimed, NONE, None),
         sums(certified_sq, CERT, certified_sq.c.cert, money=False),
         sums(flagged, OVER_CAP, flagged.c.claim_type, money=False),
-    ]
+    )
+
+
+@functools.cache
+def _statements(start_month: int, of_families: bool) -> tuple[Any, Any]:
+    """The DELETE of the rows and the INSERT ... SELECT of every slice (one statement:
+    each round trip costs more than the work, a family's few deliveries, on a busy server)."""
+    gone = delete(TABLE).where(TABLE.c.cooperative_id == bindparam("coop"))
+    if of_families:
+        gone = gone.where(TABLE.c.family_id.in_(bindparam("families", expanding=True)))
+    every = union_all(*_slices(start_month, of_families))
+    return gone, sa_insert(TABLE).from_select(("cooperative_id", *COLUMNS), every)
 
 
 def season_rows(coop: Cooperative, season: int, kind: str) -> Any:
@@ -155,21 +170,18 @@ def refresh(
     """Recompute the rows of these families (every family of the cooperative when None)
     from their live deliveries, claims and flags, in the caller's transaction."""
     connection = session.connection()
-    groups: list[Sequence[uuid.UUID] | None] = (
-        [None] if family_ids is None else _chunked(sorted(family_ids))
+    gone, insert = _statements(coop.season_start_month, family_ids is not None)
+    groups: list[dict[str, Any]] = (
+        [{"coop": coop.id}]
+        if family_ids is None
+        else [{"coop": coop.id, "families": chunk} for chunk in _chunked(sorted(family_ids))]
     )
-    for group in groups:
-        gone = delete(TABLE).where(TABLE.c.cooperative_id == coop.id)
-        if group is not None:
-            gone = gone.where(TABLE.c.family_id.in_(group))
-        connection.execute(gone)
-        # One statement for every slice: each round trip costs more than the work here
-        # (a family's few deliveries) on a busy server.
-        every = union_all(*_slices(coop, group))
-        connection.execute(sa_insert(TABLE).from_select(("cooperative_id", *COLUMNS), every))
+    for params in groups:
+        connection.execute(gone, params)
+        connection.execute(insert, params)
 
 
-def _chunked(ids: list[uuid.UUID]) -> list[Sequence[uuid.UUID] | None]:
+def _chunked(ids: list[uuid.UUID]) -> list[Sequence[uuid.UUID]]:
     return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
 
 
@@ -186,8 +198,8 @@ def stored(session: Session, coop: Cooperative) -> set[tuple[Any, ...]]:
 def recomputed(session: Session, coop: Cooperative) -> set[tuple[Any, ...]]:
     """The cooperative's rows as its deliveries, claims and flags give them now."""
     found: set[tuple[Any, ...]] = set()
-    for query in _slices(coop, None):
-        found |= {_typed(row[1:]) for row in session.execute(query)}
+    for query in _slices(coop.season_start_month, False):
+        found |= {_typed(row[1:]) for row in session.execute(query, {"coop": coop.id})}
     return found
 
 
