@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import BigInteger, and_, cast, func
+from sqlalchemy import BigInteger, cast, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -211,13 +211,7 @@ def over_cap_lines(
             col(SeasonVolume.deliveries),
             col(SeasonVolume.net_g),
         )
-        .join(
-            Family,
-            and_(
-                col(Family.id) == col(SeasonVolume.family_id),
-                col(Family.cooperative_id) == col(SeasonVolume.cooperative_id),
-            ),
-        )
+        .join(Family, season_volumes.of_family())
         .join(Community, col(Community.id) == col(Family.community_id))
         .where(season_volumes.season_rows(coop, season, season_volumes.OVER_CAP))
     ).all()

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, func
+from sqlalchemy import case, distinct, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -114,13 +114,7 @@ def totals_and_prices(
 def volumes_by_community(session: Session, coop: Cooperative, season: int) -> list[Volume]:
     rows = session.execute(
         sa_select(*_sums(col(Community.id), col(Community.name)))
-        .join(
-            Family,
-            and_(
-                col(Family.id) == col(SeasonVolume.family_id),
-                col(Family.cooperative_id) == col(SeasonVolume.cooperative_id),
-            ),
-        )
+        .join(Family, season_volumes.of_family())
         .join(Community, col(Community.id) == col(Family.community_id))
         .where(season_volumes.season_rows(coop, season, season_volumes.FORM))
         .group_by(col(Community.id), col(Community.name))
@@ -199,13 +193,7 @@ def women_figures(session: Session, coop: Cooperative, season: int) -> Women:
             func.count(distinct(col(Family.id))),
             season_volumes.total(col(SeasonVolume.net_g)),
         )
-        .join(
-            Family,
-            and_(
-                col(Family.id) == col(SeasonVolume.family_id),
-                col(Family.cooperative_id) == col(SeasonVolume.cooperative_id),
-            ),
-        )
+        .join(Family, season_volumes.of_family())
         .where(season_volumes.season_rows(coop, season, season_volumes.FORM))
         .group_by(col(Family.woman_led))
     ):

@@ -38,7 +38,7 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from ..models import Cooperative, Delivery, DeliveryClaim, DeliveryFlag, SeasonVolume
+from ..models import Cooperative, Delivery, DeliveryClaim, DeliveryFlag, Family, SeasonVolume
 from ..models.enums import DeliveryFlagKind
 
 CHUNK = 500  # families per statement (the claims engine recomputes 500 at a time)
@@ -155,6 +155,14 @@ def season_rows(coop: Cooperative, season: int, kind: str) -> Any:
         col(SeasonVolume.cooperative_id) == coop.id,
         col(SeasonVolume.season) == season,
         col(SeasonVolume.kind) == kind,
+    )
+
+
+def of_family() -> Any:
+    """SQL: the join of a row to its family (within the cooperative, as Citus would need)."""
+    return and_(
+        col(Family.id) == col(SeasonVolume.family_id),
+        col(Family.cooperative_id) == col(SeasonVolume.cooperative_id),
     )
 
 
