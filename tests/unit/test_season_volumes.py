@@ -14,17 +14,27 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from tests import factories as f
-from tracker.models import Delivery, DeliveryClaim, DeliveryFlag, SeasonVolume
+from tracker.db import engine_for, writing
+from tracker.models import (
+    Cooperative,
+    Delivery,
+    DeliveryClaim,
+    DeliveryFlag,
+    Family,
+    Plot,
+    SeasonVolume,
+)
 from tracker.models.enums import DeliveryFlagKind
-from tracker.services import certificates, coverage, deliveries, prices, season_volumes
+from tracker.services import audit, certificates, coverage, deliveries, prices, season_volumes
 from tracker.services.cooperatives import season_of
 from tracker.services.errors import Conflict
 
@@ -235,3 +245,46 @@ def test_over_cap_and_a_rebuild(db, world):
     assert [line for line in season_volumes.differences(db, world.a) if "missing" in line]
     season_volumes.refresh(db, world.a)
     assert season_volumes.differences(db, world.a) == []
+
+
+def test_two_writers_on_one_family_at_once_both_count(app, db, world):
+    """A manager pricing a family's pending delivery while a clerk saves another of the
+    family's deliveries: both commit, and the family's sums hold both (the second to
+    recompute waits for the first's lock on the family, then sees its rows)."""
+    coop = world.a
+    family = f.make_family(db, coop)
+    plot = f.make_plot(db, family)
+    pending = f.make_delivery(db, coop, family, plot, price=0, price_pending=True)
+    db.commit()
+    engine = engine_for(app)
+    barrier = threading.Barrier(2, timeout=30)
+    errors: list = []
+
+    def run(action):
+        with app.app_context(), Session(engine, expire_on_commit=False) as session:
+            audit.set_actor(session, None, "test")
+            barrier.wait()
+            try:
+                with writing():
+                    if action == "price":
+                        found = session.get(Delivery, pending.id)
+                        prices.set_delivery_price(session, delivery=found, price_per_kg_minor=905)
+                    else:
+                        here = session.get(Cooperative, coop.id)
+                        mine = session.get(Family, family.id)
+                        f.make_delivery(session, here, mine, session.get(Plot, plot.id), kg=33)
+                    session.commit()
+            except Exception as error:  # the test reports any failure
+                session.rollback()
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in ("price", "save")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    db.expire_all()
+    assert season_volumes.differences(db, coop) == []
+    (form,) = [r for r in season_volumes.stored(db, coop) if r[1] == "form"]
+    assert form[4] == 2 and form[6] == (50 * 905) + 33 * 900  # both deliveries, both values

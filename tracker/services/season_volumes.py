@@ -139,14 +139,18 @@ def _slices(start_month: int, of_families: bool) -> tuple[Any, ...]:
 
 
 @functools.cache
-def _statements(start_month: int, of_families: bool) -> tuple[Any, Any]:
-    """The DELETE of the rows and the INSERT ... SELECT of every slice (one statement:
-    each round trip costs more than the work, a family's few deliveries, on a busy server)."""
+def _statements(start_month: int, of_families: bool) -> tuple[Any, Any, Any]:
+    """The lock of the families, the DELETE of their rows and the INSERT ... SELECT of every
+    slice (one statement: each round trip costs more than the work, a family's few
+    deliveries, on a busy server)."""
+    hold = sa_select(col(Family.id)).where(col(Family.cooperative_id) == bindparam("coop"))
     gone = delete(TABLE).where(TABLE.c.cooperative_id == bindparam("coop"))
     if of_families:
+        hold = hold.where(col(Family.id).in_(bindparam("families", expanding=True)))
         gone = gone.where(TABLE.c.family_id.in_(bindparam("families", expanding=True)))
     every = union_all(*_slices(start_month, of_families))
-    return gone, sa_insert(TABLE).from_select(("cooperative_id", *COLUMNS), every)
+    insert = sa_insert(TABLE).from_select(("cooperative_id", *COLUMNS), every)
+    return hold.order_by(col(Family.id)).with_for_update(), gone, insert
 
 
 def season_rows(coop: Cooperative, season: int, kind: str) -> Any:
@@ -173,18 +177,28 @@ def total(column: Any) -> Any:
 
 
 def refresh(
-    session: Session, coop: Cooperative, family_ids: Sequence[uuid.UUID] | None = None
+    session: Session,
+    coop: Cooperative,
+    family_ids: Sequence[uuid.UUID] | None = None,
+    *,
+    locked: bool = False,
 ) -> None:
     """Recompute the rows of these families (every family of the cooperative when None)
-    from their live deliveries, claims and flags, in the caller's transaction."""
+    from their live deliveries, claims and flags, in the caller's transaction.
+
+    The families' rows are locked first (PostgreSQL; `locked` when the caller holds them,
+    as the claims engine does), so two transactions recomputing one family queue and the
+    second's DELETE sees the rows the first inserted (else its INSERT would collide)."""
     connection = session.connection()
-    gone, insert = _statements(coop.season_start_month, family_ids is not None)
+    hold, gone, insert = _statements(coop.season_start_month, family_ids is not None)
     groups: list[dict[str, Any]] = (
         [{"coop": coop.id}]
         if family_ids is None
         else [{"coop": coop.id, "families": chunk} for chunk in _chunked(sorted(family_ids))]
     )
     for params in groups:
+        if not locked:
+            connection.execute(hold, params).all()
         connection.execute(gone, params)
         connection.execute(insert, params)
 

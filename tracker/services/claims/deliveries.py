@@ -56,7 +56,7 @@ def refresh_families(session: Session, coop: Cooperative, family_ids: set[uuid.U
         data = load_families(session, coop, chunk, certs)
         outcomes = evaluate(coop, certs, data)
         changed |= _write(session, coop, data, outcomes)
-        season_volumes.refresh(session, coop, chunk)
+        season_volumes.refresh(session, coop, chunk, locked=True)
     if changed:
         bump_public_version(session, coop.id)
     return changed
