@@ -9,7 +9,7 @@ same transaction. Every change to deliveries or claims goes through that recompu
 (a delivery saved, imported, synced, voided or corrected; coverage, certificates, plots),
 so the rows are never older than the deliveries they sum. Recomputing a family's rows
 whole (not adding deltas) keeps them exact whatever the change was. `differences` checks
-them against a recomputation from scratch (`tracker season-volumes --check`).
+them against a recomputation from scratch (`tracker season-volumes`).
 """
 
 from __future__ import annotations
