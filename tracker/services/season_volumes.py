@@ -3,11 +3,12 @@ so the season report and the dashboard read a row per family and slice instead o
 delivery of the season (docs/scaling.md).
 
 They are derived like the claims: `refresh` recomputes the rows of some families from
-their live deliveries, claims and flags, set-wise (one DELETE and one INSERT ... SELECT per
-slice), and the claims engine calls it for every family whose claims it recomputes, in the
-same transaction. Every change to deliveries or claims goes through that recomputation
-(a delivery saved, imported, synced, voided or corrected; coverage, certificates, plots),
-so the rows are never older than the deliveries they sum. Recomputing a family's rows
+their live deliveries, claims and flags, set-wise (one DELETE, and one INSERT ... SELECT
+of every slice), and the claims engine calls it for every family whose claims it
+recomputes, in the same transaction. Every change to deliveries or claims goes through
+that recomputation (a delivery saved, imported, synced, voided or corrected; coverage,
+certificates, plots); a price set later in place (`prices.set_delivery_price`) calls it
+itself. So the rows are never older than the deliveries they sum. Recomputing a family's rows
 whole (not adding deltas) keeps them exact whatever the change was. `differences` checks
 them against a recomputation from scratch (`tracker season-volumes`).
 """
