@@ -5,7 +5,7 @@ creates the database (Alembic, as `tracker init`), builds the demo's two coopera
 (their users, lots, shipments and public pages are what the measurements open), adds the
 federation's other cooperatives, and then tops every cooperative up to its share of the
 families and deliveries with plots, organic coverage, claims, lots (every delivery of a
-closed season is lotted) and final payments.
+closed season is lotted), final payments and the per-season sums (`season_volume`).
 
 The bulk rows are made inside PostgreSQL, one cooperative at a time: `INSERT ... SELECT`
 from `generate_series`, every pseudo-random value a hash of the row's index (so a build
@@ -186,7 +186,7 @@ def _federation(session: Any, deliveries: int, families: int) -> None:
     from sqlmodel import col
 
     from tracker.models import Certificate, CollectionCentre, Community, Cooperative, utcnow
-    from tracker.services import cooperatives
+    from tracker.services import cooperatives, season_volumes
 
     # The federation's other cooperatives, each with two centres, ten communities and
     # an organic certificate over its families.
@@ -269,6 +269,9 @@ def _federation(session: Any, deliveries: int, families: int) -> None:
         if params["families"] and params["deliveries"]:
             _deliveries(session, coop.id, params)
             _lots_and_payments(session, coop.id, params)
+        # The cooperative's per-season sums, from everything it now holds: the service's
+        # own INSERT ... SELECT per slice, as the claims engine keeps them.
+        season_volumes.refresh(session, coop)
         session.commit()
         log(f"{coop.code}: +{params['families']} families, +{params['deliveries']} deliveries")
     session.execute(text("SET session_replication_role = DEFAULT"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -334,6 +335,47 @@ def _chain_of(session: Any, code: str | None) -> str | None:
     return audit.chain_for(coop.id)
 
 
+@click.command("season-volumes")
+@click.option("--cooperative", "code", help="only this cooperative")
+@click.option("--rebuild", is_flag=True, help="recompute them from the deliveries first")
+@with_appcontext
+def season_volumes_command(code: str | None, rebuild: bool) -> None:
+    """Check each cooperative's per-season sums (what the season report and the dashboard
+    read) against its deliveries, claims and flags; exit 1 where they differ."""
+    from sqlmodel import select
+
+    from . import db
+    from .models import Cooperative
+    from .services import season_volumes
+
+    with db.writing() if rebuild else contextlib.nullcontext():
+        session = _session()
+        query = select(Cooperative).order_by(Cooperative.code)
+        if code is not None:
+            query = query.where(Cooperative.code == code.upper())
+        coops = list(session.exec(query).all())
+        if not coops:
+            raise click.ClickException(f"no cooperative with code {code}")
+        if rebuild:
+            for coop in coops:
+                season_volumes.refresh(session, coop)
+            db.commit()
+    wrong = 0
+    for coop in coops:
+        found = season_volumes.differences(session, coop)
+        for line in found[:20]:
+            click.echo(f"{coop.code}: {line}", err=True)
+        wrong += len(found)
+    if wrong:
+        click.echo(
+            f"{wrong:,} per-season sum(s) differ from the deliveries: run "
+            "`tracker season-volumes --rebuild`.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"Per-season sums of {len(coops)} cooperative(s) match their deliveries.")
+
+
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -449,6 +491,7 @@ COMMANDS = [
     demo_command,
     serve_command,
     audit_group,
+    season_volumes_command,
     backup_command,
     restore_command,
 ]

@@ -47,3 +47,25 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(runner, db):
     )
     assert result.exit_code == 1
     assert db.exec(select(User)).first() is None
+
+
+def test_season_volumes_are_checked_and_rebuilt(runner, db, world):
+    """`tracker season-volumes` compares the per-season sums with the deliveries, names
+    a cooperative whose sums differ (exit 1), and `--rebuild` recomputes them."""
+    from tests import factories as f
+    from tracker.models import SeasonVolume
+
+    family = f.make_family(db, world.a)
+    f.make_delivery(db, world.a, family, f.make_plot(db, family))
+    db.commit()
+    result = runner.invoke(args=["season-volumes"])
+    assert result.exit_code == 0, result.output
+    assert "of 2 cooperative(s) match" in result.output
+    db.delete(db.exec(select(SeasonVolume)).first())
+    db.commit()
+    result = runner.invoke(args=["season-volumes", "--cooperative", "coopa"])
+    assert result.exit_code == 1
+    assert "COOPA: missing" in result.output and "--rebuild" in result.output
+    result = runner.invoke(args=["season-volumes", "--rebuild", "--cooperative", "COOPA"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["season-volumes", "--cooperative", "nope"]).exit_code == 1

@@ -1,6 +1,6 @@
 """The federation generator of bench/federation.py (issue 16.3) at a tiny size: its rows,
-made inside PostgreSQL with their audit log written by SQL, pass `audit verify`, and the
-app reads them (a family search, a lot's trace, its public page). A load test: `make
+made inside PostgreSQL with their audit log written by SQL, pass `audit verify`, their
+per-season sums equal a recomputation, and the app reads them (a family search, a lot's trace, its public page). A load test: `make
 test-slow` and .ci/run run it, `make test` does not."""
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bench import federation
 from tests.conftest import BACKEND, PG_ADMIN
 from tracker.db import engine_for
-from tracker.services import audit_proof
+from tracker.models import Cooperative
+from tracker.services import audit_proof, season_volumes
 from tracker.services.demo.base import DEMO_DOMAIN, DEMO_PASSWORD
 
 pytestmark = [
@@ -42,6 +43,10 @@ def test_a_tiny_federation_verifies_and_the_app_reads_it(tmp_path: Path) -> None
         with app.app_context(), Session(engine) as session:
             found = audit_proof.check(session)
             assert found.ok, [p.line() for p in found.problems[:5]]
+            # The per-season sums the generator filled are those of its rows.
+            for coop_ in session.exec(select(Cooperative)).all():
+                assert season_volumes.stored(session, coop_), coop_.code
+                assert season_volumes.differences(session, coop_) == [], coop_.code
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
             coop = conn.execute("SELECT id FROM cooperative WHERE code = 'FED01'").fetchone()
             assert coop is not None

@@ -24,7 +24,7 @@ from .cooperative import (
     Product,
     User,
 )
-from .delivery import Delivery, DeliveryClaim, DeliveryFlag, ImportBatch
+from .delivery import Delivery, DeliveryClaim, DeliveryFlag, ImportBatch, SeasonVolume
 from .family import Family, Plot, PlotFlag
 from .idempotency import IdempotencyRecord
 from .ledger import MassBalanceDebit
@@ -71,6 +71,7 @@ __all__ = [
     "ProcessingSite",
     "Product",
     "ReceiptBlock",
+    "SeasonVolume",
     "Shipment",
     "ShipmentLot",
     "SiteCoverage",

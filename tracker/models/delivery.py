@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from .base import TenantModel, VoidableModel
@@ -113,3 +113,29 @@ class DeliveryFlag(SQLModel, table=True):
     # For over_cap: the claim type whose cap was exceeded ("" otherwise).
     claim_type: str = Field(default="", max_length=40, primary_key=True)
     cooperative_id: uuid.UUID = Field(foreign_key="cooperative.id", index=True)
+
+
+class SeasonVolume(SQLModel, table=True):
+    """A family's sums in one season, by slice: derived from its deliveries, their claims
+    and flags by services/season_volumes.py in the transaction that changes them, and read
+    by the season report and the dashboard instead of the season's deliveries.
+
+    `kind` and `key`: "form" (key "crop/form"; its rows are every live delivery once),
+    "claim" (a claim type: deliveries carrying it, each once), "none" (deliveries with no
+    claim), "cert" (a certificate's id in hex: deliveries claimed under it) and "over_cap"
+    (a claim type: deliveries flagged over its volume cap). `amount_minor` and
+    `premium_minor` are summed for "form", "claim" and "none", 0 otherwise.
+    """
+
+    __tablename__ = "season_volume"
+    __table_args__ = (Index("ix_season_volume_family", "family_id"),)
+
+    cooperative_id: uuid.UUID = Field(foreign_key="cooperative.id", primary_key=True)
+    season: int = Field(primary_key=True)
+    kind: str = Field(max_length=10, primary_key=True)
+    key: str = Field(max_length=64, primary_key=True)
+    family_id: uuid.UUID = Field(foreign_key="family.id", primary_key=True)
+    deliveries: int
+    net_g: int = Field(sa_type=BigInteger)
+    amount_minor: int = Field(sa_type=BigInteger)
+    premium_minor: int = Field(sa_type=BigInteger)

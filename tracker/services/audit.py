@@ -40,6 +40,8 @@ UNAUDITED: dict[str, str] = {
     "audit_row": "the log's bulk rows (checked against their entries' digests)",
     "delivery_claim": "derived: recomputed by the claims engine from audited records",
     "delivery_flag": "derived: recomputed by the claims engine from audited records",
+    "season_volume": "derived: each family's season sums, recomputed with its claims "
+    "(`tracker season-volumes` compares them with the deliveries)",
     "idempotency_record": "replayed answers to retried requests, not records",
     "api_token": "API sessions a user opens for themselves (only their hash is stored)",
     "file_content": "a stored file's bytes, named by their SHA-256: the audited stored_file "

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..models import Certificate, Community, Cooperative, Delivery, Family, Lot
+from ..models import Certificate, Community, Cooperative, Family, Lot, SeasonVolume
 from ..models.base import today_utc
+from . import season_volumes
 from .cooperatives import season_bounds, season_of
 
 
@@ -23,12 +24,10 @@ def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
         select(func.count()).select_from(Community).where(Community.cooperative_id == coop.id)
     ).one()
     deliveries, net_g = session.exec(
-        select(func.count(), func.coalesce(func.sum(Delivery.net_g), 0)).where(
-            Delivery.cooperative_id == coop.id,
-            Delivery.voided_at.is_(None),  # type: ignore[union-attr]
-            Delivery.delivered_on >= start,
-            Delivery.delivered_on <= end,
-        )
+        select(
+            season_volumes.total(SeasonVolume.deliveries),
+            season_volumes.total(SeasonVolume.net_g),
+        ).where(season_volumes.season_rows(coop, season, season_volumes.FORM))
     ).one()
     lots = session.exec(
         select(func.count())
@@ -44,8 +43,8 @@ def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
         "season_end": end,
         "families": families,
         "communities": communities,
-        "deliveries": deliveries,
-        "net_kg": net_g / 1000,
+        "deliveries": int(deliveries),
+        "net_kg": int(net_g) / 1000,
         "lots": lots,
         "certificates": certificates,
     }

@@ -33,10 +33,11 @@ from ..models import (
     Family,
     Payment,
     PaymentAllocation,
+    SeasonVolume,
     utcnow,
 )
 from ..models.enums import PaymentKind, PaymentMethod
-from . import premiums
+from . import premiums, season_volumes
 from .cooperatives import season_of
 from .errors import Conflict, ValidationFailed
 from .payment_terms import (
@@ -114,18 +115,19 @@ def family_balances(
     if family_ids is not None:
         for family_id in family_ids:
             get(family_id)
+    # The season's per-family sums (season_volumes), one row per crop and form.
     delivered = (
         sa_select(
-            col(Delivery.family_id),
-            func.count(),
-            func.sum(col(Delivery.net_g)),
-            func.sum(col(Delivery.amount_minor)),
-            func.sum(col(Delivery.premium_minor)),
+            col(SeasonVolume.family_id),
+            season_volumes.total(col(SeasonVolume.deliveries)),
+            season_volumes.total(col(SeasonVolume.net_g)),
+            season_volumes.total(col(SeasonVolume.amount_minor)),
+            season_volumes.total(col(SeasonVolume.premium_minor)),
         )
-        .where(season_filter(coop, season))
-        .group_by(col(Delivery.family_id))
+        .where(season_volumes.season_rows(coop, season, season_volumes.FORM))
+        .group_by(col(SeasonVolume.family_id))
     )
-    for query in by_families(delivered, family_ids):
+    for query in _of_families(delivered, col(SeasonVolume.family_id), family_ids):
         for family_id, count, grams, value, premium in session.execute(query):
             row = get(family_id)
             row.deliveries, row.delivered_g = int(count), int(grams)
@@ -150,7 +152,7 @@ def family_balances(
         )
         .group_by(col(Payment.family_id), col(Payment.kind))
     )
-    for chunk_query in _paymentsby_families(paid, family_ids):
+    for chunk_query in _of_families(paid, col(Payment.family_id), family_ids):
         for family_id, kind, count, amount in session.execute(chunk_query):
             row = get(family_id)
             row.paid_by_kind[kind] = row.paid_by_kind.get(kind, 0) + int(amount)
@@ -158,12 +160,13 @@ def family_balances(
     return balances
 
 
-def _paymentsby_families(query, family_ids: Sequence[uuid.UUID] | None):
+def _of_families(query, column, family_ids: Sequence[uuid.UUID] | None):
+    """The query, or one per chunk of these families' ids."""
     if family_ids is None:
         yield query
         return
     for chunk in chunks(list(family_ids)):
-        yield query.where(col(Payment.family_id).in_(chunk))
+        yield query.where(column.in_(chunk))
 
 
 def balance(session: Session, family: Family, season: int) -> Balance:

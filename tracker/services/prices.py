@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from ..models import CollectionCentre, Cooperative, DayPrice, Delivery, Family
 from ..models.enums import FORMS_BY_CROP
+from . import season_volumes
 from .errors import Conflict, ValidationFailed
 from .money import amount_for
 from .rows import one_or_new
@@ -182,4 +183,9 @@ def set_delivery_price(
     locked.price_pending = False
     session.add(locked)
     session.flush()
+    # The delivery's value changed in place: its family's season sums with it (the only
+    # change to a delivery that does not go through the claims engine).
+    coop = session.get(Cooperative, locked.cooperative_id)
+    assert coop is not None
+    season_volumes.refresh(session, coop, [locked.family_id])
     return locked

@@ -19,7 +19,6 @@ from ..models import (
     Cooperative,
     CoverageEntry,
     Delivery,
-    DeliveryClaim,
     DeliveryFlag,
     Family,
     Lot,
@@ -27,6 +26,7 @@ from ..models import (
     LotOperation,
     Plot,
     PlotFlag,
+    SeasonVolume,
 )
 from ..models.enums import (
     Basis,
@@ -34,7 +34,7 @@ from ..models.enums import (
     OperationKind,
     PlotFlagKind,
 )
-from . import conversions, payments, premiums
+from . import conversions, payments, season_volumes
 from .claims import massbalance
 from .lots import yield_band
 from .report_figures import (
@@ -65,10 +65,10 @@ def certificate_status(cert: Certificate, changes: list[StatusChange], on: date)
 def certificate_lines(
     session: Session,
     coop: Cooperative,
+    season: int,
     start: date,
     end: date,
     as_of: date,
-    where,
 ) -> list[CertificateLine]:
     """Certificates in force at some time in the season, or expired in the year before it."""
     certs = list(
@@ -87,7 +87,7 @@ def certificate_lines(
     ids = [c.id for c in certs]
     changes = _status_changes(session, ids)
     coverage = _coverage_counts(session, coop, as_of)
-    claimed = _claimed(session, coop, where)
+    claimed = _claimed(session, coop, season)
     lines = []
     for cert in certs:
         counts = coverage.get(cert.id, {})
@@ -152,16 +152,19 @@ def _coverage_counts(
     return coverage
 
 
-def _claimed(session: Session, coop: Cooperative, where) -> dict[uuid.UUID, tuple[int, int]]:
+def _claimed(session: Session, coop: Cooperative, season: int) -> dict[uuid.UUID, tuple[int, int]]:
     """Deliveries and grams claimed under each certificate in the season."""
     claimed: dict[uuid.UUID, tuple[int, int]] = {}
-    for cert_id, count, grams in session.execute(
-        sa_select(col(DeliveryClaim.certificate_id), func.count(), func.sum(col(Delivery.net_g)))
-        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
-        .where(where, col(DeliveryClaim.cooperative_id) == coop.id)
-        .group_by(col(DeliveryClaim.certificate_id))
+    for cert_hex, count, grams in session.execute(
+        sa_select(
+            col(SeasonVolume.key),
+            season_volumes.total(col(SeasonVolume.deliveries)),
+            season_volumes.total(col(SeasonVolume.net_g)),
+        )
+        .where(season_volumes.season_rows(coop, season, season_volumes.CERT))
+        .group_by(col(SeasonVolume.key))
     ):
-        claimed[cert_id] = (int(count), int(grams))
+        claimed[uuid.UUID(hex=cert_hex)] = (int(count), int(grams))
     return claimed
 
 
@@ -194,7 +197,7 @@ def ledger_lines(session: Session, certificates: list[CertificateLine]) -> list[
 def over_cap_lines(
     session: Session,
     coop: Cooperative,
-    where,
+    season: int,
     balances: dict[uuid.UUID, payments.Balance],
 ) -> list[OverCap]:
     """Families whose claimed deliveries went over the volume cap (rule 4)."""
@@ -204,21 +207,13 @@ def over_cap_lines(
             col(Family.member_code),
             col(Family.head_name),
             col(Community.name),
-            col(DeliveryFlag.claim_type),
-            func.count(),
-            func.sum(col(Delivery.net_g)),
+            col(SeasonVolume.key),
+            col(SeasonVolume.deliveries),
+            col(SeasonVolume.net_g),
         )
-        .join(Delivery, col(Delivery.id) == col(DeliveryFlag.delivery_id))
-        .join(Family, premiums.family_of_delivery())
+        .join(Family, season_volumes.of_family())
         .join(Community, col(Community.id) == col(Family.community_id))
-        .where(where, col(DeliveryFlag.kind) == DeliveryFlagKind.OVER_CAP)
-        .group_by(
-            col(Family.id),
-            col(Family.member_code),
-            col(Family.head_name),
-            col(Community.name),
-            col(DeliveryFlag.claim_type),
-        )
+        .where(season_volumes.season_rows(coop, season, season_volumes.OVER_CAP))
     ).all()
     if not rows:
         return []

@@ -1,13 +1,16 @@
 """The season report's volumes and prices: totals, slices by community, form, claim and
-week, the women-led share, each a GROUP BY over the season's deliveries."""
+week, the women-led share. Each is a GROUP BY over the season's per-family sums
+(`season_volume`, kept by services/season_volumes.py), not over its deliveries, except the
+weeks (the deliveries' days, read from the cooperative's (cooperative, day) index)."""
 
 from __future__ import annotations
 
 import statistics
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import case, distinct, exists, func
+from sqlalchemy import case, distinct, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -15,14 +18,14 @@ from ..models import (
     Community,
     Cooperative,
     Delivery,
-    DeliveryClaim,
     Family,
     Payment,
+    SeasonVolume,
 )
 from ..models.enums import (
     PaymentKind,
 )
-from . import payments, premiums
+from . import payments, premiums, season_volumes
 from .report_figures import (
     Prices,
     RuleLine,
@@ -36,22 +39,30 @@ def _median(values: list[int]) -> int | None:
     return round(statistics.median(values)) if values else None
 
 
+def _sums(*group: Any) -> tuple[Any, ...]:
+    """Deliveries, families, grams and value of per-family rows (one row per family and
+    key, so counting rows of a key counts its families)."""
+    return (
+        *group,
+        season_volumes.total(col(SeasonVolume.deliveries)),
+        func.count(distinct(col(SeasonVolume.family_id))),
+        season_volumes.total(col(SeasonVolume.net_g)),
+        season_volumes.total(col(SeasonVolume.amount_minor)),
+    )
+
+
 def totals_and_prices(
     session: Session,
     coop: Cooperative,
     season: int,
-    where,
     balances: dict[uuid.UUID, payments.Balance],
     rules: list[premiums.RulePremium],
 ) -> tuple[Volume, Prices]:
     count, families, grams, value, premium = session.execute(
         sa_select(
-            func.count(),
-            func.count(distinct(col(Delivery.family_id))),
-            func.coalesce(func.sum(col(Delivery.net_g)), 0),
-            func.coalesce(func.sum(col(Delivery.amount_minor)), 0),
-            func.coalesce(func.sum(col(Delivery.premium_minor)), 0),
-        ).where(where)
+            *_sums(),
+            season_volumes.total(col(SeasonVolume.premium_minor)),
+        ).where(season_volumes.season_rows(coop, season, season_volumes.FORM))
     ).one()
     totals = Volume("total", "", int(count), int(families), int(grams), int(value))
     prices = Prices(net_g=int(grams), value_minor=int(value), scale_premium_minor=int(premium))
@@ -100,19 +111,12 @@ def totals_and_prices(
     return totals, prices
 
 
-def volumes_by_community(session: Session, where) -> list[Volume]:
+def volumes_by_community(session: Session, coop: Cooperative, season: int) -> list[Volume]:
     rows = session.execute(
-        sa_select(
-            col(Community.id),
-            col(Community.name),
-            func.count(),
-            func.count(distinct(col(Delivery.family_id))),
-            func.sum(col(Delivery.net_g)),
-            func.sum(col(Delivery.amount_minor)),
-        )
-        .join(Family, premiums.family_of_delivery())
+        sa_select(*_sums(col(Community.id), col(Community.name)))
+        .join(Family, season_volumes.of_family())
         .join(Community, col(Community.id) == col(Family.community_id))
-        .where(where)
+        .where(season_volumes.season_rows(coop, season, season_volumes.FORM))
         .group_by(col(Community.id), col(Community.name))
     ).all()
     found = [
@@ -121,64 +125,32 @@ def volumes_by_community(session: Session, where) -> list[Volume]:
     return sorted(found, key=lambda v: (-v.net_g, v.label))
 
 
-def volumes_by_form(session: Session, where) -> list[Volume]:
+def _by_key(session: Session, coop: Cooperative, season: int, kind: str) -> list[Volume]:
     rows = session.execute(
-        sa_select(
-            col(Delivery.crop),
-            col(Delivery.form),
-            func.count(),
-            func.count(distinct(col(Delivery.family_id))),
-            func.sum(col(Delivery.net_g)),
-            func.sum(col(Delivery.amount_minor)),
-        )
-        .where(where)
-        .group_by(col(Delivery.crop), col(Delivery.form))
+        sa_select(*_sums(col(SeasonVolume.key)))
+        .where(season_volumes.season_rows(coop, season, kind))
+        .group_by(col(SeasonVolume.key))
     ).all()
-    found = [Volume(f"{c}/{f}", f, int(n), int(fa), int(g), int(v)) for c, f, n, fa, g, v in rows]
+    return [Volume(k, k, int(n), int(f), int(g), int(v)) for k, n, f, g, v in rows]
+
+
+def volumes_by_form(session: Session, coop: Cooperative, season: int) -> list[Volume]:
+    found = _by_key(session, coop, season, season_volumes.FORM)
+    for volume in found:
+        volume.label = volume.key.split("/", 1)[1]
     return sorted(found, key=lambda v: (-v.net_g, v.key))
 
 
-def volumes_by_claim(session: Session, coop: Cooperative, where) -> list[Volume]:
-    # The season's deliveries with each claim type they carry, once per type (a delivery
-    # may carry one type under two certificates): joined from the season's deliveries,
-    # so the cooperative's claims of other seasons are never read.
-    claimed = (
-        sa_select(
-            col(DeliveryClaim.claim_type),
-            col(Delivery.id),
-            col(Delivery.family_id),
-            col(Delivery.net_g),
-            col(Delivery.amount_minor),
-        )
-        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
-        .where(where, col(DeliveryClaim.cooperative_id) == coop.id)
-        .distinct()
-        .subquery("claimed")
-    )
-    rows = session.execute(
-        sa_select(
-            claimed.c.claim_type,
-            func.count(),
-            func.count(distinct(claimed.c.family_id)),
-            func.sum(claimed.c.net_g),
-            func.sum(claimed.c.amount_minor),
-        ).group_by(claimed.c.claim_type)
-    ).all()
-    found = [Volume(t, t, int(n), int(f), int(g), int(v)) for t, n, f, g, v in rows]
+def volumes_by_claim(session: Session, coop: Cooperative, season: int) -> list[Volume]:
+    """The season's deliveries with each claim type they carry, once per type (a delivery
+    may carry one type under two certificates)."""
+    found = _by_key(session, coop, season, season_volumes.CLAIM)
     return sorted(found, key=lambda v: (-v.net_g, v.key))
 
 
-def unclaimed_volume(session: Session, where) -> Volume:
+def unclaimed_volume(session: Session, coop: Cooperative, season: int) -> Volume:
     n, f, g, v = session.execute(
-        sa_select(
-            func.count(),
-            func.count(distinct(col(Delivery.family_id))),
-            func.coalesce(func.sum(col(Delivery.net_g)), 0),
-            func.coalesce(func.sum(col(Delivery.amount_minor)), 0),
-        ).where(
-            where,
-            ~exists().where(col(DeliveryClaim.delivery_id) == col(Delivery.id)),
-        )
+        sa_select(*_sums()).where(season_volumes.season_rows(coop, season, season_volumes.NONE))
     ).one()
     return Volume("none", "", int(n), int(f), int(g), int(v))
 
@@ -206,7 +178,7 @@ def deliveries_by_week(session: Session, where) -> list[Week]:
     return result
 
 
-def women_figures(session: Session, coop: Cooperative, where) -> Women:
+def women_figures(session: Session, coop: Cooperative, season: int) -> Women:
     women = Women()
     members, woman_led = session.execute(
         sa_select(
@@ -219,10 +191,10 @@ def women_figures(session: Session, coop: Cooperative, where) -> Women:
         sa_select(
             col(Family.woman_led),
             func.count(distinct(col(Family.id))),
-            func.sum(col(Delivery.net_g)),
+            season_volumes.total(col(SeasonVolume.net_g)),
         )
-        .join(Family, premiums.family_of_delivery())
-        .where(where)
+        .join(Family, season_volumes.of_family())
+        .where(season_volumes.season_rows(coop, season, season_volumes.FORM))
         .group_by(col(Family.woman_led))
     ):
         women.delivering += int(families)

@@ -1,8 +1,9 @@
 """The season report: one computation behind the PDF, the manager's dashboard and the API.
 
-Every figure comes from GROUP BY queries over the season's deliveries (never a loop over
-deliveries in Python), so a cooperative of 5,000 families is reported in a few dozen
-queries. Masses stay integer grams and money integer minor units; the edges (API,
+Every figure comes from GROUP BY queries (never a loop over deliveries in Python): over
+the season's per-family sums (`season_volume`) for the volumes, claims and flags, over its
+deliveries for the premium rules, the weeks and the protected plots, so a cooperative of
+5,000 families is reported in a few dozen queries. Masses stay integer grams and money integer minor units; the edges (API,
 templates) convert. See ../shared/SPEC.md, "What is printed".
 """
 
@@ -76,8 +77,8 @@ def season_report(
     )
     rules = premiums.rule_premiums(session, coop, season)
     balances = payments.family_balances(session, coop, season, rules=rules)
-    totals, prices = totals_and_prices(session, coop, season, where, balances, rules)
-    certificates = certificate_lines(session, coop, start, end, as_of, where)
+    totals, prices = totals_and_prices(session, coop, season, balances, rules)
+    certificates = certificate_lines(session, coop, season, start, end, as_of)
     return SeasonReport(
         cooperative_id=coop.id,
         code=coop.code,
@@ -89,16 +90,16 @@ def season_report(
         as_of=as_of,
         made_on=today,
         totals=totals,
-        by_community=volumes_by_community(session, where),
-        by_form=volumes_by_form(session, where),
-        by_claim=volumes_by_claim(session, coop, where),
-        unclaimed=unclaimed_volume(session, where),
+        by_community=volumes_by_community(session, coop, season),
+        by_form=volumes_by_form(session, coop, season),
+        by_claim=volumes_by_claim(session, coop, season),
+        unclaimed=unclaimed_volume(session, coop, season),
         by_week=deliveries_by_week(session, where),
         prices=prices,
-        women=women_figures(session, coop, where),
+        women=women_figures(session, coop, season),
         certificates=certificates,
         ledger=ledger_lines(session, certificates),
-        over_cap=over_cap_lines(session, coop, where, balances),
+        over_cap=over_cap_lines(session, coop, season, balances),
         protected_plots=protected_plot_lines(session, coop, where),
         yields=yield_flags(session, coop, start, end),
     )

@@ -24,7 +24,7 @@ from ...models import (
     Family,
     Plot,
 )
-from .. import bulk
+from .. import bulk, season_volumes
 from ..bulk import raw
 from ..cooperatives import bump_public_version
 from .certs import load_certificates
@@ -68,6 +68,7 @@ def refresh_families(
         data = load_families(session, coop, chunk, certs, raw_ids=True)
         outcomes = evaluate(coop, certs, data)
         changed |= _write(session, coop, new, certs, data, outcomes)
+        season_volumes.refresh(session, coop, chunk, locked=True)
     if changed:
         bump_public_version(session, coop.id)
     return changed
