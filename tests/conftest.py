@@ -194,7 +194,10 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
 # The app each xdist worker reuses: the app, the settings it was built from (without the
 # per-test database and data folder), its config and extension names right after building.
 _SHARED: dict[str, Any] = {}
-_PER_TEST_SETTINGS = ("DATABASE_URL", "DATA_DIR")
+# Settings a test may have of its own on the shared app: the database and data folder, and
+# CSRF protection, which Flask-WTF reads from the config on every request and form (the
+# browser tests and the CSRF tests turn it on: they built an app per test for it).
+_PER_TEST_SETTINGS = ("DATABASE_URL", "DATA_DIR", "WTF_CSRF_ENABLED")
 
 
 def _shared_app(app_config: dict[str, Any]) -> Any:

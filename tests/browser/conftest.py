@@ -44,6 +44,27 @@ def live_server(app: Any, app_config: dict[str, Any]) -> Iterator[str]:
     thread.join(timeout=5)
 
 
+class _Browser:
+    """Chromium, whose new contexts block service workers unless a test allows them.
+
+    Every page loads offline.js, which registers the service worker; the worker then
+    precaches the delivery form's files (about twenty requests to the test server, and
+    Chromium's work to store them) in every context a test opens. Only the tests of the
+    worker itself need it: they ask for `service_workers="allow"` (test_offline_intake),
+    and the CSP test allows it through the `service_workers` fixture.
+    """
+
+    def __init__(self, instance: Any) -> None:
+        self._instance = instance
+
+    def new_context(self, **options: Any) -> Any:
+        options.setdefault("service_workers", "block")
+        return self._instance.new_context(**options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._instance, name)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -54,14 +75,25 @@ def browser() -> Iterator[Any]:
         instance = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
-        yield instance
+        yield _Browser(instance)
         instance.close()
 
 
 @pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
+def service_workers() -> str:
+    """Whether the `phone` and `desktop` pages run the service worker ("block" or "allow")."""
+    return "block"
+
+
+@pytest.fixture
+def phone(browser: Any, service_workers: str) -> Iterator[Any]:
     context = browser.new_context(
-        viewport=PHONE, locale="es-PE", device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport=PHONE,
+        locale="es-PE",
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        service_workers=service_workers,
     )
     page = context.new_page()
     yield page
@@ -69,8 +101,8 @@ def phone(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def desktop(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=DESKTOP, locale="es-PE")
+def desktop(browser: Any, service_workers: str) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP, locale="es-PE", service_workers=service_workers)
     page = context.new_page()
     yield page
     context.close()

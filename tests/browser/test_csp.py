@@ -22,6 +22,13 @@ def app_config(app_config):
 
 
 @pytest.fixture
+def service_workers():
+    """The service worker registers on every page: its registration and its scripts are
+    under the same policy."""
+    return "allow"
+
+
+@pytest.fixture
 def pages(db, world):
     public = f.make_public_lot(db, world.a)
     coop = db.get(Cooperative, world.a.id)

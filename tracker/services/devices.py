@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlmodel import Session, select
+from sqlalchemy import and_, bindparam
+from sqlmodel import Session, col, select
 
-from ..models import CollectionCentre, Cooperative, Device, User, utcnow
+from ..models import CollectionCentre, Cooperative, Device, Membership, User, utcnow
 from .access import Permission, Principal
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .text import CONTROL
@@ -115,18 +116,35 @@ def revoke(session: Session, *, device: Device, user_id: uuid.UUID | None, reaso
     return device
 
 
+# One query for the device behind a token, its user and the user's role in the device's
+# cooperative (every request of a syncing phone pays it), built once per process.
+_BY_TOKEN = (
+    select(Device, User, Membership.role)
+    .join(User, col(User.id) == col(Device.user_id))
+    .outerjoin(
+        Membership,
+        and_(
+            col(Membership.user_id) == col(Device.user_id),
+            col(Membership.cooperative_id) == col(Device.cooperative_id),
+        ),
+    )
+    .where(col(Device.token_hash) == bindparam("digest"))
+)
+
+
 def device_for_token(session: Session, raw: str) -> tuple[Device, User] | None:
     """The live device behind a token, and its user; None if the token is unknown,
     revoked or expired, or the user may no longer do intake in the cooperative."""
     if not is_device_token(raw) or len(raw) > 200:
         return None
-    device = session.exec(select(Device).where(Device.token_hash == _digest(raw))).first()
-    if device is None or device.revoked_at is not None or device.expires_at <= utcnow():
+    found = session.exec(_BY_TOKEN, params={"digest": _digest(raw)}).first()
+    if found is None:
         return None
-    user = session.get(User, device.user_id)
-    if user is None or not user.active:
+    device, user, role = found
+    if device.revoked_at is not None or device.expires_at <= utcnow() or not user.active:
         return None
-    if not Principal.for_user(session, user).can(Permission.INTAKE, device.cooperative_id):
+    roles = {device.cooperative_id: role} if role is not None else {}
+    if not Principal(user, roles).can(Permission.INTAKE, device.cooperative_id):
         return None
     return device, user
 
