@@ -190,6 +190,7 @@ def refresh(
     The families' rows are locked first (PostgreSQL; `locked` when the caller holds them,
     as the claims engine does), so two transactions recomputing one family queue and the
     second's DELETE sees the rows the first inserted (else its INSERT would collide)."""
+    session.flush()  # the statements below read the tables, not the session's pending rows
     connection = session.connection()
     hold, gone, insert = _statements(coop.season_start_month, family_ids is not None)
     groups: list[dict[str, Any]] = (
