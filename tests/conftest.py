@@ -45,11 +45,19 @@ LOAD_TESTS = (
 )
 
 
+# The API fuzzing (about five minutes of a worker per backend) runs in `make test` against
+# PostgreSQL, the production database; its SQLite run goes with the load tests into
+# `make test-slow` (.ci/run runs both).
+FUZZ_TESTS = ("tests/slow/test_schemathesis.py",)
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Mark the load tests `load`; run the slow tests first: spread over xdist workers they
     overlap the quick ones instead of finishing last, alone, on one core."""
     for item in items:
-        if item.nodeid.startswith(LOAD_TESTS):
+        if item.nodeid.startswith(LOAD_TESTS) or (
+            BACKEND == "sqlite" and item.nodeid.startswith(FUZZ_TESTS)
+        ):
             item.add_marker(pytest.mark.load)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
