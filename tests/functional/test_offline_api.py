@@ -344,6 +344,16 @@ def test_a_device_cannot_hoard_numbers(client, device):
     assert refused.status_code == 409
 
 
+def test_a_block_larger_than_a_device_may_hold_is_refused_by_its_size(client, device):
+    """Not with 'this device already holds 0 unused numbers' (a block of 301-500 did)."""
+    refused = client.post("/api/v1/device/blocks", json={"size": 400}, headers=device)
+    assert refused.status_code == 422
+    assert "size" in str(refused.get_json()), refused.get_json()
+    assert (
+        client.post("/api/v1/device/blocks", json={"size": 300}, headers=device).status_code < 300
+    )
+
+
 def test_a_family_voided_meanwhile_is_refused_with_the_reason(client, db, world, device, family):
     issued = block(client, device)
     found = db.get(Family, family.id)

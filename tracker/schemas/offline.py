@@ -8,6 +8,7 @@ from decimal import Decimal
 from marshmallow import fields
 from marshmallow import validate as v
 
+from ..services import receipt_blocks
 from .common import Id, Money
 from .delivery import DeliverySchema
 from .intake import IntakeSchema, LocalDate, Text, form_field, length
@@ -71,7 +72,9 @@ class BlockSchema(IntakeSchema):
 
 
 class BlockRequestSchema(IntakeSchema):
-    size = fields.Integer(load_default=50, validate=v.Range(1, 500))
+    size = fields.Integer(
+        load_default=receipt_blocks.BLOCK_SIZE, validate=v.Range(1, receipt_blocks.MAX_HELD)
+    )
 
 
 class ReturnSchema(IntakeSchema):

@@ -35,9 +35,8 @@ from . import deliveries
 from .errors import Conflict, ValidationFailed
 
 BLOCK_SIZE = 50
-MAX_BLOCK = 500
 # Numbers one device may hold unused at once: enough for a long day offline, few
-# enough that a lost phone leaves little to void.
+# enough that a lost phone leaves little to void. One block is at most that many.
 MAX_HELD = 300
 
 
@@ -106,9 +105,9 @@ def issue(
     session: Session, *, device: Device, size: int = BLOCK_SIZE, user_id: uuid.UUID | None
 ) -> ReceiptBlock:
     """Issue the device a new block from its centre's counter (under the counter's lock)."""
-    if not 1 <= size <= MAX_BLOCK:
+    if not 1 <= size <= MAX_HELD:
         raise ValidationFailed(
-            {"size": [str(_l("Ask for 1 to %(n)s receipt numbers.", n=MAX_BLOCK))]}
+            {"size": [str(_l("Ask for 1 to %(n)s receipt numbers.", n=MAX_HELD))]}
         )
     if device.revoked_at is not None:
         raise Conflict(_l("This device was revoked."))
