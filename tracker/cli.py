@@ -150,9 +150,20 @@ def _run(action: Any) -> Any:
         raise click.ClickException(error.text()) from None
 
 
+# The demo's lots, merges and shipments take whole sacks of deliveries: below about 90
+# families there are not enough (the build failed with an IndexError at 60).
+DEMO_MIN_FAMILIES = 100
+
+
 @click.command("demo")
 @click.option("--if-empty", is_flag=True, help="do nothing (and succeed) when data exists")
-@click.option("--families", default=5000, show_default=True, help="how many families")
+@click.option(
+    "--families",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(min=DEMO_MIN_FAMILIES),
+    help=f"how many families (at least {DEMO_MIN_FAMILIES})",
+)
 @click.option("--seed", default=2026, show_default=True)
 @with_appcontext
 def demo_command(if_empty: bool, families: int, seed: int) -> None:

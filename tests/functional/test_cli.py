@@ -46,6 +46,8 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(runner, db):
         input="short\n",
     )
     assert result.exit_code == 1
+    result = runner.invoke(args=["demo", "--families", "60"])
+    assert result.exit_code == 2 and "--families" in result.output, result.output
     assert db.exec(select(User)).first() is None
 
 
