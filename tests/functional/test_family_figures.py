@@ -1,0 +1,55 @@
+"""A family's page names each money figure once (issue 15 point 3, "figures named alike
+are the same figure"): its season table's value at the day's price is the receipt's
+"Importe", beside the premium at the scale; "Pagado" is what the receipt calls "Total
+pagado" (both together), in the deliveries table, and the season's summary is their sum."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from tests import factories as f
+from tests.functional.test_quintales_lists import CELL, ES, ROW, TAG
+
+TABLE = re.compile(r"<table[^>]*>(.*?)</table>", re.S)
+
+
+def cells(row: str) -> list[str]:
+    return [" ".join(TAG.sub(" ", c).split()) for c in CELL.findall(row)]
+
+
+def money(text: str) -> Decimal:
+    return Decimal(
+        text.replace("S/", "").replace("\xa0", "").strip().replace(".", "").replace(",", ".")
+    )
+
+
+def test_the_family_page_calls_one_figure_paid(client, auth, db, world):
+    family = f.make_family(db, world.a, head_name="Rosa Quispe")
+    plot = f.make_plot(db, family)
+    for form, kg in (("dry_parchment", 55.2), ("green", 92), ("cherry", 30)):
+        f.make_delivery(
+            db,
+            world.a,
+            family,
+            plot,
+            kg=kg,
+            form=form,
+            on=date(2026, 6, 2),
+            premium_per_kg_minor=50,
+        )
+    db.commit()
+    auth.login("clerk.a@example.org")
+    html = client.get(f"/families/{family.id}?season=2026", headers=ES).get_data(as_text=True)
+    summary = re.search(r'class="season-figures">.*?·\s*(S/[^·]+?)\s*·', html, re.S)
+    assert summary, html
+    total = money(TAG.sub("", summary.group(1)))
+    season, _plots, listed = TABLE.findall(html)[:3]
+    head, *_rows, foot = ROW.findall(season)
+    assert cells(head)[4:6] == ["Importe", "Prima en balanza"]
+    amount, premium = (money(c) for c in cells(foot)[4:6])
+    assert premium > 0 and amount + premium == total
+    head, *rows = ROW.findall(listed)
+    assert cells(head)[4] == "Pagado"
+    assert sum(money(cells(r)[4]) for r in rows) == total
