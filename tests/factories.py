@@ -208,6 +208,40 @@ def make_delivery(
     )
 
 
+THREE_FORMS = (("dry_parchment", 1_104.375), ("green", 92), ("cherry", 30))
+
+
+def make_weighed_family(
+    session: Session,
+    coop: Cooperative,
+    *,
+    family_kw: dict[str, Any] | None = None,
+    certified: bool = False,
+    **delivery_kw: Any,
+) -> tuple[Family, dict[str, Any]]:
+    """A family with one delivery of each of THREE_FORMS on 2 June 2026, each with a
+    premium at the scale of S/ 0.50 a kg; returns the family and its deliveries by form."""
+    family = make_family(session, coop, **(family_kw or {}))
+    plot = make_plot(session, family)
+    if certified:
+        cover(session, make_certificate(session, coop), family)
+    made = {
+        form: make_delivery(
+            session,
+            coop,
+            family,
+            plot,
+            kg=kg,
+            form=form,
+            on=date(2026, 6, 2),
+            premium_per_kg_minor=50,
+            **delivery_kw,
+        )
+        for form, kg in THREE_FORMS
+    }
+    return family, made
+
+
 @dataclass
 class World:
     """Two cooperatives (A coffee, B cacao), their staff and an admin."""

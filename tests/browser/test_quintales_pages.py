@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import date
 
 import pytest
 from playwright.sync_api import expect
@@ -43,27 +42,15 @@ def weighed(db, world):
     """A certified family with parchment, green and cherry deliveries: the receipt's
     longest case (community, claim, premium, moisture, grade, paper receipt)."""
     community = f.make_community(db, world.a, "Alto Sangani del Huallaga")
-    family = f.make_family(
-        db, world.a, community=community, head_name="María Esther Tapullima Sangama"
+    family, made = f.make_weighed_family(
+        db,
+        world.a,
+        family_kw={"community": community, "head_name": "María Esther Tapullima Sangama"},
+        certified=True,
+        moisture_dpct=115,
+        grade="A",
+        paper_receipt="T-004512",
     )
-    plot = f.make_plot(db, family)
-    f.cover(db, f.make_certificate(db, world.a), family)
-    made = {
-        form: f.make_delivery(
-            db,
-            world.a,
-            family,
-            plot,
-            kg=kg,
-            form=form,
-            on=date(2026, 6, 2),
-            moisture_dpct=115,
-            grade="A",
-            premium_per_kg_minor=50,
-            paper_receipt="T-004512",
-        )
-        for form, kg in (("dry_parchment", 1_104.375), ("green", 92), ("cherry", 30))
-    }
     db.commit()
     return family, made
 

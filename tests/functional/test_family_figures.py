@@ -6,7 +6,6 @@ pagado" (both together), in the deliveries table, and the season's summary is th
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 
 from tests import factories as f
@@ -26,19 +25,7 @@ def money(text: str) -> Decimal:
 
 
 def test_the_family_page_calls_one_figure_paid(client, auth, db, world):
-    family = f.make_family(db, world.a, head_name="Rosa Quispe")
-    plot = f.make_plot(db, family)
-    for form, kg in (("dry_parchment", 55.2), ("green", 92), ("cherry", 30)):
-        f.make_delivery(
-            db,
-            world.a,
-            family,
-            plot,
-            kg=kg,
-            form=form,
-            on=date(2026, 6, 2),
-            premium_per_kg_minor=50,
-        )
+    family, _made = f.make_weighed_family(db, world.a)
     db.commit()
     auth.login("clerk.a@example.org")
     html = client.get(f"/families/{family.id}?season=2026", headers=ES).get_data(as_text=True)
