@@ -40,3 +40,17 @@ def test_the_family_page_calls_one_figure_paid(client, auth, db, world):
     head, *rows = ROW.findall(listed)
     assert cells(head)[4] == "Pagado"
     assert sum(money(cells(r)[4]) for r in rows) == total
+
+
+def test_a_deliverys_value_is_not_called_paid_before_a_payment(client, auth, db, world):
+    _family, made = f.make_weighed_family(db, world.a)
+    db.commit()
+    auth.login("manager.a@example.org")
+    report = client.get(f"/c/{world.a.code}/reports/season?season=2026", headers=ES)
+    assert report.status_code == 200
+    text = report.get_data(as_text=True)
+    assert "Valor en balanza" in text and "Pagado en balanza" not in text
+    receipt = client.get(f"/deliveries/{made['green'].id}/receipt", headers=ES)
+    assert receipt.status_code == 200
+    text = receipt.get_data(as_text=True)
+    assert "Valor total" in text and "Total pagado" not in text
