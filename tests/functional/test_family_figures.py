@@ -24,7 +24,7 @@ def money(text: str) -> Decimal:
     )
 
 
-def test_the_family_page_calls_one_figure_paid(client, auth, db, world):
+def test_the_family_page_names_each_money_figure_once(client, auth, db, world):
     family, _made = f.make_weighed_family(db, world.a)
     db.commit()
     auth.login("clerk.a@example.org")
@@ -38,7 +38,7 @@ def test_the_family_page_calls_one_figure_paid(client, auth, db, world):
     amount, premium = (money(c) for c in cells(foot)[4:6])
     assert premium > 0 and amount + premium == total
     head, *rows = ROW.findall(listed)
-    assert cells(head)[4] == "Pagado"
+    assert cells(head)[4] == "Valor"
     assert sum(money(cells(r)[4]) for r in rows) == total
 
 
