@@ -96,7 +96,7 @@ test-postgres: install
 	  if [ -n "$$CI" ]; then exit 1; fi; \
 	fi
 
-test-slow: install ## the long load tests (and the API fuzzing on its second backend) that make test leaves out (.ci/run runs them)
+test-slow: install ## the long load tests (and the SQLite API fuzzing) that make test leaves out (.ci/run runs them)
 	@echo "== load tests on SQLite =="
 	@TRACKER_TEST_DB=sqlite $(PYTEST) -m "load" $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE)
 	@echo "== load tests on PostgreSQL =="

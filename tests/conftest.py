@@ -45,26 +45,19 @@ LOAD_TESTS = (
 )
 
 
-# The API fuzzing (about six minutes of a worker per backend) runs once in `make test`:
-# the staff API on PostgreSQL, the production database, the device API on SQLite, a
-# clerk's device's own backend at a collection centre. Each part's run on the other
-# backend goes with the load tests into `make test-slow` (.ci/run runs both).
-FUZZ_TESTS = "tests/slow/test_schemathesis.py::test_"
-DEVICE_FUZZ = "tests/slow/test_schemathesis.py::test_the_device_api_answers_hostile_input"
-FUZZ_CHECK = "tests/slow/test_schemathesis.py::test_the_parts_cover_every_operation"
-
-
-def _fuzzed_on_the_other_backend(nodeid: str) -> bool:
-    if not nodeid.startswith(FUZZ_TESTS) or nodeid.startswith(FUZZ_CHECK):
-        return False
-    return nodeid.startswith(DEVICE_FUZZ) != (BACKEND == "sqlite")
+# The API fuzzing (about five minutes of a worker per backend) runs in `make test` against
+# PostgreSQL, the production database; its SQLite run goes with the load tests into
+# `make test-slow` (.ci/run runs both).
+FUZZ_TESTS = ("tests/slow/test_schemathesis.py",)
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Mark the load tests `load`; run the slow tests first: spread over xdist workers they
     overlap the quick ones instead of finishing last, alone, on one core."""
     for item in items:
-        if item.nodeid.startswith(LOAD_TESTS) or _fuzzed_on_the_other_backend(item.nodeid):
+        if item.nodeid.startswith(LOAD_TESTS) or (
+            BACKEND == "sqlite" and item.nodeid.startswith(FUZZ_TESTS)
+        ):
             item.add_marker(pytest.mark.load)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
