@@ -21,6 +21,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
+CHUNK = 900  # ids per IN (...) list, under every database's parameter limit
+
+
+def chunks(ids: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    """Ids in slices small enough for one IN (...) list."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 LARGE_CACHE = -65_536  # SQLite's cache_size in KiB (negative): 64 MB
 
 

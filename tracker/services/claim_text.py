@@ -28,11 +28,11 @@ from .. import formatting
 from ..models import Delivery, Lot, SiteCoverage
 from ..models.enums import OperationKind
 from . import certificates, claims, genealogy
+from .bulk import chunks
 
 HARVEST = "harvest"  # the delivery dates of the lot's coffee or cacao
 PROCESSING = "processing"  # the days it was processed at a site the certificate covers
 LOCALES = ("es", "en")
-_CHUNK = 900
 
 THEN: dict[tuple[str, bool], Any] = {
     (HARVEST, True): _l("valid on the harvest dates"),
@@ -137,17 +137,12 @@ def qualify(
     )
 
 
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 def harvest_dates(session: Session, lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, set[date]]:
     """The delivery dates behind each lot, through its whole ancestry."""
     backward = genealogy.backward(session, lot_ids)
     everyone = sorted({d for parts in backward.values() for d in parts})
     day_of: dict[uuid.UUID, date] = {}
-    for chunk in _chunks(everyone):
+    for chunk in chunks(everyone):
         day_of.update(
             session.execute(
                 select(col(Delivery.id), col(Delivery.delivered_on)).where(

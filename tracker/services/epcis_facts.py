@@ -29,8 +29,7 @@ from ..models import (
 )
 from . import claim_text, genealogy, vocabulary
 from . import claims as claims_engine
-
-_CHUNK = 900
+from .bulk import chunks
 
 
 @dataclass
@@ -52,15 +51,10 @@ class EventFacts:
     qualified: dict[uuid.UUID, dict[uuid.UUID, claim_text.Qualification]]
 
 
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 def _fetch(session: Session, model: type, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
     wanted = sorted(set(ids))
     found: dict[uuid.UUID, Any] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         rows: Iterable[Any] = session.exec(select(model).where(model.id.in_(chunk)))  # type: ignore[attr-defined]
         for row in rows:
             found[row.id] = row
@@ -123,7 +117,7 @@ def _facts(
         operations.update(graph.operations)
         history |= graph.up | {lot_id}
     edges: list[LotInput] = []
-    for chunk in _chunks(sorted(operations)):
+    for chunk in chunks(sorted(operations)):
         edges.extend(session.exec(select(LotInput).where(LotInput.operation_id.in_(chunk))))  # type: ignore[attr-defined]
         # Every output of each operation (a split's other parts too).
         for made in session.exec(select(Lot).where(Lot.operation_id.in_(chunk))):  # type: ignore[attr-defined]

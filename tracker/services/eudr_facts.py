@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,11 +35,10 @@ from ..models import (
 )
 from ..models.enums import DeliveryFlagKind, PlotFlagKind
 from . import claim_text, genealogy, vocabulary
+from .bulk import chunks
 from .errors import Conflict
 from .geo import overlaps, parse_area
 from .shipments import shipment_lots
-
-_CHUNK = 900
 
 
 @dataclass
@@ -96,11 +94,6 @@ class Summary:
     qualified: dict[uuid.UUID, Any]
 
 
-def _chunks(ids: list[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 def for_shipment(session: Session, shipment: Shipment) -> Origin:
     """A shipment's lots and the plots behind them."""
     if shipment.voided_at is not None:
@@ -142,14 +135,14 @@ def plot_rows(
             grams_by_delivery[delivery_id] += grams
     delivery_ids = sorted(grams_by_delivery)
     per_plot: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
-    for chunk in _chunks(delivery_ids):
+    for chunk in chunks(delivery_ids):
         for delivery_id, plot_id in session.execute(
             select(Delivery.id, Delivery.plot_id).where(Delivery.id.in_(chunk))  # type: ignore[attr-defined]
         ):
             per_plot[plot_id][0] += grams_by_delivery[delivery_id]
             per_plot[plot_id][1] += 1
     rows: list[PlotRow] = []
-    for chunk in _chunks(sorted(per_plot)):
+    for chunk in chunks(sorted(per_plot)):
         for plot, family, community in session.execute(
             select(Plot, Family, Community)
             .join(Family, Family.id == Plot.family_id)  # type: ignore[arg-type]
@@ -170,7 +163,7 @@ def _protected(
     ids = [r.plot.id for r in rows]
     flagged: set[uuid.UUID] = set()
     resolved: set[uuid.UUID] = set()
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for plot_id, resolved_at in session.execute(
             select(PlotFlag.plot_id, PlotFlag.resolved_at).where(
                 PlotFlag.plot_id.in_(chunk),  # type: ignore[attr-defined]
@@ -178,7 +171,7 @@ def _protected(
             )
         ):
             (resolved if resolved_at is not None else flagged).add(plot_id)
-    for chunk in _chunks(delivery_ids):
+    for chunk in chunks(delivery_ids):
         flagged.update(
             session.exec(
                 select(Delivery.plot_id)
@@ -248,7 +241,7 @@ def certificates(session: Session, origin: Origin) -> list[tuple[Certificate, in
         .subquery("ranked")
     )
     counts: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for chunk in _chunks(family_ids):
+    for chunk in chunks(family_ids):
         for cert_id, family_id in session.execute(
             select(ranked.c.certificate_id, ranked.c.family_id).where(
                 ranked.c.rn == 1,
@@ -274,7 +267,7 @@ def certificates(session: Session, origin: Origin) -> list[tuple[Certificate, in
 def harvest_days(session: Session, origin: Origin) -> set[date]:
     """The days the coffee or cacao behind the package was delivered."""
     days: set[date] = set()
-    for chunk in _chunks(origin.delivery_ids):
+    for chunk in chunks(origin.delivery_ids):
         query = select(Delivery.delivered_on).where(Delivery.id.in_(chunk)).distinct()  # type: ignore[attr-defined,call-overload]
         days.update(session.exec(query).all())
     return days

@@ -10,7 +10,7 @@ processing did to the weight later. Voided operations are ignored.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
@@ -20,8 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from ..models import Delivery, Lot, LotInput, LotOperation, Shipment, ShipmentLot
-
-_CHUNK = 900
+from .bulk import chunks
 
 
 def _live_edges() -> Subquery:
@@ -39,7 +38,7 @@ def _live_edges() -> Subquery:
     )
 
 
-def _walk_up(roots: list[uuid.UUID]) -> tuple[CTE, Table]:
+def _walk_up(roots: Sequence[uuid.UUID]) -> tuple[CTE, Table]:
     """Recursive CTE (root, lot_id, factor): every ancestor lot of each root, with the share
     of that ancestor's weight that ended up in the root (a product along each path).
 
@@ -81,7 +80,7 @@ def backward(
     if not roots:
         return result
     sums: dict[uuid.UUID, dict[uuid.UUID, float]] = {root: {} for root in roots}
-    for chunk in _chunks(roots):
+    for chunk in chunks(roots):
         walk, edge = _walk_up(chunk)
         # With one root, the root column is left out: 5,000 fewer ids to read back.
         root_column = walk.c.root if len(chunk) > 1 else literal(0)
@@ -237,7 +236,7 @@ def graph(session: Session, lot_id: uuid.UUID, *, forward_too: bool = True) -> G
         down={r[0] for r in rows if r[1] == 1},
     )
     ids = sorted(result.up | result.down)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         result.edges.extend(
             session.scalars(
                 select(LotInput)
@@ -247,15 +246,15 @@ def graph(session: Session, lot_id: uuid.UUID, *, forward_too: bool = True) -> G
         )
     # Lots that went into a descendant alongside ours (a merge partner) are shown too.
     wanted = set(ids) | {e.source_lot_id for e in result.edges if e.source_lot_id is not None}
-    for chunk in _chunks(sorted(wanted)):
+    for chunk in chunks(sorted(wanted)):
         for lot in session.scalars(select(Lot).where(col(Lot.id).in_(chunk))):
             result.lots[lot.id] = lot
     op_ids = sorted({lot.operation_id for lot in result.lots.values()})
-    for chunk in _chunks(op_ids):
+    for chunk in chunks(op_ids):
         for op in session.scalars(select(LotOperation).where(col(LotOperation.id).in_(chunk))):
             result.operations[op.id] = op
     shipped_ids = sorted(result.up | result.down) if forward_too else [lot_id]
-    for chunk in _chunks(shipped_ids):
+    for chunk in chunks(shipped_ids):
         for link, shipment in session.execute(
             select(ShipmentLot, Shipment)
             .join(Shipment, col(Shipment.id) == col(ShipmentLot.shipment_id))
@@ -264,11 +263,6 @@ def graph(session: Session, lot_id: uuid.UUID, *, forward_too: bool = True) -> G
             result.shipped.append(link)
             result.shipments[shipment.id] = shipment
     return result
-
-
-def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
 
 
 def composition(

@@ -5,7 +5,7 @@ premium can follow, the rate limit, receipt codes and amounts as text."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -19,14 +19,12 @@ from ..models import (
     Payment,
 )
 from ..models.enums import FAMILY_COVERAGE_TYPES
+from .bulk import chunks
 from .cooperatives import season_bounds, season_of
 from .errors import ValidationFailed
 from .vocabulary import local_today
 
 MAX_RATE_MINOR = 100_000  # a premium of at most 1,000 per kg
-
-
-_CHUNK = 900
 
 
 def today() -> date:
@@ -61,11 +59,6 @@ def season_filter(coop: Cooperative, season: int):
         col(Delivery.delivered_on) >= start,
         col(Delivery.delivered_on) <= end,
     )
-
-
-def chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
 
 
 def claim_types(session: Session, coop: Cooperative) -> list[str]:

@@ -38,13 +38,13 @@ from ..models import (
 )
 from ..models.enums import PaymentKind, PaymentMethod
 from . import premiums, season_volumes
+from .bulk import chunks
 from .cooperatives import season_of
 from .errors import Conflict, ValidationFailed
 from .payment_terms import (
     MAX_RATE_MINOR,
     by_families,
     check_season,
-    chunks,
     claim_types,
     decimal_text,
     receipt_code,
@@ -452,7 +452,6 @@ __all__ = [
     "balance",
     "by_families",
     "check_season",
-    "chunks",
     "claim_types",
     "decimal_text",
     "delivery_lines",

@@ -45,7 +45,7 @@ from ..models import (
     PremiumRule,
     utcnow,
 )
-from . import audit, conversions, payment_terms
+from . import audit, bulk, conversions, payment_terms
 from .premium_rules import (
     DELIVERED,
     MEASURE_G,
@@ -256,7 +256,7 @@ def _computed(
     every = rules_for(session, coop, season, voided=True)
     for rule in (r for r in every if r.voided_at is None):
         equivalent = _equivalent(rule, factors)
-        for chunk in payment_terms.chunks(list(delivery_ids)):
+        for chunk in bulk.chunks(list(delivery_ids)):
             query = select(col(Delivery.id), equivalent, _amount(rule, equivalent)).where(
                 payment_terms.season_filter(coop, season),
                 _rule_filter(rule),
@@ -284,7 +284,7 @@ def _fixed_amounts(
     session: Session, coop: Cooperative, season: int, delivery_ids: Sequence[uuid.UUID]
 ) -> list[tuple[uuid.UUID, int]]:
     found: list[tuple[uuid.UUID, int]] = []
-    for chunk in payment_terms.chunks(list(delivery_ids)):
+    for chunk in bulk.chunks(list(delivery_ids)):
         query = (
             select(col(FixedPremium.delivery_id), col(FixedPremium.amount_minor))
             .join(PremiumRule, col(PremiumRule.id) == col(FixedPremium.rule_id))

@@ -45,6 +45,7 @@ from ..models.enums import OperationKind, PlotFlagKind
 from . import certificates as certificates_service
 from . import claim_text, genealogy, geo, lots, vocabulary
 from . import claims as claims_service
+from .bulk import chunks
 from .provenance_types import (
     MIN_FAMILIES_FOR_PRICE,
     CertificateFacts,
@@ -65,7 +66,6 @@ from .rows import from_row
 
 # EUDR (Regulation (EU) 2023/1115): no deforestation after this date.
 CUTOFF = date(2020, 12, 31)
-_CHUNK = 900
 
 
 def _token_query():
@@ -146,11 +146,6 @@ def kind_names(session: Session, cooperative_id: uuid.UUID) -> dict[str, tuple[s
     }
 
 
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 def _rows(
     session: Session,
     columns: Sequence[Any],
@@ -162,7 +157,7 @@ def _rows(
     """SELECT columns WHERE key IN ids, in chunks under every database's parameter limit."""
     ordered = sorted(set(ids))
     found: list = []
-    for chunk in _chunks(ordered):
+    for chunk in chunks(ordered):
         query = select(*columns)
         if join is not None:
             query = query.join(*join)
@@ -185,7 +180,7 @@ def _plots(
         plot_ids,
     )
     flags: dict[uuid.UUID, bool] = {}
-    for chunk in _chunks(sorted(plot_ids)):
+    for chunk in chunks(sorted(plot_ids)):
         for plot_id, resolved_at in session.execute(
             select(PlotFlag.plot_id, PlotFlag.resolved_at).where(
                 PlotFlag.plot_id.in_(chunk),  # type: ignore[attr-defined]

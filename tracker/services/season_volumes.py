@@ -41,6 +41,7 @@ from sqlmodel import Session, col
 
 from ..models import Cooperative, Delivery, DeliveryClaim, DeliveryFlag, Family, SeasonVolume
 from ..models.enums import DeliveryFlagKind
+from . import bulk
 
 CHUNK = 500  # families per statement (the claims engine recomputes 500 at a time)
 
@@ -211,17 +212,15 @@ def refresh(
     groups: list[dict[str, Any]] = (
         [{"coop": coop.id}]
         if family_ids is None
-        else [{"coop": coop.id, "families": chunk} for chunk in _chunked(sorted(family_ids))]
+        else [
+            {"coop": coop.id, "families": chunk} for chunk in bulk.chunks(sorted(family_ids), CHUNK)
+        ]
     )
     for params in groups:
         if not locked:
             connection.execute(hold, params).all()
         connection.execute(gone, params)
         connection.execute(insert, params)
-
-
-def _chunked(ids: list[uuid.UUID]) -> list[Sequence[uuid.UUID]]:
-    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
 
 
 def stored(session: Session, coop: Cooperative) -> set[tuple[Any, ...]]:

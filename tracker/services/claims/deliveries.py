@@ -25,11 +25,11 @@ from ...models import (
     Plot,
 )
 from .. import bulk, season_volumes
-from ..bulk import raw
+from ..bulk import chunks, raw
 from ..cooperatives import bump_public_version
 from .certs import load_certificates
 from .evaluation import FamilyData, Outcome, evaluate, load_families
-from .types import Claim, chunks, covers_families, family_types
+from .types import Claim, covers_families, family_types
 
 FAMILY_CHUNK = 500  # families recomputed together
 _CLAIM_TABLE: Table = DeliveryClaim.__table__  # type: ignore[attr-defined]

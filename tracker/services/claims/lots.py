@@ -18,9 +18,10 @@ from sqlmodel import Session, col
 from ...models import Delivery, DeliveryClaim, Lot, LotInput, LotOperation, SiteCoverage
 from ...models.enums import Basis, OperationKind
 from .. import conversions, genealogy
+from ..bulk import chunks
 from .certs import load_certificates
 from .ledger import Allocation, ledgers
-from .types import Claim, chunks, family_types
+from .types import Claim, family_types
 
 
 @dataclass

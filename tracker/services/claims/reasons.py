@@ -20,6 +20,7 @@ from ... import formatting
 from ...models import Certificate, Cooperative, Delivery, Family, Lot, ProcessingSite
 from ...models.enums import Basis, CertificateStatus, OperationKind
 from .. import conversions
+from ..bulk import chunks
 from ..vocabulary import (
     CERTIFICATE_STATUS_LABELS,
     COVERAGE_LABELS,
@@ -33,7 +34,7 @@ from .deliveries import FAMILY_CHUNK, delivery_claims
 from .evaluation import DeliveryRow, Outcome, evaluate, load_families
 from .lots import LotContext, LotNode, SiteCover, ancestry
 from .massbalance import options_for
-from .types import Claim, Reason, Report, chunks, family_types
+from .types import Claim, Reason, Report, family_types
 
 DETAILED = 5  # deliveries explained one by one when a lot lacks a claim
 

@@ -5,7 +5,6 @@ of both, and which claim types rest on families (the others rest on processing s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,14 +15,6 @@ from sqlmodel import Session, col
 from ...models import Certificate, CertificateKind
 from ...models.enums import FAMILY_COVERAGE_TYPES
 from ..vocabulary import BASIS_LABELS
-
-CHUNK = 900  # ids per IN (...) list, under every database's parameter limit
-
-
-def chunks(ids: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    """Ids in slices small enough for one IN (...) list."""
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,11 @@ from sqlmodel import Session, col, select
 from ...models import Delivery, Lot
 from ...models.enums import LotStatus
 from .. import audit
+from ..bulk import chunks
 from ..errors import Conflict
 from ..vocabulary import kg
 from ..write_phase import begin_writes
-from .rules import chunks, in_order
+from .rules import in_order
 
 # ids per CASE: each row is matched against the chunk's ids, so keep it short.
 CASE_CHUNK = 500

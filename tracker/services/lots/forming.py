@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from ...models import Cooperative, Delivery, Lot, LotOperation
 from ...models.enums import OperationKind
 from .. import publication
+from ..bulk import chunks
 from ..errors import ValidationFailed
 from ..vocabulary import FORM_LABELS, kg
 from .books import lock_rows, spend_lot, spend_lots, take_from_deliveries
@@ -30,7 +31,6 @@ from .rules import (
     Pick,
     check_lot_open,
     check_request,
-    chunks,
     clean_note,
     in_order,
     occurred,

@@ -14,11 +14,12 @@ from sqlmodel import Session, col, select
 from ...models import Cooperative, Lot, LotInput, LotOperation, Shipment, ShipmentLot, utcnow
 from ...models.enums import LotStatus
 from .. import audit, bulk
+from ..bulk import chunks
 from ..cooperatives import bump_public_version, season_of
 from ..errors import NotFound, ValidationFailed
 from ..vocabulary import kg
 from .codes import next_code
-from .rules import chunks, max_lot_g
+from .rules import max_lot_g
 
 Edge = tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, int]
 

@@ -25,7 +25,6 @@ MAX_NOTE = 500
 # Weights are 32-bit integers of grams in the database: a lot stays under 2,000 t.
 MAX_LOT_G = 2_000_000_000
 EARLIEST = date(2000, 1, 1)
-CHUNK = 900  # ids per IN (...) list: under every database's parameter limit
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,6 @@ def in_order(ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
 
 def _bits(value: uuid.UUID) -> int:
     return value.int
-
-
-def chunks(ids: Sequence[uuid.UUID], size: int = CHUNK) -> Iterable[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 def clean_note(note: str | None) -> str:
