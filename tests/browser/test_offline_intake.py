@@ -8,8 +8,10 @@ import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -47,7 +49,7 @@ def launch(browser, tmp_path) -> Iterator[Callable[[], Any]]:
     profile = tmp_path / "profile"
     opened: list[Any] = []
 
-    def open_browser() -> Any:
+    def open_browser(**options: Any) -> Any:
         context = browser.browser_type.launch_persistent_context(
             str(profile),
             executable_path=CHROMIUM,
@@ -56,6 +58,7 @@ def launch(browser, tmp_path) -> Iterator[Callable[[], Any]]:
             viewport=PHONE,
             locale="es-PE",
             service_workers="allow",
+            **options,
         )
         context.add_init_script(PRINTS)
         opened.append(context)
@@ -357,6 +360,44 @@ def test_four_interactions_from_login_to_a_printed_receipt(live_server, launch, 
     assert interactions <= 4
     wait_for(lambda: len(stored_numbers(db)) == 2, page)
     assert page.locator("#member_code").evaluate("el => el === document.activeElement")
+
+
+def zone_on_another_day() -> str:
+    """A time zone whose date is not the cooperative's right now: 14 hours ahead of UTC
+    from 05:00 at the cooperative (UTC-5), 11 hours behind before then."""
+    now = datetime.now(UTC)
+    cooperative_day = (now - timedelta(hours=5)).date()
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        if now.astimezone(ZoneInfo(zone)).date() != cooperative_day:
+            return zone
+    raise AssertionError("no zone on another day")
+
+
+def test_a_phone_set_to_another_time_zone_dates_deliveries_at_the_cooperative(
+    live_server, launch, db, world, members
+):
+    """A phone whose clock is set to another zone (bought abroad, never set) sees another
+    date than the cooperative. Its form still proposes the cooperative's today, the same
+    as the server's, and a delivery kept offline is stored on that day, not refused as
+    dated in the future nor held back as one."""
+    today = world_today().isoformat()
+    context = launch(timezone_id=zone_on_another_day())
+    page = page_of(context)
+    login(page, live_server, "clerk.a@example.org")
+    ready_offline(page)
+    assert page.evaluate("new Date().toLocaleDateString('sv')") != today  # the phone's day
+    expect(page.locator("#delivered_on")).to_have_value(today)
+    before = stored_numbers(db)
+    context.set_offline(True)
+    number = record(page, "CAZ-1004", gross="40,5")
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_for(lambda: number in stored_numbers(db), page)
+    stored = db.exec(select(Delivery).where(Delivery.receipt_number == number)).one()
+    db.commit()
+    assert stored.delivered_on.isoformat() == today
+    assert stored_numbers(db) == sorted([*before, number])
+    expect(page.locator("[data-outbox-count]")).to_be_hidden()
 
 
 def test_the_offline_receipt_groups_thousands_as_the_server_does(

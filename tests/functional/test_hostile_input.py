@@ -23,6 +23,7 @@ from sqlmodel import func, select
 
 from tests import factories as f
 from tracker.models import Family, Lot, Plot
+from tracker.services.vocabulary import local_today
 
 needs_pdftotext = pytest.mark.skipif(
     not shutil.which("pdftotext"), reason="poppler-utils missing: run make sysdeps"
@@ -82,7 +83,7 @@ def fetched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def _hostile_cooperative(app: Any, client: Any, auth: Any, db: Any, world: Any) -> dict[str, Any]:
     """A cooperative whose every free-text field a user can set carries markup, entered
     through the admin, manager and clerk forms (and the API where no form exists)."""
-    today = date.today()
+    today = local_today()
     ids: dict[str, Any] = {"code": "XSS"}
     clerk = app.test_client()
 
@@ -599,7 +600,7 @@ def _assert_inert(url: str, rows: list[list[str]]) -> None:
 
 
 def test_every_csv_export_neutralises_formulas(client, auth, db, world, api_token):
-    today = date.today()
+    today = local_today()
     manager = api_token("manager.a@example.org")
     community = client.post(
         "/api/v1/cooperatives/COOPA/communities", json={"name": AT_SUM}, headers=manager

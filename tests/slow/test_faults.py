@@ -36,7 +36,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from tests import factories as f
 from tests.conftest import BACKEND, PG_ADMIN, _pg_admin_connect, _sqlalchemy_pg_url
 from tests.slow.conftest import ROOT
 from tracker.models import metadata
+from tracker.services.vocabulary import local_today
 
 pytestmark = pytest.mark.slow
 
@@ -314,7 +315,7 @@ def deliveries_csv(people: list[tuple[str, str, str, str]], rows: int, tag: str)
         "member_code,plot,crop,form,delivered_on,gross_kg,tare_kg,moisture_pct,"
         "grade,price_per_kg,premium_per_kg,paper_receipt"
     ]
-    start = date.today() - timedelta(days=200)
+    start = local_today() - timedelta(days=200)
     for n in range(rows):
         code, plot, _family, _plot = people[n % len(people)]
         day = start + timedelta(days=n % 180)
@@ -357,7 +358,7 @@ class Clerks:
                         "plot_id": plot_id,
                         "crop": "coffee",
                         "form": "dry_parchment",
-                        "delivered_on": date.today().isoformat(),
+                        "delivered_on": local_today().isoformat(),
                         "gross_kg": 40 + n % 30,
                         "tare_kg": 0.5,
                         "price_per_kg": "9.20",

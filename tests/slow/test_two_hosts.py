@@ -13,7 +13,6 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import requests
 from tests import factories as f
 from tests.conftest import BACKEND
 from tests.slow.conftest import BIN, ROOT
+from tracker.services.vocabulary import local_today
 
 pytestmark = [
     pytest.mark.slow,
@@ -186,7 +186,7 @@ def test_two_hosts_share_documents_public_pages_sheets_and_login_limits(
     # Suspended through A: B's public page and sheet say so on the next request.
     suspended = requests.post(
         f"{a.base}/api/v1/certificates/{organic.id}/status",
-        json={"status": "suspended", "from": date.today().isoformat(), "reason": "Auditoría"},
+        json={"status": "suspended", "from": local_today().isoformat(), "reason": "Auditoría"},
         headers=auth,
         timeout=60,
     )

@@ -11,6 +11,7 @@ from tracker.documents.csv_export import Dialect
 from tracker.models import AuditEntry, Community, Delivery, Family, ImportBatch, Plot
 from tracker.services import delivery_import, exports, imports
 from tracker.services.imports import ImportFailed
+from tracker.services.vocabulary import local_today
 
 HEADER = "member_code,plot,crop,form,delivered_on,gross_kg,tare_kg,moisture_pct,grade,price_per_kg,premium_per_kg\n"
 
@@ -120,7 +121,7 @@ def test_a_row_repeated_in_the_file_is_reported(db, world):
 def test_every_bad_row_is_listed_with_line_and_field_and_nothing_is_stored(db, world):
     make_sample_members(db, world.a)
     make_family(db, world.b, member_code="B-0001")
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    tomorrow = (local_today() + timedelta(days=2)).isoformat()
     good = "CAZ-1000,Parcela 1,coffee,dry_parchment,2026-06-02,41.3,0.2,11.5,A,8.72,0.40\n"
     lines = [
         good,

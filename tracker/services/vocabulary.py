@@ -264,3 +264,9 @@ def local_date(moment: datetime, coop: Cooperative | None = None) -> date:
 def local_today(coop: Cooperative | None = None) -> date:
     """Today at the cooperative."""
     return local_date(utcnow(), coop)
+
+
+def utc_offset_minutes(coop: Cooperative | None = None) -> int:
+    """The cooperative's offset from UTC, for a page whose script must name the same
+    today as `local_today` whatever time zone the phone is set to."""
+    return int(COOPERATIVE_UTC_OFFSET.total_seconds() // 60)

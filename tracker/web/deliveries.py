@@ -145,6 +145,7 @@ def _fields_context(
         "centre": centre,
         "centres": deliveries.centres(db, coop) if principal().centres.get(coop.id) is None else [],
         "today": deliveries.today(),
+        "utc_offset": vocabulary.utc_offset_minutes(coop),
     }
 
 

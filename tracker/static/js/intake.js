@@ -57,7 +57,13 @@
   const typedMoney = (text) => (LANG.startsWith("es") ? String(text).replace(".", ",") : String(text));
   const amountFor = (grams, perKg) => Math.floor((grams * perKg + 500) / 1000);
 
+  // Today at the cooperative, as the server names it (vocabulary.local_today): the phone's
+  // clock read at the cooperative's offset from UTC, whatever time zone the phone is set
+  // to, so that an evening delivery is never dated tomorrow and refused as future.
   function isoToday() {
+    const field = document.getElementById("delivered_on");
+    const offset = field ? Number(field.dataset.utcOffset) : NaN;
+    if (Number.isFinite(offset)) return new Date(Date.now() + offset * 60000).toISOString().slice(0, 10);
     const now = new Date();
     return now.getFullYear() + "-" + String(now.getMonth() + 1).padStart(2, "0") + "-" + String(now.getDate()).padStart(2, "0");
   }
