@@ -23,7 +23,7 @@ PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_JOBS)
 # pytest exits 5 when it collected nothing: say so and fail, never pass silently.
 NO_TESTS_IS_FAILURE = { rc=$$?; [ $$rc = 5 ] && echo "!! pytest collected no tests"; exit $$rc; }
 
-.PHONY: help run serve test test-sqlite test-postgres test-slow test-fast lint format bench bench-federation install sysdeps vendor translations init demo clean
+.PHONY: help run serve test test-sqlite test-postgres test-slow test-slow-sqlite test-slow-postgres test-fast lint format bench bench-federation install sysdeps vendor translations init demo clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -98,9 +98,14 @@ test-postgres: install
 	  if [ -n "$$CI" ]; then exit 1; fi; \
 	fi
 
-test-slow: install ## the long load tests (and the SQLite API fuzzing) that make test leaves out (.ci/run runs them)
+test-slow: install ## the long load tests and the API fuzzing that make test leaves out (.ci/run runs them)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-slow-sqlite test-slow-postgres
+
+test-slow-sqlite: install
 	@echo "== load tests on SQLite =="
 	@TRACKER_TEST_DB=sqlite $(PYTEST) -m "load" $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE)
+
+test-slow-postgres: install
 	@echo "== load tests on PostgreSQL =="
 	@TRACKER_TEST_DB=postgres $(PYTEST) -m "load and not sqlite_only" $(PYTEST_ARGS) || $(NO_TESTS_IS_FAILURE)
 
