@@ -46,10 +46,10 @@ sysdeps: ## install the Debian packages that are missing (says which)
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || { echo "Creating the virtual environment in $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing the tracker and its dependencies into $(VENV)"
-	@# uv resolves and installs the same releases as pip in a tenth of the time (3 s
+	@# uv resolves and installs the same releases as pip, compiled, in a third of the time (8 s
 	@# against 25 s of a clean clone's make test).
 	@$(BIN)/pip install -q --disable-pip-version-check uv
-	@VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install -q -e '.[dev]'
+	@VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install -q --compile-bytecode -e '.[dev]'
 	@touch $@
 
 $(VENDOR_STAMP): package.json package-lock.json
