@@ -30,6 +30,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from .models.base import local_date
+
 NBSP = "\u00a0"
 # Grams in a quintal, for the forms Peru prices that way: 46 kg green, 55.2 kg parchment.
 QUINTAL_G = {"green": 46_000, "dry_parchment": 55_200}
@@ -185,7 +187,7 @@ def day(value: date | datetime | None, style: str = "medium", *, locale: str | N
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.date()
+        value = local_date(value)  # the cooperative's day, not the server's UTC one
     return dates.format_date(value, style, locale=locale_of(locale))
 
 

@@ -192,3 +192,26 @@ def test_hectares_and_the_templates_write_through_the_one_module():
         if "decimalformat" in p.read_text()
     )
     assert not users, users
+
+
+# 02:00 UTC on 1 April 2027 is 21:00 on 31 March in Peru: the last evening of season 2026.
+EVENING = datetime(2027, 4, 1, 2, 0, tzinfo=UTC)
+
+
+def test_a_moment_is_written_as_the_cooperatives_day_not_the_servers(db, world):
+    """An evening in Peru is already tomorrow in UTC: a timestamp written as a date, the
+    dashboard's season and the season report's "flagged since" all take the
+    cooperative's day, as the delivery form does."""
+    from tracker.services import dashboard, reports
+    from tracker.services.vocabulary import local_today
+
+    assert formatting.day(EVENING, locale="es") == "31 mar 2027"
+    assert formatting.day(EVENING.replace(tzinfo=None), locale="es") == "31 mar 2027"
+    with time_machine.travel(EVENING, tick=False):
+        assert local_today() == date(2027, 3, 31)
+        assert dashboard.season_summary(db, world.a)["season"] == 2026
+        plot = f.make_plot(db, f.make_family(db, world.a))
+        f.flag_plot(db, plot)
+        db.commit()
+        report = reports.season_report(db, world.a, 2026)
+    assert [p.flagged_since for p in report.protected_plots] == [date(2027, 3, 31)]

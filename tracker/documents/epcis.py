@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 from flask_babel import force_locale
@@ -48,12 +48,13 @@ from ..models import (
     ShipmentLot,
     utcnow,
 )
+from ..models.base import COOPERATIVE_TZ
 from ..services import claim_text, epcis_facts, gs1
 from ..services.links import certificate_page
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CBV = "https://ref.gs1.org/cbv/"
-PERU = timezone(timedelta(hours=-5))
+PERU = COOPERATIVE_TZ
 OFFSET = "-05:00"
 MEDIA_TYPE = "application/ld+json"
 # The time of day given to an event known only by its date (docs/standards.md).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import MetaData
 from sqlmodel import Field, SQLModel
@@ -25,8 +25,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def today_utc() -> date:
-    return utcnow().date()
+# Every cooperative so far works in Peru: UTC-5, no summer time. Dates people read or
+# type (a delivery's day, "flagged since", the season) are the cooperative's, never the
+# server's UTC date: after 19:00 in Peru that is already tomorrow.
+COOPERATIVE_UTC_OFFSET = timedelta(hours=-5)
+COOPERATIVE_TZ = timezone(COOPERATIVE_UTC_OFFSET)
+
+
+def local_date(moment: datetime) -> date:
+    """The cooperative's date at a moment (a naive moment is UTC, as stored)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(COOPERATIVE_TZ).date()
 
 
 def public_token() -> str:

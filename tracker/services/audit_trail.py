@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -39,8 +39,8 @@ from ..models import (
     StoredFile,
     User,
 )
+from ..models.base import COOPERATIVE_TZ, COOPERATIVE_UTC_OFFSET
 from . import audit, premium_rules, vocabulary
-from .vocabulary import COOPERATIVE_UTC_OFFSET
 
 # The kinds of record, as people call them.
 ENTITY_LABELS: dict[str, Any] = {
@@ -344,7 +344,7 @@ def for_people(currency: str | None) -> Writing:
     "S/ 1.234,56", "23 jun 2026", "23 jun 2026 10:00" at the cooperative, "Sí"/"No"."""
     from flask_babel import gettext
 
-    local = timezone(COOPERATIVE_UTC_OFFSET)
+    local = COOPERATIVE_TZ
 
     def moment(value: datetime) -> str:
         at = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(local)

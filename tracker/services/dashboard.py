@@ -8,14 +8,14 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..models import Certificate, Community, Cooperative, Family, Lot, SeasonVolume
-from ..models.base import today_utc
 from . import season_volumes
 from .cooperatives import season_bounds, season_of
+from .vocabulary import local_today
 
 
 def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
     """Families, communities, the season's deliveries and kilos, lots and certificates."""
-    season = season_of(coop, today_utc())
+    season = season_of(coop, local_today(coop))
     start, end = season_bounds(coop, season)
     families = session.exec(
         select(func.count()).select_from(Family).where(Family.cooperative_id == coop.id)

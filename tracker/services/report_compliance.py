@@ -46,6 +46,7 @@ from .report_figures import (
     YieldFlag,
 )
 from .rows import from_row
+from .vocabulary import local_date
 
 EXPIRY_WARNING_DAYS = 90
 
@@ -261,7 +262,7 @@ def protected_plot_lines(session: Session, coop: Cooperative, where) -> list[Pro
         )
         .group_by(col(PlotFlag.plot_id))
     ):
-        flagged[plot_id] = since.date() if since is not None else None
+        flagged[plot_id] = local_date(since) if since is not None else None
     for (plot_id,) in session.execute(
         sa_select(col(Delivery.plot_id))
         .join(DeliveryFlag, col(DeliveryFlag.delivery_id) == col(Delivery.id))

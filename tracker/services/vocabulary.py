@@ -10,7 +10,7 @@ name from `claim_names` or to its code. Nothing here depends on another service.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,8 @@ from sqlmodel import Session, col
 
 from .. import formatting
 from ..models import CertificateKind, Cooperative, utcnow
+from ..models.base import COOPERATIVE_UTC_OFFSET
+from ..models.base import local_date as base_local_date
 from ..models.enums import (
     Basis,
     CertificateStatus,
@@ -252,13 +254,10 @@ def quintals(grams: int, form: str, country: str | None = None) -> str | None:
 
 # -- today at the cooperative -----------------------------------------------------------
 
-# Every cooperative so far works in Peru (UTC-5, no summer time).
-COOPERATIVE_UTC_OFFSET = timedelta(hours=-5)
-
 
 def local_date(moment: datetime, coop: Cooperative | None = None) -> date:
     """The cooperative's date at a moment: an evening operation is not dated tomorrow."""
-    return (moment + COOPERATIVE_UTC_OFFSET).date()
+    return base_local_date(moment)
 
 
 def local_today(coop: Cooperative | None = None) -> date:
