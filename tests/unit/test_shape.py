@@ -259,3 +259,32 @@ def test_the_private_import_scan_finds_them() -> None:
     """Relative imports and imports from tracker count; other packages' don't."""
     text = "from .lots import _chunks\nfrom tracker.db import _x\nfrom os import _exit\n"
     assert _private_imports(text) == [".lots._chunks", "tracker.db._x"]
+
+
+# -- today is the cooperative's ------------------------------------------------------------
+
+MACHINE_TODAY = ("date.today(", "datetime.today(", "datetime.now()", "datetime.utcnow(")
+
+
+def _machine_today(path: Path) -> list[str]:
+    """Lines of a file that read the machine's own date or naive clock."""
+    return [
+        f"{path.name}:{number}: {line.strip()}"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if any(call in line for call in MACHINE_TODAY)
+    ]
+
+
+def test_no_code_or_test_reads_the_machines_date():
+    """Today is the cooperative's (`vocabulary.local_today`): the machine's date is UTC on a
+    server and in CI, already tomorrow after 19:00 in Peru (a CI run at 00:15 UTC failed
+    eleven tests that way). Moments come from `models.base.utcnow`, aware."""
+    tests = Path(__file__).resolve().parents[1]
+    found = [
+        hit
+        for folder in (ROOT, tests)
+        for path in sorted(folder.rglob("*.py"))
+        if path != Path(__file__).resolve()
+        for hit in _machine_today(path)
+    ]
+    assert found == []
