@@ -277,7 +277,7 @@ def _machine_today(path: Path) -> list[str]:
 
 def test_no_code_or_test_reads_the_machines_date():
     """Today is the cooperative's (`vocabulary.local_today`): the machine's date is UTC on a
-    server and in CI, already tomorrow after 19:00 in Peru (a CI run at 00:15 UTC failed
+    server and in CI, already tomorrow after 19:00 in Peru (a CI run just after midnight UTC failed
     eleven tests that way). Moments come from `models.base.utcnow`, aware."""
     tests = Path(__file__).resolve().parents[1]
     found = [
