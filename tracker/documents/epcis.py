@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 from flask_babel import force_locale
@@ -48,13 +48,12 @@ from ..models import (
     ShipmentLot,
     utcnow,
 )
-from ..models.base import COOPERATIVE_TZ
+from ..models.base import COOPERATIVE_TZ, local_moment
 from ..services import claim_text, epcis_facts, gs1
 from ..services.links import certificate_page
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CBV = "https://ref.gs1.org/cbv/"
-PERU = COOPERATIVE_TZ
 OFFSET = "-05:00"
 MEDIA_TYPE = "application/ld+json"
 # The time of day given to an event known only by its date (docs/standards.md).
@@ -116,10 +115,10 @@ def _moment(day: date, stamp: datetime | None) -> str:
     """When it happened: the recorded moment if it was recorded on its own day (Peru
     time), else the day at DATE_ONLY_AT, -05:00."""
     if stamp is not None:
-        moment = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(PERU)
+        moment = local_moment(stamp)
         if moment.date() == day:
             return moment.replace(microsecond=0).isoformat()
-    return datetime.combine(day, DATE_ONLY_AT, PERU).isoformat()
+    return datetime.combine(day, DATE_ONLY_AT, COOPERATIVE_TZ).isoformat()
 
 
 def _kg(grams: int) -> float:

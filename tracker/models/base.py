@@ -32,11 +32,16 @@ COOPERATIVE_UTC_OFFSET = timedelta(hours=-5)
 COOPERATIVE_TZ = timezone(COOPERATIVE_UTC_OFFSET)
 
 
-def local_date(moment: datetime) -> date:
-    """The cooperative's date at a moment (a naive moment is UTC, as stored)."""
+def local_moment(moment: datetime) -> datetime:
+    """A moment on the cooperative's clock (a naive moment is UTC, as stored)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(COOPERATIVE_TZ).date()
+    return moment.astimezone(COOPERATIVE_TZ)
+
+
+def local_date(moment: datetime) -> date:
+    """The cooperative's date at a moment."""
+    return local_moment(moment).date()
 
 
 def public_token() -> str:

@@ -39,7 +39,7 @@ from ..models import (
     StoredFile,
     User,
 )
-from ..models.base import COOPERATIVE_TZ, COOPERATIVE_UTC_OFFSET
+from ..models.base import COOPERATIVE_UTC_OFFSET, local_moment
 from . import audit, premium_rules, vocabulary
 
 # The kinds of record, as people call them.
@@ -344,10 +344,8 @@ def for_people(currency: str | None) -> Writing:
     "S/ 1.234,56", "23 jun 2026", "23 jun 2026 10:00" at the cooperative, "Sí"/"No"."""
     from flask_babel import gettext
 
-    local = COOPERATIVE_TZ
-
     def moment(value: datetime) -> str:
-        at = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(local)
+        at = local_moment(value)
         return f"{formatting.day(at)} {at:%H:%M}"
 
     return Writing(
