@@ -194,3 +194,41 @@ def test_season_report_before_the_certificate_period_still_reads_the_ledger(
     assert body.status_code == 200
     ledgers = body.get_json()["ledger"]
     assert [(x["credit_kg"], x["debit_kg"]) for x in ledgers] == [(575.0, 100.0)]
+
+
+def test_a_certificate_of_both_crops_shows_a_ledger_per_crop(
+    db, world, frozen, client, auth, api_token
+):
+    """Cacao credit is not coffee credit: the API, the certificate page and the season
+    report keep them apart, each in its own unit."""
+    b = world.b
+    cert = f.make_certificate(
+        db, b, type="fairtrade", crops="coffee,cacao", basis="mass_balance", number="FLO-2C"
+    )
+    family = f.make_family(db, b)
+    plot = f.make_plot(db, family, crop="cacao", area_ha=4.0, expected_yield_kg_ha=900)
+    f.cover(db, cert, family)
+    dry = f.make_delivery(db, b, family, plot, kg=200, form="dry_beans", price=1100)
+    f.materialise_claims(db, [(dry, [cert])])
+    db.commit()
+    headers = {**api_token("manager.b@example.org"), "Accept-Language": "es"}
+    url = f"/api/v1/certificates/{cert.id}/ledger"
+    first = client.get(url, headers=headers).get_json()
+    assert (first["crop"], first["crops"], first["credit_kg"]) == ("coffee", ["coffee", "cacao"], 0)
+    assert first["unit"] == "kg equivalentes de café verde"
+    cacao = client.get(f"{url}?crop=cacao", headers=headers).get_json()
+    assert (cacao["crop"], cacao["credit_kg"], cacao["unit"]) == (
+        "cacao",
+        200.0,
+        "kg equivalentes de grano seco",
+    )
+    wrong = client.get(f"{url}?crop=tea", headers=headers)
+    assert wrong.status_code == 422 and "crop" in wrong.get_json()["errors"]
+    lines = client.get(
+        "/api/v1/cooperatives/COOPB/reports/season?season=2026", headers=headers
+    ).get_json()["ledger"]
+    assert sorted((x["crop"], x["credit_kg"]) for x in lines) == [("cacao", 200.0), ("coffee", 0)]
+    auth.login("manager.b@example.org")
+    page = client.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    assert 'id="ledger-coffee"' in page and 'id="ledger-cacao"' in page
+    assert "En kg equivalentes de café verde" in page and "En kg equivalentes de grano seco" in page

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from tests import factories as f
-from tracker.services import claims, lots
+from tracker.services import claims, lots, reports
 from tracker.services.claims import massbalance
 from tracker.services.errors import Conflict, ValidationFailed
 
@@ -250,6 +250,36 @@ def test_mass_balance_claims_spend_the_ledger_and_never_overdraw_it(db, world, f
     )
     assert held(db, small) == {}
     assert massbalance.ledger(db, fairtrade).balance_g == 400_000
+
+
+def test_a_certificate_of_both_crops_keeps_a_ledger_per_crop(db, world):
+    """Certified cacao never backs a coffee lot: the review's case, 2,000 kg of certified
+    dry cacao beans in and 600 kg of uncovered green coffee, gave the coffee lot the claim."""
+    coop = world.a
+    both = f.make_certificate(
+        db, coop, type="fairtrade", basis="mass_balance", crops="coffee,cacao", number="FLO-9"
+    )
+    weigh(db, coop, [both], kg=2000, crop="cacao", form="dry_beans")
+    coffee = lot_of(db, coop, [weigh(db, coop, kg=600, form="green")])
+    cacao = lot_of(db, coop, [weigh(db, coop, kg=500, crop="cacao", form="dry_beans")])
+    with pytest.raises(Conflict) as error:
+        massbalance.allocate(db, lot=coffee, certificate=both, user_id=None)
+    assert "green-coffee equivalent" in error.value.text()
+    [option] = claims.explain_lot(db, coffee).mass_balance
+    assert option.balance_g == 0
+    books = {b.crop: b for b in massbalance.certificate_ledgers(db, both)}
+    assert (books["coffee"].credit_g, books["cacao"].credit_g) == (0, 2_000_000)
+    assert held(db, coffee) == {}
+    massbalance.allocate(db, lot=cacao, certificate=both, user_id=None)
+    assert held(db, cacao) == {"fairtrade": ("mass_balance", {both.id})}
+    books = {b.crop: b for b in massbalance.certificate_ledgers(db, both)}
+    assert (books["cacao"].debit_g, books["cacao"].balance_g) == (500_000, 1_500_000)
+    assert (books["coffee"].debit_g, books["coffee"].allocations) == (0, [])
+    # The season report reads the same two ledgers, one line per crop.
+    report = reports.season_report(db, coop, 2026)
+    lines = {(line.label, line.crop): line for line in report.ledger}
+    assert lines[("FLO-9", "cacao")].credit_g == 2_000_000
+    assert lines[("FLO-9", "coffee")].credit_g == 0
 
 
 def test_mass_balance_follows_splits_and_processing_but_not_mixed_merges(db, world, fairtrade):

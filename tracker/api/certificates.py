@@ -24,6 +24,7 @@ from ..schemas.certificate import (
     CoverageInSchema,
     CoverageQuerySchema,
     CoverageResultSchema,
+    LedgerQuerySchema,
     MassBalanceLedgerSchema,
     SiteCoverageInSchema,
     SiteCoverageSchema,
@@ -355,18 +356,26 @@ class Sites(MethodView):
 
 @blp.route("/certificates/<certificate_id>/ledger")
 class Ledger(MethodView):
+    @blp.arguments(LedgerQuerySchema, location="query")
     @blp.response(200, MassBalanceLedgerSchema)
-    def get(self, certificate_id: str) -> dict[str, Any]:
-        """The mass-balance ledger: certified kg in, allocated kg out (in `unit`, the crop's
+    def get(self, args: dict[str, Any], certificate_id: str) -> dict[str, Any]:
+        """The mass-balance ledger of one of the certificate's crops (`crop`; the first
+        by default): certified kg of the crop in, allocated kg out (in `unit`, the crop's
         ledger unit: kg of green-coffee or dry-bean equivalent), and which allocations the
-        credit still covers. The season report's ledger is this same computation."""
+        credit still covers. The season report's ledgers are this same computation."""
         cert = guard.record("certificate_id")
         session = get_session()
-        book = massbalance.ledger(session, cert)
+        books = {book.crop: book for book in massbalance.certificate_ledgers(session, cert)}
+        crops = split_list(cert.crops)
+        crop = args.get("crop") or next(iter(crops), "")
+        if crop not in books:
+            raise ValidationFailed({"crop": [_("The certificate does not cover this crop.")]})
+        book = books[crop]
         codes = certificate_pages.lot_codes(session, [a.lot_id for a in book.allocations])
-        crop = next(iter(split_list(cert.crops)), "")
         return {
             "certificate_id": cert.id,
+            "crop": crop,
+            "crops": list(books),
             "reference_form": conversions.ledger_form(crop),
             "unit": conversions.ledger_unit(crop),
             "credit_g": book.credit_g,

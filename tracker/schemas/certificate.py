@@ -187,11 +187,20 @@ class MassBalanceAllocationSchema(StrictSchema):
     covered = fields.Boolean()
 
 
+class LedgerQuerySchema(InputSchema):
+    """A certificate keeps one ledger per crop; without `crop`, its first crop's."""
+
+    crop = fields.String(load_default=None, validate=one_of(Crop))
+
+
 class MassBalanceLedgerSchema(StrictSchema):
-    """Kilograms in `unit` ("kg of dry-bean equivalent"): `reference_form` converted with
-    the cooperative's conversion factors."""
+    """The ledger of one of the certificate's crops (`crops` lists them all; each has its
+    own): kilograms in `unit` ("kg of dry-bean equivalent"), `reference_form` converted
+    with the cooperative's conversion factors."""
 
     certificate_id = Id()
+    crop = fields.String()
+    crops = fields.List(fields.String())
     reference_form = fields.String()
     unit = fields.String()
     credit_kg = Kilograms(attribute="credit_g")

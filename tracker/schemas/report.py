@@ -136,10 +136,12 @@ class CertificateLineSchema(Schema):
 
 
 class LedgerSchema(Schema):
-    """A certificate's mass-balance ledger, in kg of its crop's ledger unit (`unit`)."""
+    """A certificate's mass-balance ledger for one crop (`crop`; a certificate covering
+    both crops has one line each), in kg of the crop's ledger unit (`unit`)."""
 
     certificate_id = Id()
     certificate_number = fields.String(attribute="label")
+    crop = fields.String()
     reference_form = fields.String(attribute="ledger_form")
     unit = fields.Function(lambda line: conversions.ledger_unit(line.crop))
     credit_kg = Kilograms(attribute="credit_g")

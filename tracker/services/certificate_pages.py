@@ -36,14 +36,15 @@ def certificate_page(
     session: Session, cert: Certificate, coop: Cooperative, *, today: date, on: date
 ) -> dict[str, Any]:
     """One certificate: its status today and on `on`, history, documents, whom it covers
-    (families or sites), the mass-balance ledger, and the options its forms offer."""
+    (families or sites), the mass-balance ledgers (one per crop), and the options its forms offer."""
     family_cert = certificates.covers_families(session, cert)
-    ledger = None
-    allocations: list[tuple[Any, str]] = []
+    ledgers: list[tuple[Any, list[tuple[Any, str]]]] = []
     if cert.basis == Basis.MASS_BALANCE and family_cert:
-        ledger = massbalance.ledger(session, cert)
-        codes = lot_codes(session, [a.lot_id for a in ledger.allocations])
-        allocations = [(a, codes.get(a.lot_id, "")) for a in ledger.allocations]
+        books = massbalance.certificate_ledgers(session, cert)
+        codes = lot_codes(session, [a.lot_id for book in books for a in book.allocations])
+        ledgers = [
+            (book, [(a, codes.get(a.lot_id, "")) for a in book.allocations]) for book in books
+        ]
     return {
         "labels": vocabulary.claim_names(session, cert.cooperative_id),
         "state": certificates.state_on(session, cert, today),
@@ -58,8 +59,7 @@ def certificate_page(
             (str(s.id), f"{s.code} · {s.name}") for s in lot_pages.sites(session, coop)
         ],
         "communities": [(str(c.id), c.name) for c in families.communities(session, coop)],
-        "ledger": ledger,
-        "allocations": allocations,
+        "ledgers": ledgers,
     }
 
 

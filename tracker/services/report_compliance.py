@@ -170,28 +170,28 @@ def _claimed(session: Session, coop: Cooperative, season: int) -> dict[uuid.UUID
 
 
 def ledger_lines(session: Session, certificates: list[CertificateLine]) -> list[LedgerLine]:
-    """The ledger of each mass-balance certificate of the season, as massbalance.ledgers
-    computes it for every other view (API, certificate and lot pages)."""
+    """The ledgers of each mass-balance certificate of the season, one per crop it covers,
+    as massbalance.ledgers computes them for every other view (API, certificate and lot
+    pages)."""
     mass_balance = [c for c in certificates if c.basis == Basis.MASS_BALANCE]
     if not mass_balance:
         return []
     books = massbalance.ledgers(session, [c.id for c in mass_balance])
     lines = []
     for cert in mass_balance:
-        book = books[cert.id]
-        crop = next((c for c in cert.crops.split(",") if c.strip()), "").strip()
-        lines.append(
-            LedgerLine(
-                certificate_id=cert.id,
-                label=cert.number,
-                crop=crop,
-                ledger_form=conversions.ledger_form(crop),
-                credit_g=book.credit_g,
-                debit_g=book.debit_g,
-                debits=len(book.allocations),
-                uncovered=sum(1 for a in book.allocations if not a.covered),
+        for book in massbalance.of_certificate(books, cert.id, cert.crops):
+            lines.append(
+                LedgerLine(
+                    certificate_id=cert.id,
+                    label=cert.number,
+                    crop=book.crop,
+                    ledger_form=conversions.ledger_form(book.crop),
+                    credit_g=book.credit_g,
+                    debit_g=book.debit_g,
+                    debits=len(book.allocations),
+                    uncovered=sum(1 for a in book.allocations if not a.covered),
+                )
             )
-        )
     return lines
 
 

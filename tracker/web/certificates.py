@@ -222,7 +222,6 @@ def show_page(
     coop = show_cooperative(cert)
     today = vocabulary.local_today()
     on = parse_day(request.args.get("on"), today) or today
-    crops = claims.split_list(cert.crops)
     html = render_template(
         "certificates/show.html",
         cert=cert,
@@ -230,7 +229,8 @@ def show_page(
         today=today,
         on=on,
         removed_labels=certificate_documents.removed_labels,
-        ledger_unit=conversions.ledger_unit(crops[0] if crops else None),
+        ledger_unit=conversions.ledger_unit,
+        product_label=vocabulary.product_label,
         products=certificates.scope_label(cert),
         status_options=[
             (str(s), vocabulary.CERTIFICATE_STATUS_LABELS[s]) for s in CertificateStatus

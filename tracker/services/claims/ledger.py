@@ -1,10 +1,12 @@
-"""The mass-balance ledger of a certificate (rule 2): certified kilograms in, claimed out.
+"""The mass-balance ledgers of a certificate (rule 2): certified kilograms in, claimed out.
 
-Credit is every delivery that carries a claim under the certificate (rules 1, 4, 5, 6),
-counted in the crop's ledger unit, the one certifiers count in: kilograms of green-coffee
+A certificate keeps one ledger per crop it covers: certified cacao never backs a coffee
+lot. Credit is every delivery of the crop that carries a claim under the certificate
+(rules 1, 4, 5, 6), counted in the crop's ledger unit, the one certifiers count in: kilograms of green-coffee
 equivalent for coffee, of dry-bean equivalent for cacao (services/conversions.py), through
 the cooperative's own conversion factors, so that cherry, parchment and green coffee add
-up. Debit is every live allocation (`MassBalanceDebit`, made in claims/massbalance.py).
+up. Debit is every live allocation (`MassBalanceDebit`, made in claims/massbalance.py) to
+a lot of the crop.
 
 `ledgers` is the one computation of a balance: the certificate pages and API, the lot
 page's mass-balance options, the season report (page, PDF, JSON) and the dashboard all
@@ -26,9 +28,13 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from ...models import Certificate, Delivery, DeliveryClaim, MassBalanceDebit
+from ...models import Certificate, Delivery, DeliveryClaim, Lot, MassBalanceDebit
 from .. import conversions
 from ..vocabulary import local_date
+from .certs import split_list
+
+# A ledger is a certificate's for one crop: (certificate id, crop).
+LedgerKey = tuple[uuid.UUID, str]
 
 
 @dataclass(frozen=True)
@@ -48,9 +54,11 @@ class Allocation:
 
 @dataclass
 class Ledger:
-    """A certificate's ledger, in grams of its crop's ledger unit (conversions.ledger_unit)."""
+    """A certificate's ledger for one crop, in grams of the crop's ledger unit
+    (conversions.ledger_unit)."""
 
     certificate_id: uuid.UUID
+    crop: str
     credit_g: int
     allocations: list[Allocation] = field(default_factory=list)
 
@@ -67,10 +75,10 @@ class Ledger:
         return sum(a.grams for a in self.allocations if a.covered)
 
 
-def credits(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Certified grams in, per certificate, in the crop's ledger unit."""
+def credits(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[LedgerKey, int]:
+    """Certified grams in, per certificate and crop, in the crop's ledger unit."""
     ids = sorted(set(cert_ids), key=str)
-    found: dict[uuid.UUID, int] = defaultdict(int)
+    found: dict[LedgerKey, int] = defaultdict(int)
     if not ids:
         return found
     factors: dict[uuid.UUID, conversions.Factors] = {}
@@ -92,43 +100,72 @@ def credits(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, 
     ):
         if coop_id not in factors:
             factors[coop_id] = conversions.load(session, coop_id)
-        found[cert_id] += factors[coop_id].to_ledger(form, int(grams))
+        crop = conversions.crop_of(form) or ""
+        found[(cert_id, crop)] += factors[coop_id].to_ledger(form, int(grams))
     return found
 
 
-def ledgers(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Ledger]:
-    """Each certificate's ledger, its allocations covered first come, first served."""
+def ledgers(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[LedgerKey, Ledger]:
+    """Each certificate's ledger per crop it covers, its allocations covered first come,
+    first served."""
     ids = sorted(set(cert_ids), key=str)
     if not ids:
         return {}
     credit = credits(session, ids)
-    result = {cert_id: Ledger(cert_id, credit.get(cert_id, 0)) for cert_id in ids}
-    spent: dict[uuid.UUID, int] = defaultdict(int)
+    result: dict[LedgerKey, Ledger] = {}
+    for cert_id, crops in session.execute(
+        select(col(Certificate.id), col(Certificate.crops)).where(col(Certificate.id).in_(ids))
+    ):
+        for crop in split_list(crops):
+            result[(cert_id, crop)] = Ledger(cert_id, crop, credit.get((cert_id, crop), 0))
+    spent: dict[LedgerKey, int] = defaultdict(int)
     rows = session.execute(
         select(
             col(MassBalanceDebit.id),
             col(MassBalanceDebit.certificate_id),
+            col(Lot.crop),
             col(MassBalanceDebit.lot_id),
             col(MassBalanceDebit.grams),
             col(MassBalanceDebit.created_at),
         )
+        .join(Lot, col(Lot.id) == col(MassBalanceDebit.lot_id))
         .where(
             col(MassBalanceDebit.certificate_id).in_(ids),
             col(MassBalanceDebit.voided_at).is_(None),
         )
         .order_by(col(MassBalanceDebit.created_at), col(MassBalanceDebit.id))
     )
-    short: set[uuid.UUID] = set()
-    for debit_id, cert_id, lot_id, grams, created in rows:
-        ledger = result[cert_id]
-        covered = cert_id not in short and spent[cert_id] + grams <= ledger.credit_g
+    short: set[LedgerKey] = set()
+    for debit_id, cert_id, crop, lot_id, grams, created in rows:
+        key = (cert_id, str(crop))
+        if key not in result:  # the certificate no longer names the crop: no credit
+            result[key] = Ledger(cert_id, str(crop), 0)
+        book = result[key]
+        covered = key not in short and spent[key] + grams <= book.credit_g
         if covered:
-            spent[cert_id] += grams
+            spent[key] += grams
         else:
-            short.add(cert_id)
-        ledger.allocations.append(Allocation(debit_id, lot_id, grams, created, covered))
+            short.add(key)
+        book.allocations.append(Allocation(debit_id, lot_id, grams, created, covered))
     return result
 
 
-def ledger(session: Session, cert: Certificate) -> Ledger:
-    return ledgers(session, [cert.id])[cert.id]
+def of_certificate(
+    books: dict[LedgerKey, Ledger], cert_id: uuid.UUID, crops: str | None
+) -> list[Ledger]:
+    """One certificate's ledgers out of `ledgers`, in the order its crops are named."""
+    order = {crop: at for at, crop in enumerate(split_list(crops))}
+    mine = [book for (owner, _crop), book in books.items() if owner == cert_id]
+    return sorted(mine, key=lambda b: (order.get(b.crop, len(order)), b.crop))
+
+
+def certificate_ledgers(session: Session, cert: Certificate) -> list[Ledger]:
+    """A certificate's ledgers, one per crop, in the order its crops are named."""
+    return of_certificate(ledgers(session, [cert.id]), cert.id, cert.crops)
+
+
+def ledger(session: Session, cert: Certificate, crop: str | None = None) -> Ledger:
+    """A certificate's ledger for one crop: `crop`, or the first it names."""
+    books = certificate_ledgers(session, cert)
+    wanted = crop or next(iter(split_list(cert.crops)), "")
+    return next((b for b in books if b.crop == wanted), Ledger(cert.id, wanted, 0))

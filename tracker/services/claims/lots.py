@@ -255,7 +255,7 @@ class LotContext:
         if not self.allocated or lot.voided_at is not None:
             return {}
         held: dict[str, list[uuid.UUID]] = defaultdict(list)
-        for cert_id in sorted(self.ledgers, key=str):
+        for cert_id in sorted({cert_id for cert_id, _crop in self.ledgers}, key=str):
             cert = self.certs[cert_id]
             if cert.in_scope(lot.crop, lot.form) and self.mass_balance(lot.id, cert_id):
                 held[cert.type].append(cert_id)

@@ -1,12 +1,13 @@
-"""The mass-balance ledger of a certificate (rule 2): certified kilograms in, claimed out.
+"""The mass-balance ledgers of a certificate (rule 2): certified kilograms in, claimed out.
 
-Credit is every delivery that carries a claim under the certificate (rules 1, 4, 5, 6),
+A certificate keeps one ledger per crop it covers (claims/ledger.py). Credit is every
+delivery of the crop that carries a claim under the certificate (rules 1, 4, 5, 6),
 counted in the crop's ledger unit, the one certifiers count in: kilograms of green-coffee
 equivalent for coffee, of dry-bean equivalent for cacao (services/conversions.py), through
 the cooperative's own conversion factors, so that cherry, parchment and green coffee add
 up. Debit is every live allocation (`MassBalanceDebit`): a manager gives a lot the "mass
 balance" claim by spending the lot's own delivery kilograms, in the same unit, fixed when
-the allocation is made.
+the allocation is made, from the ledger of the lot's crop.
 
 `ledgers` is the one computation of a balance: the certificate pages and API, the lot
 page's mass-balance options, the season report (page, PDF, JSON) and the dashboard all
@@ -38,17 +39,28 @@ from ..errors import Conflict, ValidationFailed
 from ..public_version import save_public
 from ..text import printable_error, unprintable
 from ..vocabulary import kg_text, local_today
-from .ledger import Allocation, Ledger, ledger, ledgers
+from .ledger import (
+    Allocation,
+    Ledger,
+    LedgerKey,
+    certificate_ledgers,
+    ledger,
+    ledgers,
+    of_certificate,
+)
 from .lots import LotContext
 from .types import MassBalanceOption, covers_families
 
-# The ledger is read through this module too: `massbalance.ledger(session, cert)`.
+# The ledgers are read through this module too: `massbalance.certificate_ledgers(...)`.
 __all__ = [
     "Allocation",
     "Ledger",
+    "LedgerKey",
     "allocate",
+    "certificate_ledgers",
     "ledger",
     "ledgers",
+    "of_certificate",
     "options_for",
     "void_allocation",
 ]
@@ -111,7 +123,8 @@ def allocate(
             _l("Lot %(code)s already carries this claim.", code=lot.code), field="certificate_id"
         )
     need = context.reference_need(lot.id)
-    balance = context.ledgers[certificate.id].balance_g
+    book = context.ledgers.get((certificate.id, lot.crop))
+    balance = book.balance_g if book is not None else 0
     if need <= 0:
         raise ValidationFailed({"lot_id": [str(_l("The lot has no deliveries to account for."))]})
     if need > balance:
@@ -181,9 +194,9 @@ def options_for(session: Session, context: LotContext, lot: Lot) -> list[MassBal
     if lot.voided_at is not None or not context.ledgers:
         return options
     need = context.reference_need(lot.id)
-    for cert_id, book in sorted(context.ledgers.items(), key=lambda item: str(item[0])):
+    for (cert_id, crop), book in sorted(context.ledgers.items(), key=lambda item: str(item[0])):
         cert = context.certs[cert_id]
-        if not cert.in_scope(lot.crop, lot.form):
+        if crop != lot.crop or not cert.in_scope(lot.crop, lot.form):
             continue
         allocation = context.allocated.get(lot.id, {}).get(cert_id)
         options.append(

@@ -383,7 +383,7 @@ def _explain_family_type(
 def _explain_mass_balance(
     context: LotContext, lot: Lot, cert: CertView, label: str
 ) -> list[Reason]:
-    ledger = context.ledgers.get(cert.id)
+    ledger = context.ledgers.get((cert.id, lot.crop))
     allocation = context.allocated.get(lot.id, {}).get(cert.id)
     if allocation is not None and not allocation.covered:
         text = _l(
