@@ -316,7 +316,12 @@ def test_the_average_price_is_hidden_for_fewer_than_three_families(client, db, w
     built = f.make_public_lot(db, world.a, families=2, gtin=None)
     db.commit()
     data = page(client, built.lot.public_token, Accept="application/json").get_json()
-    assert data["prices"] == {"shown": False, "minimum_families": 3, "per_kg": []}
+    assert data["prices"] == {
+        "shown": False,
+        "minimum_families": 3,
+        "forms_withheld": 1,
+        "per_kg": [],
+    }
     html = page(client, built.lot.public_token, **{"Accept-Language": "en"}).get_data(as_text=True)
     assert "so that no family's own price is published" in html
 
@@ -379,3 +384,64 @@ def test_odd_paths_and_parameters_never_fail(client, public):
     ):
         response = client.get(path)
         assert response.status_code in (200, 301, 308, 400, 404), (path, response.status_code)
+
+
+def test_a_form_delivered_by_too_few_families_publishes_no_price(client, db, world):
+    """The ≥3-families rule holds per delivered form: a lot of four families, one of whom
+    delivered the green coffee, must not publish that family's price as the green's
+    average (page, JSON and sheet). A delivery whose price is still to be set is in no
+    average (it would read as paid at 0)."""
+    import subprocess
+
+    coop = world.a
+    parchment = []
+    for price in (900, 1000, 1100):
+        family = f.make_family(db, coop)
+        plot = f.make_plot(db, family)
+        parchment.append(f.make_delivery(db, coop, family, plot, kg=100, price=price))
+    waiting = f.make_family(db, coop)
+    parchment.append(
+        f.make_delivery(
+            db, coop, waiting, f.make_plot(db, waiting), kg=100, price=0, price_pending=True
+        )
+    )
+    hulled = lots.process_lot(
+        db,
+        lot=f.make_lot(db, coop, parchment),
+        process="hulling",
+        output_form="green",
+        output_g=320_000,
+    )
+    alone = f.make_family(db, coop)
+    green = f.make_delivery(
+        db, coop, alone, f.make_plot(db, alone), kg=50, form="green", price=2345
+    )
+    lot = lots.merge_lots(db, coop=coop, lot_ids=[hulled.id, f.make_lot(db, coop, [green]).id])
+    db.commit()
+    data = page(client, lot.public_token, Accept="application/json").get_json()
+    assert data["origin"]["families"] == 5
+    assert data["prices"] == {
+        "shown": True,
+        "minimum_families": 3,
+        "forms_withheld": 1,
+        "per_kg": [
+            {
+                "form": "dry_parchment",
+                "currency": "PEN",
+                "price_per_kg": "10.00",
+                "premium_per_kg": "0.00",
+                "kg": 300.0,
+            }
+        ],
+    }
+    html = page(client, lot.public_token, **{"Accept-Language": "es"}).get_data(as_text=True)
+    assert "23,45" not in html and "23.45" not in html
+    assert "fewer than" not in html and "menos de 3 familias" in html
+    sheet = client.get(f"/l/{lot.public_token}/provenance.pdf?lang=es")
+    assert sheet.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=sheet.data, capture_output=True, check=True
+    ).stdout.decode()
+    flat = " ".join(text.split())
+    assert "23,45" not in flat and "S/ 10,00" in flat.replace("\u00a0", " ")
+    assert "menos de 3 familias" in flat

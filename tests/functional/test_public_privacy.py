@@ -13,6 +13,7 @@ import pytest
 
 from tests import factories as f
 from tracker.services import lots, publication
+from tracker.services.money import amount_for
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("pdftotext"), reason="poppler-utils missing: run make sysdeps"
@@ -32,6 +33,7 @@ def private_world(db, world):
         family.member_code = f"SOCIO-SECRETO-{n}"
         plot.name = f"Chacra escondida {n}"
         delivery.premium_per_kg_minor = 40 + 5 * n
+        delivery.premium_minor = amount_for(delivery.net_g, delivery.premium_per_kg_minor)
         db.add_all([family, delivery, plot])
         price = delivery.price_per_kg_minor
         secrets += [

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -174,6 +174,18 @@ def certificate_rows(facts: Provenance) -> list[tuple[str, CertificateFacts]]:
     ]
 
 
+def withheld_text(facts: Provenance) -> str:
+    """Why some delivered forms have no average price: too few families delivered them."""
+    return ngettext(
+        "%(num)d delivered form is left out: fewer than %(min)d families delivered it, and "
+        "its average would publish a family's own price.",
+        "%(num)d delivered forms are left out: fewer than %(min)d families delivered each, "
+        "and their averages would publish a family's own price.",
+        facts.prices_withheld,
+        min=facts.min_families_for_price,
+    )
+
+
 def helpers(country: str | None = None) -> dict[str, Any]:
     """What the public templates and the PDFs call; numbers as written in `country`."""
     return {
@@ -195,4 +207,5 @@ def helpers(country: str | None = None) -> dict[str, Any]:
         "title_of": title,
         "product_label": product_label,
         "country_name": country_name,
+        "withheld_text": withheld_text,
     }

@@ -184,6 +184,7 @@ class ProvenanceSchema(Schema):
         lambda f: {
             "shown": not f.price_hidden,
             "minimum_families": f.min_families_for_price,
+            "forms_withheld": f.prices_withheld,
             "per_kg": PriceSchema(many=True).dump(f.prices),
         }
     )

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 from shapely.errors import GEOSException
@@ -308,9 +309,12 @@ def _steps(session: Session, lot: Lot) -> tuple[list[Step], list[ShipmentFacts]]
     return steps, shipments
 
 
-def _money(minor_total: Decimal, grams: int) -> Decimal:
-    """Minor units x grams summed, over grams: a per-kg price in major units, 2 decimals."""
-    return (minor_total / grams / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def _per_kg(minor: Fraction, grams: Fraction) -> Decimal:
+    """Minor units paid for these grams: a per-kg price in major units, 2 decimals."""
+    exact = minor * 1000 / grams / 100
+    return (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
 
 
 class _Part(NamedTuple):
@@ -321,8 +325,12 @@ class _Part(NamedTuple):
     plot_id: uuid.UUID
     delivered_on: date
     form: str
-    price: int
+    # What the family was paid for the whole delivery at the scale (exact, quintal prices
+    # included), its net weight, and whether the price is still to be set.
+    amount: int
     premium: int
+    net_g: int
+    price_pending: bool
     grams: int
 
 
@@ -338,15 +346,17 @@ def _parts(session: Session, lot: Lot) -> list[_Part]:
             Delivery.plot_id,
             Delivery.delivered_on,
             Delivery.form,
-            Delivery.price_per_kg_minor,
-            Delivery.premium_per_kg_minor,
+            Delivery.amount_minor,
+            Delivery.premium_minor,
+            Delivery.net_g,
+            Delivery.price_pending,
         ],
         Delivery.id,
         grams,
     )
     return [
-        _Part(d, family, plot, on, form, price, premium, grams[d])
-        for d, family, plot, on, form, price, premium in rows
+        _Part(d, family, plot, on, form, amount, premium, net, pending, grams[d])
+        for d, family, plot, on, form, amount, premium, net, pending in rows
         if grams.get(d, 0) > 0
     ]
 
@@ -360,9 +370,8 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
     coop = session.get(Cooperative, lot.cooperative_id)
     assert coop is not None
     parts = _parts(session, lot)
-    family_rows, origin, plots, deforestation, area = _origin(session, coop, parts)
-    prices = _prices(coop, parts)
-    price_hidden = len(family_rows) < MIN_FAMILIES_FOR_PRICE
+    origin, plots, deforestation, area = _origin(session, coop, parts)
+    prices, withheld = _prices(coop, parts)
     steps, shipments = _steps(session, lot)
     days = [p.delivered_on for p in parts]
     journey = Journey(
@@ -394,8 +403,9 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
         claims=_claims(session, lot, day, harvest={lot.id: days}),
         kind_names=kind_names(session, coop.id),
         journey=journey,
-        prices=[] if price_hidden else prices,
-        price_hidden=price_hidden,
+        prices=prices,
+        price_hidden=not prices,
+        prices_withheld=withheld,
         deforestation=deforestation,
         uri=qr_uri(public_url, lot),
         protected_area=dict(mapping(area)) if area is not None and plots else None,
@@ -405,7 +415,7 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
 
 def _origin(
     session: Session, coop: Cooperative, parts: list[_Part]
-) -> tuple[list[Any], Origin, list[MapPlot], Deforestation, BaseGeometry | None]:
+) -> tuple[Origin, list[MapPlot], Deforestation, BaseGeometry | None]:
     """Where a lot's parts come from: its families (public columns only), their
     communities, plots and deforestation check, and the protected area they were checked
     against."""
@@ -443,30 +453,43 @@ def _origin(
         plots=len(plot_rows),
         area_ha=round(sum(row[3] for row in plot_rows) / 10_000, 1),
     )
-    return family_rows, origin, plots, deforestation, area
+    return origin, plots, deforestation, area
 
 
-def _prices(coop: Cooperative, parts: list[_Part]) -> list[PriceFacts]:
-    """What a lot's families were paid, per delivered form (shown only for enough families)."""
-    # Prices, weighted by the kilograms of each delivery in this lot, per delivered form.
-    by_form: dict[str, list[int]] = {}
+def _prices(coop: Cooperative, parts: list[_Part]) -> tuple[list[PriceFacts], int]:
+    """What a lot's families were paid per kg, per delivered form, and how many forms were
+    left out: a form's average is published only when at least MIN_FAMILIES_FOR_PRICE
+    families delivered it, or one family's own price could be read off it (a lot of
+    thirty families, one of whom delivered the parchment). Deliveries whose price is still
+    to be set count in no average."""
+    # Per form: grams, the paid amounts' share in this lot (minor units x grams / net
+    # grams, summed), the premiums' share, and the families.
+    by_form: dict[str, tuple[list[Fraction], set[uuid.UUID]]] = {}
     for part in parts:
-        totals = by_form.setdefault(part.form, [0, 0, 0])
+        if part.price_pending or part.net_g <= 0:
+            continue
+        totals, families = by_form.setdefault(part.form, ([Fraction(0)] * 3, set()))
+        share = Fraction(part.grams, part.net_g)
         totals[0] += part.grams
-        totals[1] += part.price * part.grams
-        totals[2] += part.premium * part.grams
+        totals[1] += part.amount * share
+        totals[2] += part.premium * share
+        families.add(part.family_id)
+    shown = [
+        (form, totals)
+        for form, (totals, families) in by_form.items()
+        if len(families) >= MIN_FAMILIES_FOR_PRICE and totals[0] > 0
+    ]
     prices = [
         PriceFacts(
             form=form,
             currency=coop.currency,
-            price_per_kg=_money(Decimal(price), grams),
-            premium_per_kg=_money(Decimal(premium), grams),
-            kg=(Decimal(grams) / 1000).quantize(Decimal("0.1")),
+            price_per_kg=_per_kg(amount, grams),
+            premium_per_kg=_per_kg(premium, grams),
+            kg=(Decimal(int(grams)) / 1000).quantize(Decimal("0.1")),
         )
-        for form, (grams, price, premium) in sorted(by_form.items(), key=lambda i: -i[1][0])
-        if grams > 0
+        for form, (grams, amount, premium) in sorted(shown, key=lambda i: -i[1][0])
     ]
-    return prices
+    return prices, len(by_form) - len(shown)
 
 
 def _claims(

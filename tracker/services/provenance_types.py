@@ -176,12 +176,15 @@ class Provenance:
     claims: list[ClaimFacts]
     kind_names: dict[str, tuple[str, str]]
     journey: Journey
+    # Per delivered form, only forms delivered by MIN_FAMILIES_FOR_PRICE families or more;
+    # `prices_withheld` forms are left out so that no family's own price is published.
     prices: list[PriceFacts]
     price_hidden: bool
     deforestation: Deforestation
     uri: str
     protected_area: dict[str, Any] | None = field(default=None, repr=False)
     min_families_for_price: int = MIN_FAMILIES_FOR_PRICE
+    prices_withheld: int = 0
     links: PublicLinks | None = None
 
     @property
