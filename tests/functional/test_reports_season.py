@@ -397,3 +397,41 @@ def test_the_figures_follow_every_change_at_once(season, client, api_token):
         f"/api/v1/payments/{paid.get_json()['id']}/void", json={"reason": "x"}, headers=headers
     )
     assert client.get(url, headers=headers).get_json()["prices"]["paid"] == "6000.00"
+
+
+def test_the_over_cap_table_gives_the_engines_figures(db, world, frozen, client, api_token):
+    """A family with 1 ha of coffee and 2 ha of cacao delivers 3,000 kg of cherry (600 kg
+    of parchment) and then 500 kg of dry parchment, both under organic. The engine's
+    coffee cap is 1 ha x 800 x 1.2 = 960 kg of dry parchment: the parchment goes over
+    it. The table used to read cap 2,880 kg (cacao and flagged plots counted) and 3,500 kg
+    delivered (cherry added to parchment); it now reads the engine's 960, 600 and 500."""
+    a = world.a
+    organic = f.make_certificate(db, a, type="organic", crops="coffee,cacao")
+    family = f.make_family(db, a)
+    coffee = f.make_plot(db, family, area_ha=1.0, expected_yield_kg_ha=800)
+    f.make_plot(db, family, crop="cacao", area_ha=2.0, expected_yield_kg_ha=800)
+    f.cover(db, organic, family)
+    f.make_delivery(db, a, family, coffee, kg=3000, form="cherry", on=date(2026, 5, 4))
+    over = f.make_delivery(db, a, family, coffee, kg=500, on=date(2026, 6, 4))
+    db.commit()
+    report = reports.season_report(db, a, 2026)
+    assert [
+        (o.member_code, o.claim_type, o.crop, o.cap_g, o.claimed_g, o.flagged_g, o.deliveries)
+        for o in report.over_cap
+    ] == [(family.member_code, "organic", "coffee", 960_000, 600_000, 500_000, 1)]
+    # The explanation of the delivery (the engine's own words) gives the same figures.
+    from tracker.services import claims
+
+    text = " ".join(r.text for r in claims.explain_delivery(db, over).missing)
+    assert "960" in text and "600" in text and "500" in text, text
+    db.commit()
+    headers = {**api_token("manager.a@example.org"), "Accept-Language": "es"}
+    body = client.get(f"/api/v1/cooperatives/{a.code}/reports/season?season=2026", headers=headers)
+    [line] = body.get_json()["flags"]["over_cap"]
+    assert (line["crop"], line["reference_form"]) == ("coffee", "dry_parchment")
+    assert (line["cap_kg"], line["claimed_kg"], line["flagged_kg"], line["delivered_kg"]) == (
+        960.0,
+        600.0,
+        500.0,
+        1100.0,
+    )

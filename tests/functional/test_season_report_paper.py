@@ -26,9 +26,18 @@ import time_machine
 from sqlmodel import select
 
 from tracker.documents import season_report
-from tracker.models import Cooperative, Delivery, DeliveryFlag, Family, Plot, PlotFlag
+from tracker.models import (
+    Certificate,
+    Cooperative,
+    Delivery,
+    DeliveryClaim,
+    DeliveryFlag,
+    Family,
+    Plot,
+    PlotFlag,
+)
+from tracker.services import claims, reports
 from tracker.services import demo as demo_module
-from tracker.services import reports, season_volumes
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("pdftotext"), reason="poppler-utils missing: make sysdeps"
@@ -64,7 +73,7 @@ TABLES = (
     Table(
         "over the cap",
         "over_cap",
-        re.compile(r"^Familia\s{2,}Declaración\s{2,}Tope kg"),
+        re.compile(r"^Familia\s{2,}Declaración\s{2,}kg\s{2,}declaración\s{2,}declaración$"),
         re.compile(rf"^[A-Z]{{3}}-\d+ · .+?\s{{2,}}{CLAIM}\s{{2,}}[\d.,]+\s+[\d.,]+\s+[\d.,]+ \("),
     ),
     Table(
@@ -123,25 +132,27 @@ def long_season(app, db):
             PlotFlag(cooperative_id=caz.id, plot_id=p, kind="protected_area", detail="PNCAZ")
             for p in plots
         )
-        # 43 families whose plots were found to yield a tenth of what was declared: their
-        # last delivery went over the organic cap. (43: a page of rows and a few, so that a
-        # table allowed to break between any two rows leaves its last row alone on a page,
-        # as the report did before its rows were kept together.)
-        last_of: dict = {}
-        for _plot, delivery, family in delivered:
-            if delivery not in capped and (family in last_of or len(last_of) < 43):
-                last_of[family] = delivery
-        for plot in db.exec(select(Plot).where(Plot.family_id.in_(list(last_of)))).all():
+        # 43 organic families whose plots were found to yield a tenth of what was
+        # declared: the claims engine puts their later deliveries over the organic cap.
+        # (43: a page of rows and a few, so that a table allowed to break between any two
+        # rows leaves its last row alone on a page, as the report did before its rows
+        # were kept together.)
+        capped_families = {family for _p, d, family in delivered if d in capped}
+        organic = set(
+            db.exec(
+                select(Delivery.family_id)
+                .join(DeliveryClaim, DeliveryClaim.delivery_id == Delivery.id)
+                .join(Certificate, Certificate.id == DeliveryClaim.certificate_id)
+                .where(Delivery.cooperative_id == caz.id, Certificate.type == "organic")
+            ).all()
+        )
+        chosen = sorted(
+            {family for _p, _d, family in delivered} & organic - capped_families, key=str
+        )[:43]
+        for plot in db.exec(select(Plot).where(Plot.family_id.in_(chosen))).all():
             plot.expected_yield_kg_ha = max(1, (plot.expected_yield_kg_ha or 0) // 10)
             db.add(plot)
-        db.add_all(
-            DeliveryFlag(
-                delivery_id=d, kind="over_cap", claim_type="organic", cooperative_id=caz.id
-            )
-            for d in last_of.values()
-        )
-        # Flags written by hand here; the per-season sums the report reads follow them.
-        season_volumes.refresh(db, caz, list(last_of))
+        claims.refresh_families(db, caz, set(chosen))
         db.commit()
         report = reports.season_report(db, caz, 2026)
         db.commit()

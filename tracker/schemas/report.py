@@ -151,15 +151,23 @@ class LedgerSchema(Schema):
 
 
 class OverCapSchema(Schema):
+    """A family over its volume cap for one claim and crop, in kg of the crop's
+    `reference_form` as the claims engine counts them: `cap_kg` (its plots of the crop
+    outside the protected area), `claimed_kg` within it, `flagged_kg` over it (these
+    `deliveries` lost the claim), `delivered_kg` the two together."""
+
     family_id = Id()
     member_code = fields.String()
     head_name = fields.String()
     community = fields.String()
     claim_type = fields.String()
+    crop = fields.String()
+    reference_form = fields.String()
     deliveries = fields.Integer()
+    cap_kg = Kilograms(attribute="cap_g")
+    claimed_kg = Kilograms(attribute="claimed_g")
     flagged_kg = Kilograms(attribute="flagged_g")
     delivered_kg = Kilograms(attribute="delivered_g")
-    cap_kg = Kilograms(attribute="cap_g")
 
 
 class ProtectedPlotSchema(Schema):

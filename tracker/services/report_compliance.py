@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import BigInteger, cast, func
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -34,8 +34,8 @@ from ..models.enums import (
     OperationKind,
     PlotFlagKind,
 )
-from . import conversions, payments, season_volumes
-from .claims import massbalance
+from . import conversions, season_volumes
+from .claims import caps, massbalance
 from .lots import yield_band
 from .report_figures import (
     CertificateLine,
@@ -195,59 +195,43 @@ def ledger_lines(session: Session, certificates: list[CertificateLine]) -> list[
     return lines
 
 
-def over_cap_lines(
-    session: Session,
-    coop: Cooperative,
-    season: int,
-    balances: dict[uuid.UUID, payments.Balance],
-) -> list[OverCap]:
-    """Families whose claimed deliveries went over the volume cap (rule 4)."""
+def over_cap_lines(session: Session, coop: Cooperative, season: int) -> list[OverCap]:
+    """Families whose claimed deliveries went over the volume cap (rule 4), per claim and
+    crop, with the engine's own figures (claims.caps): the cap of the crop's plots outside
+    the protected area and what was claimed and lost, in kg of the reference form."""
     rows = session.execute(
         sa_select(
             col(Family.id),
             col(Family.member_code),
             col(Family.head_name),
             col(Community.name),
-            col(SeasonVolume.key),
-            col(SeasonVolume.deliveries),
-            col(SeasonVolume.net_g),
         )
+        .select_from(SeasonVolume)
         .join(Family, season_volumes.of_family())
         .join(Community, col(Community.id) == col(Family.community_id))
         .where(season_volumes.season_rows(coop, season, season_volumes.OVER_CAP))
+        .distinct()
     ).all()
     if not rows:
         return []
-    family_ids = sorted({r[0] for r in rows})
-    caps: dict[uuid.UUID, int] = {}
-    for family_id, capacity in session.execute(
-        sa_select(
-            col(Plot.family_id),
-            func.sum(
-                cast(col(Plot.area_m2), BigInteger)
-                * cast(col(Plot.expected_yield_kg_ha), BigInteger)
-            ),
-        )
-        .where(col(Plot.family_id).in_(family_ids))
-        .group_by(col(Plot.family_id))
-    ):
-        # m² x kg/ha x tolerance % -> grams: / 10,000 m²/ha x 1,000 g/kg / 100 %.
-        caps[family_id] = int(capacity) * coop.cap_tolerance_pct // 1000
+    people = {fid: (code, name, community) for fid, code, name, community in rows}
     found = [
         OverCap(
-            family_id=fid,
-            member_code=code,
-            head_name=name,
-            community=community,
-            claim_type=claim,
-            deliveries=int(n),
-            flagged_g=int(g),
-            delivered_g=balances[fid].delivered_g if fid in balances else 0,
-            cap_g=caps.get(fid, 0),
+            family_id=use.family_id,
+            member_code=people[use.family_id][0],
+            head_name=people[use.family_id][1],
+            community=people[use.family_id][2],
+            claim_type=use.claim_type,
+            crop=use.crop,
+            deliveries=use.over_deliveries,
+            cap_g=use.cap_g,
+            claimed_g=use.claimed_g,
+            flagged_g=use.over_g,
         )
-        for fid, code, name, community, claim, n, g in rows
+        for use in caps.over_cap(session, coop, people, season)
+        if use.family_id in people
     ]
-    return sorted(found, key=lambda o: (o.member_code, o.claim_type))
+    return sorted(found, key=lambda o: (o.member_code, o.claim_type, o.crop))
 
 
 def protected_plot_lines(session: Session, coop: Cooperative, where) -> list[ProtectedPlot]:

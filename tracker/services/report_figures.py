@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from . import premiums
-from .vocabulary import QUINTAL_G
+from .vocabulary import QUINTAL_G, REFERENCE_FORM
 
 
 @dataclass
@@ -201,15 +201,29 @@ class LedgerLine:
 
 @dataclass
 class OverCap:
+    """A family over its volume cap for one claim and crop in the season (rule 4), in
+    grams of the crop's reference form (vocabulary.REFERENCE_FORM), as the engine
+    counted them: the cap, what was claimed within it, and what lost the claim."""
+
     family_id: uuid.UUID
     member_code: str
     head_name: str
     community: str
     claim_type: str
+    crop: str
     deliveries: int
-    flagged_g: int
-    delivered_g: int
     cap_g: int
+    claimed_g: int
+    flagged_g: int
+
+    @property
+    def delivered_g(self) -> int:
+        """Delivered for the claim this season: claimed within the cap, and over it."""
+        return self.claimed_g + self.flagged_g
+
+    @property
+    def reference_form(self) -> str:
+        return str(REFERENCE_FORM.get(self.crop, ""))
 
 
 @dataclass

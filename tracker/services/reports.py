@@ -99,7 +99,7 @@ def season_report(
         women=women_figures(session, coop, season),
         certificates=certificates,
         ledger=ledger_lines(session, certificates),
-        over_cap=over_cap_lines(session, coop, season, balances),
+        over_cap=over_cap_lines(session, coop, season),
         protected_plots=protected_plot_lines(session, coop, where),
         yields=yield_flags(session, coop, start, end),
     )

@@ -15,9 +15,12 @@ One module per job; this package's face is the names below:
 - `certs`: `CertView` (a certificate with its status history), `load_certificates`.
 - `evaluation`: rules 1, 4, 5 and 6 for deliveries (scope, validity, status, coverage,
   volume cap, protected plots).
+- `caps`: `over_cap`, rule 4's figures for the families over their cap, as the engine
+  decided them (the season report's table).
 - `deliveries`: `refresh_*` materialise them; `delivery_claims`, `delivery_flags` read them.
 - `lots`: `LotContext` and `lot_claims` (segregation, mass balance, sites).
-- `ledger`: `ledgers`, the one computation of a mass-balance balance.
+- `ledger`: `ledgers`, the one computation of a mass-balance balance, per certificate
+  and crop.
 - `massbalance`: `allocate`, `void_allocation`, `options_for` (and the ledger's readers).
 - `reasons`: `explain_delivery`, `explain_lot`: why a claim does not hold.
 
