@@ -390,6 +390,11 @@ def test_a_phone_set_to_another_time_zone_dates_deliveries_at_the_cooperative(
     before = stored_numbers(db)
     context.set_offline(True)
     number = record(page, "CAZ-1004", gross="40,5")
+    # The printed receipt's "recorded" moment is the cooperative's too, as the server's
+    # receipt writes it, not the phone's hour in its own zone.
+    printed = page.evaluate("window.__printed[window.__printed.length - 1]")
+    day = world_today()
+    assert f"{day.day}/{day.month}/{day:%y}, " in printed, printed
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_for(lambda: number in stored_numbers(db), page)

@@ -60,12 +60,27 @@
   // Today at the cooperative, as the server names it (vocabulary.local_today): the phone's
   // clock read at the cooperative's offset from UTC, whatever time zone the phone is set
   // to, so that an evening delivery is never dated tomorrow and refused as future.
-  function isoToday() {
+  function coopOffset() {
     const field = document.getElementById("delivered_on");
     const offset = field ? Number(field.dataset.utcOffset) : NaN;
-    if (Number.isFinite(offset)) return new Date(Date.now() + offset * 60000).toISOString().slice(0, 10);
+    return Number.isFinite(offset) ? offset : null;
+  }
+
+  function isoToday() {
+    const offset = coopOffset();
+    if (offset !== null) return new Date(Date.now() + offset * 60000).toISOString().slice(0, 10);
     const now = new Date();
     return now.getFullYear() + "-" + String(now.getMonth() + 1).padStart(2, "0") + "-" + String(now.getDate()).padStart(2, "0");
+  }
+
+  // When a receipt was recorded, on the cooperative's clock (the offset kept with it), as
+  // the server's receipt writes it: a phone set to another zone printed its own hour.
+  function recordedText(iso, offset) {
+    const style = { dateStyle: "short", timeStyle: "short" };
+    if (offset === null || offset === undefined || !Number.isFinite(Number(offset))) {
+      return new Date(iso).toLocaleString(LANG, style);
+    }
+    return new Date(Date.parse(iso) + Number(offset) * 60000).toLocaleString(LANG, { ...style, timeZone: "UTC" });
   }
 
   function dayText(iso) {
@@ -548,6 +563,7 @@
       premium_minor: amountFor(net, premium),
       clerk: form.dataset.clerk || "",
       recorded: new Date().toISOString(),
+      utc_offset: coopOffset(),
     };
     return { payload, receipt };
   }
@@ -581,7 +597,7 @@
       premium: money(r.premium_minor),
       total: money(r.amount_minor + r.premium_minor) + " " + (r.currency || ""),
       clerk: r.clerk,
-      recorded: new Date(r.recorded).toLocaleString(LANG, { dateStyle: "short", timeStyle: "short" }),
+      recorded: recordedText(r.recorded, r.utc_offset),
     };
     node.querySelectorAll("[data-slot]").forEach((slot) => { slot.textContent = values[slot.dataset.slot] || ""; });
     const drop = {
