@@ -436,3 +436,37 @@ def test_an_unpublished_lot_with_a_gtin_is_its_epc_class_urn(client, api_token, 
     )
     [output] = _events(document)[-1]["outputQuantityList"]
     assert output["epcClass"] == f"urn:epc:class:lgtin:7750000.000002.{lot.code}"
+
+
+def test_a_voided_shipment_has_no_epcis_events(client, api_token, auth, db, world, season):
+    """A shipment taken back never happened: its EPCIS document would make a buyer's system
+    record a shipping event. The API and the staff page refuse it (409, said in the
+    user's language), the shipment page offers no export, and its lots' own documents drop
+    its shipping event."""
+    from tracker.services import shipments
+
+    shipment, green = season["shipment"], season["green"]
+    shipments.void_shipment(db, shipment=shipment, reason="Registrado por error", user_id=None)
+    db.commit()
+    url = f"/api/v1/shipments/{shipment.id}/epcis.jsonld"
+    spanish = client.get(
+        url, headers={**api_token("manager.a@example.org"), "Accept-Language": "es"}
+    )
+    assert spanish.status_code == 409
+    assert spanish.get_json()["message"] == "Este embarque está anulado: no tiene eventos EPCIS."
+    english = client.get(
+        url, headers={**api_token("manager.a@example.org"), "Accept-Language": "en"}
+    )
+    assert english.status_code == 409
+    assert english.get_json()["message"] == "This shipment is voided: it has no EPCIS events."
+    lot_doc, _text = _get(
+        client, api_token("manager.a@example.org"), f"/api/v1/lots/{green.id}/epcis.jsonld"
+    )
+    assert not [e for e in _events(lot_doc) if e.get("bizStep") == "shipping"]
+    auth.login("manager.a@example.org")
+    page = client.get(f"/shipments/{shipment.id}")
+    assert page.status_code == 200
+    assert f"/shipments/{shipment.id}/epcis.jsonld" not in page.get_data(as_text=True)
+    refused = client.get(f"/shipments/{shipment.id}/epcis.jsonld")
+    assert refused.status_code == 409
+    assert "Este embarque está anulado" in refused.get_data(as_text=True)

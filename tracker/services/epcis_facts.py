@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from ..models import (
@@ -30,6 +31,7 @@ from ..models import (
 from . import claim_text, genealogy, vocabulary
 from . import claims as claims_engine
 from .bulk import chunks
+from .errors import Conflict
 
 
 @dataclass
@@ -93,7 +95,10 @@ def for_lot(session: Session, lot: Lot) -> EventFacts:
 
 
 def for_shipment(session: Session, shipment: Shipment) -> EventFacts:
-    """The shipment and the history of every lot in it."""
+    """The shipment and the history of every lot in it. A voided shipment has none: its
+    shipping event never happened, and a buyer's system must not record it (Conflict)."""
+    if shipment.voided_at is not None:
+        raise Conflict(_l("This shipment is voided: it has no EPCIS events."))
     lot_ids = list(
         session.exec(select(ShipmentLot.lot_id).where(ShipmentLot.shipment_id == shipment.id))
     )
