@@ -451,3 +451,56 @@ def test_the_pdf_summary_is_cached_by_its_facts(shipped, db, client, api_token):
     changed = client.get(url, headers=headers)
     assert changed.status_code == 200 and changed.data != first.data
     assert content_cache.STATS["renders"] == renders + 2
+
+
+def test_each_plot_is_its_share_of_the_shipped_kilograms(db, world, frozen, client, api_token):
+    """Two families' 300 and 100 kg of dry parchment hulled into 320 kg of green, merged
+    with a third family's 50 kg of green coffee, shipped: 370 kg. The summary said "kg in
+    the shipment" and listed what each plot delivered as weighed (300, 100, 50: 450 kg for
+    a 370 kg shipment); each plot now holds its share, counted in green equivalent so that
+    parchment and green weigh what they yield, and the plots add up to the shipment."""
+    from tracker.services import eudr_facts, lots
+
+    a = world.a
+    grown = []
+    for name, kg, form in (
+        ("Parcela Uno", 300, "dry_parchment"),
+        ("Parcela Dos", 100, "dry_parchment"),
+        ("Parcela Tres", 50, "green"),
+    ):
+        family = f.make_family(db, a)
+        plot = f.make_plot(db, family, name=name)
+        grown.append(
+            (plot, f.make_delivery(db, a, family, plot, kg=kg, form=form, on=date(2026, 6, 2)))
+        )
+    parchment = f.make_lot(db, a, [d for _p, d in grown[:2]], occurred_on=date(2026, 6, 10))
+    hulled = lots.process_lot(
+        db,
+        lot=parchment,
+        process="hulling",
+        output_form="green",
+        output_g=320_000,
+        occurred_on=date(2026, 6, 12),
+    )
+    green = f.make_lot(db, a, [grown[2][1]], occurred_on=date(2026, 6, 10))
+    merged = lots.merge_lots(
+        db, coop=a, lot_ids=[hulled.id, green.id], occurred_on=date(2026, 6, 13)
+    )
+    shipment = f.make_shipment(db, a, [merged], shipped_on=date(2026, 7, 1))
+    db.commit()
+    origin = eudr_facts.for_shipment(db, shipment)
+    shares = {row.plot.name: row.shipped_g for row in origin.rows}
+    assert shares == {"Parcela Uno": 240_000, "Parcela Dos": 80_000, "Parcela Tres": 50_000}
+    assert sum(shares.values()) == sum(grams for _lot, grams in origin.lots) == 370_000
+    db.commit()
+    headers = {**api_token("manager.a@example.org"), "Accept-Language": "es"}
+    answer = client.get(f"/api/v1/shipments/{shipment.id}/eudr.pdf", headers=headers)
+    assert answer.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=answer.data, capture_output=True, check=True
+    ).stdout.decode()
+    rows = {name: line for line in text.splitlines() for name in shares if name in line}
+    assert rows["Parcela Uno"].rstrip().endswith("240,0"), rows
+    assert rows["Parcela Dos"].rstrip().endswith("80,0"), rows
+    assert rows["Parcela Tres"].rstrip().endswith("50,0"), rows
+    assert "las parcelas suman el embarque" in " ".join(text.split())

@@ -34,7 +34,7 @@ from ..models import (
     Shipment,
 )
 from ..models.enums import DeliveryFlagKind, PlotFlagKind
-from . import claim_text, genealogy, vocabulary
+from . import claim_text, conversions, genealogy, vocabulary
 from .bulk import chunks
 from .errors import Conflict
 from .geo import overlaps, parse_area
@@ -43,13 +43,15 @@ from .shipments import shipment_lots
 
 @dataclass
 class PlotRow:
-    """A plot behind the shipment, its producer and the kilos (as weighed) it gave."""
+    """A plot behind the shipment, its producer, the kilos its deliveries gave (as weighed,
+    in whatever form they came: `grams`) and its share of the shipped kilos (`shipped_g`)."""
 
     plot: Plot
     family: Family
     community: Community
     grams: int
     deliveries: int
+    shipped_g: int = 0
 
     @property
     def crop(self) -> str:
@@ -128,19 +130,27 @@ def _origin(
 def plot_rows(
     session: Session, lots: list[tuple[Lot, int]]
 ) -> tuple[list[PlotRow], list[uuid.UUID]]:
-    """The plots behind these lots (through the genealogy), with kilos and deliveries each."""
+    """The plots behind these lots (through the genealogy), with the kilos and deliveries
+    each gave, and each plot's share of the kilos shipped: every lot's shipped grams shared
+    among its plots in proportion to what their deliveries put into it, counted in the
+    crop's ledger unit (green-coffee or dry-bean equivalent, so that cherry and green
+    weigh what they yield), rounded so that the plots add up to the shipment exactly."""
+    parts = genealogy.backward(session, [lot.id for lot, _g in lots])
     grams_by_delivery: dict[uuid.UUID, int] = defaultdict(int)
-    for parts in genealogy.backward(session, [lot.id for lot, _g in lots]).values():
-        for delivery_id, grams in parts.items():
+    for found in parts.values():
+        for delivery_id, grams in found.items():
             grams_by_delivery[delivery_id] += grams
     delivery_ids = sorted(grams_by_delivery)
     per_plot: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
+    plot_form: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
     for chunk in chunks(delivery_ids):
-        for delivery_id, plot_id in session.execute(
-            select(Delivery.id, Delivery.plot_id).where(Delivery.id.in_(chunk))  # type: ignore[attr-defined]
+        for delivery_id, plot_id, form in session.execute(
+            select(Delivery.id, Delivery.plot_id, Delivery.form).where(Delivery.id.in_(chunk))  # type: ignore[attr-defined]
         ):
             per_plot[plot_id][0] += grams_by_delivery[delivery_id]
             per_plot[plot_id][1] += 1
+            plot_form[delivery_id] = (plot_id, form)
+    shipped = _shipped_shares(session, lots, parts, plot_form)
     rows: list[PlotRow] = []
     for chunk in chunks(sorted(per_plot)):
         for plot, family, community in session.execute(
@@ -150,9 +160,40 @@ def plot_rows(
             .where(Plot.id.in_(chunk))  # type: ignore[attr-defined]
         ):
             grams, count = per_plot[plot.id]
-            rows.append(PlotRow(plot, family, community, grams, count))
+            rows.append(PlotRow(plot, family, community, grams, count, shipped.get(plot.id, 0)))
     rows.sort(key=lambda r: (r.crop, r.family.member_code, r.plot.name))
     return rows, delivery_ids
+
+
+def _shipped_shares(
+    session: Session,
+    lots: list[tuple[Lot, int]],
+    parts: dict[uuid.UUID, dict[uuid.UUID, int]],
+    plot_form: dict[uuid.UUID, tuple[uuid.UUID, str]],
+) -> dict[uuid.UUID, int]:
+    """Each plot's grams of the shipped lots, lot by lot, by the largest remainder."""
+    factors: dict[uuid.UUID, conversions.Factors] = {}
+    shipped: dict[uuid.UUID, int] = defaultdict(int)
+    for lot, lot_g in lots:
+        if lot.cooperative_id not in factors:
+            factors[lot.cooperative_id] = conversions.load(session, lot.cooperative_id)
+        convert = factors[lot.cooperative_id].to_ledger
+        weight: dict[uuid.UUID, int] = defaultdict(int)
+        for delivery_id, grams in parts.get(lot.id, {}).items():
+            if delivery_id in plot_form:
+                plot_id, form = plot_form[delivery_id]
+                weight[plot_id] += convert(form, grams)
+        total = sum(weight.values())
+        if total <= 0 or lot_g <= 0:
+            continue
+        share = {plot_id: lot_g * w // total for plot_id, w in weight.items()}
+        short = lot_g - sum(share.values())
+        by_remainder = sorted(weight, key=lambda p: (-(lot_g * weight[p] % total), str(p)))
+        for plot_id in by_remainder[:short]:
+            share[plot_id] += 1
+        for plot_id, grams in share.items():
+            shipped[plot_id] += grams
+    return shipped
 
 
 def _protected(
