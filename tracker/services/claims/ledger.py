@@ -2,11 +2,11 @@
 
 A certificate keeps one ledger per crop it covers: certified cacao never backs a coffee
 lot. Credit is every delivery of the crop that carries a claim under the certificate
-(rules 1, 4, 5, 6), counted in the crop's ledger unit, the one certifiers count in: kilograms of green-coffee
-equivalent for coffee, of dry-bean equivalent for cacao (services/conversions.py), through
-the cooperative's own conversion factors, so that cherry, parchment and green coffee add
-up. Debit is every live allocation (`MassBalanceDebit`, made in claims/massbalance.py) to
-a lot of the crop.
+(rules 1, 4, 5, 6), counted in the crop's ledger unit, the one certifiers count in:
+kilograms of green-coffee equivalent for coffee, of dry-bean equivalent for cacao
+(services/conversions.py), through the cooperative's own conversion factors, so that
+cherry, parchment and green coffee add up. Debit is every live allocation
+(`MassBalanceDebit`, made in claims/massbalance.py) to a lot of the crop.
 
 `ledgers` is the one computation of a balance: the certificate pages and API, the lot
 page's mass-balance options, the season report (page, PDF, JSON) and the dashboard all
