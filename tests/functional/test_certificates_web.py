@@ -365,3 +365,35 @@ def test_lapsed_coverage_and_flagged_deliveries_pages(client, auth, world, seaso
     assert "Familia sin cobertura vigente (orgánico): 1" in dashboard
     flags = client.get("/c/COOPA/claim-flags").get_data(as_text=True)
     assert season["deliveries"][0].receipt_number in flags
+
+
+def test_a_plot_in_the_protected_area_is_not_counted_as_approved_area(
+    client, auth, db, world, season
+):
+    """The approved list gave a family's hectares with its plot flagged inside the
+    protected area, which carries no claim (rule 5): a certifier read the capacity of
+    land that cannot deliver certified coffee. The flagged plot is counted apart, on the
+    coverage page, the approved producers' PDF and both CSVs."""
+    import subprocess
+
+    family = season["families"][0]
+    inside = f.make_plot(db, family, area_ha=2.5, name="Dentro del parque")
+    f.flag_plot(db, inside)
+    db.commit()
+    cert = season["eu"]
+    auth.login("auditor.a@example.org")
+    csv = client.get(f"/certificates/{cert.id}/approved-producers.csv?on=2026-09-01")
+    lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].endswith(",parcelas,area_ha,parcelas_en_area_protegida")
+    [row] = [line for line in lines if line.startswith(family.member_code + ",")]
+    assert row.endswith(",1,1.50,1"), row  # its 1.5 ha plot; the 2.5 ha one apart
+    pdf = client.get(f"/certificates/{cert.id}/approved-producers.pdf?on=2026-09-01")
+    text = " ".join(
+        subprocess.run(["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True)
+        .stdout.decode()
+        .split()
+    )
+    assert "3,00 ha" in text and "5,50 ha" not in text, text
+    assert "+1 marcada" in text and "1 parcela marcada dentro del área protegida" in text
+    page = client.get(f"/certificates/{cert.id}/coverage?on=2026-09-01").get_data(as_text=True)
+    assert "+1 marcada" in page

@@ -246,6 +246,7 @@ APPROVED_PRODUCERS = (
     "since",
     "plots",
     "area_ha",
+    "plots_in_protected_area",
 )
 
 
@@ -265,6 +266,7 @@ def approved_producers(rows: list[CoverageRow], *, spanish: bool) -> str:
                 "desde",
                 "parcelas",
                 "area_ha",
+                "parcelas_en_area_protegida",
             ]
         )
     else:
@@ -287,6 +289,7 @@ def approved_producers(rows: list[CoverageRow], *, spanish: bool) -> str:
                 row.since.isoformat(),
                 row.plots,
                 f"{row.area_m2 / 10_000:.2f}",
+                row.flagged_plots,
             ]
         )
     return out.getvalue()
@@ -334,6 +337,7 @@ LIST_HEADERS: dict[str, dict[str, str]] = {
         "since": "desde",
         "plots": "parcelas",
         "area_ha": "area_ha",
+        "plots_in_protected_area": "parcelas_en_area_protegida",
     },
 }
 SPANISH_PAYMENT_WORDS = {
@@ -484,6 +488,7 @@ def coverage(rows: Iterable[CoverageRow], dialect: Dialect) -> Iterator[str]:
                 dialect.day(r.since),
                 str(r.plots),
                 dialect.number(f"{Decimal(r.area_m2) / 10_000:.2f}"),
+                str(r.flagged_plots),
             ]
             for r in rows
         ),

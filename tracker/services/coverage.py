@@ -10,7 +10,6 @@ recompute what depends on it.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -25,10 +24,11 @@ from ..models import (
     Community,
     Family,
     Plot,
+    PlotFlag,
     ProcessingSite,
     SiteCoverage,
 )
-from ..models.enums import CoverageStatus
+from ..models.enums import CoverageStatus, PlotFlagKind
 from .certificates import (
     covers_families,
     parse_date,
@@ -136,8 +136,12 @@ class CoverageRow:
     community: str
     since: date
     status: str
+    # The family's plots of the certificate's crops that can carry its claim, and their
+    # area; plots flagged inside the protected area (rule 5) carry none, so they are
+    # counted apart and in neither figure.
     plots: int = 0
     area_m2: int = 0
+    flagged_plots: int = 0
 
 
 def coverage_query(
@@ -172,26 +176,41 @@ def coverage_query(
 
 
 def coverage_rows(session: Session, cert: Certificate, query: Any) -> list[CoverageRow]:
-    """The rows of a coverage query, with each family's plots of the certificate's crops."""
+    """The rows of a coverage query, with each family's plots of the certificate's crops:
+    those that can carry the claim, with their area, and those flagged inside the
+    protected area apart (an approved list counting them overstated the hectares, and
+    so the volume a certifier expects)."""
     rows = [
         CoverageRow(family, community, since, status)
         for family, community, status, since in session.execute(query)
     ]
     crops = sorted(set(split_list(cert.crops)))
-    plots: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
     ids = [row.family.id for row in rows]
+    by_family: dict[uuid.UUID, list[CoverageRow]] = {}
+    for row in rows:
+        by_family.setdefault(row.family.id, []).append(row)
+    flagged = (
+        select(col(PlotFlag.plot_id))
+        .where(
+            col(PlotFlag.plot_id) == col(Plot.id),
+            col(PlotFlag.kind) == PlotFlagKind.PROTECTED_AREA,
+            col(PlotFlag.resolved_at).is_(None),
+        )
+        .exists()
+    )
     for start in range(0, len(ids), 900):
-        for family_id, count, area in session.execute(
-            select(col(Plot.family_id), func.count(), func.sum(col(Plot.area_m2)))
-            .where(
+        for family_id, is_flagged, area in session.execute(
+            select(col(Plot.family_id), flagged, col(Plot.area_m2)).where(
                 col(Plot.family_id).in_(ids[start : start + 900]),
                 col(Plot.crop).in_(crops),
             )
-            .group_by(col(Plot.family_id))
         ):
-            plots[family_id] = [int(count), int(area or 0)]
-    for row in rows:
-        row.plots, row.area_m2 = plots[row.family.id]
+            for row in by_family[family_id]:
+                if is_flagged:
+                    row.flagged_plots += 1
+                else:
+                    row.plots += 1
+                    row.area_m2 += int(area or 0)
     return rows
 
 
