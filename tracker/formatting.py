@@ -111,12 +111,18 @@ def kg_qq(grams: int | None, form: str | None, *, locale: str | None = None) -> 
     return f"{text} ({qq}{NBSP}qq)" if qq else text
 
 
+SMALL_PLOT_HA = Decimal("0.1")
+
+
 def hectares(area_m2: int | float | None, *, locale: str | None = None) -> str:
     """Hectares from square metres: two decimals, up to four for a very small plot (2,37;
-    0,0315)."""
+    0,0315). Four for every area wrote a plot of 81,199 m² as "8,1199" and a list's
+    total as "9.276,6999"."""
     if area_m2 is None:
         return "–"
-    return number(Decimal(str(area_m2)) / 10_000, "#,##0.00##", locale=locale)
+    value = Decimal(str(area_m2)) / 10_000
+    pattern = "#,##0.00##" if abs(value) < SMALL_PLOT_HA else "#,##0.00"
+    return number(value, pattern, locale=locale)
 
 
 def currency_symbol(currency: str | None, *, locale: str | None = None) -> str:

@@ -184,6 +184,10 @@ def test_hectares_and_the_templates_write_through_the_one_module():
     assert formatting.hectares(23_700, locale="es") == "2,37"
     assert formatting.hectares(315, locale="es") == "0,0315"
     assert formatting.hectares(125_000_000, locale="es") == "12.500,00"
+    # Four decimals only for a very small plot, not for every area a metre off a round one.
+    assert formatting.hectares(81_199, locale="es") == "8,12"
+    assert formatting.hectares(92_766_999, locale="es") == "9.276,70"
+    assert formatting.hectares(4, locale="es") == "0,0004"
     assert formatting.hectares(None) == "–"
     templates = pathlib.Path(formatting.__file__).parents[1] / "templates"
     users = sorted(
