@@ -435,3 +435,40 @@ def test_the_over_cap_table_gives_the_engines_figures(db, world, frozen, client,
         500.0,
         1100.0,
     )
+
+
+def test_kilos_awaiting_their_price_are_in_no_average_price(
+    db, world, frozen, client, api_token, auth
+):
+    """100 kg of parchment at S/ 9.00 and 100 kg weighed before their price was set: the
+    averages read S/ 4.50 (the waiting kilos as paid at 0), on the report's total and
+    per-form prices, the quintal price and the family's own. They read S/ 9.00, with the
+    waiting kilos named, until the price is set; then S/ 9.50 with both at their price."""
+    from tracker.services import prices
+
+    a = world.a
+    family = f.make_family(db, a)
+    plot = f.make_plot(db, family)
+    f.make_delivery(db, a, family, plot, kg=100, price=900, on=date(2026, 5, 4))
+    waiting = f.make_delivery(
+        db, a, family, plot, kg=100, price=0, price_pending=True, on=date(2026, 5, 6)
+    )
+    db.commit()
+    report = reports.season_report(db, a, 2026)
+    [form] = report.by_form
+    assert (report.prices.price_per_kg_minor, form.price_per_kg_minor) == (900, 900)
+    assert form.price_per_quintal_minor == 900 * 55_200 // 1000  # S/ 496.80 per quintal
+    assert report.prices.median_family_price_per_kg_minor == 900
+    assert report.prices.pending_g == 100_000 and report.prices.net_g == 200_000
+    db.commit()
+    headers = {**api_token("manager.a@example.org"), "Accept-Language": "es"}
+    body = client.get(f"/api/v1/cooperatives/{a.code}/reports/season?season=2026", headers=headers)
+    figures = body.get_json()["prices"]
+    assert (figures["price_per_kg"], figures["pending_price_kg"]) == ("9.00", 100.0)
+    auth.login("manager.a@example.org")
+    page = client.get(f"/c/{a.code}/reports/season?season=2026").get_data(as_text=True)
+    assert "se omiten 100,0 kg que aún esperan su precio" in page
+    prices.set_delivery_price(db, delivery=waiting, price_per_kg_minor=1000)
+    db.commit()
+    report = reports.season_report(db, a, 2026)
+    assert (report.prices.price_per_kg_minor, report.prices.pending_g) == (950, 0)

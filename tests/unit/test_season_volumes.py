@@ -80,6 +80,8 @@ def by_python(db, coop) -> set[tuple]:
             add(live[flag.delivery_id], "over_cap", flag.claim_type, money=False)
     for delivery in live.values():
         add(delivery, "form", f"{delivery.crop}/{delivery.form}")
+        if delivery.price_pending:
+            add(delivery, "pending", f"{delivery.crop}/{delivery.form}", money=False)
         for claim_type in types[delivery.id]:
             add(delivery, "claim", claim_type)
         if not types[delivery.id]:

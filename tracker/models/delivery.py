@@ -123,8 +123,10 @@ class SeasonVolume(SQLModel, table=True):
     `kind` and `key`: "form" (key "crop/form"; its rows are every live delivery once),
     "claim" (a claim type: deliveries carrying it, each once), "none" (deliveries with no
     claim), "cert" (a certificate's id in hex: deliveries claimed under it) and "over_cap"
-    (a claim type: deliveries flagged over its volume cap). `amount_minor` and
-    `premium_minor` are summed for "form", "claim" and "none", 0 otherwise.
+    (a claim type: deliveries flagged over its volume cap), "pending" (key "crop/form":
+    deliveries whose price is still to be set, left out of average prices).
+    `amount_minor` and `premium_minor` are summed for "form", "claim" and "none", 0
+    otherwise.
     """
 
     __tablename__ = "season_volume"

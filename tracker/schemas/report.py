@@ -77,6 +77,8 @@ class PaymentsPaidSchema(Schema):
 class PricesSchema(Schema):
     net_kg = Kilograms(attribute="net_g")
     value = Money(attribute="value_minor")
+    # Of net_kg, the kilos weighed before their price was set: in no average price.
+    pending_price_kg = Kilograms(attribute="pending_g")
     price_per_kg = Money(attribute="price_per_kg_minor", allow_none=True)
     scale_premiums = Money(attribute="scale_premium_minor")
     scale_premium_per_kg = Money(attribute="scale_premium_per_kg_minor", allow_none=True)

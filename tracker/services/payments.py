@@ -82,6 +82,7 @@ class Balance(Earnings):
     deliveries: int = 0
     delivered_g: int = 0
     value_minor: int = 0
+    pending_g: int = 0  # of delivered_g, weighed before their price was set
     scale_premium_minor: int = 0
     rule_premium_minor: int = 0
     paid_by_kind: dict[str, int] = field(default_factory=dict)
@@ -94,7 +95,9 @@ class Balance(Earnings):
 
     @property
     def price_per_kg_minor(self) -> int | None:
-        return per_kg(self.value_minor, self.delivered_g)
+        """The average price of the kilos priced so far (those awaiting a price have no
+        value yet: counting them would read as paid at 0)."""
+        return per_kg(self.value_minor, self.delivered_g - self.pending_g)
 
 
 def family_balances(
@@ -132,6 +135,10 @@ def family_balances(
             row = get(family_id)
             row.deliveries, row.delivered_g = int(count), int(grams)
             row.value_minor, row.scale_premium_minor = int(value), int(premium)
+    waiting = season_volumes.pending_by(coop, season, col(SeasonVolume.family_id))
+    for query in _of_families(waiting, col(SeasonVolume.family_id), family_ids):
+        for family_id, grams in session.execute(query):
+            get(family_id).pending_g = int(grams)
     for result in (
         rules if rules is not None else premiums.rule_premiums(session, coop, season, family_ids)
     ):

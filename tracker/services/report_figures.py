@@ -22,10 +22,11 @@ class Volume:
     families: int = 0
     net_g: int = 0
     value_minor: int = 0
+    pending_g: int = 0  # of net_g, weighed before their price was set: no value yet
 
     @property
     def price_per_kg_minor(self) -> int | None:
-        return per_kg(self.value_minor, self.net_g)
+        return per_kg(self.value_minor, self.net_g - self.pending_g)
 
     @property
     def quintales(self) -> float | None:
@@ -35,9 +36,10 @@ class Volume:
     @property
     def price_per_quintal_minor(self) -> int | None:
         grams = QUINTAL_G.get(self.key.split("/")[-1])
-        if grams is None or not self.net_g:
+        priced = self.net_g - self.pending_g
+        if grams is None or priced <= 0:
             return None
-        return (self.value_minor * grams + self.net_g // 2) // self.net_g
+        return (self.value_minor * grams + priced // 2) // priced
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Prices(Earnings):
 
     net_g: int = 0
     value_minor: int = 0
+    pending_g: int = 0  # of net_g, weighed before their price was set: no value yet
     scale_premium_minor: int = 0
     rules: list[RuleLine] = field(default_factory=list)
     paid_by_kind: dict[str, int] = field(default_factory=dict)
@@ -117,7 +120,7 @@ class Prices(Earnings):
 
     @property
     def price_per_kg_minor(self) -> int | None:
-        return per_kg(self.value_minor, self.net_g)
+        return per_kg(self.value_minor, self.net_g - self.pending_g)
 
     @property
     def scale_premium_per_kg_minor(self) -> int | None:
@@ -294,8 +297,8 @@ class SeasonReport:
 
 
 def per_kg(minor: int, grams: int) -> int | None:
-    """Minor units per kilogram, rounded half up."""
-    if not grams:
+    """Minor units per kilogram, rounded half up (None for no kilograms)."""
+    if grams <= 0:
         return None
     return (minor * 1000 + grams // 2) // grams
 

@@ -64,8 +64,14 @@ def totals_and_prices(
             season_volumes.total(col(SeasonVolume.premium_minor)),
         ).where(season_volumes.season_rows(coop, season, season_volumes.FORM))
     ).one()
-    totals = Volume("total", "", int(count), int(families), int(grams), int(value))
-    prices = Prices(net_g=int(grams), value_minor=int(value), scale_premium_minor=int(premium))
+    (pending,) = session.execute(season_volumes.pending_by(coop, season)).one()
+    totals = Volume("total", "", int(count), int(families), int(grams), int(value), int(pending))
+    prices = Prices(
+        net_g=int(grams),
+        value_minor=int(value),
+        pending_g=int(pending),
+        scale_premium_minor=int(premium),
+    )
     prices.rules = [
         RuleLine(
             rule_id=r.rule.id,
@@ -136,8 +142,12 @@ def _by_key(session: Session, coop: Cooperative, season: int, kind: str) -> list
 
 def volumes_by_form(session: Session, coop: Cooperative, season: int) -> list[Volume]:
     found = _by_key(session, coop, season, season_volumes.FORM)
+    pending = dict(
+        session.execute(season_volumes.pending_by(coop, season, col(SeasonVolume.key))).all()
+    )
     for volume in found:
         volume.label = volume.key.split("/", 1)[1]
+        volume.pending_g = int(pending.get(volume.key, 0))
     return sorted(found, key=lambda v: (-v.net_g, v.key))
 
 

@@ -57,6 +57,9 @@ COLUMNS = (
     "premium_minor",
 )
 FORM, CLAIM, NONE, CERT, OVER_CAP = "form", "claim", "none", "cert", "over_cap"
+# Deliveries weighed before their price was set (key "crop/form"): their kilos are in
+# "form" but their value is not yet, so an average price per kg leaves them out.
+PENDING = "pending"
 
 
 def _season(start_month: int) -> Any:
@@ -95,6 +98,7 @@ def _slices(start_month: int, of_families: bool) -> tuple[Any, ...]:
             col(Delivery.net_g),
             col(Delivery.amount_minor),
             col(Delivery.premium_minor),
+            col(Delivery.price_pending),
             _season(start_month).label("season"),
         )
         .where(*live)
@@ -144,12 +148,14 @@ def _slices(start_month: int, of_families: bool) -> tuple[Any, ...]:
     unclaimed = (
         sa_select(d).where(~exists().where(col(DeliveryClaim.delivery_id) == d.c.id))
     ).subquery("unclaimed")
+    pending = (sa_select(d).where(d.c.price_pending.is_(True))).subquery("pending")
     return (
         sums(d, FORM, d.c.crop + _text("/") + d.c.form),
         sums(typed, CLAIM, typed.c.claim_type),
         sums(unclaimed, NONE, None),
         sums(claimed, CERT, claimed.c.cert, money=False),
         sums(flagged, OVER_CAP, flagged.c.claim_type, money=False),
+        sums(pending, PENDING, pending.c.crop + _text("/") + pending.c.form, money=False),
     )
 
 
@@ -176,6 +182,15 @@ def season_rows(coop: Cooperative, season: int, kind: str) -> Any:
         col(SeasonVolume.cooperative_id) == coop.id,
         col(SeasonVolume.season) == season,
         col(SeasonVolume.kind) == kind,
+    )
+
+
+def pending_by(coop: Cooperative, season: int, *group: Any) -> Any:
+    """SQL: grams of the season's deliveries still awaiting their price, by `group`."""
+    return (
+        sa_select(*group, total(col(SeasonVolume.net_g)))
+        .where(season_rows(coop, season, PENDING))
+        .group_by(*group)
     )
 
 
