@@ -74,6 +74,28 @@ def _text(value: str) -> Any:
     return literal_column(f"'{value}'", String)
 
 
+def _sums(source: Any, kind: str, key: Any | None, *, money: bool = True) -> Any:
+    """One slice's per-family sums of `source` (deliveries), labelled as COLUMNS."""
+    # No bound parameter in a grouped expression (PostgreSQL would not match the
+    # SELECT's with the GROUP BY's), and no constant in the GROUP BY.
+    zero: Any = literal_column("0")
+    grouped = [source.c.cooperative_id, source.c.season, source.c.family_id]
+    values = (
+        source.c.season,
+        _text(kind),
+        _text("") if key is None else key,
+        source.c.family_id,
+        func.count(),
+        func.sum(source.c.net_g),
+        func.sum(source.c.amount_minor) if money else zero,
+        func.sum(source.c.premium_minor) if money else zero,
+    )
+    return sa_select(
+        source.c.cooperative_id,
+        *(value.label(name) for value, name in zip(values, COLUMNS, strict=True)),
+    ).group_by(*grouped, *([] if key is None else [key]))
+
+
 @functools.cache
 def _slices(start_month: int, of_families: bool) -> tuple[Any, ...]:
     """One SELECT per slice, each giving the cooperative and COLUMNS, for the cooperative
@@ -106,26 +128,6 @@ def _slices(start_month: int, of_families: bool) -> tuple[Any, ...]:
         .prefix_with("MATERIALIZED")
     )
 
-    def sums(source: Any, kind: str, key: Any | None, *, money: bool = True) -> Any:
-        # No bound parameter in a grouped expression (PostgreSQL would not match the
-        # SELECT's with the GROUP BY's), and no constant in the GROUP BY.
-        zero: Any = literal_column("0")
-        grouped = [source.c.cooperative_id, source.c.season, source.c.family_id]
-        values = (
-            source.c.season,
-            _text(kind),
-            _text("") if key is None else key,
-            source.c.family_id,
-            func.count(),
-            func.sum(source.c.net_g),
-            func.sum(source.c.amount_minor) if money else zero,
-            func.sum(source.c.premium_minor) if money else zero,
-        )
-        return sa_select(
-            source.c.cooperative_id,
-            *(value.label(name) for value, name in zip(values, COLUMNS, strict=True)),
-        ).group_by(*grouped, *([] if key is None else [key]))
-
     # The deliveries' claims, read once for the claim and the certificate slices.
     claimed = (
         sa_select(
@@ -150,12 +152,12 @@ def _slices(start_month: int, of_families: bool) -> tuple[Any, ...]:
     ).subquery("unclaimed")
     pending = (sa_select(d).where(d.c.price_pending.is_(True))).subquery("pending")
     return (
-        sums(d, FORM, d.c.crop + _text("/") + d.c.form),
-        sums(typed, CLAIM, typed.c.claim_type),
-        sums(unclaimed, NONE, None),
-        sums(claimed, CERT, claimed.c.cert, money=False),
-        sums(flagged, OVER_CAP, flagged.c.claim_type, money=False),
-        sums(pending, PENDING, pending.c.crop + _text("/") + pending.c.form, money=False),
+        _sums(d, FORM, d.c.crop + _text("/") + d.c.form),
+        _sums(typed, CLAIM, typed.c.claim_type),
+        _sums(unclaimed, NONE, None),
+        _sums(claimed, CERT, claimed.c.cert, money=False),
+        _sums(flagged, OVER_CAP, flagged.c.claim_type, money=False),
+        _sums(pending, PENDING, pending.c.crop + _text("/") + pending.c.form, money=False),
     )
 
 
