@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from typing import Any, NamedTuple
 
 from shapely.errors import GEOSException
@@ -309,12 +308,17 @@ def _steps(session: Session, lot: Lot) -> tuple[list[Step], list[ShipmentFacts]]
     return steps, shipments
 
 
-def _per_kg(minor: Fraction, grams: Fraction) -> Decimal:
-    """Minor units paid for these grams: a per-kg price in major units, 2 decimals."""
-    exact = minor * 1000 / grams / 100
-    return (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(
-        Decimal("0.01"), rounding=ROUND_HALF_UP
-    )
+# A part's share of its delivery's amount is kept in millionths of a minor unit: exact
+# enough for any sum of parts, and integers (Fractions over every delivery's own net
+# weight grow their denominators with each part added).
+SHARE_SCALE = 1_000_000
+
+
+def _per_kg(scaled_minor: int, grams: int) -> Decimal:
+    """Minor units (in SHARE_SCALE parts) paid for these grams: a per-kg price in major
+    units, 2 decimals."""
+    exact = Decimal(scaled_minor) * 1000 / Decimal(grams) / 100 / SHARE_SCALE
+    return exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 class _Part(NamedTuple):
@@ -464,15 +468,14 @@ def _prices(coop: Cooperative, parts: list[_Part]) -> tuple[list[PriceFacts], in
     to be set count in no average."""
     # Per form: grams, the paid amounts' share in this lot (minor units x grams / net
     # grams, summed), the premiums' share, and the families.
-    by_form: dict[str, tuple[list[Fraction], set[uuid.UUID]]] = {}
+    by_form: dict[str, tuple[list[int], set[uuid.UUID]]] = {}
     for part in parts:
         if part.price_pending or part.net_g <= 0:
             continue
-        totals, families = by_form.setdefault(part.form, ([Fraction(0)] * 3, set()))
-        share = Fraction(part.grams, part.net_g)
+        totals, families = by_form.setdefault(part.form, ([0, 0, 0], set()))
         totals[0] += part.grams
-        totals[1] += part.amount * share
-        totals[2] += part.premium * share
+        totals[1] += part.amount * part.grams * SHARE_SCALE // part.net_g
+        totals[2] += part.premium * part.grams * SHARE_SCALE // part.net_g
         families.add(part.family_id)
     shown = [
         (form, totals)
