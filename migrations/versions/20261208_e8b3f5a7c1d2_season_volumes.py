@@ -15,7 +15,6 @@ INSERT ... SELECT per slice and cooperative).
 """
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.* column types)
@@ -60,20 +59,9 @@ def upgrade() -> None:
     op.create_index("ix_season_volume_family", "season_volume", ["family_id"], unique=False)
     if context.is_offline_mode():
         return
-    from sqlmodel import Session
-
     from tracker.services import season_volumes
 
-    cooperative = sa.table(
-        "cooperative", sa.column("id", sa.Uuid()), sa.column("season_start_month", sa.Integer())
-    )
-    bind = op.get_bind()
-    with Session(bind=bind) as session:
-        for coop_id, month in bind.execute(
-            sa.select(cooperative.c.id, cooperative.c.season_start_month)
-        ).all():
-            coop = SimpleNamespace(id=coop_id, season_start_month=month)
-            season_volumes.refresh(session, coop)  # type: ignore[arg-type]
+    season_volumes.refresh_every_cooperative(op.get_bind())
 
 
 def downgrade() -> None:

@@ -13,9 +13,7 @@ filled them; nothing else changes.
 """
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
-import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "f2c4a6e8b0d1"
@@ -27,20 +25,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     if context.is_offline_mode():
         return
-    from sqlmodel import Session
-
     from tracker.services import season_volumes
 
-    cooperative = sa.table(
-        "cooperative", sa.column("id", sa.Uuid()), sa.column("season_start_month", sa.Integer())
-    )
-    bind = op.get_bind()
-    with Session(bind=bind) as session:
-        for coop_id, month in bind.execute(
-            sa.select(cooperative.c.id, cooperative.c.season_start_month)
-        ).all():
-            coop = SimpleNamespace(id=coop_id, season_start_month=month)
-            season_volumes.refresh(session, coop)  # type: ignore[arg-type]
+    season_volumes.refresh_every_cooperative(op.get_bind())
 
 
 def downgrade() -> None:

@@ -18,13 +18,17 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     Integer,
+    MetaData,
     String,
     Table,
+    Uuid,
     and_,
     bindparam,
     cast,
@@ -238,6 +242,23 @@ def refresh(
             connection.execute(hold, params).all()
         connection.execute(gone, params)
         connection.execute(insert, params)
+
+
+def refresh_every_cooperative(bind: Any) -> None:
+    """Recompute every cooperative's rows on a connection (a migration's, which has no
+    models loaded: the cooperatives are read as plain rows)."""
+    cooperative = Table(
+        "cooperative",
+        MetaData(),
+        Column("id", Uuid()),
+        Column("season_start_month", Integer()),
+    )
+    with Session(bind=bind) as session:
+        for coop_id, month in bind.execute(
+            sa_select(cooperative.c.id, cooperative.c.season_start_month)
+        ).all():
+            coop = SimpleNamespace(id=coop_id, season_start_month=month)
+            refresh(session, coop)  # type: ignore[arg-type]
 
 
 def stored(session: Session, coop: Cooperative) -> set[tuple[Any, ...]]:
