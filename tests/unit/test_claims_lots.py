@@ -339,3 +339,24 @@ def test_the_ledger_counts_every_form_in_the_reference_form(db, world, fairtrade
     assert massbalance.ledger(db, fairtrade).credit_g == 160_000
     massbalance.allocate(db, lot=lot, certificate=fairtrade, user_id=None)
     assert massbalance.ledger(db, fairtrade).balance_g == 0
+
+
+def test_voiding_a_lot_gives_its_mass_balance_credit_back(db, world, fairtrade):
+    """A lot given the mass-balance claim is voided (a mistaken operation): its allocation
+    kept spending the ledger, so the credit was lost for good and a lot formed again was
+    refused the claim ("holds 0 kg")."""
+    from tracker.models import LotOperation
+
+    coop = world.a
+    weigh(db, coop, [fairtrade], kg=125)  # 100 kg of green-coffee equivalent
+    picked = weigh(db, coop, kg=125)
+    lot = lot_of(db, coop, [picked])
+    massbalance.allocate(db, lot=lot, certificate=fairtrade, user_id=None)
+    assert massbalance.ledger(db, fairtrade).balance_g == 0
+    operation = db.get(LotOperation, lot.operation_id)
+    lots.void_operation(db, operation=operation, reason="lote equivocado", user_id=None)
+    book = massbalance.ledger(db, fairtrade)
+    assert (book.debit_g, book.balance_g, book.allocations) == (0, 100_000, [])
+    again = lot_of(db, coop, [picked])
+    massbalance.allocate(db, lot=again, certificate=fairtrade, user_id=None)
+    assert held(db, again) == {"fairtrade": ("mass_balance", {fairtrade.id})}

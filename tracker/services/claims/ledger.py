@@ -132,6 +132,8 @@ def ledgers(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[LedgerKey, 
         .where(
             col(MassBalanceDebit.certificate_id).in_(ids),
             col(MassBalanceDebit.voided_at).is_(None),
+            # an allocation left live on a voided lot (before void_lots voided them too)
+            col(Lot.voided_at).is_(None),
         )
         .order_by(col(MassBalanceDebit.created_at), col(MassBalanceDebit.id))
     )

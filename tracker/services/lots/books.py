@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ARRAY, any_, bindparam, case
 from sqlmodel import Session, col, select
 
-from ...models import Delivery, Lot
+from ...models import Delivery, Lot, MassBalanceDebit
 from ...models.enums import LotStatus
 from .. import audit
 from ..bulk import chunks
@@ -259,7 +259,8 @@ def void_lots(
     user_id: uuid.UUID | None,
     now: datetime,
 ) -> None:
-    """Void an operation's output lots, provided none of them was used or shipped."""
+    """Void an operation's output lots, provided none of them was used or shipped, and
+    their mass-balance allocations with them."""
     by_lot = {lot.id: lot for lot in lots}
     for chunk in chunks(sorted(by_lot), CASE_CHUNK):
         changed = audit.update(
@@ -285,6 +286,16 @@ def void_lots(
                     code=lot.code,
                 )
             )
+        # A voided lot claims nothing: its mass-balance allocations go back to their
+        # ledgers, or the certified kilos they spent would stay spent on a lot that is
+        # not there.
+        audit.update(
+            session,
+            MassBalanceDebit,
+            col(MassBalanceDebit.lot_id).in_(chunk),
+            col(MassBalanceDebit.voided_at).is_(None),
+            values={"voided_at": now, "voided_by_id": user_id, "void_reason": reason},
+        )
 
 
 def _missed(
