@@ -397,3 +397,17 @@ def test_a_plot_in_the_protected_area_is_not_counted_as_approved_area(
     assert "+1 marcada" in text and "1 parcela marcada dentro del área protegida" in text
     page = client.get(f"/certificates/{cert.id}/coverage?on=2026-09-01").get_data(as_text=True)
     assert "+1 marcada" in page
+
+
+def test_a_member_who_left_is_not_an_approved_producer(client, auth, db, world, season):
+    """A family no longer an active member stayed on the certifier's list as certified,
+    with its hectares, though its deliveries are refused."""
+    left = season["families"][1]
+    left.active = False
+    db.add(left)
+    db.commit()
+    cert = season["eu"]
+    auth.login("auditor.a@example.org")
+    csv = client.get(f"/certificates/{cert.id}/approved-producers.csv?on=2026-09-01")
+    members = {line.split(",")[0] for line in csv.get_data(as_text=True).splitlines()[1:]}
+    assert members == {season["families"][0].member_code}

@@ -299,8 +299,11 @@ APPROVED = (CoverageStatus.CERTIFIED, CoverageStatus.IN_CONVERSION)
 
 
 def approved_producers(session: Session, cert: Certificate, day: date) -> list[CoverageRow]:
-    """Families listed as certified or in conversion on a day: the certifier's list."""
-    return coverage_on(session, cert, day, statuses=[str(s) for s in APPROVED])
+    """Families listed as certified or in conversion on a day: the certifier's list. A
+    family no longer an active member is left out (its deliveries are refused, and its
+    hectares would overstate what the certificate can yield), whatever its coverage."""
+    rows = coverage_on(session, cert, day, statuses=[str(s) for s in APPROVED])
+    return [row for row in rows if row.family.active]
 
 
 __all__ = [
