@@ -495,3 +495,19 @@ def test_families_and_plots_import_pages(clerk, world, db):
         as_text=True
     )
     assert _count(db, Plot) == 0
+
+
+def test_a_delivery_awaiting_its_price_is_exported_as_such(clerk, world, db):
+    """The export wrote a "precio por definir" delivery with price and amount 0.00 (read
+    as unpaid) and no sign it awaited its price; it now leaves them empty and says so."""
+    import csv as csvlib
+
+    family = make_family(db, world.a, member_code="CAZ-P1")
+    plot = make_plot(db, family)
+    make_delivery(db, world.a, family, plot, kg=40, price=0, price_pending=True)
+    db.commit()
+    response = clerk.get("/c/COOPA/deliveries/export.csv")
+    rows = list(csvlib.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    response.close()
+    [row] = [r for r in rows if r["codigo_socio"] == "CAZ-P1"]
+    assert (row["precio_kg"], row["importe"], row["precio_por_definir"]) == ("", "", "sí"), row

@@ -140,7 +140,7 @@ class DeliverySchema(IntakeSchema):
         metadata=csv("recibo", "numero_recibo", "recibo_papel", "receipt"),
     )
     # "Precio por definir": no price yet; the payments page lists it until one is set.
-    price_pending = YesNo(load_default=False, metadata=csv("precio_por_definir", exported=False))
+    price_pending = YesNo(load_default=False, metadata=csv("precio_por_definir"))
     # The collection centre's code; a clerk's own centre by default. An import takes
     # the centre for the whole file; an export names each row's.
     centre = Text(
