@@ -19,7 +19,7 @@ from tests.factories import (
     make_shipment,
     make_site,
 )
-from tracker.models import Delivery
+from tracker.models import AuditEntry, Delivery
 from tracker.services import claims, lots
 
 STANDARDS = Path("/work/shared/standards/epcis")
@@ -448,6 +448,9 @@ def test_a_voided_shipment_has_no_epcis_events(client, api_token, auth, db, worl
     shipment, green = season["shipment"], season["green"]
     shipments.void_shipment(db, shipment=shipment, reason="Registrado por error", user_id=None)
     db.commit()
+    about = AuditEntry.entity_id.in_([str(shipment.id), str(green.id)])  # type: ignore[attr-defined]
+    voided_at, entries = shipment.voided_at, len(db.exec(select(AuditEntry.id).where(about)).all())
+    db.commit()
     url = f"/api/v1/shipments/{shipment.id}/epcis.jsonld"
     spanish = client.get(
         url, headers={**api_token("manager.a@example.org"), "Accept-Language": "es"}
@@ -470,3 +473,6 @@ def test_a_voided_shipment_has_no_epcis_events(client, api_token, auth, db, worl
     refused = client.get(f"/shipments/{shipment.id}/epcis.jsonld")
     assert refused.status_code == 409
     assert "Este embarque está anulado" in refused.get_data(as_text=True)
+    db.expire_all()  # the refusals changed nothing: still voided, nothing recorded
+    assert db.get(type(shipment), shipment.id).voided_at == voided_at
+    assert len(db.exec(select(AuditEntry.id).where(about)).all()) == entries
