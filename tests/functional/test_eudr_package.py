@@ -504,3 +504,70 @@ def test_each_plot_is_its_share_of_the_shipped_kilograms(db, world, frozen, clie
     assert rows["Parcela Dos"].rstrip().endswith("80,0"), rows
     assert rows["Parcela Tres"].rstrip().endswith("50,0"), rows
     assert "las parcelas suman el embarque" in " ".join(text.split())
+
+
+def test_the_printed_plots_add_up_to_the_printed_lot(db, world, frozen, client, api_token):
+    """Three families' 200, 100 and 100 kg of dry parchment, hulled into 317 kg of green and
+    shipped. The summary listed each plot's delivery as weighed (200,0, 100,0, 100,0: 400 kg
+    for a 317 kg lot); then each plot's share to the gram, printed to 100 g each on its own
+    (158,5, 79,2, 79,2: 316,9). The shares are now rounded, lot by lot, to the 100 g the
+    sheet prints, by the largest remainder: the printed plots add up to the printed lot, in
+    the proportion the deliveries gave, and none is off its share by 100 g."""
+    from tracker import formatting
+    from tracker.services import eudr_facts, lots
+
+    a = world.a
+    delivered = []
+    for name, kg in (("Parcela Norte", 200), ("Parcela Sur", 100), ("Parcela Este", 100)):
+        family = f.make_family(db, a)
+        plot = f.make_plot(db, family, name=name)
+        delivered.append(
+            f.make_delivery(db, a, family, plot, kg=kg, form="dry_parchment", on=date(2026, 6, 2))
+        )
+    parchment = f.make_lot(db, a, delivered, occurred_on=date(2026, 6, 10))
+    green = lots.process_lot(
+        db,
+        lot=parchment,
+        process="hulling",
+        output_form="green",
+        output_g=317_000,
+        occurred_on=date(2026, 6, 12),
+    )
+    shipment = f.make_shipment(db, a, [green], shipped_on=date(2026, 7, 1))
+    db.commit()
+    origin = eudr_facts.for_shipment(db, shipment)
+    exact = {row.plot.name: row.shipped_g for row in origin.rows}
+    assert exact == {"Parcela Norte": 158_500, "Parcela Sur": 79_250, "Parcela Este": 79_250}
+    shown = {row.plot.name: row.shown_g for row in origin.rows}
+    assert sum(shown.values()) == 317_000
+    assert shown["Parcela Norte"] == 158_500
+    assert sorted([shown["Parcela Sur"], shown["Parcela Este"]]) == [79_200, 79_300]
+
+    db.commit()
+    headers = {**api_token("manager.a@example.org"), "Accept-Language": "es"}
+    answer = client.get(f"/api/v1/shipments/{shipment.id}/eudr.pdf", headers=headers)
+    assert answer.status_code == 200
+    from tests.functional.test_reports_season import keep
+
+    keep(answer.data, "eudr-summary-shares.pdf")
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=answer.data, capture_output=True, check=True
+    ).stdout.decode()
+    lines = text.splitlines()
+
+    def tenths(line: str) -> int:
+        """The line's last figure, in 100 g (es: 1.234,5)."""
+        return int(line.split()[-1].replace(".", "").replace(",", ""))
+
+    lot_line = next(line for line in lines if line.split()[:1] == [green.code])
+    plots = {name: tenths(line) for line in lines for name in exact if name in line}
+    assert tenths(lot_line) == 3170
+    assert sum(plots.values()) == 3170, plots
+    assert plots["Parcela Norte"] == 1585
+    assert sorted([plots["Parcela Sur"], plots["Parcela Este"]]) == [792, 793]
+    # Not what the plots delivered as weighed: 200, 100 and 100 kg of parchment.
+    assert not {2000, 1000} & set(plots.values())
+    # Each lot is shared in the units the formatter prints it in, rounded as it rounds.
+    for grams in (*range(0, 3_001, 25), 4_256_150, 4_256_250):
+        printed = eudr_facts._units(grams, eudr_facts.SHOWN_G) * eudr_facts.SHOWN_G
+        assert formatting.kg(printed, 1, locale="es") == formatting.kg(grams, 1, locale="es")

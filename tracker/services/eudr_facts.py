@@ -2,8 +2,9 @@
 
 `documents/eudr.py` checks and writes the geolocation GeoJSON and the PDF summary and
 runs no query: here are the lots (a shipment's, or one lot), the plots of their whole
-ancestry with the kilos and deliveries each gave, which of them lie in the protected
-area, and, for the summary, the certificates that covered the producers.
+ancestry with the kilos and deliveries each gave and each one's share of the shipped
+kilos, which of them lie in the protected area, and, for the summary, the certificates
+that covered the producers.
 """
 
 from __future__ import annotations
@@ -40,11 +41,16 @@ from .errors import Conflict
 from .geo import overlaps, parse_area
 from .shipments import shipment_lots
 
+# The summary prints kilograms to one decimal: each lot's shares are also rounded to it.
+SHOWN_G = 100
+
 
 @dataclass
 class PlotRow:
     """A plot behind the shipment, its producer, the kilos its deliveries gave (as weighed,
-    in whatever form they came: `grams`) and its share of the shipped kilos (`shipped_g`)."""
+    in whatever form they came: `grams`) and its share of the shipped kilos: to the gram
+    (`shipped_g`), and to the 100 g the summary prints (`shown_g`), so that the printed
+    plots add up to the printed lots."""
 
     plot: Plot
     family: Family
@@ -52,6 +58,7 @@ class PlotRow:
     grams: int
     deliveries: int
     shipped_g: int = 0
+    shown_g: int = 0
 
     @property
     def crop(self) -> str:
@@ -134,7 +141,8 @@ def plot_rows(
     each gave, and each plot's share of the kilos shipped: every lot's shipped grams shared
     among its plots in proportion to what their deliveries put into it, counted in the
     crop's ledger unit (green-coffee or dry-bean equivalent, so that cherry and green
-    weigh what they yield), rounded so that the plots add up to the shipment exactly."""
+    weigh what they yield), rounded so that the plots add up to the shipment exactly: in
+    grams, and, to the 100 g the summary prints, to every lot as it is printed."""
     parts = genealogy.backward(session, [lot.id for lot, _g in lots])
     grams_by_delivery: dict[uuid.UUID, int] = defaultdict(int)
     for found in parts.values():
@@ -150,7 +158,7 @@ def plot_rows(
             per_plot[plot_id][0] += grams_by_delivery[delivery_id]
             per_plot[plot_id][1] += 1
             plot_form[delivery_id] = (plot_id, form)
-    shipped = _shipped_shares(session, lots, parts, plot_form)
+    shipped, shown = _shipped_shares(session, lots, parts, plot_form)
     rows: list[PlotRow] = []
     for chunk in chunks(sorted(per_plot)):
         for plot, family, community in session.execute(
@@ -160,7 +168,17 @@ def plot_rows(
             .where(Plot.id.in_(chunk))  # type: ignore[attr-defined]
         ):
             grams, count = per_plot[plot.id]
-            rows.append(PlotRow(plot, family, community, grams, count, shipped.get(plot.id, 0)))
+            rows.append(
+                PlotRow(
+                    plot,
+                    family,
+                    community,
+                    grams,
+                    count,
+                    shipped.get(plot.id, 0),
+                    shown.get(plot.id, 0),
+                )
+            )
     rows.sort(key=lambda r: (r.crop, r.family.member_code, r.plot.name))
     return rows, delivery_ids
 
@@ -170,10 +188,14 @@ def _shipped_shares(
     lots: list[tuple[Lot, int]],
     parts: dict[uuid.UUID, dict[uuid.UUID, int]],
     plot_form: dict[uuid.UUID, tuple[uuid.UUID, str]],
-) -> dict[uuid.UUID, int]:
-    """Each plot's grams of the shipped lots, lot by lot, by the largest remainder."""
+) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
+    """Each plot's grams of the shipped lots, lot by lot, by the largest remainder: to the
+    gram, and in SHOWN_G units that add up to each lot as the summary prints it (half to
+    even, as the number formatter rounds), so that the printed plots add up to the
+    printed lots."""
     factors: dict[uuid.UUID, conversions.Factors] = {}
     shipped: dict[uuid.UUID, int] = defaultdict(int)
+    shown: dict[uuid.UUID, int] = defaultdict(int)
     for lot, lot_g in lots:
         if lot.cooperative_id not in factors:
             factors[lot.cooperative_id] = conversions.load(session, lot.cooperative_id)
@@ -183,17 +205,31 @@ def _shipped_shares(
             if delivery_id in plot_form:
                 plot_id, form = plot_form[delivery_id]
                 weight[plot_id] += convert(form, grams)
-        total = sum(weight.values())
-        if total <= 0 or lot_g <= 0:
+        if sum(weight.values()) <= 0 or lot_g <= 0:
             continue
-        share = {plot_id: lot_g * w // total for plot_id, w in weight.items()}
-        short = lot_g - sum(share.values())
-        by_remainder = sorted(weight, key=lambda p: (-(lot_g * weight[p] % total), str(p)))
-        for plot_id in by_remainder[:short]:
-            share[plot_id] += 1
-        for plot_id, grams in share.items():
+        for plot_id, grams in _largest_remainder(lot_g, weight).items():
             shipped[plot_id] += grams
-    return shipped
+        for plot_id, units in _largest_remainder(_units(lot_g, SHOWN_G), weight).items():
+            shown[plot_id] += units * SHOWN_G
+    return shipped, shown
+
+
+def _largest_remainder(total: int, weight: dict[uuid.UUID, int]) -> dict[uuid.UUID, int]:
+    """`total` shared in proportion to `weight` (positive sum), in whole units that add up
+    to it: each its floor, then one more to the largest remainders (ties by id)."""
+    whole = sum(weight.values())
+    share = {key: total * w // whole for key, w in weight.items()}
+    short = total - sum(share.values())
+    by_remainder = sorted(weight, key=lambda k: (-(total * weight[k] % whole), str(k)))
+    for key in by_remainder[:short]:
+        share[key] += 1
+    return share
+
+
+def _units(grams: int, unit: int) -> int:
+    """Grams in whole units, half to even (Babel's rounding: 4,256.15 kg prints 4.256,2)."""
+    whole, rest = divmod(grams, unit)
+    return whole + (1 if 2 * rest > unit or (2 * rest == unit and whole % 2) else 0)
 
 
 def _protected(
