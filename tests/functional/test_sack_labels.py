@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pikepdf
@@ -129,3 +130,56 @@ def test_the_lot_page_offers_the_labels_form(client, auth, public):
     assert 'name="sacks"' in page and 'value="6"' in page
     assert 'name="sack_kg"' in page and 'value="69"' in page
     assert 'name="lang"' in page
+
+
+@needs_tools
+def test_labels_name_only_certificates_in_force_today(
+    client, auth, db, world, tmp_path, time_machine
+):
+    """A sack outlives the day it is printed and has no room for "valid on the harvest
+    dates; suspended since …": a label printed today names only certificates in force
+    today, drops a claim none of whose certificates is, and the manager is told before
+    printing. The public page still shows the claim, qualified."""
+    from tracker.services import claims
+
+    time_machine.move_to("2026-11-23 15:00:00+00:00", tick=False)
+    public = f.make_public_lot(db, world.a)
+    nop = f.make_certificate(
+        db,
+        world.a,
+        type="organic",
+        standard="USDA NOP",
+        body="Control Union Certifications",
+        body_code="NOP-CU",
+        number="NOP-2026-0042",
+    )
+    for family in public.families:
+        f.cover(db, nop, family)
+    claims.refresh_certificate(db, nop)
+    fairtrade = public.certificates[1]
+    f.set_status(db, nop, "suspended", date(2026, 7, 15))  # after every harvest date
+    f.set_status(db, fairtrade, "withdrawn", date(2026, 8, 1))
+    db.commit()
+    auth.login("manager.a@example.org")
+    lot = public.lot
+    answer = client.get(f"/lots/{lot.id}/labels.pdf?sacks=2&lang=es")
+    assert answer.status_code == 200
+    [text] = page_texts(answer.data, tmp_path / "text")
+    assert text.count("PE-BIO-149") == 2 and "Orgánico" in text
+    assert "NOP-CU" not in text
+    assert "Comercio justo" not in text and "FLO-ID 3456" not in text
+    page = client.get(f"/lots/{lot.id}").get_data(as_text=True)
+    warning = page[page.index('id="labels-left-out"') :]
+    warning = warning[: warning.index("</div>")]
+    assert "se imprime sin NOP-CU (suspendido desde el 15 jul 2026)" in warning
+    assert "no se imprime: ningún certificado que la respalda está vigente hoy" in warning
+    assert "FLO-ID 3456 (retirado desde el 1 ago 2026)" in warning
+    # The buyer's page keeps both claims, each qualified, as before.
+    facts = client.get(f"/l/{lot.public_token}", headers={"Accept": "application/json"})
+    assert {c["type"] for c in facts.get_json()["claims"]} == {"organic", "fairtrade"}
+
+
+def test_the_lot_page_warns_of_nothing_when_every_certificate_is_in_force(client, auth, public):
+    auth.login("manager.a@example.org")
+    page = client.get(f"/lots/{public.lot.id}").get_data(as_text=True)
+    assert 'id="labels-left-out"' not in page

@@ -133,7 +133,7 @@ def labels(
             qr_uri=qr.svg_data_uri(facts.uri),
             count=sacks,
             weights=weights,
-            claims=facts.claims,
+            claims=facts.printed_claims,
             kind_names=facts.kind_names,
             coop={"name": facts.cooperative},
             product=facts.product,

@@ -33,7 +33,7 @@ from ..models import (
 )
 from ..models.enums import FORMS_BY_CROP, Crop, LotStatus
 from . import claims as claims_engine
-from . import genealogy, lots
+from . import genealogy, lots, printing, vocabulary
 from .rows import by_code
 
 CHUNK = 900  # ids per IN (...) list: under every database's parameter limit
@@ -176,6 +176,12 @@ def claims_block(session: Session, lot: Lot) -> dict[str, Any]:
         "report": claims_engine.explain_lot(session, lot),
         "claims": found,
         "certificates": certificates_by_id(session, cert_ids),
+        # What sack labels printed today would leave out (the labels form warns of it).
+        "label_claims": printing.label_claims(
+            session, lot, today=vocabulary.local_today(), found=found
+        )
+        if lot.status != LotStatus.VOIDED
+        else (),
     }
 
 

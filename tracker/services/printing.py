@@ -15,8 +15,8 @@ from datetime import date
 from sqlmodel import Session, select
 
 from ..models import Certificate, Cooperative, Lot, Product
+from . import claim_text, provenance, publication, vocabulary
 from . import claims as claims_service
-from . import provenance, publication
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,43 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A certificate behind a claim that a sack printed today does not name: it is not in
+    force today (suspended, withdrawn, expired, not valid yet), or was not on every date
+    the claim rests on. The public page and the sheet qualify such a claim in a sentence;
+    a sack has no room for one and outlives the day it was printed, so it names only
+    certificates in force, and the manager is told what was left out."""
+
+    certifier: str
+    status: str  # today's: active, suspended, withdrawn, expired, not_yet_valid
+    since: date | None
+    held: bool  # in force on every date the claim rests on
+
+    def text(self) -> str:
+        """ "NOP-CU (suspendido desde el 15 jul 2026)", in the request's language."""
+        if self.status == "active" and not self.held:
+            why = str(claim_text.THEN[(claim_text.HARVEST, False)])
+        else:
+            why = claim_text.standing_text(self.status, self.since)
+        return f"{self.certifier} ({why})"
+
+
+@dataclass(frozen=True)
 class LabelClaim:
     """A claim as a sack shows it: its type, its basis, and the codes of the certifiers
-    (control bodies: "PE-BIO-149") whose certificates it rests on."""
+    (control bodies: "PE-BIO-149") whose certificates it rests on and are in force today.
+    `left_out` names the others; a claim none of whose certificates is in force today
+    (`in_force` false) is not printed at all."""
 
     type: str
     basis: str
     certifiers: tuple[str, ...]
+    left_out: tuple[LeftOut, ...] = ()
+    in_force: bool = True
+
+    def left_out_text(self) -> str:
+        """ "NOP-CU (suspendido desde el 15 jul 2026), …", for the manager's warning."""
+        return ", ".join(item.text() for item in self.left_out)
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,11 @@ class Labels:
     country: str | None
     claims: tuple[LabelClaim, ...] = ()
     kind_names: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def printed_claims(self) -> tuple[LabelClaim, ...]:
+        """The claims a sack carries: those with a certificate in force today."""
+        return tuple(claim for claim in self.claims if claim.in_force)
 
 
 def sheet(session: Session, lot: Lot, *, public_url: str, version: int | None = None) -> Sheet:
@@ -92,34 +127,61 @@ def labels(session: Session, lot: Lot, *, public_url: str) -> Labels:
         coop.name,
         product or "",
         coop.country,
-        claims=label_claims(session, lot),
+        claims=label_claims(session, lot, today=vocabulary.local_today(coop)),
         kind_names=provenance.kind_names(session, lot.cooperative_id),
     )
 
 
-def label_claims(session: Session, lot: Lot) -> tuple[LabelClaim, ...]:
-    """The lot's claims (the claims engine's), each with its certifiers' codes (the
-    certificate's control body code, else the body's name), in claim order."""
-    found = claims_service.lot_claims(session, [lot]).get(lot.id, [])
+def label_claims(
+    session: Session, lot: Lot, *, today: date, found: list[claims_service.Claim] | None = None
+) -> tuple[LabelClaim, ...]:
+    """The lot's claims (the claims engine's), in claim order, each with the codes of its
+    certifiers (the certificate's control body code, else the body's name) whose
+    certificates are in force `today` and held on every date the claim rests on
+    (`claim_text.lot_qualifications`, as the public page reads them), and the others
+    apart. `found`: the lot's claims when the caller has them."""
+    if found is None:
+        found = claims_service.lot_claims(session, [lot]).get(lot.id, [])
+    if not found:
+        return ()
+    qualified = claim_text.lot_qualifications(session, [lot], {lot.id: found}, today=today)
     ids = sorted({c for claim in found for c in claim.certificate_ids})
-    bodies = (
-        {
-            cid: code or body
-            for cid, code, body in session.execute(
-                select(Certificate.id, Certificate.body_code, Certificate.body).where(
-                    Certificate.cooperative_id == lot.cooperative_id,
-                    Certificate.id.in_(ids),  # type: ignore[attr-defined]
-                )
+    bodies = {
+        cid: code or body
+        for cid, code, body in session.execute(
+            select(Certificate.id, Certificate.body_code, Certificate.body).where(
+                Certificate.cooperative_id == lot.cooperative_id,
+                Certificate.id.in_(ids),  # type: ignore[attr-defined]
             )
-        }
-        if ids
-        else {}
-    )
-    return tuple(
-        LabelClaim(
-            claim.type,
-            claim.basis,
-            tuple(dict.fromkeys(bodies[c] for c in claim.certificate_ids if bodies.get(c))),
         )
+    }
+    return tuple(
+        _label_claim(claim, bodies, qualified[lot.id])
         for claim in sorted(found, key=lambda c: c.type)
+    )
+
+
+def _label_claim(
+    claim: claims_service.Claim,
+    bodies: dict[uuid.UUID, str],
+    qualified: dict[uuid.UUID, claim_text.Qualification],
+) -> LabelClaim:
+    """One claim as a sack printed today shows it."""
+    printed: list[str] = []
+    left_out: list[LeftOut] = []
+    in_force = False
+    for cid in claim.certificate_ids:
+        q = qualified.get(cid)
+        if q is None or (q.held and not q.lapsed):
+            in_force = True
+            if bodies.get(cid):
+                printed.append(bodies[cid])
+        elif bodies.get(cid):
+            left_out.append(LeftOut(bodies[cid], q.status, q.since, q.held))
+    return LabelClaim(
+        claim.type,
+        claim.basis,
+        tuple(dict.fromkeys(printed)),
+        left_out=tuple(dict.fromkeys(left_out)),
+        in_force=in_force,
     )
