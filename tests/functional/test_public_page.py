@@ -27,6 +27,17 @@ def page(client, token, **headers):
     return client.get(f"/l/{token}", headers=headers)
 
 
+def test_the_origin_figures_are_written_in_the_readers_language(client, public):
+    """Hectares and altitudes as the one formatting module writes them: the Spanish page
+    read "6.0 ha" and "1100 a 1400 m" (a decimal point, no thousands separator)."""
+    html = page(client, public.lot.public_token, **{"Accept-Language": "es"}).get_data(
+        as_text=True
+    )
+    assert "Altitud de 1.100 a 1.400 m." in html
+    assert "4 parcelas, 6,0 ha en total." in html
+    assert "6.0 ha" not in html
+
+
 def test_page_shows_the_lot_its_origin_journey_price_and_statement(client, public):
     response = page(client, public.lot.public_token, **{"Accept-Language": "en"})
     assert response.status_code == 200
@@ -40,7 +51,8 @@ def test_page_shows_the_lot_its_origin_journey_price_and_statement(client, publi
         "(8.0&nbsp;qq)",  # 368 kg of green coffee in 46 kg quintales, never broken
         "Grown by 4 families",
         "50 % of them led by women",
-        "Altitude 1100 to 1400 m.",
+        "Altitude 1,100 to 1,400 m.",  # numbers as formatting writes them
+        "4 plots, 6.0 ha in all.",
         "San Martín",
         "Consentida Nombre0",
         "Consentida Nombre2",
