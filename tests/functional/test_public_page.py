@@ -30,9 +30,7 @@ def page(client, token, **headers):
 def test_the_origin_figures_are_written_in_the_readers_language(client, public):
     """Hectares and altitudes as the one formatting module writes them: the Spanish page
     read "6.0 ha" and "1100 a 1400 m" (a decimal point, no thousands separator)."""
-    html = page(client, public.lot.public_token, **{"Accept-Language": "es"}).get_data(
-        as_text=True
-    )
+    html = page(client, public.lot.public_token, **{"Accept-Language": "es"}).get_data(as_text=True)
     assert "Altitud de 1.100 a 1.400 m." in html
     assert "4 parcelas, 6,0 ha en total." in html
     assert "6.0 ha" not in html
