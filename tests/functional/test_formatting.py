@@ -219,3 +219,15 @@ def test_a_moment_is_written_as_the_cooperatives_day_not_the_servers(db, world):
         db.commit()
         report = reports.season_report(db, world.a, 2026)
     assert [p.flagged_since for p in report.protected_plots] == [date(2027, 3, 31)]
+
+
+def test_a_plots_altitude_is_written_by_the_one_module_on_staff_pages(client, auth, db, world):
+    """The family and plot pages wrote "1736" where the public page writes "1.736"."""
+    family = f.make_family(db, world.a)
+    plot = f.make_plot(db, family, altitude_m=1736)
+    db.commit()
+    auth.login("manager.a@example.org")
+    family_page = client.get(f"/families/{family.id}").get_data(as_text=True)
+    plot_page = client.get(f"/plots/{plot.id}").get_data(as_text=True)
+    assert ">1.736<" in family_page and "1.736 m" in plot_page
+    assert "1736" not in family_page + plot_page
