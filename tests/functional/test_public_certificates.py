@@ -114,7 +114,7 @@ def test_the_certificate_page(client, public):
         "Control Union Peru (PE-BIO-149)",
         "CU-PE-2026-0871",
         "Jan 1, 2026 to Dec 31, 2026",
-        "valid today on Nov 23, 2026",
+        "As of Nov 23, 2026: valid today",
         "The cooperative has not published the certificate document.",
     ):
         assert expected in text, expected
@@ -125,6 +125,20 @@ def test_the_certificate_page(client, public):
     assert "Certificado de la cooperativa" in client.get(f"/cert/{organic.id}").get_data(
         as_text=True
     )
+
+
+def test_a_suspended_certificates_page_dates_the_suspension_not_the_reading(client, db, public):
+    """The page read "suspendido por la certificadora el 23 nov 2026": the day it was read,
+    written where a buyer reads the day it was suspended (15 Jul)."""
+    organic = public.certificates[0]
+    f.set_status(db, organic, "suspended", date(2026, 7, 15))
+    db.commit()
+    text = client.get(f"/cert/{organic.id}", headers={"Accept-Language": "es"}).get_data(
+        as_text=True
+    )
+    assert "Al 23 nov 2026: suspendido por la certificadora" in text
+    assert "Suspendido desde el 15 jul 2026" in text
+    assert "certificadora el 23 nov" not in text
 
 
 @pytest.mark.parametrize(
