@@ -156,3 +156,23 @@ def test_clerks_read_but_do_not_pay(farm, client, auth, db):
     assert client.get("/c/COOPA/payments?q=Rosa").status_code == 200
     assert "Rosa Quispe" in client.get("/c/COOPA/payments?q=rosa").get_data(as_text=True)
     assert _count(db, Payment) == 0
+
+
+def test_a_payment_voided_in_the_evening_is_dated_at_the_cooperative(farm, client, auth, db):
+    """The page and the receipt dated a void by its UTC day: voided at 21:00 in Peru on 23
+    Nov, they read 24 Nov, the day after, on the paper the family keeps."""
+    import subprocess
+
+    payment = f.make_payment(db, farm["family"], paid_on=date(2026, 11, 20))
+    db.commit()
+    auth.login("manager.a@example.org")
+    with time_machine.travel(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), tick=False):
+        voided = client.post(f"/payments/{payment.id}/void", data={"reason": "Monto equivocado"})
+        assert voided.status_code == 303
+        page = client.get(f"/payments/{payment.id}").get_data(as_text=True)
+        receipt = client.get(f"/payments/{payment.id}/receipt.pdf").data
+    assert "Anulado el 23 nov 2026" in page and "24 nov 2026" not in page
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=receipt, capture_output=True, check=True
+    ).stdout.decode()
+    assert "ANULADO EL 23 NOV 2026" in text.upper() and "24 NOV" not in text.upper()

@@ -7,6 +7,7 @@ happens to run.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "tracker"
@@ -286,5 +287,19 @@ def test_no_code_or_test_reads_the_machines_date():
         for path in sorted(folder.rglob("*.py"))
         if path != Path(__file__).resolve()
         for hit in _machine_today(path)
+    ]
+    assert found == []
+
+
+def test_no_template_takes_a_moments_utc_day():
+    """A moment (`voided_at`, `created_at`) is written with `formatting.day` or Babel's
+    `datetimeformat`, which take the cooperative's zone: `.date()` on it is the UTC day,
+    tomorrow after 19:00 in Peru (a payment voided in the evening read the next day)."""
+    templates = ROOT.parent / "templates"
+    found = [
+        f"{path.relative_to(templates)}:{n}"
+        for path in sorted(templates.rglob("*.html"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"_at\.date\(\)", line)
     ]
     assert found == []
