@@ -33,6 +33,9 @@ def test_the_origin_figures_are_written_in_the_readers_language(client, public):
     html = page(client, public.lot.public_token, **{"Accept-Language": "es"}).get_data(as_text=True)
     assert "Altitud de 1.100 a 1.400 m." in html
     assert "4 parcelas, 6,0 ha en total." in html
+    # The premium is the one paid at the scale; the season's premiums are paid apart.
+    assert "por kg pagada en la balanza" in html
+    assert "como la Prima Fairtrade, no están en estas cifras." in html
     assert "6.0 ha" not in html
 
 
