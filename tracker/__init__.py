@@ -79,10 +79,30 @@ def before_fork(app: Flask) -> None:
     template and import WeasyPrint (about a second and a half of CPU together), so that
     each forked worker inherits them instead of paying on its first pages and documents."""
     import weasyprint  # noqa: F401
+    from sqlalchemy.orm import configure_mappers
 
     for name in app.jinja_env.list_templates(extensions=["html", "txt", "xml", "svg"]):
         app.jinja_env.get_template(name)
+    configure_mappers()  # else the first query of each worker maps every model
+    _load_languages(app)
     _freeze_heap()
+
+
+def _load_languages(app: Flask) -> None:
+    """Babel's locale data and our compiled catalogues for every language the pages speak,
+    loaded once in the master: each worker's first page in a language read them from disk
+    (bench_startup's first provenance sheet)."""
+    from flask_babel import force_locale, gettext
+
+    from . import formatting
+    from .models.base import utcnow
+
+    with app.test_request_context("/"):
+        for locale in app.config.get("LANGUAGES", ("es", "en")):
+            with force_locale(locale):
+                gettext("Lot")
+                formatting.money(123_456, "PEN")
+                formatting.day(utcnow())
 
 
 def after_fork(app: Flask) -> None:

@@ -1,5 +1,7 @@
 """The `tracker` command of API.md."""
 
+import gc
+
 from sqlmodel import select
 
 from tracker.models import Cooperative, Membership, User
@@ -71,3 +73,22 @@ def test_season_volumes_are_checked_and_rebuilt(runner, db, world):
     result = runner.invoke(args=["season-volumes", "--rebuild", "--cooperative", "COOPA"])
     assert result.exit_code == 0, result.output
     assert runner.invoke(args=["season-volumes", "--cooperative", "nope"]).exit_code == 1
+
+
+def test_a_gunicorn_master_loads_what_every_worker_would(app, client, world):
+    """before_fork (gunicorn.conf.py, `tracker serve`) compiles the templates, maps the
+    models and loads both languages' catalogues and locale data in the master, so a
+    worker's first page in either language reads nothing from disk; the app still
+    answers in both languages afterwards."""
+    from flask_babel import get_babel
+
+    from tracker import before_fork
+
+    try:
+        before_fork(app)
+    finally:
+        gc.unfreeze()  # before_fork froze this test process's heap
+    with app.app_context():
+        cached = get_babel(app).instance.domain_instance.cache
+    assert {locale for locale, _domain in cached} >= {"es", "en"}
+    assert 'lang="es"' in client.get("/login").get_data(as_text=True)
