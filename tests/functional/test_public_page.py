@@ -132,6 +132,45 @@ def test_the_same_facts_as_json(client, public):
     assert steps[1]["process"] == "hulling" and steps[1]["sites"] == ["Planta dry_mill"]
 
 
+def test_the_journey_reads_a_day_in_the_order_the_lot_was_made(client, db, world):
+    """Two lots hulled and then merged on one day: the hulling reads before the merge
+    (steps of one day used to be ordered by kind, merges and splits first)."""
+    coop = world.a
+    parchment = [f.make_lot(db, coop, on=date(2026, 6, 20)) for _ in range(2)]
+    green = [
+        lots.process_lot(
+            db,
+            lot=lot,
+            process="hulling",
+            output_form="green",
+            output_g=round(lot.weight_g * 0.8),
+            occurred_on=date(2026, 7, 1),
+        )
+        for lot in parchment
+    ]
+    merged = lots.merge_lots(
+        db, coop=coop, lot_ids=[lot.id for lot in green], occurred_on=date(2026, 7, 1)
+    )
+    half = merged.weight_g // 2
+    mine = lots.split_lot(
+        db, lot=merged, parts_g=[half, merged.weight_g - half], occurred_on=date(2026, 7, 5)
+    )[0]
+    db.commit()
+    steps = page(client, mine.public_token, Accept="application/json").get_json()["journey"]
+    assert [(s["kind"], s["form"], s["last_on"]) for s in steps["steps"]] == [
+        ("create", "dry_parchment", "2026-06-20"),
+        ("process", "green", "2026-07-01"),
+        ("merge", "green", "2026-07-01"),
+        ("split", "green", "2026-07-05"),
+    ]
+    html = page(client, mine.public_token, **{"Accept-Language": "en"}).get_data(as_text=True)
+    journey = html[html.index('id="journey"') :]
+    hulled, merged_at = (
+        journey.index(t) for t in ("Hulling, giving", "Lots of green coffee merged")
+    )
+    assert hulled < merged_at
+
+
 def test_the_gs1_resolver_serves_the_lot_page(client, public):
     code = public.lot.code
     direct = page(client, public.lot.public_token, Accept="application/json").get_json()

@@ -106,3 +106,24 @@ def test_backward_is_one_query_whatever_the_depth(app, db, world):
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1
     assert traced[lot.id] == {s["d1"].id: 12_000, s["d2"].id: 8_000, s["d3"].id: 10_000}
+
+
+def test_generations_count_the_longest_chain_back(db, world):
+    """A lot reached by a short and a long way back is as far back as the long way: it
+    always lies further back than every lot made from it."""
+    s = _season(db, world.a)
+    x, y = lots.split_lot(db, lot=s["small"], parts_g=[20_000, 10_000])
+    x1, _x2 = lots.split_lot(db, lot=x, parts_g=[10_000, 10_000])
+    z = lots.merge_lots(db, coop=world.a, lot_ids=[x1.id, y.id])
+    found = genealogy.generations(db, z.id)
+    assert found == {
+        z.id: 0,
+        x1.id: 1,
+        y.id: 1,
+        x.id: 2,
+        s["small"].id: 3,  # 2 by way of y
+        s["merged"].id: 4,
+        s["lot_a"].id: 5,
+        s["lot_b"].id: 5,
+    }
+    assert set(found) == genealogy.ancestors(db, z.id)

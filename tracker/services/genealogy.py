@@ -197,6 +197,35 @@ def ancestors(session: Session, lot_id: uuid.UUID) -> set[uuid.UUID]:
     return {row[0] for row in session.execute(select(up.c.lot_id))}
 
 
+def generations(session: Session, lot_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """The lot (0) and every lot it was made of, each with its generation: the longest
+    chain of operations from it to the lot. A lot is always of a higher generation than
+    every lot made from it, whichever way they are joined (one recursive query; the
+    longest chains are counted here, not in SQL, where a lot reached by many paths would
+    be walked once per path)."""
+    up, edge = _up(lot_id), _live_edges()
+    made_of: dict[uuid.UUID, set[uuid.UUID]] = {}
+    made_into: dict[uuid.UUID, int] = {}
+    for lot, source in session.execute(
+        select(edge.c.lot_id, edge.c.source_lot_id)
+        .join(up, edge.c.lot_id == up.c.lot_id)
+        .where(edge.c.source_lot_id.is_not(None))
+        .distinct()
+    ):
+        made_of.setdefault(lot, set()).add(source)
+        made_into[source] = made_into.get(source, 0) + 1
+    # Down from the lot, a source once every lot made from it has been seen.
+    found, ready = {lot_id: 0}, [lot_id]
+    while ready:
+        lot = ready.pop()
+        for source in made_of.get(lot, ()):
+            found[source] = max(found.get(source, 0), found[lot] + 1)
+            made_into[source] -= 1
+            if not made_into[source]:
+                ready.append(source)
+    return found
+
+
 @dataclass
 class Graph:
     """A lot's family tree both ways: lots, the live operations between them, their edges
@@ -284,5 +313,6 @@ __all__ = [
     "composition",
     "contributions",
     "forward",
+    "generations",
     "graph",
 ]

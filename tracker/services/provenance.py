@@ -230,8 +230,10 @@ def _inside(plot: BaseGeometry, area: BaseGeometry, prepared: Any) -> bool:
 
 def _steps(session: Session, lot: Lot) -> tuple[list[Step], list[ShipmentFacts]]:
     """The operations on the way to this lot, grouped by stage, and where it was shipped."""
-    # The lot and its ancestors (one recursive query), each with the operation that made it
-    # and where: plain rows, no ORM objects (a big lot has hundreds of ancestors).
+    # The lot and its ancestors (one recursive query), each with how far back it lies, the
+    # operation that made it and where: plain rows, no ORM objects (a big lot has hundreds
+    # of ancestors).
+    generations = genealogy.generations(session, lot.id)
     made_rows = _rows(
         session,
         [
@@ -247,13 +249,34 @@ def _steps(session: Session, lot: Lot) -> tuple[list[Step], list[ShipmentFacts]]
             LotOperation.voided_at,
         ],
         Lot.id,
-        genealogy.ancestors(session, lot.id),
+        generations,
         join=(LotOperation, LotOperation.id == Lot.operation_id),
     )
     site_ids = {row[8] or row[4] for row in made_rows} - {None}
     sites = dict(
         _rows(session, [ProcessingSite.id, ProcessingSite.name], ProcessingSite.id, site_ids)
     )
+    steps = _grouped(lot, made_rows, sites, generations)
+    # Where the lot went: its own shipments and those of the lots made from it.
+    shipped = genealogy.forward(session, lot_id=lot.id).shipment_ids
+    shipments = sorted(
+        {
+            ShipmentFacts(on, country)
+            for on, country in _rows(
+                session, [Shipment.shipped_on, Shipment.buyer_country], Shipment.id, shipped
+            )
+        },
+        key=lambda s: (s.shipped_on, s.country),
+    )
+    return steps, shipments
+
+
+def _grouped(
+    lot: Lot, made_rows: list, sites: dict[uuid.UUID, str], generations: dict[uuid.UUID, int]
+) -> list[Step]:
+    """One step per kind of operation, in the order they happened: by the day of a step's
+    last operation and, on one day, by genealogy (an operation on lots further back from
+    this one first), so a merge never reads before the processing of one of its inputs."""
     groups: dict[tuple, dict[str, Any]] = {}
     for lot_id, code, form, weight_g, lot_site, kind, process, on, op_site, voided in made_rows:
         if voided is not None:
@@ -261,8 +284,14 @@ def _steps(session: Session, lot: Lot) -> tuple[list[Step], list[ShipmentFacts]]
         key = (kind, process, form, lot_id == lot.id)
         group = groups.setdefault(
             key,
-            {"lots": 0, "first": on, "last": on, "g": 0, "sites": set(), "codes": []},
+            {"lots": 0, "first": on, "last": on, "back": 0, "g": 0, "sites": set(), "codes": []},
         )
+        # How far back the step's last operation lies: its nearest lot on its last day.
+        back = generations[lot_id]
+        if on > group["last"] or group["lots"] == 0:
+            group["back"] = back
+        elif on == group["last"]:
+            group["back"] = min(group["back"], back)
         group["lots"] += 1
         group["first"] = min(group["first"], on)
         group["last"] = max(group["last"], on)
@@ -272,7 +301,7 @@ def _steps(session: Session, lot: Lot) -> tuple[list[Step], list[ShipmentFacts]]
             group["sites"].add(sites[site])
         group["codes"].append(code)
     order = {OperationKind.CREATE: 0, OperationKind.SPLIT: 1, OperationKind.MERGE: 1}
-    steps = [
+    return [
         Step(
             kind=kind,
             process=process,
@@ -289,23 +318,12 @@ def _steps(session: Session, lot: Lot) -> tuple[list[Step], list[ShipmentFacts]]
             key=lambda item: (
                 item[0][3],
                 item[1]["last"],
+                -item[1]["back"],
                 order.get(item[0][0], 2),
                 item[1]["first"],
             ),
         )
     ]
-    # Where the lot went: its own shipments and those of the lots made from it.
-    shipped = genealogy.forward(session, lot_id=lot.id).shipment_ids
-    shipments = sorted(
-        {
-            ShipmentFacts(on, country)
-            for on, country in _rows(
-                session, [Shipment.shipped_on, Shipment.buyer_country], Shipment.id, shipped
-            )
-        },
-        key=lambda s: (s.shipped_on, s.country),
-    )
-    return steps, shipments
 
 
 # A part's share of its delivery's amount is kept in millionths of a minor unit: exact
