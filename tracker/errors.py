@@ -10,9 +10,12 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .services.errors import DomainError
+from .services.errors import DomainError, summary
 
 log = logging.getLogger(__name__)
+
+# Where marshmallow (and DomainError without a field) put a refusal of the whole input.
+SCHEMA = "_schema"
 
 
 def N_(text: str) -> str:
@@ -65,14 +68,37 @@ def error_response(
         response = jsonify(body)
         response.status_code = status
         return response
+    refusals = list(dict.fromkeys(_refusals(errors)))  # each once, in order
+    said = {text for _field, text in refusals}
+    # The page's message often is the refusal itself (a conflict, an upload refused) or
+    # every refusal in one line (ValidationFailed's): then only the refusals are said.
+    repeats = message in said or (isinstance(errors, dict) and message == summary(errors))
     html = render_template(
         "errors/error.html",
         status=status,
         title=_(TITLES.get(status, N_("Error"))),
-        message=message,
-        errors=errors,
+        message=None if refusals and repeats else message,
+        refusals=refusals,
     )
     return Response(html, status=status, mimetype="text/html")
+
+
+def _refusals(errors: dict | list | str | None, field: str = "") -> list[tuple[str, str]]:
+    """The refusals as (the field each names, or "" for the whole input, its message):
+    marshmallow's and the services' `_schema` is the whole input, never said on a page."""
+    if not errors:
+        return []
+    if isinstance(errors, str):
+        return [(field, errors)]
+    if isinstance(errors, list):
+        return [found for item in errors for found in _refusals(item, field)]
+    if not isinstance(errors, dict):
+        return [(field, str(errors))]
+    found: list[tuple[str, str]] = []
+    for key, value in errors.items():
+        name = "" if key == SCHEMA else str(key)
+        found += _refusals(value, f"{field}.{name}" if field and name else field or name)
+    return found
 
 
 def _domain_error(error: DomainError) -> Response:

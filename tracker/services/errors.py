@@ -61,4 +61,10 @@ class ValidationFailed(DomainError):
         return {key: [str(m) for m in msgs] for key, msgs in self._errors.items()}
 
     def text(self) -> str:
-        return "; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors().items())
+        return summary(self.errors())
+
+
+def summary(errors: dict[str, Any]) -> str:
+    """Refusals by field in one line ("field: message; other: message"): ValidationFailed's
+    message, which the error page does not say again above the refusals."""
+    return "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in errors.items())
