@@ -438,41 +438,50 @@ def test_an_unpublished_lot_with_a_gtin_is_its_epc_class_urn(client, api_token, 
     assert output["epcClass"] == f"urn:epc:class:lgtin:7750000.000002.{lot.code}"
 
 
-def test_a_voided_shipment_has_no_epcis_events(client, api_token, auth, db, world, season):
-    """A shipment taken back never happened: its EPCIS document would make a buyer's system
-    record a shipping event. The API and the staff page refuse it (409, said in the
-    user's language), the shipment page offers no export, and its lots' own documents drop
-    its shipping event."""
+def test_a_voided_shipment_is_declared_an_error_with_the_same_event(
+    client, api_token, auth, db, world, season, validator
+):
+    """A shipment taken back never happened, but a buyer's system may already hold its
+    shipping event: the shipment's and its lots' documents send the same event (same
+    eventID) with an EPCIS 2.0 errorDeclaration (did_not_occur, at the moment it was
+    voided), valid against GS1's schema. Reading them changes nothing."""
+    from tracker.models.base import local_moment
     from tracker.services import shipments
 
     shipment, green = season["shipment"], season["green"]
+    headers = api_token("manager.a@example.org")
+    url = f"/api/v1/shipments/{shipment.id}/epcis.jsonld"
+    before, _text = _get(client, headers, url)
+    [sent] = [e for e in _events(before) if e.get("bizStep", "").endswith("shipping")]
+    assert "errorDeclaration" not in sent
     shipments.void_shipment(db, shipment=shipment, reason="Registrado por error", user_id=None)
     db.commit()
     about = AuditEntry.entity_id.in_([str(shipment.id), str(green.id)])  # type: ignore[attr-defined]
     voided_at, entries = shipment.voided_at, len(db.exec(select(AuditEntry.id).where(about)).all())
     db.commit()
-    url = f"/api/v1/shipments/{shipment.id}/epcis.jsonld"
-    spanish = client.get(
-        url, headers={**api_token("manager.a@example.org"), "Accept-Language": "es"}
-    )
-    assert spanish.status_code == 409
-    assert spanish.get_json()["message"] == "Este embarque está anulado: no tiene eventos EPCIS."
-    english = client.get(
-        url, headers={**api_token("manager.a@example.org"), "Accept-Language": "en"}
-    )
-    assert english.status_code == 409
-    assert english.get_json()["message"] == "This shipment is voided: it has no EPCIS events."
-    lot_doc, _text = _get(
-        client, api_token("manager.a@example.org"), f"/api/v1/lots/{green.id}/epcis.jsonld"
-    )
-    assert not [e for e in _events(lot_doc) if e.get("bizStep") == "shipping"]
+    declared_at = local_moment(voided_at).isoformat(timespec="seconds")
+    for doc_url in (url, f"/api/v1/lots/{green.id}/epcis.jsonld"):
+        after, _text = _get(client, headers, doc_url)
+        assert _errors(validator, after) == []
+        [declared] = [e for e in _events(after) if e["eventID"] == sent["eventID"]]
+        declaration = declared.pop("errorDeclaration")
+        assert declaration == {
+            "declarationTime": declared_at,
+            "reason": "did_not_occur",
+            "tracker:voidReason": "Registrado por error",
+        }
+        assert {k: v for k, v in declared.items() if k != "certificationInfo"} == {
+            k: v for k, v in sent.items() if k != "certificationInfo"
+        }
+    public = client.get(f"/l/{green.public_token}/events.jsonld").get_json()
+    [withdrawn] = [e for e in _events(public) if "errorDeclaration" in e]
+    assert "tracker:voidReason" not in withdrawn["errorDeclaration"]
+    assert _errors(validator, public) == []
     auth.login("manager.a@example.org")
-    page = client.get(f"/shipments/{shipment.id}")
-    assert page.status_code == 200
-    assert f"/shipments/{shipment.id}/epcis.jsonld" not in page.get_data(as_text=True)
-    refused = client.get(f"/shipments/{shipment.id}/epcis.jsonld")
-    assert refused.status_code == 409
-    assert "Este embarque está anulado" in refused.get_data(as_text=True)
-    db.expire_all()  # the refusals changed nothing: still voided, nothing recorded
+    page = client.get(f"/shipments/{shipment.id}").get_data(as_text=True)
+    assert "EPCIS 2.0: declaración de error" in page
+    staff = client.get(f"/shipments/{shipment.id}/epcis.jsonld")
+    assert staff.status_code == 200 and "did_not_occur" in staff.get_data(as_text=True)
+    db.expire_all()  # reading changed nothing: still voided, nothing recorded
     assert db.get(type(shipment), shipment.id).voided_at == voided_at
     assert len(db.exec(select(AuditEntry.id).where(about)).all()) == entries

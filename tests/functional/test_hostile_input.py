@@ -492,10 +492,7 @@ def test_script_carrying_values_are_shown_as_text_everywhere(app, client, auth, 
         f"/certificates/{ids['cert2']}/document",
         f"/cert/{ids['cert2']}/document.pdf",
         *(f"/certificates/{ids['cert2']}/files/{file}" for file in files),
-        *(
-            f"/shipments/{ids['voided_shipment']}/{p}"
-            for p in ("eudr", "eudr.pdf", "eudr.geojson", "epcis.jsonld")
-        ),
+        *(f"/shipments/{ids['voided_shipment']}/{p}" for p in ("eudr", "eudr.pdf", "eudr.geojson")),
         f"/api/v1/shipments/{ids['voided_shipment']}/eudr",
         f"/api/v1/shipments/{ids['voided_shipment']}/eudr.geojson",
         "/admin/",  # a manager is not an admin (the admin's page is checked above)

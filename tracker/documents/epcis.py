@@ -434,7 +434,21 @@ def _shipping(
     certificates = _certification(names, [lot for lot, _g in shipped], claims)
     if certificates:
         event["certificationInfo"] = certificates
+    if shipment.voided_at is not None:
+        event["errorDeclaration"] = _error_declaration(shipment, public=public)
     return event
+
+
+def _error_declaration(shipment: Shipment, *, public: bool) -> dict[str, Any]:
+    """A voided shipment's event is the same event declared an error (EPCIS 2.0, 7.4.1.4):
+    it did not occur, since the moment it was voided; the manager's reason for members."""
+    declaration: dict[str, Any] = {
+        "declarationTime": local_moment(shipment.voided_at).isoformat(timespec="seconds"),
+        "reason": "did_not_occur",
+    }
+    if not public and shipment.void_reason:
+        declaration["tracker:voidReason"] = shipment.void_reason
+    return declaration
 
 
 # The `tracker:` extension terms of the exports, described at {host}/ns/epcis.
@@ -451,6 +465,7 @@ TERMS = {
     "buyerName": _l("The buyer's name."),
     "buyerCountry": _l("The buyer's country (ISO 3166-1 alpha-2)."),
     "container": _l("The shipping container's number."),
+    "voidReason": _l("Why the cooperative voided the record the event declared an error."),
 }
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from ..models import (
@@ -31,7 +30,6 @@ from ..models import (
 from . import claim_text, genealogy, vocabulary
 from . import claims as claims_engine
 from .bulk import chunks
-from .errors import Conflict
 
 
 @dataclass
@@ -82,23 +80,24 @@ def _weighed(
 
 
 def for_lot(session: Session, lot: Lot) -> EventFacts:
-    """The lot's history up to now: where its kilos came from and where it was shipped."""
+    """The lot's history up to now: where its kilos came from and where it was shipped. A
+    shipment voided since is there too: its event is declared an error (did not occur),
+    so a buyer's system that recorded it is told."""
     shipments = [
         shipment
         for shipment in session.exec(
             select(Shipment)
             .join(ShipmentLot, ShipmentLot.shipment_id == Shipment.id)  # type: ignore[arg-type]
-            .where(ShipmentLot.lot_id == lot.id, Shipment.voided_at.is_(None))  # type: ignore[union-attr]
+            .where(ShipmentLot.lot_id == lot.id)
         )
     ]
     return _facts(session, lot.cooperative_id, [lot.id], shipments)
 
 
 def for_shipment(session: Session, shipment: Shipment) -> EventFacts:
-    """The shipment and the history of every lot in it. A voided shipment has none: its
-    shipping event never happened, and a buyer's system must not record it (Conflict)."""
-    if shipment.voided_at is not None:
-        raise Conflict(_l("This shipment is voided: it has no EPCIS events."))
+    """The shipment and the history of every lot in it. A voided shipment's shipping event
+    never happened: the document declares it an error (EPCIS 2.0 errorDeclaration), with
+    the same eventID a buyer's system may already hold."""
     lot_ids = list(
         session.exec(select(ShipmentLot.lot_id).where(ShipmentLot.shipment_id == shipment.id))
     )
