@@ -41,11 +41,12 @@ class LeftOut:
     status: str  # today's: active, suspended, withdrawn, expired, not_yet_valid
     since: date | None
     held: bool  # in force on every date the claim rests on
+    rests_on: str = claim_text.HARVEST  # or PROCESSING (kosher: the processing dates)
 
     def text(self) -> str:
         """ "NOP-CU (suspendido desde el 15 jul 2026)", in the request's language."""
         if self.status == "active" and not self.held:
-            why = str(claim_text.THEN[(claim_text.HARVEST, False)])
+            why = str(claim_text.THEN[(self.rests_on, False)])
         else:
             why = claim_text.standing_text(self.status, self.since)
         return f"{self.certifier} ({why})"
@@ -177,7 +178,7 @@ def _label_claim(
             if bodies.get(cid):
                 printed.append(bodies[cid])
         elif bodies.get(cid):
-            left_out.append(LeftOut(bodies[cid], q.status, q.since, q.held))
+            left_out.append(LeftOut(bodies[cid], q.status, q.since, q.held, q.rests_on))
     return LabelClaim(
         claim.type,
         claim.basis,
