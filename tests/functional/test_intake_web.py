@@ -427,6 +427,20 @@ def test_member_cards_carry_a_qr_code_of_the_member_code(clerk, world, db, tmp_p
     assert codes == [["CAZ-1000"], ["CAZ-1000", "CAZ-1001", "CAZ-1002"]]
 
 
+def test_a_family_no_longer_a_member_gets_no_member_card(clerk, world, db):
+    """The card of a family that left printed 'Member' and 'show this card at the
+    collection centre', though its code finds no family there and its deliveries are
+    refused: the family page offers no card, and the card's address says why."""
+    community = make_community(db, world.a, "Pólvora")
+    left = make_family(db, world.a, community=community, active=False)
+    db.commit()
+    page = clerk.get(f"/families/{left.id}").get_data(as_text=True)
+    assert "inactivo" in page and f"/families/{left.id}/card.pdf" not in page
+    response = clerk.get(f"/families/{left.id}/card.pdf", follow_redirects=True)
+    assert response.mimetype == "text/html" and response.request.path == f"/families/{left.id}"
+    assert "ya no es socia activa: no tiene carné de socio" in response.get_data(as_text=True)
+
+
 def test_no_form_input_makes_a_server_error(clerk, world, db):
     family = make_family(db, world.a)
     make_plot(db, family)

@@ -279,9 +279,13 @@ def _cards(coop: Any, family_list: list[Family], single: bool) -> Response:
 
 @bp.route("/families/<family_id>/card.pdf")
 def card(family_id: str) -> Any:
-    """The family's member card (credit-card size) with a QR code of its member code."""
+    """The family's member card (credit-card size) with a QR code of its member code; none
+    for a family no longer an active member (its code finds no family at the scale)."""
     family = guard.record("family_id")
     coop = show_cooperative(family)
+    if not family.active:
+        flash(_("This family is no longer an active member: it has no member card."), "info")
+        return redirect(url_for("families.show", family_id=family.id))
     response = _cards(coop, [family], single=True)
     response.headers["Content-Disposition"] = f'inline; filename="{family.member_code}.pdf"'
     return response
