@@ -384,9 +384,9 @@ def test_a_plot_in_the_protected_area_is_not_counted_as_approved_area(
     auth.login("auditor.a@example.org")
     csv = client.get(f"/certificates/{cert.id}/approved-producers.csv?on=2026-09-01")
     lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
-    assert lines[0].endswith(",parcelas,area_ha,parcelas_en_area_protegida")
+    assert lines[0].endswith(",parcelas,area_ha,parcelas_en_area_protegida,estado_certificado")
     [row] = [line for line in lines if line.startswith(family.member_code + ",")]
-    assert row.endswith(",1,1.50,1"), row  # its 1.5 ha plot; the 2.5 ha one apart
+    assert row.endswith(",1,1.50,1,activo"), row  # its 1.5 ha plot; the 2.5 ha one apart
     pdf = client.get(f"/certificates/{cert.id}/approved-producers.pdf?on=2026-09-01")
     text = " ".join(
         subprocess.run(["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True)
@@ -411,3 +411,30 @@ def test_a_member_who_left_is_not_an_approved_producer(client, auth, db, world, 
     csv = client.get(f"/certificates/{cert.id}/approved-producers.csv?on=2026-09-01")
     members = {line.split(",")[0] for line in csv.get_data(as_text=True).splitlines()[1:]}
     assert members == {season["families"][0].member_code}
+
+
+def test_a_suspended_certificates_lists_say_it_is_suspended(client, auth, world, season):
+    """The families covered by NOP on a day it was suspended, on the page and in both CSVs,
+    read as a list of certified producers unless every copy says the certificate's state."""
+    auth.login("auditor.a@example.org")
+    nop = season["nop"]
+    page = client.get(f"/certificates/{nop.id}/coverage?on=2026-09-01").get_data(as_text=True)
+    assert "Certificado suspendido en esta fecha" in page
+    before = client.get(f"/certificates/{nop.id}/coverage?on=2026-07-01").get_data(as_text=True)
+    assert "en esta fecha" not in before
+    for url in (
+        f"/certificates/{nop.id}/coverage.csv?on=2026-09-01",
+        f"/certificates/{nop.id}/approved-producers.csv?on=2026-09-01",
+    ):
+        lines = client.get(url).get_data(as_text=True).lstrip("\ufeff").splitlines()
+        assert lines[0].endswith("estado_certificado"), url
+        assert len(lines) == 3 and all(line.endswith(",suspendido") for line in lines[1:]), url
+    client.get("/lang/en")
+    lines = (
+        client.get(f"/certificates/{nop.id}/coverage.csv?on=2026-07-01")
+        .get_data(as_text=True)
+        .lstrip("\ufeff")
+        .splitlines()
+    )
+    assert lines[0].endswith("certificate_status")
+    assert all(line.endswith(",active") for line in lines[1:])

@@ -249,12 +249,23 @@ APPROVED_PRODUCERS = (
     "plots",
     "area_ha",
     "plots_in_protected_area",
+    "certificate_status",
 )
+# The certificate's state on the list's day, on every row: a list of "certified"
+# producers under a suspended, withdrawn or expired certificate read as in force.
+SPANISH_CERTIFICATE_STATES = {
+    "active": "activo",
+    "suspended": "suspendido",
+    "withdrawn": "retirado",
+    "expired": "vencido",
+    "not_yet_valid": "aún no vigente",
+}
 
 
-def approved_producers(rows: list[CoverageRow], *, spanish: bool) -> str:
+def approved_producers(rows: list[CoverageRow], *, spanish: bool, state: str) -> str:
     """A certificate's approved producers (`coverage.approved_producers`) as CSV for a
-    spreadsheet; no cell can run as a formula."""
+    spreadsheet, with the certificate's `state` on the list's day (`certificates.state_on`)
+    on every row; no cell can run as a formula."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     if spanish:
@@ -269,10 +280,12 @@ def approved_producers(rows: list[CoverageRow], *, spanish: bool) -> str:
                 "parcelas",
                 "area_ha",
                 "parcelas_en_area_protegida",
+                "estado_certificado",
             ]
         )
     else:
         writer.writerow(APPROVED_PRODUCERS)
+    state_word = SPANISH_CERTIFICATE_STATES.get(state, state) if spanish else state
     words = {
         "certified": "certificado",
         "in_conversion": "en conversión",
@@ -292,6 +305,7 @@ def approved_producers(rows: list[CoverageRow], *, spanish: bool) -> str:
                 row.plots,
                 f"{row.area_m2 / 10_000:.2f}",
                 row.flagged_plots,
+                state_word,
             ]
         )
     return out.getvalue()
@@ -340,6 +354,7 @@ LIST_HEADERS: dict[str, dict[str, str]] = {
         "plots": "parcelas",
         "area_ha": "area_ha",
         "plots_in_protected_area": "parcelas_en_area_protegida",
+        "certificate_status": "estado_certificado",
     },
 }
 SPANISH_PAYMENT_WORDS = {
@@ -474,9 +489,11 @@ def payments(rows: Iterable[tuple[Any, Family]], dialect: Dialect, currency: str
     )
 
 
-def coverage(rows: Iterable[CoverageRow], dialect: Dialect) -> Iterator[str]:
-    """A certificate's families on a day (`coverage.CoverageRow`) as CSV."""
+def coverage(rows: Iterable[CoverageRow], dialect: Dialect, state: str) -> Iterator[str]:
+    """A certificate's families on a day (`coverage.CoverageRow`) as CSV, with the
+    certificate's `state` that day on every row."""
     words = SPANISH_COVERAGE_WORDS if dialect.spanish else {}
+    state_word = SPANISH_CERTIFICATE_STATES.get(state, state) if dialect.spanish else state
     return _streamed(
         "coverage",
         dialect,
@@ -491,6 +508,7 @@ def coverage(rows: Iterable[CoverageRow], dialect: Dialect) -> Iterator[str]:
                 str(r.plots),
                 dialect.number(f"{Decimal(r.area_m2) / 10_000:.2f}"),
                 str(r.flagged_plots),
+                state_word,
             ]
             for r in rows
         ),

@@ -392,7 +392,8 @@ def approved_csv(certificate_id: str) -> Response:
     cert = guard.record("certificate_id")
     day, rows = _approved(cert)
     spanish = str(get_locale() or "es").startswith("es")
-    text = csv_export.approved_producers(rows, spanish=spanish)
+    state = certificates.state_on(get_session(), cert, day)
+    text = csv_export.approved_producers(rows, spanish=spanish, state=state)
     response = Response("\ufeff" + text, mimetype="text/csv")
     name = certificate_documents.download_name(cert).replace(
         ".pdf", f"-producers-{day.isoformat()}.csv"

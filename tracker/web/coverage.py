@@ -13,7 +13,7 @@ from ..db import get_session
 from ..documents import csv_export
 from ..formatting import ngettext
 from ..idempotency import idempotent
-from ..services import certificate_pages, coverage, staff_lists, vocabulary
+from ..services import certificate_pages, certificates, coverage, staff_lists, vocabulary
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from . import listing
@@ -60,6 +60,7 @@ def listing_page(certificate_id: str) -> Any:
         rows=view.page.items,
         labels=vocabulary.claim_names(session, cert.cooperative_id),
         counts=coverage.coverage_counts(session, cert, wanted.on),
+        state=certificates.state_on(session, cert, wanted.on),
         on=wanted.on,
         status=wanted.status,
         q=wanted.q,
@@ -75,7 +76,9 @@ def export(certificate_id: str) -> Any:
     return listing.export(
         filters,
         lambda how: csv_export.coverage(
-            staff_lists.coverage_export(get_session(), cert, wanted), how
+            staff_lists.coverage_export(get_session(), cert, wanted),
+            how,
+            certificates.state_on(get_session(), cert, wanted.on),
         ),
         f"coverage-{certificate_documents_name(cert)}",
     )
