@@ -19,7 +19,7 @@ from tests.factories import (
     make_shipment,
     make_site,
 )
-from tracker.models import AuditEntry, Delivery
+from tracker.models import AuditEntry, Delivery, LotOperation
 from tracker.services import claims, lots
 
 STANDARDS = Path("/work/shared/standards/epcis")
@@ -504,3 +504,53 @@ def test_a_voided_shipment_is_declared_an_error_with_the_same_event(
     db.expire_all()  # reading changed nothing: still voided, nothing recorded
     assert db.get(type(shipment), shipment.id).voided_at == voided_at
     assert len(db.exec(select(AuditEntry.id).where(about)).all()) == entries
+
+
+def test_a_voided_lots_operation_is_declared_an_error_beside_its_sources_history(
+    client, api_token, auth, db, season, validator
+):
+    """A lot voided after its events were sent: its document answered 500 (a split or
+    process took lots the document did not load), or sent the operation as if it had
+    happened. Now it sends the same events, the operation's declared an error
+    (did_not_occur, at the void's moment), with the history of the lots it took."""
+    rest = season["rest"]
+    hulled = lots.process_lot(
+        db,
+        lot=rest,
+        process="hulling",
+        output_form="green",
+        output_g=105_000,
+        site_id=season["mill"].id,
+        occurred_on=date(2026, 6, 21),
+    )
+    db.commit()
+    headers = api_token("manager.a@example.org")
+    url = f"/api/v1/lots/{hulled.id}/epcis.jsonld"
+    before = _events(_get(client, headers, url)[0])
+    made = [e for e in before if e["type"] == "TransformationEvent"]
+    [sent] = [e for e in made if e["ilmd"]["tracker:lots"][0]["tracker:code"] == hulled.code]
+    assert len(before) == 9  # three deliveries, two creations, drying, merge, split, hulling
+    operation = db.get(LotOperation, hulled.operation_id)
+    lots.void_operation(db, operation=operation, reason="Pesado dos veces", user_id=None)
+    db.commit()
+    voided_at = operation.voided_at
+    after, _text = _get(client, headers, url)
+    assert _errors(validator, after) == []
+    [declared] = [e for e in _events(after) if "errorDeclaration" in e]
+    declaration = declared.pop("errorDeclaration")
+    assert declaration["reason"] == "did_not_occur"
+    assert declaration["tracker:voidReason"] == "Pesado dos veces"
+    voided_utc = voided_at if voided_at.tzinfo else voided_at.replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(declaration["declarationTime"])
+    assert moment == voided_utc.replace(microsecond=0)
+    assert declared == sent
+    assert _events(after) == before  # the same events, in the same order
+    # The lot it took is live again: its own document has nothing declared.
+    again = _events(_get(client, headers, f"/api/v1/lots/{rest.id}/epcis.jsonld")[0])
+    assert all("errorDeclaration" not in e for e in again)
+    auth.login("manager.a@example.org")
+    page = client.get(f"/lots/{hulled.id}").get_data(as_text=True)
+    assert "EPCIS 2.0: declaración de error" in page
+    staff = client.get(f"/lots/{hulled.id}/epcis.jsonld")
+    assert staff.status_code == 200 and _errors(validator, staff.get_json(force=True)) == []
+    assert client.get(f"/l/{hulled.public_token}/events.jsonld").status_code == 404

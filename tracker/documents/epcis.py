@@ -185,6 +185,7 @@ def _document(facts: epcis_facts.EventFacts, base: str, *, audience: Audience) -
             sites,
             claims,
             named=history,
+            public=public,
         )
         events.append((op.occurred_on.isoformat(), 1, op.created_at.isoformat(), event))
     for shipment in shipments:
@@ -353,6 +354,7 @@ def _transformation(
     claims: dict[uuid.UUID, list],  # type: ignore[type-arg]
     *,
     named: set[uuid.UUID],
+    public: bool,
 ) -> dict[str, Any]:
     """An operation; its output lots' codes are given for the lots in `named` only (the
     history asked for: a split's other part stays a URN with its kilograms)."""
@@ -391,6 +393,8 @@ def _transformation(
     certificates = _certification(names, made, claims)
     if certificates:
         event["certificationInfo"] = certificates
+    if op.voided_at is not None:
+        event["errorDeclaration"] = _error_declaration(op, public=public)
     return event
 
 
@@ -439,15 +443,16 @@ def _shipping(
     return event
 
 
-def _error_declaration(shipment: Shipment, *, public: bool) -> dict[str, Any]:
-    """A voided shipment's event is the same event declared an error (EPCIS 2.0, 7.4.1.4):
-    it did not occur, since the moment it was voided; the manager's reason for members."""
+def _error_declaration(record: Shipment | LotOperation, *, public: bool) -> dict[str, Any]:
+    """A voided shipment's or operation's event is the same event declared an error (EPCIS
+    2.0, 7.4.1.4): it did not occur, since the moment it was voided; the manager's reason
+    for members."""
     declaration: dict[str, Any] = {
-        "declarationTime": local_moment(shipment.voided_at).isoformat(timespec="seconds"),
+        "declarationTime": local_moment(record.voided_at).isoformat(timespec="seconds"),
         "reason": "did_not_occur",
     }
-    if not public and shipment.void_reason:
-        declaration["tracker:voidReason"] = shipment.void_reason
+    if not public and record.void_reason:
+        declaration["tracker:voidReason"] = record.void_reason
     return declaration
 
 

@@ -82,7 +82,7 @@ def _weighed(
 def for_lot(session: Session, lot: Lot) -> EventFacts:
     """The lot's history up to now: where its kilos came from and where it was shipped. A
     shipment voided since is there too: its event is declared an error (did not occur),
-    so a buyer's system that recorded it is told."""
+    so a buyer's system that recorded it is told; so is the operation of a voided lot."""
     shipments = [
         shipment
         for shipment in session.exec(
@@ -104,6 +104,19 @@ def for_shipment(session: Session, shipment: Shipment) -> EventFacts:
     return _facts(session, shipment.cooperative_id, lot_ids, [shipment])
 
 
+def _edges_and_outputs(
+    session: Session, operation_ids: Sequence[uuid.UUID], lots: dict[uuid.UUID, Lot]
+) -> list[LotInput]:
+    """The operations' inputs; every output of each operation (a split's other parts too)
+    goes into `lots`."""
+    edges: list[LotInput] = []
+    for chunk in chunks(operation_ids):
+        edges.extend(session.exec(select(LotInput).where(LotInput.operation_id.in_(chunk))))  # type: ignore[attr-defined]
+        for made in session.exec(select(Lot).where(Lot.operation_id.in_(chunk))):  # type: ignore[attr-defined]
+            lots[made.id] = made
+    return edges
+
+
 def _facts(
     session: Session,
     cooperative_id: uuid.UUID,
@@ -115,17 +128,28 @@ def _facts(
     lots: dict[uuid.UUID, Lot] = {}
     operations: dict[uuid.UUID, LotOperation] = {}
     history: set[uuid.UUID] = set()
-    for lot_id in lot_ids:
-        graph = genealogy.graph(session, lot_id, forward_too=False)
-        lots.update(graph.lots)
-        operations.update(graph.operations)
-        history |= graph.up | {lot_id}
     edges: list[LotInput] = []
-    for chunk in chunks(sorted(operations)):
-        edges.extend(session.exec(select(LotInput).where(LotInput.operation_id.in_(chunk))))  # type: ignore[attr-defined]
-        # Every output of each operation (a split's other parts too).
-        for made in session.exec(select(Lot).where(Lot.operation_id.in_(chunk))):  # type: ignore[attr-defined]
-            lots[made.id] = made
+    wanted, read = list(lot_ids), set[uuid.UUID]()
+    while wanted:
+        for lot_id in wanted:
+            graph = genealogy.graph(session, lot_id, forward_too=False)
+            lots.update(graph.lots)
+            operations.update(graph.operations)
+            history |= graph.up | {lot_id}
+        found = _edges_and_outputs(session, sorted(set(operations) - read), lots)
+        read |= set(operations)
+        edges.extend(found)
+        # A voided lot's operation never happened, but a buyer's system may hold its event:
+        # it is declared an error, beside the history of the lots it took (live again).
+        wanted = sorted(
+            {
+                edge.source_lot_id
+                for edge in found
+                if edge.source_lot_id is not None
+                and operations[edge.operation_id].voided_at is not None
+            }
+            - history
+        )
     deliveries = _fetch(
         session, Delivery, (e.source_delivery_id for e in edges if e.source_delivery_id)
     )
