@@ -183,3 +183,30 @@ def test_the_lot_page_warns_of_nothing_when_every_certificate_is_in_force(client
     auth.login("manager.a@example.org")
     page = client.get(f"/lots/{public.lot.id}").get_data(as_text=True)
     assert 'id="labels-left-out"' not in page
+
+
+def test_a_voided_lot_is_printed_nothing(client, auth, api_token, db, public):
+    """Labels, QR codes and the provenance sheet of a voided lot were printed (200): sacks
+    whose QR code opens 'not found', and a sheet vouching for kilos taken back. Every
+    printout of it is refused (409, saying why), on the pages and in the API, and nothing
+    about the lot changes."""
+    from tracker.models import Lot, LotOperation
+    from tracker.services import lots
+
+    lot = public.lot
+    lots.void_operation(
+        db, operation=db.get(LotOperation, lot.operation_id), reason="Mal pesado", user_id=None
+    )
+    db.commit()
+    published = lot.published_at
+    auth.login("manager.a@example.org")
+    headers = api_token("manager.a@example.org")
+    for printout in ("labels.pdf", "provenance.pdf", "qr.svg", "qr.png"):
+        page = client.get(f"/lots/{lot.id}/{printout}")
+        assert page.status_code == 409, printout
+        assert "Este lote está anulado: no tiene etiquetas" in page.get_data(as_text=True)
+        api = client.get(f"/api/v1/lots/{lot.id}/{printout}", headers=headers)
+        assert api.status_code == 409, printout
+        assert "voided" in api.get_json()["message"] or "anulado" in api.get_json()["message"]
+    db.expire_all()
+    assert db.get(Lot, lot.id).published_at == published

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from ..models import Certificate, Cooperative, Lot, Product
 from . import claim_text, provenance, publication, vocabulary
 from . import claims as claims_service
+from .errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,17 @@ class Labels:
         return tuple(claim for claim in self.claims if claim.in_force)
 
 
+def _printable(lot: Lot) -> None:
+    """A voided lot is printed nothing: its QR code opens no page, and a sheet or a sack
+    would vouch for kilos the cooperative took back."""
+    if lot.voided_at is not None:
+        raise Conflict(_l("This lot is voided: it has no labels, QR code or provenance sheet."))
+
+
 def sheet(session: Session, lot: Lot, *, public_url: str, version: int | None = None) -> Sheet:
-    """The lot's sheet, at its cooperative's current public version unless one is given."""
+    """The lot's sheet, at its cooperative's current public version unless one is given;
+    none for a voided lot (Conflict)."""
+    _printable(lot)
     if version is None:
         coop = session.get(Cooperative, lot.cooperative_id)
         assert coop is not None
@@ -105,7 +116,8 @@ def sheet(session: Session, lot: Lot, *, public_url: str, version: int | None = 
 
 def printed_uri(session: Session, lot: Lot, *, via: publication.Via, public_url: str) -> str:
     """The URI of a QR code about to be printed (labels, artwork): printing publishes the
-    lot, so the GS1 Digital Link on the sack opens it."""
+    lot, so the GS1 Digital Link on the sack opens it. None for a voided lot (Conflict)."""
+    _printable(lot)
     publication.publish(session, lot=lot, via=via)
     return provenance.qr_uri(public_url, lot)
 
