@@ -232,3 +232,34 @@ def test_a_certificate_of_both_crops_shows_a_ledger_per_crop(
     page = client.get(f"/certificates/{cert.id}").get_data(as_text=True)
     assert 'id="ledger-coffee"' in page and 'id="ledger-cacao"' in page
     assert "En kg equivalentes de café verde" in page and "En kg equivalentes de grano seco" in page
+
+
+def test_the_credit_adds_up_the_deliveries_own_equivalents(cacao, db, world):
+    """Each delivery's dry-bean equivalent is rounded to the gram on its own (its premium
+    and a lot's debit count it so); the ledger converted each form's sum once, so the
+    season report printed the same certified kilos twice, 0.6 kg apart in the demo's
+    ledger and its Fairtrade premium. Three wet deliveries of 100.1 kg are 37,537.5 g
+    each: 3 x 37,538 g, not 112,613 g."""
+    from tracker.services import conversions, premiums
+    from tracker.services.claims import ledger
+
+    b, cert = world.b, cacao["cert"]
+    family = f.make_family(db, b)
+    plot = f.make_plot(db, family, crop="cacao", area_ha=4.0, expected_yield_kg_ha=900)
+    f.cover(db, cert, family)
+    wet = [
+        f.make_delivery(db, b, family, plot, kg=100.1, form="wet_beans", price=450)
+        for _ in range(3)
+    ]
+    f.materialise_claims(db, [(d, [cert]) for d in wet])
+    f.make_premium_rule(
+        db, b, name="Prima por t", crop="cacao", rate_minor=90_000, unit="t_dry_beans"
+    )
+    db.commit()
+    factors = conversions.load(db, b.id)
+    own = [factors.to_ledger("wet_beans", d.net_g) for d in wet]
+    assert own == [37_538] * 3
+    [credit] = ledger.ledgers(db, [cert.id]).values()
+    assert credit.credit_g == 575_000 + sum(own) == 687_614
+    [rule] = premiums.rule_premiums(db, b, 2026)
+    assert rule.equivalent_g == credit.credit_g

@@ -29,7 +29,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect
+from sqlalchemy import BigInteger, case, cast, inspect, literal
 from sqlmodel import Session, col, select
 
 from ..models import ConversionFactor, Cooperative, utcnow
@@ -118,6 +118,26 @@ class Factors:
         """Grams of a form in its crop's ledger unit (green coffee, dry cacao beans)."""
         crop = crop_of(form)
         return int(grams) if crop is None else self.convert(grams, form, LEDGER_FORM[crop])
+
+
+def sql_convert(factors: Factors, grams: Any, form: Any, to_form: Any) -> Any:
+    """SQL: `grams` of each row's `form` as grams of `to_form` (a form, or a function of
+    the crop giving one), rounded half up on each row as Factors.convert: a sum of these
+    is the sum of the rows' own conversions, the figure a row-by-row listing adds up to.
+    Forms of another crop count 0."""
+    grams = cast(grams, BigInteger)
+    whens: list[Any] = []
+    for crop in Crop:
+        target = to_form(str(crop)) if callable(to_form) else to_form
+        if crop_of(target) != crop:
+            continue
+        for each in FORMS_BY_CROP[crop]:
+            if str(each) == target:
+                whens.append((form == str(each), grams))
+            else:
+                nano = literal(factors.nano(str(each), target), BigInteger)
+                whens.append((form == str(each), (grams * nano + NANO // 2) // NANO))
+    return case(*whens, else_=literal(0, BigInteger))
 
 
 def defaults() -> Factors:

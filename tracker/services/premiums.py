@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, and_, case, cast, exists, func, literal, or_
+from sqlalchemy import BigInteger, and_, cast, exists, func, literal, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -97,25 +97,14 @@ def _rule_filter(rule: PremiumRule):
 
 
 def _equivalent(rule: PremiumRule, factors: conversions.Factors):
-    """SQL: the delivery's grams in the rule's unit form, rounded half up (as in Python,
-    conversions.Factors.convert)."""
+    """SQL: the delivery's grams in the rule's unit form, rounded half up on each delivery
+    (conversions.sql_convert, as the ledger's credit). Only the rule's own forms reach it
+    (`_rule_filter`)."""
     net = cast(col(Delivery.net_g), BigInteger)
     _measure, unit_form = split_unit(rule.unit)
     if unit_form is None:
         return net
-    whens: list[Any] = []
-    for form in rule_forms(rule):
-        if form == unit_form:
-            whens.append((col(Delivery.form) == form, net))
-        elif conversions.crop_of(form) == conversions.crop_of(unit_form):
-            nano = literal(factors.nano(form, unit_form), BigInteger)
-            whens.append(
-                (
-                    col(Delivery.form) == form,
-                    (net * nano + conversions.NANO // 2) // conversions.NANO,
-                )
-            )
-    return case(*whens, else_=literal(0, BigInteger)) if whens else literal(0, BigInteger)
+    return conversions.sql_convert(factors, net, col(Delivery.form), unit_form)
 
 
 def _amount(rule: PremiumRule, equivalent):

@@ -5,7 +5,9 @@ lot. Credit is every delivery of the crop that carries a claim under the certifi
 (rules 1, 4, 5, 6), counted in the crop's ledger unit, the one certifiers count in:
 kilograms of green-coffee equivalent for coffee, of dry-bean equivalent for cacao
 (services/conversions.py), through the cooperative's own conversion factors, so that
-cherry, parchment and green coffee add up. Debit is every live allocation
+cherry, parchment and green coffee add up. Each delivery is converted and rounded to the
+gram on its own, as its premium and a lot's debit are: the credit is the sum of the
+deliveries' own equivalents. Debit is every live allocation
 (`MassBalanceDebit`, made in claims/massbalance.py) to a lot of the crop.
 
 `ledgers` is the one computation of a balance: the certificate pages and API, the lot
@@ -81,27 +83,33 @@ def credits(session: Session, cert_ids: Iterable[uuid.UUID]) -> dict[LedgerKey, 
     found: dict[LedgerKey, int] = defaultdict(int)
     if not ids:
         return found
-    factors: dict[uuid.UUID, conversions.Factors] = {}
-    for coop_id, cert_id, form, grams in session.execute(
-        select(
-            col(DeliveryClaim.cooperative_id),
-            col(DeliveryClaim.certificate_id),
+    owners = session.execute(
+        select(col(Certificate.cooperative_id), col(Certificate.id)).where(
+            col(Certificate.id).in_(ids)
+        )
+    ).all()
+    by_coop: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for coop_id, cert_id in owners:
+        by_coop[coop_id].append(cert_id)
+    for coop_id, certs in sorted(by_coop.items(), key=lambda item: str(item[0])):
+        # Each delivery converted and rounded on its own, as its premium and a lot's debit
+        # are: the credit is the sum of the deliveries' own equivalents.
+        equivalent = conversions.sql_convert(
+            conversions.load(session, coop_id),
+            col(Delivery.net_g),
             col(Delivery.form),
-            func.sum(col(Delivery.net_g)),
+            conversions.ledger_form,
         )
-        .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
-        .where(
-            col(DeliveryClaim.certificate_id).in_(ids),
-            col(Delivery.voided_at).is_(None),
-        )
-        .group_by(
-            col(DeliveryClaim.cooperative_id), col(DeliveryClaim.certificate_id), col(Delivery.form)
-        )
-    ):
-        if coop_id not in factors:
-            factors[coop_id] = conversions.load(session, coop_id)
-        crop = conversions.crop_of(form) or ""
-        found[(cert_id, crop)] += factors[coop_id].to_ledger(form, int(grams))
+        for cert_id, crop, grams in session.execute(
+            select(col(DeliveryClaim.certificate_id), col(Delivery.crop), func.sum(equivalent))
+            .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
+            .where(
+                col(DeliveryClaim.certificate_id).in_(certs),
+                col(Delivery.voided_at).is_(None),
+            )
+            .group_by(col(DeliveryClaim.certificate_id), col(Delivery.crop))
+        ):
+            found[(cert_id, crop)] += int(grams or 0)
     return found
 
 
