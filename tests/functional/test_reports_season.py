@@ -337,6 +337,22 @@ def test_api_pdf_and_dashboard_agree_to_the_gram(season, client, api_token, auth
     assert web_pdf.status_code == 200 and _pdf_text(web_pdf.data).count(kg) >= 2
     full = client.get("/c/COOPA/reports/season?season=2026").get_data(as_text=True)
     assert re.search(rf"data-total-kg>{kg}<", full) and "FLO-3456" in full
+    assert "Precio por quintal" in full and "Un quintal son 46 kg" in full
+
+
+def test_a_cacao_cooperatives_report_speaks_of_no_quintal(db, world, frozen, client, auth):
+    """Quintals are coffee's: a cacao cooperative's certifier read empty quintal columns
+    and a note on coffee's quintals."""
+    family = f.make_family(db, world.b)
+    plot = f.make_plot(db, family, crop="cacao")
+    f.make_delivery(db, world.b, family, plot, kg=300, form="dry_beans", price=1100)
+    db.commit()
+    auth.login("manager.b@example.org")
+    page = client.get("/c/COOPB/reports/season?season=2026").get_data(as_text=True)
+    assert "grano seco" in page
+    assert "Precio por quintal" not in page and "Un quintal son" not in page
+    text = _pdf_text(client.get("/c/COOPB/reports/season.pdf?season=2026").data)
+    assert "grano seco" in text and "quintal" not in text.lower()
 
 
 def test_auditors_read_reports_clerks_do_not(season, client, api_token, auth):
