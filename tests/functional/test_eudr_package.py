@@ -571,3 +571,30 @@ def test_the_printed_plots_add_up_to_the_printed_lot(db, world, frozen, client, 
     for grams in (*range(0, 3_001, 25), 4_256_150, 4_256_250):
         printed = eudr_facts._units(grams, eudr_facts.SHOWN_G) * eudr_facts.SHOWN_G
         assert formatting.kg(printed, 1, locale="es") == formatting.kg(grams, 1, locale="es")
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing: make sysdeps")
+def test_a_family_that_did_not_consent_is_named_by_its_member_code(shipped, db, client, api_token):
+    """The package leaves the cooperative for the importer: a family that did not consent
+    to show its name was named in the GeoJSON (ProducerName) and the PDF summary. It is
+    given by its member code there; a family that consented keeps its name."""
+    ana = shipped["ana"]
+    ana.public_name_consent = False
+    db.add(ana)
+    db.commit()
+    headers = {**api_token("manager.a@example.org"), "Accept-Language": "es"}
+    url = f"/api/v1/shipments/{shipped['shipment'].id}"
+    document = check_eudr_file(client.get(f"{url}/eudr.geojson", headers=headers).data)
+    names = {
+        x["properties"]["ProductionPlace"].split(",")[0]: x["properties"]["ProducerName"]
+        for x in document["features"]
+    }
+    assert names["Parcela 1"] == names["Vivero"] == ana.member_code
+    assert names["La Quebrada"] == "Rosa Quispe Huamán"
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"],
+        input=client.get(f"{url}/eudr.pdf", headers=headers).data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    assert "Ana Salas" not in text and ana.member_code in text and "Juan Tapia" in text

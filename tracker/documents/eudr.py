@@ -10,7 +10,8 @@ every plot behind the shipment, as the EU information system reads it
   decimals (truncated, as the information system does);
 - one Feature per plot: Point (a plot up to 4 ha) or Polygon (required over 4 ha), no
   holes, no self-intersection, rings closed;
-- properties ProducerName (the family head: EUDR names the producer), ProducerCountry
+- properties ProducerName (the family head where the family consented to show its name,
+  else its member code: `PlotRow.producer`), ProducerCountry
   (ISO alpha-2), ProductionPlace, Area (hectares, a JSON number; 0.0001 to 4 for points).
   Nothing else: never a national ID or a phone;
 - at most 1,000 producers per commodity and 25 MB per file: larger shipments are split
@@ -203,7 +204,7 @@ def feature(row: PlotRow, geometry: dict[str, Any], country: str) -> dict[str, A
         "type": "Feature",
         "geometry": geometry,
         "properties": {
-            "ProducerName": row.family.head_name,
+            "ProducerName": row.producer,
             "ProducerCountry": country,
             "ProductionPlace": row.place,
             "Area": row.area_ha,

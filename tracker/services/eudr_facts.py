@@ -74,6 +74,15 @@ class PlotRow:
         return "polygon" if '"Polygon"' in (self.plot.geometry_geojson or "") else "point"
 
     @property
+    def producer(self) -> str:
+        """The producer as a document leaving the cooperative names them: the family head
+        where the family consented to show its name, else its member code (the
+        cooperative can say who, on an authority's request). EUDR asks for the plots'
+        geolocation, not the producers' names."""
+        family = self.family
+        return family.head_name if family.public_name_consent else family.member_code
+
+    @property
     def place(self) -> str:
         c = self.community
         parts = [self.plot.name, c.name, c.district, c.province, c.region]
