@@ -206,13 +206,26 @@ def test_only_published_lots_resolve_and_the_rest_is_the_same_404(client, db, wo
         for suffix in ("/provenance.pdf", "/events.jsonld", "?linkType=all"):
             assert client.get(_dl(lot.code) + suffix).status_code == 404
         assert client.get(f"/l/{lot.public_token}").status_code == 200
-    # A voided lot is closed even when it had been published.
+    # A voided lot is closed even when it had been published: it was public, so its link
+    # says it is gone (410), not a 404 a buyer would read as a fake (test_public_page).
     assert client.get(_dl(public.lot.code)).status_code == 200
     hulling = db.get(LotOperation, public.lot.operation_id)
     lots.void_operation(db, operation=hulling, reason="Pesada equivocada", user_id=None)
     db.commit()
     response = client.get(_dl(public.lot.code))
+    assert response.status_code == 410 and "Pesada equivocada" not in response.get_data(
+        as_text=True
+    )
+    # A voided lot that was never published stays unknown to its GS1 link.
+    never = f.make_lot(db, world.a, kg=25, form="green")
+    db.commit()
+    lots.void_operation(
+        db, operation=db.get(LotOperation, never.operation_id), reason="x", user_id=None
+    )
+    db.commit()
+    response = client.get(_dl(never.code))
     assert (response.status_code, response.get_data()) == (404, unknown.get_data())
+    assert client.get(f"/l/{never.public_token}").status_code == 410
 
 
 def test_labels_qr_codes_shipping_or_a_manager_publish_a_lot(

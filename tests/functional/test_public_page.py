@@ -13,7 +13,7 @@ from tests import factories as f
 from tracker.db import engine_for
 from tracker.models import LotOperation
 from tracker.public import pages
-from tracker.services import cooperatives, lots
+from tracker.services import cooperatives, lots, vocabulary
 
 
 @pytest.fixture
@@ -250,12 +250,42 @@ def test_unknown_token_as_json_and_a_near_miss(client, public):
         assert response.get_json() == {"code": 404, "status": "Not Found", "message": "Not found."}
 
 
-def test_a_voided_lot_has_no_page(client, db, public):
-    assert page(client, public.lot.public_token).status_code == 200
-    operation = db.get(LotOperation, public.lot.operation_id)
-    lots.void_operation(db, operation=operation, reason="wrong weight", user_id=None)
+def test_a_voided_lot_is_gone_and_says_so(client, db, public):
+    """Sacks labelled before a lot was voided still carry its QR code: a scan answered a
+    plain 404, which a buyer reads as a fake. Every public address of the lot (its page,
+    sheet and events, by token and by GS1 Digital Link) answers 410 saying the cooperative
+    withdrew it and when, in the reader's language, never why; a token that never
+    existed is still the plain 404."""
+    lot = public.lot
+    token = lot.public_token
+    link = f"/01/{lot.gtin}/10/{lot.code}"
+    assert page(client, token).status_code == 200
+    assert client.get(link).status_code == 200
+    operation = db.get(LotOperation, lot.operation_id)
+    lots.void_operation(db, operation=operation, reason="Pesado dos veces", user_id=None)
     db.commit()
-    assert page(client, public.lot.public_token).status_code == 404
+    spanish = page(client, token, **{"Accept-Language": "es"})
+    assert spanish.status_code == 410
+    html = spanish.get_data(as_text=True)
+    assert f"Lote {lot.code} retirado" in html and "Cooperativa A retiró este lote el" in html
+    assert "Pesado dos veces" not in html
+    english = page(client, token, **{"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"Lot {lot.code} withdrawn" in english
+    as_json = page(client, token, Accept="application/json")
+    assert as_json.status_code == 410
+    body = as_json.get_json()
+    assert (body["code"], body["lot"], body["cooperative"]) == (410, lot.code, "Cooperativa A")
+    assert body["withdrawn_on"] == vocabulary.local_date(operation.voided_at).isoformat()
+    for url in (
+        f"/l/{token}/provenance.pdf",
+        f"/l/{token}/events.jsonld",
+        link,
+        f"{link}/events.jsonld",
+        f"{link}?linkType=all",
+    ):
+        assert client.get(url).status_code == 410, url
+    assert page(client, "A" * len(token)).status_code == 404
+    assert client.get(f"/01/{lot.gtin}/10/NO-SUCH-LOT").status_code == 404
 
 
 def test_etag_and_cache_headers_and_a_304(client, public):

@@ -30,7 +30,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from .. import config
+from .. import config, formatting
 from ..db import engine_for, get_session
 from ..documents import epcis, present, sheets
 from ..i18n import LOCALES
@@ -151,6 +151,35 @@ def not_found() -> Response:
     return response
 
 
+def gone(lot: publication.Withdrawn) -> Response:
+    """A voided lot's address (a QR code on a sack printed before the void): 410, saying
+    the cooperative withdrew it and when, so a buyer does not read a 404 as a fake."""
+    locale = public_locale()
+    with force_locale(locale):
+        day = formatting.day(lot.on)
+        said = {"cooperative": lot.cooperative, "code": lot.code, "day": day}
+        message = _(
+            "%(cooperative)s withdrew lot %(code)s on %(day)s: no claim about it stands.", **said
+        )
+        if wants_json():
+            facts = {"lot": lot.code, "cooperative": lot.cooperative, "withdrawn_on": str(lot.on)}
+            body = {"code": 410, "status": "Gone", "message": message, **facts}
+            response = Response(
+                json.dumps(body, ensure_ascii=False), 410, mimetype="application/json"
+            )
+        else:
+            html = render_template("public/withdrawn.html", locale=locale, gone=lot, day=day)
+            response = Response(html, status=410, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _missing(token: str) -> Response:
+    """No live lot has this token: a voided one's is gone (410), any other not found."""
+    lot = publication.withdrawn(get_session(), token=token) if TOKEN_RE.match(token) else None
+    return gone(lot) if lot is not None else not_found()
+
+
 def bad_request(message: str) -> Response:
     if wants_json():
         body = json.dumps({"code": 400, "status": "Bad Request", "message": message})
@@ -249,7 +278,8 @@ def _lookup(token: str) -> tuple[uuid.UUID, uuid.UUID, int] | None:
 @bp.route("/l/<token>")
 def lot_page(token: str) -> Response:
     """The lot's provenance page: what the QR code opens."""
-    return serve_lot(_lookup(token))
+    found = _lookup(token)
+    return serve_lot(found) if found is not None else _missing(token)
 
 
 @bp.route("/l/<token>/provenance.pdf")
@@ -257,7 +287,7 @@ def provenance_sheet(token: str) -> Response:
     """The lot's provenance sheet (PDF/A), rendered once per state of the lot."""
     found = _lookup(token)
     if found is None:
-        return not_found()
+        return _missing(token)
     return sheet_response(*found, locale=public_locale())
 
 
@@ -266,7 +296,7 @@ def lot_events(token: str) -> Response:
     """The lot's public EPCIS 2.0 document (its gs1:traceability link)."""
     found = _lookup(token)
     if found is None:
-        return not_found()
+        return _missing(token)
     return events_response(*found)
 
 
@@ -358,7 +388,8 @@ def _published(
     gtin14 = gs1.normalize_gtin(gtin)
     found = published_lookup()(gtin14, code)
     if found is None:
-        return not_found()
+        lot = publication.withdrawn(get_session(), gtin=gtin14, code=code)
+        return gone(lot) if lot is not None else not_found()
     return found, gtin14, code
 
 

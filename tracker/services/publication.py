@@ -13,6 +13,8 @@ itself and works for every live lot, published or not. See docs/standards.md.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +29,7 @@ from ..models import Cooperative, GtinOwner, Lot, utcnow
 from . import audit
 from .cooperatives import bump_public_version
 from .errors import ValidationFailed
+from .vocabulary import local_date
 
 
 class Via(StrEnum):
@@ -136,6 +139,49 @@ def _published_query() -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Withdrawn:
+    """A voided lot, as a buyer who scans its sack may be told: its code, its cooperative
+    and the day the cooperative withdrew it (never why: the reason is the staff's)."""
+
+    code: str
+    cooperative: str
+    on: date
+
+
+def withdrawn(
+    session: Session,
+    *,
+    token: str | None = None,
+    gtin: str | None = None,
+    code: str | None = None,
+) -> Withdrawn | None:
+    """The voided lot a token, or a published GTIN-14 and lot code, named: asked only when
+    no live lot answers (a miss), so the page of a live lot costs nothing more."""
+    query = (
+        select(Lot.code, Cooperative.name, Lot.voided_at)
+        .join(Cooperative, col(Cooperative.id) == col(Lot.cooperative_id))
+        .where(col(Lot.voided_at).is_not(None))
+    )
+    if token is not None:
+        query = query.where(col(Lot.public_token) == token)
+    elif gtin is not None and code is not None:
+        query = query.join(
+            GtinOwner, col(GtinOwner.cooperative_id) == col(Lot.cooperative_id)
+        ).where(
+            col(GtinOwner.gtin) == gtin,
+            col(Lot.gtin) == gtin,
+            col(Lot.code) == code,
+            col(Lot.published_at).is_not(None),
+        )
+    else:
+        return None
+    row = session.exec(query.limit(1)).first()
+    if row is None or row[2] is None:
+        return None
+    return Withdrawn(row[0], row[1], local_date(row[2]))
+
+
 def find_published(
     session: Session, gtin: str, code: str
 ) -> tuple[uuid.UUID, uuid.UUID, int] | None:
@@ -191,8 +237,10 @@ def _uuid(value: Any) -> uuid.UUID:
 __all__ = [
     "PublishedLookup",
     "Via",
+    "Withdrawn",
     "claim_gtin",
     "find_published",
+    "withdrawn",
     "lot_row",
     "owner_of",
     "publish",
