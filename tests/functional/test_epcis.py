@@ -553,4 +553,4 @@ def test_a_voided_lots_operation_is_declared_an_error_beside_its_sources_history
     assert "EPCIS 2.0: declaración de error" in page
     staff = client.get(f"/lots/{hulled.id}/epcis.jsonld")
     assert staff.status_code == 200 and _errors(validator, staff.get_json(force=True)) == []
-    assert client.get(f"/l/{hulled.public_token}/events.jsonld").status_code == 404
+    assert client.get(f"/l/{hulled.public_token}/events.jsonld").status_code == 410  # gone
