@@ -1,6 +1,6 @@
 """The lot service: create, merge, split, process, void; availability and mass to the gram."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
@@ -368,3 +368,43 @@ def test_a_lot_stays_under_what_the_database_counts(db, world, monkeypatch):
     with pytest.raises(ValidationFailed) as caught:
         lots.merge_lots(db, coop=world.a, lot_ids=[first.id, second.id])
     assert caught.value.errors() == {"lot_ids": ["A lot can hold at most 150 kg."]}
+
+
+def test_a_lot_is_of_its_harvests_season_not_of_the_day_it_was_made(db, world):
+    """Last season's coffee (30-31 March 2027, season 2026) lotted, merged, split and hulled
+    after the switch on 1 April: its lots read "CAF-2027-..." and "Temporada 2027" beside
+    "Cosecha 30-31 mar 2027". Every lot made of it is of season 2026; a merge with this
+    season's coffee is of the older season, as is every part of it."""
+    import time_machine
+
+    with time_machine.travel(datetime(2027, 5, 11, 15, tzinfo=UTC), tick=False):
+        _harvest_seasons(db, world)
+
+
+def _harvest_seasons(db, world):
+    from tracker.services import cooperatives
+
+    a = world.a
+    fam = make_family(db, a)
+    plot = make_plot(db, fam, area_ha=3.0)
+    old = [make_delivery(db, a, fam, plot, kg=100, on=date(2027, 3, d)) for d in (30, 31)]
+    new = make_delivery(db, a, fam, plot, kg=100, on=date(2027, 4, 1))
+    assert cooperatives.season_of(a, date(2027, 4, 2)) == 2027
+    lot = make_lot(db, a, old, occurred_on=date(2027, 4, 2))
+    assert (lot.season, lot.code[:9]) == (2026, "CAF-2026-")
+    fresh = make_lot(db, a, [new], occurred_on=date(2027, 4, 2))
+    assert (fresh.season, fresh.code[:9]) == (2027, "CAF-2027-")
+    mixed = lots.merge_lots(db, coop=a, lot_ids=[lot.id, fresh.id], occurred_on=date(2027, 4, 3))
+    assert mixed.season == 2026 and mixed.code.startswith("CAF-2026-")
+    parts = lots.split_lot(db, lot=mixed, parts_g=[150_000, 150_000], occurred_on=date(2027, 4, 4))
+    assert {p.season for p in parts} == {2026}
+    green = lots.process_lot(
+        db,
+        lot=parts[0],
+        process="hulling",
+        output_form="green",
+        output_g=120_000,
+        occurred_on=date(2027, 5, 10),
+    )
+    assert (green.season, green.code[:9]) == (2026, "CAF-2026-")
+    db.commit()

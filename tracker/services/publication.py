@@ -240,8 +240,8 @@ __all__ = [
     "Withdrawn",
     "claim_gtin",
     "find_published",
-    "withdrawn",
     "lot_row",
     "owner_of",
     "publish",
+    "withdrawn",
 ]

@@ -20,6 +20,7 @@ from ...models import Cooperative, Delivery, Lot, LotOperation
 from ...models.enums import OperationKind
 from .. import publication
 from ..bulk import chunks
+from ..cooperatives import season_of
 from ..errors import ValidationFailed
 from ..vocabulary import FORM_LABELS, kg
 from .books import lock_rows, spend_lot, spend_lots, take_from_deliveries
@@ -160,8 +161,20 @@ def create_lot(
     take_from_deliveries(session, amounts, {i: found[i].receipt_number for i in ids}, (crop, form))
     if explicit_gtin:
         publication.claim_gtin(session, coop=coop, gtin=explicit_gtin)
+    season = season_of(coop, min(found[i].delivered_on for i in amounts))
     operation, lot = _whole_lot(
-        session, coop, OperationKind.CREATE, day, total, crop, form, gtin, site_, user_id, note
+        session,
+        coop,
+        OperationKind.CREATE,
+        day,
+        total,
+        crop,
+        form,
+        gtin,
+        site_,
+        user_id,
+        note,
+        season,
     )
     edges(session, coop, operation, [(lot.id, None, d, amounts[d]) for d in ids])
     return lot
@@ -179,6 +192,7 @@ def _whole_lot(
     site_: uuid.UUID | None,
     user_id: uuid.UUID | None,
     note: str,
+    season: int,
 ) -> tuple[LotOperation, Lot]:
     """An operation that puts all its inputs (`total` grams) into one new lot: forming
     and merging."""
@@ -203,6 +217,7 @@ def _whole_lot(
         gtin=gtin,
         site_id=site_,
         user_id=user_id,
+        season=season,
     )
     return operation, lot
 
@@ -260,7 +275,18 @@ def merge_lots(
     lock_rows(session, Lot, ids)
     spend_lots(session, lots, amounts)
     operation, merged = _whole_lot(
-        session, coop, OperationKind.MERGE, day, total, crop, form, gtin, site_, user_id, note
+        session,
+        coop,
+        OperationKind.MERGE,
+        day,
+        total,
+        crop,
+        form,
+        gtin,
+        site_,
+        user_id,
+        note,
+        min(lot.season for lot in lots),
     )
     edges(session, coop, operation, [(merged.id, lot.id, None, amounts[lot.id]) for lot in lots])
     return merged
@@ -327,6 +353,7 @@ def split_lot(
         gtin=lot.gtin,
         site_id=lot.site_id,
         user_id=user_id,
+        season=lot.season,
     )
     edges(session, coop, operation, [(part.id, lot.id, None, part.weight_g) for part in parts])
     return parts

@@ -177,6 +177,7 @@ def process_lot(
         gtin=gtin,
         site_id=site_,
         user_id=user_id,
+        season=lot.season,
     )
     edges(session, coop, operation, [(made.id, lot.id, None, input_g)])
     return made

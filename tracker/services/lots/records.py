@@ -15,7 +15,7 @@ from ...models import Cooperative, Lot, LotInput, LotOperation, Shipment, Shipme
 from ...models.enums import LotStatus
 from .. import audit, bulk
 from ..bulk import chunks
-from ..cooperatives import bump_public_version, season_of
+from ..cooperatives import bump_public_version
 from ..errors import NotFound, ValidationFailed
 from ..vocabulary import kg
 from .codes import next_code
@@ -66,8 +66,14 @@ def new_lots(
     gtin: str | None,
     site_id: uuid.UUID | None,
     user_id: uuid.UUID | None,
+    season: int,
 ) -> list[Lot]:
-    """The operation's output lots, numbered in order; bumps the public version once."""
+    """The operation's output lots, numbered in order; bumps the public version once.
+
+    `season` is the harvest's, not the operation's: last season's coffee hulled after the
+    switch is still of last season (its code and its sheet say so). A lot of deliveries
+    is of its earliest delivery's season; a merge of its oldest lot's; a split or a
+    process of the lot it takes."""
     limit = max_lot_g()
     if sum(weights) > limit:
         raise ValidationFailed(
@@ -75,7 +81,6 @@ def new_lots(
         )
     audit.lock_chain(session, coop.id)  # the chain before the cooperative's row
     bump_public_version(session, coop.id)
-    season = season_of(coop, operation.occurred_on)
     first = next_code(session, coop, crop, season)
     prefix, start = first.rsplit("-", 1)
     made = []
