@@ -270,3 +270,39 @@ def test_the_shipment_page_and_summary_carry_the_qualification(
         text = pdf_text(summary.data)
         pattern = r"\W+".join(re.escape(w) for w in re.findall(r"\w+", sentence))
         assert re.search(pattern, text), text
+
+
+def test_a_renewals_certificates_each_held_on_the_dates_they_back(db, world, client, time_machine):
+    """A lot of deliveries of 31 March (CU-2026, which ends that day) and 1 April (its
+    renewal CU-2027) is organic. The public page said of each certificate "not valid on
+    every harvest date", though each backed its own deliveries on their dates; the sack
+    label names the renewal's control body, and does not say it leaves that body out."""
+    from datetime import UTC, datetime
+
+    from tracker.services import printing
+
+    time_machine.move_to(datetime(2027, 4, 2, 15, tzinfo=UTC), tick=False)
+    a = world.a
+    fam = f.make_family(db, a)
+    plot = f.make_plot(db, fam, area_ha=3.0)
+    old = f.make_certificate(
+        db, a, number="CU-2026", valid_from=date(2026, 4, 1), valid_until=date(2027, 3, 31)
+    )
+    new = f.make_certificate(
+        db, a, number="CU-2027", valid_from=date(2027, 4, 1), valid_until=date(2028, 3, 31)
+    )
+    f.cover(db, old, fam)
+    f.cover(db, new, fam)
+    picked = [
+        f.make_delivery(db, a, fam, plot, kg=100, on=date(2027, 3, 31)),
+        f.make_delivery(db, a, fam, plot, kg=100, on=date(2027, 4, 1)),
+    ]
+    lot = f.make_lot(db, a, picked)
+    db.commit()
+    page = client.get(f"/l/{lot.public_token}", headers={"Accept-Language": "es"})
+    html = page.get_data(as_text=True)
+    assert "CU-2026" in html and "CU-2027" in html
+    assert "No válido en todas las fechas de cosecha" not in html
+    assert html.count("Válido en las fechas de cosecha") >= 2
+    [label] = printing.label_claims(db, lot, today=date(2027, 4, 2))
+    assert (label.type, label.certifiers, label.left_out) == ("organic", ("PE-BIO-149",), ())

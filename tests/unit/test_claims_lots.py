@@ -87,6 +87,39 @@ def test_certificates_of_a_lot_claim_are_those_covering_every_input(db, world, o
     assert any("no single certificate" in t and "NOP-8821" in t for t in texts)
 
 
+def test_a_lot_across_a_certificate_renewal_keeps_its_claim(db, world):
+    """Every kilo of a lot carrying organic, under CU-2026 until 31 March and its renewal
+    CU-2027 from 1 April (same standard and scope), is organic (rule 2): the lot had no
+    claim, since no single certificate covered every delivery. Certificates of another
+    standard still do not add up (EU + NOP above), and one delivery outside the chain
+    still takes the claim off."""
+    coop = world.a
+    with time_machine.travel(datetime(2027, 4, 2, 15, tzinfo=UTC), tick=False):
+        old = f.make_certificate(
+            db, coop, number="CU-2026", valid_from=date(2026, 4, 1), valid_until=date(2027, 3, 31)
+        )
+        new = f.make_certificate(
+            db, coop, number="CU-2027", valid_from=date(2027, 4, 1), valid_until=date(2028, 3, 31)
+        )
+        last = weigh(db, coop, [old, new], on=date(2027, 3, 31))
+        first = weigh(db, coop, [old, new], on=date(2027, 4, 1))
+        renewed = lot_of(db, coop, [last, first])
+        assert held(db, renewed) == {"organic": ("segregated", {old.id, new.id})}
+        assert not [n for n in claims.explain_lot(db, renewed).missing if n.type == "organic"]
+        merged = lots.merge_lots(
+            db,
+            coop=coop,
+            lot_ids=[
+                renewed.id,
+                lot_of(db, coop, [weigh(db, coop, [new], on=date(2027, 4, 1))]).id,
+            ],
+        )
+        assert held(db, merged) == {"organic": ("segregated", {old.id, new.id})}
+        stranger = weigh(db, coop, on=date(2027, 4, 1))
+        tainted = lot_of(db, coop, [weigh(db, coop, [old, new], on=date(2027, 3, 31)), stranger])
+        assert held(db, tainted) == {}
+
+
 def test_merge_split_and_process_carry_the_claim_only_from_all_certified_inputs(db, world, organic):
     coop = world.a
     good = lot_of(db, coop, [weigh(db, coop, [organic], kg=200)])

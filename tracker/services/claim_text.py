@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from .. import formatting
-from ..models import Delivery, Lot, SiteCoverage
+from ..models import Delivery, DeliveryClaim, Lot, SiteCoverage
 from ..models.enums import OperationKind
 from . import certificates, claims, genealogy
 from .bulk import chunks
@@ -153,6 +153,36 @@ def harvest_dates(session: Session, lot_ids: Sequence[uuid.UUID]) -> dict[uuid.U
     return {lot: {day_of[d] for d in parts if d in day_of} for lot, parts in backward.items()}
 
 
+def renewal_dates(
+    session: Session, lot_id: uuid.UUID, cert_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, set[date]]:
+    """Certificate -> the delivery dates of the lot's deliveries that carry a claim under
+    it: what each certificate of a renewal (claims' `CertView.chain`) rests on, where
+    together, not each alone, they back every kilo."""
+    parts = sorted(genealogy.backward(session, [lot_id]).get(lot_id, {}))
+    found: dict[uuid.UUID, set[date]] = {c: set() for c in cert_ids}
+    for chunk in chunks(parts):
+        for cert_id, day in session.execute(
+            select(col(DeliveryClaim.certificate_id), col(Delivery.delivered_on))
+            .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
+            .where(
+                col(DeliveryClaim.delivery_id).in_(chunk),
+                col(DeliveryClaim.certificate_id).in_(list(cert_ids)),
+            )
+        ):
+            found[cert_id].add(day)
+    return found
+
+
+def _renewed(views: Mapping[uuid.UUID, Any], cert_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The certificates of a claim that share a chain with another of them (a renewal)."""
+    chains: dict[Any, list[uuid.UUID]] = defaultdict(list)
+    for cert_id in cert_ids:
+        if cert_id in views:
+            chains[views[cert_id].chain].append(cert_id)
+    return [c for members in chains.values() if len(members) > 1 for c in members]
+
+
 def processing_dates(
     session: Session, lot_ids: Sequence[uuid.UUID], cert_ids: Iterable[uuid.UUID]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], set[date]]:
@@ -216,12 +246,14 @@ def lot_qualifications(
     result: dict[uuid.UUID, dict[uuid.UUID, Qualification]] = {lot.id: {} for lot in lots}
     for lot in claimed:
         for claim in found[lot.id]:
+            renewed = _renewed(views, claim.certificate_ids) if claim.type in family else []
+            own = renewal_dates(session, lot.id, renewed) if renewed else {}
             for cert_id in claim.certificate_ids:
                 view = views.get(cert_id)
                 if view is None:
                     continue
                 if claim.type in family:
-                    rests_on, dates = HARVEST, harvest.get(lot.id, ())
+                    rests_on, dates = HARVEST, own.get(cert_id, harvest.get(lot.id, ()))
                 else:
                     rests_on, dates = PROCESSING, processed.get((lot.id, cert_id), set())
                 result[lot.id][cert_id] = qualify(view, rests_on=rests_on, dates=dates, today=today)

@@ -191,6 +191,9 @@ def _label_claim(
                 printed.append(bodies[cid])
         elif bodies.get(cid):
             left_out.append(LeftOut(bodies[cid], q.status, q.since, q.held, q.rests_on))
+    # A certifier printed anyway (a renewal's expired predecessor beside its successor,
+    # of one control body) is not said to be left out.
+    left_out = [x for x in left_out if x.certifier not in printed]
     return LabelClaim(
         claim.type,
         claim.basis,

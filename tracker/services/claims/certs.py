@@ -27,6 +27,7 @@ class CertView:
     valid_from: date
     valid_until: date
     basis: str
+    standard: str = ""
     changes: list[tuple[date, datetime, str]] = field(default_factory=list)
 
     @classmethod
@@ -40,7 +41,15 @@ class CertView:
             valid_from=cert.valid_from,
             valid_until=cert.valid_until,
             basis=cert.basis,
+            standard=cert.standard,
         )
+
+    @property
+    def chain(self) -> tuple[str, str, str, frozenset[str], frozenset[str]]:
+        """The certificates one after another of one claim under one standard and scope (a
+        renewal): a lot whose deliveries each carry the claim under one of them carries
+        it (rule 2), though no single one covers them all."""
+        return (self.type, self.standard, self.basis, self.crops, self.forms)
 
     def status_change_on(self, day: date) -> tuple[date, datetime, str] | None:
         """The status change in force on a day (the latest one from that day or before)."""

@@ -85,35 +85,57 @@ def ancestry(session: Session, lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, 
     return nodes
 
 
+def _inputs(lot_ids: Sequence[uuid.UUID]) -> Any:
+    """CTE (root, delivery_id): the deliveries in each live lot's ancestry, once each."""
+    edge = LotInput.__table__  # type: ignore[attr-defined]
+    seed: Any = select(col(Lot.id).label("root"), col(Lot.id).label("lot_id")).where(
+        col(Lot.id).in_(lot_ids),
+        col(Lot.voided_at).is_(None),
+    )
+    walk = seed.cte("claim_walk", recursive=True)
+    walk = walk.union(
+        select(walk.c.root, edge.c.source_lot_id).join(
+            edge, and_(edge.c.lot_id == walk.c.lot_id, edge.c.source_lot_id.is_not(None))
+        )
+    )
+    return (
+        select(walk.c.root, edge.c.source_delivery_id.label("delivery_id"))
+        .join(edge, and_(edge.c.lot_id == walk.c.lot_id, edge.c.source_delivery_id.is_not(None)))
+        .distinct()
+        .cte("claim_inputs")
+    )
+
+
+def chain_counts(
+    session: Session, wanted: dict[uuid.UUID, list[uuid.UUID]]
+) -> dict[uuid.UUID, int]:
+    """For each lot, the deliveries of its ancestry carrying a claim under any of the
+    certificates listed for it (one chain, `CertView.chain`), each counted once."""
+    claim = DeliveryClaim.__table__  # type: ignore[attr-defined]
+    found: dict[uuid.UUID, int] = {}
+    for lot_id, cert_ids in sorted(wanted.items(), key=lambda item: str(item[0])):
+        inputs = _inputs([lot_id])
+        query = (
+            select(func.count(func.distinct(inputs.c.delivery_id)))
+            .select_from(inputs)
+            .join(claim, claim.c.delivery_id == inputs.c.delivery_id)
+            .where(claim.c.certificate_id.in_(cert_ids))
+        )
+        found[lot_id] = int(session.execute(query).scalar_one())
+    return found
+
+
 def claim_counts(
     session: Session, lot_ids: Sequence[uuid.UUID]
 ) -> tuple[dict[uuid.UUID, dict[uuid.UUID, int]], dict[uuid.UUID, int]]:
     """For each lot: {certificate: deliveries of its ancestry carrying a claim under it}, and
     the number of deliveries in its ancestry. One recursive query per 900 lots: the
     deliveries are counted where they are, never read out one by one."""
-    edge = LotInput.__table__  # type: ignore[attr-defined]
     claim = DeliveryClaim.__table__  # type: ignore[attr-defined]
     counts: dict[uuid.UUID, dict[uuid.UUID, int]] = defaultdict(dict)
     totals: dict[uuid.UUID, int] = {}
     for chunk in chunks(list(lot_ids)):
-        seed: Any = select(col(Lot.id).label("root"), col(Lot.id).label("lot_id")).where(
-            col(Lot.id).in_(chunk),
-            col(Lot.voided_at).is_(None),
-        )
-        walk = seed.cte("claim_walk", recursive=True)
-        walk = walk.union(
-            select(walk.c.root, edge.c.source_lot_id).join(
-                edge, and_(edge.c.lot_id == walk.c.lot_id, edge.c.source_lot_id.is_not(None))
-            )
-        )
-        inputs = (
-            select(walk.c.root, edge.c.source_delivery_id.label("delivery_id"))
-            .join(
-                edge, and_(edge.c.lot_id == walk.c.lot_id, edge.c.source_delivery_id.is_not(None))
-            )
-            .distinct()
-            .cte("claim_inputs")
-        )
+        inputs = _inputs(chunk)
         by_certificate = (
             select(inputs.c.root, claim.c.certificate_id, func.count().label("n"))
             .join(claim, claim.c.delivery_id == inputs.c.delivery_id)
@@ -182,6 +204,7 @@ class LotContext:
         self.nodes = ancestry(session, live) if needs_graph and live else {}
         self._site_memo: dict[uuid.UUID, dict[str, set[uuid.UUID]]] = {}
         self._mb_memo: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
+        self._chain_memo: dict[uuid.UUID, set[uuid.UUID]] = {}
 
     # the lots' deliveries, one by one: only for explanations and mass-balance needs
     def _detail(self) -> dict[uuid.UUID, dict[uuid.UUID, int]]:
@@ -220,7 +243,9 @@ class LotContext:
         total = self.totals.get(lot.id, 0)
         if not total:
             return {}
-        common = {c for c, n in self.counts.get(lot.id, {}).items() if n == total}
+        counts = self.counts.get(lot.id, {})
+        common = {c for c, n in counts.items() if n == total}
+        common |= self._renewals(lot.id, counts, total)
         held: dict[str, list[uuid.UUID]] = defaultdict(list)
         for cert_id in sorted(common, key=str):
             cert = self.certs.get(cert_id)
@@ -231,6 +256,27 @@ class LotContext:
             ):
                 held[cert.type].append(cert_id)
         return {t: tuple(ids) for t, ids in held.items()}
+
+    def _renewals(
+        self, lot_id: uuid.UUID, counts: dict[uuid.UUID, int], total: int
+    ) -> set[uuid.UUID]:
+        """Certificates of one chain (a renewal) that together cover every delivery of the
+        lot, though none alone does. Counted in the database only for a lot whose chain's
+        certificates could (their counts add up to the lot's deliveries), once per lot."""
+        if lot_id in self._chain_memo:
+            return self._chain_memo[lot_id]
+        chains: dict[tuple[Any, ...], list[uuid.UUID]] = defaultdict(list)
+        for cert_id, n in counts.items():
+            cert = self.certs.get(cert_id)
+            if cert is not None and 0 < n < total:
+                chains[cert.chain].append(cert_id)
+        found: set[uuid.UUID] = set()
+        for members in chains.values():
+            could = len(members) > 1 and sum(counts[c] for c in members) >= total
+            if could and chain_counts(self.session, {lot_id: members})[lot_id] == total:
+                found |= set(members)
+        self._chain_memo[lot_id] = found
+        return found
 
     # rule 2, mass balance
     def mass_balance(self, lot_id: uuid.UUID, cert_id: uuid.UUID) -> bool:
