@@ -488,3 +488,16 @@ def test_kilos_awaiting_their_price_are_in_no_average_price(
     db.commit()
     report = reports.season_report(db, a, 2026)
     assert (report.prices.price_per_kg_minor, report.prices.pending_g) == (950, 0)
+
+
+def test_a_certificate_on_its_last_day_is_valid_today(db, world, frozen, client, auth):
+    """The report's certificate table said "vence en 0 días" of a certificate on its last
+    valid day, which reads as already expired."""
+    today = date(2026, 11, 23)  # NOW, 10:00 in Peru
+    f.make_certificate(db, world.a, number="CU-LAST-DAY", valid_until=today)
+    db.commit()
+    auth.login("manager.a@example.org")
+    page = client.get("/c/COOPA/reports/season?season=2026")
+    html = page.get_data(as_text=True)
+    assert "CU-LAST-DAY" in html and "vigente hoy, su último día" in html
+    assert "vence en 0 días" not in html
