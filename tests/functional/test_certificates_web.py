@@ -438,3 +438,16 @@ def test_a_suspended_certificates_lists_say_it_is_suspended(client, auth, world,
     )
     assert lines[0].endswith("certificate_status")
     assert all(line.endswith(",active") for line in lines[1:])
+
+
+def test_a_suspension_outlives_the_end_date_in_the_alerts_too(client, auth, db, season):
+    """The EU certificate, suspended from 1 September, is past its end (20 October) on 25
+    October: its page says suspended, the alerts said 'expired'."""
+    f.set_status(db, season["eu"], "suspended", date(2026, 9, 1))
+    db.commit()
+    auth.login("manager.a@example.org")
+    with time_machine.travel(datetime(2026, 10, 25, 15, tzinfo=UTC), tick=False):
+        html = client.get("/c/COOPA/certificates").get_data(as_text=True)
+    alerts = html.split('role="status"')[1].split("</section>")[0] if 'role="status"' in html else html
+    assert "CU-PE-2026-0871</a>: suspendido desde el 1 sept 2026" in alerts
+    assert "CU-PE-2026-0871</a>: venció" not in alerts

@@ -20,6 +20,7 @@ from ..models.enums import CertificateStatus, CoverageStatus
 from . import claims
 from .certificates import (
     listing,
+    standing_of_view,
 )
 from .claims import CertView
 from .coverage_history import (
@@ -81,10 +82,12 @@ def alerts(session: Session, coop: Cooperative, day: date) -> Alerts:
     certs = listing(session, coop)
     views = claims.load_certificates(session, coop.id)
     for cert in certs:
-        view = views[cert.id]
-        change = view.status_change_on(day)
-        if change is not None and change[2] != CertificateStatus.ACTIVE and cert.valid_until >= day:
-            found.suspended.append((cert, change[2], change[0]))
+        # Today's standing, as the certificate page and the API say it: a suspension or
+        # withdrawal in force outlives the end date (it stays suspended, not expired).
+        standing = standing_of_view(views[cert.id], day)
+        if standing.status in (CertificateStatus.SUSPENDED, CertificateStatus.WITHDRAWN):
+            if (day - cert.valid_until).days <= EXPIRED_SHOWN_DAYS:
+                found.suspended.append((cert, standing.status, standing.since))
             continue
         if cert.valid_until < day:
             if (day - cert.valid_until).days <= EXPIRED_SHOWN_DAYS:
