@@ -448,6 +448,8 @@ def test_a_suspension_outlives_the_end_date_in_the_alerts_too(client, auth, db, 
     auth.login("manager.a@example.org")
     with time_machine.travel(datetime(2026, 10, 25, 15, tzinfo=UTC), tick=False):
         html = client.get("/c/COOPA/certificates").get_data(as_text=True)
-    alerts = html.split('role="status"')[1].split("</section>")[0] if 'role="status"' in html else html
+    alerts = (
+        html.split('role="status"')[1].split("</section>")[0] if 'role="status"' in html else html
+    )
     assert "CU-PE-2026-0871</a>: suspendido desde el 1 sept 2026" in alerts
     assert "CU-PE-2026-0871</a>: venció" not in alerts
