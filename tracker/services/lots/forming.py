@@ -11,7 +11,7 @@ import uuid
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
@@ -162,62 +162,54 @@ def create_lot(
     if explicit_gtin:
         publication.claim_gtin(session, coop=coop, gtin=explicit_gtin)
     season = season_of(coop, min(found[i].delivered_on for i in amounts))
-    operation, lot = _whole_lot(
-        session,
-        coop,
-        OperationKind.CREATE,
-        day,
-        total,
-        crop,
-        form,
-        gtin,
-        site_,
-        user_id,
-        note,
-        season,
+    what = WholeLot(
+        OperationKind.CREATE, day, season, total, crop, form, gtin, site_, user_id, note
     )
+    operation, lot = _whole_lot(session, coop, what)
     edges(session, coop, operation, [(lot.id, None, d, amounts[d]) for d in ids])
     return lot
 
 
-def _whole_lot(
-    session: Session,
-    coop: Cooperative,
-    kind: str,
-    day: date,
-    total: int,
-    crop: str,
-    form: str,
-    gtin: str | None,
-    site_: uuid.UUID | None,
-    user_id: uuid.UUID | None,
-    note: str,
-    season: int,
-) -> tuple[LotOperation, Lot]:
-    """An operation that puts all its inputs (`total` grams) into one new lot: forming
-    and merging."""
+class WholeLot(NamedTuple):
+    """An operation that puts all its inputs (`total` grams) into one new lot: forming and
+    merging. `season` is the harvest's (records.new_lots)."""
+
+    kind: str
+    day: date
+    season: int
+    total: int
+    crop: str
+    form: str
+    gtin: str | None
+    site_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    note: str
+
+
+def _whole_lot(session: Session, coop: Cooperative, what: WholeLot) -> tuple[LotOperation, Lot]:
+    """The operation and its one lot."""
     operation = new_operation(
         session,
         coop,
-        kind=kind,
-        occurred_on=day,
-        input_g=total,
-        output_g=total,
-        user_id=user_id,
-        site_id=site_,
-        note=note,
+        kind=what.kind,
+        occurred_on=what.day,
+        input_g=what.total,
+        output_g=what.total,
+        user_id=what.user_id,
+        site_id=what.site_id,
+        note=what.note,
     )
     [lot] = new_lots(
         session,
         coop,
         operation,
-        crop=crop,
-        form=form,
-        weights=[total],
-        gtin=gtin,
-        site_id=site_,
-        user_id=user_id,
-        season=season,
+        crop=what.crop,
+        form=what.form,
+        weights=[what.total],
+        gtin=what.gtin,
+        site_id=what.site_id,
+        user_id=what.user_id,
+        season=what.season,
     )
     return operation, lot
 
@@ -274,20 +266,9 @@ def merge_lots(
     # The writes: every source lot's row (in id order), then the chain and the cooperative.
     lock_rows(session, Lot, ids)
     spend_lots(session, lots, amounts)
-    operation, merged = _whole_lot(
-        session,
-        coop,
-        OperationKind.MERGE,
-        day,
-        total,
-        crop,
-        form,
-        gtin,
-        site_,
-        user_id,
-        note,
-        min(lot.season for lot in lots),
-    )
+    season = min(lot.season for lot in lots)  # the oldest harvest's
+    what = WholeLot(OperationKind.MERGE, day, season, total, crop, form, gtin, site_, user_id, note)
+    operation, merged = _whole_lot(session, coop, what)
     edges(session, coop, operation, [(merged.id, lot.id, None, amounts[lot.id]) for lot in lots])
     return merged
 
