@@ -67,8 +67,17 @@ def _redact(url: str) -> str:
 @click.option("--name", required=True)
 @click.option("--country", default="PE", show_default=True)
 @click.option("--currency", default="PEN", show_default=True)
+@click.option(
+    "--season-start-month",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 12),
+    help="the month its season starts: 4 for coffee (April to March), 1 for cacao",
+)
 @with_appcontext
-def create_cooperative_command(code: str, name: str, country: str, currency: str) -> None:
+def create_cooperative_command(
+    code: str, name: str, country: str, currency: str, season_start_month: int
+) -> None:
     """Add a cooperative (tenant)."""
     from . import db
     from .services import cooperatives
@@ -76,7 +85,12 @@ def create_cooperative_command(code: str, name: str, country: str, currency: str
     with db.writing():
         coop = _run(
             lambda: cooperatives.create_cooperative(
-                _session(), code=code, name=name, country=country, currency=currency
+                _session(),
+                code=code,
+                name=name,
+                country=country,
+                currency=currency,
+                season_start_month=season_start_month,
             )
         )
         db.commit()

@@ -197,6 +197,12 @@ def day(value: date | datetime | None, style: str = "medium", *, locale: str | N
     return dates.format_date(value, style, locale=locale_of(locale))
 
 
+def month_names(*, locale: str | None = None) -> list[tuple[int, str]]:
+    """(1, "enero") ... (12, "diciembre"): the months as a person picks one."""
+    names = dates.get_month_names("wide", "stand-alone", locale=locale_of(locale))
+    return [(number, str(names[number])) for number in range(1, 13)]
+
+
 def day_span(first: date | None, last: date | None, *, locale: str | None = None) -> str:
     """ "23 jun 2026" or "23 jun 2026 – 2 jul 2026"."""
     if first is None:

@@ -92,3 +92,41 @@ def test_a_gunicorn_master_loads_what_every_worker_would(app, client, world):
         cached = get_babel(app).instance.domain_instance.cache
     assert {locale for locale, _domain in cached} >= {"es", "en"}
     assert 'lang="es"' in client.get("/login").get_data(as_text=True)
+
+
+def test_a_cacao_cooperative_is_created_with_its_season(runner, db, client, auth, world):
+    """A cacao cooperative's season is the calendar year, but the admin page and the command
+    made every cooperative's season start in April (only the API took the month): its
+    season reports, caps and premiums ran April to March. Both take the month now; a bad
+    month is refused by name and creates nothing."""
+    auth.login("admin@example.org")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert 'name="season_start_month"' in page and '<option value="1">enero</option>' in page
+    assert client.post(
+        "/admin/cooperatives", data={"code": "WEB", "name": "Web", "season_start_month": "1"}
+    ).status_code in (302, 303)
+    for junk in ("13", "x", "-1", "99999999999999999999"):
+        answer = client.post(
+            "/admin/cooperatives", data={"code": "JUNK", "name": "J", "season_start_month": junk}
+        )
+        assert answer.status_code < 500
+    db.expire_all()
+    assert (
+        db.exec(select(Cooperative).where(Cooperative.code == "WEB")).one().season_start_month == 1
+    )
+    assert db.exec(select(Cooperative).where(Cooperative.code == "JUNK")).first() is None
+    db.commit()
+    shown = client.get("/admin/", follow_redirects=True).get_data(as_text=True)
+    assert "Elija un mes del 1 al 12." in shown
+    result = runner.invoke(
+        args=["create-cooperative", "cac", "--name", "Cacao", "--season-start-month", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        db.exec(select(Cooperative).where(Cooperative.code == "CAC")).one().season_start_month == 1
+    )
+    db.commit()
+    bad = runner.invoke(
+        args=["create-cooperative", "cad", "--name", "x", "--season-start-month", "13"]
+    )
+    assert bad.exit_code == 2 and "season-start-month" in bad.output

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import throttle
+from .. import formatting, throttle
 from ..db import get_session
 from ..models import User
 from ..services import cooperatives, users
@@ -35,6 +35,7 @@ def index() -> Any:
         memberships=by_user,
         coop_by_id=coop_by_id,
         role_labels=MEMBERSHIP_ROLE_LABELS,
+        months=formatting.month_names(),
     )
 
 
@@ -48,12 +49,19 @@ def create_cooperative() -> Any:
             **form_text("code", "name"),
             country=form.get("country", "PE").strip().upper(),
             currency=form.get("currency", "PEN").strip().upper(),
+            season_start_month=_month(form.get("season_start_month", "4")),
         )
     except DomainError as error:
         flash(error.text(), "error")
         return redirect(url_for("admin.index")), 303
     flash(_("Cooperative %(code)s created.", code=coop.code), "success")
     return redirect(url_for("admin.index"))
+
+
+def _month(value: str) -> int:
+    """The posted month (1-12); anything else is 0, which the service refuses by name."""
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) <= 2 else 0
 
 
 @bp.route("/users", methods=["POST"])
