@@ -4,6 +4,7 @@ import io
 import re
 import shutil
 import subprocess
+from datetime import date
 
 import pytest
 from sqlmodel import func, select
@@ -525,3 +526,18 @@ def test_a_delivery_awaiting_its_price_is_exported_as_such(clerk, world, db):
     response.close()
     [row] = [r for r in rows if r["codigo_socio"] == "CAZ-P1"]
     assert (row["precio_kg"], row["importe"], row["precio_por_definir"]) == ("", "", "sí"), row
+
+
+def test_a_receipt_for_a_price_to_be_defined_gives_no_value(clerk, world, db):
+    """The family's receipt for a delivery whose price is to be defined said "Total value
+    S/ 0,00" (found by helper-51); the offline receipt already said "to be defined"."""
+    family = make_family(db, world.a)
+    plot = make_plot(db, family)
+    pending = make_delivery(
+        db, world.a, family, plot, kg=40, on=date(2026, 6, 3), price=0, price_pending=True
+    )
+    db.commit()
+    html = clerk.get(f"/deliveries/{pending.id}/receipt").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "Valor total por definir" in text and "S/ 0,00" not in text.replace("\u00a0", " ")
+    assert "Precio por definir: la cooperativa" in text
