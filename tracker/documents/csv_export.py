@@ -262,6 +262,10 @@ SPANISH_CERTIFICATE_STATES = {
 }
 
 
+def _state_word(state: str, spanish: bool) -> str:
+    return SPANISH_CERTIFICATE_STATES.get(state, state) if spanish else state
+
+
 def approved_producers(rows: list[CoverageRow], *, spanish: bool, state: str) -> str:
     """A certificate's approved producers (`coverage.approved_producers`) as CSV for a
     spreadsheet, with the certificate's `state` on the list's day (`certificates.state_on`)
@@ -285,7 +289,7 @@ def approved_producers(rows: list[CoverageRow], *, spanish: bool, state: str) ->
         )
     else:
         writer.writerow(APPROVED_PRODUCERS)
-    state_word = SPANISH_CERTIFICATE_STATES.get(state, state) if spanish else state
+    state_word = _state_word(state, spanish)
     words = {
         "certified": "certificado",
         "in_conversion": "en conversión",
@@ -493,7 +497,7 @@ def coverage(rows: Iterable[CoverageRow], dialect: Dialect, state: str) -> Itera
     """A certificate's families on a day (`coverage.CoverageRow`) as CSV, with the
     certificate's `state` that day on every row."""
     words = SPANISH_COVERAGE_WORDS if dialect.spanish else {}
-    state_word = SPANISH_CERTIFICATE_STATES.get(state, state) if dialect.spanish else state
+    state_word = _state_word(state, dialect.spanish)
     return _streamed(
         "coverage",
         dialect,
