@@ -31,8 +31,9 @@ def _text(page: str) -> str:
     return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
-@pytest.mark.xfail(strict=True, reason="known money bug (stop 25 note): fix, then drop this mark")
-def test_report_still_owed_is_not_netted_against_other_families_advances(db, world, client, auth):
+def test_report_still_owed_is_not_netted_against_other_families_advances(
+    db, world, client, auth, api_token
+):
     owed = f.make_family(db, world.a)
     plot = f.make_plot(db, owed)
     f.make_delivery(db, world.a, owed, plot, kg=100, on=date(2026, 6, 2), price=900)  # owed 900
@@ -48,9 +49,14 @@ def test_report_still_owed_is_not_netted_against_other_families_advances(db, wor
     # both read "Saldo por pagar a las familias S/ 0,00" while one family is owed S/ 900,00
     assert "data-outstanding>S/\u00a0900,00<" in page
     assert "data-outstanding>S/\u00a0900,00<" in dash
+    assert "data-paid-ahead>S/\u00a0900,00<" in page  # the advance is its own line
+    api = client.get(
+        "/api/v1/cooperatives/COOPA/reports/season?season=2026",
+        headers=api_token("manager.a@example.org"),
+    ).get_json()["prices"]
+    assert (api["outstanding"], api["paid_ahead"]) == ("900.00", "900.00")
 
 
-@pytest.mark.xfail(strict=True, reason="known money bug (stop 25 note): fix, then drop this mark")
 def test_report_still_owed_is_never_negative(db, world, client, auth):
     fam = f.make_family(db, world.a)
     plot = f.make_plot(db, fam)

@@ -217,7 +217,9 @@ def test_every_figure_matches_the_hand_worked_numbers(season, db):
     assert p.earned_minor == 716_460 + 4_000 + 24_833 + 3_010
     assert p.paid_by_kind == {"advance": 60_000, "final": 540_000, "premium": 0}
     assert (p.payments, p.families_paid) == (3, 3)
-    assert p.outstanding_minor == 748_303 - 600_000
+    # Family by family: F4's advance (100.00, nothing delivered yet) offsets nobody's debt.
+    assert p.outstanding_minor == (748_303 - 590_000) == p.owed_minor
+    assert p.ahead_minor == 10_000
     assert p.median_family_earned_minor == 168_303  # F1: 1,364.60 + 40.00 + 278.43
     assert p.median_family_price_per_kg_minor == 900  # F1 9.07, F2 9.00, F3 2.00
     assert p.median_family_paid_minor == 50_000  # F1 500.00 (the voided one left out), F2, F4
@@ -296,7 +298,8 @@ def test_api_pdf_and_dashboard_agree_to_the_gram(season, client, api_token, auth
     assert figures["totals"]["value"] == "7164.60"
     assert figures["prices"]["earned"] == "7483.03"
     assert figures["prices"]["paid"] == "6000.00"
-    assert figures["prices"]["outstanding"] == "1483.03"
+    assert figures["prices"]["outstanding"] == "1583.03"  # F4's advance offsets no one
+    assert figures["prices"]["paid_ahead"] == "100.00"
     assert {c["name"]: c["net_kg"] for c in figures["by_community"]} == {
         "Pólvora": 750.5,
         "Tocache": 200.0,
@@ -314,7 +317,7 @@ def test_api_pdf_and_dashboard_agree_to_the_gram(season, client, api_token, auth
     text = _pdf_text(pdf.data)
     assert "Recibido" in text and f"{kg} kg" in text, text[:600]
     assert "S/ 7.164,60" in text and "S/ 74.830,30" not in text
-    assert "S/ 7.483,03" in text and "S/ 1.483,03" in text
+    assert "S/ 7.483,03" in text and "S/ 1.583,03" in text
     for name in ("Pólvora", "Tocache", "FLO-3456", "Suspendido", "Prima Fairtrade"):
         assert name in text, name
     assert "13,6" in text  # quintales of dry parchment

@@ -89,7 +89,9 @@ class PricesSchema(Schema):
     paid = Money(attribute="paid_minor")
     payments = fields.Integer()
     families_paid = fields.Integer()
+    # The sum of what each family is still owed; advances to others do not offset it.
     outstanding = Money(attribute="outstanding_minor")
+    paid_ahead = Money(attribute="ahead_minor")
     median_family_earned = Money(attribute="median_family_earned_minor", allow_none=True)
     median_family_price_per_kg = Money(
         attribute="median_family_price_per_kg_minor", allow_none=True

@@ -117,6 +117,10 @@ class Prices(Earnings):
     median_family_earned_minor: int | None = None
     median_family_price_per_kg_minor: int | None = None
     median_family_paid_minor: int | None = None
+    # Family by family: what the cooperative still owes those it owes, and what it paid
+    # ahead to the others. Netting the two would hide a debt behind another's advance.
+    owed_minor: int = 0
+    ahead_minor: int = 0
 
     @property
     def price_per_kg_minor(self) -> int | None:
@@ -132,7 +136,7 @@ class Prices(Earnings):
 
     @property
     def outstanding_minor(self) -> int:
-        return self.earned_minor - self.paid_minor
+        return self.owed_minor
 
 
 @dataclass

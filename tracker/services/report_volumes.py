@@ -109,6 +109,8 @@ def totals_and_prices(
     delivering = [b for b in balances.values() if b.deliveries]
     paid = [b.paid_minor for b in balances.values() if b.payments]
     prices.families_paid = len(paid)
+    prices.owed_minor = sum(b.balance_minor for b in balances.values() if b.balance_minor > 0)
+    prices.ahead_minor = -sum(b.balance_minor for b in balances.values() if b.balance_minor < 0)
     prices.median_family_earned_minor = _median([b.earned_minor for b in delivering])
     prices.median_family_price_per_kg_minor = _median(
         [b.price_per_kg_minor for b in delivering if b.price_per_kg_minor is not None]
