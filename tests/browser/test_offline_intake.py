@@ -587,3 +587,37 @@ def test_the_offline_scripts_counts_agree_in_spanish(live_server, launch, db, wo
         "1 socio en este equipo, actualizado hace 2 minutos.",
         "5.000 socios en este equipo, actualizados hace 2 minutos.",
     ]
+
+
+def test_a_quintal_price_typed_with_a_thousands_point_is_asked_not_read_as_one_sol(
+    live_server, launch, db, world, members
+):
+    """S/ 1.000 a quintal is a usual coffee price; the device read "1.000" as S/ 1,00 and
+    the server as well. Offline and online alike the clerk is now asked which it is."""
+    context = launch()
+    page = page_of(context)
+    login(page, live_server, "clerk.a@example.org")
+    ready_offline(page)
+    before = stored_numbers(db)
+    context.set_offline(True)
+    page.locator("#member_code").press_sequentially("1001")
+    page.keyboard.press("Enter")
+    page.locator("#gross_kg").fill("55,5")
+    page.locator("#tare_kg").fill("0,3")
+    page.locator("details:has(#price_per_quintal) summary").click()
+    page.locator("#price_per_quintal").fill("1.000")
+    page.get_by_role("button", name="Guardar e imprimir recibo").click()
+    banner = page.locator("[data-offline-banner]")
+    expect(banner).to_contain_text("¿1.000 es mil o un decimal?")
+    expect(banner).to_contain_text("(1000)")
+    assert page.evaluate("window.__printed.length") == 0
+    page.locator("#price_per_quintal").fill("1000")
+    page.get_by_role("button", name="Guardar e imprimir recibo").click()
+    page.wait_for_function("() => window.__printed.length === 1")
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_for(lambda: len(stored_numbers(db)) == len(before) + 1, page)
+    stored = db.exec(select(Delivery).order_by(Delivery.created_at.desc())).first()
+    db.commit()
+    # S/ 1.000 a quintal of 55.2 kg (dry parchment) or 46 kg (green); "1,00" was S/ 0,02
+    assert stored.price_per_kg_minor in (1_812, 2_174), stored.price_per_kg_minor

@@ -109,6 +109,19 @@ def test_cells_go_through_the_schema_fields():
     assert Converter(fields["tare_kg"])("") == (0, None)
 
 
+def test_a_thousands_separator_is_never_read_as_a_decimal_point_in_money():
+    fields = DeliverySchema().fields
+    price = Converter(fields["price_per_kg"])
+    assert price("1.000,50") == (100_050, None) and price("1,000.50") == (100_050, None)
+    assert price("1.000.000")[1] == "Must be between 0 and 100000."  # a million, too dear
+    assert price("0,500") == (50, None) and price("8,72") == (872, None)
+    # A lone separator before three digits was S/ 1,00 for "1.000": now the clerk is asked.
+    for typed in ("1.000", "1,500", "12.000"):
+        assert price(typed)[1].startswith(f"Is {typed} a thousand or a decimal?"), typed
+    # Kilograms keep three decimals: 1.000 kg is one kilogram, as the scale prints it.
+    assert Converter(fields["gross_kg"])("1.000") == (1_000, None)
+
+
 @pytest.mark.parametrize(
     "text", ['=HYPERLINK("http://x")', "+51 999", "-1+1", "@SUM(A1)", "\tx", "\rx"]
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -41,6 +42,36 @@ class Kilograms(fields.Field):
         return grams
 
 
+_GROUPED = re.compile(r"\d{1,3}([.,])\d{3}(\1\d{3})+")  # 1.000.000 or 1,000,000
+_ONE_GROUP = re.compile(r"[1-9]\d{0,2}[.,]\d{3}")  # 1.000 or 1,500: thousands, or 3 decimals?
+
+
+def _plain_number(text: str, places: int | None) -> str:
+    """Typed text with its thousands separators dropped and a decimal point: "1.234,5"
+    (Spanish) and "1,234.5" (English) are both 1234.5, "1.000.000" is a million. A lone
+    separator before three digits ("1.000", "1,500") is refused where fewer than three
+    decimals are allowed: read as a decimal it turned a payment of S/ 1.000 into S/ 1,00."""
+    if "," in text and "." in text:
+        if text.rfind(",") > text.rfind("."):
+            return text.replace(".", "").replace(",", ".")
+        return text.replace(",", "")
+    if _GROUPED.fullmatch(text):
+        return text.replace(",", "").replace(".", "")
+    if places is not None and places < 3 and _ONE_GROUP.fullmatch(text.lstrip("-")):
+        whole = text.replace(",", "").replace(".", "")
+        raise ValidationError(
+            str(
+                _l(
+                    "Is %(typed)s a thousand or a decimal? Write it without a thousands "
+                    "separator (%(whole)s) or with its decimals.",
+                    typed=text,
+                    whole=whole,
+                )
+            )
+        )
+    return text.replace(",", ".")
+
+
 def parse_decimal(value: Any, *, places: int | None = None) -> Decimal:
     """A number from JSON, a form or a Spanish spreadsheet (decimal comma); with `places`,
     one with more decimals than are stored is refused rather than silently rounded."""
@@ -49,16 +80,7 @@ def parse_decimal(value: Any, *, places: int | None = None) -> Decimal:
     if isinstance(value, int | float | Decimal):
         text = str(value)
     elif isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        if "," in text and "." in text:
-            # 1.234,5 (Spanish thousands) or 1,234.5 (English thousands)
-            text = (
-                text.replace(".", "").replace(",", ".")
-                if text.rfind(",") > text.rfind(".")
-                else text.replace(",", "")
-            )
-        else:
-            text = text.replace(",", ".")
+        text = _plain_number(value.strip().replace(" ", ""), places)
     else:
         raise ValidationError(str(_l("Not a number.")))
     if len(text) > 30:

@@ -245,6 +245,10 @@ def offline_text() -> dict[str, Any]:
         "choose_plot": _("The family has several plots of this crop: choose one."),
         "gross_range": _("Gross weight must be more than 0 and at most %(max)s kg."),
         "not_number": _("Not a number."),
+        "thousands": _(
+            "Is %(typed)s a thousand or a decimal? Write it without a thousands "
+            "separator (%(whole)s) or with its decimals."
+        ),
         "tare_less": _("Tare must be less than the gross weight."),
         "moisture_range": _("Moisture must be between 0 and 100 %."),
         "at_most_20": _("At most 20 characters."),

@@ -35,10 +35,19 @@
     if (!s) return null;
     if (s.indexOf(",") >= 0 && s.indexOf(".") >= 0) {
       s = s.lastIndexOf(",") > s.lastIndexOf(".") ? s.replace(/\./g, "").replace(",", ".") : s.replace(/,/g, "");
+    } else if (/^\d{1,3}([.,])\d{3}(\1\d{3})+$/.test(s)) {
+      s = s.replace(/[.,]/g, "");
     } else {
       s = s.replace(/,/g, ".");
     }
     return /^\d+(\.\d+)?$/.test(s) && s.length <= 30 ? s : null;
+  }
+
+  // A lone separator before three digits ("1.000", "1,500") where fewer than three
+  // decimals are allowed: a thousand or a decimal? Refused, as the server refuses it.
+  function ambiguous(text, places) {
+    const s = String(text || "").trim().replace(/\s/g, "");
+    return places < 3 && /^[1-9]\d{0,2}[.,]\d{3}$/.test(s) ? { typed: s, whole: s.replace(/[.,]/g, "") } : null;
   }
 
   // "41.35" with 3 places -> 41350, rounded half up (as the server rounds).
@@ -473,6 +482,17 @@
     const data = new FormData(form);
     const errors = [];
     const add = (field, key, values) => errors.push({ field, message: t(key, values) });
+    // A number of `places` decimals typed in `field`, scaled; NaN (and the field's error
+    // added) when it is a thousand-or-decimal puzzle.
+    const number = (field, raw, places) => {
+      const puzzle = ambiguous(raw, places);
+      if (puzzle) {
+        add(field, "thousands", puzzle);
+        return undefined;
+      }
+      const text = decimalText(raw);
+      return text ? scaled(text, places) : NaN;
+    };
     const family = off().family(data.get("family_id"));
     if (!family) add("family_id", "choose_family");
     else if (family.active === false) add("family_id", "family_inactive");
@@ -492,9 +512,8 @@
     let moisture = null;
     const moistureRaw = data.get("moisture_pct");
     if (moistureRaw && String(moistureRaw).trim()) {
-      const m = decimalText(moistureRaw);
-      moisture = m ? scaled(m, 1) : NaN;
-      if (!(moisture >= 0 && moisture <= 1000)) add("moisture_pct", "moisture_range");
+      moisture = number("moisture_pct", moistureRaw, 1);
+      if (moisture !== undefined && !(moisture >= 0 && moisture <= 1000)) add("moisture_pct", "moisture_range");
     }
     const grade = String(data.get("grade") || "").trim();
     if (grade.length > 20) add("grade", "at_most_20");
@@ -503,19 +522,18 @@
     let perQuintal = null;
     const quintalRaw = String(data.get("price_per_quintal") || "").trim();
     if (!pending && quintalRaw) {
-      const q = decimalText(quintalRaw);
-      perQuintal = q ? scaled(q, 2) : NaN;
-      if (!(perQuintal > 0)) add("price_per_quintal", "not_number");
+      perQuintal = number("price_per_quintal", quintalRaw, 2);
+      if (perQuintal === undefined) perQuintal = NaN;
+      else if (!(perQuintal > 0)) add("price_per_quintal", "not_number");
       else if (!QUINTAL_G[formValue]) add("price_per_quintal", "quintal_forms");
       else perKg = Math.floor((perQuintal * 1000 + Math.floor(QUINTAL_G[formValue] / 2)) / QUINTAL_G[formValue]);
     } else if (!pending) {
-      const p = decimalText(data.get("price_per_kg"));
-      perKg = p ? scaled(p, 2) : 0;
-      if (!(perKg > 0)) add("price_per_kg", "price_required");
+      perKg = number("price_per_kg", data.get("price_per_kg"), 2);
+      if (perKg === undefined) perKg = 0;
+      else if (!(perKg > 0)) add("price_per_kg", "price_required");
     }
-    const premiumText = decimalText(data.get("premium_per_kg") || "0");
-    const premium = premiumText ? scaled(premiumText, 2) : NaN;
-    if (!(premium >= 0)) add("premium_per_kg", "not_number");
+    const premium = number("premium_per_kg", data.get("premium_per_kg") || "0", 2);
+    if (premium !== undefined && !(premium >= 0)) add("premium_per_kg", "not_number");
     const day = data.get("delivered_on") || isoToday();
     if (day > isoToday()) add("delivered_on", "date_future");
     const paper = String(data.get("paper_receipt") || "").trim();
