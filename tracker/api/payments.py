@@ -22,7 +22,7 @@ from ..schemas.payment import (
     PremiumRuleSchema,
     SeasonFilterSchema,
 )
-from ..services import access, payments, premiums, receipt_facts
+from ..services import access, payments, premiums, receipt_facts, settlements
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
@@ -35,7 +35,7 @@ blp = resource_blueprint(
 
 def present(payment: Payment) -> dict[str, Any]:
     """A payment with its receipt code and the deliveries it settles."""
-    rows = payments.allocations_of(get_session(), payment)
+    rows = settlements.allocations_of(get_session(), payment)
     shown = payment.model_dump()
     shown.update(
         receipt=payments.receipt_code(payment),
@@ -46,10 +46,12 @@ def present(payment: Payment) -> dict[str, Any]:
                 "delivered_on": d.delivered_on,
                 "net_g": d.net_g,
                 "amount_minor": a.amount_minor,
+                "delivery_voided": d.voided_at is not None,
+                "corrected_as": corrected_as,
             }
-            for a, d in rows
+            for a, d, corrected_as in rows
         ],
-        allocated_minor=sum(a.amount_minor for a, _d in rows),
+        allocated_minor=settlements.settled_minor(rows),
         voided=payment.voided_at is not None,
     )
     return shown

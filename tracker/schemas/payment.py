@@ -50,6 +50,9 @@ class AllocationSchema(StrictSchema):
     delivered_on = fields.Date()
     net_kg = Kilograms(attribute="net_g")
     amount = Money(attribute="amount_minor")
+    # A voided delivery stays listed; what it settled no longer counts in `allocated`.
+    delivery_voided = fields.Boolean()
+    corrected_as = fields.String(allow_none=True)
 
 
 class PaymentSchema(StrictSchema):

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from ..models import CollectionCentre, Cooperative, Delivery, Family, Plot, utcnow
 from ..models.delivery import MAX_GROSS_G
 from ..models.enums import FORMS_BY_CROP
-from . import bulk
+from . import bulk, settlements
 from .errors import Conflict, NotFound, ValidationFailed
 from .money import amount_for
 from .prices import price_on
@@ -378,6 +378,7 @@ def void(
     locked.void_reason = reason
     session.add(locked)
     session.flush()
+    settlements.release(session, locked, user_id)
     coop = session.get(Cooperative, locked.cooperative_id)
     assert coop is not None
     after_change(session, coop, [locked.family_id])
@@ -393,7 +394,8 @@ def correct(
     centre: CollectionCentre,
     clerk_id: uuid.UUID | None,
 ) -> Delivery:
-    """Void a delivery and record its corrected version in one action."""
+    """Void a delivery and record its corrected version in one action; the corrected one
+    keeps what payments settled on it (services/settlements.py)."""
     coop = session.get(Cooperative, delivery.cooperative_id)
     assert coop is not None
     if centre.cooperative_id != coop.id:
@@ -401,8 +403,10 @@ def correct(
     # The centre's counter first, as `record` takes it, then the delivery and the audit
     # chain (`void`): the other order deadlocks with a clerk saving at the same centre.
     seq = take_receipts(session, centre.id)
+    # What payments settled on it, read while it stands; the replacement keeps it.
+    settled = settlements.settled_on(session, delivery)
     void(session, delivery=delivery, reason=reason, user_id=clerk_id)
-    return record(
+    replacement = record(
         session,
         coop=coop,
         centre=centre,
@@ -411,6 +415,8 @@ def correct(
         replaces=delivery,
         receipt_seq=seq,
     )
+    settlements.carry_over(session, coop, settled, delivery, replacement)
+    return replacement
 
 
 def after_change(

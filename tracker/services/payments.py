@@ -410,16 +410,6 @@ def void_payment(
     return locked
 
 
-def allocations_of(session: Session, payment: Payment) -> list[tuple[PaymentAllocation, Delivery]]:
-    rows = session.execute(
-        sa_select(PaymentAllocation, Delivery)
-        .join(Delivery, col(Delivery.id) == col(PaymentAllocation.delivery_id))
-        .where(col(PaymentAllocation.payment_id) == payment.id)
-        .order_by(col(Delivery.delivered_on), col(Delivery.receipt_number))
-    ).all()
-    return [(a, d) for a, d in rows]
-
-
 def payments_of(session: Session, family: Family, season: int | None = None) -> list[Payment]:
     query = select(Payment).where(col(Payment.family_id) == family.id)
     if season is not None:
@@ -455,7 +445,6 @@ __all__ = [
     "Balance",
     "DeliveryLine",
     "PaymentData",
-    "allocations_of",
     "balance",
     "by_families",
     "check_season",

@@ -342,6 +342,46 @@ def fix_premiums(
     return len(rows)
 
 
+def carry_fixed(
+    session: Session,
+    coop: Cooperative,
+    season: int,
+    fixed: Sequence[FixedPremium],
+    *,
+    old: Delivery,
+    new: Delivery,
+) -> None:
+    """The premiums payments fixed on a corrected delivery, fixed on its replacement under
+    the same rules (services/settlements.py): the same figures where its kilos, form and
+    crop are unchanged, else the rule's rate on its new equivalent; not where the rule no
+    longer applies to it (a correction to a plot without the claim, say)."""
+    same = (new.net_g, new.form, new.crop) == (old.net_g, old.form, old.crop)
+    factors = conversions.load(session, coop.id)
+    for row in fixed:
+        rule = session.get(PremiumRule, row.rule_id)
+        if rule is None or rule.season != season:
+            continue
+        equivalent = _equivalent(rule, factors)
+        found = session.execute(
+            sa_select(equivalent, _amount(rule, equivalent)).where(
+                col(Delivery.id) == new.id, _rule_filter(rule)
+            )
+        ).first()
+        if found is None:
+            continue
+        grams, amount = (row.equivalent_g, row.amount_minor) if same else map(int, found)
+        session.add(
+            FixedPremium(
+                cooperative_id=coop.id,
+                delivery_id=new.id,
+                rule_id=rule.id,
+                equivalent_g=grams,
+                amount_minor=amount,
+            )
+        )
+    session.flush()
+
+
 def fixed_count(session: Session, coop: Cooperative) -> int:
     """How many premiums payments have fixed (they do not follow a change of factors)."""
     return int(

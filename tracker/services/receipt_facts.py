@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from ..models import Community, Cooperative, Delivery, Family, Payment, PaymentAllocation
-from . import payments
+from ..models import Community, Cooperative, Family, Payment
+from . import payments, settlements
 
 
 @dataclass
@@ -20,7 +20,7 @@ class ReceiptFacts:
     family: Family
     community: Community | None
     coop: Cooperative
-    allocations: list[tuple[PaymentAllocation, Delivery]]
+    allocations: list[settlements.SettledLine]
     balance: payments.Balance
 
 
@@ -35,6 +35,6 @@ def of(session: Session, payment: Payment) -> ReceiptFacts:
         family=family,
         community=community,
         coop=coop,
-        allocations=payments.allocations_of(session, payment),
+        allocations=settlements.allocations_of(session, payment),
         balance=payments.balance(session, family, payment.season),
     )
