@@ -541,3 +541,21 @@ def test_a_receipt_for_a_price_to_be_defined_gives_no_value(clerk, world, db):
     text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
     assert "Valor total por definir" in text and "S/ 0,00" not in text.replace("\u00a0", " ")
     assert "Precio por definir: la cooperativa" in text
+
+
+def test_the_family_page_says_a_price_is_to_be_defined_instead_of_zero(clerk, world, db):
+    """The family page's history gave a delivery whose price is to be defined a value of
+    S/ 0,00, and its season totals summed it as if paid at nothing (noticed at stop 25)."""
+    family = make_family(db, world.a)
+    plot = make_plot(db, family)
+    make_delivery(db, world.a, family, plot, kg=50, on=date(2026, 6, 2), price=900)
+    pending = make_delivery(
+        db, world.a, family, plot, kg=40, on=date(2026, 6, 3), price=0, price_pending=True
+    )
+    db.commit()
+    html = clerk.get(f"/families/{family.id}?season=2026").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split()).replace("\u00a0", " ")
+    row = text[text.find(pending.receipt_number) :][:80]
+    assert "por definir" in row and "S/ 0,00" not in row, row
+    assert "S/ 450,00 (1 entrega aún sin precio)" in text
+    assert "+ 1 entrega por valorizar" in text

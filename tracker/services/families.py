@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import Session, col, select
 
 from ..models import Community, Cooperative, Delivery, Family
@@ -239,6 +239,7 @@ class FormTotal:
     net_g: int
     amount_minor: int
     premium_minor: int
+    pending: int = 0  # of the deliveries, those whose price is still to be defined
 
 
 @dataclass
@@ -264,6 +265,10 @@ class SeasonTotals:
     def premium_minor(self) -> int:
         return sum(t.premium_minor for t in self.by_form)
 
+    @property
+    def pending(self) -> int:
+        return sum(t.pending for t in self.by_form)
+
 
 def season_totals(session: Session, family: Family, season: int) -> SeasonTotals:
     coop = session.get(Cooperative, family.cooperative_id)
@@ -276,6 +281,7 @@ def season_totals(session: Session, family: Family, season: int) -> SeasonTotals
             func.sum(Delivery.net_g),
             func.sum(Delivery.amount_minor),
             func.sum(Delivery.premium_minor),
+            func.sum(case((col(Delivery.price_pending), 1), else_=0)),
         )
         .where(
             Delivery.family_id == family.id,
@@ -289,8 +295,8 @@ def season_totals(session: Session, family: Family, season: int) -> SeasonTotals
     return SeasonTotals(
         season,
         [
-            FormTotal(form, int(n), int(g or 0), int(a or 0), int(p or 0))
-            for form, n, g, a, p in rows
+            FormTotal(form, int(n), int(g or 0), int(a or 0), int(p or 0), int(w or 0))
+            for form, n, g, a, p, w in rows
         ],
     )
 
