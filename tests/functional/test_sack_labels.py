@@ -134,7 +134,7 @@ def test_the_lot_page_offers_the_labels_form(client, auth, public):
 
 @needs_tools
 def test_labels_name_only_certificates_in_force_today(
-    client, auth, db, world, tmp_path, time_machine
+    client, auth, db, world, tmp_path, time_machine, api_token
 ):
     """A sack outlives the day it is printed and has no room for "valid on the harvest
     dates; suspended since …": a label printed today names only certificates in force
@@ -177,6 +177,23 @@ def test_labels_name_only_certificates_in_force_today(
     # The buyer's page keeps both claims, each qualified, as before.
     facts = client.get(f"/l/{lot.public_token}", headers={"Accept": "application/json"})
     assert {c["type"] for c in facts.get_json()["claims"]} == {"organic", "fairtrade"}
+    # A program printing through the API is told the same, in the lot's JSON.
+    api = client.get(
+        f"/api/v1/lots/{lot.id}",
+        headers={**api_token("manager.a@example.org"), "Accept-Language": "es"},
+    ).get_json()
+    shown = {c["type"]: c for c in api["label_claims"]}
+    assert shown["organic"]["printed"] and shown["organic"]["certifiers"] == ["PE-BIO-149"]
+    [nop_out] = shown["organic"]["left_out"]
+    assert (nop_out["certifier"], nop_out["status"], nop_out["since"], nop_out["held"]) == (
+        "NOP-CU",
+        "suspended",
+        "2026-07-15",
+        True,
+    )
+    assert nop_out["text"] == "NOP-CU (suspendido desde el 15 jul 2026)"
+    assert not shown["fairtrade"]["printed"] and shown["fairtrade"]["certifiers"] == []
+    assert [x["status"] for x in shown["fairtrade"]["left_out"]] == ["withdrawn"]
 
 
 def test_the_lot_page_warns_of_nothing_when_every_certificate_is_in_force(client, auth, public):

@@ -31,7 +31,7 @@ from ..schemas.lot import (
     one_of,
     text,
 )
-from ..services import access, epcis_facts, genealogy, lot_pages, lots, publication
+from ..services import access, epcis_facts, genealogy, lot_pages, lots, printing, publication
 from ..services import claims as claims_engine
 from ..services.access import Permission
 from ..services.errors import Conflict, NotFound, ValidationFailed
@@ -123,8 +123,11 @@ class Merge(MethodView):
 class LotItem(MethodView):
     @blp.response(200, LotSchema)
     def get(self, lot_id: str) -> dict[str, Any]:
-        """One lot with its claims."""
-        return present([guard.record("lot_id")])[0]
+        """One lot with its claims, and how its sack labels print them today."""
+        lot = guard.record("lot_id")
+        shown = present([lot])[0]
+        shown["label_claims"] = printing.lot_label_claims(get_session(), lot)
+        return shown
 
 
 @blp.route("/lots/<lot_id>/publish")

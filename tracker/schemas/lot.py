@@ -138,6 +138,28 @@ class ClaimSchema(StrictSchema):
     certificate_ids = fields.List(fields.String())
 
 
+class LeftOutSchema(StrictSchema):
+    certifier = fields.String()
+    status = fields.String(
+        metadata={"description": "today's: active, suspended, withdrawn, expired, not_yet_valid"}
+    )
+    since = fields.Date(allow_none=True)
+    held = fields.Boolean(metadata={"description": "in force on every date the claim rests on"})
+    text = fields.Function(
+        lambda item: item.text(), metadata={"description": "as the manager's page says it"}
+    )
+
+
+class LabelClaimSchema(StrictSchema):
+    """A claim as the lot's sack labels print it today (services/printing.label_claims)."""
+
+    type = fields.String()
+    basis = fields.String()
+    printed = fields.Boolean(attribute="in_force")
+    certifiers = fields.List(fields.String())
+    left_out = fields.List(fields.Nested(LeftOutSchema))
+
+
 class LotSchema(StrictSchema):
     """A lot for members of its cooperative (API.md field names)."""
 
@@ -162,6 +184,15 @@ class LotSchema(StrictSchema):
         dump_only=True,
         allow_none=True,
         metadata={"description": "Since when its GS1 Digital Link opens it (null: not yet)"},
+    )
+    label_claims = fields.List(
+        fields.Nested(LabelClaimSchema),
+        dump_only=True,
+        metadata={
+            "description": "One lot only: its claims as sack labels printed today show them, "
+            "the certifiers they name and those they leave out (not in force today, or not "
+            "on every date the claim rests on); a claim not printed at all says so"
+        },
     )
 
 

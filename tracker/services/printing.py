@@ -140,9 +140,18 @@ def labels(session: Session, lot: Lot, *, public_url: str) -> Labels:
         coop.name,
         product or "",
         coop.country,
-        claims=label_claims(session, lot, today=vocabulary.local_today(coop)),
+        claims=lot_label_claims(session, lot, coop),
         kind_names=provenance.kind_names(session, lot.cooperative_id),
     )
+
+
+def lot_label_claims(
+    session: Session, lot: Lot, coop: Cooperative | None = None
+) -> tuple[LabelClaim, ...]:
+    """The lot's claims as a sack printed today at its cooperative shows them."""
+    coop = coop or session.get(Cooperative, lot.cooperative_id)
+    assert coop is not None
+    return label_claims(session, lot, today=vocabulary.local_today(coop))
 
 
 def label_claims(
