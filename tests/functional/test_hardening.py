@@ -256,7 +256,7 @@ def test_dates_and_decimals_as_clerks_write_them_still_go_in(db, world, client, 
     token = api_token("clerk.a@example.org")
     for day, price, kg in (
         ("2026-06-02", "8.72", "41.3"),
-        (" 02/06/2026 ", "8,720", "41,300"),  # trailing zeros are no extra precision
+        (" 02/06/2026 ", "8,70", "41,300"),  # trailing zeros are no extra precision
         ("2/6/26", "9", "40"),
     ):
         answer = client.post(
@@ -274,4 +274,21 @@ def test_dates_and_decimals_as_clerks_write_them_still_go_in(db, world, client, 
         )
         assert answer.status_code == 201, answer.get_json()
         assert answer.get_json()["delivered_on"] == "2026-06-02"
+    assert _count(db) == 3
+    # Money with three digits after its one separator is a thousand or a decimal: asked
+    # (stop 26), since "1.000" was read as S/ 1,00. Kilograms keep three decimals.
+    answer = client.post(
+        "/api/v1/cooperatives/COOPA/deliveries",
+        json={
+            "family_id": str(family.id),
+            "crop": "coffee",
+            "form": "dry_parchment",
+            "delivered_on": "2026-06-02",
+            "gross_kg": "41,300",
+            "price_per_kg": "8,720",
+        },
+        headers=token,
+    )
+    assert answer.status_code == 422
+    assert "8,720" in answer.get_json()["errors"]["price_per_kg"][0]
     assert _count(db) == 3
