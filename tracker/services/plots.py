@@ -165,6 +165,8 @@ def update(
         _apply_geometry(plot, parsed)
     if session.is_modified(plot):
         plot.updated_at = utcnow()
+        # Its altitude, map and hectares are on the public pages and sheets.
+        bump_public_version(session, coop.id)
     session.add(plot)
     session.flush()
     check_flags(session, coop, [plot], user_id=user_id)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session, select
 
 from ..models import utcnow
+from .public_version import bump_public_version
 
 T = TypeVar("T")
 
@@ -21,13 +22,17 @@ def from_row(cls: type[T], row: object, **values: Any) -> T:
 
 
 def update_row(session: Session, row: Any, clean: Mapping[str, Any]) -> bool:
-    """Set the row's fields in clean; if that changed it, stamp and flush it (and say so)."""
+    """Set the row's fields in clean; if that changed it, stamp and flush it (and say so).
+    A changed row of a cooperative invalidates the cooperative's cached public pages and
+    sheets: a family's name or consent, a certificate's number are on them."""
     for name, value in clean.items():
         setattr(row, name, value)
     if not session.is_modified(row):
         return False
     row.updated_at = utcnow()
     session.add(row)
+    if getattr(row, "cooperative_id", None) is not None:
+        bump_public_version(session, row.cooperative_id)
     session.flush()
     return True
 
