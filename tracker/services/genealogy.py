@@ -38,9 +38,10 @@ def _live_edges() -> Subquery:
     )
 
 
-def _walk_up(roots: Sequence[uuid.UUID]) -> tuple[CTE, Table]:
+def _walk_up(roots: Sequence[uuid.UUID], stop: Sequence[uuid.UUID] = ()) -> tuple[CTE, Table]:
     """Recursive CTE (root, lot_id, factor): every ancestor lot of each root, with the share
-    of that ancestor's weight that ended up in the root (a product along each path).
+    of that ancestor's weight that ended up in the root (a product along each path). The
+    walk does not go past a lot in `stop`.
 
     Only live lots are walked: a voided operation voids its output lots in the same action
     and can only be voided while they are unused, so the edges into a live lot belong to a
@@ -68,25 +69,31 @@ def _walk_up(roots: Sequence[uuid.UUID]) -> tuple[CTE, Table]:
         # step and hashes all of lot_input against delivery (docs/scaling.md, lot trace).
         .where(edge.c.source_lot_id.is_not(None))
     )
+    if stop:
+        step = step.where(walk.c.lot_id.not_in(list(stop)))
     return walk.union_all(step), edge
 
 
 def backward(
-    session: Session, lot_ids: Iterable[uuid.UUID]
+    session: Session, lot_ids: Iterable[uuid.UUID], stop: Sequence[uuid.UUID] = ()
 ) -> dict[uuid.UUID, dict[uuid.UUID, int]]:
-    """For each lot, {delivery_id: grams of that delivery (as weighed) in the lot}."""
+    """For each lot, {delivery_id: grams of that delivery (as weighed) in the lot}; with
+    `stop`, only what did not come through one of those lots (the part of a lot that
+    lots already given a mass-balance claim do not account for)."""
     roots = list(dict.fromkeys(lot_ids))
     result: dict[uuid.UUID, dict[uuid.UUID, int]] = {root: {} for root in roots}
     if not roots:
         return result
     sums: dict[uuid.UUID, dict[uuid.UUID, float]] = {root: {} for root in roots}
     for chunk in chunks(roots):
-        walk, edge = _walk_up(chunk)
+        walk, edge = _walk_up(chunk, stop)
         # With one root, the root column is left out: 5,000 fewer ids to read back.
         root_column = walk.c.root if len(chunk) > 1 else literal(0)
         query = select(root_column, edge.c.source_delivery_id, walk.c.factor * edge.c.grams).join(
             edge, and_(edge.c.lot_id == walk.c.lot_id, edge.c.source_delivery_id.is_not(None))
         )
+        if stop:
+            query = query.where(walk.c.lot_id.not_in(list(stop)))
         # Summed here rather than with GROUP BY: a delivery reached along two paths (split,
         # then merged again) appears twice, which is rare; sorting 5,000 keys is not free.
         for root, delivery_id, grams in session.execute(query):

@@ -359,10 +359,19 @@ class LotContext:
             found.append(Claim(claim_type, Basis.SEGREGATED, tuple(sorted(site_ids, key=str))))
         return sorted(found, key=lambda c: (c.type, c.basis))
 
-    def reference_need(self, lot_id: uuid.UUID) -> int:
+    def reference_need(self, lot_id: uuid.UUID, cert_id: uuid.UUID | None = None) -> int:
         """The lot's deliveries in grams of the ledger unit (services/conversions.py): what
-        a mass-balance claim on it spends from the ledger."""
+        a mass-balance claim on it spends from the ledger. With `cert_id`, less what
+        came through lots already allocated under that certificate (a merge of an
+        allocated lot, the parts of a split merged again): their kilos are debited once."""
         parts = self.backward.get(lot_id) or {}
+        spent = [
+            other
+            for other in self.nodes
+            if other != lot_id and cert_id is not None and cert_id in self.allocated.get(other, {})
+        ]
+        if spent:
+            parts = genealogy.backward(self.session, [lot_id], stop=spent)[lot_id]
         factors = conversions.load(self.session, self.cooperative_id)
         forms = self.delivery_forms
         need = sum(factors.to_ledger(forms.get(d, ""), grams) for d, grams in parts.items())

@@ -34,7 +34,7 @@ from sqlmodel import Session, col
 
 from ...models import Certificate, Lot, MassBalanceDebit, utcnow
 from ...models.enums import Basis, LotStatus
-from .. import conversions
+from .. import conversions, genealogy
 from ..errors import Conflict, ValidationFailed
 from ..public_version import save_public
 from ..text import printable_error, unprintable
@@ -122,7 +122,7 @@ def allocate(
         raise Conflict(
             _l("Lot %(code)s already carries this claim.", code=lot.code), field="certificate_id"
         )
-    need = context.reference_need(lot.id)
+    need = context.reference_need(lot.id, certificate.id)
     book = context.ledgers.get((certificate.id, lot.crop))
     balance = book.balance_g if book is not None else 0
     if need <= 0:
@@ -181,6 +181,7 @@ def void_allocation(
             ),
             field="certificate_id",
         )
+    _refuse_if_counted_on(session, lot, certificate)
     debit.voided_at = utcnow()
     debit.voided_by_id = user_id
     debit.void_reason = reason
@@ -188,16 +189,44 @@ def void_allocation(
     return debit
 
 
+def _refuse_if_counted_on(session: Session, lot: Lot, certificate: Certificate) -> None:
+    """A lot made from this one and allocated under the same certificate spent only the
+    kilos this allocation did not (`LotContext.reference_need`): taking this one back
+    would leave those kilos claimed and never debited. Take that one back first."""
+    later = genealogy.forward(session, lot_id=lot.id).lot_ids
+    if not later:
+        return
+    code = session.scalars(
+        select(Lot.code)
+        .join(MassBalanceDebit, col(MassBalanceDebit.lot_id) == col(Lot.id))
+        .where(
+            col(MassBalanceDebit.lot_id).in_(later),
+            col(MassBalanceDebit.certificate_id) == certificate.id,
+            col(MassBalanceDebit.voided_at).is_(None),
+        )
+    ).first()
+    if code is not None:
+        raise Conflict(
+            _l(
+                "Lot %(later)s, made from this lot, has its own allocation under certificate "
+                "%(number)s, which counts on this one: take that one back first.",
+                later=code,
+                number=certificate.number,
+            ),
+            field="certificate_id",
+        )
+
+
 def options_for(session: Session, context: LotContext, lot: Lot) -> list[MassBalanceOption]:
     """The mass-balance certificates that could back this lot, with their balances."""
     options: list[MassBalanceOption] = []
     if lot.voided_at is not None or not context.ledgers:
         return options
-    need = context.reference_need(lot.id)
     for (cert_id, crop), book in sorted(context.ledgers.items(), key=lambda item: str(item[0])):
         cert = context.certs[cert_id]
         if crop != lot.crop or not cert.in_scope(lot.crop, lot.form):
             continue
+        need = context.reference_need(lot.id, cert_id)
         allocation = context.allocated.get(lot.id, {}).get(cert_id)
         options.append(
             MassBalanceOption(
