@@ -98,6 +98,28 @@ def test_a_payment_typed_with_a_thousands_separator_is_not_divided_by_1000(
     assert typed in text and str(meant // 100) in text  # "¿1.000 es mil o un decimal? … (1000)"
 
 
+def _correct(db, world, delivery, **changes):
+    values = {
+        "family_id": delivery.family_id,
+        "plot_id": delivery.plot_id,
+        "crop": delivery.crop,
+        "form": delivery.form,
+        "delivered_on": delivery.delivered_on,
+        "gross_g": delivery.gross_g,
+        "tare_g": delivery.tare_g,
+        "price_per_kg_minor": delivery.price_per_kg_minor,
+        **changes,
+    }
+    return deliveries.correct(
+        db,
+        delivery=delivery,
+        reason="corrección",
+        data=deliveries.DeliveryData(**values),
+        centre=f.centre_of(db, world.a),
+        clerk_id=None,
+    )
+
+
 def test_a_correction_keeps_the_premium_a_payment_fixed(db, world):
     fam = f.make_family(db, world.a)
     f.cover(db, f.make_certificate(db, world.a, type="fairtrade"), fam)
@@ -109,19 +131,7 @@ def test_a_correction_keeps_the_premium_a_payment_fixed(db, world):
     f.make_premium_rule(db, world.a, name="Prima FT corregida", per_kg_minor=80)
     db.commit()
     assert payments.balance(db, fam, 2026).balance_minor == 0  # paid in full, premium fixed
-    data = deliveries.DeliveryData(  # the clerk corrects the date only
-        family_id=fam.id,
-        plot_id=plot.id,
-        crop=plot.crop,
-        form=d1.form,
-        delivered_on=date(2026, 6, 1),
-        gross_g=100_500,
-        tare_g=500,
-        price_per_kg_minor=900,
-    )
-    deliveries.correct(
-        db, delivery=d1, reason="fecha", data=data, centre=f.centre_of(db, world.a), clerk_id=None
-    )
+    _correct(db, world, d1, delivered_on=date(2026, 6, 1))  # the date only
     db.commit()
     # was: earned 980.00, balance -20.00 ("paid ahead"): the fixed S/ 100 became S/ 80
     assert payments.balance(db, fam, 2026).balance_minor == 0
@@ -132,19 +142,7 @@ def test_a_corrected_delivery_keeps_what_was_paid_on_it(db, world, client, auth)
     plot = f.make_plot(db, fam)
     d1 = f.make_delivery(db, world.a, fam, plot, kg=100, on=date(2026, 6, 2), price=900)
     f.make_payment(db, fam, amount_minor=900_00, kind="final", paid_on=date(2026, 6, 5))
-    data = deliveries.DeliveryData(
-        family_id=fam.id,
-        plot_id=plot.id,
-        crop=plot.crop,
-        form=d1.form,
-        delivered_on=d1.delivered_on,
-        gross_g=101_500,
-        tare_g=500,
-        price_per_kg_minor=900,
-    )
-    deliveries.correct(
-        db, delivery=d1, reason="peso", data=data, centre=f.centre_of(db, world.a), clerk_id=None
-    )
+    _correct(db, world, d1, gross_g=d1.gross_g + 1_000)  # 101 kg
     db.commit()
     assert payments.balance(db, fam, 2026).balance_minor == 9_00
     (line,) = payments.delivery_lines(db, fam, 2026)
@@ -166,28 +164,6 @@ def test_a_payment_receipt_says_a_settled_delivery_was_voided(db, world, client,
     assert (
         "anulad"
         in text[text.find(d1.receipt_number) - 5 : text.find(d1.receipt_number) + 120].lower()
-    )
-
-
-def _correct(db, world, delivery, **changes):
-    values = {
-        "family_id": delivery.family_id,
-        "plot_id": delivery.plot_id,
-        "crop": delivery.crop,
-        "form": delivery.form,
-        "delivered_on": delivery.delivered_on,
-        "gross_g": delivery.gross_g,
-        "tare_g": delivery.tare_g,
-        "price_per_kg_minor": delivery.price_per_kg_minor,
-        **changes,
-    }
-    return deliveries.correct(
-        db,
-        delivery=delivery,
-        reason="corrección",
-        data=deliveries.DeliveryData(**values),
-        centre=f.centre_of(db, world.a),
-        clerk_id=None,
     )
 
 
