@@ -614,6 +614,8 @@ def test_a_quintal_price_typed_with_a_thousands_point_is_asked_not_read_as_one_s
     page.locator("#price_per_quintal").fill("1000")
     page.get_by_role("button", name="Guardar e imprimir recibo").click()
     page.wait_for_function("() => window.__printed.length === 1")
+    receipt = " ".join(page.evaluate("window.__printed[0]").split())
+    assert "Precio por quintal1.000,00" in receipt, receipt  # as the server's receipt
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_for(lambda: len(stored_numbers(db)) == len(before) + 1, page)

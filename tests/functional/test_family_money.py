@@ -4,7 +4,9 @@ delivery, and a payment receipt naming a voided delivery."""
 
 from __future__ import annotations
 
+import csv
 import html as htmllib
+import io
 import re
 import subprocess
 from datetime import UTC, date, datetime
@@ -14,7 +16,7 @@ import time_machine
 from sqlmodel import select
 
 from tests import factories as f
-from tracker.models import Payment
+from tracker.models import Delivery, Payment
 from tracker.services import deliveries, payments, premiums
 
 NOW = datetime(2026, 10, 1, 15, tzinfo=UTC)
@@ -243,3 +245,102 @@ def test_the_receipt_names_the_correction_and_the_api_counts_only_standing_deliv
         (d1.receipt_number, True, new.receipt_number),
         (new.receipt_number, False, None),
     ]
+
+
+def _form_values(page: str) -> dict[str, str]:
+    """The inputs and selected options of a rendered form, as a browser would post them."""
+    values: dict[str, str] = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        kind = re.search(r'type="([^"]+)"', tag)
+        if kind and kind.group(1) in ("checkbox", "radio") and "checked" not in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        values[name.group(1)] = htmllib.unescape(value.group(1)) if value else ""
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', body)
+        if chosen:
+            values[name] = htmllib.unescape(chosen.group(1))
+    return values
+
+
+def _per_quintal(db, world, fam, plot, **given):
+    data = deliveries.DeliveryData.from_input(
+        {
+            "family_id": fam.id,
+            "plot_id": plot.id,
+            "crop": "coffee",
+            "form": "dry_parchment",
+            "delivered_on": date(2026, 6, 2),
+            "gross_g": 100_000,
+            "tare_g": 0,
+            **given,
+        }
+    )
+    return deliveries.record(
+        db, coop=world.a, centre=f.centre_of(db, world.a), clerk_id=None, data=data
+    )
+
+
+def test_a_date_corrected_on_the_page_keeps_a_per_quintal_amount(db, world, client, auth):
+    """S/ 550 a quintal of 55.2 kg on 100 kg is S/ 996,38, paid in full. The clerk corrects
+    the date only: the replacement was worth 100 kg x S/ 9,96 = S/ 996,00, and the family
+    read "paid ahead S/ 0,38" (found by helper-52). The quintal price is kept now, shown
+    on the receipt, proposed by the correction form and written in the CSV."""
+    fam = f.make_family(db, world.a)
+    plot = f.make_plot(db, fam)
+    d1 = _per_quintal(db, world, fam, plot, price_per_quintal_minor=550_00)
+    assert (d1.amount_minor, d1.price_per_quintal_minor) == (996_38, 550_00)
+    f.make_payment(db, fam, amount_minor=996_38, kind="final", paid_on=date(2026, 6, 5))
+    db.commit()
+    auth.login("clerk.a@example.org")
+    receipt = _text(client.get(f"/deliveries/{d1.id}/receipt", headers=ES).get_data(as_text=True))
+    assert "Precio por quintal 550,00 Precio por kg 9,96 Importe 996,38" in receipt
+    page = client.get(f"/deliveries/{d1.id}/void", headers=ES).get_data(as_text=True)
+    form = _form_values(page)
+    assert form["price_per_quintal"] == "550,00"
+    form.update(reason="fecha equivocada", correct="on", delivered_on="2026-06-01")
+    answer = client.post(f"/deliveries/{d1.id}/void", data=form, headers=ES)
+    assert answer.status_code == 303, _text(answer.get_data(as_text=True))[:2000]
+    new = db.exec(select(Delivery).where(Delivery.replaces_id == d1.id)).one()
+    db.commit()
+    assert (new.amount_minor, new.price_per_quintal_minor) == (996_38, 550_00)
+    assert payments.balance(db, fam, 2026).balance_minor == 0
+    db.commit()
+    auth.login("manager.a@example.org")
+    window = "from=2026-06-01&to=2026-06-30&centre="
+    exported = client.get(f"/c/COOPA/deliveries.csv?{window}", headers=ES).get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
+    row = next(r for r in rows if r["numero_recibo_sistema"] == new.receipt_number)
+    assert (row["precio_quintal"], row["importe"]) == ("550.00", "996.38")
+
+
+def test_a_program_correcting_with_the_price_per_kg_keeps_the_amount(db, world, client, api_token):
+    """A delivery stored before its quintal price was kept, or a program that sends back
+    only the price per kg: the same kilos at the same price per kg keep their amount."""
+    fam = f.make_family(db, world.a)
+    plot = f.make_plot(db, fam)
+    d1 = _per_quintal(db, world, fam, plot, price_per_quintal_minor=550_00)
+    d1.price_per_quintal_minor = None  # as stored before stop 26
+    db.add(d1)
+    db.commit()
+    answer = client.post(
+        f"/api/v1/deliveries/{d1.id}/void",
+        json={
+            "reason": "fecha",
+            "corrected": {
+                "family_id": str(fam.id),
+                "plot_id": str(plot.id),
+                "crop": "coffee",
+                "form": "dry_parchment",
+                "delivered_on": "2026-06-01",
+                "gross_kg": "100",
+                "price_per_kg": "9.96",
+            },
+        },
+        headers=api_token("clerk.a@example.org"),
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["corrected"]["amount"] == "996.38"

@@ -85,11 +85,11 @@ def test_from_input_gives_defaults_for_what_is_missing_or_empty():
 
 
 def test_from_input_prices_per_quintal():
-    data = DeliveryData.from_input(_data(price_per_kg_minor=0, price_per_quintal=46_000))
+    data = DeliveryData.from_input(_data(price_per_kg_minor=0, price_per_quintal_minor=46_000))
     assert data.price_per_kg_minor == 833  # 460.00 per 55.2 kg is 8.33 per kg
     assert data.amount_minor == (41_100 * 46_000 + 27_600) // 55_200
     with pytest.raises(ValidationFailed) as caught:
-        DeliveryData.from_input(_data(form="cherry", price_per_quintal=46_000))
+        DeliveryData.from_input(_data(form="cherry", price_per_quintal_minor=46_000))
     assert set(caught.value.errors()) == {"price_per_quintal"}
 
 

@@ -152,6 +152,9 @@ def deliveries(rows: Iterable[tuple[Delivery, str, str, str]], dialect: Dialect)
                 # A price still to be set is no price: empty, not 0.00 (read as unpaid).
                 dialect.number(None if d.price_pending else _money(d.price_per_kg_minor)),
                 dialect.number(_money(d.premium_per_kg_minor)),
+                dialect.number(
+                    None if d.price_per_quintal_minor is None else _money(d.price_per_quintal_minor)
+                ),
                 dialect.number(None if d.price_pending else _money(d.amount_minor)),
                 dialect.number(_money(d.premium_minor)),
                 safe_cell(d.paper_receipt),

@@ -75,6 +75,9 @@ class Delivery(VoidableModel, table=True):
     grade: str = Field(default="", max_length=20)
     price_per_kg_minor: int = 0
     premium_per_kg_minor: int = 0
+    # The price agreed per quintal, when it was: the amount is worked out from it, not
+    # from the rounded price per kg, and a correction proposes it again.
+    price_per_quintal_minor: int | None = None
     # "Precio por definir": weighed before the price was known; listed on the payments
     # page until a manager sets it (an audited correction of the price and amount).
     price_pending: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

@@ -114,18 +114,13 @@ class DeliverySchema(IntakeSchema):
         metadata=csv("prima_kg", "prima_por_kg", "prima"),
     )
     # Coffee is priced per quintal in Peru: 46 kg green, 55.2 kg dry parchment.
+    # Stored when given: the amount is worked out from it, and a correction proposes it.
     price_per_quintal = Money(
-        load_only=True,
+        attribute="price_per_quintal_minor",
         load_default=None,
         allow_none=True,
         maximum=Decimal(10_000_000),
-        metadata=csv(
-            "precio_quintal",
-            "precio_qq",
-            "precio_por_quintal",
-            exported=False,
-            template=False,
-        ),
+        metadata=csv("precio_quintal", "precio_qq", "precio_por_quintal", template=False),
     )
     amount = Money(
         attribute="amount_minor", dump_only=True, metadata=csv("importe", imported=False)

@@ -66,6 +66,8 @@ class DeliveryData:
     # "Precio por definir": weighed before the price is known; refused without a price
     # otherwise, so no delivery is ever silently paid at 0.
     price_pending: bool = False
+    # The price agreed per quintal, if it was (`price_per_quintal` fixes the rest).
+    price_per_quintal_minor: int | None = None
     # Set when the price was agreed per quintal: the exact amount paid, not per-kg rounded.
     amount_minor: int | None = field(default=None, metadata=_RESOLVED)
 
@@ -80,8 +82,8 @@ class DeliveryData:
         row and the demo. `values` are a loaded delivery schema's, by attribute (`gross_g`,
         not `gross_kg`), with `family_id` resolved; a missing or empty value takes the
         field's default, no date means today. A price per quintal (`price_per_quintal`)
-        fixes the exact amount paid and the per-kg price (ValidationFailed for a form
-        that is not priced per quintal)."""
+        (`price_per_quintal_minor`) fixes the exact amount paid and the per-kg price
+        (ValidationFailed for a form that is not priced per quintal)."""
         get = values.get
         data = cls(
             *[  # positional, in field order: a CSV import builds one per row
@@ -91,9 +93,8 @@ class DeliveryData:
         )
         if data.delivered_on is None:
             data.delivered_on = _today()
-        per_quintal = get("price_per_quintal")
-        if per_quintal is not None:
-            price_per_quintal(data, int(per_quintal))
+        if data.price_per_quintal_minor is not None:
+            price_per_quintal(data, int(data.price_per_quintal_minor))
         return data
 
 
@@ -125,6 +126,7 @@ def per_kg_from_quintal(form: str, per_quintal_minor: int) -> int:
 
 def price_per_quintal(data: DeliveryData, per_quintal_minor: int) -> None:
     """Price the delivery per quintal: the exact amount paid, and its per-kg equivalent."""
+    data.price_per_quintal_minor = per_quintal_minor
     data.price_per_kg_minor = per_kg_from_quintal(data.form, per_quintal_minor)
     grams = QUINTAL_G[data.form]
     data.amount_minor = (max(data.net_g, 0) * per_quintal_minor + grams // 2) // grams
@@ -403,6 +405,7 @@ def correct(
     # The centre's counter first, as `record` takes it, then the delivery and the audit
     # chain (`void`): the other order deadlocks with a clerk saving at the same centre.
     seq = take_receipts(session, centre.id)
+    _keep_amount(delivery, data)
     # What payments settled on it, read while it stands; the replacement keeps it.
     settled = settlements.settled_on(session, delivery)
     void(session, delivery=delivery, reason=reason, user_id=clerk_id)
@@ -417,6 +420,21 @@ def correct(
     )
     settlements.carry_over(session, coop, settled, delivery, replacement)
     return replacement
+
+
+def _keep_amount(old: Delivery, data: DeliveryData) -> None:
+    """The same kilos of the same form at the same price per kg earn what they earned: a
+    delivery priced per quintal before its quintal price was stored (or corrected by a
+    program that sends only the price per kg) keeps its exact amount, which the rounded
+    price per kg would work out a few céntimos off."""
+    same = (data.net_g, data.form, data.price_per_kg_minor) == (
+        old.net_g,
+        old.form,
+        old.price_per_kg_minor,
+    )
+    if same and data.amount_minor is None and not (data.price_pending or old.price_pending):
+        data.amount_minor = old.amount_minor
+        data.price_per_quintal_minor = old.price_per_quintal_minor
 
 
 def after_change(

@@ -84,7 +84,9 @@ def _centre_for(coop: Cooperative, requested: str | None = None) -> CollectionCe
     return centre
 
 
-NUMBERS = frozenset({"gross_kg", "tare_kg", "moisture_pct", "price_per_kg", "premium_per_kg"})
+NUMBERS = frozenset(
+    {"gross_kg", "tare_kg", "moisture_pct", "price_per_kg", "premium_per_kg", "price_per_quintal"}
+)
 
 
 def _typed(name: str, value: object) -> str:
@@ -289,6 +291,7 @@ def _render_void(
                 "grade",
                 "price_per_kg",
                 "premium_per_kg",
+                "price_per_quintal",
                 "paper_receipt",
                 "price_pending",
             )

@@ -576,6 +576,7 @@
       grade,
       pending,
       price_minor: perKg,
+      price_per_quintal_minor: perQuintal || null,
       amount_minor: pending ? 0 : amount,
       premium_per_kg_minor: premium,
       premium_minor: amountFor(net, premium),
@@ -610,6 +611,7 @@
       moisture: r.moisture_dpct === null || r.moisture_dpct === undefined ? "" : (r.moisture_dpct / 10).toLocaleString(LANG, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
       grade: r.grade,
       price: money(r.price_minor),
+      price_per_quintal: r.price_per_quintal_minor ? money(r.price_per_quintal_minor) : "",
       amount: money(r.amount_minor),
       premium_per_kg: money(r.premium_per_kg_minor),
       premium: money(r.premium_minor),
@@ -624,6 +626,7 @@
       moisture: values.moisture === "",
       grade: !r.grade,
       priced: r.pending,
+      per_quintal: r.pending || !r.price_per_quintal_minor,
       pending: !r.pending,
       premium: !r.premium_per_kg_minor,
     };
