@@ -18,6 +18,7 @@ from sqlmodel import select
 from tests import factories as f
 from tracker.models import Delivery, Payment
 from tracker.services import deliveries, payments, premiums
+from tracker.services.errors import Conflict
 
 NOW = datetime(2026, 10, 1, 15, tzinfo=UTC)
 ES = {"Accept-Language": "es"}
@@ -344,3 +345,31 @@ def test_a_program_correcting_with_the_price_per_kg_keeps_the_amount(db, world, 
     )
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["corrected"]["amount"] == "996.38"
+
+
+def test_a_premium_replaced_for_one_crop_is_not_paid_again_on_what_was_fixed(db, world):
+    """A rule of both crops, fixed by a payment, voided and added again for coffee alone:
+    the coffee it had fixed is not paid again (it was: earned 900 + 100 + 80, "owed S/ 80";
+    found by helper-52)."""
+    fam = f.make_family(db, world.a)
+    f.cover(db, f.make_certificate(db, world.a, type="fairtrade"), fam)
+    plot = f.make_plot(db, fam)
+    f.make_delivery(db, world.a, fam, plot, kg=100, on=date(2026, 6, 2), price=900)
+    rule = f.make_premium_rule(db, world.a, name="Prima FT", per_kg_minor=100)  # both crops
+    f.make_payment(db, fam, amount_minor=1000_00, kind="final", paid_on=date(2026, 6, 5))
+    premiums.void_premium_rule(db, rule=rule, reason="solo café", user_id=None)
+    f.make_premium_rule(db, world.a, name="Prima FT café", per_kg_minor=80, crop="coffee")
+    db.commit()
+    bal = payments.balance(db, fam, 2026)
+    assert (bal.rule_premium_minor, bal.balance_minor) == (100_00, 0)
+    # A delivery no payment had fixed earns the new rule.
+    f.make_delivery(db, world.a, fam, plot, kg=10, on=date(2026, 6, 9), price=900)
+    db.commit()
+    assert payments.balance(db, fam, 2026).rule_premium_minor == 100_00 + 8_00
+
+
+def test_a_live_rule_of_both_crops_and_one_of_coffee_cannot_both_pay(db, world):
+    f.make_premium_rule(db, world.a, name="Prima FT", per_kg_minor=100)  # both crops
+    with pytest.raises(Conflict) as refused:
+        f.make_premium_rule(db, world.a, name="Prima FT café", per_kg_minor=80, crop="coffee")
+    assert "Prima FT" in str(refused.value)

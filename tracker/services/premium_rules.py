@@ -183,6 +183,26 @@ def _check_rule(
     return errors, season_n
 
 
+def same_scope(
+    rule: PremiumRule,
+    claim_type: str | None,
+    woman_led_only: bool,
+    crop: str | None,
+    forms: Sequence[str],
+) -> bool:
+    """Does the rule pay the same premium to some of the same deliveries: the same claim
+    and families, crops that meet (a rule of both crops meets a rule of one) and a form
+    in common? Two live rules never do; a voided one that does is what a new one
+    replaces (premiums._same_premium)."""
+    crops_meet = rule.crop is None or crop is None or rule.crop == crop
+    return (
+        rule.claim_type == claim_type
+        and rule.woman_led_only == woman_led_only
+        and crops_meet
+        and bool(set(rule_forms(rule)) & set(forms))
+    )
+
+
 def _of(form: str) -> str:
     return str({str(k): v for k, v in FORM_LABELS.items()}.get(form, form))
 
@@ -226,12 +246,7 @@ def add_premium_rule(
     if errors:
         raise ValidationFailed(errors)
     for other in rules_for(session, coop, season_n):
-        same = (
-            other.claim_type == claim_type
-            and other.woman_led_only == bool(woman_led_only)
-            and other.crop == crop
-        )
-        if same and set(rule_forms(other)) & set(chosen):
+        if same_scope(other, claim_type, bool(woman_led_only), crop, chosen):
             raise Conflict(
                 _l(
                     "Premium “%(name)s” already applies to these families, claim and forms "

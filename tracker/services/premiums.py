@@ -54,6 +54,7 @@ from .premium_rules import (
     max_rate_minor,
     rule_forms,
     rules_for,
+    same_scope,
     split_unit,
     unit_label,
     void_premium_rule,
@@ -117,14 +118,18 @@ def _amount(rule: PremiumRule, equivalent):
 
 
 def _same_premium(rule: PremiumRule, others: list[PremiumRule]) -> list[uuid.UUID]:
-    """The rule and the voided rules it replaces: same season, claim, families and crop."""
-    return [
+    """The rule and the voided rules it replaces: of the same season, paying the same
+    premium to some of the same deliveries (`same_scope`: a voided rule of both crops is
+    replaced by one of coffee alone, for the coffee it had fixed)."""
+    return [rule.id] + [
         other.id
         for other in others
-        if other.season == rule.season
-        and other.claim_type == rule.claim_type
-        and other.woman_led_only == rule.woman_led_only
-        and other.crop == rule.crop
+        if other.id != rule.id
+        and other.voided_at is not None
+        and other.season == rule.season
+        and same_scope(
+            other, rule.claim_type, rule.woman_led_only, rule.crop, rule_forms(rule)
+        )
     ]
 
 
