@@ -1,5 +1,6 @@
 """The clerk's pages: the delivery form and receipt, families, plots, voids, CSV, cards."""
 
+import html as htmllib
 import io
 import re
 import shutil
@@ -559,3 +560,20 @@ def test_the_family_page_says_a_price_is_to_be_defined_instead_of_zero(clerk, wo
     assert "por definir" in row and "S/ 0,00" not in row, row
     assert "S/ 450,00 (1 entrega aún sin precio)" in text
     assert "+ 1 entrega por valorizar" in text
+
+
+def test_the_deliveries_list_says_a_price_is_to_be_defined_instead_of_zero(clerk, world, db):
+    """The list wrote S/ 0,00 for a delivery awaiting its price, and its headline
+    "150,0 kg · S/ 900,00" as if those kilos were worth nothing (found by helper-52)."""
+    family = make_family(db, world.a)
+    plot = make_plot(db, family)
+    make_delivery(db, world.a, family, plot, kg=100, on=date(2026, 6, 3), price=900)
+    pending = make_delivery(
+        db, world.a, family, plot, kg=50, on=date(2026, 6, 3), price=0, price_pending=True
+    )
+    db.commit()
+    html = clerk.get("/c/COOPA/deliveries?from=2026-06-03&to=2026-06-03").get_data(as_text=True)
+    text = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    assert "150,0 kg · S/ 900,00 (1 entrega aún sin precio)" in text
+    row = text[text.index(pending.receipt_number) :][:120]
+    assert "por definir" in row and "0,00" not in row

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import case, func, or_
 from sqlmodel import Session, col, select
 
 from ..models import (
@@ -93,17 +93,21 @@ def deliveries(coop: Cooperative, f: DeliveryFilter) -> Any:
     )
 
 
-def delivery_totals(session: Session, coop: Cooperative, f: DeliveryFilter) -> tuple[int, int]:
-    """Net grams and what they are worth (with premiums) of the filter's valid deliveries."""
-    net, worth = session.execute(
+def delivery_totals(
+    session: Session, coop: Cooperative, f: DeliveryFilter
+) -> tuple[int, int, int]:
+    """Net grams and what they are worth (with premiums) of the filter's valid deliveries,
+    and how many of them still await their price (worth nothing yet, not paid at 0)."""
+    net, worth, pending = session.execute(
         select(
             func.coalesce(func.sum(col(Delivery.net_g)), 0),
             func.coalesce(func.sum(col(Delivery.amount_minor) + col(Delivery.premium_minor)), 0),
+            func.coalesce(func.sum(case((col(Delivery.price_pending), 1), else_=0)), 0),
         )
         .join(Family, col(Family.id) == col(Delivery.family_id))
         .where(*_delivery_where(coop, f), col(Delivery.voided_at).is_(None))
     ).one()
-    return int(net), int(worth)
+    return int(net), int(worth), int(pending)
 
 
 def delivery_export(coop: Cooperative, f: DeliveryFilter) -> Any:

@@ -403,7 +403,7 @@ def index(code: str) -> Any:
     )
     ids = [d.id for d, _f in view.page.items]
     centre_list = deliveries.centres(db, coop)
-    totals = (0, 0) if filters.errors else staff_lists.delivery_totals(db, coop, wanted)
+    totals = (0, 0, 0) if filters.errors else staff_lists.delivery_totals(db, coop, wanted)
     html = render_template(
         "deliveries/index.html",
         view=view,
