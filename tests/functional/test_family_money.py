@@ -373,3 +373,26 @@ def test_a_live_rule_of_both_crops_and_one_of_coffee_cannot_both_pay(db, world):
     with pytest.raises(Conflict) as refused:
         f.make_premium_rule(db, world.a, name="Prima FT café", per_kg_minor=80, crop="coffee")
     assert "Prima FT" in str(refused.value)
+
+
+def test_a_receipt_printed_again_says_the_day_its_balance_is_of(db, world, client, auth):
+    """A copy of receipt P1 printed after a second payment read "Paid (this payment
+    included) S/ 900,00 · still owed S/ 0,00", the family's copy S/ 500,00 and S/ 400,00,
+    with nothing to tell them apart (found by helper-52). Each copy names its day."""
+    fam = f.make_family(db, world.a)
+    plot = f.make_plot(db, fam)
+    f.make_delivery(db, world.a, fam, plot, kg=100, on=date(2026, 6, 2), price=900)
+    first = f.make_payment(db, fam, amount_minor=500_00, kind="advance", paid_on=date(2026, 6, 5))
+    f.make_payment(db, fam, amount_minor=400_00, kind="final", paid_on=date(2026, 6, 10))
+    db.commit()
+    auth.login("manager.a@example.org")
+    pdf = client.get(f"/payments/{first.id}/receipt.pdf", headers=ES).data
+    printed = " ".join(
+        subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+        .stdout.decode()
+        .split()
+    )
+    assert "La campaña 2026 de la familia al 1 de octubre de 2026" in printed
+    assert "con lo entregado y pagado después de este pago" in printed
+    page = _text(client.get(f"/payments/{first.id}", headers=ES).get_data(as_text=True))
+    assert "Saldo por pagar a la familia S/ 0,00 al 1 oct 2026" in page

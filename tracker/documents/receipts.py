@@ -24,6 +24,7 @@ def receipt_context(facts: ReceiptFacts) -> dict[str, Any]:
         "coop": facts.coop,
         "allocations": facts.allocations,
         "balance": facts.balance,
+        "as_of": facts.as_of,
         "fmt": Fmt(str(get_locale() or "es"), facts.coop.currency),
         "kind_labels": payments.KIND_LABELS,
         "method_labels": payments.METHOD_LABELS,

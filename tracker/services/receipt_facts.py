@@ -7,11 +7,13 @@ the cooperative, the deliveries it settled, and the family's season balance afte
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlmodel import Session
 
 from ..models import Community, Cooperative, Family, Payment
 from . import payments, settlements
+from .vocabulary import local_today
 
 
 @dataclass
@@ -22,6 +24,9 @@ class ReceiptFacts:
     coop: Cooperative
     allocations: list[settlements.SettledLine]
     balance: payments.Balance
+    # The day the balance is of: the receipt is printed again later, when later payments
+    # and deliveries have moved it, and says so.
+    as_of: date
 
 
 def of(session: Session, payment: Payment) -> ReceiptFacts:
@@ -37,4 +42,5 @@ def of(session: Session, payment: Payment) -> ReceiptFacts:
         coop=coop,
         allocations=settlements.allocations_of(session, payment),
         balance=payments.balance(session, family, payment.season),
+        as_of=local_today(coop),
     )
