@@ -396,3 +396,23 @@ def test_a_receipt_printed_again_says_the_day_its_balance_is_of(db, world, clien
     assert "con lo entregado y pagado después de este pago" in printed
     page = _text(client.get(f"/payments/{first.id}", headers=ES).get_data(as_text=True))
     assert "Saldo por pagar a la familia S/ 0,00 al 1 oct 2026" in page
+
+
+def test_a_weight_corrected_down_then_back_up_is_settled_again(db, world):
+    """Two payments settle D1 (500 + 400). Corrected to 50 kg only 450 carried; corrected
+    back to 100 kg the delivery showed 450 unpaid while the balance was 0, and the payment
+    form offered to pay it again (helper-52). Each payment's largest allocation along the
+    chain of corrections carries now."""
+    fam = f.make_family(db, world.a)
+    plot = f.make_plot(db, fam)
+    d1 = f.make_delivery(db, world.a, fam, plot, kg=100, on=date(2026, 6, 2), price=900)
+    f.make_payment(db, fam, amount_minor=500_00, kind="advance", paid_on=date(2026, 6, 5))
+    f.make_payment(db, fam, amount_minor=400_00, kind="final", paid_on=date(2026, 6, 9))
+    d2 = _correct(db, world, d1, gross_g=50_000, tare_g=0)
+    (line,) = payments.delivery_lines(db, fam, 2026)
+    assert (line.allocated_minor, line.outstanding_minor) == (450_00, 0)
+    _correct(db, world, d2, gross_g=100_000, tare_g=0)
+    db.commit()
+    (line,) = payments.delivery_lines(db, fam, 2026)
+    assert (line.allocated_minor, line.outstanding_minor) == (900_00, 0)
+    assert payments.balance(db, fam, 2026).balance_minor == 0

@@ -37,30 +37,46 @@ from .cooperatives import season_of
 
 @dataclass
 class Settled:
-    """What live payments had settled on one delivery."""
+    """What live payments had settled on one delivery: (payment id, amount), oldest
+    payment first, and its live fixed premiums."""
 
-    allocations: list[PaymentAllocation]
+    allocations: list[tuple[uuid.UUID, int]]
     fixed: list[FixedPremium]
 
 
+def _chain(session: Session, delivery: Delivery) -> list[uuid.UUID]:
+    """The delivery and those it corrects, back to the one first weighed."""
+    found = [delivery.id]
+    earlier = delivery.replaces_id
+    while earlier is not None and earlier not in found:
+        found.append(earlier)
+        earlier = session.scalar(
+            sa_select(col(Delivery.replaces_id)).where(col(Delivery.id) == earlier)
+        )
+    return found
+
+
 def settled_on(session: Session, delivery: Delivery) -> Settled:
-    """The delivery's allocations from live payments (oldest payment first) and its live
-    fixed premiums, read before a correction voids it."""
-    allocations = session.exec(
-        select(PaymentAllocation)
+    """What live payments settle on the delivery, read before a correction voids it. A
+    delivery corrected before counts each payment's largest allocation along its chain of
+    corrections: a weight corrected down, then back up, settles again what it settled."""
+    most: dict[uuid.UUID, int] = {}
+    for payment_id, amount in session.execute(
+        sa_select(col(PaymentAllocation.payment_id), col(PaymentAllocation.amount_minor))
         .join(Payment, col(Payment.id) == col(PaymentAllocation.payment_id))
         .where(
-            col(PaymentAllocation.delivery_id) == delivery.id,
+            col(PaymentAllocation.delivery_id).in_(_chain(session, delivery)),
             col(Payment.voided_at).is_(None),
         )
         .order_by(col(Payment.paid_on), col(Payment.created_at))
-    ).all()
+    ):
+        most[payment_id] = max(most.get(payment_id, 0), int(amount))
     fixed = session.exec(
         select(FixedPremium).where(
             col(FixedPremium.delivery_id) == delivery.id, col(FixedPremium.voided_at).is_(None)
         )
     ).all()
-    return Settled(list(allocations), list(fixed))
+    return Settled(list(most.items()), list(fixed))
 
 
 def carry_over(
@@ -75,14 +91,14 @@ def carry_over(
     premiums.carry_fixed(session, coop, season, settled.fixed, old=old, new=new)
     extra = premiums.delivery_rule_premiums(session, coop, season, [new.id]).get(new.id, 0)
     room = new.amount_minor + new.premium_minor + extra
-    for allocation in settled.allocations:
-        amount = min(allocation.amount_minor, room)
+    for payment_id, allocated in settled.allocations:
+        amount = min(allocated, room)
         if amount <= 0:
             break
         session.add(
             PaymentAllocation(
                 cooperative_id=coop.id,
-                payment_id=allocation.payment_id,
+                payment_id=payment_id,
                 delivery_id=new.id,
                 amount_minor=amount,
             )
