@@ -127,9 +127,7 @@ def _same_premium(rule: PremiumRule, others: list[PremiumRule]) -> list[uuid.UUI
         if other.id != rule.id
         and other.voided_at is not None
         and other.season == rule.season
-        and same_scope(
-            other, rule.claim_type, rule.woman_led_only, rule.crop, rule_forms(rule)
-        )
+        and same_scope(other, rule.claim_type, rule.woman_led_only, rule.crop, rule_forms(rule))
     ]
 
 

@@ -93,9 +93,7 @@ def deliveries(coop: Cooperative, f: DeliveryFilter) -> Any:
     )
 
 
-def delivery_totals(
-    session: Session, coop: Cooperative, f: DeliveryFilter
-) -> tuple[int, int, int]:
+def delivery_totals(session: Session, coop: Cooperative, f: DeliveryFilter) -> tuple[int, int, int]:
     """Net grams and what they are worth (with premiums) of the filter's valid deliveries,
     and how many of them still await their price (worth nothing yet, not paid at 0)."""
     net, worth, pending = session.execute(
