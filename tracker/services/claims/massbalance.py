@@ -197,7 +197,7 @@ def _refuse_if_counted_on(session: Session, lot: Lot, certificate: Certificate) 
     if not later:
         return
     code = session.scalars(
-        select(Lot.code)
+        select(col(Lot.code))
         .join(MassBalanceDebit, col(MassBalanceDebit.lot_id) == col(Lot.id))
         .where(
             col(MassBalanceDebit.lot_id).in_(later),
