@@ -131,6 +131,7 @@ FIELD_LABELS: dict[str, Any] = {
     "grade": _l("Grade"),
     "price_per_kg_minor": _l("Price per kg"),
     "premium_per_kg_minor": _l("Premium per kg"),
+    "price_per_quintal_minor": _l("Price per quintal"),
     "price_pending": _l("Price pending"),
     "amount_minor": _l("Amount"),
     "premium_minor": _l("Premium"),
