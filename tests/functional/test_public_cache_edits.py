@@ -1,5 +1,6 @@
 """An edit a buyer could see reaches the cached public page and sheet at once (found by
-helper-53 at stop 26): a family's name consent withdrawn, a plot resurveyed."""
+helpers 53 and 54 at stop 26): a family's name consent withdrawn, a plot resurveyed, a
+price set later, a protected-area boundary loaded."""
 
 from __future__ import annotations
 
@@ -68,3 +69,65 @@ def test_a_resurveyed_plot_shows_on_the_cached_page(client, public, api_token):
     )
     assert answer.status_code == 200, answer.get_json()
     assert _json(client, token)["origin"]["altitude_m"] == {"min": 1100, "max": 1600}
+
+
+def test_a_price_set_later_reaches_the_cached_public_page(client, db, world, api_token):
+    """A delivery weighed 'price to be defined' is in no average; once the manager sets
+    its price, the lot page's average must count it. The cached page keeps the old one."""
+    coop = world.a
+    with time_machine.travel(NOW, tick=False):
+        picked = []
+        for price in (900, 1000, 1100):
+            family = f.make_family(db, coop)
+            picked.append(
+                f.make_delivery(db, coop, family, f.make_plot(db, family), kg=100, price=price)
+            )
+        waiting = f.make_family(db, coop)
+        pending = f.make_delivery(
+            db, coop, waiting, f.make_plot(db, waiting), kg=100, price=0, price_pending=True
+        )
+        lot = f.make_lot(db, coop, [*picked, pending])
+        db.commit()
+        token, pending_id = lot.public_token, pending.id
+        before = _json(client, token)["prices"]["per_kg"]
+        assert [p["price_per_kg"] for p in before] == ["10.00"]
+        answer = client.post(
+            f"/api/v1/deliveries/{pending_id}/price",
+            json={"price_per_kg": "20.00"},
+            headers=api_token("manager.a@example.org"),
+        )
+        assert answer.status_code == 200, answer.get_json()
+        # (900 + 1000 + 1100 + 2000) / 4 = 12.50 per kg over 400 kg: a page not yet cached
+        # (English, by ?lang=) says so
+        fresh = client.get(f"/l/{token}?lang=en").get_data(as_text=True)
+        assert "12.50" in fresh
+        after = _json(client, token)["prices"]["per_kg"]
+        assert [(p["price_per_kg"], p["kg"]) for p in after] == [("12.50", 400.0)]
+
+
+def test_a_protected_area_loaded_reaches_the_cached_map(client, db, world, public, api_token):
+    """The lot page's map draws the protected area's boundary. Loading one that flags no
+    plot of the cooperative leaves the cached page without it (no bump)."""
+    token = public.lot.public_token
+    with time_machine.travel(NOW, tick=False):
+        html = client.get(f"/l/{token}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "Protected area (boundary)" not in html
+        # A park 2 km east of the plots: no plot inside, so no flag raised.
+        lon, lat = -76.40, -7.56
+        ring = [
+            [lon, lat - 0.01],
+            [lon + 0.02, lat - 0.01],
+            [lon + 0.02, lat + 0.01],
+            [lon, lat + 0.01],
+        ]
+        body = json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
+        answer = client.put(
+            "/api/v1/cooperatives/COOPA/protected-area",
+            data=body,
+            headers=api_token("manager.a@example.org") | {"Content-Type": "application/json"},
+        )
+        assert answer.status_code == 200, answer.get_json()
+        fresh = client.get(f"/l/{token}?lang=es").get_data(as_text=True)  # not cached yet
+        assert "Área protegida (límite)" in fresh
+        cached = client.get(f"/l/{token}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "Protected area (boundary)" in cached

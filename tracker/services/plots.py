@@ -301,6 +301,8 @@ def set_protected_area(
     simplified = geo.simplify_area(geo.parse_area(geojson))
     coop.protected_area_geojson = json.dumps(shapely.geometry.mapping(simplified.shape))
     session.add(coop)
+    # The buyer's map draws the boundary, whether or not a plot is flagged.
+    bump_public_version(session, coop.id)
     session.flush()
     check = recheck(session, coop, user_id=user_id)
     if simplified.tolerance_m is not None:

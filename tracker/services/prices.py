@@ -22,6 +22,7 @@ from ..models import CollectionCentre, Cooperative, DayPrice, Delivery, Family
 from ..models.enums import FORMS_BY_CROP
 from . import season_volumes
 from .errors import Conflict, ValidationFailed
+from .public_version import bump_public_version
 from .money import amount_for
 from .rows import one_or_new
 from .vocabulary import local_today
@@ -188,4 +189,6 @@ def set_delivery_price(
     coop = session.get(Cooperative, locked.cooperative_id)
     assert coop is not None
     season_volumes.refresh(session, coop, [locked.family_id])
+    # The buyer's page and sheet give the lots' average price paid: it moved.
+    bump_public_version(session, coop.id)
     return locked
