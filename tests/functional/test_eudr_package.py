@@ -598,3 +598,37 @@ def test_a_family_that_did_not_consent_is_named_by_its_member_code(shipped, db, 
         check=True,
     ).stdout.decode()
     assert "Ana Salas" not in text and ana.member_code in text and "Juan Tapia" in text
+
+
+def test_the_eudr_summary_names_no_certificate_the_harvest_did_not_have(
+    client, db, world, api_token
+):
+    """Four families in conversion when they delivered (June), certified from 1 October,
+    their lot shipped in November: the lot carries no organic claim, yet the EUDR summary
+    lists the organic certificate as covering the 4 producers, 'valid on the harvest
+    dates', because it counts coverage on the shipping day, not on the harvest days."""
+    coop = world.a
+    with time_machine.travel(NOW, tick=False):
+        built = f.make_public_lot(db, coop, certified=False)
+        cert = f.make_certificate(db, coop, type="organic", number="CU-PE-2026-0999")
+        for family in built.families:
+            f.cover(db, cert, family, status="in_conversion", since=date(2026, 1, 1))
+            f.cover(db, cert, family, status="certified", since=date(2026, 10, 1))
+        from tracker.services import claims
+
+        claims.refresh_families(db, coop, {fam.id for fam in built.families})
+        shipment = f.make_shipment(db, coop, [built.lot], shipped_on=date(2026, 11, 2))
+        db.commit()
+        headers = api_token("manager.a@example.org") | {"Accept-Language": "en"}
+        lot = client.get(f"/api/v1/lots/{built.lot.id}", headers=headers).get_json()
+        assert lot["claims"] == []
+        answer = client.get(f"/api/v1/shipments/{shipment.id}/eudr.pdf", headers=headers)
+        assert answer.status_code == 200
+        out = subprocess.run(
+            ["pdftotext", "-", "-"], input=answer.data, capture_output=True, check=True
+        )
+        text = " ".join(out.stdout.decode().split())
+        # It read "organic · EU organic (Reg. 2018/848) Control Union Peru · CU-PE-2026-0999
+        # ... valid on the harvest dates; valid today ... Producers covered 4" (helper-54)
+        assert "2026-0999" not in text, text[text.find("Certificates") :][:400]
+        assert "no producer was certified on their harvest days" in text

@@ -18,15 +18,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from shapely.geometry import Point, Polygon
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..models import (
     Certificate,
     Community,
     Cooperative,
-    CoverageEntry,
     Delivery,
+    DeliveryClaim,
     DeliveryFlag,
     Family,
     Lot,
@@ -35,7 +34,7 @@ from ..models import (
     Shipment,
 )
 from ..models.enums import DeliveryFlagKind, PlotFlagKind
-from . import claim_text, conversions, genealogy, vocabulary
+from . import claim_text, claims, conversions, genealogy, vocabulary
 from .bulk import chunks
 from .errors import Conflict
 from .geo import overlaps, parse_area
@@ -105,8 +104,9 @@ class Origin:
 
 @dataclass
 class Summary:
-    """What the PDF summary adds: the certificates that covered some of the producers on
-    the shipping day (with how many), and what was true of them on the harvest days."""
+    """What the PDF summary adds: the certificates behind the shipped lots' claims (with
+    how many producers delivered under each), and what was true of them on the harvest
+    days."""
 
     certificates: list[tuple[Certificate, int]]
     qualified: dict[uuid.UUID, Any]
@@ -306,48 +306,40 @@ def summary(session: Session, origin: Origin) -> Summary:
 
 
 def certificates(session: Session, origin: Origin) -> list[tuple[Certificate, int]]:
-    """Certificates that certified some of the shipment's producers on the shipping day,
-    with how many of them."""
-    family_ids = sorted({r.family.id for r in origin.rows})
-    assert origin.shipment is not None
-    on = origin.shipment.shipped_on
-    ranked = (
-        select(
-            CoverageEntry.certificate_id,
-            CoverageEntry.family_id,
-            CoverageEntry.status,
-            func.row_number()
-            .over(
-                partition_by=(CoverageEntry.certificate_id, CoverageEntry.family_id),  # type: ignore[arg-type]
-                order_by=(CoverageEntry.since.desc(), CoverageEntry.created_at.desc()),  # type: ignore[attr-defined]
-            )
-            .label("rn"),
-        )
-        .where(CoverageEntry.cooperative_id == origin.coop.id, CoverageEntry.since <= on)
-        .subquery("ranked")
-    )
-    counts: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for chunk in chunks(family_ids):
+    """The certificates the shipment's deliveries were made under, each with how many of
+    its producers delivered under it: a family's delivery carries a certificate's claim
+    when the family was certified on its harvest day (not merely by the shipping day); a
+    processing site's certificate (kosher) behind a shipped lot's claim counts every
+    producer whose coffee went through it."""
+    families: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for chunk in chunks(origin.delivery_ids):
         for cert_id, family_id in session.execute(
-            select(ranked.c.certificate_id, ranked.c.family_id).where(
-                ranked.c.rn == 1,
-                ranked.c.status == "certified",
-                ranked.c.family_id.in_(chunk),
-            )
+            select(DeliveryClaim.certificate_id, Delivery.family_id)
+            .join(Delivery, Delivery.id == DeliveryClaim.delivery_id)  # type: ignore[arg-type]
+            .where(DeliveryClaim.delivery_id.in_(chunk))  # type: ignore[attr-defined]
+            .distinct()
         ):
-            counts[cert_id].add(family_id)
-    if not counts:
+            families[cert_id].add(family_id)
+    lots = [lot for lot, _grams in origin.lots]
+    of_families = claims.family_types(session, origin.coop.id)
+    sites = {
+        cert_id
+        for held in (claims.lot_claims(session, lots) if lots else {}).values()
+        for claim in held
+        if claim.type not in of_families
+        for cert_id in claim.certificate_ids
+    }
+    everyone = {r.family.id for r in origin.rows}
+    for cert_id in sites:
+        families[cert_id] = everyone
+    if not families:
         return []
-    found = session.exec(
+    listed = session.exec(
         select(Certificate)
-        .where(
-            Certificate.id.in_(list(counts)),  # type: ignore[attr-defined]
-            Certificate.valid_from <= on,
-            Certificate.valid_until >= on,
-        )
+        .where(Certificate.id.in_(list(families)))  # type: ignore[attr-defined]
         .order_by(Certificate.type, Certificate.number)
     ).all()
-    return [(cert, len(counts[cert.id])) for cert in found]
+    return [(cert, len(families[cert.id])) for cert in listed]
 
 
 def harvest_days(session: Session, origin: Origin) -> set[date]:

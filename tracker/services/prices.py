@@ -22,8 +22,8 @@ from ..models import CollectionCentre, Cooperative, DayPrice, Delivery, Family
 from ..models.enums import FORMS_BY_CROP
 from . import season_volumes
 from .errors import Conflict, ValidationFailed
-from .public_version import bump_public_version
 from .money import amount_for
+from .public_version import bump_public_version
 from .rows import one_or_new
 from .vocabulary import local_today
 
