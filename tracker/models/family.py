@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field
@@ -29,6 +29,9 @@ class Family(TenantModel, table=True):
     phone: str | None = Field(default=None, max_length=30)
     public_name_consent: bool = Field(default=False)
     active: bool = Field(default=True)
+    # The day it stopped being a member (active false), at the cooperative: a certifier's
+    # list of a day before still names it.
+    left_on: date | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 

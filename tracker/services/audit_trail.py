@@ -89,6 +89,7 @@ FIELD_LABELS: dict[str, Any] = {
     "email": _l("Email"),
     "role": _l("Role"),
     "active": _l("Active"),
+    "left_on": _l("Left the cooperative on"),
     "locale": _l("Language"),
     "member_code": _l("Member code"),
     "head_name": _l("Head of household"),

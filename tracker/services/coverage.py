@@ -300,10 +300,17 @@ APPROVED = (CoverageStatus.CERTIFIED, CoverageStatus.IN_CONVERSION)
 
 def approved_producers(session: Session, cert: Certificate, day: date) -> list[CoverageRow]:
     """Families listed as certified or in conversion on a day: the certifier's list. A
-    family no longer an active member is left out (its deliveries are refused, and its
-    hectares would overstate what the certificate can yield), whatever its coverage."""
+    family that was no longer a member on the day is left out (its deliveries are
+    refused, and its hectares would overstate what the certificate can yield), whatever
+    its coverage; one that left after the day is on the list of that day."""
     rows = coverage_on(session, cert, day, statuses=[str(s) for s in APPROVED])
-    return [row for row in rows if row.family.active]
+    return [row for row in rows if member_on(row.family, day)]
+
+
+def member_on(family: Family, day: date) -> bool:
+    """Was the family a member on the day (as far as `left_on` tells: a family that left
+    before the day was recorded has none, and counts as gone)?"""
+    return family.active or (family.left_on is not None and family.left_on > day)
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from .cooperatives import season_bounds
 from .errors import ValidationFailed
 from .rows import update_row
 from .text import fold
+from .vocabulary import local_today
 
 MEMBER_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,29}$")
 NATIONAL_ID_RE = re.compile(r"^[0-9A-Z-]{6,20}$")
@@ -127,7 +128,10 @@ def update(session: Session, family: Family, values: Mapping[str, Any]) -> Famil
     """Change a family's fields (only those given)."""
     coop = session.get(Cooperative, family.cooperative_id)
     assert coop is not None
-    update_row(session, family, _check(session, coop, values, family))
+    clean = _check(session, coop, values, family)
+    if "active" in clean and bool(clean["active"]) != family.active:
+        clean["left_on"] = None if clean["active"] else local_today(coop)
+    update_row(session, family, clean)
     return family
 
 

@@ -1,0 +1,89 @@
+"""A family that left the cooperative stays on the certifier's lists of the days it was a
+member (found by helper-54 at stop 26): the approved-producers list of 1 June dropped a
+family certified then and gone in November, while the coverage list and the certificate
+page counted it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import time_machine
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from tests import factories as f
+from tracker.cli import alembic_config
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+def _lines(answer) -> list[str]:
+    assert answer.status_code == 200
+    return [line for line in answer.get_data(as_text=True).splitlines()[1:] if line]
+
+
+def test_the_approved_producers_of_a_day_name_who_was_a_member_that_day(
+    client, db, world, api_token, auth
+):
+    with time_machine.travel(NOW, tick=False):
+        built = f.make_public_lot(db, world.a)
+        cert_id, gone = built.certificates[0].id, built.families[1]
+        db.commit()
+        answer = client.patch(
+            f"/api/v1/families/{gone.id}",
+            json={"active": False},
+            headers=api_token("manager.a@example.org"),
+        )
+        assert answer.status_code == 200, answer.get_json()
+        db.refresh(gone)
+        assert gone.left_on == date(2026, 11, 23)
+        db.commit()
+        auth.login("manager.a@example.org")
+        june = "on=2026-06-01"
+        covered = _lines(client.get(f"/certificates/{cert_id}/coverage.csv?{june}"))
+        approved = _lines(client.get(f"/certificates/{cert_id}/approved-producers.csv?{june}"))
+        assert len(covered) == len(approved) == 4
+        assert any(gone.member_code in line for line in approved)
+        # Today it is no member: today's list leaves it out.
+        today = _lines(client.get(f"/certificates/{cert_id}/approved-producers.csv"))
+        assert len(today) == 3 and not any(gone.member_code in line for line in today)
+        # Back as a member, it has no day it left.
+        client.patch(
+            f"/api/v1/families/{gone.id}",
+            json={"active": True},
+            headers=api_token("manager.a@example.org"),
+        )
+        db.refresh(gone)
+        assert gone.left_on is None
+        db.commit()
+
+
+def test_the_migration_dates_families_inactive_already_by_their_last_change(
+    db, world, database_url
+):
+    gone = f.make_family(db, world.a)
+    stays = f.make_family(db, world.a)
+    gone.active = False
+    gone.updated_at = datetime(2026, 3, 15, 14, 0, tzinfo=UTC)
+    db.add(gone)
+    db.commit()
+    gone_id, stays_id = gone.id, stays.id
+    db.close()
+    config = alembic_config(database_url)
+    command.downgrade(config, "a7c3e5b9d2f4")
+    command.upgrade(config, "head")
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        found = dict(
+            conn.execute(
+                text("SELECT id, left_on FROM family WHERE id IN (:a, :b)"),
+                {"a": _key(gone_id, database_url), "b": _key(stays_id, database_url)},
+            ).all()
+        )
+    engine.dispose()
+    assert sorted(str(v) for v in found.values()) == ["2026-03-15", "None"]
+
+
+def _key(family_id, url: str):
+    """The id as the database stores it (SQLite: hex text without dashes)."""
+    return family_id.hex if url.startswith("sqlite") else family_id
