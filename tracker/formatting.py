@@ -19,7 +19,7 @@ The rules (issue 15):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -102,6 +102,12 @@ def quintales(
     if grams is None or size is None:
         return ""
     return number(Decimal(grams) / size, "#,##0." + "0" * places, locale=locale)
+
+
+def in_quintales(forms: Iterable[str | None]) -> bool:
+    """Is any of these forms priced in quintales (a column of quintales is worth showing:
+    never on a cacao cooperative's page)?"""
+    return any((form or "") in QUINTAL_G for form in forms)
 
 
 def kg_qq(grams: int | None, form: str | None, *, locale: str | None = None) -> str:
@@ -225,6 +231,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "kg_text": kg_text,
     "weighing": weighing,
     "quintales": quintales,
+    "in_quintales": in_quintales,
     "kg_qq": kg_qq,
     "money": money,
     "currency": currency_symbol,

@@ -418,11 +418,12 @@ def test_the_pdf_summary(shipped, client, api_token, auth):
         "PE-2026-0871",
         "Hanseatic",
         "0901",
-        "Polygon",
+        "polígono",  # in the reader's language (it printed "Polygon": helper-56)
+        "kg equivalentes de café verde;",  # the shipment's own unit, not cacao's too
     ):
         assert word in text, word
-    assert "41234567" not in text
-    assert "Point" in text and "-76.450000" in text
+    assert "41234567" not in text and "Polygon" not in text and "grano seco" not in text
+    assert "punto" in text and "-76.450000" in text
     # The shipment page links the package for managers; the web routes give the same files.
     auth.login("manager.a@example.org")
     page = client.get(f"/shipments/{shipped['shipment'].id}/eudr")

@@ -41,6 +41,7 @@ from shapely.geometry.polygon import orient
 
 from .. import formatting
 from ..models import Cooperative, Lot, Plot, Shipment
+from ..services import conversions
 from ..services.errors import ValidationFailed
 from ..services.eudr_facts import Origin, PlotRow, Summary
 from ..services.geo import COUNTRY_BOXES, POINT_MAX_M2, truncate6
@@ -349,6 +350,9 @@ def summary_pdf(package: Package, summary: Summary) -> bytes:
         certificates=summary.certificates,
         qualified=summary.qualified,
         commodities={crop: str(COMMODITIES.get(crop, crop)) for crop in HS_CODES},
+        units=", ".join(
+            sorted({conversions.ledger_unit(part.crop) for part in package.parts})
+        ),
         hs_codes=HS_CODES,
         cut_off=CUT_OFF,
         fmt=Fmt(str(get_locale() or "es"), package.coop.currency),
