@@ -118,6 +118,8 @@ def _http_error(error: HTTPException) -> Response:
                 errors.update(location_errors)
             else:
                 errors["_schema"] = location_errors
+        if errors.get("_schema") == ["Invalid JSON body."]:  # webargs' own, in English
+            errors["_schema"] = [_("The body is not valid JSON.")]
     message = data.get("message") if isinstance(data, dict) and data.get("message") else None
     if status == 404:
         message = _("Not found.")

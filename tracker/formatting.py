@@ -226,7 +226,7 @@ def _kilos(grams: int | float | Decimal) -> Decimal:
     return Decimal(grams) / 1000
 
 
-FILTERS: dict[str, Callable[..., str]] = {
+FILTERS: dict[str, Callable[..., str | bool]] = {
     "kg": kg,
     "kg_text": kg_text,
     "weighing": weighing,

@@ -616,6 +616,9 @@ def test_a_quintal_price_typed_with_a_thousands_point_is_asked_not_read_as_one_s
     page.wait_for_function("() => window.__printed.length === 1")
     receipt = " ".join(page.evaluate("window.__printed[0]").split())
     assert "Precio por quintal1.000,00" in receipt, receipt  # as the server's receipt
+    # The total with the currency written as the server's receipt writes it (helper-56:
+    # it printed "1.022,08 PEN").
+    assert "Valor totalS/ 1.022,08" in receipt, receipt
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_for(lambda: len(stored_numbers(db)) == len(before) + 1, page)

@@ -392,7 +392,7 @@ def test_a_receipt_printed_again_says_the_day_its_balance_is_of(db, world, clien
         .stdout.decode()
         .split()
     )
-    assert "La campaña 2026 de la familia al 1 de octubre de 2026" in printed
+    assert "La campaña 2026 de la familia al 1 oct 2026" in printed  # as its page writes it
     assert "con lo entregado y pagado después de este pago" in printed
     page = _text(client.get(f"/payments/{first.id}", headers=ES).get_data(as_text=True))
     assert "Saldo por pagar a la familia S/ 0,00 al 1 oct 2026" in page

@@ -247,7 +247,12 @@ def test_unknown_token_as_json_and_a_near_miss(client, public):
     ):
         response = client.get(f"/l/{candidate}", headers={"Accept": "application/json"})
         assert response.status_code == 404
-        assert response.get_json() == {"code": 404, "status": "Not Found", "message": "Not found."}
+        # The same body for every unknown token, in the page's default language (Spanish).
+        assert response.get_json() == {
+            "code": 404,
+            "status": "Not Found",
+            "message": "No encontrado.",
+        }
 
 
 def test_a_voided_lot_is_gone_and_says_so(client, db, public):

@@ -350,9 +350,7 @@ def summary_pdf(package: Package, summary: Summary) -> bytes:
         certificates=summary.certificates,
         qualified=summary.qualified,
         commodities={crop: str(COMMODITIES.get(crop, crop)) for crop in HS_CODES},
-        units=", ".join(
-            sorted({conversions.ledger_unit(part.crop) for part in package.parts})
-        ),
+        units=", ".join(sorted({conversions.ledger_unit(part.crop) for part in package.parts})),
         hs_codes=HS_CODES,
         cut_off=CUT_OFF,
         fmt=Fmt(str(get_locale() or "es"), package.coop.currency),

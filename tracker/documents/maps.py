@@ -11,10 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from markupsafe import Markup, escape
 from shapely.geometry import box, mapping, shape
+
+from .. import formatting
 
 GREEN = "#1f6f4a"
 RED = "#b3261e"
@@ -39,6 +42,11 @@ class Labels:
     flagged: str = "Plot in the protected area"
     protected_area: str = "Protected area"
     north: str = "N"
+    # The graticule's hemispheres and numbers, in the reader's language ("76,44°O").
+    south: str = "S"
+    east: str = "E"
+    west: str = "W"
+    locale: str | None = None
 
 
 class _Projection:
@@ -132,10 +140,12 @@ def _nice_step(span: float) -> float:
     return 10.0
 
 
-def _degrees(value: float, positive: str, negative: str, step: float) -> str:
+def _degrees(value: float, positive: str, negative: str, step: float, locale: str | None) -> str:
     decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
     hemisphere = positive if value >= 0 else negative
-    return f"{abs(value):.{decimals}f}°{hemisphere}"
+    pattern = "0." + "0" * decimals if decimals else "0"
+    text = formatting.number(Decimal(str(round(abs(value), decimals))), pattern, locale=locale)
+    return f"{escape(text)}°{escape(hemisphere)}"
 
 
 def plots_svg(
@@ -161,7 +171,7 @@ def plots_svg(
         return Markup(head + "</svg>")  # noqa: S704 - built from numbers and escaped text
     project = _Projection(bounds, width, height, pad=14)
     parts = [head]
-    parts.append(_graticule(project))
+    parts.append(_graticule(project, labels))
     if protected_area:
         parts.append(_protected(protected_area, project, project.visible(), labels))
     # One path per colour and kind, however many plots: a lot of 2,000 plots is 4 elements
@@ -205,7 +215,7 @@ def plots_svg(
     return Markup("".join(parts))  # noqa: S704 - built from numbers and escaped text
 
 
-def _graticule(project: _Projection) -> str:
+def _graticule(project: _Projection, labels: Labels) -> str:
     """Lines every round step of degrees; longitudes labelled along the bottom right of the
     scale bar, latitudes along the right edge below the north arrow (the legend keeps the
     top left), so no label sits under another mark."""
@@ -221,7 +231,7 @@ def _graticule(project: _Projection) -> str:
         if x > scale_right and x < width - 40:
             lines.append(
                 f'<text x="{x + 3}" y="{height - 4}" fill="#6b756d" stroke="none">'
-                f"{_degrees(lon, 'E', 'W', step)}</text>"
+                f"{_degrees(lon, labels.east, labels.west, step, labels.locale)}</text>"
             )
         lon += step
     lat = math.ceil(south / step) * step
@@ -231,7 +241,7 @@ def _graticule(project: _Projection) -> str:
         if 56 < y < height - 16:
             lines.append(
                 f'<text x="{width - 3}" y="{y - 3}" text-anchor="end" fill="#6b756d" stroke="none">'
-                f"{_degrees(lat, 'N', 'S', step)}</text>"
+                f"{_degrees(lat, labels.north, labels.south, step, labels.locale)}</text>"
             )
         lat += step
     return f'<g stroke="#d5dfd6" stroke-width="0.6" font-size="9">{"".join(lines)}</g>'

@@ -149,7 +149,11 @@ def plot_map(facts: Provenance, *, width: int = 420, height: int = 300) -> Marku
         plot=_("Plot of this lot"),
         flagged=_("Plot inside the protected area"),
         protected_area=_("Protected area (boundary)"),
-        north="N",
+        north=_("N"),
+        south=_("S"),
+        east=_("E"),
+        west=_("W"),
+        locale=str(get_locale() or "es"),
     )
     return maps.plots_svg(
         shapes,

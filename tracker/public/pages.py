@@ -137,7 +137,9 @@ def _not_modified(etag: str) -> bool:
 def not_found() -> Response:
     """The one 404 of the public pages: says nothing of what exists."""
     if wants_json():
-        body = json.dumps({"code": 404, "status": "Not Found", "message": "Not found."})
+        with force_locale(public_locale()):
+            said = str(_("Not found."))
+        body = json.dumps({"code": 404, "status": "Not Found", "message": said})
         response = Response(body, status=404, mimetype="application/json")
     else:
         locale = public_locale()

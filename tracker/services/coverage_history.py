@@ -14,6 +14,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from .. import formatting
 from ..models import (
     Certificate,
     Cooperative,
@@ -42,7 +43,7 @@ def check_since(cert: Certificate, value: Any, errors: dict[str, list[str]]) -> 
             str(
                 _l(
                     "The date is after the certificate's validity ends (%(end)s).",
-                    end=cert.valid_until.isoformat(),
+                    end=formatting.day(cert.valid_until),
                 )
             )
         ]

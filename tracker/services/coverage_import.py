@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from .. import formatting
 from ..models import (
     Certificate,
     Family,
@@ -162,7 +163,7 @@ def _checked_rows(
                     str(
                         _l(
                             "The date is after the certificate's validity ends (%(end)s).",
-                            end=cert.valid_until.isoformat(),
+                            end=formatting.day(cert.valid_until),
                         )
                     ),
                 )

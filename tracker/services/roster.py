@@ -17,6 +17,7 @@ from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from .. import formatting
 from ..models import (
     CollectionCentre,
     Community,
@@ -154,7 +155,16 @@ def build(session: Session, *, device: Device, since: datetime | None = None) ->
         "cursor": (started - OVERLAP).isoformat(),
         "generated_at": started.isoformat(),
         "today": today.isoformat(),
-        "cooperative": {"code": coop.code, "name": coop.name, "currency": coop.currency},
+        "cooperative": {
+            "code": coop.code,
+            "name": coop.name,
+            "currency": coop.currency,
+            # How each language writes it, as the server's receipt does: S/ or PEN.
+            "symbols": {
+                lang: formatting.currency_symbol(coop.currency, locale=lang)
+                for lang in ("es", "en")
+            },
+        },
         "centre": {"id": str(centre.id), "code": centre.code, "name": centre.name},
         "communities": {str(cid): name for cid, name in communities},
         "families": _families(session, coop, family_ids),

@@ -11,6 +11,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
+from .. import formatting
 from ..models import Cooperative, Lot, LotOperation, Shipment, ShipmentLot, utcnow
 from ..models.enums import LotStatus
 from . import audit, publication
@@ -144,7 +145,7 @@ def _check_made_before(session: Session, lots: list[Lot], day: date) -> None:
                     str(
                         _l(
                             "The date cannot be before its lots were made (%(day)s).",
-                            day=made_on.isoformat(),
+                            day=formatting.day(made_on),
                         )
                     )
                 ]

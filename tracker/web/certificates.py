@@ -21,7 +21,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import downloads, guard
+from .. import downloads, formatting, guard
 from ..db import get_session
 from ..documents import content_cache, csv_export
 from ..documents.season_report import Fmt
@@ -267,7 +267,7 @@ def change_status(certificate_id: str) -> Any:
         lambda change: _(
             "Status %(status)s from %(day)s recorded; claims were recomputed.",
             status=vocabulary.CERTIFICATE_STATUS_LABELS.get(change.status, change.status),
-            day=change.effective_from.isoformat(),
+            day=formatting.day(change.effective_from),
         ),
         form=form,
     )

@@ -210,6 +210,10 @@ def family_map(coop: Any, plot_list: list[Any], flags: dict[Any, list[Any]]) -> 
         flagged=_("Plot in the protected area"),
         protected_area=_("Protected area"),
         north=_("N"),
+        south=_("S"),
+        east=_("E"),
+        west=_("W"),
+        locale=str(get_locale() or "es"),
     )
     return maps.plots_svg(shapes, labels, protected_area=area, width=480, height=300)
 

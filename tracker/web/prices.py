@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
-from .. import guard
+from .. import formatting, guard
 from ..db import get_session
 from ..idempotency import idempotent
 from ..models import Cooperative
@@ -135,7 +135,7 @@ def set_price(code: str) -> Any:
         _(
             "Price of %(form)s set from %(day)s.",
             form=FORM_LABELS.get(saved.form, saved.form),
-            day=saved.day.strftime("%d/%m/%Y"),
+            day=formatting.day(saved.day),
         ),
         "success",
     )

@@ -71,7 +71,7 @@ def occurred(occurred_on: date | None, not_before: date) -> date:
                     str(
                         _l(
                             "The date cannot be before its inputs (%(day)s).",
-                            day=not_before.isoformat(),
+                            day=formatting.day(not_before),
                         )
                     )
                 ]

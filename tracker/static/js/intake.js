@@ -59,6 +59,11 @@
     return value;
   }
 
+  // The currency as the server's receipt writes it in this language: "S/" or "PEN".
+  const currencySymbol = (code) => {
+    const coop = (off() && info() && info().cooperative) || {};
+    return (coop.symbols || {})[LANG.slice(0, 2)] || code || "";
+  };
   const kgText = (grams) => (grams / 1000).toFixed(3);
   const moneyText = (minor) => (minor / 100).toFixed(2);
   const kg = (grams) => (grams / 1000).toLocaleString(LANG, { minimumFractionDigits: 1, maximumFractionDigits: 3, useGrouping: "always" });
@@ -615,7 +620,7 @@
       amount: money(r.amount_minor),
       premium_per_kg: money(r.premium_per_kg_minor),
       premium: money(r.premium_minor),
-      total: money(r.amount_minor + r.premium_minor) + " " + (r.currency || ""),
+      total: currencySymbol(r.currency) + "\u00a0" + money(r.amount_minor + r.premium_minor),
       clerk: r.clerk,
       recorded: recordedText(r.recorded, r.utc_offset),
     };
