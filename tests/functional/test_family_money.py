@@ -16,7 +16,7 @@ import time_machine
 from sqlmodel import select
 
 from tests import factories as f
-from tracker.models import Delivery, Payment
+from tracker.models import Delivery, Family, Payment
 from tracker.services import deliveries, payments, premiums
 from tracker.services.errors import Conflict
 
@@ -416,3 +416,101 @@ def test_a_weight_corrected_down_then_back_up_is_settled_again(db, world):
     (line,) = payments.delivery_lines(db, fam, 2026)
     assert (line.allocated_minor, line.outstanding_minor) == (900_00, 0)
     assert payments.balance(db, fam, 2026).balance_minor == 0
+
+
+# Corrections along a chain keep each payment with its family and season (helper-57).
+
+
+def _body(family, plot, **kw):
+    body = {
+        "family_id": str(family.id),
+        "plot_id": str(plot.id),
+        "crop": plot.crop,
+        "form": "dry_parchment",
+        "delivered_on": "2026-06-02",
+        "gross_kg": 50.5,
+        "tare_kg": 0.5,
+        "price_per_kg": "9.00",
+    }
+    body.update(kw)
+    return body
+
+
+def test_a_payment_to_one_family_never_settles_another_familys_delivery(
+    db, world, client, api_token
+):
+    """Family X is paid for delivery D1. D1 is corrected as family Y's (a family moved:
+    the payment rightly stays with X), then Y's delivery is corrected again (its weight).
+    The second correction reads what was paid along the whole chain, X's payment
+    included, and allocates X's payment to Y's delivery."""
+    x = f.make_family(db, world.a, head_name="Familia Equis")
+    px = f.make_plot(db, x)
+    y = f.make_family(db, world.a, head_name="Familia Ye")
+    py = f.make_plot(db, y)
+    d1 = f.make_delivery(db, world.a, x, px, kg=50, on=date(2026, 6, 2), price=900)
+    pay = f.make_payment(
+        db, x, amount_minor=450_00, paid_on=date(2026, 6, 5), allocations=[(d1, 450_00)]
+    )
+    db.commit()
+    manager = api_token("manager.a@example.org")
+    moved = client.post(
+        f"/api/v1/deliveries/{d1.id}/void",
+        json={"reason": "era de otra familia", "corrected": _body(y, py)},
+        headers=manager,
+    )
+    assert moved.status_code == 200, moved.get_json()
+    d2 = moved.get_json()["corrected"]["id"]
+    again = client.post(
+        f"/api/v1/deliveries/{d2}/void",
+        json={"reason": "tara", "corrected": _body(y, py, tare_kg=1.5, gross_kg=51.5)},
+        headers=manager,
+    )
+    assert again.status_code == 200, again.get_json()
+    d3 = again.get_json()["corrected"]["id"]
+    shown = client.get(f"/api/v1/payments/{pay.id}", headers=manager).get_json()
+    families_settled = {a["delivery_id"] for a in shown["allocations"] if not a["delivery_voided"]}
+    # X's payment receipt lists Y's delivery D3 as settled by it (S/ 450,00)
+    assert d3 not in families_settled
+    # Y was never paid, yet its delivery reads as settled: it drops out of "still owed"
+    # on Y's payment page, and a payment to Y "oldest first" skips it
+    y_lines = payments.delivery_lines(db, db.get(Family, y.id), 2026)
+    db.commit()
+    assert [
+        (str(line.delivery.id), line.allocated_minor)
+        for line in y_lines
+        if line.delivery.voided_at is None
+    ] == [(d3, 0)]
+
+
+def test_a_payment_of_one_season_never_settles_a_delivery_of_another(db, world, client, api_token):
+    """The same walk along the chain crosses seasons: a delivery dated into last season
+    (the payment rightly stays with 2026), then corrected again, takes the 2026 payment."""
+    x = f.make_family(db, world.a)
+    px = f.make_plot(db, x)
+    d1 = f.make_delivery(db, world.a, x, px, kg=50, on=date(2026, 6, 2), price=900)
+    pay = f.make_payment(
+        db, x, amount_minor=450_00, paid_on=date(2026, 6, 5), allocations=[(d1, 450_00)]
+    )
+    db.commit()
+    manager = api_token("manager.a@example.org")
+    moved = client.post(
+        f"/api/v1/deliveries/{d1.id}/void",
+        json={"reason": "fecha", "corrected": _body(x, px, delivered_on="2026-03-20")},
+        headers=manager,
+    )
+    assert moved.status_code == 200, moved.get_json()
+    d2 = moved.get_json()["corrected"]["id"]
+    again = client.post(
+        f"/api/v1/deliveries/{d2}/void",
+        json={
+            "reason": "tara",
+            "corrected": _body(x, px, delivered_on="2026-03-20", gross_kg=51.5, tare_kg=1.5),
+        },
+        headers=manager,
+    )
+    assert again.status_code == 200, again.get_json()
+    d3 = again.get_json()["corrected"]["id"]
+    shown = client.get(f"/api/v1/payments/{pay.id}", headers=manager).get_json()
+    assert shown["season"] == 2026
+    live = {a["delivery_id"] for a in shown["allocations"] if not a["delivery_voided"]}
+    assert d3 not in live  # a season-2026 payment settles a season-2025 delivery

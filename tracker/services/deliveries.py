@@ -407,7 +407,7 @@ def correct(
     seq = take_receipts(session, centre.id)
     _keep_amount(delivery, data)
     # What payments settled on it, read while it stands; the replacement keeps it.
-    settled = settlements.settled_on(session, delivery)
+    settled = settlements.settled_on(session, coop, delivery)
     void(session, delivery=delivery, reason=reason, user_id=clerk_id)
     replacement = record(
         session,

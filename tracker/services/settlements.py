@@ -56,10 +56,13 @@ def _chain(session: Session, delivery: Delivery) -> list[uuid.UUID]:
     return found
 
 
-def settled_on(session: Session, delivery: Delivery) -> Settled:
+def settled_on(session: Session, coop: Cooperative, delivery: Delivery) -> Settled:
     """What live payments settle on the delivery, read before a correction voids it. A
     delivery corrected before counts each payment's largest allocation along its chain of
-    corrections: a weight corrected down, then back up, settles again what it settled."""
+    corrections: a weight corrected down, then back up, settles again what it settled.
+    Only payments to the delivery's own family for its own season count: a link of the
+    chain that was another family's, or of another season (a correction moved it), keeps
+    its payments where they were made (helper-57)."""
     most: dict[uuid.UUID, int] = {}
     for payment_id, amount in session.execute(
         sa_select(col(PaymentAllocation.payment_id), col(PaymentAllocation.amount_minor))
@@ -67,6 +70,8 @@ def settled_on(session: Session, delivery: Delivery) -> Settled:
         .where(
             col(PaymentAllocation.delivery_id).in_(_chain(session, delivery)),
             col(Payment.voided_at).is_(None),
+            col(Payment.family_id) == delivery.family_id,
+            col(Payment.season) == season_of(coop, delivery.delivered_on),
         )
         .order_by(col(Payment.paid_on), col(Payment.created_at))
     ):
