@@ -28,6 +28,7 @@ from ..models import (
 from ..models.enums import Basis
 from . import certificate_documents, certificates, coverage, families, lot_pages, vocabulary
 from .claims import massbalance
+from .cooperatives import season_of
 
 FLAGS_SHOWN = 2000
 
@@ -136,8 +137,9 @@ def stored_file(session: Session, file_id: uuid.UUID) -> StoredFile | None:
 
 
 def flags_page(session: Session, coop: Cooperative) -> dict[str, Any]:
-    """Deliveries the claims engine flagged: families over a volume cap (summed per family
-    and claim), and deliveries from a plot in the protected area."""
+    """Deliveries the claims engine flagged: families over a volume cap (summed per family,
+    claim, season and crop, in kg of the crop's reference form, as the engine and the
+    season report count the cap), and deliveries from a plot in the protected area."""
     rows = session.execute(
         select(DeliveryFlag, Delivery, Family.member_code, Family.head_name, Plot.name)  # type: ignore[call-overload]
         .join(Delivery, Delivery.id == DeliveryFlag.delivery_id)
@@ -147,29 +149,32 @@ def flags_page(session: Session, coop: Cooperative) -> dict[str, Any]:
         .order_by(DeliveryFlag.kind, Family.member_code, Delivery.delivered_on)
         .limit(FLAGS_SHOWN)
     ).all()
-    over: dict[tuple[str, str], dict[str, Any]] = {}
+    over: dict[tuple[int, str, str, str], dict[str, Any]] = {}
     protected = []
     for flag, delivery, member, name, plot in rows:
         if flag.kind == "over_cap":
-            key = (member, flag.claim_type)
+            season = season_of(coop, delivery.delivered_on)
+            key = (season, member, flag.claim_type, delivery.crop)
             entry = over.setdefault(
                 key,
                 {
+                    "season": season,
                     "member": member,
                     "name": name,
                     "family_id": delivery.family_id,
                     "type": flag.claim_type,
+                    "unit": vocabulary.reference_label(delivery.crop),
                     "deliveries": 0,
                     "grams": 0,
                     "first": delivery,
                 },
             )
             entry["deliveries"] += 1
-            entry["grams"] += delivery.net_g
+            entry["grams"] += vocabulary.reference_g(delivery.form, delivery.net_g)
         else:
             protected.append((delivery, member, name, plot))
     return {
-        "over": list(over.values()),
+        "over": [over[key] for key in sorted(over, key=lambda k: (-k[0], k[1:]))],
         "protected": protected,
         "labels": vocabulary.claim_names(session, coop.id),
     }

@@ -23,6 +23,7 @@ from .certificates import (
     standing_of_view,
 )
 from .claims import CertView
+from .cooperatives import season_bounds, season_of
 from .coverage_history import (
     in_force,
 )
@@ -107,6 +108,8 @@ def alerts(session: Session, coop: Cooperative, day: date) -> Alerts:
         .where(
             col(DeliveryFlag.cooperative_id) == coop.id,
             col(DeliveryFlag.kind) == DeliveryFlagKind.OVER_CAP,
+            # Caps are per season: a closed season's flags are history, not a task.
+            col(Delivery.delivered_on).between(*season_bounds(coop, season_of(coop, day))),
         )
     ).one()
     found.over_cap_deliveries, found.over_cap_families = int(over[0]), int(over[1])
