@@ -234,8 +234,10 @@ def totals(
     coop: Cooperative,
     filters: Filters,
     ids: list[uuid.UUID] | None = None,
+    typed: dict[uuid.UUID, int] | None = None,
 ) -> Totals:
-    """Deliveries, kilos still to gather and families of a selection, in one query."""
+    """Deliveries, kilos still to gather and families of a selection, in one query; with
+    `typed`, the kilos the manager typed for those deliveries (the lot's own)."""
     if ids is not None and not ids:
         return Totals(0, 0, 0, filters.form)
     if ids is None:
@@ -249,7 +251,21 @@ def totals(
             func.count(func.distinct(col(Delivery.family_id))),
         ).where(*where)
     ).one()
-    return Totals(int(row[0]), int(row[1]), int(row[2]), filters.form)
+    found = Totals(int(row[0]), int(row[1]), int(row[2]), filters.form)
+    return _typed(session, found, typed) if typed else found
+
+
+def _typed(session: Session, found: Totals, typed: dict[uuid.UUID, int]) -> Totals:
+    """The totals with the kilos a manager typed for some deliveries instead of what is
+    left of them (never more than what is left: `create_lot` refuses more)."""
+    grams = found.grams
+    for delivery_id, left in session.execute(
+        select(col(Delivery.id), col(Delivery.net_g) - col(Delivery.lotted_g)).where(
+            col(Delivery.id).in_(list(typed))
+        )
+    ):
+        grams += min(typed[delivery_id], int(left)) - int(left)
+    return replace(found, grams=grams)
 
 
 # -- the page -----------------------------------------------------------------------------
@@ -442,12 +458,13 @@ def preview(
     form: str,
     filters: Filters,
     ids: list[uuid.UUID] | None = None,
+    typed: dict[uuid.UUID, int] | None = None,
 ) -> Preview:
     """What a lot of these deliveries (picked ids, or all that match) will carry once
     made, by the claims engine's own rules (segregation through one certificate covering
     every delivery, in scope for the lot's crop and form), and what it loses and why."""
     chosen = _selection(coop, ids, filters)
-    weighed = totals(session, coop, filters, ids)
+    weighed = totals(session, coop, filters, ids, typed)
     counts: dict[uuid.UUID, int] = {}
     for cert_id, n in session.execute(
         select(col(DeliveryClaim.certificate_id), func.count())
@@ -459,6 +476,7 @@ def preview(
     context = claims.LotContext(session, coop.id, [])
     context.counts[draft.id] = counts
     context.totals[draft.id] = weighed.deliveries
+    context.draft_inputs[draft.id] = chosen  # a renewal chain is counted on these
     carries = context.claims(cast(Lot, draft)) if weighed.deliveries else []
     held = {c.type for c in carries}
     segregated_types: set[str] = set()

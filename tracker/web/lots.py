@@ -161,6 +161,17 @@ def _picked(values: Any) -> list[uuid.UUID]:
     return [i for i in (parse_uuid(raw) for raw in values.getlist("delivery")) if i is not None]
 
 
+def _typed(values: Any, picked: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The kilos typed for picked deliveries ("kg for this lot"), as the lot will take
+    them; a bad figure is left to the form's own refusal when the lot is made."""
+    found: dict[uuid.UUID, int] = {}
+    for delivery_id in picked:
+        grams = _grams(values.get(f"kg_{delivery_id}"), "deliveries", {})
+        if grams is not None:
+            found[delivery_id] = grams
+    return found
+
+
 def _render_new(
     coop: Cooperative,
     errors: dict[str, list[str]] | None = None,
@@ -185,7 +196,9 @@ def _render_new(
             session, coop, filters, page=paging.page_number(values.get("page"))
         )
         picked = _picked(values)
-        picked_totals = lot_forming.totals(session, coop, filters, picked if picked else [])
+        picked_totals = lot_forming.totals(
+            session, coop, filters, picked if picked else [], _typed(values, picked)
+        )
     centres = deliveries.centres(session, coop)
     offered = lot_forming.choices(session, coop, crop)
     return (
@@ -250,6 +263,7 @@ def preview(code: str) -> Any:
         form=filters.form or "",
         filters=filters,
         ids=None if scope_all else picked,
+        typed=None if scope_all else _typed(form, picked),
     )
     return _render_new(coop, preview=found)
 

@@ -205,6 +205,9 @@ class LotContext:
         self._site_memo: dict[uuid.UUID, dict[str, set[uuid.UUID]]] = {}
         self._mb_memo: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
         self._chain_memo: dict[uuid.UUID, set[uuid.UUID]] = {}
+        # A lot not made yet (the lot-forming preview): its deliveries, as a selectable of
+        # ids, since it has no genealogy to count a renewal chain through.
+        self.draft_inputs: dict[uuid.UUID, Any] = {}
 
     # the lots' deliveries, one by one: only for explanations and mass-balance needs
     def _detail(self) -> dict[uuid.UUID, dict[uuid.UUID, int]]:
@@ -273,10 +276,21 @@ class LotContext:
         found: set[uuid.UUID] = set()
         for members in chains.values():
             could = len(members) > 1 and sum(counts[c] for c in members) >= total
-            if could and chain_counts(self.session, {lot_id: members})[lot_id] == total:
+            if could and self._chain_count(lot_id, members) == total:
                 found |= set(members)
         self._chain_memo[lot_id] = found
         return found
+
+    def _chain_count(self, lot_id: uuid.UUID, members: list[uuid.UUID]) -> int:
+        """The lot's deliveries carrying a claim under any certificate of one chain."""
+        draft = self.draft_inputs.get(lot_id)
+        if draft is None:
+            return chain_counts(self.session, {lot_id: members})[lot_id]
+        claim = DeliveryClaim.__table__  # type: ignore[attr-defined]
+        query = select(func.count(func.distinct(claim.c.delivery_id))).where(
+            claim.c.delivery_id.in_(draft), claim.c.certificate_id.in_(members)
+        )
+        return int(self.session.execute(query).scalar_one())
 
     # rule 2, mass balance
     def mass_balance(self, lot_id: uuid.UUID, cert_id: uuid.UUID) -> bool:

@@ -228,6 +228,8 @@ def options_for(session: Session, context: LotContext, lot: Lot) -> list[MassBal
             continue
         need = context.reference_need(lot.id, cert_id)
         allocation = context.allocated.get(lot.id, {}).get(cert_id)
+        if allocation is None and lot.status == LotStatus.CONSUMED:
+            continue  # `allocate` refuses a used lot: offer nothing it would refuse
         options.append(
             MassBalanceOption(
                 certificate_id=cert_id,
