@@ -250,15 +250,22 @@ class _FamilyCells:
         if found is None:
             name = clean(cell)
             wanted = fold(name)
-            plot_id = next(
-                (p.id for p in self.plots_by_family.get(family.id, []) if fold(p.name) == wanted),
-                None,
-            )
+            plots = self.plots_by_family.get(family.id, [])
+            exact = [p.id for p in plots if p.name == name]
+            alike = exact or [p.id for p in plots if fold(p.name) == wanted]
+            plot_id = alike[0] if len(alike) == 1 else None
             message = None
             if plot_id is None:
                 code = next(c for c, f in self.by_code.items() if f.id == family.id)
                 message = str(
                     _l("Family %(code)s has no plot called “%(name)s”.", code=code, name=name)
+                    if not alike
+                    else _l(
+                        "Several plots of family %(code)s match “%(name)s”: write the plot's "
+                        "name exactly as it is.",
+                        code=code,
+                        name=name,
+                    )
                 )
             found = (plot_id, message)
             self.plots[key_] = found

@@ -375,10 +375,12 @@ def refuse_repeat(session: Session, coop: Cooperative, kind: str, sha256: str) -
 
 def lock_for_import(session: Session, coop: Cooperative, kind: str, table: Table) -> None:
     """Take the cooperative's audit chain (which every write of the cooperative takes
-    before it commits), then check the file is new: two imports of one file started
-    together, or a re-run while the first is still committing, get one import and one
-    refusal, whatever the timing."""
+    before it commits), then check the file has rows and is new: two imports of one file
+    started together, or a re-run while the first is still committing, get one import and
+    one refusal, whatever the timing."""
     audit.lock_chain(session, coop.id)
+    if not table.rows:  # the template as downloaded: nothing to import, nothing to record
+        raise ImportFailed([RowError(2, "", str(_l("The file has no rows.")))])
     refuse_repeat(session, coop, kind, table.sha256)
 
 

@@ -25,6 +25,7 @@ from ..models.enums import Crop, PlotFlagKind
 from . import audit, geo
 from .cooperatives import bump_public_version
 from .errors import NotFound, ValidationFailed
+from .text import fold
 
 FIELDS = ("name", "crop", "area_m2", "altitude_m", "expected_yield_kg_ha", "geometry")
 MAX_AREA_M2 = 10_000 * 10_000  # 10,000 ha: far beyond any smallholder's plot
@@ -45,10 +46,13 @@ def _check(
         if not clean["name"] or len(clean["name"]) > 100:
             errors["name"] = [str(_l("Give the plot a name of at most 100 characters."))]
         else:
-            query = select(Plot.id).where(Plot.family_id == family.id, Plot.name == clean["name"])
+            # Twins that differ only by case or accents ("Parcela 1", "PARCELA 1") would be
+            # one plot to a clerk and to the deliveries import: refused as the same name.
+            query = select(Plot.id, Plot.name).where(Plot.family_id == family.id)
             if plot is not None:
                 query = query.where(Plot.id != plot.id)
-            if session.exec(query).first() is not None:
+            wanted = fold(clean["name"])
+            if any(fold(name) == wanted for _id, name in session.exec(query).all()):
                 errors["name"] = [str(_l("The family already has a plot with this name."))]
     if "crop" in clean:
         if clean["crop"] not in set(Crop):

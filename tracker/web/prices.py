@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
 from .. import formatting, guard
 from ..db import get_session
@@ -17,7 +17,7 @@ from ..idempotency import idempotent
 from ..models import Cooperative
 from ..models.enums import FORMS_BY_CROP, Crop
 from ..schemas.common import Money
-from ..schemas.intake import LocalDate
+from ..schemas.intake import TYPE_MESSAGES, LocalDate
 from ..services import deliveries, prices
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
@@ -100,10 +100,13 @@ def set_price(code: str) -> Any:
         errors.update(error.errors())
     try:
         day = (
-            LocalDate().deserialize(form.get("day", "")) if form.get("day") else deliveries.today()
+            LocalDate(error_messages=TYPE_MESSAGES[fields.Date]).deserialize(form.get("day", ""))
+            if form.get("day")
+            else deliveries.today()
         )
     except ValidationError as error:
-        errors["day"] = [str(m) for m in error.messages]  # type: ignore[union-attr]
+        said = error.messages  # one (lazily translated) message, or a list of them
+        errors["day"] = [str(m) for m in said] if isinstance(said, list) else [str(said)]
     for name in ("price_per_kg", "premium_per_kg"):
         try:
             found = _minor(form.get(name), name, required=name == "price_per_kg")
