@@ -703,3 +703,22 @@ def set_day_price(
         ),
         user_id=None,
     )
+
+
+def make_mass_balance_credit(session: Session, coop: Cooperative, kg: float = 1000) -> Any:
+    """A mass-balance Fairtrade certificate of coffee whose one certified family delivered
+    `kg` of green coffee: that much credit in its ledger. Committed."""
+    cert = make_certificate(
+        session,
+        coop,
+        type="fairtrade",
+        basis="mass_balance",
+        number="FLO-MB-1",
+        standard="Fairtrade",
+    )
+    family = make_family(session, coop)
+    plot = make_plot(session, family, area_ha=10.0, expected_yield_kg_ha=900)
+    cover(session, cert, family)
+    make_delivery(session, coop, family, plot, kg=kg, form="green", on=date(2026, 6, 1))
+    session.commit()
+    return cert

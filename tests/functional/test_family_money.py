@@ -421,6 +421,20 @@ def test_a_weight_corrected_down_then_back_up_is_settled_again(db, world):
 # Corrections along a chain keep each payment with its family and season (helper-57).
 
 
+def _corrected_twice(client, headers, delivery, first: dict, second: dict) -> str:
+    """Correct a delivery through the API, then correct the correction: the last id."""
+    current = str(delivery.id)
+    for reason, body in (("primera", first), ("segunda", second)):
+        answer = client.post(
+            f"/api/v1/deliveries/{current}/void",
+            json={"reason": reason, "corrected": body},
+            headers=headers,
+        )
+        assert answer.status_code == 200, answer.get_json()
+        current = answer.get_json()["corrected"]["id"]
+    return current
+
+
 def _body(family, plot, **kw):
     body = {
         "family_id": str(family.id),
@@ -453,20 +467,9 @@ def test_a_payment_to_one_family_never_settles_another_familys_delivery(
     )
     db.commit()
     manager = api_token("manager.a@example.org")
-    moved = client.post(
-        f"/api/v1/deliveries/{d1.id}/void",
-        json={"reason": "era de otra familia", "corrected": _body(y, py)},
-        headers=manager,
+    d3 = _corrected_twice(
+        client, manager, d1, _body(y, py), _body(y, py, tare_kg=1.5, gross_kg=51.5)
     )
-    assert moved.status_code == 200, moved.get_json()
-    d2 = moved.get_json()["corrected"]["id"]
-    again = client.post(
-        f"/api/v1/deliveries/{d2}/void",
-        json={"reason": "tara", "corrected": _body(y, py, tare_kg=1.5, gross_kg=51.5)},
-        headers=manager,
-    )
-    assert again.status_code == 200, again.get_json()
-    d3 = again.get_json()["corrected"]["id"]
     shown = client.get(f"/api/v1/payments/{pay.id}", headers=manager).get_json()
     families_settled = {a["delivery_id"] for a in shown["allocations"] if not a["delivery_voided"]}
     # X's payment receipt lists Y's delivery D3 as settled by it (S/ 450,00)
@@ -493,23 +496,13 @@ def test_a_payment_of_one_season_never_settles_a_delivery_of_another(db, world, 
     )
     db.commit()
     manager = api_token("manager.a@example.org")
-    moved = client.post(
-        f"/api/v1/deliveries/{d1.id}/void",
-        json={"reason": "fecha", "corrected": _body(x, px, delivered_on="2026-03-20")},
-        headers=manager,
+    d3 = _corrected_twice(
+        client,
+        manager,
+        d1,
+        _body(x, px, delivered_on="2026-03-20"),
+        _body(x, px, delivered_on="2026-03-20", gross_kg=51.5, tare_kg=1.5),
     )
-    assert moved.status_code == 200, moved.get_json()
-    d2 = moved.get_json()["corrected"]["id"]
-    again = client.post(
-        f"/api/v1/deliveries/{d2}/void",
-        json={
-            "reason": "tara",
-            "corrected": _body(x, px, delivered_on="2026-03-20", gross_kg=51.5, tare_kg=1.5),
-        },
-        headers=manager,
-    )
-    assert again.status_code == 200, again.get_json()
-    d3 = again.get_json()["corrected"]["id"]
     shown = client.get(f"/api/v1/payments/{pay.id}", headers=manager).get_json()
     assert shown["season"] == 2026
     live = {a["delivery_id"] for a in shown["allocations"] if not a["delivery_voided"]}

@@ -36,17 +36,9 @@ def clock():
 
 @pytest.fixture
 def mb(db, world):
+    """A mass-balance Fairtrade certificate of coffee with 1,000 kg of credit."""
     with time_machine.travel(NOW, tick=False):
-        a = world.a
-        cert = f.make_certificate(
-            db, a, type="fairtrade", basis="mass_balance", number="FLO-MB-1", standard="Fairtrade"
-        )
-        family = f.make_family(db, a)
-        plot = f.make_plot(db, family, area_ha=10.0, expected_yield_kg_ha=900)
-        f.cover(db, cert, family)
-        f.make_delivery(db, a, family, plot, kg=1000, form="green", on=date(2026, 6, 1))
-        db.commit()
-        yield cert
+        yield f.make_mass_balance_credit(db, world.a)
 
 
 def test_preview_promises_the_renewal_claim_the_formed_lot_carries(db, world, client, auth, clock):

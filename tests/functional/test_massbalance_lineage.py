@@ -4,7 +4,7 @@ the kilos they did not, and their allocation cannot be taken back while it count
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -19,19 +19,9 @@ NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 @pytest.fixture
 def mb(db, world):
-    """A mass-balance Fairtrade certificate of coffee: one certified family delivers
-    1,000 kg of green coffee (1,000 kg of credit)."""
+    """A mass-balance Fairtrade certificate of coffee with 1,000 kg of credit."""
     with time_machine.travel(NOW, tick=False):
-        a = world.a
-        cert = f.make_certificate(
-            db, a, type="fairtrade", basis="mass_balance", number="FLO-MB-1", standard="Fairtrade"
-        )
-        family = f.make_family(db, a)
-        plot = f.make_plot(db, family, area_ha=10.0, expected_yield_kg_ha=900)
-        f.cover(db, cert, family)
-        f.make_delivery(db, a, family, plot, kg=1000, form="green", on=date(2026, 6, 1))
-        db.commit()
-        yield cert
+        yield f.make_mass_balance_credit(db, world.a)
 
 
 def _book(client, api_token, cert) -> tuple[float, float, float]:
