@@ -421,6 +421,16 @@ def test_a_weight_corrected_down_then_back_up_is_settled_again(db, world):
 # Corrections along a chain keep each payment with its family and season (helper-57).
 
 
+def _paid_delivery(db, world, family, plot):
+    """50 kg at S/ 9,00 on 2 Jun 2026, settled in full by a payment of 5 Jun."""
+    delivery = f.make_delivery(db, world.a, family, plot, kg=50, on=date(2026, 6, 2), price=900)
+    pay = f.make_payment(
+        db, family, amount_minor=450_00, paid_on=date(2026, 6, 5), allocations=[(delivery, 450_00)]
+    )
+    db.commit()
+    return delivery, pay
+
+
 def _corrected_twice(client, headers, delivery, first: dict, second: dict) -> str:
     """Correct a delivery through the API, then correct the correction: the last id."""
     current = str(delivery.id)
@@ -461,11 +471,7 @@ def test_a_payment_to_one_family_never_settles_another_familys_delivery(
     px = f.make_plot(db, x)
     y = f.make_family(db, world.a, head_name="Familia Ye")
     py = f.make_plot(db, y)
-    d1 = f.make_delivery(db, world.a, x, px, kg=50, on=date(2026, 6, 2), price=900)
-    pay = f.make_payment(
-        db, x, amount_minor=450_00, paid_on=date(2026, 6, 5), allocations=[(d1, 450_00)]
-    )
-    db.commit()
+    d1, pay = _paid_delivery(db, world, x, px)
     manager = api_token("manager.a@example.org")
     d3 = _corrected_twice(
         client, manager, d1, _body(y, py), _body(y, py, tare_kg=1.5, gross_kg=51.5)
@@ -490,11 +496,7 @@ def test_a_payment_of_one_season_never_settles_a_delivery_of_another(db, world, 
     (the payment rightly stays with 2026), then corrected again, takes the 2026 payment."""
     x = f.make_family(db, world.a)
     px = f.make_plot(db, x)
-    d1 = f.make_delivery(db, world.a, x, px, kg=50, on=date(2026, 6, 2), price=900)
-    pay = f.make_payment(
-        db, x, amount_minor=450_00, paid_on=date(2026, 6, 5), allocations=[(d1, 450_00)]
-    )
-    db.commit()
+    d1, pay = _paid_delivery(db, world, x, px)
     manager = api_token("manager.a@example.org")
     d3 = _corrected_twice(
         client,
