@@ -321,7 +321,7 @@ def _families(session: Any, coop_id: uuid.UUID, p: dict[str, Any]) -> None:
         tables["Family"],
         coop_id,
         "fed_family",
-        {**stamp, "phone": None, "active": True, "updated_at": now},
+        {**stamp, "phone": None, "active": True, "left_on": None, "updated_at": now},
     )
     # A point near Moyobamba; far more yield than delivered, so no delivery is over the cap.
     _temp(
@@ -423,6 +423,7 @@ def _deliveries(session: Any, coop_id: uuid.UUID, p: dict[str, Any]) -> None:
             "form": p["form"],
             "premium_per_kg_minor": 40,
             "price_pending": False,
+            "price_per_quintal_minor": None,
             "paper_receipt": None,
             "clerk_id": None,
             "replaces_id": None,
