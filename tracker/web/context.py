@@ -176,18 +176,24 @@ def _template_context() -> dict[str, Any]:
 # -- form values and errors ---------------------------------------------------------------
 
 
+def messages_of(found: Any) -> list[str]:
+    """One message or a list of them, as a list of strings: a field's own error message
+    is often a single lazily translated string, which iterated would give its letters."""
+    return [str(m) for m in found] if isinstance(found, list) else [str(found)]
+
+
 def errors_of(error: ValidationError | ValidationFailed) -> dict[str, list[str]]:
     """Messages by field, for the form macros (nested schemas flattened)."""
     messages: Any = error.messages if isinstance(error, ValidationError) else error.errors()
     if not isinstance(messages, dict):
-        return {"_schema": [str(m) for m in messages]}
+        return {"_schema": messages_of(messages)}
     flat: dict[str, list[str]] = {}
     for name, found in messages.items():
         if isinstance(found, dict):
             for inner, more in errors_of(ValidationError(found)).items():
                 flat[inner] = more
         else:
-            flat[name] = [str(m) for m in (found if isinstance(found, list) else [found])]
+            flat[name] = messages_of(found)
     return flat
 
 

@@ -28,6 +28,7 @@ from .context import (
     form_page,
     login_required_for,
     may,
+    messages_of,
     show_cooperative,
     user_id,
 )
@@ -105,8 +106,7 @@ def set_price(code: str) -> Any:
             else deliveries.today()
         )
     except ValidationError as error:
-        said = error.messages  # one (lazily translated) message, or a list of them
-        errors["day"] = [str(m) for m in said] if isinstance(said, list) else [str(said)]
+        errors["day"] = messages_of(error.messages)
     for name in ("price_per_kg", "premium_per_kg"):
         try:
             found = _minor(form.get(name), name, required=name == "price_per_kg")
