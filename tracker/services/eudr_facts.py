@@ -58,6 +58,7 @@ class PlotRow:
     deliveries: int
     shipped_g: int = 0
     shown_g: int = 0
+    number: int = 0  # the plot's place among its family's plots, 1 for the first made
 
     @property
     def crop(self) -> str:
@@ -82,9 +83,19 @@ class PlotRow:
         return family.head_name if family.public_name_consent else family.member_code
 
     @property
+    def plot_label(self) -> str:
+        """The plot as a document leaving the cooperative names it: its name where the
+        family consented to show its name, else "Plot N", its place among the family's
+        plots. A clerk may name a plot after the household ("Chacra de los Quispe"), and
+        that surname would leave the cooperative with it."""
+        if self.family.public_name_consent:
+            return self.plot.name
+        return str(_l("Plot %(number)s", number=self.number))
+
+    @property
     def place(self) -> str:
         c = self.community
-        parts = [self.plot.name, c.name, c.district, c.province, c.region]
+        parts = [self.plot_label, c.name, c.district, c.province, c.region]
         return ", ".join(p for p in parts if p)
 
 
@@ -188,8 +199,26 @@ def plot_rows(
                     shown.get(plot.id, 0),
                 )
             )
-    rows.sort(key=lambda r: (r.crop, r.family.member_code, r.plot.name))
+    _number_plots(session, rows)
+    rows.sort(key=lambda r: (r.crop, r.family.member_code, r.number))
     return rows, delivery_ids
+
+
+def _number_plots(session: Session, rows: list[PlotRow]) -> None:
+    """Each row's plot's place among all its family's plots, in the order they were made
+    (`PlotRow.plot_label`)."""
+    places: dict[uuid.UUID, int] = {}
+    for chunk in chunks(sorted({row.family.id for row in rows})):
+        seen: dict[uuid.UUID, int] = defaultdict(int)
+        for plot_id, family_id in session.execute(
+            select(Plot.id, Plot.family_id)
+            .where(Plot.family_id.in_(chunk))  # type: ignore[attr-defined]
+            .order_by(Plot.family_id, Plot.created_at, Plot.name, Plot.id)  # type: ignore[arg-type]
+        ):
+            seen[family_id] += 1
+            places[plot_id] = seen[family_id]
+    for row in rows:
+        row.number = places[row.plot.id]
 
 
 def _shipped_shares(
