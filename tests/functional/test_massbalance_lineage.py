@@ -101,3 +101,26 @@ def test_the_lot_page_offers_the_merge_for_what_it_still_needs(db, world, mb, cl
     [option] = massbalance.options_for(db, LotContext(db, a.id, [merged]), merged)
     db.commit()
     assert option.needs_g == 100_000
+
+
+def test_a_shipped_lot_is_not_given_a_claim_afterwards(db, world, mb, client, api_token):
+    """The buyer received the lot with the claims it had when it left (found by helper-58
+    at stop 26): credit spent on it afterwards would claim kilos that were never sold
+    with the claim. The lot page does not offer it, and the API refuses it, translated,
+    spending nothing."""
+    a = world.a
+    lot = f.make_lot(db, a, kg=100, form="green")
+    with time_machine.travel(NOW, tick=False):
+        f.make_shipment(db, a, [lot])
+    from tracker.services.claims.lots import LotContext
+
+    assert massbalance.options_for(db, LotContext(db, a.id, [lot]), lot) == []
+    db.commit()
+    answer = client.post(
+        f"/api/v1/lots/{lot.id}/mass-balance",
+        json={"certificate_id": str(mb.id)},
+        headers={**api_token("manager.a@example.org"), "Accept-Language": "es"},
+    )
+    assert answer.status_code == 409, answer.get_data(as_text=True)
+    assert "se embarcó" in answer.get_json()["message"]
+    assert _book(client, api_token, mb) == (1000.0, 0.0, 1000.0)

@@ -97,6 +97,16 @@ def allocate(
         raise Conflict(
             _l("Lot %(code)s was used or voided: allocate to the lot it went into.", code=lot.code)
         )
+    if lot.status == LotStatus.SHIPPED:
+        # The buyer received the lot with the claims it had then (its documents, its
+        # page): a claim given afterwards was never sold with it.
+        raise Conflict(
+            _l(
+                "Lot %(code)s was shipped: its claims went with it and cannot be added now.",
+                code=lot.code,
+            ),
+            field="certificate_id",
+        )
     context = LotContext(session, lot.cooperative_id, [lot])
     cert = context.certs[certificate.id]
     day = today or local_today()
@@ -228,8 +238,8 @@ def options_for(session: Session, context: LotContext, lot: Lot) -> list[MassBal
             continue
         need = context.reference_need(lot.id, cert_id)
         allocation = context.allocated.get(lot.id, {}).get(cert_id)
-        if allocation is None and lot.status == LotStatus.CONSUMED:
-            continue  # `allocate` refuses a used lot: offer nothing it would refuse
+        if allocation is None and lot.status in (LotStatus.CONSUMED, LotStatus.SHIPPED):
+            continue  # `allocate` refuses a used or shipped lot: offer nothing it would refuse
         options.append(
             MassBalanceOption(
                 certificate_id=cert_id,
