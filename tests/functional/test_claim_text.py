@@ -302,6 +302,8 @@ def test_a_renewals_certificates_each_held_on_the_dates_they_back(db, world, cli
     page = client.get(f"/l/{lot.public_token}", headers={"Accept-Language": "es"})
     html = page.get_data(as_text=True)
     assert "CU-2026" in html and "CU-2027" in html
+    # The renewal, valid today, first; the one that expired yesterday after it (helper-58).
+    assert html.index("CU-2027") < html.index("CU-2026")
     assert "No válido en todas las fechas de cosecha" not in html
     assert html.count("Válido en las fechas de cosecha") >= 2
     [label] = printing.label_claims(db, lot, today=date(2027, 4, 2))

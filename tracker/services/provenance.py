@@ -535,14 +535,25 @@ def _claims(
             type=claim.type,
             basis=claim.basis,
             certificates=tuple(
-                replace(by_id[c], qualification=qualified.get(c))
-                for c in claim.certificate_ids
-                if c in by_id
+                sorted(
+                    (
+                        replace(by_id[c], qualification=qualified.get(c))
+                        for c in claim.certificate_ids
+                        if c in by_id
+                    ),
+                    key=_latest_first,
+                )
             ),
             covers="families" if claim.type in family_types else "sites",
         )
         for claim in sorted(found, key=lambda c: c.type)
     ]
+
+
+def _latest_first(cert: CertificateFacts) -> tuple[int, int, str]:
+    """A claim's certificates with the one valid latest first: a lot of deliveries on
+    both sides of a renewal shows the renewal, not "expired since", at the top."""
+    return (-cert.valid_until.toordinal(), -cert.valid_from.toordinal(), cert.number)
 
 
 def protected_shape(coop: Cooperative) -> BaseGeometry | None:
