@@ -16,6 +16,7 @@ import pytest
 from tests import factories as f
 from tests.functional.test_public_documents import decode_every_qr
 from tracker.documents import sheets
+from tracker.services import vocabulary
 
 needs_tools = pytest.mark.skipif(
     not (shutil.which("zbarimg") and shutil.which("pdftoppm") and shutil.which("pdftotext")),
@@ -82,7 +83,7 @@ def test_the_last_sack_holds_what_is_left_and_english_labels(client, auth, publi
     answer = client.get(f"/lots/{lot.id}/labels.pdf?lang=en")  # 69 kg sacks by default
     assert answer.status_code == 200
     [text] = page_texts(answer.data, tmp_path / "text")
-    sacks = sheets.sacks_for(lot.weight_g, sheets.SACK_G)
+    sacks = sheets.sacks_for(lot.weight_g, vocabulary.sack_g(lot.crop))
     assert sacks == 6
     assert text.count("69.0 kg") == 5
     left = (lot.weight_g - 5 * 69_000) / 1000
@@ -227,3 +228,45 @@ def test_a_voided_lot_is_printed_nothing(client, auth, api_token, db, public):
         assert "voided" in api.get_json()["message"] or "anulado" in api.get_json()["message"]
     db.expire_all()
     assert db.get(Lot, lot.id).published_at == published
+
+
+@needs_tools
+def test_a_cacao_lot_is_labelled_in_cacao_sacks_and_offered_cacao_processes(
+    client, auth, db, world, tmp_path
+):
+    """A cacao lot's labels assumed a 69 kg coffee sack, and its page offered hulling and
+    roasting, which the service then refused (helper-55, stop 26). A cacao sack is
+    62.5 kg, and the page offers only the processes a cacao lot can go through."""
+    lot = f.make_lot(db, world.a, kg=200, crop="cacao", form="dry_beans")
+    db.commit()
+    auth.login("manager.a@example.org")
+    page = client.get(f"/lots/{lot.id}", headers={"Accept-Language": "es"}).get_data(
+        as_text=True
+    )
+    assert 'name="sack_kg" type="text" inputmode="decimal" value="62,5"' in page
+    assert 'name="sacks" type="number" min="1" max="400" step="1" value="4"' in page
+    offered = page.split('name="process"', 1)[1].split("</select>", 1)[0]
+    assert 'value="sorting"' in offered
+    assert 'value="hulling"' not in offered and 'value="roasting"' not in offered
+    answer = client.get(f"/lots/{lot.id}/labels.pdf?lang=es")
+    assert answer.status_code == 200
+    text = "\n".join(page_texts(answer.data, tmp_path / "text"))
+    # 200 kg: three sacks of 62.5 kg and a fourth of 12.5 kg
+    assert text.count("62,5 kg") == 3 and "12,5 kg" in text and "4 de 4" in text
+
+
+def test_a_used_lot_prints_no_sack_labels(client, auth, db, world):
+    """A lot split into parts was still offered sack labels (helper-58, stop 26): sacks
+    labelled with it would name a lot that holds none of its kilos now. Its page offers
+    none and the labels answer 409, translated, on the page and over the API."""
+    from tracker.services import lots
+
+    whole = f.make_lot(db, world.a, kg=100, form="green")
+    lots.split_lot(db, lot=whole, parts_g=[40_000, 60_000])
+    db.commit()
+    auth.login("manager.a@example.org")
+    page = client.get(f"/lots/{whole.id}").get_data(as_text=True)
+    assert "labels-sacks" not in page
+    answer = client.get(f"/lots/{whole.id}/labels.pdf", headers={"Accept-Language": "es"})
+    assert answer.status_code == 409
+    assert "ya se usó" in answer.get_data(as_text=True)

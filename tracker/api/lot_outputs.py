@@ -9,7 +9,8 @@ from flask.views import MethodView
 
 from .. import downloads, guard
 from ..expensive import document_limit
-from ..schemas.labels import LabelsQuery, check_sacks
+from ..schemas import labels as labels_query
+from ..schemas.labels import LabelsQuery
 from ._common import resource_blueprint
 
 blp = resource_blueprint(
@@ -51,8 +52,7 @@ class LotLabels(MethodView):
         Spanish or English. Printing them publishes the lot: its GS1 Digital Link opens its
         page from then on."""
         lot = guard.record("lot_id")
-        check_sacks(lot.weight_g, args["sacks"], args["sack_kg"])
-        return downloads.lot_labels(lot, args)
+        return downloads.lot_labels(lot, labels_query.for_lot(lot, args))
 
 
 @blp.route("/lots/<lot_id>/provenance.pdf")

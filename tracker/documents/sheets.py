@@ -28,7 +28,6 @@ from . import content_cache, pdf, present, qr
 
 LABELS_PER_PAGE = 8
 MAX_LABELS = 400
-SACK_G = 69_000  # a coffee export sack (the manager may say otherwise: ?sack_kg=)
 MAX_SACK_G = 100_000
 LABEL_LOCALES = ("es", "en")
 # How many sheets this process rendered (tests check that a repeat request renders none).
@@ -115,13 +114,14 @@ def labels(
     *,
     locale: str,
     sacks: int | None = None,
-    sack_g: int = SACK_G,
+    sack_g: int | None = None,
     count: int | None = None,
 ) -> bytes:
     """Sack labels of a lot (`printing.labels`): one per sack, each with its number and
     weight, the lot code, the claims with their certifiers' codes and the QR code, named
     with the cooperative's product name when it has one. `count` is the old name of
     `sacks`; without either, as many sacks as the lot fills."""
+    sack_g = sack_g or vocabulary.sack_g(lot.crop)
     sacks = sacks or count or sacks_for(lot.weight_g, sack_g)
     sacks = max(1, min(int(sacks), MAX_LABELS))
     weights = sack_weights(lot.weight_g, sacks, sack_g)

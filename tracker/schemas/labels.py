@@ -1,6 +1,6 @@
 """What the manager asks of sack labels (the web page's and the API's `labels.pdf`):
-how many sacks, how many kg each (69 kg, a coffee export sack, unless told), and the
-language of the labels."""
+how many sacks, how many kg each (a full export sack of the lot's crop unless told:
+`vocabulary.SACK_G`), and the language of the labels."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from ..models import Lot
+from ..services import vocabulary
 from ..services.errors import ValidationFailed
 from .common import Kilograms
 from .lot import InputSchema
 
 MAX_SACKS = 400
-SACK_G = 69_000
 LANGUAGES = ("es", "en")
 
 
@@ -39,8 +40,11 @@ class LabelsQuery(InputSchema):
         minimum=1,
         maximum=100,
         allow_zero=False,
-        load_default=SACK_G,
-        metadata={"description": "kg in each sack (69 kg, a coffee export sack, by default)"},
+        load_default=None,
+        metadata={
+            "description": "kg in each sack; by default a full export sack of the lot's crop "
+            "(coffee 69 kg, cacao 62.5 kg)"
+        },
     )
     lang = fields.String(
         load_default=None,
@@ -58,6 +62,14 @@ class LabelsQuery(InputSchema):
         data["sacks"] = data.get("sacks") or data.pop("count", None)
         data.pop("count", None)
         return data
+
+
+def for_lot(lot: Lot, query: dict[str, Any]) -> dict[str, Any]:
+    """The loaded query with the lot's own sack (`vocabulary.sack_g`) where none was
+    given, refused (`check_sacks`) if it asks more sacks than the lot fills."""
+    query = {**query, "sack_kg": query["sack_kg"] or vocabulary.sack_g(lot.crop)}
+    check_sacks(lot.weight_g, query["sacks"], query["sack_kg"])
+    return query
 
 
 def check_sacks(lot_g: int, sacks: int | None, sack_g: int) -> None:

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from ..models import Certificate, Cooperative, Lot, Product
+from ..models.enums import LotStatus
 from . import claim_text, provenance, publication, vocabulary
 from . import claims as claims_service
 from .errors import Conflict
@@ -125,6 +126,16 @@ def printed_uri(session: Session, lot: Lot, *, via: publication.Via, public_url:
 def labels(session: Session, lot: Lot, *, public_url: str) -> Labels:
     """Sack labels of a lot, named with the cooperative's product name when it has one.
     Printing them publishes the lot."""
+    if lot.status == LotStatus.CONSUMED:
+        # Its kilos went into other lots: a sack labelled with it now would name a lot
+        # that no longer holds them.
+        raise Conflict(
+            _l(
+                "Lot %(code)s was used: its kilos are in the lots made from it. Print "
+                "their labels.",
+                code=lot.code,
+            )
+        )
     uri = printed_uri(session, lot, via=publication.Via.LABELS, public_url=public_url)
     coop = session.get(Cooperative, lot.cooperative_id)
     assert coop is not None

@@ -70,6 +70,16 @@ LOT_STATUS_LABELS = {
     LotStatus.VOIDED: _l("voided"),
 }
 
+# A full export sack, what the sack labels assume unless the manager says otherwise:
+# green coffee leaves Peru in 69 kg bags, cacao beans in 62.5 kg ones.
+SACK_G = {Crop.COFFEE: 69_000, Crop.CACAO: 62_500}
+
+
+def sack_g(crop: str) -> int:
+    """The grams of a full sack of this crop (`SACK_G`)."""
+    return SACK_G.get(Crop(crop), SACK_G[Crop.COFFEE])
+
+
 # -- claims and certificates ------------------------------------------------------------
 
 # The built-in claim types; a cooperative's own kinds are named by `claim_names`.

@@ -15,7 +15,8 @@ from marshmallow import EXCLUDE, ValidationError
 from .. import downloads, guard
 from ..db import writes_on_get
 from ..expensive import document_limit
-from ..schemas.labels import LabelsQuery, check_sacks
+from ..schemas import labels as labels_query
+from ..schemas.labels import LabelsQuery
 from ..services.errors import ValidationFailed
 from .context import login_required_for
 
@@ -41,14 +42,15 @@ def qr_png(lot_id: str) -> Response:
 @writes_on_get
 def labels(lot_id: str) -> Response:
     """Sack labels on A4 (8 per sheet): ?sacks= (as many as the lot fills by default),
-    ?sack_kg= (69 by default), ?lang=es|en. Printing them publishes the lot."""
+    ?sack_kg= (a full sack of the lot's crop by default), ?lang=es|en. Printing them
+    publishes the lot."""
     lot = guard.record("lot_id")
     try:
         query = LabelsQuery().load(request.args, unknown=EXCLUDE)
     except ValidationError as error:
         raise ValidationFailed(_named(error.normalized_messages())) from None
     try:
-        check_sacks(lot.weight_g, query["sacks"], query["sack_kg"])
+        query = labels_query.for_lot(lot, query)
     except ValidationFailed as error:
         raise ValidationFailed(_named(error.errors())) from None
     return downloads.lot_labels(lot, query)

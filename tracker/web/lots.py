@@ -377,9 +377,13 @@ def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 20
             can_manage=may(Permission.MANAGE, coop),
             public_url=lots.public_url(base, lot),
             digital_link=lots.digital_link(base, lot),
-            process_options=_options(vocabulary.PROCESS_LABELS.items()),
+            process_options=_options(
+                (p, vocabulary.PROCESS_LABELS[p])
+                for p in dict.fromkeys(p for p, _form in _transitions(lot))
+            ),
             forms=form_options(lot.crop),
             sites=_sites(coop),
+            sack_g=vocabulary.sack_g(lot.crop),
             bands=_bands(lot),
             labels=vocabulary.FORM_LABELS,
             status_labels=vocabulary.LOT_STATUS_LABELS,
@@ -394,21 +398,26 @@ def _page(lot: Lot, errors: dict[str, list[str]] | None = None, status: int = 20
     )
 
 
+def _transitions(lot: Lot) -> list[tuple[Process, str]]:
+    """The processes this lot can go through and the form each makes of it: a cacao lot
+    is not offered hulling or roasting, which the service would refuse."""
+    return [
+        (process, form)
+        for process in Process
+        for form in FORMS_BY_CROP[Crop(lot.crop)]
+        if lots.check_process(lot.crop, lot.form, process, form) is None
+    ]
+
+
 def _bands(lot: Lot) -> list[tuple[str, str, str]]:
     """What this lot can become, with the usual yield: (process, form, "76–84 %")."""
     found = []
-    for process in Process:
-        for form in FORMS_BY_CROP[Crop(lot.crop)]:
-            if lots.check_process(lot.crop, lot.form, process, form) is None:
-                band = lots.yield_band(lot.crop, lot.form, form)
-                text = f"{band[0] / 10:g}–{band[1] / 10:g} %" if band else ""
-                found.append(
-                    (
-                        str(vocabulary.PROCESS_LABELS[process]),
-                        str(vocabulary.FORM_LABELS[form]),
-                        text,
-                    )
-                )
+    for process, form in _transitions(lot):
+        band = lots.yield_band(lot.crop, lot.form, form)
+        text = f"{band[0] / 10:g}–{band[1] / 10:g} %" if band else ""
+        found.append(
+            (str(vocabulary.PROCESS_LABELS[process]), str(vocabulary.FORM_LABELS[form]), text)
+        )
     return found
 
 

@@ -93,20 +93,7 @@ def allocate(
         )
     _lock(session, certificate)
     session.refresh(lot)
-    if lot.voided_at is not None or lot.status in (LotStatus.VOIDED, LotStatus.CONSUMED):
-        raise Conflict(
-            _l("Lot %(code)s was used or voided: allocate to the lot it went into.", code=lot.code)
-        )
-    if lot.status == LotStatus.SHIPPED:
-        # The buyer received the lot with the claims it had then (its documents, its
-        # page): a claim given afterwards was never sold with it.
-        raise Conflict(
-            _l(
-                "Lot %(code)s was shipped: its claims went with it and cannot be added now.",
-                code=lot.code,
-            ),
-            field="certificate_id",
-        )
+    _refuse_if_gone(lot)
     context = LotContext(session, lot.cooperative_id, [lot])
     cert = context.certs[certificate.id]
     day = today or local_today()
@@ -158,6 +145,24 @@ def allocate(
     )
     save_public(session, debit)
     return debit
+
+
+def _refuse_if_gone(lot: Lot) -> None:
+    """A used or voided lot's kilos are elsewhere; a shipped lot reached the buyer with
+    the claims it had then (its documents, its page): a claim given afterwards was never
+    sold with it."""
+    if lot.voided_at is not None or lot.status in (LotStatus.VOIDED, LotStatus.CONSUMED):
+        raise Conflict(
+            _l("Lot %(code)s was used or voided: allocate to the lot it went into.", code=lot.code)
+        )
+    if lot.status == LotStatus.SHIPPED:
+        raise Conflict(
+            _l(
+                "Lot %(code)s was shipped: its claims went with it and cannot be added now.",
+                code=lot.code,
+            ),
+            field="certificate_id",
+        )
 
 
 def void_allocation(
