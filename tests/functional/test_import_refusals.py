@@ -126,3 +126,15 @@ def test_price_form_bad_day_in_english(client, auth, world, db):
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "dd/mm/yyyy" in page, "the message should say how to write the date"
+
+
+def test_a_cell_over_pythons_limit_is_refused_in_the_readers_words(clerk, members, db):
+    """A cell of 200,000 characters was refused with Python's English ("field larger than
+    field limit (131072)") inside the Spanish message (helper-60, stop 26)."""
+    body = (HEADER + _row(plot="x" * 200_000)).encode()
+    response = _post(clerk, "deliveries", body, **{"Accept-Language": "es"})
+    assert response.status_code == 422, response.status_code
+    page = response.get_data(as_text=True)
+    assert "Una celda tiene más de 131.072 caracteres" in page
+    assert "field limit" not in page
+    assert _count(db) == 0

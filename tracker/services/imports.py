@@ -262,9 +262,7 @@ def read_table(
                     ]
                 )
     except csv.Error as error:
-        raise ImportFailed(
-            [RowError(reader.line_num, "", str(_l("The file is not valid CSV: %(e)s", e=error)))]
-        ) from None
+        raise ImportFailed([RowError(reader.line_num, "", _csv_error(error))]) from None
     if header is None:
         raise ImportFailed([RowError(1, "", str(_l("The file is empty.")))])
     if known is None:
@@ -272,6 +270,18 @@ def read_table(
     else:
         columns = _columns(header, header_line, known, known)
     return Table(kind, columns, rows, digest, delimiter)
+
+
+def _csv_error(error: csv.Error) -> str:
+    """Python's csv error in the reader's words (its own are English)."""
+    if "field larger than field limit" in str(error):
+        return str(
+            _l(
+                "A cell holds more than %(n)s characters: is it the right file?",
+                n=count(csv.field_size_limit()),
+            )
+        )
+    return str(_l("The file is not valid CSV: a quote or a separator is out of place."))
 
 
 def _columns(
