@@ -303,3 +303,21 @@ def test_roles_and_other_cooperatives(farm, client, api_token, frozen):
         ).status_code
         == 404
     )
+
+
+def test_a_voided_payment_settles_nothing(farm, client, manager, frozen):
+    """A voided payment's `allocated` still gave what it had settled (stop 26's notes): a
+    program summing `allocated` over a family's payments counted it. Its allocations stay
+    listed, as history; `allocated` is 0."""
+    url = f"/api/v1/families/{farm['family'].id}/payments"
+    body = {"kind": "final", "method": "cash", "paid_on": "2026-07-01", "amount": "1000"}
+    paid = client.post(url, json=body, headers=manager).get_json()
+    assert paid["allocated"] == "1000.00"
+    voided = client.post(
+        f"/api/v1/payments/{paid['id']}/void", json={"reason": "Duplicado"}, headers=manager
+    ).get_json()
+    assert voided["voided"] is True and voided["allocated"] == "0.00"
+    assert len(voided["allocations"]) == 2
+    listed = client.get(url, headers=manager).get_json()
+    [shown] = [p for p in listed if p["id"] == paid["id"]]
+    assert shown["allocated"] == "0.00"

@@ -51,7 +51,7 @@ def present(payment: Payment) -> dict[str, Any]:
             }
             for a, d, corrected_as in rows
         ],
-        allocated_minor=settlements.settled_minor(rows),
+        allocated_minor=settlements.settled_minor(payment, rows),
         voided=payment.voided_at is not None,
     )
     return shown

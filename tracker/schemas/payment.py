@@ -64,6 +64,7 @@ class PaymentSchema(StrictSchema):
     paid_on = fields.Date()
     season = fields.Integer()
     amount = Money(attribute="amount_minor")
+    # What it settles on deliveries that stand; 0 once it is voided.
     allocated = Money(attribute="allocated_minor")
     reference = fields.String()
     note = fields.String()

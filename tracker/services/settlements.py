@@ -150,6 +150,9 @@ def allocations_of(session: Session, payment: Payment) -> list[SettledLine]:
     return [SettledLine(a, d, corrected) for a, d, corrected in rows]
 
 
-def settled_minor(lines: list[SettledLine]) -> int:
-    """What the payment settles on deliveries that still stand."""
+def settled_minor(payment: Payment, lines: list[SettledLine]) -> int:
+    """What the payment settles on deliveries that still stand: nothing once the payment
+    itself is voided (its allocations stay listed, as history)."""
+    if payment.voided_at is not None:
+        return 0
     return sum(line.allocation.amount_minor for line in lines if line.delivery.voided_at is None)
