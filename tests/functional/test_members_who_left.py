@@ -87,3 +87,32 @@ def test_the_migration_dates_families_inactive_already_by_their_last_change(
 def _key(family_id, url: str):
     """The id as the database stores it (SQLite: hex text without dashes)."""
     return family_id.hex if url.startswith("sqlite") else family_id
+
+
+def test_a_delivery_weighed_before_the_family_left_is_still_recorded(client, db, world, api_token):
+    """Weighed offline on 10 June while the family was a member; it left on 11 June; the
+    phone synced on the 11th and was refused "no longer an active member", which the
+    clerk could not fix (the correction form refuses it too), so the delivery the family
+    holds a receipt for was lost (helper-61). A delivery dated before the family left is
+    recorded; one dated on or after that day is still refused."""
+    from tracker.services import families
+    from tracker.models import Family
+
+    family = f.make_family(db, world.a, member_code="CAZ-1042")
+    f.make_plot(db, family)
+    db.commit()
+    clerk = {**api_token("clerk.a@example.org"), "Accept-Language": "es"}
+    with time_machine.travel(datetime(2026, 6, 11, 17, tzinfo=UTC), tick=False):
+        gone = db.get(Family, family.id)
+        families.update(db, gone, {"active": False})
+        db.commit()
+        assert db.get(Family, family.id).left_on == date(2026, 6, 11)
+        db.commit()
+        body = {"member_code": "CAZ-1042", "crop": "café", "form": "pergamino seco"}
+        body |= {"gross_kg": "41,3", "price_per_kg": "9,10"}
+        url = "/api/v1/cooperatives/COOPA/deliveries"
+        before = client.post(url, json={**body, "delivered_on": "2026-06-10"}, headers=clerk)
+        assert before.status_code == 201, before.get_json()
+        after = client.post(url, json={**body, "delivered_on": "2026-06-11"}, headers=clerk)
+        assert after.status_code == 422
+        assert "ya no es socia activa" in str(after.get_json()["errors"]["family_id"])

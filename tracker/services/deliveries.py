@@ -204,7 +204,9 @@ def check_against(
     if family is None or family.cooperative_id != coop.id:
         errors["family_id"] = [str(_l("Unknown family."))]
         return errors, None
-    if not family.active:
+    if not family.active and (family.left_on is None or data.delivered_on >= family.left_on):
+        # Weighed while it was a member (a phone syncing late, a paper book typed in):
+        # the family holds the receipt.
         errors["family_id"] = [str(_l("This family is no longer an active member."))]
     plot = None
     if data.plot_id is not None:

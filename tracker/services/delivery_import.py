@@ -15,6 +15,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -46,6 +47,7 @@ class _FamilyRow:
     id: uuid.UUID
     cooperative_id: uuid.UUID
     active: bool
+    left_on: date | None
 
 
 @dataclass(frozen=True)
@@ -282,9 +284,9 @@ def _lookups(
 ) -> tuple[dict[str, _FamilyRow], dict[uuid.UUID, list[_PlotRow]]]:
     """Every family and plot of the cooperative, once, for row checks without queries."""
     family_by_code = {
-        code: _FamilyRow(fid, coop.id, bool(active))
-        for fid, code, active in session.exec(
-            select(Family.id, Family.member_code, Family.active).where(
+        code: _FamilyRow(fid, coop.id, bool(active), left_on)
+        for fid, code, active, left_on in session.exec(
+            select(Family.id, Family.member_code, Family.active, Family.left_on).where(
                 Family.cooperative_id == coop.id
             )
         ).all()
