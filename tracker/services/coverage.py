@@ -152,12 +152,14 @@ def coverage_query(
     search: str = "",
 ) -> Any:
     """(Family, community name, status, since) of the families on the list on a day,
-    ordered by community and member code, to page through in the database."""
+    ordered by community and member code, to page through in the database. A family
+    that was no longer a member that day is not on it (`member_on`)."""
     current = in_force([cert.id], day)
     query = (
         select(Family, col(Community.name), current.c.status, current.c.since)
         .join(current, current.c.family_id == col(Family.id))
         .join(Community, col(Community.id) == col(Family.community_id))
+        .where(member_on_clause(day))
         .order_by(col(Community.name), col(Family.member_code))
     )
     if statuses is not None:
@@ -226,11 +228,15 @@ def coverage_on(
 
 
 def coverage_counts(session: Session, cert: Certificate, day: date) -> dict[str, int]:
-    """How many families are certified, in conversion and excluded on a day."""
+    """How many families are certified, in conversion and excluded on a day, of those
+    that were members that day (`member_on`)."""
     current = in_force([cert.id], day)
     counts = {str(s): 0 for s in CoverageStatus}
     for status, count in session.execute(
-        select(current.c.status, func.count()).group_by(current.c.status)
+        select(current.c.status, func.count())
+        .join(Family, col(Family.id) == current.c.family_id)
+        .where(member_on_clause(day))
+        .group_by(current.c.status)
     ):
         counts[status] = int(count)
     return counts
@@ -303,14 +309,18 @@ def approved_producers(session: Session, cert: Certificate, day: date) -> list[C
     family that was no longer a member on the day is left out (its deliveries are
     refused, and its hectares would overstate what the certificate can yield), whatever
     its coverage; one that left after the day is on the list of that day."""
-    rows = coverage_on(session, cert, day, statuses=[str(s) for s in APPROVED])
-    return [row for row in rows if member_on(row.family, day)]
+    return coverage_on(session, cert, day, statuses=[str(s) for s in APPROVED])
 
 
 def member_on(family: Family, day: date) -> bool:
     """Was the family a member on the day (as far as `left_on` tells: a family that left
     before the day was recorded has none, and counts as gone)?"""
     return family.active or (family.left_on is not None and family.left_on > day)
+
+
+def member_on_clause(day: date) -> Any:
+    """`member_on` in SQL, for the lists and counts the database pages through."""
+    return or_(col(Family.active).is_(True), col(Family.left_on) > day)
 
 
 __all__ = [
@@ -333,6 +343,8 @@ __all__ = [
     "import_coverage",
     "in_force",
     "lapsed",
+    "member_on",
+    "member_on_clause",
     "set_site",
     "sites",
 ]

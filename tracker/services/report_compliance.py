@@ -36,6 +36,7 @@ from ..models.enums import (
 )
 from . import conversions, season_volumes
 from .claims import caps, massbalance
+from .coverage import member_on_clause
 from .lots import yield_band
 from .report_figures import (
     CertificateLine,
@@ -128,7 +129,8 @@ def _status_changes(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, l
 def _coverage_counts(
     session: Session, coop: Cooperative, as_of: date
 ) -> dict[uuid.UUID, dict[str, int]]:
-    """Families per coverage status on a day, per certificate (each family's latest entry)."""
+    """Families per coverage status on a day, per certificate (each family's latest entry),
+    of those that were members that day (`coverage.member_on`)."""
     ranked = (
         select(
             col(CoverageEntry.certificate_id),
@@ -140,7 +142,12 @@ def _coverage_counts(
             )
             .label("rn"),
         )
-        .where(col(CoverageEntry.cooperative_id) == coop.id, col(CoverageEntry.since) <= as_of)
+        .join(Family, col(Family.id) == col(CoverageEntry.family_id))
+        .where(
+            col(CoverageEntry.cooperative_id) == coop.id,
+            col(CoverageEntry.since) <= as_of,
+            member_on_clause(as_of),
+        )
         .subquery("ranked")
     )
     coverage: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)

@@ -1,0 +1,75 @@
+"""One figure, one value wherever it is shown (found by helper-63 at stop 27): the same
+count, weight or area on a page, its PDF, its CSV and the API, written by the same
+rules."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import shutil
+import subprocess
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from tests import factories as f
+
+NOW = datetime(2026, 10, 1, 15, tzinfo=UTC)
+ES = {"Accept-Language": "es"}
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def _pdf(data: bytes) -> str:
+    run = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True)
+    return run.stdout.decode()
+
+
+def _csv(client, url: str, headers: dict[str, str]) -> str:
+    """A streamed CSV read whole (before the next request)."""
+    answer = client.get(url, headers=headers)
+    text = answer.get_data(as_text=True)
+    answer.close()
+    return text
+
+
+def _text(page: str) -> str:
+    page = re.sub(r"<script.*?</script>|<svg.*?</svg>|<head.*?</head>", "", page, flags=re.S)
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_certificate_page_counts_the_producers_its_approved_list_names(db, world, client, auth):
+    """A family certified under a certificate left the cooperative in July: the approved
+    producers' list (PDF and CSV) of today leaves it out ("1 productor. Certificados: 1"),
+    while the certificate page beside its links says "Hoy: 2 certificadas", and the
+    coverage list and its CSV list the family as certified today."""
+    from tracker.services import families
+
+    cert = f.make_certificate(db, world.a)
+    stays, gone = f.make_family(db, world.a), f.make_family(db, world.a)
+    for family in (stays, gone):
+        f.make_plot(db, family)
+        f.cover(db, cert, family)
+    with time_machine.travel(datetime(2026, 7, 1, 15, tzinfo=UTC), tick=False):
+        families.update(db, gone, {"active": False})
+    db.commit()
+    auth.login("manager.a@example.org")
+    approved = _csv(client, f"/certificates/{cert.id}/approved-producers.csv", ES)
+    approved_rows = [line for line in approved.splitlines()[1:] if line]
+    assert len(approved_rows) == 1
+    page = _text(client.get(f"/certificates/{cert.id}", headers=ES).get_data(as_text=True))
+    covered = _csv(client, f"/certificates/{cert.id}/coverage.csv", ES)
+    covered_rows = [line for line in covered.splitlines()[1:] if line]
+    assert "Hoy: 1 certificadas" in page or "Hoy: 1 certificada" in page, page[page.find("Hoy:") :][
+        :80
+    ]
+    assert len(covered_rows) == len(approved_rows), covered_rows
+
