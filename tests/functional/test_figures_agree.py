@@ -73,3 +73,42 @@ def test_certificate_page_counts_the_producers_its_approved_list_names(db, world
     ]
     assert len(covered_rows) == len(approved_rows), covered_rows
 
+
+
+def test_split_help_names_the_lots_real_weight(db, world, client, auth):
+    """The lot page's split form said the parts "must add up exactly to 41,1 kg" for a
+    lot of 41,125 kg, and parts that add up to 41,1 were then refused."""
+    family = f.make_family(db, world.a)
+    plot = f.make_plot(db, family)
+    d = f.make_delivery(db, world.a, family, plot, kg=41.125, on=date(2026, 6, 2))
+    lot = f.make_lot(db, world.a, [d])
+    db.commit()
+    auth.login("manager.a@example.org")
+    page = client.get(f"/lots/{lot.id}", headers=ES).get_data(as_text=True)
+    help_text = re.search(r'<small id="parts-help">(.*?)</small>', page, re.S).group(1)
+    # Following the instruction ("20" and "21,1") is refused: 41,1 is not 41,125.
+    answer = client.post(
+        f"/lots/{lot.id}/split",
+        data={"parts": "20\n21,1", "idempotency_key": "split-1"},
+        headers=ES,
+    )
+    assert answer.status_code == 422
+    assert "el lote tiene 41,125 kg" in _text(answer.get_data(as_text=True))
+    assert "41,125" in help_text, help_text  # shows "Deben sumar exactamente 41,1 kg."
+
+
+
+def test_certificate_ledger_is_written_as_the_season_report_writes_it(db, world, client, auth):
+    """The season report (page, PDF, dashboard panel) writes a mass-balance ledger to the
+    gram and says it shows "the same figures as the certificate's ledger"; the
+    certificate page wrote the same credit and balance to 100 g ("1.000 kg"), and a 40 g
+    overdraft would have read "-0 kg"."""
+    cert = f.make_mass_balance_credit(db, world.a, kg=1000.04)
+    auth.login("manager.a@example.org")
+    report = client.get("/c/COOPA/reports/season?season=2026", headers=ES).get_data(as_text=True)
+    credit = re.search(r"data-credit>([^<]+)<", report).group(1)
+    assert credit == "1.000,040"
+    page = _text(client.get(f"/certificates/{cert.id}", headers=ES).get_data(as_text=True))
+    ledger = page[page.index("Libro de balance de masas") :]
+    assert f"{credit} kg certificados recibidos" in ledger, ledger[:300]
+
