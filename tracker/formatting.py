@@ -131,6 +131,13 @@ def hectares(area_m2: int | float | None, *, locale: str | None = None) -> str:
     return number(value, pattern, locale=locale)
 
 
+def hectares_plain(area_m2: int) -> str:
+    """`hectares` for a program or a spreadsheet: a point, no grouping, the same places
+    (1.50; 0.0315)."""
+    value = Decimal(area_m2) / 10_000
+    return number(value, "0.00##" if abs(value) < SMALL_PLOT_HA else "0.00", locale="en")
+
+
 def currency_symbol(currency: str | None, *, locale: str | None = None) -> str:
     """How the currency is written: in Spanish the symbol its own people write (S/ for
     soles, US$ for dollars); in English its ISO code (PEN), which a buyer abroad reads."""

@@ -112,3 +112,42 @@ def test_certificate_ledger_is_written_as_the_season_report_writes_it(db, world,
     ledger = page[page.index("Libro de balance de masas") :]
     assert f"{credit} kg certificados recibidos" in ledger, ledger[:300]
 
+
+
+def test_coverage_csv_writes_a_small_plots_hectares_as_its_page_does(db, world, client, auth):
+    """A covered family's only plot is 315 m²: the certificate's coverage page and the
+    approved producers' PDF write 0,0315 ha; the coverage CSV (both dialects) and the
+    approved producers' CSV wrote 0,03 / 0.03, a fifth less land for the certifier."""
+    cert = f.make_certificate(db, world.a)
+    family = f.make_family(db, world.a, member_code="SMALL-1")
+    f.make_plot(db, family, area_ha=0.0315)
+    f.cover(db, cert, family)
+    db.commit()
+    auth.login("manager.a@example.org")
+    page = _text(client.get(f"/certificates/{cert.id}/coverage", headers=ES).get_data(as_text=True))
+    assert "SMALL-1" in page and " 0,0315 " in page
+    excel = _csv(client, f"/certificates/{cert.id}/coverage.csv?excel=1", ES)
+    program = _csv(client, f"/certificates/{cert.id}/coverage.csv", EN)
+    excel_row, program_row = excel.splitlines()[1].split(";"), program.splitlines()[1].split(",")
+    assert (excel_row[7], program_row[7]) == ("0,0315", "0.0315"), (excel_row, program_row)
+    approved = _csv(client, f"/certificates/{cert.id}/approved-producers.csv", EN)
+    assert approved.splitlines()[1].split(",")[7] == "0.0315"
+
+
+def test_the_approved_producers_csv_is_written_as_the_coverage_csv(db, world, client, auth):
+    """The approved-producers CSV in Spanish carried Excel's byte-order mark, Spanish
+    headers and words, but a program's commas, points and ISO days, so a Spanish Excel
+    opened it as one column, while the coverage CSV of the same families writes either
+    dialect whole. It is written as the coverage CSV is, with ?excel=1 as there."""
+    cert = f.make_certificate(db, world.a)
+    family = f.make_family(db, world.a, member_code="AP-1")
+    f.make_plot(db, family, area_ha=1.5)
+    f.cover(db, cert, family)
+    db.commit()
+    auth.login("manager.a@example.org")
+    for query in ("", "?excel=1"):
+        covered = _csv(client, f"/certificates/{cert.id}/coverage.csv{query}", ES)
+        approved = _csv(client, f"/certificates/{cert.id}/approved-producers.csv{query}", ES)
+        assert approved.splitlines()[:2] == covered.splitlines()[:2], (approved, covered)
+        assert approved.startswith("\ufeff") == bool(query)
+    assert ";01/01/2026;1;1,50;0;activo" in approved

@@ -242,18 +242,6 @@ def template(kind: str, dialect: Dialect) -> str:
     return ("\ufeff" if dialect.excel else "") + out.take()
 
 
-APPROVED_PRODUCERS = (
-    "member_code",
-    "head_name",
-    "woman_led",
-    "community",
-    "status",
-    "since",
-    "plots",
-    "area_ha",
-    "plots_in_protected_area",
-    "certificate_status",
-)
 # The certificate's state on the list's day, on every row: a list of "certified"
 # producers under a suspended, withdrawn or expired certificate read as in force.
 SPANISH_CERTIFICATE_STATES = {
@@ -267,55 +255,6 @@ SPANISH_CERTIFICATE_STATES = {
 
 def _state_word(state: str, spanish: bool) -> str:
     return SPANISH_CERTIFICATE_STATES.get(state, state) if spanish else state
-
-
-def approved_producers(rows: list[CoverageRow], *, spanish: bool, state: str) -> str:
-    """A certificate's approved producers (`coverage.approved_producers`) as CSV for a
-    spreadsheet, with the certificate's `state` on the list's day (`certificates.state_on`)
-    on every row; no cell can run as a formula."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    if spanish:
-        writer.writerow(
-            [
-                "codigo_socio",
-                "jefe_de_familia",
-                "liderada_por_mujer",
-                "comunidad",
-                "estado",
-                "desde",
-                "parcelas",
-                "area_ha",
-                "parcelas_en_area_protegida",
-                "estado_certificado",
-            ]
-        )
-    else:
-        writer.writerow(APPROVED_PRODUCERS)
-    state_word = _state_word(state, spanish)
-    words = {
-        "certified": "certificado",
-        "in_conversion": "en conversión",
-        "excluded": "excluido",
-    }
-    for row in rows:
-        writer.writerow(
-            [
-                safe_cell(row.family.member_code),
-                safe_cell(row.family.head_name),
-                ("sí" if row.family.woman_led else "no")
-                if spanish
-                else ("yes" if row.family.woman_led else "no"),
-                safe_cell(row.community),
-                words.get(row.status, row.status) if spanish else row.status,
-                row.since.isoformat(),
-                row.plots,
-                f"{row.area_m2 / 10_000:.2f}",
-                row.flagged_plots,
-                state_word,
-            ]
-        )
-    return out.getvalue()
 
 
 # -- the staff lists' exports (services/staff_lists.py, services/audit_trail.py) -----------
@@ -513,7 +452,7 @@ def coverage(rows: Iterable[CoverageRow], dialect: Dialect, state: str) -> Itera
                 words.get(r.status, r.status),
                 dialect.day(r.since),
                 str(r.plots),
-                dialect.number(f"{Decimal(r.area_m2) / 10_000:.2f}"),
+                dialect.number(formatting.hectares_plain(r.area_m2)),
                 str(r.flagged_plots),
                 state_word,
             ]

@@ -44,6 +44,7 @@ from ..services.errors import DomainError, ValidationFailed
 from ..services.imports import ImportFailed
 from . import dashboard, listing, nav
 from .context import (
+    dialect,
     discard,
     form_text,
     login_required_for,
@@ -391,10 +392,10 @@ def approved_pdf(certificate_id: str) -> Response:
 def approved_csv(certificate_id: str) -> Response:
     cert = guard.record("certificate_id")
     day, rows = _approved(cert)
-    spanish = str(get_locale() or "es").startswith("es")
     state = certificates.state_on(get_session(), cert, day)
-    text = csv_export.approved_producers(rows, spanish=spanish, state=state)
-    response = Response("\ufeff" + text, mimetype="text/csv")
+    # The coverage list's columns, written as its CSV is (?excel=1: a Spanish Excel's).
+    text = "".join(csv_export.coverage(rows, dialect(), state))
+    response = Response(text, mimetype="text/csv")
     name = certificate_documents.download_name(cert).replace(
         ".pdf", f"-producers-{day.isoformat()}.csv"
     )
