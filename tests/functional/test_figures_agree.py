@@ -151,3 +151,23 @@ def test_the_approved_producers_csv_is_written_as_the_coverage_csv(db, world, cl
         assert approved.splitlines()[:2] == covered.splitlines()[:2], (approved, covered)
         assert approved.startswith("\ufeff") == bool(query)
     assert ";01/01/2026;1;1,50;0;activo" in approved
+
+
+def test_public_area_is_written_as_staff_pages_write_hectares(db, world, client, auth):
+    """A lot from one plot of 0,0315 ha: the buyer's page and sheet said "1 parcela, 0,0 ha
+    en total", its JSON said origin area_ha 0.0 beside the plot's own area_ha 0.03, and the
+    family page writes 0,0315 (tracker/formatting.py's `hectares`)."""
+    family = f.make_family(db, world.a)
+    plot = f.make_plot(db, family, area_ha=0.0315)
+    d = f.make_delivery(db, world.a, family, plot, kg=40, on=date(2026, 6, 2))
+    lot = f.make_lot(db, world.a, [d])
+    db.commit()
+    token = lot.public_token
+    facts = client.get(f"/l/{token}", headers={"Accept": "application/json"}).get_json()
+    page = _text(client.get(f"/l/{token}", headers=ES).get_data(as_text=True))
+    sheet = " ".join(_pdf(client.get(f"/l/{token}/provenance.pdf", headers=ES).data).split())
+    plots_total = sum(p["properties"]["area_ha"] for p in facts["plots"]["features"])
+    assert facts["origin"]["area_ha"] == plots_total, (facts["origin"]["area_ha"], plots_total)
+    assert "0,0315 ha" in page, page[page.find("parcela") - 20 :][:80]
+    assert "0,0315 ha" in sheet
+

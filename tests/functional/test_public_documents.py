@@ -128,7 +128,7 @@ def test_sheet_text_has_the_origin_claims_genealogy_and_issue_date(
         f"Lot {public.lot.code}",
         "GTIN 07750000000014",
         "368.0 kg (8.0 qq)",  # one decimal, as every summary (issue 15)
-        "Grown by 4 families, 50 % of them led by women, on 4 plots (6.0 ha), at 1,100 to 1,400 m of altitude.",
+        "Grown by 4 families, 50 % of them led by women, on 4 plots (6.00 ha), at 1,100 to 1,400 m of altitude.",
         "Consentida Nombre0 · Consentida Nombre2",
         "Deforestation-free.",
         "Genealogy",
@@ -150,7 +150,7 @@ def test_the_sheet_writes_its_origin_figures_in_spanish(client, public, tmp_path
         f"/l/{public.lot.public_token}/provenance.pdf", headers={"Accept-Language": "es"}
     ).data
     text = " ".join(text_of(document, tmp_path).split())
-    assert "en 4 parcelas (6,0 ha), de 1.100 a 1.400 m de altitud." in text
+    assert "en 4 parcelas (6,00 ha), de 1.100 a 1.400 m de altitud." in text
 
 
 def test_a_repeat_request_does_not_render_the_sheet_again(app, client, db, public, api_token):

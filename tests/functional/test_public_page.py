@@ -32,11 +32,11 @@ def test_the_origin_figures_are_written_in_the_readers_language(client, public):
     read "6.0 ha" and "1100 a 1400 m" (a decimal point, no thousands separator)."""
     html = page(client, public.lot.public_token, **{"Accept-Language": "es"}).get_data(as_text=True)
     assert "Altitud de 1.100 a 1.400 m." in html
-    assert "4 parcelas, 6,0 ha en total." in html
+    assert "4 parcelas, 6,00 ha en total." in html
     # The premium is the one paid at the scale; the season's premiums are paid apart.
     assert "por kg pagada en la balanza" in html
     assert "como la Prima Fairtrade, no están en estas cifras." in html
-    assert "6.0 ha" not in html
+    assert "6.00 ha" not in html
 
 
 def test_page_shows_the_lot_its_origin_journey_price_and_statement(client, public):
@@ -53,7 +53,7 @@ def test_page_shows_the_lot_its_origin_journey_price_and_statement(client, publi
         "Grown by 4 families",
         "50 % of them led by women",
         "Altitude 1,100 to 1,400 m.",  # numbers as formatting writes them
-        "4 plots, 6.0 ha in all.",
+        "4 plots, 6.00 ha in all.",
         "San Martín",
         "Consentida Nombre0",
         "Consentida Nombre2",

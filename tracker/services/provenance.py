@@ -203,7 +203,7 @@ def _plots(
         if geometry is None:
             without += 1
             continue
-        plots.append(MapPlot(geometry, bool(is_flagged), round(area_m2 / 10_000, 2), altitude))
+        plots.append(MapPlot(geometry, bool(is_flagged), round(area_m2 / 10_000, 4), altitude))
     statement = Deforestation(CUTOFF, len(rows), flagged, without)
     return plots, rows, statement
 
@@ -473,7 +473,7 @@ def _origin(
         woman_led=sum(1 for row in family_rows if row[2]),
         consented_names=sorted(row[1] for row in family_rows if row[3]),
         plots=len(plot_rows),
-        area_ha=round(sum(row[3] for row in plot_rows) / 10_000, 1),
+        area_m2=sum(row[3] for row in plot_rows),
     )
     return origin, plots, deforestation, area
 

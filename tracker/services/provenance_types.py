@@ -73,7 +73,12 @@ class Origin:
     woman_led: int
     consented_names: list[str]
     plots: int
-    area_ha: float
+    area_m2: int
+
+    @property
+    def area_ha(self) -> float:
+        """The plots' hectares to the square metre, as the staff pages have them."""
+        return round(self.area_m2 / 10_000, 4)
 
     @property
     def woman_led_pct(self) -> int:
