@@ -171,3 +171,25 @@ def test_public_area_is_written_as_staff_pages_write_hectares(db, world, client,
     assert "0,0315 ha" in page, page[page.find("parcela") - 20 :][:80]
     assert "0,0315 ha" in sheet
 
+
+
+def test_dashboard_counts_member_families_as_the_season_report_does(db, world, client, auth):
+    """The dashboard's "families" counted a family that left the cooperative; the season
+    report (on the same dashboard, and its page and PDF) counts member families only."""
+    from tracker.services import families
+
+    stays = f.make_family(db, world.a)
+    gone = f.make_family(db, world.a)
+    families.update(db, gone, {"active": False})
+    db.commit()
+    auth.login("manager.a@example.org")
+    dash = _text(client.get("/c/COOPA/", headers=ES).get_data(as_text=True))
+    report = _text(
+        client.get("/c/COOPA/reports/season?season=2026", headers=ES).get_data(as_text=True)
+    )
+    members = re.search(r"Familias socias (\d+) (\d+)", report)
+    assert members and members.group(2) == "1", report
+    shown = re.search(r"(\d+) familias 1 comunidades|(\d+) familias", dash).group(0)
+    assert shown.startswith("1 "), shown  # dashboard: "2 familias"
+    assert stays.active
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..models import Certificate, Community, Cooperative, Family, Lot, SeasonVolume
 from . import season_volumes
@@ -14,11 +14,14 @@ from .vocabulary import local_today
 
 
 def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
-    """Families, communities, the season's deliveries and kilos, lots and certificates."""
+    """Member families (as the season report counts them: not those that left),
+    communities, the season's deliveries and kilos, lots and certificates."""
     season = season_of(coop, local_today(coop))
     start, end = season_bounds(coop, season)
     families = session.exec(
-        select(func.count()).select_from(Family).where(Family.cooperative_id == coop.id)
+        select(func.count())
+        .select_from(Family)
+        .where(Family.cooperative_id == coop.id, col(Family.active).is_(True))
     ).one()
     communities = session.exec(
         select(func.count()).select_from(Community).where(Community.cooperative_id == coop.id)
