@@ -135,6 +135,6 @@ def test_a_cell_over_pythons_limit_is_refused_in_the_readers_words(clerk, member
     response = _post(clerk, "deliveries", body, **{"Accept-Language": "es"})
     assert response.status_code == 422, response.status_code
     page = response.get_data(as_text=True)
-    assert "Una celda tiene más de 131.072 caracteres" in page
+    assert "Una celda es más larga de lo que admite un archivo CSV (131.072 caracteres)" in page
     assert "field limit" not in page
     assert _count(db) == 0

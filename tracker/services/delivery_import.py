@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..models import CollectionCentre, Cooperative, Delivery, Family, ImportBatch, Plot
 from ..schemas.delivery import CSV, DeliverySchema
@@ -286,7 +286,7 @@ def _lookups(
     family_by_code = {
         code: _FamilyRow(fid, coop.id, bool(active), left_on)
         for fid, code, active, left_on in session.exec(
-            select(Family.id, Family.member_code, Family.active, Family.left_on).where(
+            select(Family.id, Family.member_code, Family.active, col(Family.left_on)).where(
                 Family.cooperative_id == coop.id
             )
         ).all()

@@ -277,7 +277,7 @@ def _csv_error(error: csv.Error) -> str:
     if "field larger than field limit" in str(error):
         return str(
             _l(
-                "A cell holds more than %(n)s characters: is it the right file?",
+                "A cell is longer than a CSV file allows (%(n)s): is it the right file?",
                 n=count(csv.field_size_limit()),
             )
         )
