@@ -72,10 +72,13 @@ def block(client, device, size=10):
 
 
 def delivery_body(family, seq, **changes):
+    from tracker.services import deliveries
+
     body = {
         "family_id": str(family.id),
         "crop": "coffee",
         "form": "dry_parchment",
+        "delivered_on": deliveries.today().isoformat(),
         "gross_kg": "41.300",
         "tare_kg": "0.300",
         "price_per_kg": "9.10",

@@ -26,6 +26,10 @@ FIELD_MESSAGES: dict[str, Any] = {
     "validator_failed": _l("Invalid value."),
     "invalid": _l("Not a valid value."),
     "invalid_uuid": _l("Not a valid id."),
+    # fields.AwareDateTime: a moment without its offset from UTC.
+    "invalid_awareness": _l(
+        "Give the date and time with its offset from UTC, e.g. 2026-06-10T08:00:00-05:00."
+    ),
 }
 TYPE_MESSAGES: dict[type, dict[str, Any]] = {
     fields.String: {"invalid": _l("Not a valid text.")},

@@ -4,7 +4,9 @@ receipt-number blocks, deliveries synced under a block's number, and the day's p
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 from marshmallow import validate as v
 
@@ -14,6 +16,16 @@ from .delivery import DeliverySchema
 from .intake import IntakeSchema, LocalDate, Text, form_field, length
 
 MAX_SEQ = 999_999_999
+
+
+def whole(low: int, high: int, **kwargs: Any) -> fields.Integer:
+    """A whole number from `low` to `high`, refused in the reader's language. Strict: 2.5
+    (or "2") is refused, never truncated to another receipt number than the one printed."""
+    return fields.Integer(
+        strict=True,
+        validate=v.Range(low, high, error=_l("Give a whole number from {min} to {max}.")),
+        **kwargs,
+    )
 
 
 class CentreRef(IntakeSchema):
@@ -72,22 +84,20 @@ class BlockSchema(IntakeSchema):
 
 
 class BlockRequestSchema(IntakeSchema):
-    size = fields.Integer(
-        load_default=receipt_blocks.BLOCK_SIZE, validate=v.Range(1, receipt_blocks.MAX_HELD)
-    )
+    size = whole(1, receipt_blocks.MAX_HELD, load_default=receipt_blocks.BLOCK_SIZE)
 
 
 class ReturnSchema(IntakeSchema):
     """Give back the block's numbers never printed, from `from_seq` on."""
 
-    from_seq = fields.Integer(required=True, validate=v.Range(1, MAX_SEQ + 1))
+    from_seq = whole(1, MAX_SEQ + 1, required=True)
     reason = Text(required=True, validate=length(500, 1))
 
 
 class VoidNumberSchema(IntakeSchema):
     """Void one of the device's numbers: a printed receipt whose delivery was discarded."""
 
-    receipt_seq = fields.Integer(required=True, validate=v.Range(1, MAX_SEQ))
+    receipt_seq = whole(1, MAX_SEQ, required=True)
     reason = Text(required=True, validate=length(500, 1))
 
 
@@ -123,6 +133,9 @@ class RosterPlot(IntakeSchema):
     id = fields.String()
     name = fields.String()
     crop = fields.String()
+    protected = fields.Boolean(
+        metadata={"description": "Inside the protected area (an open flag): no claim"}
+    )
 
 
 class RosterFamily(IntakeSchema):
@@ -144,7 +157,12 @@ class RosterFamily(IntakeSchema):
 class RosterPrice(IntakeSchema):
     form = fields.String()
     crop = fields.String()
-    day = fields.String()
+    day = fields.String(
+        metadata={
+            "description": "In force from this day until the form's next price: today's "
+            "price and those already set for later days"
+        }
+    )
     price_per_kg = fields.String()
     premium_per_kg = fields.String()
 
@@ -164,7 +182,10 @@ class RosterSchema(IntakeSchema):
 class SyncedDeliverySchema(DeliverySchema):
     """A delivery recorded offline, sent with the receipt number printed on its paper."""
 
-    receipt_seq = fields.Integer(required=True, validate=v.Range(1, MAX_SEQ))
+    receipt_seq = whole(1, MAX_SEQ, required=True)
+    # Required: a delivery synced hours or days after its weighing keeps its own day (and
+    # with it the day's price and season), never the day it reached the server.
+    delivered_on = LocalDate(required=True)
 
 
 class DayPriceSchema(IntakeSchema):

@@ -1,16 +1,18 @@
-"""The roster a device carries offline: families, their plots, the day's prices.
+"""The roster a device carries offline: families, their plots, the centre's prices.
 
 Only what the scale needs, and nothing private: member code, head of household's name,
-community, whether the family is active, its plots (name and crop), the plot and form of
-its latest delivery per crop (proposed for the next), and the centre's prices in force.
-Never a national ID or a phone. A device refreshes it by delta: families whose record,
-plots or deliveries changed since its last cursor.
+community, whether the family is active, its plots (name, crop, whether it lies in the
+protected area), the plot and form of its latest delivery per crop (proposed for the
+next), and the centre's prices in force today and those already set for later days (a
+phone offline tomorrow proposes tomorrow's). Never a national ID or a phone. A device
+refreshes it by delta: families whose record, plots, plot flags or deliveries changed
+since its last cursor.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -22,12 +24,15 @@ from ..models import (
     CollectionCentre,
     Community,
     Cooperative,
+    DayPrice,
     Delivery,
     Device,
     Family,
     Plot,
+    PlotFlag,
     utcnow,
 )
+from ..models.enums import PlotFlagKind
 from . import deliveries, prices
 
 # A cursor is handed out this far in the past, so a transaction that committed late with
@@ -38,7 +43,8 @@ FAMILY_FIELDS = ("id", "member_code", "head_name", "community_id", "active")
 
 
 def _changed_family_ids(session: Session, coop: Cooperative, since: datetime) -> set[uuid.UUID]:
-    """Families whose record, plots or deliveries changed since the cursor."""
+    """Families whose record, plots, plots' protected-area flags or deliveries changed since
+    the cursor (a boundary loaded or a flag resolved leaves the plot's own row as it was)."""
     ids: set[uuid.UUID] = set()
     changes: tuple[tuple[Any, Any, tuple[Any, Any]], ...] = (
         (Family.id, Family, (Family.updated_at, Family.created_at)),
@@ -53,7 +59,36 @@ def _changed_family_ids(session: Session, coop: Cooperative, since: datetime) ->
                 )
             ).all()
         )
+    ids |= set(
+        session.exec(
+            select(Plot.family_id)
+            .join(PlotFlag, col(PlotFlag.plot_id) == col(Plot.id))
+            .where(
+                PlotFlag.cooperative_id == coop.id,
+                PlotFlag.kind == PlotFlagKind.PROTECTED_AREA,
+                or_(col(PlotFlag.created_at) > since, col(PlotFlag.resolved_at) > since),
+            )
+        ).all()
+    )
     return ids
+
+
+def _protected_plots(
+    session: Session, coop: Cooperative, family_ids: set[uuid.UUID] | None
+) -> set[uuid.UUID]:
+    """The plots with an open protected-area flag (the form warns on them, as online)."""
+    query = (
+        select(PlotFlag.plot_id)
+        .join(Plot, col(PlotFlag.plot_id) == col(Plot.id))
+        .where(
+            PlotFlag.cooperative_id == coop.id,
+            PlotFlag.kind == PlotFlagKind.PROTECTED_AREA,
+            col(PlotFlag.resolved_at).is_(None),
+        )
+    )
+    if family_ids is not None:
+        query = query.where(col(Plot.family_id).in_(family_ids))
+    return set(session.exec(query).all())
 
 
 def _latest_by_crop(
@@ -101,9 +136,12 @@ def _families(
             return []
         query = query.where(Family.id.in_(family_ids))  # type: ignore[attr-defined]
         plot_query = plot_query.where(Plot.family_id.in_(family_ids))  # type: ignore[attr-defined]
-    plots: dict[uuid.UUID, list[dict[str, str]]] = {}
+    protected = _protected_plots(session, coop, family_ids)
+    plots: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for family_id, plot_id, name, crop in session.exec(plot_query.order_by(Plot.name)).all():
-        plots.setdefault(family_id, []).append({"id": str(plot_id), "name": name, "crop": crop})
+        plots.setdefault(family_id, []).append(
+            {"id": str(plot_id), "name": name, "crop": crop, "protected": plot_id in protected}
+        )
     latest = _latest_by_crop(session, coop, family_ids)
     return [
         {
@@ -138,6 +176,25 @@ def _money(minor: int) -> str:
     return f"{minor / 100:.2f}"
 
 
+def _prices(session: Session, centre: CollectionCentre, today: date) -> list[dict[str, str]]:
+    """The prices in force today and every price already set for a later day, each with
+    the day it runs from: the phone proposes the one in force on the delivery's date."""
+    ahead = session.exec(
+        select(DayPrice).where(DayPrice.centre_id == centre.id, DayPrice.day > today)
+    ).all()
+    found = [*prices.prices_in_force(session, centre=centre, day=today), *ahead]
+    return [
+        {
+            "form": p.form,
+            "crop": prices.crop_of(p.form),
+            "day": p.day.isoformat(),
+            "price_per_kg": _money(p.price_per_kg_minor),
+            "premium_per_kg": _money(p.premium_per_kg_minor),
+        }
+        for p in sorted(found, key=lambda p: (p.form, p.day))
+    ]
+
+
 def build(session: Session, *, device: Device, since: datetime | None = None) -> dict[str, Any]:
     """The device's roster: whole (no cursor, or one older than a day) or the delta since."""
     started = utcnow()
@@ -168,14 +225,5 @@ def build(session: Session, *, device: Device, since: datetime | None = None) ->
         "centre": {"id": str(centre.id), "code": centre.code, "name": centre.name},
         "communities": {str(cid): name for cid, name in communities},
         "families": _families(session, coop, family_ids),
-        "prices": [
-            {
-                "form": p.form,
-                "crop": prices.crop_of(p.form),
-                "day": p.day.isoformat(),
-                "price_per_kg": _money(p.price_per_kg_minor),
-                "premium_per_kg": _money(p.premium_per_kg_minor),
-            }
-            for p in prices.prices_in_force(session, centre=centre, day=today)
-        ],
+        "prices": _prices(session, centre, today),
     }

@@ -59,6 +59,36 @@
     return value;
   }
 
+  // numerator / denominator to `maxPlaces` decimals (trailing zeros dropped down to
+  // `minPlaces`), rounded half to even and grouped as the server's receipt writes it
+  // (Babel: formatting.weighing, quintales, money). Integer arithmetic: a float's 0,625
+  // or 0,015 rounds the way its binary value falls, and Intl rounds ties up, so 34,5 kg of
+  // parchment printed 0,63 qq on the phone and 0,62 qq on the server's receipt.
+  function exact(numerator, denominator, minPlaces, maxPlaces) {
+    if (!Number.isFinite(numerator) || !Number.isFinite(denominator) || !denominator) return "";
+    const n = BigInt(Math.round(numerator)) * 10n ** BigInt(maxPlaces);
+    const d = BigInt(Math.round(denominator));
+    let q = n / d;
+    const twice = 2n * (n % d);
+    if (twice > d || (twice === d && q % 2n === 1n)) q += 1n;
+    let digits = q.toString().padStart(maxPlaces + 1, "0");
+    let whole = digits.slice(0, digits.length - maxPlaces);
+    let fraction = digits.slice(digits.length - maxPlaces);
+    while (fraction.length > minPlaces && fraction.endsWith("0")) fraction = fraction.slice(0, -1);
+    const signs = separators();
+    whole = whole.replace(/\B(?=(\d{3})+(?!\d))/g, signs.group);
+    return fraction ? whole + signs.decimal + fraction : whole;
+  }
+
+  // The server's signs (from the page, as formatting.separators gives them), else Intl's.
+  function separators() {
+    const given = off() && off().separators ? off().separators() : null;
+    if (given && given.decimal) return given;
+    const parts = new Intl.NumberFormat(LANG, { useGrouping: "always" }).formatToParts(1234.5);
+    const part = (type, fallback) => (parts.find((x) => x.type === type) || {}).value || fallback;
+    return { group: part("group", ","), decimal: part("decimal", ".") };
+  }
+
   // The currency as the server's receipt writes it in this language: "S/" or "PEN".
   const currencySymbol = (code) => {
     const coop = (off() && info() && info().cooperative) || {};
@@ -66,8 +96,9 @@
   };
   const kgText = (grams) => (grams / 1000).toFixed(3);
   const moneyText = (minor) => (minor / 100).toFixed(2);
-  const kg = (grams) => (grams / 1000).toLocaleString(LANG, { minimumFractionDigits: 1, maximumFractionDigits: 3, useGrouping: "always" });
-  const money = (minor) => (minor / 100).toLocaleString(LANG, { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: "always" });
+  const kg = (grams) => exact(grams, 1000, 1, 3);
+  const money = (minor) => exact(minor, 100, 2, 2);
+  const quintales = (grams, size) => exact(grams, size, 2, 2);
   const typedMoney = (text) => (LANG.startsWith("es") ? String(text).replace(".", ",") : String(text));
   const amountFor = (grams, perKg) => Math.floor((grams * perKg + 500) / 1000);
 
@@ -129,7 +160,7 @@
     const formSelect = root.querySelector("[data-form-select]");
     if (quintal && formSelect) {
       const grams = quintal.getAttribute("data-grams-" + formSelect.value);
-      quintal.textContent = grams && isFinite(net) && net > 0 ? format(net * 1000 / grams, 2) + " " + quintal.dataset.label : "";
+      quintal.textContent = grams && isFinite(net) && net > 0 ? quintales(Math.round(net * 1000), Number(grams)) + " " + quintal.dataset.label : "";
     }
   }
 
@@ -403,14 +434,44 @@
     }
   }
 
+  // The centre's price for the form in force on the delivery's date (the roster carries
+  // today's and those already set for later days, each from its day); the earliest known
+  // for a date before them all, as the server's form proposes today's.
+  function priceOn(form) {
+    const field = document.getElementById("delivered_on");
+    const day = (field && field.value) || isoToday();
+    const mine = (info().prices || []).filter((p) => p.form === form)
+      .sort((a, b) => (String(a.day) < String(b.day) ? -1 : String(a.day) > String(b.day) ? 1 : 0));
+    let found = null;
+    mine.forEach((p) => { if (!p.day || p.day <= day) found = p; });
+    return found || mine[0] || null;
+  }
+
   // The centre's price for the form, unless the clerk typed one; never a leftover.
   function applyPrice(form, force) {
     const price = document.getElementById("price_per_kg");
     const premium = document.getElementById("premium_per_kg");
     if (!price || (priceTyped && !force)) return;
-    const found = (info().prices || []).find((p) => p.form === form);
+    const found = priceOn(form);
     price.value = found ? typedMoney(found.price_per_kg) : "";
     if (premium) premium.value = found && Number(found.premium_per_kg) ? typedMoney(found.premium_per_kg) : "";
+  }
+
+  // The date proposed is today at the cooperative, read when a delivery starts (the page
+  // is loaded once and kept open from one day to the next); a date the clerk chose stays.
+  // Returns whether the date shown changed.
+  function freshDay() {
+    const day = document.getElementById("delivered_on");
+    if (!day) return false;
+    const today = isoToday();
+    const before = day.value;
+    day.max = today;
+    if (day.defaultValue !== today) {
+      const chosen = day.value !== day.defaultValue;
+      day.defaultValue = today;
+      if (!chosen || day.value > today) day.value = today;
+    }
+    return day.value !== before;
   }
 
   function chooseLocal(family) {
@@ -418,6 +479,7 @@
     const finder = document.getElementById("member_code");
     const choices = document.getElementById("family-choices");
     if (!fields) return;
+    freshDay();
     if (finder) finder.value = family.code;
     if (choices) choices.innerHTML = "";
     fields.removeAttribute("data-waiting");
@@ -612,8 +674,8 @@
       gross: kg(r.gross_g),
       tare: kg(r.tare_g),
       net: kg(r.net_g),
-      quintales: r.quintal_g ? (r.net_g / r.quintal_g).toLocaleString(LANG, { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: "always" }) : "",
-      moisture: r.moisture_dpct === null || r.moisture_dpct === undefined ? "" : (r.moisture_dpct / 10).toLocaleString(LANG, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+      quintales: r.quintal_g ? quintales(r.net_g, r.quintal_g) : "",
+      moisture: r.moisture_dpct === null || r.moisture_dpct === undefined ? "" : exact(r.moisture_dpct, 10, 1, 1),
       grade: r.grade,
       price: money(r.price_minor),
       price_per_quintal: r.price_per_quintal_minor ? money(r.price_per_quintal_minor) : "",
@@ -630,7 +692,7 @@
       quintales: !r.quintal_g,
       moisture: values.moisture === "",
       grade: !r.grade,
-      priced: r.pending,
+      priced: r.pending, // the total too: "to be defined", as the server's receipt
       per_quintal: r.pending || !r.price_per_quintal_minor,
       pending: !r.pending,
       premium: !r.premium_per_kg_minor,
@@ -663,9 +725,20 @@
     note.hidden = false;
   }
 
+  // Each delivery typed on the form has its own idempotency key: the outbox keeps one
+  // entry per key, so a double tap on "Save and print" keeps one delivery.
+  function newFormKey(form) {
+    const input = form.querySelector("[name=idempotency_key]");
+    if (input) input.value = off().newKey();
+  }
+
   function resetForm(form) {
     const fields = document.getElementById("delivery-fields");
+    const day = document.getElementById("delivered_on");
+    if (day) day.defaultValue = isoToday();
     form.reset();
+    freshDay();
+    newFormKey(form);
     ["family-slot", "plot-slot", "family-choices"].forEach((id) => {
       const node = document.getElementById(id);
       if (node) node.innerHTML = "";
@@ -683,24 +756,38 @@
     if (finder) finder.focus();
   }
 
+  // One save at a time: a second tap while the first is being kept does nothing (the
+  // button is disabled until the form is reset for the next delivery).
+  let saving = false;
+
   async function submitOffline(form) {
+    if (saving) return;
     const result = collect(form);
     if (result.errors) {
       showErrors(result.errors);
       return;
     }
-    let entry;
+    saving = true;
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
     try {
-      entry = fixing ? await off().update(fixing, result.payload, result.receipt) : await off().save(result.payload, result.receipt);
-    } catch (error) {
-      showErrors([{ field: "", message: t(error.message === "no-numbers" ? "no_numbers" : "not_saved") }]);
-      return;
+      const key = (form.querySelector("[name=idempotency_key]") || {}).value || null;
+      let entry;
+      try {
+        entry = fixing ? await off().update(fixing, result.payload, result.receipt) : await off().save(result.payload, result.receipt, key);
+      } catch (error) {
+        showErrors([{ field: "", message: t(error.message === "no-numbers" ? "no_numbers" : "not_saved") }]);
+        return;
+      }
+      clearErrors();
+      printEntry(entry);
+      savedNote(entry);
+      resetForm(form);
+      off().sync();
+    } finally {
+      saving = false;
+      if (button) button.disabled = false;
     }
-    clearErrors();
-    printEntry(entry);
-    savedNote(entry);
-    resetForm(form);
-    off().sync();
   }
 
   async function loadFix(key) {
@@ -737,6 +824,18 @@
     showErrors((entry.errors || []).concat([{ field: "", message: t("fixing", { number: entry.number }) }]));
   }
 
+  // The device saves every delivery under its own centre (its receipt numbers are that
+  // centre's): where the form offers a choice of centre, it shows the device's instead.
+  function deviceCentre() {
+    const select = document.getElementById("centre");
+    const template = document.getElementById("device-centre-template");
+    const centre = info().centre;
+    if (!select || !template || !centre) return;
+    const note = template.content.firstElementChild.cloneNode(true);
+    note.querySelectorAll("[data-slot=centre]").forEach((slot) => { slot.textContent = centre.name; });
+    (select.closest("label") || select).replaceWith(note);
+  }
+
   function showFreshness() {
     const node = document.querySelector("[data-roster-fresh]");
     if (!node || !off()) return;
@@ -765,16 +864,16 @@
     off().onChange(showFreshness);
     if (!(await off().usable())) return;
     form.setAttribute("data-enhanced", "");
-    // The page may be the copy kept from an earlier day: today is the phone's today.
+    // The page kept for offline use carries the key and date it was fetched with: a key
+    // of this device's own, and the phone's today (again when the tab comes back).
+    newFormKey(form);
+    freshDay();
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && freshDay()) applyPrice((document.getElementById("form") || {}).value || "", false);
+    });
+    deviceCentre();
     const day = document.getElementById("delivered_on");
-    if (day) {
-      const today = isoToday();
-      day.max = today;
-      if (day.defaultValue && day.defaultValue < today) {
-        day.defaultValue = today;
-        day.value = today;
-      }
-    }
+    if (day) day.addEventListener("change", () => applyPrice((document.getElementById("form") || {}).value || "", false));
     const price = document.getElementById("price_per_kg");
     if (price) price.addEventListener("input", () => { priceTyped = true; });
     const formSelect = document.getElementById("form");

@@ -399,11 +399,18 @@
 
   // Save a delivery: take the device's next receipt number and store the entry in one
   // IndexedDB transaction, so a number is used if and only if its delivery is kept.
-  async function save(payload, receipt) {
+  // `key` is the form's idempotency key (one per delivery typed): saved again under the
+  // same key (a double tap), the entry kept first is returned and no number is taken.
+  async function save(payload, receipt, key) {
     const device = state.device;
     if (!device || !state.info) throw new Error("not-ready");
     const base = await db();
     const tx = base.transaction(["blocks", "outbox"], "readwrite");
+    const kept = key ? await tx.objectStore("outbox").get(key) : null;
+    if (kept) {
+      await tx.done;
+      return kept;
+    }
     const blocks = (await tx.objectStore("blocks").index("device").getAll(device.id))
       .filter((b) => b.next_seq <= b.last_seq)
       .sort((a, b) => a.first_seq - b.first_seq);
@@ -418,7 +425,7 @@
     await tx.objectStore("blocks").put(block);
     const number = state.info.centre.code + "-" + pad(seq);
     const entry = {
-      key: newKey(),
+      key: key || newKey(),
       device_id: device.id,
       coop: device.coop,
       seq,
@@ -765,6 +772,9 @@
     discard,
     freshness,
     freeNumbers: () => freeNumbers(state.device),
+    newKey,
+    // The server's thousands and decimal signs (formatting.separators), for the receipt.
+    separators: () => TEXT.number || null,
     family: (id) => state.byId.get(id) || null,
     onChange: (listener) => listeners.add(listener),
   };
