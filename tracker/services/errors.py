@@ -25,6 +25,11 @@ class DomainError(Exception):
         """The flask-smorest error shape: {field: [messages]}."""
         return {self.field or "_schema": [self.text()]}
 
+    def said(self) -> str:
+        """What a person reads at the top of a page: the messages, without the internal
+        names of the fields they are about (`text` gives those, for a program)."""
+        return " ".join(dict.fromkeys(m for msgs in self.errors().values() for m in msgs))
+
     def details(self) -> dict[str, Any]:
         """More members of the JSON error body, beside code, status, message and errors."""
         return {}

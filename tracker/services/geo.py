@@ -125,10 +125,13 @@ def parse_geometry(value: Any, country: str | None = "PE") -> PlotGeometry:
         raise _fail(_l("The polygon ring is not closed: its last position must repeat the first."))
     polygon = Polygon(points)
     if not polygon.is_valid:
+        # GEOS explains in English: say it in the reader's words.
         reason = explain_validity(polygon)
-        if "Self-intersection" in reason or "Ring Self-intersection" in reason:
+        if "Self-intersection" in reason:
             raise _fail(_l("The polygon crosses itself."))
-        raise _fail(_l("The polygon is not valid: %(reason)s", reason=reason))
+        if "Too few points" in reason:
+            raise _fail(_l("The polygon needs at least 3 different corners."))
+        raise _fail(_l("The polygon is not valid: check its corners."))
     if polygon.area == 0:
         raise _fail(_l("The polygon has no area."))
     area = geodesic_area_m2(polygon)

@@ -52,7 +52,7 @@ def create_cooperative() -> Any:
             season_start_month=_month(form.get("season_start_month", "4")),
         )
     except DomainError as error:
-        flash(error.text(), "error")
+        flash(error.said(), "error")
         return redirect(url_for("admin.index")), 303
     flash(_("Cooperative %(code)s created.", code=coop.code), "success")
     return redirect(url_for("admin.index"))
@@ -77,7 +77,7 @@ def create_user() -> Any:
         _apply_membership(user, form)
     except DomainError as error:
         discard()
-        flash(error.text(), "error")
+        flash(error.said(), "error")
         return redirect(url_for("admin.index"))
     flash(_("User %(email)s created.", email=user.email), "success")
     return redirect(url_for("admin.index"))
@@ -100,7 +100,7 @@ def set_membership(user_id: str) -> Any:
     try:
         _apply_membership(user, request.form)
     except DomainError as error:
-        flash(error.text(), "error")
+        flash(error.said(), "error")
         return redirect(url_for("admin.index"))
     flash(_("Role saved."), "success")
     return redirect(url_for("admin.index"))
@@ -118,7 +118,7 @@ def reset_password(user_id: str) -> Any:
         users.set_password(db, user, request.form.get("password", ""), temporary=True)
         throttle.clear(user.email)  # the owner may log in at once with the new password
     except DomainError as error:
-        flash(error.text(), "error")
+        flash(error.said(), "error")
         return redirect(url_for("admin.index"))
     flash(
         _(

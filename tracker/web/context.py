@@ -288,7 +288,7 @@ def refused(error: DomainError, target: str) -> Any:
     """Someone else was first (or the action cannot be done): nothing of this action is
     kept; say so on the page it goes back to."""
     discard()
-    flash(error.text(), "error")
+    flash(error.said(), "error")
     return redirect(target, code=303)
 
 
