@@ -130,3 +130,31 @@ def test_refusals_said_at_the_top_carry_no_internal_field_names(
     said_too = " ".join(_flashes(taken.get_data(as_text=True)))
     assert said_too, taken.get_data(as_text=True)[:500]
     assert "lot_ids:" not in said and "reason:" not in said_too, (said, said_too)
+
+
+def test_deactivate_sent_twice_leaves_the_user_inactive(client, auth, db, world):
+    """The admin presses "Desactivar" on a clerk who left and the browser sends it twice (a
+    double click, a resend after a slow answer): the view toggled on every POST, so the
+    second request re-activated the account the admin meant to lock. The form says the
+    state it wants."""
+    from tracker.models import User
+
+    clerk_id = world.staff["clerk_a"].id
+    db.commit()
+    auth.login("admin@example.org")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert 'name="active" value="0"' in page
+    for _twice in range(2):
+        answer = client.post(f"/admin/users/{clerk_id}/active", data={"active": "0"})
+        assert answer.status_code in (302, 303)
+    db.expire_all()
+    assert db.get(User, clerk_id).active is False
+    db.commit()
+    client.post(f"/admin/users/{clerk_id}/active", data={"active": "1"})
+    db.expire_all()
+    assert db.get(User, clerk_id).active is True
+    db.commit()
+    # A request that says nothing changes nothing.
+    client.post(f"/admin/users/{clerk_id}/active")
+    db.expire_all()
+    assert db.get(User, clerk_id).active is True

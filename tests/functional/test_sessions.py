@@ -252,10 +252,10 @@ def test_deactivation_ends_sessions_and_tokens_even_after_reactivation(
     admin = app.test_client()
     _login(admin, "admin@example.org")
     toggle = f"/admin/users/{world.user('clerk_a').id}/active"
-    assert admin.post(toggle).status_code == 302  # deactivated
+    assert admin.post(toggle, data={"active": "0"}).status_code == 302  # deactivated
     assert _to_login(device.get(DASHBOARD))
     assert client.get("/api/v1/cooperatives", headers=headers).status_code == 401
-    assert admin.post(toggle).status_code == 302  # active again
+    assert admin.post(toggle, data={"active": "1"}).status_code == 302  # active again
     # Nothing issued before the deactivation works again: not the cookie, not the token.
     assert _to_login(device.get(DASHBOARD))
     assert _to_login(_replay(app, copied))

@@ -136,10 +136,16 @@ def toggle_active(user_id: str) -> Any:
     user = users.by_id(db, user_id)
     if user is None:
         abort(404)
-    if principal().user and user.id == principal().user.id:
+    # The state wanted, not a toggle: the same request sent twice (a double click, a
+    # resend after a slow answer) must not undo itself.
+    wanted = request.form.get("active")
+    if wanted not in ("0", "1"):
+        flash(_("Say whether the user is to be active."), "error")
+        return redirect(url_for("admin.index"))
+    if principal().user and user.id == principal().user.id and wanted == "0":
         flash(_("You cannot deactivate yourself."), "error")
         return redirect(url_for("admin.index"))
-    users.set_active(db, user, active=not user.active)
+    users.set_active(db, user, active=wanted == "1")
     flash(
         _(
             "User %(email)s is now %(state)s.",
