@@ -57,16 +57,21 @@ def _replay(record: IdempotencyRecord) -> Response:
     return response
 
 
-def _key() -> str | None:
+def _key(fingerprint: Callable[[], str]) -> str | None:
+    """The request's key: its header's, as a program sends it; or its form's, with the
+    form's contents (`fingerprint`): a form the browser shows again (Back) with its old
+    key and other values typed in is another action, not a repeat of the first; the same
+    values sent twice are one."""
     key = request.headers.get(HEADER)
-    if key is None and request.mimetype in FORM_TYPES:
+    from_form = key is None and request.mimetype in FORM_TYPES
+    if from_form:
         key = request.form.get(FORM_FIELD)
     if key is None:
         return None
     key = key.strip()
     if not key or len(key) > MAX_KEY:
         raise ValidationFailed({HEADER: [_("Send a key of 1 to %(n)s characters.", n=MAX_KEY)]})
-    return key
+    return f"{key[:MAX_KEY - 33]}~{fingerprint()[:32]}" if from_form else key
 
 
 class _Taken(Exception):
@@ -115,12 +120,12 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        key = _key()
+        fingerprint = _request_hash()
+        key = _key(lambda: fingerprint)
         user = current_principal().user
         if key is None or user is None:
             return view(*args, **kwargs)
         session = get_session()
-        fingerprint = _request_hash()
         record = IdempotencyRecord(user_id=user.id, key=key, request_hash=fingerprint)
         try:
             if g.get("db_reads_first"):

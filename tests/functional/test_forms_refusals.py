@@ -158,3 +158,49 @@ def test_deactivate_sent_twice_leaves_the_user_inactive(client, auth, db, world)
     client.post(f"/admin/users/{clerk_id}/active")
     db.expire_all()
     assert db.get(User, clerk_id).active is True
+
+
+def test_a_form_shown_again_and_changed_is_another_action(client, auth, db, world):
+    """The clerk records a delivery, goes back (the browser shows the form as it was, with
+    its hidden key), changes the weight and sends it: an error page said "Idempotency-Key:
+    Esta clave ya se usó para otra solicitud.", naming a header the clerk never saw, and
+    the typed weighing was gone. Other values are another delivery; the same values sent
+    twice stay one."""
+    import re
+
+    from sqlmodel import func, select
+
+    from tracker.models import Delivery
+
+    family = f.make_family(db, world.a)
+    f.make_plot(db, family)
+    code = family.member_code
+    db.commit()
+    auth.login("clerk.a@example.org")
+    page = client.get("/c/COOPA/deliveries/new").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    sent = {
+        "idempotency_key": key,
+        "member_code": code,
+        "crop": "coffee",
+        "form": "dry_parchment",
+        "gross_kg": "50",
+        "tare_kg": "1",
+        "price_per_kg": "9",
+        "delivered_on": "2026-06-02",
+    }
+    first = client.post("/c/COOPA/deliveries/new", data=sent)
+    assert first.status_code == 303
+    assert client.post("/c/COOPA/deliveries/new", data=sent).headers["Location"] == (
+        first.headers["Location"]
+    )
+    changed = {**sent, "gross_kg": "61,5"}
+    again = client.post("/c/COOPA/deliveries/new", data=changed)
+    assert again.status_code == 303, _text(again.get_data(as_text=True))[:300]
+    assert again.headers["Location"] != first.headers["Location"]
+    assert client.post("/c/COOPA/deliveries/new", data=changed).headers["Location"] == (
+        again.headers["Location"]
+    )
+    count = db.exec(select(func.count()).select_from(Delivery)).one()
+    db.commit()
+    assert count == 2
