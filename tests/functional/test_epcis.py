@@ -200,10 +200,10 @@ def test_lot_and_shipment_documents_validate_and_tell_the_story(
     ]
     assert [e["eventTime"][:10] for e in events] == sorted(e["eventTime"][:10] for e in events)
     hulled = transformations[-1]
-    # Shipped, so published: named by the Digital Link its QR code carries.
+    # A lot with a GTIN: its Digital Link on id.gs1.org, published or not (one name).
     assert hulled["outputQuantityList"] == [
         {
-            "epcClass": f"https://trace.example.org/01/07750000000014/10/{green.code}",
+            "epcClass": f"https://id.gs1.org/01/07750000000014/10/{green.code}",
             "quantity": 106.0,
             "uom": "KGM",
         }
@@ -385,8 +385,9 @@ def _uris(value):
 
 
 def test_every_identifier_resolves_or_is_a_urn(client, api_token, season, db, world, validator):
-    """Opened without a login, each of our URLs answers (the public page, a certificate,
-    the vocabulary); anything else is a URN, or a term of GS1's own vocabularies."""
+    """Opened without a login, each of our URLs answers (a certificate, the vocabulary);
+    anything else is a URN, a term of GS1's own vocabularies, or a lot with a GTIN named
+    by its Digital Link on id.gs1.org."""
     from urllib.parse import urlsplit
 
     cert = make_certificate(db, world.a)
@@ -405,20 +406,22 @@ def test_every_identifier_resolves_or_is_a_urn(client, api_token, season, db, wo
     ours = {u for u in found if u.startswith("https://trace.example.org/")}
     gs1 = {u for u in found if u.startswith("https://ref.gs1.org/")}
     urns = {u for u in found if u.startswith("urn:")}
-    assert found == ours | gs1 | urns, found - ours - gs1 - urns
+    lots_ = {u for u in found if u.startswith("https://id.gs1.org/01/")}
+    assert found == ours | gs1 | urns | lots_, found - ours - gs1 - urns - lots_
     anonymous = client.application.test_client()
     for uri in sorted(ours):
         parts = urlsplit(uri)
         response = anonymous.get(parts.path + (f"?{parts.query}" if parts.query else ""))
         assert response.status_code == 200, (uri, response.status_code)
-    # The lot is named as its QR code names it; the unpublished lots by URNs.
-    green = f"https://trace.example.org/01/07750000000014/10/{season['green'].code}"
-    assert green in ours
+    # The lot with a GTIN is named by its Digital Link on id.gs1.org; the others by URNs.
+    green = f"https://id.gs1.org/01/07750000000014/10/{season['green'].code}"
+    assert lots_ == {green}
     assert not any("/id/" in u for u in found)
     assert str(season["wet_lot"].id) not in str(documents)
 
 
-def test_an_unpublished_lot_with_a_gtin_is_its_epc_class_urn(client, api_token, db, world):
+def test_an_unpublished_lot_with_a_gtin_is_its_gs1_digital_link(client, api_token, db, world):
+    """Named as it will be once published: one identifier for one lot (helper-62)."""
     from tracker.services import lots
 
     lots.set_product(
@@ -435,7 +438,7 @@ def test_an_unpublished_lot_with_a_gtin_is_its_epc_class_urn(client, api_token, 
         client, api_token("clerk.a@example.org"), f"/api/v1/lots/{lot.id}/epcis.jsonld"
     )
     [output] = _events(document)[-1]["outputQuantityList"]
-    assert output["epcClass"] == f"urn:epc:class:lgtin:7750000.000002.{lot.code}"
+    assert output["epcClass"] == f"https://id.gs1.org/01/07750000000021/10/{lot.code}"
 
 
 def test_a_voided_shipment_is_declared_an_error_with_the_same_event(

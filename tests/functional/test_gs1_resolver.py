@@ -445,7 +445,7 @@ def test_the_traceability_link_is_a_public_epcis_document(client, public, world)
     events = by_link.get_json()["epcisBody"]["eventList"]
     assert sum(1 for e in events if e.get("action") == "ADD") == len(public.deliveries)
     made = events[-1]["outputQuantityList"][0]
-    assert made["epcClass"] == f"{HOST}{_dl(public.lot.code)}"
+    assert made["epcClass"] == f"https://id.gs1.org{_dl(public.lot.code)}"
     assert date.fromisoformat(events[-1]["eventTime"][:10]) == date(2026, 7, 1)
 
 

@@ -3,26 +3,33 @@
 Deliveries are commissioning ObjectEvents (action ADD), lot operations (gathering,
 merge, split, processing) TransformationEvents, shipments shipping ObjectEvents with the
 cooperative as source and the buyer as destination (owning parties). Quantities are in
-KGM; bizStep and disposition are CBV URIs. certificationInfo lists the public pages of
-the certificates behind the claims.
+KGM; bizStep and disposition are CBV URIs. certificationInfo applies to every object of
+an event, so it lists the public pages of the certificates behind the claims of every
+lot the event makes or ships (none when one of them carries none);
+`tracker:certificates` says, lot by lot, which certificate backs which claim, on what
+basis (segregated or mass balance) and what was true when.
 
-Every identifier either resolves or is a URN (docs/standards.md): a published lot with a
-GTIN is named by its GS1 Digital Link on the public host (what its QR code carries; the
-resolver opens it), an unpublished one by its EPC class URN (`urn:epc:class:lgtin:...`,
-the same GTIN and lot); everything else (lots without a GTIN, deliveries, centres,
-sites, plots, parties, events) by a `urn:uuid:` derived from the cooperative and the
-record, stable from one export to the next and revealing no internal id. The header's
+Every identifier either resolves or is a URN (docs/standards.md), except a lot with a
+GTIN, named by its GS1 Digital Link on id.gs1.org (`https://id.gs1.org/01/{GTIN}/10/
+{lot}`), the same whether or not its labels were printed; everything else (lots without
+a GTIN, deliveries, centres, sites, plots, parties, events) by a `urn:uuid:` derived from
+the cooperative and the record, stable from one export to the next and revealing no
+internal id. A shipment's contract is the buyer's purchase order (bizTransaction, CBV
+BTT-po): `{host}/ns/epcis#po/{buyer}/{number}`, the number as recorded. The header's
 master data names the parties and places. The `tracker:` terms are described at
 `{host}/ns/epcis`.
 
 eventTime is when it happened: a delivery's weighing (when it was recorded at the scale
 on its day), an operation or shipment when recorded on its day; an imported row, or one
-entered on a later day, has only a date and gets 12:00 Peru time (-05:00) on that date.
+entered on a later day, has only a date and gets 12:00 Peru time (-05:00) on that date,
+or the time of its latest input of that day when later: an event never comes before
+the weighings and lots it took.
 
 Nothing about a family is exported: no name, national ID or phone, not even its id. The
 `public` audience (the document a published lot links as gs1:traceability) also leaves
 out receipt numbers, plots, the buyer's name, contract and container, and names lots
-outside the lot's own history (a split's other part) by an opaque URN, without a code.
+outside the lot's own history (a split's other part) by an opaque URN, without a code
+or anything about their claims.
 See ../shared/standards/README.md; tests validate every document against GS1's schema.
 """
 
@@ -32,6 +39,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from typing import Any, Literal
+from urllib.parse import quote
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -51,6 +59,7 @@ from ..models import (
 from ..models.base import COOPERATIVE_TZ, local_moment
 from ..services import claim_text, epcis_facts, gs1
 from ..services.links import certificate_page
+from ..services.vocabulary import PUBLIC_BASIS_LABELS
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CBV = "https://ref.gs1.org/cbv/"
@@ -62,8 +71,10 @@ VOCABULARY_PATH = "/ns/epcis"
 PARTY = "urn:epcglobal:epcis:vtype:Party"
 LOCATION = "urn:epcglobal:epcis:vtype:Location"
 MDA = "urn:epcglobal:cbv:mda#"
+MASS_BALANCE = "mass_balance"
 
 Audience = Literal["member", "public"]
+Claims = dict[uuid.UUID, list[Any]]
 
 
 class _Names:
@@ -81,14 +92,13 @@ class _Names:
         return f"urn:uuid:{uuid.uuid5(self.coop.id, f'{kind}/{key}')}"
 
     def lot(self, lot: Lot) -> str:
+        """A lot with a GTIN: its Digital Link on id.gs1.org, whether published or not
+        (one name for one lot); any other lot, or one a public document keeps opaque: a
+        URN."""
         if lot.id in self.opaque:
             return self.urn("lot", lot.id)
         if lot.gtin and gs1.is_valid_gtin(lot.gtin) and gs1.is_valid_lot(lot.code):
-            if lot.published_at is not None:
-                return gs1.digital_link(lot.gtin, lot.code, host=self.base)
-            urn = gs1.epc_class_urn(lot.gtin, lot.code)
-            if urn is not None:
-                return urn
+            return gs1.digital_link(lot.gtin, lot.code)
         return self.urn("lot", lot.id)
 
     def delivery(self, delivery: Delivery) -> str:
@@ -104,6 +114,12 @@ class _Names:
         name = " ".join(shipment.buyer_name.casefold().split())
         return self.urn("buyer", f"{shipment.buyer_country}/{name}")
 
+    def order(self, shipment: Shipment) -> str:
+        """The buyer's purchase order, its number as recorded, under the buyer's party."""
+        party = self.buyer(shipment).rpartition(":")[2]
+        number = quote(shipment.contract, safe="-._~")
+        return f"{self.base}{VOCABULARY_PATH}#po/{party}/{number}"
+
     def event(self, kind: str, record_id: uuid.UUID) -> str:
         return self.urn(f"event/{kind}", record_id)
 
@@ -111,14 +127,45 @@ class _Names:
         return certificate_page(self.base, certificate_id)
 
 
-def _moment(day: date, stamp: datetime | None) -> str:
+def _when(day: date, stamp: datetime | None) -> datetime:
     """When it happened: the recorded moment if it was recorded on its own day (Peru
     time), else the day at DATE_ONLY_AT, -05:00."""
     if stamp is not None:
         moment = local_moment(stamp)
         if moment.date() == day:
-            return moment.replace(microsecond=0).isoformat()
-    return datetime.combine(day, DATE_ONLY_AT, COOPERATIVE_TZ).isoformat()
+            return moment.replace(microsecond=0)
+    return datetime.combine(day, DATE_ONLY_AT, COOPERATIVE_TZ)
+
+
+def _after(moment: datetime, inputs: Iterable[datetime | None]) -> datetime:
+    """Never before what it took on the same day (a lot dated its deliveries' day but
+    formed later has only its date: 12:00 would put it before a weighing at 15:00)."""
+    same_day = [m for m in inputs if m is not None and m.date() == moment.date()]
+    return max([moment, *same_day])
+
+
+def _timeline(facts: epcis_facts.EventFacts) -> dict[uuid.UUID, datetime]:
+    """The moment of every delivery, operation and shipment, by its id: operations in
+    the order they were recorded, so a lot's own operation is timed before its uses."""
+    times = {d.id: _when(d.delivered_on, facts.weighed[d.id]) for d in facts.deliveries.values()}
+    sources: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for edge in facts.edges:
+        source = edge.source_delivery_id
+        if source is None and edge.source_lot_id in facts.lots:
+            source = facts.lots[edge.source_lot_id].operation_id
+        if source is not None:
+            sources.setdefault(edge.operation_id, []).append(source)
+    for op in sorted(facts.operations.values(), key=lambda o: (local_moment(o.created_at), o.id)):
+        own = _when(op.occurred_on, op.created_at)
+        times[op.id] = _after(own, (times.get(s) for s in sources.get(op.id, [])))
+    for shipment in facts.shipments:
+        made = (
+            times.get(facts.lots[link.lot_id].operation_id)
+            for link in facts.shipped[shipment.id]
+            if link.lot_id in facts.lots
+        )
+        times[shipment.id] = _after(_when(shipment.shipped_on, shipment.created_at), made)
+    return times
 
 
 def _kg(grams: int) -> float:
@@ -142,63 +189,55 @@ def shipment_document(facts: epcis_facts.EventFacts, base: str) -> dict[str, Any
     return _document(facts, base, audience="member")
 
 
-def _document(facts: epcis_facts.EventFacts, base: str, *, audience: Audience) -> dict[str, Any]:
-    coop = facts.coop
-    names = _Names(base, coop)
-    public = audience == "public"
-    lots, operations, deliveries = facts.lots, facts.operations, facts.deliveries
-    centres, sites, shipments, shipped = facts.centres, facts.sites, facts.shipments, facts.shipped
-    claims = facts.claims
-    history = set(facts.history)
-    op_ids = sorted(operations)
-    if public:
-        names.opaque = set(lots) - history
-    else:
-        history |= {link.lot_id for links in shipped.values() for link in links}
-    # Ordered by day, then deliveries before operations before shipments, then by the
-    # moment each was recorded (to the microsecond: two operations of one day keep their order).
+def _events(
+    facts: epcis_facts.EventFacts, names: _Names, named: set[uuid.UUID], *, public: bool
+) -> list[dict[str, Any]]:
+    """Ordered by day, then deliveries before operations before shipments, then by the
+    moment each was recorded (to the microsecond: two operations of one day keep their
+    order)."""
+    lots, claims, times = facts.lots, facts.claims, _timeline(facts)
     events: list[tuple[str, int, str, dict[str, Any]]] = []
-    for delivery in deliveries.values():
-        events.append(
-            (
-                delivery.delivered_on.isoformat(),
-                0,
-                delivery.created_at.isoformat(),
-                _commissioning(names, delivery, facts.weighed[delivery.id], centres, public=public),
-            )
-        )
+    for d in facts.deliveries.values():
+        event = _commissioning(names, d, times[d.id], facts.centres, public=public)
+        events.append((d.delivered_on.isoformat(), 0, d.created_at.isoformat(), event))
     by_op: dict[uuid.UUID, list[LotInput]] = {}
     for edge in facts.edges:
         by_op.setdefault(edge.operation_id, []).append(edge)
     outputs: dict[uuid.UUID, list[Lot]] = {}
     for lot in lots.values():
         outputs.setdefault(lot.operation_id, []).append(lot)
-    for op_id in op_ids:
-        op = operations[op_id]
+    for op_id in sorted(facts.operations):
+        op = facts.operations[op_id]
         event = _transformation(
             names,
             op,
+            times[op_id],
             by_op.get(op_id, []),
             outputs.get(op_id, []),
-            lots,
-            deliveries,
-            sites,
-            claims,
-            named=history,
+            facts,
+            named=named,
             public=public,
         )
         events.append((op.occurred_on.isoformat(), 1, op.created_at.isoformat(), event))
-    for shipment in shipments:
-        events.append(
-            (
-                shipment.shipped_on.isoformat(),
-                2,
-                shipment.created_at.isoformat(),
-                _shipping(names, coop, shipment, shipped[shipment.id], lots, claims, public=public),
-            )
-        )
+    for s in facts.shipments:
+        links = facts.shipped[s.id]
+        event = _shipping(names, s, times[s.id], links, lots, claims, public=public)
+        events.append((s.shipped_on.isoformat(), 2, s.created_at.isoformat(), event))
     events.sort(key=lambda item: (item[0], item[1], item[2], item[3]["eventID"]))
-    _qualify([event for _d, _o, _t, event in events], names, lots, facts.qualified)
+    return [event for _d, _o, _t, event in events]
+
+
+def _document(facts: epcis_facts.EventFacts, base: str, *, audience: Audience) -> dict[str, Any]:
+    coop = facts.coop
+    names = _Names(base, coop)
+    public = audience == "public"
+    history = set(facts.history)
+    if public:
+        names.opaque = set(facts.lots) - history
+    else:
+        history |= {link.lot_id for links in facts.shipped.values() for link in links}
+    events = _events(facts, names, history, public=public)
+    _qualify(events, names, facts.lots, facts.claims, facts.qualified)
     return {
         "@context": [CONTEXT, {"tracker": f"{names.base}{VOCABULARY_PATH}#"}],
         "type": "EPCISDocument",
@@ -207,11 +246,16 @@ def _document(facts: epcis_facts.EventFacts, base: str, *, audience: Audience) -
         "epcisHeader": {
             "epcisMasterData": {
                 "vocabularyList": _master_data(
-                    names, coop, centres.values(), sites.values(), shipments, public=public
+                    names,
+                    coop,
+                    facts.centres.values(),
+                    facts.sites.values(),
+                    facts.shipments,
+                    public=public,
                 )
             }
         },
-        "epcisBody": {"eventList": [event for _d, _o, _t, event in events]},
+        "epcisBody": {"eventList": events},
     }
 
 
@@ -261,7 +305,7 @@ def _master_data(
 def _commissioning(
     names: _Names,
     delivery: Delivery,
-    weighed_at: datetime | None,
+    when: datetime,
     centres: dict[uuid.UUID, CollectionCentre],
     *,
     public: bool,
@@ -274,7 +318,7 @@ def _commissioning(
     return {
         "type": "ObjectEvent",
         "eventID": names.event("delivery", delivery.id),
-        "eventTime": _moment(delivery.delivered_on, weighed_at),
+        "eventTime": when.isoformat(),
         "eventTimeZoneOffset": OFFSET,
         "action": "ADD",
         "bizStep": f"{CBV}BizStep-commissioning",
@@ -285,79 +329,100 @@ def _commissioning(
     }
 
 
-def _certification(
-    names: _Names,
-    lots: Iterable[Lot],
-    claims: dict[uuid.UUID, list],  # type: ignore[type-arg]
-) -> list[str]:
-    ids = sorted(
-        {c for lot in lots for claim in claims.get(lot.id, []) for c in claim.certificate_ids},
-        key=str,
-    )
-    return [names.certificate(c) for c in ids]
+def _certification(names: _Names, lots: Iterable[Lot], claims: Claims) -> list[str]:
+    """certificationInfo applies to every object of the event: the certificates behind
+    the claims of each of its lots, none when a lot carries none (the rest is said lot by
+    lot in `tracker:certificates`)."""
+    held = [{c for claim in claims.get(lot.id, []) for c in claim.certificate_ids} for lot in lots]
+    common = set.intersection(*held) if held else set()
+    return [names.certificate(c) for c in sorted(common, key=str)]
 
 
 def _qualify(
     events: list[dict[str, Any]],
     names: _Names,
     lots: dict[uuid.UUID, Lot],
+    claims: Claims,
     qualified: dict[uuid.UUID, dict[uuid.UUID, claim_text.Qualification]],
 ) -> None:
-    """Beside certificationInfo, what was true when (`tracker:certificates`): for each lot
-    of the event and each certificate behind its claims, whether it was in force on the
-    dates the claim rests on, its status today and since when, and the sentence the public
-    page shows (language-tagged)."""
-    by_class = {names.lot(lot): lot.id for lot in lots.values()}
+    """What was true when (`tracker:certificates`): for each lot an event makes or ships
+    and each certificate behind its claims, the claim's basis, whether the certificate
+    was in force on the dates the claim rests on, its status today and since when, and
+    the sentence (language-tagged). Nothing about a lot a public document keeps opaque."""
+    by_class = {names.lot(lot): lot.id for lot in lots.values() if lot.id not in names.opaque}
+    basis = {
+        (lot_id, cert_id): claim.basis
+        for lot_id, found in claims.items()
+        for claim in found
+        for cert_id in claim.certificate_ids
+    }
     for event in events:
-        if "certificationInfo" not in event:
-            continue
         entries = []
         for key in ("outputQuantityList", "quantityList"):
             for quantity in event.get(key, []):
-                found = qualified.get(by_class.get(quantity["epcClass"]), {})  # type: ignore[arg-type]
+                lot_id = by_class.get(quantity["epcClass"])
+                if lot_id is None:
+                    continue
+                found = qualified.get(lot_id, {})
                 for cert_id, q in sorted(found.items(), key=lambda item: str(item[0])):
-                    entries.append(_qualification(names, quantity["epcClass"], cert_id, q))
+                    on = basis.get((lot_id, cert_id), "")
+                    entries.append(_qualification(names, quantity["epcClass"], cert_id, q, on))
         if entries:
             event["tracker:certificates"] = entries
 
 
 def _qualification(
-    names: _Names, epc_class: str, cert_id: uuid.UUID, q: claim_text.Qualification
+    names: _Names, epc_class: str, cert_id: uuid.UUID, q: claim_text.Qualification, basis: str
 ) -> dict[str, Any]:
-    """One entry of `tracker:certificates`, in the tracker's namespace (JSON-LD)."""
+    """One entry of `tracker:certificates`, in the tracker's namespace (JSON-LD). A
+    mass-balance claim rests on the certificate's ledger, not on the lot's own kilos:
+    nothing is said of the lot's harvest dates, only the basis and today's status."""
     entry: dict[str, Any] = {
         "tracker:lot": epc_class,
         "tracker:certificate": names.certificate(cert_id),
-        "tracker:claimRestsOn": q.rests_on,
-        "tracker:heldOnDates": q.held,
-        "tracker:status": q.status,
-        "tracker:qualification": [
-            {"@value": text, "@language": locale} for locale, text in q.texts().items()
-        ],
+        "tracker:basis": basis,
     }
-    if q.first_on and q.last_on:
-        entry["tracker:datesFrom"] = q.first_on.isoformat()
-        entry["tracker:datesTo"] = q.last_on.isoformat()
+    if basis == MASS_BALANCE:
+        texts = {locale: _mass_balance_text(q, locale) for locale in claim_text.LOCALES}
+    else:
+        texts = q.texts()
+        entry["tracker:claimRestsOn"] = q.rests_on
+        entry["tracker:heldOnDates"] = q.held
+        if q.first_on and q.last_on:
+            entry["tracker:datesFrom"] = q.first_on.isoformat()
+            entry["tracker:datesTo"] = q.last_on.isoformat()
+    entry["tracker:status"] = q.status
     if q.since:
         entry["tracker:statusSince"] = q.since.isoformat()
+    entry["tracker:qualification"] = [
+        {"@value": text, "@language": locale} for locale, text in texts.items()
+    ]
     return entry
+
+
+def _mass_balance_text(q: claim_text.Qualification, locale: str) -> str:
+    """ "mass balance: certified volume bought equals volume sold as certified; valid
+    today", in `locale`."""
+    now = claim_text.standing_text(q.status, q.since, locale)
+    with force_locale(locale):
+        then = str(PUBLIC_BASIS_LABELS[MASS_BALANCE])
+        return str(_l("%(then)s; %(now)s", then=then, now=now))
 
 
 def _transformation(
     names: _Names,
     op: LotOperation,
+    when: datetime,
     edges: list[LotInput],
     made: list[Lot],
-    lots: dict[uuid.UUID, Lot],
-    deliveries: dict[uuid.UUID, Delivery],
-    sites: dict[uuid.UUID, ProcessingSite],
-    claims: dict[uuid.UUID, list],  # type: ignore[type-arg]
+    facts: epcis_facts.EventFacts,
     *,
     named: set[uuid.UUID],
     public: bool,
 ) -> dict[str, Any]:
     """An operation; its output lots' codes are given for the lots in `named` only (the
     history asked for: a split's other part stays a URN with its kilograms)."""
+    lots, deliveries = facts.lots, facts.deliveries
     inputs: dict[str, int] = {}
     for edge in sorted(edges, key=lambda e: str(e.source_delivery_id or e.source_lot_id)):
         if edge.source_delivery_id is not None:
@@ -369,7 +434,7 @@ def _transformation(
     event: dict[str, Any] = {
         "type": "TransformationEvent",
         "eventID": names.event("operation", op.id),
-        "eventTime": _moment(op.occurred_on, op.created_at),
+        "eventTime": when.isoformat(),
         "eventTimeZoneOffset": OFFSET,
         "transformationID": names.urn("transformation", op.id),
         "inputQuantityList": [_quantity(k, g) for k, g in inputs.items()],
@@ -388,9 +453,9 @@ def _transformation(
     }
     if op.process:
         event["ilmd"]["tracker:process"] = op.process
-    if op.site_id and op.site_id in sites:
-        event["bizLocation"] = {"id": names.thing("site", sites[op.site_id].code)}
-    certificates = _certification(names, made, claims)
+    if op.site_id and op.site_id in facts.sites:
+        event["bizLocation"] = {"id": names.thing("site", facts.sites[op.site_id].code)}
+    certificates = _certification(names, made, facts.claims)
     if certificates:
         event["certificationInfo"] = certificates
     if op.voided_at is not None:
@@ -400,11 +465,11 @@ def _transformation(
 
 def _shipping(
     names: _Names,
-    coop: Cooperative,
     shipment: Shipment,
+    when: datetime,
     links: list[ShipmentLot],
     lots: dict[uuid.UUID, Lot],
-    claims: dict[uuid.UUID, list],  # type: ignore[type-arg]
+    claims: Claims,
     *,
     public: bool,
 ) -> dict[str, Any]:
@@ -414,7 +479,7 @@ def _shipping(
     event: dict[str, Any] = {
         "type": "ObjectEvent",
         "eventID": names.event("shipment", shipment.id),
-        "eventTime": _moment(shipment.shipped_on, shipment.created_at),
+        "eventTime": when.isoformat(),
         "eventTimeZoneOffset": OFFSET,
         "action": "OBSERVE",
         "bizStep": f"{CBV}BizStep-shipping",
@@ -428,10 +493,7 @@ def _shipping(
         event["tracker:buyerName"] = shipment.buyer_name
         if shipment.contract:
             event["bizTransactionList"] = [
-                {
-                    "type": f"{CBV}BTT-po",
-                    "bizTransaction": names.thing("contract", shipment.contract),
-                }
+                {"type": f"{CBV}BTT-po", "bizTransaction": names.order(shipment)}
             ]
         if shipment.container:
             event["tracker:container"] = shipment.container
@@ -471,17 +533,49 @@ TERMS = {
     "buyerCountry": _l("The buyer's country (ISO 3166-1 alpha-2)."),
     "container": _l("The shipping container's number."),
     "voidReason": _l("Why the cooperative voided the record the event declared an error."),
+    "certificates": _l(
+        "For each lot of the event and each certificate behind its claims: the basis and "
+        "what was true when."
+    ),
+    "lot": _l("The lot (its identifier in the event) the entry is about."),
+    "certificate": _l("The certificate's public page."),
+    "basis": _l(
+        "How the claim holds: segregated (every kilo from certified producers) or "
+        "mass_balance (certified volume bought equals volume sold as certified, not these "
+        "kilos themselves)."
+    ),
+    "claimRestsOn": _l(
+        "The dates a segregated claim rests on: harvest (deliveries) or processing (at a "
+        "site the certificate covers)."
+    ),
+    "heldOnDates": _l("Whether the certificate was in force on every one of those dates."),
+    "datesFrom": _l("The first of those dates."),
+    "datesTo": _l("The last of those dates."),
+    "status": _l(
+        "The certificate's status today: active, suspended, withdrawn, expired or not_yet_valid."
+    ),
+    "statusSince": _l("Since when the certificate has that status."),
+    "qualification": _l("The same facts as a sentence, in Spanish and English."),
 }
 
 
+# What a shipment's purchase order (bizTransaction) `{host}/ns/epcis#po/...` names.
+ORDER = _l(
+    "A purchase order: #po/{buyer}/{number} is the number the buyer gave it, as the "
+    "cooperative recorded it, under the buyer's party (the uuid of its URN)."
+)
+
+
 def vocabulary(base: str, locales: Sequence[str]) -> dict[str, Any]:
-    """A small JSON-LD description of the `tracker:` terms, in every language."""
+    """A small JSON-LD description of the `tracker:` terms (and of the purchase orders
+    named under it), in every language."""
     root = f"{base.rstrip('/')}{VOCABULARY_PATH}"
-    comments: dict[str, list[dict[str, str]]] = {term: [] for term in TERMS}
+    comments: dict[str, list[dict[str, str]]] = {term: [] for term in [*TERMS, "po"]}
     for locale in locales:
         with force_locale(locale):
-            for term, text in TERMS.items():
+            for term, text in [*TERMS.items(), ("po", ORDER)]:
                 comments[term].append({"@language": locale, "@value": str(text)})
+    order = {"@id": "tracker:po", "rdfs:isDefinedBy": {"@id": root}, "rdfs:comment": comments["po"]}
     return {
         "@context": {
             "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -496,7 +590,8 @@ def vocabulary(base: str, locales: Sequence[str]) -> dict[str, Any]:
                 "rdfs:comment": comments[term],
             }
             for term in TERMS
-        ],
+        ]
+        + [order],
     }
 
 

@@ -19,7 +19,6 @@ import hashlib
 import json
 import re
 import uuid
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +26,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from werkzeug.datastructures import LanguageAccept, MIMEAccept
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from .. import config, formatting
@@ -48,6 +48,7 @@ from ..services import (
 from ..services.errors import NotFound
 from . import budget, digital_link
 from .cache import PageCache
+from .negotiation import public_locale, wants_json
 
 bp = Blueprint("public", __name__)
 
@@ -85,38 +86,7 @@ def _pages() -> PageCache:
 budget.install(bp)
 
 
-# -- language, format, cache headers ----------------------------------------------------
-
-
-def public_locale() -> str:
-    """?lang= (the page's switch), else the browser's Accept-Language, else Spanish."""
-    chosen = request.args.get("lang", "")
-    if chosen in LOCALES:
-        return chosen
-    return _language_for(request.headers.get("Accept-Language", ""))
-
-
-def wants_json() -> bool:
-    """Accept prefers application/json to text/html (the same facts as JSON)."""
-    return _json_for(request.headers.get("Accept", ""))
-
-
-# Browsers send a handful of distinct headers: each is parsed once per worker.
-@lru_cache(maxsize=512)
-def _language_for(header: str) -> str:
-    if not header:
-        return "es"
-    accept = parse_accept_header(header[:500], LanguageAccept)
-    return accept.best_match(LOCALES, default="es") or "es"
-
-
-@lru_cache(maxsize=512)
-def _json_for(header: str) -> bool:
-    if not header:
-        return False
-    accept = parse_accept_header(header[:500], MIMEAccept)
-    best = accept.best_match(["text/html", "application/json"])
-    return best == "application/json" and accept[best] > accept["text/html"]
+# -- cache headers (language and format: public/negotiation.py) -----------------------
 
 
 def _etag(*parts: Any) -> str:
@@ -182,13 +152,15 @@ def _missing(token: str) -> Response:
     return gone(lot) if lot is not None else not_found()
 
 
-def bad_request(message: str) -> Response:
-    if wants_json():
-        body = json.dumps({"code": 400, "status": "Bad Request", "message": message})
-        return Response(body, status=400, mimetype="application/json")
+def bad_request(message: Any) -> Response:
+    """A 400 saying `message` (a lazy string) in the page's language, as the page is."""
     locale = public_locale()
     with force_locale(locale):
-        html = render_template("public/not_found.html", locale=locale, status=400, message=message)
+        said = str(message)
+        if wants_json():
+            body = json.dumps({"code": 400, "status": "Bad Request", "message": said})
+            return Response(body, status=400, mimetype="application/json")
+        html = render_template("public/not_found.html", locale=locale, status=400, message=said)
     return Response(html, status=400, mimetype="text/html")
 
 
@@ -380,19 +352,23 @@ def _published(
     or the answer for anything else: 400 for a malformed GTIN, the plain 404 otherwise."""
     if len(gtin) > 14 or not gs1.is_valid_gtin(gtin):
         return bad_request(
-            _("Not a valid GTIN: 8, 12, 13 or 14 digits with a correct check digit.")
+            _l("Not a valid GTIN: 8, 12, 13 or 14 digits with a correct check digit.")
         )
     code = lot_code[:-1] if lot_code.endswith("/") else lot_code  # a trailing slash
-    if not gs1.is_valid_lot(code) and "/21/" in code:
-        code = code.rsplit("/21/", 1)[0]  # a serial number after the lot
-    if not gs1.is_valid_lot(code):
-        return not_found()
+    # The lot as written, then without a serial after it ("/21/{serial}"): a short serial
+    # makes "{lot}/21/{serial}" a valid lot code too.
+    codes = [c for c in (code, code.rsplit("/21/", 1)[0] if "/21/" in code else "") if c]
+    codes = [c for c in codes if gs1.is_valid_lot(c)]
     gtin14 = gs1.normalize_gtin(gtin)
-    found = published_lookup()(gtin14, code)
-    if found is None:
-        lot = publication.withdrawn(get_session(), gtin=gtin14, code=code)
-        return gone(lot) if lot is not None else not_found()
-    return found, gtin14, code
+    for candidate in codes:
+        found = published_lookup()(gtin14, candidate)
+        if found is not None:
+            return found, gtin14, candidate
+    for candidate in codes:
+        lot = publication.withdrawn(get_session(), gtin=gtin14, code=candidate)
+        if lot is not None:
+            return gone(lot)
+    return not_found()
 
 
 def published_lookup() -> publication.PublishedLookup:
@@ -544,12 +520,13 @@ def certificate(certificate_id: str) -> Response:
     assert coop is not None
     locale = public_locale()
     today = vocabulary.local_today()
-    etag = _etag("cert", cert.id, coop.public_version, cert.updated_at, today, locale)
+    kind = "json" if wants_json() else "html"  # one validator per representation
+    etag = _etag("cert", cert.id, coop.public_version, cert.updated_at, today, locale, kind)
     if _not_modified(etag):
         return _cached(Response(status=304), etag)
     facts = provenance.certificate_facts(session, [cert], today)[cert.id]
     names = provenance.kind_names(session, coop.id)
-    if wants_json():
+    if kind == "json":
         from ..schemas.public import CertificatePublicSchema
 
         body = CertificatePublicSchema().dump(facts) | {

@@ -16,6 +16,7 @@ MESSAGES = {
     "null": _l("This field cannot be empty."),
     "invalid": _l("Not a valid value."),
     "validator_failed": _l("Not a valid value."),
+    "invalid_uuid": _l("Not a valid id."),
 }
 
 

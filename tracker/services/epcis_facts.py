@@ -4,14 +4,20 @@
 the lot's ancestry (genealogy), every output of each operation (a split's other parts
 too), the deliveries with the moment each was weighed, their centres, the processing
 sites, the shipments and their lots, the claims and what was true when.
+
+The moment of a weighing is known only for one recorded at the scale online. An imported
+row has only its date; so does a delivery a device kept in its outbox and synced later
+(its receipt number is in one of the device's blocks): the server learned of it when it
+synced, which is not when it was weighed.
 """
 
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlmodel import Session, select
@@ -24,9 +30,11 @@ from ..models import (
     LotInput,
     LotOperation,
     ProcessingSite,
+    ReceiptBlock,
     Shipment,
     ShipmentLot,
 )
+from ..models.base import local_moment
 from . import claim_text, genealogy, vocabulary
 from . import claims as claims_engine
 from .bulk import chunks
@@ -76,7 +84,50 @@ def _weighed(
             seen.add(delivery.replaces_id)
             delivery = known[delivery.replaces_id]
         first[key] = delivery
-    return {i: (None if d.import_id is not None else d.created_at) for i, d in first.items()}
+    synced = _synced(session, first.values())
+    return {
+        i: None if d.import_id is not None else _sync_bound(d) if d.id in synced else d.created_at
+        for i, d in first.items()
+    }
+
+
+# The time of day an EPCIS event known only by its date is given (documents/epcis.py).
+_NOON = time(12, 0)
+
+
+def _sync_bound(delivery: Delivery) -> datetime | None:
+    """A delivery synced from a device's outbox: timed by its date alone (None), unless
+    it reached the server before noon of its own day: it was weighed before then, so the
+    sync is the latest moment that can be true."""
+    moment = local_moment(delivery.created_at)
+    if moment.date() == delivery.delivered_on and moment.time() < _NOON:
+        return delivery.created_at
+    return None
+
+
+def _synced(session: Session, deliveries: Iterable[Delivery]) -> set[uuid.UUID]:
+    """The deliveries recorded through a device: their receipt number lies in a block of
+    numbers their centre issued to a device (an online delivery never takes one)."""
+    by_centre: dict[uuid.UUID, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_centre.setdefault(delivery.centre_id, []).append(delivery)
+    blocks: dict[uuid.UUID, list[tuple[int, int]]] = {}
+    for chunk in chunks(sorted(by_centre)):
+        for centre_id, first, last in session.execute(
+            select(ReceiptBlock.centre_id, ReceiptBlock.first_seq, ReceiptBlock.last_seq).where(
+                ReceiptBlock.centre_id.in_(chunk)  # type: ignore[attr-defined]
+            )
+        ):
+            blocks.setdefault(centre_id, []).append((first, last))
+    synced: set[uuid.UUID] = set()
+    for centre_id, found in by_centre.items():
+        ranges = sorted(blocks.get(centre_id, ()))  # a centre's blocks never overlap
+        starts = [lo for lo, _hi in ranges]
+        for d in found:
+            at = bisect_right(starts, d.receipt_seq) - 1
+            if at >= 0 and d.receipt_seq <= ranges[at][1]:
+                synced.add(d.id)
+    return synced
 
 
 def for_lot(session: Session, lot: Lot) -> EventFacts:
