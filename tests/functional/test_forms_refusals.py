@@ -204,3 +204,28 @@ def test_a_form_shown_again_and_changed_is_another_action(client, auth, db, worl
     count = db.exec(select(func.count()).select_from(Delivery)).one()
     db.commit()
     assert count == 2
+
+
+def test_a_device_enrolment_it_cannot_read_is_refused(client, auth, db, world):
+    """POST /c/<code>/devices/enrol with a body that is not the JSON object it expects
+    (broken JSON, a list, a name that is a list) made a device and a token anyway (201),
+    named from the defaults or from Python's repr ("['Tablet']")."""
+    from sqlmodel import func, select
+
+    from tracker.models import Device
+
+    db.commit()
+    auth.login("clerk.a@example.org")
+    es = {"Accept-Language": "es"}
+    answers = [
+        client.post(
+            "/c/COOPA/devices/enrol", data="{bad json", content_type="application/json", headers=es
+        ),
+        client.post("/c/COOPA/devices/enrol", json=[1, 2], headers=es),
+        client.post("/c/COOPA/devices/enrol", json={"name": ["Tablet"]}, headers=es),
+    ]
+    made = db.exec(select(func.count()).select_from(Device)).one()
+    db.commit()
+    assert [a.status_code for a in answers] == [422, 422, 422] and made == 0
+    good = client.post("/c/COOPA/devices/enrol", json={"name": "Tablet balanza"})
+    assert good.status_code == 201 and good.get_json()["name"] == "Tablet balanza"

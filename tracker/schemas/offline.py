@@ -55,6 +55,12 @@ class EnrolSchema(IntakeSchema):
     name = Text(load_default="", validate=length(100))
 
 
+class PageEnrolSchema(EnrolSchema):
+    """The intake page's enrolment (offline.js): a new device, or `device_id` to renew."""
+
+    device_id = Text(load_default=None, allow_none=True, validate=length(40))
+
+
 class EnrolledSchema(IntakeSchema):
     device = fields.Nested(DeviceSchema, dump_only=True)
     token = fields.String(

@@ -15,14 +15,17 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
 
 from .. import formatting, guard
 from ..db import get_session
 from ..formatting import ngettext
 from ..idempotency import idempotent
 from ..models import Device
+from ..schemas.offline import PageEnrolSchema
 from ..services import access, deliveries, devices, receipt_blocks
 from ..services.access import Permission
+from ..services.errors import ValidationFailed
 from . import nav
 from .context import login_required_for, may, principal, show_cooperative, void_with_reason
 
@@ -60,8 +63,12 @@ def enrol(code: str) -> Any:
     session = get_session()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        body = {}
-    device_id = str(body.get("device_id") or "")[:40]
+        raise ValidationFailed({"_schema": [str(_l("Send the enrolment as a JSON object."))]})
+    try:
+        body = PageEnrolSchema().load(body)
+    except ValidationError as error:
+        raise ValidationFailed(error.normalized_messages()) from None
+    device_id = body["device_id"] or ""
     if device_id:
         device = _own_device(device_id, coop.id)
         token = devices.renew(session, device=device, principal=principal())
@@ -75,7 +82,7 @@ def enrol(code: str) -> Any:
             coop=coop,
             centre=centre,
             principal=principal(),
-            name=str(body.get("name") or "")[:100],
+            name=body["name"] or "",
         )
     response = jsonify({"device_id": str(device.id), "name": device.name, "token": token})
     response.headers["Cache-Control"] = "no-store"
