@@ -253,3 +253,27 @@ def test_a_synced_delivery_without_its_date_is_refused_not_dated_on_the_sync_day
         )
     assert stored.status_code == 201, stored.get_json()
     assert stored.get_json()["delivered_on"] == "2026-06-10"
+
+
+def test_the_stored_receipt_of_a_late_synced_delivery_names_its_own_day(
+    client, db, world, auth, device, family
+):
+    """Weighed offline on 10 June (the family holds the paper receipt of that day), synced
+    on 12 June: the server's receipt (the outbox's 'See the delivery', every reprint)
+    printed 'Weighed by ... 12/6/26', two days after the weighing, since created_at is the
+    sync's (helper-61). It names the weighing's day, and when it was recorded."""
+    with time_machine.travel(noon(2026, 6, 10), tick=False):
+        issued = block(client, device)
+    with time_machine.travel(noon(2026, 6, 12), tick=False):
+        stored = sync(
+            client, device, delivery_body(family, issued["first_seq"], delivered_on="2026-06-10")
+        )
+        assert stored.status_code == 201
+        auth.login("clerk.a@example.org")
+        page = client.get(
+            f"/deliveries/{stored.get_json()['id']}/receipt", headers={"Accept-Language": "es"}
+        )
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    foot = text[text.find("receipt-foot") :][:400]
+    assert "10/6/26 · registrada el 12/6/26" in foot, foot

@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..models import CollectionCentre, Community, Cooperative, Delivery, Family, Plot, User
+from ..models.base import local_date
 from . import claims, lot_pages
 
 
@@ -51,6 +52,9 @@ def delivery_page(session: Session, delivery: Delivery) -> dict[str, Any]:
             session, {cid for claim in carried for cid in claim.certificate_ids}
         ),
         "flags": sorted({kind for kind, _type in flags}),
+        # Recorded on another day than it was weighed (a phone's outbox synced later, a
+        # paper book typed in, a correction): its record's moment is not the weighing's.
+        "recorded_later": local_date(delivery.created_at) != delivery.delivered_on,
     }
 
 
