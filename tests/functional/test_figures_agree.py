@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-import shutil
 import subprocess
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -74,7 +72,6 @@ def test_certificate_page_counts_the_producers_its_approved_list_names(db, world
     assert len(covered_rows) == len(approved_rows), covered_rows
 
 
-
 def test_split_help_names_the_lots_real_weight(db, world, client, auth):
     """The lot page's split form said the parts "must add up exactly to 41,1 kg" for a
     lot of 41,125 kg, and parts that add up to 41,1 were then refused."""
@@ -97,7 +94,6 @@ def test_split_help_names_the_lots_real_weight(db, world, client, auth):
     assert "41,125" in help_text, help_text  # shows "Deben sumar exactamente 41,1 kg."
 
 
-
 def test_certificate_ledger_is_written_as_the_season_report_writes_it(db, world, client, auth):
     """The season report (page, PDF, dashboard panel) writes a mass-balance ledger to the
     gram and says it shows "the same figures as the certificate's ledger"; the
@@ -111,7 +107,6 @@ def test_certificate_ledger_is_written_as_the_season_report_writes_it(db, world,
     page = _text(client.get(f"/certificates/{cert.id}", headers=ES).get_data(as_text=True))
     ledger = page[page.index("Libro de balance de masas") :]
     assert f"{credit} kg certificados recibidos" in ledger, ledger[:300]
-
 
 
 def test_coverage_csv_writes_a_small_plots_hectares_as_its_page_does(db, world, client, auth):
@@ -172,7 +167,6 @@ def test_public_area_is_written_as_staff_pages_write_hectares(db, world, client,
     assert "0,0315 ha" in sheet
 
 
-
 def test_dashboard_counts_member_families_as_the_season_report_does(db, world, client, auth):
     """The dashboard's "families" counted a family that left the cooperative; the season
     report (on the same dashboard, and its page and PDF) counts member families only."""
@@ -192,7 +186,6 @@ def test_dashboard_counts_member_families_as_the_season_report_does(db, world, c
     shown = re.search(r"(\d+) familias 1 comunidades|(\d+) familias", dash).group(0)
     assert shown.startswith("1 "), shown  # dashboard: "2 familias"
     assert stays.active
-
 
 
 def test_family_season_table_rows_add_up_to_its_total(db, world, client, auth):

@@ -41,6 +41,7 @@ def _unsaid(html: str) -> bool:
     listed = doc.xpath('//article[@class="narrow"]//li|//article[@class="narrow"]/p')
     return not specific and not listed
 
+
 DEGENERATE_RING = {
     "type": "Polygon",
     "coordinates": [[[-76.4, -7.5], [-76.4, -7.5], [-76.39, -7.5], [-76.4, -7.5]]],
@@ -100,9 +101,7 @@ def test_a_bad_polygon_is_refused_in_spanish_words(client, auth, db, world):
     )
 
 
-def test_refusals_said_at_the_top_carry_no_internal_field_names(
-    client, auth, db, world
-):
+def test_refusals_said_at_the_top_carry_no_internal_field_names(client, auth, db, world):
     """Merging a lot of another cooperative (or a voided one), or taking back a mass-balance
     claim without a reason: the message flashed on the page began with the service's
     internal field name ("lot_ids: ...", "reason: ..."), English words in the Spanish UI;
@@ -191,15 +190,17 @@ def test_a_form_shown_again_and_changed_is_another_action(client, auth, db, worl
     }
     first = client.post("/c/COOPA/deliveries/new", data=sent)
     assert first.status_code == 303
-    assert client.post("/c/COOPA/deliveries/new", data=sent).headers["Location"] == (
-        first.headers["Location"]
+    assert (
+        client.post("/c/COOPA/deliveries/new", data=sent).headers["Location"]
+        == (first.headers["Location"])
     )
     changed = {**sent, "gross_kg": "61,5"}
     again = client.post("/c/COOPA/deliveries/new", data=changed)
     assert again.status_code == 303, _text(again.get_data(as_text=True))[:300]
     assert again.headers["Location"] != first.headers["Location"]
-    assert client.post("/c/COOPA/deliveries/new", data=changed).headers["Location"] == (
-        again.headers["Location"]
+    assert (
+        client.post("/c/COOPA/deliveries/new", data=changed).headers["Location"]
+        == (again.headers["Location"])
     )
     count = db.exec(select(func.count()).select_from(Delivery)).one()
     db.commit()

@@ -95,8 +95,8 @@ def test_a_delivery_weighed_before_the_family_left_is_still_recorded(client, db,
     clerk could not fix (the correction form refuses it too), so the delivery the family
     holds a receipt for was lost (helper-61). A delivery dated before the family left is
     recorded; one dated on or after that day is still refused."""
-    from tracker.services import families
     from tracker.models import Family
+    from tracker.services import families
 
     family = f.make_family(db, world.a, member_code="CAZ-1042")
     f.make_plot(db, family)

@@ -240,9 +240,7 @@ def test_a_cacao_lot_is_labelled_in_cacao_sacks_and_offered_cacao_processes(
     lot = f.make_lot(db, world.a, kg=200, crop="cacao", form="dry_beans")
     db.commit()
     auth.login("manager.a@example.org")
-    page = client.get(f"/lots/{lot.id}", headers={"Accept-Language": "es"}).get_data(
-        as_text=True
-    )
+    page = client.get(f"/lots/{lot.id}", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert 'name="sack_kg" type="text" inputmode="decimal" value="62,5"' in page
     assert 'name="sacks" type="number" min="1" max="400" step="1" value="4"' in page
     offered = page.split('name="process"', 1)[1].split("</select>", 1)[0]

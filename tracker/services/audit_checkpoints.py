@@ -50,10 +50,13 @@ class CheckpointInvalid(ValidationFailed):
 
     def __init__(self, message: Any) -> None:
         super().__init__({"against": [str(message)]}, message=str(message))
-        self.said = str(message)
+        self.plain = str(message)
 
     def text(self) -> str:
-        return self.said
+        return self.plain
+
+    def said(self) -> str:
+        return self.plain
 
 
 def key_from(config: Mapping[str, Any]) -> bytes:
