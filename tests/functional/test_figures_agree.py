@@ -14,10 +14,7 @@ import pytest
 import time_machine
 
 from tests import factories as f
-
-NOW = datetime(2026, 10, 1, 15, tzinfo=UTC)
-ES = {"Accept-Language": "es"}
-EN = {"Accept-Language": "en"}
+from tests.functional.test_family_money import EN, ES, NOW
 
 
 @pytest.fixture(autouse=True)

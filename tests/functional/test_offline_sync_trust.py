@@ -3,13 +3,13 @@ found by helper-61 in tracker/services/roster.py and tracker/schemas/offline.py.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
 from tests.factories import flag_plot, make_family, make_plot, square
+from tests.functional.test_offline_api import block, delivery_body, sync
 
 
 @pytest.fixture
@@ -32,35 +32,6 @@ def family(db, world):
     make_plot(db, found, name="Parcela 1")
     db.commit()
     return found
-
-
-def block(client, device, size=10):
-    response = client.post("/api/v1/device/blocks", json={"size": size}, headers=device)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def delivery_body(family, seq, **changes):
-    from tracker.services import deliveries
-
-    body = {
-        "family_id": str(family.id),
-        "crop": "coffee",
-        "form": "dry_parchment",
-        "delivered_on": deliveries.today().isoformat(),
-        "gross_kg": "41.300",
-        "tare_kg": "0.300",
-        "price_per_kg": "9.10",
-        "premium_per_kg": "0.40",
-        "receipt_seq": seq,
-    }
-    body.update(changes)
-    return body
-
-
-def sync(client, device, body, key=None):
-    headers = {**device, "Idempotency-Key": key or uuid.uuid4().hex}
-    return client.post("/api/v1/device/deliveries", json=body, headers=headers)
 
 
 def noon(year: int, month: int, day: int) -> datetime:
