@@ -12,10 +12,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from . import config
+from .auth import current_principal
 from .db import get_session
 from .documents import epcis, eudr, qr, sheets
 from .models import Certificate, Lot
 from .services import certificate_documents, printing, publication
+from .services.access import Permission
 from .services.errors import NotFound
 
 
@@ -80,12 +82,22 @@ def printout(body: Any, mimetype: str, filename: str, *, inline: bool = True) ->
     return response
 
 
+def _may_publish(lot: Lot) -> bool:
+    """Printing publishes a lot for those who do the cooperative's work (clerks,
+    managers); an auditor's view changes nothing."""
+    return current_principal().can(Permission.INTAKE, lot.cooperative_id)
+
+
 def lot_qr(lot: Lot, ext: str, *, inline: bool = True) -> Response:
     """The lot's QR code (`ext` svg or png): its GS1 Digital Link URI, or its page without
     a GTIN. Printing it publishes the lot."""
     draw, mimetype = QR_FORMATS[ext]
     uri = printing.printed_uri(
-        get_session(), lot, via=publication.Via.QR_CODE, public_url=config.public_url()
+        get_session(),
+        lot,
+        via=publication.Via.QR_CODE,
+        public_url=config.public_url(),
+        publish=_may_publish(lot),
     )
     return printout(draw(uri), mimetype, f"qr-{sheets.safe_name(lot.code)}.{ext}", inline=inline)
 
@@ -95,7 +107,9 @@ def lot_labels(lot: Lot, query: dict[str, Any]) -> Response:
     publishes the lot."""
     document = sheets.labels(
         lot,
-        printing.labels(get_session(), lot, public_url=config.public_url()),
+        printing.labels(
+            get_session(), lot, public_url=config.public_url(), publish=_may_publish(lot)
+        ),
         locale=query["lang"] or str(get_locale()),
         sacks=query["sacks"],
         sack_g=query["sack_kg"],

@@ -268,3 +268,34 @@ def test_a_used_lot_prints_no_sack_labels(client, auth, db, world):
     answer = client.get(f"/lots/{whole.id}/labels.pdf", headers={"Accept-Language": "es"})
     assert answer.status_code == 409
     assert "ya se usó" in answer.get_data(as_text=True)
+
+
+def test_an_auditor_looking_at_a_lots_qr_code_does_not_publish_it(client, auth, db, world):
+    """The auditor's view is read-only (SPEC). Downloading a lot's QR code (or its sack
+    labels) published the lot: its GS1 Digital Link opened for anyone, the public caches
+    were bumped, and the trail recorded a 'published' entry whose actor was the auditor
+    (helper-67). The auditor gets the code as it stands; a manager's printing publishes."""
+    from sqlmodel import select
+
+    from tracker.models import AuditEntry, Lot
+
+    lot = f.make_lot(db, world.a, kg=60)
+    db.commit()
+    assert lot.published_at is None
+    auth.login("auditor.a@example.org")
+    answer = client.get(f"/lots/{lot.id}/qr.svg")
+    assert answer.status_code == 200
+    db.expire_all()
+    published = db.get(Lot, lot.id).published_at
+    by_auditor = db.exec(
+        select(AuditEntry).where(
+            AuditEntry.action == "publish", AuditEntry.actor == "auditor.a@example.org"
+        )
+    ).all()
+    db.commit()
+    assert published is None and not by_auditor, (published, [e.after for e in by_auditor])
+    auth.login("manager.a@example.org")
+    assert client.get(f"/lots/{lot.id}/qr.svg").status_code == 200
+    db.expire_all()
+    assert db.get(Lot, lot.id).published_at is not None
+    db.commit()

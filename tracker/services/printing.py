@@ -115,17 +115,22 @@ def sheet(session: Session, lot: Lot, *, public_url: str, version: int | None = 
     )
 
 
-def printed_uri(session: Session, lot: Lot, *, via: publication.Via, public_url: str) -> str:
+def printed_uri(
+    session: Session, lot: Lot, *, via: publication.Via, public_url: str, publish: bool = True
+) -> str:
     """The URI of a QR code about to be printed (labels, artwork): printing publishes the
-    lot, so the GS1 Digital Link on the sack opens it. None for a voided lot (Conflict)."""
+    lot, so the GS1 Digital Link on the sack opens it; a reader who may not change the
+    cooperative's records (an auditor, `publish=False`) is shown the code as it stands.
+    None for a voided lot (Conflict)."""
     _printable(lot)
-    publication.publish(session, lot=lot, via=via)
+    if publish:
+        publication.publish(session, lot=lot, via=via)
     return provenance.qr_uri(public_url, lot)
 
 
-def labels(session: Session, lot: Lot, *, public_url: str) -> Labels:
+def labels(session: Session, lot: Lot, *, public_url: str, publish: bool = True) -> Labels:
     """Sack labels of a lot, named with the cooperative's product name when it has one.
-    Printing them publishes the lot."""
+    Printing them publishes the lot (unless `publish=False`: `printed_uri`)."""
     if lot.status == LotStatus.CONSUMED:
         # Its kilos went into other lots: a sack labelled with it now would name a lot
         # that no longer holds them.
@@ -136,7 +141,9 @@ def labels(session: Session, lot: Lot, *, public_url: str) -> Labels:
                 code=lot.code,
             )
         )
-    uri = printed_uri(session, lot, via=publication.Via.LABELS, public_url=public_url)
+    uri = printed_uri(
+        session, lot, via=publication.Via.LABELS, public_url=public_url, publish=publish
+    )
     coop = session.get(Cooperative, lot.cooperative_id)
     assert coop is not None
     product = session.exec(
