@@ -116,3 +116,70 @@ def test_a_delivery_weighed_before_the_family_left_is_still_recorded(client, db,
         after = client.post(url, json={**body, "delivered_on": "2026-06-11"}, headers=clerk)
         assert after.status_code == 422
         assert "ya no es socia activa" in str(after.get_json()["errors"]["family_id"])
+
+
+def test_a_family_back_as_a_member_is_not_on_the_list_of_the_months_it_was_gone(db, world):
+    """families.update cleared left_on when a family rejoined: the day it left was
+    overwritten in place, and the certifier's approved-producers list of a day it was gone
+    (its deliveries refused then) named it again (helper-67). Each time away is kept."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from tracker.services import coverage, families
+
+    cert = f.make_certificate(db, world.a)
+    family = f.make_family(db, world.a, member_code="CAZ-2001")
+    f.make_plot(db, family)
+    f.cover(db, cert, family)
+    db.commit()
+    august = date(2026, 8, 1)
+    with time_machine.travel(datetime(2026, 7, 1, 15, 0, tzinfo=UTC), tick=False):
+        families.update(db, family, {"active": False})
+        db.commit()
+    listed = [row.family.member_code for row in coverage.approved_producers(db, cert, august)]
+    assert "CAZ-2001" not in listed  # gone on 1 August: not on that day's list
+    with time_machine.travel(datetime(2026, 9, 1, 15, 0, tzinfo=UTC), tick=False):
+        families.update(db, family, {"active": True})
+        db.commit()
+    listed = [row.family.member_code for row in coverage.approved_producers(db, cert, august)]
+    assert "CAZ-2001" not in listed, "the list of 1 August changed after the family came back"
+
+
+def test_after_a_family_rejoins_a_weighing_dated_while_it_was_gone_is_taken(db, world):
+    """While the family was gone, a delivery dated 1 August was refused ('no longer an
+    active member'); once it was back (left_on cleared) the same delivery was recorded,
+    with the certificate's claim for a day the family was not a member (helper-67)."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from tracker.services import families
+    from tracker.services.errors import ValidationFailed
+
+    cert = f.make_certificate(db, world.a)
+    family = f.make_family(db, world.a)
+    plot = f.make_plot(db, family)
+    f.cover(db, cert, family)
+    db.commit()
+    with time_machine.travel(datetime(2026, 7, 1, 15, 0, tzinfo=UTC), tick=False):
+        families.update(db, family, {"active": False})
+        db.commit()
+    with time_machine.travel(datetime(2026, 8, 20, 15, 0, tzinfo=UTC), tick=False):
+        try:
+            f.make_delivery(db, world.a, family, plot, on=date(2026, 8, 1))
+            refused_while_gone = False
+        except ValidationFailed:
+            refused_while_gone = True
+        db.rollback()
+    assert refused_while_gone
+    with time_machine.travel(datetime(2026, 9, 1, 15, 0, tzinfo=UTC), tick=False):
+        families.update(db, family, {"active": True})
+        db.commit()
+        try:
+            f.make_delivery(db, world.a, family, plot, on=date(2026, 8, 1))
+            refused_after_return = False
+        except ValidationFailed:
+            refused_after_return = True
+        db.rollback()
+    assert refused_after_return, "a weighing of a day the family was not a member is taken"

@@ -25,7 +25,7 @@ from .cooperative import (
     User,
 )
 from .delivery import Delivery, DeliveryClaim, DeliveryFlag, ImportBatch, SeasonVolume
-from .family import Family, Plot, PlotFlag
+from .family import Family, FamilyAbsence, Plot, PlotFlag
 from .idempotency import IdempotencyRecord
 from .ledger import MassBalanceDebit
 from .lot import Lot, LotInput, LotOperation
@@ -53,6 +53,7 @@ __all__ = [
     "DeliveryFlag",
     "Device",
     "Family",
+    "FamilyAbsence",
     "FileContent",
     "FixedPremium",
     "GtinOwner",

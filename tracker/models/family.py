@@ -35,6 +35,19 @@ class Family(TenantModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class FamilyAbsence(TenantModel, table=True):
+    """A time the family was not a member: from `left_on` until `back_on`, the day it
+    rejoined (None while it is away). Its membership on a past day is read here, so a
+    family that left and came back is not named on the lists of the months it was gone,
+    nor given a weighing dated then."""
+
+    __tablename__ = "family_absence"
+
+    family_id: uuid.UUID = Field(foreign_key="family.id", index=True)
+    left_on: date
+    back_on: date | None = None
+
+
 class Plot(TenantModel, table=True):
     """A parcel of one crop; its geolocation is a GeoJSON Point or Polygon (lon/lat, 6 dp)."""
 
@@ -76,3 +89,7 @@ class PlotFlag(TenantModel, table=True):
     resolved_at: datetime | None = None
     resolved_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     resolution: str | None = Field(default=None, max_length=500)
+    # A manager's protected-area resolution holds for the map it was made on: the SHA-256
+    # of the plot's geometry and the boundary then (services/plots.py: map_sha256). The
+    # same map does not flag the plot again; a new point or boundary does (rule 5).
+    resolved_map_sha256: str | None = Field(default=None, max_length=64)

@@ -16,13 +16,14 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlmodel import Session, col
 
 from ..models import (
     Certificate,
     Community,
     Family,
+    FamilyAbsence,
     Plot,
     PlotFlag,
     ProcessingSite,
@@ -153,7 +154,7 @@ def coverage_query(
 ) -> Any:
     """(Family, community name, status, since) of the families on the list on a day,
     ordered by community and member code, to page through in the database. A family
-    that was no longer a member that day is not on it (`member_on`)."""
+    that was no longer a member that day is not on it (`member_on_clause`)."""
     current = in_force([cert.id], day)
     query = (
         select(Family, col(Community.name), current.c.status, current.c.since)
@@ -229,7 +230,7 @@ def coverage_on(
 
 def coverage_counts(session: Session, cert: Certificate, day: date) -> dict[str, int]:
     """How many families are certified, in conversion and excluded on a day, of those
-    that were members that day (`member_on`)."""
+    that were members that day (`member_on_clause`)."""
     current = in_force([cert.id], day)
     counts = {str(s): 0 for s in CoverageStatus}
     for status, count in session.execute(
@@ -312,15 +313,18 @@ def approved_producers(session: Session, cert: Certificate, day: date) -> list[C
     return coverage_on(session, cert, day, statuses=[str(s) for s in APPROVED])
 
 
-def member_on(family: Family, day: date) -> bool:
-    """Was the family a member on the day (as far as `left_on` tells: a family that left
-    before the day was recorded has none, and counts as gone)?"""
-    return family.active or (family.left_on is not None and family.left_on > day)
-
-
 def member_on_clause(day: date) -> Any:
-    """`member_on` in SQL, for the lists and counts the database pages through."""
-    return or_(col(Family.active).is_(True), col(Family.left_on) > day)
+    """The families that were members on the day: none of their times away
+    (`FamilyAbsence`, from the day it left until the day it came back) covers it."""
+    away = exists().where(
+        col(FamilyAbsence.family_id) == col(Family.id),
+        col(FamilyAbsence.left_on) <= day,
+        or_(col(FamilyAbsence.back_on).is_(None), col(FamilyAbsence.back_on) > day),
+    )
+    recorded = exists().where(col(FamilyAbsence.family_id) == col(Family.id))
+    # An inactive family with no time away recorded (`families.was_away`): gone from its
+    # left_on, or on every day without one.
+    return and_(~away, or_(col(Family.active).is_(True), recorded, col(Family.left_on) > day))
 
 
 __all__ = [
@@ -343,7 +347,6 @@ __all__ = [
     "import_coverage",
     "in_force",
     "lapsed",
-    "member_on",
     "member_on_clause",
     "set_site",
     "sites",

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from ..models import CollectionCentre, Cooperative, Delivery, Family, Plot, utcnow
 from ..models.delivery import MAX_GROSS_G
 from ..models.enums import FORMS_BY_CROP
-from . import bulk, settlements
+from . import bulk, families, settlements
 from .errors import Conflict, NotFound, ValidationFailed
 from .money import amount_for
 from .prices import price_on
@@ -178,9 +178,11 @@ def check(
     """Validate one delivery against the cooperative's records; raise with every problem."""
     family = session.get(Family, data.family_id)
     plots: list[Plot] = []
+    away: list[tuple[date, date | None]] = []
     if family is not None and family.cooperative_id == coop.id:
         plots = list(session.exec(select(Plot).where(Plot.family_id == family.id)).all())
-    errors, plot = check_against(coop, data, family, plots, today=today or _today())
+        away = families.away_on(session, [family.id]).get(family.id, [])
+    errors, plot = check_against(coop, data, family, plots, today=today or _today(), away=away)
     if errors:
         raise ValidationFailed(errors)
     assert family is not None and plot is not None
@@ -194,8 +196,10 @@ def check_against(
     family_plots: Sequence[Any],
     *,
     today: date,
+    away: Sequence[tuple[date, date | None]] = (),
 ) -> tuple[dict[str, list[str]], Any]:
-    """The rules, given the family and its plots already loaded (one row or a whole import).
+    """The rules, given the family, its plots and its times away from the cooperative
+    (`families.away_on`) already loaded (one row or a whole import).
 
     `family` and the plots need only the attributes used here, so a bulk import can pass
     light rows instead of ORM objects. Returns (errors by field, the plot delivered from).
@@ -204,9 +208,7 @@ def check_against(
     if family is None or family.cooperative_id != coop.id:
         errors["family_id"] = [str(_l("Unknown family."))]
         return errors, None
-    if not family.active and (family.left_on is None or data.delivered_on >= family.left_on):
-        # Weighed while it was a member (a phone syncing late, a paper book typed in):
-        # the family holds the receipt.
+    if families.was_away(family, away, data.delivered_on):
         errors["family_id"] = [str(_l("This family is no longer an active member."))]
     plot = None
     if data.plot_id is not None:

@@ -21,7 +21,15 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
-from ..models import CollectionCentre, Cooperative, Delivery, Family, ImportBatch, Plot
+from ..models import (
+    CollectionCentre,
+    Cooperative,
+    Delivery,
+    Family,
+    FamilyAbsence,
+    ImportBatch,
+    Plot,
+)
 from ..schemas.delivery import CSV, DeliverySchema
 from . import audit, bulk, deliveries, families
 from .errors import ValidationFailed
@@ -48,6 +56,7 @@ class _FamilyRow:
     cooperative_id: uuid.UUID
     active: bool
     left_on: date | None
+    away: tuple[tuple[date, date | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,7 +216,7 @@ def _checked_rows(
                 RowError(line, "price_per_quintal", " ".join(m)) for m in error.errors().values()
             )
             continue
-        rule_errors, plot = check(coop, data, family, family_plots, today=today)
+        rule_errors, plot = check(coop, data, family, family_plots, today=today, away=family.away)
         if rule_errors:
             errors.extend(
                 RowError(line, _csv_field(f), " ".join(m)) for f, m in rule_errors.items()
@@ -283,13 +292,15 @@ def _lookups(
     session: Session, coop: Cooperative
 ) -> tuple[dict[str, _FamilyRow], dict[uuid.UUID, list[_PlotRow]]]:
     """Every family and plot of the cooperative, once, for row checks without queries."""
+    rows = session.exec(
+        select(Family.id, Family.member_code, Family.active, col(Family.left_on)).where(
+            Family.cooperative_id == coop.id
+        )
+    ).all()
+    away = _absences(session, coop)
     family_by_code = {
-        code: _FamilyRow(fid, coop.id, bool(active), left_on)
-        for fid, code, active, left_on in session.exec(
-            select(Family.id, Family.member_code, Family.active, col(Family.left_on)).where(
-                Family.cooperative_id == coop.id
-            )
-        ).all()
+        code: _FamilyRow(fid, coop.id, bool(active), left_on, tuple(away.get(fid, ())))
+        for fid, code, active, left_on in rows
     }
     plots_by_family: dict[uuid.UUID, list[_PlotRow]] = {}
     for pid, fid, crop, name in session.exec(
@@ -297,6 +308,18 @@ def _lookups(
     ).all():
         plots_by_family.setdefault(fid, []).append(_PlotRow(pid, crop, name))
     return family_by_code, plots_by_family
+
+
+def _absences(session: Session, coop: Cooperative) -> dict[uuid.UUID, list[tuple[date, Any]]]:
+    """Every family's times away from the cooperative, once (`families.was_away`)."""
+    found: dict[uuid.UUID, list[tuple[date, Any]]] = {}
+    for family_id, left_on, back_on in session.exec(
+        select(
+            col(FamilyAbsence.family_id), col(FamilyAbsence.left_on), col(FamilyAbsence.back_on)
+        ).where(FamilyAbsence.cooperative_id == coop.id)
+    ):
+        found.setdefault(family_id, []).append((left_on, back_on))
+    return found
 
 
 def _signature(data: deliveries.DeliveryData) -> tuple[Any, ...]:

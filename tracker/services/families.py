@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import Session, col, select
 
-from ..models import Community, Cooperative, Delivery, Family
+from ..models import Community, Cooperative, Delivery, Family, FamilyAbsence
 from .cooperatives import season_bounds
 from .errors import ValidationFailed
 from .rows import update_row
@@ -121,6 +122,8 @@ def create(session: Session, coop: Cooperative, values: Mapping[str, Any]) -> Fa
     family = Family(cooperative_id=coop.id, **clean)
     session.add(family)
     session.flush()
+    if not family.active:  # recorded as no longer a member: away from today
+        _membership_changed(session, coop, family, active=False)
     return family
 
 
@@ -131,8 +134,44 @@ def update(session: Session, family: Family, values: Mapping[str, Any]) -> Famil
     clean = _check(session, coop, values, family)
     if "active" in clean and bool(clean["active"]) != family.active:
         clean["left_on"] = None if clean["active"] else local_today(coop)
+        _membership_changed(session, coop, family, active=bool(clean["active"]))
     update_row(session, family, clean)
     return family
+
+
+def _membership_changed(
+    session: Session, coop: Cooperative, family: Family, *, active: bool
+) -> None:
+    """A family that leaves begins a time away (`FamilyAbsence`); one that comes back ends
+    it: the days it was gone stay recorded, for the lists and weighings of those days."""
+    today = local_today(coop)
+    if not active:
+        session.add(FamilyAbsence(cooperative_id=coop.id, family_id=family.id, left_on=today))
+        return
+    away = session.exec(
+        select(FamilyAbsence).where(
+            FamilyAbsence.family_id == family.id, col(FamilyAbsence.back_on).is_(None)
+        )
+    ).all()
+    for absence in away:
+        absence.back_on = today
+        session.add(absence)
+
+
+def away_on(session: Session, family_ids: Any) -> dict[uuid.UUID, list[tuple[date, date | None]]]:
+    """Each family's times away from the cooperative, (left_on, back_on or None)."""
+    found: dict[uuid.UUID, list[tuple[date, date | None]]] = {}
+    ids = list(family_ids)
+    for start in range(0, len(ids), 900):
+        for family_id, left_on, back_on in session.exec(
+            select(
+                col(FamilyAbsence.family_id),
+                col(FamilyAbsence.left_on),
+                col(FamilyAbsence.back_on),
+            ).where(col(FamilyAbsence.family_id).in_(ids[start : start + 900]))
+        ):
+            found.setdefault(family_id, []).append((left_on, back_on))
+    return found
 
 
 def by_member_code(session: Session, coop: Cooperative, code: Any) -> Family | None:
@@ -343,3 +382,13 @@ def active_members(session: Session, community: Community) -> list[Family]:
             .order_by(Family.member_code)
         ).all()
     )
+
+
+def was_away(family: Any, away: Sequence[tuple[date, date | None]], day: date) -> bool:
+    """Was the family away from the cooperative on the day? A weighing made while it was
+    a member (a phone syncing late, a paper book typed in) is kept: the family holds the
+    receipt; one dated while it was gone is not, even after it came back."""
+    if any(left <= day and (back is None or day < back) for left, back in away):
+        return True
+    # Inactive with no time away recorded (a row older than the record of absences).
+    return not family.active and not away and (family.left_on is None or day >= family.left_on)

@@ -470,6 +470,7 @@ def import_plots(
         for f in session.exec(select(Family).where(Family.cooperative_id == coop.id)).all()
     }
     area = plots.protected_area(coop)
+    touched: set[uuid.UUID] = set()
     with _small_import(session, coop, "plots", table, original_name, user_id) as errors:
         for line, raw in _raw_rows(table):
             code = families.normalise_code(raw.pop("member_code", ""))
@@ -485,9 +486,14 @@ def import_plots(
                 continue
             assert family is not None
             try:
-                plots.create(session, family, values, user_id=user_id, area=area)
+                plots.create(session, family, values, user_id=user_id, area=area, recompute=False)
             except ValidationFailed as error:
                 errors.extend(RowError(line, f, " ".join(m)) for f, m in error.errors().items())
+            else:
+                touched.add(family.id)
+        if not errors:
+            # New plots raise their families' volume caps (rule 4): once per family.
+            plots.recompute_families(session, coop, touched)
     return ImportResult(len(table.rows))
 
 

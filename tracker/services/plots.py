@@ -2,14 +2,17 @@
 
 A plot's geolocation is validated by services/geo.py (EUDR rules). A plot that reaches
 inside the cooperative's protected area is flagged; the flag stands until a manager
-resolves it with a reason (a clerk moving the point does not clear it). An area-mismatch
-flag clears itself when the declared area or the polygon is corrected. The claims
-engine reads open protected-area flags, so every change here ends in
-`deliveries.after_change` for the families concerned.
+resolves it with a reason (a clerk moving the point does not clear it). The resolution
+holds for the map it was made on (`map_sha256`: the plot's geometry and the boundary):
+only a new point or boundary flags the plot again. An area-mismatch flag clears itself
+when the declared area or the polygon is corrected. The claims engine reads open
+protected-area flags and the plots' areas, yields and crops (the volume cap), so every
+change here ends in `deliveries.after_change` for the families concerned.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -126,10 +129,14 @@ def create(
     *,
     user_id: uuid.UUID | None = None,
     area: Any = None,
+    recompute: bool = True,
 ) -> Plot:
     """Add a plot to a family, and flag it if it needs a manager's eye.
 
     `area` is the protected area already loaded (an import passes it once for all rows).
+    The plot raises its family's volume cap (rule 4), so the family's claims are
+    recomputed; with `recompute` False the caller does it (`recompute_families`: an
+    import, once for all the families of its rows).
     """
     missing = {
         name: [str(_l("This field is required."))]
@@ -146,8 +153,17 @@ def create(
     _apply_geometry(plot, parsed)
     session.add(plot)
     session.flush()
-    check_flags(session, coop, [plot], user_id=user_id, area=area)
+    check_flags(session, coop, [plot], user_id=user_id, area=area, recompute=False)
+    if recompute:
+        recompute_families(session, coop, {family.id})
     return plot
+
+
+def recompute_families(session: Session, coop: Cooperative, family_ids: set[uuid.UUID]) -> None:
+    """New plots change their families' volume caps (rule 4): their claims follow."""
+    from .deliveries import after_change
+
+    after_change(session, coop, family_ids)
 
 
 def update(
@@ -158,10 +174,11 @@ def update(
     family = session.get(Family, plot.family_id)
     assert family is not None
     clean, parsed, given = _check(session, coop, family, values, plot)
-    # Area and yield set the family's volume cap (rule 4): its claims may change.
+    # Area, yield and crop set the family's volume cap of each crop (rule 4): its claims
+    # may change.
     cap_changed = any(
         name in clean and clean[name] != getattr(plot, name)
-        for name in ("area_m2", "expected_yield_kg_ha")
+        for name in ("area_m2", "expected_yield_kg_ha", "crop")
     )
     for name, value in clean.items():
         setattr(plot, name, value)
@@ -173,7 +190,8 @@ def update(
         bump_public_version(session, coop.id)
     session.add(plot)
     session.flush()
-    check_flags(session, coop, [plot], user_id=user_id)
+    # A new cap recomputes the family anyway: the flags' changes are in that pass.
+    check_flags(session, coop, [plot], user_id=user_id, recompute=not cap_changed)
     if cap_changed:
         _claims_changed(session, coop, {plot.family_id})
     return plot
@@ -213,27 +231,51 @@ def check_flags(
     user_id: uuid.UUID | None = None,
     area: Any = None,
     clear_outside: bool = False,
+    recompute: bool = True,
 ) -> tuple[int, int]:
     """Raise or clear the flags of these plots; returns (flags raised, flags cleared).
 
     Protected-area flags are cleared only with `clear_outside` (a manager loading a new
-    boundary); area-mismatch flags clear as soon as the data agrees.
+    boundary), and not raised again on the map a manager resolved one on; area-mismatch
+    flags clear as soon as the data agrees. With `recompute` False the caller
+    recomputes the families' claims.
     """
     if area is None:
         area = protected_area(coop)
     if area is not None:
         shapely.prepare(area)
     flags = open_flags(session, [p.id for p in plots])
+    shapes = {plot.id: stored_geometry(plot) for plot in plots}
+    inside = {
+        plot.id: bool(
+            shapes[plot.id] is not None
+            and area is not None
+            and geo.overlaps(shapes[plot.id].shape, area)  # type: ignore[union-attr]
+        )
+        for plot in plots
+    }
+    resolved = resolved_maps(
+        session,
+        [
+            p.id
+            for p in plots
+            if inside[p.id] and all(f.kind != PlotFlagKind.PROTECTED_AREA for f in flags[p.id])
+        ],
+    )
     raised = cleared = 0
     changed_families: set[uuid.UUID] = set()
     now = utcnow()
     for plot in plots:
-        parsed = stored_geometry(plot)
+        parsed = shapes[plot.id]
         current = {f.kind: f for f in flags[plot.id]}
-        inside = bool(parsed is not None and area is not None and geo.overlaps(parsed.shape, area))
+        # A manager resolved the flag on this very map: the resolution stands (rule 5).
+        is_inside = inside[plot.id] and resolved.get(plot.id) != map_sha256(plot, coop)
         mismatch = geo.area_mismatch(parsed, plot.area_m2)
         wanted = {
-            PlotFlagKind.PROTECTED_AREA: (inside, _inside_detail(parsed, area) if inside else ""),
+            PlotFlagKind.PROTECTED_AREA: (
+                is_inside,
+                _inside_detail(parsed, area) if is_inside else "",
+            ),
             PlotFlagKind.AREA_MISMATCH: (
                 mismatch,
                 f"declared_m2={plot.area_m2};measured_m2={parsed.geodesic_area_m2}"
@@ -253,21 +295,52 @@ def check_flags(
             elif not needed and flag is not None:
                 if kind == PlotFlagKind.PROTECTED_AREA and not clear_outside:
                     continue
-                flag.resolved_at = now
-                flag.resolved_by_id = user_id
-                flag.resolution = (
-                    "Outside the protected area's new boundary."
-                    if kind == PlotFlagKind.PROTECTED_AREA
-                    else "Declared area and measured area now agree."
-                )
-                session.add(flag)
+                _clear(flag, now, user_id)
                 cleared += 1
                 if kind == PlotFlagKind.PROTECTED_AREA:
                     changed_families.add(plot.family_id)
     session.flush()
-    if changed_families:
+    if changed_families and recompute:
         _claims_changed(session, coop, changed_families)
     return raised, cleared
+
+
+def _clear(flag: PlotFlag, now: Any, user_id: uuid.UUID | None) -> None:
+    """The data no longer calls for the flag: it is closed with the reason why."""
+    flag.resolved_at = now
+    flag.resolved_by_id = user_id
+    flag.resolution = (
+        "Outside the protected area's new boundary."
+        if flag.kind == PlotFlagKind.PROTECTED_AREA
+        else "Declared area and measured area now agree."
+    )
+
+
+def map_sha256(plot: Plot, coop: Cooperative) -> str:
+    """The map a protected-area flag is judged on: the plot's geometry and the boundary.
+
+    migrations/versions/*_plot_flag_resolved_map.py computes it the same way."""
+    text = f"{plot.geometry_geojson or ''}\n{coop.protected_area_geojson or ''}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def resolved_maps(session: Session, plot_ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """The map each plot's latest protected-area resolution was made on (None: not a
+    manager's, e.g. cleared by a new boundary)."""
+    found: dict[uuid.UUID, tuple[Any, str | None]] = {}
+    for start in range(0, len(plot_ids), 500):
+        for plot_id, at, sha in session.exec(
+            select(PlotFlag.plot_id, PlotFlag.resolved_at, PlotFlag.resolved_map_sha256).where(
+                PlotFlag.plot_id.in_(plot_ids[start : start + 500]),  # type: ignore[attr-defined]
+                PlotFlag.kind == PlotFlagKind.PROTECTED_AREA,
+                PlotFlag.resolved_at.is_not(None),  # type: ignore[union-attr]
+            )
+        ).all():
+            before = found.get(plot_id)
+            # Two resolutions at one moment (frozen clocks in tests): a manager's wins.
+            if before is None or at > before[0] or (at == before[0] and sha is not None):
+                found[plot_id] = (at, sha)
+    return {plot_id: sha for plot_id, (_at, sha) in found.items()}
 
 
 def _inside_detail(parsed: geo.PlotGeometry | None, area: Any) -> str:
@@ -363,10 +436,14 @@ def resolve_flag(
     found.resolved_at = utcnow()
     found.resolved_by_id = user_id
     found.resolution = reason
+    coop = _coop(session, plot.cooperative_id)
+    if kind == PlotFlagKind.PROTECTED_AREA:
+        # The resolution holds for this map: a new point or boundary is judged again.
+        found.resolved_map_sha256 = map_sha256(plot, coop)
     session.add(found)
     session.flush()
     if kind == PlotFlagKind.PROTECTED_AREA:
-        _claims_changed(session, _coop(session, plot.cooperative_id), {plot.family_id})
+        _claims_changed(session, coop, {plot.family_id})
     return found
 
 

@@ -130,7 +130,7 @@ def _coverage_counts(
     session: Session, coop: Cooperative, as_of: date
 ) -> dict[uuid.UUID, dict[str, int]]:
     """Families per coverage status on a day, per certificate (each family's latest entry),
-    of those that were members that day (`coverage.member_on`)."""
+    of those that were members that day (`coverage.member_on_clause`)."""
     ranked = (
         select(
             col(CoverageEntry.certificate_id),
