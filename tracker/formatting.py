@@ -19,7 +19,7 @@ The rules (issue 15):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -129,6 +129,34 @@ def hectares(area_m2: int | float | None, *, locale: str | None = None) -> str:
     value = Decimal(str(area_m2)) / 10_000
     pattern = "#,##0.00##" if abs(value) < SMALL_PLOT_HA else "#,##0.00"
     return number(value, pattern, locale=locale)
+
+
+def rounded_units(grams: int, unit: int) -> int:
+    """Grams in whole units, half to even (Babel's rounding: 4,256.15 kg prints 4.256,2)."""
+    whole, rest = divmod(grams, unit)
+    return whole + (1 if 2 * rest > unit or (2 * rest == unit and whole % 2) else 0)
+
+
+def largest_remainder(total: int, weight: Mapping[Any, int]) -> dict[Any, int]:
+    """`total` shared in proportion to `weight` (positive sum), in whole units that add up
+    to it: each its floor, then one more to the largest remainders (ties by key)."""
+    whole = sum(weight.values())
+    share = {key: total * w // whole for key, w in weight.items()}
+    short = total - sum(share.values())
+    by_remainder = sorted(weight, key=lambda k: (-(total * weight[k] % whole), str(k)))
+    for key in by_remainder[:short]:
+        share[key] += 1
+    return share
+
+
+def shown_parts(grams: Mapping[Any, int], unit: int = 100) -> dict[Any, int]:
+    """Rows of a summary as they are printed (to `unit` grams: 100 g is one decimal of a
+    kg), shared so that they add up to the total as it is printed: 41,125 + 12,345 kg
+    print 41,1 + 12,4 under 53,5, not 41,1 + 12,3."""
+    total = sum(grams.values())
+    if total <= 0 or any(g < 0 for g in grams.values()):
+        return dict(grams)
+    return {k: u * unit for k, u in largest_remainder(rounded_units(total, unit), grams).items()}
 
 
 def hectares_plain(area_m2: int) -> str:

@@ -570,7 +570,7 @@ def test_the_printed_plots_add_up_to_the_printed_lot(db, world, frozen, client, 
     assert not {2000, 1000} & set(plots.values())
     # Each lot is shared in the units the formatter prints it in, rounded as it rounds.
     for grams in (*range(0, 3_001, 25), 4_256_150, 4_256_250):
-        printed = eudr_facts._units(grams, eudr_facts.SHOWN_G) * eudr_facts.SHOWN_G
+        printed = formatting.rounded_units(grams, eudr_facts.SHOWN_G) * eudr_facts.SHOWN_G
         assert formatting.kg(printed, 1, locale="es") == formatting.kg(grams, 1, locale="es")
 
 

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from shapely.geometry import Point, Polygon
 from sqlmodel import Session, select
 
+from ..formatting import largest_remainder, rounded_units
 from ..models import (
     Certificate,
     Community,
@@ -245,29 +246,11 @@ def _shipped_shares(
                 weight[plot_id] += convert(form, grams)
         if sum(weight.values()) <= 0 or lot_g <= 0:
             continue
-        for plot_id, grams in _largest_remainder(lot_g, weight).items():
+        for plot_id, grams in largest_remainder(lot_g, weight).items():
             shipped[plot_id] += grams
-        for plot_id, units in _largest_remainder(_units(lot_g, SHOWN_G), weight).items():
+        for plot_id, units in largest_remainder(rounded_units(lot_g, SHOWN_G), weight).items():
             shown[plot_id] += units * SHOWN_G
     return shipped, shown
-
-
-def _largest_remainder(total: int, weight: dict[uuid.UUID, int]) -> dict[uuid.UUID, int]:
-    """`total` shared in proportion to `weight` (positive sum), in whole units that add up
-    to it: each its floor, then one more to the largest remainders (ties by id)."""
-    whole = sum(weight.values())
-    share = {key: total * w // whole for key, w in weight.items()}
-    short = total - sum(share.values())
-    by_remainder = sorted(weight, key=lambda k: (-(total * weight[k] % whole), str(k)))
-    for key in by_remainder[:short]:
-        share[key] += 1
-    return share
-
-
-def _units(grams: int, unit: int) -> int:
-    """Grams in whole units, half to even (Babel's rounding: 4,256.15 kg prints 4.256,2)."""
-    whole, rest = divmod(grams, unit)
-    return whole + (1 if 2 * rest > unit or (2 * rest == unit and whole % 2) else 0)
 
 
 def _protected(

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import Session, col, select
 
+from ..formatting import shown_parts
 from ..models import Community, Cooperative, Delivery, Family, FamilyAbsence
 from .cooperatives import season_bounds
 from .errors import ValidationFailed
@@ -283,6 +284,7 @@ class FormTotal:
     amount_minor: int
     premium_minor: int
     pending: int = 0  # of the deliveries, those whose price is still to be defined
+    shown_g: int = 0  # net_g as the season's table prints it, adding up to its total
 
 
 @dataclass
@@ -335,13 +337,14 @@ def season_totals(session: Session, family: Family, season: int) -> SeasonTotals
         .group_by(Delivery.form)
         .order_by(Delivery.form)
     ).all()
-    return SeasonTotals(
-        season,
-        [
-            FormTotal(form, int(n), int(g or 0), int(a or 0), int(p or 0), int(w or 0))
-            for form, n, g, a, p, w in rows
-        ],
-    )
+    by_form = [
+        FormTotal(form, int(n), int(g or 0), int(a or 0), int(p or 0), int(w or 0))
+        for form, n, g, a, p, w in rows
+    ]
+    shown = shown_parts({t.form: t.net_g for t in by_form})
+    for t in by_form:
+        t.shown_g = shown[t.form]
+    return SeasonTotals(season, by_form)
 
 
 def history(session: Session, family: Family, limit: int = 500) -> list[Delivery]:
