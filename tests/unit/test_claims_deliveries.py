@@ -106,7 +106,10 @@ def test_in_conversion_carries_no_claim(db, world):
     assert types_of(db, delivery) == {}
 
 
-def test_crop_and_form_must_be_in_scope(db, world):
+def test_the_crop_must_be_in_scope_and_the_form_is_judged_on_the_lot(db, world):
+    """SPEC rule 1 scopes a delivery by its crop: a certificate listing only dry parchment
+    backs the family's cherry too, and the lot is judged by its own form (rule 2). This
+    test once asserted that the cherry carried nothing (helper-68, helper-71)."""
     cacao_only = f.make_certificate(db, world.a, crops="cacao")
     parchment_only = f.make_certificate(db, world.a, forms="dry_parchment")
     family = f.make_family(db, world.a)
@@ -116,7 +119,14 @@ def test_crop_and_form_must_be_in_scope(db, world):
     parchment = f.make_delivery(db, world.a, family, plot, kg=20)
     cherry = f.make_delivery(db, world.a, family, plot, kg=20, form="cherry")
     assert types_of(db, parchment) == {"organic": {parchment_only.id}}
-    assert types_of(db, cherry) == {}
+    assert types_of(db, cherry) == {"organic": {parchment_only.id}}
+    parchment_lot = f.make_lot(db, world.a, [parchment])
+    cherry_lot = f.make_lot(db, world.a, [cherry])
+    found = claims.lot_claims(db, [parchment_lot, cherry_lot])
+    assert {c.type for c in found[parchment_lot.id]} == {"organic"}
+    assert found[cherry_lot.id] == []
+    [reason] = claims.explain_lot(db, cherry_lot).missing
+    assert "cherry" in reason.text, reason.text
 
 
 def test_two_certificates_of_a_type_both_back_the_claim_and_other_types_add(db, world):
@@ -238,12 +248,14 @@ def test_the_cap_is_in_the_reference_form_and_uses_the_cooperatives_tolerance(db
     coop, _cert, family, plot = farm
     coop.cap_tolerance_pct = 100  # 1.5 ha x 800 = 1,200 kg of dry parchment
     db.add(coop)
-    cherry = f.make_delivery(db, coop, family, plot, on=date(2026, 5, 2), kg=4800, form="cherry")
+    # Counted through the cooperative's conversion factors (SPEC's typical yields unless
+    # its managers changed them): cherry x 0.36 x 0.555556, green / 0.8.
+    cherry = f.make_delivery(db, coop, family, plot, on=date(2026, 5, 2), kg=4799, form="cherry")
     green = f.make_delivery(db, coop, family, plot, on=date(2026, 5, 3), kg=192, form="green")
     over = f.make_delivery(db, coop, family, plot, on=date(2026, 5, 4), kg=1, form="green")
-    assert types_of(db, cherry), "4,800 kg cherry are about 960 kg of dry parchment"
-    assert types_of(db, green), "192 kg green are 240 kg of dry parchment: 1,200 in all"
-    assert types_of(db, over) == {}
+    assert types_of(db, cherry), "4,799 kg cherry are 959.8 kg of dry parchment"
+    assert types_of(db, green), "192 kg green are 240 kg of dry parchment: 1,199.8 in all"
+    assert types_of(db, over) == {}, "1 kg green is 1.25 kg of dry parchment: over"
 
 
 def test_the_cap_is_per_season_and_per_claim_type(db, world):

@@ -324,7 +324,8 @@ class Coverage(MethodView):
 class Sites(MethodView):
     @blp.response(200, SiteCoverageSchema(many=True))
     def get(self, certificate_id: str) -> list[dict[str, Any]]:
-        """The processing sites a kosher (site) certificate covers."""
+        """The processing sites a kosher (site) certificate covers: each period a site is
+        listed for, by site and start."""
         cert = guard.record("certificate_id")
         return [
             {
@@ -341,7 +342,8 @@ class Sites(MethodView):
     @blp.arguments(SiteCoverageInSchema)
     @blp.response(201, SiteCoverageSchema)
     def post(self, data: dict[str, Any], certificate_id: str) -> dict[str, Any]:
-        """List a processing site from a date (again: change its dates; `until` ends it)."""
+        """List a processing site for a period from a date (`until` ends it). The same site
+        and start again changes that period's end; another start adds a period."""
         cert = guard.record("certificate_id", Permission.MANAGE)
         cover = coverage.set_site(get_session(), cert, user_id=user_id(), **data)
         site = next(s for c, s in coverage.sites(get_session(), cert) if c.id == cover.id)

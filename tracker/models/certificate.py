@@ -133,10 +133,12 @@ class CoverageEntry(TenantModel, table=True):
 
 
 class SiteCoverage(TenantModel, table=True):
-    """A processing site covered by a kosher (or other site-level) certificate."""
+    """A period a processing site is listed under a kosher (or other site-level)
+    certificate, from `since` to `until` (open when None). A site listed again later is a
+    second period, a row of its own: the first stays, and lots processed then keep it."""
 
     __tablename__ = "site_coverage"
-    __table_args__ = (UniqueConstraint("certificate_id", "site_id"),)
+    __table_args__ = (UniqueConstraint("certificate_id", "site_id", "since"),)
 
     certificate_id: uuid.UUID = Field(foreign_key="certificate.id", index=True)
     site_id: uuid.UUID = Field(foreign_key="processing_site.id")

@@ -73,7 +73,8 @@ def listing_page(session: Session, coop: Cooperative, today: date) -> dict[str, 
         if certificates.covers_families(session, cert):
             counts[cert.id] = coverage.coverage_counts(session, cert, today).get("certified", 0)
         else:
-            counts[cert.id] = len(coverage.sites(session, cert))
+            # a site listed for several periods is one site
+            counts[cert.id] = len({site.id for _cover, site in coverage.sites(session, cert)})
     return {
         "certificates": found,
         "states": certificates.states(session, found, today),

@@ -1,8 +1,9 @@
 """What was true when: a claim's certificate on the dates the claim rests on, and today.
 
-A lot's claim rests on dates: the harvest (delivery) dates for claims on certified
-producers (segregated or mass balance), the processing dates for claims on a covered
-site (kosher). A certificate suspended, withdrawn or expired since then still backed the
+A lot's claim rests on dates: the harvest (delivery) dates for segregated claims on
+certified producers, the processing dates for claims on a covered site (kosher): the days
+of the steps that gave the claim. A mass-balance claim rests on the certificate's ledger,
+not on the lot's own kilos: it is qualified by today's standing only. A certificate suspended, withdrawn or expired since then still backed the
 claim on those dates, and a buyer must read both facts: "valid on the harvest dates;
 suspended since 15 Jul 2026". `qualify` computes the facts and `Qualification.text`
 writes the sentence, once for the public page, the sheet, the public JSON, the EPCIS
@@ -25,13 +26,14 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from .. import formatting
-from ..models import Delivery, DeliveryClaim, Lot, SiteCoverage
-from ..models.enums import OperationKind
+from ..models import Delivery, DeliveryClaim, Lot
+from ..models.enums import Basis
 from . import certificates, claims, genealogy
 from .bulk import chunks
 
 HARVEST = "harvest"  # the delivery dates of the lot's coffee or cacao
 PROCESSING = "processing"  # the days it was processed at a site the certificate covers
+LEDGER = "ledger"  # mass balance: the certificate's ledger, no date of the lot's own
 LOCALES = ("es", "en")
 
 THEN: dict[tuple[str, bool], Any] = {
@@ -55,7 +57,7 @@ class Qualification:
     and what is it today (and since when)."""
 
     certificate_id: uuid.UUID
-    rests_on: str  # HARVEST or PROCESSING
+    rests_on: str  # HARVEST, PROCESSING or LEDGER (mass balance: no dates)
     dates: tuple[date, ...]  # the distinct days, in order
     held: bool  # in force (valid, not suspended or withdrawn) on every one of them
     status: str  # today's: active, suspended, withdrawn, expired, not_yet_valid
@@ -184,35 +186,25 @@ def _renewed(views: Mapping[uuid.UUID, Any], cert_ids: Sequence[uuid.UUID]) -> l
 
 
 def processing_dates(
-    session: Session, lot_ids: Sequence[uuid.UUID], cert_ids: Iterable[uuid.UUID]
+    session: Session, lots: Sequence[Lot], cert_ids: Iterable[uuid.UUID]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], set[date]]:
-    """(lot, certificate) -> the days the lot or a lot it was made of was processed at a
-    site the certificate covers."""
-    cert_ids = sorted(set(cert_ids), key=str)
-    if not cert_ids or not lot_ids:
-        return {}
-    sites: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for cert_id, site_id in session.execute(
-        select(col(SiteCoverage.certificate_id), col(SiteCoverage.site_id)).where(
-            col(SiteCoverage.certificate_id).in_(cert_ids)
-        )
-    ):
-        sites[cert_id].add(site_id)
-    nodes = claims.ancestry(session, lot_ids)
-    found: dict[tuple[uuid.UUID, uuid.UUID], set[date]] = defaultdict(set)
-    for lot_id in lot_ids:
-        stack, seen = [lot_id], set()
-        while stack:
-            node = nodes.get(stack.pop())
-            if node is None or node.id in seen:
-                continue
-            seen.add(node.id)
-            stack.extend(node.sources)
-            if node.kind != OperationKind.PROCESS or node.voided:
-                continue
-            for cert_id in cert_ids:
-                if node.site_id in sites[cert_id]:
-                    found[(lot_id, cert_id)].add(node.occurred_on)
+    """(lot, certificate) -> the days of the processing steps the lot's site claim rests
+    on under that certificate (the claims engine's `LotContext.site_days`): a step at a
+    site the certificate listed on that day, while it was in force. A step under another
+    certificate (before a renewal) or outside the site's listing is not one of them."""
+    wanted = set(cert_ids)
+    found: dict[tuple[uuid.UUID, uuid.UUID], set[date]] = {}
+    if not wanted or not lots:
+        return found
+    by_coop: dict[uuid.UUID, list[Lot]] = defaultdict(list)
+    for lot in lots:
+        by_coop[lot.cooperative_id].append(lot)
+    for cooperative_id, group in by_coop.items():
+        context = claims.LotContext(session, cooperative_id, group)
+        for lot in group:
+            for cert_id, days in context.site_days(lot.id).items():
+                if cert_id in wanted:
+                    found[(lot.id, cert_id)] = set(days)
     return found
 
 
@@ -242,17 +234,21 @@ def lot_qualifications(
         if claim.type not in family
         for c in claim.certificate_ids
     }
-    processed = processing_dates(session, ids, site_certs) if site_certs else {}
+    processed = processing_dates(session, claimed, site_certs) if site_certs else {}
     result: dict[uuid.UUID, dict[uuid.UUID, Qualification]] = {lot.id: {} for lot in lots}
+    dates: Iterable[date]
     for lot in claimed:
         for claim in found[lot.id]:
-            renewed = _renewed(views, claim.certificate_ids) if claim.type in family else []
+            segregated = claim.type in family and claim.basis != Basis.MASS_BALANCE
+            renewed = _renewed(views, claim.certificate_ids) if segregated else []
             own = renewal_dates(session, lot.id, renewed) if renewed else {}
             for cert_id in claim.certificate_ids:
                 view = views.get(cert_id)
                 if view is None:
                     continue
-                if claim.type in family:
+                if claim.basis == Basis.MASS_BALANCE:
+                    rests_on, dates = LEDGER, ()
+                elif claim.type in family:
                     rests_on, dates = HARVEST, own.get(cert_id, harvest.get(lot.id, ()))
                 else:
                     rests_on, dates = PROCESSING, processed.get((lot.id, cert_id), set())
@@ -280,6 +276,7 @@ def certificate_qualifications(
 
 __all__ = [
     "HARVEST",
+    "LEDGER",
     "PROCESSING",
     "Qualification",
     "certificate_qualifications",

@@ -23,6 +23,7 @@ figure computed in the database and one computed here agree to the gram.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -36,6 +37,7 @@ from ..models import ConversionFactor, Cooperative, utcnow
 from ..models.enums import FORMS_BY_CROP, Crop, Form
 from .errors import ValidationFailed
 from .public_version import bump_public_version
+from .vocabulary import REFERENCE_FORM
 
 PPM = 1_000_000
 NANO = 1_000_000_000
@@ -63,6 +65,11 @@ LEDGER_UNIT_LABELS: dict[str, Any] = {
     Crop.CACAO: _l("kg of dry-bean equivalent"),
 }
 MAX_DECIMALS = 6
+# Run by `update` after factors changed, in its transaction, with (session, cooperative).
+# Volume caps count through these factors, so the claims engine registers its
+# recomputation here (services/claims/deliveries.py): it imports this module, which cannot
+# import it back.
+AFTER_UPDATE: list[Callable[[Session, Cooperative], object]] = []
 
 
 def crop_of(form: str) -> str | None:
@@ -113,6 +120,16 @@ class Factors:
         if from_form == to_form:
             return int(grams)
         return (int(grams) * self.nano(from_form, to_form) + NANO // 2) // NANO
+
+    def reference_nanos(self) -> dict[str, int]:
+        """Billionths of the crop's reference form (vocabulary.REFERENCE_FORM, what volume
+        caps count in) per unit of each form, for converting many weights at once: grams
+        convert as (grams x nano + NANO // 2) // NANO, as in `convert`."""
+        return {
+            str(form): self.nano(str(form), str(REFERENCE_FORM[str(crop)]))
+            for crop, forms in FORMS_BY_CROP.items()
+            for form in forms
+        }
 
     def to_ledger(self, form: str, grams: int) -> int:
         """Grams of a form in its crop's ledger unit (green coffee, dry cacao beans)."""
@@ -214,6 +231,8 @@ def update(
 
     Ledgers and the premiums of deliveries not yet paid follow at once (they are computed
     when read); a premium fixed by a payment keeps its amount (services/payments.py).
+    Volume caps count through the factors too: delivery claims are recomputed here
+    (`AFTER_UPDATE`), in the same transaction.
     """
     current = rows(session, coop)
     errors: dict[str, list[str]] = {}
@@ -244,7 +263,15 @@ def update(
         # A lot's mass-balance claim can depend on the ledger's credit: public pages follow.
         bump_public_version(session, coop.id)
         session.flush()
+        for hook in AFTER_UPDATE:
+            hook(session, coop)
     return changed
+
+
+def after_update(hook: Callable[[Session, Cooperative], object]) -> None:
+    """Have `hook(session, cooperative)` run whenever a cooperative's factors change."""
+    if hook not in AFTER_UPDATE:
+        AFTER_UPDATE.append(hook)
 
 
 def per_kg_table(factors: Factors) -> list[tuple[str, str, Fraction]]:
@@ -257,10 +284,12 @@ def per_kg_table(factors: Factors) -> list[tuple[str, str, Fraction]]:
 
 
 __all__ = [
+    "AFTER_UPDATE",
     "DEFAULT_PPM",
     "LEDGER_FORM",
     "STEPS",
     "Factors",
+    "after_update",
     "crop_of",
     "defaults",
     "ledger_form",

@@ -3,8 +3,9 @@
 Organic and fair-trade certificates list families (the ICS list), each with a status
 (certified, in conversion, excluded) from a date: entries are history, never edited or
 deleted, and the latest entry from a date on or before a day answers for that day. Kosher
-and other site certificates list processing sites. Every change asks the claims engine to
-recompute what depends on it.
+and other site certificates list processing sites for periods, one row each, kept when
+the site is listed again. Every change asks the claims engine to recompute what depends
+on it.
 """
 
 from __future__ import annotations
@@ -255,8 +256,10 @@ def set_site(
     until: Any = None,
     user_id: uuid.UUID | None = None,
 ) -> SiteCoverage:
-    """List a processing site under a site certificate (kosher) from a date, or change the
-    dates it is listed for (an end date takes it off from the day after)."""
+    """List a processing site under a site certificate (kosher) for a period from a date,
+    or end that period (an end date takes it off from the day after). A period is named
+    by its start: the same start again changes its end; another start adds a period, and
+    the earlier ones stay, so lots processed then keep their claim."""
     if covers_families(session, cert):
         raise ValidationFailed(
             {"site_id": [str(_l("This certificate covers families, not processing sites."))]}
@@ -281,21 +284,22 @@ def set_site(
     cover = one_or_new(
         session,
         SiteCoverage,
-        {"certificate_id": cert.id, "site_id": site.id},
+        {"certificate_id": cert.id, "site_id": site.id, "since": start},
         cooperative_id=cert.cooperative_id,
         created_by_id=user_id,
     )
-    cover.since, cover.until = start, end
+    cover.until = end
     save_public(session, cover)
     return cover
 
 
 def sites(session: Session, cert: Certificate) -> list[tuple[SiteCoverage, ProcessingSite]]:
+    """Every period a site is listed under the certificate, by site and start."""
     rows = session.execute(
         select(SiteCoverage, ProcessingSite)
         .join(ProcessingSite, col(ProcessingSite.id) == col(SiteCoverage.site_id))
         .where(col(SiteCoverage.certificate_id) == cert.id)
-        .order_by(col(ProcessingSite.code))
+        .order_by(col(ProcessingSite.code), col(SiteCoverage.since))
     ).all()
     return [(cover, site) for cover, site in rows]
 

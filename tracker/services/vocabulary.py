@@ -192,8 +192,10 @@ def product_label(crop: str, form: str | None = None) -> str:
 # kilogram of each form, per mille, from SPEC.md's typical yields: about 5 kg cherry per
 # kg of dry parchment, 0.8 kg green per kg of parchment, roasted 0.84 of green, wet cacao
 # beans 0.35-0.40 of their dried weight. Expected yields (volume caps) are kept in the
-# reference form, so kilograms of different forms can be added up. Mass-balance ledgers and
-# premiums count with the cooperative's own factors instead (services/conversions.py).
+# reference form, so kilograms of different forms can be added up. The claims engine's caps,
+# mass-balance ledgers and premiums convert with the cooperative's own factors instead
+# (services/conversions.py, `Factors.reference_nanos`); these typical yields are for figures
+# with no cooperative's factors at hand.
 REFERENCE_PER_MILLE: dict[str, int] = {
     Form.CHERRY: 200,
     Form.WET_PARCHMENT: 556,

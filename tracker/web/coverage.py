@@ -172,7 +172,7 @@ def import_csv(certificate_id: str) -> Any:
 @bp.route("/certificates/<certificate_id>/sites", methods=["POST"])
 @idempotent
 def set_site(certificate_id: str) -> Any:
-    """List a processing site under a kosher certificate, or change its dates."""
+    """List a processing site under a kosher certificate for a period, or end a period."""
     cert = guard.record("certificate_id", Permission.MANAGE)
     form = request.form
     return certificate_action(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from ...models import Cooperative
+from .. import conversions
 from ..bulk import chunks
 from .certs import load_certificates
 from .deliveries import FAMILY_CHUNK
@@ -43,10 +44,11 @@ def over_cap(
 ) -> list[CapUse]:
     """For these families, every (claim, crop) whose cap they went over in `season`."""
     certs = load_certificates(session, coop.id, types=family_types(session, coop.id))
+    factors = conversions.load(session, coop.id)
     found: dict[tuple[uuid.UUID, str, str], CapUse] = {}
     for chunk in chunks(sorted(set(family_ids), key=str), FAMILY_CHUNK):
         data = load_families(session, coop, chunk, certs)
-        outcomes = evaluate(coop, certs, data)
+        outcomes = evaluate(coop, certs, data, factors=factors)
         for delivery in data.deliveries:
             outcome = outcomes.get(delivery.id)
             if outcome is None:
@@ -61,7 +63,7 @@ def over_cap(
                 # Once a delivery does not fit, the cap is spent: what was claimed before
                 # the first one is what the season claimed within it.
                 if use.over_deliveries == 0:
-                    use.claimed_g = figures["before_g"]
+                    use.claimed_g = figures["claimed_g"]
                 use.over_g += figures["grams"]
                 use.over_deliveries += 1
     return sorted(found.values(), key=lambda u: (str(u.family_id), u.claim_type, u.crop))

@@ -71,7 +71,13 @@ class CertView:
     def active_on(self, day: date) -> bool:
         return self.valid_on(day) and self.status_on(day) == CertificateStatus.ACTIVE
 
+    def covers_crop(self, crop: str) -> bool:
+        """Rule 1's scope, for a delivery: the crop (its form is judged on the lot)."""
+        return crop in self.crops
+
     def in_scope(self, crop: str, form: str) -> bool:
+        """The product of a lot (or a processing) in scope: the crop and, where the
+        certificate lists products, the form."""
         return crop in self.crops and (not self.forms or form in self.forms)
 
 

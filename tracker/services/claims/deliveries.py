@@ -24,7 +24,7 @@ from ...models import (
     Family,
     Plot,
 )
-from .. import bulk, season_volumes
+from .. import bulk, conversions, season_volumes
 from ..bulk import chunks, raw
 from ..cooperatives import bump_public_version
 from .certs import load_certificates
@@ -53,6 +53,7 @@ def refresh_families(
     if not family_ids:
         return False
     certs = load_certificates(session, coop.id, types=family_types(session, coop.id))
+    factors = conversions.load(session, coop.id)  # once: caps count through them
     dialect = session.connection().dialect
     new = frozenset(bulk.to_driver(_CLAIM_TABLE, "delivery_id", i, dialect) for i in fresh)
     changed = False
@@ -66,7 +67,7 @@ def refresh_families(
             .with_for_update()
         ).all()
         data = load_families(session, coop, chunk, certs, raw_ids=True)
-        outcomes = evaluate(coop, certs, data)
+        outcomes = evaluate(coop, certs, data, factors=factors)
         changed |= _write(session, coop, new, certs, data, outcomes)
         season_volumes.refresh(session, coop, chunk, locked=True)
     if changed:
@@ -75,7 +76,8 @@ def refresh_families(
 
 
 def refresh_cooperative(session: Session, coop: Cooperative) -> bool:
-    """Recompute every delivery claim and flag of a cooperative (demo, repairs)."""
+    """Recompute every delivery claim and flag of a cooperative (demo, repairs, and new
+    conversion factors: volume caps count through them)."""
     ids = set(
         session.scalars(
             select(col(Delivery.family_id))
@@ -84,6 +86,9 @@ def refresh_cooperative(session: Session, coop: Cooperative) -> bool:
         )
     )
     return refresh_families(session, coop, ids)
+
+
+conversions.after_update(refresh_cooperative)
 
 
 def refresh_certificate(session: Session, cert: Certificate) -> bool:

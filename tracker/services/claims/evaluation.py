@@ -18,8 +18,8 @@ from sqlmodel import Session, col
 from ...models import Cooperative, CoverageEntry, Delivery, Plot, PlotFlag
 from ...models.enums import CertificateStatus, CoverageStatus, DeliveryFlagKind, PlotFlagKind
 from ..bulk import raw
+from ..conversions import NANO, Factors
 from ..cooperatives import season_of
-from ..vocabulary import reference_g
 from .certs import CertView
 
 
@@ -64,9 +64,13 @@ def _verdict(
     delivery: DeliveryRow,
     entries: list[tuple[date, datetime, str]] | None,
 ) -> tuple[str, dict[str, Any]]:
-    """Rule 1 for one delivery and one certificate: "ok" or why not."""
+    """Rule 1 for one delivery and one certificate: "ok" or why not.
+
+    The scope is the crop's only: the products a certificate lists are judged on the lot
+    (claims/lots.py), whatever form its deliveries came in as (a certificate for green
+    coffee backs the green lot hulled from certified parchment)."""
     day = delivery.delivered_on
-    if not cert.in_scope(delivery.crop, delivery.form):
+    if not cert.covers_crop(delivery.crop):
         return "scope", {}
     if not cert.valid_on(day):
         return "validity", {}
@@ -97,15 +101,44 @@ def _caps(coop: Cooperative, data: FamilyData) -> dict[tuple[uuid.UUID, str], in
     return caps
 
 
+@dataclass(slots=True)
+class CapTally:
+    """A family's use of one cap (season, claim type, crop), in grams of the reference form."""
+
+    claimed_g: int = 0  # claimed within the cap
+    delivered_g: int = 0  # delivered that rule 1 lets carry the claim, claimed or not
+    spent_by: tuple[str, date] | None = None  # receipt and day of the first that did not fit
+
+
+def _over(
+    outcome: Outcome, use: CapTally, claim_type: str, cap: int, grams: int, season: int
+) -> None:
+    """Rule 4: the delivery goes over the cap and loses the claim; the figures say why."""
+    outcome.flags.add((DeliveryFlagKind.OVER_CAP, claim_type))
+    outcome.over_cap[claim_type] = {
+        "cap_g": cap,
+        "claimed_g": use.claimed_g,  # claimed before this delivery
+        "delivered_g": use.delivered_g,  # delivered for the claim before it
+        "grams": grams,
+        "season": season,
+        "spent_by": use.spent_by,  # None: this is the delivery that did not fit
+    }
+    use.delivered_g += grams
+
+
 def evaluate(
-    coop: Cooperative, certs: dict[uuid.UUID, CertView], data: FamilyData
+    coop: Cooperative, certs: dict[uuid.UUID, CertView], data: FamilyData, *, factors: Factors
 ) -> dict[uuid.UUID, Outcome]:
     """Rules 1, 4, 5 and 6 for every delivery of some families, in delivery order.
 
     Families are independent, so each is done on its own: its coverage per certificate
-    and its caps are looked up once, not once per delivery.
+    and its caps are looked up once, not once per delivery. `factors`: the cooperative's
+    conversion factors (conversions.load, read once by the caller), through which a
+    delivery counts against a cap kept in the crop's reference form, as ledgers and
+    premiums count it.
     """
     caps = _caps(coop, data)
+    nanos = factors.reference_nanos()
     by_family: dict[uuid.UUID, list[DeliveryRow]] = defaultdict(list)
     for delivery in data.deliveries:  # in cap order: date, then recording time
         by_family[delivery.family_id].append(delivery)
@@ -117,27 +150,19 @@ def evaluate(
     for family_id, deliveries in by_family.items():
         listed = coverage.get(family_id, {})
         pairs = [(cert, listed.get(cert.id)) for cert in views]
-        used: dict[tuple[int, str, str], int] = defaultdict(int)
-        exhausted: set[tuple[int, str, str]] = set()
-        # Rule 1 depends on the crop, form and day only (within a family): a family's
-        # deliveries of one day share their verdicts (read-only once made).
-        seen: dict[tuple[str, str, date], tuple[dict[Any, Any], dict[str, list[uuid.UUID]]]] = {}
+        uses: dict[tuple[int, str, str], CapTally] = defaultdict(CapTally)
+        # Rule 1 depends on the crop and day only (within a family): a family's deliveries
+        # of one day share their verdicts (read-only once made).
+        seen: dict[tuple[str, date], tuple[dict[Any, Any], dict[str, list[uuid.UUID]]]] = {}
         for delivery in deliveries:
             outcome = Outcome()
             outcomes[delivery.id] = outcome
             if delivery.voided:
                 continue
-            day_key = (delivery.crop, delivery.form, delivery.delivered_on)
+            day_key = (delivery.crop, delivery.delivered_on)
             decided = seen.get(day_key)
             if decided is None:
-                verdicts: dict[Any, Any] = {}
-                eligible: dict[str, list[uuid.UUID]] = defaultdict(list)
-                for cert, history in pairs:
-                    verdict = _verdict(cert, delivery, history)
-                    verdicts[cert.id] = verdict
-                    if verdict[0] == "ok":
-                        eligible[cert.type].append(cert.id)
-                decided = seen[day_key] = (verdicts, eligible)
+                decided = seen[day_key] = _verdicts(pairs, delivery)
             outcome.verdicts, eligible = decided
             if delivery.plot_id in data.flagged:
                 outcome.flags.add((DeliveryFlagKind.PROTECTED_AREA, ""))
@@ -147,26 +172,37 @@ def evaluate(
             if not eligible:
                 continue
             season = season_of(coop, delivery.delivered_on)
-            grams = reference_g(delivery.form, delivery.net_g)
+            grams = (delivery.net_g * nanos.get(delivery.form, NANO) + NANO // 2) // NANO
             cap = caps.get((family_id, delivery.crop), 0)
             for claim_type, cert_ids in sorted(eligible.items()):
-                key = (season, claim_type, delivery.crop)
-                if key in exhausted or used[key] + grams > cap:
-                    # Once a delivery does not fit, the season's cap is spent: later ones
-                    # are over it too, so the claimed volume never exceeds the cap.
-                    exhausted.add(key)
-                    outcome.flags.add((DeliveryFlagKind.OVER_CAP, claim_type))
-                    outcome.over_cap[claim_type] = {
-                        "cap_g": cap,
-                        "before_g": used[key],
-                        "grams": grams,
-                        "season": season,
-                    }
+                use = uses[(season, claim_type, delivery.crop)]
+                # Once a delivery does not fit, the season's cap is spent: later ones are
+                # over it too, so the claimed volume never exceeds the cap.
+                if use.spent_by is None and use.claimed_g + grams <= cap:
+                    use.claimed_g += grams
+                    use.delivered_g += grams
+                    for cert_id in cert_ids:
+                        outcome.claims[cert_id] = claim_type
                     continue
-                used[key] += grams
-                for cert_id in cert_ids:
-                    outcome.claims[cert_id] = claim_type
+                _over(outcome, use, claim_type, cap, grams, season)
+                if use.spent_by is None:
+                    use.spent_by = (delivery.receipt_number, delivery.delivered_on)
     return outcomes
+
+
+def _verdicts(
+    pairs: list[tuple[CertView, list[tuple[date, datetime, str]] | None]], delivery: DeliveryRow
+) -> tuple[dict[Any, Any], dict[str, list[uuid.UUID]]]:
+    """Rule 1 for one delivery under every certificate: the verdicts, and the certificates
+    of each claim type it may claim under."""
+    verdicts: dict[Any, Any] = {}
+    eligible: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for cert, history in pairs:
+        verdict = _verdict(cert, delivery, history)
+        verdicts[cert.id] = verdict
+        if verdict[0] == "ok":
+            eligible[cert.type].append(cert.id)
+    return verdicts, eligible
 
 
 def delivery_rows(

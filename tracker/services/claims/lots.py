@@ -152,6 +152,8 @@ def claim_counts(
 
 @dataclass
 class SiteCover:
+    """One period a site is listed under a site certificate (a site may have several)."""
+
     certificate_id: uuid.UUID
     site_id: uuid.UUID
     since: date
@@ -203,6 +205,7 @@ class LotContext:
         needs_graph = bool(self.site_cover) or bool(self.allocated)
         self.nodes = ancestry(session, live) if needs_graph and live else {}
         self._site_memo: dict[uuid.UUID, dict[str, set[uuid.UUID]]] = {}
+        self._days_memo: dict[uuid.UUID, dict[uuid.UUID, set[date]]] = {}
         self._mb_memo: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
         self._chain_memo: dict[uuid.UUID, set[uuid.UUID]] = {}
         # A lot not made yet (the lot-forming preview): its deliveries, as a selectable of
@@ -325,6 +328,9 @@ class LotContext:
     def site_certs_on(
         self, site_id: uuid.UUID | None, day: date, crop: str, form: str
     ) -> dict[str, set[uuid.UUID]]:
+        """Claim type -> the site certificates active on the day, in scope, with a period
+        listing the site that holds the day (any of its periods: a site listed again
+        later keeps the earlier period)."""
         found: dict[str, set[uuid.UUID]] = defaultdict(set)
         if site_id is None:
             return found
@@ -359,6 +365,27 @@ class LotContext:
                     result[claim_type] = certs
         self._site_memo[lot_id] = result
         return result
+
+    def site_days(self, lot_id: uuid.UUID) -> dict[uuid.UUID, set[date]]:
+        """Certificate -> the processing days the lot's site claims rest on: the step that
+        made the lot, or through a merge or a split, the steps of its input lots that
+        gave the claim under that certificate; never a step that gave no claim."""
+        if lot_id in self._days_memo:
+            return self._days_memo[lot_id]
+        self._days_memo[lot_id] = {}
+        held = {c for ids in self.site_claims(lot_id).values() for c in ids}
+        node = self.nodes.get(lot_id)
+        days: dict[uuid.UUID, set[date]] = defaultdict(set)
+        if node is not None and node.kind == OperationKind.PROCESS:
+            for cert_id in held:
+                days[cert_id].add(node.occurred_on)
+        elif node is not None and held:
+            for source in node.sources:
+                for cert_id, found in self.site_days(source).items():
+                    if cert_id in held:
+                        days[cert_id] |= found
+        self._days_memo[lot_id] = dict(days)
+        return self._days_memo[lot_id]
 
     def claims(self, lot: Lot) -> list[Claim]:
         if lot.voided_at is not None:

@@ -63,19 +63,7 @@ def _delivery_reason(
         )
         return [Reason(claim_type, str(text), delivery.id, lot_id, None, day)]
     if claim_type in outcome.over_cap:
-        figures = outcome.over_cap[claim_type]
-        text = _l(
-            "Delivery %(receipt)s (%(day)s): over the volume cap of family %(member)s for "
-            "season %(season)s. Its plots allow %(cap)s kg of %(reference)s, %(before)s kg "
-            "were already claimed and this delivery adds %(kg)s kg.",
-            member=member_code,
-            season=figures["season"],
-            cap=kg_text(figures["cap_g"]),
-            reference=reference_label(delivery.crop),
-            before=kg_text(figures["before_g"]),
-            kg=kg_text(figures["grams"]),
-            **common,
-        )
+        text = _over_cap_text(outcome.over_cap[claim_type], delivery, member_code, common)
         return [Reason(claim_type, str(text), delivery.id, lot_id, None, day)]
     reasons = []
     for cert in sorted(certs.values(), key=lambda c: (c.valid_from, c.number)):
@@ -121,6 +109,43 @@ def _delivery_reason(
     return reasons
 
 
+def _over_cap_text(
+    figures: dict[str, Any], delivery: DeliveryRow, member_code: str, common: dict[str, str]
+) -> Any:
+    """Rule 4's sentence: the delivery that did not fit, or one after it (the cap was used
+    up then, though what was claimed plus this delivery may be under it)."""
+    values = dict(
+        common,
+        member=member_code,
+        season=figures["season"],
+        cap=kg_text(figures["cap_g"]),
+        reference=reference_label(delivery.crop),
+        kg=kg_text(figures["grams"]),
+    )
+    spent_by = figures["spent_by"]
+    if spent_by is None:
+        return _l(
+            "Delivery %(receipt)s (%(day)s): over the volume cap of family %(member)s for "
+            "season %(season)s. Its plots allow %(cap)s kg of %(reference)s, %(before)s kg "
+            "were already claimed and this delivery adds %(kg)s kg.",
+            before=kg_text(figures["claimed_g"]),
+            **values,
+        )
+    return _l(
+        "Delivery %(receipt)s (%(day)s): over the volume cap of family %(member)s for "
+        "season %(season)s. Its plots allow %(cap)s kg of %(reference)s, %(delivered)s kg "
+        "had already been delivered for this claim and this delivery adds %(kg)s kg. Of "
+        "those, %(claimed)s kg carry the claim: the cap counts as used up from delivery "
+        "%(first)s (%(first_day)s), the first that did not fit, so the deliveries after it "
+        "lose the claim too.",
+        delivered=kg_text(figures["delivered_g"]),
+        claimed=kg_text(figures["claimed_g"]),
+        first=spent_by[0],
+        first_day=formatting.day(spent_by[1]),
+        **values,
+    )
+
+
 def _no_certificate(claim_type: str, label: str, crop: str, form: str | None) -> Reason:
     text = _l(
         "No %(claim)s certificate of the cooperative covers %(product)s.",
@@ -140,13 +165,14 @@ def _explain_deliveries(
             session.scalars(select(col(Delivery.family_id)).where(col(Delivery.id).in_(chunk)))
         )
     certs = load_certificates(session, coop.id, types=family_types(session, coop.id))
+    factors = conversions.load(session, coop.id)
     rows: dict[uuid.UUID, DeliveryRow] = {}
     outcomes: dict[uuid.UUID, Outcome] = {}
     members: dict[uuid.UUID, str] = {}
     ordered = sorted(families)
     for chunk in chunks(ordered, FAMILY_CHUNK):
         data = load_families(session, coop, chunk, certs)
-        outcomes.update(evaluate(coop, certs, data))
+        outcomes.update(evaluate(coop, certs, data, factors=factors))
         rows.update({d.id: d for d in data.deliveries})
         members.update(
             dict(
@@ -170,12 +196,10 @@ def explain_delivery(session: Session, delivery: Delivery) -> Report:
     certs = load_certificates(session, coop.id, types=family_types(session, coop.id))
     held = {c.type for c in report.claims}
     for claim_type in sorted({c.type for c in certs.values()} - held):
-        in_scope = [
-            c for c in certs.values() if c.type == claim_type and c.in_scope(row.crop, row.form)
-        ]
-        if not in_scope:
+        # Rule 1 scopes a delivery by its crop; the form is judged on the lot.
+        if not any(c.type == claim_type and c.covers_crop(row.crop) for c in certs.values()):
             report.missing.append(
-                _no_certificate(claim_type, report.label(claim_type), row.crop, row.form)
+                _no_certificate(claim_type, report.label(claim_type), row.crop, None)
             )
             continue
         report.missing.extend(
