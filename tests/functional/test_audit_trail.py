@@ -89,7 +89,9 @@ def test_verifying_the_chain_shows_tampering(client, auth, db, world):
 
 
 def test_the_page_reports_a_record_edited_behind_the_apps_back(client, auth, db, world):
-    """The auditor sees which record and field, but never a private value."""
+    """The auditor sees which record and field, but never a private value; in the trail's
+    words (the record by its member code, the field by its name, Sí/No), not the table's
+    (helper-67: the page said 'family', 'woman_led' and True)."""
     family = _family(db, world)
     was = family.woman_led  # the factory alternates it; flip whatever it is
     db.exec(update(Family).where(Family.id == family.id).values(national_id="49999999"))
@@ -98,14 +100,15 @@ def test_the_page_reports_a_record_edited_behind_the_apps_back(client, auth, db,
     auth.login("auditor.a@example.org")
     text = client.get(f"/c/{world.a.code}/audit?verify=1").get_data(as_text=True)
     assert "La verificación falló: 2 problemas." in text
-    short = str(family.id)[:8]
-    assert f"family {short}: woman_led es {not was}, el registro de auditoría dice {was}." in text
-    assert f"family {short}: national_id es •••, el registro de auditoría dice •••." in text
+    named = f"Familia {family.member_code} ({str(family.id)[:8]})"
+    now, then = ("Sí", "No") if not was else ("No", "Sí")
+    assert f"{named}: Lideradas por mujeres es {now}, el registro de auditoría dice {then}." in text
+    assert f"{named}: DNI es •••, el registro de auditoría dice •••." in text
     assert "49999999" not in text and "40001234" not in text
     auth.logout()
     auth.login("manager.a@example.org")
     text = client.get(f"/c/{world.a.code}/audit?verify=1").get_data(as_text=True)
-    assert "national_id es 49999999, el registro de auditoría dice 40001234." in text
+    assert "DNI es 49999999, el registro de auditoría dice 40001234." in text
 
 
 def test_a_checkpoint_to_keep_and_to_verify_against(app, client, auth, db, world):
@@ -268,3 +271,23 @@ def test_every_logged_field_and_action_has_a_name_people_read():
     source = "\n".join(p.read_text() for p in pathlib.Path(audit.__file__).parents[1].rglob("*.py"))
     recorded = set(re.findall(r"\baction=\"([a-z_]+)\"", source))
     assert recorded and not recorded - set(ACTIONS), sorted(recorded - set(ACTIONS))
+    # The keys actions write beside a record's columns (a void's "reopened", a protected-area
+    # check's "flagged", a bulk insert's summary) are named too (helper-67).
+    written = _literal_keys(source) - {"columns", "same"}  # a bulk entry's own, not shown
+    assert {"reopened", "flagged", "how"} <= written
+    unnamed = written - set(audit_trail.FIELD_LABELS)
+    assert not unnamed, sorted(unnamed)
+
+
+def _literal_keys(source):
+    """The keys of every dict literal passed as `after=` or `summary=` (top level only)."""
+    keys = set()
+    for start in re.finditer(r"\b(?:after|summary)=\{", source):
+        depth, at, outside = 1, start.end(), []
+        while depth and at < len(source):
+            char = source[at]
+            depth += {"{": 1, "[": 1, "(": 1, "}": -1, "]": -1, ")": -1}.get(char, 0)
+            outside.append(char if depth == 1 else " ")
+            at += 1
+        keys |= set(re.findall(r"\"([a-z_0-9]+)\"\s*:", "".join(outside)))
+    return keys

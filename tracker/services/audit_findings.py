@@ -11,6 +11,14 @@ from .audit_checkpoints import Checkpoint
 
 # Problems listed one by one in a report (all are counted).
 LISTED = 500
+# Problems of values recomputed from the records (audit_derived), not read in the log.
+RECOMPUTED = frozenset(
+    {
+        "lotted differs from its lot inputs",
+        "claims differ from the rules",
+        "flags differ from the rules",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -33,11 +41,20 @@ class Problem:
         if self.kind == "record":
             text = f"RECORD {self.entity} {self.entity_id}: {self.code}"
             if self.field:
-                text += f" ({self.field}: the log says {self.expected!r}, it holds {self.actual!r})"
+                said = "recomputed" if self.code in RECOMPUTED else "the log says"
+                expected, actual = _said(self.expected), _said(self.actual)
+                text += f" ({self.field}: {said} {expected}, it holds {actual})"
             return text
         if self.kind == "checkpoint":
             return f"CHECKPOINT {where}: {self.code}"
         return f"BROKEN {where}: {self.code}"
+
+
+def _said(value: Any) -> str:
+    """A value in a problem's line: claims and flags as their words ("organic CU-1")."""
+    if isinstance(value, tuple):
+        return ", ".join(" ".join(str(p) for p in pair if p) for pair in value) or "none"
+    return repr(value)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Proving the log and the records: `tracker audit verify`, the auditors' page, checkpoints.
 
-One function, `check`, answers for the command line and the page alike, in three parts:
+One function, `check`, answers for the command line and the page alike, in four parts:
 
 1. The chains. Every entry's hash is recomputed and must follow the entry before it;
    the chain's head must be its last entry.
@@ -12,7 +12,9 @@ One function, `check`, answers for the command line and the page alike, in three
    mentions, one the log has but the table lost, and one the log deleted but the table
    still has, are all reported. Each bulk batch's rows must still give the SHA-256 its
    entry carries.
-3. A checkpoint, when given: chain heads (entries and last hash) written out earlier,
+3. The derived values the log does not follow (a delivery's grams in lots, its claims
+   and flags) are recomputed from the audited records and compared (`audit_derived`).
+4. A checkpoint, when given: chain heads (entries and last hash) written out earlier,
    signed with a key that is not in the database (TRACKER_AUDIT_KEY, or one derived
    from SECRET_KEY). A chain that is now shorter, emptied, missing or different from the
    checkpointed one fails, which the database alone cannot hide.
@@ -39,7 +41,7 @@ from sqlalchemy.types import NullType
 from sqlmodel import Session
 
 from ..models import AuditHead, metadata
-from . import audit
+from . import audit, audit_derived
 from .audit_checkpoints import Checkpoint, CheckpointInvalid, Head, checkpoint, key_from, parse
 from .audit_findings import Problem, Report
 from .audit_tables import COOP, ENTRY, HEAD, ROW, as_logged, audited_tables, equivalent, followed
@@ -61,6 +63,7 @@ class _Batch:
     same: dict[str, Any]
     rows: int
     sha256: str
+    adopts: bool = False  # a `baseline` entry: records adopted as found
     seen: int = 0
     digest: Any = field(default_factory=hashlib.sha256)
 
@@ -97,6 +100,7 @@ def check(
         report.chains = len(_scope_chains(reading, chain))
         bulk, last, at_checkpoint = _check_chains(reading, report, chain, wanted, batch)
         _check_records(reading, report, chain, bulk, batch)
+        audit_derived.check(reading, report, chain)
     for name, head in wanted.items():
         _compare_head(report, head, last.get(name), at_checkpoint.get(name))
     return report
@@ -161,9 +165,12 @@ def _check_chains(
             report.add(Problem("chain", "does not follow the previous entry", name, seq))
         if hash_of(*row[:12]) != row[12]:
             report.add(Problem("chain", "content does not match its hash", name, seq))
-        if row[6] in audit.BULK_ACTIONS:
-            bulk[(name, seq)] = _batch_of(row[7], row[10])
         head = wanted.get(name)
+        if row[6] in audit.BULK_ACTIONS:
+            bulk[(name, seq)] = _batch_of(row[7], row[10], row[6] == "baseline")
+            if row[6] == "baseline" and head is not None and seq > head.entries:
+                # Adopting is the upgrade's, once, before any checkpoint could be made.
+                report.add(Problem("checkpoint", "records adopted after the checkpoint", name, seq))
         if head is not None and seq == head.entries:
             at_checkpoint[name] = row[12]
         prev_hash, expected = row[12], seq + 1
@@ -179,7 +186,7 @@ def _check_chains(
     return bulk, last, at_checkpoint
 
 
-def _batch_of(entity: str, after: str | None) -> _Batch:
+def _batch_of(entity: str, after: str | None, adopts: bool = False) -> _Batch:
     """A bulk entry's columns, shared values and digest, to check its rows against."""
     data = _loads(after, dict)
     columns, same, rows = data.get("columns"), data.get("same"), data.get("rows")
@@ -189,6 +196,7 @@ def _batch_of(entity: str, after: str | None) -> _Batch:
         same if isinstance(same, dict) else {},
         rows if isinstance(rows, int) else -1,
         str(data.get("sha256") or ""),
+        adopts=adopts,
     )
 
 
@@ -404,9 +412,12 @@ def _replay(
                 continue
             found.seen += 1
             found.digest.update(f"{entity_id}\t{payload}\n".encode())
-            state = dict(found.same)
-            state.update(zip(found.columns, _loads(payload, list), strict=False))
-            state["id"] = entity_id
+            adopted = dict(found.same)
+            adopted.update(zip(found.columns, _loads(payload, list), strict=False))
+            adopted["id"] = entity_id
+            if found.adopts and state is not None and state is not _DELETED:
+                _check_adopted(report, entity, entity_id, state, adopted)
+            state = adopted
         elif kind == "create":
             state = _loads(payload, dict)
         elif kind == "delete":
@@ -416,6 +427,21 @@ def _replay(
                 state = {_UNBORN: True}
             state.update(_loads(payload, dict))
     return state
+
+
+def _check_adopted(
+    report: Report, entity: str, entity_id: str, said: dict[str, Any], adopted: dict[str, Any]
+) -> None:
+    """Adopting is for records the log never described: one adopted with other values
+    than the log gave it was edited behind the log's back, and stays reported."""
+    table = metadata.tables.get(entity)
+    for name in [c.name for c in followed(table)] if table is not None else []:
+        expected, actual = said.get(name, _ABSENT), adopted.get(name, _ABSENT)
+        if _ABSENT in (expected, actual) or equivalent(name, expected, actual):
+            continue
+        if expected != actual:
+            code = "adopted with other values than the log gave it"
+            report.add(Problem("record", code, "", None, entity, entity_id, name, expected, actual))
 
 
 def _loads(text: str | None, kind: type) -> Any:
@@ -522,16 +548,24 @@ def baseline(session: Session, *, batch: int = BATCH) -> dict[str, int]:
 
 
 def _to_adopt(session: Session, chain: str, batch: int) -> dict[str, set[Any]]:
-    """Ids per table of the chain's records the log does not fully describe."""
+    """Ids per table of the chain's records the log does not fully describe, but for
+    those that differ from what it says: those were edited behind the log's back, and
+    adopting them would launder the edit (verify keeps reporting them)."""
     pending: dict[str, set[Any]] = {}
+    edited: set[tuple[str, Any]] = set()
 
-    def note(table: Table, key: str, _code: str) -> None:
-        pending.setdefault(table.name, set()).add(uuid.UUID(key))
+    def note(table: Table, key: str, code: str) -> None:
+        if code == "differs":
+            edited.add((table.name, uuid.UUID(key)))
+        else:
+            pending.setdefault(table.name, set()).add(uuid.UUID(key))
 
     scratch = Report()
     bulk, _last, _found = _check_chains(session, scratch, chain, {}, batch)
     _check_records(session, scratch, chain, bulk, batch, collect=note)
-    return pending
+    for name, key in edited:
+        pending.get(name, set()).discard(key)
+    return {name: ids for name, ids in pending.items() if ids}
 
 
 def _full_rows(session: Session, table: Table, ids: list[Any]) -> list[dict[str, Any]]:

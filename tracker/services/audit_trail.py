@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -40,7 +41,7 @@ from ..models import (
     User,
 )
 from ..models.base import COOPERATIVE_UTC_OFFSET, local_moment
-from . import audit, premium_rules, vocabulary
+from . import audit, audit_values, premium_rules, vocabulary
 
 # The kinds of record, as people call them.
 ENTITY_LABELS: dict[str, Any] = {
@@ -85,6 +86,7 @@ ENTITY_LABELS: dict[str, Any] = {
 
 # Field names, as people read them (any other is shown with spaces for underscores).
 FIELD_LABELS: dict[str, Any] = {
+    **audit_values.SUMMARY_LABELS,  # the keys actions write beside a record's columns
     "name": _l("Name"),
     "code": _l("Code"),
     "email": _l("Email"),
@@ -297,7 +299,7 @@ HIDDEN = frozenset({"id", "cooperative_id", "created_at", "updated_at", "public_
 
 
 # Whole numbers that count things: written with the reader's separators ("14.920").
-COUNTS = frozenset({"rows"})
+COUNTS = frozenset({"rows"}) | audit_values.SUMMARY_COUNTS
 
 # Fields whose values are words of the vocabulary: shown as people say them.
 VALUE_LABELS: dict[str, Mapping[Any, Any]] = {
@@ -312,6 +314,7 @@ VALUE_LABELS: dict[str, Mapping[Any, Any]] = {
     "role": vocabulary.ROLE_LABELS,
     "type": vocabulary.CLAIM_LABELS,
     "claim_type": vocabulary.CLAIM_LABELS,
+    "how": audit_values.HOW_LABELS,
 }
 STATUS_LABELS: dict[str, Mapping[Any, Any]] = {
     "coverage_entry": vocabulary.COVERAGE_LABELS,
@@ -519,15 +522,18 @@ def readable(
     logged without it) and ids set aside for a fold."""
     listed = list(entries)
     raw = {e.id: _fields(e, private) for e in listed}
+    rows = audit_values.rows_of(session, listed, private=private, hidden=HIDDEN)
     wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
     for e in listed:
         if (rid := _as_uuid(e.entity_id)) is not None:
             wanted[e.entity].add(rid)
-        for name, old, new in raw[e.id]:
+        for name, old, new in [*raw[e.id], *audit_values.as_fields(rows.get(e.id, []))]:
             kind = REFERENCES.get(name)
             for value in (old, new):
                 if kind and (vid := _as_uuid(value)) is not None:
                     wanted[kind].add(vid)
+            for other, vid in audit_values.nested_ids(name, new):
+                wanted[other].add(vid)
     names = _names(session, wanted)
     result = []
     for e in listed:
@@ -541,14 +547,27 @@ def readable(
             shown_old, shown_new = value_text(e.entity, name, old), value_text(e.entity, name, new)
             if how is not None and kind is None:
                 shown_old, shown_new = written(name, shown_old, how), written(name, shown_new, how)
+            if how is not None and name in audit_values.NESTED:
+                shown_old, shown_new = audit_values.nested_pair(name, old, new, names, how.weight)
             change = Change(name, field_label(name), shown_old, shown_new, kind=kind)
             for value, attr in ((old, "before_name"), (new, "after_name")):
                 if (vid := _as_uuid(value)) is not None:
                     item.ids.append((field_label(name), str(vid)))
                     setattr(change, attr, names.get((kind or "", str(vid)), ""))
             item.changes.append(change)
+        for number, row in enumerate(rows.get(e.id, []), 1):
+            text = audit_values.row_text(row, partial(_row_value, e.entity, names, how))
+            item.changes.append(Change("", audit_values.row_label(number), None, text))
         result.append(item)
     return result
+
+
+def _row_value(entity: str, names: Any, how: Writing | None, name: str, value: Any) -> Any:
+    """One column of a bulk entry's row as its field shows: (label, value)."""
+    if (kind := REFERENCES.get(name)) is not None:
+        return field_label(name), names.get((kind, str(value)), str(value)[:8])
+    shown = value_text(entity, name, value)
+    return field_label(name), shown if how is None else written(name, shown, how)
 
 
 def export_rows(

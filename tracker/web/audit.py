@@ -4,6 +4,9 @@ audit verify`), and the checkpoint to keep and compare against later."""
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
@@ -15,7 +18,7 @@ from ..db import get_session
 from ..documents import csv_export
 from ..formatting import ngettext
 from ..models import utcnow
-from ..services import audit, audit_proof, audit_trail
+from ..services import audit, audit_proof, audit_trail, vocabulary
 from ..services import listing as listing_service
 from ..services.access import Permission
 from . import listing, nav
@@ -76,16 +79,59 @@ PROBLEMS = {
     "the checkpoint is not of this chain": _l(
         "This checkpoint is not of this cooperative's chain."
     ),
+    "adopted with other values than the log gave it": _l(
+        "%(kind)s %(id)s was adopted as found with %(field)s %(actual)s, though the log said "
+        "%(expected)s: it was changed behind the application's back."
+    ),
+    "records adopted after the checkpoint": _l(
+        "Entry %(seq)s adopts records as found after the checkpoint: only an upgrade adopts "
+        "records, once, before any checkpoint."
+    ),
+    "lotted differs from its lot inputs": _l(
+        "%(kind)s %(id)s: %(actual)s are marked as already in lots, but its live lots hold "
+        "%(expected)s."
+    ),
+    "claims differ from the rules": _l(
+        "%(kind)s %(id)s carries the claims %(actual)s; recomputed from the records it "
+        "carries %(expected)s."
+    ),
+    "flags differ from the rules": _l(
+        "%(kind)s %(id)s has the flags %(actual)s; recomputed from the records it has %(expected)s."
+    ),
+}
+# A delivery's flags (audit_derived), as people read them.
+FLAGS = {
+    "over_cap": _l("over the volume cap of %(claim)s"),
+    "protected_area": _l("plot in the protected area"),
 }
 LISTED = 20
 
 
-def _shown(value: Any, *, private: bool, field: str) -> str:
-    """A value in a problem as people read it (private fields hidden, long ones cut)."""
+def _shown(value: Any, *, private: bool, problem: audit_proof.Problem, how: Any) -> str:
+    """A value in a problem as the trail writes it (private fields hidden, long ones cut)."""
+    field = problem.field
     if field in audit.PRIVATE_FIELDS and not private:
         return "•••"
+    if isinstance(value, tuple):
+        return _pairs(field, value)
+    value = audit_trail.value_text(problem.entity, field, value)
+    if how is not None:
+        value = audit_trail.written(field, value, how)
     text = "—" if value is None else str(value)
     return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _pairs(field: str, pairs: tuple[Any, ...]) -> str:
+    """Claims (type, certificate number) or flags (kind, claim type) in words."""
+    words = []
+    for first, second in pairs:
+        claim = vocabulary.label(vocabulary.CLAIM_LABELS, second if field == "flags" else first)
+        if field == "flags":
+            flag = FLAGS.get(first)
+            words.append(str(flag) % {"claim": claim} if flag is not None else str(first))
+        else:
+            words.append(f"{claim} ({second})")
+    return ", ".join(words) if words else _("none")
 
 
 def _counted(problem: audit_proof.Problem) -> str | None:
@@ -114,24 +160,46 @@ def _as_int(value: Any) -> int:
         return 0
 
 
-def describe(problem: audit_proof.Problem, *, private: bool) -> str:
-    """One problem in a sentence."""
+def describe(
+    problem: audit_proof.Problem,
+    *,
+    private: bool,
+    how: audit_trail.Writing | None = None,
+    names: Mapping[tuple[str, str], str] | None = None,
+) -> str:
+    """One problem in a sentence, in the trail's words: the kind of record and field by
+    their names, the record by its human key (`names`), values written by `how`."""
     counted = _counted(problem)
     if counted is not None:
         return counted
     message = PROBLEMS.get(problem.code)
     if message is None:
         return problem.code
+    short = problem.entity_id[:8]
+    name = (names or {}).get((problem.entity, problem.entity_id))
     return str(message) % {
         "seq": problem.seq,
-        "kind": problem.entity,
-        "id": problem.entity_id[:8],
-        "field": problem.field,
-        "expected": _shown(problem.expected, private=private, field=problem.field),
-        "actual": _shown(problem.actual, private=private, field=problem.field),
+        "kind": audit_trail.entity_label(problem.entity),
+        "id": f"{name} ({short})" if name else short,
+        "field": audit_trail.field_label(problem.field),
+        "expected": _shown(problem.expected, private=private, problem=problem, how=how),
+        "actual": _shown(problem.actual, private=private, problem=problem, how=how),
         "now": problem.seq,
         "then": problem.expected,
     }
+
+
+def _problems(session: Any, report: Any, *, private: bool, how: Any) -> list[str]:
+    """The first problems of a verification, described, their records named."""
+    listed = report.first(LISTED) if report else []
+    wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for problem in listed:
+        try:
+            wanted[problem.entity].add(uuid.UUID(problem.entity_id))
+        except ValueError:
+            continue
+    names = audit_trail._names(session, wanted) if wanted else {}
+    return [describe(p, private=private, how=how, names=names) for p in listed]
 
 
 # Where a kind of record is shown: (endpoint, its URL parameter).
@@ -209,7 +277,7 @@ def trail(code: str) -> Any:
         entities=[(e, audit_trail.entity_label(e)) for e in found["entity"]],
         action_choices=[(a, action_label(a)) for a in found["action"]],
         report=report,
-        problems=[describe(p, private=private) for p in (report.first(LISTED) if report else [])],
+        problems=_problems(session, report, private=private, how=how),
         listed=LISTED,
         errors=errors,
         against=against_text,

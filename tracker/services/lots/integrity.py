@@ -94,31 +94,36 @@ def _lot_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
 
 def _delivery_problems(session: Session, cooperative_id: uuid.UUID) -> list[str]:
     """Deliveries whose lotted grams differ from what live lots hold of them."""
-    problems: list[str] = []
-    lotted = {
-        k: int(v)
-        for k, v in session.execute(
-            select(LotInput.source_delivery_id, func.sum(LotInput.grams))
-            .join(LotOperation, LotOperation.id == LotInput.operation_id)  # type: ignore[arg-type]
-            .where(
-                LotInput.cooperative_id == cooperative_id,
-                LotOperation.voided_at.is_(None),  # type: ignore[union-attr]
-                LotInput.source_delivery_id.is_not(None),  # type: ignore[union-attr]
-            )
-            .group_by(col(LotInput.source_delivery_id))
-        ).all()
-    }
-    recorded = dict(
-        session.execute(
-            select(Delivery.id, Delivery.lotted_g).where(
-                Delivery.cooperative_id == cooperative_id, Delivery.lotted_g > 0
-            )
-        ).all()
+    return [
+        f"delivery {delivery_id}: lotted {recorded} != {in_lots} in live lots"
+        for delivery_id, recorded, in_lots in lotted_mismatches(session, cooperative_id)
+    ]
+
+
+def lotted_mismatches(
+    session: Session, cooperative_id: uuid.UUID
+) -> list[tuple[uuid.UUID, int, int]]:
+    """(delivery id, lotted grams it records, grams live lot inputs take of it) of each
+    delivery where the two differ, in id order: one query, compared in the database."""
+    live = (
+        select(
+            col(LotInput.source_delivery_id).label("delivery_id"),
+            func.sum(LotInput.grams).label("grams"),
+        )
+        .join(LotOperation, LotOperation.id == LotInput.operation_id)  # type: ignore[arg-type]
+        .where(
+            LotInput.cooperative_id == cooperative_id,
+            LotOperation.voided_at.is_(None),  # type: ignore[union-attr]
+            LotInput.source_delivery_id.is_not(None),  # type: ignore[union-attr]
+        )
+        .group_by(col(LotInput.source_delivery_id))
+        .subquery()
     )
-    for delivery_id in set(recorded) | set(lotted):
-        if recorded.get(delivery_id, 0) != lotted.get(delivery_id, 0):
-            problems.append(
-                f"delivery {delivery_id}: lotted {recorded.get(delivery_id, 0)} "
-                f"!= {lotted.get(delivery_id, 0)} in live lots"
-            )
-    return problems
+    in_lots = func.coalesce(live.c.grams, 0)
+    query = (
+        select(col(Delivery.id), col(Delivery.lotted_g), in_lots)
+        .outerjoin(live, live.c.delivery_id == col(Delivery.id))
+        .where(Delivery.cooperative_id == cooperative_id, col(Delivery.lotted_g) != in_lots)
+        .order_by(col(Delivery.id))
+    )
+    return [(d, int(recorded), int(grams)) for d, recorded, grams in session.execute(query)]
