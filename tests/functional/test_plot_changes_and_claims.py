@@ -250,3 +250,26 @@ def test_imported_plots_raise_the_cap_recomputing_each_family_once(db, world, mo
     assert imports.import_plots(db, a, text.encode()).imported == 3
     assert calls == [{family.id, other.id}]
     assert delivery_types(db, second) == {"organic"}
+
+
+def test_a_flag_cleared_by_a_new_boundary_reads_in_spanish(client, auth, db, world):
+    """A protected-area flag cleared when a manager loads a new boundary got its
+    resolution as an English sentence stored in the record, and the Spanish plot page an
+    auditor reads showed it as stored (helper-67)."""
+    from tracker.services import plots
+
+    family = f.make_family(db, world.a)
+    plot = f.make_plot(db, family, lon=-76.45, lat=-7.55)
+    db.commit()
+    plots.set_protected_area(db, world.a, f.square(-76.45, -7.55, 2000))
+    db.commit()
+    plots.set_protected_area(db, world.a, f.square(-76.0, -7.0, 2000))
+    db.commit()
+    auth.login("auditor.a@example.org")
+    text = client.get(f"/plots/{plot.id}").get_data(as_text=True)
+    import html
+
+    text = html.unescape(text)
+    assert "Marcas resueltas" in text
+    assert "Outside the protected area's new boundary." not in text
+    assert "Fuera del nuevo límite del área protegida." in text

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from ..models import Cooperative, Delivery, Family, Plot, PlotFlag, utcnow
 from ..models.enums import Crop, PlotFlagKind
-from . import audit, geo
+from . import audit, geo, vocabulary
 from .cooperatives import bump_public_version
 from .errors import NotFound, ValidationFailed
 from .text import fold
@@ -309,11 +309,7 @@ def _clear(flag: PlotFlag, now: Any, user_id: uuid.UUID | None) -> None:
     """The data no longer calls for the flag: it is closed with the reason why."""
     flag.resolved_at = now
     flag.resolved_by_id = user_id
-    flag.resolution = (
-        "Outside the protected area's new boundary."
-        if flag.kind == PlotFlagKind.PROTECTED_AREA
-        else "Declared area and measured area now agree."
-    )
+    flag.resolution = vocabulary.FLAG_CLEARED[str(flag.kind)]
 
 
 def map_sha256(plot: Plot, coop: Cooperative) -> str:

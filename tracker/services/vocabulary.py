@@ -153,6 +153,16 @@ PLOT_FLAG_LABELS = {
     "protected_area": _l("Inside the protected area"),
     "area_mismatch": _l("Declared area far from the mapped area"),
 }
+# Why the data closed a flag by itself (services/plots.py stores the English, as a record
+# keeps it; pages say it in the reader's words). A manager's resolution is their own text.
+FLAG_CLEARED = {
+    "protected_area": "Outside the protected area's new boundary.",
+    "area_mismatch": "Declared area and measured area now agree.",
+}
+FLAG_CLEARED_LABELS = {
+    FLAG_CLEARED["protected_area"]: _l("Outside the protected area's new boundary."),
+    FLAG_CLEARED["area_mismatch"]: _l("Declared area and measured area now agree."),
+}
 
 
 def label(table: dict[str, Any], key: str | None) -> str:

@@ -19,7 +19,7 @@ from ..idempotency import idempotent
 from ..models import Family, Plot
 from ..schemas.intake import form_values
 from ..schemas.plot import PlotSchema
-from ..services import plots
+from ..services import plots, vocabulary
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from ..services.geo import AREA_MAX_BYTES
@@ -140,6 +140,7 @@ def show(plot_id: str) -> Any:
         geometry=json.loads(plot.geometry_geojson) if plot.geometry_geojson else None,
         crop_labels=CROP_LABELS,
         flag_labels=PLOT_FLAG_LABELS,
+        cleared_labels=vocabulary.FLAG_CLEARED_LABELS,
         can_intake=may(Permission.INTAKE, coop),
         can_manage=may(Permission.MANAGE, coop),
         idempotency_key=new_key(),
