@@ -38,6 +38,14 @@ def _request_hash() -> str:
         for name, value in sorted(request.form.items(multi=True)):
             if name not in ("csrf_token", FORM_FIELD):
                 digest.update(f"{name}={value}\n".encode())
+        # A file sent is part of what was asked: another file from the same form (Back,
+        # another file chosen) is another import, the same file again a repeat.
+        for name, upload in sorted(request.files.items(multi=True), key=lambda f: f[0]):
+            content = hashlib.sha256()
+            for chunk in iter(lambda: upload.stream.read(1 << 16), b""):
+                content.update(chunk)
+            upload.stream.seek(0)
+            digest.update(f"{name}:{upload.filename}:{content.hexdigest()}\n".encode())
     else:
         digest.update(request.get_data(cache=True))
     return digest.hexdigest()

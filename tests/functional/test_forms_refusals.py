@@ -4,11 +4,14 @@ and PostgreSQL)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid as _uuid
 
 import lxml.html
+import pytest
+from sqlmodel import func, select
 from werkzeug.datastructures import MultiDict
 
 from tests import factories as f
@@ -230,3 +233,81 @@ def test_a_device_enrolment_it_cannot_read_is_refused(client, auth, db, world):
     assert [a.status_code for a in answers] == [422, 422, 422] and made == 0
     good = client.post("/c/COOPA/devices/enrol", json={"name": "Tablet balanza"})
     assert good.status_code == 201 and good.get_json()["name"] == "Tablet balanza"
+
+
+HEADER = "codigo_socio;parcela;cultivo;forma;fecha;peso_bruto_kg;tara_kg;humedad_pct;calidad;precio_kg;prima_kg\r\n"
+
+
+def _row(day: str, gross: str) -> str:
+    return f"CAZ-1000;Parcela 1;café;pergamino seco;{day};{gross};0,2;11,5;A;8,72;0,40\r\n"
+
+
+def _deliveries(db) -> int:
+    from tracker.models import Delivery
+
+    found = db.exec(select(func.count()).select_from(Delivery)).one()
+    db.commit()
+    return found
+
+
+@pytest.fixture
+def importing_clerk(client, auth, world, db):
+    f.make_sample_members(db, world.a)
+    db.commit()
+    auth.login("clerk.a@example.org")
+    return client
+
+
+def test_import_form_shown_again_with_another_file_is_not_a_repeat(importing_clerk, db):
+    clerk = importing_clerk
+    """A form shown again (Back) and sent with other contents is another action. The
+    import form's contents are its file, which the key's fingerprint left out: the second
+    file was answered with the first one's redirect and nothing of it was stored
+    (helper-74)."""
+    first = (HEADER + _row(day="02/06/2026", gross="41,3")).encode()
+    second = (HEADER + _row(day="03/06/2026", gross="55,0")).encode()
+    key = "import-form-key-1"
+    one = clerk.post(
+        "/c/COOPA/deliveries/import",
+        data={"file": (io.BytesIO(first), "monday.csv"), "idempotency_key": key},
+        content_type="multipart/form-data",
+    )
+    assert one.status_code == 303, one.get_data(as_text=True)[:500]
+    assert _deliveries(db) == 1
+    two = clerk.post(
+        "/c/COOPA/deliveries/import",
+        data={"file": (io.BytesIO(second), "tuesday.csv"), "idempotency_key": key},
+        content_type="multipart/form-data",
+    )
+    # Either imported or refused with a reason: never the first answer replayed for it.
+    assert two.headers.get("Idempotent-Replayed") != "true"
+    assert _deliveries(db) == 2
+
+
+def test_certificate_page_shown_again_with_another_pdf_is_not_a_repeat(client, auth, world, db):
+    """The same cause on the certificate page: a manager who uploaded the wrong PDF, went
+    Back and sent the right one was answered with the first upload's redirect, and the
+    certificate kept the wrong document (helper-74)."""
+    from tests.factories import make_certificate, pdf_document
+    from tracker.models import CertificateDocument
+
+    cert = make_certificate(db, world.a)
+    db.commit()
+    cert_id = cert.id
+    auth.login("manager.a@example.org")
+    key = "cert-doc-form-key"
+    for text in ("Certificado equivocado", "Certificado CU-PE-2026-0871"):
+        answer = client.post(
+            f"/certificates/{cert_id}/document",
+            data={"document": (io.BytesIO(pdf_document(text)), "cert.pdf"), "idempotency_key": key},
+            content_type="multipart/form-data",
+        )
+        assert answer.status_code in (302, 303), answer.get_data(as_text=True)[:300]
+    stored = db.exec(
+        select(func.count())
+        .select_from(CertificateDocument)
+        .where(CertificateDocument.certificate_id == cert_id)
+    ).one()
+    db.commit()
+    assert answer.headers.get("Idempotent-Replayed") != "true"
+    assert stored == 2
