@@ -48,12 +48,64 @@ def init_command() -> None:
     from . import db
 
     url = current_app.config["DATABASE_URL"]
+    before = _revision(url)
     upgrade_database(url)
     # An upgrade from a release whose log did not prove records: adopt them now, once.
     with db.writing():
-        _baseline(_session())
+        adopted = _baseline(_session())
         db.commit()
+    if adopted or before not in (None, _revision(url)):
+        # A new release may read the rules differently: stored claims and flags follow.
+        click.echo(f"Claims recomputed by this release's rules: {_refresh_claims(None)}.")
     click.echo(f"Database ready: {_redact(url)}")
+
+
+def _revision(url: str) -> str | None:
+    """The database's Alembic revision (None for an empty one)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    with (engine := create_engine(url)).connect() as connection:
+        found = MigrationContext.configure(connection).get_current_revision()
+    engine.dispose()
+    return found
+
+
+def _cooperatives(session: Any, code: str | None) -> list[Any]:
+    """Every cooperative by code, or the one named (ClickException if there is none)."""
+    from sqlmodel import select
+
+    from .models import Cooperative
+
+    query = select(Cooperative).order_by(Cooperative.code)
+    if code is not None:
+        query = query.where(Cooperative.code == code.upper())
+    coops = list(session.exec(query).all())
+    if code is not None and not coops:
+        raise click.ClickException(f"no cooperative with code {code}")
+    return coops
+
+
+def _refresh_claims(code: str | None) -> str:
+    """Recompute the delivery claims and flags of every cooperative (or one)."""
+    from . import db
+    from .services import claims
+
+    with db.writing():
+        session = _session()
+        coops = _cooperatives(session, code)
+        changed = [coop.code for coop in coops if claims.refresh_cooperative(session, coop)]
+        db.commit()
+    return f"{len(coops)} cooperative(s), {len(changed)} changed {' '.join(changed)}".strip()
+
+
+@click.command("claims-refresh")
+@click.option("--cooperative", "code", help="only this cooperative")
+@with_appcontext
+def claims_refresh_command(code: str | None) -> None:
+    """Recompute every delivery's claims and flags by the rules (`tracker init` does it
+    after an upgrade; `audit verify` reports claims that differ)."""
+    click.echo(f"Claims recomputed: {_refresh_claims(code)}.")
 
 
 def _redact(url: str) -> str:
@@ -349,15 +401,9 @@ def _chain_of(session: Any, code: str | None) -> str | None:
     """The chain of the cooperative with this code (None: every chain)."""
     if code is None:
         return None
-    from sqlmodel import select
-
-    from .models import Cooperative
     from .services import audit
 
-    coop = session.exec(select(Cooperative).where(Cooperative.code == code.upper())).first()
-    if coop is None:
-        raise click.ClickException(f"no cooperative with code {code}")
-    return audit.chain_for(coop.id)
+    return audit.chain_for(_cooperatives(session, code)[0].id)
 
 
 @click.command("season-volumes")
@@ -367,20 +413,13 @@ def _chain_of(session: Any, code: str | None) -> str | None:
 def season_volumes_command(code: str | None, rebuild: bool) -> None:
     """Check each cooperative's per-season sums (what the season report and the dashboard
     read) against its deliveries, claims and flags; exit 1 where they differ."""
-    from sqlmodel import select
 
     from . import db
-    from .models import Cooperative
     from .services import season_volumes
 
     with db.writing() if rebuild else contextlib.nullcontext():
         session = _session()
-        query = select(Cooperative).order_by(Cooperative.code)
-        if code is not None:
-            query = query.where(Cooperative.code == code.upper())
-        coops = list(session.exec(query).all())
-        if not coops:
-            raise click.ClickException(f"no cooperative with code {code}")
+        coops = _cooperatives(session, code)
         if rebuild:
             for coop in coops:
                 season_volumes.refresh(session, coop)
@@ -517,6 +556,7 @@ COMMANDS = [
     serve_command,
     audit_group,
     season_volumes_command,
+    claims_refresh_command,
     backup_command,
     restore_command,
 ]

@@ -7,10 +7,12 @@ Create Date: 2026-12-13 09:00:00
 A family that left and came back had its `left_on` cleared: the approved-producers list
 of a month it was gone named it again, and a weighing dated in that month was accepted
 once it was back. Each time away is kept, from the day it left until the day it came
-back; a family inactive already is away from its `left_on` on.
+back. A family inactive already keeps its `left_on` (it is away from that day on:
+`families.was_away`, `coverage.member_on_clause`); its time away is recorded, through
+the app and its audit log, when it comes back. The migration writes no row: a row
+written here would be one the audit log never saw.
 """
 
-import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -50,40 +52,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_family_absence_cooperative_id"), "family_absence", ["cooperative_id"])
     op.create_index(op.f("ix_family_absence_family_id"), "family_absence", ["family_id"])
-    bind = op.get_bind()
-    family = sa.table(
-        "family",
-        sa.column("id", sa.Uuid()),
-        sa.column("cooperative_id", sa.Uuid()),
-        sa.column("active", sa.Boolean()),
-        sa.column("left_on", sa.Date()),
-        sa.column("updated_at", sa.DateTime()),
-    )
-    gone = bind.execute(
-        sa.select(
-            family.c.id, family.c.cooperative_id, family.c.left_on, family.c.updated_at
-        ).where(family.c.active.is_(False))
-    ).all()
-    absence = sa.table(
-        "family_absence",
-        sa.column("id", sa.Uuid()),
-        sa.column("created_at", sa.DateTime()),
-        sa.column("cooperative_id", sa.Uuid()),
-        sa.column("family_id", sa.Uuid()),
-        sa.column("left_on", sa.Date()),
-    )
-    rows = [
-        {
-            "id": uuid.uuid4(),
-            "created_at": updated_at,
-            "cooperative_id": coop_id,
-            "family_id": family_id,
-            "left_on": left_on or updated_at.date(),
-        }
-        for family_id, coop_id, left_on, updated_at in gone
-    ]
-    if rows:
-        op.bulk_insert(absence, rows)
 
 
 def downgrade() -> None:

@@ -205,3 +205,42 @@ def test_a_cacao_certificate_still_backs_no_coffee_delivery(db, world):
     assert delivery_types(db, delivery) == set()
     [reason] = claims.explain_delivery(db, delivery).missing
     assert "No organic certificate" in reason.text and "coffee" in reason.text, reason.text
+
+
+def test_an_upgrade_recomputes_the_claims_stored_by_the_rules_before_it(
+    db, world, database_url, runner, monkeypatch
+):
+    """Claims stored under the release before the cap counted through the cooperative's
+    factors kept the old cap's verdict after the upgrade (nothing recomputed them), so a
+    delivery over the cap kept its claim on lots and pages, and `audit verify` reported it
+    (helper-73). `tracker init` recomputes every cooperative's claims after an upgrade,
+    and `tracker claims-refresh` does it on demand."""
+    from alembic import command
+
+    from tracker.cli import alembic_config
+    from tracker.services import audit_proof, claims, conversions
+
+    a = world.a
+    conversions.seed(db, a)
+    cert = f.make_certificate(db, a)
+    family = f.make_family(db, a)
+    plot = f.make_plot(db, family, area_ha=0.01)
+    f.cover(db, cert, family)
+    cherry = f.make_delivery(db, a, family, plot, kg=45, form="cherry", on=date(2026, 6, 1))
+    monkeypatch.setattr(conversions, "AFTER_UPDATE", [])  # the release before: no recompute
+    conversions.update(db, coop=a, values={"cherry": "0,40"}, user_id=None)
+    monkeypatch.undo()
+    db.commit()
+    assert {c.type for c in claims.delivery_claims(db, [cherry.id])[cherry.id]} == {"organic"}
+    db.commit()
+    db.close()
+    command.downgrade(alembic_config(database_url), "-1")
+    answer = runner.invoke(args=["init"])
+    assert answer.exit_code == 0, answer.output
+    assert "Claims recomputed" in answer.output
+    db.expire_all()
+    assert claims.delivery_claims(db, [cherry.id])[cherry.id] == []  # 10 kg over 9.6 kg
+    assert audit_proof.check(db).ok
+    db.commit()
+    again = runner.invoke(args=["claims-refresh", "--cooperative", a.code])
+    assert again.exit_code == 0 and "0 changed" in again.output, again.output

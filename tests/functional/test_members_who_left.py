@@ -183,3 +183,42 @@ def test_after_a_family_rejoins_a_weighing_dated_while_it_was_gone_is_taken(db, 
             refused_after_return = True
         db.rollback()
     assert refused_after_return, "a weighing of a day the family was not a member is taken"
+
+
+def test_upgrading_a_database_with_a_family_that_left_keeps_audit_verify_clean(
+    db, world, database_url, runner
+):
+    """The family_absence migration wrote a time away for every inactive family with no
+    audit entry, so `tracker audit verify` failed on the first upgrade of any cooperative
+    with a family that ever left (helper-73). It writes none: such a family is away from
+    its left_on (the rule reads it), and its time away is recorded when it comes back."""
+    from alembic import command
+
+    from tracker.cli import alembic_config
+    from tracker.services import audit_proof, families
+    from tracker.services.errors import ValidationFailed
+
+    family = f.make_family(db, world.a)
+    plot = f.make_plot(db, family)
+    db.commit()
+    family.active = False  # as the release before family_absence did it
+    family.left_on = date(2026, 9, 1)
+    db.add(family)
+    db.commit()
+    db.close()
+    command.downgrade(alembic_config(database_url), "c5e9a1d7f3b6")
+    assert runner.invoke(args=["init"]).exit_code == 0
+    db.expire_all()
+    report = audit_proof.check(db)
+    assert report.ok, [p.line() for p in report.first(5)]
+    with time_machine.travel(datetime(2026, 10, 1, 15, tzinfo=UTC), tick=False):
+        families.update(db, db.get(type(family), family.id), {"active": True})
+        db.commit()
+        try:
+            f.make_delivery(db, world.a, family, plot, on=date(2026, 9, 15))
+            taken = True
+        except ValidationFailed:
+            taken = False
+        db.rollback()
+    assert not taken  # 15 Sep: it was away, also after it came back
+    assert audit_proof.check(db).ok

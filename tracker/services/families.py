@@ -157,6 +157,15 @@ def _membership_changed(
     for absence in away:
         absence.back_on = today
         session.add(absence)
+    if not away and family.left_on is not None:  # it left before times away were kept
+        session.add(
+            FamilyAbsence(
+                cooperative_id=coop.id,
+                family_id=family.id,
+                left_on=family.left_on,
+                back_on=today,
+            )
+        )
 
 
 def away_on(session: Session, family_ids: Any) -> dict[uuid.UUID, list[tuple[date, date | None]]]:

@@ -84,7 +84,7 @@ PROBLEMS = {
         "%(expected)s: it was changed behind the application's back."
     ),
     "records adopted after the checkpoint": _l(
-        "Entry %(seq)s adopts records as found after the checkpoint: only an upgrade adopts "
+        "Entry %(seq)s: records adopted as found after the checkpoint; only an upgrade adopts "
         "records, once, before any checkpoint."
     ),
     "lotted differs from its lot inputs": _l(
