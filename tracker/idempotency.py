@@ -42,7 +42,7 @@ def _request_hash() -> str:
         # another file chosen) is another import, the same file again a repeat.
         for name, upload in sorted(request.files.items(multi=True), key=lambda f: f[0]):
             content = hashlib.sha256()
-            for chunk in iter(lambda: upload.stream.read(1 << 16), b""):
+            while chunk := upload.stream.read(1 << 16):
                 content.update(chunk)
             upload.stream.seek(0)
             digest.update(f"{name}:{upload.filename}:{content.hexdigest()}\n".encode())
