@@ -79,7 +79,7 @@ def _key(fingerprint: Callable[[], str]) -> str | None:
     key = key.strip()
     if not key or len(key) > MAX_KEY:
         raise ValidationFailed({HEADER: [_("Send a key of 1 to %(n)s characters.", n=MAX_KEY)]})
-    return f"{key[:MAX_KEY - 33]}~{fingerprint()[:32]}" if from_form else key
+    return f"{key[: MAX_KEY - 33]}~{fingerprint()[:32]}" if from_form else key
 
 
 class _Taken(Exception):

@@ -71,7 +71,9 @@ def test_sheet_and_labels_carry_exactly_the_lots_digital_link(client, public, ap
     assert labels.status_code == 200 and labels.mimetype == "application/pdf"
     [codes] = decode_every_qr(labels.data, tmp_path / "labels")
     # one label per sack the lot fills at 69 kg a sack (the default)
-    assert codes == [uri] * sheets.sacks_for(public.lot.weight_g, vocabulary.sack_g(public.lot.crop))
+    assert codes == [uri] * sheets.sacks_for(
+        public.lot.weight_g, vocabulary.sack_g(public.lot.crop)
+    )
 
     parsed = biip.parse(uri)
     assert parsed.gs1_digital_link_uri is not None, parsed.gs1_digital_link_uri_error
