@@ -244,3 +244,22 @@ def test_an_upgrade_recomputes_the_claims_stored_by_the_rules_before_it(
     db.commit()
     again = runner.invoke(args=["claims-refresh", "--cooperative", a.code])
     assert again.exit_code == 0 and "0 changed" in again.output, again.output
+
+
+def test_flags_page_counts_over_cap_kilos_with_the_cooperatives_factors(db, world):
+    from tracker.services import certificate_pages
+
+    """The manager's flags page says it counts 'as the engine and the season report count
+    the cap', but converted with vocabulary.reference_g (SPEC's typical 5:1) while the
+    engine and the season report use the cooperative's factors (0.30: 6:1) (helper-73)."""
+    a = world.a
+    conversions.seed(db, a)
+    conversions.update(db, coop=a, values={"cherry": "0,30"}, user_id=None)
+    cert = f.make_certificate(db, a)
+    family = f.make_family(db, a)
+    plot = f.make_plot(db, family, area_ha=0.01)
+    f.cover(db, cert, family)
+    f.make_delivery(db, a, family, plot, kg=60, form="cherry", on=date(2026, 6, 1))
+    [use] = caps.over_cap(db, a, [family.id], season_of(a, date(2026, 6, 1)))
+    [entry] = certificate_pages.flags_page(db, a)["over"]
+    assert entry["grams"] == use.over_g == 10_000

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 import time_machine
 from alembic import command
 from sqlalchemy import create_engine, text
@@ -222,3 +223,26 @@ def test_upgrading_a_database_with_a_family_that_left_keeps_audit_verify_clean(
         db.rollback()
     assert not taken  # 15 Sep: it was away, also after it came back
     assert audit_proof.check(db).ok
+
+
+def test_a_weighing_dated_while_a_returned_family_was_away_says_why(db, world):
+    """A family left on 1 Sep and came back on 10 Sep. A paper-book weighing dated 5 Sep
+    is refused (right), but the clerk reads 'This family is no longer an active member.'
+    about a family the finder shows as active: deliveries.check_against reuses the old
+    message for a time away that has ended."""
+    from tracker.services import families
+    from tracker.services.errors import ValidationFailed
+
+    a = world.a
+    with time_machine.travel(datetime(2026, 8, 1, 15, tzinfo=UTC), tick=False):
+        family = f.make_family(db, a)
+        plot = f.make_plot(db, family)
+    with time_machine.travel(datetime(2026, 9, 1, 15, tzinfo=UTC), tick=False):
+        families.update(db, family, {"active": False})
+    with time_machine.travel(datetime(2026, 9, 10, 15, tzinfo=UTC), tick=False):
+        families.update(db, family, {"active": True})
+        assert family.active
+        with pytest.raises(ValidationFailed) as refused:
+            f.make_delivery(db, a, family, plot, kg=10, on=date(2026, 9, 5))
+    [text] = refused.value.errors()["family_id"]
+    assert "no longer an active member" not in text, text

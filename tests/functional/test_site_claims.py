@@ -195,3 +195,54 @@ def test_a_merge_of_kosher_lots_rests_on_the_steps_that_gave_the_claim(db, world
     assert lot_types(db, merged) == {("kosher", "segregated")}
     [fact] = provenance.facts(db, merged, public_url=PUBLIC).claims[0].certificates
     assert fact.qualification.dates == (date(2026, 6, 10), date(2026, 7, 8))
+
+
+def test_a_site_period_inside_an_open_one_is_refused_not_silently_shadowed(db, world):
+    """A mill listed from 1 Jan (open); the manager then lists it 'from 1 Mar until
+    30 Jun'. set_site adds a second, overlapping period and keeps the open one, so the
+    certificate page shows '1 Jan - open' beside '1 Mar - 30 Jun' and a lot hulled there
+    on 1 Aug was still kosher: the end the manager typed ended nothing (helper-73). Such a
+    period is refused, naming the one it overlaps."""
+    from tracker.services import coverage
+    from tracker.services.errors import ValidationFailed
+
+    a = world.a
+    cert = f.make_certificate(
+        db,
+        a,
+        type="kosher",
+        forms="green,roasted",
+        standard="Kosher",
+        number="K-73",
+        valid_from=date(2026, 1, 1),
+        valid_until=date(2026, 12, 31),
+    )
+    mill = f.make_site(db, a)
+    coverage.set_site(db, cert, site_id=mill.id, since=date(2026, 1, 1))
+    with pytest.raises(ValidationFailed):
+        coverage.set_site(
+            db, cert, site_id=mill.id, since=date(2026, 3, 1), until=date(2026, 6, 30)
+        )
+
+
+def test_the_certificates_list_counts_sites_covered_today_as_it_counts_families(db, world):
+    """The list's 'Covers' column gives a family certificate's families certified today,
+    but gave a kosher certificate's sites ever listed: a mill whose only period ended on
+    31 Mar still counted on 1 Oct (helper-73)."""
+    from tracker.services import certificate_pages, coverage
+
+    a = world.a
+    cert = f.make_certificate(
+        db,
+        a,
+        type="kosher",
+        forms="green,roasted",
+        standard="Kosher",
+        number="K-74",
+        valid_from=date(2026, 1, 1),
+        valid_until=date(2026, 12, 31),
+    )
+    mill = f.make_site(db, a)
+    coverage.set_site(db, cert, site_id=mill.id, since=date(2026, 1, 1), until=date(2026, 3, 31))
+    page = certificate_pages.listing_page(db, a, date(2026, 10, 1))
+    assert page["counts"][cert.id] == 0

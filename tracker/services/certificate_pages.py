@@ -26,7 +26,15 @@ from ..models import (
     StoredFile,
 )
 from ..models.enums import Basis
-from . import certificate_documents, certificates, coverage, families, lot_pages, vocabulary
+from . import (
+    certificate_documents,
+    certificates,
+    conversions,
+    coverage,
+    families,
+    lot_pages,
+    vocabulary,
+)
 from .claims import massbalance
 from .cooperatives import season_of
 
@@ -73,8 +81,14 @@ def listing_page(session: Session, coop: Cooperative, today: date) -> dict[str, 
         if certificates.covers_families(session, cert):
             counts[cert.id] = coverage.coverage_counts(session, cert, today).get("certified", 0)
         else:
-            # a site listed for several periods is one site
-            counts[cert.id] = len({site.id for _cover, site in coverage.sites(session, cert)})
+            # the sites listed today, as families are counted: one site however many periods
+            counts[cert.id] = len(
+                {
+                    site.id
+                    for cover, site in coverage.sites(session, cert)
+                    if cover.since <= today and (cover.until is None or today <= cover.until)
+                }
+            )
     return {
         "certificates": found,
         "states": certificates.states(session, found, today),
@@ -141,6 +155,7 @@ def flags_page(session: Session, coop: Cooperative) -> dict[str, Any]:
     """Deliveries the claims engine flagged: families over a volume cap (summed per family,
     claim, season and crop, in kg of the crop's reference form, as the engine and the
     season report count the cap), and deliveries from a plot in the protected area."""
+    factors = conversions.load(session, coop.id)  # the cooperative's own, as the engine's
     rows = session.execute(
         select(DeliveryFlag, Delivery, Family.member_code, Family.head_name, Plot.name)  # type: ignore[call-overload]
         .join(Delivery, Delivery.id == DeliveryFlag.delivery_id)
@@ -171,7 +186,9 @@ def flags_page(session: Session, coop: Cooperative) -> dict[str, Any]:
                 },
             )
             entry["deliveries"] += 1
-            entry["grams"] += vocabulary.reference_g(delivery.form, delivery.net_g)
+            entry["grams"] += factors.convert(
+                delivery.net_g, delivery.form, str(vocabulary.REFERENCE_FORM[delivery.crop])
+            )
         else:
             protected.append((delivery, member, name, plot))
     return {

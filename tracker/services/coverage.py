@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 from sqlmodel import Session, col
 
+from .. import formatting
 from ..models import (
     Certificate,
     Community,
@@ -281,6 +282,7 @@ def set_site(
     if errors:
         raise ValidationFailed(errors)
     assert site is not None and start is not None
+    _refuse_overlap(session, cert, site.id, start, end)
     cover = one_or_new(
         session,
         SiteCoverage,
@@ -291,6 +293,43 @@ def set_site(
     cover.until = end
     save_public(session, cover)
     return cover
+
+
+def _refuse_overlap(
+    session: Session, cert: Certificate, site_id: uuid.UUID, start: date, end: date | None
+) -> None:
+    """Another period of the site under the certificate that shares a day with this one
+    would leave the end typed here ending nothing: say which, and change nothing."""
+    for other in session.scalars(
+        select(SiteCoverage).where(
+            col(SiteCoverage.certificate_id) == cert.id,
+            col(SiteCoverage.site_id) == site_id,
+            col(SiteCoverage.since) != start,
+        )
+    ):
+        if (end is None or other.since <= end) and (other.until is None or other.until >= start):
+            listed = (
+                _l("from %(since)s", since=formatting.day(other.since))
+                if other.until is None
+                else _l(
+                    "from %(since)s to %(until)s",
+                    since=formatting.day(other.since),
+                    until=formatting.day(other.until),
+                )
+            )
+            raise ValidationFailed(
+                {
+                    "since": [
+                        str(
+                            _l(
+                                "The site is already listed %(period)s: end that period, or "
+                                "give dates outside it.",
+                                period=str(listed),
+                            )
+                        )
+                    ]
+                }
+            )
 
 
 def sites(session: Session, cert: Certificate) -> list[tuple[SiteCoverage, ProcessingSite]]:

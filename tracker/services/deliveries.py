@@ -208,8 +208,8 @@ def check_against(
     if family is None or family.cooperative_id != coop.id:
         errors["family_id"] = [str(_l("Unknown family."))]
         return errors, None
-    if families.was_away(family, away, data.delivered_on):
-        errors["family_id"] = [str(_l("This family is no longer an active member."))]
+    if (why := families.away_reason(family, away, data.delivered_on)) is not None:
+        errors["family_id"] = [why]
     plot = None
     if data.plot_id is not None:
         plot = next((p for p in family_plots if p.id == data.plot_id), None)

@@ -404,3 +404,13 @@ def was_away(family: Any, away: Sequence[tuple[date, date | None]], day: date) -
         return True
     # Inactive with no time away recorded (a row older than the record of absences).
     return not family.active and not away and (family.left_on is None or day >= family.left_on)
+
+
+def away_reason(family: Any, away: Sequence[tuple[date, date | None]], day: date) -> str | None:
+    """Why a weighing of that day is refused (`was_away`), or None: a family that came
+    back is a member today, so the reason names the day."""
+    if not was_away(family, away, day):
+        return None
+    if family.active:
+        return str(_l("This family was not a member of the cooperative on that date."))
+    return str(_l("This family is no longer an active member."))
