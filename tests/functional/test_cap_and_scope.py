@@ -263,3 +263,34 @@ def test_flags_page_counts_over_cap_kilos_with_the_cooperatives_factors(db, worl
     [use] = caps.over_cap(db, a, [family.id], season_of(a, date(2026, 6, 1)))
     [entry] = certificate_pages.flags_page(db, a)["over"]
     assert entry["grams"] == use.over_g == 10_000
+
+
+def test_a_factor_no_delivery_counts_through_recomputes_no_claim(db, world, monkeypatch):
+    """The manager corrects the parchment -> green yield (what the mass-balance ledger
+    counts through). Caps count in dry parchment, and the cooperative's deliveries are
+    cherry and cacao: no claim can change, yet every delivery of every family of the
+    cooperative was recomputed, with row locks, inside the manager's request (helper-73).
+    Only the families that delivered a form whose weight in the cap moved are."""
+    from tracker.services.claims import deliveries as engine
+
+    a = world.a
+    conversions.seed(db, a)
+    cert = f.make_certificate(db, a)
+    family = f.make_family(db, a)
+    plot = f.make_plot(db, family, area_ha=0.01)
+    f.cover(db, cert, family)
+    f.make_delivery(db, a, family, plot, kg=5, form="cherry", on=date(2026, 6, 1))
+    cacao = f.make_family(db, a)
+    beans = f.make_plot(db, cacao, crop="cacao")
+    f.make_delivery(db, a, cacao, beans, kg=5, form="wet_beans", on=date(2026, 6, 1))
+    seen: list[set] = []
+    real = engine.refresh_families
+    monkeypatch.setattr(
+        engine,
+        "refresh_families",
+        lambda s, c, ids, **kw: seen.append(set(ids)) or real(s, c, ids, **kw),
+    )
+    conversions.update(db, coop=a, values={"dry_parchment": "0,78"}, user_id=None)
+    assert all(not ids for ids in seen), seen
+    conversions.update(db, coop=a, values={"cherry": "0,40"}, user_id=None)
+    assert seen[-1] == {family.id}  # the cherry family only, not the cacao one

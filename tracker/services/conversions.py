@@ -69,7 +69,7 @@ MAX_DECIMALS = 6
 # Volume caps count through these factors, so the claims engine registers its
 # recomputation here (services/claims/deliveries.py): it imports this module, which cannot
 # import it back.
-AFTER_UPDATE: list[Callable[[Session, Cooperative], object]] = []
+AFTER_UPDATE: list[Callable[[Session, Cooperative, set[str]], object]] = []
 
 
 def crop_of(form: str) -> str | None:
@@ -235,6 +235,7 @@ def update(
     (`AFTER_UPDATE`), in the same transaction.
     """
     current = rows(session, coop)
+    before = load(session, coop.id).reference_nanos()
     errors: dict[str, list[str]] = {}
     wanted: dict[str, int] = {}
     for row in current:
@@ -263,13 +264,18 @@ def update(
         # A lot's mass-balance claim can depend on the ledger's credit: public pages follow.
         bump_public_version(session, coop.id)
         session.flush()
-        for hook in AFTER_UPDATE:
-            hook(session, coop)
+        after = load(session, coop.id).reference_nanos()
+        # Only forms whose weight in the cap's reference form moved change a claim.
+        moved = {form for form, nanos in after.items() if before.get(form) != nanos}
+        if moved:
+            for hook in AFTER_UPDATE:
+                hook(session, coop, moved)
     return changed
 
 
-def after_update(hook: Callable[[Session, Cooperative], object]) -> None:
-    """Have `hook(session, cooperative)` run whenever a cooperative's factors change."""
+def after_update(hook: Callable[[Session, Cooperative, set[str]], object]) -> None:
+    """Have `hook(session, cooperative, forms)` run whenever a cooperative's factors
+    change how much of the reference form these product forms count for."""
     if hook not in AFTER_UPDATE:
         AFTER_UPDATE.append(hook)
 

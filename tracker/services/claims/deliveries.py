@@ -88,7 +88,20 @@ def refresh_cooperative(session: Session, coop: Cooperative) -> bool:
     return refresh_families(session, coop, ids)
 
 
-conversions.after_update(refresh_cooperative)
+def refresh_forms(session: Session, coop: Cooperative, forms: set[str]) -> bool:
+    """Recompute the families that delivered these product forms (new conversion factors
+    moved what they count for in the volume cap); the others' claims cannot change."""
+    ids = set(
+        session.scalars(
+            select(col(Delivery.family_id))
+            .where(col(Delivery.cooperative_id) == coop.id, col(Delivery.form).in_(forms))
+            .distinct()
+        )
+    )
+    return refresh_families(session, coop, ids)
+
+
+conversions.after_update(refresh_forms)
 
 
 def refresh_certificate(session: Session, cert: Certificate) -> bool:
