@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from tests import factories as f
+from tests.functional.test_cap_and_scope import delivery_types
 from tracker.cli import alembic_config
 from tracker.models import PlotFlag
 from tracker.services import claims, imports, plots
@@ -36,10 +37,6 @@ from tracker.services import claims, imports, plots
 def oct1():
     with time_machine.travel(datetime(2026, 10, 1, 15, tzinfo=UTC), tick=False):
         yield
-
-
-def delivery_types(db, delivery) -> set[str]:
-    return {c.type for c in claims.delivery_claims(db, [delivery.id])[delivery.id]}
 
 
 def open_kinds(db, plot) -> list[str]:
