@@ -66,11 +66,17 @@ FAULT_TESTS = (
 )
 
 
+# The axe sweep of every menu page for every role at two widths (a minute of a worker and
+# of Chromium): in `make test-slow` too (.ci/run), for the same reason. Each page's own
+# browser tests stay in `make test`.
+SWEEP_TESTS = ("tests/browser/test_phone_menu_axe.py",)
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Mark the load tests `load`; run the slow tests first: spread over xdist workers they
     overlap the quick ones instead of finishing last, alone, on one core."""
     for item in items:
-        if item.nodeid.startswith(LOAD_TESTS + FAULT_TESTS) or item.nodeid.startswith(
+        if item.nodeid.startswith(LOAD_TESTS + FAULT_TESTS + SWEEP_TESTS) or item.nodeid.startswith(
             FUZZ_TESTS.get(BACKEND, ())
         ):
             item.add_marker(pytest.mark.load)
