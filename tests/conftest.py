@@ -69,7 +69,9 @@ FAULT_TESTS = (
 # The axe sweep of every menu page for every role at two widths (a minute of a worker and
 # of Chromium): in `make test-slow` too (.ci/run), for the same reason. Each page's own
 # browser tests stay in `make test`.
-SWEEP_TESTS = ("tests/browser/test_phone_menu_axe.py",)
+SWEEP_TESTS = (
+    "tests/browser/test_phone_menu_axe.py::test_every_menu_page_for_every_role_at_phone_and_desktop_widths",
+)
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
