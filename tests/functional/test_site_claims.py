@@ -207,16 +207,7 @@ def test_a_site_period_inside_an_open_one_is_refused_not_silently_shadowed(db, w
     from tracker.services.errors import ValidationFailed
 
     a = world.a
-    cert = f.make_certificate(
-        db,
-        a,
-        type="kosher",
-        forms="green,roasted",
-        standard="Kosher",
-        number="K-73",
-        valid_from=date(2026, 1, 1),
-        valid_until=date(2026, 12, 31),
-    )
+    cert = kosher_cert(db, a, "K-73", date(2026, 1, 1), date(2026, 12, 31))
     mill = f.make_site(db, a)
     coverage.set_site(db, cert, site_id=mill.id, since=date(2026, 1, 1))
     with pytest.raises(ValidationFailed):
@@ -232,16 +223,7 @@ def test_the_certificates_list_counts_sites_covered_today_as_it_counts_families(
     from tracker.services import certificate_pages, coverage
 
     a = world.a
-    cert = f.make_certificate(
-        db,
-        a,
-        type="kosher",
-        forms="green,roasted",
-        standard="Kosher",
-        number="K-74",
-        valid_from=date(2026, 1, 1),
-        valid_until=date(2026, 12, 31),
-    )
+    cert = kosher_cert(db, a, "K-74", date(2026, 1, 1), date(2026, 12, 31))
     mill = f.make_site(db, a)
     coverage.set_site(db, cert, site_id=mill.id, since=date(2026, 1, 1), until=date(2026, 3, 31))
     page = certificate_pages.listing_page(db, a, date(2026, 10, 1))
