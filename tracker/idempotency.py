@@ -31,16 +31,24 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _request_hash() -> str:
+    """What the request asks, as a SHA-256 (kept for the request: a form's key uses it)."""
+    if "idempotency_fingerprint" not in g:
+        g.idempotency_fingerprint = _fingerprint()
+    return str(g.idempotency_fingerprint)
+
+
+def _fingerprint() -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode())
     digest.update(request.path.encode())
     if request.mimetype in FORM_TYPES:
-        for name, value in sorted(request.form.items(multi=True)):
+        # Sorted as text: a field sent without a value can come as None (a test client).
+        for name, value in sorted(request.form.items(multi=True), key=lambda f: str(f)):
             if name not in ("csrf_token", FORM_FIELD):
                 digest.update(f"{name}={value}\n".encode())
         # A file sent is part of what was asked: another file from the same form (Back,
         # another file chosen) is another import, the same file again a repeat.
-        for name, upload in sorted(request.files.items(multi=True), key=lambda f: f[0]):
+        for name, upload in sorted(request.files.items(multi=True), key=lambda f: str(f[0])):
             content = hashlib.sha256()
             while chunk := upload.stream.read(1 << 16):
                 content.update(chunk)
@@ -128,11 +136,11 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        fingerprint = _request_hash()
-        key = _key(lambda: fingerprint)
+        key = _key(_request_hash)
         user = current_principal().user
         if key is None or user is None:
             return view(*args, **kwargs)
+        fingerprint = _request_hash()
         session = get_session()
         record = IdempotencyRecord(user_id=user.id, key=key, request_hash=fingerprint)
         try:
