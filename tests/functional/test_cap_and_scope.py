@@ -222,10 +222,7 @@ def test_an_upgrade_recomputes_the_claims_stored_by_the_rules_before_it(
 
     a = world.a
     conversions.seed(db, a)
-    cert = f.make_certificate(db, a)
-    family = f.make_family(db, a)
-    plot = f.make_plot(db, family, area_ha=0.01)
-    f.cover(db, cert, family)
+    _cert, family, plot = small_farm(db, a)
     cherry = f.make_delivery(db, a, family, plot, kg=45, form="cherry", on=date(2026, 6, 1))
     monkeypatch.setattr(conversions, "AFTER_UPDATE", [])  # the release before: no recompute
     conversions.update(db, coop=a, values={"cherry": "0,40"}, user_id=None)
@@ -255,10 +252,7 @@ def test_flags_page_counts_over_cap_kilos_with_the_cooperatives_factors(db, worl
     a = world.a
     conversions.seed(db, a)
     conversions.update(db, coop=a, values={"cherry": "0,30"}, user_id=None)
-    cert = f.make_certificate(db, a)
-    family = f.make_family(db, a)
-    plot = f.make_plot(db, family, area_ha=0.01)
-    f.cover(db, cert, family)
+    _cert, family, plot = small_farm(db, a)
     f.make_delivery(db, a, family, plot, kg=60, form="cherry", on=date(2026, 6, 1))
     [use] = caps.over_cap(db, a, [family.id], season_of(a, date(2026, 6, 1)))
     [entry] = certificate_pages.flags_page(db, a)["over"]
@@ -275,10 +269,7 @@ def test_a_factor_no_delivery_counts_through_recomputes_no_claim(db, world, monk
 
     a = world.a
     conversions.seed(db, a)
-    cert = f.make_certificate(db, a)
-    family = f.make_family(db, a)
-    plot = f.make_plot(db, family, area_ha=0.01)
-    f.cover(db, cert, family)
+    _cert, family, plot = small_farm(db, a)
     f.make_delivery(db, a, family, plot, kg=5, form="cherry", on=date(2026, 6, 1))
     cacao = f.make_family(db, a)
     beans = f.make_plot(db, cacao, crop="cacao")

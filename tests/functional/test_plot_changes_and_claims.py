@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from tests import factories as f
-from tests.functional.test_cap_and_scope import delivery_types
+from tests.functional.test_cap_and_scope import delivery_types, small_farm
 from tracker.cli import alembic_config
 from tracker.models import PlotFlag
 from tracker.services import claims, imports, plots
@@ -46,16 +46,6 @@ def open_kinds(db, plot) -> list[str]:
             select(PlotFlag).where(PlotFlag.plot_id == plot.id, PlotFlag.resolved_at.is_(None))  # type: ignore[union-attr]
         ).all()
     ]
-
-
-def small_farm(db, coop):
-    """A certified family whose one plot of 0.01 ha at 800 kg/ha allows 9.6 kg of dry
-    parchment a season (x 1.2)."""
-    cert = f.make_certificate(db, coop)
-    family = f.make_family(db, coop)
-    plot = f.make_plot(db, family, area_ha=0.01)
-    f.cover(db, cert, family)
-    return cert, family, plot
 
 
 # -- rule 5: a manager's resolution holds until the map changes -----------------------------
