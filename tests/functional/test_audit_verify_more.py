@@ -9,23 +9,9 @@ import html
 import re
 from datetime import date
 
-from sqlalchemy import text
-
 from tests import factories as f
+from tests.functional.test_audit_records import _raw, _sql, _verify
 from tracker.services import audit, lots
-
-
-def _raw(db, value):
-    return value.hex if db.get_bind().dialect.name == "sqlite" else str(value)
-
-
-def _sql(db, statement, **params):
-    db.execute(text(statement), params)
-    db.commit()
-
-
-def _verify(runner, *args):
-    return runner.invoke(args=["audit", "verify", *args])
 
 
 def _dts(page):
