@@ -97,6 +97,7 @@ INTAKE_WRITES = frozenset(
         "api_device.ReturnBlock",
         "api_device.VoidNumber",
         "api_device.SyncDelivery",
+        "api_device.TakeOver",
     }
 )
 # Writes about the instance itself, for admins only.

@@ -293,6 +293,7 @@ ACCESS: dict[str, str] = {
     "api_device.ReturnBlock": DEVICE,
     "api_device.VoidNumber": DEVICE,
     "api_device.SyncDelivery": DEVICE,
+    "api_device.TakeOver": DEVICE,
 }
 
 # Requests that end the caller's session or token go last in each role's walk.

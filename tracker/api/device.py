@@ -29,6 +29,7 @@ from ..schemas.offline import (
     RosterArgs,
     RosterSchema,
     SyncedDeliverySchema,
+    TakeOverSchema,
     UnusedSchema,
     VoidNumberSchema,
 )
@@ -121,6 +122,28 @@ class ReturnBlock(MethodView):
             reason=data["reason"],
         )
         return {"count": count}
+
+
+@blp.route("/takeover")
+class TakeOver(MethodView):
+    @idempotent
+    @blp.arguments(TakeOverSchema)
+    @blp.response(200, BlockSchema(many=True))
+    def post(self, data: dict[str, Any]) -> Any:
+        """Take over the receipt numbers a revoked device of this centre still holds, or
+        that a manager voided in its blocks, so the deliveries it printed and never synced
+        are sent through this device under their printed numbers. Only for the person who
+        enrolled the revoked device, or a manager; the blocks moved are answered (none
+        when asked again)."""
+        device = this_device()
+        session = get_session()
+        moved = receipt_blocks.take_over(
+            session,
+            device=device,
+            user=caller().user,
+            revoked=devices.own_device(session, str(data["device_id"]), device.cooperative_id),
+        )
+        return block_views(moved)
 
 
 @blp.route("/receipts/void")

@@ -150,6 +150,7 @@ class ReceiptAccount(MethodView):
                         "kind": u.kind,
                         "reason": u.reason,
                         "created_at": u.created_at,
+                        "reclaimed_at": u.reclaimed_at,
                     }
                     for u in account.unused
                 ],

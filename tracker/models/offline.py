@@ -63,7 +63,9 @@ class UnusedKind(StrEnum):
 
 
 class UnusedReceipt(TenantModel, table=True):
-    """One number of a block that will never be on a delivery, and why."""
+    """One number of a block that will never be on a delivery, and why; or, when a
+    manager voided it and the device then synced a delivery printed under it, the moment
+    it was reclaimed (the void is kept: the number is on that delivery now)."""
 
     __tablename__ = "unused_receipt"
     __table_args__ = (
@@ -78,6 +80,7 @@ class UnusedReceipt(TenantModel, table=True):
     reason: str = Field(max_length=500)
     user_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     device_id: uuid.UUID | None = Field(default=None, foreign_key="device.id")
+    reclaimed_at: datetime | None = None
 
 
 class DayPrice(TenantModel, table=True):

@@ -107,12 +107,28 @@ class VoidNumberSchema(IntakeSchema):
     reason = Text(required=True, validate=length(500, 1))
 
 
+class TakeOverSchema(IntakeSchema):
+    """Take over what a revoked device of the same centre still holds."""
+
+    device_id = fields.UUID(
+        required=True, metadata={"description": "The revoked device, enrolled at this centre"}
+    )
+
+
 class UnusedSchema(IntakeSchema):
     receipt_number = fields.String(dump_only=True)
     seq = fields.Integer(dump_only=True)
     kind = fields.String(dump_only=True, metadata={"description": "returned or voided"})
     reason = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+    reclaimed_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "Set when a manager voided the number and the device then synced "
+            "a delivery printed under it: the number is on that delivery now"
+        },
+    )
 
 
 class CountSchema(IntakeSchema):

@@ -203,6 +203,7 @@ FIELD_LABELS: dict[str, Any] = {
     "resolved_at": _l("Resolved at"),
     "resolved_map_sha256": _l("Map the resolution holds for (SHA-256)"),
     "revoke_reason": _l("Reason for revoking"),
+    "reclaimed_at": _l("Reclaimed by a synced delivery at"),
     "revoked_at": _l("Revoked at"),
     "season_start_month": _l("Month the season starts"),
     "size_bytes": _l("Size (bytes)"),

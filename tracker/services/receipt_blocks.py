@@ -29,10 +29,11 @@ from ..models import (
     ReceiptBlock,
     UnusedKind,
     UnusedReceipt,
+    User,
     utcnow,
 )
-from . import deliveries
-from .errors import Conflict, ValidationFailed
+from . import access, deliveries
+from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 BLOCK_SIZE = 50
 # Numbers one device may hold unused at once: enough for a long day offline, few
@@ -82,7 +83,10 @@ def usage(session: Session, blocks: Iterable[ReceiptBlock]) -> dict[uuid.UUID, U
         found[block_id].used = int(count)
     given_up = session.exec(
         select(col(UnusedReceipt.block_id), col(UnusedReceipt.kind), func.count())
-        .where(col(UnusedReceipt.block_id).in_(list(found)))
+        .where(
+            col(UnusedReceipt.block_id).in_(list(found)),
+            col(UnusedReceipt.reclaimed_at).is_(None),  # on a delivery now: counted as used
+        )
         .group_by(col(UnusedReceipt.block_id), col(UnusedReceipt.kind))
     ).all()
     for block_id, kind, count in given_up:
@@ -148,28 +152,34 @@ def _locked_block(session: Session, device: Device, seq: int) -> ReceiptBlock | 
     ).first()
 
 
-def _state_of(session: Session, centre_id: uuid.UUID, seq: int) -> str | None:
-    """'used' if a delivery carries the number, the kind if it was given up, else None."""
-    if session.exec(
-        select(Delivery.id).where(Delivery.centre_id == centre_id, Delivery.receipt_seq == seq)
-    ).first():
-        return "used"
+def _given_up(session: Session, centre_id: uuid.UUID, seq: int) -> UnusedReceipt | None:
+    """The row that gave the number up (returned or voided), if any."""
     return session.exec(
-        select(UnusedReceipt.kind).where(
-            UnusedReceipt.centre_id == centre_id, UnusedReceipt.seq == seq
-        )
+        select(UnusedReceipt).where(UnusedReceipt.centre_id == centre_id, UnusedReceipt.seq == seq)
     ).first()
 
 
+def _reclaimable(given_up: UnusedReceipt) -> bool:
+    """A number a manager voided (a phone reported lost) that the device printed all the
+    same: the family holds a paper receipt with it, so its delivery is stored under it.
+    A number the device itself returned (never printed) or voided (the clerk discarded
+    that delivery) stays refused."""
+    return (
+        given_up.kind == UnusedKind.VOIDED.value
+        and given_up.device_id is None
+        and given_up.reclaimed_at is None
+    )
+
+
 _REFUSALS = {
-    "used": _l("Receipt number %(number)s is already on another delivery."),
     UnusedKind.RETURNED.value: _l("Receipt number %(number)s was returned unused."),
     UnusedKind.VOIDED.value: _l("Receipt number %(number)s was voided."),
 }
 
 
 def claim(session: Session, *, device: Device, centre: CollectionCentre, seq: int) -> ReceiptBlock:
-    """Check that a number printed by the device may be stored: one of its blocks', unused."""
+    """Check that a number printed by the device may be stored: one of its blocks', not on
+    a delivery, not given up (but for a manager's void, which the delivery reclaims)."""
     number = deliveries.receipt_number(centre.code, seq)
     block = _locked_block(session, device, seq) if seq >= 1 else None
     if block is None:
@@ -180,9 +190,30 @@ def claim(session: Session, *, device: Device, centre: CollectionCentre, seq: in
                 ]
             }
         )
-    state = _state_of(session, centre.id, seq)
-    if state is not None:
-        raise ValidationFailed({"receipt_seq": [str(_REFUSALS[state] % {"number": number})]})
+    if session.exec(
+        select(Delivery.id).where(Delivery.centre_id == centre.id, Delivery.receipt_seq == seq)
+    ).first():
+        raise ValidationFailed(
+            {
+                "receipt_seq": [
+                    str(
+                        _l(
+                            "Receipt number %(number)s is already on another delivery.",
+                            number=number,
+                        )
+                    )
+                ]
+            }
+        )
+    given_up = _given_up(session, centre.id, seq)
+    if given_up is not None:
+        if not _reclaimable(given_up):
+            raise ValidationFailed(
+                {"receipt_seq": [str(_REFUSALS[given_up.kind] % {"number": number})]}
+            )
+        given_up.reclaimed_at = utcnow()
+        session.add(given_up)
+        session.flush()
     return block
 
 
@@ -300,11 +331,7 @@ def void_number(session: Session, *, device: Device, seq: int, reason: str) -> U
     assert centre is not None
     block = _locked_block(session, device, seq) if seq >= 1 else None
     if block is not None:
-        existing = session.exec(
-            select(UnusedReceipt).where(
-                UnusedReceipt.centre_id == centre.id, UnusedReceipt.seq == seq
-            )
-        ).first()
+        existing = _given_up(session, centre.id, seq)
         if existing is not None:
             return existing
     block = claim(session, device=device, centre=centre, seq=seq)
@@ -317,9 +344,9 @@ def void_number(session: Session, *, device: Device, seq: int, reason: str) -> U
         user_id=device.user_id,
         device_id=device.id,
     )
-    return session.exec(
-        select(UnusedReceipt).where(UnusedReceipt.centre_id == centre.id, UnusedReceipt.seq == seq)
-    ).one()
+    found = _given_up(session, centre.id, seq)
+    assert found is not None
+    return found
 
 
 def void_block(
@@ -340,6 +367,57 @@ def void_block(
         user_id=user_id,
         device_id=None,
     )
+
+
+def take_over(
+    session: Session, *, device: Device, user: User, revoked: Device
+) -> list[ReceiptBlock]:
+    """A live device takes over the receipt numbers a revoked device of its centre still
+    holds, or that a manager voided in its blocks, so that the deliveries the revoked one
+    printed and never synced are stored under their printed numbers: a phone revoked by
+    mistake, or found after it was reported lost, and enrolled again. Only the person who
+    enrolled the revoked device, or a manager, may; the move is in the audit log under the
+    person and the device that made it. Asked again, nothing is left to move."""
+    if revoked.cooperative_id != device.cooperative_id:
+        raise NotFound(_l("Not found."))
+    if revoked.revoked_at is None:
+        raise Conflict(_l("That device is not revoked: it sends its own deliveries."))
+    if revoked.centre_id != device.centre_id:
+        raise ValidationFailed(
+            {"device_id": [str(_l("That device worked at another collection centre."))]}
+        )
+    manager = access.Principal.for_user(session, user).can(
+        access.Permission.MANAGE, device.cooperative_id
+    )
+    if revoked.user_id != user.id and not manager:
+        raise Forbidden(
+            _l(
+                "Only the person who enrolled that device, or a manager, can take over its "
+                "receipt numbers."
+            )
+        )
+    blocks = session.exec(
+        select(ReceiptBlock)
+        .where(ReceiptBlock.device_id == revoked.id)
+        .order_by(col(ReceiptBlock.first_seq))
+        .with_for_update()
+    ).all()
+    reclaimable = set(
+        session.exec(
+            select(UnusedReceipt.block_id).where(
+                col(UnusedReceipt.block_id).in_([b.id for b in blocks]),
+                col(UnusedReceipt.kind) == UnusedKind.VOIDED.value,
+                col(UnusedReceipt.device_id).is_(None),
+                col(UnusedReceipt.reclaimed_at).is_(None),
+            )
+        ).all()
+    )
+    moved = [b for b in blocks if b.closed_at is None or b.id in reclaimable]
+    for block in moved:
+        block.device_id = device.id
+        session.add(block)
+    session.flush()
+    return moved
 
 
 def close_if_done(session: Session, block: ReceiptBlock) -> None:

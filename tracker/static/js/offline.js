@@ -249,6 +249,42 @@
     }
   }
 
+  // A device a manager revoked while it still held deliveries printed and not sent (a
+  // phone revoked by mistake, or found after it was reported lost): the device enrolled
+  // again on this phone takes over its receipt numbers on the server, then its outbox and
+  // its blocks here, and sends them as its own. The server allows it to the person who
+  // enrolled the revoked device, or to a manager; otherwise they keep waiting.
+  async function takeOver(device) {
+    if (!device || device.needs_login || device.revoked || !navigator.onLine) return;
+    const base = await db();
+    const outbox = await base.getAll("outbox");
+    for (const old of await base.getAll("devices")) {
+      if (!old.revoked || old.id === device.id || old.coop !== device.coop) continue;
+      const held = outbox.filter((e) => e.device_id === old.id && (e.status === "pending" || e.status === "refused"));
+      if (!held.length) continue;
+      let response;
+      try {
+        response = await api(device, "POST", "/api/v1/device/takeover", { device_id: old.id }, "takeover-" + old.id + "-" + device.id);
+      } catch (error) {
+        return;
+      }
+      if (!response.ok) continue;
+      const tx = base.transaction(["outbox", "blocks"], "readwrite");
+      for (const item of held) {
+        const current = await tx.objectStore("outbox").get(item.key);
+        if (!current || current.device_id !== old.id) continue;
+        current.device_id = device.id;
+        current.taken_over_from = old.id;
+        await tx.objectStore("outbox").put(current);
+      }
+      for (const block of await tx.objectStore("blocks").index("device").getAll(old.id)) {
+        block.device_id = device.id;
+        await tx.objectStore("blocks").put(block);
+      }
+      await tx.done;
+    }
+  }
+
   // -- the roster ------------------------------------------------------------------------
 
   function lastDigits(code) {
@@ -534,6 +570,7 @@
     emit();
     try {
       const run = async () => {
+        await takeOver(state.device);
         const stored = await sendAll();
         await prune();
         if (state.device) {
