@@ -16,8 +16,8 @@ from tests.browser.test_offline_intake import (
     stored_numbers,
     wait_for,
 )
-from tracker.models import Device
-from tracker.services import devices
+from tracker.models import Device, User
+from tracker.services import devices, users
 
 pytestmark = pytest.mark.browser
 
@@ -68,3 +68,36 @@ def test_a_revoked_phones_printed_deliveries_are_stored_when_its_clerk_logs_in_a
         "async () => (await window.TrackerOffline.entries()).map((e) => e.status)"
     )
     assert statuses == ["stored", "stored"], statuses
+
+
+def test_a_manager_sends_what_the_phone_of_a_clerk_who_left_printed(
+    live_server, launch, db, world, members
+):
+    context = launch()
+    page = page_of(context)
+    login(page, live_server, "clerk.a@example.org")
+    printed = offline_entries(page, live_server, ["1000", "1003"])
+    # The clerk leaves the cooperative while the phone is offline: deactivated, not the
+    # phone revoked. The phone's token stops working with them.
+    clerk = db.get(User, world.staff["clerk_a"].id)
+    users.set_active(db, clerk, active=False)
+    db.commit()
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_function(
+        "() => window.TrackerOffline.state.device && window.TrackerOffline.state.device.needs_login",
+        timeout=20_000,
+    )
+    # The manager logs in on the phone and opens the form: the phone is enrolled for them
+    # and sends what the clerk printed, under the printed numbers.
+    context.clear_cookies()
+    login(page, live_server, "manager.a@example.org")
+    page.goto(f"{live_server}/c/COOPA/deliveries/new")
+    page.wait_for_function(
+        "() => window.TrackerOffline.state.device && !window.TrackerOffline.state.device.needs_login"
+        f" && window.TrackerOffline.state.device.user_id === '{world.staff['manager_a'].id}'",
+        timeout=20_000,
+    )
+    page.evaluate("window.TrackerOffline.sync()")
+    wait_for(lambda: set(printed) <= set(stored_numbers(db)), page)
+    assert len(stored_numbers(db)) == 1 + 2

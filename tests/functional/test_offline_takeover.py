@@ -18,7 +18,8 @@ from sqlmodel import select
 from tests.factories import make_centre, make_user
 from tests.functional import test_offline_api as offline_api
 from tests.functional.test_offline_api import block, delivery_body, enrol, sync
-from tracker.models import AuditEntry, Delivery, ReceiptBlock, UnusedReceipt
+from tracker.models import AuditEntry, Delivery, ReceiptBlock, UnusedReceipt, User
+from tracker.services import users
 
 # The device API's fixtures: a clerk's and a manager's tokens, an enrolled device, a family.
 clerk = offline_api.clerk
@@ -186,6 +187,23 @@ def test_a_manager_may_take_over_another_persons_revoked_device(
     assert sync(client, manager_device, delivery_body(family, issued["first_seq"])).status_code == (
         201
     )
+
+
+def test_a_manager_takes_over_the_phone_of_a_clerk_who_left(
+    client, db, world, api_token, clerk, manager, family
+):
+    """Deactivated, not revoked: the device's token stops working, and only a manager
+    can send what it printed."""
+    old, old_headers = enrol(client, clerk)
+    issued = block(client, old_headers, size=3)
+    user = db.get(User, world.staff["clerk_a"].id)
+    users.set_active(db, user, active=False)
+    db.commit()
+    assert sync(client, old_headers, delivery_body(family, issued["first_seq"])).status_code == 401
+    _mine, manager_device = enrol(client, manager)
+    assert take_over(client, manager_device, old["device"]["id"]).status_code == 200
+    response = sync(client, manager_device, delivery_body(family, issued["first_seq"]))
+    assert response.status_code == 201, response.get_json()
 
 
 def test_only_its_person_or_a_manager_takes_over_a_revoked_device_of_the_same_centre(

@@ -130,18 +130,19 @@ class TakeOver(MethodView):
     @blp.arguments(TakeOverSchema)
     @blp.response(200, BlockSchema(many=True))
     def post(self, data: dict[str, Any]) -> Any:
-        """Take over the receipt numbers a revoked device of this centre still holds, or
+        """Take over the receipt numbers a device of this centre that no longer works
+        (revoked, expired, or its person deactivated or no longer a clerk) still holds, or
         that a manager voided in its blocks, so the deliveries it printed and never synced
         are sent through this device under their printed numbers. Only for the person who
-        enrolled the revoked device, or a manager; the blocks moved are answered (none
-        when asked again)."""
+        enrolled that device, or a manager; the blocks moved are answered (none when asked
+        again)."""
         device = this_device()
         session = get_session()
         moved = receipt_blocks.take_over(
             session,
             device=device,
             user=caller().user,
-            revoked=devices.own_device(session, str(data["device_id"]), device.cooperative_id),
+            old=devices.own_device(session, str(data["device_id"]), device.cooperative_id),
         )
         return block_views(moved)
 

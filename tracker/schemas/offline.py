@@ -108,10 +108,11 @@ class VoidNumberSchema(IntakeSchema):
 
 
 class TakeOverSchema(IntakeSchema):
-    """Take over what a revoked device of the same centre still holds."""
+    """Take over what a device of the same centre that no longer works still holds."""
 
     device_id = fields.UUID(
-        required=True, metadata={"description": "The revoked device, enrolled at this centre"}
+        required=True,
+        metadata={"description": "The device that no longer works, enrolled at this centre"},
     )
 
 

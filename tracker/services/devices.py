@@ -118,7 +118,7 @@ def revoke(session: Session, *, device: Device, user_id: uuid.UUID | None, reaso
 
 # One query for the device behind a token, its user and the user's role in the device's
 # cooperative (every request of a syncing phone pays it), built once per process.
-_BY_TOKEN = (
+_WITH_ROLE = (
     select(Device, User, Membership.role)
     .join(User, col(User.id) == col(Device.user_id))
     .outerjoin(
@@ -128,8 +128,18 @@ _BY_TOKEN = (
             col(Membership.cooperative_id) == col(Device.cooperative_id),
         ),
     )
-    .where(col(Device.token_hash) == bindparam("digest"))
 )
+_BY_TOKEN = _WITH_ROLE.where(col(Device.token_hash) == bindparam("digest"))
+_BY_ID = _WITH_ROLE.where(col(Device.id) == bindparam("device_id"))
+
+
+def _works(device: Device, user: User, role: str | None) -> bool:
+    """Whether a device's token is honoured: not revoked or expired, and its person still
+    active and allowed intake in the device's cooperative."""
+    if device.revoked_at is not None or device.expires_at <= utcnow() or not user.active:
+        return False
+    roles = {device.cooperative_id: role} if role is not None else {}
+    return Principal(user, roles).can(Permission.INTAKE, device.cooperative_id)
 
 
 def device_for_token(session: Session, raw: str) -> tuple[Device, User] | None:
@@ -141,12 +151,13 @@ def device_for_token(session: Session, raw: str) -> tuple[Device, User] | None:
     if found is None:
         return None
     device, user, role = found
-    if device.revoked_at is not None or device.expires_at <= utcnow() or not user.active:
-        return None
-    roles = {device.cooperative_id: role} if role is not None else {}
-    if not Principal(user, roles).can(Permission.INTAKE, device.cooperative_id):
-        return None
-    return device, user
+    return (device, user) if _works(device, user, role) else None
+
+
+def still_works(session: Session, device: Device) -> bool:
+    """Whether the device's token is still honoured (see `device_for_token`)."""
+    found = session.exec(_BY_ID, params={"device_id": device.id}).first()
+    return found is not None and _works(*found)
 
 
 def seen(session: Session, device: Device) -> None:

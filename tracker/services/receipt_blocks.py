@@ -32,7 +32,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import access, deliveries
+from . import access, deliveries, devices
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 BLOCK_SIZE = 50
@@ -370,26 +370,27 @@ def void_block(
 
 
 def take_over(
-    session: Session, *, device: Device, user: User, revoked: Device
+    session: Session, *, device: Device, user: User, old: Device
 ) -> list[ReceiptBlock]:
-    """A live device takes over the receipt numbers a revoked device of its centre still
-    holds, or that a manager voided in its blocks, so that the deliveries the revoked one
-    printed and never synced are stored under their printed numbers: a phone revoked by
-    mistake, or found after it was reported lost, and enrolled again. Only the person who
-    enrolled the revoked device, or a manager, may; the move is in the audit log under the
-    person and the device that made it. Asked again, nothing is left to move."""
-    if revoked.cooperative_id != device.cooperative_id:
+    """A live device takes over the receipt numbers a device of its centre that no longer
+    works still holds, or that a manager voided in its blocks, so that the deliveries that
+    one printed and never synced are stored under their printed numbers: a phone revoked
+    by mistake, or found after it was reported lost, and enrolled again; the phone of a
+    clerk who left (deactivated), taken over by a manager. Only the person who enrolled
+    the old device, or a manager, may; the move is in the audit log under the person and
+    the device that made it. Asked again, nothing is left to move."""
+    if old.cooperative_id != device.cooperative_id:
         raise NotFound(_l("Not found."))
-    if revoked.revoked_at is None:
-        raise Conflict(_l("That device is not revoked: it sends its own deliveries."))
-    if revoked.centre_id != device.centre_id:
+    if old.id == device.id or devices.still_works(session, old):
+        raise Conflict(_l("That device still works: it sends its own deliveries."))
+    if old.centre_id != device.centre_id:
         raise ValidationFailed(
             {"device_id": [str(_l("That device worked at another collection centre."))]}
         )
     manager = access.Principal.for_user(session, user).can(
         access.Permission.MANAGE, device.cooperative_id
     )
-    if revoked.user_id != user.id and not manager:
+    if old.user_id != user.id and not manager:
         raise Forbidden(
             _l(
                 "Only the person who enrolled that device, or a manager, can take over its "
@@ -398,7 +399,7 @@ def take_over(
         )
     blocks = session.exec(
         select(ReceiptBlock)
-        .where(ReceiptBlock.device_id == revoked.id)
+        .where(ReceiptBlock.device_id == old.id)
         .order_by(col(ReceiptBlock.first_seq))
         .with_for_update()
     ).all()

@@ -249,17 +249,18 @@
     }
   }
 
-  // A device a manager revoked while it still held deliveries printed and not sent (a
-  // phone revoked by mistake, or found after it was reported lost): the device enrolled
-  // again on this phone takes over its receipt numbers on the server, then its outbox and
-  // its blocks here, and sends them as its own. The server allows it to the person who
-  // enrolled the revoked device, or to a manager; otherwise they keep waiting.
+  // A device that no longer works while it still held deliveries printed and not sent (a
+  // phone revoked by mistake, or found after it was reported lost; the phone of a clerk
+  // who left): the device enrolled on this phone now takes over its receipt numbers on
+  // the server, then its outbox and its blocks here, and sends them as its own. The
+  // server allows it to the person who enrolled the old device, or to a manager;
+  // otherwise they keep waiting.
   async function takeOver(device) {
     if (!device || device.needs_login || device.revoked || !navigator.onLine) return;
     const base = await db();
     const outbox = await base.getAll("outbox");
     for (const old of await base.getAll("devices")) {
-      if (!old.revoked || old.id === device.id || old.coop !== device.coop) continue;
+      if (!(old.revoked || old.needs_login) || old.id === device.id || old.coop !== device.coop) continue;
       const held = outbox.filter((e) => e.device_id === old.id && (e.status === "pending" || e.status === "refused"));
       if (!held.length) continue;
       let response;
