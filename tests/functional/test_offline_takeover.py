@@ -127,6 +127,8 @@ def test_the_account_page_says_a_voided_number_was_printed_after_all(
     auth.login("auditor.a@example.org")
     html = client.get("/c/COOPA/receipt-numbers").get_data(as_text=True)
     assert "anulado, luego impreso en una entrega sincronizada el" in html
+    # The summary counts what is given up for good apart from what was printed after all.
+    assert "2 números devueltos o anulados · 1 anulado, luego impreso en una entrega" in html
 
 
 # -- a revoked device --------------------------------------------------------------------
