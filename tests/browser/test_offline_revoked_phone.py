@@ -6,16 +6,18 @@ the numbers printed on the families' paper (before, they waited forever)."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from tests.browser import test_offline_intake as offline_intake
-from tests.browser.conftest import login
+from tests.browser.conftest import login, screenshot
 from tests.browser.test_offline_intake import (
     offline_entries,
     page_of,
     stored_numbers,
     wait_for,
 )
+from tests.factories import make_user
 from tracker.models import Device, User
 from tracker.services import devices, users
 
@@ -101,3 +103,32 @@ def test_a_manager_sends_what_the_phone_of_a_clerk_who_left_printed(
     page.evaluate("window.TrackerOffline.sync()")
     wait_for(lambda: set(printed) <= set(stored_numbers(db)), page)
     assert len(stored_numbers(db)) == 1 + 2
+
+
+def test_another_clerk_on_the_phone_sees_why_the_deliveries_still_wait(
+    live_server, launch, db, world, members
+):
+    context = launch()
+    page = page_of(context)
+    login(page, live_server, "clerk.a@example.org")
+    printed = offline_entries(page, live_server, ["1000"])
+    revoke_every_device(db, world)
+    make_user(db, role="clerk", coop=world.a, email="clerk.two@example.org")
+    db.commit()
+    # Another clerk logs in on the phone: they may not send the first one's deliveries.
+    context.set_offline(False)
+    context.clear_cookies()
+    login(page, live_server, "clerk.two@example.org")
+    page.goto(f"{live_server}/c/COOPA/deliveries/new")
+    page.wait_for_function(
+        "() => window.TrackerOffline.state.device && !window.TrackerOffline.state.device.needs_login",
+        timeout=20_000,
+    )
+    page.evaluate("window.TrackerOffline.sync()")
+    page.goto(f"{live_server}/c/COOPA/outbox")
+    waiting = page.locator('[data-outbox-list="pending"] [data-waiting-because]')
+    expect(waiting).to_have_text(
+        "Solo la persona que registró ese equipo, o un gerente, puede asumir sus números de recibo."
+    )
+    assert not set(printed) & set(stored_numbers(db))
+    screenshot(page, "outbox_waiting_for_takeover")

@@ -907,6 +907,9 @@
         " ", element("span", { class: "badge" + (entry.status === "refused" ? " bad" : entry.status === "pending" ? " warn" : ""), text: t("status_" + entry.status) }),
       ]),
     ]);
+    if (entry.status === "pending" && entry.waiting_because) {
+      item.append(element("p", { class: "small", "data-waiting-because": "", text: entry.waiting_because }));
+    }
     if (entry.status === "refused" && entry.errors && entry.errors.length) {
       item.append(element("ul", { class: "errors" }, entry.errors.map((e) => element("li", { class: "error", text: e.message }))));
     }
@@ -953,7 +956,7 @@
 
   async function renderOutbox(root) {
     const all = (await off().entries()).filter((e) => e.coop === root.dataset.coop || !e.coop);
-    const signature = all.map((e) => e.key + ":" + e.status).join("|");
+    const signature = all.map((e) => e.key + ":" + e.status + ":" + (e.waiting_because || "")).join("|");
     if (signature === outboxSignature) return;
     outboxSignature = signature;
     ["refused", "pending", "stored", "discarded"].forEach((status) => {

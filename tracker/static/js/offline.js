@@ -269,13 +269,29 @@
       } catch (error) {
         return;
       }
-      if (!response.ok) continue;
+      if (!response.ok) {
+        // Refused (another person's phone, say): the entries wait, saying why.
+        const body = isJson(response) ? await response.json() : null;
+        if (response.status >= 400 && response.status < 500 && body && body.message) {
+          const tx = base.transaction("outbox", "readwrite");
+          for (const item of held) {
+            const current = await tx.store.get(item.key);
+            if (!current || current.device_id !== old.id || current.waiting_because === body.message) continue;
+            current.waiting_because = body.message;
+            await tx.store.put(current);
+          }
+          await tx.done;
+          emit();
+        }
+        continue;
+      }
       const tx = base.transaction(["outbox", "blocks"], "readwrite");
       for (const item of held) {
         const current = await tx.objectStore("outbox").get(item.key);
         if (!current || current.device_id !== old.id) continue;
         current.device_id = device.id;
         current.taken_over_from = old.id;
+        delete current.waiting_because;
         await tx.objectStore("outbox").put(current);
       }
       for (const block of await tx.objectStore("blocks").index("device").getAll(old.id)) {
