@@ -582,8 +582,15 @@
   }
 
   async function sync() {
-    if (state.syncing || !navigator.onLine) return;
+    if (!navigator.onLine) return;
+    if (state.syncing) {
+      // Asked while a run is under way (which may have started before this page's
+      // device was known): one more run follows it.
+      state.syncAgain = true;
+      return;
+    }
     state.syncing = true;
+    state.syncAgain = false;
     emit();
     try {
       const run = async () => {
@@ -613,6 +620,7 @@
     } finally {
       state.syncing = false;
       emit();
+      if (state.syncAgain) sync();
     }
   }
 
@@ -756,6 +764,8 @@
     else topUpNumbers(device);
     warmPages(context);
     emit();
+    // Deliveries waiting (an earlier enrolment's among them) go now that the device is known.
+    if ((await entries()).some((e) => e.status === "pending")) sync();
     return state;
   }
 
