@@ -18,7 +18,7 @@ from sqlmodel import select
 from tests.factories import make_centre, make_user
 from tests.functional import test_offline_api as offline_api
 from tests.functional.test_offline_api import block, delivery_body, enrol, sync
-from tracker.models import AuditEntry, Delivery, ReceiptBlock, UnusedReceipt, User
+from tracker.models import AuditEntry, BlockTakeover, Delivery, ReceiptBlock, UnusedReceipt, User
 from tracker.services import users
 
 # The device API's fixtures: a clerk's and a manager's tokens, an enrolled device, a family.
@@ -268,3 +268,112 @@ def test_no_unused_row_is_ever_deleted(client, db, world, device, manager, famil
     sync(client, device, delivery_body(family, issued["first_seq"]))
     assert len(db.exec(select(UnusedReceipt)).all()) == 2
     db.commit()
+
+
+# -- found by helper-79's review ------------------------------------------------------------
+
+
+def deactivate(db, world, who="clerk_a"):
+    users.set_active(db, db.get(User, world.staff[who].id), active=False)
+    db.commit()
+
+
+def test_a_managers_takeover_records_the_deliveries_under_the_clerk_who_printed_them(
+    client, db, world, clerk, manager, family
+):
+    """The clerk weighed and printed it; the manager's phone only carries it. The takeover
+    is recorded (who, from and to which device)."""
+    old, old_headers = enrol(client, clerk)
+    issued = block(client, old_headers, size=3)
+    first = issued["first_seq"]
+    assert sync(client, old_headers, delivery_body(family, first)).status_code == 201
+    deactivate(db, world)
+    mine, manager_device = enrol(client, manager)
+    assert take_over(client, manager_device, old["device"]["id"]).status_code == 200
+    assert sync(client, manager_device, delivery_body(family, first + 1)).status_code == 201
+    assert stored(db, first + 1).clerk_id == world.staff["clerk_a"].id
+    (moved,) = db.exec(select(BlockTakeover)).all()
+    db.commit()
+    assert (str(moved.from_device_id), str(moved.to_device_id), moved.user_id) == (
+        old["device"]["id"],
+        mine["device"]["id"],
+        world.staff["manager_a"].id,
+    )
+
+
+def test_a_delivery_the_old_device_stored_before_its_answer_was_lost_is_answered_again(
+    client, db, world, clerk, manager, family
+):
+    """Sent again with its key through the device that took over (idempotency records are
+    per person): the same delivery, not "already on another delivery"."""
+    old, old_headers = enrol(client, clerk)
+    issued = block(client, old_headers, size=3)
+    body = delivery_body(family, issued["first_seq"])
+    first_answer = sync(client, old_headers, body, key="entry-key-1")
+    assert first_answer.status_code == 201
+    deactivate(db, world)
+    _mine, manager_device = enrol(client, manager)
+    assert take_over(client, manager_device, old["device"]["id"]).status_code == 200
+    again = sync(client, manager_device, body, key="entry-key-1")
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json()["id"] == first_answer.get_json()["id"]
+    # Another key for the same number is still refused.
+    other = sync(client, manager_device, body, key="entry-key-2")
+    assert other.status_code == 422 and "receipt_seq" in other.get_json()["errors"]
+
+
+def test_a_number_the_device_discarded_after_a_manager_voided_it_stays_refused(
+    client, db, world, device, manager, family
+):
+    issued = block(client, device, size=3)
+    first = issued["first_seq"]
+    void_block(client, manager, issued["id"])
+    discarded = client.post(
+        "/api/v1/device/receipts/void",
+        json={"receipt_seq": first, "reason": "Pesada repetida, descartada"},
+        headers={**device, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert discarded.status_code == 200
+    later = sync(client, device, delivery_body(family, first, gross_kg="99.000"))
+    assert later.status_code == 422, later.get_json()
+    assert stored(db, first) is None
+    row = db.exec(select(UnusedReceipt).where(UnusedReceipt.seq == first)).one()
+    db.commit()
+    # Both reasons kept: the manager's, then the clerk's.
+    assert row.reason == "Equipo reportado perdido · Pesada repetida, descartada"
+    assert row.device_id is not None and row.reclaimed_at is None
+
+
+def test_a_discarded_number_after_takeover_stays_refused(client, db, world, clerk, manager, family):
+    old, old_headers = enrol(client, clerk)
+    issued = block(client, old_headers, size=3)
+    first = issued["first_seq"]
+    revoke(client, manager, old["device"]["id"])
+    void_block(client, manager, issued["id"])
+    _new, new_headers = enrol(client, clerk)
+    assert take_over(client, new_headers, old["device"]["id"]).status_code == 200
+    discarded = client.post(
+        "/api/v1/device/receipts/void",
+        json={"receipt_seq": first, "reason": "Familia equivocada, descartada"},
+        headers={**new_headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert discarded.status_code == 200
+    later = sync(client, new_headers, delivery_body(family, first))
+    assert later.status_code == 422, later.get_json()
+
+
+def test_voiding_a_number_a_synced_delivery_reclaimed_is_refused(
+    client, db, world, device, manager, family
+):
+    """The number is on a stored delivery: the phone must not mark its entry discarded."""
+    issued = block(client, device, size=3)
+    first = issued["first_seq"]
+    void_block(client, manager, issued["id"])
+    assert sync(client, device, delivery_body(family, first)).status_code == 201
+    answer = client.post(
+        "/api/v1/device/receipts/void",
+        json={"receipt_seq": first, "reason": "Descartada en el teléfono"},
+        headers={**device, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert answer.status_code == 422, answer.get_json()
+    assert "receipt_seq" in answer.get_json()["errors"]

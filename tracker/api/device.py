@@ -33,7 +33,7 @@ from ..schemas.offline import (
     UnusedSchema,
     VoidNumberSchema,
 )
-from ..services import deliveries, devices, receipt_blocks, roster
+from ..services import deliveries, devices, receipt_blocks, roster, takeovers
 from ..services.access import Permission
 from ..services.errors import Forbidden
 from ._common import caller, delivery_views
@@ -138,7 +138,7 @@ class TakeOver(MethodView):
         again)."""
         device = this_device()
         session = get_session()
-        moved = receipt_blocks.take_over(
+        moved = takeovers.take_over(
             session,
             device=device,
             user=caller().user,
@@ -182,10 +182,13 @@ class SyncDelivery(MethodView):
         device = this_device()
         session = get_session()
         coop = roster.cooperative_of(session, device)
-        delivery = receipt_blocks.record_delivery(
+        facts = deliveries.to_data(session, coop, data)
+        delivery = takeovers.sent_before(
             session,
             device=device,
-            data=deliveries.to_data(session, coop, data),
             seq=data["receipt_seq"],
+            key=request.headers.get("Idempotency-Key"),
+        ) or receipt_blocks.record_delivery(
+            session, device=device, data=facts, seq=data["receipt_seq"]
         )
         return delivery_views([delivery])[0]

@@ -29,7 +29,7 @@ from .family import Family, FamilyAbsence, Plot, PlotFlag
 from .idempotency import IdempotencyRecord
 from .ledger import MassBalanceDebit
 from .lot import Lot, LotInput, LotOperation
-from .offline import DayPrice, Device, ReceiptBlock, UnusedKind, UnusedReceipt
+from .offline import BlockTakeover, DayPrice, Device, ReceiptBlock, UnusedKind, UnusedReceipt
 from .payment import FixedPremium, Payment, PaymentAllocation, PremiumRule
 from .shipment import Shipment, ShipmentLot
 
@@ -38,6 +38,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "AuditRow",
+    "BlockTakeover",
     "Certificate",
     "CertificateDocument",
     "CertificateKind",

@@ -57,6 +57,19 @@ class ReceiptBlock(TenantModel, table=True):
     closed_at: datetime | None = None
 
 
+class BlockTakeover(TenantModel, table=True):
+    """A block moved from a device that no longer works to the one enrolled on the phone
+    now, so what the old one printed and never synced is stored under its numbers, in
+    the name of the person who enrolled the device the block was issued to."""
+
+    __tablename__ = "block_takeover"
+
+    block_id: uuid.UUID = Field(foreign_key="receipt_block.id", index=True)
+    from_device_id: uuid.UUID = Field(foreign_key="device.id")
+    to_device_id: uuid.UUID = Field(foreign_key="device.id")
+    user_id: uuid.UUID = Field(foreign_key="user_account.id")
+
+
 class UnusedKind(StrEnum):
     RETURNED = "returned"  # handed back unused by the device
     VOIDED = "voided"  # will never be used: a discarded receipt, a lost device

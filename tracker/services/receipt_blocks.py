@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from ..formatting import ngettext
 from ..models import (
+    BlockTakeover,
     CollectionCentre,
     Cooperative,
     Delivery,
@@ -29,11 +30,10 @@ from ..models import (
     ReceiptBlock,
     UnusedKind,
     UnusedReceipt,
-    User,
     utcnow,
 )
-from . import access, deliveries, devices
-from .errors import Conflict, Forbidden, NotFound, ValidationFailed
+from . import deliveries
+from .errors import Conflict, ValidationFailed
 
 BLOCK_SIZE = 50
 # Numbers one device may hold unused at once: enough for a long day offline, few
@@ -139,7 +139,7 @@ def issue(
     return block
 
 
-def _locked_block(session: Session, device: Device, seq: int) -> ReceiptBlock | None:
+def locked_block(session: Session, device: Device, seq: int) -> ReceiptBlock | None:
     """The device's block holding `seq`, locked: a sync and a void of the same number queue."""
     return session.exec(
         select(ReceiptBlock)
@@ -181,7 +181,7 @@ def claim(session: Session, *, device: Device, centre: CollectionCentre, seq: in
     """Check that a number printed by the device may be stored: one of its blocks', not on
     a delivery, not given up (but for a manager's void, which the delivery reclaims)."""
     number = deliveries.receipt_number(centre.code, seq)
-    block = _locked_block(session, device, seq) if seq >= 1 else None
+    block = locked_block(session, device, seq) if seq >= 1 else None
     if block is None:
         raise ValidationFailed(
             {
@@ -225,8 +225,14 @@ def record_delivery(
     centre = session.get(CollectionCentre, device.centre_id)
     assert coop is not None and centre is not None
     block = claim(session, device=device, centre=centre, seq=seq)
+    printer = issued_to(session, block)
+    clerk_id = (
+        device.user_id
+        if printer == device.id
+        else session.exec(select(Device.user_id).where(Device.id == printer)).one()
+    )
     delivery = deliveries.record(
-        session, coop=coop, centre=centre, clerk_id=device.user_id, data=data, receipt_seq=seq
+        session, coop=coop, centre=centre, clerk_id=clerk_id, data=data, receipt_seq=seq
     )
     close_if_done(session, block)
     return delivery
@@ -329,10 +335,17 @@ def void_number(session: Session, *, device: Device, seq: int, reason: str) -> U
     reason = _reason(reason)
     centre = session.get(CollectionCentre, device.centre_id)
     assert centre is not None
-    block = _locked_block(session, device, seq) if seq >= 1 else None
+    block = locked_block(session, device, seq) if seq >= 1 else None
     if block is not None:
         existing = _given_up(session, centre.id, seq)
-        if existing is not None:
+        if existing is not None and existing.reclaimed_at is None:
+            if _reclaimable(existing):
+                # A manager voided it; the clerk now discards the delivery printed under
+                # it: void for good, both reasons kept.
+                existing.device_id = device.id
+                existing.reason = f"{existing.reason} · {reason}"[:500]
+                session.add(existing)
+                session.flush()
             return existing
     block = claim(session, device=device, centre=centre, seq=seq)
     _give_up(
@@ -369,56 +382,16 @@ def void_block(
     )
 
 
-def take_over(
-    session: Session, *, device: Device, user: User, old: Device
-) -> list[ReceiptBlock]:
-    """A live device takes over the receipt numbers a device of its centre that no longer
-    works still holds, or that a manager voided in its blocks, so that the deliveries that
-    one printed and never synced are stored under their printed numbers: a phone revoked
-    by mistake, or found after it was reported lost, and enrolled again; the phone of a
-    clerk who left (deactivated), taken over by a manager. Only the person who enrolled
-    the old device, or a manager, may; the move is in the audit log under the person and
-    the device that made it. Asked again, nothing is left to move."""
-    if old.cooperative_id != device.cooperative_id:
-        raise NotFound(_l("Not found."))
-    if old.id == device.id or devices.still_works(session, old):
-        raise Conflict(_l("That device still works: it sends its own deliveries."))
-    if old.centre_id != device.centre_id:
-        raise ValidationFailed(
-            {"device_id": [str(_l("That device worked at another collection centre."))]}
-        )
-    manager = access.Principal.for_user(session, user).can(
-        access.Permission.MANAGE, device.cooperative_id
-    )
-    if old.user_id != user.id and not manager:
-        raise Forbidden(
-            _l(
-                "Only the person who enrolled that device, or a manager, can take over its "
-                "receipt numbers."
-            )
-        )
-    blocks = session.exec(
-        select(ReceiptBlock)
-        .where(ReceiptBlock.device_id == old.id)
-        .order_by(col(ReceiptBlock.first_seq))
-        .with_for_update()
-    ).all()
-    reclaimable = set(
-        session.exec(
-            select(UnusedReceipt.block_id).where(
-                col(UnusedReceipt.block_id).in_([b.id for b in blocks]),
-                col(UnusedReceipt.kind) == UnusedKind.VOIDED.value,
-                col(UnusedReceipt.device_id).is_(None),
-                col(UnusedReceipt.reclaimed_at).is_(None),
-            )
-        ).all()
-    )
-    moved = [b for b in blocks if b.closed_at is None or b.id in reclaimable]
-    for block in moved:
-        block.device_id = device.id
-        session.add(block)
-    session.flush()
-    return moved
+def issued_to(session: Session, block: ReceiptBlock) -> uuid.UUID:
+    """The device a block was issued to: the one that printed its numbers. A device that
+    takes a block over only sends what that one printed (the phone never prints from a
+    block it took over)."""
+    first = session.exec(
+        select(BlockTakeover.from_device_id)
+        .where(BlockTakeover.block_id == block.id)
+        .order_by(col(BlockTakeover.created_at))
+    ).first()
+    return first or block.device_id
 
 
 def close_if_done(session: Session, block: ReceiptBlock) -> None:

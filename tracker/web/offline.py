@@ -234,6 +234,9 @@ def offline_text() -> dict[str, Any]:
             "are sent when there is a connection. Log out anyway?",
         ),
         "returned_reason": _("Another person logged in on this device"),
+        "taken_over_reason": _(
+            "Never printed: taken over from this phone's earlier enrolment, which stopped working"
+        ),
         "roster_fresh": _n(
             "%(n)s member on this device, updated %(when)s.",
             "%(n)s members on this device, updated %(when)s.",

@@ -294,11 +294,37 @@
         delete current.waiting_because;
         await tx.objectStore("outbox").put(current);
       }
+      // The old blocks come along to be given back once their deliveries are sent; the
+      // phone never prints from them (a manager may have voided their numbers).
       for (const block of await tx.objectStore("blocks").index("device").getAll(old.id)) {
         block.device_id = device.id;
+        block.taken_over = true;
         await tx.objectStore("blocks").put(block);
       }
       await tx.done;
+    }
+  }
+
+  // Give back the numbers of blocks taken over that the old device never printed, once
+  // nothing printed from them waits (so every number is accounted for), then forget them.
+  async function returnTakenOver(device) {
+    if (!device || device.needs_login || !navigator.onLine) return;
+    const base = await db();
+    const waiting = (await base.getAll("outbox")).filter((e) => e.status === "pending" || e.status === "refused");
+    for (const block of await base.getAllFromIndex("blocks", "device", device.id)) {
+      if (!block.taken_over) continue;
+      if (waiting.some((e) => e.payload && e.payload.receipt_seq >= block.first_seq && e.payload.receipt_seq <= block.last_seq)) continue;
+      if (block.next_seq <= block.last_seq) {
+        let response;
+        try {
+          response = await api(device, "POST", "/api/v1/device/blocks/" + block.id + "/return",
+            { from_seq: block.next_seq, reason: t("taken_over_reason") }, "return-" + block.id + "-" + block.next_seq);
+        } catch (error) {
+          return;
+        }
+        if (response.status >= 500 || response.status === 401 || response.status === 408 || response.status === 429) continue;
+      }
+      await base.delete("blocks", block.id);
     }
   }
 
@@ -406,7 +432,7 @@
 
   async function freeNumbers(device) {
     if (!device) return 0;
-    const blocks = await (await db()).getAllFromIndex("blocks", "device", device.id);
+    const blocks = (await (await db()).getAllFromIndex("blocks", "device", device.id)).filter((b) => !b.taken_over);
     return blocks.reduce((sum, b) => sum + Math.max(0, b.last_seq - b.next_seq + 1), 0);
   }
 
@@ -465,7 +491,7 @@
       return kept;
     }
     const blocks = (await tx.objectStore("blocks").index("device").getAll(device.id))
-      .filter((b) => b.next_seq <= b.last_seq)
+      .filter((b) => b.next_seq <= b.last_seq && !b.taken_over)
       .sort((a, b) => a.first_seq - b.first_seq);
     if (!blocks.length) {
       tx.done.catch(() => {});
@@ -553,6 +579,7 @@
         response = await api(device, "POST", "/api/v1/device/deliveries", item.payload, item.key);
         body = isJson(response) ? await response.json() : null;
       } catch (error) {
+        state.networkDropped = true;
         break; // the network dropped: the rest is sent next time
       }
       const current = await base.get("outbox", item.key);
@@ -584,18 +611,21 @@
   async function sync() {
     if (!navigator.onLine) return;
     if (state.syncing) {
-      // Asked while a run is under way (which may have started before this page's
-      // device was known): one more run follows it.
+      // Asked while a run is under way (a delivery saved meanwhile, or this page's device
+      // now known, which may take an earlier enrolment's deliveries over): one more run
+      // follows, unless this one stopped because the network dropped.
       state.syncAgain = true;
       return;
     }
     state.syncing = true;
     state.syncAgain = false;
+    state.networkDropped = false;
     emit();
     try {
       const run = async () => {
         await takeOver(state.device);
         const stored = await sendAll();
+        await returnTakenOver(state.device);
         await prune();
         if (state.device) {
           // The plots last used change with every delivery stored; otherwise a delta
@@ -620,7 +650,7 @@
     } finally {
       state.syncing = false;
       emit();
-      if (state.syncAgain) sync();
+      if (state.syncAgain && !state.networkDropped) sync();
     }
   }
 
