@@ -113,13 +113,13 @@ def weekly_chart(report: SeasonReport, fmt: Fmt, chart_id: str = "chart-weeks") 
     """Kilograms received per week of the season."""
     bars = [
         charts.Bar(
-            charts.short_date(w.start, fmt.locale),
+            charts.short_date(w.shown_start, fmt.locale),
             w.net_g / 1000,
             ngettext(
                 "Week of %(day)s: %(kg)s kg in %(n)s delivery",
                 "Week of %(day)s: %(kg)s kg in %(n)s deliveries",
                 w.deliveries,
-                day=fmt.date(w.start),
+                day=fmt.date(w.shown_start),
                 kg=fmt.kg(w.net_g),
                 n=fmt.int(w.deliveries),
             ),
@@ -134,10 +134,10 @@ def weekly_chart(report: SeasonReport, fmt: Fmt, chart_id: str = "chart-weeks") 
             "began on %(peak_day)s with %(peak_kg)s kg.",
             len(report.by_week),
             weeks=fmt.int(len(report.by_week)),
-            first=fmt.date(report.by_week[0].start),
-            last=fmt.date(report.by_week[-1].start),
+            first=fmt.date(report.by_week[0].shown_start),
+            last=fmt.date(report.by_week[-1].shown_start),
             kg=fmt.kg(report.totals.net_g),
-            peak_day=fmt.date(peak.start),
+            peak_day=fmt.date(peak.shown_start),
             peak_kg=fmt.kg(peak.net_g),
         )
     else:
@@ -161,13 +161,13 @@ def community_chart(
     items = [
         charts.Bar(
             c.label,
-            c.net_g / 1000,
+            c.printed_g / 1000,
             ngettext(
                 "%(community)s: %(kg)s kg from %(n)s family",
                 "%(community)s: %(kg)s kg from %(n)s families",
                 c.families,
                 community=c.label,
-                kg=fmt.kg(c.net_g),
+                kg=fmt.kg(c.printed_g),
                 n=fmt.int(c.families),
             ),
         )
@@ -180,7 +180,7 @@ def community_chart(
             len(report.by_community),
             n=fmt.int(len(report.by_community)),
             top=shown[0].label,
-            kg=fmt.kg(shown[0].net_g),
+            kg=fmt.kg(shown[0].printed_g),
         )
         if shown
         else _("No delivery in this season.")

@@ -23,6 +23,14 @@ class Volume:
     net_g: int = 0
     value_minor: int = 0
     pending_g: int = 0  # of net_g, weighed before their price was set: no value yet
+    # net_g as a table prints it (to 100 g), shared among the table's rows so that they add
+    # up to its total as printed (formatting.shown_parts); None: net_g itself.
+    shown_g: int | None = None
+
+    @property
+    def printed_g(self) -> int:
+        """The grams a summary table writes for this row (`shown_g`, else `net_g`)."""
+        return self.net_g if self.shown_g is None else self.shown_g
 
     @property
     def price_per_kg_minor(self) -> int | None:
@@ -44,9 +52,18 @@ class Volume:
 
 @dataclass
 class Week:
+    """A week of deliveries: `start` is its Monday (the API's week), `first_day` the first
+    of its days inside the season, which a person reads it by (a season starting on a
+    Wednesday does not begin with a week "of" the Monday before, of the last season)."""
+
     start: date
     deliveries: int = 0
     net_g: int = 0
+    first_day: date | None = None
+
+    @property
+    def shown_start(self) -> date:
+        return self.first_day or self.start
 
 
 @dataclass

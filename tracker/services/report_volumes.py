@@ -14,6 +14,7 @@ from sqlalchemy import case, distinct, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from ..formatting import shown_parts
 from ..models import (
     Community,
     Cooperative,
@@ -130,7 +131,16 @@ def volumes_by_community(session: Session, coop: Cooperative, season: int) -> li
     found = [
         Volume(str(cid), name, int(n), int(f), int(g), int(v)) for cid, name, n, f, g, v in rows
     ]
+    _share_printed(found)
     return sorted(found, key=lambda v: (-v.net_g, v.label))
+
+
+def _share_printed(rows: list[Volume]) -> None:
+    """Each row's kilograms as printed, so that the rows add up to the season's total as
+    printed (41,125 + 32,345 kg print 41,1 + 32,4 under 73,5, not 41,1 + 32,3)."""
+    shown = shown_parts({v.key: v.net_g for v in rows})
+    for volume in rows:
+        volume.shown_g = shown[volume.key]
 
 
 def _by_key(session: Session, coop: Cooperative, season: int, kind: str) -> list[Volume]:
@@ -150,6 +160,7 @@ def volumes_by_form(session: Session, coop: Cooperative, season: int) -> list[Vo
     for volume in found:
         volume.label = volume.key.split("/", 1)[1]
         volume.pending_g = int(pending.get(volume.key, 0))
+    _share_printed(found)
     return sorted(found, key=lambda v: (-v.net_g, v.key))
 
 
@@ -167,8 +178,9 @@ def unclaimed_volume(session: Session, coop: Cooperative, season: int) -> Volume
     return Volume("none", "", int(n), int(f), int(g), int(v))
 
 
-def deliveries_by_week(session: Session, where) -> list[Week]:
-    """Deliveries per week (weeks start on Monday), from first to last delivery day."""
+def deliveries_by_week(session: Session, where, season_start: date | None = None) -> list[Week]:
+    """Deliveries per week (weeks start on Monday), from first to last delivery day; a
+    week begun before the season is read by the season's first day (`Week.first_day`)."""
     days = session.execute(
         sa_select(col(Delivery.delivered_on), func.count(), func.sum(col(Delivery.net_g)))
         .where(where)
@@ -185,7 +197,10 @@ def deliveries_by_week(session: Session, where) -> list[Week]:
     first, last = min(weeks), max(weeks)
     result, monday = [], first
     while monday <= last:
-        result.append(weeks.get(monday, Week(monday)))
+        week = weeks.get(monday, Week(monday))
+        if season_start is not None and monday < season_start:
+            week.first_day = season_start
+        result.append(week)
         monday += timedelta(days=7)
     return result
 

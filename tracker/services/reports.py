@@ -94,7 +94,7 @@ def season_report(
         by_form=volumes_by_form(session, coop, season),
         by_claim=volumes_by_claim(session, coop, season),
         unclaimed=unclaimed_volume(session, coop, season),
-        by_week=deliveries_by_week(session, where),
+        by_week=deliveries_by_week(session, where, start),
         prices=prices,
         women=women_figures(session, coop, season),
         certificates=certificates,

@@ -46,9 +46,12 @@ def season(code: str) -> Any:
     coop = _cooperative()
     session = get_session()
     report = reports.cached_season_report(session, coop, _season(coop))
+    # The season shown is among the picker's choices, even one without a delivery or a
+    # payment (asked by its address), so that the picker names the season on the page.
+    seasons = sorted({*payments.seasons_of(session, coop), report.season}, reverse=True)
     return render_template(
         "reports/season.html",
-        seasons=payments.seasons_of(session, coop),
+        seasons=seasons,
         **season_report.context(report),
     )
 
