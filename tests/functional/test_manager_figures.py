@@ -176,3 +176,20 @@ def test_the_deliveries_state_filter_says_valid_not_validity(db, world, client, 
     state = re.search(r'<select name="state">(.*?)</select>', page, re.S).group(1)
     options = re.findall(r'<option value="(\w*)"[^>]*>([^<]+)</option>', state)
     assert options == [("", "Todos"), ("valid", "Válida"), ("voided", "Anulada")], options
+
+
+def test_the_payments_pages_agree_with_what_they_name(db, world, client, auth):
+    """The payments list's filter said "Vigencia" / "Anulada" (a payment is "válido",
+    masculine) and the premium rules' badge "anulado" (a premium is feminine)."""
+    from tracker.services import premiums
+
+    rule = f.make_premium_rule(db, world.a, name="Prima junio", per_kg_minor=165)
+    premiums.void_premium_rule(db, rule=rule, reason="Tarifa nueva", user_id=None)
+    db.commit()
+    auth.login("manager.a@example.org")
+    listed = client.get("/c/COOPA/payments/all", headers=ES).get_data(as_text=True)
+    state = re.search(r'<select name="state">(.*?)</select>', listed, re.S).group(1)
+    options = re.findall(r'<option value="(\w*)"[^>]*>([^<]+)</option>', state)
+    assert options[1:] == [("valid", "Válido"), ("voided", "Anulado")], options
+    rules = _text(client.get("/c/COOPA/payments", headers=ES).get_data(as_text=True))
+    assert "Prima junio anulada" in rules, rules
