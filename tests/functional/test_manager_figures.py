@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import time_machine
 
 from tests import factories as f
-from tracker.services import deliveries, families
+from tracker.services import certificates, deliveries, families, vocabulary
 
 ES = {"Accept-Language": "es"}
 EN = {"Accept-Language": "en"}
@@ -193,3 +193,27 @@ def test_the_payments_pages_agree_with_what_they_name(db, world, client, auth):
     assert options[1:] == [("valid", "Válido"), ("voided", "Anulado")], options
     rules = _text(client.get("/c/COOPA/payments", headers=ES).get_data(as_text=True))
     assert "Prima junio anulada" in rules, rules
+
+
+def test_the_dashboard_counts_the_certificates_in_force_today(db, world, client, auth):
+    """It counted every certificate ever recorded, expired and suspended ones too, under
+    "certificados": a manager read three where one was in force."""
+    a = world.a
+    today = vocabulary.local_today(a)
+    now = {"valid_from": today - timedelta(days=30), "valid_until": today + timedelta(days=300)}
+    f.make_certificate(db, a, number="VIGENTE", **now)
+    f.make_certificate(
+        db,
+        a,
+        number="VENCIDO",
+        valid_from=today - timedelta(days=800),
+        valid_until=today - timedelta(days=400),
+    )
+    suspended = f.make_certificate(db, a, number="SUSPENDIDO", **now)
+    certificates.change_status(
+        db, suspended, status="suspended", effective_from=today, reason="Auditoría", user_id=None
+    )
+    db.commit()
+    auth.login("manager.a@example.org")
+    dash = _text(client.get("/c/COOPA/", headers=ES).get_data(as_text=True))
+    assert "1 certificado vigente" in dash, dash

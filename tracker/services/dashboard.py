@@ -7,15 +7,15 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from ..models import Certificate, Community, Cooperative, Family, Lot, SeasonVolume
-from . import season_volumes
+from ..models import Community, Cooperative, Family, Lot, SeasonVolume
+from . import certificates, season_volumes
 from .cooperatives import season_bounds, season_of
 from .vocabulary import local_today
 
 
 def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
     """Member families (as the season report counts them: not those that left),
-    communities, the season's deliveries and kilos, lots and certificates."""
+    communities, the season's deliveries and kilos, lots, and certificates in force today."""
     season = season_of(coop, local_today(coop))
     start, end = season_bounds(coop, season)
     families = session.exec(
@@ -37,9 +37,9 @@ def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
         .select_from(Lot)
         .where(Lot.cooperative_id == coop.id, Lot.voided_at.is_(None))  # type: ignore[union-attr]
     ).one()
-    certificates = session.exec(
-        select(func.count()).select_from(Certificate).where(Certificate.cooperative_id == coop.id)
-    ).one()
+    # Certificates in force today (not those expired, suspended, withdrawn or not yet valid).
+    states = certificates.states(session, certificates.listing(session, coop), local_today(coop))
+    active = sum(1 for state in states.values() if state == "active")
     return {
         "season": season,
         "season_start": start,
@@ -49,5 +49,5 @@ def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
         "deliveries": int(deliveries),
         "net_kg": int(net_g) / 1000,
         "lots": lots,
-        "certificates": certificates,
+        "certificates": active,
     }
