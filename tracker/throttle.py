@@ -2,7 +2,8 @@
 per-account slowdown after failed logins, and the check that gunicorn's workers share
 one counter.
 
-- `login_limit` is ONE flask-limiter counter for `/login` and `/api/v1/auth/token`
+- `login_limit` is ONE flask-limiter counter for `/login`, `/api/v1/auth/token` and the
+  password form
   (TRACKER_LOGIN_RATE_LIMIT, every attempt counted, keyed by the client's address).
 - `authenticate` puts `users.authenticate` behind a per-account slowdown: after
   FREE_FAILURES failed logins to one email (from any address, web and API together),

@@ -88,13 +88,6 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
-    """Change a password; every other session and every API token of the user ends."""
-    if not verify_password(user.password_hash, current or ""):
-        raise ValidationFailed({"current_password": [_l("The current password is wrong.")]})
-    set_password(session, user, new)
-
-
 def end_sessions(user: User) -> None:
     """Invalidate every login session of the user: a session cookie names the user by
     this token, so a cookie issued before (even one copied elsewhere) is refused."""

@@ -59,9 +59,10 @@ def create_cooperative() -> Any:
 
 
 def _month(value: str) -> int:
-    """The posted month (1-12); anything else is 0, which the service refuses by name."""
+    """The posted month (1-12); anything else is 0, which the service refuses by name.
+    ASCII digits only: "²" is a digit to str.isdigit() but not to int()."""
     value = value.strip()
-    return int(value) if value.isdigit() and len(value) <= 2 else 0
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 2 else 0
 
 
 @bp.route("/users", methods=["POST"])

@@ -135,7 +135,11 @@ def set_language(code: str) -> Any:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@throttle.login_limit
 def change_password() -> Any:
+    """Change one's password. The current password is checked as a login is (the same
+    per-address limit and per-account slowdown): a stolen session cookie must not become
+    an unlimited guesser of the password behind it."""
     p = principal()
     if p.user is None:
         return redirect(url_for("auth.login", next=request.path))
@@ -144,9 +148,14 @@ def change_password() -> Any:
         db = get_session()
         user = db.merge(p.user)
         try:
-            users.change_password(
-                db, user, form.current_password.data or "", form.new_password.data or ""
-            )
+            if throttle.authenticate(db, user.email, form.current_password.data or "") is None:
+                raise ValidationFailed({"current_password": [_("The current password is wrong.")]})
+            users.set_password(db, user, form.new_password.data or "")
+        except throttle.LoginThrottled as wait:
+            flash(wait.message(), "error")
+            response = make_response(render_template("auth/password.html", form=form), 429)
+            response.headers["Retry-After"] = str(wait.retry_after)
+            return response
         except ValidationFailed as error:
             for field, messages in error.errors().items():
                 getattr(form, field, form.new_password).errors = list(messages)
