@@ -1,6 +1,6 @@
 """Limits on documents that cost seconds of CPU (sack labels, the season report, the EUDR
 summary, approved producers, a community's member cards, the deliveries and payments CSV
-exports: any over 0.5 s, docs/scaling.md).
+exports, the audit trail's verification: any over 0.5 s, docs/scaling.md).
 
 - `document_limit`: ONE flask-limiter counter per user for every such document, web and
   API together (TRACKER_DOCUMENT_RATE_LIMIT, default DEFAULT_RATE; in the app's limiter
@@ -18,6 +18,8 @@ make the host render, the bound what one request can.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from flask import current_app
 from flask_limiter.util import get_remote_address
@@ -49,4 +51,13 @@ def _user_key() -> str:
 document_limit = limiter.shared_limit(_rate, scope="documents", key_func=_user_key)
 
 
-__all__ = ["DEFAULT_RATE", "document_limit"]
+def document_limit_when(asked: Callable[[], bool]) -> Any:
+    """`document_limit`, from the same budget, for a page whose costly part is asked for
+    by the request (the audit trail's `?verify=1`: seconds of CPU, every record read);
+    the plain page is not counted."""
+    return limiter.shared_limit(
+        _rate, scope="documents", key_func=_user_key, exempt_when=lambda: not asked()
+    )
+
+
+__all__ = ["DEFAULT_RATE", "document_limit", "document_limit_when"]

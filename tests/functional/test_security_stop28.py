@@ -1,9 +1,5 @@
-"""Security review of stop 28 (helper-76): each finding proven by a test.
-
-A finding fixed here is a plain test; one reported for another file's owner is marked
-`xfail(strict=True)` with what the fix would be, so it turns red (XPASS) the day it is
-fixed and the marker must go.
-"""
+"""Security review of stop 28 (helper-76): each finding proven by a test that failed
+on the code before its fix."""
 
 from __future__ import annotations
 
@@ -144,11 +140,6 @@ def _enrol(client, headers):
     return {"Authorization": f"Bearer {answer.get_json()['token']}"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: a device token outlives a password change, an administrator's reset "
-    "and a deactivation followed by a reactivation (services/devices.py, offline owner)",
-)
 def test_a_device_enrolled_with_a_stolen_password_stops_when_the_password_changes(
     app, client, world, api_token
 ):
@@ -164,12 +155,29 @@ def test_a_device_enrolled_with_a_stolen_password_stops_when_the_password_change
     assert client.get("/api/v1/device/roster", headers=device).status_code == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: the API lets a clerk placed at one centre record at another "
-    "(api/deliveries.py `_centre`, deliveries.choose_centre), the web form and device "
-    "enrolment do not",
-)
+def test_the_owners_phone_renews_its_token_after_the_password_change_and_keeps_its_numbers(
+    app, world, api_token
+):
+    """The owner's own phone stops too (its token expired): logged in again, the phone
+    renews it (same device, same receipt numbers), as it does for an expired token."""
+    phone = app.test_client()
+    assert _login(phone).status_code == 302
+    enrolled = phone.post("/c/COOPA/devices/enrol", json={"name": "Teléfono"}).get_json()
+    token = {"Authorization": f"Bearer {enrolled['token']}"}
+    block = phone.post("/api/v1/device/blocks", json={"size": 5}, headers=token).get_json()
+    owner = app.test_client()
+    _login(owner)
+    assert _change(owner, PASSWORD).status_code == 302
+    assert phone.get("/api/v1/device", headers=token).status_code == 401
+    assert _login(phone, password=NEW_PASSWORD).status_code == 302
+    renewed = phone.post("/c/COOPA/devices/enrol", json={"device_id": enrolled["device_id"]})
+    assert renewed.status_code == 201, renewed.get_json()
+    assert renewed.get_json()["device_id"] == enrolled["device_id"]
+    token = {"Authorization": f"Bearer {renewed.get_json()['token']}"}
+    state = phone.get("/api/v1/device", headers=token).get_json()
+    assert [b["id"] for b in state["blocks"]] == [block["id"]]
+
+
 def test_a_clerk_placed_at_a_centre_cannot_record_at_another_through_the_api(
     db, client, world, api_token
 ):
@@ -196,11 +204,6 @@ def test_a_clerk_placed_at_a_centre_cannot_record_at_another_through_the_api(
     assert answer.status_code == 422, answer.get_json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: lot_forming._typed reads the typed deliveries without the "
-    "cooperative's condition (services/lot_forming.py)",
-)
 def test_the_lot_preview_says_nothing_of_another_cooperatives_delivery(db, client, world, auth):
     """A manager of A previews a lot of B's delivery id with 0 kg typed for it: the
     preview's total was minus what is left of B's delivery."""
@@ -222,11 +225,6 @@ def few_documents(app_config):
     return app_config
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: the audit trail's ?verify=1 (seconds of CPU and reads of every "
-    "record) has no per-user limit (web/audit.py: expensive.document_limit)",
-)
 def test_verifying_the_audit_trail_is_limited_per_user(few_documents, world, app):
     client = app.test_client()
     _login(client, "auditor.a@example.org")
@@ -234,12 +232,6 @@ def test_verifying_the_audit_trail_is_limited_per_user(few_documents, world, app
     assert codes == [200, 200, 429]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="reported: `text.isdigit() and int(text)` in web/families.py (?season=), "
-    "web/listing.py Filters.number (payments' ?season=) and web/lots.py (expected)",
-)
 @pytest.mark.parametrize(
     "method, path, data",
     [

@@ -43,10 +43,13 @@ class DeliveryImportArgs(Schema):
 
 
 def _centre(coop: Any, code: str | None) -> Any:
+    """The centre named, else the clerk's own; a clerk placed at a centre names no other."""
     principal = caller()
-    return deliveries.choose_centre(
+    centre = deliveries.choose_centre(
         get_session(), coop, code=code, default_id=principal.centres.get(coop.id)
     )
+    principal.check_centre(coop.id, centre.id)
+    return centre
 
 
 @blp.route("/cooperatives/<code>/deliveries")
@@ -118,6 +121,7 @@ class DeliveryVoid(MethodView):
             code=values.get("centre"),
             centre_id=None if values.get("centre") else delivery.centre_id,
         )
+        caller().check_centre(coop.id, centre.id)
         corrected = deliveries.correct(
             session,
             delivery=delivery,

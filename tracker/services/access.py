@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from ..models import Cooperative, Membership, User
 from ..models.enums import Role
-from .errors import Forbidden, NotFound
+from .errors import Forbidden, NotFound, ValidationFailed
 
 T = TypeVar("T")
 
@@ -112,6 +112,13 @@ class Principal:
             raise NotFound(_l("Not found."))
         if permission not in perms:
             raise Forbidden(ROLE_REFUSED)
+
+    def check_centre(self, cooperative_id: uuid.UUID, centre_id: uuid.UUID) -> None:
+        """A clerk placed at a collection centre records there only (its receipt book);
+        a manager, an auditor or an admin, at any of the cooperative's centres."""
+        own = self.centres.get(cooperative_id)
+        if own is not None and own != centre_id and not self.is_admin:
+            raise ValidationFailed({"centre": [str(_l("You work at another collection centre."))]})
 
     def cooperative_ids(self) -> list[uuid.UUID] | None:
         """The cooperatives visible to this user; None means all (admin)."""

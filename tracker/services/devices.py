@@ -65,9 +65,7 @@ def enrol(
     principal.check(Permission.INTAKE, coop.id)
     if centre.cooperative_id != coop.id:
         raise ValidationFailed({"centre": [str(_l("Unknown collection centre."))]})
-    own = principal.centres.get(coop.id)
-    if own is not None and own != centre.id and not principal.is_admin:
-        raise ValidationFailed({"centre": [str(_l("You work at another collection centre."))]})
+    principal.check_centre(coop.id, centre.id)
     raw = PREFIX + secrets.token_urlsafe(32)
     device = Device(
         cooperative_id=coop.id,

@@ -252,16 +252,20 @@ def totals(
         ).where(*where)
     ).one()
     found = Totals(int(row[0]), int(row[1]), int(row[2]), filters.form)
-    return _typed(session, found, typed) if typed else found
+    return _typed(session, found, typed, where) if typed else found
 
 
-def _typed(session: Session, found: Totals, typed: dict[uuid.UUID, int]) -> Totals:
+def _typed(
+    session: Session, found: Totals, typed: dict[uuid.UUID, int], where: list[Any]
+) -> Totals:
     """The totals with the kilos a manager typed for some deliveries instead of what is
-    left of them (never more than what is left: `create_lot` refuses more)."""
+    left of them (never more than what is left: `create_lot` refuses more). Only the
+    deliveries the totals count (`where`): an id typed for another cooperative's delivery,
+    or one not in the selection, changes nothing."""
     grams = found.grams
     for delivery_id, left in session.execute(
         select(col(Delivery.id), col(Delivery.net_g) - col(Delivery.lotted_g)).where(
-            col(Delivery.id).in_(list(typed))
+            col(Delivery.id).in_(list(typed)), *where
         )
     ):
         grams += min(typed[delivery_id], int(left)) - int(left)

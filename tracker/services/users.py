@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from ..models import ApiToken, CollectionCentre, Cooperative, Membership, User, utcnow
+from ..models import ApiToken, CollectionCentre, Cooperative, Device, Membership, User, utcnow
 from ..models.enums import Role
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .passwords import DUMMY_HASH, check_strength, hash_password, needs_rehash, verify_password
@@ -96,13 +96,24 @@ def end_sessions(user: User) -> None:
 
 def end_access(session: Session, user: User) -> None:
     """End everything that lets the user in without the password: every login session
-    (the session token rotates) and every API token (revoked for good). A password change
-    or reset and a deactivation call this, so nothing issued before works again."""
+    (the session token rotates), every API token (revoked for good) and the token of
+    every device they enrolled (expired: the person renews it by logging in on the phone
+    again, which keeps its receipt numbers and the deliveries waiting on it). A password
+    change or reset and a deactivation call this, so nothing issued before works again."""
     end_sessions(user)
+    now = utcnow()
     for token in session.exec(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
     ).all():
-        token.revoked_at = utcnow()
+        token.revoked_at = now
+    for device in session.exec(
+        select(Device).where(
+            Device.user_id == user.id,
+            Device.revoked_at.is_(None),  # type: ignore[union-attr]
+            Device.expires_at > now,
+        )
+    ).all():
+        device.expires_at = now
     session.flush()
 
 

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from .. import formatting
 from ..db import get_session
 from ..documents import csv_export
+from ..expensive import document_limit_when
 from ..formatting import ngettext
 from ..models import utcnow
 from ..services import audit, audit_proof, audit_trail, vocabulary
@@ -242,6 +243,7 @@ def _filters(coop: Any) -> tuple[listing.Filters, audit_trail.AuditFilter, dict[
 
 
 @bp.route("/c/<code>/audit")
+@document_limit_when(lambda: request.args.get("verify") == "1")
 def trail(code: str) -> Any:
     coop = use_cooperative(code, Permission.AUDIT)
     session = get_session()

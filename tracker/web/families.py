@@ -154,7 +154,7 @@ def show(family_id: str) -> Any:
     session = get_session()
     season = season_of(coop, deliveries.today())
     asked = request.args.get("season", "")
-    if asked.isdigit() and 2000 <= int(asked) <= season + 1:
+    if asked.isascii() and asked.isdigit() and 2000 <= int(asked) <= season + 1:
         season = int(asked)
     plot_list = plots.for_family(session, family)
     flags = plots.open_flags(session, [p.id for p in plot_list])

@@ -146,6 +146,7 @@ def deliveries_upload(code: str) -> Any:
             code=request.form.get("centre") or None,
             default_id=principal().centres.get(coop.id),
         )
+        principal().check_centre(coop.id, centre.id)
         return delivery_import.import_deliveries(
             session,
             coop,

@@ -72,7 +72,7 @@ class Filters:
         text = self._raw(name, 20)
         if not text:
             return None
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
             self._wrong(
                 label,
                 _(

@@ -282,7 +282,7 @@ def _all_that_match(coop: Cooperative, errors: dict[str, list[str]]) -> list[lot
         return []
     ids = lot_forming.matching_ids(get_session(), coop, filters)
     expected = (form.get("expected") or "").strip()
-    if expected.isdigit() and int(expected) != len(ids):
+    if expected.isascii() and expected.isdigit() and int(expected) != len(ids):
         errors["deliveries"] = [
             ngettext(
                 "%(num)s delivery matches now, not %(shown)s as the page showed: "
