@@ -91,6 +91,8 @@ REFERENCES = {
     "updated_by_id": "user_account",
     "uploaded_by_id": "user_account",
     "device_id": "device",
+    "from_device_id": "device",
+    "to_device_id": "device",
     "block_id": "receipt_block",
     "file_id": "stored_file",
     "import_id": "import_batch",
