@@ -180,6 +180,7 @@ ACCESS: dict[str, str] = {
     "coverage.add_community": MANAGE,
     "coverage.import_csv": MANAGE,
     "coverage.set_site": MANAGE,
+    "coverage.void_site": MANAGE,
     "api_certificates.Certificates": "GET read, POST manage",
     "api_certificates.CertificateTypes": "GET read, POST manage",
     "api_certificates.CertificateItem": "GET read, PATCH manage",

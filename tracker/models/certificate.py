@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field
 
-from .base import TenantModel, utcnow
+from .base import TenantModel, VoidableModel, utcnow
 from .enums import Basis, CertificateStatus, CoverageStatus, check_in
 
 
@@ -132,10 +132,12 @@ class CoverageEntry(TenantModel, table=True):
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
 
 
-class SiteCoverage(TenantModel, table=True):
+class SiteCoverage(VoidableModel, table=True):
     """A period a processing site is listed under a kosher (or other site-level)
     certificate, from `since` to `until` (open when None). A site listed again later is a
-    second period, a row of its own: the first stays, and lots processed then keep it."""
+    second period, a row of its own: the first stays, and lots processed then keep it.
+    A period listed by mistake is withdrawn (voided with a reason, `coverage.void_site`),
+    never deleted: it then covers no day."""
 
     __tablename__ = "site_coverage"
     __table_args__ = (UniqueConstraint("certificate_id", "site_id", "since"),)

@@ -86,7 +86,9 @@ def listing_page(session: Session, coop: Cooperative, today: date) -> dict[str, 
                 {
                     site.id
                     for cover, site in coverage.sites(session, cert)
-                    if cover.since <= today and (cover.until is None or today <= cover.until)
+                    if cover.voided_at is None
+                    and cover.since <= today
+                    and (cover.until is None or today <= cover.until)
                 }
             )
     return {

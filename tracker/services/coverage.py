@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -30,6 +30,7 @@ from ..models import (
     PlotFlag,
     ProcessingSite,
     SiteCoverage,
+    utcnow,
 )
 from ..models.enums import CoverageStatus, PlotFlagKind
 from .certificates import (
@@ -47,10 +48,19 @@ from .coverage_history import (
     insert_entries,
     require_family_certificate,
 )
-from .coverage_import import COVERAGE_COLUMNS, MAX_CSV_ROWS, STATUS_WORDS, import_coverage
+from .coverage_import import (
+    COVERAGE_COLUMNS,
+    MAX_CSV_ROWS,
+    STATUS_WORDS,
+    AlreadyCovered,
+    CoverageImport,
+    import_counted,
+    import_coverage,
+)
 from .errors import Conflict, ValidationFailed
 from .public_version import save_public
 from .rows import one_or_new
+from .text import printable_error, unprintable
 
 # -- coverage: families -----------------------------------------------------------------
 
@@ -290,6 +300,16 @@ def set_site(
         cooperative_id=cert.cooperative_id,
         created_by_id=user_id,
     )
+    if cover.voided_at is not None:
+        raise ValidationFailed(
+            {
+                "since": [
+                    str(
+                        _l("A withdrawn period started on this day: start the site on another day.")
+                    )
+                ]
+            }
+        )
     cover.until = end
     save_public(session, cover)
     return cover
@@ -305,6 +325,7 @@ def _refuse_overlap(
             col(SiteCoverage.certificate_id) == cert.id,
             col(SiteCoverage.site_id) == site_id,
             col(SiteCoverage.since) != start,
+            col(SiteCoverage.voided_at).is_(None),
         )
     ):
         if (end is None or other.since <= end) and (other.until is None or other.until >= start):
@@ -330,6 +351,52 @@ def _refuse_overlap(
                     ]
                 }
             )
+
+
+def void_site(
+    session: Session,
+    *,
+    cert: Certificate,
+    period_id: Any,
+    reason: str,
+    user_id: uuid.UUID | None,
+) -> SiteCoverage:
+    """Withdraw a period a site was listed by mistake (a mistyped start): voided with a
+    reason, never deleted, and then it covers no day. The claims engine reads a period's
+    dates, so its end becomes the day before its start (the dates as typed stay in the
+    audit trail); lots processed in it lose the claim as when a period is shortened, and a
+    new period may overlap it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": [str(_l("Say why the period is withdrawn."))]})
+    if len(reason) > 500:
+        raise ValidationFailed({"reason": [str(_l("At most %(n)s characters.", n=500))]})
+    if unprintable(reason):
+        raise ValidationFailed({"reason": [printable_error()]})
+    try:
+        wanted = uuid.UUID(str(period_id))
+    except ValueError:
+        wanted = None
+    cover = (
+        session.scalars(
+            select(SiteCoverage)
+            .where(col(SiteCoverage.id) == wanted, col(SiteCoverage.certificate_id) == cert.id)
+            .with_for_update()
+        ).first()
+        if wanted is not None
+        else None
+    )
+    if cover is None:
+        raise ValidationFailed({"period_id": [str(_l("Unknown period of a processing site."))]})
+    session.refresh(cover)
+    if cover.voided_at is not None:
+        raise Conflict(_l("This period is already withdrawn."))
+    cover.voided_at = utcnow()
+    cover.voided_by_id = user_id
+    cover.void_reason = reason
+    cover.until = cover.since - timedelta(days=1)
+    save_public(session, cover)
+    return cover
 
 
 def sites(session: Session, cert: Certificate) -> list[tuple[SiteCoverage, ProcessingSite]]:
@@ -376,6 +443,8 @@ __all__ = [
     "MAX_CSV_ROWS",
     "STATUS_WORDS",
     "Alerts",
+    "AlreadyCovered",
+    "CoverageImport",
     "CoverageRow",
     "Lapse",
     "add_coverage",
@@ -387,10 +456,12 @@ __all__ = [
     "coverage_query",
     "coverage_rows",
     "coverage_status",
+    "import_counted",
     "import_coverage",
     "in_force",
     "lapsed",
     "member_on_clause",
     "set_site",
     "sites",
+    "void_site",
 ]

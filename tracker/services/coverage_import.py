@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -12,11 +13,13 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from .. import formatting
+from ..formatting import ngettext
 from ..models import (
     Certificate,
     Family,
 )
 from ..models.enums import CoverageStatus
+from . import audit
 from .certificates import (
     EARLIEST,
     LATEST,
@@ -29,6 +32,7 @@ from .coverage_history import (
     insert_entries,
     require_family_certificate,
 )
+from .errors import Conflict
 from .imports import ImportFailed, RowError, read_table
 
 MAX_CSV_ROWS = 100_000
@@ -70,20 +74,64 @@ def _csv_date(text: str) -> date | None:
     return None
 
 
+@dataclass(frozen=True)
+class CoverageImport:
+    """What an ICS import did: the entries it added, and the rows the list already had
+    (the same family with the same status from the same date), left as they were."""
+
+    added: int
+    already: int
+
+
+class AlreadyCovered(Conflict):
+    """Every row of the file is already on the certificate's list, so importing it would
+    add nothing (the same file imported again, or a list already typed in by hand):
+    refused, naming the certificate, as a file imported twice is (imports.AlreadyImported).
+    Not keyed on the file's bytes: the same list may go on another certificate, and may
+    be imported again after a hand change to restore it."""
+
+    def __init__(self, cert: Certificate, rows: int) -> None:
+        super().__init__(
+            ngettext(
+                "Nothing was added: the only row of this file is already on the list of "
+                "certificate %(number)s.",
+                "Nothing was added: all %(num)s rows of this file are already on the list of "
+                "certificate %(number)s.",
+                rows,
+                number=cert.number,
+            ),
+            field="file",
+        )
+
+
 def import_coverage(
     session: Session, cert: Certificate, data: bytes, *, user_id: uuid.UUID | None = None
 ) -> int:
-    """The ICS list from a CSV (member_code, status, since; Spanish names and values too).
-    All or nothing: every bad row is listed and nothing is stored."""
+    """The ICS list from a CSV (member_code, status, since; Spanish names and values too):
+    how many entries it added (`import_counted`)."""
+    return import_counted(session, cert, data, user_id=user_id).added
+
+
+def import_counted(
+    session: Session, cert: Certificate, data: bytes, *, user_id: uuid.UUID | None = None
+) -> CoverageImport:
+    """The ICS list from a CSV. All or nothing: every bad row is listed and nothing is
+    stored; a file whose every row is already on the list is refused (AlreadyCovered).
+    Checked under the cooperative's audit chain, so the same file sent twice at once adds
+    its rows once and the second is refused."""
     require_family_certificate(session, cert)
     parsed = _read_rows(data)
     families = _families_by_code(session, cert, parsed)
     rows = _checked_rows(cert, parsed, families)
+    audit.lock_chain(session, cert.cooperative_id)
     history_ = entries_by_family(session, cert, [r[0] for r in rows])
     fresh = [
         row for row in rows if effective_entry(history_.get(row[0], []), row[2]) != (row[2], row[1])
     ]
-    return insert_entries(session, cert, fresh, user_id=user_id, how="csv")
+    if not fresh:
+        raise AlreadyCovered(cert, len(rows))
+    added = insert_entries(session, cert, fresh, user_id=user_id, how="csv")
+    return CoverageImport(added=added, already=len(rows) - len(fresh))
 
 
 def _read_rows(data: bytes) -> list[tuple[int, str, str, str]]:

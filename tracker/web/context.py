@@ -29,6 +29,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from .. import db, formatting, paging
@@ -38,7 +39,7 @@ from ..documents import content_cache
 from ..documents.csv_export import Dialect
 from ..models import Cooperative
 from ..schemas.intake import LocalDate
-from ..services import access, vocabulary
+from ..services import access, audit_labels, vocabulary
 from ..services.access import Permission, Principal
 from ..services.errors import Conflict, DomainError, ValidationFailed
 from . import nav
@@ -195,6 +196,47 @@ def errors_of(error: ValidationError | ValidationFailed) -> dict[str, list[str]]
         else:
             flat[name] = messages_of(found)
     return flat
+
+
+# Fields a form posts but may not draw next to an input (a hidden field, a fixed choice),
+# where the trail's word (audit_labels.FIELD_LABELS) is not the form's.
+FORM_FIELD_LABELS: dict[str, Any] = {
+    "active": _l("Active member"),
+    "factor": _l("Conversion factor"),
+    "csv_file": _l("CSV file"),
+    "file": _l("File"),
+}
+
+
+def field_label(key: str) -> str | None:
+    """A form field's name in the reader's words (a certificate page's field by its name
+    after the form's prefix, `site_since`; one of a row of fields by the row's name,
+    `factor-cherry`), or None for a refusal of the whole form."""
+    for name in (key, key.partition("_")[2], key.partition("-")[0]):
+        found = FORM_FIELD_LABELS.get(name) or audit_labels.FIELD_LABELS.get(name)
+        if found is not None:
+            return str(found)
+    return None
+
+
+def unshown_errors(errors: dict[str, Any] | None, page: Any) -> list[str]:
+    """The messages of `errors` that the drawn form `page` shows by no field (it has no
+    `<key>-error` element): a hidden or fixed field sent with a value it never offers, or a
+    refusal of the whole form (`_schema`); each named by its field in the reader's words.
+    A Jinja global: `macros/forms.html: with_errors` draws them above the form."""
+    drawn = str(page)
+    said: list[str] = []
+    for key, found in (errors or {}).items():
+        if f'id="{key}-error"' in drawn:
+            continue
+        if isinstance(found, dict):
+            found = [m for inner in found.values() for m in messages_of(inner)]
+        label = field_label(str(key))
+        for message in messages_of(found):
+            said.append(
+                _("%(field)s: %(message)s", field=label, message=message) if label else message
+            )
+    return said
 
 
 def form_date(value: str | None, field: str, errors: dict[str, list[str]]) -> date | None:
@@ -389,3 +431,4 @@ def csv_download(
 def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
     app.add_template_global(claim_name)
+    app.add_template_global(unshown_errors)

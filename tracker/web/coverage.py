@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import guard
+from .. import formatting, guard
 from ..db import get_session
 from ..documents import csv_export
 from ..formatting import ngettext
@@ -17,8 +17,15 @@ from ..services import certificate_pages, certificates, coverage, staff_lists, v
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from . import listing
-from .certificates import certificate_action
-from .context import form_text, login_required_for, show_cooperative, user_id
+from .certificates import certificate_action, show_page
+from .context import (
+    discard,
+    form_text,
+    login_required_for,
+    show_cooperative,
+    user_id,
+    void_with_reason,
+)
 
 bp = login_required_for(Blueprint("coverage", __name__))
 
@@ -152,21 +159,28 @@ def import_csv(certificate_id: str) -> Any:
     cert = guard.record("certificate_id", Permission.MANAGE)
     upload = request.files.get("file")
 
-    def read() -> int:
+    def read() -> coverage.CoverageImport:
         if upload is None or not upload.filename:
             raise ValidationFailed({"csv_file": [_("Choose a CSV file.")]})
-        return coverage.import_coverage(get_session(), cert, upload.read(), user_id=user_id())
+        return coverage.import_counted(get_session(), cert, upload.read(), user_id=user_id())
 
-    return certificate_action(
-        cert,
-        read,
-        lambda added: ngettext(
-            "%(num)s coverage entry imported; claims were recomputed.",
-            "%(num)s coverage entries imported; claims were recomputed.",
-            added,
-        ),
-        anchor=COVERAGE,
+    return certificate_action(cert, read, _imported, anchor=COVERAGE)
+
+
+def _imported(done: coverage.CoverageImport) -> str:
+    """What an ICS import added, and how many of its rows the list already had."""
+    said = ngettext(
+        "%(num)s coverage entry imported; claims were recomputed.",
+        "%(num)s coverage entries imported; claims were recomputed.",
+        done.added,
     )
+    if done.already:
+        said += " " + ngettext(
+            "%(num)s row of the file was already on the list and was left as it was.",
+            "%(num)s rows of the file were already on the list and were left as they were.",
+            done.already,
+        )
+    return said
 
 
 @bp.route("/certificates/<certificate_id>/sites", methods=["POST"])
@@ -188,4 +202,32 @@ def set_site(certificate_id: str) -> Any:
         form=form,
         prefix="site",
         anchor="#sites-section",
+    )
+
+
+@bp.route("/certificates/<certificate_id>/sites/void", methods=["POST"])
+@idempotent
+def void_site(certificate_id: str) -> Any:
+    """Withdraw a period a site was listed by mistake (a mistyped start), with a reason:
+    kept and shown as withdrawn, it covers no day; the claims are recomputed."""
+    cert = guard.record("certificate_id", Permission.MANAGE)
+    period_id = request.form.get("period_id", "")
+    back = url_for("certificates.show", certificate_id=cert.id) + "#sites-section"
+
+    def page(errors: dict[str, list[str]]) -> Any:
+        discard()
+        prefix = f"withdraw-{period_id}"
+        mine = {f"{prefix}_{k}": v for k, v in errors.items()}
+        return show_page(cert, errors=mine, form=request.form, status=422)
+
+    return void_with_reason(
+        coverage.void_site,
+        page,
+        back=back,
+        done=lambda cover: _(
+            "The period from %(day)s was withdrawn; claims were recomputed.",
+            day=formatting.day(cover.since),
+        ),
+        cert=cert,
+        period_id=period_id,
     )

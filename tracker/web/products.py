@@ -45,6 +45,15 @@ def _products_page(
     )
 
 
+def _row_errors(found: dict[str, list[str]], form: Any) -> dict[str, list[str]]:
+    """The errors under the product's row; a crop or form the page never offers (a hidden
+    field changed by hand) has no row: its message stays under its field, said above the
+    list by name (`macros/forms.html: with_errors`)."""
+    if "form" in found:
+        return found
+    return {f"{form.get('crop')}-{form.get('form')}": [m for msgs in found.values() for m in msgs]}
+
+
 @bp.route("/c/<code>/products", methods=["POST"])
 def save_product(code: str) -> Any:
     coop = use_cooperative(code, Permission.MANAGE)
@@ -57,9 +66,6 @@ def save_product(code: str) -> Any:
             gtin=form.get("gtin") or None,
         )
     except ValidationFailed as error:
-        key = f"{form.get('crop')}-{form.get('form')}"
-        return _products_page(
-            coop, {key: [m for msgs in error.errors().values() for m in msgs]}, 422
-        )
+        return _products_page(coop, _row_errors(error.errors(), form), 422)
     flash(_("Product %(name)s saved.", name=product.name), "success")
     return redirect(url_for("products.products", code=coop.code), code=303)
