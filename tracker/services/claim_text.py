@@ -185,13 +185,28 @@ def _renewed(views: Mapping[uuid.UUID, Any], cert_ids: Sequence[uuid.UUID]) -> l
     return [c for members in chains.values() if len(members) > 1 for c in members]
 
 
+def _reused(
+    context: claims.LotContext | None, cooperative_id: uuid.UUID, lots: Iterable[Lot]
+) -> claims.LotContext | None:
+    """The claims engine's context that gave these lots' claims, when it holds them all
+    (one cooperative's): read again rather than built again."""
+    if context is None or context.cooperative_id != cooperative_id:
+        return None
+    return context if all(lot.id in context.lots for lot in lots) else None
+
+
 def processing_dates(
-    session: Session, lots: Sequence[Lot], cert_ids: Iterable[uuid.UUID]
+    session: Session,
+    lots: Sequence[Lot],
+    cert_ids: Iterable[uuid.UUID],
+    *,
+    context: claims.LotContext | None = None,
 ) -> dict[tuple[uuid.UUID, uuid.UUID], set[date]]:
     """(lot, certificate) -> the days of the processing steps the lot's site claim rests
     on under that certificate (the claims engine's `LotContext.site_days`): a step at a
     site the certificate listed on that day, while it was in force. A step under another
-    certificate (before a renewal) or outside the site's listing is not one of them."""
+    certificate (before a renewal) or outside the site's listing is not one of them.
+    `context`: the engine's context that gave the lots' claims, if the caller has it."""
     wanted = set(cert_ids)
     found: dict[tuple[uuid.UUID, uuid.UUID], set[date]] = {}
     if not wanted or not lots:
@@ -200,9 +215,11 @@ def processing_dates(
     for lot in lots:
         by_coop[lot.cooperative_id].append(lot)
     for cooperative_id, group in by_coop.items():
-        context = claims.LotContext(session, cooperative_id, group)
+        built = _reused(context, cooperative_id, group)
+        if built is None:
+            built = claims.LotContext(session, cooperative_id, group)
         for lot in group:
-            for cert_id, days in context.site_days(lot.id).items():
+            for cert_id, days in built.site_days(lot.id).items():
                 if cert_id in wanted:
                     found[(lot.id, cert_id)] = set(days)
     return found
@@ -215,15 +232,22 @@ def lot_qualifications(
     *,
     today: date,
     harvest: Mapping[uuid.UUID, Iterable[date]] | None = None,
+    context: claims.LotContext | None = None,
 ) -> dict[uuid.UUID, dict[uuid.UUID, Qualification]]:
     """For each lot, each certificate behind its claims (`found`, from the claims engine)
-    qualified. `harvest` gives the lots' delivery dates when the caller has them."""
+    qualified. `harvest` gives the lots' delivery dates when the caller has them;
+    `context` the engine's `LotContext` that computed `found`, whose certificates and
+    processing days are then reused, not loaded again."""
     claimed = [lot for lot in lots if found.get(lot.id)]
     if not claimed:
         return {lot.id: {} for lot in lots}
     cooperative_id = claimed[0].cooperative_id
-    views = claims.load_certificates(session, cooperative_id)
-    family = claims.family_types(session, cooperative_id)
+    reused = _reused(context, cooperative_id, claimed)
+    if reused is not None:
+        views, family = reused.certs, reused.family_types
+    else:
+        views = claims.load_certificates(session, cooperative_id)
+        family = claims.family_types(session, cooperative_id)
     ids = [lot.id for lot in claimed]
     if harvest is None:
         harvest = harvest_dates(session, ids)
@@ -234,7 +258,7 @@ def lot_qualifications(
         if claim.type not in family
         for c in claim.certificate_ids
     }
-    processed = processing_dates(session, claimed, site_certs) if site_certs else {}
+    processed = processing_dates(session, claimed, site_certs, context=reused) if site_certs else {}
     result: dict[uuid.UUID, dict[uuid.UUID, Qualification]] = {lot.id: {} for lot in lots}
     dates: Iterable[date]
     for lot in claimed:

@@ -518,9 +518,12 @@ def _claims(
 ) -> list[ClaimFacts]:
     """The lot's claims from the claims engine, each with its certificates' public facts
     and what was true when (in force on the harvest or processing dates, and today)."""
-    found = claims_service.lot_claims(session, [lot]).get(lot.id, [])
+    # One engine context gives the claims and, reused, what they rest on (kosher: the
+    # processing days), instead of a second one built for the qualifications.
+    context = claims_service.LotContext(session, lot.cooperative_id, [lot])
+    found = context.claims(lot)
     qualified = claim_text.lot_qualifications(
-        session, [lot], {lot.id: found}, today=day, harvest=harvest
+        session, [lot], {lot.id: found}, today=day, harvest=harvest, context=context
     )[lot.id]
     ids = sorted({c for claim in found for c in claim.certificate_ids})
     certificates = [
@@ -529,7 +532,7 @@ def _claims(
         if c is not None and c.cooperative_id == lot.cooperative_id
     ]
     by_id = certificate_facts(session, certificates, day)
-    family_types = claims_service.family_types(session, lot.cooperative_id) if found else set()
+    family_types = context.family_types
     return [
         ClaimFacts(
             type=claim.type,

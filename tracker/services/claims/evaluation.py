@@ -9,7 +9,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -53,30 +53,38 @@ class Outcome:
 @dataclass
 class FamilyData:
     deliveries: list[DeliveryRow]
-    coverage: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[date, datetime, str]]]
+    # (certificate, family) -> (since, status), in force order
+    coverage: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[date, str]]]
     # plot id -> family, crop, area m2, expected yield kg/ha, name
     plots: dict[uuid.UUID, tuple[uuid.UUID, str, int, int, str]]
     flagged: set[uuid.UUID]
 
 
-def _verdict(
-    cert: CertView,
-    delivery: DeliveryRow,
-    entries: list[tuple[date, datetime, str]] | None,
-) -> tuple[str, dict[str, Any]]:
-    """Rule 1 for one delivery and one certificate: "ok" or why not.
+# A certificate's verdict on a crop and day before the family's coverage is read (None:
+# the coverage decides), or its verdict from the family's coverage entries.
+Verdict = tuple[str, dict[str, Any]]
+_OK: Verdict = ("ok", {})  # shared: verdicts are read, never changed
+_NOT_COVERED: Verdict = ("not_covered", {})
+
+
+def _certificate_verdict(cert: CertView, crop: str, day: date) -> Verdict | None:
+    """Rule 1's part that is the same for every family: scope, validity and status.
 
     The scope is the crop's only: the products a certificate lists are judged on the lot
     (claims/lots.py), whatever form its deliveries came in as (a certificate for green
     coffee backs the green lot hulled from certified parchment)."""
-    day = delivery.delivered_on
-    if not cert.covers_crop(delivery.crop):
-        return "scope", {}
+    if not cert.covers_crop(crop):
+        return ("scope", {})
     if not cert.valid_on(day):
-        return "validity", {}
+        return ("validity", {})
     change = cert.status_change_on(day)
     if change is not None and change[2] != CertificateStatus.ACTIVE:
-        return "status", {"status": change[2], "since": change[0]}
+        return ("status", {"status": change[2], "since": change[0]})
+    return None
+
+
+def _coverage_verdict(entries: list[tuple[date, str]] | None, day: date) -> Verdict:
+    """Rule 1's part that is the family's: its coverage entry in force on the day."""
     entry = None
     for candidate in entries or ():
         if candidate[0] <= day:
@@ -84,10 +92,10 @@ def _verdict(
         else:
             break
     if entry is None:
-        return "not_covered", {}
-    if entry[2] != CoverageStatus.CERTIFIED:
-        return "coverage", {"status": entry[2], "since": entry[0]}
-    return "ok", {}
+        return _NOT_COVERED
+    if entry[1] != CoverageStatus.CERTIFIED:
+        return ("coverage", {"status": entry[1], "since": entry[0]})
+    return _OK
 
 
 def _caps(coop: Cooperative, data: FamilyData) -> dict[tuple[uuid.UUID, str], int]:
@@ -126,6 +134,37 @@ def _over(
     use.delivered_g += grams
 
 
+Eligible = tuple[tuple[str, tuple[uuid.UUID, ...]], ...]  # claim type, its certificates
+
+
+class _Rule1:
+    """Rule 1 for a chunk of families: what each certificate says on a crop and day (scope,
+    validity, status) is decided once for all of them, then each family's coverage."""
+
+    def __init__(self, certs: dict[uuid.UUID, CertView]) -> None:
+        self.views = list(certs.values())
+        self.days: dict[tuple[str, date], list[tuple[CertView, Verdict | None]]] = {}
+
+    def decide(
+        self, listed: dict[uuid.UUID, list[tuple[date, str]]], crop: str, day: date
+    ) -> tuple[dict[uuid.UUID, Verdict], Eligible]:
+        """A family's verdicts under every certificate, and the certificates of each claim
+        type (sorted) it may claim under."""
+        general = self.days.get((crop, day))
+        if general is None:
+            general = [(cert, _certificate_verdict(cert, crop, day)) for cert in self.views]
+            self.days[(crop, day)] = general
+        verdicts: dict[uuid.UUID, Verdict] = {}
+        eligible: dict[str, list[uuid.UUID]] = {}
+        for cert, verdict in general:
+            if verdict is None:
+                verdict = _coverage_verdict(listed.get(cert.id), day)
+                if verdict is _OK:
+                    eligible.setdefault(cert.type, []).append(cert.id)
+            verdicts[cert.id] = verdict
+        return verdicts, tuple(sorted((kind, tuple(ids)) for kind, ids in eligible.items()))
+
+
 def evaluate(
     coop: Cooperative, certs: dict[uuid.UUID, CertView], data: FamilyData, *, factors: Factors
 ) -> dict[uuid.UUID, Outcome]:
@@ -142,27 +181,26 @@ def evaluate(
     by_family: dict[uuid.UUID, list[DeliveryRow]] = defaultdict(list)
     for delivery in data.deliveries:  # in cap order: date, then recording time
         by_family[delivery.family_id].append(delivery)
-    coverage: dict[uuid.UUID, dict[uuid.UUID, list[tuple[date, datetime, str]]]] = defaultdict(dict)
+    coverage: dict[uuid.UUID, dict[uuid.UUID, list[tuple[date, str]]]] = defaultdict(dict)
     for (cert_id, family_id), entries in data.coverage.items():
         coverage[family_id][cert_id] = entries
     outcomes: dict[uuid.UUID, Outcome] = {}
-    views = list(certs.values())
+    rule1 = _Rule1(certs)
+    seasons: dict[date, int] = {}  # a day's season (read through the ORM row once per day)
     for family_id, deliveries in by_family.items():
         listed = coverage.get(family_id, {})
-        pairs = [(cert, listed.get(cert.id)) for cert in views]
         uses: dict[tuple[int, str, str], CapTally] = defaultdict(CapTally)
         # Rule 1 depends on the crop and day only (within a family): a family's deliveries
         # of one day share their verdicts (read-only once made).
-        seen: dict[tuple[str, date], tuple[dict[Any, Any], dict[str, list[uuid.UUID]]]] = {}
+        seen: dict[tuple[str, date], tuple[dict[uuid.UUID, Verdict], Eligible]] = {}
         for delivery in deliveries:
-            outcome = Outcome()
-            outcomes[delivery.id] = outcome
+            outcome = outcomes[delivery.id] = Outcome()
             if delivery.voided:
                 continue
             day_key = (delivery.crop, delivery.delivered_on)
             decided = seen.get(day_key)
             if decided is None:
-                decided = seen[day_key] = _verdicts(pairs, delivery)
+                decided = seen[day_key] = rule1.decide(listed, *day_key)
             outcome.verdicts, eligible = decided
             if delivery.plot_id in data.flagged:
                 outcome.flags.add((DeliveryFlagKind.PROTECTED_AREA, ""))
@@ -171,10 +209,12 @@ def evaluate(
                 continue
             if not eligible:
                 continue
-            season = season_of(coop, delivery.delivered_on)
+            season = seasons.get(delivery.delivered_on)
+            if season is None:
+                season = seasons[delivery.delivered_on] = season_of(coop, delivery.delivered_on)
             grams = (delivery.net_g * nanos.get(delivery.form, NANO) + NANO // 2) // NANO
             cap = caps.get((family_id, delivery.crop), 0)
-            for claim_type, cert_ids in sorted(eligible.items()):
+            for claim_type, cert_ids in eligible:
                 use = uses[(season, claim_type, delivery.crop)]
                 # Once a delivery does not fit, the season's cap is spent: later ones are
                 # over it too, so the claimed volume never exceeds the cap.
@@ -188,21 +228,6 @@ def evaluate(
                 if use.spent_by is None:
                     use.spent_by = (delivery.receipt_number, delivery.delivered_on)
     return outcomes
-
-
-def _verdicts(
-    pairs: list[tuple[CertView, list[tuple[date, datetime, str]] | None]], delivery: DeliveryRow
-) -> tuple[dict[Any, Any], dict[str, list[uuid.UUID]]]:
-    """Rule 1 for one delivery under every certificate: the verdicts, and the certificates
-    of each claim type it may claim under."""
-    verdicts: dict[Any, Any] = {}
-    eligible: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for cert, history in pairs:
-        verdict = _verdict(cert, delivery, history)
-        verdicts[cert.id] = verdict
-        if verdict[0] == "ok":
-            eligible[cert.type].append(cert.id)
-    return verdicts, eligible
 
 
 def delivery_rows(
@@ -260,22 +285,22 @@ def load_families(
         order_by=(col(Delivery.delivered_on), col(Delivery.created_at), col(Delivery.id)),
         raw_ids=raw_ids,
     )
-    coverage: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[date, datetime, str]]] = defaultdict(
-        list
-    )
+    coverage: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[date, str]]] = defaultdict(list)
     if certs:
-        for cert_id, family_id, since, created, status in session.execute(
+        # In force order: from its day, then recording time (sorted by SQL, as above).
+        for cert_id, family_id, since, status in session.execute(
             select(
                 col(CoverageEntry.certificate_id),
                 ident(CoverageEntry.family_id),
                 col(CoverageEntry.since),
-                col(CoverageEntry.created_at),
                 col(CoverageEntry.status),
-            ).where(col(CoverageEntry.family_id).in_(family_ids))
+            )
+            .where(col(CoverageEntry.family_id).in_(family_ids))
+            .order_by(
+                col(CoverageEntry.since), col(CoverageEntry.created_at), col(CoverageEntry.id)
+            )
         ):
-            coverage[(cert_id, family_id)].append((since, created, status))
-        for entries in coverage.values():
-            entries.sort(key=lambda e: (e[0], e[1]))
+            coverage[(cert_id, family_id)].append((since, status))
     plots = {
         row[0]: (row[1], row[2], row[3], row[4], row[5])
         for row in session.execute(
