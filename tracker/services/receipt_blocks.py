@@ -225,12 +225,7 @@ def record_delivery(
     centre = session.get(CollectionCentre, device.centre_id)
     assert coop is not None and centre is not None
     block = claim(session, device=device, centre=centre, seq=seq)
-    printer = issued_to(session, block)
-    clerk_id = (
-        device.user_id
-        if printer == device.id
-        else session.exec(select(Device.user_id).where(Device.id == printer)).one()
-    )
+    clerk_id = printed_by(session, block, device) or device.user_id
     delivery = deliveries.record(
         session, coop=coop, centre=centre, clerk_id=clerk_id, data=data, receipt_seq=seq
     )
@@ -392,6 +387,15 @@ def issued_to(session: Session, block: ReceiptBlock) -> uuid.UUID:
         .order_by(col(BlockTakeover.created_at))
     ).first()
     return first or block.device_id
+
+
+def printed_by(session: Session, block: ReceiptBlock, device: Device) -> uuid.UUID | None:
+    """The person who enrolled the device that printed the block's numbers, when that is
+    not `device` (a block it took over); None when it is."""
+    printer = issued_to(session, block)
+    if printer == device.id:
+        return None
+    return session.exec(select(Device.user_id).where(Device.id == printer)).one()
 
 
 def close_if_done(session: Session, block: ReceiptBlock) -> None:

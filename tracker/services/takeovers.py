@@ -94,10 +94,9 @@ def sent_before(session: Session, *, device: Device, seq: int, key: str | None) 
     block = receipt_blocks.locked_block(session, device, seq) if key and seq >= 1 else None
     if block is None:
         return None
-    printer = receipt_blocks.issued_to(session, block)
-    if printer == device.id:
+    person = receipt_blocks.printed_by(session, block, device)
+    if person is None:
         return None
-    person = session.exec(select(Device.user_id).where(Device.id == printer)).first()
     answered = session.exec(
         select(IdempotencyRecord.id).where(
             IdempotencyRecord.user_id == person,
