@@ -50,6 +50,13 @@ def _site(db: Session, world: Any, cache: dict[str, Any]) -> Any:
     return f.make_site(db, world.b, kind="fermentation_shed")
 
 
+def _period(db: Session, world: Any, cache: dict[str, Any]) -> Any:
+    from tracker.services import coverage
+
+    kosher = f.make_certificate(db, world.b, type="kosher", forms="green", number="K-B")
+    return coverage.set_site(db, kosher, site_id=_site(db, world, cache).id, since="2026-01-01")
+
+
 def _lot(db: Session, world: Any, cache: dict[str, Any]) -> Any:
     if "lot" not in cache:
         cache["lot"] = f.make_lot(db, world.b, [_delivery(db, world, cache)])
@@ -138,6 +145,7 @@ SAMPLES: dict[str, Callable[[Session, Any, dict[str, Any]], str]] = {
     "certificate_id": lambda db, world, cache: str(_certificate(db, world, cache).id),
     "community_id": lambda db, world, cache: str(_community(db, world, cache).id),
     "site_id": lambda db, world, cache: str(_site(db, world, cache).id),
+    "period_id": lambda db, world, cache: str(_period(db, world, cache).id),
     "lot_id": lambda db, world, cache: str(_lot(db, world, cache).id),
     "operation_id": lambda db, world, cache: str(_lot(db, world, cache).operation_id),
     "shipment_id": lambda db, world, cache: str(_shipment(db, world, cache).id),

@@ -34,6 +34,7 @@ from .models import (
     ProcessingSite,
     ReceiptBlock,
     Shipment,
+    SiteCoverage,
     StoredFile,
 )
 from .services import access
@@ -55,6 +56,7 @@ PARAMETERS: dict[str, type] = {
     "rule_id": PremiumRule,
     "device_id": Device,
     "block_id": ReceiptBlock,
+    "period_id": SiteCoverage,
 }
 # Blueprints that are public (no login) or guard themselves (administration).
 UNGUARDED = {

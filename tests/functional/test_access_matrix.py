@@ -188,6 +188,7 @@ ACCESS: dict[str, str] = {
     "api_certificates.CertificateDocument": "GET read, PUT manage",
     "api_certificates.Ledger": READ,
     "api_certificates.Sites": "GET read, POST manage",
+    "api_certificates.SiteVoid": "POST manage",
     "api_certificates.CertificateStatus": "GET read, POST manage",
     # -- lots, claims, printouts ------------------------------------------------------
     "lots.index": READ,

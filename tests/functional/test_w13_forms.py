@@ -315,3 +315,49 @@ def test_a_period_of_another_certificate_or_cooperative_is_not_withdrawn(
         f"/certificates/{other_id}/sites/void", data={"period_id": str(period_id), "reason": "x"}
     )
     assert clerk.status_code == 403
+
+
+def test_a_withdrawn_period_keeps_its_dates_and_the_api_lists_and_withdraws_it(
+    oct1, client, db, world, api_token
+):
+    """The claims engine skips a withdrawn period by itself, its dates kept as typed (they
+    were rewritten to end before they began, so that it covered no day); the API lists a
+    period's id and whether it is withdrawn, and withdraws one with a reason."""
+    cert, mill, green = _kosher_lot(db, world)
+    coverage.set_site(db, cert, site_id=mill.id, since=date(2026, 1, 1), until=date(2026, 12, 31))
+    cert_id, green_id = cert.id, green.id
+    db.commit()
+    manager = api_token("manager.a@example.org")
+    listed = client.get(f"/api/v1/certificates/{cert_id}/sites", headers=manager).get_json()
+    assert [(p["since"], p["until"], p["voided"]) for p in listed] == [
+        ("2026-01-01", "2026-12-31", False)
+    ]
+    period = listed[0]["id"]
+    url = f"/api/v1/certificates/{cert_id}/sites/{period}/void"
+    clerk = client.post(url, json={"reason": "x"}, headers=api_token("clerk.a@example.org"))
+    assert clerk.status_code == 403
+    empty = client.post(url, json={"reason": ""}, headers=manager)
+    assert empty.status_code == 422 and "reason" in empty.get_json()["errors"]
+    unknown = client.post(
+        f"/api/v1/certificates/{cert_id}/sites/{uuid.uuid4()}/void",
+        json={"reason": "x"},
+        headers=manager,
+    )
+    assert unknown.status_code == 404
+    db.expire_all()
+    assert _kosher(db, db.get(type(green), green_id))
+    db.commit()
+    done = client.post(url, json={"reason": "Fecha mal escrita"}, headers=manager)
+    assert done.status_code == 200, done.get_json()
+    body = done.get_json()
+    assert body["voided"] and body["void_reason"] == "Fecha mal escrita"
+    assert (body["since"], body["until"]) == ("2026-01-01", "2026-12-31")  # as typed
+    db.expire_all()
+    kept = db.get(SiteCoverage, uuid.UUID(period))
+    assert (kept.since, kept.until) == (date(2026, 1, 1), date(2026, 12, 31))
+    assert not _kosher(db, db.get(type(green), green_id))
+    db.commit()
+    again = client.post(url, json={"reason": "otra vez"}, headers=manager)
+    assert again.status_code == 409
+    listed = client.get(f"/api/v1/certificates/{cert_id}/sites", headers=manager).get_json()
+    assert [p["voided"] for p in listed] == [True]

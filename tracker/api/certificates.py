@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from .. import config, downloads, guard
 from ..db import get_session
 from ..idempotency import idempotent
-from ..models import Certificate
+from ..models import Certificate, ProcessingSite, SiteCoverage
 from ..schemas.certificate import (
     CertificateInSchema,
     CertificateKindInSchema,
@@ -28,6 +28,7 @@ from ..schemas.certificate import (
     MassBalanceLedgerSchema,
     SiteCoverageInSchema,
     SiteCoverageSchema,
+    SiteVoidInSchema,
     StatusAnswerSchema,
     StatusChangeInSchema,
     StatusChangeOutSchema,
@@ -320,23 +321,38 @@ class Coverage(MethodView):
         return {"added": added}
 
 
+def site_period(cover: SiteCoverage, site: ProcessingSite) -> dict[str, Any]:
+    """A period a site is listed under a certificate, as the API shows it."""
+    return {
+        "id": cover.id,
+        "site_id": site.id,
+        "site_code": site.code,
+        "site_name": site.name,
+        "since": cover.since,
+        "until": cover.until,
+        "voided": cover.voided_at is not None,
+        "voided_at": cover.voided_at,
+        "void_reason": cover.void_reason,
+    }
+
+
+def period_of(cert: Certificate, period_id: Any) -> dict[str, Any]:
+    """The period `period_id` of the certificate, as the API shows it."""
+    return next(
+        site_period(cover, site)
+        for cover, site in coverage.sites(get_session(), cert)
+        if cover.id == period_id
+    )
+
+
 @blp.route("/certificates/<certificate_id>/sites")
 class Sites(MethodView):
     @blp.response(200, SiteCoverageSchema(many=True))
     def get(self, certificate_id: str) -> list[dict[str, Any]]:
         """The processing sites a kosher (site) certificate covers: each period a site is
-        listed for, by site and start."""
+        listed for, by site and start; a period withdrawn (`voided`) covers no day."""
         cert = guard.record("certificate_id")
-        return [
-            {
-                "site_id": site.id,
-                "site_code": site.code,
-                "site_name": site.name,
-                "since": cover.since,
-                "until": cover.until,
-            }
-            for cover, site in coverage.sites(get_session(), cert)
-        ]
+        return [site_period(cover, site) for cover, site in coverage.sites(get_session(), cert)]
 
     @idempotent
     @blp.arguments(SiteCoverageInSchema)
@@ -346,14 +362,22 @@ class Sites(MethodView):
         and start again changes that period's end; another start adds a period."""
         cert = guard.record("certificate_id", Permission.MANAGE)
         cover = coverage.set_site(get_session(), cert, user_id=user_id(), **data)
-        site = next(s for c, s in coverage.sites(get_session(), cert) if c.id == cover.id)
-        return {
-            "site_id": site.id,
-            "site_code": site.code,
-            "site_name": site.name,
-            "since": cover.since,
-            "until": cover.until,
-        }
+        return period_of(cert, cover.id)
+
+
+@blp.route("/certificates/<certificate_id>/sites/<period_id>/void")
+class SiteVoid(MethodView):
+    @idempotent
+    @blp.arguments(SiteVoidInSchema)
+    @blp.response(200, SiteCoverageSchema)
+    def post(self, data: dict[str, Any], certificate_id: str, period_id: str) -> dict[str, Any]:
+        """Withdraw a period a site was listed by mistake, with a `reason`: kept with its
+        dates, it covers no day, and the claims of lots processed in it are recomputed."""
+        cert = guard.record("certificate_id", Permission.MANAGE)
+        cover = coverage.void_site(
+            get_session(), cert=cert, period_id=period_id, reason=data["reason"], user_id=user_id()
+        )
+        return period_of(cert, cover.id)
 
 
 @blp.route("/certificates/<certificate_id>/ledger")

@@ -157,11 +157,20 @@ class SiteCoverageInSchema(InputSchema):
 
 
 class SiteCoverageSchema(StrictSchema):
+    id = Id()
     site_id = Id()
     site_code = fields.String()
     site_name = fields.String()
     since = fields.Date()
     until = fields.Date(allow_none=True)
+    # a period listed by mistake, withdrawn with a reason: kept, and it covers no day
+    voided = fields.Boolean()
+    voided_at = fields.DateTime(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+
+
+class SiteVoidInSchema(InputSchema):
+    reason = reason_field()
 
 
 class CertificateKindInSchema(InputSchema):

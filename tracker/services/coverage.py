@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -362,10 +362,9 @@ def void_site(
     user_id: uuid.UUID | None,
 ) -> SiteCoverage:
     """Withdraw a period a site was listed by mistake (a mistyped start): voided with a
-    reason, never deleted, and then it covers no day. The claims engine reads a period's
-    dates, so its end becomes the day before its start (the dates as typed stay in the
-    audit trail); lots processed in it lose the claim as when a period is shortened, and a
-    new period may overlap it."""
+    reason, never deleted, its dates kept as typed, and then it covers no day (the claims
+    engine reads only periods in force); lots processed in it lose the claim as when a
+    period is shortened, and a new period may overlap it."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": [str(_l("Say why the period is withdrawn."))]})
@@ -394,7 +393,6 @@ def void_site(
     cover.voided_at = utcnow()
     cover.voided_by_id = user_id
     cover.void_reason = reason
-    cover.until = cover.since - timedelta(days=1)
     save_public(session, cover)
     return cover
 

@@ -193,7 +193,10 @@ class LotContext:
                         col(SiteCoverage.site_id),
                         col(SiteCoverage.since),
                         col(SiteCoverage.until),
-                    ).where(col(SiteCoverage.cooperative_id) == cooperative_id)
+                    ).where(
+                        col(SiteCoverage.cooperative_id) == cooperative_id,
+                        col(SiteCoverage.voided_at).is_(None),  # a withdrawn period: no day
+                    )
                 )
                 if row[0] in self.certs
             ]
