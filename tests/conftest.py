@@ -16,6 +16,8 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -50,9 +52,22 @@ LOAD_TESTS = (
 # a third of the PostgreSQL half (`make test` from a clean clone 10 min 50 s); the device
 # API's, the clerk's offline door, about two more (10 min 22 s at stop 26, as the suite
 # grew). `make test` keeps the device API's own tests (tests/functional/test_offline*.py).
+#
+# The sweeps that ask every route or form with many inputs (the access matrix, script-
+# carrying values everywhere, the certificate and intake fuzzing: 30, 17, 22 and 19 s of a
+# PostgreSQL worker) check what the app decides, the same on either database: `make test`
+# runs them on SQLite, `make test-slow` on PostgreSQL too (`make test` took 10:00 on an
+# idle machine at stop 29, in the checkout, the halves side by side).
 FUZZ_TESTS = {
     "sqlite": ("tests/slow/test_schemathesis.py",),
-    "postgres": ("tests/slow/test_schemathesis.py",),
+    "postgres": (
+        "tests/slow/test_schemathesis.py",
+        "tests/functional/test_access_matrix.py::test_access_matrix",
+        "tests/functional/test_hostile_input.py::test_script_carrying_values_are_shown_as_text_everywhere",
+        "tests/functional/test_certificates_fuzz.py",
+        "tests/functional/test_intake_web.py::test_no_form_input_makes_a_server_error",
+        "tests/functional/test_intake_api.py::test_no_body_makes_a_server_error",
+    ),
 }
 
 
@@ -114,8 +129,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     upgrade_database(_sqlalchemy_pg_url(name))
     yield name
-    with _pg_admin_connect() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_later([name])
 
 
 class _PgDatabases:
@@ -181,9 +195,28 @@ class _PgDatabases:
         self._free.append(name)
 
     def close(self) -> None:
-        for name in self._made:
-            self._admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        """Drop the run's databases in a process of their own: each DROP DATABASE waits on
+        a checkpoint (about a second), 10-12 s at the end of every worker otherwise."""
         self._admin.close()
+        drop_later(self._made)
+
+
+def drop_later(names: list[str]) -> None:
+    """Drop PostgreSQL databases from a detached process that outlives the test run."""
+    if not names:
+        return
+    script = (
+        "import sys, psycopg\n"
+        "with psycopg.connect('host=127.0.0.1 user=postgres dbname=postgres',"
+        " autocommit=True) as conn:\n"
+        "    for name in sys.argv[1:]:\n"
+        "        conn.execute(f'DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)')\n"
+    )
+    # through a shell that puts it in the background and returns at once
+    background = 'nohup "$@" </dev/null >/dev/null 2>&1 &'
+    subprocess.run(
+        ["sh", "-c", background, "drop", sys.executable, "-c", script, *names], check=True
+    )
 
 
 @pytest.fixture(scope="session")

@@ -221,7 +221,11 @@ def test_every_figure_matches_the_hand_worked_numbers(season, db):
     assert p.outstanding_minor == (748_303 - 590_000) == p.owed_minor
     assert p.ahead_minor == 10_000
     assert p.median_family_earned_minor == 168_303  # F1: 1,364.60 + 40.00 + 278.43
-    assert p.median_family_price_per_kg_minor == 900  # F1 9.07, F2 9.00, F3 2.00
+    # F1 9.07 and F2 9.00 for dry parchment, F3 2.00 for cherry: a kilogram of cherry is
+    # not one of parchment, so the season gives no price per kg across them, only per form.
+    assert p.products == 2
+    assert (p.price_per_kg_minor, p.median_family_price_per_kg_minor) == (None, None)
+    assert p.scale_premium_per_kg_minor is None
     assert p.median_family_paid_minor == 50_000  # F1 500.00 (the voided one left out), F2, F4
 
     w = report.women
@@ -300,6 +304,9 @@ def test_api_pdf_and_dashboard_agree_to_the_gram(season, client, api_token, auth
     assert figures["prices"]["paid"] == "6000.00"
     assert figures["prices"]["outstanding"] == "1583.03"  # F4's advance offsets no one
     assert figures["prices"]["paid_ahead"] == "100.00"
+    # parchment and cherry: no price per kg across the two, a price for each
+    assert figures["prices"]["price_per_kg"] is None
+    assert figures["prices"]["median_family_price_per_kg"] is None
     assert {c["name"]: c["net_kg"] for c in figures["by_community"]} == {
         "Pólvora": 750.5,
         "Tocache": 200.0,
@@ -321,6 +328,8 @@ def test_api_pdf_and_dashboard_agree_to_the_gram(season, client, api_token, auth
     for name in ("Pólvora", "Tocache", "FLO-3456", "Suspendido", "Prima Fairtrade"):
         assert name in text, name
     assert "13,6" in text  # quintales of dry parchment
+    flat = " ".join(text.split())
+    assert "un precio por kg para cada producto" in flat and "por kg en promedio" not in flat
     document = pikepdf.open(io.BytesIO(pdf.data))
     with document.open_metadata() as meta:
         assert (meta.get("pdfaid:part"), meta.get("pdfaid:conformance")) == ("3", "B")
@@ -341,6 +350,8 @@ def test_api_pdf_and_dashboard_agree_to_the_gram(season, client, api_token, auth
     full = client.get("/c/COOPA/reports/season?season=2026").get_data(as_text=True)
     assert re.search(rf"data-total-kg>{kg}<", full) and "FLO-3456" in full
     assert "Precio por quintal" in full and "Un quintal son 46 kg" in full
+    assert "un precio por kg para cada producto, en Volúmenes" in full
+    assert "Precio promedio por kg" not in full  # the median family's, across products
 
 
 def test_a_cacao_cooperatives_report_speaks_of_no_quintal(db, world, frozen, client, auth):

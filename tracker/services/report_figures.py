@@ -138,13 +138,32 @@ class Prices(Earnings):
     # ahead to the others. Netting the two would hide a debt behind another's advance.
     owed_minor: int = 0
     ahead_minor: int = 0
+    # How many products (crop and form) the season weighed. A kilogram of wet cacao beans
+    # and one of dry beans are not the same thing: an average per kg across them means
+    # nothing, so the per-kg figures are given by product (`SeasonReport.by_form`) only.
+    products: int = 1
+
+    def weighed(self, products: int) -> None:
+        """Say how many products were weighed: with several, no per-kg figure is given for
+        the season as a whole, the median family's included."""
+        self.products = products
+        if not self.one_product:
+            self.median_family_price_per_kg_minor = None
+
+    @property
+    def one_product(self) -> bool:
+        return self.products <= 1
 
     @property
     def price_per_kg_minor(self) -> int | None:
+        if not self.one_product:
+            return None
         return per_kg(self.value_minor, self.net_g - self.pending_g)
 
     @property
     def scale_premium_per_kg_minor(self) -> int | None:
+        if not self.one_product:
+            return None
         return per_kg(self.scale_premium_minor, self.net_g)
 
     @property

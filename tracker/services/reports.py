@@ -78,6 +78,8 @@ def season_report(
     rules = premiums.rule_premiums(session, coop, season)
     balances = payments.family_balances(session, coop, season, rules=rules)
     totals, prices = totals_and_prices(session, coop, season, balances, rules)
+    by_form = volumes_by_form(session, coop, season)
+    prices.weighed(len(by_form))
     certificates = certificate_lines(session, coop, season, start, end, as_of)
     return SeasonReport(
         cooperative_id=coop.id,
@@ -91,7 +93,7 @@ def season_report(
         made_on=today,
         totals=totals,
         by_community=volumes_by_community(session, coop, season),
-        by_form=volumes_by_form(session, coop, season),
+        by_form=by_form,
         by_claim=volumes_by_claim(session, coop, season),
         unclaimed=unclaimed_volume(session, coop, season),
         by_week=deliveries_by_week(session, where, start),
