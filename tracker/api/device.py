@@ -183,12 +183,14 @@ class SyncDelivery(MethodView):
         session = get_session()
         coop = roster.cooperative_of(session, device)
         facts = deliveries.to_data(session, coop, data)
-        delivery = takeovers.sent_before(
+        seq, key = data["receipt_seq"], request.headers.get("Idempotency-Key")
+        delivery = receipt_blocks.record_delivery(
             session,
             device=device,
-            seq=data["receipt_seq"],
-            key=request.headers.get("Idempotency-Key"),
-        ) or receipt_blocks.record_delivery(
-            session, device=device, data=facts, seq=data["receipt_seq"]
+            data=facts,
+            seq=seq,
+            stored_before=lambda block: takeovers.sent_before(
+                session, block=block, device=device, seq=seq, key=key
+            ),
         )
         return delivery_views([delivery])[0]

@@ -13,7 +13,7 @@ returned, voided, or still held by a named device).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -177,6 +177,14 @@ _REFUSALS = {
 }
 
 
+class OnAnotherDelivery(ValidationFailed):
+    """The number is already on a delivery (`block`, locked, holds it)."""
+
+    def __init__(self, block: ReceiptBlock, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.block = block
+
+
 def claim(session: Session, *, device: Device, centre: CollectionCentre, seq: int) -> ReceiptBlock:
     """Check that a number printed by the device may be stored: one of its blocks', not on
     a delivery, not given up (but for a manager's void, which the delivery reclaims)."""
@@ -193,7 +201,8 @@ def claim(session: Session, *, device: Device, centre: CollectionCentre, seq: in
     if session.exec(
         select(Delivery.id).where(Delivery.centre_id == centre.id, Delivery.receipt_seq == seq)
     ).first():
-        raise ValidationFailed(
+        raise OnAnotherDelivery(
+            block,
             {
                 "receipt_seq": [
                     str(
@@ -203,7 +212,7 @@ def claim(session: Session, *, device: Device, centre: CollectionCentre, seq: in
                         )
                     )
                 ]
-            }
+            },
         )
     given_up = _given_up(session, centre.id, seq)
     if given_up is not None:
@@ -218,13 +227,26 @@ def claim(session: Session, *, device: Device, centre: CollectionCentre, seq: in
 
 
 def record_delivery(
-    session: Session, *, device: Device, data: deliveries.DeliveryData, seq: int
+    session: Session,
+    *,
+    device: Device,
+    data: deliveries.DeliveryData,
+    seq: int,
+    stored_before: Callable[[ReceiptBlock], Delivery | None] | None = None,
 ) -> Delivery:
-    """Store a delivery recorded offline under the receipt number printed on its paper."""
+    """Store a delivery recorded offline under the receipt number printed on its paper.
+    A number already on a delivery is refused, unless `stored_before` (asked only then,
+    with the number's locked block) finds that very delivery sent again."""
     coop = session.get(Cooperative, device.cooperative_id)
     centre = session.get(CollectionCentre, device.centre_id)
     assert coop is not None and centre is not None
-    block = claim(session, device=device, centre=centre, seq=seq)
+    try:
+        block = claim(session, device=device, centre=centre, seq=seq)
+    except OnAnotherDelivery as refused:
+        again = stored_before(refused.block) if stored_before else None
+        if again is None:
+            raise
+        return again
     clerk_id = printed_by(session, block, device) or device.user_id
     delivery = deliveries.record(
         session, coop=coop, centre=centre, clerk_id=clerk_id, data=data, receipt_seq=seq

@@ -86,13 +86,15 @@ def take_over(session: Session, *, device: Device, user: User, old: Device) -> l
     return moved
 
 
-def sent_before(session: Session, *, device: Device, seq: int, key: str | None) -> Delivery | None:
+def sent_before(
+    session: Session, *, block: ReceiptBlock, device: Device, seq: int, key: str | None
+) -> Delivery | None:
     """The delivery already stored under a number of a block this device took over, sent
     with this very Idempotency-Key by the device the block was issued to (its answer was
     lost, so the phone sends it again through the device that took over): the same
-    delivery, answered again, not a refusal."""
-    block = receipt_blocks.locked_block(session, device, seq) if key and seq >= 1 else None
-    if block is None:
+    delivery, answered again, not a refusal. Asked only when the number is already on a
+    delivery (`receipt_blocks.record_delivery`), with its block locked."""
+    if not key:
         return None
     person = receipt_blocks.printed_by(session, block, device)
     if person is None:
