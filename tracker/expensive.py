@@ -1,6 +1,7 @@
 """Limits on documents that cost seconds of CPU (sack labels, the season report, the EUDR
-summary, approved producers, a community's member cards, the deliveries and payments CSV
-exports, the audit trail's verification: any over 0.5 s, docs/scaling.md).
+summary, approved producers, a community's member cards, the CSV exports that grow with
+the cooperative: deliveries, payments, families, plots, a certificate's coverage, the
+audit trail; the audit trail's verification: any over 0.5 s, docs/scaling.md).
 
 - `document_limit`: ONE flask-limiter counter per user for every such document, web and
   API together (TRACKER_DOCUMENT_RATE_LIMIT, default DEFAULT_RATE; in the app's limiter

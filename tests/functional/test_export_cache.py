@@ -135,3 +135,64 @@ def test_exports_count_against_the_users_document_budget(limited, client, auth, 
     auth.logout()
     auth.login("auditor.a@example.org")
     assert _get(client, EXPORTS["list"])[0].status_code == 200
+
+
+# The other exports that grow with the cooperative (stop 29): every family, every plot,
+# the coverage list, the audit trail. Each is kept by content and counted in the budget.
+@pytest.fixture
+def listed(db, world, weighed):
+    cert = f.make_certificate(db, world.a)
+    f.cover(db, cert, weighed[0])
+    db.commit()
+    return {
+        "families list": "/c/COOPA/families.csv",
+        "families import": "/c/COOPA/families/export.csv",
+        "plots import": "/c/COOPA/plots/export.csv",
+        "coverage": f"/certificates/{cert.id}/coverage.csv",
+        "audit trail": "/c/COOPA/audit.csv",
+    }
+
+
+def test_the_growing_exports_are_kept_and_change_with_the_data(manager, db, world, listed):
+    national_id = weighed_family(db).national_id
+    db.commit()  # ends the read: SQLite's writers must not wait on it
+    for name, url in listed.items():
+        renders, hits = content_cache.STATS["renders"], content_cache.STATS["hits"]
+        first, data = _get(manager, url)
+        assert first.status_code == 200 and first.mimetype == "text/csv", name
+        again, same = _get(manager, url)
+        assert same == data, name
+        assert content_cache.STATS["renders"] == renders + 1, name
+        assert content_cache.STATS["hits"] == hits + 1, name
+    # A renamed member is a change of the data: every export is written again.
+    family = weighed_family(db)
+    family.head_name = "Rosa Quispe Huamán"
+    db.add(family)
+    db.commit()
+    for name, url in listed.items():
+        renders = content_cache.STATS["renders"]
+        _get(manager, url)
+        assert content_cache.STATS["renders"] == renders + 1, name
+    # The manager's families list holds the national ID; the auditor's, kept apart, not.
+    _answer, managers = _get(manager, listed["families list"])
+    assert national_id.encode() in managers
+    manager.post("/logout")
+    manager.post("/login", data={"email": "auditor.a@example.org", "password": f.PASSWORD})
+    _answer, auditors = _get(manager, listed["families list"])
+    assert _answer.status_code == 200 and national_id.encode() not in auditors
+
+
+def weighed_family(db):
+    from sqlmodel import select
+
+    from tracker.models import Family
+
+    return db.exec(select(Family).where(Family.head_name.startswith("Rosa Quispe"))).one()
+
+
+def test_the_growing_exports_count_against_the_budget(limited, client, auth, listed):
+    auth.login("manager.a@example.org")
+    for name in ("families list", "families import", "plots import"):
+        assert _get(client, listed[name])[0].status_code == 200, name
+    for name in ("coverage", "audit trail"):
+        assert _get(client, listed[name])[0].status_code == 429, name

@@ -116,9 +116,14 @@ def data_version(session: Session, coop: Cooperative) -> tuple[int, str]:
     """The cooperative's audit-chain head, its number and its hash: every change to its
     records advances it. The hash makes it unique to one history: a database restored from
     an older backup counts the same numbers again over other records."""
+    return data_version_of(session, coop.id)
+
+
+def data_version_of(session: Session, cooperative_id: uuid.UUID) -> tuple[int, str]:
+    """`data_version` of the cooperative with this id (a certificate's, say)."""
     head = session.exec(
         select(col(AuditHead.seq), col(AuditHead.hash)).where(
-            col(AuditHead.chain) == audit.chain_for(coop.id)
+            col(AuditHead.chain) == audit.chain_for(cooperative_id)
         )
     ).first()
     return (int(head[0]), str(head[1])) if head else (0, "")
@@ -174,6 +179,7 @@ __all__ = [
     "certificate_status",
     "check_access",
     "data_version",
+    "data_version_of",
     "per_kg",
     "season_report",
     "share",

@@ -16,10 +16,10 @@ from flask_babel import lazy_gettext as _l
 from .. import formatting
 from ..db import get_session
 from ..documents import csv_export
-from ..expensive import document_limit_when
+from ..expensive import document_limit, document_limit_when
 from ..formatting import ngettext
 from ..models import utcnow
-from ..services import audit, audit_proof, audit_trail, vocabulary
+from ..services import audit, audit_proof, audit_trail, reports, vocabulary
 from ..services import listing as listing_service
 from ..services.access import Permission
 from . import listing, nav
@@ -291,8 +291,10 @@ def trail(code: str) -> Any:
 
 
 @bp.route("/c/<code>/audit.csv")
+@document_limit  # every entry of the trail: tens of thousands a season, seconds of CPU
 def export(code: str) -> Response:
-    """The entries of the trail's filters as CSV (private fields as on the page)."""
+    """The entries of the trail's filters as CSV (private fields as on the page), kept by
+    the head of the cooperative's chain, the filters and whether it shows private fields."""
     coop = use_cooperative(code, Permission.AUDIT)
     filters, wanted, _found = _filters(coop)
     private = can(Permission.PRIVATE.value)
@@ -308,7 +310,10 @@ def export(code: str) -> Response:
             action_label,
         )
 
-    return listing.export(filters, write, f"audit-{coop.code}")
+    version = reports.data_version(get_session(), coop)
+    return listing.export(
+        filters, write, f"audit-{coop.code}", facts=[coop.id, version, wanted, private]
+    )
 
 
 @bp.route("/c/<code>/audit/checkpoint")

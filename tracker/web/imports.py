@@ -168,7 +168,10 @@ def template(code: str, kind: str) -> Response:
 
 
 @bp.route("/c/<code>/families/export.csv")
+@document_limit  # a second of CPU for the seed's 5,000 families on a miss
 def export_families(code: str) -> Response:
+    """Every family in the import's columns, kept by the cooperative's data version, the
+    dialect and whether it holds the private fields."""
     coop = guard.record("code")
     private = may(Permission.PRIVATE, coop)
     how = dialect()
@@ -177,16 +180,21 @@ def export_families(code: str) -> Response:
             exports.family_rows(get_session(), coop), how, include_private=private
         ),
         f"families-{coop.code}.csv",
+        facts=[coop.id, reports.data_version(get_session(), coop), how, private],
     )
 
 
 @bp.route("/c/<code>/plots/export.csv")
+@document_limit  # a second of CPU for the seed's plots on a miss
 def export_plots(code: str) -> Response:
+    """Every plot in the import's columns, kept by the cooperative's data version and the
+    dialect."""
     coop = guard.record("code")
     how = dialect()
     return csv_download(
         lambda: csv_export.plots(exports.plot_rows(get_session(), coop), how),
         f"plots-{coop.code}.csv",
+        facts=[coop.id, reports.data_version(get_session(), coop), how],
     )
 
 
