@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from tests.factories import (
     centre_of,
+    cover,
     make_certificate,
     make_delivery,
     make_family,
@@ -223,25 +224,19 @@ def test_lot_and_shipment_documents_validate_and_tell_the_story(
 
 
 def test_certification_info_links_the_certificates_behind_the_claims(
-    client, api_token, season, validator, db, world, monkeypatch
+    client, api_token, season, validator, db, world
 ):
-    """The certificates come from the claims engine; their public pages are linked."""
+    """The certificates come from the claims engine (both families certified organic and
+    fair trade from January: every delivery carries both claims); their public pages are
+    linked."""
     organic = make_certificate(db, world.a)
     fairtrade = make_certificate(db, world.a, type="fairtrade")
+    for cert in (organic, fairtrade):
+        for family in (season["rosa"], season["juan"]):
+            cover(db, cert, family)
+    claims.refresh_cooperative(db, world.a)
     db.commit()
     green = season["green"]
-
-    def lot_claims(session, lots_):
-        return {
-            lot.id: [
-                claims.Claim("organic", "segregated", (organic.id,)),
-                claims.Claim("fairtrade", "segregated", (fairtrade.id,)),
-            ]
-            for lot in lots_
-            if lot.form == "green"
-        }
-
-    monkeypatch.setattr(claims, "lot_claims", lot_claims)
     headers = api_token("manager.a@example.org")
     document, _text = _get(
         client, headers, f"/api/v1/shipments/{season['shipment'].id}/epcis.jsonld"

@@ -298,12 +298,38 @@ def certificate_qualifications(
     }
 
 
+def claims_qualified(
+    session: Session,
+    lots: Sequence[Lot],
+    *,
+    today: date,
+    harvest: Mapping[uuid.UUID, Iterable[date]] | None = None,
+) -> tuple[dict[uuid.UUID, list[claims.Claim]], dict[uuid.UUID, dict[uuid.UUID, Qualification]]]:
+    """The lots' claims (the claims engine's) and, for each, its certificates qualified
+    (`lot_qualifications`), from one engine context per cooperative: what the claims rest
+    on (kosher: the processing days) is read once, not again for the qualifications."""
+    found: dict[uuid.UUID, list[claims.Claim]] = {}
+    qualified: dict[uuid.UUID, dict[uuid.UUID, Qualification]] = {}
+    by_coop: dict[uuid.UUID, list[Lot]] = defaultdict(list)
+    for lot in lots:
+        by_coop[lot.cooperative_id].append(lot)
+    for cooperative_id, group in by_coop.items():
+        context = claims.LotContext(session, cooperative_id, group)
+        mine = {lot.id: context.claims(lot) for lot in group}
+        found.update(mine)
+        qualified.update(
+            lot_qualifications(session, group, mine, today=today, harvest=harvest, context=context)
+        )
+    return found, qualified
+
+
 __all__ = [
     "HARVEST",
     "LEDGER",
     "PROCESSING",
     "Qualification",
     "certificate_qualifications",
+    "claims_qualified",
     "harvest_dates",
     "lot_qualifications",
     "processing_dates",

@@ -36,7 +36,6 @@ from ..models import (
 )
 from ..models.base import local_moment
 from . import claim_text, genealogy, vocabulary
-from . import claims as claims_engine
 from .bulk import chunks
 
 
@@ -216,9 +215,8 @@ def _facts(
     for links in shipped.values():
         missing = [link.lot_id for link in links if link.lot_id not in lots]
         lots.update(_fetch(session, Lot, missing))
-    claims = claims_engine.lot_claims(session, list(lots.values()))
-    qualified = claim_text.lot_qualifications(
-        session, list(lots.values()), claims, today=vocabulary.local_today()
+    claims, qualified = claim_text.claims_qualified(
+        session, list(lots.values()), today=vocabulary.local_today()
     )
     return EventFacts(
         coop=coop,

@@ -32,8 +32,8 @@ from ..models import (
     ShipmentLot,
 )
 from ..models.enums import FORMS_BY_CROP, Crop, LotStatus
+from . import claim_text, genealogy, lots, printing, vocabulary
 from . import claims as claims_engine
-from . import genealogy, lots, printing, vocabulary
 from .rows import by_code
 
 CHUNK = 900  # ids per IN (...) list: under every database's parameter limit
@@ -170,7 +170,9 @@ def certificates_by_id(session: Session, cert_ids: set[uuid.UUID]) -> dict[uuid.
 
 def claims_block(session: Session, lot: Lot) -> dict[str, Any]:
     """The lot's claims report, its claims and the certificates they rest on."""
-    found = claims_engine.lot_claims(session, [lot])[lot.id]
+    today = vocabulary.local_today()
+    claimed, qualifications = claim_text.claims_qualified(session, [lot], today=today)
+    found = claimed[lot.id]
     cert_ids = {c for claim in found for c in claim.certificate_ids}
     return {
         "report": claims_engine.explain_lot(session, lot),
@@ -178,7 +180,7 @@ def claims_block(session: Session, lot: Lot) -> dict[str, Any]:
         "certificates": certificates_by_id(session, cert_ids),
         # What sack labels printed today would leave out (the labels form warns of it).
         "label_claims": printing.label_claims(
-            session, lot, today=vocabulary.local_today(), found=found
+            session, lot, today=today, found=found, qualified=qualifications[lot.id]
         )
         if lot.status != LotStatus.VOIDED
         else (),

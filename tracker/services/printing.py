@@ -173,18 +173,24 @@ def lot_label_claims(
 
 
 def label_claims(
-    session: Session, lot: Lot, *, today: date, found: list[claims_service.Claim] | None = None
+    session: Session,
+    lot: Lot,
+    *,
+    today: date,
+    found: list[claims_service.Claim] | None = None,
+    qualified: dict[uuid.UUID, claim_text.Qualification] | None = None,
 ) -> tuple[LabelClaim, ...]:
     """The lot's claims (the claims engine's), in claim order, each with the codes of its
     certifiers (the certificate's control body code, else the body's name) whose
     certificates are in force `today` and held on every date the claim rests on
     (`claim_text.lot_qualifications`, as the public page reads them), and the others
-    apart. `found`: the lot's claims when the caller has them."""
-    if found is None:
-        found = claims_service.lot_claims(session, [lot]).get(lot.id, [])
+    apart. `found` and `qualified`: the lot's claims and their qualifications
+    (`claim_text.claims_qualified`) when the caller has them."""
+    if found is None or qualified is None:
+        claimed, qualifications = claim_text.claims_qualified(session, [lot], today=today)
+        found, qualified = claimed[lot.id], qualifications[lot.id]
     if not found:
         return ()
-    qualified = claim_text.lot_qualifications(session, [lot], {lot.id: found}, today=today)
     ids = sorted({c for claim in found for c in claim.certificate_ids})
     bodies = {
         cid: code or body
@@ -196,8 +202,7 @@ def label_claims(
         )
     }
     return tuple(
-        _label_claim(claim, bodies, qualified[lot.id])
-        for claim in sorted(found, key=lambda c: c.type)
+        _label_claim(claim, bodies, qualified) for claim in sorted(found, key=lambda c: c.type)
     )
 
 

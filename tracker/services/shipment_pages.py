@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 from ..models import Cooperative, Lot, Shipment, ShipmentLot
 from ..models.enums import LotStatus
 from . import claim_text, lot_pages, shipments, vocabulary
-from . import claims as claims_engine
 
 LISTED = 200
 
@@ -50,15 +49,15 @@ def shipment_page(session: Session, shipment: Shipment) -> dict[str, Any]:
     what was true when."""
     shipped = shipments.shipment_lots(session, shipment)
     shipped_lots = [lot for lot, _g in shipped]
-    claims = claims_engine.lot_claims(session, shipped_lots)
+    claims, qualified = claim_text.claims_qualified(
+        session, shipped_lots, today=vocabulary.local_today()
+    )
     cert_ids = {c for found in claims.values() for claim in found for c in claim.certificate_ids}
     return {
         "shipped": shipped,
         "claims": claims,
         "certificates": lot_pages.certificates_by_id(session, cert_ids),
-        "qualified": claim_text.lot_qualifications(
-            session, shipped_lots, claims, today=vocabulary.local_today()
-        ),
+        "qualified": qualified,
         "total_g": sum(g for _lot, g in shipped),
     }
 
