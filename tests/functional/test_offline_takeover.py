@@ -227,7 +227,11 @@ def test_only_its_person_or_a_manager_takes_over_a_revoked_device_of_the_same_ce
     make_centre(db, world.a, "C02")
     db.commit()
     _far, far_device = enrol(client, manager, centre="C02")
-    assert take_over(client, far_device, old["device"]["id"]).status_code == 422
+    far = take_over(client, far_device, old["device"]["id"])
+    assert far.status_code == 422
+    # It says which centre, and what to do: enrol this phone there.
+    [said] = far.get_json()["errors"]["device_id"]
+    assert "inscriba este teléfono en ese centro" in said, said
     # Another cooperative's device does not learn the device exists.
     _b, b_device = enrol_b(client, api_token)
     assert take_over(client, b_device, old["device"]["id"]).status_code == 404

@@ -40,8 +40,19 @@ def take_over(session: Session, *, device: Device, user: User, old: Device) -> l
     if old.id == device.id or devices.still_works(session, old):
         raise Conflict(_l("That device still works: it sends its own deliveries."))
     if old.centre_id != device.centre_id:
+        centre = devices.centre_of(session, old)
         raise ValidationFailed(
-            {"device_id": [str(_l("That device worked at another collection centre."))]}
+            {
+                "device_id": [
+                    str(
+                        _l(
+                            "That device worked at the collection centre %(centre)s: enrol "
+                            "this phone at that centre to send what it printed.",
+                            centre=centre.name if centre else "",
+                        )
+                    )
+                ]
+            }
         )
     manager = access.Principal.for_user(session, user).can(
         access.Permission.MANAGE, device.cooperative_id
