@@ -160,7 +160,7 @@ def test_the_growing_exports_are_kept_and_change_with_the_data(manager, db, worl
         renders, hits = content_cache.STATS["renders"], content_cache.STATS["hits"]
         first, data = _get(manager, url)
         assert first.status_code == 200 and first.mimetype == "text/csv", name
-        again, same = _get(manager, url)
+        _again, same = _get(manager, url)
         assert same == data, name
         assert content_cache.STATS["renders"] == renders + 1, name
         assert content_cache.STATS["hits"] == hits + 1, name

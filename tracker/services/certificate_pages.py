@@ -35,7 +35,7 @@ from . import (
     lot_pages,
     vocabulary,
 )
-from .claims import massbalance
+from .claims import caps, massbalance
 from .cooperatives import season_of
 
 FLAGS_SHOWN = 2000
@@ -193,11 +193,29 @@ def flags_page(session: Session, coop: Cooperative) -> dict[str, Any]:
             )
         else:
             protected.append((delivery, member, name, plot))
+    _cap_figures(session, coop, over.values())
     return {
         "over": [over[key] for key in sorted(over, key=lambda k: (-k[0], k[1:]))],
         "protected": protected,
         "labels": vocabulary.claim_names(session, coop.id),
     }
+
+
+def _cap_figures(session: Session, coop: Cooperative, rows: Any) -> None:
+    """Each family's cap and what it claimed within it, as the engine decided them
+    (`caps.over_cap`, the season report's figures): the flagged kilos alone, headed "kg
+    over the cap", read as the excess, when a delivery that does not fit loses the claim
+    whole (cap 960 kg, 1,200 delivered: 240 over the cap, 300 without the claim)."""
+    by_season: dict[int, dict[tuple[uuid.UUID, str, str], dict[str, Any]]] = {}
+    for row in rows:
+        row["cap_g"] = row["claimed_g"] = None
+        key = (row["family_id"], row["type"], row["first"].crop)
+        by_season.setdefault(row["season"], {})[key] = row
+    for season, wanted in by_season.items():
+        for use in caps.over_cap(session, coop, {key[0] for key in wanted}, season):
+            row = wanted.get((use.family_id, use.claim_type, use.crop))
+            if row is not None:
+                row["cap_g"], row["claimed_g"] = use.cap_g, use.claimed_g
 
 
 def lot_codes(session: Session, lot_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
