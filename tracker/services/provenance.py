@@ -428,6 +428,7 @@ def facts(session: Session, lot: Lot, *, public_url: str, today: date | None = N
         prices=prices,
         price_hidden=not prices,
         prices_withheld=withheld,
+        prices_pending_g=sum(p.grams for p in parts if p.price_pending),
         deforestation=deforestation,
         uri=qr_uri(public_url, lot),
         protected_area=dict(mapping(area)) if area is not None and plots else None,

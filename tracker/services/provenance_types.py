@@ -82,7 +82,15 @@ class Origin:
 
     @property
     def woman_led_pct(self) -> int:
-        return round(100 * self.woman_led / self.families) if self.families else 0
+        """The share of woman-led families, a whole per cent rounded half up (1 of 8 is
+        13 %, as 12.5 % reads in the season report); a share that is neither none nor all
+        never reads 0 % or 100 % (1 of 300 families, 299 of 300)."""
+        if not self.families:
+            return 0
+        pct = (200 * self.woman_led + self.families) // (2 * self.families)
+        if 0 < self.woman_led < self.families:
+            pct = min(max(pct, 1), 99)
+        return pct
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,8 @@ class Provenance:
     min_families_for_price: int = MIN_FAMILIES_FOR_PRICE
     prices_withheld: int = 0
     links: PublicLinks | None = None
+    # Grams of the lot's deliveries whose price is still to be set: in no average.
+    prices_pending_g: int = 0
 
     @property
     def weight_kg(self) -> Decimal:
