@@ -105,6 +105,10 @@ def test_deliveries_awaiting_their_price_are_said_not_a_too_small_lot(db, world,
     html = _page(client, big)
     assert "9.85</span> per kg of dry parchment" in html and "(130.0 kg in all)" in html
     assert "40.0 kg of this lot's deliveries still await their price" in html
+    # The JSON says it too, beside the average it is not in.
+    data = client.get(f"/l/{big.public_token}", headers={"Accept": "application/json"})
+    prices = data.get_json()["prices"]
+    assert (prices["shown"], prices["pending_kg"]) == (True, 40.0), prices
 
 
 def test_a_lot_of_enough_families_each_form_too_few_says_why(db, world, client):

@@ -407,6 +407,7 @@ def test_the_average_price_is_hidden_for_fewer_than_three_families(client, db, w
         "shown": False,
         "minimum_families": 3,
         "forms_withheld": 1,
+        "pending_kg": 0.0,
         "per_kg": [],
     }
     html = page(client, built.lot.public_token, **{"Accept-Language": "en"}).get_data(as_text=True)
@@ -511,6 +512,7 @@ def test_a_form_delivered_by_too_few_families_publishes_no_price(client, db, wor
         "shown": True,
         "minimum_families": 3,
         "forms_withheld": 1,
+        "pending_kg": 100.0,  # the delivery waiting for its price
         "per_kg": [
             {
                 "form": "dry_parchment",

@@ -185,6 +185,8 @@ class ProvenanceSchema(Schema):
             "shown": not f.price_hidden,
             "minimum_families": f.min_families_for_price,
             "forms_withheld": f.prices_withheld,
+            # kilos of the lot's deliveries whose price is still to be set: in no average
+            "pending_kg": round(f.prices_pending_g / 1000, 1),
             "per_kg": PriceSchema(many=True).dump(f.prices),
         }
     )
