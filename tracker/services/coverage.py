@@ -60,7 +60,7 @@ from .coverage_import import (
 from .errors import Conflict, ValidationFailed
 from .public_version import save_public
 from .rows import one_or_new
-from .text import printable_error, unprintable
+from .text import given_reason
 
 # -- coverage: families -----------------------------------------------------------------
 
@@ -365,13 +365,7 @@ def void_site(
     reason, never deleted, its dates kept as typed, and then it covers no day (the claims
     engine reads only periods in force); lots processed in it lose the claim as when a
     period is shortened, and a new period may overlap it."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": [str(_l("Say why the period is withdrawn."))]})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most %(n)s characters.", n=500))]})
-    if unprintable(reason):
-        raise ValidationFailed({"reason": [printable_error()]})
+    reason = given_reason(reason, _l("Say why the period is withdrawn."))
     try:
         wanted = uuid.UUID(str(period_id))
     except ValueError:

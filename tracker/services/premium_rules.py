@@ -21,7 +21,7 @@ from ..models import (
 from ..models.enums import FORMS_BY_CROP, Crop, Form
 from . import payment_terms
 from .errors import Conflict, ValidationFailed
-from .text import printable_error, unprintable
+from .text import given_reason, printable_error, unprintable
 from .vocabulary import FORM_LABELS, MEASURE_LABELS
 
 
@@ -277,13 +277,7 @@ def void_premium_rule(
     session: Session, *, rule: PremiumRule, reason: str, user_id: uuid.UUID | None
 ) -> PremiumRule:
     """Take a rule back: deliveries not yet paid stop earning it; fixed premiums stay."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": [str(_l("Say why the premium is voided."))]})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most %(n)s characters.", n=500))]})
-    if unprintable(reason):
-        raise ValidationFailed({"reason": [printable_error()]})
+    reason = given_reason(reason, _l("Say why the premium is voided."))
     locked = session.exec(
         select(PremiumRule).where(col(PremiumRule.id) == rule.id).with_for_update()
     ).one()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
+
+from .errors import ValidationFailed
 
 
 def fold(text: str) -> str:
@@ -31,3 +34,16 @@ def unprintable(text: str) -> bool:
 
 def printable_error() -> str:
     return str(_l("Contains characters that are not allowed."))
+
+
+def given_reason(reason: str | None, missing: Any) -> str:
+    """The reason a record is voided or withdrawn, trimmed: refused on `reason` (with
+    `missing` when empty) if it is empty, over 500 characters or unprintable."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": [str(missing)]})
+    if len(reason) > 500:
+        raise ValidationFailed({"reason": [str(_l("At most %(n)s characters.", n=500))]})
+    if unprintable(reason):
+        raise ValidationFailed({"reason": [printable_error()]})
+    return reason
