@@ -104,13 +104,23 @@ KEYWORDS = {
     "N_": None,
     "ngettext": (1, 2),
     "_n": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
 }
+# A message said in a context ("feminine", "delivery") is keyed as gettext keys it:
+# the context, EOT, the msgid.
+CONTEXT_SEPARATOR = "\x04"
+
+
+def _split(key: str) -> tuple[str | None, str]:
+    context, _sep, msgid = key.rpartition(CONTEXT_SEPARATOR)
+    return context or None, msgid
 
 
 def extracted_messages() -> dict[str, list[str]]:
     """Every translatable message in code and templates, with where it is used."""
     found: dict[str, list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT),
         method_map=[(p, "jinja2.ext:babel_extract" if m == "jinja2" else m) for p, m in METHOD_MAP],
         options_map=OPTIONS_MAP,
@@ -118,7 +128,8 @@ def extracted_messages() -> dict[str, list[str]]:
     ):
         msgid = message[0] if isinstance(message, tuple) else message
         if msgid:
-            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+            key = f"{context}{CONTEXT_SEPARATOR}{msgid}" if context else msgid
+            found.setdefault(key, []).append(f"{filename}:{lineno}")
     return found
 
 
@@ -126,10 +137,11 @@ def missing_translations() -> dict[str, list[str]]:
     """Messages used somewhere with no (or an empty) Spanish translation."""
     catalogue = merged_catalogue()
     missing = {}
-    for msgid, places in extracted_messages().items():
-        message = catalogue.get(msgid)
+    for key, places in extracted_messages().items():
+        context, msgid = _split(key)
+        message = catalogue.get(msgid, context=context)
         if message is None or not message.string:
-            missing[msgid] = places
+            missing[key] = places
     return missing
 
 
@@ -138,8 +150,11 @@ def stub(area: str) -> int:
     target = SOURCES / f"{area}.po"
     missing = missing_translations()
     lines = []
-    for msgid, places in sorted(missing.items()):
+    for key, places in sorted(missing.items()):
+        context, msgid = _split(key)
         lines.append(f"#: {places[0]}")
+        if context:
+            lines.append(f"msgctxt {_po_quote(context)}")
         lines.append(f"msgid {_po_quote(msgid)}")
         lines.append('msgstr ""')
         lines.append("")
@@ -190,8 +205,9 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "check":
         missing = missing_translations()
-        for msgid, places in sorted(missing.items()):
-            print(f"{places[0]}: {msgid!r}")
+        for key, places in sorted(missing.items()):
+            context, msgid = _split(key)
+            print(f"{places[0]}: {msgid!r}" + (f" (context {context!r})" if context else ""))
         print(f"{len(missing)} message(s) without a Spanish translation")
         return 1 if missing else 0
     if command == "stub" and len(argv) > 2:

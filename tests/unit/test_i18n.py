@@ -31,3 +31,14 @@ def test_plurals_are_translated_with_the_rule_the_translations_were_written_for(
     assert spanish.ngettext(one, many, 1_000_000) == "%(num)s entregas"
     plurals = [m for m in catalogue if isinstance(m.id, tuple)]
     assert plurals and all(len(m.string) == 2 and all(m.string) for m in plurals)
+
+
+def test_messages_said_in_a_context_are_checked_in_that_context():
+    """The extractor knew no `pgettext`: a message like pgettext("feminine", "All") was
+    never checked for its Spanish translation."""
+    extracted = i18n.extracted_messages()
+    key = "feminine" + i18n.CONTEXT_SEPARATOR + "All"
+    assert key in extracted and "templates/" in extracted[key][0]
+    catalogue = i18n.merged_catalogue()
+    assert catalogue.get("All", context="feminine").string == "Todas"
+    assert catalogue.get("All", context="unheard-of") is None
