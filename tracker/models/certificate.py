@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Column, Index, LargeBinary, UniqueConstr
 from sqlmodel import Field
 
 from .base import TenantModel, VoidableModel, utcnow
-from .enums import Basis, CertificateStatus, CoverageStatus, check_in
+from .enums import Basis, CertificateStatus, CoverageStatus, in_vocabulary
 
 
 class CertificateKind(TenantModel, table=True):
@@ -33,7 +33,7 @@ class Certificate(TenantModel, table=True):
     __tablename__ = "certificate"
     __table_args__ = (
         UniqueConstraint("cooperative_id", "type", "number"),
-        CheckConstraint(check_in("basis", Basis), name="basis"),
+        in_vocabulary("basis", Basis),
         CheckConstraint("valid_until >= valid_from", name="validity"),
     )
 
@@ -56,7 +56,7 @@ class CertificateStatusChange(TenantModel, table=True):
 
     __tablename__ = "certificate_status_change"
     __table_args__ = (
-        CheckConstraint(check_in("status", CertificateStatus), name="status"),
+        in_vocabulary("status", CertificateStatus),
         Index("ix_certificate_status_change_cert_from", "certificate_id", "effective_from"),
     )
 
@@ -120,7 +120,7 @@ class CoverageEntry(TenantModel, table=True):
 
     __tablename__ = "coverage_entry"
     __table_args__ = (
-        CheckConstraint(check_in("status", CoverageStatus), name="status"),
+        in_vocabulary("status", CoverageStatus),
         Index("ix_coverage_entry_cert_family_since", "certificate_id", "family_id", "since"),
         Index("ix_coverage_entry_family", "family_id"),
     )

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field
 
 from .base import TenantModel, utcnow
-from .enums import Crop, Form, check_in
+from .enums import Crop, Form, in_vocabulary
 
 
 class ConversionFactor(TenantModel, table=True):
@@ -23,9 +23,9 @@ class ConversionFactor(TenantModel, table=True):
     __tablename__ = "conversion_factor"
     __table_args__ = (
         UniqueConstraint("cooperative_id", "from_form"),
-        CheckConstraint(check_in("crop", Crop), name="crop"),
-        CheckConstraint(check_in("from_form", Form), name="from_form"),
-        CheckConstraint(check_in("to_form", Form), name="to_form"),
+        in_vocabulary("crop", Crop),
+        in_vocabulary("from_form", Form),
+        in_vocabulary("to_form", Form),
         CheckConstraint("ppm > 0 AND ppm <= 1000000", name="ppm"),
     )
 

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, f
 from sqlmodel import Field
 
 from .base import IdModel, TenantModel
-from .enums import Crop, Form, Role, SiteKind, check_in
+from .enums import Crop, Form, Role, SiteKind, in_vocabulary
 
 
 class Cooperative(IdModel, table=True):
@@ -60,7 +60,7 @@ class Membership(TenantModel, table=True):
     __tablename__ = "membership"
     __table_args__ = (
         UniqueConstraint("user_id", "cooperative_id"),
-        CheckConstraint(check_in("role", Role), name="role"),
+        in_vocabulary("role", Role),
     )
 
     user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
@@ -113,7 +113,7 @@ class ProcessingSite(TenantModel, table=True):
     __tablename__ = "processing_site"
     __table_args__ = (
         UniqueConstraint("cooperative_id", "code"),
-        CheckConstraint(check_in("kind", SiteKind), name="kind"),
+        in_vocabulary("kind", SiteKind),
     )
 
     code: str = Field(max_length=10)
@@ -130,8 +130,8 @@ class Product(TenantModel, table=True):
         UniqueConstraint("cooperative_id", "gtin"),
         # A GTIN names one product of one cooperative (see GtinOwner).
         Index("ix_product_gtin", "gtin", unique=True),
-        CheckConstraint(check_in("crop", Crop), name="crop"),
-        CheckConstraint(check_in("form", Form), name="form"),
+        in_vocabulary("crop", Crop),
+        in_vocabulary("form", Form),
     )
 
     crop: str = Field(max_length=10)

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, fal
 from sqlmodel import Field, SQLModel
 
 from .base import TenantModel, VoidableModel
-from .enums import Crop, DeliveryFlagKind, Form, check_in
+from .enums import Crop, DeliveryFlagKind, Form, in_vocabulary
 
 # The heaviest weighing a door accepts (5 t: more than any one weighing at a collection
 # centre). The service's rule and the schema's field both read it.
@@ -44,8 +44,8 @@ class Delivery(VoidableModel, table=True):
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("centre_id", "receipt_seq"),
-        CheckConstraint(check_in("crop", Crop), name="crop"),
-        CheckConstraint(check_in("form", Form), name="form"),
+        in_vocabulary("crop", Crop),
+        in_vocabulary("form", Form),
         CheckConstraint("gross_g > 0", name="gross_positive"),
         CheckConstraint("tare_g >= 0", name="tare_nonnegative"),
         CheckConstraint("net_g = gross_g - tare_g AND net_g > 0", name="net"),
@@ -109,7 +109,7 @@ class DeliveryFlag(SQLModel, table=True):
     """A delivery the manager must look at (over the volume cap, plot in the protected area)."""
 
     __tablename__ = "delivery_flag"
-    __table_args__ = (CheckConstraint(check_in("kind", DeliveryFlagKind), name="kind"),)
+    __table_args__ = (in_vocabulary("kind", DeliveryFlagKind),)
 
     delivery_id: uuid.UUID = Field(foreign_key="delivery.id", primary_key=True)
     kind: str = Field(max_length=20, primary_key=True)

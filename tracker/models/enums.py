@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import StrEnum, auto
 
+from sqlalchemy import CheckConstraint
+
 
 class Role(StrEnum):
     CLERK = auto()
@@ -120,3 +122,9 @@ def check_in(column: str, enum: type[StrEnum]) -> str:
     """SQL for a CHECK constraint limiting a column to an enumeration's values."""
     values = ", ".join(f"'{member.value}'" for member in enum)
     return f"{column} IN ({values})"
+
+
+def in_vocabulary(column: str, enum: type[StrEnum]) -> CheckConstraint:
+    """The CHECK constraint that keeps a column to an enumeration's values, named after the
+    column (ck_<table>_<column> by the naming convention)."""
+    return CheckConstraint(check_in(column, enum), name=column)

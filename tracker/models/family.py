@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field
 
 from .base import TenantModel, utcnow
-from .enums import Crop, PlotFlagKind, check_in
+from .enums import Crop, PlotFlagKind, in_vocabulary
 
 
 class Family(TenantModel, table=True):
@@ -54,7 +54,7 @@ class Plot(TenantModel, table=True):
     __tablename__ = "plot"
     __table_args__ = (
         UniqueConstraint("family_id", "name"),
-        CheckConstraint(check_in("crop", Crop), name="crop"),
+        in_vocabulary("crop", Crop),
         CheckConstraint("area_m2 > 0", name="area_positive"),
         CheckConstraint("expected_yield_kg_ha >= 0", name="yield_nonnegative"),
         CheckConstraint("altitude_m BETWEEN -100 AND 7000", name="altitude_range"),
@@ -81,7 +81,7 @@ class PlotFlag(TenantModel, table=True):
     """A problem found on a plot; it stands until a manager resolves it with a reason."""
 
     __tablename__ = "plot_flag"
-    __table_args__ = (CheckConstraint(check_in("kind", PlotFlagKind), name="kind"),)
+    __table_args__ = (in_vocabulary("kind", PlotFlagKind),)
 
     plot_id: uuid.UUID = Field(foreign_key="plot.id", index=True)
     kind: str = Field(max_length=20)

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field
 
 from .base import TenantModel, VoidableModel, public_token
-from .enums import Crop, Form, LotStatus, OperationKind, Process, check_in
+from .enums import Crop, Form, LotStatus, OperationKind, Process, check_in, in_vocabulary
 
 
 class LotOperation(VoidableModel, table=True):
@@ -17,7 +17,7 @@ class LotOperation(VoidableModel, table=True):
 
     __tablename__ = "lot_operation"
     __table_args__ = (
-        CheckConstraint(check_in("kind", OperationKind), name="kind"),
+        in_vocabulary("kind", OperationKind),
         CheckConstraint(f"process IS NULL OR {check_in('process', Process)}", name="process"),
         CheckConstraint("input_g > 0 AND output_g > 0 AND loss_g >= 0", name="masses"),
         CheckConstraint("input_g = output_g + loss_g", name="mass_conserved"),
@@ -42,9 +42,9 @@ class Lot(VoidableModel, table=True):
     __tablename__ = "lot"
     __table_args__ = (
         UniqueConstraint("cooperative_id", "code"),
-        CheckConstraint(check_in("crop", Crop), name="crop"),
-        CheckConstraint(check_in("form", Form), name="form"),
-        CheckConstraint(check_in("status", LotStatus), name="status"),
+        in_vocabulary("crop", Crop),
+        in_vocabulary("form", Form),
+        in_vocabulary("status", LotStatus),
         CheckConstraint("weight_g > 0", name="weight_positive"),
         CheckConstraint("available_g >= 0 AND available_g <= weight_g", name="available"),
     )

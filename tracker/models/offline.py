@@ -18,7 +18,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field
 
 from .base import TenantModel
-from .enums import Form, check_in
+from .enums import Form, in_vocabulary
 
 
 class Device(TenantModel, table=True):
@@ -83,7 +83,7 @@ class UnusedReceipt(TenantModel, table=True):
     __tablename__ = "unused_receipt"
     __table_args__ = (
         UniqueConstraint("centre_id", "seq"),
-        CheckConstraint(check_in("kind", UnusedKind), name="kind"),
+        in_vocabulary("kind", UnusedKind),
     )
 
     centre_id: uuid.UUID = Field(foreign_key="collection_centre.id")
@@ -102,7 +102,7 @@ class DayPrice(TenantModel, table=True):
     __tablename__ = "day_price"
     __table_args__ = (
         UniqueConstraint("centre_id", "form", "day"),
-        CheckConstraint(check_in("form", Form), name="form"),
+        in_vocabulary("form", Form),
         CheckConstraint("price_per_kg_minor > 0 AND premium_per_kg_minor >= 0", name="price"),
         Index("ix_day_price_centre_id_day", "centre_id", "day"),
     )

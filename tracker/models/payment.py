@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field
 
 from .base import TenantModel, VoidableModel
-from .enums import PaymentKind, PaymentMethod, check_in
+from .enums import PaymentKind, PaymentMethod, in_vocabulary
 
 
 class Payment(VoidableModel, table=True):
@@ -17,8 +17,8 @@ class Payment(VoidableModel, table=True):
 
     __tablename__ = "payment"
     __table_args__ = (
-        CheckConstraint(check_in("kind", PaymentKind), name="kind"),
-        CheckConstraint(check_in("method", PaymentMethod), name="method"),
+        in_vocabulary("kind", PaymentKind),
+        in_vocabulary("method", PaymentMethod),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
     )
 

@@ -57,10 +57,18 @@ class DocumentInfoSchema(StrictSchema):
     url = fields.String()
 
 
-class StatusChangeOutSchema(StrictSchema):
+class StatusChangeSchema(StrictSchema):
+    """A certificate suspended, withdrawn or reinstated from a date, and why (the season
+    report lists them so)."""
+
     status = fields.String()
-    from_ = fields.Date(data_key="from", attribute="effective_from")
+    effective_from = fields.Date(data_key="from")
     reason = fields.String()
+
+
+class StatusChangeOutSchema(StatusChangeSchema):
+    """A status change as the certificates API gives it: with when it was recorded."""
+
     created_at = fields.DateTime()
 
 

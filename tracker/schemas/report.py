@@ -9,7 +9,17 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from ..services import conversions
+from .certificate import StatusChangeSchema
 from .common import Id, Kilograms, Money
+
+
+def rounded(name: str, places: int) -> fields.Function:
+    """A figure the report may not have (a share of none, quintales of a form not sold
+    by the quintal), rounded for reading."""
+    return fields.Function(
+        lambda obj: None if (value := getattr(obj, name)) is None else round(value, places),
+        allow_none=True,
+    )
 
 
 class SeasonQuerySchema(Schema):
@@ -34,9 +44,7 @@ class FormVolumeSchema(VolumeSchema):
     crop = fields.Function(lambda v: v.key.split("/")[0])
     form = fields.String(attribute="label")
     price_per_kg = Money(attribute="price_per_kg_minor", allow_none=True)
-    quintales = fields.Function(
-        lambda v: None if v.quintales is None else round(v.quintales, 3), allow_none=True
-    )
+    quintales = rounded("quintales", 3)
     price_per_quintal = Money(attribute="price_per_quintal_minor", allow_none=True)
 
 
@@ -102,22 +110,12 @@ class PricesSchema(Schema):
 class WomenSchema(Schema):
     members = fields.Integer()
     woman_led_members = fields.Integer()
-    member_share = fields.Function(
-        lambda w: None if w.member_share is None else round(w.member_share, 4), allow_none=True
-    )
+    member_share = rounded("member_share", 4)
     delivering_families = fields.Integer(attribute="delivering")
     woman_led_delivering_families = fields.Integer(attribute="woman_led_delivering")
     net_kg = Kilograms(attribute="net_g")
     woman_led_net_kg = Kilograms(attribute="woman_led_net_g")
-    volume_share = fields.Function(
-        lambda w: None if w.volume_share is None else round(w.volume_share, 4), allow_none=True
-    )
-
-
-class StatusChangeSchema(Schema):
-    status = fields.String()
-    effective_from = fields.Date(data_key="from")
-    reason = fields.String()
+    volume_share = rounded("volume_share", 4)
 
 
 class CertificateLineSchema(Schema):
