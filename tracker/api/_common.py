@@ -1,4 +1,5 @@
-"""What every API endpoint shares: the caller, cooperative lookup, pagination; records
+"""What every API endpoint shares: the caller, cooperative lookup, pagination; the
+decorators of a list, a write and a change (`Blueprint`); voiding with a reason; records
 seen per audience (families, plots, deliveries) and CSV bodies; JSON-LD answers.
 
 The one helper set of the API: no API module imports another's `_`-prefixed names."""
@@ -6,8 +7,8 @@ The one helper set of the API: no API module imports another's `_`-prefixed name
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from functools import cached_property
+from collections.abc import Callable, Iterable
+from functools import cached_property, wraps
 from typing import Any
 
 import flask_smorest
@@ -16,11 +17,12 @@ from flask import Response, abort, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Page
 
-from .. import downloads, paging
+from .. import downloads, guard, paging
 from ..auth import current_principal
 from ..db import get_session
+from ..idempotency import idempotent
 from ..models import Cooperative, Delivery, Family, Plot
-from ..services import access, claims, families, plots
+from ..services import access, claims, deliveries, families, plots
 from ..services.access import Permission, Principal
 from ..services.errors import ValidationFailed
 
@@ -47,11 +49,31 @@ def record(model: type, record_id: Any, permission: Permission = Permission.READ
     return access.load(get_session(), model, record_id, caller(), permission)
 
 
+def centre_named(coop: Cooperative, code: str | None) -> Any:
+    """The collection centre named (by code), else the caller's own (a clerk placed at
+    one), else the cooperative's only one."""
+    own = caller().centres.get(coop.id)
+    return deliveries.choose_centre(get_session(), coop, code=code, default_id=own)
+
+
 def require_json_object() -> None:
     """Refuse a PATCH whose body is not a JSON object: webargs reads a missing (or
     non-JSON) body as {}, and the answer would be 200 having changed nothing."""
     if not isinstance(request.get_json(silent=True), dict):
         raise ValidationFailed({"_schema": [str(_l("Send the changes as a JSON object."))]})
+
+
+View = Callable[..., Any]
+Decorator = Callable[[View], View]
+
+
+def void_record(param: str, void: View, data: dict[str, Any]) -> Any:
+    """Void (or revoke) the record the URL names (`param`, e.g. "payment_id"), a manager's
+    act, with the reason sent: the service `void` takes the record by the parameter's name
+    less `_id` (`payment=`). Answers what the service answers."""
+    record = guard.record(param, Permission.MANAGE)
+    named = {param.removesuffix("_id"): record}
+    return void(get_session(), **named, reason=data["reason"], user_id=user_id())
 
 
 class QueryPage(Page):
@@ -104,6 +126,41 @@ class Blueprint(flask_smorest.Blueprint):
             return wrapped
 
         return bounded
+
+    def listing(self, answer: Any, pager: Any, query: Any = None) -> Decorator:
+        """A list's decorators: filters from the query string (`query`, when it takes
+        any), the records answered with `answer` a page at a time (`pager`)."""
+
+        def decorate(view: View) -> View:
+            view = self.response(200, answer)(self.paginate(pager)(view))
+            return view if query is None else self.arguments(query, location="query")(view)
+
+        return decorate
+
+    def write(self, body: Any, status: int, answer: Any = None, **arguments: Any) -> Decorator:
+        """A write's decorators: idempotent (the Idempotency-Key header) around the body
+        parsed with `body` (`arguments`: location=, required=) and the answer dumped with
+        `answer`."""
+
+        def decorate(view: View) -> View:
+            parsed = self.arguments(body, **arguments)(self.response(status, answer)(view))
+            return idempotent(parsed)
+
+        return decorate
+
+    def change(self, body: Any, answer: Any) -> Decorator:
+        """A PATCH's decorators: `write` (200), the changes refused unless they came as a
+        JSON object (after they are parsed, before the view runs)."""
+
+        def decorate(view: View) -> View:
+            @wraps(view)
+            def checked(*args: Any, **kwargs: Any) -> Any:
+                require_json_object()
+                return view(*args, **kwargs)
+
+            return self.write(body, 200, answer)(checked)
+
+        return decorate
 
 
 def resource_blueprint(name: str, import_name: str, description: str) -> Blueprint:

@@ -46,7 +46,7 @@ from ..services import (
 from ..services.access import Permission
 from ..services.claims import massbalance, split_list
 from ..services.errors import ValidationFailed
-from ._common import QueryPage, require_json_object, resource_blueprint, user_id
+from ._common import QueryPage, resource_blueprint, user_id
 
 blp = resource_blueprint(
     "certificates",
@@ -102,9 +102,7 @@ class Certificates(MethodView):
         coop = guard.record("code")
         return [present(c) for c in certificates.listing(get_session(), coop)]
 
-    @idempotent
-    @blp.arguments(CertificateInSchema)
-    @blp.response(201, CertificateSchema)
+    @blp.write(CertificateInSchema, 201, CertificateSchema)
     def post(self, data: dict[str, Any], code: str) -> dict[str, Any]:
         """Add a certificate (managers)."""
         coop = guard.record("code", Permission.MANAGE)
@@ -118,9 +116,7 @@ class CertificateTypes(MethodView):
         """Built-in types (organic, fairtrade, kosher) and those the managers added."""
         return certificates.types(get_session(), guard.record("code"))
 
-    @idempotent
-    @blp.arguments(CertificateKindInSchema)
-    @blp.response(201, CertificateKindSchema)
+    @blp.write(CertificateKindInSchema, 201, CertificateKindSchema)
     def post(self, data: dict[str, Any], code: str) -> Any:
         """Add a type, e.g. `rainforest_alliance`, covering families or processing sites."""
         coop = guard.record("code", Permission.MANAGE)
@@ -134,12 +130,9 @@ class CertificateItem(MethodView):
     def get(self, certificate_id: str) -> dict[str, Any]:
         return present(guard.record("certificate_id"))
 
-    @idempotent
-    @blp.arguments(CertificatePatchSchema)
-    @blp.response(200, CertificateSchema)
+    @blp.change(CertificatePatchSchema, CertificateSchema)
     def patch(self, data: dict[str, Any], certificate_id: str) -> dict[str, Any]:
         """Change some fields; claims are recomputed."""
-        require_json_object()
         cert = guard.record("certificate_id", Permission.MANAGE)
         return present(certificates.update(get_session(), cert, data))
 
@@ -164,9 +157,7 @@ class CertificateStatus(MethodView):
             "history": certificates.history(session, cert),
         }
 
-    @idempotent
-    @blp.arguments(StatusChangeInSchema)
-    @blp.response(201, StatusChangeOutSchema)
+    @blp.write(StatusChangeInSchema, 201, StatusChangeOutSchema)
     def post(self, data: dict[str, Any], certificate_id: str) -> Any:
         """Suspend, withdraw or reinstate (`active`) from a date; claims follow from it."""
         cert = guard.record("certificate_id", Permission.MANAGE)
@@ -255,9 +246,7 @@ class CoveragePage(QueryPage):
 
 @blp.route("/certificates/<certificate_id>/coverage")
 class Coverage(MethodView):
-    @blp.arguments(CoverageQuerySchema, location="query")
-    @blp.response(200, CoverageEntrySchema(many=True))
-    @blp.paginate(CoveragePage)
+    @blp.listing(CoverageEntrySchema(many=True), CoveragePage, query=CoverageQuerySchema)
     def get(self, query: dict[str, Any], certificate_id: str) -> Any:
         """Every coverage entry (the dated history), or with `?on=` each family's status on
         that date."""
@@ -354,9 +343,7 @@ class Sites(MethodView):
         cert = guard.record("certificate_id")
         return [site_period(cover, site) for cover, site in coverage.sites(get_session(), cert)]
 
-    @idempotent
-    @blp.arguments(SiteCoverageInSchema)
-    @blp.response(201, SiteCoverageSchema)
+    @blp.write(SiteCoverageInSchema, 201, SiteCoverageSchema)
     def post(self, data: dict[str, Any], certificate_id: str) -> dict[str, Any]:
         """List a processing site for a period from a date (`until` ends it). The same site
         and start again changes that period's end; another start adds a period."""
@@ -367,9 +354,7 @@ class Sites(MethodView):
 
 @blp.route("/certificates/<certificate_id>/sites/<period_id>/void")
 class SiteVoid(MethodView):
-    @idempotent
-    @blp.arguments(SiteVoidInSchema)
-    @blp.response(200, SiteCoverageSchema)
+    @blp.write(SiteVoidInSchema, 200, SiteCoverageSchema)
     def post(self, data: dict[str, Any], certificate_id: str, period_id: str) -> dict[str, Any]:
         """Withdraw a period a site was listed by mistake, with a `reason`: kept with its
         dates, it covers no day, and the claims of lots processed in it are recomputed."""

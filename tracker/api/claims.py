@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 
 from .. import guard
 from ..db import get_session
-from ..idempotency import idempotent
 from ..models import Certificate
 from ..schemas.certificate import AllocateInSchema, ClaimReportSchema, VoidAllocationInSchema
 from ..services import access, claims
@@ -57,9 +56,7 @@ class DeliveryClaims(MethodView):
 
 @blp.route("/lots/<lot_id>/mass-balance")
 class Allocate(MethodView):
-    @idempotent
-    @blp.arguments(AllocateInSchema)
-    @blp.response(201, ClaimReportSchema)
+    @blp.write(AllocateInSchema, 201, ClaimReportSchema)
     def post(self, data: dict[str, Any], lot_id: str) -> dict[str, Any]:
         """Give the lot the mass-balance claim of a certificate, spending the lot's delivery
         kilograms (in the crop's reference form) from its ledger; 409 if it holds too few."""
@@ -72,9 +69,7 @@ class Allocate(MethodView):
 
 @blp.route("/lots/<lot_id>/mass-balance/void")
 class VoidAllocation(MethodView):
-    @idempotent
-    @blp.arguments(VoidAllocationInSchema)
-    @blp.response(200, ClaimReportSchema)
+    @blp.write(VoidAllocationInSchema, 200, ClaimReportSchema)
     def post(self, data: dict[str, Any], lot_id: str) -> dict[str, Any]:
         """Take the lot's mass-balance claim back, with a reason; the credit returns."""
         lot = guard.record("lot_id", Permission.MANAGE)

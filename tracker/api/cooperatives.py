@@ -8,7 +8,6 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from ..db import get_session
-from ..idempotency import idempotent
 from ..models import Community, Cooperative
 from ..schemas.cooperative import CommunitySchema, CooperativeSchema
 from ..services import access, cooperatives, families
@@ -25,9 +24,7 @@ class Cooperatives(MethodView):
         """The cooperatives the caller belongs to (all, for an admin)."""
         return access.visible_cooperatives(get_session(), caller())
 
-    @idempotent
-    @blp.arguments(CooperativeSchema)
-    @blp.response(201, CooperativeSchema)
+    @blp.write(CooperativeSchema, 201, CooperativeSchema)
     def post(self, data: dict[str, Any]) -> Cooperative:
         """Add a cooperative (admins only)."""
         if not caller().is_admin:
@@ -49,9 +46,7 @@ class Communities(MethodView):
         coop = cooperative(code)
         return families.communities(get_session(), coop)
 
-    @idempotent
-    @blp.arguments(CommunitySchema)
-    @blp.response(201, CommunitySchema)
+    @blp.write(CommunitySchema, 201, CommunitySchema)
     def post(self, data: dict[str, Any], code: str) -> Community:
         coop = cooperative(code, Permission.MANAGE)
         return cooperatives.add_community(get_session(), coop, **data)

@@ -10,12 +10,18 @@ from marshmallow import EXCLUDE, Schema, fields
 
 from .. import guard
 from ..db import get_session
-from ..idempotency import idempotent
 from ..schemas.delivery import DeliveryListSchema, DeliverySchema, DeliveryVoidSchema
 from ..schemas.lot_forming import DeliveryFilterSchema
 from ..services import access, deliveries, delivery_import, lot_forming
 from ..services.access import Permission
-from ._common import DeliveryPage, caller, csv_body, delivery_views, resource_blueprint
+from ._common import (
+    DeliveryPage,
+    caller,
+    centre_named,
+    csv_body,
+    delivery_views,
+    resource_blueprint,
+)
 
 blp = resource_blueprint("deliveries", __name__, "Deliveries")
 
@@ -44,19 +50,14 @@ class DeliveryImportArgs(Schema):
 
 def _centre(coop: Any, code: str | None) -> Any:
     """The centre named, else the clerk's own; a clerk placed at a centre names no other."""
-    principal = caller()
-    centre = deliveries.choose_centre(
-        get_session(), coop, code=code, default_id=principal.centres.get(coop.id)
-    )
-    principal.check_centre(coop.id, centre.id)
+    centre = centre_named(coop, code)
+    caller().check_centre(coop.id, centre.id)
     return centre
 
 
 @blp.route("/cooperatives/<code>/deliveries")
 class Deliveries(MethodView):
-    @blp.arguments(DeliveryListArgs, location="query")
-    @blp.response(200, DeliverySchema(many=True))
-    @blp.paginate(DeliveryPage)
+    @blp.listing(DeliverySchema(many=True), DeliveryPage, query=DeliveryListArgs)
     def get(self, args: dict[str, Any], code: str) -> Any:
         """Deliveries, newest first. Filters: family_id, centre (code), from, to, and
         those of forming a lot: `claim` (repeatable; every one named must be carried),
@@ -74,9 +75,7 @@ class Deliveries(MethodView):
         )
         return lot_forming.delivery_query(coop, filters)
 
-    @idempotent
-    @blp.arguments(DeliverySchema)
-    @blp.response(201, DeliverySchema)
+    @blp.write(DeliverySchema, 201, DeliverySchema)
     def post(self, data: dict[str, Any], code: str) -> Any:
         """Record a delivery with the centre's next receipt number."""
         coop = guard.record("code", Permission.INTAKE)
@@ -101,9 +100,7 @@ class DeliveryItem(MethodView):
 
 @blp.route("/deliveries/<delivery_id>/void")
 class DeliveryVoid(MethodView):
-    @idempotent
-    @blp.arguments(DeliveryVoidSchema)
-    @blp.response(200, DeliveryVoidResultSchema)
+    @blp.write(DeliveryVoidSchema, 200, DeliveryVoidResultSchema)
     def post(self, data: dict[str, Any], delivery_id: str) -> Any:
         """Void with a reason; with `corrected`, record the corrected delivery in the same step."""
         delivery = guard.record("delivery_id", Permission.INTAKE)
@@ -136,9 +133,7 @@ class DeliveryVoid(MethodView):
 
 @blp.route("/cooperatives/<code>/deliveries/import")
 class DeliveryImport(MethodView):
-    @idempotent
-    @blp.arguments(DeliveryImportArgs, location="query")
-    @blp.response(201)
+    @blp.write(DeliveryImportArgs, 201, location="query")
     def post(self, args: dict[str, Any], code: str) -> Any:
         """Import deliveries from CSV (a raw text/csv body or a multipart `file`); all or
         nothing. Answers {"imported": N}, or 422 {"errors": [{"line", "field", "message"}]}.

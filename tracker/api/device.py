@@ -13,11 +13,9 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 
 from .. import guard
 from ..db import get_session
-from ..idempotency import idempotent
 from ..models import Device
 from ..schemas.delivery import DeliverySchema
 from ..schemas.offline import (
@@ -36,7 +34,7 @@ from ..schemas.offline import (
 from ..services import deliveries, devices, receipt_blocks, roster, takeovers
 from ..services.access import Permission
 from ..services.errors import Forbidden
-from ._common import caller, delivery_views
+from ._common import Blueprint, caller, delivery_views
 from .devices import block_views, device_view
 
 blp = Blueprint(
@@ -94,9 +92,7 @@ class Roster(MethodView):
 
 @blp.route("/blocks")
 class Blocks(MethodView):
-    @idempotent
-    @blp.arguments(BlockRequestSchema, required=False)
-    @blp.response(201, BlockSchema)
+    @blp.write(BlockRequestSchema, 201, BlockSchema, required=False)
     def post(self, data: dict[str, Any]) -> Any:
         """Issue the device a new block of its centre's receipt numbers."""
         device = this_device()
@@ -108,9 +104,7 @@ class Blocks(MethodView):
 
 @blp.route("/blocks/<block_id>/return")
 class ReturnBlock(MethodView):
-    @idempotent
-    @blp.arguments(ReturnSchema)
-    @blp.response(200, CountSchema)
+    @blp.write(ReturnSchema, 200, CountSchema)
     def post(self, data: dict[str, Any], block_id: str) -> Any:
         """Give back the block's numbers the device never printed, from `from_seq` on."""
         device = this_device()
@@ -126,9 +120,7 @@ class ReturnBlock(MethodView):
 
 @blp.route("/takeover")
 class TakeOver(MethodView):
-    @idempotent
-    @blp.arguments(TakeOverSchema)
-    @blp.response(200, BlockSchema(many=True))
+    @blp.write(TakeOverSchema, 200, BlockSchema(many=True))
     def post(self, data: dict[str, Any]) -> Any:
         """Take over the receipt numbers a device of this centre that no longer works
         (revoked, expired, or its person deactivated or no longer a clerk) still holds, or
@@ -149,9 +141,7 @@ class TakeOver(MethodView):
 
 @blp.route("/receipts/void")
 class VoidNumber(MethodView):
-    @idempotent
-    @blp.arguments(VoidNumberSchema)
-    @blp.response(200, UnusedSchema)
+    @blp.write(VoidNumberSchema, 200, UnusedSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Void one of the device's numbers, printed for a delivery the clerk discarded."""
         device = this_device()
@@ -172,9 +162,7 @@ class VoidNumber(MethodView):
 
 @blp.route("/deliveries")
 class SyncDelivery(MethodView):
-    @idempotent
-    @blp.arguments(SyncedDeliverySchema)
-    @blp.response(201, DeliverySchema)
+    @blp.write(SyncedDeliverySchema, 201, DeliverySchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Store a delivery recorded offline, under the receipt number printed on its
         paper (one of the device's blocks, unused). Send its `Idempotency-Key`: sent

@@ -12,7 +12,6 @@ from marshmallow import fields
 
 from .. import guard
 from ..db import get_session
-from ..idempotency import idempotent
 from ..models import Device, ReceiptBlock
 from ..schemas.intake import IntakeSchema
 from ..schemas.offline import (
@@ -26,7 +25,7 @@ from ..schemas.offline import (
 )
 from ..services import deliveries, devices, receipt_blocks
 from ..services.access import Permission
-from ._common import caller, resource_blueprint
+from ._common import caller, centre_named, resource_blueprint, void_record
 
 blp = resource_blueprint(
     "devices", __name__, "Devices enrolled for offline intake, and their receipt-number blocks"
@@ -84,36 +83,24 @@ class Devices(MethodView):
         coop = guard.record("code", Permission.MANAGE)
         return [device_view(d) for d in devices.listing(get_session(), coop)]
 
-    @idempotent
-    @blp.arguments(EnrolSchema, required=False)
-    @blp.response(201, EnrolledSchema)
+    @blp.write(EnrolSchema, 201, EnrolledSchema, required=False)
     def post(self, data: dict[str, Any], code: str) -> Any:
         """Enrol a device for intake at a centre (the caller's own, or the one named):
         the answer holds its bearer token, shown once."""
         coop = guard.record("code", Permission.INTAKE)
-        session = get_session()
-        principal = caller()
-        centre = deliveries.choose_centre(
-            session, coop, code=data.get("centre"), default_id=principal.centres.get(coop.id)
-        )
+        centre = centre_named(coop, data.get("centre"))
         device, token = devices.enrol(
-            session, coop=coop, centre=centre, principal=principal, name=data.get("name", "")
+            get_session(), coop=coop, centre=centre, principal=caller(), name=data.get("name", "")
         )
         return {"device": device_view(device), "token": token}
 
 
 @blp.route("/devices/<device_id>/revoke")
 class RevokeDevice(MethodView):
-    @idempotent
-    @blp.arguments(ReasonOnlySchema)
-    @blp.response(200, DeviceSchema)
+    @blp.write(ReasonOnlySchema, 200, DeviceSchema)
     def post(self, data: dict[str, Any], device_id: str) -> Any:
         """Revoke a device's token for good, with a reason (managers)."""
-        device = guard.record("device_id", Permission.MANAGE)
-        devices.revoke(
-            get_session(), device=device, user_id=caller().user.id, reason=data["reason"]
-        )
-        return device_view(device)
+        return device_view(void_record("device_id", devices.revoke, data))
 
 
 class CentreAccountSchema(IntakeSchema):
@@ -161,13 +148,7 @@ class ReceiptAccount(MethodView):
 
 @blp.route("/receipt-blocks/<block_id>/void")
 class VoidBlock(MethodView):
-    @idempotent
-    @blp.arguments(ReasonOnlySchema)
-    @blp.response(200, CountSchema)
+    @blp.write(ReasonOnlySchema, 200, CountSchema)
     def post(self, data: dict[str, Any], block_id: str) -> Any:
         """Void every number a block still holds, with a reason (managers: a lost device)."""
-        block = guard.record("block_id", Permission.MANAGE)
-        count = receipt_blocks.void_block(
-            get_session(), block=block, reason=data["reason"], user_id=caller().user.id
-        )
-        return {"count": count}
+        return {"count": void_record("block_id", receipt_blocks.void_block, data)}

@@ -18,7 +18,6 @@ from ._common import (
     caller,
     csv_body,
     family_view,
-    require_json_object,
     resource_blueprint,
 )
 
@@ -32,9 +31,7 @@ class FamilySearchArgs(FamilySearchSchema):
 
 @blp.route("/cooperatives/<code>/families")
 class Families(MethodView):
-    @blp.arguments(FamilySearchArgs, location="query")
-    @blp.response(200, FamilySchema(many=True))
-    @blp.paginate(FamilyPage)
+    @blp.listing(FamilySchema(many=True), FamilyPage, query=FamilySearchArgs)
     def get(self, args: dict[str, Any], code: str) -> Any:
         """Families of the cooperative; `q` matches member code, name or community."""
         coop = guard.record("code")
@@ -42,9 +39,7 @@ class Families(MethodView):
             get_session(), coop, args.get("q"), community_id=args.get("community_id")
         )
 
-    @idempotent
-    @blp.arguments(FamilySchema)
-    @blp.response(201, FamilySchema)
+    @blp.write(FamilySchema, 201, FamilySchema)
     def post(self, data: dict[str, Any], code: str) -> Any:
         """Add a member family (clerks and managers)."""
         coop = guard.record("code", Permission.INTAKE)
@@ -57,12 +52,9 @@ class FamilyItem(MethodView):
     def get(self, family_id: str) -> Any:
         return family_view(guard.record("family_id"))
 
-    @idempotent
-    @blp.arguments(FamilyPatchSchema(partial=True))
-    @blp.response(200, FamilySchema)
+    @blp.change(FamilyPatchSchema(partial=True), FamilySchema)
     def patch(self, data: dict[str, Any], family_id: str) -> Any:
         """Change some of a family's fields."""
-        require_json_object()
         family = guard.record("family_id", Permission.INTAKE)
         return family_view(families.update(get_session(), family, data))
 

@@ -13,7 +13,6 @@ from marshmallow import fields
 from .. import config, guard
 from ..db import get_session, reads_first
 from ..documents import epcis
-from ..idempotency import idempotent
 from ..models import Lot, LotOperation, Product
 from ..models.enums import Crop, Form
 from ..schemas.lot import (
@@ -35,7 +34,7 @@ from ..services import access, epcis_facts, genealogy, lot_pages, lots, printing
 from ..services import claims as claims_engine
 from ..services.access import Permission
 from ..services.errors import Conflict, NotFound, ValidationFailed
-from ._common import QueryPage, caller, jsonld, resource_blueprint, user_id
+from ._common import QueryPage, caller, jsonld, resource_blueprint, user_id, void_record
 
 blp = resource_blueprint("lots", __name__, "Lots and their genealogy")
 
@@ -69,18 +68,14 @@ class LotPage(QueryPage):
 
 @blp.route("/cooperatives/<code>/lots")
 class CooperativeLots(MethodView):
-    @blp.arguments(LotQuerySchema, location="query")
-    @blp.response(200, LotSchema(many=True))
-    @blp.paginate(LotPage)
+    @blp.listing(LotSchema(many=True), LotPage, query=LotQuerySchema)
     def get(self, query: dict[str, Any], code: str) -> Any:
         """The cooperative's lots, newest first (filter by status, crop, form, season, code)."""
         coop = guard.record("code")
         return lot_pages.lots_query(coop, query)
 
     @reads_first  # 10,000 deliveries read and checked before SQLite's write lock is taken
-    @idempotent
-    @blp.arguments(LotCreateSchema)
-    @blp.response(201, LotSchema)
+    @blp.write(LotCreateSchema, 201, LotSchema)
     def post(self, data: dict[str, Any], code: str) -> dict[str, Any]:
         """Gather deliveries of one crop and form into a lot (`kg` left out: all that is left)."""
         coop = guard.record("code", Permission.MANAGE)
@@ -101,9 +96,7 @@ class CooperativeLots(MethodView):
 
 @blp.route("/lots/merge")
 class Merge(MethodView):
-    @idempotent
-    @blp.arguments(LotMergeSchema)
-    @blp.response(201, LotSchema)
+    @blp.write(LotMergeSchema, 201, LotSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Merge the whole of two or more lots of one crop and form into one."""
         session = get_session()
@@ -145,9 +138,7 @@ class LotPublish(MethodView):
 
 @blp.route("/lots/<lot_id>/split")
 class Split(MethodView):
-    @idempotent
-    @blp.arguments(LotSplitSchema)
-    @blp.response(201, LotSchema(many=True))
+    @blp.write(LotSplitSchema, 201, LotSchema(many=True))
     def post(self, data: dict[str, Any], lot_id: str) -> list[dict[str, Any]]:
         """Split a lot into parts that add up exactly to what it holds."""
         lot = guard.record("lot_id", Permission.MANAGE)
@@ -156,9 +147,7 @@ class Split(MethodView):
 
 @blp.route("/lots/<lot_id>/process")
 class ProcessLot(MethodView):
-    @idempotent
-    @blp.arguments(LotProcessSchema)
-    @blp.response(201, LotSchema)
+    @blp.write(LotProcessSchema, 201, LotSchema)
     def post(self, data: dict[str, Any], lot_id: str) -> dict[str, Any]:
         """Process a whole lot into a new form; a yield outside the usual band needs
         `confirm_yield: true`."""
@@ -222,16 +211,10 @@ def _operation(op: LotOperation) -> dict[str, Any]:
 
 @blp.route("/operations/<operation_id>/void")
 class VoidOperation(MethodView):
-    @idempotent
-    @blp.arguments(VoidSchema)
-    @blp.response(200, OperationSchema)
+    @blp.write(VoidSchema, 200, OperationSchema)
     def post(self, data: dict[str, Any], operation_id: str) -> dict[str, Any]:
         """Void a mistaken operation with a reason: its inputs are available again."""
-        op = guard.record("operation_id", Permission.MANAGE)
-        voided = lots.void_operation(
-            get_session(), operation=op, reason=data["reason"], user_id=user_id()
-        )
-        return _operation(voided)
+        return _operation(void_record("operation_id", lots.void_operation, data))
 
 
 class ProductSchema(InputSchema):
@@ -249,9 +232,7 @@ class Products(MethodView):
         coop = guard.record("code")
         return lot_pages.products(get_session(), coop)
 
-    @idempotent
-    @blp.arguments(ProductSchema)
-    @blp.response(200, ProductSchema)
+    @blp.write(ProductSchema, 200, ProductSchema)
     def post(self, data: dict[str, Any], code: str) -> Product:
         """Name a product form and set its GTIN (check digit validated); null removes it."""
         coop = guard.record("code", Permission.MANAGE)

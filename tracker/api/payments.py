@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from .. import guard
 from ..db import get_session
 from ..documents import receipts
-from ..idempotency import idempotent
 from ..models import Family, Payment
 from ..schemas.lot import VoidSchema
 from ..schemas.payment import (
@@ -26,7 +25,7 @@ from ..services import access, payments, premiums, receipt_facts, settlements
 from ..services.access import Permission
 from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
-from ._common import QueryPage, resource_blueprint, user_id
+from ._common import QueryPage, resource_blueprint, user_id, void_record
 
 blp = resource_blueprint(
     "payments", __name__, "Payments to families, their balances, and the season's premium rules"
@@ -74,9 +73,7 @@ def _season(coop_or_family: Any, value: str | None) -> int:
 
 @blp.route("/families/<family_id>/payments")
 class FamilyPayments(MethodView):
-    @blp.arguments(SeasonFilterSchema, location="query")
-    @blp.response(200, PaymentSchema(many=True))
-    @blp.paginate(PaymentPage)
+    @blp.listing(PaymentSchema(many=True), PaymentPage, query=SeasonFilterSchema)
     def get(self, query: dict[str, Any], family_id: str) -> Any:
         """The family's payments, newest first (`?season=` for one season; voided ones too)."""
         family = guard.record("family_id")
@@ -85,9 +82,7 @@ class FamilyPayments(MethodView):
             family, _season(family, season) if season not in (None, "") else None
         )
 
-    @idempotent
-    @blp.arguments(PaymentCreateSchema)
-    @blp.response(201, PaymentSchema)
+    @blp.write(PaymentCreateSchema, 201, PaymentSchema)
     def post(self, data: dict[str, Any], family_id: str) -> dict[str, Any]:
         """Record a payment. `allocations` [{delivery_id, amount}] says which deliveries it
         settles; left out, it settles the oldest outstanding deliveries of the season first
@@ -135,16 +130,10 @@ class PaymentItem(MethodView):
 
 @blp.route("/payments/<payment_id>/void")
 class VoidPayment(MethodView):
-    @idempotent
-    @blp.arguments(VoidSchema)
-    @blp.response(200, PaymentSchema)
+    @blp.write(VoidSchema, 200, PaymentSchema)
     def post(self, data: dict[str, Any], payment_id: str) -> dict[str, Any]:
         """Void a payment recorded by mistake (with a reason); it stays on file."""
-        payment = guard.record("payment_id", Permission.MANAGE)
-        payments.void_payment(
-            get_session(), payment=payment, reason=data["reason"], user_id=user_id()
-        )
-        return present(payment)
+        return present(void_record("payment_id", payments.void_payment, data))
 
 
 @blp.route("/payments/<payment_id>/receipt.pdf")
@@ -174,9 +163,7 @@ class PremiumRules(MethodView):
         season = _season(coop, query.get("season"))
         return premiums.rules_for(get_session(), coop, season, voided=True)
 
-    @idempotent
-    @blp.arguments(PremiumRuleCreateSchema)
-    @blp.response(201, PremiumRuleSchema)
+    @blp.write(PremiumRuleCreateSchema, 201, PremiumRuleSchema)
     def post(self, data: dict[str, Any], code: str) -> Any:
         """Add a premium for a season: `rate` in the cooperative's currency per `unit`
         (`lb_green`: per pound of green coffee; `t_dry_beans`: per tonne of dry cacao
@@ -215,13 +202,8 @@ class PremiumRules(MethodView):
 
 @blp.route("/premium-rules/<rule_id>/void")
 class VoidPremiumRule(MethodView):
-    @idempotent
-    @blp.arguments(VoidSchema)
-    @blp.response(200, PremiumRuleSchema)
+    @blp.write(VoidSchema, 200, PremiumRuleSchema)
     def post(self, data: dict[str, Any], rule_id: str) -> Any:
         """Void a premium rule (with a reason): deliveries not yet paid stop earning it;
         premiums payments already fixed stay."""
-        rule = guard.record("rule_id", Permission.MANAGE)
-        return premiums.void_premium_rule(
-            get_session(), rule=rule, reason=data["reason"], user_id=user_id()
-        )
+        return void_record("rule_id", premiums.void_premium_rule, data)

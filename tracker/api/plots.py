@@ -20,7 +20,6 @@ from ._common import (
     PlotPage,
     csv_body,
     plot_views,
-    require_json_object,
     resource_blueprint,
     user_id,
 )
@@ -30,15 +29,12 @@ blp = resource_blueprint("plots", __name__, "Plots and flags")
 
 @blp.route("/families/<family_id>/plots")
 class FamilyPlots(MethodView):
-    @blp.response(200, PlotSchema(many=True))
-    @blp.paginate(PlotPage)
+    @blp.listing(PlotSchema(many=True), PlotPage)
     def get(self, family_id: str) -> Any:
         family = guard.record("family_id")
         return plots.family_plots_query(family)
 
-    @idempotent
-    @blp.arguments(PlotSchema)
-    @blp.response(201, PlotSchema)
+    @blp.write(PlotSchema, 201, PlotSchema)
     def post(self, data: dict[str, Any], family_id: str) -> Any:
         """Add a plot; a plot inside the protected area is flagged (rule 5)."""
         family = guard.record("family_id", Permission.INTAKE)
@@ -52,20 +48,15 @@ class PlotItem(MethodView):
     def get(self, plot_id: str) -> Any:
         return plot_views([guard.record("plot_id")])[0]
 
-    @idempotent
-    @blp.arguments(PlotPatchSchema(partial=True))
-    @blp.response(200, PlotSchema)
+    @blp.change(PlotPatchSchema(partial=True), PlotSchema)
     def patch(self, data: dict[str, Any], plot_id: str) -> Any:
-        require_json_object()
         plot = guard.record("plot_id", Permission.INTAKE)
         return plot_views([plots.update(get_session(), plot, data, user_id=user_id())])[0]
 
 
 @blp.route("/plots/<plot_id>/resolve")
 class PlotResolve(MethodView):
-    @idempotent
-    @blp.arguments(ResolveFlagSchema)
-    @blp.response(200, PlotSchema)
+    @blp.write(ResolveFlagSchema, 200, PlotSchema)
     def post(self, data: dict[str, Any], plot_id: str) -> Any:
         """A manager resolves a plot's open flag (`kind`) with a reason."""
         plot = guard.record("plot_id", Permission.MANAGE)

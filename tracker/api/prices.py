@@ -9,7 +9,6 @@ from flask.views import MethodView
 
 from .. import guard
 from ..db import get_session
-from ..idempotency import idempotent
 from ..models import DayPrice
 from ..schemas.delivery import DeliverySchema
 from ..schemas.offline import DayPriceSchema, SetPriceSchema
@@ -43,9 +42,7 @@ class DayPrices(MethodView):
         coop = guard.record("code")
         return [price_view(p) for p in prices.history(get_session(), coop)]
 
-    @idempotent
-    @blp.arguments(DayPriceSchema)
-    @blp.response(201, DayPriceSchema)
+    @blp.write(DayPriceSchema, 201, DayPriceSchema)
     def post(self, data: dict[str, Any], code: str) -> Any:
         """Set the price a centre pays per kg of a form, from a day (today by default) on."""
         coop = guard.record("code", Permission.MANAGE)
@@ -68,9 +65,7 @@ class DayPrices(MethodView):
 
 @blp.route("/deliveries/<delivery_id>/price")
 class DeliveryPrice(MethodView):
-    @idempotent
-    @blp.arguments(SetPriceSchema)
-    @blp.response(200, DeliverySchema)
+    @blp.write(SetPriceSchema, 200, DeliverySchema)
     def post(self, data: dict[str, Any], delivery_id: str) -> Any:
         """Set the price of a delivery weighed with its price to be defined (managers);
         its amount follows, its receipt number stays."""

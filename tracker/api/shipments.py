@@ -10,14 +10,13 @@ from flask.views import MethodView
 from .. import config, guard
 from ..db import get_session
 from ..documents import epcis
-from ..idempotency import idempotent
 from ..models import Shipment
 from ..schemas.lot import VoidSchema
 from ..schemas.shipment import ShipmentCreateSchema, ShipmentSchema
 from ..services import claims as claims_engine
 from ..services import epcis_facts, shipment_pages, shipments
 from ..services.access import Permission
-from ._common import QueryPage, jsonld, resource_blueprint, user_id
+from ._common import QueryPage, jsonld, resource_blueprint, user_id, void_record
 
 blp = resource_blueprint("shipments", __name__, "Shipments of lots to buyers")
 
@@ -56,16 +55,13 @@ class ShipmentPage(QueryPage):
 
 @blp.route("/cooperatives/<code>/shipments")
 class CooperativeShipments(MethodView):
-    @blp.response(200, ShipmentSchema(many=True))
-    @blp.paginate(ShipmentPage)
+    @blp.listing(ShipmentSchema(many=True), ShipmentPage)
     def get(self, code: str) -> Any:
         """The cooperative's shipments, newest first."""
         coop = guard.record("code")
         return shipment_pages.shipments_query(coop)
 
-    @idempotent
-    @blp.arguments(ShipmentCreateSchema)
-    @blp.response(201, ShipmentSchema)
+    @blp.write(ShipmentCreateSchema, 201, ShipmentSchema)
     def post(self, data: dict[str, Any], code: str) -> dict[str, Any]:
         """Ship the whole of some open lots to a buyer."""
         coop = guard.record("code", Permission.MANAGE)
@@ -83,16 +79,10 @@ class ShipmentItem(MethodView):
 
 @blp.route("/shipments/<shipment_id>/void")
 class VoidShipment(MethodView):
-    @idempotent
-    @blp.arguments(VoidSchema)
-    @blp.response(200, ShipmentSchema)
+    @blp.write(VoidSchema, 200, ShipmentSchema)
     def post(self, data: dict[str, Any], shipment_id: str) -> dict[str, Any]:
         """Void a shipment recorded by mistake: its lots are open again."""
-        shipment = guard.record("shipment_id", Permission.MANAGE)
-        shipments.void_shipment(
-            get_session(), shipment=shipment, reason=data["reason"], user_id=user_id()
-        )
-        return present(shipment)
+        return present(void_record("shipment_id", shipments.void_shipment, data))
 
 
 @blp.route("/shipments/<shipment_id>/epcis.jsonld")
