@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from ..models import Certificate, Cooperative, Delivery, DeliveryClaim, DeliveryFlag
+from ..models import Certificate, Cooperative, Delivery, DeliveryClaim
 from . import audit, conversions
 from .audit_findings import RECOMPUTED, Problem, Report
 from .bulk import chunks, raw
 from .claims.certs import load_certificates
-from .claims.deliveries import FAMILY_CHUNK
+from .claims.deliveries import FAMILY_CHUNK, delivery_flags
 from .claims.evaluation import DeliveryRow, Outcome, evaluate, load_families
 from .claims.types import family_types
 from .imports import collector_paused
@@ -172,15 +172,7 @@ def _stored_claims(session: Session, families: Sequence[Any]) -> list[tuple[Any,
 def _stored_flags(session: Session, ids: list[Any]) -> dict[Any, set[tuple[str, str]]]:
     """The flags (kind, claim type) these deliveries (raw ids) carry: read only for those
     the rules flag, since only a missing flag misleads."""
-    flags: dict[Any, set[tuple[str, str]]] = defaultdict(set)
-    for part in chunks(ids):
-        for delivery_id, kind, claim_type in session.execute(
-            select(
-                raw(DeliveryFlag.delivery_id), col(DeliveryFlag.kind), col(DeliveryFlag.claim_type)
-            ).where(raw(DeliveryFlag.delivery_id).in_(part))
-        ):
-            flags[delivery_id].add((kind, claim_type))
-    return flags
+    return {d: set(f) for d, f in delivery_flags(session, ids, raw_ids=True).items()}
 
 
 def _strays(session: Session, coop_id: uuid.UUID) -> Iterator[tuple[Any, set[tuple[Any, str]]]]:

@@ -40,7 +40,7 @@ from . import claims
 from .claims import split_list
 from .errors import Conflict, NotFound, ValidationFailed
 from .rows import update_row
-from .text import printable_error, unprintable
+from .text import given_reason, printable_error, unprintable
 from .vocabulary import CERTIFICATE_STATUS_LABELS, CROP_LABELS, FORM_LABELS, claim_names
 
 EARLIEST = date(2000, 1, 1)
@@ -440,11 +440,11 @@ def change_status(
                 )
             )
         ]
-    reason = (reason or "").strip()
-    if not reason or len(reason) > 500:
-        errors["reason"] = [str(_l("Say why, in at most 500 characters."))]
-    elif unprintable(reason):
-        errors["reason"] = [printable_error()]
+    say_why = _l("Say why, in at most 500 characters.")
+    try:
+        reason = given_reason(reason, say_why, too_long=say_why)
+    except ValidationFailed as refused:
+        errors.update(refused.errors())
     if errors:
         raise ValidationFailed(errors)
     assert day is not None

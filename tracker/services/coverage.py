@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
@@ -30,7 +30,6 @@ from ..models import (
     PlotFlag,
     ProcessingSite,
     SiteCoverage,
-    utcnow,
 )
 from ..models.enums import CoverageStatus, PlotFlagKind
 from .certificates import (
@@ -59,8 +58,11 @@ from .coverage_import import (
 )
 from .errors import Conflict, ValidationFailed
 from .public_version import save_public
-from .rows import one_or_new
+from .rows import mark_voided, one_or_new
 from .text import given_reason
+
+# A record a certificate's form names by id.
+T = TypeVar("T", Family, Community, ProcessingSite)
 
 # -- coverage: families -----------------------------------------------------------------
 
@@ -75,21 +77,9 @@ def add_coverage(
     user_id: uuid.UUID | None = None,
 ) -> int:
     """Put one family on the certificate's list with a status from a date (by hand)."""
-    require_family_certificate(session, cert)
-    errors: dict[str, list[str]] = {}
-    family = None
-    try:
-        family = session.get(Family, uuid.UUID(str(family_id)))
-    except (ValueError, TypeError):
-        family = None
-    if family is None or family.cooperative_id != cert.cooperative_id:
-        errors["family_id"] = [str(_l("Unknown family."))]
-    if status not in set(CoverageStatus):
-        errors["status"] = [str(_l("Choose certified, in conversion or excluded."))]
-    day = check_since(cert, since, errors)
-    if errors:
-        raise ValidationFailed(errors)
-    assert family is not None and day is not None
+    family, day = _given(
+        session, cert, Family, family_id, "family_id", _l("Unknown family."), status, since
+    )
     if coverage_status(session, cert, family.id, day) == (day, status):
         raise Conflict(
             _l(
@@ -112,21 +102,16 @@ def cover_community(
 ) -> int:
     """Give every active family of a community a status from a date; families that already
     have that status on that date are left as they are. Returns how many changed."""
-    require_family_certificate(session, cert)
-    errors: dict[str, list[str]] = {}
-    community = None
-    try:
-        community = session.get(Community, uuid.UUID(str(community_id)))
-    except (ValueError, TypeError):
-        community = None
-    if community is None or community.cooperative_id != cert.cooperative_id:
-        errors["community_id"] = [str(_l("Unknown community."))]
-    if status not in set(CoverageStatus):
-        errors["status"] = [str(_l("Choose certified, in conversion or excluded."))]
-    day = check_since(cert, since, errors)
-    if errors:
-        raise ValidationFailed(errors)
-    assert community is not None and day is not None
+    community, day = _given(
+        session,
+        cert,
+        Community,
+        community_id,
+        "community_id",
+        _l("Unknown community."),
+        status,
+        since,
+    )
     family_ids = list(
         session.scalars(
             select(col(Family.id)).where(
@@ -141,6 +126,43 @@ def cover_community(
         if (effective_entry(history_.get(family_id, []), day) or (None, None))[1] != status
     ]
     return insert_entries(session, cert, rows, user_id=user_id, how="community")
+
+
+def _given(
+    session: Session,
+    cert: Certificate,
+    model: type[T],
+    record_id: Any,
+    field: str,
+    unknown: Any,
+    status: str,
+    since: Any,
+) -> tuple[T, date]:
+    """The family or community a coverage by hand names (of the certificate's cooperative)
+    and the day it starts: refused with every wrong field at once."""
+    require_family_certificate(session, cert)
+    errors: dict[str, list[str]] = {}
+    record = _of_cooperative(session, model, record_id, cert)
+    if record is None:
+        errors[field] = [str(unknown)]
+    if status not in set(CoverageStatus):
+        errors["status"] = [str(_l("Choose certified, in conversion or excluded."))]
+    day = check_since(cert, since, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    assert record is not None and day is not None
+    return record, day
+
+
+def _of_cooperative(
+    session: Session, model: type[T], record_id: Any, cert: Certificate
+) -> T | None:
+    """The record an id as typed names, if it is of the certificate's cooperative."""
+    try:
+        record = session.get(model, uuid.UUID(str(record_id)))
+    except (ValueError, TypeError):
+        return None
+    return record if record is not None and record.cooperative_id == cert.cooperative_id else None
 
 
 @dataclass
@@ -276,12 +298,8 @@ def set_site(
             {"site_id": [str(_l("This certificate covers families, not processing sites."))]}
         )
     errors: dict[str, list[str]] = {}
-    site = None
-    try:
-        site = session.get(ProcessingSite, uuid.UUID(str(site_id)))
-    except (ValueError, TypeError):
-        site = None
-    if site is None or site.cooperative_id != cert.cooperative_id:
+    site = _of_cooperative(session, ProcessingSite, site_id, cert)
+    if site is None:
         errors["site_id"] = [str(_l("Unknown processing site."))]
     start = parse_date(since, "since", errors)
     end = None
@@ -384,9 +402,7 @@ def void_site(
     session.refresh(cover)
     if cover.voided_at is not None:
         raise Conflict(_l("This period is already withdrawn."))
-    cover.voided_at = utcnow()
-    cover.voided_by_id = user_id
-    cover.void_reason = reason
+    mark_voided(cover, reason=reason, user_id=user_id)
     save_public(session, cover)
     return cover
 

@@ -26,7 +26,8 @@ from . import bulk, families, settlements
 from .errors import Conflict, NotFound, ValidationFailed
 from .money import amount_for
 from .prices import price_on
-from .rows import by_code
+from .rows import by_code, lock_fresh, mark_voided
+from .text import given_reason
 from .vocabulary import CROP_LABELS, QUINTAL_G, local_today
 
 EARLIEST = date(2000, 1, 1)
@@ -365,23 +366,14 @@ def void(
     session: Session, *, delivery: Delivery, reason: str, user_id: uuid.UUID | None
 ) -> Delivery:
     """Void a delivery with a reason; it stays in the history and keeps its receipt number."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": [str(_l("Say why the delivery is voided."))]})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most 500 characters."))]})
+    reason = given_reason(reason, _l("Say why the delivery is voided."))
     # Lock the row; a concurrent void or lot operation on it waits for us.
-    locked = session.exec(
-        select(Delivery).where(Delivery.id == delivery.id).with_for_update()
-    ).one()
-    session.refresh(locked)
-    if locked.voided_at is not None:
-        raise Conflict(_l("This delivery is already voided."))
+    locked = lock_fresh(
+        session, Delivery, delivery.id, voided=_l("This delivery is already voided.")
+    )
     if locked.lotted_g > 0:
         raise Conflict(_l("This delivery is already in a lot; void that lot operation first."))
-    locked.voided_at = utcnow()
-    locked.voided_by_id = user_id
-    locked.void_reason = reason
+    mark_voided(locked, reason=reason, user_id=user_id)
     session.add(locked)
     session.flush()
     settlements.release(session, locked, user_id)

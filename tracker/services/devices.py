@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from ..models import CollectionCentre, Cooperative, Device, Membership, User, utcnow
 from .access import Permission, Principal
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
-from .text import CONTROL
+from .text import CONTROL, given_reason
 
 PREFIX = "dev_"
 DAYS = 365
@@ -99,11 +99,7 @@ def renew(session: Session, *, device: Device, principal: Principal, days: int =
 
 def revoke(session: Session, *, device: Device, user_id: uuid.UUID | None, reason: str) -> Device:
     """Stop a device's token for good, with a reason (a lost phone, a clerk who left)."""
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationFailed({"reason": [str(_l("Say why the device is revoked."))]})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most 500 characters."))]})
+    reason = given_reason(" ".join((reason or "").split()), _l("Say why the device is revoked."))
     if device.revoked_at is not None:
         raise Conflict(_l("This device is already revoked."))
     device.revoked_at = utcnow()

@@ -408,12 +408,10 @@ def import_families(
     """Import member families; unknown communities are created (matched without accents)."""
     from ..schemas.family import FamilySchema
 
-    table = read_table(data, "families")
-    lock_for_import(session, coop, "families", table)
-    schema = FamilySchema(exclude=("community_id", "active"))
-    known = {fold(c.name): c for c in families.communities(session, coop)}
     created: list[str] = []
-    with _small_import(session, coop, "families", table, original_name, user_id) as errors:
+    with _small_import(session, coop, "families", data, original_name, user_id) as (table, errors):
+        schema = FamilySchema(exclude=("community_id", "active"))
+        known = {fold(c.name): c for c in families.communities(session, coop)}
         for line, raw in _raw_rows(table):
             community_name = " ".join(raw.pop("community", "").split())
             row_errors: dict[str, str] = {}
@@ -462,16 +460,14 @@ def import_plots(
     from ..schemas.plot import PlotSchema
     from . import plots  # shapely and pyproj: not loaded for the other imports
 
-    table = read_table(data, "plots")
-    lock_for_import(session, coop, "plots", table)
-    schema = PlotSchema()
-    family_by_code = {
-        f.member_code: f
-        for f in session.exec(select(Family).where(Family.cooperative_id == coop.id)).all()
-    }
-    area = plots.protected_area(coop)
     touched: set[uuid.UUID] = set()
-    with _small_import(session, coop, "plots", table, original_name, user_id) as errors:
+    with _small_import(session, coop, "plots", data, original_name, user_id) as (table, errors):
+        schema = PlotSchema()
+        family_by_code = {
+            f.member_code: f
+            for f in session.exec(select(Family).where(Family.cooperative_id == coop.id)).all()
+        }
+        area = plots.protected_area(coop)
         for line, raw in _raw_rows(table):
             code = families.normalise_code(raw.pop("member_code", ""))
             family = family_by_code.get(code)
@@ -524,16 +520,19 @@ def _small_import(
     session: Session,
     coop: Cooperative,
     kind: str,
-    table: Table,
+    data: bytes | str,
     original_name: str,
     user_id: uuid.UUID | None,
-) -> Iterator[list[RowError]]:
-    """The rows' errors, collected in the with block: one error undoes every row and is
-    raised. Without any, the batch is noted (families and plots go through the ORM, so
-    each row is audited too)."""
+) -> Iterator[tuple[Table, list[RowError]]]:
+    """The file read, checked new under the lock (`lock_for_import`), and the rows'
+    errors, collected in the with block: one error undoes every row and is raised.
+    Without any, the batch is noted (families and plots go through the ORM, so each row
+    is audited too)."""
+    table = read_table(data, kind)
+    lock_for_import(session, coop, kind, table)
     errors: list[RowError] = []
     with session.begin_nested() as savepoint:
-        yield errors
+        yield table, errors
         if errors:
             savepoint.rollback()
     if errors:

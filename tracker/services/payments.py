@@ -34,13 +34,12 @@ from ..models import (
     Payment,
     PaymentAllocation,
     SeasonVolume,
-    utcnow,
 )
 from ..models.enums import PaymentKind, PaymentMethod
 from . import premiums, season_volumes
 from .bulk import chunks
 from .cooperatives import season_of
-from .errors import Conflict, ValidationFailed
+from .errors import ValidationFailed
 from .payment_terms import (
     MAX_RATE_MINOR,
     by_families,
@@ -52,6 +51,8 @@ from .payment_terms import (
     today,
 )
 from .report_figures import Earnings, per_kg
+from .rows import void_locked
+from .text import given_reason
 
 MAX_AMOUNT_MINOR = 100_000_000  # one million in the cooperative's currency
 MAX_ALLOCATIONS = 1_000
@@ -390,22 +391,15 @@ def void_payment(
     session: Session, *, payment: Payment, reason: str, user_id: uuid.UUID | None
 ) -> Payment:
     """Void a payment recorded by mistake: it stays on file and stops counting."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": [str(_l("Say why the payment is voided."))]})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most %(n)s characters.", n=500))]})
-    locked = session.exec(
-        select(Payment).where(col(Payment.id) == payment.id).with_for_update()
-    ).one()
-    session.refresh(locked)
-    if locked.voided_at is not None:
-        raise Conflict(_l("This payment is already voided."))
-    locked.voided_at = utcnow()
-    locked.voided_by_id = user_id
-    locked.void_reason = reason
-    session.add(locked)
-    session.flush()
+    reason = given_reason(reason, _l("Say why the payment is voided."))
+    locked = void_locked(
+        session,
+        Payment,
+        payment.id,
+        reason=reason,
+        user_id=user_id,
+        voided=_l("This payment is already voided."),
+    )
     premiums.unfix(session, locked, user_id)
     return locked
 

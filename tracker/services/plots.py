@@ -28,7 +28,7 @@ from ..models.enums import Crop, PlotFlagKind
 from . import audit, geo, vocabulary
 from .cooperatives import bump_public_version
 from .errors import NotFound, ValidationFailed
-from .text import fold
+from .text import fold, given_reason
 
 FIELDS = ("name", "crop", "area_m2", "altitude_m", "expected_yield_kg_ha", "geometry")
 MAX_AREA_M2 = 10_000 * 10_000  # 10,000 ha: far beyond any smallholder's plot
@@ -420,11 +420,7 @@ def resolve_flag(
     session: Session, plot: Plot, *, kind: str, reason: str, user_id: uuid.UUID | None
 ) -> PlotFlag:
     """A manager resolves a plot's open flag with a reason (e.g. the GPS point was wrong)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": [str(_l("Say why the flag is resolved."))]})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most 500 characters."))]})
+    reason = given_reason(reason, _l("Say why the flag is resolved."))
     flag = open_flags(session, [plot.id])[plot.id]
     found = next((f for f in flag if f.kind == kind), None)
     if found is None:

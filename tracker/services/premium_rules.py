@@ -16,11 +16,11 @@ from sqlmodel import Session, col, select
 from ..models import (
     Cooperative,
     PremiumRule,
-    utcnow,
 )
 from ..models.enums import FORMS_BY_CROP, Crop, Form
 from . import payment_terms
 from .errors import Conflict, ValidationFailed
+from .rows import void_locked
 from .text import given_reason, printable_error, unprintable
 from .vocabulary import FORM_LABELS, MEASURE_LABELS
 
@@ -278,15 +278,11 @@ def void_premium_rule(
 ) -> PremiumRule:
     """Take a rule back: deliveries not yet paid stop earning it; fixed premiums stay."""
     reason = given_reason(reason, _l("Say why the premium is voided."))
-    locked = session.exec(
-        select(PremiumRule).where(col(PremiumRule.id) == rule.id).with_for_update()
-    ).one()
-    session.refresh(locked)
-    if locked.voided_at is not None:
-        raise Conflict(_l("This premium is already voided."))
-    locked.voided_at = utcnow()
-    locked.voided_by_id = user_id
-    locked.void_reason = reason
-    session.add(locked)
-    session.flush()
-    return locked
+    return void_locked(
+        session,
+        PremiumRule,
+        rule.id,
+        reason=reason,
+        user_id=user_id,
+        voided=_l("This premium is already voided."),
+    )

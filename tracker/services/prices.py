@@ -24,7 +24,7 @@ from . import season_volumes
 from .errors import Conflict, ValidationFailed
 from .money import amount_for
 from .public_version import bump_public_version
-from .rows import one_or_new
+from .rows import lock_fresh, one_or_new
 from .vocabulary import local_today
 
 MAX_PRICE_MINOR = 10_000_000  # 100,000 per kg: far above any real price
@@ -164,12 +164,7 @@ def set_delivery_price(
 ) -> Delivery:
     """Give a "price to be defined" delivery its price: price and amount are corrected in
     place (the receipt number stays; the audit log records the change)."""
-    locked = session.exec(
-        select(Delivery).where(Delivery.id == delivery.id).with_for_update()
-    ).one()
-    session.refresh(locked)
-    if locked.voided_at is not None:
-        raise Conflict(_l("This delivery is voided."))
+    locked = lock_fresh(session, Delivery, delivery.id, voided=_l("This delivery is voided."))
     if not locked.price_pending:
         raise Conflict(_l("This delivery already has its price."))
     if not 0 < price_per_kg_minor <= MAX_PRICE_MINOR:

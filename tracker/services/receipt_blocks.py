@@ -34,6 +34,8 @@ from ..models import (
 )
 from . import deliveries
 from .errors import Conflict, ValidationFailed
+from .rows import lock_fresh
+from .text import given_reason
 
 BLOCK_SIZE = 50
 # Numbers one device may hold unused at once: enough for a long day offline, few
@@ -257,12 +259,7 @@ def record_delivery(
 
 def _reason(reason: str) -> str:
     """A number given up always says why."""
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationFailed({"reason": [str(_l("Say why."))]})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most 500 characters."))]})
-    return reason
+    return given_reason(" ".join((reason or "").split()), _l("Say why."))
 
 
 def _give_up(
@@ -314,11 +311,7 @@ def _unused_from(session: Session, block: ReceiptBlock, first: int) -> list[int]
 
 def _lock(session: Session, block: ReceiptBlock) -> ReceiptBlock:
     """The block row, locked and fresh: a sync and a void of its numbers queue."""
-    locked = session.exec(
-        select(ReceiptBlock).where(ReceiptBlock.id == block.id).with_for_update()
-    ).one()
-    session.refresh(locked)
-    return locked
+    return lock_fresh(session, ReceiptBlock, block.id)
 
 
 def give_back(

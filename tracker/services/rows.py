@@ -3,13 +3,16 @@ row's fields changed from checked values."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import fields
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
 from ..models import utcnow
+from .errors import Conflict
 from .public_version import bump_public_version
 
 T = TypeVar("T")
@@ -51,3 +54,35 @@ def one_or_new(session: Session, model: Any, key: Mapping[str, Any], **new: Any)
     key's values and `new`'s: a price, a product, a site's coverage set again."""
     found = session.exec(select(model).filter_by(**key)).first()
     return found if found is not None else model(**key, **new)
+
+
+def lock_fresh(session: Session, model: type[T], row_id: uuid.UUID, *, voided: Any = None) -> T:
+    """The row, locked until the transaction ends (a concurrent change of it waits) and
+    read again; with `voided`, refused with that message if it is voided by then."""
+    locked = session.exec(
+        select(model).where(model.id == row_id).with_for_update()  # type: ignore[attr-defined]
+    ).one()
+    session.refresh(locked)
+    if voided is not None and locked.voided_at is not None:  # type: ignore[attr-defined]
+        raise Conflict(voided)
+    return locked
+
+
+def mark_voided(
+    row: Any, *, reason: str, user_id: uuid.UUID | None, at: datetime | None = None
+) -> None:
+    """Stamp a row voided now (or `at`), by whom and why; the caller saves it."""
+    row.voided_at = at if at is not None else utcnow()
+    row.voided_by_id = user_id
+    row.void_reason = reason
+
+
+def void_locked(
+    session: Session, model: type[T], row_id: uuid.UUID, *, reason: str, user_id: Any, voided: Any
+) -> T:
+    """Void the row under its lock (`lock_fresh`), refused with `voided` if it already is."""
+    locked = lock_fresh(session, model, row_id, voided=voided)
+    mark_voided(locked, reason=reason, user_id=user_id)
+    session.add(locked)
+    session.flush()
+    return locked

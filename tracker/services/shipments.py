@@ -12,13 +12,15 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from .. import formatting
-from ..models import Cooperative, Lot, LotOperation, Shipment, ShipmentLot, utcnow
+from ..models import Cooperative, Lot, LotOperation, Shipment, ShipmentLot
 from ..models.enums import LotStatus
 from . import audit, publication
 from .cooperatives import bump_public_version
 from .errors import Conflict, ValidationFailed
 from .lots import EARLIEST, check_lot_open, lock_rows, spend_lot
 from .public_version import save_public
+from .rows import mark_voided
+from .text import given_reason
 from .vocabulary import local_today
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
@@ -157,11 +159,7 @@ def void_shipment(
     session: Session, *, shipment: Shipment, reason: str, user_id: uuid.UUID | None
 ) -> Shipment:
     """Void a shipment recorded by mistake: its lots are open again with their kilograms."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": [str(_l("Say why the shipment is voided."))]})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most 500 characters."))]})
+    reason = given_reason(reason, _l("Say why the shipment is voided."))
     if shipment.voided_at is not None:
         raise Conflict(_l("This shipment is already voided."))
     links = session.exec(
@@ -181,9 +179,7 @@ def void_shipment(
         )
         if len(changed) != 1:
             raise Conflict(_l("A lot of this shipment changed meanwhile. Reload and try again."))
-    shipment.voided_at = utcnow()
-    shipment.voided_by_id = user_id
-    shipment.void_reason = reason
+    mark_voided(shipment, reason=reason, user_id=user_id)
     save_public(session, shipment)
     audit.record(
         session,

@@ -36,14 +36,16 @@ def printable_error() -> str:
     return str(_l("Contains characters that are not allowed."))
 
 
-def given_reason(reason: str | None, missing: Any) -> str:
+def given_reason(reason: str | None, missing: Any, *, too_long: Any = None) -> str:
     """The reason a record is voided or withdrawn, trimmed: refused on `reason` (with
-    `missing` when empty) if it is empty, over 500 characters or unprintable."""
+    `missing` when empty, `too_long` if given when long) if it is empty, over 500
+    characters or unprintable."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": [str(missing)]})
     if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most %(n)s characters.", n=500))]})
+        said = too_long if too_long is not None else _l("At most %(n)s characters.", n=500)
+        raise ValidationFailed({"reason": [str(said)]})
     if unprintable(reason):
         raise ValidationFailed({"reason": [printable_error()]})
     return reason

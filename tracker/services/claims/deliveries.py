@@ -268,15 +268,19 @@ def delivery_claims(
 
 
 def delivery_flags(
-    session: Session, delivery_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[tuple[str, str]]]:
-    """The flags of each delivery: (kind, claim type) pairs, e.g. ("over_cap", "organic")."""
-    found: dict[uuid.UUID, list[tuple[str, str]]] = {d: [] for d in delivery_ids}
+    session: Session, delivery_ids: list[Any], *, raw_ids: bool = False
+) -> dict[Any, list[tuple[str, str]]]:
+    """The flags of each delivery: (kind, claim type) pairs, e.g. ("over_cap", "organic");
+    `raw_ids`: the ids as the driver gives them (`bulk.raw`), given and keyed so."""
+    ident = raw if raw_ids else col
+    found: dict[Any, list[tuple[str, str]]] = {d: [] for d in delivery_ids}
     for chunk in chunks(list(dict.fromkeys(delivery_ids))):
         for delivery_id, kind, claim_type in session.execute(
             select(
-                col(DeliveryFlag.delivery_id), col(DeliveryFlag.kind), col(DeliveryFlag.claim_type)
-            ).where(col(DeliveryFlag.delivery_id).in_(chunk))
+                ident(DeliveryFlag.delivery_id),
+                col(DeliveryFlag.kind),
+                col(DeliveryFlag.claim_type),
+            ).where(ident(DeliveryFlag.delivery_id).in_(chunk))
         ):
             found[delivery_id].append((kind, claim_type))
     return found

@@ -37,7 +37,7 @@ from ...models.enums import Basis, LotStatus
 from .. import conversions, genealogy
 from ..errors import Conflict, ValidationFailed
 from ..public_version import save_public
-from ..text import printable_error, unprintable
+from ..text import given_reason
 from ..vocabulary import kg_text, local_today
 from .ledger import (
     Allocation,
@@ -174,11 +174,8 @@ def void_allocation(
     user_id: uuid.UUID | None,
 ) -> MassBalanceDebit:
     """Take a mass-balance claim back: the credit returns to the ledger."""
-    reason = (reason or "").strip()
-    if not reason or len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("Say why, in at most 500 characters."))]})
-    if unprintable(reason):
-        raise ValidationFailed({"reason": [printable_error()]})
+    say_why = _l("Say why, in at most 500 characters.")
+    reason = given_reason(reason, say_why, too_long=say_why)
     _lock(session, certificate)
     debit = session.scalars(
         select(MassBalanceDebit).where(

@@ -14,17 +14,15 @@ from sqlmodel import Session, col, select
 from ...models import Delivery, Lot, LotInput, LotOperation, utcnow
 from ...models.enums import LotStatus
 from .. import audit
-from ..errors import Conflict, ValidationFailed
+from ..errors import Conflict
 from ..public_version import save_public
+from ..rows import mark_voided
+from ..text import given_reason
 from .books import give_back_to_deliveries, lock_rows, restore_lots, void_lots
 
 
 def _check_reason(operation: LotOperation, reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": [str(_l("Say why the operation is voided."))]})
-    if len(reason) > 500:
-        raise ValidationFailed({"reason": [str(_l("At most 500 characters."))]})
+    reason = given_reason(reason, _l("Say why the operation is voided."))
     if operation.voided_at is not None:
         raise Conflict(_l("This operation is already voided."))
     return reason
@@ -70,9 +68,7 @@ def void_operation(
     give_back_to_deliveries(session, from_deliveries)
     restore_lots(session, from_lots, was=[LotStatus.CONSUMED, LotStatus.OPEN])
     audit.lock_chain(session, operation.cooperative_id)
-    operation.voided_at = now
-    operation.voided_by_id = user_id
-    operation.void_reason = reason
+    mark_voided(operation, reason=reason, user_id=user_id, at=now)
     save_public(session, operation)
     given_back = {str(k): v for k, v in [*from_deliveries.items(), *from_lots.items()]}
     audit.record(
