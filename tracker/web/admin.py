@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -41,20 +42,38 @@ def index() -> Any:
 
 @bp.route("/cooperatives", methods=["POST"])
 def create_cooperative() -> Any:
-    db = get_session()
     form = request.form
-    try:
-        coop = cooperatives.create_cooperative(
-            db,
+    return _back_to_admin(
+        lambda: cooperatives.create_cooperative(
+            get_session(),
             **form_text("code", "name"),
             country=form.get("country", "PE").strip().upper(),
             currency=form.get("currency", "PEN").strip().upper(),
             season_start_month=_month(form.get("season_start_month", "4")),
-        )
+        ),
+        lambda coop: _("Cooperative %(code)s created.", code=coop.code),
+        refused_code=303,
+    )
+
+
+def _back_to_admin(
+    act: Callable[[], Any],
+    done: Callable[[Any], str],
+    *,
+    keep_nothing: bool = False,
+    refused_code: int = 302,
+) -> Any:
+    """An administrator's action, and back to the administration page saying what it did
+    (`done(what act returned)`) or why it was refused (with `keep_nothing`, nothing of the
+    refused action is kept)."""
+    try:
+        result = act()
     except DomainError as error:
+        if keep_nothing:
+            discard()
         flash(error.said(), "error")
-        return redirect(url_for("admin.index")), 303
-    flash(_("Cooperative %(code)s created.", code=coop.code), "success")
+        return redirect(url_for("admin.index"), code=refused_code)
+    flash(done(result), "success")
     return redirect(url_for("admin.index"))
 
 
@@ -67,21 +86,20 @@ def _month(value: str) -> int:
 
 @bp.route("/users", methods=["POST"])
 def create_user() -> Any:
-    db = get_session()
     form = request.form
-    try:
+
+    def create() -> User:
         user = users.create_user(
-            db,
+            get_session(),
             **form_text("email", "password", "name"),
             is_admin=form.get("is_admin") == "on",
         )
         _apply_membership(user, form)
-    except DomainError as error:
-        discard()
-        flash(error.said(), "error")
-        return redirect(url_for("admin.index"))
-    flash(_("User %(email)s created.", email=user.email), "success")
-    return redirect(url_for("admin.index"))
+        return user
+
+    return _back_to_admin(
+        create, lambda user: _("User %(email)s created.", email=user.email), keep_nothing=True
+    )
 
 
 def _apply_membership(user: User, form: Any) -> None:
@@ -92,51 +110,44 @@ def _apply_membership(user: User, form: Any) -> None:
     users.join(get_session(), user=user, code=code, role=role)
 
 
-@bp.route("/users/<user_id>/membership", methods=["POST"])
-def set_membership(user_id: str) -> Any:
-    db = get_session()
-    user = users.by_id(db, user_id)
+def _user(user_id: str) -> User:
+    """The user the URL names (404 when there is none)."""
+    user = users.by_id(get_session(), user_id)
     if user is None:
         abort(404)
-    try:
-        _apply_membership(user, request.form)
-    except DomainError as error:
-        flash(error.said(), "error")
-        return redirect(url_for("admin.index"))
-    flash(_("Role saved."), "success")
-    return redirect(url_for("admin.index"))
+    return user
+
+
+@bp.route("/users/<user_id>/membership", methods=["POST"])
+def set_membership(user_id: str) -> Any:
+    user = _user(user_id)
+    return _back_to_admin(
+        lambda: _apply_membership(user, request.form), lambda _none: _("Role saved.")
+    )
 
 
 @bp.route("/users/<user_id>/password", methods=["POST"])
 def reset_password(user_id: str) -> Any:
     """Give a user who lost their password a temporary one: their sessions and API tokens
     end, and they must choose their own password when they next log in."""
-    db = get_session()
-    user = users.by_id(db, user_id)
-    if user is None:
-        abort(404)
-    try:
-        users.set_password(db, user, request.form.get("password", ""), temporary=True)
+    user = _user(user_id)
+
+    def reset() -> None:
+        users.set_password(get_session(), user, request.form.get("password", ""), temporary=True)
         throttle.clear(user.email)  # the owner may log in at once with the new password
-    except DomainError as error:
-        flash(error.said(), "error")
-        return redirect(url_for("admin.index"))
-    flash(
-        _(
+
+    return _back_to_admin(
+        reset,
+        lambda _none: _(
             "Temporary password set for %(email)s: they choose their own at the next login.",
             email=user.email,
         ),
-        "success",
     )
-    return redirect(url_for("admin.index"))
 
 
 @bp.route("/users/<user_id>/active", methods=["POST"])
 def toggle_active(user_id: str) -> Any:
-    db = get_session()
-    user = users.by_id(db, user_id)
-    if user is None:
-        abort(404)
+    user = _user(user_id)
     # The state wanted, not a toggle: the same request sent twice (a double click, a
     # resend after a slow answer) must not undo itself.
     wanted = request.form.get("active")
@@ -146,7 +157,7 @@ def toggle_active(user_id: str) -> Any:
     if principal().user and user.id == principal().user.id and wanted == "0":
         flash(_("You cannot deactivate yourself."), "error")
         return redirect(url_for("admin.index"))
-    users.set_active(db, user, active=wanted == "1")
+    users.set_active(get_session(), user, active=wanted == "1")
     flash(
         _(
             "User %(email)s is now %(state)s.",

@@ -251,7 +251,6 @@ def trail(code: str) -> Any:
     view = listing.page(
         filters,
         lambda: audit_trail.source(coop, wanted),
-        endpoint="audit.trail",
         export_endpoint="audit.export",
     )
     chain = audit.chain_for(coop.id)

@@ -46,6 +46,7 @@ from . import dashboard, listing, nav
 from .context import (
     dialect,
     discard,
+    form_action,
     form_text,
     login_required_for,
     parse_day,
@@ -121,17 +122,19 @@ def _index_page(
 def add_kind(code: str) -> Any:
     coop = use_cooperative(code, Permission.MANAGE)
     form = request.form
-    try:
-        kind = certificates.add_kind(
+    return form_action(
+        lambda: certificates.add_kind(
             get_session(),
             coop,
             **form_text("code", "name_es", "name_en"),
             covers=form.get("covers", "families"),
-        )
-    except ValidationFailed as error:
-        return _index_page(coop, error.errors(), form, 422)
-    flash(_("Certificate type %(code)s added.", code=kind.code), "success")
-    return redirect(url_for("certificates.index", code=coop.code), code=303)
+        ),
+        lambda errors: _index_page(coop, errors, form, 422),
+        lambda kind: (
+            _("Certificate type %(code)s added.", code=kind.code),
+            url_for("certificates.index", code=coop.code),
+        ),
+    )
 
 
 # -- create and edit --------------------------------------------------------------------
@@ -170,12 +173,15 @@ def new(code: str) -> Any:
         values = {"type": request.args.get("type", "organic"), "crops": [], "forms": []}
         return _form(coop, None, values, {})
     values = _values(request.form)
-    try:
-        cert = certificates.create(get_session(), coop, values)
-    except ValidationFailed as error:
-        return _form(coop, None, values, error.errors()), 422
-    flash(_("Certificate %(number)s added.", number=cert.number), "success")
-    return redirect(url_for("certificates.show", certificate_id=cert.id), code=303)
+    return form_action(
+        lambda: certificates.create(get_session(), coop, values),
+        lambda errors: (_form(coop, None, values, errors), 422),
+        lambda cert: (_("Certificate %(number)s added.", number=cert.number), _shown(cert)),
+    )
+
+
+def _shown(cert: Certificate) -> str:
+    return url_for("certificates.show", certificate_id=cert.id)
 
 
 @bp.route("/certificates/<certificate_id>/edit", methods=["GET", "POST"])
@@ -196,16 +202,19 @@ def edit(certificate_id: str) -> Any:
         }
         return _form(coop, cert, values, {})
     values = _values(request.form) | {"type": cert.type}
-    try:
-        certificates.update(get_session(), cert, values)
-    except ValidationFailed as error:
+
+    def redraw(errors: dict[str, list[str]]) -> Any:
         discard()
-        return _form(coop, cert, values, error.errors()), 422
-    flash(
-        _("Certificate %(number)s saved; its claims were recomputed.", number=cert.number),
-        "success",
+        return _form(coop, cert, values, errors), 422
+
+    return form_action(
+        lambda: certificates.update(get_session(), cert, values),
+        redraw,
+        lambda _none: (
+            _("Certificate %(number)s saved; its claims were recomputed.", number=cert.number),
+            _shown(cert),
+        ),
     )
-    return redirect(url_for("certificates.show", certificate_id=cert.id), code=303)
 
 
 # -- one certificate --------------------------------------------------------------------
@@ -253,24 +262,38 @@ def show(certificate_id: str) -> Any:
 @bp.route("/certificates/<certificate_id>/status", methods=["POST"])
 @idempotent
 def change_status(certificate_id: str) -> Any:
-    cert = guard.record("certificate_id", Permission.MANAGE)
-    form = request.form
-    return certificate_action(
-        cert,
-        lambda: certificates.change_status(
-            get_session(),
-            cert,
-            status=form.get("status", ""),
-            effective_from=form.get("from", ""),
-            reason=form.get("reason", ""),
-            user_id=user_id(),
-        ),
+    return certificate_form(
+        certificates.change_status,
+        ("status", "reason"),
         lambda change: _(
             "Status %(status)s from %(day)s recorded; claims were recomputed.",
             status=vocabulary.CERTIFICATE_STATUS_LABELS.get(change.status, change.status),
             day=formatting.day(change.effective_from),
         ),
-        form=form,
+        effective_from=request.form.get("from", ""),
+    )
+
+
+def certificate_form(
+    service: Callable[..., Any],
+    fields: tuple[str, ...],
+    done: Callable[[Any], str],
+    *,
+    prefix: str = "",
+    anchor: str = "",
+    **given: Any,
+) -> Any:
+    """A manager's form on the certificate page that hands its `fields` as typed (and
+    `given`) to `service`, with the certificate of the URL and the person acting; its
+    answer as `certificate_action` gives it."""
+    cert = guard.record("certificate_id", Permission.MANAGE)
+    return certificate_action(
+        cert,
+        lambda: service(get_session(), cert, **form_text(*fields), **given, user_id=user_id()),
+        done,
+        form=request.form,
+        prefix=prefix,
+        anchor=anchor,
     )
 
 
@@ -426,7 +449,6 @@ def lapsed(code: str) -> Any:
     view = listing.page(
         filters,
         lambda: staff_lists.lapsed(session, coop, today, wanted),
-        endpoint="certificates.lapsed",
         export_endpoint="certificates.lapsed_export",
     )
     labels = vocabulary.claim_names(session, coop.id)

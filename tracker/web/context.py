@@ -334,6 +334,31 @@ def refused(error: DomainError, target: str) -> Any:
     return redirect(target, code=303)
 
 
+def form_action(
+    act: Callable[[], Any],
+    redraw: Callable[[dict[str, list[str]]], Any],
+    done: Callable[[Any], tuple[str, str]],
+    *,
+    back: str | None = None,
+) -> Any:
+    """Do what a form asks (`act`). Refused for what was typed (`ValidationFailed`), the
+    form is drawn again with its errors (`redraw`); refused because someone else was first
+    (`Conflict`), nothing is kept and that is said on `back` (without `back`, the app's
+    error page answers 409); done, `done(what act returned)` gives the message to say and
+    where to go."""
+    try:
+        result = act()
+    except ValidationFailed as error:
+        return redraw(error.errors())
+    except Conflict as error:
+        if back is None:
+            raise
+        return refused(error, back)
+    message, target = done(result)
+    flash(message, "success")
+    return redirect(target, code=303)
+
+
 def void_with_reason(
     void: Callable[..., Any],
     page: Callable[[dict[str, list[str]]], Any],
@@ -347,18 +372,14 @@ def void_with_reason(
     with its errors; a record someone else voided first is refused on `back` (or, without
     `refuse_conflict`, answered 409 by the app's error page); else `done` (or `done(what
     the void returned)`) is said on `back`."""
-    try:
-        result = void(
+    return form_action(
+        lambda: void(
             get_session(), reason=request.form.get("reason", ""), user_id=user_id(), **record
-        )
-    except ValidationFailed as error:
-        return page(error.errors())
-    except Conflict as error:
-        if not refuse_conflict:
-            raise
-        return refused(error, back)
-    flash(done if isinstance(done, str) else done(result), "success")
-    return redirect(back, code=303)
+        ),
+        page,
+        lambda result: (done if isinstance(done, str) else done(result), back),
+        back=back if refuse_conflict else None,
+    )
 
 
 # -- lists and downloads ---------------------------------------------------------------

@@ -14,19 +14,13 @@ from ..documents import csv_export
 from ..expensive import document_limit
 from ..formatting import ngettext
 from ..idempotency import idempotent
+from ..models import Certificate
 from ..services import certificate_pages, certificates, coverage, reports, staff_lists, vocabulary
 from ..services.access import Permission
 from ..services.errors import ValidationFailed
 from . import listing
-from .certificates import certificate_action, show_page
-from .context import (
-    discard,
-    form_text,
-    login_required_for,
-    show_cooperative,
-    user_id,
-    void_with_reason,
-)
+from .certificates import certificate_action, certificate_form, show_page
+from .context import discard, login_required_for, show_cooperative, user_id, void_with_reason
 
 bp = login_required_for(Blueprint("coverage", __name__))
 
@@ -57,7 +51,6 @@ def listing_page(certificate_id: str) -> Any:
     view = listing.page(
         filters,
         lambda: staff_lists.certificate_coverage(cert, wanted),
-        endpoint="coverage.listing",
         export_endpoint="coverage.export",
         read=staff_lists.coverage_rows(session, cert),
     )
@@ -104,53 +97,35 @@ def certificate_documents_name(cert: Any) -> str:
 @idempotent
 def add(certificate_id: str) -> Any:
     """One family, by member code, with a status from a date."""
-    cert = guard.record("certificate_id", Permission.MANAGE)
-    form = request.form
-
-    def add_family() -> None:
-        family_id = certificate_pages.family_by_code(
-            get_session(), cert, form.get("member_code", "")
-        )
-        if family_id is None:
-            raise ValidationFailed({"member_code": [_("Unknown member code.")]})
-        coverage.add_coverage(
-            get_session(),
-            cert,
-            family_id=family_id,
-            **form_text("status", "since"),
-            user_id=user_id(),
-        )
-
-    return certificate_action(
-        cert,
-        add_family,
+    return certificate_form(
+        _add_family,
+        ("member_code", "status", "since"),
         lambda _none: _("Coverage recorded; the family's claims were recomputed."),
-        form=form,
         prefix="hand",
         anchor=COVERAGE,
     )
+
+
+def _add_family(session: Any, cert: Certificate, *, member_code: str, **entry: Any) -> None:
+    """The family of the member code typed, on the certificate's list."""
+    family_id = certificate_pages.family_by_code(session, cert, member_code)
+    if family_id is None:
+        raise ValidationFailed({"member_code": [_("Unknown member code.")]})
+    coverage.add_coverage(session, cert, family_id=family_id, **entry)
 
 
 @bp.route("/certificates/<certificate_id>/coverage/community", methods=["POST"])
 @idempotent
 def add_community(certificate_id: str) -> Any:
     """Every active family of a community, with a status from a date."""
-    cert = guard.record("certificate_id", Permission.MANAGE)
-    form = request.form
-    return certificate_action(
-        cert,
-        lambda: coverage.cover_community(
-            get_session(),
-            cert,
-            **form_text("community_id", "status", "since"),
-            user_id=user_id(),
-        ),
+    return certificate_form(
+        coverage.cover_community,
+        ("community_id", "status", "since"),
         lambda added: ngettext(
             "%(num)s family recorded; their claims were recomputed.",
             "%(num)s families recorded; their claims were recomputed.",
             added,
         ),
-        form=form,
         prefix="community",
         anchor=COVERAGE,
     )
@@ -191,21 +166,13 @@ def _imported(done: coverage.CoverageImport) -> str:
 @idempotent
 def set_site(certificate_id: str) -> Any:
     """List a processing site under a kosher certificate for a period, or end a period."""
-    cert = guard.record("certificate_id", Permission.MANAGE)
-    form = request.form
-    return certificate_action(
-        cert,
-        lambda: coverage.set_site(
-            get_session(),
-            cert,
-            **form_text("site_id", "since"),
-            until=form.get("until") or None,
-            user_id=user_id(),
-        ),
+    return certificate_form(
+        coverage.set_site,
+        ("site_id", "since"),
         lambda _none: _("Processing site saved."),
-        form=form,
         prefix="site",
         anchor="#sites-section",
+        until=request.form.get("until") or None,
     )
 
 

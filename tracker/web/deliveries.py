@@ -398,7 +398,6 @@ def index(code: str) -> Any:
     view = listing.page(
         filters,
         lambda: staff_lists.deliveries(coop, wanted),
-        endpoint="deliveries.index",
         export_endpoint="deliveries.export",
     )
     ids = [d.id for d, _f in view.page.items]

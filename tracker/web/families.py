@@ -51,7 +51,6 @@ def index(code: str) -> Any:
     view = listing.page(
         filters,
         lambda: staff_lists.family_list(get_session(), coop, wanted),
-        endpoint="families.index",
         export_endpoint="families.export",
     )
     communities = families.communities(get_session(), coop)

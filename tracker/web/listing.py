@@ -133,17 +133,17 @@ def page(
     filters: Filters,
     source: Callable[[], Any],
     *,
-    endpoint: str,
     export_endpoint: str | None,
     read: Callable[[Any, Any], list[Any]] | None = None,
 ) -> ListView:
-    """The page ?page= asks for of the filters' source (nothing when a filter is wrong)."""
+    """The page ?page= asks for of the filters' source (nothing when a filter is wrong);
+    its links to other pages go to the list's own view."""
     if filters.errors:
         shown = listing.empty()
     else:
         number = paging.page_number(request.args.get("page"))
         shown = listing.page_of(get_session(), source(), number, read=read)
-    return ListView(shown, filters, endpoint, export_endpoint)
+    return ListView(shown, filters, request.endpoint or "", export_endpoint)
 
 
 def export(

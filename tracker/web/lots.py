@@ -43,7 +43,9 @@ from . import dashboard, lot_graph, nav
 from .context import (
     claim_and_crop_labels,
     discard,
+    form_action,
     form_date,
+    form_text,
     kg_text,
     login_required_for,
     may,
@@ -323,28 +325,33 @@ def create(code: str) -> Any:
     occurred_on = form_date(form.get("occurred_on"), "occurred_on", errors)
     if errors:
         return _render_new(coop, errors, 422)
-    try:
-        lot = lots.create_lot(
+
+    def redraw(errors: dict[str, list[str]]) -> Any:
+        discard()
+        return _render_new(coop, errors, 422)
+
+    return form_action(
+        lambda: lots.create_lot(
             get_session(),
             coop=coop,
-            crop=form.get("crop", ""),
-            form=form.get("form", ""),
+            **form_text("crop", "form"),
             picks=picks,
             user_id=user_id(),
             occurred_on=occurred_on,
             gtin=form.get("gtin") or None,
             site_id=parse_uuid(form.get("site_id")),
             note=form.get("note"),
-        )
-    except ValidationFailed as error:
-        discard()
-        return _render_new(coop, error.errors(), 422)
-    except Conflict as error:
-        return refused(
-            error, url_for("lots.new", code=coop.code, crop=form.get("crop"), form=form.get("form"))
-        )
-    flash(_("Lot %(code)s made: %(kg)s kg.", code=lot.code, kg=kg_text(lot.weight_g)), "success")
-    return redirect(url_for("lots.show", lot_id=lot.id), code=303)
+        ),
+        redraw,
+        _made,
+        back=url_for("lots.new", code=coop.code, crop=form.get("crop"), form=form.get("form")),
+    )
+
+
+def _made(lot: Lot) -> tuple[str, str]:
+    """What a new lot's form says, and the lot's page."""
+    message = _("Lot %(code)s made: %(kg)s kg.", code=lot.code, kg=kg_text(lot.weight_g))
+    return message, url_for("lots.show", lot_id=lot.id)
 
 
 @bp.route("/c/<code>/lots/merge", methods=["POST"])
@@ -442,31 +449,33 @@ def split(lot_id: str) -> Any:
     occurred_on = form_date(request.form.get("occurred_on"), "occurred_on", errors)
     if errors:
         return _page(lot, errors, 422)
-    try:
-        made = lots.split_lot(
+
+    def redraw(found: dict[str, list[str]]) -> Any:
+        if "parts_kg" in found:
+            found["parts"] = found.pop("parts_kg")
+        return _page(lot, found, 422)
+
+    back = url_for("lots.show", lot_id=lot.id)
+    return form_action(
+        lambda: lots.split_lot(
             get_session(),
             lot=lot,
             parts_g=parts,  # type: ignore[arg-type]
             user_id=user_id(),
             occurred_on=occurred_on,
             note=request.form.get("note"),
-        )
-    except ValidationFailed as error:
-        found = error.errors()
-        if "parts_kg" in found:
-            found["parts"] = found.pop("parts_kg")
-        return _page(lot, found, 422)
-    except Conflict as error:
-        return refused(error, url_for("lots.show", lot_id=lot.id))
-    flash(
-        _(
-            "Lot %(code)s split into %(codes)s.",
-            code=lot.code,
-            codes=", ".join(m.code for m in made),
         ),
-        "success",
+        redraw,
+        lambda made: (
+            _(
+                "Lot %(code)s split into %(codes)s.",
+                code=lot.code,
+                codes=", ".join(m.code for m in made),
+            ),
+            back,
+        ),
+        back=back,
     )
-    return redirect(url_for("lots.show", lot_id=lot.id), code=303)
 
 
 @bp.route("/lots/<lot_id>/publish", methods=["POST"])
@@ -496,25 +505,22 @@ def process(lot_id: str) -> Any:
         errors["output_kg"] = [_("Weigh the output and enter its kilograms.")]
     if errors:
         return _page(lot, errors, 422)
-    try:
-        made = lots.process_lot(
+    return form_action(
+        lambda: lots.process_lot(
             get_session(),
             lot=lot,
-            process=form.get("process", ""),
-            output_form=form.get("output_form", ""),
+            **form_text("process", "output_form"),
             output_g=output_g,  # type: ignore[arg-type]
             confirm_yield=form.get("confirm_yield") == "on",
             site_id=parse_uuid(form.get("site_id")),
             user_id=user_id(),
             occurred_on=occurred_on,
             note=form.get("note"),
-        )
-    except ValidationFailed as error:
-        return _page(lot, error.errors(), 422)
-    except Conflict as error:
-        return refused(error, url_for("lots.show", lot_id=lot.id))
-    flash(_("Lot %(code)s made: %(kg)s kg.", code=made.code, kg=kg_text(made.weight_g)), "success")
-    return redirect(url_for("lots.show", lot_id=made.id), code=303)
+        ),
+        lambda errors: _page(lot, errors, 422),
+        _made,
+        back=url_for("lots.show", lot_id=lot.id),
+    )
 
 
 @bp.route("/operations/<operation_id>/void", methods=["POST"])

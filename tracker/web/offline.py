@@ -118,22 +118,33 @@ def _render_devices(
                 session, receipt_blocks.open_blocks(session, device)
             ).values()
         )
-    users = devices.enrolled_by(session, found)
-    centres = {c.id: c for c in deliveries.centres(session, coop)}
-    return (
-        render_template(
-            "offline/devices.html",
-            coop=coop,
-            devices=found,
-            held=held,
-            users=users,
-            centres=centres,
-            errors=errors,
-            failed=failed,
-            idempotency_key=uuid.uuid4().hex,
-        ),
+    return _rows_page(
+        "offline/devices.html",
+        coop,
+        errors,
+        failed,
         status,
+        devices=found,
+        held=held,
+        users=devices.enrolled_by(session, found),
+        centres={c.id: c for c in deliveries.centres(session, coop)},
     )
+
+
+def _rows_page(
+    template: str, coop: Any, errors: dict[str, Any], failed: Any, status: int, **context: Any
+) -> Any:
+    """A managers' page of rows that each have a void form: drawn again after a refusal
+    with its `errors` beside the `failed` row."""
+    html = render_template(
+        template,
+        coop=coop,
+        errors=errors,
+        failed=failed,
+        idempotency_key=uuid.uuid4().hex,
+        **context,
+    )
+    return html, status
 
 
 @bp.route("/devices/<device_id>/revoke", methods=["POST"])
@@ -165,20 +176,15 @@ def receipt_blocks_page(code: str) -> Any:
 
 def _render_blocks(coop: Any, errors: dict[str, Any], failed: Any, status: int = 200) -> Any:
     """The receipt-number account page (errors from a refused void shown on it)."""
-    session = get_session()
-    accounts = receipt_blocks.account(session, coop)
-    return (
-        render_template(
-            "offline/receipt_blocks.html",
-            coop=coop,
-            accounts=accounts,
-            number=deliveries.receipt_number,
-            can_manage=may(Permission.MANAGE, coop),
-            errors=errors,
-            failed=failed,
-            idempotency_key=uuid.uuid4().hex,
-        ),
+    return _rows_page(
+        "offline/receipt_blocks.html",
+        coop,
+        errors,
+        failed,
         status,
+        accounts=receipt_blocks.account(get_session(), coop),
+        number=deliveries.receipt_number,
+        can_manage=may(Permission.MANAGE, coop),
     )
 
 

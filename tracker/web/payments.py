@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
@@ -35,7 +35,14 @@ from ..services.cooperatives import season_of
 from ..services.errors import ValidationFailed
 from ..services.vocabulary import CROP_LABELS, FORM_LABELS, REPORT_CLAIM_LABELS, label
 from . import listing, nav
-from .context import login_required_for, show_cooperative, user_id, void_with_reason
+from .context import (
+    form_action,
+    form_text,
+    login_required_for,
+    show_cooperative,
+    user_id,
+    void_with_reason,
+)
 
 bp = login_required_for(Blueprint("payments", __name__))
 
@@ -73,7 +80,7 @@ def index(code: str) -> Any:
     coop = guard.record("code")
     g.coop = coop
     season = _season(coop, request.args.get("season"))
-    return _render_index(coop, season, request.args.get("q", "").strip(), {}, {}, 200)
+    return _render_index(coop, season, request.args.get("q", "").strip())
 
 
 def _list_filters(coop: Cooperative) -> tuple[listing.Filters, staff_lists.PaymentFilter]:
@@ -104,7 +111,6 @@ def listing_page(code: str) -> Any:
     view = listing.page(
         filters,
         lambda: staff_lists.payments(coop, wanted),
-        endpoint="payments.listing_page",
         export_endpoint="payments.export",
     )
     html = render_template(
@@ -139,21 +145,15 @@ def export(code: str) -> Response:
     )
 
 
-def _render_index(
-    coop: Cooperative,
-    season: int,
-    q: str,
-    errors: dict[str, list[str]],
-    values: dict[str, Any],
-    status: int,
-) -> Any:
+def _render_index(coop: Cooperative, season: int, q: str = "", **form: Any) -> Any:
+    """The season's payments page; `form` as `_season_page` takes it."""
     session = get_session()
     listed, balances, recent = payments.overview(session, coop, season, q, shown=SHOWN)
-    html = render_template(
+    return _season_page(
         "payments/index.html",
-        coop=coop,
-        season=season,
-        seasons=payments.seasons_of(session, coop),
+        coop,
+        season,
+        **form,
         q=q,
         families=listed,
         balances=balances,
@@ -168,15 +168,37 @@ def _render_index(
         crop_labels=CROP_LABELS,
         form_labels=FORM_LABELS,
         form_names=lambda forms: ", ".join(label(FORM_LABELS, f) for f in forms),
-        void_errors=any(k.startswith("void-") for k in errors),
+        void_errors=any(k.startswith("void-") for k in form.get("errors") or {}),
         crops=list(Crop),
         label=label,
+        pending_prices=prices.pending_deliveries(session, coop),
+    )
+
+
+def _season_page(
+    template: str,
+    coop: Cooperative,
+    season: int,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+    **context: Any,
+) -> tuple[str, int]:
+    """A page of the cooperative's payments in a season, with the seasons to choose from
+    and its forms: drawn again after a refusal with their `errors`, the `values` sent and
+    the answer's `status`."""
+    html = render_template(
+        template,
+        coop=coop,
+        season=season,
+        seasons=payments.seasons_of(get_session(), coop),
         kind_labels=payments.KIND_LABELS,
         fmt=_fmt(coop),
-        errors=errors,
-        values=values,
+        errors=errors or {},
+        values=values or {},
         idempotency_key=uuid.uuid4().hex,
-        pending_prices=prices.pending_deliveries(session, coop),
+        **context,
     )
     return html, status
 
@@ -195,31 +217,35 @@ def add_rule(code: str) -> Any:
     coop = guard.record("code", Permission.MANAGE)
     g.coop = coop
     form = request.form
-    try:
-        rule = premiums.add_premium_rule(
+
+    def redraw(errors: dict[str, list[str]]) -> Any:
+        season = _safe_season(coop, form.get("season"))
+        values: dict[str, Any] = dict(form)
+        values["forms"] = form.getlist("forms")
+        return _render_index(coop, season, errors=errors, values=values, status=422)
+
+    return form_action(
+        lambda: premiums.add_premium_rule(
             get_session(),
             coop=coop,
-            name=form.get("name", ""),
-            season=form.get("season", ""),
+            **form_text("name", "season", "unit", "note"),
             rate_minor=_minor(form.get("rate"), "rate"),
-            unit=form.get("unit", ""),
             forms=form.getlist("forms"),
             claim_type=form.get("claim_type") or None,
             woman_led_only=form.get("woman_led_only") == "on",
             crop=form.get("crop") or None,
-            note=form.get("note", ""),
             user_id=user_id(),
-        )
-    except ValidationFailed as error:
-        season = _safe_season(coop, form.get("season"))
-        values: dict[str, Any] = dict(form)
-        values["forms"] = form.getlist("forms")
-        return _render_index(coop, season, "", error.errors(), values, 422)
-    flash(
-        _("Premium “%(name)s” added for season %(season)s.", name=rule.name, season=rule.season),
-        "success",
+        ),
+        redraw,
+        lambda rule: (
+            _(
+                "Premium “%(name)s” added for season %(season)s.",
+                name=rule.name,
+                season=rule.season,
+            ),
+            url_for("payments.index", code=coop.code, season=rule.season),
+        ),
     )
-    return redirect(url_for("payments.index", code=coop.code, season=rule.season), 303)
 
 
 @bp.route("/premium-rules/<rule_id>/void", methods=["POST"])
@@ -231,7 +257,7 @@ def void_rule(rule_id: str) -> Any:
     return void_with_reason(
         premiums.void_premium_rule,
         lambda errors: _render_index(
-            coop, rule.season, "", {f"void-{rule.id}": errors.get("reason", [])}, {}, 422
+            coop, rule.season, errors={f"void-{rule.id}": errors.get("reason", [])}, status=422
         ),
         back=url_for("payments.index", code=coop.code, season=rule.season),
         done=_("Premium “%(name)s” voided.", name=rule.name),
@@ -254,39 +280,27 @@ def _safe_season(coop: Cooperative, value: str | None) -> int:
 def family(family_id: str) -> Any:
     family_ = guard.record("family_id")
     coop = show_cooperative(family_)
-    return _render_family(coop, family_, _season(coop, request.args.get("season")), {}, {}, 200)
+    return _render_family(coop, family_, _season(coop, request.args.get("season")))
 
 
-def _render_family(
-    coop: Cooperative,
-    family_: Family,
-    season: int,
-    errors: dict[str, list[str]],
-    values: dict[str, Any],
-    status: int,
-) -> Any:
+def _render_family(coop: Cooperative, family_: Family, season: int, **form: Any) -> Any:
+    """A family's payments in a season; `form` as `_season_page` takes it."""
     session = get_session()
-    html = render_template(
+    return _season_page(
         "payments/family.html",
-        coop=coop,
+        coop,
+        season,
+        **form,
         family=family_,
         community=families.community_of(session, family_),
-        season=season,
-        seasons=payments.seasons_of(session, coop),
         balance=payments.balance(session, family_, season),
         lines=payments.delivery_lines(session, family_, season),
         history=payments.payments_of(session, family_, season),
         kinds=[(k.value, payments.KIND_LABELS[k]) for k in PaymentKind],
         methods=[(m.value, payments.METHOD_LABELS[m]) for m in PaymentMethod],
-        kind_labels=payments.KIND_LABELS,
         method_labels=payments.METHOD_LABELS,
-        fmt=_fmt(coop),
-        errors=errors,
-        values=values,
         today=payments.today(),
-        idempotency_key=uuid.uuid4().hex,
     )
-    return html, status
 
 
 def _parse_day(value: str) -> date:
@@ -349,18 +363,22 @@ def record(family_id: str) -> Any:
     family_ = guard.record("family_id", Permission.MANAGE)
     coop = show_cooperative(family_)
     season = _safe_season(coop, request.form.get("season"))
-    try:
+
+    def pay() -> Payment:
         chosen = payments.check_season(coop, request.form.get("season", ""))
-        payment = payments.record_payment(
-            get_session(),
-            family=family_,
-            data=_form_payment(chosen),
-            user_id=user_id(),
-        )
-    except ValidationFailed as error:
-        return _render_family(coop, family_, season, error.errors(), dict(request.form), 422)
-    flash(_("Payment %(receipt)s recorded.", receipt=payments.receipt_code(payment)), "success")
-    return redirect(url_for("payments.show", payment_id=payment.id), 303)
+        data = _form_payment(chosen)
+        return payments.record_payment(get_session(), family=family_, data=data, user_id=user_id())
+
+    return form_action(
+        pay,
+        lambda errors: _render_family(
+            coop, family_, season, errors=errors, values=dict(request.form), status=422
+        ),
+        lambda payment: (
+            _("Payment %(receipt)s recorded.", receipt=payments.receipt_code(payment)),
+            url_for("payments.show", payment_id=payment.id),
+        ),
+    )
 
 
 # -- one payment --------------------------------------------------------------------------------

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..db import get_session
 from ..models import Cooperative
 from ..services import lot_pages, lots, vocabulary
 from ..services.access import Permission
-from ..services.errors import ValidationFailed
-from .context import form_text, login_required_for, may, use_cooperative
+from .context import form_action, form_text, login_required_for, may, use_cooperative
 
 bp = login_required_for(Blueprint("products", __name__))
 
@@ -58,14 +57,16 @@ def _row_errors(found: dict[str, list[str]], form: Any) -> dict[str, list[str]]:
 def save_product(code: str) -> Any:
     coop = use_cooperative(code, Permission.MANAGE)
     form = request.form
-    try:
-        product = lots.set_product(
+    return form_action(
+        lambda: lots.set_product(
             get_session(),
             coop=coop,
             **form_text("crop", "form", "name"),
             gtin=form.get("gtin") or None,
-        )
-    except ValidationFailed as error:
-        return _products_page(coop, _row_errors(error.errors(), form), 422)
-    flash(_("Product %(name)s saved.", name=product.name), "success")
-    return redirect(url_for("products.products", code=coop.code), code=303)
+        ),
+        lambda errors: _products_page(coop, _row_errors(errors, form), 422),
+        lambda product: (
+            _("Product %(name)s saved.", name=product.name),
+            url_for("products.products", code=coop.code),
+        ),
+    )

@@ -5,15 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -25,15 +17,15 @@ from ..models import Cooperative, Shipment
 from ..services import claims as claims_engine
 from ..services import epcis_facts, shipment_pages, shipments, vocabulary
 from ..services.access import Permission
-from ..services.errors import Conflict, ValidationFailed
 from . import nav
 from .context import (
     claim_and_crop_labels,
+    form_action,
     form_date,
+    form_text,
     login_required_for,
     may,
     parse_uuid,
-    refused,
     show_cooperative,
     use_cooperative,
     user_id,
@@ -92,24 +84,22 @@ def create(code: str) -> Any:
     lot_ids = [i for i in (parse_uuid(raw) for raw in form.getlist("lot")) if i is not None]
     if errors:
         return _render_new(coop, errors, 422)
-    try:
-        shipment = shipments.create_shipment(
+    return form_action(
+        lambda: shipments.create_shipment(
             get_session(),
             coop=coop,
-            buyer_name=form.get("buyer_name", ""),
-            buyer_country=form.get("buyer_country", ""),
+            **form_text("buyer_name", "buyer_country", "contract", "container"),
             shipped_on=shipped_on,
             lot_ids=lot_ids,
-            contract=form.get("contract", ""),
-            container=form.get("container", ""),
             user_id=user_id(),
-        )
-    except ValidationFailed as error:
-        return _render_new(coop, error.errors(), 422)
-    except Conflict as error:
-        return refused(error, url_for("shipments.new", code=coop.code))
-    flash(_("Shipment to %(buyer)s recorded.", buyer=shipment.buyer_name), "success")
-    return redirect(url_for("shipments.show", shipment_id=shipment.id), code=303)
+        ),
+        lambda errors: _render_new(coop, errors, 422),
+        lambda shipment: (
+            _("Shipment to %(buyer)s recorded.", buyer=shipment.buyer_name),
+            url_for("shipments.show", shipment_id=shipment.id),
+        ),
+        back=url_for("shipments.new", code=coop.code),
+    )
 
 
 def _page(shipment: Shipment, errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
