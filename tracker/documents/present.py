@@ -137,11 +137,27 @@ def title(facts: Provenance) -> str:
     )
 
 
+def map_labels(title: str, *, plot: str, flagged: str, protected_area: str) -> maps.Labels:
+    """The words on a plots map in the reader's language: the caller's title and legend,
+    the compass and graticule letters ("N", "76,44°O") and the locale for its numbers."""
+    return maps.Labels(
+        title=title,
+        plot=plot,
+        flagged=flagged,
+        protected_area=protected_area,
+        north=_("N"),
+        south=_("S"),
+        east=_("E"),
+        west=_("W"),
+        locale=str(get_locale() or "es"),
+    )
+
+
 def plot_map(facts: Provenance, *, width: int = 420, height: int = 300) -> Markup:
     """The plots of the lot as an SVG map (no tiles, no script)."""
     shapes = [maps.Shape(p.geometry, p.flagged) for p in facts.plots]
-    labels = maps.Labels(
-        title=formatting.ngettext(
+    labels = map_labels(
+        formatting.ngettext(
             "Map of the %(num)s plot this lot comes from",
             "Map of the %(num)s plots this lot comes from",
             facts.origin.plots,
@@ -149,11 +165,6 @@ def plot_map(facts: Provenance, *, width: int = 420, height: int = 300) -> Marku
         plot=_("Plot of this lot"),
         flagged=_("Plot inside the protected area"),
         protected_area=_("Protected area (boundary)"),
-        north=_("N"),
-        south=_("S"),
-        east=_("E"),
-        west=_("W"),
-        locale=str(get_locale() or "es"),
     )
     return maps.plots_svg(
         shapes,

@@ -14,7 +14,7 @@ from marshmallow import EXCLUDE
 
 from .. import guard
 from ..db import get_session
-from ..documents import content_cache, csv_export, maps, qr
+from ..documents import content_cache, csv_export, maps, present, qr
 from ..expensive import document_limit
 from ..idempotency import idempotent
 from ..models import Family
@@ -206,16 +206,11 @@ def family_map(coop: Any, plot_list: list[Any], flags: dict[Any, list[Any]]) -> 
     if not shapes:
         return ""
     area = json.loads(coop.protected_area_geojson) if coop.protected_area_geojson else None
-    labels = maps.Labels(
-        title=_("Map of the family's plots"),
+    labels = present.map_labels(
+        _("Map of the family's plots"),
         plot=_("Plot"),
         flagged=_("Plot in the protected area"),
         protected_area=_("Protected area"),
-        north=_("N"),
-        south=_("S"),
-        east=_("E"),
-        west=_("W"),
-        locale=str(get_locale() or "es"),
     )
     return maps.plots_svg(shapes, labels, protected_area=area, width=480, height=300)
 
