@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,13 +69,6 @@ def use_cooperative(code: str, permission: Permission = Permission.READ) -> Coop
     return coop
 
 
-def use_record(model: type, record_id: Any, permission: Permission = Permission.READ) -> Any:
-    """A record by id, checked against the user's cooperatives; its cooperative goes in the menu."""
-    record: Any = access.load(get_session(), model, record_id, principal(), permission)
-    show_cooperative(record)
-    return record
-
-
 def show_cooperative(record: Any) -> Cooperative:
     """Put the record's cooperative in the menu (guard already checked access)."""
     coop = access.cooperative_of(get_session(), record)
@@ -111,20 +103,6 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
-
-
-def permission_required(permission: Permission):
-    """Decorate a view taking `code`: load and check the cooperative first."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            use_cooperative(kwargs["code"], permission)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def role_label(role: str | None) -> str:
