@@ -16,18 +16,6 @@
 
   // -- numbers as clerks type them ---------------------------------------------------------
 
-  function number(text) {
-    // Kilograms as clerks type them: "41,3" or "41.3" (no thousands separators at a scale).
-    if (!text) return NaN;
-    return parseFloat(String(text).trim().replace(/\s/g, "").replace(",", "."));
-  }
-
-  function format(value, decimals) {
-    return value.toLocaleString(LANG, {
-      minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: "always",
-    });
-  }
-
   // The same reading of a number as the server's (schemas.common.parse_decimal): a
   // decimal comma or point, Spanish or English thousands; returns "123.45" or null.
   function decimalText(text) {
@@ -48,6 +36,27 @@
   function ambiguous(text, places) {
     const s = String(text || "").trim().replace(/\s/g, "");
     return places < 3 && /^[1-9]\d{0,2}[.,]\d{3}$/.test(s) ? { typed: s, whole: s.replace(/[.,]/g, "") } : null;
+  }
+
+  // More decimals than are stored ("0,725" soles, "41,3005" kg): the server refuses them
+  // (schemas.common.parse_decimal), so the phone must not round them into a figure the
+  // clerk never typed.
+  function tooPrecise(text, places) {
+    const fraction = String(text).split(".")[1] || "";
+    return fraction.replace(/0+$/, "").length > places;
+  }
+
+  // The server's words for too many decimals, carried by the form in the page's language
+  // (templates/deliveries/new.html); an older page kept offline says "Not a number.".
+  function decimalsMessage(form, places) {
+    return (form && form.dataset["decimals" + places]) || t("not_number");
+  }
+
+  // Kilograms typed at the scale ("41,3", "1.234,5") as the server reads them, in grams;
+  // NaN for what it refuses.
+  function typedGrams(raw) {
+    const text = decimalText(raw);
+    return text && !tooPrecise(text, 3) ? scaled(text, 3) : NaN;
   }
 
   // "41.35" with 3 places -> 41350, rounded half up (as the server rounds).
@@ -128,6 +137,21 @@
     return new Date(Date.parse(iso) + Number(offset) * 60000).toLocaleString(LANG, { ...style, timeZone: "UTC" });
   }
 
+  // The receipt's footer as the server's receipt writes it (templates/deliveries/
+  // _receipt.html): a delivery dated another day than it was recorded (a paper book typed
+  // in the next morning) says both, "5/12/26 · registrado 6/12/26, 8:10"; `later` is the
+  // template's "recorded %(moment)s" in the page's language.
+  function recordedLine(r, later) {
+    const moment = recordedText(r.recorded, r.utc_offset);
+    const offset = r.utc_offset === null || r.utc_offset === undefined ? NaN : Number(r.utc_offset);
+    if (!later || !Number.isFinite(offset) || !r.date) return moment;
+    const recordedOn = new Date(Date.parse(r.recorded) + offset * 60000).toISOString().slice(0, 10);
+    if (recordedOn === r.date) return moment;
+    const [y, m, d] = String(r.date).split("-").map(Number);
+    const day = new Date(y, m - 1, d).toLocaleDateString(LANG, { dateStyle: "short" });
+    return day + " · " + later.split("%(moment)s").join(moment);
+  }
+
   function dayText(iso) {
     const [y, m, d] = String(iso).split("-").map(Number);
     return new Date(y, m - 1, d).toLocaleDateString(LANG, { day: "numeric", month: "short", year: "numeric" });
@@ -152,15 +176,16 @@
     const tare = root.querySelector("[data-tare]");
     const out = root.querySelector("[data-net]");
     if (!gross || !out) return;
-    const g = number(gross.value);
-    const tr = tare && tare.value ? number(tare.value) : 0;
-    const net = g - tr;
-    out.textContent = isFinite(net) && net > 0 ? format(net, 1) : "—";
+    // In grams, read as the server reads them and written as the receipt writes the net
+    // (formatting.weighing): "1.234,5" typed is 1.234,5 kg, 41,25 − 0,2 is 41,05 kg.
+    const net = typedGrams(gross.value) - (tare && tare.value.trim() ? typedGrams(tare.value) : 0);
+    const shown = Number.isFinite(net) && net > 0;
+    out.textContent = shown ? kg(net) : "—";
     const quintal = root.querySelector("[data-quintal]");
     const formSelect = root.querySelector("[data-form-select]");
     if (quintal && formSelect) {
       const grams = quintal.getAttribute("data-grams-" + formSelect.value);
-      quintal.textContent = grams && isFinite(net) && net > 0 ? quintales(Math.round(net * 1000), Number(grams)) + " " + quintal.dataset.label : "";
+      quintal.textContent = grams && shown ? quintales(net, Number(grams)) + " " + quintal.dataset.label : "";
     }
   }
 
@@ -543,12 +568,23 @@
     if (first) first.focus();
   }
 
+  // Gross and tare in grams, checked as the server checks them (`number` reads a field,
+  // `add` names its error); undefined for too many decimals, already said.
+  function weights(data, number, add) {
+    const gross = number("gross_kg", data.get("gross_kg"), 3);
+    const tare = number("tare_kg", data.get("tare_kg") || "0", 3);
+    if (gross !== undefined && !(gross > 0 && gross <= MAX_GROSS_G)) add("gross_kg", "gross_range", { max: MAX_GROSS_G / 1000 });
+    if (tare !== undefined && !(tare >= 0)) add("tare_kg", "not_number");
+    else if (tare !== undefined && gross > 0 && tare >= gross) add("tare_kg", "tare_less");
+    return { gross, tare };
+  }
+
   // The form's values, checked as the server checks them; a payload for the API and what
   // the receipt prints, computed exactly as the server computes its amounts.
   function collect(form) {
     const data = new FormData(form);
     const errors = [];
-    const add = (field, key, values) => errors.push({ field, message: t(key, values) });
+    const add = (field, key, values) => errors.push({ field, message: key ? t(key, values) : values.text });
     // A number of `places` decimals typed in `field`, scaled; NaN (and the field's error
     // added) when it is a thousand-or-decimal puzzle.
     const number = (field, raw, places) => {
@@ -558,6 +594,10 @@
         return undefined;
       }
       const text = decimalText(raw);
+      if (text && tooPrecise(text, places)) {
+        add(field, null, { text: decimalsMessage(form, places) });
+        return undefined;
+      }
       return text ? scaled(text, places) : NaN;
     };
     const family = off().family(data.get("family_id"));
@@ -569,13 +609,7 @@
     const plots = family ? family.plots.filter((p) => p.crop === crop) : [];
     if (family && !plotId) add("plot_id", plots.length ? "choose_plot" : "no_plot");
     const plot = family ? family.plots.find((p) => p.id === plotId) : null;
-    const grossText = decimalText(data.get("gross_kg"));
-    const tareText = decimalText(data.get("tare_kg") || "0");
-    const gross = grossText ? scaled(grossText, 3) : NaN;
-    const tare = tareText ? scaled(tareText, 3) : NaN;
-    if (!(gross > 0 && gross <= MAX_GROSS_G)) add("gross_kg", "gross_range", { max: MAX_GROSS_G / 1000 });
-    if (!(tare >= 0)) add("tare_kg", "not_number");
-    else if (gross > 0 && tare >= gross) add("tare_kg", "tare_less");
+    const { gross, tare } = weights(data, number, add);
     let moisture = null;
     const moistureRaw = data.get("moisture_pct");
     if (moistureRaw && String(moistureRaw).trim()) {
@@ -661,6 +695,9 @@
     if (!template) return null;
     const node = template.content.firstElementChild.cloneNode(true);
     const r = entry.receipt;
+    // Discarded by the clerk: its number is void, and a reprint says so.
+    const discarded = entry.status === "discarded";
+    const voidText = (node.querySelector("[data-slot=void_reason]") || { dataset: {} }).dataset.text || "%(reason)s";
     const values = {
       coop: r.coop,
       centre: r.centre,
@@ -684,7 +721,8 @@
       premium: money(r.premium_minor),
       total: currencySymbol(r.currency) + "\u00a0" + money(r.amount_minor + r.premium_minor),
       clerk: r.clerk,
-      recorded: recordedText(r.recorded, r.utc_offset),
+      recorded: recordedLine(r, (node.querySelector("[data-later]") || { dataset: {} }).dataset.later),
+      void_reason: discarded ? voidText.split("%(reason)s").join(entry.discard_reason || "") : "",
     };
     node.querySelectorAll("[data-slot]").forEach((slot) => { slot.textContent = values[slot.dataset.slot] || ""; });
     const drop = {
@@ -696,6 +734,7 @@
       per_quintal: r.pending || !r.price_per_quintal_minor,
       pending: !r.pending,
       premium: !r.premium_per_kg_minor,
+      voided: !discarded,
     };
     node.querySelectorAll("[data-row]").forEach((row) => { if (drop[row.dataset.row]) row.remove(); });
     return node;
@@ -709,6 +748,17 @@
     area.append(node);
     document.body.classList.add("print-receipt");
     window.print();
+  }
+
+  // A stored delivery is printed again as the cooperative keeps it now (a price set
+  // afterwards, a correction, its claims): the server's receipt while there is a network;
+  // the copy kept on the phone only without one.
+  function printAgain(entry) {
+    if (entry.status === "stored" && entry.delivery_id && navigator.onLine) {
+      window.location.assign("/deliveries/" + encodeURIComponent(entry.delivery_id) + "/receipt?fresh=1");
+    } else {
+      printEntry(entry);
+    }
   }
 
   window.addEventListener("afterprint", () => document.body.classList.remove("print-receipt"));
@@ -915,7 +965,7 @@
     }
     const actions = element("p", { class: "actions" });
     const reprint = element("button", { type: "button", class: "secondary outline", text: t("reprint") });
-    reprint.addEventListener("click", () => printEntry(entry));
+    reprint.addEventListener("click", () => printAgain(entry));
     actions.append(reprint);
     if (entry.status === "refused") {
       actions.prepend(element("a", { role: "button", href: root.dataset.formUrl + "?fix=" + encodeURIComponent(entry.key), text: t("fix") }));
