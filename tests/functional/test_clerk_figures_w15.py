@@ -2,12 +2,13 @@
 tests/browser/test_clerk_offline_figures_w15.py). Defect found by helper-87:
 
 1. The delivery list's total value counted the premium of deliveries whose price is still
-   to be defined, while their rows (and their receipts: "Valor total: por definir") show
-   no value. A day with one delivery of 41,1 kg at S/ 8,73 + 0,45 premium (S/ 358,80 +
-   S/ 18,50 = S/ 377,30) and one of 41,1 kg "precio por definir" with 0,40 premium
-   (S/ 16,44) read "S/ 393,74 (1 entrega aún por precio)" above rows adding up to
-   S/ 377,30: a clerk closing the day's cash found S/ 16,44 nobody could point to. Now
-   the total is what the rows show, and the note names what is still to be priced.
+   to be defined (the premium is set at the scale and is the family's, as the payments
+   pages count it), while their rows showed only "por definir". A day with one delivery
+   of 41,1 kg at S/ 8,73 + 0,45 premium (S/ 358,80 + S/ 18,50 = S/ 377,30) and one of
+   41,1 kg "precio por definir" with 0,40 premium (S/ 16,44) read "S/ 393,74" above rows
+   adding up to S/ 377,30: a clerk closing the day's cash found S/ 16,44 nobody could
+   point to. The waiting row now shows its premium, "S/ 16,44, precio por definir", as
+   the family's page does, and the rows add up to the total.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ def test_the_delivery_lists_total_is_what_its_rows_show(db, world, client, auth)
     html = client.get("/c/COOPA/deliveries", headers=ES).get_data(as_text=True)
     rows = rows_text(html)
     assert any(priced.receipt_number in r and "377,30" in r for r in rows), rows
-    assert any(waiting.receipt_number in r and "por definir" in r for r in rows), rows
+    assert any(
+        waiting.receipt_number in r and "16,44" in r and "precio por definir" in r for r in rows
+    ), rows
     head = html.split("</hgroup>")[0]
-    assert "S/\xa0377,30" in head and "393,74" not in head, head
+    assert "S/\xa0393,74" in head, head
     # Once its price is set, the delivery counts in full.
     prices.set_delivery_price(db, delivery=waiting, price_per_kg_minor=873)
     db.commit()

@@ -28,6 +28,7 @@ from ..schemas.delivery import CSV as DELIVERY_CSV
 from ..services.audit_trail import Writing
 from ..services.families import PRIVATE_FIELDS
 from ..services.imports import FAMILY_COLUMNS, PLOT_COLUMNS, SPANISH_HEADERS
+from ..services.payment_terms import receipt_code
 from .csvsafe import cell as safe_cell  # the export's formula guard
 
 if TYPE_CHECKING:
@@ -289,6 +290,9 @@ LIST_HEADERS: dict[str, dict[str, str]] = {
         "reference": "referencia",
         "voided": "anulado",
         "void_reason": "motivo_anulacion",
+        # Last, so the columns before keep their places: the code printed on the family's
+        # receipt (P-1A2B3C4D), to tick the paper receipts off against the export.
+        "receipt": "comprobante",
     },
     "coverage": {
         "member_code": "codigo_socio",
@@ -411,7 +415,8 @@ def lapsed(rows: Iterable[Any], dialect: Dialect, claim_names: dict[str, str]) -
 
 
 def payments(rows: Iterable[tuple[Any, Family]], dialect: Dialect, currency: str) -> Iterator[str]:
-    """Payments (with their family) as CSV: amounts in the currency's units."""
+    """Payments (with their family) as CSV: amounts in the currency's units, and the code
+    the family's receipt carries."""
     words = SPANISH_PAYMENT_WORDS if dialect.spanish else {}
     return _streamed(
         "payments",
@@ -429,6 +434,7 @@ def payments(rows: Iterable[tuple[Any, Family]], dialect: Dialect, currency: str
                 safe_cell(p.reference),
                 dialect.yes(p.voided_at is not None),
                 safe_cell(p.void_reason),
+                receipt_code(p),
             ]
             for p, family in rows
         ),

@@ -95,14 +95,11 @@ def deliveries(coop: Cooperative, f: DeliveryFilter) -> Any:
 
 def delivery_totals(session: Session, coop: Cooperative, f: DeliveryFilter) -> tuple[int, int, int]:
     """Net grams and what they are worth (with premiums) of the filter's valid deliveries,
-    and how many of them still await their price (worth nothing yet, not paid at 0). The
-    worth is what the rows show: a delivery still to be priced shows no value (its
-    receipt's total is "to be defined"), so its premium is not counted either."""
-    worth_of = col(Delivery.amount_minor) + col(Delivery.premium_minor)
+    and how many of them still await their price (worth nothing yet, not paid at 0)."""
     net, worth, pending = session.execute(
         select(
             func.coalesce(func.sum(col(Delivery.net_g)), 0),
-            func.coalesce(func.sum(case((col(Delivery.price_pending), 0), else_=worth_of)), 0),
+            func.coalesce(func.sum(col(Delivery.amount_minor) + col(Delivery.premium_minor)), 0),
             func.coalesce(func.sum(case((col(Delivery.price_pending), 1), else_=0)), 0),
         )
         .join(Family, col(Family.id) == col(Delivery.family_id))
