@@ -67,13 +67,15 @@ class DayPrices(MethodView):
 class DeliveryPrice(MethodView):
     @blp.write(SetPriceSchema, 200, DeliverySchema)
     def post(self, data: dict[str, Any], delivery_id: str) -> Any:
-        """Set the price of a delivery weighed with its price to be defined (managers);
-        its amount follows, its receipt number stays."""
+        """Set the price of a delivery weighed with its price to be defined (managers):
+        `price_per_kg`, or `price_per_quintal` for green or dry parchment coffee (the
+        amount then worked out from the quintal); its receipt number stays."""
         delivery = guard.record("delivery_id", Permission.MANAGE)
         fixed = prices.set_delivery_price(
             get_session(),
             delivery=delivery,
-            price_per_kg_minor=data["price_per_kg_minor"],
+            price_per_kg_minor=data.get("price_per_kg_minor"),
             premium_per_kg_minor=data.get("premium_per_kg_minor"),
+            price_per_quintal_minor=data.get("price_per_quintal_minor"),
         )
         return delivery_views([fixed])[0]

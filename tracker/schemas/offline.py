@@ -225,9 +225,18 @@ class DayPriceSchema(IntakeSchema):
 
 
 class SetPriceSchema(IntakeSchema):
-    """The price of a delivery weighed with its price to be defined."""
+    """The price of a delivery weighed with its price to be defined: per kg, or per
+    quintal for coffee sold by the quintal (the service requires one of the two)."""
 
-    price_per_kg = Money(attribute="price_per_kg_minor", required=True, maximum=Decimal(100_000))
+    price_per_kg = Money(
+        attribute="price_per_kg_minor", load_default=None, allow_none=True, maximum=Decimal(100_000)
+    )
+    price_per_quintal = Money(
+        attribute="price_per_quintal_minor",
+        load_default=None,
+        allow_none=True,
+        maximum=Decimal(10_000_000),
+    )
     premium_per_kg = Money(
         attribute="premium_per_kg_minor",
         load_default=None,

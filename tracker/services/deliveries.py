@@ -25,10 +25,10 @@ from ..models.enums import FORMS_BY_CROP
 from . import bulk, families, settlements
 from .errors import Conflict, NotFound, ValidationFailed
 from .money import amount_for
-from .prices import price_on
+from .prices import price_on, price_per_quintal
 from .rows import by_code, lock_fresh, mark_voided
 from .text import given_reason
-from .vocabulary import CROP_LABELS, QUINTAL_G, local_today
+from .vocabulary import CROP_LABELS, local_today
 
 EARLIEST = date(2000, 1, 1)
 
@@ -113,24 +113,6 @@ _INPUT_FALLBACKS = tuple((spec.name, _fallback(spec)) for spec in fields(Deliver
 # The fields stored as given, and how `record_many` reads them off one DeliveryData.
 _GIVEN = tuple(spec.name for spec in fields(DeliveryData) if not spec.metadata.get("resolved"))
 _given = attrgetter(*_GIVEN)
-
-
-def per_kg_from_quintal(form: str, per_quintal_minor: int) -> int:
-    """A price per quintal (46 kg green, 55.2 kg dry parchment) as a price per kg."""
-    grams = QUINTAL_G.get(form)
-    if grams is None:
-        raise ValidationFailed(
-            {"price_per_quintal": [_l("Quintal prices apply to green or dry parchment coffee.")]}
-        )
-    return (per_quintal_minor * 1000 + grams // 2) // grams
-
-
-def price_per_quintal(data: DeliveryData, per_quintal_minor: int) -> None:
-    """Price the delivery per quintal: the exact amount paid, and its per-kg equivalent."""
-    data.price_per_quintal_minor = per_quintal_minor
-    data.price_per_kg_minor = per_kg_from_quintal(data.form, per_quintal_minor)
-    grams = QUINTAL_G[data.form]
-    data.amount_minor = (max(data.net_g, 0) * per_quintal_minor + grams // 2) // grams
 
 
 def check_values(data: DeliveryData, *, today: date) -> dict[str, list[str]]:

@@ -25,7 +25,7 @@ from .errors import Conflict, ValidationFailed
 from .money import amount_for
 from .public_version import bump_public_version
 from .rows import lock_fresh, one_or_new
-from .vocabulary import local_today
+from .vocabulary import QUINTAL_G, local_today
 
 MAX_PRICE_MINOR = 10_000_000  # 100,000 per kg: far above any real price
 EARLIEST = date(2000, 1, 1)
@@ -155,24 +155,57 @@ def pending_deliveries(
     return [(d, f) for d, f in rows]
 
 
+def per_kg_from_quintal(form: str, per_quintal_minor: int) -> int:
+    """A price per quintal (46 kg green, 55.2 kg dry parchment) as a price per kg."""
+    grams = QUINTAL_G.get(form)
+    if grams is None:
+        raise ValidationFailed(
+            {"price_per_quintal": [_l("Quintal prices apply to green or dry parchment coffee.")]}
+        )
+    return (per_quintal_minor * 1000 + grams // 2) // grams
+
+
+def price_per_quintal(priced: Any, per_quintal_minor: int) -> None:
+    """Price a delivery (its `DeliveryData` at the scale, or the stored row when its price
+    is set later) per quintal: the exact amount paid, and its per-kg equivalent."""
+    priced.price_per_kg_minor = per_kg_from_quintal(priced.form, per_quintal_minor)
+    priced.price_per_quintal_minor = per_quintal_minor
+    grams = QUINTAL_G[priced.form]
+    priced.amount_minor = (max(priced.net_g, 0) * per_quintal_minor + grams // 2) // grams
+
+
 def set_delivery_price(
     session: Session,
     *,
     delivery: Delivery,
-    price_per_kg_minor: int,
+    price_per_kg_minor: int | None = None,
     premium_per_kg_minor: int | None = None,
+    price_per_quintal_minor: int | None = None,
 ) -> Delivery:
-    """Give a "price to be defined" delivery its price: price and amount are corrected in
-    place (the receipt number stays; the audit log records the change)."""
+    """Give a "price to be defined" delivery its price, per kg or, for coffee sold by the
+    quintal, per quintal (the amount then worked out from the quintal, as at the scale):
+    price and amount are corrected in place (the receipt number stays; the audit log
+    records the change)."""
     locked = lock_fresh(session, Delivery, delivery.id, voided=_l("This delivery is voided."))
     if not locked.price_pending:
         raise Conflict(_l("This delivery already has its price."))
-    if not 0 < price_per_kg_minor <= MAX_PRICE_MINOR:
-        raise ValidationFailed({"price_per_kg": [str(_l("The price must be more than 0."))]})
     if premium_per_kg_minor is not None and not 0 <= premium_per_kg_minor <= MAX_PRICE_MINOR:
         raise ValidationFailed({"premium_per_kg": [str(_l("The premium cannot be negative."))]})
-    locked.price_per_kg_minor = price_per_kg_minor
-    locked.amount_minor = amount_for(locked.net_g, price_per_kg_minor)
+    if price_per_quintal_minor is not None:
+        if price_per_kg_minor is not None:
+            raise ValidationFailed(
+                {"price_per_quintal": [str(_l("Give the price per kg or per quintal, not both."))]}
+            )
+        if not 0 < price_per_quintal_minor <= MAX_PRICE_MINOR * 100:
+            raise ValidationFailed(
+                {"price_per_quintal": [str(_l("The price must be more than 0."))]}
+            )
+        price_per_quintal(locked, price_per_quintal_minor)
+    elif price_per_kg_minor is None or not 0 < price_per_kg_minor <= MAX_PRICE_MINOR:
+        raise ValidationFailed({"price_per_kg": [str(_l("The price must be more than 0."))]})
+    else:
+        locked.price_per_kg_minor = price_per_kg_minor
+        locked.amount_minor = amount_for(locked.net_g, price_per_kg_minor)
     if premium_per_kg_minor is not None:
         locked.premium_per_kg_minor = premium_per_kg_minor
         locked.premium_minor = amount_for(locked.net_g, premium_per_kg_minor)

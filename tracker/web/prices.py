@@ -152,23 +152,24 @@ def delivery_price(delivery_id: str) -> Any:
     delivery = guard.record("delivery_id", Permission.MANAGE)
     coop = show_cooperative(delivery)
     errors: dict[str, list[str]] = {}
-    price = premium = None
-    try:
-        price = _minor(request.form.get("price_per_kg"), "price_per_kg")
-    except ValidationFailed as error:
-        errors.update(error.errors())
-    try:
-        premium = _minor(request.form.get("premium_per_kg"), "premium_per_kg", required=False)
-    except ValidationFailed as error:
-        errors.update(error.errors())
+    given: dict[str, int | None] = {}
+    # Per kg, or per quintal for coffee sold by the quintal: one of the two is required.
+    per_quintal = bool((request.form.get("price_per_quintal") or "").strip())
+    for name in ("price_per_kg", "premium_per_kg", "price_per_quintal"):
+        required = name == "price_per_kg" and not per_quintal
+        try:
+            given[name] = _minor(request.form.get(name), name, required=required)
+        except ValidationFailed as error:
+            errors.update(error.errors())
     try:
         if errors:
             raise ValidationFailed(errors)
         prices.set_delivery_price(
             get_session(),
             delivery=delivery,
-            price_per_kg_minor=price or 0,
-            premium_per_kg_minor=premium,
+            price_per_kg_minor=given["price_per_kg"],
+            premium_per_kg_minor=given["premium_per_kg"],
+            price_per_quintal_minor=given["price_per_quintal"],
         )
     except ValidationFailed as error:
         return (
