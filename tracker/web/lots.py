@@ -37,8 +37,8 @@ from ..services import (
     vocabulary,
 )
 from ..services.access import Permission
-from ..services.deliveries import QUINTAL_G
 from ..services.errors import Conflict, ValidationFailed
+from ..services.vocabulary import QUINTAL_G
 from . import dashboard, lot_graph, nav
 from .context import (
     claim_and_crop_labels,
