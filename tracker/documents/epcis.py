@@ -25,6 +25,9 @@ entered on a later day, has only a date and gets 12:00 Peru time (-05:00) on tha
 or the time of its latest input of that day when later: an event never comes before
 the weighings and lots it took.
 
+A delivery voided since (it is only in a voided operation's history) is declared an
+error too: did_not_occur, or incorrect_data naming its correction's event.
+
 Nothing about a family is exported: no name, national ID or phone, not even its id. The
 `public` audience (the document a published lot links as gs1:traceability) also leaves
 out receipt numbers, plots, the buyer's name, contract and container, and names lots
@@ -92,9 +95,7 @@ class _Names:
         return f"urn:uuid:{uuid.uuid5(self.coop.id, f'{kind}/{key}')}"
 
     def lot(self, lot: Lot) -> str:
-        """A lot with a GTIN: its Digital Link on id.gs1.org, whether published or not
-        (one name for one lot); any other lot, or one a public document keeps opaque: a
-        URN."""
+        """A lot with a GTIN: its Digital Link on id.gs1.org, published or not; else a URN."""
         if lot.id in self.opaque:
             return self.urn("lot", lot.id)
         if lot.gtin and gs1.is_valid_gtin(lot.gtin) and gs1.is_valid_lot(lot.code):
@@ -128,8 +129,7 @@ class _Names:
 
 
 def _when(day: date, stamp: datetime | None) -> datetime:
-    """When it happened: the recorded moment if it was recorded on its own day (Peru
-    time), else the day at DATE_ONLY_AT, -05:00."""
+    """The recorded moment if recorded on its own day (Peru time), else DATE_ONLY_AT."""
     if stamp is not None:
         moment = local_moment(stamp)
         if moment.date() == day:
@@ -138,15 +138,14 @@ def _when(day: date, stamp: datetime | None) -> datetime:
 
 
 def _after(moment: datetime, inputs: Iterable[datetime | None]) -> datetime:
-    """Never before what it took on the same day (a lot dated its deliveries' day but
-    formed later has only its date: 12:00 would put it before a weighing at 15:00)."""
+    """Never before what it took on the same day (12:00 before a 15:00 weighing)."""
     same_day = [m for m in inputs if m is not None and m.date() == moment.date()]
     return max([moment, *same_day])
 
 
 def _timeline(facts: epcis_facts.EventFacts) -> dict[uuid.UUID, datetime]:
-    """The moment of every delivery, operation and shipment, by its id: operations in
-    the order they were recorded, so a lot's own operation is timed before its uses."""
+    """The moment of every delivery, operation and shipment, by id (operations in the
+    order recorded)."""
     times = {d.id: _when(d.delivered_on, facts.weighed[d.id]) for d in facts.deliveries.values()}
     sources: dict[uuid.UUID, list[uuid.UUID]] = {}
     for edge in facts.edges:
@@ -192,13 +191,17 @@ def shipment_document(facts: epcis_facts.EventFacts, base: str) -> dict[str, Any
 def _events(
     facts: epcis_facts.EventFacts, names: _Names, named: set[uuid.UUID], *, public: bool
 ) -> list[dict[str, Any]]:
-    """Ordered by day, then deliveries before operations before shipments, then by the
-    moment each was recorded (to the microsecond: two operations of one day keep their
-    order)."""
+    """By day, then deliveries, operations, shipments, then by the moment each was
+    recorded (to the microsecond: two operations of one day keep their order)."""
     lots, claims, times = facts.lots, facts.claims, _timeline(facts)
     events: list[tuple[str, int, str, dict[str, Any]]] = []
     for d in facts.deliveries.values():
         event = _commissioning(names, d, times[d.id], facts.centres, public=public)
+        if d.voided_at is not None:  # only in a voided operation's history
+            fixed = facts.corrections.get(d.id)
+            event["errorDeclaration"] = _error_declaration(
+                d, public=public, corrected_by=names.event("delivery", fixed) if fixed else None
+            )
         events.append((d.delivered_on.isoformat(), 0, d.created_at.isoformat(), event))
     by_op: dict[uuid.UUID, list[LotInput]] = {}
     for edge in facts.edges:
@@ -331,8 +334,7 @@ def _commissioning(
 
 def _certification(names: _Names, lots: Iterable[Lot], claims: Claims) -> list[str]:
     """certificationInfo applies to every object of the event: the certificates behind
-    the claims of each of its lots, none when a lot carries none (the rest is said lot by
-    lot in `tracker:certificates`)."""
+    the claims held by all of its lots (the rest is in `tracker:certificates`)."""
     held = [{c for claim in claims.get(lot.id, []) for c in claim.certificate_ids} for lot in lots]
     common = set.intersection(*held) if held else set()
     return [names.certificate(c) for c in sorted(common, key=str)]
@@ -374,9 +376,8 @@ def _qualify(
 def _qualification(
     names: _Names, epc_class: str, cert_id: uuid.UUID, q: claim_text.Qualification, basis: str
 ) -> dict[str, Any]:
-    """One entry of `tracker:certificates`, in the tracker's namespace (JSON-LD). A
-    mass-balance claim rests on the certificate's ledger, not on the lot's own kilos:
-    nothing is said of the lot's harvest dates, only the basis and today's status."""
+    """One entry of `tracker:certificates` (JSON-LD). A mass-balance claim rests on the
+    ledger, not on the lot's kilos: no harvest dates, only the basis and the status."""
     entry: dict[str, Any] = {
         "tracker:lot": epc_class,
         "tracker:certificate": names.certificate(cert_id),
@@ -401,8 +402,7 @@ def _qualification(
 
 
 def _mass_balance_text(q: claim_text.Qualification, locale: str) -> str:
-    """ "mass balance: certified volume bought equals volume sold as certified; valid
-    today", in `locale`."""
+    """ "mass balance: ...; valid today", in `locale`."""
     now = claim_text.standing_text(q.status, q.since, locale)
     with force_locale(locale):
         then = str(PUBLIC_BASIS_LABELS[MASS_BALANCE])
@@ -420,8 +420,7 @@ def _transformation(
     named: set[uuid.UUID],
     public: bool,
 ) -> dict[str, Any]:
-    """An operation; its output lots' codes are given for the lots in `named` only (the
-    history asked for: a split's other part stays a URN with its kilograms)."""
+    """An operation; output codes only for lots in `named` (a split's other part: a URN)."""
     lots, deliveries = facts.lots, facts.deliveries
     inputs: dict[str, int] = {}
     for edge in sorted(edges, key=lambda e: str(e.source_delivery_id or e.source_lot_id)):
@@ -473,7 +472,7 @@ def _shipping(
     *,
     public: bool,
 ) -> dict[str, Any]:
-    """The lots leave the cooperative (source, owning party) for the buyer (destination)."""
+    """The lots leave the cooperative (source) for the buyer (destination): owning parties."""
     shipped = sorted(((lots[link.lot_id], link.grams) for link in links), key=lambda x: x[0].code)
     owning = f"{CBV}SDT-owning_party"
     event: dict[str, Any] = {
@@ -505,14 +504,18 @@ def _shipping(
     return event
 
 
-def _error_declaration(record: Shipment | LotOperation, *, public: bool) -> dict[str, Any]:
-    """A voided shipment's or operation's event is the same event declared an error (EPCIS
-    2.0, 7.4.1.4): it did not occur, since the moment it was voided; the manager's reason
-    for members."""
+def _error_declaration(
+    record: Shipment | LotOperation | Delivery, *, public: bool, corrected_by: str | None = None
+) -> dict[str, Any]:
+    """A voided record's event is the same event declared an error (EPCIS 2.0, 7.4.1.4),
+    since the moment it was voided: it did not occur, or (a corrected delivery) its data
+    was incorrect, with the correction's event; the manager's reason for members."""
     declaration: dict[str, Any] = {
         "declarationTime": local_moment(record.voided_at).isoformat(timespec="seconds"),
-        "reason": "did_not_occur",
+        "reason": "incorrect_data" if corrected_by else "did_not_occur",
     }
+    if corrected_by:
+        declaration["correctiveEventIDs"] = [corrected_by]
     if not public and record.void_reason:
         declaration["tracker:voidReason"] = record.void_reason
     return declaration
@@ -567,8 +570,7 @@ ORDER = _l(
 
 
 def vocabulary(base: str, locales: Sequence[str]) -> dict[str, Any]:
-    """A small JSON-LD description of the `tracker:` terms (and of the purchase orders
-    named under it), in every language."""
+    """The `tracker:` terms and purchase orders, as JSON-LD, in every language."""
     root = f"{base.rstrip('/')}{VOCABULARY_PATH}"
     comments: dict[str, list[dict[str, str]]] = {term: [] for term in [*TERMS, "po"]}
     for locale in locales:

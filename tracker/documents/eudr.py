@@ -17,6 +17,9 @@ every plot behind the shipment, as the EU information system reads it
 - at most 1,000 producers per commodity and 25 MB per file: larger shipments are split
   into parts (one commodity per part), numbered from 1.
 
+The index and the PDF summary give the production period (Art. 9(1)(c)), the first and
+last harvest days behind the package, and each plot's own.
+
 The package is refused, naming every plot to fix, when a plot lies in the protected area
 (an unresolved flag, a delivery flagged there, or its geometry inside the boundary), has
 no geolocation, is over 4 ha without a polygon, or has a geometry the system would reject.
@@ -308,6 +311,7 @@ def index(package: Package, part_url: Any) -> dict[str, Any]:
             "shipped_on": package.for_shipment.shipped_on.isoformat(),
         }
     )
+    period = package.origin.production
     return subject | {
         "cooperative": package.coop.code,
         "producer_country": package.coop.country,
@@ -315,6 +319,10 @@ def index(package: Package, part_url: Any) -> dict[str, Any]:
         "plots": len(package.rows),
         "area_ha": package.area_ha,
         "deforestation_cut_off": CUT_OFF.isoformat(),
+        # The date range of production a due diligence statement gives (Art. 9(1)(c)).
+        "production_period": (
+            {"from": period[0].isoformat(), "to": period[1].isoformat()} if period else None
+        ),
         "parts": len(package.parts),
         "files": [
             {

@@ -280,24 +280,6 @@ def lot_qualifications(
     return result
 
 
-def certificate_qualifications(
-    session: Session,
-    cooperative_id: uuid.UUID,
-    cert_ids: Iterable[uuid.UUID],
-    *,
-    dates: Iterable[date],
-    today: date,
-) -> dict[uuid.UUID, Qualification]:
-    """Certificates qualified over the harvest dates of a whole shipment (its summary)."""
-    views = claims.load_certificates(session, cooperative_id)
-    days = tuple(dates)
-    return {
-        cert_id: qualify(views[cert_id], rests_on=HARVEST, dates=days, today=today)
-        for cert_id in cert_ids
-        if cert_id in views
-    }
-
-
 def claims_qualified(
     session: Session,
     lots: Sequence[Lot],
@@ -328,7 +310,6 @@ __all__ = [
     "LEDGER",
     "PROCESSING",
     "Qualification",
-    "certificate_qualifications",
     "claims_qualified",
     "harvest_dates",
     "lot_qualifications",

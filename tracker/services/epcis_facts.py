@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
@@ -56,6 +56,9 @@ class EventFacts:
     shipped: dict[uuid.UUID, list[ShipmentLot]]
     claims: dict[uuid.UUID, list[Any]]
     qualified: dict[uuid.UUID, dict[uuid.UUID, claim_text.Qualification]]
+    # A voided delivery (only in a voided operation's history) -> the delivery that
+    # corrected it, when one did: its commissioning is declared an error.
+    corrections: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
 
 
 def _fetch(session: Session, model: type, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
@@ -127,6 +130,15 @@ def _synced(session: Session, deliveries: Iterable[Delivery]) -> set[uuid.UUID]:
             if at >= 0 and d.receipt_seq <= ranges[at][1]:
                 synced.add(d.id)
     return synced
+
+
+def _corrections(session: Session, voided: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The delivery that corrected each of these voided ones, where one did."""
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    for chunk in chunks(sorted(voided)):
+        query = select(Delivery.replaces_id, Delivery.id).where(Delivery.replaces_id.in_(chunk))  # type: ignore[union-attr]
+        found.update({old: new for old, new in session.execute(query) if old is not None})
+    return found
 
 
 def for_lot(session: Session, lot: Lot) -> EventFacts:
@@ -204,6 +216,7 @@ def _facts(
         session, Delivery, (e.source_delivery_id for e in edges if e.source_delivery_id)
     )
     weighed = _weighed(session, deliveries)
+    corrections = _corrections(session, [d.id for d in deliveries.values() if d.voided_at])
     centres = _fetch(session, CollectionCentre, (d.centre_id for d in deliveries.values()))
     sites = _fetch(
         session, ProcessingSite, (op.site_id for op in operations.values() if op.site_id)
@@ -232,4 +245,5 @@ def _facts(
         shipped=shipped,
         claims=claims,
         qualified=qualified,
+        corrections=corrections,
     )

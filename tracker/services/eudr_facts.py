@@ -18,7 +18,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from shapely.geometry import Point, Polygon
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..formatting import largest_remainder, rounded_units
 from ..models import (
@@ -60,6 +60,10 @@ class PlotRow:
     shipped_g: int = 0
     shown_g: int = 0
     number: int = 0  # the plot's place among its family's plots, 1 for the first made
+    # The production period: the first and last days its deliveries in the package were
+    # weighed (the date or time range of production a due diligence statement gives).
+    first_on: date | None = None
+    last_on: date | None = None
 
     @property
     def crop(self) -> str:
@@ -112,6 +116,13 @@ class Origin:
     rows: list[PlotRow]
     delivery_ids: list[uuid.UUID]
     protected: set[uuid.UUID]
+
+    @property
+    def production(self) -> tuple[date, date] | None:
+        """The package's production period: its plots' first and last harvest days."""
+        firsts = [r.first_on for r in self.rows if r.first_on]
+        lasts = [r.last_on for r in self.rows if r.last_on]
+        return (min(firsts), max(lasts)) if firsts and lasts else None
 
 
 @dataclass
@@ -172,13 +183,20 @@ def plot_rows(
     delivery_ids = sorted(grams_by_delivery)
     per_plot: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
     plot_form: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
+    days: dict[uuid.UUID, list[date]] = defaultdict(list)
     for chunk in chunks(delivery_ids):
-        for delivery_id, plot_id, form in session.execute(
-            select(Delivery.id, Delivery.plot_id, Delivery.form).where(Delivery.id.in_(chunk))  # type: ignore[attr-defined]
+        for delivery_id, plot_id, form, day in session.execute(
+            select(
+                col(Delivery.id),
+                col(Delivery.plot_id),
+                col(Delivery.form),
+                col(Delivery.delivered_on),
+            ).where(col(Delivery.id).in_(chunk))
         ):
             per_plot[plot_id][0] += grams_by_delivery[delivery_id]
             per_plot[plot_id][1] += 1
             plot_form[delivery_id] = (plot_id, form)
+            days[plot_id].append(day)
     shipped, shown = _shipped_shares(session, lots, parts, plot_form)
     rows: list[PlotRow] = []
     for chunk in chunks(sorted(per_plot)):
@@ -198,6 +216,8 @@ def plot_rows(
                     count,
                     shipped.get(plot.id, 0),
                     shown.get(plot.id, 0),
+                    first_on=min(days[plot.id]),
+                    last_on=max(days[plot.id]),
                 )
             )
     _number_plots(session, rows)
@@ -305,16 +325,48 @@ def _shape(geojson: str | None) -> Any:
 
 
 def summary(session: Session, origin: Origin) -> Summary:
-    """The certificates of a shipment's package and what was true of them when."""
+    """The certificates of a shipment's package and what was true of them when: each on
+    the days its own claims rest on, the harvest days of the deliveries made under it
+    (not another producer's, delivered after it lapsed), or, for a processing site's
+    certificate (kosher), the days of the shipped lots' steps at its sites."""
     listed = certificates(session, origin)
-    qualified = claim_text.certificate_qualifications(
-        session,
-        origin.coop.id,
-        [cert.id for cert, _n in listed],
-        dates=harvest_days(session, origin),
-        today=vocabulary.local_today(),
-    )
+    views = claims.load_certificates(session, origin.coop.id)
+    harvested = claimed_days(session, origin)
+    lots = [lot for lot, _grams in origin.lots]
+    at_sites = [cert.id for cert, _n in listed if cert.id not in harvested]
+    processed: dict[uuid.UUID, set[date]] = defaultdict(set)
+    if at_sites and lots:
+        for (_lot, cert_id), found in claim_text.processing_dates(session, lots, at_sites).items():
+            processed[cert_id] |= found
+    today = vocabulary.local_today()
+    qualified: dict[uuid.UUID, Any] = {}
+    for cert, _n in listed:
+        if cert.id not in views:
+            continue
+        rests_on, days = (
+            (claim_text.HARVEST, harvested[cert.id])
+            if cert.id in harvested
+            else (claim_text.PROCESSING, processed.get(cert.id, set()))
+        )
+        qualified[cert.id] = claim_text.qualify(
+            views[cert.id], rests_on=rests_on, dates=days, today=today
+        )
     return Summary(listed, qualified)
+
+
+def claimed_days(session: Session, origin: Origin) -> dict[uuid.UUID, set[date]]:
+    """Certificate -> the harvest days of the package's deliveries that carry a claim
+    under it."""
+    found: dict[uuid.UUID, set[date]] = defaultdict(set)
+    for chunk in chunks(origin.delivery_ids):
+        for cert_id, day in session.execute(
+            select(col(DeliveryClaim.certificate_id), col(Delivery.delivered_on))
+            .join(Delivery, col(Delivery.id) == col(DeliveryClaim.delivery_id))
+            .where(col(DeliveryClaim.delivery_id).in_(chunk))
+            .distinct()
+        ):
+            found[cert_id].add(day)
+    return found
 
 
 def certificates(session: Session, origin: Origin) -> list[tuple[Certificate, int]]:
@@ -352,12 +404,3 @@ def certificates(session: Session, origin: Origin) -> list[tuple[Certificate, in
         .order_by(Certificate.type, Certificate.number)
     ).all()
     return [(cert, len(families[cert.id])) for cert in listed]
-
-
-def harvest_days(session: Session, origin: Origin) -> set[date]:
-    """The days the coffee or cacao behind the package was delivered."""
-    days: set[date] = set()
-    for chunk in chunks(origin.delivery_ids):
-        query = select(Delivery.delivered_on).where(Delivery.id.in_(chunk)).distinct()  # type: ignore[attr-defined,call-overload]
-        days.update(session.exec(query).all())
-    return days
