@@ -15,7 +15,8 @@ from .vocabulary import local_today
 
 def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
     """Member families (as the season report counts them: not those that left),
-    communities, the season's deliveries and kilos, lots, and certificates in force today."""
+    communities, the season's deliveries and kilos, the season's lots, and certificates in
+    force today."""
     season = season_of(coop, local_today(coop))
     start, end = season_bounds(coop, season)
     families = session.exec(
@@ -32,10 +33,16 @@ def season_summary(session: Session, coop: Cooperative) -> dict[str, Any]:
             season_volumes.total(SeasonVolume.net_g),
         ).where(season_volumes.season_rows(coop, season, season_volumes.FORM))
     ).one()
+    # The season's lots, as their codes number them (CAF-2026-...): a lot is of its
+    # harvest's season (lots.records.new_lots), so last season's lots are not counted here.
     lots = session.exec(
         select(func.count())
         .select_from(Lot)
-        .where(Lot.cooperative_id == coop.id, Lot.voided_at.is_(None))  # type: ignore[union-attr]
+        .where(
+            Lot.cooperative_id == coop.id,
+            Lot.season == season,
+            Lot.voided_at.is_(None),  # type: ignore[union-attr]
+        )
     ).one()
     # Certificates in force today (not those expired, suspended, withdrawn or not yet valid).
     states = certificates.states(session, certificates.listing(session, coop), local_today(coop))

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from ..formatting import largest_remainder, shown_parts
 from ..models import (
     Certificate,
     Community,
@@ -32,7 +33,7 @@ from ..models import (
     ShipmentLot,
 )
 from ..models.enums import FORMS_BY_CROP, Crop, LotStatus
-from . import claim_text, genealogy, lots, printing, vocabulary
+from . import claim_text, conversions, genealogy, lots, printing, vocabulary
 from . import claims as claims_engine
 from .rows import by_code
 
@@ -263,7 +264,7 @@ class GenealogyPage:
     graph: Any
     deliveries: dict[uuid.UUID, Delivery]
     contributions: list[genealogy.Contribution]
-    families: list[dict[str, Any]]
+    families: FamilyRows
 
 
 def genealogy_page(session: Session, lot: Lot) -> GenealogyPage:
@@ -276,17 +277,35 @@ def genealogy_page(session: Session, lot: Lot) -> GenealogyPage:
         for d in session.exec(select(Delivery).where(Delivery.id.in_(chunk))):  # type: ignore[attr-defined]
             deliveries[d.id] = d
     contributions = genealogy.contributions(session, lot.id)
-    return GenealogyPage(graph, deliveries, contributions, by_family(session, contributions))
+    forms = {d.id: d.form for d in deliveries.values()}
+    factors = conversions.load(session, lot.cooperative_id)
+    return GenealogyPage(
+        graph, deliveries, contributions, by_family(session, contributions, forms, factors)
+    )
 
 
-def by_family(
-    session: Session, contributions: Sequence[genealogy.Contribution]
-) -> list[dict[str, Any]]:
-    """Who grew the lot: families with their community, plots, deliveries and kilos."""
-    if not contributions:
-        return []
-    family_ids = sorted({c.family_id for c in contributions})
-    plot_ids = sorted({c.plot_id for c in contributions})
+class FamilyRows(list[dict[str, Any]]):
+    """The families that grew a lot (`by_family`), largest share first, with the kilos of
+    each product form as the page prints them (`by_form`: (form, grams to 100 g), the
+    total the rows add up to)."""
+
+    by_form: list[tuple[str, int]]
+
+    def __init__(self, rows: Sequence[dict[str, Any]], by_form: list[tuple[str, int]]) -> None:
+        super().__init__(rows)
+        self.by_form = by_form
+
+    @property
+    def mixed(self) -> bool:
+        """Deliveries of more than one form (cherry dried and merged with parchment): their
+        kilos as weighed are not added up."""
+        return len(self.by_form) > 1
+
+
+def _names(
+    session: Session, family_ids: list[uuid.UUID], plot_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, str]]:
+    """(family, community name) by family id, and plot names by id."""
     families: dict[uuid.UUID, Any] = {}
     plots: dict[uuid.UUID, str] = {}
     for start in range(0, len(family_ids), CHUNK):
@@ -301,6 +320,48 @@ def by_family(
             select(Plot.id, Plot.name).where(Plot.id.in_(plot_ids[start : start + CHUNK]))  # type: ignore[attr-defined]
         ):
             plots[pid] = name
+    return families, plots
+
+
+def _shown(rows: list[dict[str, Any]], forms: list[str]) -> list[tuple[str, int]]:
+    """Each row's kilos of each form as printed (to 100 g), shared so that the rows add up
+    to the form's total as printed, and each family's deliveries to its row: 41,125 and
+    12,345 kg print 41,1 and 12,4 under 53,5, not 41,1 and 12,3. The forms' totals."""
+    totals = []
+    for form in forms:
+        grams = {i: row["by_form"][form] for i, row in enumerate(rows) if form in row["by_form"]}
+        shown = shown_parts(grams)
+        totals.append((form, sum(shown.values())))
+        for i, row in enumerate(rows):
+            if i not in shown:
+                continue
+            row["shown"][form] = shown[i]
+            mine = {n: c.grams for n, (c, f) in enumerate(row["deliveries"]) if f == form}
+            if sum(mine.values()) > 0:
+                units = largest_remainder(shown[i] // 100, mine)
+                row["delivery_shown"].update({n: u * 100 for n, u in units.items()})
+    return totals
+
+
+def by_family(
+    session: Session,
+    contributions: Sequence[genealogy.Contribution],
+    forms: dict[uuid.UUID, str] | None = None,
+    factors: conversions.Factors | None = None,
+) -> FamilyRows:
+    """Who grew the lot: families with their community, plots, deliveries and kilos
+    (by product form, `forms` of each delivery), the largest share first (in the crop's
+    ledger unit through the cooperative's `factors`, so 500 kg of cherry do not outweigh
+    200 kg of parchment)."""
+    forms = forms or {}
+    factors = factors or conversions.Factors(dict(conversions.DEFAULT_PPM))
+    if not contributions:
+        return FamilyRows([], [])
+    families, plots = _names(
+        session,
+        sorted({c.family_id for c in contributions}),
+        sorted({c.plot_id for c in contributions}),
+    )
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     for c in contributions:
         family, community = families[c.family_id]
@@ -312,12 +373,33 @@ def by_family(
                 "plots": set(),
                 "deliveries": [],
                 "grams": 0,
+                "by_form": {},
+                "shown": {},
+                "delivery_shown": {},
+                "reference": 0,
             },
         )
+        form = forms.get(c.delivery_id, "")
         row["plots"].add(plots.get(c.plot_id, ""))
-        row["deliveries"].append(c)
+        row["deliveries"].append((c, form))
         row["grams"] += c.grams
-    return sorted(rows.values(), key=lambda r: -r["grams"])
+        row["by_form"][form] = row["by_form"].get(form, 0) + c.grams
+        row["reference"] += factors.to_ledger(form, c.grams)
+    ordered = sorted(rows.values(), key=lambda r: (-r["reference"], r["family"].member_code))
+    chain = [str(f) for crop in Crop for f in FORMS_BY_CROP[crop]]
+    used = sorted({f for row in ordered for f in row["by_form"]}, key=_chain_index(chain))
+    totals = _shown(ordered, used)
+    for row in ordered:
+        row["deliveries"] = [
+            (c, form, row["delivery_shown"].get(n, 0))
+            for n, (c, form) in enumerate(row["deliveries"])
+        ]
+    return FamilyRows(ordered, totals)
+
+
+def _chain_index(chain: list[str]) -> Any:
+    """Sort key: a form's place in its crop's chain (cherry before parchment)."""
+    return lambda form: (chain.index(form) if form in chain else len(chain), form)
 
 
 def delivery_trace(session: Session, delivery: Delivery) -> tuple[list[Lot], list[Shipment]]:
