@@ -199,3 +199,19 @@ def test_the_genealogy_does_not_add_cherry_to_parchment(client, auth, db, world)
     who = page[page.index("Quién lo cultivó") :]
     assert who.index("Beto Pergamino") < who.index("Ana Cherry")
     assert "200,0 kg de pergamino seco" in who and "500,0 kg de cereza" in who
+
+
+def test_the_genealogy_drawing_writes_a_lots_kilos_as_its_page(client, auth, db, world):
+    """The drawing beside the steps wrote the green lot "42,8 kg" and the flow into it
+    "53,5 kg" while the page says 42,776 and 53,47."""
+    d1, d2, d3 = _weighed(db, world)
+    lot = _lot(db, world.a, [lots.Pick(d1.id), lots.Pick(d2.id), lots.Pick(d3.id, 60_000)])
+    part, _rest = lots.split_lot(db, lot=lot, parts_g=[53_470, 60_000])
+    green = lots.process_lot(db, lot=part, process="hulling", output_form="green", output_g=42_776)
+    db.commit()
+    auth.login("manager.a@example.org")
+    answer = client.get(f"/lots/{green.id}/genealogy", headers=ES)
+    drawing = re.search(r"<svg.*?</svg>", answer.get_data(as_text=True), re.S).group(0)
+    words = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", drawing)).split())
+    assert "café verde · 42,776 kg" in words.lower(), words
+    assert "53,47 kg" in words and "42,8 kg" not in words and "53,5 kg" not in words, words

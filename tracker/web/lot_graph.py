@@ -68,10 +68,11 @@ class Layout:
         return self.width <= FIT_MAX_W
 
 
-def kg_text(grams: int, *, short: bool = False) -> str:
-    """Kilograms for the drawing, one decimal as in every summary (tracker/formatting.py);
-    `short` is kept for callers and writes the same."""
-    return gettext("%(kg)s kg", kg=formatting.kg(grams))
+def kg_text(grams: int) -> str:
+    """Kilograms for the drawing as the lot page writes a lot's and what passed between
+    lots: to the gram, at least one decimal (formatting.weighing), so the drawing's
+    figures are the page's."""
+    return gettext("%(kg)s kg", kg=formatting.weighing(grams))
 
 
 def _span(first: date, last: date) -> str:
@@ -132,7 +133,7 @@ def _lot_node(lot: Lot, graph: Graph) -> Node:
     op: LotOperation | None = graph.operations.get(lot.operation_id)
     when = formatting.day(op.occurred_on) if op else ""
     if lot.status == LotStatus.OPEN:
-        state = gettext("%(kg)s kg open", kg=formatting.kg(lot.available_g))
+        state = gettext("%(kg)s kg open", kg=formatting.weighing(lot.available_g))
     else:
         state = str(LOT_STATUS_LABELS.get(lot.status, lot.status))  # type: ignore[call-overload]
     in_lineage = lot.id in graph.up or lot.id in graph.down
@@ -141,7 +142,7 @@ def _lot_node(lot: Lot, graph: Graph) -> Node:
         "lot",
         [
             lot.code,
-            f"{FORM_LABELS.get(lot.form, lot.form)} · {kg_text(lot.weight_g, short=True)}",  # type: ignore[call-overload]
+            f"{FORM_LABELS.get(lot.form, lot.form)} · {kg_text(lot.weight_g)}",
             f"{when} · {state}",
         ],
         href=url_for("lots.show", lot_id=lot.id),
@@ -226,7 +227,7 @@ def _place(nodes: dict[str, Node], edges: list[Edge]) -> Layout:
         x2, y2 = b.x, b.y + NODE_H / 2
         mid = (x1 + x2) / 2
         edge.path = f"M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
-        edge.label = kg_text(edge.grams, short=True)
+        edge.label = kg_text(edge.grams)
         # Where several lines meet, their labels sit at the other end, where they part.
         if fan_in.get(edge.target, 0) > 1 >= fan_out.get(edge.source, 0):
             edge.lx, edge.ly, edge.anchor = x1 + 4, y1 - 4, "start"
