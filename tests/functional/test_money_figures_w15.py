@@ -15,12 +15,9 @@ stop 30). Cooperative A (PEN), season 2026, seen on 1 Oct 2026; each case worked
 2. An allocation refused in Spanish wrote money in English: a payment of S/ 1.500,00 with
    S/ 1.000,00 put on D1 (100,25 kg at S/ 9,00 = S/ 902,25) read "A la entrega C01-000001
    le quedan 902.25 por pagar; usted asignó 1000.00." right above the form's "S/ 902,25".
-   It should read "le quedan 902,25 por pagar; usted asignó 1.000,00". NOT FIXED here:
-   the message is built in services/payments.py (`_allocate`, with
-   payment_terms.decimal_text), which another helper is editing; decimal_text is also
-   what tests/functional/test_premium_forms.py expects as "453.59 por lb de café verde"
-   in a Spanish message. The test is a strict xfail until payments.py writes the amounts
-   with formatting.decimal_money.
+   It reads "le quedan 902,25 por pagar; usted asignó 1.000,00" now, written by the one
+   formatting module; so do a premium rule's highest rate ("453,59 por lb", was 453.59)
+   and a payment's highest amount ("1.000.000", was 1000000).
 
 3. A payment's lines did not add up to its amount. S/ 1.000,00 paid, S/ 600,00 of it put
    on D1 (100 kg at S/ 9,00 = S/ 900,00): the receipt (page and PDF) listed D1 with
@@ -129,10 +126,6 @@ def test_kilos_awaiting_their_price_are_not_read_as_settled(db, world, client, a
         assert PENDING_ES in _text(owed), url  # was: only under "Valor en balanza"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/payments._allocate writes amounts with decimal_text (file being edited)",
-)
 def test_a_refused_allocation_writes_money_as_the_page_does(db, world, client, auth):
     fam = f.make_family(db, world.a)
     plot = f.make_plot(db, fam)
@@ -158,6 +151,26 @@ def test_a_refused_allocation_writes_money_as_the_page_does(db, world, client, a
         f"A la entrega {d1.receipt_number} le quedan 902,25 por pagar; usted asignó 1.000,00."
         in text
     )
+    assert db.exec(select(Payment)).all() == []
+    db.commit()
+
+
+def test_the_highest_payment_is_written_as_a_number(db, world, client, auth):
+    fam = f.make_family(db, world.a)
+    db.commit()
+    auth.login("manager.a@example.org")
+    form = {
+        "season": "2026",
+        "kind": "advance",
+        "method": "cash",
+        "amount": "2.000.000,00",
+        "paid_on": "2026-09-30",
+        "idempotency_key": "w15-too-much",
+    }
+    answer = client.post(f"/families/{fam.id}/payments", data=form, headers=ES)
+    assert answer.status_code == 422
+    text = _text(answer.get_data(as_text=True))
+    assert "1.000.000" in text and "1000000" not in text, text
     assert db.exec(select(Payment)).all() == []
     db.commit()
 

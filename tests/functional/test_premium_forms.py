@@ -164,7 +164,7 @@ def test_cacao_earns_per_tonne_of_dry_beans(db, world, frozen, client, api_token
         ({"crop": None}, "crop", "un solo cultivo"),
         ({"forms": ["wet_beans"]}, "forms", "cereza"),
         ({"rate": "0"}, "rate", "mayor que 0"),
-        ({"rate": "500"}, "rate", "453.59 por lb de café verde"),
+        ({"rate": "500"}, "rate", "453,59 por lb de café verde"),  # Spanish decimals
         ({"claim_type": "kosher"}, "claim_type", "orgánico"),
         ({"name": "\u0000"}, "name", "caracteres"),
     ],

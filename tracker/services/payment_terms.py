@@ -78,7 +78,3 @@ def by_families(query, family_ids: Sequence[uuid.UUID] | None):
         return
     for chunk in chunks(list(family_ids)):
         yield query.where(col(Delivery.family_id).in_(chunk))
-
-
-def decimal_text(minor: int) -> str:
-    return f"{minor / 100:.2f}"

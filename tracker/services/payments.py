@@ -27,6 +27,7 @@ from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from .. import formatting
 from ..models import (
     Cooperative,
     Delivery,
@@ -45,7 +46,6 @@ from .payment_terms import (
     by_families,
     check_season,
     claim_types,
-    decimal_text,
     receipt_code,
     season_filter,
     today,
@@ -261,7 +261,12 @@ def _check(coop: Cooperative, data: PaymentData) -> dict[str, list[str]]:
         errors["method"] = [str(_l("Choose cash, bank transfer, mobile money or cheque."))]
     if not 0 < data.amount_minor <= MAX_AMOUNT_MINOR:
         errors["amount"] = [
-            str(_l("The amount must be more than 0 and at most %(max)s.", max="1000000"))
+            str(
+                _l(
+                    "The amount must be more than 0 and at most %(max)s.",
+                    max=formatting.count(MAX_AMOUNT_MINOR // 100),
+                )
+            )
         ]
     if data.paid_on > today():
         errors["paid_on"] = [str(_l("The date cannot be in the future."))]
@@ -326,8 +331,8 @@ def _allocate(lines: list[DeliveryLine], data: PaymentData) -> list[tuple[Delive
                     _l(
                         "Delivery %(receipt)s has %(left)s left to pay; you allocated %(amount)s.",
                         receipt=receipt,
-                        left=decimal_text(line.outstanding_minor),
-                        amount=decimal_text(item.amount_minor),
+                        left=formatting.decimal_money(line.outstanding_minor),
+                        amount=formatting.decimal_money(item.amount_minor),
                     )
                 )
             )
@@ -443,7 +448,6 @@ __all__ = [
     "by_families",
     "check_season",
     "claim_types",
-    "decimal_text",
     "delivery_lines",
     "family_balances",
     "payments_of",

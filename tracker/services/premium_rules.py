@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
+from .. import formatting
 from ..models import (
     Cooperative,
     PremiumRule,
@@ -160,7 +161,7 @@ def _check_rule(
             str(
                 _l(
                     "The premium must be more than 0 and at most %(max)s %(unit)s.",
-                    max=payment_terms.decimal_text(max_rate_minor(unit)),
+                    max=formatting.decimal_money(max_rate_minor(unit)),
                     unit=unit_label(unit),
                 )
             )
