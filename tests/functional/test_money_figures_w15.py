@@ -126,6 +126,20 @@ def test_kilos_awaiting_their_price_are_not_read_as_settled(db, world, client, a
         assert PENDING_ES in _text(owed), url  # was: only under "Valor en balanza"
 
 
+def test_the_api_balance_names_the_kilos_awaiting_their_price(db, world, client, api_token):
+    fam = f.make_family(db, world.a)
+    plot = f.make_plot(db, fam)
+    pending = dict(price=0, price_pending=True, premium_per_kg_minor=50)
+    f.make_delivery(db, world.a, fam, plot, kg=100, on=date(2026, 6, 2), **pending)
+    f.make_delivery(db, world.a, fam, plot, kg=50, on=date(2026, 6, 3), price=900)
+    db.commit()
+    manager = api_token("manager.a@example.org")
+    data = client.get(f"/api/v1/families/{fam.id}/balance?season=2026", headers=manager)
+    body = data.get_json()
+    # was: delivered_kg 150 beside a value of 450 with nothing saying why
+    assert (body["delivered_kg"], body["pending_kg"], body["value"]) == (150.0, 100.0, "450.00")
+
+
 def test_a_refused_allocation_writes_money_as_the_page_does(db, world, client, auth):
     fam = f.make_family(db, world.a)
     plot = f.make_plot(db, fam)

@@ -96,6 +96,7 @@ def test_a_final_payment_settles_the_oldest_deliveries_first(farm, client, manag
         "season": 2026,
         "deliveries": 2,
         "delivered_kg": 150.5,
+        "pending_kg": 0.0,
         "value": "1364.60",
         "scale_premiums": "0.00",
         "rule_premiums": "0.00",

@@ -87,6 +87,8 @@ class BalanceSchema(StrictSchema):
     season = fields.Integer()
     deliveries = fields.Integer()
     delivered_kg = Kilograms(attribute="delivered_g")
+    # Of delivered_kg, the kilos weighed "price to be defined": in no value or balance yet.
+    pending_kg = Kilograms(attribute="pending_g")
     value = Money(attribute="value_minor")
     scale_premiums = Money(attribute="scale_premium_minor")
     rule_premiums = Money(attribute="rule_premium_minor")
