@@ -60,7 +60,8 @@ def _index(package: eudr.Package) -> dict[str, Any]:
 class EudrIndex(MethodView):
     @blp.response(200)
     def get(self, shipment_id: str) -> Response:
-        """The package's files: commodity, HS code, producers, plots and size of each."""
+        """The package's files: commodity, HS code, producers, plots and size of each, and
+        its production period (`production_period`: the first and last harvest days)."""
         package = _package(shipment_id)
         response = Response(json.dumps(_index(package)), mimetype="application/json")
         response.headers["X-EUDR-Parts"] = str(len(package.parts))
