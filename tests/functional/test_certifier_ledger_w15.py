@@ -9,12 +9,10 @@ below. The page now marks both, as the report does."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
-
-import time_machine
+from datetime import date
 
 from tests import factories as f
-from tests.unit.test_claims_lots import lot_of, weigh
+from tests.unit.test_claims_lots import credit_fell, lot_of, weigh
 from tracker.services.claims import massbalance
 
 
@@ -29,14 +27,7 @@ def test_the_ledger_marks_allocations_the_credit_no_longer_covers(client, auth, 
     fairtrade = f.make_certificate(
         db, coop, type="fairtrade", basis="mass_balance", number="FLO-3456-2024"
     )
-    weigh(db, coop, [fairtrade], kg=300, on=date(2026, 5, 1))
-    weigh(db, coop, [fairtrade], kg=300, on=date(2026, 8, 1))
-    first = lot_of(db, coop, [weigh(db, coop, kg=250)])
-    second = lot_of(db, coop, [weigh(db, coop, kg=250)])
-    massbalance.allocate(db, lot=first, certificate=fairtrade, user_id=None)
-    with time_machine.travel(datetime(2026, 10, 1, 16, tzinfo=UTC), tick=False):
-        massbalance.allocate(db, lot=second, certificate=fairtrade, user_id=None)
-    f.set_status(db, fairtrade, "suspended", date(2026, 7, 1))
+    credit_fell(db, coop, fairtrade)
     db.commit()
     auth.login("manager.a@example.org")
     html = client.get(f"/certificates/{fairtrade.id}", headers={"Accept-Language": "es"}).get_data(

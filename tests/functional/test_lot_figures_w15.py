@@ -91,6 +91,17 @@ def _weighed(db, world, *, form="dry_parchment"):
     )
 
 
+def _hulled(db, world):
+    """The three deliveries in a lot of 113,47 kg; 53,47 kg of it split off and hulled to
+    42,776 kg of green coffee (80,0 %)."""
+    d1, d2, d3 = _weighed(db, world)
+    lot = _lot(db, world.a, [lots.Pick(d1.id), lots.Pick(d2.id), lots.Pick(d3.id, 60_000)])
+    part, _rest = lots.split_lot(db, lot=lot, parts_g=[53_470, 60_000])
+    green = lots.process_lot(db, lot=part, process="hulling", output_form="green", output_g=42_776)
+    db.commit()
+    return lot, green
+
+
 def test_the_dashboard_counts_the_seasons_lots(client, auth, db, world):
     f.make_lot(db, world.a, kg=10, on=date(2026, 3, 3))  # season 2025
     f.make_lot(db, world.a, kg=20, on=date(2026, 6, 2))
@@ -101,11 +112,7 @@ def test_the_dashboard_counts_the_seasons_lots(client, auth, db, world):
 
 
 def test_a_lots_deliveries_read_as_weighed(client, auth, db, world):
-    d1, d2, d3 = _weighed(db, world)
-    lot = _lot(db, world.a, [lots.Pick(d1.id), lots.Pick(d2.id), lots.Pick(d3.id, 60_000)])
-    part, _rest = lots.split_lot(db, lot=lot, parts_g=[53_470, 60_000])
-    green = lots.process_lot(db, lot=part, process="hulling", output_form="green", output_g=42_776)
-    db.commit()
+    lot, green = _hulled(db, world)
     auth.login("manager.a@example.org")
     page = _get(client, f"/lots/{lot.id}")
     assert "Peso 113,47 kg (2,1 qq) Disponible 0,0 kg" in page, page
@@ -204,11 +211,7 @@ def test_the_genealogy_does_not_add_cherry_to_parchment(client, auth, db, world)
 def test_the_genealogy_drawing_writes_a_lots_kilos_as_its_page(client, auth, db, world):
     """The drawing beside the steps wrote the green lot "42,8 kg" and the flow into it
     "53,5 kg" while the page says 42,776 and 53,47."""
-    d1, d2, d3 = _weighed(db, world)
-    lot = _lot(db, world.a, [lots.Pick(d1.id), lots.Pick(d2.id), lots.Pick(d3.id, 60_000)])
-    part, _rest = lots.split_lot(db, lot=lot, parts_g=[53_470, 60_000])
-    green = lots.process_lot(db, lot=part, process="hulling", output_form="green", output_g=42_776)
-    db.commit()
+    _lot, green = _hulled(db, world)
     auth.login("manager.a@example.org")
     answer = client.get(f"/lots/{green.id}/genealogy", headers=ES)
     drawing = re.search(r"<svg.*?</svg>", answer.get_data(as_text=True), re.S).group(0)

@@ -17,12 +17,9 @@ from tracker.models import Delivery
 
 
 @pytest.fixture
-def manager(app, world):
-    other = app.test_client()
-    other.post(
-        "/login", data={"email": "manager.a@example.org", "password": "correct horse battery"}
-    )
-    return other
+def manager(client, auth, world):
+    auth.login("manager.a@example.org")
+    return client
 
 
 def _waiting(db, world, form="dry_parchment", kg=41.1):

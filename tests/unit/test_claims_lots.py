@@ -332,8 +332,10 @@ def test_mass_balance_follows_splits_and_processing_but_not_mixed_merges(db, wor
         massbalance.allocate(db, lot=green, certificate=fairtrade, user_id=None)
 
 
-def test_credit_lost_later_uncovers_the_latest_allocations_first(db, world, fairtrade):
-    coop = world.a
+def credit_fell(db, coop, fairtrade):
+    """300 kg certified in May and 300 in August, two lots of 250 kg given credit, then
+    the certificate suspended from 1 July: the August credit is gone and the later
+    allocation is no longer covered. Returns the May delivery and the two lots."""
     early = weigh(db, coop, [fairtrade], kg=300, on=date(2026, 5, 1))
     weigh(db, coop, [fairtrade], kg=300, on=date(2026, 8, 1))
     first = lot_of(db, coop, [weigh(db, coop, kg=250)])
@@ -342,6 +344,11 @@ def test_credit_lost_later_uncovers_the_latest_allocations_first(db, world, fair
     with time_machine.travel(datetime(2026, 10, 1, 16, tzinfo=UTC), tick=False):
         massbalance.allocate(db, lot=second, certificate=fairtrade, user_id=None)
     f.set_status(db, fairtrade, "suspended", date(2026, 7, 1))
+    return early, first, second
+
+
+def test_credit_lost_later_uncovers_the_latest_allocations_first(db, world, fairtrade):
+    early, first, second = credit_fell(db, world.a, fairtrade)
     book = massbalance.ledger(db, fairtrade)
     assert book.credit_g == 240_000 and early.net_g == 300_000  # green-coffee equivalent
     assert [a.covered for a in book.allocations] == [True, False]
