@@ -24,7 +24,8 @@ The modules, by job:
 - `codes`: lot codes, product GTINs (`set_product`), the lot's links;
 - `books`: the conditional updates (`spend_lot(s)`, `restore_lot(s)`, deliveries taken
   and given back, `lock_rows`);
-- `records`: the operation, its output lots and edges; shared readers;
+- `records`: the operation and its output lots (`Step`, `record_step`: built in one place
+  for every kind), its edges; shared readers;
 - `forming`: `create_lot`, `merge_lots`, `split_lot`;
 - `processing`: `process_lot`, `check_process`, `yield_band`;
 - `voiding`: `void_operation`;

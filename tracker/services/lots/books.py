@@ -198,10 +198,9 @@ def spend_lots(
     for chunk in chunks(sorted(amounts), CASE_CHUNK):
         grams = by_id(col(Lot.id), {i: amounts[i] for i in chunk})
         left = col(Lot.available_g) - grams
-        changed = audit.update(
+        missed = _update_lots(
             session,
-            Lot,
-            col(Lot.id).in_(chunk),
+            chunk,
             Lot.status == LotStatus.OPEN,
             col(Lot.available_g) >= grams,
             values={
@@ -209,8 +208,8 @@ def spend_lots(
                 "status": case((left == 0, status), else_=col(Lot.status)),
             },
         )
-        if len(changed) != len(chunk):
-            lot = _missed(by_lot, chunk, changed)
+        if missed is not None:
+            lot = by_lot[missed]
             raise Conflict(
                 _l(
                     "Lot %(code)s no longer has %(kg)s kg available: another manager used it "
@@ -234,15 +233,14 @@ def restore_lots(session: Session, amounts: Mapping[uuid.UUID, int], *, was: Seq
     """Give grams back to lots that were used (or shipped): they are open again."""
     for chunk in chunks(sorted(amounts), CASE_CHUNK):
         grams = by_id(col(Lot.id), {i: amounts[i] for i in chunk})
-        changed = audit.update(
+        missed = _update_lots(
             session,
-            Lot,
-            col(Lot.id).in_(chunk),
+            chunk,
             col(Lot.status).in_(list(was)),
             col(Lot.available_g) + grams <= col(Lot.weight_g),
             values={"available_g": col(Lot.available_g) + grams, "status": LotStatus.OPEN},
         )
-        if len(changed) != len(chunk):
+        if missed is not None:
             raise Conflict(_l("A lot of this operation changed meanwhile. Reload and try again."))
 
 
@@ -263,10 +261,9 @@ def void_lots(
     their mass-balance allocations with them."""
     by_lot = {lot.id: lot for lot in lots}
     for chunk in chunks(sorted(by_lot), CASE_CHUNK):
-        changed = audit.update(
+        missed = _update_lots(
             session,
-            Lot,
-            col(Lot.id).in_(chunk),
+            chunk,
             Lot.status == LotStatus.OPEN,
             col(Lot.available_g) == col(Lot.weight_g),
             values={
@@ -277,8 +274,8 @@ def void_lots(
                 "void_reason": reason,
             },
         )
-        if len(changed) != len(chunk):
-            lot = _missed(by_lot, chunk, changed)
+        if missed is not None:
+            lot = by_lot[missed]
             raise Conflict(
                 _l(
                     "Lot %(code)s made by this operation was already used or shipped: "
@@ -298,9 +295,13 @@ def void_lots(
         )
 
 
-def _missed(
-    by_lot: dict[uuid.UUID, Lot], chunk: Sequence[uuid.UUID], changed: Sequence[Any]
-) -> Lot:
-    """The first lot of the chunk that a guarded update did not change."""
+def _update_lots(
+    session: Session, chunk: Sequence[uuid.UUID], *where: Any, values: Mapping[str, Any]
+) -> uuid.UUID | None:
+    """The guarded update of a chunk of lots (those for which `where` still holds): the
+    first lot it did not change, for the caller to refuse the chunk whole, or None."""
+    changed = audit.update(session, Lot, col(Lot.id).in_(chunk), *where, values=values)
+    if len(changed) == len(chunk):
+        return None
     done = {row.id for row in changed}
-    return by_lot[next(i for i in chunk if i not in done)]
+    return next(i for i in chunk if i not in done)

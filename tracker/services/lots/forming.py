@@ -11,12 +11,12 @@ import uuid
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
-from ...models import Cooperative, Delivery, Lot, LotOperation
+from ...models import Cooperative, Delivery, Lot
 from ...models.enums import OperationKind
 from .. import publication
 from ..bulk import chunks
@@ -25,7 +25,7 @@ from ..errors import ValidationFailed
 from ..vocabulary import FORM_LABELS, kg
 from .books import lock_rows, spend_lot, spend_lots, take_from_deliveries
 from .codes import normal_gtin, product_gtin
-from .records import edges, inputs_date, new_lots, new_operation, operation_date
+from .records import Step, edges, inputs_date, operation_date, record_step
 from .rules import (
     MAX_MERGE,
     MAX_PARTS,
@@ -162,56 +162,10 @@ def create_lot(
     if explicit_gtin:
         publication.claim_gtin(session, coop=coop, gtin=explicit_gtin)
     season = season_of(coop, min(found[i].delivered_on for i in amounts))
-    what = WholeLot(
-        OperationKind.CREATE, day, season, total, crop, form, gtin, site_, user_id, note
-    )
-    operation, lot = _whole_lot(session, coop, what)
+    step = Step(OperationKind.CREATE, day, season, total, crop, form, gtin, site_, user_id, note)
+    operation, [lot] = record_step(session, coop, step, [total])
     edges(session, coop, operation, [(lot.id, None, d, amounts[d]) for d in ids])
     return lot
-
-
-class WholeLot(NamedTuple):
-    """An operation that puts all its inputs (`total` grams) into one new lot: forming and
-    merging. `season` is the harvest's (records.new_lots)."""
-
-    kind: str
-    day: date
-    season: int
-    total: int
-    crop: str
-    form: str
-    gtin: str | None
-    site_id: uuid.UUID | None
-    user_id: uuid.UUID | None
-    note: str
-
-
-def _whole_lot(session: Session, coop: Cooperative, what: WholeLot) -> tuple[LotOperation, Lot]:
-    """The operation and its one lot."""
-    operation = new_operation(
-        session,
-        coop,
-        kind=what.kind,
-        occurred_on=what.day,
-        input_g=what.total,
-        output_g=what.total,
-        user_id=what.user_id,
-        site_id=what.site_id,
-        note=what.note,
-    )
-    [lot] = new_lots(
-        session,
-        coop,
-        operation,
-        crop=what.crop,
-        form=what.form,
-        weights=[what.total],
-        gtin=what.gtin,
-        site_id=what.site_id,
-        user_id=what.user_id,
-        season=what.season,
-    )
-    return operation, lot
 
 
 def _load_open_lots(
@@ -267,8 +221,8 @@ def merge_lots(
     lock_rows(session, Lot, ids)
     spend_lots(session, lots, amounts)
     season = min(lot.season for lot in lots)  # the oldest harvest's
-    what = WholeLot(OperationKind.MERGE, day, season, total, crop, form, gtin, site_, user_id, note)
-    operation, merged = _whole_lot(session, coop, what)
+    step = Step(OperationKind.MERGE, day, season, total, crop, form, gtin, site_, user_id, note)
+    operation, [merged] = record_step(session, coop, step, [total])
     edges(session, coop, operation, [(merged.id, lot.id, None, amounts[lot.id]) for lot in lots])
     return merged
 
@@ -313,28 +267,7 @@ def split_lot(
     day = occurred(occurred_on, operation_date(session, lot.operation_id))
     total = lot.available_g
     spend_lot(session, lot, total)
-    operation = new_operation(
-        session,
-        coop,
-        kind=OperationKind.SPLIT,
-        occurred_on=day,
-        input_g=total,
-        output_g=total,
-        user_id=user_id,
-        site_id=lot.site_id,
-        note=note,
-    )
-    parts = new_lots(
-        session,
-        coop,
-        operation,
-        crop=lot.crop,
-        form=lot.form,
-        weights=list(parts_g),
-        gtin=lot.gtin,
-        site_id=lot.site_id,
-        user_id=user_id,
-        season=lot.season,
-    )
+    step = Step.on_lot(OperationKind.SPLIT, lot, total, day, user_id, note)
+    operation, parts = record_step(session, coop, step, list(parts_g))
     edges(session, coop, operation, [(part.id, lot.id, None, part.weight_g) for part in parts])
     return parts

@@ -15,7 +15,7 @@ from ..errors import ValidationFailed
 from ..vocabulary import FORM_LABELS, PROCESS_LABELS, Number, kg
 from .books import spend_lot
 from .codes import product_gtin
-from .records import edges, new_lots, new_operation, operation_date
+from .records import Step, edges, operation_date, record_step
 from .rules import check_lot_open, clean_note, occurred, site
 
 # Which form a process turns which form into, per crop.
@@ -151,33 +151,12 @@ def process_lot(
     site_ = site(session, coop, site_id)
     day = occurred(occurred_on, operation_date(session, lot.operation_id))
     spend_lot(session, lot, input_g)
-    operation = new_operation(
-        session,
-        coop,
-        kind=OperationKind.PROCESS,
-        process=process,
-        occurred_on=day,
-        input_g=input_g,
-        output_g=output_g,
-        user_id=user_id,
-        site_id=site_,
-        yield_confirmed=outside,
-        note=note,
-    )
     gtin = product_gtin(session, coop.id, lot.crop, output_form)
     if gtin is None and output_form == lot.form:
         gtin = lot.gtin
-    [made] = new_lots(
-        session,
-        coop,
-        operation,
-        crop=lot.crop,
-        form=output_form,
-        weights=[output_g],
-        gtin=gtin,
-        site_id=site_,
-        user_id=user_id,
-        season=lot.season,
+    step = Step.on_lot(OperationKind.PROCESS, lot, input_g, day, user_id, note)._replace(
+        form=output_form, gtin=gtin, site_id=site_, process=process, yield_confirmed=outside
     )
+    operation, [made] = record_step(session, coop, step, [output_g])
     edges(session, coop, operation, [(made.id, lot.id, None, input_g)])
     return made

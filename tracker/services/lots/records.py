@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
@@ -24,53 +25,67 @@ from .rules import max_lot_g
 Edge = tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, int]
 
 
-def new_operation(
-    session: Session,
-    coop: Cooperative,
-    *,
-    kind: str,
-    occurred_on: date,
-    input_g: int,
-    output_g: int,
-    user_id: uuid.UUID | None,
-    process: str | None = None,
-    site_id: uuid.UUID | None = None,
-    yield_confirmed: bool = False,
-    note: str = "",
-) -> LotOperation:
+class Step(NamedTuple):
+    """One operation and the product it makes: forming, merging, splitting or processing.
+    Its output lots share its site and author; `season` is the harvest's (`new_lots`)."""
+
+    kind: str
+    day: date
+    season: int
+    input_g: int
+    crop: str
+    form: str
+    gtin: str | None
+    site_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    note: str
+    process: str | None = None
+    yield_confirmed: bool = False
+
+    @classmethod
+    def on_lot(
+        cls, kind: str, lot: Lot, input_g: int, day: date, user_id: uuid.UUID | None, note: str
+    ) -> Step:
+        """A step that takes one lot (`input_g`, all it holds) and keeps its product, site
+        and harvest: a split; a processing then changes what it changes (`_replace`)."""
+        return cls(
+            kind, day, lot.season, input_g, lot.crop, lot.form, lot.gtin, lot.site_id, user_id, note
+        )
+
+
+def record_step(
+    session: Session, coop: Cooperative, step: Step, weights: Sequence[int]
+) -> tuple[LotOperation, list[Lot]]:
+    """The operation and its output lots, one of each weight: the one place both are built."""
+    output_g = sum(weights)
     operation = LotOperation(
         cooperative_id=coop.id,
-        kind=kind,
-        process=process,
-        site_id=site_id,
-        occurred_on=occurred_on,
-        input_g=input_g,
+        kind=step.kind,
+        process=step.process,
+        site_id=step.site_id,
+        occurred_on=step.day,
+        input_g=step.input_g,
         output_g=output_g,
-        loss_g=input_g - output_g,
-        yield_confirmed=yield_confirmed,
-        note=note,
-        created_by_id=user_id,
+        loss_g=step.input_g - output_g,
+        yield_confirmed=step.yield_confirmed,
+        note=step.note,
+        created_by_id=step.user_id,
     )
     session.add(operation)
-    return operation
+    lots = new_lots(session, coop, operation, step, weights)
+    return operation, lots
 
 
 def new_lots(
     session: Session,
     coop: Cooperative,
     operation: LotOperation,
-    *,
-    crop: str,
-    form: str,
+    step: Step,
     weights: Sequence[int],
-    gtin: str | None,
-    site_id: uuid.UUID | None,
-    user_id: uuid.UUID | None,
-    season: int,
 ) -> list[Lot]:
     """The operation's output lots, numbered in order; bumps the public version once.
 
-    `season` is the harvest's, not the operation's: last season's coffee hulled after the
+    The step's `season` is the harvest's, not the operation's: last season's coffee hulled after the
     switch is still of last season (its code and its sheet say so). A lot of deliveries
     is of its earliest delivery's season; a merge of its oldest lot's; a split or a
     process of the lot it takes."""
@@ -81,23 +96,23 @@ def new_lots(
         )
     audit.lock_chain(session, coop.id)  # the chain before the cooperative's row
     bump_public_version(session, coop.id)
-    first = next_code(session, coop, crop, season)
+    first = next_code(session, coop, step.crop, step.season)
     prefix, start = first.rsplit("-", 1)
     made = []
     for offset, grams in enumerate(weights):
         lot = Lot(
             cooperative_id=coop.id,
             code=f"{prefix}-{int(start) + offset:04d}",
-            crop=crop,
-            form=form,
+            crop=step.crop,
+            form=step.form,
             weight_g=grams,
             available_g=grams,
-            gtin=gtin,
+            gtin=step.gtin,
             status=LotStatus.OPEN,
-            season=season,
+            season=step.season,
             operation_id=operation.id,
-            site_id=site_id,
-            created_by_id=user_id,
+            site_id=step.site_id,
+            created_by_id=step.user_id,
         )
         session.add(lot)
         made.append(lot)
