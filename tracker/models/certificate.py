@@ -12,6 +12,15 @@ from .base import TenantModel, VoidableModel, utcnow
 from .enums import Basis, CertificateStatus, CoverageStatus, in_vocabulary
 
 
+def one_per_digest() -> tuple[UniqueConstraint, CheckConstraint]:
+    """A file's record and its bytes alike: one row per cooperative and SHA-256, never
+    empty (each table gets constraints of its own)."""
+    return (
+        UniqueConstraint("cooperative_id", "sha256"),
+        CheckConstraint("size_bytes > 0", name="size"),
+    )
+
+
 class CertificateKind(TenantModel, table=True):
     """A certificate type a manager added beyond the built-in ones (e.g. Rainforest Alliance)."""
 
@@ -73,10 +82,7 @@ class StoredFile(TenantModel, table=True):
     host serves them and one database backup holds them)."""
 
     __tablename__ = "stored_file"
-    __table_args__ = (
-        UniqueConstraint("cooperative_id", "sha256"),
-        CheckConstraint("size_bytes > 0", name="size"),
-    )
+    __table_args__ = one_per_digest()
 
     sha256: str = Field(max_length=64)
     media_type: str = Field(max_length=60)
@@ -95,10 +101,7 @@ class FileContent(TenantModel, table=True):
     however many records and versions name it."""
 
     __tablename__ = "file_content"
-    __table_args__ = (
-        UniqueConstraint("cooperative_id", "sha256"),
-        CheckConstraint("size_bytes > 0", name="size"),
-    )
+    __table_args__ = one_per_digest()
 
     sha256: str = Field(max_length=64)
     size_bytes: int

@@ -197,11 +197,17 @@ class LotSchema(StrictSchema):
     )
 
 
-class LotBriefSchema(StrictSchema):
+class LotRefSchema(StrictSchema):
+    """A lot as a list names it (forward in a trace, in a shipment): its subclasses add
+    their own kilograms after these."""
+
     id = Id()
     code = fields.String()
     crop = fields.String()
     form = fields.String()
+
+
+class LotBriefSchema(LotRefSchema):
     weight_kg = Kilograms(attribute="weight_g")
     available_kg = Kilograms(attribute="available_g")
     status = fields.String()

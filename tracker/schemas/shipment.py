@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields
 
 from .common import Id, Kilograms, StrictSchema
-from .lot import ClaimSchema, InputSchema, length, text
+from .lot import ClaimSchema, InputSchema, LotRefSchema, length, text
 
 
 class ShipmentCreateSchema(InputSchema):
@@ -17,11 +17,7 @@ class ShipmentCreateSchema(InputSchema):
     lot_ids = fields.List(Id(), required=True, validate=length(1, 500))
 
 
-class ShipmentLotSchema(StrictSchema):
-    id = Id()
-    code = fields.String()
-    crop = fields.String()
-    form = fields.String()
+class ShipmentLotSchema(LotRefSchema):
     kg = Kilograms(attribute="grams")
     gtin = fields.String(allow_none=True)
     claims = fields.List(fields.Nested(ClaimSchema))
