@@ -211,10 +211,7 @@ def processing_dates(
     found: dict[tuple[uuid.UUID, uuid.UUID], set[date]] = {}
     if not wanted or not lots:
         return found
-    by_coop: dict[uuid.UUID, list[Lot]] = defaultdict(list)
-    for lot in lots:
-        by_coop[lot.cooperative_id].append(lot)
-    for cooperative_id, group in by_coop.items():
+    for cooperative_id, group in claims.by_cooperative(lots).items():
         built = _reused(context, cooperative_id, group)
         if built is None:
             built = claims.LotContext(session, cooperative_id, group)
@@ -292,10 +289,7 @@ def claims_qualified(
     on (kosher: the processing days) is read once, not again for the qualifications."""
     found: dict[uuid.UUID, list[claims.Claim]] = {}
     qualified: dict[uuid.UUID, dict[uuid.UUID, Qualification]] = {}
-    by_coop: dict[uuid.UUID, list[Lot]] = defaultdict(list)
-    for lot in lots:
-        by_coop[lot.cooperative_id].append(lot)
-    for cooperative_id, group in by_coop.items():
+    for cooperative_id, group in claims.by_cooperative(lots).items():
         context = claims.LotContext(session, cooperative_id, group)
         mine = {lot.id: context.claims(lot) for lot in group}
         found.update(mine)

@@ -18,7 +18,8 @@ One module per job; this package's face is the names below:
 - `caps`: `over_cap`, rule 4's figures for the families over their cap, as the engine
   decided them (the season report's table).
 - `deliveries`: `refresh_*` materialise them; `delivery_claims`, `delivery_flags` read them.
-- `lots`: `LotContext` and `lot_claims` (segregation, mass balance, sites).
+- `lots`: `LotContext` and `lot_claims` (segregation, mass balance, sites);
+  `by_cooperative` groups lots as a context reads them.
 - `ledger`: `ledgers`, the one computation of a mass-balance balance, per certificate
   and crop.
 - `massbalance`: `allocate`, `void_allocation`, `options_for` (and the ledger's readers).
@@ -39,7 +40,7 @@ from .deliveries import (
     refresh_families,
     refresh_plots,
 )
-from .lots import LotContext, ancestry, lot_claims
+from .lots import LotContext, ancestry, by_cooperative, lot_claims
 from .reasons import explain_delivery, explain_lot
 from .types import Claim, MassBalanceOption, Reason, Report, covers_families, family_types
 
@@ -51,6 +52,7 @@ __all__ = [
     "Reason",
     "Report",
     "ancestry",
+    "by_cooperative",
     "covers_families",
     "delivery_claims",
     "delivery_flags",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -424,13 +424,19 @@ class LotContext:
         return max(need, 1) if parts else 0
 
 
+def by_cooperative(lots: Iterable[Lot]) -> dict[uuid.UUID, list[Lot]]:
+    """The lots grouped by cooperative, in their order: a `LotContext` reads one
+    cooperative's records."""
+    groups: dict[uuid.UUID, list[Lot]] = defaultdict(list)
+    for lot in lots:
+        groups[lot.cooperative_id].append(lot)
+    return groups
+
+
 def lot_claims(session: Session, lots: list[Lot]) -> dict[uuid.UUID, list[Claim]]:
     """The claims each lot carries (segregated, mass balance, kosher)."""
     result: dict[uuid.UUID, list[Claim]] = {}
-    by_coop: dict[uuid.UUID, list[Lot]] = defaultdict(list)
-    for lot in lots:
-        by_coop[lot.cooperative_id].append(lot)
-    for cooperative_id, group in by_coop.items():
+    for cooperative_id, group in by_cooperative(lots).items():
         context = LotContext(session, cooperative_id, group)
         for lot in group:
             result[lot.id] = context.claims(lot)
