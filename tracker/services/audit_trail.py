@@ -284,6 +284,15 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+def problem_names(session: Session, problems: Iterable[Any]) -> dict[tuple[str, str], str]:
+    """{(kind, id text): human key} for the records a verification's problems name."""
+    wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for problem in problems:
+        if (rid := _as_uuid(problem.entity_id)) is not None:
+            wanted[problem.entity].add(rid)
+    return _names(session, wanted)
+
+
 def _names(session: Session, wanted: dict[str, set[uuid.UUID]]) -> dict[tuple[str, str], str]:
     """{(kind, id text): human key} for the records asked for, read in one query per kind."""
     found: dict[tuple[str, str], str] = {}

@@ -4,8 +4,6 @@ audit verify`), and the checkpoint to keep and compare against later."""
 
 from __future__ import annotations
 
-import uuid
-from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -193,13 +191,7 @@ def describe(
 def _problems(session: Any, report: Any, *, private: bool, how: Any) -> list[str]:
     """The first problems of a verification, described, their records named."""
     listed = report.first(LISTED) if report else []
-    wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
-    for problem in listed:
-        try:
-            wanted[problem.entity].add(uuid.UUID(problem.entity_id))
-        except ValueError:
-            continue
-    names = audit_trail._names(session, wanted) if wanted else {}
+    names = audit_trail.problem_names(session, listed)
     return [describe(p, private=private, how=how, names=names) for p in listed]
 
 
@@ -229,9 +221,7 @@ def action_label(action: str) -> str:
 def _filters(coop: Any) -> tuple[listing.Filters, audit_trail.AuditFilter, dict[str, list[str]]]:
     found = audit_trail.choices(get_session(), coop)
     filters = listing.Filters()
-    day_from = filters.day("from", _("From"))
-    day_to = filters.day("to", _("To"))
-    filters.order("from", "to", _("To"), day_from, day_to)
+    day_from, day_to = filters.period()
     wanted = audit_trail.AuditFilter(
         actor=filters.choice("actor", _("Person"), found["actor"]),
         entity=filters.choice("entity", _("Kind of record"), found["entity"]),

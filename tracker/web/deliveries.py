@@ -362,9 +362,7 @@ def _list_filters(coop: Cooperative) -> tuple[listing.Filters, staff_lists.Deliv
     unless another or all is chosen), product form, voided or not, and a search."""
     db = get_session()
     filters = listing.Filters()
-    day_from = filters.day("from", _("From"))
-    day_to = filters.day("to", _("To"))
-    filters.order("from", "to", _("To"), day_from, day_to)
+    day_from, day_to = filters.period()
     if "from" not in request.args and "to" not in request.args:
         day_from = day_to = deliveries.today()
     codes = {c.code: c.id for c in deliveries.centres(db, coop)}

@@ -90,9 +90,14 @@ class Filters:
         key = self.choice(name, label, allowed)
         return allowed.get(key) if key else None
 
-    def order(self, first: str, last: str, label: str, start: Any, end: Any) -> None:
-        if start is not None and end is not None and start > end:
-            self._wrong(label, _("The first date is after the second."))
+    def period(self) -> tuple[date | None, date | None]:
+        """The days ?from= and ?to= (either may be unset); a first day after the second is
+        wrong, said under "To"."""
+        day_from = self.day("from", _("From"))
+        day_to = self.day("to", _("To"))
+        if day_from is not None and day_to is not None and day_from > day_to:
+            self._wrong(_("To"), _("The first date is after the second."))
+        return day_from, day_to
 
     def check(self) -> None:
         """Refuse (422, translated) when a filter is wrong: for downloads."""

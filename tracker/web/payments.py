@@ -85,9 +85,7 @@ def index(code: str) -> Any:
 
 def _list_filters(coop: Cooperative) -> tuple[listing.Filters, staff_lists.PaymentFilter]:
     filters = listing.Filters()
-    day_from = filters.day("from", _("From"))
-    day_to = filters.day("to", _("To"))
-    filters.order("from", "to", _("To"), day_from, day_to)
+    day_from, day_to = filters.period()
     wanted = staff_lists.PaymentFilter(
         season=filters.number("season", _("Season"), 1900, 2999),
         kind=filters.choice("kind", _("Kind"), payments.KIND_LABELS),
