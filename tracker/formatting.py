@@ -8,7 +8,8 @@ EPCIS, GeoJSON, a program's CSV) keep machine numbers and never come here.
 
 The rules (issue 15):
 - kilograms in summaries (boxes, tables) have one decimal (`kg`); inside a sentence the
-  same figure drops a trailing zero (`kg_text`: "Lot made: 123 kg"); a single weighing
+  figure is written to the gram without trailing zeros (`kg_text`: "Lot made: 123 kg",
+  "needs 41,125"), as sentences compare figures; a single weighing
   shows as many decimals as the scale gave, up to the gram (`weighing`);
 - quintales (46 kg green, 55.2 kg dry parchment) go beside kilograms where clerks count
   them (`quintales`, `kg_qq`);
@@ -77,11 +78,13 @@ def kg(grams: int | float | Decimal | None, places: int = 1, *, locale: str | No
 
 
 def kg_text(grams: int | float | None, *, locale: str | None = None) -> str:
-    """Kilograms inside a sentence, to 100 g and without a trailing zero ("Lot made:
-    123 kg", "40,5 kg of credit"): the same figure as `kg`, read aloud."""
+    """Kilograms inside a sentence, to the gram and without trailing zeros ("Lot made:
+    123 kg", "40,5 kg of credit", "needs 41,125"): a sentence often sets two figures
+    side by side (a ledger and a lot, a cap and a claim), and rounded to 100 g a ledger
+    of 41,100 g refusing a lot of 41,125 g would read "holds 41,1; needs 41,1"."""
     if grams is None:
         return "–"
-    return number(round(_kilos(grams), 1), "#,##0.#", locale=locale)
+    return number(_kilos(grams), "#,##0.###", locale=locale)
 
 
 def weighing(grams: int | None, *, locale: str | None = None) -> str:

@@ -257,8 +257,8 @@ def kg(grams: int) -> Number:
 
 
 def kg_text(grams: int | float) -> str:
-    """Kilograms for a sentence, in the reader's number format, to 100 g (20.000 kg,
-    41,1 kg)."""
+    """Kilograms for a sentence, in the reader's number format, to the gram without
+    trailing zeros (20.000 kg, 41,1 kg, 41,125 kg)."""
     return formatting.kg_text(grams)
 
 
