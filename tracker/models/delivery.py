@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
@@ -91,6 +91,12 @@ class Delivery(VoidableModel, table=True):
     # The delivery this one corrects (the original is voided in the same action).
     replaces_id: uuid.UUID | None = Field(default=None, foreign_key="delivery.id")
     import_id: uuid.UUID | None = Field(default=None, foreign_key="import_batch.id")
+    # When the clerk's device weighed it and printed its paper receipt (UTC), sent with a
+    # delivery kept in a phone's outbox: `created_at` is when it reached the server, hours
+    # later after a day offline. None when the door sent none (the form without script,
+    # CSV, an API call without it): `created_at` is then when it was recorded.
+    # services/delivery_moments.py reads the one a receipt shows.
+    weighed_at: datetime | None = None
 
 
 class DeliveryClaim(SQLModel, table=True):

@@ -10,11 +10,12 @@ read from there (`CSV`), in the order of the fields.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import fields
+from marshmallow import ValidationError, fields
 
 from ..models.delivery import MAX_GROSS_G
 from .common import Id, Kilograms, Money
@@ -53,6 +54,20 @@ class CsvColumn:
 def csv(spanish: str, *aliases: str, **options: Any) -> dict[str, Any]:
     """Field metadata naming the field's CSV column (see CsvColumn)."""
     return {"csv": CsvColumn(spanish, aliases, **options)}
+
+
+class Moment(fields.AwareDateTime):
+    """A moment in ISO 8601 with its offset from UTC (a phone's `toISOString()`), read
+    as UTC; anything else is refused in the reader's language, naming what to send."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        try:
+            moment = super()._deserialize(value, attr, data, **kwargs)
+            return moment.astimezone(UTC)
+        except (ValidationError, OverflowError, ValueError):
+            raise ValidationError(
+                str(_l("Give the date and time in ISO 8601, e.g. 2026-06-10T15:05:00Z."))
+            ) from None
 
 
 class DeliverySchema(IntakeSchema):
@@ -156,7 +171,19 @@ class DeliverySchema(IntakeSchema):
         dump_only=True, allow_none=True, metadata=csv("motivo_anulacion", imported=False)
     )
     replaces_id = Id(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(
+        dump_only=True, metadata={"description": "When the delivery reached the server"}
+    )
+    # Sent by a device for a delivery it kept in its outbox: the moment printed on its
+    # paper receipt, which the server's receipt then shows (services/delivery_moments.py).
+    weighed_at = Moment(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "When the device weighed it and printed its receipt (offline, "
+            "hours before `created_at`); null when recorded on the server"
+        },
+    )
 
 
 @dataclass(frozen=True)

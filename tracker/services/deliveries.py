@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields
-from datetime import date
+from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..models import CollectionCentre, Cooperative, Delivery, Family, Plot, utcn
 from ..models.delivery import MAX_GROSS_G
 from ..models.enums import FORMS_BY_CROP
 from . import bulk, families, settlements
+from .delivery_moments import weighed_errors
 from .errors import Conflict, NotFound, ValidationFailed
 from .money import amount_for
 from .prices import price_on, price_per_quintal
@@ -71,6 +72,9 @@ class DeliveryData:
     price_per_quintal_minor: int | None = None
     # Set when the price was agreed per quintal: the exact amount paid, not per-kg rounded.
     amount_minor: int | None = field(default=None, metadata=_RESOLVED)
+    # When a phone weighed it and printed its receipt (a delivery kept in its outbox),
+    # aware; None when typed on the server, whose `created_at` is that moment.
+    weighed_at: datetime | None = None
 
     @property
     def net_g(self) -> int:
@@ -140,6 +144,8 @@ def check_values(data: DeliveryData, *, today: date) -> dict[str, list[str]]:
         errors["delivered_on"] = [str(_l("The date cannot be in the future."))]
     elif data.delivered_on < EARLIEST:
         errors["delivered_on"] = [str(_l("The date is too far in the past."))]
+    if weighed := weighed_errors(data.weighed_at, data.delivered_on):
+        errors["weighed_at"] = weighed
     if data.moisture_dpct is not None and not 0 <= data.moisture_dpct <= 1000:
         errors["moisture_pct"] = [str(_l("Moisture must be between 0 and 100 %."))]
     if len(data.grade or "") > 20:

@@ -15,8 +15,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..models import CollectionCentre, Community, Cooperative, Delivery, Family, Plot, User
-from ..models.base import local_date
 from . import claims, lot_pages
+from .delivery_moments import moments
 
 
 def centre(session: Session, centre_id: uuid.UUID | None) -> CollectionCentre | None:
@@ -37,6 +37,11 @@ def delivery_page(session: Session, delivery: Delivery) -> dict[str, Any]:
     carried = claims.delivery_claims(session, [delivery.id]).get(delivery.id, [])
     replaced_by = session.exec(select(Delivery).where(Delivery.replaces_id == delivery.id)).first()
     flags = claims.delivery_flags(session, [delivery.id])[delivery.id]
+    when = moments(
+        created_at=delivery.created_at,
+        weighed_at=delivery.weighed_at,
+        delivered_on=delivery.delivered_on,
+    )
     return {
         "delivery": delivery,
         "family": family,
@@ -52,9 +57,14 @@ def delivery_page(session: Session, delivery: Delivery) -> dict[str, Any]:
             session, {cid for claim in carried for cid in claim.certificate_ids}
         ),
         "flags": sorted({kind for kind, _type in flags}),
-        # Recorded on another day than it was weighed (a phone's outbox synced later, a
-        # paper book typed in, a correction): its record's moment is not the weighing's.
-        "recorded_later": local_date(delivery.created_at) != delivery.delivered_on,
+        # When it was recorded at the scale: the moment the phone weighed it and printed
+        # the family's paper when it sent one, else when the server stored it.
+        "recorded_at": when.recorded_at,
+        # When it reached the server, if well after that (an outbox synced later).
+        "sent_at": when.sent_at,
+        # Recorded on another day than it was delivered (a paper book typed in, a
+        # correction): the receipt says both days.
+        "recorded_later": when.recorded_later,
     }
 
 

@@ -657,6 +657,10 @@
     if (perQuintal) payload.price_per_quintal = moneyText(perQuintal);
     else if (!pending) payload.price_per_kg = moneyText(perKg);
     if (paper) payload.paper_receipt = paper;
+    // The moment this phone weighs it and prints the family's paper, sent with it: the
+    // server keeps it (weighed_at) and its receipt says it, however late the outbox syncs.
+    const recorded = new Date().toISOString();
+    payload.weighed_at = recorded;
     const cropSelect = document.getElementById("crop");
     const formSelect = document.getElementById("form");
     const receipt = {
@@ -682,7 +686,7 @@
       premium_per_kg_minor: premium,
       premium_minor: amountFor(net, premium),
       clerk: form.dataset.clerk || "",
-      recorded: new Date().toISOString(),
+      recorded,
       utc_offset: coopOffset(),
     };
     return { payload, receipt };
@@ -810,6 +814,21 @@
   // button is disabled until the form is reset for the next delivery).
   let saving = false;
 
+  // A refused delivery fixed on the form keeps the moment it was weighed, the one on the
+  // paper the family took home, unless the server refused that moment (the phone's clock
+  // was wrong, put right since) or the delivery's date now starts after it.
+  async function keepWeighedMoment(result) {
+    if (!fixing) return;
+    const before = await off().entry(fixing);
+    const moment = before && before.payload ? before.payload.weighed_at : null;
+    if (!moment || (before.errors || []).some((e) => e.field === "weighed_at")) return;
+    const offset = result.receipt.utc_offset;
+    const day = offset === null ? null : new Date(Date.parse(moment) + offset * 60000).toISOString().slice(0, 10);
+    if (day !== null && day < result.payload.delivered_on) return;
+    result.payload.weighed_at = moment;
+    result.receipt.recorded = moment;
+  }
+
   async function submitOffline(form) {
     if (saving) return;
     const result = collect(form);
@@ -821,6 +840,7 @@
     const button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
     try {
+      await keepWeighedMoment(result);
       const key = (form.querySelector("[name=idempotency_key]") || {}).value || null;
       let entry;
       try {
