@@ -321,6 +321,8 @@ def test_a_delivery_synced_from_the_outbox_is_not_timed_at_its_sync(
     sync(block["first_seq"], gross_kg="20.300")
     time_machine.move_to(datetime(2026, 6, 10, 22, 0, tzinfo=UTC))  # 17:00: synced
     sync(block["first_seq"] + 1)
+    # A phone that sends the moment it weighed (intake.js's weighed_at): timed by it.
+    sync(block["first_seq"] + 2, gross_kg="30.300", weighed_at="2026-06-10T09:15:00-05:00")
     found = db.exec(select(Delivery).where(Delivery.cooperative_id == world.a.id)).all()
     lot = f.make_lot(db, world.a, list(found))
     db.commit()
@@ -332,7 +334,11 @@ def test_a_delivery_synced_from_the_outbox_is_not_timed_at_its_sync(
         for e in _events(doc)
         if e.get("action") == "ADD"
     }
-    assert times == {20.0: "2026-06-10T08:30:00-05:00", 41.0: "2026-06-10T12:00:00-05:00"}
+    assert times == {
+        20.0: "2026-06-10T08:30:00-05:00",
+        41.0: "2026-06-10T12:00:00-05:00",
+        30.0: "2026-06-10T09:15:00-05:00",
+    }
 
 
 def test_a_malformed_lot_id_in_a_new_shipment_is_refused_in_spanish(client, db, world, api_token):

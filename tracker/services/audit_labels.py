@@ -160,6 +160,7 @@ FIELD_LABELS: dict[str, Any] = {
     "region": _l("Region"),
     "published_at": _l("Published at"),
     "created_at": _l("Created at"),
+    "weighed_at": _l("Time weighed on the device"),
     "block_id": _l("Receipt book"),
     "device_id": _l("Device"),
     "from_device_id": _l("From device"),

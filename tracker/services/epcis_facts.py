@@ -75,7 +75,8 @@ def _weighed(
     session: Session, deliveries: dict[uuid.UUID, Delivery]
 ) -> dict[uuid.UUID, datetime | None]:
     """When each delivery was weighed, as far as the records know: a correction keeps the
-    moment of the delivery it replaces; an imported row has only its date (None)."""
+    moment of the delivery it replaces; the moment a device sent (`weighed_at`) stands;
+    an imported row has only its date (None)."""
     first: dict[uuid.UUID, Delivery] = {i: d for i, d in deliveries.items()}
     known: dict[uuid.UUID, Delivery] = dict(deliveries)
     while pending := {d.replaces_id for d in first.values() if d.replaces_id} - set(known):
@@ -87,10 +88,15 @@ def _weighed(
             delivery = known[delivery.replaces_id]
         first[key] = delivery
     synced = _synced(session, first.values())
-    return {
-        i: None if d.import_id is not None else _sync_bound(d) if d.id in synced else d.created_at
-        for i, d in first.items()
-    }
+    return {i: _moment(d, d.id in synced) for i, d in first.items()}
+
+
+def _moment(delivery: Delivery, synced: bool) -> datetime | None:
+    if delivery.import_id is not None:
+        return None
+    if delivery.weighed_at is not None:
+        return delivery.weighed_at
+    return _sync_bound(delivery) if synced else delivery.created_at
 
 
 # The time of day an EPCIS event known only by its date is given (documents/epcis.py).
