@@ -315,14 +315,16 @@ def test_api_pdf_and_dashboard_agree_to_the_gram(season, client, api_token, auth
     assert figures["women"]["member_share"] == 0.5
     assert figures["certificates"][0]["status_changes"] == [] or figures["certificates"]
 
-    # The same total, written the same way (one decimal, as every summary: issue 15) in
-    # the PDF and on the dashboard (Spanish: 950,5 kg).
-    kg = "950,5"
+    # The same figures, written the same way (one decimal, as every summary: issue 15) in
+    # the PDF and on the dashboard: 750,5 kg of dry parchment and 200,0 kg of cherry, never
+    # their sum as weighed, 950,5 kg (stop 31: kilos of different products are not added).
+    kg, cherry, mixed = "750,5", "200,0", "950,5"
     pdf = client.get("/api/v1/cooperatives/COOPA/reports/season.pdf?season=2026", headers=headers)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     keep(pdf.data, "season-report-small.pdf")
     text = _pdf_text(pdf.data)
-    assert "Recibido" in text and f"{kg} kg" in text, text[:600]
+    assert "Recibido" in text and f"{kg} kg de café pergamino" in text, text[:600]
+    assert f"{cherry} kg de café cereza" in text and mixed not in text
     assert "S/ 7.164,60" in text and "S/ 74.830,30" not in text
     assert "S/ 7.483,03" in text and "S/ 1.583,03" in text
     for name in ("Pólvora", "Tocache", "FLO-3456", "Suspendido", "Prima Fairtrade"):
@@ -341,14 +343,17 @@ def test_api_pdf_and_dashboard_agree_to_the_gram(season, client, api_token, auth
     page = client.get("/c/COOPA/")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert re.search(rf"data-total-kg>{kg}<", html)
+    assert re.search(rf'data-product-kg="coffee/dry_parchment">\s*<span class="figure">{kg}<', html)
+    assert re.search(rf'data-received="coffee/cherry">\s*<span class="figure">{cherry}<', html)
+    assert "data-total-kg" not in html and mixed not in html
     assert "S/\u00a07.164,60" in html
     assert html.count("<svg") >= 2 and 'role="img"' in html
     assert "/c/COOPA/reports/season.pdf?season=2026" in html
     web_pdf = client.get("/c/COOPA/reports/season.pdf?season=2026")
     assert web_pdf.status_code == 200 and _pdf_text(web_pdf.data).count(kg) >= 2
     full = client.get("/c/COOPA/reports/season?season=2026").get_data(as_text=True)
-    assert re.search(rf"data-total-kg>{kg}<", full) and "FLO-3456" in full
+    assert re.search(rf'data-product-kg="coffee/dry_parchment">\s*<span class="figure">{kg}<', full)
+    assert "data-total-kg" not in full and mixed not in full and "FLO-3456" in full
     assert "Precio por quintal" in full and "Un quintal son 46 kg" in full
     assert "un precio por kg para cada producto, en Volúmenes" in full
     assert "Precio promedio por kg" not in full  # the median family's, across products

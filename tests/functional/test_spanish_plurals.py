@@ -58,10 +58,11 @@ def test_the_season_reports_charts_agree_with_their_counts(db, world, frozen, cl
     text = _words(client.get("/c/COOPA/reports/season?season=2026").get_data(as_text=True))
     assert re.search(r"Semana del 4 may 2026: 150,5 kg en 2 entregas\b", text), text
     assert re.search(r"Semana del 1 jun 2026: 300,0 kg en 1 entrega\b", text), text
-    assert "Pólvora: 750,5 kg de 2 familias" in text and "Tocache: 200,0 kg de 1 familia" in text
+    # In kg of dry-parchment equivalent (stop 31): Tocache's 200 kg of cherry are 40,0 kg.
+    assert "Pólvora: 750,5 kg de 2 familias" in text and "Tocache: 40,0 kg de 1 familia" in text
     assert (
-        "5 semanas del 4 may 2026 al 1 jun 2026, 950,5 kg en total; la semana de más acopio "
-        "empezó el 11 may 2026 con 500,0 kg."
+        "5 semanas del 4 may 2026 al 1 jun 2026, 790,5 kg en total; la semana de más acopio "
+        "empezó el 11 may 2026 con 340,0 kg."
     ) in text
     assert "2 comunidades; la que más entregó, Pólvora, con 750,5 kg." in text
     assert not ONE_PLURAL.search(text) and not ISO_DAY.search(text), ONE_PLURAL.search(text)

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from .. import formatting
 from ..services import conversions, premiums
-from ..services.reports import SeasonReport
+from ..services.reports import Measure, SeasonReport, Week, product_name
 from ..services.vocabulary import (
     BASIS_LABELS,
     CERTIFICATE_STATE_TITLES,
@@ -102,6 +102,31 @@ class Fmt:
     def permille(self, value: int) -> str:
         return formatting.number(Decimal(value) / 10, "#,##0.0", locale=self.locale) + "\u00a0%"
 
+    def product(self, key: str) -> str:
+        """A product ("crop/form") in the crop's and the form's own words: "café pergamino
+        seco", "café verde" (report_figures.product_name)."""
+        return str(product_name(key))
+
+    def kg_of(self, key: str) -> str:
+        """What a figure of a product's kilos is of: "kg de café cereza"."""
+        return _("kg of %(product)s", product=self.product(key))
+
+    def measure(self, m: Measure) -> str:
+        """What a figure in a crop's measure is: "kg equivalentes de café pergamino seco"
+        (through the conversion factors), or "kg de cacao grano seco" (as weighed)."""
+        if m.converted:
+            return _("kg of %(product)s equivalent", product=self.product(m.key))
+        return self.kg_of(m.key)
+
+    def head(self, m: Measure, alone: bool = True) -> str:
+        """A column of kilos in a crop's measure: "kg eq." (the note under the table says of
+        what), "kg eq. café" beside another crop's, "kg cacao grano seco" as weighed."""
+        if alone:
+            return _("kg eq.") if m.converted else _("kg")
+        if m.converted:
+            return _("kg eq. %(crop)s", crop=label(CROP_LABELS, m.crop))
+        return _("kg %(product)s", product=self.product(m.key))
+
 
 def _locale() -> str:
     from flask_babel import get_locale
@@ -109,25 +134,54 @@ def _locale() -> str:
     return str(get_locale() or "es")
 
 
+def _charted(report: SeasonReport) -> list[Measure | None]:
+    """What each chart of kilos is drawn in: the kilos as weighed for a season of one
+    product (None), else one chart per crop, in its measure (kilos of different products
+    are never added as weighed)."""
+    if report.one_product:
+        return [None]
+    return list(report.measures)
+
+
+def _chart_title(text: str, fmt: Fmt, m: Measure | None) -> str:
+    """A chart's title, saying what its kilos are when they are not simply kilos."""
+    return text if m is None else _("%(title)s, in %(measure)s", title=text, measure=fmt.measure(m))
+
+
 def weekly_chart(report: SeasonReport, fmt: Fmt, chart_id: str = "chart-weeks") -> Markup:
-    """Kilograms received per week of the season."""
-    bars = [
-        charts.Bar(
-            charts.short_date(w.shown_start, fmt.locale),
-            w.net_g / 1000,
-            ngettext(
-                "Week of %(day)s: %(kg)s kg in %(n)s delivery",
-                "Week of %(day)s: %(kg)s kg in %(n)s deliveries",
-                w.deliveries,
-                day=fmt.date(w.shown_start),
-                kg=fmt.kg(w.net_g),
-                n=fmt.int(w.deliveries),
-            ),
+    """Kilograms received per week of the season (one chart per crop of several products)."""
+    shown = _charted(report)
+    return Markup("").join(
+        _weekly(report, fmt, chart_id if m is None else f"{chart_id}-{m.crop}", m, len(shown))
+        for m in shown
+    )
+
+
+def _weekly(
+    report: SeasonReport, fmt: Fmt, chart_id: str, m: Measure | None, charts_drawn: int
+) -> Markup:
+    def grams(week: Week) -> int:
+        return week.net_g if m is None else week.equivalent.get(m.crop, 0)
+
+    def tooltip(week: Week) -> str:
+        if charts_drawn > 1 and m is not None:  # the week's deliveries are of every crop
+            kilos = fmt.kg(grams(week)) + " " + fmt.head(m, False)
+            return _("Week of %(day)s: %(kg)s", day=fmt.date(week.shown_start), kg=kilos)
+        return ngettext(
+            "Week of %(day)s: %(kg)s kg in %(n)s delivery",
+            "Week of %(day)s: %(kg)s kg in %(n)s deliveries",
+            week.deliveries,
+            day=fmt.date(week.shown_start),
+            kg=fmt.kg(grams(week)),
+            n=fmt.int(week.deliveries),
         )
+
+    bars = [
+        charts.Bar(charts.short_date(w.shown_start, fmt.locale), grams(w) / 1000, tooltip(w))
         for w in report.by_week
     ]
     if report.by_week:
-        peak = max(report.by_week, key=lambda w: w.net_g)
+        peak = max(report.by_week, key=grams)
         desc = ngettext(
             "%(weeks)s week, the week of %(first)s, with %(kg)s kg.",
             "%(weeks)s weeks from %(first)s to %(last)s, %(kg)s kg in all; the busiest week "
@@ -136,18 +190,19 @@ def weekly_chart(report: SeasonReport, fmt: Fmt, chart_id: str = "chart-weeks") 
             weeks=fmt.int(len(report.by_week)),
             first=fmt.date(report.by_week[0].shown_start),
             last=fmt.date(report.by_week[-1].shown_start),
-            kg=fmt.kg(report.totals.net_g),
+            kg=fmt.kg(sum(grams(w) for w in report.by_week)),
             peak_day=fmt.date(peak.shown_start),
-            peak_kg=fmt.kg(peak.net_g),
+            peak_kg=fmt.kg(grams(peak)),
         )
     else:
         desc = _("No delivery in this season.")
+    title = _("Kilograms received per week, season %(season)s", season=report.season)
     return charts.columns(
         bars,
         chart_id=chart_id,
-        title=_("Kilograms received per week, season %(season)s", season=report.season),
+        title=_chart_title(title, fmt, m),
         desc=desc,
-        unit=_("kg"),
+        unit=_("kg") if m is None else fmt.head(m),
         empty_text=_("No delivery in this season."),
         locale=fmt.locale,
     )
@@ -156,43 +211,64 @@ def weekly_chart(report: SeasonReport, fmt: Fmt, chart_id: str = "chart-weeks") 
 def community_chart(
     report: SeasonReport, fmt: Fmt, chart_id: str = "chart-communities", limit: int = 20
 ) -> Markup:
-    """Kilograms received from each community (the largest first)."""
-    shown = report.by_community[:limit]
-    items = [
-        charts.Bar(
-            c.label,
-            c.printed_g / 1000,
-            ngettext(
-                "%(community)s: %(kg)s kg from %(n)s family",
-                "%(community)s: %(kg)s kg from %(n)s families",
-                c.families,
-                community=c.label,
-                kg=fmt.kg(c.printed_g),
-                n=fmt.int(c.families),
-            ),
+    """Kilograms received from each community, the largest first (one chart per crop of
+    several products)."""
+    shown = _charted(report)
+    return Markup("").join(
+        _communities(
+            report, fmt, chart_id if m is None else f"{chart_id}-{m.crop}", m, limit, len(shown)
         )
-        for c in shown
-    ]
+        for m in shown
+    )
+
+
+def _communities(
+    report: SeasonReport, fmt: Fmt, chart_id: str, m: Measure | None, limit: int, drawn: int
+) -> Markup:
+    def grams(volume: Any) -> int:
+        return volume.printed_g if m is None else volume.shown_equivalent.get(m.crop, 0)
+
+    def tooltip(volume: Any) -> str:
+        if drawn > 1 and m is not None:  # the community's families deliver every crop
+            kilos = fmt.kg(grams(volume)) + " " + fmt.head(m, False)
+            return _("%(community)s: %(kg)s", community=volume.label, kg=kilos)
+        return ngettext(
+            "%(community)s: %(kg)s kg from %(n)s family",
+            "%(community)s: %(kg)s kg from %(n)s families",
+            volume.families,
+            community=volume.label,
+            kg=fmt.kg(grams(volume)),
+            n=fmt.int(volume.families),
+        )
+
+    ranked = list(report.by_community)  # the largest first
+    if m is not None:
+        ranked = sorted((v for v in ranked if grams(v) > 0), key=lambda v: (-grams(v), v.label))
+    shown = ranked[:limit]
+    items = [charts.Bar(c.label, grams(c) / 1000, tooltip(c)) for c in shown]
     desc = (
         ngettext(
             "%(n)s community; the most from %(top)s with %(kg)s kg.",
             "%(n)s communities; the most from %(top)s with %(kg)s kg.",
-            len(report.by_community),
-            n=fmt.int(len(report.by_community)),
+            len(ranked),
+            n=fmt.int(len(ranked)),
             top=shown[0].label,
-            kg=fmt.kg(shown[0].printed_g),
+            kg=fmt.kg(grams(shown[0])),
         )
         if shown
         else _("No delivery in this season.")
     )
-    if len(report.by_community) > limit:
+    if len(ranked) > limit:
         desc += " " + _("The chart shows the %(n)s largest.", n=limit)
+    title = _("Kilograms received by community, season %(season)s", season=report.season)
     return charts.bars(
         items,
         chart_id=chart_id,
-        title=_("Kilograms received by community, season %(season)s", season=report.season),
+        title=_chart_title(title, fmt, m),
         desc=desc,
         empty_text=_("No delivery in this season."),
+        # "kg" beside each bar, as before: the title says what kilos (a chart is 360
+        # units wide, and "kg eq." would push a large community's figure off it).
         value_text=lambda kg: fmt.kg(round(kg * 1000)) + " kg",
     )
 

@@ -6,6 +6,8 @@ the dashboard and the PDF are three views of one computation.
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
 
 from ..services import conversions
@@ -22,6 +24,66 @@ def rounded(name: str, places: int) -> fields.Function:
     )
 
 
+class ProductKgSchema(Schema):
+    """Kilograms of one product (crop and form), as weighed."""
+
+    crop = fields.String()
+    form = fields.String()
+    net_kg = Kilograms(attribute="grams")
+
+
+class ByProduct(fields.List):
+    """A figure's kilograms by product ("crop/form" to grams inside): a list of
+    {crop, form, net_kg}, the largest first."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.Nested(ProductKgSchema), **kwargs)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        rows = [
+            {"crop": key.split("/", 1)[0], "form": key.split("/", 1)[1], "grams": grams}
+            for key, grams in sorted((value or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        return super()._serialize(rows, attr, obj, **kwargs)
+
+
+def in_measures(attribute: str) -> fields.Dict:
+    """A figure's kilograms in each crop's measure (`measures`): crop to kg."""
+    return fields.Dict(keys=fields.String(), values=Kilograms(), attribute=attribute)
+
+
+class MeasureSchema(Schema):
+    """How the report counts one crop's kilos together (kilos of different products are
+    never added as weighed): as kg of `form` as weighed, or, when `converted`, as kg of
+    `form` (the crop's reference form) equivalent through the cooperative's conversion
+    factors; `kg` is the season's in that measure. The `equivalent_kg` figures are in
+    these measures, one per crop."""
+
+    crop = fields.String()
+    form = fields.String()
+    converted = fields.Boolean()
+    kg = Kilograms(attribute="grams")
+
+
+class Measures(fields.List):
+    """The report's measures (`SeasonReport.measures`), each with the season's kilos."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.Nested(MeasureSchema), **kwargs)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        rows = [
+            {
+                "crop": m.crop,
+                "form": m.form,
+                "converted": m.converted,
+                "grams": obj.totals.equivalent.get(m.crop, 0),
+            }
+            for m in value or []
+        ]
+        return super()._serialize(rows, attr, obj, **kwargs)
+
+
 class SeasonQuerySchema(Schema):
     """`?season=YYYY` (the current season when left out); checked by the service."""
 
@@ -29,13 +91,25 @@ class SeasonQuerySchema(Schema):
 
 
 class VolumeSchema(Schema):
+    """`net_kg` adds the kilos of every product as weighed (as the API always gave it):
+    with several products, read them by product (`by_form`, a slice's `by_product`) or
+    in each crop's measure (`measures`, a slice's `equivalent_kg`)."""
+
     deliveries = fields.Integer()
     families = fields.Integer()
     net_kg = Kilograms(attribute="net_g")
     value = Money(attribute="value_minor")
 
 
-class CommunityVolumeSchema(VolumeSchema):
+class SliceSchema(VolumeSchema):
+    """A slice of the season (a community, a claim, the unclaimed kilos), with its kilos
+    by product and in each crop's measure."""
+
+    by_product = ByProduct(attribute="products")
+    equivalent_kg = in_measures("equivalent")
+
+
+class CommunityVolumeSchema(SliceSchema):
     community_id = fields.String(attribute="key")
     name = fields.String(attribute="label")
 
@@ -48,7 +122,7 @@ class FormVolumeSchema(VolumeSchema):
     price_per_quintal = Money(attribute="price_per_quintal_minor", allow_none=True)
 
 
-class ClaimVolumeSchema(VolumeSchema):
+class ClaimVolumeSchema(SliceSchema):
     claim = fields.String(attribute="key")
 
 
@@ -56,6 +130,8 @@ class WeekSchema(Schema):
     week_start = fields.Date(attribute="start")
     deliveries = fields.Integer()
     net_kg = Kilograms(attribute="net_g")
+    by_product = ByProduct(attribute="products")
+    equivalent_kg = in_measures("equivalent")
 
 
 class RuleSchema(Schema):
@@ -108,6 +184,10 @@ class PricesSchema(Schema):
 
 
 class WomenSchema(Schema):
+    """`volume_share` is the woman-led share of the volume in the crop's measure (of the
+    kilos as weighed for a season of one product); null across two crops, whose shares
+    are in `volume_shares` (crop to share)."""
+
     members = fields.Integer()
     woman_led_members = fields.Integer()
     member_share = rounded("member_share", 4)
@@ -116,6 +196,16 @@ class WomenSchema(Schema):
     net_kg = Kilograms(attribute="net_g")
     woman_led_net_kg = Kilograms(attribute="woman_led_net_g")
     volume_share = rounded("volume_share", 4)
+    by_product = ByProduct(attribute="products")
+    woman_led_by_product = ByProduct(attribute="woman_led_products")
+    equivalent_kg = in_measures("equivalent")
+    woman_led_equivalent_kg = in_measures("woman_led_equivalent")
+    volume_shares = fields.Function(
+        lambda w: {
+            crop: None if value is None else round(value, 4)
+            for crop, value in w.volume_shares.items()
+        }
+    )
 
 
 class CertificateLineSchema(Schema):
@@ -135,6 +225,8 @@ class CertificateLineSchema(Schema):
     excluded_families = fields.Integer()
     claimed_kg = Kilograms(attribute="claimed_g")
     claimed_deliveries = fields.Integer()
+    claimed_by_product = ByProduct(attribute="claimed_products")
+    claimed_equivalent_kg = in_measures("claimed_equivalent")
 
 
 class LedgerSchema(Schema):
@@ -215,11 +307,12 @@ class SeasonReportSchema(Schema):
     season_start = fields.Date(attribute="start")
     season_end = fields.Date(attribute="end")
     as_of = fields.Date()
+    measures = Measures()
     totals = fields.Nested(VolumeSchema)
     by_community = fields.List(fields.Nested(CommunityVolumeSchema))
     by_form = fields.List(fields.Nested(FormVolumeSchema))
     by_claim = fields.List(fields.Nested(ClaimVolumeSchema))
-    unclaimed = fields.Nested(VolumeSchema)
+    unclaimed = fields.Nested(SliceSchema)
     by_week = fields.List(fields.Nested(WeekSchema))
     prices = fields.Nested(PricesSchema)
     women = fields.Nested(WomenSchema)

@@ -7,9 +7,44 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
+from ..models.enums import Form
 from . import premiums
-from .vocabulary import QUINTAL_G, REFERENCE_FORM
+from .vocabulary import CROP_LABELS, FORM_LABELS, QUINTAL_G, REFERENCE_FORM, label
+
+# Forms whose name says their crop ("green coffee"): a product of one is named by it alone.
+CROP_NAMING_FORMS = frozenset({str(Form.GREEN), str(Form.ROASTED)})
+
+
+def product_name(key: str) -> Any:
+    """A product ("crop/form") in the crop's and the form's own words, as figures of kilos
+    name it: "café pergamino seco", "cacao grano en baba", "café verde"."""
+    crop, _slash, form = key.partition("/")
+    crops: dict[str, Any] = {str(k): v for k, v in CROP_LABELS.items()}
+    forms: dict[str, Any] = {str(k): v for k, v in FORM_LABELS.items()}
+    if form in CROP_NAMING_FORMS:
+        return label(forms, form)
+    return _l("%(crop)s %(form)s", crop=label(crops, crop), form=label(forms, form))
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How a season's kilos of one crop are counted together, since kilos of different
+    products are never added as they are (5 kg of cherry make about 1 kg of dry
+    parchment): as weighed when the season weighed one form of the crop, else in kg of the
+    crop's reference form (vocabulary.REFERENCE_FORM) through the cooperative's conversion
+    factors (`converted`). A season of two crops has one measure each: never one figure."""
+
+    crop: str
+    form: str
+    converted: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.crop}/{self.form}"
 
 
 @dataclass
@@ -26,6 +61,11 @@ class Volume:
     # net_g as a table prints it (to 100 g), shared among the table's rows so that they add
     # up to its total as printed (formatting.shown_parts); None: net_g itself.
     shown_g: int | None = None
+    # net_g by product ("crop/form"), and in each crop's measure (`Measure`, by crop): the
+    # figures a season of several products shows instead of net_g (report_products.py).
+    products: dict[str, int] = field(default_factory=dict)
+    equivalent: dict[str, int] = field(default_factory=dict)
+    shown_equivalent: dict[str, int] = field(default_factory=dict)  # as printed, by crop
 
     @property
     def printed_g(self) -> int:
@@ -60,6 +100,8 @@ class Week:
     deliveries: int = 0
     net_g: int = 0
     first_day: date | None = None
+    products: dict[str, int] = field(default_factory=dict)  # net_g by "crop/form"
+    equivalent: dict[str, int] = field(default_factory=dict)  # by crop, in its measure
 
     @property
     def shown_start(self) -> date:
@@ -177,12 +219,20 @@ class Prices(Earnings):
 
 @dataclass
 class Women:
+    """Woman-led families among the members and those delivering, and their share of the
+    volume: in each crop's measure (`equivalent`), never over kilos of different products
+    added as weighed (`net_g` is that sum, kept for the API)."""
+
     members: int = 0
     woman_led_members: int = 0
     delivering: int = 0
     woman_led_delivering: int = 0
     net_g: int = 0
     woman_led_net_g: int = 0
+    products: dict[str, int] = field(default_factory=dict)
+    woman_led_products: dict[str, int] = field(default_factory=dict)
+    equivalent: dict[str, int] = field(default_factory=dict)  # by crop, in its measure
+    woman_led_equivalent: dict[str, int] = field(default_factory=dict)
 
     @property
     def member_share(self) -> float | None:
@@ -190,7 +240,21 @@ class Women:
 
     @property
     def volume_share(self) -> float | None:
-        return share(self.woman_led_net_g, self.net_g)
+        """The woman-led share of the volume: of one crop, in its measure; none across two
+        crops (see `volume_shares`)."""
+        if not self.equivalent:
+            return share(self.woman_led_net_g, self.net_g)
+        if len(self.equivalent) != 1:
+            return None
+        return self.volume_shares[next(iter(self.equivalent))]
+
+    @property
+    def volume_shares(self) -> dict[str, float | None]:
+        """The woman-led share of each crop's volume, in its measure."""
+        return {
+            crop: share(self.woman_led_equivalent.get(crop, 0), whole)
+            for crop, whole in self.equivalent.items()
+        }
 
 
 @dataclass
@@ -218,6 +282,9 @@ class CertificateLine:
     excluded_families: int
     claimed_g: int
     claimed_deliveries: int
+    # claimed_g by product and in each crop's measure, for a season of several products.
+    claimed_products: dict[str, int] = field(default_factory=dict)
+    claimed_equivalent: dict[str, int] = field(default_factory=dict)
 
     def expires_in(self, today: date) -> int:
         return (self.valid_until - today).days
@@ -325,6 +392,19 @@ class SeasonReport:
     over_cap: list[OverCap]
     protected_plots: list[ProtectedPlot]
     yields: list[YieldFlag]
+    # How the season's kilos are counted together: one measure per crop delivered.
+    measures: list[Measure] = field(default_factory=list)
+
+    @property
+    def one_product(self) -> bool:
+        """Did the season weigh one product (crop and form)? Then its kilos add up as
+        weighed; with several, each figure is given by product or in each crop's measure."""
+        return len(self.by_form) <= 1
+
+    @property
+    def converted(self) -> list[Measure]:
+        """The measures that count kilos as an equivalent (a crop of several forms)."""
+        return [m for m in self.measures if m.converted]
 
     @property
     def flags(self) -> SeasonReport:

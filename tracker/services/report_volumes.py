@@ -160,7 +160,7 @@ def volumes_by_form(session: Session, coop: Cooperative, season: int) -> list[Vo
     for volume in found:
         volume.label = volume.key.split("/", 1)[1]
         volume.pending_g = int(pending.get(volume.key, 0))
-    _share_printed(found)
+    # No shared rounding (`_share_printed`): the products' kilos add up to no total.
     return sorted(found, key=lambda v: (-v.net_g, v.key))
 
 
@@ -182,18 +182,26 @@ def deliveries_by_week(session: Session, where, season_start: date | None = None
     """Deliveries per week (weeks start on Monday), from first to last delivery day; a
     week begun before the season is read by the season's first day (`Week.first_day`)."""
     days = session.execute(
-        sa_select(col(Delivery.delivered_on), func.count(), func.sum(col(Delivery.net_g)))
+        sa_select(
+            col(Delivery.delivered_on),
+            col(Delivery.crop),
+            col(Delivery.form),
+            func.count(),
+            func.sum(col(Delivery.net_g)),
+        )
         .where(where)
-        .group_by(col(Delivery.delivered_on))
+        .group_by(col(Delivery.delivered_on), col(Delivery.crop), col(Delivery.form))
     ).all()
     if not days:
         return []
     weeks: dict[date, Week] = {}
-    for day, count, grams in days:
+    for day, crop, form, count, grams in days:
         monday = day - timedelta(days=day.weekday())
         week = weeks.setdefault(monday, Week(monday))
         week.deliveries += int(count)
         week.net_g += int(grams)
+        key = f"{crop}/{form}"
+        week.products[key] = week.products.get(key, 0) + int(grams)
     first, last = min(weeks), max(weeks)
     result, monday = [], first
     while monday <= last:

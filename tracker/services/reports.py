@@ -22,7 +22,7 @@ from ..models import (
     Cooperative,
     Delivery,
 )
-from . import audit, payments, premiums
+from . import audit, payments, premiums, report_products
 from .cooperatives import season_bounds
 from .report_compliance import (
     certificate_lines,
@@ -35,6 +35,7 @@ from .report_compliance import (
 from .report_figures import (
     CertificateLine,
     LedgerLine,
+    Measure,
     OverCap,
     Prices,
     ProtectedPlot,
@@ -46,6 +47,7 @@ from .report_figures import (
     Women,
     YieldFlag,
     per_kg,
+    product_name,
     share,
 )
 from .report_volumes import (
@@ -81,7 +83,7 @@ def season_report(
     by_form = volumes_by_form(session, coop, season)
     prices.weighed(len(by_form))
     certificates = certificate_lines(session, coop, season, start, end, as_of)
-    return SeasonReport(
+    report = SeasonReport(
         cooperative_id=coop.id,
         code=coop.code,
         name=coop.name,
@@ -105,6 +107,9 @@ def season_report(
         protected_plots=protected_plot_lines(session, coop, where),
         yields=yield_flags(session, coop, start, end),
     )
+    # Kilos of several products are given by product and in each crop's measure.
+    report_products.by_product(session, coop, report, where)
+    return report
 
 
 _CACHE: OrderedDict[tuple[object, ...], SeasonReport] = OrderedDict()
@@ -165,6 +170,7 @@ __all__ = [
     "QUINTAL_G",
     "CertificateLine",
     "LedgerLine",
+    "Measure",
     "OverCap",
     "Prices",
     "ProtectedPlot",
@@ -181,6 +187,7 @@ __all__ = [
     "data_version",
     "data_version_of",
     "per_kg",
+    "product_name",
     "season_report",
     "share",
 ]
