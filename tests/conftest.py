@@ -34,6 +34,9 @@ BACKEND = os.environ.get("TRACKER_TEST_DB", "sqlite")
 PG_ADMIN = os.environ.get("TRACKER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "correct horse battery"
 
+# The device API's fixtures (clerk, device, family), shared by the offline test modules.
+pytest_plugins = ["tests.device_fixtures"]
+
 
 def pytest_report_header(config: Any) -> str:
     return f"tracker test database: {BACKEND}"

@@ -266,19 +266,24 @@ def test_an_expired_session_during_offline_work_loses_nothing(
     expect(page.locator("[data-outbox-count]")).to_be_hidden()
 
 
-def test_a_refused_delivery_stays_until_fixed_or_discarded(live_server, launch, db, world, members):
-    context = launch()
-    page = page_of(context)
-    login(page, live_server, "clerk.a@example.org")
-    printed = offline_entries(page, live_server, ["1003", "1003"])
-    # Meanwhile the office voids the family.
-    family = db.get(Family, members["CAZ-1003"].id)
+def refuse_on_sync(context: Any, page: Any, db: Any, family_id: Any, shown: str) -> None:
+    """While the phone is offline the office makes the family inactive; back online, the
+    outbox sends and the server refuses (the outbox count then reads `shown`)."""
+    family = db.get(Family, family_id)
     family.active = False
     db.add(family)
     db.commit()
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    expect(page.locator("[data-outbox-count]")).to_have_text("2 rechazadas", timeout=20_000)
+    expect(page.locator("[data-outbox-count]")).to_have_text(shown, timeout=20_000)
+
+
+def test_a_refused_delivery_stays_until_fixed_or_discarded(live_server, launch, db, world, members):
+    context = launch()
+    page = page_of(context)
+    login(page, live_server, "clerk.a@example.org")
+    printed = offline_entries(page, live_server, ["1003", "1003"])
+    refuse_on_sync(context, page, db, members["CAZ-1003"].id, "2 rechazadas")
     page.goto(f"{live_server}/c/COOPA/outbox")
     refused = page.locator('[data-outbox-list="refused"] li.outbox-item')
     expect(refused).to_have_count(2)

@@ -75,7 +75,6 @@ def test_a_refused_delivery_fixed_later_keeps_the_moment_on_its_paper(
     """The family left with the paper printed at the scale; the delivery was refused at
     sync (the family's membership ended meanwhile) and fixed on the form an hour later:
     the fix keeps the moment of the paper, not the moment of the fix."""
-    from tracker.models import Family
 
     context = launch()
     page = page_of(context)
@@ -89,13 +88,7 @@ def test_a_refused_delivery_fixed_later_keeps_the_moment_on_its_paper(
     (weighed,) = page.evaluate(
         "async () => (await window.TrackerOffline.entries()).map((e) => e.payload.weighed_at)"
     )
-    family = db.get(Family, members["CAZ-1003"].id)
-    family.active = False
-    db.add(family)
-    db.commit()
-    context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
-    expect(page.locator("[data-outbox-count]")).to_have_text("1 rechazada", timeout=20_000)
+    offline_intake.refuse_on_sync(context, page, db, members["CAZ-1003"].id, "1 rechazada")
     page.clock.fast_forward("01:00:00")
     page.goto(f"{live_server}/c/COOPA/outbox")
     page.locator('[data-outbox-list="refused"] li.outbox-item').get_by_role(

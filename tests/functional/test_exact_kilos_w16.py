@@ -35,11 +35,7 @@ def test_a_sentence_writes_kilos_to_the_gram_without_trailing_zeros(grams, engli
 def test_a_refused_allocation_names_two_different_figures(app, db, world):
     with time_machine.travel(datetime(2026, 10, 1, 15, tzinfo=UTC), tick=False):
         coop = world.a
-        cert = f.make_certificate(db, coop, type="fairtrade", basis="mass_balance")
-        family = f.make_family(db, coop)
-        plot = f.make_plot(db, family, area_ha=5)
-        f.cover(db, cert, family)
-        f.make_delivery(db, coop, family, plot, kg=41.1, form="green", on=date(2026, 6, 1))
+        cert = f.make_mass_balance_credit(db, coop, kg=41.1)
         other = f.make_family(db, coop)
         other_plot = f.make_plot(db, other)
         delivery = f.make_delivery(

@@ -25,11 +25,6 @@ from tracker.services import certificates, claims, deliveries, users
 
 
 @pytest.fixture
-def clerk(world, api_token):
-    return api_token("clerk.a@example.org")
-
-
-@pytest.fixture
 def manager(world, api_token):
     return api_token("manager.a@example.org")
 
@@ -49,20 +44,6 @@ def enrol(client, headers, **body):
     assert response.status_code == 201, response.get_json()
     data = response.get_json()
     return data, {"Authorization": f"Bearer {data['token']}"}
-
-
-@pytest.fixture
-def device(client, clerk):
-    _data, headers = enrol(client, clerk, name="Tablet balanza")
-    return headers
-
-
-@pytest.fixture
-def family(db, world):
-    found = make_family(db, world.a, member_code="CAZ-1042", head_name="Élver Ríos")
-    make_plot(db, found, name="Parcela 1")
-    db.commit()
-    return found
 
 
 def block(client, device, size=10):

@@ -12,28 +12,6 @@ from tests.factories import flag_plot, make_family, make_plot, square
 from tests.functional.test_offline_api import block, delivery_body, sync
 
 
-@pytest.fixture
-def clerk(world, api_token):
-    return api_token("clerk.a@example.org")
-
-
-@pytest.fixture
-def device(client, clerk):
-    response = client.post(
-        "/api/v1/cooperatives/COOPA/devices", json={"name": "Tablet balanza"}, headers=clerk
-    )
-    assert response.status_code == 201, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-
-@pytest.fixture
-def family(db, world):
-    found = make_family(db, world.a, member_code="CAZ-1042", head_name="Élver Ríos")
-    make_plot(db, found, name="Parcela 1")
-    db.commit()
-    return found
-
-
 def noon(year: int, month: int, day: int) -> datetime:
     return datetime(year, month, day, 17, tzinfo=UTC)
 

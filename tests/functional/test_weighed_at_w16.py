@@ -20,7 +20,7 @@ import time_machine
 from babel.dates import format_datetime
 from sqlmodel import select
 
-from tests.factories import centre_of, make_family, make_plot
+from tests.factories import centre_of
 from tests.functional.test_offline_api import block, delivery_body, sync
 from tracker.models import AuditEntry, Delivery
 
@@ -35,28 +35,6 @@ def lima(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetim
 def short(moment: datetime) -> str:
     """A moment as the receipt writes it in Spanish ("7/12/26, 10:05")."""
     return format_datetime(moment, "short", tzinfo=LIMA, locale="es")
-
-
-@pytest.fixture
-def clerk(world, api_token):
-    return api_token("clerk.a@example.org")
-
-
-@pytest.fixture
-def device(client, clerk):
-    response = client.post(
-        "/api/v1/cooperatives/COOPA/devices", json={"name": "Tablet balanza"}, headers=clerk
-    )
-    assert response.status_code == 201, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-
-@pytest.fixture
-def family(db, world):
-    found = make_family(db, world.a, member_code="CAZ-1042", head_name="Élver Ríos")
-    make_plot(db, found, name="Parcela 1")
-    db.commit()
-    return found
 
 
 def stored(db) -> list[Delivery]:
