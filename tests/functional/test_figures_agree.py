@@ -8,7 +8,6 @@ import html as htmllib
 import re
 import subprocess
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -185,11 +184,12 @@ def test_dashboard_counts_member_families_as_the_season_report_does(db, world, c
     assert stays.active
 
 
-def test_family_season_table_rows_add_up_to_its_total(db, world, client, auth):
+def test_family_season_table_gives_each_product_its_own_kilos(db, world, client, auth):
     """The family page's season table showed 41,1 kg of parchment and 12,3 kg of green
-    coffee over a "Total" of 53,5 kg (each row and the total rounded apart). A summary
-    keeps one decimal (issue 15), and its rows are shared so that they add up to the
-    total as printed (formatting.shown_parts)."""
+    coffee over a "Total" of 53,5 kg (each row and the total rounded apart); then its rows
+    were shared to add up to that total (12,345 kg read 12,4). But kilos of different
+    products are never added (helper-96): each row is its product's own kilos, to one
+    decimal (issue 15), and neither the total row nor the headline adds them."""
     family = f.make_family(db, world.a)
     plot = f.make_plot(db, family)
     f.make_delivery(db, world.a, family, plot, kg=41.125, form="dry_parchment")
@@ -199,12 +199,9 @@ def test_family_season_table_rows_add_up_to_its_total(db, world, client, auth):
     html = client.get(f"/families/{family.id}?season=2026", headers=ES).get_data(as_text=True)
     table = re.findall(r"<table[^>]*>(.*?)</table>", html, re.S)[0]
     rows = [_text(r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
-
-    def kg_of(row: str) -> Decimal:
-        found = re.search(r" \d+ ([\d.]+,\d) ", row).group(1)
-        return Decimal(found.replace(".", "").replace(",", "."))
-
-    body = [r for r in rows[1:] if not r.startswith("Total")]
-    total = next(r for r in rows if r.startswith("Total"))
-    assert sum(kg_of(r) for r in body) == kg_of(total) == Decimal("53.5"), rows
-    assert "<strong>53,5&nbsp;kg</strong>" in html  # the headline
+    assert rows[1].startswith("pergamino seco 1 41,1 "), rows
+    assert rows[2].startswith("café verde 1 12,3 "), rows
+    assert re.fullmatch(r"Total 2 S/ [\d.,]+ S/ [\d.,]+", rows[-1]), rows  # no kilos
+    assert "41,1&nbsp;kg de café pergamino seco" in html
+    assert "12,3&nbsp;kg de café verde" in html
+    assert "53,5" not in html  # the sum across products

@@ -80,7 +80,11 @@ TABLES = (
         "protected plots",
         "protected_plots",
         re.compile(r"^Familia\s{2,}Parcela\s{2,}Alerta desde"),
-        re.compile(r"^[A-Z]{3}-\d+ · .+?\s{2,}\S.*?\s{2,}\d{1,2} \w{3} \d{4}\s{2,}[\d.,]+ \("),
+        # kg, or each product's kg ("1.146,1 kg de café pergamino seco") in a season of several
+        re.compile(
+            r"^[A-Z]{3}-\d+ · .+?\s{2,}\S.*?\s{2,}\d{1,2} \w{3} \d{4}\s{2,}"
+            r"[\d.,]+(?: kg de \S.*)?(?: \(|$)"
+        ),
     ),
 )
 HEADINGS = re.compile(

@@ -17,10 +17,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import Session, col, select
 
-from ..formatting import shown_parts
 from ..models import Community, Cooperative, Delivery, Family, FamilyAbsence
 from .cooperatives import season_bounds
 from .errors import ValidationFailed
+from .report_figures import product_name
 from .rows import update_row
 from .text import fold
 from .vocabulary import local_today
@@ -287,29 +287,49 @@ def communities(session: Session, coop: Cooperative) -> list[Community]:
 
 @dataclass
 class FormTotal:
+    """What a family delivered of one product (crop and form) in a season."""
+
     form: str
     deliveries: int
     net_g: int
     amount_minor: int
     premium_minor: int
     pending: int = 0  # of the deliveries, those whose price is still to be defined
-    shown_g: int = 0  # net_g as the season's table prints it, adding up to its total
+    crop: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.crop}/{self.form}"
+
+    @property
+    def product(self) -> Any:
+        """The product in the crop's and the form's own words: "café pergamino seco"."""
+        return product_name(self.key)
 
 
 @dataclass
 class SeasonTotals:
-    """What a family delivered and was paid in one season (voided deliveries left out)."""
+    """What a family delivered and was paid in one season (voided deliveries left out).
+
+    Kilos of different products are never added (5 kg of cherry make about 1 kg of dry
+    parchment): each product has its own figure (`by_form`), and `net_g` is the season's
+    kilos only when it weighed one product. Deliveries and money add up across them."""
 
     season: int
     by_form: list[FormTotal] = field(default_factory=list)
+
+    @property
+    def one_product(self) -> bool:
+        return len(self.by_form) <= 1
 
     @property
     def deliveries(self) -> int:
         return sum(t.deliveries for t in self.by_form)
 
     @property
-    def net_g(self) -> int:
-        return sum(t.net_g for t in self.by_form)
+    def net_g(self) -> int | None:
+        """The season's kilos of its one product (None with several: never added)."""
+        return sum(t.net_g for t in self.by_form) if self.one_product else None
 
     @property
     def amount_minor(self) -> int:
@@ -325,11 +345,13 @@ class SeasonTotals:
 
 
 def season_totals(session: Session, family: Family, season: int) -> SeasonTotals:
+    """The family's season by product (crop and form), the largest first."""
     coop = session.get(Cooperative, family.cooperative_id)
     assert coop is not None
     start, end = season_bounds(coop, season)
     rows = session.exec(
         select(  # type: ignore[call-overload]
+            Delivery.crop,
             Delivery.form,
             func.count(),
             func.sum(Delivery.net_g),
@@ -343,16 +365,13 @@ def season_totals(session: Session, family: Family, season: int) -> SeasonTotals
             Delivery.delivered_on >= start,
             Delivery.delivered_on <= end,
         )
-        .group_by(Delivery.form)
-        .order_by(Delivery.form)
+        .group_by(Delivery.crop, Delivery.form)
     ).all()
     by_form = [
-        FormTotal(form, int(n), int(g or 0), int(a or 0), int(p or 0), int(w or 0))
-        for form, n, g, a, p, w in rows
+        FormTotal(form, int(n), int(g or 0), int(a or 0), int(p or 0), int(w or 0), crop)
+        for crop, form, n, g, a, p, w in rows
     ]
-    shown = shown_parts({t.form: t.net_g for t in by_form})
-    for t in by_form:
-        t.shown_g = shown[t.form]
+    by_form.sort(key=lambda t: (-t.net_g, t.key))
     return SeasonTotals(season, by_form)
 
 

@@ -151,6 +151,9 @@ class RulePremium:
     deliveries: int = 0
     fixed_minor: int = 0
     by_family: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
+    # delivered_g by product ("crop/form"): kilos of different products are never added
+    # where a person reads them (the season report shows these beside the equivalent).
+    products: dict[str, int] = field(default_factory=dict)
 
     @property
     def grams(self) -> int:
@@ -160,11 +163,14 @@ class RulePremium:
     def families(self) -> int:
         return len(self.by_family)
 
-    def add(self, family_id: uuid.UUID, count: int, net: int, grams: int, amount: int) -> None:
+    def add(
+        self, family_id: uuid.UUID, product: str, count: int, net: int, grams: int, amount: int
+    ) -> None:
         held = self.by_family.get(family_id, (0, 0))
         self.by_family[family_id] = (held[0] + grams, held[1] + amount)
         self.deliveries += count
         self.delivered_g += net
+        self.products[product] = self.products.get(product, 0) + net
         self.equivalent_g += grams
         self.amount_minor += amount
 
@@ -176,9 +182,10 @@ def _premium_query(
     every: list[PremiumRule],
     factors: conversions.Factors,
 ):
-    """SQL, per family: the rule's deliveries, their net and equivalent grams, the premium
-    (fixed where a payment fixed it, computed today otherwise) and the part fixed. One scan
-    of the season's deliveries; a voided rule only counts what it had fixed."""
+    """SQL, per family and product (crop, form): the rule's deliveries, their net and
+    equivalent grams, the premium (fixed where a payment fixed it, computed today otherwise)
+    and the part fixed. One scan of the season's deliveries; a voided rule only counts what
+    it had fixed."""
     fixed = aliased(FixedPremium)
     equivalent = _equivalent(rule, factors)
     held = col(fixed.id).is_not(None)
@@ -190,6 +197,8 @@ def _premium_query(
     return (
         sa_select(
             col(Delivery.family_id),
+            col(Delivery.crop),
+            col(Delivery.form),
             func.count(),
             func.sum(col(Delivery.net_g)),
             func.sum(func.coalesce(col(fixed.equivalent_g), equivalent)),
@@ -206,7 +215,7 @@ def _premium_query(
             ),
         )
         .where(payment_terms.season_filter(coop, season), counted)
-        .group_by(col(Delivery.family_id))
+        .group_by(col(Delivery.family_id), col(Delivery.crop), col(Delivery.form))
     )
 
 
@@ -230,8 +239,9 @@ def rule_premiums(
         for query in payment_terms.by_families(
             _premium_query(coop, season, rule, every, factors), family_ids
         ):
-            for family_id, count, net, grams, amount, fixed in session.execute(query):
-                result.add(family_id, int(count), int(net), int(grams), int(amount))
+            for family_id, crop, form, count, net, grams, amount, fixed in session.execute(query):
+                product = f"{crop}/{form}"
+                result.add(family_id, product, int(count), int(net), int(grams), int(amount))
                 result.fixed_minor += int(fixed)
         if rule.voided_at is None or result.deliveries:
             found.append(result)

@@ -264,14 +264,22 @@ def protected_plot_lines(session: Session, coop: Cooperative, where) -> list[Pro
     if not flagged:
         return []
     ids = sorted(flagged)
-    delivered = {
-        plot_id: (int(n), int(g))
-        for plot_id, n, g in session.execute(
-            sa_select(col(Delivery.plot_id), func.count(), func.sum(col(Delivery.net_g)))
-            .where(where, col(Delivery.plot_id).in_(ids))
-            .group_by(col(Delivery.plot_id))
+    # A plot may deliver cherry and parchment: its kilos are kept by product, never added.
+    counts: dict[uuid.UUID, int] = defaultdict(int)
+    products: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    for plot_id, crop, form, n, g in session.execute(
+        sa_select(
+            col(Delivery.plot_id),
+            col(Delivery.crop),
+            col(Delivery.form),
+            func.count(),
+            func.sum(col(Delivery.net_g)),
         )
-    }
+        .where(where, col(Delivery.plot_id).in_(ids))
+        .group_by(col(Delivery.plot_id), col(Delivery.crop), col(Delivery.form))
+    ):
+        counts[plot_id] += int(n)
+        products[plot_id][f"{crop}/{form}"] = int(g)
     found = []
     for plot, family, community_name in session.execute(
         sa_select(Plot, Family, col(Community.name))
@@ -279,7 +287,7 @@ def protected_plot_lines(session: Session, coop: Cooperative, where) -> list[Pro
         .join(Community, col(Community.id) == col(Family.community_id))
         .where(col(Plot.id).in_(ids))
     ):
-        n, g = delivered.get(plot.id, (0, 0))
+        grams = products.get(plot.id, {})
         found.append(
             ProtectedPlot(
                 plot_id=plot.id,
@@ -289,8 +297,9 @@ def protected_plot_lines(session: Session, coop: Cooperative, where) -> list[Pro
                 head_name=family.head_name,
                 community=community_name,
                 flagged_since=flagged[plot.id],
-                deliveries=n,
-                net_g=g,
+                deliveries=counts.get(plot.id, 0),
+                net_g=sum(grams.values()),
+                products=dict(sorted(grams.items(), key=lambda kg: (-kg[1], kg[0]))),
             )
         )
     return sorted(found, key=lambda p: (p.member_code, p.plot_name))

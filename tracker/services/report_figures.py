@@ -123,16 +123,24 @@ class RuleLine:
     rate_minor: int
     note: str
     voided: bool
-    delivered_g: int  # the deliveries' net weight
+    delivered_g: int  # the deliveries' net weight (of every product: see `products`)
     grams: int  # their equivalent in the unit's form
     amount_minor: int
     fixed_minor: int  # of which fixed by payments
     families: int
+    # delivered_g by product ("crop/form"), the largest first: what a rule on several
+    # products shows instead of their sum, beside the equivalent.
+    products: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def measure(self) -> str:
+        """The unit's measure ("kg", "lb", "t")."""
+        return premiums.split_unit(self.unit)[0]
 
     @property
     def quantity(self) -> Decimal:
         """How many units (kg, lb, tonnes of the unit's form) the premium was paid on."""
-        size = premiums.MEASURE_G[premiums.split_unit(self.unit)[0]]
+        size = premiums.MEASURE_G[self.measure]
         return Decimal(self.grams) * size.denominator / size.numerator
 
 
@@ -346,7 +354,8 @@ class ProtectedPlot:
     community: str
     flagged_since: date | None
     deliveries: int
-    net_g: int
+    net_g: int  # of every product: a page shows `products`
+    products: dict[str, int] = field(default_factory=dict)  # net_g by "crop/form"
 
 
 @dataclass

@@ -91,6 +91,7 @@ def totals_and_prices(
             amount_minor=r.amount_minor,
             fixed_minor=r.fixed_minor,
             families=r.families,
+            products=dict(sorted(r.products.items(), key=lambda kg: (-kg[1], kg[0]))),
         )
         for r in rules
     ]
