@@ -88,6 +88,24 @@ class Balance(Earnings):
     rule_premium_minor: int = 0
     paid_by_kind: dict[str, int] = field(default_factory=dict)
     payments: int = 0
+    # delivered_g and pending_g by product ("crop/form"): kilos of different products are
+    # never added, so the pages show these when the family delivered several.
+    delivered_by_product: dict[str, int] = field(default_factory=dict)
+    pending_by_product: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def one_product(self) -> bool:
+        return len(self.delivered_by_product) <= 1
+
+    @property
+    def products(self) -> list[tuple[str, int]]:
+        """(product key, grams) delivered, the largest first."""
+        return _largest_first(self.delivered_by_product)
+
+    @property
+    def pending_products(self) -> list[tuple[str, int]]:
+        """(product key, grams) still awaiting their price, the largest first."""
+        return _largest_first(self.pending_by_product)
 
     @property
     def balance_minor(self) -> int:
@@ -97,8 +115,15 @@ class Balance(Earnings):
     @property
     def price_per_kg_minor(self) -> int | None:
         """The average price of the kilos priced so far (those awaiting a price have no
-        value yet: counting them would read as paid at 0)."""
+        value yet: counting them would read as paid at 0); None when the family delivered
+        several products, whose kilos are never added."""
+        if not self.one_product:
+            return None
         return per_kg(self.value_minor, self.delivered_g - self.pending_g)
+
+
+def _largest_first(grams: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(((k, g) for k, g in grams.items() if g), key=lambda kg: (-kg[1], kg[0]))
 
 
 def family_balances(
@@ -123,23 +148,31 @@ def family_balances(
     delivered = (
         sa_select(
             col(SeasonVolume.family_id),
+            col(SeasonVolume.key),
             season_volumes.total(col(SeasonVolume.deliveries)),
             season_volumes.total(col(SeasonVolume.net_g)),
             season_volumes.total(col(SeasonVolume.amount_minor)),
             season_volumes.total(col(SeasonVolume.premium_minor)),
         )
         .where(season_volumes.season_rows(coop, season, season_volumes.FORM))
-        .group_by(col(SeasonVolume.family_id))
+        .group_by(col(SeasonVolume.family_id), col(SeasonVolume.key))
     )
     for query in _of_families(delivered, col(SeasonVolume.family_id), family_ids):
-        for family_id, count, grams, value, premium in session.execute(query):
+        for family_id, key, count, grams, value, premium in session.execute(query):
             row = get(family_id)
-            row.deliveries, row.delivered_g = int(count), int(grams)
-            row.value_minor, row.scale_premium_minor = int(value), int(premium)
-    waiting = season_volumes.pending_by(coop, season, col(SeasonVolume.family_id))
+            row.deliveries += int(count)
+            row.delivered_g += int(grams)
+            row.delivered_by_product[key] = int(grams)
+            row.value_minor += int(value)
+            row.scale_premium_minor += int(premium)
+    waiting = season_volumes.pending_by(
+        coop, season, col(SeasonVolume.family_id), col(SeasonVolume.key)
+    )
     for query in _of_families(waiting, col(SeasonVolume.family_id), family_ids):
-        for family_id, grams in session.execute(query):
-            get(family_id).pending_g = int(grams)
+        for family_id, key, grams in session.execute(query):
+            row = get(family_id)
+            row.pending_g += int(grams)
+            row.pending_by_product[key] = int(grams)
     for result in (
         rules if rules is not None else premiums.rule_premiums(session, coop, season, family_ids)
     ):
