@@ -1,5 +1,9 @@
 """What the delivery pages show, read in one place: one delivery with everything its
-receipt names, the list's families and totals, and the dashboard panel's day.
+receipt names, the list's families, and the dashboard panel's day.
+
+Kilos of different products are never added (5 kg of coffee cherry make about 1 kg of
+dry parchment): the list's headline and the panel's day read `Kilos`, one figure per
+product ("crop/form") when the deliveries hold several, and their kilos when one.
 
 The rules for a delivery (check, record, void, correct) stay in `services/deliveries.py`.
 """
@@ -8,15 +12,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
 
 from ..models import CollectionCentre, Community, Cooperative, Delivery, Family, Plot, User
 from . import claims, lot_pages
 from .delivery_moments import moments
+from .families import FormTotal
 
 
 def centre(session: Session, centre_id: uuid.UUID | None) -> CollectionCentre | None:
@@ -71,7 +77,7 @@ def delivery_page(session: Session, delivery: Delivery) -> dict[str, Any]:
 def _where(
     coop: Cooperative, centre_id: uuid.UUID | None, day_from: date | None, day_to: date | None
 ) -> list[Any]:
-    """The list's filter, for its totals (voided deliveries left out)."""
+    """A centre's valid deliveries of some days (voided deliveries left out)."""
     clauses: list[Any] = [Delivery.cooperative_id == coop.id, Delivery.voided_at.is_(None)]  # type: ignore[union-attr]
     if centre_id is not None:
         clauses.append(Delivery.centre_id == centre_id)
@@ -80,24 +86,6 @@ def _where(
     if day_to is not None:
         clauses.append(Delivery.delivered_on <= day_to)
     return clauses
-
-
-def totals(
-    session: Session,
-    coop: Cooperative,
-    *,
-    centre_id: uuid.UUID | None,
-    day_from: date | None,
-    day_to: date | None,
-) -> Any:
-    """How many deliveries, their net grams and what they are worth (with premiums)."""
-    return session.exec(
-        select(
-            func.count(),
-            func.coalesce(func.sum(Delivery.net_g), 0),
-            func.coalesce(func.sum(Delivery.amount_minor + Delivery.premium_minor), 0),
-        ).where(*_where(coop, centre_id, day_from, day_to))
-    ).one()
 
 
 def families_of(session: Session, listed: Sequence[Delivery]) -> dict[uuid.UUID, Family]:
@@ -112,13 +100,63 @@ def families_of(session: Session, listed: Sequence[Delivery]) -> dict[uuid.UUID,
     }
 
 
+@dataclass(frozen=True)
+class Kilos:
+    """Some deliveries by product (crop and form), the largest first. Their kilos are
+    `net_g` only when they hold one product (None with several: never added); the
+    deliveries, their worth and those awaiting a price add up across products."""
+
+    by_form: list[FormTotal] = field(default_factory=list)
+
+    @property
+    def one_product(self) -> bool:
+        return len(self.by_form) <= 1
+
+    @property
+    def net_g(self) -> int | None:
+        return sum(t.net_g for t in self.by_form) if self.one_product else None
+
+    @property
+    def deliveries(self) -> int:
+        return sum(t.deliveries for t in self.by_form)
+
+    @property
+    def worth_minor(self) -> int:
+        """What they are worth, premiums at the scale included."""
+        return sum(t.amount_minor + t.premium_minor for t in self.by_form)
+
+    @property
+    def pending(self) -> int:
+        return sum(t.pending for t in self.by_form)
+
+
+def kilos(session: Session, where: Sequence[Any], *, with_family: bool = False) -> Kilos:
+    """The deliveries `where` selects by product: one query, GROUP BY crop and form
+    (`with_family` joins the family, for a filter on its code or name)."""
+    query = select(  # type: ignore[call-overload]
+        col(Delivery.crop),
+        col(Delivery.form),
+        func.count(),
+        func.coalesce(func.sum(col(Delivery.net_g)), 0),
+        func.coalesce(func.sum(col(Delivery.amount_minor)), 0),
+        func.coalesce(func.sum(col(Delivery.premium_minor)), 0),
+        func.coalesce(func.sum(case((col(Delivery.price_pending), 1), else_=0)), 0),
+    )
+    if with_family:
+        query = query.join(Family, col(Family.id) == col(Delivery.family_id))
+    rows = session.exec(query.where(*where).group_by(col(Delivery.crop), col(Delivery.form)))
+    by_form = [
+        FormTotal(str(form), int(n), int(g), int(a), int(p), int(w), str(crop))
+        for crop, form, n, g, a, p, w in rows.all()
+    ]
+    by_form.sort(key=lambda t: (-t.net_g, t.key))
+    return Kilos(by_form)
+
+
 def day_at_centre(
     session: Session, coop: Cooperative, centre_id: uuid.UUID | None, day: date
-) -> tuple[int, int]:
-    """Deliveries and net grams of a day at a centre (every centre for None)."""
-    count, net_g = session.exec(
-        select(func.count(), func.coalesce(func.sum(Delivery.net_g), 0)).where(
-            *_where(coop, centre_id, day, day)
-        )
-    ).one()
-    return count, net_g
+) -> tuple[int, Kilos]:
+    """Deliveries of a day at a centre (every centre for None): how many, and their kilos
+    by product."""
+    day_kilos = kilos(session, _where(coop, centre_id, day, day))
+    return day_kilos.deliveries, day_kilos

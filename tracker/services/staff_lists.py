@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from ..models import (
@@ -27,7 +27,8 @@ from ..models import (
     Payment,
     Plot,
 )
-from . import coverage, families
+from . import coverage, delivery_pages, families
+from .delivery_pages import Kilos
 from .text import fold
 from .vocabulary import claim_names
 
@@ -93,19 +94,23 @@ def deliveries(coop: Cooperative, f: DeliveryFilter) -> Any:
     )
 
 
-def delivery_totals(session: Session, coop: Cooperative, f: DeliveryFilter) -> tuple[int, int, int]:
-    """Net grams and what they are worth (with premiums) of the filter's valid deliveries,
-    and how many of them still await their price (worth nothing yet, not paid at 0)."""
-    net, worth, pending = session.execute(
-        select(
-            func.coalesce(func.sum(col(Delivery.net_g)), 0),
-            func.coalesce(func.sum(col(Delivery.amount_minor) + col(Delivery.premium_minor)), 0),
-            func.coalesce(func.sum(case((col(Delivery.price_pending), 1), else_=0)), 0),
-        )
-        .join(Family, col(Family.id) == col(Delivery.family_id))
-        .where(*_delivery_where(coop, f), col(Delivery.voided_at).is_(None))
-    ).one()
-    return int(net), int(worth), int(pending)
+class DeliveryTotals(NamedTuple):
+    """The list's headline: net grams (None when the rows hold several products: kilos
+    of different products are never added), their worth with premiums, how many await
+    their price, and the kilos by product (`kilos`)."""
+
+    net_g: int | None
+    worth_minor: int
+    pending: int
+    kilos: Kilos = Kilos()
+
+
+def delivery_totals(session: Session, coop: Cooperative, f: DeliveryFilter) -> DeliveryTotals:
+    """The filter's valid deliveries by product, and what they are worth (with premiums)
+    and how many still await their price (worth nothing yet, not paid at 0)."""
+    where = [*_delivery_where(coop, f), col(Delivery.voided_at).is_(None)]
+    found = delivery_pages.kilos(session, where, with_family=True)
+    return DeliveryTotals(found.net_g, found.worth_minor, found.pending, found)
 
 
 def delivery_export(coop: Cooperative, f: DeliveryFilter) -> Any:

@@ -400,7 +400,11 @@ def index(code: str) -> Any:
     )
     ids = [d.id for d, _f in view.page.items]
     centre_list = deliveries.centres(db, coop)
-    totals = (0, 0, 0) if filters.errors else staff_lists.delivery_totals(db, coop, wanted)
+    totals = (
+        staff_lists.DeliveryTotals(0, 0, 0)
+        if filters.errors
+        else staff_lists.delivery_totals(db, coop, wanted)
+    )
     html = render_template(
         "deliveries/index.html",
         view=view,
@@ -440,11 +444,11 @@ def _panel(coop: Cooperative) -> dict[str, Any]:
     db = get_session()
     own = principal().centres.get(coop.id)
     today = deliveries.today()
-    count, net_g = delivery_pages.day_at_centre(db, coop, own, today)
+    count, kilos = delivery_pages.day_at_centre(db, coop, own, today)
     flagged = len(plots.flagged_plots(db, coop, "protected_area"))
     return {
         "today_count": count,
-        "today_g": net_g,
+        "today_kilos": kilos,
         "centre": delivery_pages.centre(db, own),
         "flagged": flagged,
         "can_intake": may(Permission.INTAKE, coop),
