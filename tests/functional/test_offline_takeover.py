@@ -21,11 +21,9 @@ from tests.functional.test_offline_api import block, delivery_body, enrol, sync
 from tracker.models import AuditEntry, BlockTakeover, Delivery, ReceiptBlock, UnusedReceipt, User
 from tracker.services import users
 
-# The device API's fixtures: a clerk's and a manager's tokens, an enrolled device, a family.
-clerk = offline_api.clerk
+# A manager's token (the clerk's, the enrolled device and the family are
+# tests/device_fixtures.py's).
 manager = offline_api.manager
-device = offline_api.device
-family = offline_api.family
 
 
 def stored(db, seq):
