@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlmodel import Session, col, select
 from ..models import CollectionCentre, Community, Cooperative, Delivery, Family, Plot, User
 from . import claims, lot_pages
 from .delivery_moments import moments
-from .families import FormTotal
+from .families import FormTotal, Kilos
 
 
 def centre(session: Session, centre_id: uuid.UUID | None) -> CollectionCentre | None:
@@ -98,36 +97,6 @@ def families_of(session: Session, listed: Sequence[Delivery]) -> dict[uuid.UUID,
             select(Family).where(Family.id.in_({d.family_id for d in listed}))  # type: ignore[attr-defined]
         ).all()
     }
-
-
-@dataclass(frozen=True)
-class Kilos:
-    """Some deliveries by product (crop and form), the largest first. Their kilos are
-    `net_g` only when they hold one product (None with several: never added); the
-    deliveries, their worth and those awaiting a price add up across products."""
-
-    by_form: list[FormTotal] = field(default_factory=list)
-
-    @property
-    def one_product(self) -> bool:
-        return len(self.by_form) <= 1
-
-    @property
-    def net_g(self) -> int | None:
-        return sum(t.net_g for t in self.by_form) if self.one_product else None
-
-    @property
-    def deliveries(self) -> int:
-        return sum(t.deliveries for t in self.by_form)
-
-    @property
-    def worth_minor(self) -> int:
-        """What they are worth, premiums at the scale included."""
-        return sum(t.amount_minor + t.premium_minor for t in self.by_form)
-
-    @property
-    def pending(self) -> int:
-        return sum(t.pending for t in self.by_form)
 
 
 def kilos(session: Session, where: Sequence[Any], *, with_family: bool = False) -> Kilos:

@@ -308,14 +308,12 @@ class FormTotal:
 
 
 @dataclass
-class SeasonTotals:
-    """What a family delivered and was paid in one season (voided deliveries left out).
+class Kilos:
+    """Some deliveries by product (crop and form), the largest first. Kilos of different
+    products are never added (5 kg of cherry make about 1 kg of dry parchment): each
+    product has its own figure (`by_form`), and `net_g` is their kilos only when they hold
+    one product. Deliveries, money and those awaiting a price add up across products."""
 
-    Kilos of different products are never added (5 kg of cherry make about 1 kg of dry
-    parchment): each product has its own figure (`by_form`), and `net_g` is the season's
-    kilos only when it weighed one product. Deliveries and money add up across them."""
-
-    season: int
     by_form: list[FormTotal] = field(default_factory=list)
 
     @property
@@ -328,7 +326,7 @@ class SeasonTotals:
 
     @property
     def net_g(self) -> int | None:
-        """The season's kilos of its one product (None with several: never added)."""
+        """The kilos of their one product (None with several: never added)."""
         return sum(t.net_g for t in self.by_form) if self.one_product else None
 
     @property
@@ -340,8 +338,20 @@ class SeasonTotals:
         return sum(t.premium_minor for t in self.by_form)
 
     @property
+    def worth_minor(self) -> int:
+        """What they are worth, premiums at the scale included."""
+        return self.amount_minor + self.premium_minor
+
+    @property
     def pending(self) -> int:
         return sum(t.pending for t in self.by_form)
+
+
+@dataclass(kw_only=True)
+class SeasonTotals(Kilos):
+    """What a family delivered and was paid in one season (voided deliveries left out)."""
+
+    season: int
 
 
 def season_totals(session: Session, family: Family, season: int) -> SeasonTotals:
@@ -372,7 +382,7 @@ def season_totals(session: Session, family: Family, season: int) -> SeasonTotals
         for crop, form, n, g, a, p, w in rows
     ]
     by_form.sort(key=lambda t: (-t.net_g, t.key))
-    return SeasonTotals(season, by_form)
+    return SeasonTotals(by_form=by_form, season=season)
 
 
 def history(session: Session, family: Family, limit: int = 500) -> list[Delivery]:
