@@ -90,15 +90,18 @@ def build(
         from sqlmodel import Session
 
         engine = engine_for(app)
-        with Session(engine, expire_on_commit=False) as session:
-            from tracker.services import audit, demo
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                from tracker.services import audit, demo
 
-            audit.set_actor(session, None, "bench")
-            summary = demo.build(session, families=demo_families, progress=lambda _m: None)
-            session.commit()
-            log(summary)
-            _federation(session, deliveries, families)
-        engine.dispose()
+                audit.set_actor(session, None, "bench")
+                summary = demo.build(session, families=demo_families, progress=lambda _m: None)
+                session.commit()
+                log(summary)
+                _federation(session, deliveries, families)
+        finally:
+            # Closed on failure too: a pooled connection left open warns in the next test.
+            engine.dispose()
     with app.app_context():
         import psycopg
 
@@ -428,6 +431,7 @@ def _deliveries(session: Any, coop_id: uuid.UUID, p: dict[str, Any]) -> None:
             "clerk_id": None,
             "replaces_id": None,
             "import_id": None,
+            "weighed_at": None,
         },
     )
     session.execute(
