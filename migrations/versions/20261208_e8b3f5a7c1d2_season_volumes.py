@@ -9,16 +9,16 @@ flags) on every computation, so they grew with a cooperative's season: 12x slowe
 100x larger federation (docs/scaling.md). `season_volume` holds each family's sums per
 season and slice (crop and form, claim type, unclaimed, certificate, over the cap),
 derived like `delivery_claim` and kept by the claims engine in the transaction of every
-change (services/season_volumes.py). The upgrade fills it for every cooperative from the
-deliveries, claims and flags already stored, with the service's own statements (one
-INSERT ... SELECT per slice and cooperative).
+change (services/season_volumes.py). The rows for the deliveries, claims and flags already
+stored are filled by f9930dd15da6, with the service's own statements (one INSERT ...
+SELECT of every slice per cooperative), which write that revision's columns.
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.* column types)
-from alembic import context, op
+from alembic import op
 
 revision: str = "e8b3f5a7c1d2"
 down_revision: str | None = "d4e8a2b6c910"
@@ -57,11 +57,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_season_volume_family", "season_volume", ["family_id"], unique=False)
-    if context.is_offline_mode():
-        return
-    from tracker.services import season_volumes
-
-    season_volumes.refresh_every_cooperative(op.get_bind())
+    # The rows are filled by f9930dd15da6, which recreates the table with today's columns:
+    # the service's statements write those, not this revision's.
+    pass
 
 
 def downgrade() -> None:

@@ -8,13 +8,13 @@ A delivery weighed before its price was set ("precio por definir") has its kilos
 value yet. The season report's average prices, per kg and per quintal, and each family's,
 divided the value by every kilo, so they read those kilos as paid at 0. `season_volume`
 now has a slice "pending" (key "crop/form") that the averages leave out. The upgrade
-recomputes every cooperative's rows with the service's own statements, as e8b3f5a7c1d2
-filled them; nothing else changes.
+recomputed every cooperative's rows with the service's statements; f9930dd15da6 does that
+now (its statements write today's columns), so this revision changes no schema.
 """
 
 from collections.abc import Sequence
 
-from alembic import context, op
+from alembic import op
 
 revision: str = "f2c4a6e8b0d1"
 down_revision: str | None = "e8b3f5a7c1d2"
@@ -23,11 +23,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    if context.is_offline_mode():
-        return
-    from tracker.services import season_volumes
-
-    season_volumes.refresh_every_cooperative(op.get_bind())
+    # The rows are filled by f9930dd15da6, which recreates the table with today's columns:
+    # the service's statements write those, not this revision's.
+    pass
 
 
 def downgrade() -> None:

@@ -59,7 +59,8 @@ def by_python(db, coop) -> set[tuple]:
     sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
 
     def add(delivery, kind, key, money=True):
-        row = sums[(season_of(coop, delivery.delivered_on), kind, key, delivery.family_id)]
+        product = f"{delivery.crop}/{delivery.form}"
+        row = sums[(season_of(coop, delivery.delivered_on), kind, key, product, delivery.family_id)]
         row[0] += 1
         row[1] += delivery.net_g
         if money:
@@ -225,6 +226,9 @@ def test_the_sums_equal_a_recomputation_after_every_change(db, world, seed):
     # Every slice and season was reached, and the other cooperative was left alone.
     kinds = {row[1] for row in season_volumes.stored(db, world.a)}
     assert kinds >= {"form", "claim", "cert", "none"}, kinds
+    # Each slice by product: a claim's kilos of cherry and of parchment apart.
+    claimed = {row[3] for row in season_volumes.stored(db, world.a) if row[1] == "claim"}
+    assert claimed == {"coffee/cherry", "coffee/dry_parchment"}, claimed
     assert {"bulk", "void", "correct", "status", "coverage", "price"} <= set(done), done
     assert {row[0] for row in season_volumes.stored(db, world.a)} == {2024, 2025, 2026}
     assert season_volumes.stored(db, world.b) == theirs != set()
@@ -289,4 +293,4 @@ def test_two_writers_on_one_family_at_once_both_count(app, db, world):
     db.expire_all()
     assert season_volumes.differences(db, coop) == []
     (form,) = [r for r in season_volumes.stored(db, coop) if r[1] == "form"]
-    assert form[4] == 2 and form[6] == (50 * 905) + 33 * 900  # both deliveries, both values
+    assert form[5] == 2 and form[7] == (50 * 905) + 33 * 900  # both deliveries, both values

@@ -135,7 +135,9 @@ class SeasonVolume(SQLModel, table=True):
     (a claim type: deliveries flagged over its volume cap), "pending" (key "crop/form":
     deliveries whose price is still to be set, left out of average prices).
     `amount_minor` and `premium_minor` are summed for "form", "claim" and "none", 0
-    otherwise.
+    otherwise. Every slice is kept by `product` ("crop/form", the key itself for "form"
+    and "pending"), since kilos of different products are never added: the season report
+    reads a claim's, a certificate's and the unclaimed kilos by product from here.
     """
 
     __tablename__ = "season_volume"
@@ -145,6 +147,7 @@ class SeasonVolume(SQLModel, table=True):
     season: int = Field(primary_key=True)
     kind: str = Field(max_length=10, primary_key=True)
     key: str = Field(max_length=64, primary_key=True)
+    product: str = Field(max_length=32, primary_key=True)
     family_id: uuid.UUID = Field(foreign_key="family.id", primary_key=True)
     deliveries: int
     net_g: int = Field(sa_type=BigInteger)

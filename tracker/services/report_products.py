@@ -10,9 +10,8 @@ when the season weighed one form of it, else kg of its reference form through th
 cooperative's conversion factors (services/conversions.py). Two crops are never added.
 
 A season of one product needs no query here: its figures are its kilos. With several,
-the communities and the woman-led share read the per-family sums (`season_volume`, by
-product), and the claims, the unclaimed kilos and the certificates read the season's
-deliveries with their claims (the per-family sums keep claims without their product).
+the communities, the woman-led share, the claims, the unclaimed kilos and the certificates
+read the per-family sums (`season_volume`, each slice by product), not the deliveries.
 """
 
 from __future__ import annotations
@@ -21,12 +20,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import exists
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from ..formatting import largest_remainder, rounded_units
-from ..models import Cooperative, Delivery, DeliveryClaim, Family, SeasonVolume
+from ..models import Cooperative, Family, SeasonVolume
 from . import conversions, season_volumes
 from .report_figures import Measure, SeasonReport, Volume
 from .vocabulary import REFERENCE_FORM
@@ -70,16 +68,6 @@ def shown(rows: Mapping[str, int], total: int) -> Grams:
     return {key: u * 100 for key, u in units.items()}
 
 
-def _grouped(session: Session, query: Any) -> dict[Any, Grams]:
-    """Rows of (group, crop, form, grams) as group -> "crop/form" -> grams."""
-    found: dict[Any, Grams] = {}
-    for group, crop, form, grams in session.execute(query):
-        key = f"{crop}/{form}"
-        products = found.setdefault(group, {})
-        products[key] = products.get(key, 0) + int(grams)
-    return found
-
-
 def _from_sums(session: Session, coop: Cooperative, season: int, group: Any) -> dict[Any, Grams]:
     """The season's kilos by product (its per-family sums), grouped by a column of the
     family's (its community, whether it is woman-led)."""
@@ -94,54 +82,39 @@ def _from_sums(session: Session, coop: Cooperative, season: int, group: Any) -> 
     return found
 
 
-def claims_by_product(session: Session, where: Any) -> dict[str, Grams]:
+def _slice(session: Session, coop: Cooperative, season: int, kind: str) -> dict[str, Grams]:
+    """The season's kilos of one slice of the per-family sums: key -> "crop/form" -> grams."""
+    found: dict[str, Grams] = {}
+    for key, product, grams in session.execute(
+        sa_select(
+            col(SeasonVolume.key),
+            col(SeasonVolume.product),
+            season_volumes.total(col(SeasonVolume.net_g)),
+        )
+        .where(season_volumes.season_rows(coop, season, kind))
+        .group_by(col(SeasonVolume.key), col(SeasonVolume.product))
+    ):
+        found.setdefault(str(key), {})[str(product)] = int(grams)
+    return found
+
+
+def claims_by_product(session: Session, coop: Cooperative, season: int) -> dict[str, Grams]:
     """The season's kilos with each claim type, by product: each delivery once per type
     (it may carry one type under two certificates)."""
-    typed = (
-        sa_select(
-            col(DeliveryClaim.claim_type),
-            col(Delivery.crop),
-            col(Delivery.form),
-            col(Delivery.id),
-            col(Delivery.net_g),
-        )
-        .join(DeliveryClaim, col(DeliveryClaim.delivery_id) == col(Delivery.id))
-        .where(where)
-        .distinct()
-        .subquery("typed")
-    )
-    return _grouped(
-        session,
-        sa_select(
-            typed.c.claim_type, typed.c.crop, typed.c.form, season_volumes.total(typed.c.net_g)
-        ).group_by(typed.c.claim_type, typed.c.crop, typed.c.form),
-    )
+    return _slice(session, coop, season, season_volumes.CLAIM)
 
 
-def unclaimed_by_product(session: Session, where: Any) -> Grams:
+def unclaimed_by_product(session: Session, coop: Cooperative, season: int) -> Grams:
     """The season's kilos that carry no claim, by product."""
-    rows = session.execute(
-        sa_select(col(Delivery.crop), col(Delivery.form), season_volumes.total(col(Delivery.net_g)))
-        .where(where, ~exists().where(col(DeliveryClaim.delivery_id) == col(Delivery.id)))
-        .group_by(col(Delivery.crop), col(Delivery.form))
-    )
-    return {f"{crop}/{form}": int(grams) for crop, form, grams in rows}
+    return _slice(session, coop, season, season_volumes.NONE).get("", {})
 
 
-def certificates_by_product(session: Session, where: Any) -> dict[uuid.UUID, Grams]:
+def certificates_by_product(
+    session: Session, coop: Cooperative, season: int
+) -> dict[uuid.UUID, Grams]:
     """The season's kilos claimed under each certificate, by product."""
-    return _grouped(
-        session,
-        sa_select(
-            col(DeliveryClaim.certificate_id),
-            col(Delivery.crop),
-            col(Delivery.form),
-            season_volumes.total(col(Delivery.net_g)),
-        )
-        .join(DeliveryClaim, col(DeliveryClaim.delivery_id) == col(Delivery.id))
-        .where(where)
-        .group_by(col(DeliveryClaim.certificate_id), col(Delivery.crop), col(Delivery.form)),
-    )
+    found = _slice(session, coop, season, season_volumes.CERT)
+    return {uuid.UUID(hex=key): products for key, products in found.items()}
 
 
 def _one_product(report: SeasonReport) -> None:
@@ -166,7 +139,7 @@ def _one_product(report: SeasonReport) -> None:
         line.claimed_products, line.claimed_equivalent = kept(line.claimed_g)
 
 
-def by_product(session: Session, coop: Cooperative, report: SeasonReport, where: Any) -> None:
+def by_product(session: Session, coop: Cooperative, report: SeasonReport) -> None:
     """Fill the report's kilos by product and in each crop's measure (`report.measures`)."""
     report.measures = measures(report.by_form)
     if report.one_product:
@@ -195,10 +168,10 @@ def by_product(session: Session, coop: Cooperative, report: SeasonReport, where:
         )
         for volume in report.by_community:
             volume.shown_equivalent[m.crop] = rows[volume.key]
-    claims = claims_by_product(session, where)
+    claims = claims_by_product(session, coop, report.season)
     for volume in report.by_claim:
         measured(volume, claims.get(volume.key, {}))
-    measured(report.unclaimed, unclaimed_by_product(session, where))
+    measured(report.unclaimed, unclaimed_by_product(session, coop, report.season))
     for week in report.by_week:
         week.equivalent = in_measures(week.products, kept, factors)
     women = report.women
@@ -206,7 +179,7 @@ def by_product(session: Session, coop: Cooperative, report: SeasonReport, where:
     women.products, women.equivalent = dict(totals.products), dict(totals.equivalent)
     women.woman_led_products = led.get(True, {})
     women.woman_led_equivalent = in_measures(women.woman_led_products, kept, factors)
-    certified = certificates_by_product(session, where)
+    certified = certificates_by_product(session, coop, report.season)
     for line in report.certificates:
         line.claimed_products = certified.get(line.id, {})
         line.claimed_equivalent = in_measures(line.claimed_products, kept, factors)

@@ -108,7 +108,7 @@ def season_report(
         yields=yield_flags(session, coop, start, end),
     )
     # Kilos of several products are given by product and in each crop's measure.
-    report_products.by_product(session, coop, report, where)
+    report_products.by_product(session, coop, report)
     return report
 
 

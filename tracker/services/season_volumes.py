@@ -54,6 +54,7 @@ COLUMNS = (
     "season",
     "kind",
     "key",
+    "product",
     "family_id",
     "deliveries",
     "net_g",
@@ -79,15 +80,23 @@ def _text(value: str) -> Any:
 
 
 def _sums(source: Any, kind: str, key: Any | None, *, money: bool = True) -> Any:
-    """One slice's per-family sums of `source` (deliveries), labelled as COLUMNS."""
+    """One slice's per-family sums of `source` (deliveries) by product, labelled as
+    COLUMNS."""
     # No bound parameter in a grouped expression (PostgreSQL would not match the
     # SELECT's with the GROUP BY's), and no constant in the GROUP BY.
     zero: Any = literal_column("0")
-    grouped = [source.c.cooperative_id, source.c.season, source.c.family_id]
+    grouped = [
+        source.c.cooperative_id,
+        source.c.season,
+        source.c.crop,
+        source.c.form,
+        source.c.family_id,
+    ]
     values = (
         source.c.season,
         _text(kind),
         _text("") if key is None else key,
+        source.c.crop + _text("/") + source.c.form,
         source.c.family_id,
         func.count(),
         func.sum(source.c.net_g),
@@ -280,8 +289,8 @@ def recomputed(session: Session, coop: Cooperative) -> set[tuple[Any, ...]]:
 
 
 def _typed(row: Any) -> tuple[Any, ...]:
-    season, kind, key, family_id, n, grams, amount, premium = row
-    return (int(season), kind, key, family_id, int(n), int(grams), int(amount), int(premium))
+    season, kind, key, product, family, n, grams, amount, premium = row
+    return (int(season), kind, key, product, family, int(n), int(grams), int(amount), int(premium))
 
 
 def differences(session: Session, coop: Cooperative) -> list[str]:
