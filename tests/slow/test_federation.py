@@ -1,7 +1,8 @@
 """The federation generator of bench/federation.py (issue 16.3) at a tiny size: its rows,
 made inside PostgreSQL with their audit log written by SQL, pass `audit verify`, their
-per-season sums equal a recomputation, and the app reads them (a family search, a lot's trace, its public page). A load test: `make
-test-slow` and .ci/run run it, `make test` does not."""
+per-season sums equal a recomputation, and the app reads them (a family search, a lot's
+trace, its public page). In `make test`, PostgreSQL half: the generator copies every
+column of `delivery`, so a new column must reach it too."""
 
 from __future__ import annotations
 
