@@ -95,3 +95,10 @@ def downgrade() -> None:
         f"SELECT cooperative_id, season, kind, key, family_id, {SUMS} FROM season_volume_summed"
     )
     op.execute("DROP TABLE season_volume_summed")
+    if op.get_bind().dialect.name == "postgresql":
+        # Check the rows' deferred foreign keys now: PostgreSQL refuses to drop a table
+        # with pending trigger events, and an older revision's downgrade, in this same
+        # transaction, drops this one. Then deferred again, as they were.
+        keys = "fk_season_volume_cooperative_id_cooperative, fk_season_volume_family_id_family"
+        op.execute(f"SET CONSTRAINTS {keys} IMMEDIATE")
+        op.execute(f"SET CONSTRAINTS {keys} DEFERRED")
