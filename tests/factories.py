@@ -722,3 +722,16 @@ def make_mass_balance_credit(session: Session, coop: Cooperative, kg: float = 10
     make_delivery(session, coop, family, plot, kg=kg, form="green", on=date(2026, 6, 1))
     session.commit()
     return cert
+
+
+def raw_rows(url: str, sql: str) -> list[tuple]:
+    """The rows of a raw SQL query on a database by its URL, on a connection of its own
+    (a migration test reads what the migration left, outside the app's session)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()

@@ -7,22 +7,13 @@ from __future__ import annotations
 from datetime import date
 
 from alembic import command
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 
 from tests import factories as f
 from tracker.cli import alembic_config
 from tracker.services.claims import massbalance
 
 BEFORE = "a1b7c3d9e2f4"  # the revision before the conversion factors
-
-
-def _rows(url: str, sql: str) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
 
 
 def test_the_migration_keeps_and_converts_existing_records(db, world, database_url):
@@ -39,7 +30,7 @@ def test_the_migration_keeps_and_converts_existing_records(db, world, database_u
         db, a, name="Mujeres", per_kg_minor=20, claim_type=None, woman_led_only=True
     )
     db.commit()
-    assert _rows(database_url, "SELECT grams FROM mass_balance_debit") == [(80_000,)]
+    assert f.raw_rows(database_url, "SELECT grams FROM mass_balance_debit") == [(80_000,)]
     db.close()
 
     config = alembic_config(database_url)
@@ -51,15 +42,15 @@ def test_the_migration_keeps_and_converts_existing_records(db, world, database_u
     engine.dispose()
     assert "conversion_factor" not in tables and "fixed_premium" not in tables
     assert "per_kg_minor" in columns and "unit" not in columns
-    assert _rows(database_url, "SELECT grams FROM mass_balance_debit") == [(100_000,)]
+    assert f.raw_rows(database_url, "SELECT grams FROM mass_balance_debit") == [(100_000,)]
 
     command.upgrade(config, "head")
-    assert _rows(database_url, "SELECT COUNT(*) FROM conversion_factor") == [(10,)]
-    assert _rows(
+    assert f.raw_rows(database_url, "SELECT COUNT(*) FROM conversion_factor") == [(10,)]
+    assert f.raw_rows(
         database_url,
         "SELECT ppm FROM conversion_factor WHERE from_form = 'wet_beans' GROUP BY ppm",
     ) == [(375_000,)]
-    rules = _rows(
+    rules = f.raw_rows(
         database_url, "SELECT name, rate_minor, unit, forms FROM premium_rule ORDER BY name"
     )
     assert rules == [
@@ -77,4 +68,4 @@ def test_the_migration_keeps_and_converts_existing_records(db, world, database_u
         ),
     ]
     # 100 kg of dry parchment were allocated: 80 kg of green-coffee equivalent.
-    assert _rows(database_url, "SELECT grams FROM mass_balance_debit") == [(80_000,)]
+    assert f.raw_rows(database_url, "SELECT grams FROM mass_balance_debit") == [(80_000,)]

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 
 from alembic import command
-from sqlalchemy import create_engine, text
 
 from tests import factories as f
 from tracker.cli import alembic_config
@@ -15,15 +14,6 @@ from tracker.cli import alembic_config
 BEFORE = "2f17c67090cb"  # the revision before season_volume.product
 
 SUMS = "SELECT kind, key, {product}deliveries, net_g FROM season_volume ORDER BY 1, 2, 3"
-
-
-def _rows(url: str, sql: str) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
 
 
 def test_the_sums_are_split_by_product_and_added_back(db, world, database_url):
@@ -34,17 +24,17 @@ def test_the_sums_are_split_by_product_and_added_back(db, world, database_url):
     f.make_delivery(db, a, family, plot, kg=50, on=date(2026, 6, 1))
     f.make_delivery(db, a, family, plot, kg=200, on=date(2026, 6, 2), form="cherry")
     db.commit()
-    by_product = _rows(database_url, SUMS.format(product="product, "))
+    by_product = f.raw_rows(database_url, SUMS.format(product="product, "))
     assert ("claim", "organic", "coffee/cherry", 1, 200_000) in by_product
     assert ("claim", "organic", "coffee/dry_parchment", 1, 50_000) in by_product
     db.close()
 
     config = alembic_config(database_url)
     command.downgrade(config, BEFORE)
-    summed = _rows(database_url, SUMS.format(product=""))
+    summed = f.raw_rows(database_url, SUMS.format(product=""))
     assert ("claim", "organic", 2, 250_000) in summed
     assert ("form", "coffee/cherry", 1, 200_000) in summed
     assert len(summed) == len(by_product) - 2  # the claim's and the cert's two products
 
     command.upgrade(config, "head")
-    assert _rows(database_url, SUMS.format(product="product, ")) == by_product
+    assert f.raw_rows(database_url, SUMS.format(product="product, ")) == by_product
