@@ -25,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from babel import UnknownLocaleError, dates, numbers
+from babel import UnknownLocaleError, dates, lists, numbers
 from flask import Flask
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -254,6 +254,11 @@ def day_span(first: date | None, last: date | None, *, locale: str | None = None
     if last is None or last == first:
         return day(first, locale=locale)
     return f"{day(first, locale=locale)} – {day(last, locale=locale)}"
+
+
+def listing(items: Iterable[str], *, locale: str | None = None) -> str:
+    """ "a, b y c" in Spanish, "a, b and c" in English (Babel's list patterns)."""
+    return str(lists.format_list(list(items), locale=locale_of(locale)))
 
 
 def _kilos(grams: int | float | Decimal) -> Decimal:

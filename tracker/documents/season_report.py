@@ -6,6 +6,7 @@ render from, so the three show the same figures; `pdf(report)` prints the A4 PDF
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -110,6 +111,14 @@ class Fmt:
     def kg_of(self, key: str) -> str:
         """What a figure of a product's kilos is of: "kg de café cereza"."""
         return _("kg of %(product)s", product=self.product(key))
+
+    def kilos_of(self, products: Iterable[tuple[str, int]]) -> str:
+        """Kilos of several products in one sentence, never added: "12,3 kg de café verde y
+        10,0 kg de café pergamino seco"."""
+        return formatting.listing(
+            (f"{self.kg(grams)}\u00a0{self.kg_of(key)}" for key, grams in products),
+            locale=self.locale,
+        )
 
     def measure(self, m: Measure) -> str:
         """What a figure in a crop's measure is: "kg equivalentes de café pergamino seco"
