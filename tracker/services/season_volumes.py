@@ -85,18 +85,12 @@ def _sums(source: Any, kind: str, key: Any | None, *, money: bool = True) -> Any
     # No bound parameter in a grouped expression (PostgreSQL would not match the
     # SELECT's with the GROUP BY's), and no constant in the GROUP BY.
     zero: Any = literal_column("0")
-    grouped = [
-        source.c.cooperative_id,
-        source.c.season,
-        source.c.crop,
-        source.c.form,
-        source.c.family_id,
-    ]
+    grouped = [source.c.cooperative_id, source.c.season, source.c.product, source.c.family_id]
     values = (
         source.c.season,
         _text(kind),
         _text("") if key is None else key,
-        source.c.crop + _text("/") + source.c.form,
+        source.c.product,
         source.c.family_id,
         func.count(),
         func.sum(source.c.net_g),
@@ -106,7 +100,7 @@ def _sums(source: Any, kind: str, key: Any | None, *, money: bool = True) -> Any
     return sa_select(
         source.c.cooperative_id,
         *(value.label(name) for value, name in zip(values, COLUMNS, strict=True)),
-    ).group_by(*grouped, *([] if key is None else [key]))
+    ).group_by(*grouped, *([] if key is None or key is source.c.product else [key]))
 
 
 @functools.cache
@@ -128,8 +122,7 @@ def _slices(start_month: int, of_families: bool) -> tuple[Any, ...]:
             col(Delivery.id),
             col(Delivery.cooperative_id),
             col(Delivery.family_id),
-            col(Delivery.crop),
-            col(Delivery.form),
+            (col(Delivery.crop) + _text("/") + col(Delivery.form)).label("product"),
             col(Delivery.net_g),
             col(Delivery.amount_minor),
             col(Delivery.premium_minor),
@@ -165,12 +158,12 @@ def _slices(start_month: int, of_families: bool) -> tuple[Any, ...]:
     ).subquery("unclaimed")
     pending = (sa_select(d).where(d.c.price_pending.is_(True))).subquery("pending")
     return (
-        _sums(d, FORM, d.c.crop + _text("/") + d.c.form),
+        _sums(d, FORM, d.c.product),
         _sums(typed, CLAIM, typed.c.claim_type),
         _sums(unclaimed, NONE, None),
         _sums(claimed, CERT, claimed.c.cert, money=False),
         _sums(flagged, OVER_CAP, flagged.c.claim_type, money=False),
-        _sums(pending, PENDING, pending.c.crop + _text("/") + pending.c.form, money=False),
+        _sums(pending, PENDING, pending.c.product, money=False),
     )
 
 
