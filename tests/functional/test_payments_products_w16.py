@@ -33,8 +33,7 @@ ES = {"Accept-Language": "es"}
 MIXED = ("263,5", "263.5", "22,3 kg", "22.3 kg")  # the sums across products
 PRODUCTS = "200,0 kg de café cereza 51,1 kg de café pergamino seco 12,3 kg de café verde"
 PENDING = (
-    "se omiten 12,3 kg de café verde y 10,0 kg de café pergamino seco "
-    "que aún esperan su precio"
+    "se omiten 12,3 kg de café verde y 10,0 kg de café pergamino seco que aún esperan su precio"
 )
 
 
