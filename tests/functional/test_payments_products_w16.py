@@ -129,12 +129,22 @@ def test_the_payment_page_and_receipt_name_each_product_awaiting_its_price(famil
     _no_mixed_sum(text)
 
 
-def test_the_api_keeps_its_fields(family, client, api_token):
+def test_the_api_keeps_its_fields_and_gives_each_products_kilos(family, client, api_token):
     family, _payment = family
     manager = api_token("manager.a@example.org")
     got = client.get(f"/api/v1/families/{family.id}/balance?season=2026", headers=manager)
     body = got.get_json()
     assert (body["delivered_kg"], body["pending_kg"], body["deliveries"]) == (263.47, 22.345, 4)
+    # A program reads each product's kilos too, the largest first, never added.
+    assert body["delivered_by_product"] == [
+        {"crop": "coffee", "form": "cherry", "net_kg": 200.0},
+        {"crop": "coffee", "form": "dry_parchment", "net_kg": 51.125},
+        {"crop": "coffee", "form": "green", "net_kg": 12.345},
+    ]
+    assert body["pending_by_product"] == [
+        {"crop": "coffee", "form": "green", "net_kg": 12.345},
+        {"crop": "coffee", "form": "dry_parchment", "net_kg": 10.0},
+    ]
 
 
 def test_a_family_of_one_product_reads_as_before(db, world, client, auth):

@@ -131,6 +131,29 @@ class Money(fields.Field):
         return int(number * (10**self.places))
 
 
+class ProductKgSchema(Schema):
+    """Kilograms of one product (crop and form), as weighed."""
+
+    crop = fields.String()
+    form = fields.String()
+    net_kg = Kilograms(attribute="grams")
+
+
+class ByProduct(fields.List):
+    """A figure's kilograms by product ("crop/form" to grams inside): a list of
+    {crop, form, net_kg}, the largest first."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.Nested(ProductKgSchema), **kwargs)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        rows = [
+            {"crop": key.split("/", 1)[0], "form": key.split("/", 1)[1], "grams": grams}
+            for key, grams in sorted((value or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        return super()._serialize(rows, attr, obj, **kwargs)
+
+
 class Id(fields.UUID):
     """Ids are strings at the edge."""
 

@@ -11,7 +11,7 @@ from marshmallow import fields
 
 from ..models.enums import Crop, Form, PaymentKind, PaymentMethod
 from ..services import premiums
-from .common import Id, Kilograms, Money, StrictSchema
+from .common import ByProduct, Id, Kilograms, Money, StrictSchema
 from .lot import InputSchema, length, one_of, text
 
 
@@ -81,14 +81,21 @@ class PaidByKindSchema(StrictSchema):
 
 
 class BalanceSchema(StrictSchema):
-    """A family's season: earned (deliveries + premiums), paid, and the balance still owed."""
+    """A family's season: earned (deliveries + premiums), paid, and the balance still owed.
+    `delivered_by_product` and `pending_by_product` give the kilos of each product
+    (`delivered_kg` and `pending_kg` add them as weighed, which means nothing across
+    products: 5 kg of cherry make about 1 kg of dry parchment)."""
 
     family_id = Id()
     season = fields.Integer()
     deliveries = fields.Integer()
+    # delivered_kg and pending_kg add every product as weighed (as the API always gave
+    # them); a family that delivered several has them by product here, never added.
     delivered_kg = Kilograms(attribute="delivered_g")
+    delivered_by_product = ByProduct()
     # Of delivered_kg, the kilos weighed "price to be defined": in no value or balance yet.
     pending_kg = Kilograms(attribute="pending_g")
+    pending_by_product = ByProduct()
     value = Money(attribute="value_minor")
     scale_premiums = Money(attribute="scale_premium_minor")
     rule_premiums = Money(attribute="rule_premium_minor")

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields
 
 from ..services import conversions
 from .certificate import StatusChangeSchema
-from .common import Id, Kilograms, Money
+from .common import ByProduct, Id, Kilograms, Money
 
 
 def rounded(name: str, places: int) -> fields.Function:
@@ -22,29 +22,6 @@ def rounded(name: str, places: int) -> fields.Function:
         lambda obj: None if (value := getattr(obj, name)) is None else round(value, places),
         allow_none=True,
     )
-
-
-class ProductKgSchema(Schema):
-    """Kilograms of one product (crop and form), as weighed."""
-
-    crop = fields.String()
-    form = fields.String()
-    net_kg = Kilograms(attribute="grams")
-
-
-class ByProduct(fields.List):
-    """A figure's kilograms by product ("crop/form" to grams inside): a list of
-    {crop, form, net_kg}, the largest first."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(fields.Nested(ProductKgSchema), **kwargs)
-
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
-        rows = [
-            {"crop": key.split("/", 1)[0], "form": key.split("/", 1)[1], "grams": grams}
-            for key, grams in sorted((value or {}).items(), key=lambda kv: (-kv[1], kv[0]))
-        ]
-        return super()._serialize(rows, attr, obj, **kwargs)
 
 
 def in_measures(attribute: str) -> fields.Dict:
