@@ -122,7 +122,8 @@ class RuleSchema(Schema):
     rate = Money(attribute="rate_minor")
     note = fields.String()
     voided = fields.Boolean()
-    delivered_kg = Kilograms(attribute="delivered_g")
+    delivered_kg = Kilograms(attribute="delivered_g")  # every product as weighed
+    delivered_by_product = ByProduct(attribute="products")
     equivalent_kg = Kilograms(attribute="grams")
     amount = Money(attribute="amount_minor")
     fixed = Money(attribute="fixed_minor")
@@ -250,7 +251,8 @@ class ProtectedPlotSchema(Schema):
     community = fields.String()
     flagged_since = fields.Date(allow_none=True)
     deliveries = fields.Integer()
-    net_kg = Kilograms(attribute="net_g")
+    net_kg = Kilograms(attribute="net_g")  # every product as weighed: see by_product
+    by_product = ByProduct(attribute="products")
 
 
 class YieldFlagSchema(Schema):
