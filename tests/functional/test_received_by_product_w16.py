@@ -131,6 +131,9 @@ def test_dashboard_report_page_and_pdf_give_kilos_by_product(two_products, clien
     assert "Comunidad Familias que entregaron Entregas kg eq. Valor en balanza" in words
     assert re.search(r"Pólvora 1 1 600,0 S/", words) and re.search(r"Tocache 1 2 300,0 S/", words)
     assert re.search(r"Total 2 3 900,0 S/", words)
+    # The community chart's bars say what kilos they are, as its table does.
+    chart = page.split('id="chart-communities', 1)[1].split("</svg>", 1)[0]
+    assert ">600,0 kg eq.</text>" in chart and ">300,0 kg eq.</text>" in chart, chart
     assert (
         "kg eq.: kg equivalentes de café pergamino seco, según los factores de conversión" in words
     )

@@ -170,11 +170,13 @@ def bars(
     value_text: Callable[[float], str],
     row: float = 22,
     label_chars: int = 17,
+    value_w: float = 74,
 ) -> Markup:
-    """Horizontal bars, one row per item (e.g. kilograms per community), values printed."""
+    """Horizontal bars, one row per item (e.g. kilograms per community), values printed
+    in `value_w` units after the longest bar."""
     if not items or max(b.value for b in items) <= 0:
         return _empty(chart_id, title, desc, empty_text)
-    label_w, value_w, top = 118, 74, 4
+    label_w, top = 118, 4
     bar_x = label_w + 4
     bar_max = WIDTH - bar_x - value_w
     height = top + row * len(items) + 4

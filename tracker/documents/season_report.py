@@ -270,15 +270,19 @@ def _communities(
     if len(ranked) > limit:
         desc += " " + _("The chart shows the %(n)s largest.", n=limit)
     title = _("Kilograms received by community, season %(season)s", season=report.season)
+    converted = m is not None and m.converted
+    unit = fmt.head(m) if m is not None else _("kg")
     return charts.bars(
         items,
         chart_id=chart_id,
         title=_chart_title(title, fmt, m),
         desc=desc,
         empty_text=_("No delivery in this season."),
-        # "kg" beside each bar, as before: the title says what kilos (a chart is 360
-        # units wide, and "kg eq." would push a large community's figure off it).
-        value_text=lambda kg: fmt.kg(round(kg * 1000)) + " kg",
+        # What kilos beside each bar: "kg eq." when they are a crop's equivalent, as the
+        # weekly chart's axis says (the note under the charts says of what); the value
+        # column is wider for it, so a large community's figure stays on the chart.
+        value_text=lambda kg: fmt.kg(round(kg * 1000)) + " " + unit,
+        value_w=108 if converted else 74,
     )
 
 
