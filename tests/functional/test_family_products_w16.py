@@ -118,6 +118,13 @@ def test_family_page_gives_each_product_its_kilos_and_no_sum(family, client, aut
     assert "141.1 kg of coffee dry parchment · 12.3 kg of green coffee" in english, english
 
 
+def _report_json(client, api_token) -> dict:
+    """The season report as a program reads it, through the API."""
+    manager = api_token("manager.a@example.org")
+    url = "/api/v1/cooperatives/COOPA/reports/season?season=2026"
+    return client.get(url, headers=manager).get_json()
+
+
 def test_protected_plot_gives_its_kilos_by_product(family, db, world, client, auth, api_token):
     auth.login("manager.a@example.org")
     page = client.get("/c/COOPA/reports/season?season=2026", headers=ES).get_data(as_text=True)
@@ -133,10 +140,7 @@ def test_protected_plot_gives_its_kilos_by_product(family, db, world, client, au
     assert plot.products == {"coffee/cherry": 200_000, "coffee/dry_parchment": 100_000}
     assert (plot.deliveries, plot.net_g) == (2, 300_000)  # net_g: the API's, as before
     # The API gives a program each product's kilos too.
-    manager = api_token("manager.a@example.org")
-    api = client.get(
-        "/api/v1/cooperatives/COOPA/reports/season?season=2026", headers=manager
-    ).get_json()
+    api = _report_json(client, api_token)
     [listed] = api["flags"]["protected_area"]
     assert listed["by_product"] == [
         {"crop": "coffee", "form": "cherry", "net_kg": 200.0},
@@ -166,10 +170,7 @@ def test_premium_rule_gives_the_kilos_it_was_paid_on_by_product(
         "coffee/green": 12_345,
     }
     assert rule.grams == 157_245  # 32,9 + 12,345 + 32 + 80 kg of green coffee
-    manager = api_token("manager.a@example.org")
-    api = client.get(
-        "/api/v1/cooperatives/COOPA/reports/season?season=2026", headers=manager
-    ).get_json()
+    api = _report_json(client, api_token)
     [listed] = api["prices"]["rule_premiums"]
     assert listed["delivered_by_product"] == [
         {"crop": "coffee", "form": "cherry", "net_kg": 200.0},
