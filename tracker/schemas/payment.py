@@ -89,8 +89,6 @@ class BalanceSchema(StrictSchema):
     family_id = Id()
     season = fields.Integer()
     deliveries = fields.Integer()
-    # delivered_kg and pending_kg add every product as weighed (as the API always gave
-    # them); a family that delivered several has them by product here, never added.
     delivered_kg = Kilograms(attribute="delivered_g")
     delivered_by_product = ByProduct()
     # Of delivered_kg, the kilos weighed "price to be defined": in no value or balance yet.
