@@ -4,10 +4,8 @@ delivery of the season (docs/scaling.md).
 
 They are derived like the claims: `refresh` recomputes the rows of some families from
 their live deliveries, claims and flags, set-wise (one DELETE, and one INSERT ... SELECT
-of every slice). The claims engine, for every family whose claims it recomputes and in
-the same transaction, sums the same rows in Python from the deliveries and outcomes it
-holds (`sums`) and writes them (`replace`): reading them back was the largest statement
-of a 100,000-row import. Every change to deliveries or claims goes through
+of every slice), and the claims engine calls it for every family whose claims it
+recomputes, in the same transaction. Every change to deliveries or claims goes through
 that recomputation (a delivery saved, imported, synced, voided or corrected; coverage,
 certificates, plots); a price set later in place (`prices.set_delivery_price`) calls it
 itself. So the rows are never older than the deliveries they sum. Recomputing a family's rows
@@ -19,8 +17,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -49,7 +46,6 @@ from sqlmodel import Session, col
 from ..models import Cooperative, Delivery, DeliveryClaim, DeliveryFlag, Family, SeasonVolume
 from ..models.enums import DeliveryFlagKind
 from . import bulk
-from .cooperatives import season_of
 
 CHUNK = 500  # families per statement (the claims engine recomputes 500 at a time)
 
@@ -188,73 +184,6 @@ def _statements(start_month: int, of_families: bool) -> tuple[Any, Any, Any]:
     return hold.order_by(col(Family.id)).with_for_update(), gone, insert
 
 
-def sums(
-    coop: Cooperative, deliveries: Iterable[Any], outcomes: Mapping[Any, Any]
-) -> list[tuple[Any, ...]]:
-    """Every slice's per-family rows (COLUMNS) of these deliveries, from the facts the
-    claims engine holds once it has decided them: its delivery rows (with their money
-    and `price_pending`) and each one's outcome (claims by certificate, flags), which
-    `_write` has just made what the tables hold. The same rows as `_slices` computes
-    from the tables (`differences` compares the two), without reading back what the
-    engine has in hand: for a 100,000-row import that read was the largest statement."""
-    totals: dict[tuple[Any, ...], list[int]] = {}
-    seasons: dict[date, int] = {}
-
-    def add(slice_key: tuple[Any, ...], net: int, amount: int = 0, premium: int = 0) -> None:
-        found = totals.get(slice_key)
-        if found is None:
-            totals[slice_key] = [1, net, amount, premium]
-        else:
-            found[0] += 1
-            found[1] += net
-            found[2] += amount
-            found[3] += premium
-
-    for delivery in deliveries:
-        if delivery.voided:
-            continue
-        season = seasons.get(delivery.delivered_on)
-        if season is None:
-            season = seasons[delivery.delivered_on] = season_of(coop, delivery.delivered_on)
-        product, family, net = (
-            f"{delivery.crop}/{delivery.form}",
-            delivery.family_id,
-            delivery.net_g,
-        )
-        money = (delivery.amount_minor, delivery.premium_minor)
-        add((season, FORM, product, product, family), net, *money)
-        outcome = outcomes[delivery.id]
-        for claim_type in set(outcome.claims.values()):
-            add((season, CLAIM, claim_type, product, family), net, *money)
-        for cert_id in outcome.claims:
-            add((season, CERT, cert_id.hex, product, family), net)
-        if not outcome.claims:
-            add((season, NONE, "", product, family), net, *money)
-        for kind, claim_type in outcome.flags:
-            if kind == DeliveryFlagKind.OVER_CAP:
-                add((season, OVER_CAP, claim_type, product, family), net)
-        if delivery.price_pending:
-            add((season, PENDING, product, product, family), net)
-    return [(*slice_key, *values) for slice_key, values in totals.items()]
-
-
-def replace(
-    session: Session,
-    coop: Cooperative,
-    family_ids: Sequence[uuid.UUID],
-    rows: list[tuple[Any, ...]],
-) -> None:
-    """Put `rows` (`sums`'s, family ids as the driver gives them) in place of these
-    families' rows, in the caller's transaction; the caller holds the families' rows
-    (the claims engine locks them before it reads)."""
-    connection = session.connection()
-    _hold, gone, _insert = _statements(coop.season_start_month, True)
-    for chunk in bulk.chunks(sorted(family_ids), CHUNK):
-        connection.execute(gone, {"coop": coop.id, "families": chunk})
-    if rows:
-        bulk.insert(session, TABLE, COLUMNS, rows, {"cooperative_id": coop.id}, raw=True)
-
-
 def season_rows(coop: Cooperative, season: int, kind: str) -> Any:
     """SQL: the season's per-family rows of one slice."""
     return and_(
@@ -288,15 +217,18 @@ def total(column: Any) -> Any:
 
 
 def refresh(
-    session: Session, coop: Cooperative, family_ids: Sequence[uuid.UUID] | None = None
+    session: Session,
+    coop: Cooperative,
+    family_ids: Sequence[uuid.UUID] | None = None,
+    *,
+    locked: bool = False,
 ) -> None:
     """Recompute the rows of these families (every family of the cooperative when None)
-    from their live deliveries, claims and flags, in the caller's transaction (the claims
-    engine, which has these facts in hand, writes `sums` through `replace` instead).
+    from their live deliveries, claims and flags, in the caller's transaction.
 
-    The families' rows are locked first (PostgreSQL), so two transactions recomputing one
-    family queue and the second's DELETE sees the rows the first inserted (else its INSERT
-    would collide)."""
+    The families' rows are locked first (PostgreSQL; `locked` when the caller holds them,
+    as the claims engine does), so two transactions recomputing one family queue and the
+    second's DELETE sees the rows the first inserted (else its INSERT would collide)."""
     session.flush()  # the statements below read the tables, not the session's pending rows
     connection = session.connection()
     hold, gone, insert = _statements(coop.season_start_month, family_ids is not None)
@@ -308,7 +240,8 @@ def refresh(
         ]
     )
     for params in groups:
-        connection.execute(hold, params).all()
+        if not locked:
+            connection.execute(hold, params).all()
         connection.execute(gone, params)
         connection.execute(insert, params)
 

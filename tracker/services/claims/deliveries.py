@@ -69,9 +69,7 @@ def refresh_families(
         data = load_families(session, coop, chunk, certs, raw_ids=True)
         outcomes = evaluate(coop, certs, data, factors=factors)
         changed |= _write(session, coop, new, certs, data, outcomes)
-        season_volumes.replace(
-            session, coop, chunk, season_volumes.sums(coop, data.deliveries, outcomes)
-        )
+        season_volumes.refresh(session, coop, chunk, locked=True)
     if changed:
         bump_public_version(session, coop.id)
     return changed

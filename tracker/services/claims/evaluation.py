@@ -37,9 +37,6 @@ class DeliveryRow(NamedTuple):
     voided: bool
     lotted_g: int
     receipt_number: str
-    amount_minor: int  # the rest is for the per-season sums (season_volumes.sums)
-    premium_minor: int
-    price_pending: bool
 
 
 @dataclass
@@ -244,7 +241,7 @@ def delivery_rows(
     ident = raw if raw_ids else col
     return list(
         map(
-            DeliveryRow._make,  # a Core row of these 13 columns
+            DeliveryRow._make,  # a Core row of these 10 columns
             session.connection().execute(
                 select(
                     ident(Delivery.id),
@@ -257,9 +254,6 @@ def delivery_rows(
                     col(Delivery.voided_at).is_not(None),
                     col(Delivery.lotted_g),
                     col(Delivery.receipt_number),
-                    col(Delivery.amount_minor),
-                    col(Delivery.premium_minor),
-                    col(Delivery.price_pending),
                 )
                 .where(*where)
                 .order_by(*order_by)
