@@ -20,43 +20,31 @@ from flask import Flask, abort, g, request
 
 from .auth import current_principal
 from .db import get_session
-from .models import (
-    Certificate,
-    Community,
-    Delivery,
-    Device,
-    Family,
-    Lot,
-    LotOperation,
-    Payment,
-    Plot,
-    PremiumRule,
-    ProcessingSite,
-    ReceiptBlock,
-    Shipment,
-    SiteCoverage,
-    StoredFile,
-)
+from .models import REFERENCES, table_model
 from .services import access
 from .services.access import Permission, Principal
 from .services.errors import Forbidden
 
+# URL parameters that name a tenant-owned record, with the record's model.
 PARAMETERS: dict[str, type] = {
-    "family_id": Family,
-    "plot_id": Plot,
-    "community_id": Community,
-    "delivery_id": Delivery,
-    "certificate_id": Certificate,
-    "lot_id": Lot,
-    "operation_id": LotOperation,
-    "shipment_id": Shipment,
-    "payment_id": Payment,
-    "site_id": ProcessingSite,
-    "file_id": StoredFile,
-    "rule_id": PremiumRule,
-    "device_id": Device,
-    "block_id": ReceiptBlock,
-    "period_id": SiteCoverage,
+    name: table_model(REFERENCES[name])
+    for name in (
+        "family_id",
+        "plot_id",
+        "community_id",
+        "delivery_id",
+        "certificate_id",
+        "lot_id",
+        "operation_id",
+        "shipment_id",
+        "payment_id",
+        "site_id",
+        "file_id",
+        "rule_id",
+        "device_id",
+        "block_id",
+        "period_id",
+    )
 }
 # Blueprints that are public (no login) or guard themselves (administration).
 UNGUARDED = {
