@@ -20,82 +20,28 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from .. import formatting
-from ..models import (
-    AuditEntry,
-    Certificate,
-    CollectionCentre,
-    Community,
-    Cooperative,
-    Delivery,
-    Device,
-    Family,
-    Lot,
-    LotOperation,
-    Payment,
-    Plot,
-    PremiumRule,
-    ProcessingSite,
-    Shipment,
-    StoredFile,
-    User,
-)
+from ..models import REFERENCES, AuditEntry, Cooperative, Family, Payment, table_model
 from ..models.base import COOPERATIVE_UTC_OFFSET, local_moment
-from . import audit, audit_values, premium_rules, vocabulary
+from . import audit, audit_values, premium_rules, staff_lists, vocabulary
 from .audit_labels import ENTITY_LABELS, FIELD_LABELS
 
-# What each kind of record is called by (a column, or a function of the record's row).
-_KEYS: dict[str, tuple[Any, Any]] = {
-    "delivery": (Delivery, col(Delivery.receipt_number)),
-    "family": (Family, col(Family.member_code)),
-    "lot": (Lot, col(Lot.code)),
-    "certificate": (Certificate, col(Certificate.number)),
-    "plot": (Plot, col(Plot.name)),
-    "collection_centre": (CollectionCentre, col(CollectionCentre.code)),
-    "community": (Community, col(Community.name)),
-    "processing_site": (ProcessingSite, col(ProcessingSite.code)),
-    "premium_rule": (PremiumRule, col(PremiumRule.name)),
-    "shipment": (Shipment, col(Shipment.buyer_name)),
-    "user_account": (User, col(User.email)),
-    "cooperative": (Cooperative, col(Cooperative.code)),
-    "lot_operation": (LotOperation, col(LotOperation.kind)),
-    "device": (Device, col(Device.name)),
-    "stored_file": (StoredFile, col(StoredFile.original_name)),
-}
-# Fields that hold another record's id, and the kind of that record.
-REFERENCES = {
-    "family_id": "family",
-    "plot_id": "plot",
-    "centre_id": "collection_centre",
-    "collection_centre_id": "collection_centre",
-    "community_id": "community",
-    "site_id": "processing_site",
-    "lot_id": "lot",
-    "source_lot_id": "lot",
-    "source_delivery_id": "delivery",
-    "delivery_id": "delivery",
-    "replaces_id": "delivery",
-    "payment_id": "payment",
-    "shipment_id": "shipment",
-    "certificate_id": "certificate",
-    "operation_id": "lot_operation",
-    "rule_id": "premium_rule",
-    "user_id": "user_account",
-    "created_by_id": "user_account",
-    "clerk_id": "user_account",
-    "voided_by_id": "user_account",
-    "cooperative_id": "cooperative",
-    "issued_by_id": "user_account",
-    "resolved_by_id": "user_account",
-    "revoked_by_id": "user_account",
-    "set_by_id": "user_account",
-    "updated_by_id": "user_account",
-    "uploaded_by_id": "user_account",
-    "device_id": "device",
-    "from_device_id": "device",
-    "to_device_id": "device",
-    "block_id": "receipt_block",
-    "file_id": "stored_file",
-    "import_id": "import_batch",
+# The column each kind of record is called by.
+_KEYS: dict[str, str] = {
+    "delivery": "receipt_number",
+    "family": "member_code",
+    "lot": "code",
+    "certificate": "number",
+    "plot": "name",
+    "collection_centre": "code",
+    "community": "name",
+    "processing_site": "code",
+    "premium_rule": "name",
+    "shipment": "buyer_name",
+    "user_account": "email",
+    "cooperative": "code",
+    "lot_operation": "kind",
+    "device": "name",
+    "stored_file": "original_name",
 }
 # Bookkeeping columns the trail does not list (the record's own id is in the fold).
 HIDDEN = frozenset({"id", "cooperative_id", "created_at", "updated_at", "public_token"})
@@ -221,12 +167,16 @@ def _start_of(day: date) -> datetime:
 def source(coop: Cooperative, f: AuditFilter) -> Any:
     """The cooperative's entries of the filter, newest first."""
     query = select(AuditEntry).where(col(AuditEntry.chain) == audit.chain_for(coop.id))
-    if f.actor:
-        query = query.where(col(AuditEntry.actor) == f.actor)
-    if f.entity:
-        query = query.where(col(AuditEntry.entity) == f.entity)
-    if f.action:
-        query = query.where(col(AuditEntry.action) == f.action)
+    query = query.where(
+        *staff_lists.conditions(
+            f,
+            equal=(
+                (col(AuditEntry.actor), f.actor),
+                (col(AuditEntry.entity), f.entity),
+                (col(AuditEntry.action), f.action),
+            ),
+        )
+    )
     if f.day_from is not None:
         query = query.where(col(AuditEntry.at) >= _start_of(f.day_from))
     if f.day_to is not None:
@@ -308,9 +258,10 @@ def _names(session: Session, wanted: dict[str, set[uuid.UUID]]) -> dict[tuple[st
             for pid, member_code, paid_on in session.execute(query):
                 found[(kind, str(pid))] = f"{member_code} · {formatting.day(paid_on)}"
             continue
-        model, key = _KEYS.get(kind, (None, None))
-        if model is None:
+        if kind not in _KEYS:
             continue
+        model = table_model(kind)
+        key = col(getattr(model, _KEYS[kind]))
         listed = list(ids)
         for start in range(0, len(listed), 900):
             query = select(col(model.id), key).where(col(model.id).in_(listed[start : start + 900]))

@@ -22,7 +22,7 @@ from .cooperatives import season_bounds
 from .errors import ValidationFailed
 from .report_figures import product_name
 from .rows import update_row
-from .text import fold
+from .text import fold, like_escaped
 from .vocabulary import local_today
 
 MEMBER_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,29}$")
@@ -223,10 +223,6 @@ def folded(column: Any) -> ColumnElement[str]:
     return expression
 
 
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_query(
     session: Session,
     coop: Cooperative,
@@ -248,7 +244,7 @@ def search_query(
     words = fold(q or "").split()[:5]
     names = {c.id: fold(c.name) for c in communities(session, coop)} if words else {}
     for word in words:
-        pattern = _like(word)
+        pattern = like_escaped(word)
         clauses = [
             func.lower(Family.member_code).like(f"{pattern}%", escape="\\"),
             folded(Family.head_name).like(f"%{pattern}%", escape="\\"),

@@ -29,17 +29,37 @@ from ..models import (
 )
 from . import coverage, delivery_pages, families
 from .delivery_pages import Kilos
-from .text import fold
+from .text import fold, like_escaped
 from .vocabulary import claim_names
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern's text with its wildcards escaped (escape character backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _words(q: str) -> list[str]:
     return "".join(ch for ch in q if ord(ch) >= 32).lower().split()[:5]
+
+
+def conditions(
+    f: Any,
+    *,
+    equal: tuple[tuple[Any, Any], ...] = (),
+    days: Any = None,
+    voided: Any = None,
+    search: tuple[Any, ...] = (),
+) -> list[Any]:
+    """A list filter's WHERE conditions: each (column, value) of `equal` whose value is
+    given (not None or empty); `days` within f.day_from..f.day_to; `voided` empty or not as
+    f.state asks ("valid", "voided"); and every word of f.q in one of the `search` columns,
+    whatever its case."""
+    where = [column == value for column, value in equal if value is not None and value != ""]
+    if days is not None and f.day_from is not None:
+        where.append(days >= f.day_from)
+    if days is not None and f.day_to is not None:
+        where.append(days <= f.day_to)
+    if voided is not None and f.state in ("valid", "voided"):
+        where.append(voided.is_(None) if f.state == "valid" else voided.is_not(None))
+    for word in _words(f.q) if search else ():
+        pattern = f"%{like_escaped(word)}%"
+        where.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in search)))
+    return where
 
 
 # -- deliveries ----------------------------------------------------------------------------
@@ -58,30 +78,21 @@ class DeliveryFilter:
 
 
 def _delivery_where(coop: Cooperative, f: DeliveryFilter) -> list[Any]:
-    where: list[Any] = [col(Delivery.cooperative_id) == coop.id]
-    if f.day_from is not None:
-        where.append(col(Delivery.delivered_on) >= f.day_from)
-    if f.day_to is not None:
-        where.append(col(Delivery.delivered_on) <= f.day_to)
-    if f.centre_id is not None:
-        where.append(col(Delivery.centre_id) == f.centre_id)
-    if f.form:
-        where.append(col(Delivery.form) == f.form)
-    if f.state == "valid":
-        where.append(col(Delivery.voided_at).is_(None))
-    elif f.state == "voided":
-        where.append(col(Delivery.voided_at).is_not(None))
-    for word in _words(f.q):
-        pattern = f"%{_like(word)}%"
-        where.append(
-            or_(
-                func.lower(col(Delivery.receipt_number)).like(pattern, escape="\\"),
-                func.lower(col(Family.member_code)).like(pattern, escape="\\"),
-                func.lower(col(Family.head_name)).like(pattern, escape="\\"),
-                func.lower(col(Delivery.paper_receipt)).like(pattern, escape="\\"),
-            )
-        )
-    return where
+    return [
+        col(Delivery.cooperative_id) == coop.id,
+        *conditions(
+            f,
+            equal=((col(Delivery.centre_id), f.centre_id), (col(Delivery.form), f.form)),
+            days=col(Delivery.delivered_on),
+            voided=col(Delivery.voided_at),
+            search=(
+                col(Delivery.receipt_number),
+                col(Family.member_code),
+                col(Family.head_name),
+                col(Delivery.paper_receipt),
+            ),
+        ),
+    ]
 
 
 def deliveries(coop: Cooperative, f: DeliveryFilter) -> Any:
@@ -202,29 +213,19 @@ def payments(coop: Cooperative, f: PaymentFilter) -> Any:
         .join(Family, col(Family.id) == col(Payment.family_id))
         .where(col(Payment.cooperative_id) == coop.id)
     )
-    if f.season is not None:
-        query = query.where(col(Payment.season) == f.season)
-    if f.kind:
-        query = query.where(col(Payment.kind) == f.kind)
-    if f.method:
-        query = query.where(col(Payment.method) == f.method)
-    if f.day_from is not None:
-        query = query.where(col(Payment.paid_on) >= f.day_from)
-    if f.day_to is not None:
-        query = query.where(col(Payment.paid_on) <= f.day_to)
-    if f.state == "valid":
-        query = query.where(col(Payment.voided_at).is_(None))
-    elif f.state == "voided":
-        query = query.where(col(Payment.voided_at).is_not(None))
-    for word in _words(f.q):
-        pattern = f"%{_like(word)}%"
-        query = query.where(
-            or_(
-                func.lower(col(Family.member_code)).like(pattern, escape="\\"),
-                func.lower(col(Family.head_name)).like(pattern, escape="\\"),
-                func.lower(col(Payment.reference)).like(pattern, escape="\\"),
-            )
+    query = query.where(
+        *conditions(
+            f,
+            equal=(
+                (col(Payment.season), f.season),
+                (col(Payment.kind), f.kind),
+                (col(Payment.method), f.method),
+            ),
+            days=col(Payment.paid_on),
+            voided=col(Payment.voided_at),
+            search=(col(Family.member_code), col(Family.head_name), col(Payment.reference)),
         )
+    )
     return query.order_by(col(Payment.paid_on).desc(), col(Payment.created_at).desc())
 
 

@@ -17,6 +17,11 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def like_escaped(text: str) -> str:
+    """Text for a LIKE pattern with its wildcards escaped (escape character backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def key(text: str) -> str:
     """A header or vocabulary word as a key: 'Pergamino Seco' -> 'pergamino_seco'."""
     return re.sub(r"[\s\-/.]+", "_", fold(text)).strip("_")
