@@ -126,6 +126,20 @@ def run(bench: Bench) -> None:
         _children_cpu([str(VENV_BIN / "tracker"), "--help"], env) for _ in range(REPEAT)
     )
     bench.report("tracker --help", help_cpu, "s CPU", floor=("python", floor), aim="< 1 s CPU")
+    command_cpu = statistics.median(
+        _children_cpu(
+            [python, "-c", "from tracker.cli import _create_app; _create_app()"],
+            {**env, "TRACKER_DATA_DIR": str(bench.workdir / "startup-data")},
+        )
+        for _ in range(REPEAT)
+    )
+    bench.report(
+        "a command's start: the app every `tracker` command builds (no pages)",
+        command_cpu,
+        "s CPU",
+        floor=("python", floor),
+        aim="< 1 s CPU",
+    )
     app_cpu = statistics.median(
         _children_cpu(
             [python, "-c", "from tracker import create_app; create_app()"],

@@ -372,8 +372,9 @@ def _shared_app(app_config: dict[str, Any]) -> Any:
 
     from tracker import ROOT, create_app
     from tracker import config as settings
+    from tracker.api import api
     from tracker.db import make_engine
-    from tracker.extensions import api, limiter
+    from tracker.extensions import limiter
 
     instance_path = os.environ.get("TRACKER_INSTANCE_PATH") or str(ROOT / "instance")
     loaded = settings.load(instance_path, app_config)

@@ -1,4 +1,6 @@
-"""Extensions created unbound; create_app attaches them with init_app."""
+"""Extensions created unbound; create_app attaches them with init_app. The API's
+(flask-smorest) is in tracker/api, loaded only by an app that serves pages: a `tracker`
+command does without flask-smorest, marshmallow's web side and apispec."""
 
 from __future__ import annotations
 
@@ -10,38 +12,13 @@ from typing import Any
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_smorest import Api
-from flask_smorest.pagination import PaginationMetadataSchema
 from flask_wtf.csrf import CSRFProtect
 
 from . import ratelimit_storage  # noqa: F401  (memory:// without timer threads)
-from .schemas.common import ErrorSchema
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-class TrackerApi(Api):
-    """flask-smorest's Api, documenting error bodies and the X-Pagination header as
-    they are sent."""
-
-    ERROR_SCHEMA = ErrorSchema
-
-    def _register_pagination_header(self) -> None:
-        # flask-smorest gives the header a `schema`, which OpenAPI reads as the "simple"
-        # style (total,3,page,1); it is sent as JSON, which OpenAPI describes with `content`.
-        self.spec.components.header(
-            "PAGINATION",
-            {
-                "description": "Pagination metadata, as a JSON object",
-                "content": {"application/json": {"schema": PaginationMetadataSchema}},
-            },
-            lazy=True,
-        )
-
-
-api = TrackerApi()
 
 
 def blueprints(package: str, path: Iterable[str], name: str = "bp") -> list[Any]:

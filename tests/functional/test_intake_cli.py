@@ -105,8 +105,10 @@ def test_a_command_builds_the_app_without_pages_and_imports_the_same(
 
 def test_a_command_loads_neither_weasyprint_nor_the_pages_nor_shapely(app_config):
     """What the `tracker` command's start imports, in a fresh interpreter: not WeasyPrint
-    (a second of CPU), not the blueprints, not shapely and pyproj (only plots need them)."""
+    (a second of CPU), not the blueprints, not shapely and pyproj (only plots need them),
+    not flask-smorest and apispec (the API's) nor zxcvbn (only choosing a password)."""
     heavy = ["weasyprint", "tracker.web", "tracker.api", "tracker.public", "shapely", "pyproj"]
+    heavy += ["flask_smorest", "apispec", "zxcvbn"]
     code = (
         "import json, sys\n"
         "from tracker import create_app\n"

@@ -5,8 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
 
-from ..extensions import api, blueprints, csrf
+from ..extensions import blueprints, csrf
+from ..schemas.common import ErrorSchema
+
+
+class TrackerApi(Api):
+    """flask-smorest's Api, documenting error bodies and the X-Pagination header as
+    they are sent."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_pagination_header(self) -> None:
+        # flask-smorest gives the header a `schema`, which OpenAPI reads as the "simple"
+        # style (total,3,page,1); it is sent as JSON, which OpenAPI describes with `content`.
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": "Pagination metadata, as a JSON object",
+                "content": {"application/json": {"schema": PaginationMetadataSchema}},
+            },
+            lazy=True,
+        )
+
+
+api = TrackerApi()
 
 # The OpenAPI document depends on the blueprints (fixed per process) and on these settings
 # only: flask-smorest builds it anew for every app (about 0.2 s of CPU, most of it per test
