@@ -83,6 +83,31 @@ def test_a_manager_records_a_payment_against_chosen_deliveries(farm, client, aut
     assert _count(db, Payment) == 1
 
 
+def test_the_familys_page_names_a_payment_by_its_receipt_code(farm, client, auth, db):
+    """The family's payments list, the payment's page and its receipt share one code."""
+    from tracker.services import payments
+
+    auth.login("manager.a@example.org")
+    family = farm["family"]
+    form = {
+        "season": "2026",
+        "kind": "advance",
+        "method": "cash",
+        "amount": "100,00",
+        "paid_on": "01/07/2026",
+        "allocation": "auto",
+        "idempotency_key": "form-key-code",
+    }
+    answer = client.post(f"/families/{family.id}/payments", data=form)
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:2000]
+    payment = db.exec(select(Payment)).one()
+    code = payments.receipt_code(payment)
+    db.commit()
+    listed = client.get(f"/families/{family.id}/payments?season=2026").get_data(as_text=True)
+    assert f">{code}</a>" in listed
+    assert f"Pago {code}" in client.get(answer.headers["Location"]).get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -38,7 +38,7 @@ from ..documents import content_cache
 from ..documents.csv_export import Dialect
 from ..models import Cooperative
 from ..schemas.intake import LocalDate
-from ..services import access, audit_labels, vocabulary
+from ..services import access, audit_labels, payment_terms, vocabulary
 from ..services.access import Permission, Principal
 from ..services.errors import Conflict, DomainError, ValidationFailed
 from . import nav
@@ -431,3 +431,4 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
     app.add_template_global(claim_name)
     app.add_template_global(unshown_errors)
+    app.add_template_global(payment_terms.receipt_code, "payment_code")
