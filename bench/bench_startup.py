@@ -120,39 +120,30 @@ def _sheet_html(bench: Bench, db: Path, lot_id: str) -> str:
 def run(bench: Bench) -> None:
     python = str(VENV_BIN / "python")
     env = bench.env(f"sqlite:///{bench.workdir / 'startup.db'}")
-    floor = statistics.median(_children_cpu([python, "-c", "pass"]) for _ in range(REPEAT))
+    app_env = {**env, "TRACKER_DATA_DIR": str(bench.workdir / "startup-data")}
+
+    def median_cpu(command: list[str], env: dict[str, str] | None) -> float:
+        return statistics.median(_children_cpu(command, env) for _ in range(REPEAT))
+
+    floor = median_cpu([python, "-c", "pass"], None)
     bench.report("python -c pass (the floor for startup)", floor, "s CPU")
-    help_cpu = statistics.median(
-        _children_cpu([str(VENV_BIN / "tracker"), "--help"], env) for _ in range(REPEAT)
-    )
-    bench.report("tracker --help", help_cpu, "s CPU", floor=("python", floor), aim="< 1 s CPU")
-    command_cpu = statistics.median(
-        _children_cpu(
+    for name, command, command_env, aim in (
+        ("tracker --help", [str(VENV_BIN / "tracker"), "--help"], env, "< 1 s CPU"),
+        (
+            "a command's start: the app every `tracker` command builds (no pages)",
             [python, "-c", "from tracker.cli import _create_app; _create_app()"],
-            {**env, "TRACKER_DATA_DIR": str(bench.workdir / "startup-data")},
-        )
-        for _ in range(REPEAT)
-    )
-    bench.report(
-        "a command's start: the app every `tracker` command builds (no pages)",
-        command_cpu,
-        "s CPU",
-        floor=("python", floor),
-        aim="< 1 s CPU",
-    )
-    app_cpu = statistics.median(
-        _children_cpu(
+            app_env,
+            "< 1 s CPU",
+        ),
+        (
+            "import tracker and create_app (once per process)",
             [python, "-c", "from tracker import create_app; create_app()"],
-            {**env, "TRACKER_DATA_DIR": str(bench.workdir / "startup-data")},
-        )
-        for _ in range(REPEAT)
-    )
-    bench.report(
-        "import tracker and create_app (once per process)",
-        app_cpu,
-        "s CPU",
-        floor=("python", floor),
-    )
+            app_env,
+            "",
+        ),
+    ):
+        cpu = median_cpu(command, command_env)
+        bench.report(name, cpu, "s CPU", floor=("python", floor), aim=aim)
 
     from tracker.documents import pdf
 
