@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from .. import formatting
 from ..models import REFERENCES, AuditEntry, Cooperative, Family, Payment, table_model
 from ..models.base import COOPERATIVE_UTC_OFFSET, local_moment
-from . import audit, audit_values, premium_rules, staff_lists, vocabulary
+from . import audit, audit_values, listing, premium_rules, vocabulary
 from .audit_labels import ENTITY_LABELS, FIELD_LABELS
 
 # The column each kind of record is called by.
@@ -168,7 +168,7 @@ def source(coop: Cooperative, f: AuditFilter) -> Any:
     """The cooperative's entries of the filter, newest first."""
     query = select(AuditEntry).where(col(AuditEntry.chain) == audit.chain_for(coop.id))
     query = query.where(
-        *staff_lists.conditions(
+        *listing.conditions(
             f,
             equal=(
                 (col(AuditEntry.actor), f.actor),

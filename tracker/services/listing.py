@@ -5,7 +5,8 @@ A list's source is a select statement (counted and sliced in the database) or a 
 already read (small derived lists, such as lapsed coverage). The page and the export of
 one list take the same source built from the same filters, so the CSV holds exactly the
 rows the pages show. The per-list reads are in `staff_lists` (filters -> source) and
-`audit_trail` (the readable audit trail).
+`audit_trail` (the readable audit trail); both turn their filters into conditions with
+`conditions`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,43 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, or_
 from sqlmodel import Session
 
 from .. import paging
+from .text import like_escaped
 
 PAGE_SIZE = paging.MAX_PAGE_SIZE  # no staff page shows more than this many rows
+
+
+def search_words(q: str) -> list[str]:
+    """The first five words of a list's search box, lower case, control characters out."""
+    return "".join(ch for ch in q if ord(ch) >= 32).lower().split()[:5]
+
+
+def conditions(
+    f: Any,
+    *,
+    equal: tuple[tuple[Any, Any], ...] = (),
+    days: Any = None,
+    voided: Any = None,
+    search: tuple[Any, ...] = (),
+) -> list[Any]:
+    """A list filter's WHERE conditions: each (column, value) of `equal` whose value is
+    given (not None or empty); `days` within f.day_from..f.day_to; `voided` empty or not as
+    f.state asks ("valid", "voided"); and every word of f.q in one of the `search` columns,
+    whatever its case."""
+    where = [column == value for column, value in equal if value is not None and value != ""]
+    if days is not None and f.day_from is not None:
+        where.append(days >= f.day_from)
+    if days is not None and f.day_to is not None:
+        where.append(days <= f.day_to)
+    if voided is not None and f.state in ("valid", "voided"):
+        where.append(voided.is_(None) if f.state == "valid" else voided.is_not(None))
+    for word in search_words(f.q) if search else ():
+        pattern = f"%{like_escaped(word)}%"
+        where.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in search)))
+    return where
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ..models import (
@@ -29,38 +29,9 @@ from ..models import (
 )
 from . import coverage, delivery_pages, families
 from .delivery_pages import Kilos
-from .text import fold, like_escaped
+from .listing import conditions, search_words
+from .text import fold
 from .vocabulary import claim_names
-
-
-def _words(q: str) -> list[str]:
-    return "".join(ch for ch in q if ord(ch) >= 32).lower().split()[:5]
-
-
-def conditions(
-    f: Any,
-    *,
-    equal: tuple[tuple[Any, Any], ...] = (),
-    days: Any = None,
-    voided: Any = None,
-    search: tuple[Any, ...] = (),
-) -> list[Any]:
-    """A list filter's WHERE conditions: each (column, value) of `equal` whose value is
-    given (not None or empty); `days` within f.day_from..f.day_to; `voided` empty or not as
-    f.state asks ("valid", "voided"); and every word of f.q in one of the `search` columns,
-    whatever its case."""
-    where = [column == value for column, value in equal if value is not None and value != ""]
-    if days is not None and f.day_from is not None:
-        where.append(days >= f.day_from)
-    if days is not None and f.day_to is not None:
-        where.append(days <= f.day_to)
-    if voided is not None and f.state in ("valid", "voided"):
-        where.append(voided.is_(None) if f.state == "valid" else voided.is_not(None))
-    for word in _words(f.q) if search else ():
-        pattern = f"%{like_escaped(word)}%"
-        where.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in search)))
-    return where
-
 
 # -- deliveries ----------------------------------------------------------------------------
 
@@ -182,7 +153,7 @@ def lapsed(session: Session, coop: Cooperative, day: date, f: LapseFilter) -> li
     rows = coverage.lapsed(session, coop, day)
     if f.claim:
         rows = [r for r in rows if r.type == f.claim]
-    for word in [fold(w) for w in _words(f.q)]:
+    for word in [fold(w) for w in search_words(f.q)]:
         rows = [r for r in rows if word in r.member_code.lower() or word in fold(r.head_name)]
     return rows
 
